@@ -1,0 +1,222 @@
+//! [`Context`]: what a step call sees of the world.
+
+use std::path::{Path, PathBuf};
+
+use crate::{
+    ArmRequest, ArmResponse, Host, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus, ProgressUpdate,
+    QueryLimits, QueryResult, Result, SasPermission, SqlValue, StatementOptions, UploadOptions,
+};
+
+/// A secret held by the host. The plugin can pass it on (as a sealed parameter) without seeing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Secret(pub(crate) u32);
+
+/// A T-SQL connection opened by label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqlConnection(pub(crate) u32);
+
+/// A blob container or share opened by label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Container(pub(crate) u32);
+
+/// A statement parameter's value.
+#[derive(Debug, Clone)]
+pub enum ParamValue {
+    /// A plain typed value.
+    Value(SqlValue),
+    /// A secret the host renders into the statement; logs show `***`.
+    Sealed(Secret),
+}
+
+/// A named statement parameter (`@name` in the statement).
+#[derive(Debug, Clone)]
+pub struct Param {
+    /// The name without `@`.
+    pub name: String,
+    /// Its value.
+    pub value: ParamValue,
+}
+
+impl Param {
+    /// A plain parameter.
+    pub fn value(name: &str, value: SqlValue) -> Self {
+        Param { name: name.to_owned(), value: ParamValue::Value(value) }
+    }
+
+    /// A sealed secret parameter.
+    pub fn sealed(name: &str, secret: Secret) -> Self {
+        Param { name: name.to_owned(), value: ParamValue::Sealed(secret) }
+    }
+}
+
+/// What a step call knows and can do: its config, its work item, and the capabilities the host
+/// granted. Every capability call goes through the host, which checks the grant.
+pub struct Context<'h, C> {
+    config: C,
+    run_id: String,
+    step: String,
+    item: String,
+    attempt: u32,
+    scratch: Option<PathBuf>,
+    host: &'h mut dyn Host,
+}
+
+impl<'h, C> Context<'h, C> {
+    pub(crate) fn new(config: C, ctx: crate::StepContext, host: &'h mut dyn Host) -> Self {
+        Context {
+            config,
+            run_id: ctx.run_id,
+            step: ctx.step,
+            item: ctx.item,
+            attempt: ctx.attempt,
+            scratch: ctx.scratch.map(PathBuf::from),
+            host,
+        }
+    }
+
+    /// The step's configuration.
+    pub fn config(&self) -> &C {
+        &self.config
+    }
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+    /// The step's name.
+    pub fn step_name(&self) -> &str {
+        &self.step
+    }
+    /// The work item, usually a database name.
+    pub fn item(&self) -> &str {
+        &self.item
+    }
+    /// 1 on a first call; more when a call with the same state was interrupted.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+    /// The scratch directory, if the step was granted one. Use `std::fs` inside it.
+    pub fn scratch_dir(&self) -> Option<&Path> {
+        self.scratch.as_deref()
+    }
+
+    /// Writes a log line.
+    pub fn log(&mut self, level: Level, message: &str) {
+        self.host.log(level, message)
+    }
+    /// Whether a line at `level` would be kept.
+    pub fn log_enabled(&mut self, level: Level) -> bool {
+        self.host.log_enabled(level)
+    }
+    /// Logs at info level.
+    pub fn info(&mut self, message: &str) {
+        self.log(Level::Info, message)
+    }
+    /// Logs at warn level.
+    pub fn warn(&mut self, message: &str) {
+        self.log(Level::Warn, message)
+    }
+    /// Logs at debug level.
+    pub fn debug(&mut self, message: &str) {
+        self.log(Level::Debug, message)
+    }
+    /// Replaces the work item's progress.
+    pub fn progress(&mut self, update: ProgressUpdate) {
+        self.host.progress(&update)
+    }
+    /// Sets progress to a phase and fraction with a message.
+    pub fn phase(&mut self, phase: &str, fraction: Option<f32>, message: Option<&str>) {
+        self.progress(ProgressUpdate {
+            phase: phase.to_owned(),
+            fraction,
+            bytes_done: None,
+            bytes_total: None,
+            current: None,
+            message: message.map(str::to_owned),
+        })
+    }
+    /// Adds a report row.
+    pub fn report(&mut self, row: ObjectRow) {
+        self.host.report(&row)
+    }
+
+    /// Opens a secret by label (needs a `secrets` grant).
+    pub fn secret(&mut self, label: &str) -> Result<Secret> {
+        self.host.secret_open(label).map(Secret)
+    }
+    /// The label of a secret.
+    pub fn secret_label(&mut self, secret: Secret) -> String {
+        self.host.secret_label(secret.0)
+    }
+    /// The value of a secret (needs a `label:reveal` grant; audited).
+    pub fn reveal(&mut self, secret: Secret) -> Result<String> {
+        self.host.secret_reveal(secret.0)
+    }
+
+    /// Opens a T-SQL connection by label.
+    pub fn sql(&mut self, label: &str) -> Result<SqlConnection> {
+        self.host.sql_open(label).map(SqlConnection)
+    }
+    /// Runs a query.
+    pub fn query(&mut self, conn: SqlConnection, statement: &str, params: &[crate::Param], limits: QueryLimits) -> Result<QueryResult> {
+        self.host.sql_query(conn.0, statement, params, limits)
+    }
+    /// Runs a statement; returns rows affected.
+    pub fn execute(&mut self, conn: SqlConnection, statement: &str, params: &[crate::Param], options: StatementOptions) -> Result<u64> {
+        self.host.sql_execute(conn.0, statement, params, options)
+    }
+    /// Starts a long statement as a host operation; returns its id.
+    pub fn start_statement(&mut self, conn: SqlConnection, statement: &str, params: &[crate::Param], description: &str) -> Result<String> {
+        self.host.sql_start(conn.0, statement, params, description)
+    }
+
+    /// Opens a container or share by label.
+    pub fn container(&mut self, label: &str) -> Result<Container> {
+        self.host.storage_open(label).map(Container)
+    }
+    /// Lists one page of objects under a prefix.
+    pub fn list(&mut self, c: Container, prefix: &str, marker: Option<&str>, max: u32) -> Result<ListPage> {
+        self.host.storage_list(c.0, prefix, marker, max)
+    }
+    /// Describes an object.
+    pub fn stat(&mut self, c: Container, name: &str) -> Result<Option<ObjectInfo>> {
+        self.host.storage_stat(c.0, name)
+    }
+    /// Reads a byte range.
+    pub fn read(&mut self, c: Container, name: &str, offset: u64, length: u32) -> Result<Vec<u8>> {
+        self.host.storage_read(c.0, name, offset, length)
+    }
+    /// Writes a small object.
+    pub fn write(&mut self, c: Container, name: &str, data: &[u8]) -> Result<()> {
+        self.host.storage_write(c.0, name, data)
+    }
+    /// Deletes an object.
+    pub fn delete(&mut self, c: Container, name: &str) -> Result<bool> {
+        self.host.storage_delete(c.0, name)
+    }
+    /// Makes a sealed SAS for a prefix.
+    pub fn create_sas(&mut self, c: Container, prefix: &str, permissions: &[SasPermission], expiry_minutes: u32) -> Result<Secret> {
+        self.host.storage_create_sas(c.0, prefix, permissions, expiry_minutes).map(Secret)
+    }
+    /// Starts an upload from a share to this container; returns the operation id.
+    pub fn upload_from_share(&mut self, c: Container, share_label: &str, paths: &[String], dest_prefix: &str, options: UploadOptions) -> Result<String> {
+        self.host.storage_upload_from_share(c.0, share_label, paths, dest_prefix, options)
+    }
+
+    /// Sends an ARM request.
+    pub fn azure(&mut self, label: &str, request: &ArmRequest) -> Result<ArmResponse> {
+        self.host.azure_request(label, request)
+    }
+    /// Starts an ARM long-running operation; returns the operation id.
+    pub fn azure_begin(&mut self, label: &str, request: &ArmRequest) -> Result<String> {
+        self.host.azure_begin(label, request)
+    }
+
+    /// The status of a host operation.
+    pub fn operation(&mut self, id: &str) -> Result<OperationStatus> {
+        self.host.operation_status(id)
+    }
+    /// Cancels a host operation.
+    pub fn cancel_operation(&mut self, id: &str) -> Result<()> {
+        self.host.operation_cancel(id)
+    }
+}

@@ -1,0 +1,209 @@
+//! [`FakeHost`]: runs plugin logic natively, in a plain `cargo test`, with scripted answers.
+//!
+//! ```ignore
+//! let mut host = FakeHost::new().secret("token", "s3cret", false);
+//! let out = host.run_item::<MyPlugin>(serde_json::json!({"greeting": "hi"}), "Sales").unwrap();
+//! assert_eq!(host.rows.len(), 1);
+//! ```
+
+use std::collections::BTreeMap;
+
+use crate::bindings::ferry::plugin::types::{Outcome as WitOutcome, WaitFor as WitWaitFor};
+use crate::{
+    ArmRequest, ArmResponse, CapabilityKind, Error, Host, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
+    Param, Plugin, ProgressUpdate, QueryLimits, QueryResult, Result, SasPermission, StatementOptions, StepContext,
+    UploadOptions,
+};
+
+type QueryHandler = Box<dyn FnMut(&str, &str, &[Param]) -> Result<QueryResult>>;
+
+/// A host for native tests: records everything a plugin emits and answers capability calls
+/// from what the test configured. Unconfigured capabilities answer `unsupported`.
+#[derive(Default)]
+pub struct FakeHost {
+    /// Log lines, in order.
+    pub logs: Vec<(Level, String)>,
+    /// Progress updates, in order.
+    pub progress: Vec<ProgressUpdate>,
+    /// Report rows, in order.
+    pub rows: Vec<ObjectRow>,
+    /// Waits the plugin asked for, as (reason, what) — the fake does not really wait.
+    pub waits: Vec<(String, String)>,
+    /// Labels whose secrets were revealed.
+    pub reveals: Vec<String>,
+    /// Statements run through `execute`, as (label, statement).
+    pub executed: Vec<(String, String)>,
+    /// The scratch directory to offer, if any.
+    pub scratch: Option<String>,
+    secrets: BTreeMap<String, (String, bool)>,
+    open_secrets: Vec<String>,
+    sql_labels: Vec<String>,
+    on_query: Option<QueryHandler>,
+}
+
+impl FakeHost {
+    /// An empty fake host.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Grants a secret; `reveal` says whether the plugin may see its value.
+    pub fn secret(mut self, label: &str, value: &str, reveal: bool) -> Self {
+        self.secrets.insert(label.to_owned(), (value.to_owned(), reveal));
+        self
+    }
+
+    /// Offers a scratch directory (a real directory on the test machine).
+    pub fn scratch(mut self, dir: &std::path::Path) -> Self {
+        self.scratch = Some(dir.display().to_string());
+        self
+    }
+
+    /// Answers every query with `handler(label, statement, params)`; connections open for any label.
+    pub fn on_query(mut self, handler: impl FnMut(&str, &str, &[Param]) -> Result<QueryResult> + 'static) -> Self {
+        self.on_query = Some(Box::new(handler));
+        self
+    }
+
+    /// A step context for `item` with the given config.
+    pub fn context(&self, config: &serde_json::Value, item: &str, attempt: u32) -> StepContext {
+        StepContext {
+            run_id: "fake-run".into(),
+            step: "fake-step".into(),
+            item: item.into(),
+            attempt,
+            config: config.to_string(),
+            scratch: self.scratch.clone(),
+        }
+    }
+
+    /// Runs plugin `P` on one work item until it is done, following `next` and skipping
+    /// waits (recorded in [`FakeHost::waits`]). Returns the output JSON. Gives up after 1,000 calls.
+    pub fn run_item<P: Plugin>(&mut self, config: serde_json::Value, item: &str) -> Result<serde_json::Value> {
+        let mut state: Option<String> = None;
+        for _ in 0..1000 {
+            let ctx = self.context(&config, item, 1);
+            match crate::run_step::<P>(self, ctx, state.as_deref())? {
+                WitOutcome::Next(s) => state = Some(s),
+                WitOutcome::Wait(w) => {
+                    let what = match w.until {
+                        WitWaitFor::DurationMs(ms) => format!("{ms} ms"),
+                        WitWaitFor::UntilUnixMs(t) => format!("until {t}"),
+                        WitWaitFor::Operation(id) => format!("operation {id}"),
+                    };
+                    self.waits.push((w.reason, what));
+                    state = Some(w.state);
+                }
+                WitOutcome::Done(out) => {
+                    return serde_json::from_str(&out).map_err(|e| Error::failed(format!("output is not JSON: {e}")));
+                }
+            }
+        }
+        Err(Error::failed("the plugin did not finish within 1,000 step calls"))
+    }
+
+    fn unsupported<T>(what: &str) -> Result<T> {
+        Err(Error::unsupported(format!("FakeHost has no {what} configured")))
+    }
+}
+
+impl Host for FakeHost {
+    fn log(&mut self, level: Level, message: &str) {
+        self.logs.push((level, message.to_owned()))
+    }
+    fn log_enabled(&mut self, _level: Level) -> bool {
+        true
+    }
+    fn progress(&mut self, update: &ProgressUpdate) {
+        self.progress.push(update.clone())
+    }
+    fn report(&mut self, row: &ObjectRow) {
+        self.rows.push(row.clone())
+    }
+
+    fn secret_open(&mut self, label: &str) -> Result<u32> {
+        if !self.secrets.contains_key(label) {
+            return Err(Error::denied(CapabilityKind::Secret, label, "not granted in this FakeHost"));
+        }
+        self.open_secrets.push(label.to_owned());
+        Ok((self.open_secrets.len() - 1) as u32)
+    }
+    fn secret_label(&mut self, secret: u32) -> String {
+        self.open_secrets.get(secret as usize).cloned().unwrap_or_default()
+    }
+    fn secret_reveal(&mut self, secret: u32) -> Result<String> {
+        let label = self.secret_label(secret);
+        match self.secrets.get(&label) {
+            Some((value, true)) => {
+                self.reveals.push(label);
+                Ok(value.clone())
+            }
+            _ => Err(Error::denied(CapabilityKind::Secret, label, "reveal not granted")),
+        }
+    }
+
+    fn sql_open(&mut self, label: &str) -> Result<u32> {
+        if self.on_query.is_none() {
+            return Self::unsupported("SQL handler");
+        }
+        self.sql_labels.push(label.to_owned());
+        Ok((self.sql_labels.len() - 1) as u32)
+    }
+    fn sql_query(&mut self, conn: u32, statement: &str, params: &[Param], _limits: QueryLimits) -> Result<QueryResult> {
+        let label = self.sql_labels.get(conn as usize).cloned().unwrap_or_default();
+        match self.on_query.as_mut() {
+            Some(h) => h(&label, statement, params),
+            None => Self::unsupported("SQL handler"),
+        }
+    }
+    fn sql_execute(&mut self, conn: u32, statement: &str, params: &[Param], _options: StatementOptions) -> Result<u64> {
+        let label = self.sql_labels.get(conn as usize).cloned().unwrap_or_default();
+        self.executed.push((label.clone(), statement.to_owned()));
+        match self.on_query.as_mut() {
+            Some(h) => h(&label, statement, params).map(|r| r.sets.first().map_or(0, |s| s.rows.len() as u64)),
+            None => Self::unsupported("SQL handler"),
+        }
+    }
+    fn sql_start(&mut self, _conn: u32, _statement: &str, _params: &[Param], _description: &str) -> Result<String> {
+        Self::unsupported("operation backend")
+    }
+
+    fn storage_open(&mut self, _label: &str) -> Result<u32> {
+        Self::unsupported("storage")
+    }
+    fn storage_list(&mut self, _c: u32, _prefix: &str, _marker: Option<&str>, _max: u32) -> Result<ListPage> {
+        Self::unsupported("storage")
+    }
+    fn storage_stat(&mut self, _c: u32, _name: &str) -> Result<Option<ObjectInfo>> {
+        Self::unsupported("storage")
+    }
+    fn storage_read(&mut self, _c: u32, _name: &str, _offset: u64, _length: u32) -> Result<Vec<u8>> {
+        Self::unsupported("storage")
+    }
+    fn storage_write(&mut self, _c: u32, _name: &str, _data: &[u8]) -> Result<()> {
+        Self::unsupported("storage")
+    }
+    fn storage_delete(&mut self, _c: u32, _name: &str) -> Result<bool> {
+        Self::unsupported("storage")
+    }
+    fn storage_create_sas(&mut self, _c: u32, _prefix: &str, _p: &[SasPermission], _e: u32) -> Result<u32> {
+        Self::unsupported("storage")
+    }
+    fn storage_upload_from_share(&mut self, _c: u32, _s: &str, _p: &[String], _d: &str, _o: UploadOptions) -> Result<String> {
+        Self::unsupported("storage")
+    }
+
+    fn azure_request(&mut self, _label: &str, _request: &ArmRequest) -> Result<ArmResponse> {
+        Self::unsupported("Azure")
+    }
+    fn azure_begin(&mut self, _label: &str, _request: &ArmRequest) -> Result<String> {
+        Self::unsupported("Azure")
+    }
+
+    fn operation_status(&mut self, _id: &str) -> Result<OperationStatus> {
+        Self::unsupported("operation backend")
+    }
+    fn operation_cancel(&mut self, _id: &str) -> Result<()> {
+        Self::unsupported("operation backend")
+    }
+}

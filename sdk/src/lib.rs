@@ -1,0 +1,116 @@
+//! # ferry-sdk
+//!
+//! Everything a ferry migration plugin depends on. A plugin is a type implementing [`Plugin`]:
+//! a resumable state machine whose [`Plugin::step`] does a bounded piece of work for one work
+//! item (usually a database) and returns [`Outcome::Next`], [`Outcome::Wait`] or
+//! [`Outcome::Done`]. Capabilities (T-SQL, storage, secrets, Azure, logs, progress, report
+//! rows) are reached through the [`Context`]; the host grants them by label.
+//!
+//! ```ignore
+//! use ferry_sdk::prelude::*;
+//!
+//! #[derive(Default)]
+//! struct Hello;
+//!
+//! impl Plugin for Hello {
+//!     const NAME: &'static str = "hello";
+//!     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+//!     const SUMMARY: &'static str = "Says hello to each database";
+//!     type Config = serde_json::Value;
+//!     type State = ();
+//!     fn step(cx: &mut Context<'_, Self::Config>, _state: ()) -> Result<Outcome<()>> {
+//!         cx.info(&format!("hello, {}", cx.item()));
+//!         Ok(Outcome::done())
+//!     }
+//! }
+//!
+//! ferry_sdk::register!(Hello);
+//! ```
+//!
+//! Plugin logic is unit-tested natively with [`fake::FakeHost`]; the same code runs on the real
+//! host when built with `cargo build --target wasm32-wasip2`.
+
+extern crate self as ferry_sdk;
+
+#[doc(hidden)]
+pub mod bindings;
+mod context;
+mod errors;
+pub mod fake;
+mod host;
+mod plugin;
+mod runner;
+mod wasm_host;
+
+pub use context::{Context, Secret, SqlConnection, Container, Param, ParamValue};
+pub use errors::{Error, Result};
+pub use host::Host;
+pub use plugin::{Outcome, Plugin, WaitFor, need};
+pub use runner::{run_cleanup, run_step, parse_config};
+
+pub use bindings::ferry::plugin::azure::{ArmRequest, ArmResponse};
+pub use bindings::ferry::plugin::log::Level;
+pub use bindings::ferry::plugin::operations::{OperationState, OperationStatus};
+pub use bindings::ferry::plugin::progress::ProgressUpdate;
+pub use bindings::ferry::plugin::report::{ObjectRow, ObjectStatus};
+pub use bindings::ferry::plugin::storage::{BlockChecksum, ListPage, ObjectInfo, SasPermission, UploadOptions};
+pub use bindings::ferry::plugin::tsql::{Column, QueryLimits, QueryResult, RowSet, ServerMessage, SqlValue, StatementOptions};
+pub use bindings::ferry::plugin::types::{
+    Access, CapabilityKind, CapabilityNeed, ConfigProblem, Denial, Failure, PluginInfo, StepContext, Warning,
+};
+
+/// The WIT package version this SDK was built against. The host reads it from the plugin's
+/// `ferry:wit-version` custom section and refuses plugins built for a newer WIT.
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// [`WIT_VERSION`] zero-padded to the fixed size of the custom section.
+#[doc(hidden)]
+pub const WIT_VERSION_SECTION: [u8; 16] = {
+    let mut out = [0u8; 16];
+    let v = WIT_VERSION.as_bytes();
+    let mut i = 0;
+    while i < v.len() {
+        out[i] = v[i];
+        i += 1;
+    }
+    out
+};
+
+/// The usual imports for a plugin crate.
+pub mod prelude {
+    pub use crate::{
+        need, Access, CapabilityKind, CapabilityNeed, Context, Error, Level, ObjectRow, ObjectStatus, Outcome, Plugin,
+        ProgressUpdate, Result, WaitFor, Warning,
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::bindings;
+    pub use crate::wasm_host::Adapter;
+    pub use wit_bindgen;
+}
+
+/// Exports a [`Plugin`] as the plugin's component. Use once per plugin crate, at the top level.
+///
+/// It also records the WIT version the plugin was built against in the `ferry:wit-version`
+/// custom section, which the host checks before loading the plugin.
+#[macro_export]
+macro_rules! register {
+    ($plugin:ty) => {
+        // Exported only in the wasm build: natively the plugin is an ordinary library tested
+        // with FakeHost, and WIT export names are not valid native symbol names.
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __FerryPluginAdapter = $crate::__private::Adapter<$plugin>;
+            $crate::__private::bindings::__export_plugin_world!(
+                __FerryPluginAdapter with_types_in $crate::__private::bindings
+            );
+            // `unsafe(link_section)` is how Rust places bytes in a named custom section; the
+            // section holds plain bytes that nothing executes.
+            #[unsafe(link_section = "ferry:wit-version")]
+            #[used]
+            static __FERRY_WIT_VERSION: [u8; 16] = $crate::WIT_VERSION_SECTION;
+        };
+    };
+}

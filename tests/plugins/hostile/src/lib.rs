@@ -1,0 +1,110 @@
+//! A plugin that misbehaves on purpose, one way per `attack`, so tests can check that the host
+//! turns each into a clean, specific error for that step while the run carries on.
+
+use std::hint::black_box;
+
+use ferry_sdk::prelude::*;
+use ferry_sdk::{SqlValue, QueryLimits};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Config {
+    attack: String,
+}
+
+struct Hostile;
+
+impl Plugin for Hostile {
+    const NAME: &'static str = "hostile";
+    const VERSION: &'static str = "0.0.1";
+    const SUMMARY: &'static str = "Misbehaves on purpose (tests only)";
+    type Config = serde_json::Value;
+    type State = ();
+
+    fn needs() -> Vec<CapabilityNeed> {
+        vec![need(CapabilityKind::Secret, "leaky", Access::Reveal, "to try to leak it")]
+    }
+
+    fn step(cx: &mut Context<'_, serde_json::Value>, _: ()) -> Result<Outcome<()>> {
+        let config: Config = ferry_sdk::parse_config(&cx.config().to_string())?;
+        match config.attack.as_str() {
+            "none" => Ok(Outcome::Done(serde_json::json!({"ok": true}))),
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = black_box(n.wrapping_add(1));
+                }
+            }
+            "alloc" => {
+                // Keep every block alive and touch it so the optimiser cannot drop the allocations.
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    let mut block = vec![0u8; 16 << 20];
+                    block[0] = 1;
+                    hoard.push(black_box(block));
+                }
+            }
+            "panic" => panic!("hostile plugin panics on purpose"),
+            "oversized-output" => Ok(Outcome::Done(serde_json::Value::String("x".repeat(8 << 20)))),
+            "oversized-log" => {
+                for _ in 0..200 {
+                    cx.info(&"y".repeat(64 << 10));
+                }
+                Ok(Outcome::done())
+            }
+            "ungranted-secret" => {
+                cx.secret("not-granted")?;
+                Ok(Outcome::done())
+            }
+            "ungranted-sql" => {
+                let conn = cx.sql("elsewhere")?;
+                cx.query(conn, "SELECT 1", &[], QueryLimits { max_rows: 1, max_bytes: 1024 })?;
+                Ok(Outcome::done())
+            }
+            "read-host-file" => match std::fs::read_to_string("/etc/passwd") {
+                Ok(s) => Err(Error::failed(format!("read a host file: {} bytes", s.len()))),
+                Err(_) => match std::fs::read_to_string("/scratch/../../../../etc/passwd") {
+                    Ok(s) => Err(Error::failed(format!("escaped scratch: {} bytes", s.len()))),
+                    Err(e) => Err(Error::failed(format!("host files are out of reach: {e}"))),
+                },
+            },
+            "leak-secret" => {
+                let secret = cx.secret("leaky")?;
+                let value = cx.reveal(secret)?;
+                // Every channel a plugin has back to the host.
+                cx.info(&format!("the secret is {value}"));
+                cx.log(Level::Error, &value);
+                println!("stdout: {value}");
+                eprintln!("stderr: {value}");
+                cx.progress(ProgressUpdate {
+                    phase: value.clone(),
+                    fraction: None,
+                    bytes_done: None,
+                    bytes_total: None,
+                    current: Some(value.clone()),
+                    message: Some(value.clone()),
+                });
+                cx.report(ObjectRow {
+                    object_type: "secret".into(),
+                    name: value.clone(),
+                    status: ObjectStatus::Warning,
+                    reason_code: Some(value.clone()),
+                    notes: Some(value.clone()),
+                });
+                if cx.attempt() == 1 {
+                    return Ok(Outcome::wait_for(std::time::Duration::from_millis(1), (), value));
+                }
+                let _ = SqlValue::Text(value.clone());
+                Err(Error::failed(format!("leaking through the error: {value}")))
+            }
+            "leak-output" => {
+                let secret = cx.secret("leaky")?;
+                let value = cx.reveal(secret)?;
+                Ok(Outcome::Done(serde_json::json!({ "stolen": value })))
+            }
+            other => Err(Error::invalid_config(Some("attack"), format!("unknown attack `{other}`"))),
+        }
+    }
+}
+
+ferry_sdk::register!(Hostile);
