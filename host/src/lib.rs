@@ -1,1 +1,14 @@
+//! ferry's host: the plugin runtime, the capabilities behind the WIT interfaces, the pipeline
+//! and its journal, and the `ferry` command line.
 
+pub mod bindings;
+pub mod bundled;
+pub mod capability;
+pub mod caps;
+pub mod cli;
+pub mod config;
+pub mod events;
+pub mod journal;
+pub mod pipeline;
+pub mod redact;
+pub mod runtime;

@@ -1,0 +1,184 @@
+//! Capability kinds, access levels and the one grant check every host call goes through.
+//! The allow/deny table at the bottom is the specification.
+
+use crate::bindings::ferry::plugin::types as wit;
+use crate::config::{Grant, Grants};
+
+/// A kind of capability, granted by label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Sql,
+    Storage,
+    Azure,
+    Secret,
+    Scratch,
+}
+
+impl Kind {
+    /// The key under `[steps.grants]` that grants this kind.
+    pub fn grant_key(self) -> &'static str {
+        match self {
+            Kind::Sql => "sql",
+            Kind::Storage => "storage",
+            Kind::Azure => "azure",
+            Kind::Secret => "secrets",
+            Kind::Scratch => "scratch",
+        }
+    }
+}
+
+impl From<wit::CapabilityKind> for Kind {
+    fn from(k: wit::CapabilityKind) -> Self {
+        match k {
+            wit::CapabilityKind::Sql => Kind::Sql,
+            wit::CapabilityKind::Storage => Kind::Storage,
+            wit::CapabilityKind::Azure => Kind::Azure,
+            wit::CapabilityKind::Secret => Kind::Secret,
+            wit::CapabilityKind::Scratch => Kind::Scratch,
+        }
+    }
+}
+
+impl From<Kind> for wit::CapabilityKind {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Sql => wit::CapabilityKind::Sql,
+            Kind::Storage => wit::CapabilityKind::Storage,
+            Kind::Azure => wit::CapabilityKind::Azure,
+            Kind::Secret => wit::CapabilityKind::Secret,
+            Kind::Scratch => wit::CapabilityKind::Scratch,
+        }
+    }
+}
+
+/// How much a grant allows. `Read < Write`; `Reveal` (secrets only) allows `Read` too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    Read,
+    Write,
+    Reveal,
+}
+
+impl Access {
+    pub fn parse(s: &str) -> Option<Access> {
+        match s {
+            "read" => Some(Access::Read),
+            "write" => Some(Access::Write),
+            "reveal" => Some(Access::Reveal),
+            _ => None,
+        }
+    }
+
+    /// Whether a grant of `self` covers a use needing `needed`.
+    pub fn covers(self, needed: Access) -> bool {
+        match (self, needed) {
+            (_, Access::Read) => true,
+            (Access::Write, Access::Write) => true,
+            (Access::Reveal, Access::Reveal) => true,
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::Reveal => "reveal",
+        })
+    }
+}
+
+impl From<wit::Access> for Access {
+    fn from(a: wit::Access) -> Self {
+        match a {
+            wit::Access::Read => Access::Read,
+            wit::Access::Write => Access::Write,
+            wit::Access::Reveal => Access::Reveal,
+        }
+    }
+}
+
+/// Checks one use of a capability against a step's grants. On refusal, the error names the
+/// label, the step, and the grant that would allow it.
+pub fn grant_check(grants: &Grants, step: &str, kind: Kind, label: &str, needed: Access) -> Result<(), wit::PluginError> {
+    let deny = |reason: String| {
+        Err(wit::PluginError::Denied(wit::Denial { kind: kind.into(), label: label.to_owned(), reason }))
+    };
+    if kind == Kind::Scratch {
+        return if grants.scratch { Ok(()) } else { deny(format!("step `{step}` has no scratch directory; set `scratch = true` in its grants")) };
+    }
+    match grants.of(kind).iter().find(|g: &&Grant| g.label == label) {
+        Some(g) if g.access.covers(needed) => Ok(()),
+        Some(g) => deny(format!(
+            "step `{step}` was granted {} label `{label}` with {} access, but this needs {needed}; grant `\"{label}:{needed}\"` if that is intended",
+            kind.grant_key(), g.access
+        )),
+        None => deny(format!(
+            "step `{step}` was not granted {} label `{label}`; add it to `{} = [...]` under the step's [steps.grants] if the plugin should have it",
+            kind.grant_key(), kind.grant_key()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Access::*;
+    use Kind::*;
+
+    fn grants() -> Grants {
+        let g = |label: &str, access| Grant { label: label.into(), access, line: 1 };
+        Grants {
+            sql: vec![g("source", Read), g("target", Write)],
+            storage: vec![g("backups", Read)],
+            azure: vec![g("mi", Write)],
+            secrets: vec![g("token", Read), g("sas", Reveal)],
+            scratch: false,
+        }
+    }
+
+    /// (kind, label, needed access, allowed?)
+    const TABLE: &[(Kind, &str, Access, bool)] = &[
+        (Sql, "source", Read, true),
+        (Sql, "source", Write, false),
+        (Sql, "target", Read, true),
+        (Sql, "target", Write, true),
+        (Sql, "elsewhere", Read, false),
+        (Sql, "backups", Read, false), // a storage label is not a SQL label
+        (Storage, "backups", Read, true),
+        (Storage, "backups", Write, false),
+        (Azure, "mi", Write, true),
+        (Azure, "other-mi", Read, false),
+        (Secret, "token", Read, true),
+        (Secret, "token", Reveal, false),
+        (Secret, "sas", Reveal, true),
+        (Secret, "sas", Read, true),
+        (Secret, "missing", Read, false),
+        (Scratch, "scratch", Write, false),
+    ];
+
+    #[test]
+    fn grant_table() {
+        let g = grants();
+        for &(kind, label, access, allowed) in TABLE {
+            let got = grant_check(&g, "copy", kind, label, access);
+            assert_eq!(got.is_ok(), allowed, "{kind:?} {label} {access:?}: {got:?}");
+            if let Err(wit::PluginError::Denied(d)) = got {
+                assert_eq!(d.label, label);
+                assert!(d.reason.contains(label) && d.reason.contains("copy"), "{}", d.reason);
+            }
+        }
+    }
+
+    #[test]
+    fn scratch_needs_its_grant() {
+        let mut g = grants();
+        assert!(grant_check(&g, "s", Scratch, "scratch", Write).is_err());
+        g.scratch = true;
+        assert!(grant_check(&g, "s", Scratch, "scratch", Write).is_ok());
+    }
+}

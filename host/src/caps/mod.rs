@@ -1,0 +1,52 @@
+//! One module per WIT interface: each holds the host side of that interface (its `Host` impl),
+//! the grant check it makes on every call, and the config it reads. Strings from the plugin are
+//! redacted and capped here before they go anywhere.
+
+pub mod azure;
+pub mod log;
+pub mod operations;
+pub mod progress;
+pub mod report;
+pub mod secrets;
+pub mod storage;
+pub mod tsql;
+
+use crate::bindings::types::PluginError;
+use crate::capability::{grant_check, Access, Kind};
+use crate::runtime::store::StepData;
+
+impl crate::bindings::types::Host for StepData {}
+
+impl StepData {
+    /// The grant check for this call's step.
+    pub(crate) fn check(&self, kind: Kind, label: &str, access: Access) -> Result<(), PluginError> {
+        grant_check(&self.scope.grants, &self.scope.step, kind, label, access)
+    }
+
+    /// A plugin-supplied string made safe to keep: secrets masked, length capped.
+    pub(crate) fn clean(&self, text: &str, max: usize) -> String {
+        let text = self.scope.redactor.redact(text);
+        if text.len() <= max {
+            return text.into_owned();
+        }
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &text[..end])
+    }
+}
+
+/// The answer for a capability whose backend does not exist yet, after its grant check passed.
+pub(crate) fn no_backend(kind: Kind, label: &str) -> PluginError {
+    PluginError::Unsupported(format!(
+        "{} label `{label}` is granted, but this ferry version has no {} backend yet",
+        kind.grant_key(),
+        match kind {
+            Kind::Sql => "T-SQL",
+            Kind::Storage => "storage",
+            Kind::Azure => "Azure Resource Manager",
+            Kind::Secret | Kind::Scratch => "such",
+        }
+    ))
+}

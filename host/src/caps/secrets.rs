@@ -1,0 +1,89 @@
+//! `secrets`: opaque handles to values the host resolves from `env:`/`file:` references.
+//! `open` needs a `secrets` grant; `reveal` needs a separate `label:reveal` grant and is
+//! journaled. Every resolved value is registered with the redactor before anything uses it.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use wasmtime::component::Resource;
+
+use crate::bindings::ferry::plugin::secrets::{Host, HostSecret};
+use crate::bindings::types::{Failure, PluginError};
+use crate::capability::{Access, Kind};
+use crate::config::SecretRef;
+use crate::events::PluginEvent;
+use crate::redact::Redactor;
+use crate::runtime::store::StepData;
+
+/// The host's side of a secret handle. Holds the label, never the value.
+pub struct SecretHandle {
+    pub label: String,
+}
+
+/// Secret references by label, resolved on first use and remembered for the run.
+#[derive(Default)]
+pub struct Vault {
+    refs: BTreeMap<String, SecretRef>,
+    resolved: Mutex<BTreeMap<String, String>>,
+    redactor: Redactor,
+}
+
+impl Vault {
+    pub fn new(refs: BTreeMap<String, SecretRef>, redactor: Redactor) -> Self {
+        Vault { refs, resolved: Mutex::default(), redactor }
+    }
+
+    /// The value for a label. Errors name the label and the reference, never a value.
+    pub fn resolve(&self, label: &str) -> Result<String, String> {
+        let mut cache = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = cache.get(label) {
+            return Ok(v.clone());
+        }
+        let r = self.refs.get(label).ok_or_else(|| format!("environment.toml has no [secrets] entry `{label}`"))?;
+        let value = r.resolve().map_err(|e| format!("secret `{label}` ({r}): {e}"))?;
+        self.redactor.register(&value);
+        cache.insert(label.to_owned(), value.clone());
+        Ok(value)
+    }
+}
+
+fn failed(message: String) -> PluginError {
+    PluginError::Failed(Failure { message, code: None })
+}
+
+impl HostSecret for StepData {
+    async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<SecretHandle>, PluginError>> {
+        if let Err(e) = self.check(Kind::Secret, &label, Access::Read) {
+            return Ok(Err(e));
+        }
+        // Resolve now so a missing variable or file fails here, at the plugin's first use.
+        if let Err(e) = self.scope.vault.resolve(&label) {
+            return Ok(Err(failed(e)));
+        }
+        Ok(Ok(self.table.push(SecretHandle { label })?))
+    }
+
+    async fn label(&mut self, secret: Resource<SecretHandle>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&secret)?.label.clone())
+    }
+
+    async fn reveal(&mut self, secret: Resource<SecretHandle>) -> wasmtime::Result<Result<String, PluginError>> {
+        let label = self.table.get(&secret)?.label.clone();
+        if let Err(e) = self.check(Kind::Secret, &label, Access::Reveal) {
+            return Ok(Err(e));
+        }
+        let value = match self.scope.vault.resolve(&label) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(failed(e))),
+        };
+        self.scope.sink.emit(&self.scope.step, &self.scope.item, PluginEvent::SecretRevealed { label });
+        Ok(Ok(value))
+    }
+
+    async fn drop(&mut self, secret: Resource<SecretHandle>) -> wasmtime::Result<()> {
+        self.table.delete(secret)?;
+        Ok(())
+    }
+}
+
+impl Host for StepData {}

@@ -1,0 +1,305 @@
+//! What each subcommand does. Errors are printed as one `error:` line naming the file, key and
+//! fix; nothing here panics on bad input.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::view;
+use super::{ApplyArgs, Cli, Command, Exit, Global, MigrationArgs, PluginsCommand, StatusArgs};
+use crate::capability::{Access, Kind};
+use crate::config::{InputError, PluginSource};
+use crate::events::LogLevel;
+use crate::journal::{Journal, SqliteJournal};
+use crate::pipeline::run::{default_state_dir, journal_path};
+use crate::pipeline::{self, ApplyError, ApplyOptions};
+use crate::runtime::cache::ComponentCache;
+use crate::runtime::plugin::LoadedPlugin;
+use crate::runtime::{Runtime, RuntimeOptions};
+
+pub(super) async fn run(cli: Cli) -> Exit {
+    let g = cli.global;
+    match cli.command {
+        Command::Plugins(PluginsCommand::List) => plugins_list(&g).await,
+        Command::Plugins(PluginsCommand::Describe { plugin }) => plugins_describe(&g, &plugin).await,
+        Command::Check(args) => check(&g, &args).await,
+        Command::Apply(args) => apply(&g, &args).await,
+        Command::Status(args) => status(&g, &args),
+    }
+}
+
+fn cache_dir(g: &Global) -> Option<std::path::PathBuf> {
+    if g.no_cache {
+        None
+    } else {
+        g.cache_dir.clone().or_else(ComponentCache::default_dir)
+    }
+}
+
+fn error(g: &Global, code: Exit, message: &str) -> Exit {
+    if g.json {
+        println!("{}", json!({ "error": message, "exit_code": code as i32 }));
+    } else {
+        eprintln!("error: {message}");
+    }
+    code
+}
+
+fn input_error(g: &Global, e: &InputError) -> Exit {
+    let code = if e.message.contains("newer than the") { Exit::Refused } else { Exit::InvalidInput };
+    error(g, code, &e.to_string())
+}
+
+fn access_name(a: Access) -> &'static str {
+    match a {
+        Access::Read => "read",
+        Access::Write => "write",
+        Access::Reveal => "reveal",
+    }
+}
+
+fn plugin_json(p: &LoadedPlugin) -> serde_json::Value {
+    let needs: Vec<_> = p
+        .info
+        .needs
+        .iter()
+        .map(|n| json!({ "kind": Kind::from(n.kind), "label": n.label, "access": access_name(n.access.into()), "why": n.why }))
+        .collect();
+    json!({
+        "name": p.info.name,
+        "version": p.info.version,
+        "summary": p.info.summary,
+        "wit_version": p.wit_version,
+        "sha256": p.sha256,
+        "size": p.size,
+        "origin": p.origin,
+        "needs": needs,
+        "config_schema": serde_json::from_str::<serde_json::Value>(&p.info.config_schema).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+fn needs_text(p: &LoadedPlugin) -> String {
+    p.info
+        .needs
+        .iter()
+        .map(|n| {
+            let kind = Kind::from(n.kind);
+            if kind == Kind::Scratch { "scratch".to_owned() } else { format!("{}:{}:{}", kind.grant_key(), n.label, access_name(n.access.into())) }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn runtime(g: &Global) -> Result<Runtime, Exit> {
+    Runtime::new(RuntimeOptions { cache_dir: cache_dir(g), fuel: false })
+        .map_err(|e| error(g, Exit::Internal, &format!("cannot start the plugin runtime: {e:#}")))
+}
+
+async fn plugins_list(g: &Global) -> Exit {
+    let rt = match runtime(g) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let mut rows = Vec::new();
+    for name in crate::bundled::names() {
+        match pipeline::load::load_plugin(&rt, &PluginSource::Bundled(name.to_owned())).await {
+            Ok(p) => rows.push(p),
+            Err(e) => return error(g, Exit::Internal, &format!("bundled plugin {name}: {e}")),
+        }
+    }
+    if g.json {
+        println!("{}", serde_json::Value::Array(rows.iter().map(|p| plugin_json(p)).collect()));
+    } else {
+        println!("{:<16} {:<8} {:<5} {:<16} NEEDS", "NAME", "VERSION", "WIT", "SHA256");
+        for p in &rows {
+            println!("{:<16} {:<8} {:<5} {:<16} {}", p.info.name, p.info.version, p.wit_version, &p.sha256[..16], needs_text(p));
+        }
+    }
+    Exit::Ok
+}
+
+async fn plugins_describe(g: &Global, plugin: &str) -> Exit {
+    let rt = match runtime(g) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let loaded = if crate::bundled::get(plugin).is_some() {
+        pipeline::load::load_plugin(&rt, &PluginSource::Bundled(plugin.to_owned())).await
+    } else if Path::new(plugin).is_file() {
+        match std::fs::read(plugin) {
+            Ok(bytes) => rt.load(plugin, &bytes, None).await.map_err(|e| e.to_string()),
+            Err(e) => Err(format!("cannot read {plugin}: {e}")),
+        }
+    } else {
+        Err(format!("`{plugin}` is neither a bundled plugin ({}) nor a file", crate::bundled::names().join(", ")))
+    };
+    let p = match loaded {
+        Ok(p) => p,
+        Err(e) => {
+            let code = if e.contains("newer than the") { Exit::Refused } else { Exit::InvalidInput };
+            return error(g, code, &e);
+        }
+    };
+    if g.json {
+        println!("{}", plugin_json(&p));
+        return Exit::Ok;
+    }
+    println!("{} {} — {}", p.info.name, p.info.version, p.info.summary);
+    println!("  from:        {}", p.origin);
+    println!("  WIT version: {}", p.wit_version);
+    println!("  sha256:      {}", p.sha256);
+    println!("  size:        {} bytes", p.size);
+    println!("  needs:");
+    if p.info.needs.is_empty() {
+        println!("    nothing");
+    }
+    for n in &p.info.needs {
+        let kind = Kind::from(n.kind);
+        println!("    {:<8} {:<16} {:<7} {}", kind.grant_key(), n.label, access_name(n.access.into()), n.why);
+    }
+    let schema: serde_json::Value = serde_json::from_str(&p.info.config_schema).unwrap_or(serde_json::Value::Null);
+    println!("  config schema:");
+    for line in serde_json::to_string_pretty(&schema).unwrap_or_default().lines() {
+        println!("    {line}");
+    }
+    Exit::Ok
+}
+
+async fn check(g: &Global, args: &MigrationArgs) -> Exit {
+    let loaded = match pipeline::load(&args.migration, args.environment.as_deref(), cache_dir(g)).await {
+        Ok(l) => l,
+        Err(e) => return input_error(g, &e),
+    };
+    let report = pipeline::check(&loaded).await;
+    if g.json {
+        let list = |v: &[InputError]| {
+            v.iter().map(|e| json!({ "file": e.file, "line": e.line, "message": e.message })).collect::<Vec<_>>()
+        };
+        println!("{}", json!({ "ok": report.problems.is_empty(), "problems": list(&report.problems), "warnings": list(&report.warnings) }));
+    } else {
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+        for p in &report.problems {
+            eprintln!("error: {p}");
+        }
+        if report.problems.is_empty() {
+            let m = &loaded.migration;
+            println!(
+                "{}: ok — {} step(s) × {} database(s) in {} wave(s); {} plugin(s)",
+                args.migration.display(),
+                m.steps.len(),
+                m.databases().count(),
+                m.waves.len(),
+                loaded.plugins.len()
+            );
+        }
+    }
+    if report.problems.is_empty() { Exit::Ok } else { Exit::InvalidInput }
+}
+
+async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
+    let loaded = match pipeline::load(&args.files.migration, args.files.environment.as_deref(), cache_dir(g)).await {
+        Ok(l) => l,
+        Err(e) => return input_error(g, &e),
+    };
+    let report = pipeline::check(&loaded).await;
+    if !report.problems.is_empty() {
+        for p in &report.problems[1..] {
+            if !g.json {
+                eprintln!("error: {p}");
+            }
+        }
+        return input_error(g, &report.problems[0]);
+    }
+    if !g.json {
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    let state_dir = args.state_dir.clone().unwrap_or_else(|| default_state_dir(&args.files.migration));
+    let opts = ApplyOptions {
+        state_dir: state_dir.clone(),
+        fresh: args.fresh,
+        log_level: if g.verbose > 0 { LogLevel::Debug } else { LogLevel::Info },
+    };
+    let observer = view::for_output(g.json);
+    let run = pipeline::apply(Arc::new(loaded), opts, observer.clone());
+    let result = tokio::select! {
+        r = run => r,
+        _ = tokio::signal::ctrl_c() => {
+            observer.finish();
+            return error(g, Exit::Interrupted, &format!(
+                "interrupted; the journal in {} is intact — run `ferry apply` again to resume", state_dir.display()
+            ));
+        }
+    };
+    observer.finish();
+    match result {
+        Ok(s) => {
+            if g.json {
+                println!("{}", json!({ "event": "summary", "summary": s }));
+            } else if s.already_finished {
+                println!("run {} had already finished: {} done, {} failed, {} skipped. Nothing to do; `ferry apply --fresh` starts a new run.", s.run, s.done, s.failed, s.skipped);
+            } else {
+                println!("run {}: {} done, {} failed, {} skipped{}", s.run, s.done, s.failed, s.skipped, if s.resumed { " (resumed)" } else { "" });
+                if s.failed + s.skipped > 0 {
+                    println!("see `ferry status {}` for the reasons", args.files.migration.display());
+                }
+            }
+            if s.failed + s.skipped > 0 { Exit::ItemsFailed } else { Exit::Ok }
+        }
+        Err(e @ ApplyError::InputsChanged { .. }) => error(g, Exit::Refused, &e.to_string()),
+        Err(e) => error(g, Exit::Internal, &e.to_string()),
+    }
+}
+
+fn status(g: &Global, args: &StatusArgs) -> Exit {
+    let state_dir = args.state_dir.clone().unwrap_or_else(|| default_state_dir(&args.migration));
+    let path = journal_path(&state_dir);
+    if !path.is_file() {
+        return error(g, Exit::InvalidInput, &format!("no journal at {}: `ferry apply {}` has not run here yet (or pass --state-dir)", path.display(), args.migration.display()));
+    }
+    let journal = match SqliteJournal::open(&path) {
+        Ok(j) => j,
+        Err(e) => return error(g, Exit::Internal, &format!("{e:#}")),
+    };
+    let runs = match journal.runs() {
+        Ok(r) => r,
+        Err(e) => return error(g, Exit::Internal, &format!("{e:#}")),
+    };
+    let run = match &args.run {
+        Some(id) => runs.iter().find(|r| &r.id == id),
+        None => runs.last(),
+    };
+    let Some(run) = run else {
+        return error(g, Exit::InvalidInput, &match &args.run {
+            Some(id) => format!("no run `{id}` in {}", path.display()),
+            None => format!("{} holds no runs yet", path.display()),
+        });
+    };
+    let items = match journal.items(&run.id) {
+        Ok(i) => i,
+        Err(e) => return error(g, Exit::Internal, &format!("{e:#}")),
+    };
+    if g.json {
+        println!("{}", json!({ "runs": runs, "run": run, "items": items }));
+        return Exit::Ok;
+    }
+    for r in &runs {
+        let marker = if r.id == run.id { "*" } else { " " };
+        println!("{marker} {} {} started {}", r.id, serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(), view::when(r.started_at_ms));
+    }
+    println!();
+    println!("{:<24} {:<16} {:<8} {:>5} {:>7}  DETAIL", "DATABASE", "STEP", "STATUS", "CALLS", "ATTEMPT");
+    for it in &items {
+        let detail = match (&it.error, &it.wait) {
+            (Some(e), _) if it.status != crate::journal::ItemStatus::Done => e.clone(),
+            (_, Some(w)) => format!("waiting: {}", w.reason),
+            _ => String::new(),
+        };
+        println!("{:<24} {:<16} {:<8} {:>5} {:>7}  {}", it.item, it.step, it.status.as_str(), it.calls, it.attempt, detail);
+    }
+    Exit::Ok
+}

@@ -1,0 +1,214 @@
+//! How a run looks while it happens: a live view on a terminal (one line per database in
+//! flight), plain lines when output is piped, or JSON lines with `--json`.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
+
+use crate::pipeline::{Observer, RunEvent};
+
+/// The observer for this output: JSON lines, a live terminal view, or plain lines.
+pub fn for_output(json: bool) -> Arc<dyn Observer> {
+    if json {
+        Arc::new(JsonLines)
+    } else if std::io::stderr().is_terminal() {
+        Arc::new(Live::new())
+    } else {
+        Arc::new(Plain)
+    }
+}
+
+/// Every event as one JSON object per line on stdout.
+struct JsonLines;
+
+impl Observer for JsonLines {
+    fn on(&self, event: &RunEvent) {
+        if let Ok(line) = serde_json::to_string(event) {
+            println!("{line}");
+        }
+    }
+}
+
+fn who(e: &RunEvent) -> String {
+    match (&e.item, &e.step) {
+        (Some(i), Some(s)) => format!("{i} · {s}"),
+        (Some(i), None) => i.clone(),
+        _ => String::new(),
+    }
+}
+
+fn text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
+/// One line for an event worth a line, or none.
+fn line_for(e: &RunEvent) -> Option<String> {
+    let d = &e.data;
+    Some(match e.event.as_str() {
+        "run-started" => format!(
+            "{} run {} of `{}`: {} work items ({} already done)",
+            if d.get("resumed") == Some(&Value::Bool(true)) { "resuming" } else { "starting" },
+            e.run,
+            text(d.get("migration")),
+            text(d.get("items")),
+            text(d.get("done"))
+        ),
+        "item-done" => format!("done     {}", who(e)),
+        "item-failed" => format!("FAILED   {}: {}", who(e), text(d.get("error"))),
+        "item-skipped" => format!("skipped  {}: {}", who(e), text(d.get("reason"))),
+        "item-retry" => format!("retry    {}: {}", who(e), text(d.get("error"))),
+        "item-waiting" => format!("waiting  {}: {}", who(e), text(d.get("reason"))),
+        "log" => {
+            let level = text(d.get("level"));
+            format!("{:<8} {}: {}", level, who(e), text(d.get("message")))
+        }
+        "secret-revealed" => format!("audit    {}: revealed secret `{}`", who(e), text(d.get("label"))),
+        "run-finished" => format!(
+            "finished run {}: {} done, {} failed, {} skipped",
+            e.run,
+            text(d.get("done")),
+            text(d.get("failed")),
+            text(d.get("skipped"))
+        ),
+        _ => return None,
+    })
+}
+
+/// Plain lines on stderr, for logs and CI.
+struct Plain;
+
+impl Observer for Plain {
+    fn on(&self, event: &RunEvent) {
+        if let Some(line) = line_for(event) {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// A live view: one spinner line per work item in flight, with phase, percent and message;
+/// finished items and log lines scroll above it.
+struct Live {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<(String, String), ProgressBar>>,
+}
+
+impl Live {
+    fn new() -> Self {
+        Live { multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()), bars: Mutex::default() }
+    }
+
+    fn bar(&self, e: &RunEvent) -> Option<ProgressBar> {
+        let key = (e.item.clone()?, e.step.clone()?);
+        let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+        Some(
+            bars.entry(key)
+                .or_insert_with(|| {
+                    let style = ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg} {elapsed}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+                    let bar = self.multi.add(ProgressBar::new_spinner().with_style(style).with_prefix(who(e)));
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    bar
+                })
+                .clone(),
+        )
+    }
+
+    fn remove(&self, e: &RunEvent) {
+        if let (Some(i), Some(s)) = (&e.item, &e.step) {
+            let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(bar) = bars.remove(&(i.clone(), s.clone())) {
+                bar.finish_and_clear();
+                self.multi.remove(&bar);
+            }
+        }
+    }
+}
+
+impl Observer for Live {
+    fn on(&self, e: &RunEvent) {
+        match e.event.as_str() {
+            "item-started" => {
+                if let Some(bar) = self.bar(e) {
+                    bar.set_message(format!("calling (attempt {})", text(e.data.get("attempt"))));
+                }
+            }
+            "progress" => {
+                if let Some(bar) = self.bar(e) {
+                    let d = &e.data;
+                    let mut msg = text(d.get("phase"));
+                    if let Some(f) = d.get("fraction").and_then(Value::as_f64) {
+                        msg.push_str(&format!(" {:>3.0}%", f * 100.0));
+                    }
+                    if let (Some(done), Some(total)) = (d.get("bytes_done").and_then(Value::as_u64), d.get("bytes_total").and_then(Value::as_u64)) {
+                        msg.push_str(&format!(" {} / {}", indicatif::HumanBytes(done), indicatif::HumanBytes(total)));
+                    }
+                    if let Some(c) = d.get("current").and_then(Value::as_str) {
+                        msg.push_str(&format!(" [{c}]"));
+                    }
+                    if let Some(m) = d.get("message").and_then(Value::as_str) {
+                        msg.push_str(&format!(" — {m}"));
+                    }
+                    bar.set_message(msg);
+                }
+            }
+            "item-waiting" => {
+                if let Some(bar) = self.bar(e) {
+                    bar.set_message(format!("waiting: {}", text(e.data.get("reason"))));
+                }
+            }
+            "item-done" | "item-failed" | "item-skipped" => {
+                self.remove(e);
+                if let Some(line) = line_for(e) {
+                    let _ = self.multi.println(line);
+                }
+            }
+            _ => {
+                if let Some(line) = line_for(e) {
+                    let _ = self.multi.println(line);
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+        for (_, bar) in bars.drain() {
+            bar.finish_and_clear();
+        }
+        let _ = self.multi.clear();
+    }
+}
+
+/// A Unix time in milliseconds as `YYYY-MM-DD HH:MM:SS UTC`. Hand-written (days-to-civil from
+/// Howard Hinnant's date algorithms) because this one line is all ferry needs of a date library.
+pub fn when(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_dates() {
+        assert_eq!(super::when(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::when(1_795_000_000_000), "2026-11-18 09:46:40 UTC");
+    }
+}

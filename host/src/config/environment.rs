@@ -1,0 +1,210 @@
+//! `environment.toml`: what each label means on this site — servers, storage, Azure scopes and
+//! secret references. The same migration runs against the emulator or production by swapping
+//! this file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{read_toml, InputError, SecretRef};
+
+/// A parsed `environment.toml`.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    pub path: PathBuf,
+    pub sql: BTreeMap<String, SqlLabel>,
+    pub storage: BTreeMap<String, StorageLabel>,
+    pub azure: BTreeMap<String, AzureLabel>,
+    pub secrets: BTreeMap<String, SecretRef>,
+}
+
+/// TLS for a SQL connection.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// TDS 8.0: TLS before anything else.
+    #[default]
+    Strict,
+    /// TLS negotiated in PRELOGIN and required.
+    Required,
+    /// No TLS; only with `insecure = true`.
+    Off,
+}
+
+/// A SQL Server or Managed Instance.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct SqlLabel {
+    /// An ADO.NET connection string without the password.
+    pub connection_string: Option<String>,
+    pub server: Option<String>,
+    pub port: Option<u16>,
+    pub database: Option<String>,
+    #[serde(default)]
+    pub tls: TlsMode,
+    #[serde(default)]
+    pub insecure: bool,
+    pub trust_ca_file: Option<PathBuf>,
+    pub user: Option<String>,
+    #[serde(skip_serializing)]
+    pub password: Option<SecretRef>,
+    #[serde(skip_serializing)]
+    pub access_token: Option<SecretRef>,
+    /// Connections opened at once through this label.
+    pub max_connections: Option<u32>,
+}
+
+/// Blob container or share.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum ShareOrBlob {
+    Blob,
+    Share,
+}
+
+/// A blob container (or prefix) or a share directory.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct StorageLabel {
+    pub kind: ShareOrBlob,
+    /// Container URL, for blob labels.
+    pub url: Option<String>,
+    /// Directory, for share labels.
+    pub path: Option<PathBuf>,
+    #[serde(skip_serializing)]
+    pub sas: Option<SecretRef>,
+    #[serde(skip_serializing)]
+    pub account_key: Option<SecretRef>,
+}
+
+/// An Azure Resource Manager scope.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct AzureLabel {
+    pub endpoint: Option<String>,
+    pub subscription: String,
+    pub resource_group: Option<String>,
+    pub managed_instance: Option<String>,
+    #[serde(skip_serializing)]
+    pub token: Option<SecretRef>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    sql: BTreeMap<String, SqlLabel>,
+    #[serde(default)]
+    storage: BTreeMap<String, StorageLabel>,
+    #[serde(default)]
+    azure: BTreeMap<String, AzureLabel>,
+    #[serde(default)]
+    secrets: BTreeMap<String, SecretRef>,
+}
+
+impl Environment {
+    /// Reads and checks an environment file.
+    pub fn load(path: &Path) -> Result<Environment, InputError> {
+        let (file, text): (File, String) = read_toml(path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let line_of_key = |key: &str| text.lines().position(|l| l.trim_start().starts_with(key)).map(|i| i + 1);
+        for (label, sql) in &file.sql {
+            let line = line_of_key(&format!("[sql.{label}]"));
+            if let Some(cs) = &sql.connection_string {
+                let lower = cs.to_ascii_lowercase();
+                if lower.contains("password=") || lower.contains("pwd=") {
+                    return Err(InputError::new(path, line, format!(
+                        "sql label `{label}`: the connection string holds a password; remove it and set `password = \"env:NAME\"` instead (the value is not shown)"
+                    )));
+                }
+            } else if sql.server.is_none() {
+                return Err(InputError::new(path, line, format!("sql label `{label}` needs `server` or `connection_string`")));
+            }
+            if sql.tls == TlsMode::Off && !sql.insecure {
+                return Err(InputError::new(path, line, format!("sql label `{label}`: `tls = \"off\"` sends passwords in the clear; also set `insecure = true` if you mean it")));
+            }
+        }
+        for (label, s) in &file.storage {
+            let line = line_of_key(&format!("[storage.{label}]"));
+            match s.kind {
+                ShareOrBlob::Blob if s.url.is_none() => {
+                    return Err(InputError::new(path, line, format!("storage label `{label}` (blob) needs `url`")));
+                }
+                ShareOrBlob::Share if s.path.is_none() => {
+                    return Err(InputError::new(path, line, format!("storage label `{label}` (share) needs `path`")));
+                }
+                _ => {}
+            }
+        }
+        let rel = |r: SecretRef| r.relative_to(base);
+        Ok(Environment {
+            path: path.to_owned(),
+            sql: file
+                .sql
+                .into_iter()
+                .map(|(k, mut v)| {
+                    v.password = v.password.map(rel);
+                    v.access_token = v.access_token.map(rel);
+                    v.trust_ca_file = v.trust_ca_file.map(|p| base.join(p));
+                    (k, v)
+                })
+                .collect(),
+            storage: file
+                .storage
+                .into_iter()
+                .map(|(k, mut v)| {
+                    v.sas = v.sas.map(rel);
+                    v.account_key = v.account_key.map(rel);
+                    v.path = v.path.map(|p| base.join(p));
+                    (k, v)
+                })
+                .collect(),
+            azure: file.azure.into_iter().map(|(k, mut v)| {
+                v.token = v.token.map(rel);
+                (k, v)
+            }).collect(),
+            secrets: file.secrets.into_iter().map(|(k, v)| (k, rel(v))).collect(),
+        })
+    }
+
+    /// The labels defined for a kind, for "did you mean" messages.
+    pub fn labels(&self, kind: crate::capability::Kind) -> Vec<String> {
+        use crate::capability::Kind;
+        match kind {
+            Kind::Sql => self.sql.keys().cloned().collect(),
+            Kind::Storage => self.storage.keys().cloned().collect(),
+            Kind::Azure => self.azure.keys().cloned().collect(),
+            Kind::Secret => self.secrets.keys().cloned().collect(),
+            Kind::Scratch => vec![],
+        }
+    }
+
+    /// Every secret reference the labels in `grants` use, with what uses it.
+    pub fn secret_refs_for(&self, grants: &crate::config::Grants) -> Vec<(String, SecretRef)> {
+        let mut out = Vec::new();
+        for g in &grants.sql {
+            if let Some(l) = self.sql.get(&g.label) {
+                out.extend(l.password.clone().map(|r| (format!("sql.{}.password", g.label), r)));
+                out.extend(l.access_token.clone().map(|r| (format!("sql.{}.access_token", g.label), r)));
+            }
+        }
+        for g in &grants.storage {
+            if let Some(l) = self.storage.get(&g.label) {
+                out.extend(l.sas.clone().map(|r| (format!("storage.{}.sas", g.label), r)));
+                out.extend(l.account_key.clone().map(|r| (format!("storage.{}.account_key", g.label), r)));
+            }
+        }
+        for g in &grants.azure {
+            if let Some(l) = self.azure.get(&g.label) {
+                out.extend(l.token.clone().map(|r| (format!("azure.{}.token", g.label), r)));
+            }
+        }
+        for g in &grants.secrets {
+            if let Some(r) = self.secrets.get(&g.label) {
+                out.push((format!("secrets.{}", g.label), r.clone()));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,92 @@
+//! References to secrets: `env:NAME` or `file:PATH`. Values never appear in config files, and
+//! nothing here ever formats a value — only the reference.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Where a secret's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SecretRef {
+    /// An environment variable of the ferry process.
+    Env(String),
+    /// A file whose contents (trailing newline removed) are the value. Relative paths are
+    /// relative to environment.toml.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretRef::Env(n) => write!(f, "env:{n}"),
+            SecretRef::File(p) => write!(f, "file:{}", p.display()),
+        }
+    }
+}
+
+impl SecretRef {
+    /// Parses `env:NAME` or `file:PATH`. The error never echoes the text, which may be a
+    /// secret pasted by mistake.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if let Some(name) = text.strip_prefix("env:") {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err("an `env:` reference needs a variable name of letters, digits and `_`".into());
+            }
+            return Ok(SecretRef::Env(name.to_owned()));
+        }
+        if let Some(path) = text.strip_prefix("file:") {
+            if path.is_empty() {
+                return Err("a `file:` reference needs a path".into());
+            }
+            return Ok(SecretRef::File(PathBuf::from(path)));
+        }
+        Err("secrets must be references, `env:NAME` or `file:PATH`, never values (the value given here is not shown)".into())
+    }
+
+    /// Makes a relative `file:` path relative to `base`.
+    pub fn relative_to(self, base: &Path) -> Self {
+        match self {
+            SecretRef::File(p) if p.is_relative() => SecretRef::File(base.join(p)),
+            other => other,
+        }
+    }
+
+    /// Reads the value. Errors name the reference, never the value.
+    pub fn resolve(&self) -> Result<String, String> {
+        match self {
+            SecretRef::Env(name) => std::env::var(name).map_err(|_| format!("environment variable {name} is not set")),
+            SecretRef::File(path) => std::fs::read_to_string(path)
+                .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
+                .map_err(|e| format!("cannot read secret file {}: {e}", path.display())),
+        }
+        .and_then(|v| if v.is_empty() { Err(format!("{self} is empty")) } else { Ok(v) })
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        SecretRef::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_references_and_refuses_values() {
+        assert_eq!(SecretRef::parse("env:SRC_PW").unwrap(), SecretRef::Env("SRC_PW".into()));
+        assert_eq!(SecretRef::parse("file:pw.txt").unwrap(), SecretRef::File("pw.txt".into()));
+        let err = SecretRef::parse("hunter2-literal").unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(SecretRef::parse("env:").is_err());
+        assert!(SecretRef::parse("env:A-B").is_err());
+    }
+
+    #[test]
+    fn resolve_errors_name_the_reference_only() {
+        let err = SecretRef::Env("FERRY_TEST_SURELY_UNSET".into()).resolve().unwrap_err();
+        assert!(err.contains("FERRY_TEST_SURELY_UNSET"));
+    }
+}

@@ -1,0 +1,159 @@
+//! The journal: runs, work items (step × database), every step call with the state after it,
+//! and events. It is what makes `ferry apply` resumable after a crash, and what `ferry status`
+//! reads. Behind a trait so a shared database (fleet mode) can replace embedded SQLite.
+
+mod sqlite;
+
+pub use sqlite::SqliteJournal;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Finished,
+    Failed,
+}
+
+/// Where a work item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemStatus {
+    Pending,
+    Running,
+    Waiting,
+    Done,
+    Failed,
+    Skipped,
+}
+
+impl ItemStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Pending => "pending",
+            ItemStatus::Running => "running",
+            ItemStatus::Waiting => "waiting",
+            ItemStatus::Done => "done",
+            ItemStatus::Failed => "failed",
+            ItemStatus::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => ItemStatus::Pending,
+            "running" => ItemStatus::Running,
+            "waiting" => ItemStatus::Waiting,
+            "done" => ItemStatus::Done,
+            "failed" => ItemStatus::Failed,
+            "skipped" => ItemStatus::Skipped,
+            _ => return None,
+        })
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, ItemStatus::Done | ItemStatus::Failed | ItemStatus::Skipped)
+    }
+}
+
+/// A run as journaled.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord {
+    pub id: String,
+    pub migration: String,
+    pub status: RunStatus,
+    /// Input fingerprint: component → hash (see `pipeline::fingerprint`).
+    pub fingerprint: std::collections::BTreeMap<String, String>,
+    pub started_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+}
+
+/// What an item waits for, journaled so a resumed run waits only for what is left.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitRecord {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until_unix_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    pub reason: String,
+}
+
+/// A work item as journaled.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemRecord {
+    pub id: i64,
+    pub step: String,
+    pub step_index: u32,
+    pub item: String,
+    pub wave: u32,
+    pub status: ItemStatus,
+    #[serde(skip)]
+    pub state: Option<String>,
+    /// The attempt number of the last call made with the current state.
+    pub attempt: u32,
+    /// A call was under way when the journal was last written (ferry was killed mid-call).
+    pub in_call: bool,
+    pub calls: u32,
+    pub wait: Option<WaitRecord>,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub updated_at_ms: Option<i64>,
+}
+
+/// A new item to create with a run.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub step: String,
+    pub step_index: u32,
+    pub item: String,
+    pub wave: u32,
+}
+
+/// How a step call ended, as the journal records it.
+#[derive(Debug, Clone)]
+pub enum CallEnd {
+    Next { state: String },
+    Wait { state: String, wait: WaitRecord },
+    Done { output: String },
+    /// A transient failure; the same state is tried again.
+    Retry { error: String },
+    Failed { error: String },
+}
+
+/// A journaled event.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub step: Option<String>,
+    pub item: Option<String>,
+    pub kind: String,
+    pub data: serde_json::Value,
+}
+
+/// Journal storage. Every method is one transaction: a crash between two calls leaves the
+/// journal at one or the other, never between.
+pub trait Journal: Send {
+    fn latest_run(&self) -> anyhow::Result<Option<RunRecord>>;
+    fn runs(&self) -> anyhow::Result<Vec<RunRecord>>;
+    fn create_run(&mut self, id: &str, migration: &str, fingerprint: &std::collections::BTreeMap<String, String>, items: &[NewItem]) -> anyhow::Result<()>;
+    fn set_run_status(&mut self, run: &str, status: RunStatus) -> anyhow::Result<()>;
+    fn items(&self, run: &str) -> anyhow::Result<Vec<ItemRecord>>;
+    fn item(&self, item_id: i64) -> anyhow::Result<ItemRecord>;
+    /// Marks a call as under way with the given attempt number.
+    fn begin_call(&mut self, item_id: i64, attempt: u32) -> anyhow::Result<()>;
+    /// Records how the call under way ended.
+    fn end_call(&mut self, item_id: i64, end: &CallEnd) -> anyhow::Result<()>;
+    /// Clears a finished wait so the next call starts from the same state.
+    fn clear_wait(&mut self, item_id: i64) -> anyhow::Result<()>;
+    fn skip(&mut self, item_id: i64, reason: &str) -> anyhow::Result<()>;
+    fn add_event(&mut self, run: &str, step: Option<&str>, item: Option<&str>, kind: &str, data: &serde_json::Value) -> anyhow::Result<()>;
+    fn events(&self, run: &str) -> anyhow::Result<Vec<EventRecord>>;
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

@@ -1,0 +1,323 @@
+//! The embedded journal: one SQLite file in the state directory. WAL mode with
+//! `synchronous = NORMAL`: every committed transaction survives the ferry process being killed
+//! (only a power loss can drop the last few), at a fraction of the cost of a full fsync per call.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context as _;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{now_ms, CallEnd, EventRecord, ItemRecord, ItemStatus, Journal, NewItem, RunRecord, RunStatus};
+#[cfg(test)]
+use super::WaitRecord;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS runs (
+    id            TEXT PRIMARY KEY,
+    migration     TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    fingerprint   TEXT NOT NULL,
+    started_at    INTEGER NOT NULL,
+    finished_at   INTEGER
+);
+CREATE TABLE IF NOT EXISTS items (
+    id          INTEGER PRIMARY KEY,
+    run_id      TEXT NOT NULL REFERENCES runs(id),
+    step        TEXT NOT NULL,
+    step_index  INTEGER NOT NULL,
+    item        TEXT NOT NULL,
+    wave        INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    state       TEXT,
+    attempt     INTEGER NOT NULL DEFAULT 1,
+    in_call     INTEGER NOT NULL DEFAULT 0,
+    calls       INTEGER NOT NULL DEFAULT 0,
+    wait        TEXT,
+    output      TEXT,
+    error       TEXT,
+    updated_at  INTEGER,
+    UNIQUE (run_id, step, item)
+);
+CREATE TABLE IF NOT EXISTS calls (
+    id          INTEGER PRIMARY KEY,
+    item_id     INTEGER NOT NULL REFERENCES items(id),
+    attempt     INTEGER NOT NULL,
+    started_at  INTEGER NOT NULL,
+    ended_at    INTEGER,
+    outcome     TEXT,
+    state_after TEXT,
+    error       TEXT
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id  TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    step    TEXT,
+    item    TEXT,
+    kind    TEXT NOT NULL,
+    data    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_run ON events(run_id, seq);
+CREATE INDEX IF NOT EXISTS items_run ON items(run_id, wave, item, step_index);
+"#;
+
+/// The journal in a SQLite file.
+pub struct SqliteJournal {
+    conn: Connection,
+}
+
+impl SqliteJournal {
+    /// Opens (or creates) the journal at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create state directory {}", dir.display()))?;
+        }
+        let conn = Connection::open(path).with_context(|| format!("cannot open journal {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(SCHEMA).with_context(|| format!("journal {} has an unexpected layout", path.display()))?;
+        Ok(SqliteJournal { conn })
+    }
+
+    fn run_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
+        let status: String = row.get(2)?;
+        let fp: String = row.get(3)?;
+        Ok(RunRecord {
+            id: row.get(0)?,
+            migration: row.get(1)?,
+            status: match status.as_str() {
+                "finished" => RunStatus::Finished,
+                "failed" => RunStatus::Failed,
+                _ => RunStatus::Running,
+            },
+            fingerprint: serde_json::from_str(&fp).unwrap_or_default(),
+            started_at_ms: row.get(4)?,
+            finished_at_ms: row.get(5)?,
+        })
+    }
+
+    fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRecord> {
+        let status: String = row.get(5)?;
+        let wait: Option<String> = row.get(10)?;
+        let output: Option<String> = row.get(11)?;
+        Ok(ItemRecord {
+            id: row.get(0)?,
+            step: row.get(1)?,
+            step_index: row.get(2)?,
+            item: row.get(3)?,
+            wave: row.get(4)?,
+            status: ItemStatus::parse(&status).unwrap_or(ItemStatus::Pending),
+            state: row.get(6)?,
+            attempt: row.get(7)?,
+            in_call: row.get::<_, i64>(8)? != 0,
+            calls: row.get(9)?,
+            wait: wait.and_then(|w| serde_json::from_str(&w).ok()),
+            output: output.and_then(|o| serde_json::from_str(&o).ok()),
+            error: row.get(12)?,
+            updated_at_ms: row.get(13)?,
+        })
+    }
+}
+
+const ITEM_COLUMNS: &str = "id, step, step_index, item, wave, status, state, attempt, in_call, calls, wait, output, error, updated_at";
+const RUN_COLUMNS: &str = "id, migration, status, fingerprint, started_at, finished_at";
+
+impl Journal for SqliteJournal {
+    fn latest_run(&self) -> anyhow::Result<Option<RunRecord>> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"), [], Self::run_from_row)
+            .optional()?)
+    }
+
+    fn runs(&self) -> anyhow::Result<Vec<RunRecord>> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at, rowid"))?;
+        let rows = stmt.query_map([], Self::run_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn create_run(&mut self, id: &str, migration: &str, fingerprint: &BTreeMap<String, String>, items: &[NewItem]) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO runs (id, migration, status, fingerprint, started_at) VALUES (?1, ?2, 'running', ?3, ?4)",
+            params![id, migration, serde_json::to_string(fingerprint)?, now_ms()],
+        )?;
+        {
+            let mut stmt = tx.prepare("INSERT INTO items (run_id, step, step_index, item, wave, status) VALUES (?1, ?2, ?3, ?4, ?5, 'pending')")?;
+            for it in items {
+                stmt.execute(params![id, it.step, it.step_index, it.item, it.wave])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_run_status(&mut self, run: &str, status: RunStatus) -> anyhow::Result<()> {
+        let (s, finished) = match status {
+            RunStatus::Running => ("running", None),
+            RunStatus::Finished => ("finished", Some(now_ms())),
+            RunStatus::Failed => ("failed", Some(now_ms())),
+        };
+        self.conn.execute("UPDATE runs SET status = ?2, finished_at = ?3 WHERE id = ?1", params![run, s, finished])?;
+        Ok(())
+    }
+
+    fn items(&self, run: &str) -> anyhow::Result<Vec<ItemRecord>> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 ORDER BY wave, id"))?;
+        let rows = stmt.query_map([run], Self::item_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn item(&self, item_id: i64) -> anyhow::Result<ItemRecord> {
+        Ok(self.conn.query_row(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1"), [item_id], Self::item_from_row)?)
+    }
+
+    fn begin_call(&mut self, item_id: i64, attempt: u32) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        let now = now_ms();
+        tx.execute(
+            "UPDATE items SET status = 'running', in_call = 1, attempt = ?2, calls = calls + 1, updated_at = ?3 WHERE id = ?1",
+            params![item_id, attempt, now],
+        )?;
+        tx.execute("INSERT INTO calls (item_id, attempt, started_at) VALUES (?1, ?2, ?3)", params![item_id, attempt, now])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn end_call(&mut self, item_id: i64, end: &CallEnd) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        let now = now_ms();
+        let (outcome, state_after, error): (&str, Option<&str>, Option<&str>) = match end {
+            CallEnd::Next { state } => {
+                tx.execute(
+                    "UPDATE items SET status = 'running', in_call = 0, attempt = 1, state = ?2, wait = NULL, updated_at = ?3 WHERE id = ?1",
+                    params![item_id, state, now],
+                )?;
+                ("next", Some(state), None)
+            }
+            CallEnd::Wait { state, wait } => {
+                tx.execute(
+                    "UPDATE items SET status = 'waiting', in_call = 0, attempt = 1, state = ?2, wait = ?3, updated_at = ?4 WHERE id = ?1",
+                    params![item_id, state, serde_json::to_string(wait)?, now],
+                )?;
+                ("wait", Some(state), None)
+            }
+            CallEnd::Done { output } => {
+                tx.execute(
+                    "UPDATE items SET status = 'done', in_call = 0, wait = NULL, output = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![item_id, output, now],
+                )?;
+                ("done", None, None)
+            }
+            CallEnd::Retry { error } => {
+                tx.execute("UPDATE items SET in_call = 0, error = ?2, updated_at = ?3 WHERE id = ?1", params![item_id, error, now])?;
+                ("retry", None, Some(error))
+            }
+            CallEnd::Failed { error } => {
+                tx.execute(
+                    "UPDATE items SET status = 'failed', in_call = 0, error = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![item_id, error, now],
+                )?;
+                ("failed", None, Some(error))
+            }
+        };
+        tx.execute(
+            "UPDATE calls SET ended_at = ?2, outcome = ?3, state_after = ?4, error = ?5
+             WHERE id = (SELECT MAX(id) FROM calls WHERE item_id = ?1)",
+            params![item_id, now, outcome, state_after, error.map(str::to_owned)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn clear_wait(&mut self, item_id: i64) -> anyhow::Result<()> {
+        self.conn.execute("UPDATE items SET wait = NULL, status = 'running', updated_at = ?2 WHERE id = ?1", params![item_id, now_ms()])?;
+        Ok(())
+    }
+
+    fn skip(&mut self, item_id: i64, reason: &str) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE items SET status = 'skipped', error = ?2, updated_at = ?3 WHERE id = ?1",
+            params![item_id, reason, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    fn add_event(&mut self, run: &str, step: Option<&str>, item: Option<&str>, kind: &str, data: &serde_json::Value) -> anyhow::Result<()> {
+        self.conn.execute(
+            "INSERT INTO events (run_id, at, step, item, kind, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![run, now_ms(), step, item, kind, data.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn events(&self, run: &str) -> anyhow::Result<Vec<EventRecord>> {
+        let mut stmt = self.conn.prepare("SELECT seq, at, step, item, kind, data FROM events WHERE run_id = ?1 ORDER BY seq")?;
+        let rows = stmt
+            .query_map([run], |r| {
+                let data: String = r.get(5)?;
+                Ok(EventRecord {
+                    seq: r.get(0)?,
+                    at_ms: r.get(1)?,
+                    step: r.get(2)?,
+                    item: r.get(3)?,
+                    kind: r.get(4)?,
+                    data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal() -> (tempfile::TempDir, SqliteJournal) {
+        let dir = tempfile::tempdir().unwrap();
+        let j = SqliteJournal::open(&dir.path().join("journal.db")).unwrap();
+        (dir, j)
+    }
+
+    #[test]
+    fn a_call_cycle_is_journaled() {
+        let (_d, mut j) = journal();
+        let items = vec![NewItem { step: "s".into(), step_index: 0, item: "Sales".into(), wave: 0 }];
+        j.create_run("r1", "m.toml", &BTreeMap::new(), &items).unwrap();
+        let id = j.items("r1").unwrap()[0].id;
+        j.begin_call(id, 1).unwrap();
+        let it = j.item(id).unwrap();
+        assert!(it.in_call && it.status == ItemStatus::Running && it.calls == 1);
+        let wait = WaitRecord { until_unix_ms: Some(5), operation: None, reason: "r".into() };
+        j.end_call(id, &CallEnd::Wait { state: "{\"a\":1}".into(), wait: wait.clone() }).unwrap();
+        let it = j.item(id).unwrap();
+        assert_eq!((it.status, it.in_call, it.state.as_deref(), it.wait), (ItemStatus::Waiting, false, Some("{\"a\":1}"), Some(wait)));
+        j.begin_call(id, 1).unwrap();
+        j.end_call(id, &CallEnd::Done { output: "{\"ok\":true}".into() }).unwrap();
+        let it = j.item(id).unwrap();
+        assert_eq!(it.status, ItemStatus::Done);
+        assert_eq!(it.output, Some(serde_json::json!({"ok": true})));
+        assert_eq!(j.latest_run().unwrap().unwrap().id, "r1");
+    }
+
+    #[test]
+    fn reopening_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        {
+            let mut j = SqliteJournal::open(&path).unwrap();
+            let mut fp = BTreeMap::new();
+            fp.insert("databases".to_owned(), "abc".to_owned());
+            j.create_run("r1", "m.toml", &fp, &[]).unwrap();
+            j.add_event("r1", None, None, "run-started", &serde_json::json!({})).unwrap();
+        }
+        let j = SqliteJournal::open(&path).unwrap();
+        let run = j.latest_run().unwrap().unwrap();
+        assert_eq!(run.fingerprint.get("databases").map(String::as_str), Some("abc"));
+        assert_eq!(j.events("r1").unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,99 @@
+//! The fingerprint of a migration's inputs: one hash per part (each step, each plugin, the
+//! databases, each label used), so a refused resume can say exactly what changed. Secrets are
+//! never part of it — neither values nor references.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::capability::Kind;
+use crate::pipeline::Loaded;
+
+fn short_hash(value: &serde_json::Value) -> String {
+    hex::encode(&Sha256::digest(value.to_string().as_bytes())[..12])
+}
+
+/// Part name → hash.
+pub fn fingerprint(l: &Loaded) -> BTreeMap<String, String> {
+    let mut fp = BTreeMap::new();
+    let m = &l.migration;
+    fp.insert("migration name".to_owned(), short_hash(&json!(m.name)));
+    let waves: Vec<_> = m.waves.iter().map(|w| json!([w.name, w.databases])).collect();
+    fp.insert("databases and waves".to_owned(), short_hash(&json!(waves)));
+    fp.insert("limits".to_owned(), short_hash(&json!(m.limits.concurrency)));
+    for (i, s) in m.steps.iter().enumerate() {
+        let grants = |kind: Kind| s.grants.of(kind).iter().map(|g| format!("{}:{}", g.label, g.access)).collect::<Vec<_>>();
+        let value = json!({
+            "position": i,
+            "plugin": s.plugin,
+            "config": s.config,
+            "grants": {
+                "sql": grants(Kind::Sql), "storage": grants(Kind::Storage), "azure": grants(Kind::Azure),
+                "secrets": grants(Kind::Secret), "scratch": s.grants.scratch,
+            },
+            "limits": [s.limits.timeout_ms, s.limits.memory_bytes, s.limits.fuel, s.limits.retries],
+        });
+        fp.insert(format!("step `{}`", s.name), short_hash(&value));
+    }
+    for (key, p) in &l.plugins {
+        fp.insert(format!("plugin `{key}`"), p.sha256[..24].to_owned());
+    }
+    // Labels as the steps use them; serialization skips every secret field.
+    for s in &m.steps {
+        for g in &s.grants.sql {
+            if let Some(v) = l.env.sql.get(&g.label) {
+                fp.insert(format!("sql label `{}`", g.label), short_hash(&json!(v)));
+            }
+        }
+        for g in &s.grants.storage {
+            if let Some(v) = l.env.storage.get(&g.label) {
+                fp.insert(format!("storage label `{}`", g.label), short_hash(&json!(v)));
+            }
+        }
+        for g in &s.grants.azure {
+            if let Some(v) = l.env.azure.get(&g.label) {
+                fp.insert(format!("azure label `{}`", g.label), short_hash(&json!(v)));
+            }
+        }
+    }
+    fp
+}
+
+/// What differs between a journaled fingerprint and the current one, one phrase per part.
+pub fn changes(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in new {
+        match old.get(k) {
+            None => out.push(format!("{k} was added")),
+            Some(o) if o != v => out.push(format!("{k} changed")),
+            _ => {}
+        }
+    }
+    for k in old.keys() {
+        if !new.contains_key(k) {
+            out.push(format!("{k} was removed"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_name_each_part() {
+        let old: BTreeMap<_, _> = [("step `a`", "1"), ("databases and waves", "2"), ("plugin `p`", "3")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let mut new = old.clone();
+        new.insert("step `a`".into(), "9".into());
+        new.remove("plugin `p`");
+        new.insert("step `b`".into(), "4".into());
+        let c = changes(&old, &new);
+        assert_eq!(c, vec!["step `a` changed", "step `b` was added", "plugin `p` was removed"]);
+        assert!(changes(&old, &old).is_empty());
+    }
+}

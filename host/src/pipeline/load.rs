@@ -1,0 +1,74 @@
+//! Loading a migration: its two files and every plugin it names.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::{Environment, InputError, Migration, PluginSource};
+use crate::runtime::plugin::LoadedPlugin;
+use crate::runtime::{Runtime, RuntimeOptions};
+
+/// A migration with its environment and plugins, ready to check or run.
+pub struct Loaded {
+    pub migration: Migration,
+    pub env: Environment,
+    /// Whether environment.toml existed (a migration that needs no labels may have none).
+    pub env_found: bool,
+    pub plugins: BTreeMap<String, Arc<LoadedPlugin>>,
+    pub runtime: Arc<Runtime>,
+}
+
+/// The environment file to use: the one given, else `environment.toml` beside the migration.
+pub fn environment_path(migration: &Path, given: Option<&Path>) -> PathBuf {
+    match given {
+        Some(p) => p.to_owned(),
+        None => migration.parent().unwrap_or(Path::new(".")).join("environment.toml"),
+    }
+}
+
+/// Reads both files and loads every plugin. The first problem found is returned.
+pub async fn load(migration_path: &Path, env_path: Option<&Path>, cache_dir: Option<PathBuf>) -> Result<Loaded, InputError> {
+    let migration = Migration::load(migration_path)?;
+    let env_file = environment_path(migration_path, env_path);
+    let (env, env_found) = if env_file.is_file() {
+        (Environment::load(&env_file)?, true)
+    } else if env_path.is_some() {
+        return Err(InputError::new(&env_file, None, "file not found"));
+    } else {
+        (Environment { path: env_file, ..Default::default() }, false)
+    };
+    let fuel = migration.steps.iter().any(|s| s.limits.fuel.is_some());
+    let runtime = Runtime::new(RuntimeOptions { cache_dir, fuel })
+        .map_err(|e| InputError::new(migration_path, None, format!("cannot start the plugin runtime: {e:#}")))?;
+    let runtime = Arc::new(runtime);
+    let mut plugins = BTreeMap::new();
+    for (key, source) in &migration.plugins {
+        let line = plugin_line(&migration, key);
+        let plugin = load_plugin(&runtime, source)
+            .await
+            .map_err(|m| InputError::new(&migration.path, line, format!("plugin `{key}`: {m}")))?;
+        plugins.insert(key.clone(), plugin);
+    }
+    Ok(Loaded { migration, env, env_found, plugins, runtime })
+}
+
+fn plugin_line(m: &Migration, key: &str) -> Option<usize> {
+    let text = std::fs::read_to_string(&m.path).ok()?;
+    text.lines().position(|l| l.trim() == format!("[plugins.{key}]")).map(|i| i + 1)
+}
+
+/// Loads one plugin from its source.
+pub async fn load_plugin(runtime: &Runtime, source: &PluginSource) -> Result<Arc<LoadedPlugin>, String> {
+    match source {
+        PluginSource::Bundled(name) => {
+            let bytes = crate::bundled::get(name).ok_or_else(|| {
+                format!("no bundled plugin is called `{name}` (bundled: {})", crate::bundled::names().join(", "))
+            })?;
+            runtime.load(&format!("bundled:{name}"), bytes, None).await.map_err(|e| e.to_string())
+        }
+        PluginSource::File { path, sha256 } => {
+            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            runtime.load(&path.display().to_string(), &bytes, Some(sha256)).await.map_err(|e| e.to_string())
+        }
+    }
+}
