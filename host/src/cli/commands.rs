@@ -39,9 +39,9 @@ fn cache_dir(g: &Global) -> Option<std::path::PathBuf> {
 
 fn error(g: &Global, code: Exit, message: &str) -> Exit {
     if g.json {
-        println!("{}", json!({ "error": message, "exit_code": code as i32 }));
+        outln!("{}", json!({ "error": message, "exit_code": code as i32 }));
     } else {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
     }
     code
 }
@@ -109,11 +109,11 @@ async fn plugins_list(g: &Global) -> Exit {
         }
     }
     if g.json {
-        println!("{}", serde_json::Value::Array(rows.iter().map(|p| plugin_json(p)).collect()));
+        outln!("{}", serde_json::Value::Array(rows.iter().map(|p| plugin_json(p)).collect()));
     } else {
-        println!("{:<16} {:<8} {:<5} {:<16} NEEDS", "NAME", "VERSION", "WIT", "SHA256");
+        outln!("{:<16} {:<8} {:<5} {:<16} NEEDS", "NAME", "VERSION", "WIT", "SHA256");
         for p in &rows {
-            println!("{:<16} {:<8} {:<5} {:<16} {}", p.info.name, p.info.version, p.wit_version, &p.sha256[..16], needs_text(p));
+            outln!("{:<16} {:<8} {:<5} {:<16} {}", p.info.name, p.info.version, p.wit_version, &p.sha256[..16], needs_text(p));
         }
     }
     Exit::Ok
@@ -142,26 +142,26 @@ async fn plugins_describe(g: &Global, plugin: &str) -> Exit {
         }
     };
     if g.json {
-        println!("{}", plugin_json(&p));
+        outln!("{}", plugin_json(&p));
         return Exit::Ok;
     }
-    println!("{} {} — {}", p.info.name, p.info.version, p.info.summary);
-    println!("  from:        {}", p.origin);
-    println!("  WIT version: {}", p.wit_version);
-    println!("  sha256:      {}", p.sha256);
-    println!("  size:        {} bytes", p.size);
-    println!("  needs:");
+    outln!("{} {} — {}", p.info.name, p.info.version, p.info.summary);
+    outln!("  from:        {}", p.origin);
+    outln!("  WIT version: {}", p.wit_version);
+    outln!("  sha256:      {}", p.sha256);
+    outln!("  size:        {} bytes", p.size);
+    outln!("  needs:");
     if p.info.needs.is_empty() {
-        println!("    nothing");
+        outln!("    nothing");
     }
     for n in &p.info.needs {
         let kind = Kind::from(n.kind);
-        println!("    {:<8} {:<16} {:<7} {}", kind.grant_key(), n.label, access_name(n.access.into()), n.why);
+        outln!("    {:<8} {:<16} {:<7} {}", kind.grant_key(), n.label, access_name(n.access.into()), n.why);
     }
     let schema: serde_json::Value = serde_json::from_str(&p.info.config_schema).unwrap_or(serde_json::Value::Null);
-    println!("  config schema:");
+    outln!("  config schema:");
     for line in serde_json::to_string_pretty(&schema).unwrap_or_default().lines() {
-        println!("    {line}");
+        outln!("    {line}");
     }
     Exit::Ok
 }
@@ -176,17 +176,17 @@ async fn check(g: &Global, args: &MigrationArgs) -> Exit {
         let list = |v: &[InputError]| {
             v.iter().map(|e| json!({ "file": e.file, "line": e.line, "message": e.message })).collect::<Vec<_>>()
         };
-        println!("{}", json!({ "ok": report.problems.is_empty(), "problems": list(&report.problems), "warnings": list(&report.warnings) }));
+        outln!("{}", json!({ "ok": report.problems.is_empty(), "problems": list(&report.problems), "warnings": list(&report.warnings) }));
     } else {
         for w in &report.warnings {
-            eprintln!("warning: {w}");
+            errln!("warning: {w}");
         }
         for p in &report.problems {
-            eprintln!("error: {p}");
+            errln!("error: {p}");
         }
         if report.problems.is_empty() {
             let m = &loaded.migration;
-            println!(
+            outln!(
                 "{}: ok — {} step(s) × {} database(s) in {} wave(s); {} plugin(s)",
                 args.migration.display(),
                 m.steps.len(),
@@ -208,14 +208,14 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
     if !report.problems.is_empty() {
         for p in &report.problems[1..] {
             if !g.json {
-                eprintln!("error: {p}");
+                errln!("error: {p}");
             }
         }
         return input_error(g, &report.problems[0]);
     }
     if !g.json {
         for w in &report.warnings {
-            eprintln!("warning: {w}");
+            errln!("warning: {w}");
         }
     }
     let state_dir = args.state_dir.clone().unwrap_or_else(|| default_state_dir(&args.files.migration));
@@ -239,13 +239,13 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
     match result {
         Ok(s) => {
             if g.json {
-                println!("{}", json!({ "event": "summary", "summary": s }));
+                outln!("{}", json!({ "event": "summary", "summary": s }));
             } else if s.already_finished {
-                println!("run {} had already finished: {} done, {} failed, {} skipped. Nothing to do; `ferry apply --fresh` starts a new run.", s.run, s.done, s.failed, s.skipped);
+                outln!("run {} had already finished: {} done, {} failed, {} skipped. Nothing to do; `ferry apply --fresh` starts a new run.", s.run, s.done, s.failed, s.skipped);
             } else {
-                println!("run {}: {} done, {} failed, {} skipped{}", s.run, s.done, s.failed, s.skipped, if s.resumed { " (resumed)" } else { "" });
+                outln!("run {}: {} done, {} failed, {} skipped{}", s.run, s.done, s.failed, s.skipped, if s.resumed { " (resumed)" } else { "" });
                 if s.failed + s.skipped > 0 {
-                    println!("see `ferry status {}` for the reasons", args.files.migration.display());
+                    outln!("see `ferry status {}` for the reasons", args.files.migration.display());
                 }
             }
             if s.failed + s.skipped > 0 { Exit::ItemsFailed } else { Exit::Ok }
@@ -284,22 +284,22 @@ fn status(g: &Global, args: &StatusArgs) -> Exit {
         Err(e) => return error(g, Exit::Internal, &format!("{e:#}")),
     };
     if g.json {
-        println!("{}", json!({ "runs": runs, "run": run, "items": items }));
+        outln!("{}", json!({ "runs": runs, "run": run, "items": items }));
         return Exit::Ok;
     }
     for r in &runs {
         let marker = if r.id == run.id { "*" } else { " " };
-        println!("{marker} {} {} started {}", r.id, serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(), view::when(r.started_at_ms));
+        outln!("{marker} {} {} started {}", r.id, serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(), view::when(r.started_at_ms));
     }
-    println!();
-    println!("{:<24} {:<16} {:<8} {:>5} {:>7}  DETAIL", "DATABASE", "STEP", "STATUS", "CALLS", "ATTEMPT");
+    outln!();
+    outln!("{:<24} {:<16} {:<8} {:>5} {:>7}  DETAIL", "DATABASE", "STEP", "STATUS", "CALLS", "ATTEMPT");
     for it in &items {
         let detail = match (&it.error, &it.wait) {
             (Some(e), _) if it.status != crate::journal::ItemStatus::Done => e.clone(),
             (_, Some(w)) => format!("waiting: {}", w.reason),
             _ => String::new(),
         };
-        println!("{:<24} {:<16} {:<8} {:>5} {:>7}  {}", it.item, it.step, it.status.as_str(), it.calls, it.attempt, detail);
+        outln!("{:<24} {:<16} {:<8} {:>5} {:>7}  {}", it.item, it.step, it.status.as_str(), it.calls, it.attempt, detail);
     }
     Exit::Ok
 }

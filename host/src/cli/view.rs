@@ -28,7 +28,7 @@ struct JsonLines;
 impl Observer for JsonLines {
     fn on(&self, event: &RunEvent) {
         if let Ok(line) = serde_json::to_string(event) {
-            println!("{line}");
+            outln!("{line}");
         }
     }
 }
@@ -88,7 +88,7 @@ struct Plain;
 impl Observer for Plain {
     fn on(&self, event: &RunEvent) {
         if let Some(line) = line_for(event) {
-            eprintln!("{line}");
+            errln!("{line}");
         }
     }
 }

@@ -67,7 +67,7 @@ impl StepFailure {
             StepFailure::OutOfFuel { fuel } => format!("the plugin used all of its fuel ({fuel}) for one step call and was stopped; raise `limits.fuel` if it needs more"),
             StepFailure::Panic { message } => format!("the plugin panicked: {message}"),
             StepFailure::Trap { message } => format!("the plugin crashed: {message}"),
-            StepFailure::Oversized { what, bytes, limit } => format!("the plugin returned a {what} of {bytes} bytes; the limit is {limit} bytes"),
+            StepFailure::Oversized { what, bytes, limit } => format!("the plugin returned a {what} of {bytes} bytes, over the limit of {limit} bytes"),
             StepFailure::LeakedSecret { what } => format!("the plugin put a secret value into its {what}; ferry refused to keep it (secrets go to T-SQL as sealed parameters, never into state or output)"),
             StepFailure::Host { message } => message.clone(),
         }
@@ -256,7 +256,7 @@ fn check_outcome(r: &crate::redact::Redactor, outcome: Outcome) -> Result<Outcom
     };
     match &outcome {
         Outcome::Next(s) => check("state", s, MAX_STATE_BYTES)?,
-        Outcome::Done(o) => check("output", o, MAX_OUTPUT_BYTES)?,
+        Outcome::Done(o) => check("final output", o, MAX_OUTPUT_BYTES)?,
         Outcome::Wait(w) => {
             check("state", &w.state, MAX_STATE_BYTES)?;
             check("wait reason", &w.reason, MAX_MESSAGE_BYTES)?;

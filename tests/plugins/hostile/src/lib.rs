@@ -19,16 +19,25 @@ impl Plugin for Hostile {
     const VERSION: &'static str = "0.0.1";
     const SUMMARY: &'static str = "Misbehaves on purpose (tests only)";
     type Config = serde_json::Value;
-    type State = ();
+    type State = serde_json::Value;
 
     fn needs() -> Vec<CapabilityNeed> {
         vec![need(CapabilityKind::Secret, "leaky", Access::Reveal, "to try to leak it")]
     }
 
-    fn step(cx: &mut Context<'_, serde_json::Value>, _: ()) -> Result<Outcome<()>> {
+    fn step(cx: &mut Context<'_, serde_json::Value>, state: serde_json::Value) -> Result<Outcome<serde_json::Value>> {
         let config: Config = ferry_sdk::parse_config(&cx.config().to_string())?;
-        match config.attack.as_str() {
+        // "by-item" takes the attack from the work item's name, so one step can run every
+        // attack side by side, one database each.
+        let attack = if config.attack == "by-item" { cx.item().to_owned() } else { config.attack.clone() };
+        match attack.as_str() {
             "none" => Ok(Outcome::Done(serde_json::json!({"ok": true}))),
+            "transient" => {
+                if cx.attempt() < 3 {
+                    return Err(Error::transient(format!("flaky on attempt {}", cx.attempt())));
+                }
+                Ok(Outcome::Done(serde_json::json!({"attempts": cx.attempt()})))
+            }
             "loop" => {
                 let mut n: u64 = 0;
                 loop {
@@ -46,6 +55,7 @@ impl Plugin for Hostile {
             }
             "panic" => panic!("hostile plugin panics on purpose"),
             "oversized-output" => Ok(Outcome::Done(serde_json::Value::String("x".repeat(8 << 20)))),
+            "oversized-state" => Ok(Outcome::Next(serde_json::Value::String("s".repeat(4 << 20)))),
             "oversized-log" => {
                 for _ in 0..200 {
                     cx.info(&"y".repeat(64 << 10));
@@ -65,9 +75,22 @@ impl Plugin for Hostile {
                 Ok(s) => Err(Error::failed(format!("read a host file: {} bytes", s.len()))),
                 Err(_) => match std::fs::read_to_string("/scratch/../../../../etc/passwd") {
                     Ok(s) => Err(Error::failed(format!("escaped scratch: {} bytes", s.len()))),
-                    Err(e) => Err(Error::failed(format!("host files are out of reach: {e}"))),
+                    Err(e) => match std::fs::write("/outside.txt", b"x") {
+                        Ok(()) => Err(Error::failed("wrote outside scratch")),
+                        Err(_) => Err(Error::failed(format!("host files are out of reach: {e}"))),
+                    },
                 },
             },
+            "slow" => {
+                // A step call that takes a while, then a wait, then another slow call: gives a
+                // kill-and-resume test moments inside a call and inside a wait.
+                let ms = cx.config().get("ms").and_then(|v| v.as_u64()).unwrap_or(300);
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                if state.is_null() {
+                    return Ok(Outcome::wait_for(std::time::Duration::from_millis(ms), serde_json::json!({"slept": 1}), "between two slow calls"));
+                }
+                Ok(Outcome::Done(serde_json::json!({"attempt": cx.attempt()})))
+            }
             "leak-secret" => {
                 let secret = cx.secret("leaky")?;
                 let value = cx.reveal(secret)?;
@@ -91,15 +114,19 @@ impl Plugin for Hostile {
                     reason_code: Some(value.clone()),
                     notes: Some(value.clone()),
                 });
-                if cx.attempt() == 1 {
-                    return Ok(Outcome::wait_for(std::time::Duration::from_millis(1), (), value));
-                }
                 let _ = SqlValue::Text(value.clone());
                 Err(Error::failed(format!("leaking through the error: {value}")))
             }
+            "leak-wait" => {
+                let value = cx.secret("leaky").and_then(|s| cx.reveal(s))?;
+                Ok(Outcome::wait_for(std::time::Duration::from_millis(1), serde_json::Value::Null, value))
+            }
+            "leak-state" => {
+                let value = cx.secret("leaky").and_then(|s| cx.reveal(s))?;
+                Ok(Outcome::Next(serde_json::json!({ "stolen": value })))
+            }
             "leak-output" => {
-                let secret = cx.secret("leaky")?;
-                let value = cx.reveal(secret)?;
+                let value = cx.secret("leaky").and_then(|s| cx.reveal(s))?;
                 Ok(Outcome::Done(serde_json::json!({ "stolen": value })))
             }
             other => Err(Error::invalid_config(Some("attack"), format!("unknown attack `{other}`"))),

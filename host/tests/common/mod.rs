@@ -1,0 +1,92 @@
+//! Helpers for tests that run the `ferry` binary as a user does.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
+
+/// A compiled test-fixture plugin (built by the host's build script).
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("FERRY_FIXTURE_PLUGINS")).join(format!("{name}.wasm"))
+}
+
+pub fn sha256_file(path: &Path) -> String {
+    ferry_host::runtime::plugin::sha256_hex(&std::fs::read(path).unwrap())
+}
+
+/// A temporary directory holding a migration, its environment and its state.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+}
+
+impl Site {
+    pub fn new(migration: &str, environment: &str) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("migration.toml"), migration).unwrap();
+        std::fs::write(dir.path().join("environment.toml"), environment).unwrap();
+        Site { dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn migration(&self) -> PathBuf {
+        self.path("migration.toml")
+    }
+
+    /// A `ferry` command in this site, with a shared compile cache so debug-built Cranelift
+    /// compiles each plugin once per test run.
+    pub fn ferry(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(FERRY);
+        cmd.current_dir(self.dir.path())
+            .args(args)
+            .env("FERRY_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"))
+            .env_remove("FERRY_LOG");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.ferry(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// `ferry status --json` for this site's migration.
+    pub fn status(&self) -> serde_json::Value {
+        let out = self.run(&["status", "--json", "migration.toml"], &[]);
+        assert!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    pub fn journal(&self) -> PathBuf {
+        self.path(".ferry/migration/journal.db")
+    }
+}
+
+pub fn text(out: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Asserts that output is a clean error: exit code, the expected phrases, and no panic.
+pub fn assert_clean_error(out: &Output, code: i32, phrases: &[&str]) {
+    let (stdout, stderr) = text(out);
+    assert_eq!(out.status.code(), Some(code), "stdout: {stdout}\nstderr: {stderr}");
+    for p in phrases {
+        assert!(stderr.contains(p), "expected `{p}` in stderr:\n{stderr}");
+    }
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "panic: {stderr}");
+}
+
+/// Every item of the latest run, as (database, step) → item JSON.
+pub fn items(status: &serde_json::Value) -> std::collections::BTreeMap<(String, String), serde_json::Value> {
+    status["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| ((i["item"].as_str().unwrap().to_owned(), i["step"].as_str().unwrap().to_owned()), i.clone()))
+        .collect()
+}
