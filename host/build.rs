@@ -18,19 +18,36 @@ const PROFILE: &str = "plugin";
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_path_buf();
-    for dir in ["plugins", "sdk", "wit", "tests/plugins", "Cargo.lock", "Cargo.toml"] {
+    for dir in [
+        "plugins",
+        "sdk",
+        "wit",
+        "tests/plugins",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
-    let outer_target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let outer_target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
     let guest_target = outer_target.join("guests");
     ensure_wasm_target();
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "--target", TARGET, "--profile", PROFILE, "--target-dir"])
+        .args([
+            "build",
+            "--locked",
+            "--target",
+            TARGET,
+            "--profile",
+            PROFILE,
+            "--target-dir",
+        ])
         .arg(&guest_target);
     for (_, package) in BUNDLED {
         cmd.args(["-p", package]);
@@ -39,24 +56,40 @@ fn main() {
         cmd.args(["-p", package]);
     }
     // The outer build's flags are for the host target; the guests must not inherit them.
-    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR", "CARGO_BUILD_RUSTFLAGS"] {
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_RUSTFLAGS",
+    ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().unwrap_or_else(|e| panic!("cannot run cargo to build the bundled plugins: {e}"));
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build the bundled plugins: {e}"));
     if !status.success() {
         panic!("building the bundled plugins for {TARGET} failed (see the cargo output above)");
     }
 
     let wasm_dir = guest_target.join(TARGET).join(PROFILE);
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    let mut code = String::from("/// Plugins built into this binary: (name, component bytes).\npub static BUNDLED: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// Plugins built into this binary: (name, component bytes).\npub static BUNDLED: &[(&str, &[u8])] = &[\n",
+    );
     for (name, package) in BUNDLED {
         let file = wasm_file(&wasm_dir, package);
-        code.push_str(&format!("    ({name:?}, include_bytes!({:?})),\n", file.display().to_string()));
+        code.push_str(&format!(
+            "    ({name:?}, include_bytes!({:?})),\n",
+            file.display().to_string()
+        ));
     }
     code.push_str("];\n");
     std::fs::write(out.join("bundled.rs"), code).unwrap();
-    println!("cargo:rustc-env=FERRY_FIXTURE_PLUGINS={}", wasm_dir.display());
+    println!(
+        "cargo:rustc-env=FERRY_FIXTURE_PLUGINS={}",
+        wasm_dir.display()
+    );
 }
 
 fn wasm_file(dir: &Path, package: &str) -> PathBuf {
@@ -70,15 +103,24 @@ fn wasm_file(dir: &Path, package: &str) -> PathBuf {
 /// Installs the wasm32-wasip2 standard library through rustup if it is missing, so a fresh
 /// machine needs no manual step.
 fn ensure_wasm_target() {
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
     if let Ok(out) = installed {
-        if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == TARGET) {
+        if String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.trim() == TARGET)
+        {
             return;
         }
-        let added = Command::new("rustup").args(["target", "add", TARGET]).status();
+        let added = Command::new("rustup")
+            .args(["target", "add", TARGET])
+            .status();
         if matches!(added, Ok(s) if s.success()) {
             return;
         }
     }
-    println!("cargo:warning=could not confirm the {TARGET} target is installed; if the build fails, run `rustup target add {TARGET}`");
+    println!(
+        "cargo:warning=could not confirm the {TARGET} target is installed; if the build fails, run `rustup target add {TARGET}`"
+    );
 }

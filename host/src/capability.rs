@@ -104,22 +104,40 @@ impl From<wit::Access> for Access {
 
 /// Checks one use of a capability against a step's grants. On refusal, the error names the
 /// label, the step, and the grant that would allow it.
-pub fn grant_check(grants: &Grants, step: &str, kind: Kind, label: &str, needed: Access) -> Result<(), wit::PluginError> {
+pub fn grant_check(
+    grants: &Grants,
+    step: &str,
+    kind: Kind,
+    label: &str,
+    needed: Access,
+) -> Result<(), wit::PluginError> {
     let deny = |reason: String| {
-        Err(wit::PluginError::Denied(wit::Denial { kind: kind.into(), label: label.to_owned(), reason }))
+        Err(wit::PluginError::Denied(wit::Denial {
+            kind: kind.into(),
+            label: label.to_owned(),
+            reason,
+        }))
     };
     if kind == Kind::Scratch {
-        return if grants.scratch { Ok(()) } else { deny(format!("step `{step}` has no scratch directory; set `scratch = true` in its grants")) };
+        return if grants.scratch {
+            Ok(())
+        } else {
+            deny(format!(
+                "step `{step}` has no scratch directory; set `scratch = true` in its grants"
+            ))
+        };
     }
     match grants.of(kind).iter().find(|g: &&Grant| g.label == label) {
         Some(g) if g.access.covers(needed) => Ok(()),
         Some(g) => deny(format!(
             "step `{step}` was granted {} label `{label}` with {} access, but this needs {needed}; grant `\"{label}:{needed}\"` if that is intended",
-            kind.grant_key(), g.access
+            kind.grant_key(),
+            g.access
         )),
         None => deny(format!(
             "step `{step}` was not granted {} label `{label}`; add it to `{} = [...]` under the step's [steps.grants] if the plugin should have it",
-            kind.grant_key(), kind.grant_key()
+            kind.grant_key(),
+            kind.grant_key()
         )),
     }
 }
@@ -131,7 +149,11 @@ mod tests {
     use Kind::*;
 
     fn grants() -> Grants {
-        let g = |label: &str, access| Grant { label: label.into(), access, line: 1 };
+        let g = |label: &str, access| Grant {
+            label: label.into(),
+            access,
+            line: 1,
+        };
         Grants {
             sql: vec![g("source", Read), g("target", Write)],
             storage: vec![g("backups", Read)],
@@ -169,7 +191,11 @@ mod tests {
             assert_eq!(got.is_ok(), allowed, "{kind:?} {label} {access:?}: {got:?}");
             if let Err(wit::PluginError::Denied(d)) = got {
                 assert_eq!(d.label, label);
-                assert!(d.reason.contains(label) && d.reason.contains("copy"), "{}", d.reason);
+                assert!(
+                    d.reason.contains(label) && d.reason.contains("copy"),
+                    "{}",
+                    d.reason
+                );
             }
         }
     }

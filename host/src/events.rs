@@ -46,11 +46,16 @@ pub struct ObjectRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum PluginEvent {
-    Log { level: LogLevel, message: String },
+    Log {
+        level: LogLevel,
+        message: String,
+    },
     Progress(Progress),
     Row(ObjectRow),
     /// A plugin read a secret's value (the value is not recorded).
-    SecretRevealed { label: String },
+    SecretRevealed {
+        label: String,
+    },
 }
 
 /// Where a running plugin's events go. The pipeline journals them and shows them.

@@ -46,7 +46,10 @@ fn json_events_are_one_object_per_line() {
     let out = site.run(&["apply", "--json", "migration.toml"], &[TOKEN]);
     assert!(out.status.success(), "{}", text(&out).1);
     let (stdout, _) = text(&out);
-    let events: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect();
     let kinds = |k: &str| events.iter().filter(|e| e["event"] == k).count();
     assert_eq!(kinds("item-done"), 6);
     assert_eq!(kinds("item-waiting"), 6);
@@ -58,15 +61,26 @@ fn json_events_are_one_object_per_line() {
 #[test]
 fn changed_inputs_refuse_to_resume_and_say_what_changed() {
     let site = example();
-    assert!(site.run(&["apply", "migration.toml"], &[TOKEN]).status.success());
-    let m = std::fs::read_to_string(site.migration()).unwrap().replace("greeting = \"hello\"", "greeting = \"bonjour\"");
+    assert!(
+        site.run(&["apply", "migration.toml"], &[TOKEN])
+            .status
+            .success()
+    );
+    let m = std::fs::read_to_string(site.migration())
+        .unwrap()
+        .replace("greeting = \"hello\"", "greeting = \"bonjour\"");
     std::fs::write(site.migration(), m).unwrap();
     let out = site.run(&["apply", "migration.toml"], &[TOKEN]);
     assert_clean_error(&out, 3, &["step `greet` changed", "--fresh"]);
     // Secrets are not inputs: a new value changes nothing.
-    let m = std::fs::read_to_string(site.migration()).unwrap().replace("bonjour", "hello");
+    let m = std::fs::read_to_string(site.migration())
+        .unwrap()
+        .replace("bonjour", "hello");
     std::fs::write(site.migration(), m).unwrap();
-    let out = site.run(&["apply", "migration.toml"], &[("FERRY_DEMO_TOKEN", "another-value")]);
+    let out = site.run(
+        &["apply", "migration.toml"],
+        &[("FERRY_DEMO_TOKEN", "another-value")],
+    );
     assert!(out.status.success(), "{}", text(&out).1);
     // --fresh starts a new run.
     let out = site.run(&["apply", "--fresh", "migration.toml"], &[TOKEN]);
@@ -81,18 +95,40 @@ fn check_reports_ok_and_lists_plugins() {
     assert!(out.status.success(), "{}", text(&out).1);
     let out = site.run(&["plugins", "list", "--json"], &[]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let hello = list.as_array().unwrap().iter().find(|p| p["name"] == "hello-steps").unwrap();
+    let hello = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "hello-steps")
+        .unwrap();
     assert_eq!(hello["wit_version"], "0.1.0");
     assert_eq!(hello["sha256"].as_str().unwrap().len(), 64);
-    assert!(hello["needs"].as_array().unwrap().iter().any(|n| n["kind"] == "secret" && n["label"] == "demo-token"));
+    assert!(
+        hello["needs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "secret" && n["label"] == "demo-token")
+    );
     let out = site.run(&["plugins", "describe", "hello-steps"], &[]);
     let (stdout, _) = text(&out);
-    assert!(out.status.success() && stdout.contains("config schema") && stdout.contains("greeting"), "{stdout}");
+    assert!(
+        out.status.success() && stdout.contains("config schema") && stdout.contains("greeting"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn a_missing_secret_is_named_without_a_value() {
     let site = example();
-    let out = site.ferry(&["check", "migration.toml"]).env_remove("FERRY_DEMO_TOKEN").output().unwrap();
-    assert_clean_error(&out, 2, &["FERRY_DEMO_TOKEN is not set", "secrets.demo-token"]);
+    let out = site
+        .ferry(&["check", "migration.toml"])
+        .env_remove("FERRY_DEMO_TOKEN")
+        .output()
+        .unwrap();
+    assert_clean_error(
+        &out,
+        2,
+        &["FERRY_DEMO_TOKEN is not set", "secrets.demo-token"],
+    );
 }

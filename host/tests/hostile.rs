@@ -10,7 +10,11 @@ const LEAKY: &str = "Tr0ub4dor&3-leaky-VALUE";
 fn hostile_site(databases: &[&str], limits: &str) -> Site {
     let wasm = fixture("hostile");
     let sha = sha256_file(&wasm);
-    let dbs = databases.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join(", ");
+    let dbs = databases
+        .iter()
+        .map(|d| format!("{d:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let migration = format!(
         r#"
 [migration]
@@ -50,25 +54,55 @@ concurrency = 4
     );
     // `databases` must sit before the first table to be top-level.
     let migration = migration.replacen(&format!("\ndatabases = [{dbs}]\n"), "\n", 1);
-    let migration = migration.replacen("[migration]", &format!("databases = [{dbs}]\n\n[migration]"), 1);
-    Site::new(&migration, "[secrets]\nleaky = \"env:FERRY_TEST_LEAKY\"\ndemo-token = \"env:FERRY_TEST_LEAKY\"\n")
+    let migration = migration.replacen(
+        "[migration]",
+        &format!("databases = [{dbs}]\n\n[migration]"),
+        1,
+    );
+    Site::new(
+        &migration,
+        "[secrets]\nleaky = \"env:FERRY_TEST_LEAKY\"\ndemo-token = \"env:FERRY_TEST_LEAKY\"\n",
+    )
 }
 
 #[test]
 fn each_attack_fails_its_own_item_with_a_specific_reason() {
     let attacks = [
-        "none", "loop", "alloc", "panic", "oversized-output", "oversized-state", "oversized-log", "ungranted-secret",
-        "ungranted-sql", "read-host-file", "transient",
+        "none",
+        "loop",
+        "alloc",
+        "panic",
+        "oversized-output",
+        "oversized-state",
+        "oversized-log",
+        "ungranted-secret",
+        "ungranted-sql",
+        "read-host-file",
+        "transient",
+        "ambient",
     ];
     let site = hostile_site(&attacks, "timeout_seconds = 2\nmemory_mb = 64\nretries = 3");
     let out = site.run(&["apply", "migration.toml"], &[("FERRY_TEST_LEAKY", LEAKY)]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(!stderr.contains("panicked at") || stderr.contains("the plugin panicked"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked at") || stderr.contains("the plugin panicked"),
+        "{stderr}"
+    );
 
     let items = items(&site.status());
-    let error = |db: &str| items[&(db.to_owned(), "attack".to_owned())]["error"].as_str().unwrap_or("").to_owned();
-    let status = |db: &str, step: &str| items[&(db.to_owned(), step.to_owned())]["status"].as_str().unwrap().to_owned();
+    let error = |db: &str| {
+        items[&(db.to_owned(), "attack".to_owned())]["error"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    let status = |db: &str, step: &str| {
+        items[&(db.to_owned(), step.to_owned())]["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
 
     for ok in ["none", "oversized-log", "transient"] {
         assert_eq!(status(ok, "attack"), "done", "{ok}: {}", error(ok));
@@ -78,18 +112,48 @@ fn each_attack_fails_its_own_item_with_a_specific_reason() {
         ("loop", "ran past its 2 s limit"),
         ("alloc", "more than its 64 MiB memory limit"),
         ("panic", "the plugin panicked"),
-        ("oversized-output", "final output of 8388610 bytes, over the limit of 1048576"),
-        ("oversized-state", "state of 4194306 bytes, over the limit of 1048576"),
-        ("ungranted-secret", "was not granted secrets label `not-granted`"),
+        (
+            "oversized-output",
+            "final output of 8388610 bytes, over the limit of 1048576",
+        ),
+        (
+            "oversized-state",
+            "state of 4194306 bytes, over the limit of 1048576",
+        ),
+        (
+            "ungranted-secret",
+            "was not granted secrets label `not-granted`",
+        ),
         ("ungranted-sql", "was not granted sql label `elsewhere`"),
         ("read-host-file", "host files are out of reach"),
     ];
     for (db, phrase) in expect {
         assert_eq!(status(db, "attack"), "failed", "{db}");
-        assert!(error(db).contains(phrase), "{db}: expected `{phrase}` in `{}`", error(db));
-        assert_eq!(status(db, "after"), "skipped", "{db}: later steps are skipped");
+        assert!(
+            error(db).contains(phrase),
+            "{db}: expected `{phrase}` in `{}`",
+            error(db)
+        );
+        assert_eq!(
+            status(db, "after"),
+            "skipped",
+            "{db}: later steps are skipped"
+        );
     }
-    assert!(error("panic").contains("hostile plugin panics on purpose"), "{}", error("panic"));
+    assert!(
+        error("panic").contains("hostile plugin panics on purpose"),
+        "{}",
+        error("panic")
+    );
+    let ambient = error("ambient");
+    assert!(
+        ambient.contains("env: 0 vars; args: 0;") && ambient.contains("socket: refused"),
+        "{ambient}"
+    );
+    assert!(
+        !ambient.contains("root dir: Ok"),
+        "the plugin sees no host files: {ambient}"
+    );
 
     // The transient failures were retried with the attempt number raised.
     let transient = &items[&("transient".to_owned(), "attack".to_owned())];
@@ -97,10 +161,23 @@ fn each_attack_fails_its_own_item_with_a_specific_reason() {
 
     // A flood of log lines is cut per line and per call.
     let events = ferry_host_events(&site);
-    let log_lines: Vec<_> = events.iter().filter(|e| e.1 == "oversized-log" && e.0 == "log").collect();
-    assert!(log_lines.iter().all(|e| e.2.len() < 17 << 10), "lines are cut at 16 KiB");
-    assert!(log_lines.iter().any(|e| e.2.contains("log budget")), "the budget note is logged");
-    assert!(log_lines.len() < 100, "{} lines kept of 200", log_lines.len());
+    let log_lines: Vec<_> = events
+        .iter()
+        .filter(|e| e.1 == "oversized-log" && e.0 == "log")
+        .collect();
+    assert!(
+        log_lines.iter().all(|e| e.2.len() < 17 << 10),
+        "lines are cut at 16 KiB"
+    );
+    assert!(
+        log_lines.iter().any(|e| e.2.contains("log budget")),
+        "the budget note is logged"
+    );
+    assert!(
+        log_lines.len() < 100,
+        "{} lines kept of 200",
+        log_lines.len()
+    );
 }
 
 /// (kind, item, message) of every journaled event of the latest run.
@@ -111,7 +188,13 @@ fn ferry_host_events(site: &Site) -> Vec<(String, String, String)> {
     j.events(&run.id)
         .unwrap()
         .into_iter()
-        .map(|e| (e.kind, e.item.unwrap_or_default(), e.data["message"].as_str().unwrap_or("").to_owned()))
+        .map(|e| {
+            (
+                e.kind,
+                e.item.unwrap_or_default(),
+                e.data["message"].as_str().unwrap_or("").to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -121,40 +204,84 @@ fn fuel_stops_a_spinning_plugin_deterministically() {
     let out = site.run(&["apply", "migration.toml"], &[("FERRY_TEST_LEAKY", LEAKY)]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
     let items = items(&site.status());
-    let e = items[&("loop".to_owned(), "attack".to_owned())]["error"].as_str().unwrap().to_owned();
+    let e = items[&("loop".to_owned(), "attack".to_owned())]["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(e.contains("used all of its fuel (5000000)"), "{e}");
-    assert_eq!(items[&("none".to_owned(), "attack".to_owned())]["status"], "done");
+    assert_eq!(
+        items[&("none".to_owned(), "attack".to_owned())]["status"],
+        "done"
+    );
 }
 
 #[test]
 fn no_secret_value_escapes_through_any_channel() {
-    let attacks = ["leak-secret", "leak-wait", "leak-state", "leak-output", "none"];
+    let attacks = [
+        "leak-secret",
+        "leak-wait",
+        "leak-state",
+        "leak-output",
+        "none",
+    ];
     let site = hostile_site(&attacks, "");
     let mut all = Vec::new();
-    for args in [&["apply", "migration.toml"][..], &["apply", "--json", "--fresh", "-v", "migration.toml"][..]] {
+    for args in [
+        &["apply", "migration.toml"][..],
+        &["apply", "--json", "--fresh", "-v", "migration.toml"][..],
+    ] {
         let out = site.run(args, &[("FERRY_TEST_LEAKY", LEAKY)]);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
         all.extend_from_slice(&out.stdout);
         all.extend_from_slice(&out.stderr);
     }
-    for args in [&["status", "migration.toml"][..], &["status", "--json", "migration.toml"][..]] {
+    for args in [
+        &["status", "migration.toml"][..],
+        &["status", "--json", "migration.toml"][..],
+    ] {
         let out = site.run(args, &[]);
         all.extend_from_slice(&out.stdout);
         all.extend_from_slice(&out.stderr);
     }
     let items = items(&site.status());
-    let error = |db: &str| items[&(db.to_owned(), "attack".to_owned())]["error"].as_str().unwrap_or("").to_owned();
-    assert!(error("leak-secret").contains("leaking through the error: ***"), "{}", error("leak-secret"));
-    assert!(error("leak-wait").contains("secret value into its wait reason"), "{}", error("leak-wait"));
-    assert!(error("leak-state").contains("secret value into its state"), "{}", error("leak-state"));
-    assert!(error("leak-output").contains("secret value into its final output"), "{}", error("leak-output"));
+    let error = |db: &str| {
+        items[&(db.to_owned(), "attack".to_owned())]["error"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert!(
+        error("leak-secret").contains("leaking through the error: ***"),
+        "{}",
+        error("leak-secret")
+    );
+    assert!(
+        error("leak-wait").contains("secret value into its wait reason"),
+        "{}",
+        error("leak-wait")
+    );
+    assert!(
+        error("leak-state").contains("secret value into its state"),
+        "{}",
+        error("leak-state")
+    );
+    assert!(
+        error("leak-output").contains("secret value into its final output"),
+        "{}",
+        error("leak-output")
+    );
 
     // The reveal itself is audited, without the value.
     let out = site.run(&["status", "--json", "migration.toml"], &[]);
     assert!(out.status.success());
     let events = ferry_host_events(&site);
     assert!(events.iter().any(|e| e.0 == "secret-revealed"));
-    assert!(events.iter().any(|e| e.0 == "log" && e.2.contains("the secret is ***")), "logs are masked");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.0 == "log" && e.2.contains("the secret is ***")),
+        "logs are masked"
+    );
 
     // Everything ferry wrote: its outputs, the journal and its WAL, scratch files.
     for entry in walk(site.dir.path()) {
@@ -166,7 +293,10 @@ fn no_secret_value_escapes_through_any_channel() {
     let haystack = String::from_utf8_lossy(&all);
     assert!(!haystack.contains(LEAKY), "the secret value leaked");
     let escaped = serde_json::to_string(LEAKY).unwrap();
-    assert!(!haystack.contains(escaped.trim_matches('"')), "the JSON-escaped secret value leaked");
+    assert!(
+        !haystack.contains(escaped.trim_matches('"')),
+        "the JSON-escaped secret value leaked"
+    );
     assert!(haystack.contains("***"), "masking happened");
 }
 

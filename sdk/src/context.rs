@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::{
-    ArmRequest, ArmResponse, Host, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus, ProgressUpdate,
-    QueryLimits, QueryResult, Result, SasPermission, SqlValue, StatementOptions, UploadOptions,
+    ArmRequest, ArmResponse, Host, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
+    ProgressUpdate, QueryLimits, QueryResult, Result, SasPermission, SqlValue, StatementOptions,
+    UploadOptions,
 };
 
 /// A secret held by the host. The plugin can pass it on (as a sealed parameter) without seeing it.
@@ -40,12 +41,18 @@ pub struct Param {
 impl Param {
     /// A plain parameter.
     pub fn value(name: &str, value: SqlValue) -> Self {
-        Param { name: name.to_owned(), value: ParamValue::Value(value) }
+        Param {
+            name: name.to_owned(),
+            value: ParamValue::Value(value),
+        }
     }
 
     /// A sealed secret parameter.
     pub fn sealed(name: &str, secret: Secret) -> Self {
-        Param { name: name.to_owned(), value: ParamValue::Sealed(secret) }
+        Param {
+            name: name.to_owned(),
+            value: ParamValue::Sealed(secret),
+        }
     }
 }
 
@@ -157,15 +164,33 @@ impl<'h, C> Context<'h, C> {
         self.host.sql_open(label).map(SqlConnection)
     }
     /// Runs a query.
-    pub fn query(&mut self, conn: SqlConnection, statement: &str, params: &[crate::Param], limits: QueryLimits) -> Result<QueryResult> {
+    pub fn query(
+        &mut self,
+        conn: SqlConnection,
+        statement: &str,
+        params: &[crate::Param],
+        limits: QueryLimits,
+    ) -> Result<QueryResult> {
         self.host.sql_query(conn.0, statement, params, limits)
     }
     /// Runs a statement; returns rows affected.
-    pub fn execute(&mut self, conn: SqlConnection, statement: &str, params: &[crate::Param], options: StatementOptions) -> Result<u64> {
+    pub fn execute(
+        &mut self,
+        conn: SqlConnection,
+        statement: &str,
+        params: &[crate::Param],
+        options: StatementOptions,
+    ) -> Result<u64> {
         self.host.sql_execute(conn.0, statement, params, options)
     }
     /// Starts a long statement as a host operation; returns its id.
-    pub fn start_statement(&mut self, conn: SqlConnection, statement: &str, params: &[crate::Param], description: &str) -> Result<String> {
+    pub fn start_statement(
+        &mut self,
+        conn: SqlConnection,
+        statement: &str,
+        params: &[crate::Param],
+        description: &str,
+    ) -> Result<String> {
         self.host.sql_start(conn.0, statement, params, description)
     }
 
@@ -174,7 +199,13 @@ impl<'h, C> Context<'h, C> {
         self.host.storage_open(label).map(Container)
     }
     /// Lists one page of objects under a prefix.
-    pub fn list(&mut self, c: Container, prefix: &str, marker: Option<&str>, max: u32) -> Result<ListPage> {
+    pub fn list(
+        &mut self,
+        c: Container,
+        prefix: &str,
+        marker: Option<&str>,
+        max: u32,
+    ) -> Result<ListPage> {
         self.host.storage_list(c.0, prefix, marker, max)
     }
     /// Describes an object.
@@ -194,12 +225,28 @@ impl<'h, C> Context<'h, C> {
         self.host.storage_delete(c.0, name)
     }
     /// Makes a sealed SAS for a prefix.
-    pub fn create_sas(&mut self, c: Container, prefix: &str, permissions: &[SasPermission], expiry_minutes: u32) -> Result<Secret> {
-        self.host.storage_create_sas(c.0, prefix, permissions, expiry_minutes).map(Secret)
+    pub fn create_sas(
+        &mut self,
+        c: Container,
+        prefix: &str,
+        permissions: &[SasPermission],
+        expiry_minutes: u32,
+    ) -> Result<Secret> {
+        self.host
+            .storage_create_sas(c.0, prefix, permissions, expiry_minutes)
+            .map(Secret)
     }
     /// Starts an upload from a share to this container; returns the operation id.
-    pub fn upload_from_share(&mut self, c: Container, share_label: &str, paths: &[String], dest_prefix: &str, options: UploadOptions) -> Result<String> {
-        self.host.storage_upload_from_share(c.0, share_label, paths, dest_prefix, options)
+    pub fn upload_from_share(
+        &mut self,
+        c: Container,
+        share_label: &str,
+        paths: &[String],
+        dest_prefix: &str,
+        options: UploadOptions,
+    ) -> Result<String> {
+        self.host
+            .storage_upload_from_share(c.0, share_label, paths, dest_prefix, options)
     }
 
     /// Sends an ARM request.

@@ -9,27 +9,47 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 impl Error {
     /// A permanent failure: the work item stops with this reason.
     pub fn failed(message: impl Into<String>) -> Self {
-        Error::Failed(Failure { message: message.into(), code: None })
+        Error::Failed(Failure {
+            message: message.into(),
+            code: None,
+        })
     }
 
     /// A permanent failure with a code (a SQL Server error number, an HTTP status, …).
     pub fn failed_with_code(message: impl Into<String>, code: i32) -> Self {
-        Error::Failed(Failure { message: message.into(), code: Some(code) })
+        Error::Failed(Failure {
+            message: message.into(),
+            code: Some(code),
+        })
     }
 
     /// A temporary failure: the host retries the step call with backoff.
     pub fn transient(message: impl Into<String>) -> Self {
-        Error::Transient(Failure { message: message.into(), code: None })
+        Error::Transient(Failure {
+            message: message.into(),
+            code: None,
+        })
     }
 
     /// A configuration problem, optionally naming the key at fault.
     pub fn invalid_config(key: Option<&str>, message: impl Into<String>) -> Self {
-        Error::InvalidConfig(ConfigProblem { key: key.map(str::to_owned), message: message.into() })
+        Error::InvalidConfig(ConfigProblem {
+            key: key.map(str::to_owned),
+            message: message.into(),
+        })
     }
 
     /// A refused capability.
-    pub fn denied(kind: CapabilityKind, label: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Denied(Denial { kind, label: label.into(), reason: reason.into() })
+    pub fn denied(
+        kind: CapabilityKind,
+        label: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::Denied(Denial {
+            kind,
+            label: label.into(),
+            reason: reason.into(),
+        })
     }
 
     /// Something the host or plugin does not support yet.

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use crate::bindings::ferry::plugin::types::{Outcome as WitOutcome, WaitFor as WitWaitFor};
 use crate::{
-    ArmRequest, ArmResponse, CapabilityKind, Error, Host, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
-    Param, Plugin, ProgressUpdate, QueryLimits, QueryResult, Result, SasPermission, StatementOptions, StepContext,
-    UploadOptions,
+    ArmRequest, ArmResponse, CapabilityKind, Error, Host, Level, ListPage, ObjectInfo, ObjectRow,
+    OperationStatus, Param, Plugin, ProgressUpdate, QueryLimits, QueryResult, Result,
+    SasPermission, StatementOptions, StepContext, UploadOptions,
 };
 
 type QueryHandler = Box<dyn FnMut(&str, &str, &[Param]) -> Result<QueryResult>>;
@@ -49,7 +49,8 @@ impl FakeHost {
 
     /// Grants a secret; `reveal` says whether the plugin may see its value.
     pub fn secret(mut self, label: &str, value: &str, reveal: bool) -> Self {
-        self.secrets.insert(label.to_owned(), (value.to_owned(), reveal));
+        self.secrets
+            .insert(label.to_owned(), (value.to_owned(), reveal));
         self
     }
 
@@ -60,7 +61,10 @@ impl FakeHost {
     }
 
     /// Answers every query with `handler(label, statement, params)`; connections open for any label.
-    pub fn on_query(mut self, handler: impl FnMut(&str, &str, &[Param]) -> Result<QueryResult> + 'static) -> Self {
+    pub fn on_query(
+        mut self,
+        handler: impl FnMut(&str, &str, &[Param]) -> Result<QueryResult> + 'static,
+    ) -> Self {
         self.on_query = Some(Box::new(handler));
         self
     }
@@ -79,7 +83,11 @@ impl FakeHost {
 
     /// Runs plugin `P` on one work item until it is done, following `next` and skipping
     /// waits (recorded in [`FakeHost::waits`]). Returns the output JSON. Gives up after 1,000 calls.
-    pub fn run_item<P: Plugin>(&mut self, config: serde_json::Value, item: &str) -> Result<serde_json::Value> {
+    pub fn run_item<P: Plugin>(
+        &mut self,
+        config: serde_json::Value,
+        item: &str,
+    ) -> Result<serde_json::Value> {
         let mut state: Option<String> = None;
         for _ in 0..1000 {
             let ctx = self.context(&config, item, 1);
@@ -95,15 +103,20 @@ impl FakeHost {
                     state = Some(w.state);
                 }
                 WitOutcome::Done(out) => {
-                    return serde_json::from_str(&out).map_err(|e| Error::failed(format!("output is not JSON: {e}")));
+                    return serde_json::from_str(&out)
+                        .map_err(|e| Error::failed(format!("output is not JSON: {e}")));
                 }
             }
         }
-        Err(Error::failed("the plugin did not finish within 1,000 step calls"))
+        Err(Error::failed(
+            "the plugin did not finish within 1,000 step calls",
+        ))
     }
 
     fn unsupported<T>(what: &str) -> Result<T> {
-        Err(Error::unsupported(format!("FakeHost has no {what} configured")))
+        Err(Error::unsupported(format!(
+            "FakeHost has no {what} configured"
+        )))
     }
 }
 
@@ -123,13 +136,20 @@ impl Host for FakeHost {
 
     fn secret_open(&mut self, label: &str) -> Result<u32> {
         if !self.secrets.contains_key(label) {
-            return Err(Error::denied(CapabilityKind::Secret, label, "not granted in this FakeHost"));
+            return Err(Error::denied(
+                CapabilityKind::Secret,
+                label,
+                "not granted in this FakeHost",
+            ));
         }
         self.open_secrets.push(label.to_owned());
         Ok((self.open_secrets.len() - 1) as u32)
     }
     fn secret_label(&mut self, secret: u32) -> String {
-        self.open_secrets.get(secret as usize).cloned().unwrap_or_default()
+        self.open_secrets
+            .get(secret as usize)
+            .cloned()
+            .unwrap_or_default()
     }
     fn secret_reveal(&mut self, secret: u32) -> Result<String> {
         let label = self.secret_label(secret);
@@ -138,7 +158,11 @@ impl Host for FakeHost {
                 self.reveals.push(label);
                 Ok(value.clone())
             }
-            _ => Err(Error::denied(CapabilityKind::Secret, label, "reveal not granted")),
+            _ => Err(Error::denied(
+                CapabilityKind::Secret,
+                label,
+                "reveal not granted",
+            )),
         }
     }
 
@@ -149,35 +173,74 @@ impl Host for FakeHost {
         self.sql_labels.push(label.to_owned());
         Ok((self.sql_labels.len() - 1) as u32)
     }
-    fn sql_query(&mut self, conn: u32, statement: &str, params: &[Param], _limits: QueryLimits) -> Result<QueryResult> {
-        let label = self.sql_labels.get(conn as usize).cloned().unwrap_or_default();
+    fn sql_query(
+        &mut self,
+        conn: u32,
+        statement: &str,
+        params: &[Param],
+        _limits: QueryLimits,
+    ) -> Result<QueryResult> {
+        let label = self
+            .sql_labels
+            .get(conn as usize)
+            .cloned()
+            .unwrap_or_default();
         match self.on_query.as_mut() {
             Some(h) => h(&label, statement, params),
             None => Self::unsupported("SQL handler"),
         }
     }
-    fn sql_execute(&mut self, conn: u32, statement: &str, params: &[Param], _options: StatementOptions) -> Result<u64> {
-        let label = self.sql_labels.get(conn as usize).cloned().unwrap_or_default();
+    fn sql_execute(
+        &mut self,
+        conn: u32,
+        statement: &str,
+        params: &[Param],
+        _options: StatementOptions,
+    ) -> Result<u64> {
+        let label = self
+            .sql_labels
+            .get(conn as usize)
+            .cloned()
+            .unwrap_or_default();
         self.executed.push((label.clone(), statement.to_owned()));
         match self.on_query.as_mut() {
-            Some(h) => h(&label, statement, params).map(|r| r.sets.first().map_or(0, |s| s.rows.len() as u64)),
+            Some(h) => h(&label, statement, params)
+                .map(|r| r.sets.first().map_or(0, |s| s.rows.len() as u64)),
             None => Self::unsupported("SQL handler"),
         }
     }
-    fn sql_start(&mut self, _conn: u32, _statement: &str, _params: &[Param], _description: &str) -> Result<String> {
+    fn sql_start(
+        &mut self,
+        _conn: u32,
+        _statement: &str,
+        _params: &[Param],
+        _description: &str,
+    ) -> Result<String> {
         Self::unsupported("operation backend")
     }
 
     fn storage_open(&mut self, _label: &str) -> Result<u32> {
         Self::unsupported("storage")
     }
-    fn storage_list(&mut self, _c: u32, _prefix: &str, _marker: Option<&str>, _max: u32) -> Result<ListPage> {
+    fn storage_list(
+        &mut self,
+        _c: u32,
+        _prefix: &str,
+        _marker: Option<&str>,
+        _max: u32,
+    ) -> Result<ListPage> {
         Self::unsupported("storage")
     }
     fn storage_stat(&mut self, _c: u32, _name: &str) -> Result<Option<ObjectInfo>> {
         Self::unsupported("storage")
     }
-    fn storage_read(&mut self, _c: u32, _name: &str, _offset: u64, _length: u32) -> Result<Vec<u8>> {
+    fn storage_read(
+        &mut self,
+        _c: u32,
+        _name: &str,
+        _offset: u64,
+        _length: u32,
+    ) -> Result<Vec<u8>> {
         Self::unsupported("storage")
     }
     fn storage_write(&mut self, _c: u32, _name: &str, _data: &[u8]) -> Result<()> {
@@ -186,10 +249,23 @@ impl Host for FakeHost {
     fn storage_delete(&mut self, _c: u32, _name: &str) -> Result<bool> {
         Self::unsupported("storage")
     }
-    fn storage_create_sas(&mut self, _c: u32, _prefix: &str, _p: &[SasPermission], _e: u32) -> Result<u32> {
+    fn storage_create_sas(
+        &mut self,
+        _c: u32,
+        _prefix: &str,
+        _p: &[SasPermission],
+        _e: u32,
+    ) -> Result<u32> {
         Self::unsupported("storage")
     }
-    fn storage_upload_from_share(&mut self, _c: u32, _s: &str, _p: &[String], _d: &str, _o: UploadOptions) -> Result<String> {
+    fn storage_upload_from_share(
+        &mut self,
+        _c: u32,
+        _s: &str,
+        _p: &[String],
+        _d: &str,
+        _o: UploadOptions,
+    ) -> Result<String> {
         Self::unsupported("storage")
     }
 

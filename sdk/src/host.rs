@@ -5,8 +5,9 @@
 //! fake host need not imitate WIT resources.
 
 use crate::{
-    ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus, Param, ProgressUpdate,
-    QueryLimits, QueryResult, Result, SasPermission, StatementOptions, UploadOptions,
+    ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus, Param,
+    ProgressUpdate, QueryLimits, QueryResult, Result, SasPermission, StatementOptions,
+    UploadOptions,
 };
 
 /// Every capability call a plugin can make. Implemented by the wasm host adapter and by
@@ -23,18 +24,61 @@ pub trait Host {
     fn secret_reveal(&mut self, secret: u32) -> Result<String>;
 
     fn sql_open(&mut self, label: &str) -> Result<u32>;
-    fn sql_query(&mut self, conn: u32, statement: &str, params: &[Param], limits: QueryLimits) -> Result<QueryResult>;
-    fn sql_execute(&mut self, conn: u32, statement: &str, params: &[Param], options: StatementOptions) -> Result<u64>;
-    fn sql_start(&mut self, conn: u32, statement: &str, params: &[Param], description: &str) -> Result<String>;
+    fn sql_query(
+        &mut self,
+        conn: u32,
+        statement: &str,
+        params: &[Param],
+        limits: QueryLimits,
+    ) -> Result<QueryResult>;
+    fn sql_execute(
+        &mut self,
+        conn: u32,
+        statement: &str,
+        params: &[Param],
+        options: StatementOptions,
+    ) -> Result<u64>;
+    fn sql_start(
+        &mut self,
+        conn: u32,
+        statement: &str,
+        params: &[Param],
+        description: &str,
+    ) -> Result<String>;
 
     fn storage_open(&mut self, label: &str) -> Result<u32>;
-    fn storage_list(&mut self, container: u32, prefix: &str, marker: Option<&str>, max: u32) -> Result<ListPage>;
+    fn storage_list(
+        &mut self,
+        container: u32,
+        prefix: &str,
+        marker: Option<&str>,
+        max: u32,
+    ) -> Result<ListPage>;
     fn storage_stat(&mut self, container: u32, name: &str) -> Result<Option<ObjectInfo>>;
-    fn storage_read(&mut self, container: u32, name: &str, offset: u64, length: u32) -> Result<Vec<u8>>;
+    fn storage_read(
+        &mut self,
+        container: u32,
+        name: &str,
+        offset: u64,
+        length: u32,
+    ) -> Result<Vec<u8>>;
     fn storage_write(&mut self, container: u32, name: &str, data: &[u8]) -> Result<()>;
     fn storage_delete(&mut self, container: u32, name: &str) -> Result<bool>;
-    fn storage_create_sas(&mut self, container: u32, prefix: &str, permissions: &[SasPermission], expiry_minutes: u32) -> Result<u32>;
-    fn storage_upload_from_share(&mut self, container: u32, share_label: &str, paths: &[String], dest_prefix: &str, options: UploadOptions) -> Result<String>;
+    fn storage_create_sas(
+        &mut self,
+        container: u32,
+        prefix: &str,
+        permissions: &[SasPermission],
+        expiry_minutes: u32,
+    ) -> Result<u32>;
+    fn storage_upload_from_share(
+        &mut self,
+        container: u32,
+        share_label: &str,
+        paths: &[String],
+        dest_prefix: &str,
+        options: UploadOptions,
+    ) -> Result<String>;
 
     fn azure_request(&mut self, label: &str, request: &ArmRequest) -> Result<ArmResponse>;
     fn azure_begin(&mut self, label: &str, request: &ArmRequest) -> Result<String>;

@@ -42,21 +42,26 @@ mod plugin;
 mod runner;
 mod wasm_host;
 
-pub use context::{Context, Secret, SqlConnection, Container, Param, ParamValue};
+pub use context::{Container, Context, Param, ParamValue, Secret, SqlConnection};
 pub use errors::{Error, Result};
 pub use host::Host;
 pub use plugin::{Outcome, Plugin, WaitFor, need};
-pub use runner::{run_cleanup, run_step, parse_config};
+pub use runner::{parse_config, run_cleanup, run_step};
 
 pub use bindings::ferry::plugin::azure::{ArmRequest, ArmResponse};
 pub use bindings::ferry::plugin::log::Level;
 pub use bindings::ferry::plugin::operations::{OperationState, OperationStatus};
 pub use bindings::ferry::plugin::progress::ProgressUpdate;
 pub use bindings::ferry::plugin::report::{ObjectRow, ObjectStatus};
-pub use bindings::ferry::plugin::storage::{BlockChecksum, ListPage, ObjectInfo, SasPermission, UploadOptions};
-pub use bindings::ferry::plugin::tsql::{Column, QueryLimits, QueryResult, RowSet, ServerMessage, SqlValue, StatementOptions};
+pub use bindings::ferry::plugin::storage::{
+    BlockChecksum, ListPage, ObjectInfo, SasPermission, UploadOptions,
+};
+pub use bindings::ferry::plugin::tsql::{
+    Column, QueryLimits, QueryResult, RowSet, ServerMessage, SqlValue, StatementOptions,
+};
 pub use bindings::ferry::plugin::types::{
-    Access, CapabilityKind, CapabilityNeed, ConfigProblem, Denial, Failure, PluginInfo, StepContext, Warning,
+    Access, CapabilityKind, CapabilityNeed, ConfigProblem, Denial, Failure, PluginInfo,
+    StepContext, Warning,
 };
 
 /// The WIT package version this SDK was built against. The host reads it from the plugin's
@@ -79,8 +84,8 @@ pub const WIT_VERSION_SECTION: [u8; 16] = {
 /// The usual imports for a plugin crate.
 pub mod prelude {
     pub use crate::{
-        need, Access, CapabilityKind, CapabilityNeed, Context, Error, Level, ObjectRow, ObjectStatus, Outcome, Plugin,
-        ProgressUpdate, Result, WaitFor, Warning,
+        Access, CapabilityKind, CapabilityNeed, Context, Error, Level, ObjectRow, ObjectStatus,
+        Outcome, Plugin, ProgressUpdate, Result, WaitFor, Warning, need,
     };
 }
 

@@ -1,8 +1,10 @@
 //! The [`Plugin`] trait every plugin implements, and the [`Outcome`] of a step.
 
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{Serialize, de::DeserializeOwned};
 
-use crate::bindings::ferry::plugin::types::{Access, CapabilityKind, CapabilityNeed, PluginInfo, Warning};
+use crate::bindings::ferry::plugin::types::{
+    Access, CapabilityKind, CapabilityNeed, PluginInfo, Warning,
+};
 use crate::{Context, Result};
 
 /// A ferry migration plugin: a resumable state machine run once per work item.
@@ -41,7 +43,8 @@ pub trait Plugin {
     ///
     /// Must be idempotent for a given state: if ferry was killed during the call, it is made
     /// again with the same state and `cx.attempt() > 1`.
-    fn step(cx: &mut Context<'_, Self::Config>, state: Self::State) -> Result<Outcome<Self::State>>;
+    fn step(cx: &mut Context<'_, Self::Config>, state: Self::State)
+    -> Result<Outcome<Self::State>>;
 
     /// Best-effort cleanup after a failure or cancel, with the last journaled state.
     fn cleanup(_cx: &mut Context<'_, Self::Config>, _state: Self::State) {}
@@ -60,7 +63,12 @@ pub trait Plugin {
 
 /// Shorthand for a [`CapabilityNeed`].
 pub fn need(kind: CapabilityKind, label: &str, access: Access, why: &str) -> CapabilityNeed {
-    CapabilityNeed { kind, label: label.to_owned(), access, why: why.to_owned() }
+    CapabilityNeed {
+        kind,
+        label: label.to_owned(),
+        access,
+        why: why.to_owned(),
+    }
 }
 
 /// What to wait for before the next step call.
@@ -100,11 +108,19 @@ impl<S> Outcome<S> {
 
     /// Wait for a duration, then continue with `state`.
     pub fn wait_for(duration: std::time::Duration, state: S, reason: impl Into<String>) -> Self {
-        Outcome::Wait { until: WaitFor::Duration(duration), state, reason: reason.into() }
+        Outcome::Wait {
+            until: WaitFor::Duration(duration),
+            state,
+            reason: reason.into(),
+        }
     }
 
     /// Wait for a host operation to finish, then continue with `state`.
     pub fn wait_operation(id: impl Into<String>, state: S, reason: impl Into<String>) -> Self {
-        Outcome::Wait { until: WaitFor::Operation(id.into()), state, reason: reason.into() }
+        Outcome::Wait {
+            until: WaitFor::Operation(id.into()),
+            state,
+            reason: reason.into(),
+        }
     }
 }

@@ -5,10 +5,13 @@
 use std::marker::PhantomData;
 
 use crate::bindings::exports::ferry::plugin::plugin::Guest;
-use crate::bindings::ferry::plugin::{azure, log, operations, progress, report, secrets, storage, tsql, types};
+use crate::bindings::ferry::plugin::{
+    azure, log, operations, progress, report, secrets, storage, tsql, types,
+};
 use crate::{
-    ArmRequest, ArmResponse, Error, Host, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus, Param, ParamValue,
-    Plugin, ProgressUpdate, QueryLimits, QueryResult, Result, SasPermission, StatementOptions, UploadOptions,
+    ArmRequest, ArmResponse, Error, Host, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
+    Param, ParamValue, Plugin, ProgressUpdate, QueryLimits, QueryResult, Result, SasPermission,
+    StatementOptions, UploadOptions,
 };
 
 /// Exports plugin `P` through the generated `Guest` trait. Used by [`crate::register!`].
@@ -47,18 +50,26 @@ fn push<T>(table: &mut Vec<T>, value: T) -> u32 {
 }
 
 fn missing(what: &str) -> Error {
-    Error::failed(format!("unknown {what} handle (was it opened in an earlier step call?)"))
+    Error::failed(format!(
+        "unknown {what} handle (was it opened in an earlier step call?)"
+    ))
 }
 
 impl WasmHost {
     fn secret(&self, id: u32) -> Result<&secrets::Secret> {
-        self.secrets.get(id as usize).ok_or_else(|| missing("secret"))
+        self.secrets
+            .get(id as usize)
+            .ok_or_else(|| missing("secret"))
     }
     fn connection(&self, id: u32) -> Result<&tsql::Connection> {
-        self.connections.get(id as usize).ok_or_else(|| missing("connection"))
+        self.connections
+            .get(id as usize)
+            .ok_or_else(|| missing("connection"))
     }
     fn container(&self, id: u32) -> Result<&storage::Container> {
-        self.containers.get(id as usize).ok_or_else(|| missing("container"))
+        self.containers
+            .get(id as usize)
+            .ok_or_else(|| missing("container"))
     }
 
     fn params<'a>(&'a self, params: &[Param]) -> Result<Vec<tsql::Param<'a>>> {
@@ -106,30 +117,61 @@ impl Host for WasmHost {
         let c = tsql::Connection::open(label)?;
         Ok(push(&mut self.connections, c))
     }
-    fn sql_query(&mut self, conn: u32, statement: &str, params: &[Param], limits: QueryLimits) -> Result<QueryResult> {
+    fn sql_query(
+        &mut self,
+        conn: u32,
+        statement: &str,
+        params: &[Param],
+        limits: QueryLimits,
+    ) -> Result<QueryResult> {
         let params = self.params(params)?;
         self.connection(conn)?.query(statement, &params, limits)
     }
-    fn sql_execute(&mut self, conn: u32, statement: &str, params: &[Param], options: StatementOptions) -> Result<u64> {
+    fn sql_execute(
+        &mut self,
+        conn: u32,
+        statement: &str,
+        params: &[Param],
+        options: StatementOptions,
+    ) -> Result<u64> {
         let params = self.params(params)?;
         self.connection(conn)?.execute(statement, &params, options)
     }
-    fn sql_start(&mut self, conn: u32, statement: &str, params: &[Param], description: &str) -> Result<String> {
+    fn sql_start(
+        &mut self,
+        conn: u32,
+        statement: &str,
+        params: &[Param],
+        description: &str,
+    ) -> Result<String> {
         let params = self.params(params)?;
-        self.connection(conn)?.start(statement, &params, description)
+        self.connection(conn)?
+            .start(statement, &params, description)
     }
 
     fn storage_open(&mut self, label: &str) -> Result<u32> {
         let c = storage::Container::open(label)?;
         Ok(push(&mut self.containers, c))
     }
-    fn storage_list(&mut self, container: u32, prefix: &str, marker: Option<&str>, max: u32) -> Result<ListPage> {
+    fn storage_list(
+        &mut self,
+        container: u32,
+        prefix: &str,
+        marker: Option<&str>,
+        max: u32,
+    ) -> Result<ListPage> {
         self.container(container)?.list(prefix, marker, max)
     }
     fn storage_stat(&mut self, container: u32, name: &str) -> Result<Option<ObjectInfo>> {
         self.container(container)?.stat(name)
     }
-    fn storage_read(&mut self, container: u32, name: &str, offset: u64, length: u32) -> Result<Vec<u8>> {
+    fn storage_read(
+        &mut self,
+        container: u32,
+        name: &str,
+        offset: u64,
+        length: u32,
+    ) -> Result<Vec<u8>> {
         self.container(container)?.read(name, offset, length)
     }
     fn storage_write(&mut self, container: u32, name: &str, data: &[u8]) -> Result<()> {
@@ -138,12 +180,28 @@ impl Host for WasmHost {
     fn storage_delete(&mut self, container: u32, name: &str) -> Result<bool> {
         self.container(container)?.delete(name)
     }
-    fn storage_create_sas(&mut self, container: u32, prefix: &str, permissions: &[SasPermission], expiry_minutes: u32) -> Result<u32> {
-        let s = self.container(container)?.create_sas(prefix, permissions, expiry_minutes)?;
+    fn storage_create_sas(
+        &mut self,
+        container: u32,
+        prefix: &str,
+        permissions: &[SasPermission],
+        expiry_minutes: u32,
+    ) -> Result<u32> {
+        let s = self
+            .container(container)?
+            .create_sas(prefix, permissions, expiry_minutes)?;
         Ok(push(&mut self.secrets, s))
     }
-    fn storage_upload_from_share(&mut self, container: u32, share_label: &str, paths: &[String], dest_prefix: &str, options: UploadOptions) -> Result<String> {
-        self.container(container)?.upload_from_share(share_label, paths, dest_prefix, options)
+    fn storage_upload_from_share(
+        &mut self,
+        container: u32,
+        share_label: &str,
+        paths: &[String],
+        dest_prefix: &str,
+        options: UploadOptions,
+    ) -> Result<String> {
+        self.container(container)?
+            .upload_from_share(share_label, paths, dest_prefix, options)
     }
 
     fn azure_request(&mut self, label: &str, request: &ArmRequest) -> Result<ArmResponse> {

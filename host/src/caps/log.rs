@@ -31,14 +31,27 @@ impl Host for StepData {
         if self.budget.log_bytes >= MAX_LOG_PER_CALL {
             if !self.budget.log_dropped {
                 self.budget.log_dropped = true;
-                let note = "log budget of 1 MiB for this step call is used up; further lines are dropped".to_owned();
-                self.scope.sink.emit(&self.scope.step, &self.scope.item, PluginEvent::Log { level: LogLevel::Warn, message: note });
+                let note =
+                    "log budget of 1 MiB for this step call is used up; further lines are dropped"
+                        .to_owned();
+                self.scope.sink.emit(
+                    &self.scope.step,
+                    &self.scope.item,
+                    PluginEvent::Log {
+                        level: LogLevel::Warn,
+                        message: note,
+                    },
+                );
             }
             return Ok(());
         }
         let message = self.clean(&message, MAX_LINE);
         self.budget.log_bytes += message.len();
-        self.scope.sink.emit(&self.scope.step, &self.scope.item, PluginEvent::Log { level, message });
+        self.scope.sink.emit(
+            &self.scope.step,
+            &self.scope.item,
+            PluginEvent::Log { level, message },
+        );
         Ok(())
     }
 

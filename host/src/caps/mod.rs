@@ -12,7 +12,7 @@ pub mod storage;
 pub mod tsql;
 
 use crate::bindings::types::PluginError;
-use crate::capability::{grant_check, Access, Kind};
+use crate::capability::{Access, Kind, grant_check};
 use crate::runtime::store::StepData;
 
 impl crate::bindings::types::Host for StepData {}

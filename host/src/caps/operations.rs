@@ -7,13 +7,19 @@ use crate::runtime::store::StepData;
 
 fn unknown(id: &str) -> PluginError {
     PluginError::Failed(Failure {
-        message: format!("no host operation `{}` was started for this work item", id.escape_default()),
+        message: format!(
+            "no host operation `{}` was started for this work item",
+            id.escape_default()
+        ),
         code: None,
     })
 }
 
 impl Host for StepData {
-    async fn status(&mut self, id: String) -> wasmtime::Result<Result<OperationStatus, PluginError>> {
+    async fn status(
+        &mut self,
+        id: String,
+    ) -> wasmtime::Result<Result<OperationStatus, PluginError>> {
         Ok(Err(unknown(&id)))
     }
 

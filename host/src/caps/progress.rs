@@ -17,13 +17,20 @@ impl Host for StepData {
         self.budget.progress_updates += 1;
         let progress = Progress {
             phase: self.clean(&u.phase, MAX_TEXT),
-            fraction: u.fraction.filter(|f| f.is_finite()).map(|f| f.clamp(0.0, 1.0)),
+            fraction: u
+                .fraction
+                .filter(|f| f.is_finite())
+                .map(|f| f.clamp(0.0, 1.0)),
             bytes_done: u.bytes_done,
             bytes_total: u.bytes_total,
             current: u.current.map(|c| self.clean(&c, MAX_TEXT)),
             message: u.message.map(|m| self.clean(&m, MAX_TEXT)),
         };
-        self.scope.sink.emit(&self.scope.step, &self.scope.item, PluginEvent::Progress(progress));
+        self.scope.sink.emit(
+            &self.scope.step,
+            &self.scope.item,
+            PluginEvent::Progress(progress),
+        );
         Ok(())
     }
 }

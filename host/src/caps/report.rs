@@ -29,7 +29,9 @@ impl Host for StepData {
             reason_code: row.reason_code.map(|c| self.clean(&c, 128)),
             notes: row.notes.map(|n| self.clean(&n, MAX_TEXT)),
         };
-        self.scope.sink.emit(&self.scope.step, &self.scope.item, PluginEvent::Row(row));
+        self.scope
+            .sink
+            .emit(&self.scope.step, &self.scope.item, PluginEvent::Row(row));
         Ok(())
     }
 }

@@ -30,7 +30,11 @@ pub struct Vault {
 
 impl Vault {
     pub fn new(refs: BTreeMap<String, SecretRef>, redactor: Redactor) -> Self {
-        Vault { refs, resolved: Mutex::default(), redactor }
+        Vault {
+            refs,
+            resolved: Mutex::default(),
+            redactor,
+        }
     }
 
     /// The value for a label. Errors name the label and the reference, never a value.
@@ -39,8 +43,13 @@ impl Vault {
         if let Some(v) = cache.get(label) {
             return Ok(v.clone());
         }
-        let r = self.refs.get(label).ok_or_else(|| format!("environment.toml has no [secrets] entry `{label}`"))?;
-        let value = r.resolve().map_err(|e| format!("secret `{label}` ({r}): {e}"))?;
+        let r = self
+            .refs
+            .get(label)
+            .ok_or_else(|| format!("environment.toml has no [secrets] entry `{label}`"))?;
+        let value = r
+            .resolve()
+            .map_err(|e| format!("secret `{label}` ({r}): {e}"))?;
         self.redactor.register(&value);
         cache.insert(label.to_owned(), value.clone());
         Ok(value)
@@ -48,11 +57,17 @@ impl Vault {
 }
 
 fn failed(message: String) -> PluginError {
-    PluginError::Failed(Failure { message, code: None })
+    PluginError::Failed(Failure {
+        message,
+        code: None,
+    })
 }
 
 impl HostSecret for StepData {
-    async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<SecretHandle>, PluginError>> {
+    async fn open(
+        &mut self,
+        label: String,
+    ) -> wasmtime::Result<Result<Resource<SecretHandle>, PluginError>> {
         if let Err(e) = self.check(Kind::Secret, &label, Access::Read) {
             return Ok(Err(e));
         }
@@ -67,7 +82,10 @@ impl HostSecret for StepData {
         Ok(self.table.get(&secret)?.label.clone())
     }
 
-    async fn reveal(&mut self, secret: Resource<SecretHandle>) -> wasmtime::Result<Result<String, PluginError>> {
+    async fn reveal(
+        &mut self,
+        secret: Resource<SecretHandle>,
+    ) -> wasmtime::Result<Result<String, PluginError>> {
         let label = self.table.get(&secret)?.label.clone();
         if let Err(e) = self.check(Kind::Secret, &label, Access::Reveal) {
             return Ok(Err(e));
@@ -76,7 +94,11 @@ impl HostSecret for StepData {
             Ok(v) => v,
             Err(e) => return Ok(Err(failed(e))),
         };
-        self.scope.sink.emit(&self.scope.step, &self.scope.item, PluginEvent::SecretRevealed { label });
+        self.scope.sink.emit(
+            &self.scope.step,
+            &self.scope.item,
+            PluginEvent::SecretRevealed { label },
+        );
         Ok(Ok(value))
     }
 

@@ -22,7 +22,9 @@ pub(super) async fn run(cli: Cli) -> Exit {
     let g = cli.global;
     match cli.command {
         Command::Plugins(PluginsCommand::List) => plugins_list(&g).await,
-        Command::Plugins(PluginsCommand::Describe { plugin }) => plugins_describe(&g, &plugin).await,
+        Command::Plugins(PluginsCommand::Describe { plugin }) => {
+            plugins_describe(&g, &plugin).await
+        }
         Command::Check(args) => check(&g, &args).await,
         Command::Apply(args) => apply(&g, &args).await,
         Command::Status(args) => status(&g, &args),
@@ -47,7 +49,11 @@ fn error(g: &Global, code: Exit, message: &str) -> Exit {
 }
 
 fn input_error(g: &Global, e: &InputError) -> Exit {
-    let code = if e.message.contains("newer than the") { Exit::Refused } else { Exit::InvalidInput };
+    let code = if e.message.contains("newer than the") {
+        Exit::Refused
+    } else {
+        Exit::InvalidInput
+    };
     error(g, code, &e.to_string())
 }
 
@@ -85,15 +91,33 @@ fn needs_text(p: &LoadedPlugin) -> String {
         .iter()
         .map(|n| {
             let kind = Kind::from(n.kind);
-            if kind == Kind::Scratch { "scratch".to_owned() } else { format!("{}:{}:{}", kind.grant_key(), n.label, access_name(n.access.into())) }
+            if kind == Kind::Scratch {
+                "scratch".to_owned()
+            } else {
+                format!(
+                    "{}:{}:{}",
+                    kind.grant_key(),
+                    n.label,
+                    access_name(n.access.into())
+                )
+            }
         })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 fn runtime(g: &Global) -> Result<Runtime, Exit> {
-    Runtime::new(RuntimeOptions { cache_dir: cache_dir(g), fuel: false })
-        .map_err(|e| error(g, Exit::Internal, &format!("cannot start the plugin runtime: {e:#}")))
+    Runtime::new(RuntimeOptions {
+        cache_dir: cache_dir(g),
+        fuel: false,
+    })
+    .map_err(|e| {
+        error(
+            g,
+            Exit::Internal,
+            &format!("cannot start the plugin runtime: {e:#}"),
+        )
+    })
 }
 
 async fn plugins_list(g: &Global) -> Exit {
@@ -109,11 +133,27 @@ async fn plugins_list(g: &Global) -> Exit {
         }
     }
     if g.json {
-        outln!("{}", serde_json::Value::Array(rows.iter().map(|p| plugin_json(p)).collect()));
+        outln!(
+            "{}",
+            serde_json::Value::Array(rows.iter().map(|p| plugin_json(p)).collect())
+        );
     } else {
-        outln!("{:<16} {:<8} {:<5} {:<16} NEEDS", "NAME", "VERSION", "WIT", "SHA256");
+        outln!(
+            "{:<16} {:<8} {:<5} {:<16} NEEDS",
+            "NAME",
+            "VERSION",
+            "WIT",
+            "SHA256"
+        );
         for p in &rows {
-            outln!("{:<16} {:<8} {:<5} {:<16} {}", p.info.name, p.info.version, p.wit_version, &p.sha256[..16], needs_text(p));
+            outln!(
+                "{:<16} {:<8} {:<5} {:<16} {}",
+                p.info.name,
+                p.info.version,
+                p.wit_version,
+                &p.sha256[..16],
+                needs_text(p)
+            );
         }
     }
     Exit::Ok
@@ -128,16 +168,26 @@ async fn plugins_describe(g: &Global, plugin: &str) -> Exit {
         pipeline::load::load_plugin(&rt, &PluginSource::Bundled(plugin.to_owned())).await
     } else if Path::new(plugin).is_file() {
         match std::fs::read(plugin) {
-            Ok(bytes) => rt.load(plugin, &bytes, None).await.map_err(|e| e.to_string()),
+            Ok(bytes) => rt
+                .load(plugin, &bytes, None)
+                .await
+                .map_err(|e| e.to_string()),
             Err(e) => Err(format!("cannot read {plugin}: {e}")),
         }
     } else {
-        Err(format!("`{plugin}` is neither a bundled plugin ({}) nor a file", crate::bundled::names().join(", ")))
+        Err(format!(
+            "`{plugin}` is neither a bundled plugin ({}) nor a file",
+            crate::bundled::names().join(", ")
+        ))
     };
     let p = match loaded {
         Ok(p) => p,
         Err(e) => {
-            let code = if e.contains("newer than the") { Exit::Refused } else { Exit::InvalidInput };
+            let code = if e.contains("newer than the") {
+                Exit::Refused
+            } else {
+                Exit::InvalidInput
+            };
             return error(g, code, &e);
         }
     };
@@ -156,27 +206,43 @@ async fn plugins_describe(g: &Global, plugin: &str) -> Exit {
     }
     for n in &p.info.needs {
         let kind = Kind::from(n.kind);
-        outln!("    {:<8} {:<16} {:<7} {}", kind.grant_key(), n.label, access_name(n.access.into()), n.why);
+        outln!(
+            "    {:<8} {:<16} {:<7} {}",
+            kind.grant_key(),
+            n.label,
+            access_name(n.access.into()),
+            n.why
+        );
     }
-    let schema: serde_json::Value = serde_json::from_str(&p.info.config_schema).unwrap_or(serde_json::Value::Null);
+    let schema: serde_json::Value =
+        serde_json::from_str(&p.info.config_schema).unwrap_or(serde_json::Value::Null);
     outln!("  config schema:");
-    for line in serde_json::to_string_pretty(&schema).unwrap_or_default().lines() {
+    for line in serde_json::to_string_pretty(&schema)
+        .unwrap_or_default()
+        .lines()
+    {
         outln!("    {line}");
     }
     Exit::Ok
 }
 
 async fn check(g: &Global, args: &MigrationArgs) -> Exit {
-    let loaded = match pipeline::load(&args.migration, args.environment.as_deref(), cache_dir(g)).await {
-        Ok(l) => l,
-        Err(e) => return input_error(g, &e),
-    };
+    let loaded =
+        match pipeline::load(&args.migration, args.environment.as_deref(), cache_dir(g)).await {
+            Ok(l) => l,
+            Err(e) => return input_error(g, &e),
+        };
     let report = pipeline::check(&loaded).await;
     if g.json {
         let list = |v: &[InputError]| {
-            v.iter().map(|e| json!({ "file": e.file, "line": e.line, "message": e.message })).collect::<Vec<_>>()
+            v.iter()
+                .map(|e| json!({ "file": e.file, "line": e.line, "message": e.message }))
+                .collect::<Vec<_>>()
         };
-        outln!("{}", json!({ "ok": report.problems.is_empty(), "problems": list(&report.problems), "warnings": list(&report.warnings) }));
+        outln!(
+            "{}",
+            json!({ "ok": report.problems.is_empty(), "problems": list(&report.problems), "warnings": list(&report.warnings) })
+        );
     } else {
         for w in &report.warnings {
             errln!("warning: {w}");
@@ -196,11 +262,21 @@ async fn check(g: &Global, args: &MigrationArgs) -> Exit {
             );
         }
     }
-    if report.problems.is_empty() { Exit::Ok } else { Exit::InvalidInput }
+    if report.problems.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::InvalidInput
+    }
 }
 
 async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
-    let loaded = match pipeline::load(&args.files.migration, args.files.environment.as_deref(), cache_dir(g)).await {
+    let loaded = match pipeline::load(
+        &args.files.migration,
+        args.files.environment.as_deref(),
+        cache_dir(g),
+    )
+    .await
+    {
         Ok(l) => l,
         Err(e) => return input_error(g, &e),
     };
@@ -218,11 +294,18 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
             errln!("warning: {w}");
         }
     }
-    let state_dir = args.state_dir.clone().unwrap_or_else(|| default_state_dir(&args.files.migration));
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| default_state_dir(&args.files.migration));
     let opts = ApplyOptions {
         state_dir: state_dir.clone(),
         fresh: args.fresh,
-        log_level: if g.verbose > 0 { LogLevel::Debug } else { LogLevel::Info },
+        log_level: if g.verbose > 0 {
+            LogLevel::Debug
+        } else {
+            LogLevel::Info
+        },
     };
     let observer = view::for_output(g.json);
     let run = pipeline::apply(Arc::new(loaded), opts, observer.clone());
@@ -241,14 +324,34 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
             if g.json {
                 outln!("{}", json!({ "event": "summary", "summary": s }));
             } else if s.already_finished {
-                outln!("run {} had already finished: {} done, {} failed, {} skipped. Nothing to do; `ferry apply --fresh` starts a new run.", s.run, s.done, s.failed, s.skipped);
+                outln!(
+                    "run {} had already finished: {} done, {} failed, {} skipped. Nothing to do; `ferry apply --fresh` starts a new run.",
+                    s.run,
+                    s.done,
+                    s.failed,
+                    s.skipped
+                );
             } else {
-                outln!("run {}: {} done, {} failed, {} skipped{}", s.run, s.done, s.failed, s.skipped, if s.resumed { " (resumed)" } else { "" });
+                outln!(
+                    "run {}: {} done, {} failed, {} skipped{}",
+                    s.run,
+                    s.done,
+                    s.failed,
+                    s.skipped,
+                    if s.resumed { " (resumed)" } else { "" }
+                );
                 if s.failed + s.skipped > 0 {
-                    outln!("see `ferry status {}` for the reasons", args.files.migration.display());
+                    outln!(
+                        "see `ferry status {}` for the reasons",
+                        args.files.migration.display()
+                    );
                 }
             }
-            if s.failed + s.skipped > 0 { Exit::ItemsFailed } else { Exit::Ok }
+            if s.failed + s.skipped > 0 {
+                Exit::ItemsFailed
+            } else {
+                Exit::Ok
+            }
         }
         Err(e @ ApplyError::InputsChanged { .. }) => error(g, Exit::Refused, &e.to_string()),
         Err(e) => error(g, Exit::Internal, &e.to_string()),
@@ -256,10 +359,21 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
 }
 
 fn status(g: &Global, args: &StatusArgs) -> Exit {
-    let state_dir = args.state_dir.clone().unwrap_or_else(|| default_state_dir(&args.migration));
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| default_state_dir(&args.migration));
     let path = journal_path(&state_dir);
     if !path.is_file() {
-        return error(g, Exit::InvalidInput, &format!("no journal at {}: `ferry apply {}` has not run here yet (or pass --state-dir)", path.display(), args.migration.display()));
+        return error(
+            g,
+            Exit::InvalidInput,
+            &format!(
+                "no journal at {}: `ferry apply {}` has not run here yet (or pass --state-dir)",
+                path.display(),
+                args.migration.display()
+            ),
+        );
     }
     let journal = match SqliteJournal::open(&path) {
         Ok(j) => j,
@@ -274,10 +388,14 @@ fn status(g: &Global, args: &StatusArgs) -> Exit {
         None => runs.last(),
     };
     let Some(run) = run else {
-        return error(g, Exit::InvalidInput, &match &args.run {
-            Some(id) => format!("no run `{id}` in {}", path.display()),
-            None => format!("{} holds no runs yet", path.display()),
-        });
+        return error(
+            g,
+            Exit::InvalidInput,
+            &match &args.run {
+                Some(id) => format!("no run `{id}` in {}", path.display()),
+                None => format!("{} holds no runs yet", path.display()),
+            },
+        );
     };
     let items = match journal.items(&run.id) {
         Ok(i) => i,
@@ -289,17 +407,40 @@ fn status(g: &Global, args: &StatusArgs) -> Exit {
     }
     for r in &runs {
         let marker = if r.id == run.id { "*" } else { " " };
-        outln!("{marker} {} {} started {}", r.id, serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(), view::when(r.started_at_ms));
+        outln!(
+            "{marker} {} {} started {}",
+            r.id,
+            serde_json::to_value(r.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            view::when(r.started_at_ms)
+        );
     }
     outln!();
-    outln!("{:<24} {:<16} {:<8} {:>5} {:>7}  DETAIL", "DATABASE", "STEP", "STATUS", "CALLS", "ATTEMPT");
+    outln!(
+        "{:<24} {:<16} {:<8} {:>5} {:>7}  DETAIL",
+        "DATABASE",
+        "STEP",
+        "STATUS",
+        "CALLS",
+        "ATTEMPT"
+    );
     for it in &items {
         let detail = match (&it.error, &it.wait) {
             (Some(e), _) if it.status != crate::journal::ItemStatus::Done => e.clone(),
             (_, Some(w)) => format!("waiting: {}", w.reason),
             _ => String::new(),
         };
-        outln!("{:<24} {:<16} {:<8} {:>5} {:>7}  {}", it.item, it.step, it.status.as_str(), it.calls, it.attempt, detail);
+        outln!(
+            "{:<24} {:<16} {:<8} {:>5} {:>7}  {}",
+            it.item,
+            it.step,
+            it.status.as_str(),
+            it.calls,
+            it.attempt,
+            detail
+        );
     }
     Exit::Ok
 }

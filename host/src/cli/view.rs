@@ -55,7 +55,11 @@ fn line_for(e: &RunEvent) -> Option<String> {
     Some(match e.event.as_str() {
         "run-started" => format!(
             "{} run {} of `{}`: {} work items ({} already done)",
-            if d.get("resumed") == Some(&Value::Bool(true)) { "resuming" } else { "starting" },
+            if d.get("resumed") == Some(&Value::Bool(true)) {
+                "resuming"
+            } else {
+                "starting"
+            },
             e.run,
             text(d.get("migration")),
             text(d.get("items")),
@@ -70,7 +74,11 @@ fn line_for(e: &RunEvent) -> Option<String> {
             let level = text(d.get("level"));
             format!("{:<8} {}: {}", level, who(e), text(d.get("message")))
         }
-        "secret-revealed" => format!("audit    {}: revealed secret `{}`", who(e), text(d.get("label"))),
+        "secret-revealed" => format!(
+            "audit    {}: revealed secret `{}`",
+            who(e),
+            text(d.get("label"))
+        ),
         "run-finished" => format!(
             "finished run {}: {} done, {} failed, {} skipped",
             e.run,
@@ -102,7 +110,10 @@ struct Live {
 
 impl Live {
     fn new() -> Self {
-        Live { multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()), bars: Mutex::default() }
+        Live {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            bars: Mutex::default(),
+        }
     }
 
     fn bar(&self, e: &RunEvent) -> Option<ProgressBar> {
@@ -111,9 +122,15 @@ impl Live {
         Some(
             bars.entry(key)
                 .or_insert_with(|| {
-                    let style = ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg} {elapsed}")
-                        .unwrap_or_else(|_| ProgressStyle::default_spinner());
-                    let bar = self.multi.add(ProgressBar::new_spinner().with_style(style).with_prefix(who(e)));
+                    let style = ProgressStyle::with_template(
+                        "{spinner} {prefix:.bold} {wide_msg} {elapsed}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner());
+                    let bar = self.multi.add(
+                        ProgressBar::new_spinner()
+                            .with_style(style)
+                            .with_prefix(who(e)),
+                    );
                     bar.enable_steady_tick(Duration::from_millis(120));
                     bar
                 })
@@ -147,8 +164,15 @@ impl Observer for Live {
                     if let Some(f) = d.get("fraction").and_then(Value::as_f64) {
                         msg.push_str(&format!(" {:>3.0}%", f * 100.0));
                     }
-                    if let (Some(done), Some(total)) = (d.get("bytes_done").and_then(Value::as_u64), d.get("bytes_total").and_then(Value::as_u64)) {
-                        msg.push_str(&format!(" {} / {}", indicatif::HumanBytes(done), indicatif::HumanBytes(total)));
+                    if let (Some(done), Some(total)) = (
+                        d.get("bytes_done").and_then(Value::as_u64),
+                        d.get("bytes_total").and_then(Value::as_u64),
+                    ) {
+                        msg.push_str(&format!(
+                            " {} / {}",
+                            indicatif::HumanBytes(done),
+                            indicatif::HumanBytes(total)
+                        ));
                     }
                     if let Some(c) = d.get("current").and_then(Value::as_str) {
                         msg.push_str(&format!(" [{c}]"));
@@ -201,7 +225,12 @@ pub fn when(ms: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -209,6 +238,7 @@ mod tests {
     #[test]
     fn formats_dates() {
         assert_eq!(super::when(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(super::when(1_795_000_000_000), "2026-11-18 09:46:40 UTC");
+        assert_eq!(super::when(1_795_000_000_000), "2026-11-18 11:06:40 UTC");
+        assert_eq!(super::when(951_782_400_000), "2000-02-29 00:00:00 UTC");
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{read_toml, InputError, SecretRef};
+use super::{InputError, SecretRef, read_toml};
 
 /// A parsed `environment.toml`.
 #[derive(Debug, Clone, Default)]
@@ -108,31 +108,57 @@ impl Environment {
     pub fn load(path: &Path) -> Result<Environment, InputError> {
         let (file, text): (File, String) = read_toml(path)?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let line_of_key = |key: &str| text.lines().position(|l| l.trim_start().starts_with(key)).map(|i| i + 1);
+        let line_of_key = |key: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with(key))
+                .map(|i| i + 1)
+        };
         for (label, sql) in &file.sql {
             let line = line_of_key(&format!("[sql.{label}]"));
             if let Some(cs) = &sql.connection_string {
                 let lower = cs.to_ascii_lowercase();
                 if lower.contains("password=") || lower.contains("pwd=") {
-                    return Err(InputError::new(path, line, format!(
-                        "sql label `{label}`: the connection string holds a password; remove it and set `password = \"env:NAME\"` instead (the value is not shown)"
-                    )));
+                    return Err(InputError::new(
+                        path,
+                        line,
+                        format!(
+                            "sql label `{label}`: the connection string holds a password; remove it and set `password = \"env:NAME\"` instead (the value is not shown)"
+                        ),
+                    ));
                 }
             } else if sql.server.is_none() {
-                return Err(InputError::new(path, line, format!("sql label `{label}` needs `server` or `connection_string`")));
+                return Err(InputError::new(
+                    path,
+                    line,
+                    format!("sql label `{label}` needs `server` or `connection_string`"),
+                ));
             }
             if sql.tls == TlsMode::Off && !sql.insecure {
-                return Err(InputError::new(path, line, format!("sql label `{label}`: `tls = \"off\"` sends passwords in the clear; also set `insecure = true` if you mean it")));
+                return Err(InputError::new(
+                    path,
+                    line,
+                    format!(
+                        "sql label `{label}`: `tls = \"off\"` sends passwords in the clear; also set `insecure = true` if you mean it"
+                    ),
+                ));
             }
         }
         for (label, s) in &file.storage {
             let line = line_of_key(&format!("[storage.{label}]"));
             match s.kind {
                 ShareOrBlob::Blob if s.url.is_none() => {
-                    return Err(InputError::new(path, line, format!("storage label `{label}` (blob) needs `url`")));
+                    return Err(InputError::new(
+                        path,
+                        line,
+                        format!("storage label `{label}` (blob) needs `url`"),
+                    ));
                 }
                 ShareOrBlob::Share if s.path.is_none() => {
-                    return Err(InputError::new(path, line, format!("storage label `{label}` (share) needs `path`")));
+                    return Err(InputError::new(
+                        path,
+                        line,
+                        format!("storage label `{label}` (share) needs `path`"),
+                    ));
                 }
                 _ => {}
             }
@@ -160,10 +186,14 @@ impl Environment {
                     (k, v)
                 })
                 .collect(),
-            azure: file.azure.into_iter().map(|(k, mut v)| {
-                v.token = v.token.map(rel);
-                (k, v)
-            }).collect(),
+            azure: file
+                .azure
+                .into_iter()
+                .map(|(k, mut v)| {
+                    v.token = v.token.map(rel);
+                    (k, v)
+                })
+                .collect(),
             secrets: file.secrets.into_iter().map(|(k, v)| (k, rel(v))).collect(),
         })
     }
@@ -185,19 +215,39 @@ impl Environment {
         let mut out = Vec::new();
         for g in &grants.sql {
             if let Some(l) = self.sql.get(&g.label) {
-                out.extend(l.password.clone().map(|r| (format!("sql.{}.password", g.label), r)));
-                out.extend(l.access_token.clone().map(|r| (format!("sql.{}.access_token", g.label), r)));
+                out.extend(
+                    l.password
+                        .clone()
+                        .map(|r| (format!("sql.{}.password", g.label), r)),
+                );
+                out.extend(
+                    l.access_token
+                        .clone()
+                        .map(|r| (format!("sql.{}.access_token", g.label), r)),
+                );
             }
         }
         for g in &grants.storage {
             if let Some(l) = self.storage.get(&g.label) {
-                out.extend(l.sas.clone().map(|r| (format!("storage.{}.sas", g.label), r)));
-                out.extend(l.account_key.clone().map(|r| (format!("storage.{}.account_key", g.label), r)));
+                out.extend(
+                    l.sas
+                        .clone()
+                        .map(|r| (format!("storage.{}.sas", g.label), r)),
+                );
+                out.extend(
+                    l.account_key
+                        .clone()
+                        .map(|r| (format!("storage.{}.account_key", g.label), r)),
+                );
             }
         }
         for g in &grants.azure {
             if let Some(l) = self.azure.get(&g.label) {
-                out.extend(l.token.clone().map(|r| (format!("azure.{}.token", g.label), r)));
+                out.extend(
+                    l.token
+                        .clone()
+                        .map(|r| (format!("azure.{}.token", g.label), r)),
+                );
             }
         }
         for g in &grants.secrets {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{line_of, read_toml, InputError};
+use super::{InputError, line_of, read_toml};
 use crate::capability::{Access, Kind};
 
 /// A parsed, checked `migration.toml`.
@@ -209,7 +209,11 @@ impl Migration {
         let (file, text): (File, String) = read_toml(path)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let err = |line: Option<usize>, msg: String| InputError::new(path, line, msg);
-        let line_of_key = |key: &str| text.lines().position(|l| l.trim_start().starts_with(key)).map(|i| i + 1);
+        let line_of_key = |key: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with(key))
+                .map(|i| i + 1)
+        };
 
         let mut plugins = BTreeMap::new();
         for (name, entry) in file.plugins {
@@ -219,15 +223,33 @@ impl Migration {
                 (None, Some(p), Some(sha)) => {
                     let sha = sha.to_ascii_lowercase();
                     if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
-                        return Err(err(line, format!("plugin `{name}`: sha256 must be 64 hex digits (run `sha256sum` on the file)")));
+                        return Err(err(
+                            line,
+                            format!(
+                                "plugin `{name}`: sha256 must be 64 hex digits (run `sha256sum` on the file)"
+                            ),
+                        ));
                     }
-                    PluginSource::File { path: base.join(p), sha256: sha }
+                    PluginSource::File {
+                        path: base.join(p),
+                        sha256: sha,
+                    }
                 }
                 (None, Some(_), None) => {
-                    return Err(err(line, format!("plugin `{name}`: a plugin loaded from a path needs `sha256 = \"…\"` to pin exactly which file runs")));
+                    return Err(err(
+                        line,
+                        format!(
+                            "plugin `{name}`: a plugin loaded from a path needs `sha256 = \"…\"` to pin exactly which file runs"
+                        ),
+                    ));
                 }
                 _ => {
-                    return Err(err(line, format!("plugin `{name}`: give either `bundled = \"NAME\"` or `path` with `sha256`")));
+                    return Err(err(
+                        line,
+                        format!(
+                            "plugin `{name}`: give either `bundled = \"NAME\"` or `path` with `sha256`"
+                        ),
+                    ));
                 }
             };
             plugins.insert(name, source);
@@ -239,57 +261,124 @@ impl Migration {
             let line = line_of(&text, s.name.span().start);
             let name = s.name.into_inner();
             if !names.insert(name.clone()) {
-                return Err(err(Some(line), format!("step name `{name}` is used twice; step names must be unique")));
+                return Err(err(
+                    Some(line),
+                    format!("step name `{name}` is used twice; step names must be unique"),
+                ));
             }
             let plugin_line = line_of(&text, s.plugin.span().start);
             let plugin = s.plugin.into_inner();
             if !plugins.contains_key(&plugin) {
                 let known: Vec<_> = plugins.keys().cloned().collect();
-                return Err(err(Some(plugin_line), format!(
-                    "step `{name}` uses plugin `{plugin}`, which no [plugins.{plugin}] table defines (defined: {})",
-                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-                )));
+                return Err(err(
+                    Some(plugin_line),
+                    format!(
+                        "step `{name}` uses plugin `{plugin}`, which no [plugins.{plugin}] table defines (defined: {})",
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
             }
-            let grants = parse_grants(&text, s.grants).map_err(|(line, m)| err(Some(line), format!("step `{name}`: {m}")))?;
-            let limits = step_limits(s.limits).map_err(|m| err(Some(line), format!("step `{name}`: {m}")))?;
+            let grants = parse_grants(&text, s.grants)
+                .map_err(|(line, m)| err(Some(line), format!("step `{name}`: {m}")))?;
+            let limits = step_limits(s.limits)
+                .map_err(|m| err(Some(line), format!("step `{name}`: {m}")))?;
             let config = match s.config {
-                Some(t) => serde_json::to_value(t).map_err(|e| err(Some(line), format!("step `{name}`: config cannot be represented as JSON: {e}")))?,
+                Some(t) => serde_json::to_value(t).map_err(|e| {
+                    err(
+                        Some(line),
+                        format!("step `{name}`: config cannot be represented as JSON: {e}"),
+                    )
+                })?,
                 None => serde_json::Value::Object(Default::default()),
             };
-            steps.push(Step { name, plugin, config, grants, limits, line });
+            steps.push(Step {
+                name,
+                plugin,
+                config,
+                grants,
+                limits,
+                line,
+            });
         }
         if steps.is_empty() {
-            return Err(err(None, "no steps: add at least one [[steps]] table".into()));
+            return Err(err(
+                None,
+                "no steps: add at least one [[steps]] table".into(),
+            ));
         }
 
         let waves = match (file.waves.is_empty(), file.databases) {
-            (true, Some(dbs)) => vec![Wave { name: "all".into(), databases: dbs }],
-            (false, None) => file.waves.into_iter().map(|w| Wave { name: w.name, databases: w.databases }).collect(),
-            (true, None) => return Err(err(None, "no databases: add `databases = [\"…\"]` or [[waves]] tables".into())),
-            (false, Some(_)) => return Err(err(line_of_key("databases"), "give databases either at the top level or in [[waves]], not both".into())),
+            (true, Some(dbs)) => vec![Wave {
+                name: "all".into(),
+                databases: dbs,
+            }],
+            (false, None) => file
+                .waves
+                .into_iter()
+                .map(|w| Wave {
+                    name: w.name,
+                    databases: w.databases,
+                })
+                .collect(),
+            (true, None) => {
+                return Err(err(
+                    None,
+                    "no databases: add `databases = [\"…\"]` or [[waves]] tables".into(),
+                ));
+            }
+            (false, Some(_)) => {
+                return Err(err(
+                    line_of_key("databases"),
+                    "give databases either at the top level or in [[waves]], not both".into(),
+                ));
+            }
         };
         let mut seen = BTreeSet::new();
         for w in &waves {
             for db in &w.databases {
                 if db.trim().is_empty() {
-                    return Err(err(line_of_key("databases"), format!("wave `{}` lists an empty database name", w.name)));
+                    return Err(err(
+                        line_of_key("databases"),
+                        format!("wave `{}` lists an empty database name", w.name),
+                    ));
                 }
                 if !seen.insert(db.clone()) {
-                    return Err(err(None, format!("database `{db}` is listed twice; each database belongs to one wave")));
+                    return Err(err(
+                        None,
+                        format!(
+                            "database `{db}` is listed twice; each database belongs to one wave"
+                        ),
+                    ));
                 }
             }
         }
 
         let concurrency = file.limits.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
         if concurrency == 0 || concurrency > 256 {
-            return Err(err(line_of_key("concurrency"), "limits.concurrency must be between 1 and 256".into()));
+            return Err(err(
+                line_of_key("concurrency"),
+                "limits.concurrency must be between 1 and 256".into(),
+            ));
         }
-        Ok(Migration { path: path.to_owned(), name: file.migration.name, plugins, steps, waves, limits: Limits { concurrency } })
+        Ok(Migration {
+            path: path.to_owned(),
+            name: file.migration.name,
+            plugins,
+            steps,
+            waves,
+            limits: Limits { concurrency },
+        })
     }
 
     /// Every database, in wave order.
     pub fn databases(&self) -> impl Iterator<Item = (&Wave, &String)> {
-        self.waves.iter().flat_map(|w| w.databases.iter().map(move |d| (w, d)))
+        self.waves
+            .iter()
+            .flat_map(|w| w.databases.iter().map(move |d| (w, d)))
     }
 }
 
@@ -300,22 +389,51 @@ fn parse_grants(text: &str, g: GrantsEntry) -> Result<Grants, (usize, String)> {
             let line = line_of(text, item.span().start);
             let raw = item.into_inner();
             let (label, access) = match raw.rsplit_once(':') {
-                Some((l, a)) => (l.to_owned(), Access::parse(a).ok_or_else(|| (line, format!(
-                    "grant `{raw}`: unknown access `{a}`; use `read`, `write`{}",
-                    if kind == Kind::Secret { " or `reveal`" } else { "" }
-                )))?),
-                None => (raw.clone(), if kind == Kind::Secret { Access::Read } else { Access::Write }),
+                Some((l, a)) => (
+                    l.to_owned(),
+                    Access::parse(a).ok_or_else(|| {
+                        (
+                            line,
+                            format!(
+                                "grant `{raw}`: unknown access `{a}`; use `read`, `write`{}",
+                                if kind == Kind::Secret {
+                                    " or `reveal`"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        )
+                    })?,
+                ),
+                None => (
+                    raw.clone(),
+                    if kind == Kind::Secret {
+                        Access::Read
+                    } else {
+                        Access::Write
+                    },
+                ),
             };
             if access == Access::Reveal && kind != Kind::Secret {
-                return Err((line, format!("grant `{raw}`: `reveal` applies to secrets only")));
+                return Err((
+                    line,
+                    format!("grant `{raw}`: `reveal` applies to secrets only"),
+                ));
             }
             if label.is_empty() {
                 return Err((line, format!("grant `{raw}` has no label")));
             }
             if out.iter().any(|o| o.label == label) {
-                return Err((line, format!("label `{label}` is granted twice in {}", kind.grant_key())));
+                return Err((
+                    line,
+                    format!("label `{label}` is granted twice in {}", kind.grant_key()),
+                ));
             }
-            out.push(Grant { label, access, line });
+            out.push(Grant {
+                label,
+                access,
+                line,
+            });
         }
         Ok(out)
     };
@@ -332,7 +450,9 @@ fn step_limits(l: StepLimitsEntry) -> Result<StepLimits, String> {
     let timeout_ms = match l.timeout_seconds {
         None => DEFAULT_TIMEOUT_MS,
         Some(s) if s > 0.0 && s <= 3600.0 => (s * 1000.0) as u64,
-        Some(_) => return Err("limits.timeout_seconds must be more than 0 and at most 3600".into()),
+        Some(_) => {
+            return Err("limits.timeout_seconds must be more than 0 and at most 3600".into());
+        }
     };
     let memory_mb = l.memory_mb.unwrap_or(DEFAULT_MEMORY_MB);
     if !(16..=4096).contains(&memory_mb) {

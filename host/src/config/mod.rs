@@ -26,13 +26,19 @@ pub struct InputError {
 
 impl InputError {
     pub fn new(file: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
-        InputError { file: file.to_owned(), line, message: message.into() }
+        InputError {
+            file: file.to_owned(),
+            line,
+            message: message.into(),
+        }
     }
 }
 
 /// Reads a TOML file into `T`, turning parse errors (including unknown keys) into an
 /// [`InputError`] that names the file and line.
-pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(T, String), InputError> {
+pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+) -> Result<(T, String), InputError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError::new(path, None, format!("cannot read the file: {e}")))?;
     match toml::from_str::<T>(&text) {
@@ -41,12 +47,20 @@ pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(
             let line = e.span().map(|s| line_of(&text, s.start));
             // toml's message is one line with the reason; its multi-line rendering repeats the
             // source, which we show as file:line instead.
-            Err(InputError::new(path, line, e.message().trim_end().to_owned()))
+            Err(InputError::new(
+                path,
+                line,
+                e.message().trim_end().to_owned(),
+            ))
         }
     }
 }
 
 /// The 1-based line of a byte offset.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
 }

@@ -30,7 +30,9 @@ impl SecretRef {
     pub fn parse(text: &str) -> Result<Self, String> {
         if let Some(name) = text.strip_prefix("env:") {
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err("an `env:` reference needs a variable name of letters, digits and `_`".into());
+                return Err(
+                    "an `env:` reference needs a variable name of letters, digits and `_`".into(),
+                );
             }
             return Ok(SecretRef::Env(name.to_owned()));
         }
@@ -54,12 +56,20 @@ impl SecretRef {
     /// Reads the value. Errors name the reference, never the value.
     pub fn resolve(&self) -> Result<String, String> {
         match self {
-            SecretRef::Env(name) => std::env::var(name).map_err(|_| format!("environment variable {name} is not set")),
+            SecretRef::Env(name) => {
+                std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
+            }
             SecretRef::File(path) => std::fs::read_to_string(path)
                 .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
                 .map_err(|e| format!("cannot read secret file {}: {e}", path.display())),
         }
-        .and_then(|v| if v.is_empty() { Err(format!("{self} is empty")) } else { Ok(v) })
+        .and_then(|v| {
+            if v.is_empty() {
+                Err(format!("{self} is empty"))
+            } else {
+                Ok(v)
+            }
+        })
     }
 }
 
@@ -76,8 +86,14 @@ mod tests {
 
     #[test]
     fn parses_references_and_refuses_values() {
-        assert_eq!(SecretRef::parse("env:SRC_PW").unwrap(), SecretRef::Env("SRC_PW".into()));
-        assert_eq!(SecretRef::parse("file:pw.txt").unwrap(), SecretRef::File("pw.txt".into()));
+        assert_eq!(
+            SecretRef::parse("env:SRC_PW").unwrap(),
+            SecretRef::Env("SRC_PW".into())
+        );
+        assert_eq!(
+            SecretRef::parse("file:pw.txt").unwrap(),
+            SecretRef::File("pw.txt".into())
+        );
         let err = SecretRef::parse("hunter2-literal").unwrap_err();
         assert!(!err.contains("hunter2"), "{err}");
         assert!(SecretRef::parse("env:").is_err());
@@ -86,7 +102,9 @@ mod tests {
 
     #[test]
     fn resolve_errors_name_the_reference_only() {
-        let err = SecretRef::Env("FERRY_TEST_SURELY_UNSET".into()).resolve().unwrap_err();
+        let err = SecretRef::Env("FERRY_TEST_SURELY_UNSET".into())
+            .resolve()
+            .unwrap_err();
         assert!(err.contains("FERRY_TEST_SURELY_UNSET"));
     }
 }

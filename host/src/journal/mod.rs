@@ -54,7 +54,10 @@ impl ItemStatus {
     }
 
     pub fn is_final(self) -> bool {
-        matches!(self, ItemStatus::Done | ItemStatus::Failed | ItemStatus::Skipped)
+        matches!(
+            self,
+            ItemStatus::Done | ItemStatus::Failed | ItemStatus::Skipped
+        )
     }
 }
 
@@ -114,12 +117,23 @@ pub struct NewItem {
 /// How a step call ended, as the journal records it.
 #[derive(Debug, Clone)]
 pub enum CallEnd {
-    Next { state: String },
-    Wait { state: String, wait: WaitRecord },
-    Done { output: String },
+    Next {
+        state: String,
+    },
+    Wait {
+        state: String,
+        wait: WaitRecord,
+    },
+    Done {
+        output: String,
+    },
     /// A transient failure; the same state is tried again.
-    Retry { error: String },
-    Failed { error: String },
+    Retry {
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 /// A journaled event.
@@ -138,7 +152,13 @@ pub struct EventRecord {
 pub trait Journal: Send {
     fn latest_run(&self) -> anyhow::Result<Option<RunRecord>>;
     fn runs(&self) -> anyhow::Result<Vec<RunRecord>>;
-    fn create_run(&mut self, id: &str, migration: &str, fingerprint: &std::collections::BTreeMap<String, String>, items: &[NewItem]) -> anyhow::Result<()>;
+    fn create_run(
+        &mut self,
+        id: &str,
+        migration: &str,
+        fingerprint: &std::collections::BTreeMap<String, String>,
+        items: &[NewItem],
+    ) -> anyhow::Result<()>;
     fn set_run_status(&mut self, run: &str, status: RunStatus) -> anyhow::Result<()>;
     fn items(&self, run: &str) -> anyhow::Result<Vec<ItemRecord>>;
     fn item(&self, item_id: i64) -> anyhow::Result<ItemRecord>;
@@ -149,11 +169,21 @@ pub trait Journal: Send {
     /// Clears a finished wait so the next call starts from the same state.
     fn clear_wait(&mut self, item_id: i64) -> anyhow::Result<()>;
     fn skip(&mut self, item_id: i64, reason: &str) -> anyhow::Result<()>;
-    fn add_event(&mut self, run: &str, step: Option<&str>, item: Option<&str>, kind: &str, data: &serde_json::Value) -> anyhow::Result<()>;
+    fn add_event(
+        &mut self,
+        run: &str,
+        step: Option<&str>,
+        item: Option<&str>,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> anyhow::Result<()>;
     fn events(&self, run: &str) -> anyhow::Result<Vec<EventRecord>>;
 }
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context as _;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{now_ms, CallEnd, EventRecord, ItemRecord, ItemStatus, Journal, NewItem, RunRecord, RunStatus};
 #[cfg(test)]
 use super::WaitRecord;
+use super::{
+    CallEnd, EventRecord, ItemRecord, ItemStatus, Journal, NewItem, RunRecord, RunStatus, now_ms,
+};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS runs (
@@ -71,14 +73,17 @@ impl SqliteJournal {
     /// Opens (or creates) the journal at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create state directory {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create state directory {}", dir.display()))?;
         }
-        let conn = Connection::open(path).with_context(|| format!("cannot open journal {}", path.display()))?;
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open journal {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.execute_batch(SCHEMA).with_context(|| format!("journal {} has an unexpected layout", path.display()))?;
+        conn.execute_batch(SCHEMA)
+            .with_context(|| format!("journal {} has an unexpected layout", path.display()))?;
         Ok(SqliteJournal { conn })
     }
 
@@ -129,17 +134,33 @@ impl Journal for SqliteJournal {
     fn latest_run(&self) -> anyhow::Result<Option<RunRecord>> {
         Ok(self
             .conn
-            .query_row(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"), [], Self::run_from_row)
+            .query_row(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"
+                ),
+                [],
+                Self::run_from_row,
+            )
             .optional()?)
     }
 
     fn runs(&self) -> anyhow::Result<Vec<RunRecord>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at, rowid"))?;
-        let rows = stmt.query_map([], Self::run_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at, rowid"
+        ))?;
+        let rows = stmt
+            .query_map([], Self::run_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
-    fn create_run(&mut self, id: &str, migration: &str, fingerprint: &BTreeMap<String, String>, items: &[NewItem]) -> anyhow::Result<()> {
+    fn create_run(
+        &mut self,
+        id: &str,
+        migration: &str,
+        fingerprint: &BTreeMap<String, String>,
+        items: &[NewItem],
+    ) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO runs (id, migration, status, fingerprint, started_at) VALUES (?1, ?2, 'running', ?3, ?4)",
@@ -161,18 +182,29 @@ impl Journal for SqliteJournal {
             RunStatus::Finished => ("finished", Some(now_ms())),
             RunStatus::Failed => ("failed", Some(now_ms())),
         };
-        self.conn.execute("UPDATE runs SET status = ?2, finished_at = ?3 WHERE id = ?1", params![run, s, finished])?;
+        self.conn.execute(
+            "UPDATE runs SET status = ?2, finished_at = ?3 WHERE id = ?1",
+            params![run, s, finished],
+        )?;
         Ok(())
     }
 
     fn items(&self, run: &str) -> anyhow::Result<Vec<ItemRecord>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 ORDER BY wave, id"))?;
-        let rows = stmt.query_map([run], Self::item_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 ORDER BY wave, id"
+        ))?;
+        let rows = stmt
+            .query_map([run], Self::item_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     fn item(&self, item_id: i64) -> anyhow::Result<ItemRecord> {
-        Ok(self.conn.query_row(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1"), [item_id], Self::item_from_row)?)
+        Ok(self.conn.query_row(
+            &format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1"),
+            [item_id],
+            Self::item_from_row,
+        )?)
     }
 
     fn begin_call(&mut self, item_id: i64, attempt: u32) -> anyhow::Result<()> {
@@ -182,7 +214,10 @@ impl Journal for SqliteJournal {
             "UPDATE items SET status = 'running', in_call = 1, attempt = ?2, calls = calls + 1, updated_at = ?3 WHERE id = ?1",
             params![item_id, attempt, now],
         )?;
-        tx.execute("INSERT INTO calls (item_id, attempt, started_at) VALUES (?1, ?2, ?3)", params![item_id, attempt, now])?;
+        tx.execute(
+            "INSERT INTO calls (item_id, attempt, started_at) VALUES (?1, ?2, ?3)",
+            params![item_id, attempt, now],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -213,7 +248,10 @@ impl Journal for SqliteJournal {
                 ("done", None, None)
             }
             CallEnd::Retry { error } => {
-                tx.execute("UPDATE items SET in_call = 0, error = ?2, updated_at = ?3 WHERE id = ?1", params![item_id, error, now])?;
+                tx.execute(
+                    "UPDATE items SET in_call = 0, error = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![item_id, error, now],
+                )?;
                 ("retry", None, Some(error))
             }
             CallEnd::Failed { error } => {
@@ -234,7 +272,10 @@ impl Journal for SqliteJournal {
     }
 
     fn clear_wait(&mut self, item_id: i64) -> anyhow::Result<()> {
-        self.conn.execute("UPDATE items SET wait = NULL, status = 'running', updated_at = ?2 WHERE id = ?1", params![item_id, now_ms()])?;
+        self.conn.execute(
+            "UPDATE items SET wait = NULL, status = 'running', updated_at = ?2 WHERE id = ?1",
+            params![item_id, now_ms()],
+        )?;
         Ok(())
     }
 
@@ -246,7 +287,14 @@ impl Journal for SqliteJournal {
         Ok(())
     }
 
-    fn add_event(&mut self, run: &str, step: Option<&str>, item: Option<&str>, kind: &str, data: &serde_json::Value) -> anyhow::Result<()> {
+    fn add_event(
+        &mut self,
+        run: &str,
+        step: Option<&str>,
+        item: Option<&str>,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> anyhow::Result<()> {
         self.conn.execute(
             "INSERT INTO events (run_id, at, step, item, kind, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![run, now_ms(), step, item, kind, data.to_string()],
@@ -255,7 +303,9 @@ impl Journal for SqliteJournal {
     }
 
     fn events(&self, run: &str) -> anyhow::Result<Vec<EventRecord>> {
-        let mut stmt = self.conn.prepare("SELECT seq, at, step, item, kind, data FROM events WHERE run_id = ?1 ORDER BY seq")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, at, step, item, kind, data FROM events WHERE run_id = ?1 ORDER BY seq",
+        )?;
         let rows = stmt
             .query_map([run], |r| {
                 let data: String = r.get(5)?;
@@ -286,18 +336,44 @@ mod tests {
     #[test]
     fn a_call_cycle_is_journaled() {
         let (_d, mut j) = journal();
-        let items = vec![NewItem { step: "s".into(), step_index: 0, item: "Sales".into(), wave: 0 }];
-        j.create_run("r1", "m.toml", &BTreeMap::new(), &items).unwrap();
+        let items = vec![NewItem {
+            step: "s".into(),
+            step_index: 0,
+            item: "Sales".into(),
+            wave: 0,
+        }];
+        j.create_run("r1", "m.toml", &BTreeMap::new(), &items)
+            .unwrap();
         let id = j.items("r1").unwrap()[0].id;
         j.begin_call(id, 1).unwrap();
         let it = j.item(id).unwrap();
         assert!(it.in_call && it.status == ItemStatus::Running && it.calls == 1);
-        let wait = WaitRecord { until_unix_ms: Some(5), operation: None, reason: "r".into() };
-        j.end_call(id, &CallEnd::Wait { state: "{\"a\":1}".into(), wait: wait.clone() }).unwrap();
+        let wait = WaitRecord {
+            until_unix_ms: Some(5),
+            operation: None,
+            reason: "r".into(),
+        };
+        j.end_call(
+            id,
+            &CallEnd::Wait {
+                state: "{\"a\":1}".into(),
+                wait: wait.clone(),
+            },
+        )
+        .unwrap();
         let it = j.item(id).unwrap();
-        assert_eq!((it.status, it.in_call, it.state.as_deref(), it.wait), (ItemStatus::Waiting, false, Some("{\"a\":1}"), Some(wait)));
+        assert_eq!(
+            (it.status, it.in_call, it.state.as_deref(), it.wait),
+            (ItemStatus::Waiting, false, Some("{\"a\":1}"), Some(wait))
+        );
         j.begin_call(id, 1).unwrap();
-        j.end_call(id, &CallEnd::Done { output: "{\"ok\":true}".into() }).unwrap();
+        j.end_call(
+            id,
+            &CallEnd::Done {
+                output: "{\"ok\":true}".into(),
+            },
+        )
+        .unwrap();
         let it = j.item(id).unwrap();
         assert_eq!(it.status, ItemStatus::Done);
         assert_eq!(it.output, Some(serde_json::json!({"ok": true})));
@@ -313,11 +389,15 @@ mod tests {
             let mut fp = BTreeMap::new();
             fp.insert("databases".to_owned(), "abc".to_owned());
             j.create_run("r1", "m.toml", &fp, &[]).unwrap();
-            j.add_event("r1", None, None, "run-started", &serde_json::json!({})).unwrap();
+            j.add_event("r1", None, None, "run-started", &serde_json::json!({}))
+                .unwrap();
         }
         let j = SqliteJournal::open(&path).unwrap();
         let run = j.latest_run().unwrap().unwrap();
-        assert_eq!(run.fingerprint.get("databases").map(String::as_str), Some("abc"));
+        assert_eq!(
+            run.fingerprint.get("databases").map(String::as_str),
+            Some("abc")
+        );
         assert_eq!(j.events("r1").unwrap().len(), 1);
     }
 }

@@ -2,11 +2,11 @@
 //! each granted label exists, secret references resolve, and each step's config passes the
 //! plugin's schema and its own `validate`.
 
-use crate::capability::{grant_check, Kind};
+use crate::capability::{Kind, grant_check};
 use crate::config::InputError;
 use crate::pipeline::Loaded;
-use crate::runtime::call::describe_plugin_error;
 use crate::runtime::StepFailure;
+use crate::runtime::call::describe_plugin_error;
 
 /// Problems (the run would fail) and warnings (worth a look).
 #[derive(Debug, Default)]
@@ -21,8 +21,16 @@ pub async fn check(l: &Loaded) -> CheckReport {
     let mfile = &l.migration.path;
     let efile = &l.env.path;
     for step in &l.migration.steps {
-        let Some(plugin) = l.plugins.get(&step.plugin) else { continue };
-        let at = |msg: String| InputError::new(mfile, Some(step.line), format!("step `{}`: {msg}", step.name));
+        let Some(plugin) = l.plugins.get(&step.plugin) else {
+            continue;
+        };
+        let at = |msg: String| {
+            InputError::new(
+                mfile,
+                Some(step.line),
+                format!("step `{}`: {msg}", step.name),
+            )
+        };
 
         for need in &plugin.info.needs {
             let kind = Kind::from(need.kind);
@@ -36,11 +44,19 @@ pub async fn check(l: &Loaded) -> CheckReport {
                         crate::capability::Access::Reveal => ":reveal",
                         _ => "",
                     };
-                    format!("add \"{}{suffix}\" to `{} = [...]` under [steps.grants]", need.label, kind.grant_key())
+                    format!(
+                        "add \"{}{suffix}\" to `{} = [...]` under [steps.grants]",
+                        need.label,
+                        kind.grant_key()
+                    )
                 };
                 report.problems.push(at(format!(
                     "plugin `{}` needs {} `{}` with {} access ({}); {fix}",
-                    plugin.info.name, kind.grant_key(), need.label, access, need.why
+                    plugin.info.name,
+                    kind.grant_key(),
+                    need.label,
+                    access,
+                    need.why
                 )));
             }
         }
@@ -49,15 +65,31 @@ pub async fn check(l: &Loaded) -> CheckReport {
             let labels = l.env.labels(kind);
             for g in step.grants.of(kind) {
                 if !labels.contains(&g.label) {
-                    let where_ = if l.env_found { format!("{} has no", efile.display()) } else { format!("there is no {} to define", efile.display()) };
-                    let section = if kind == Kind::Secret { format!("[secrets] entry `{}`", g.label) } else { format!("[{}.{}]", kind.grant_key(), g.label) };
-                    let defined = if labels.is_empty() { "none".to_owned() } else { labels.join(", ") };
+                    let where_ = if l.env_found {
+                        format!("{} has no", efile.display())
+                    } else {
+                        format!("there is no {} to define", efile.display())
+                    };
+                    let section = if kind == Kind::Secret {
+                        format!("[secrets] entry `{}`", g.label)
+                    } else {
+                        format!("[{}.{}]", kind.grant_key(), g.label)
+                    };
+                    let defined = if labels.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        labels.join(", ")
+                    };
                     report.problems.push(InputError::new(mfile, Some(g.line), format!(
                         "step `{}` grants {} label `{}`, but {where_} {section} (defined: {defined})",
                         step.name, kind.grant_key(), g.label
                     )));
                 }
-                let declared = plugin.info.needs.iter().any(|n| Kind::from(n.kind) == kind && n.label == g.label);
+                let declared = plugin
+                    .info
+                    .needs
+                    .iter()
+                    .any(|n| Kind::from(n.kind) == kind && n.label == g.label);
                 if !declared {
                     report.warnings.push(InputError::new(mfile, Some(g.line), format!(
                         "step `{}` grants {} label `{}`, which plugin `{}` does not declare it needs",
@@ -69,40 +101,73 @@ pub async fn check(l: &Loaded) -> CheckReport {
 
         for (what, r) in l.env.secret_refs_for(&step.grants) {
             if let Err(e) = r.resolve() {
-                report.problems.push(InputError::new(efile, None, format!("{what}: {e}")));
+                report
+                    .problems
+                    .push(InputError::new(efile, None, format!("{what}: {e}")));
             }
         }
 
         check_schema(&mut report, l, step, plugin);
-        match l.runtime.validate(plugin, &step.name, &step.config.to_string()).await {
+        match l
+            .runtime
+            .validate(plugin, &step.name, &step.config.to_string())
+            .await
+        {
             Ok(warnings) => {
                 for w in warnings {
                     let key = w.key.map(|k| format!(" `{k}`")).unwrap_or_default();
-                    report.warnings.push(at(format!("config{key}: {}", w.message)));
+                    report
+                        .warnings
+                        .push(at(format!("config{key}: {}", w.message)));
                 }
             }
             Err(StepFailure::Plugin(e)) => report.problems.push(at(describe_plugin_error(&e))),
-            Err(e) => report.problems.push(at(format!("plugin `{}` failed to validate the config: {}", plugin.info.name, e.message()))),
+            Err(e) => report.problems.push(at(format!(
+                "plugin `{}` failed to validate the config: {}",
+                plugin.info.name,
+                e.message()
+            ))),
         }
     }
-    report.problems.dedup_by(|a, b| a.to_string() == b.to_string());
+    report
+        .problems
+        .dedup_by(|a, b| a.to_string() == b.to_string());
     report
 }
 
-fn check_schema(report: &mut CheckReport, l: &Loaded, step: &crate::config::Step, plugin: &crate::runtime::plugin::LoadedPlugin) {
-    let at = |msg: String| InputError::new(&l.migration.path, Some(step.line), format!("step `{}`: {msg}", step.name));
+fn check_schema(
+    report: &mut CheckReport,
+    l: &Loaded,
+    step: &crate::config::Step,
+    plugin: &crate::runtime::plugin::LoadedPlugin,
+) {
+    let at = |msg: String| {
+        InputError::new(
+            &l.migration.path,
+            Some(step.line),
+            format!("step `{}`: {msg}", step.name),
+        )
+    };
     let schema: serde_json::Value = match serde_json::from_str(&plugin.info.config_schema) {
         Ok(s) => s,
         Err(e) => return report.problems.push(at(format!("plugin `{}` publishes a config schema that is not JSON ({e}); report this to its author", plugin.info.name))),
     };
-    let validator = match jsonschema::validator_for(&schema) {
-        Ok(v) => v,
-        Err(e) => return report.problems.push(at(format!("plugin `{}` publishes an invalid config schema ({e}); report this to its author", plugin.info.name))),
-    };
+    let validator =
+        match jsonschema::validator_for(&schema) {
+            Ok(v) => v,
+            Err(e) => return report.problems.push(at(format!(
+                "plugin `{}` publishes an invalid config schema ({e}); report this to its author",
+                plugin.info.name
+            ))),
+        };
     for err in validator.iter_errors(&step.config) {
         let path = err.instance_path().to_string();
         let key = path.trim_start_matches('/').replace('/', ".");
-        let key = if key.is_empty() { "config".to_owned() } else { format!("config.{key}") };
+        let key = if key.is_empty() {
+            "config".to_owned()
+        } else {
+            format!("config.{key}")
+        };
         report.problems.push(at(format!("`{key}`: {err}")));
     }
 }

@@ -19,11 +19,24 @@ pub fn fingerprint(l: &Loaded) -> BTreeMap<String, String> {
     let mut fp = BTreeMap::new();
     let m = &l.migration;
     fp.insert("migration name".to_owned(), short_hash(&json!(m.name)));
-    let waves: Vec<_> = m.waves.iter().map(|w| json!([w.name, w.databases])).collect();
+    let waves: Vec<_> = m
+        .waves
+        .iter()
+        .map(|w| json!([w.name, w.databases]))
+        .collect();
     fp.insert("databases and waves".to_owned(), short_hash(&json!(waves)));
-    fp.insert("limits".to_owned(), short_hash(&json!(m.limits.concurrency)));
+    fp.insert(
+        "limits".to_owned(),
+        short_hash(&json!(m.limits.concurrency)),
+    );
     for (i, s) in m.steps.iter().enumerate() {
-        let grants = |kind: Kind| s.grants.of(kind).iter().map(|g| format!("{}:{}", g.label, g.access)).collect::<Vec<_>>();
+        let grants = |kind: Kind| {
+            s.grants
+                .of(kind)
+                .iter()
+                .map(|g| format!("{}:{}", g.label, g.access))
+                .collect::<Vec<_>>()
+        };
         let value = json!({
             "position": i,
             "plugin": s.plugin,
@@ -48,7 +61,10 @@ pub fn fingerprint(l: &Loaded) -> BTreeMap<String, String> {
         }
         for g in &s.grants.storage {
             if let Some(v) = l.env.storage.get(&g.label) {
-                fp.insert(format!("storage label `{}`", g.label), short_hash(&json!(v)));
+                fp.insert(
+                    format!("storage label `{}`", g.label),
+                    short_hash(&json!(v)),
+                );
             }
         }
         for g in &s.grants.azure {
@@ -84,16 +100,27 @@ mod tests {
 
     #[test]
     fn changes_name_each_part() {
-        let old: BTreeMap<_, _> = [("step `a`", "1"), ("databases and waves", "2"), ("plugin `p`", "3")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let old: BTreeMap<_, _> = [
+            ("step `a`", "1"),
+            ("databases and waves", "2"),
+            ("plugin `p`", "3"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
         let mut new = old.clone();
         new.insert("step `a`".into(), "9".into());
         new.remove("plugin `p`");
         new.insert("step `b`".into(), "4".into());
         let c = changes(&old, &new);
-        assert_eq!(c, vec!["step `a` changed", "step `b` was added", "plugin `p` was removed"]);
+        assert_eq!(
+            c,
+            vec![
+                "step `a` changed",
+                "step `b` was added",
+                "plugin `p` was removed"
+            ]
+        );
         assert!(changes(&old, &old).is_empty());
     }
 }

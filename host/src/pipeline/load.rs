@@ -22,12 +22,19 @@ pub struct Loaded {
 pub fn environment_path(migration: &Path, given: Option<&Path>) -> PathBuf {
     match given {
         Some(p) => p.to_owned(),
-        None => migration.parent().unwrap_or(Path::new(".")).join("environment.toml"),
+        None => migration
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("environment.toml"),
     }
 }
 
 /// Reads both files and loads every plugin. The first problem found is returned.
-pub async fn load(migration_path: &Path, env_path: Option<&Path>, cache_dir: Option<PathBuf>) -> Result<Loaded, InputError> {
+pub async fn load(
+    migration_path: &Path,
+    env_path: Option<&Path>,
+    cache_dir: Option<PathBuf>,
+) -> Result<Loaded, InputError> {
     let migration = Migration::load(migration_path)?;
     let env_file = environment_path(migration_path, env_path);
     let (env, env_found) = if env_file.is_file() {
@@ -35,11 +42,22 @@ pub async fn load(migration_path: &Path, env_path: Option<&Path>, cache_dir: Opt
     } else if env_path.is_some() {
         return Err(InputError::new(&env_file, None, "file not found"));
     } else {
-        (Environment { path: env_file, ..Default::default() }, false)
+        (
+            Environment {
+                path: env_file,
+                ..Default::default()
+            },
+            false,
+        )
     };
     let fuel = migration.steps.iter().any(|s| s.limits.fuel.is_some());
-    let runtime = Runtime::new(RuntimeOptions { cache_dir, fuel })
-        .map_err(|e| InputError::new(migration_path, None, format!("cannot start the plugin runtime: {e:#}")))?;
+    let runtime = Runtime::new(RuntimeOptions { cache_dir, fuel }).map_err(|e| {
+        InputError::new(
+            migration_path,
+            None,
+            format!("cannot start the plugin runtime: {e:#}"),
+        )
+    })?;
     let runtime = Arc::new(runtime);
     let mut plugins = BTreeMap::new();
     for (key, source) in &migration.plugins {
@@ -49,26 +67,47 @@ pub async fn load(migration_path: &Path, env_path: Option<&Path>, cache_dir: Opt
             .map_err(|m| InputError::new(&migration.path, line, format!("plugin `{key}`: {m}")))?;
         plugins.insert(key.clone(), plugin);
     }
-    Ok(Loaded { migration, env, env_found, plugins, runtime })
+    Ok(Loaded {
+        migration,
+        env,
+        env_found,
+        plugins,
+        runtime,
+    })
 }
 
 fn plugin_line(m: &Migration, key: &str) -> Option<usize> {
     let text = std::fs::read_to_string(&m.path).ok()?;
-    text.lines().position(|l| l.trim() == format!("[plugins.{key}]")).map(|i| i + 1)
+    text.lines()
+        .position(|l| l.trim() == format!("[plugins.{key}]"))
+        .map(|i| i + 1)
 }
 
 /// Loads one plugin from its source.
-pub async fn load_plugin(runtime: &Runtime, source: &PluginSource) -> Result<Arc<LoadedPlugin>, String> {
+pub async fn load_plugin(
+    runtime: &Runtime,
+    source: &PluginSource,
+) -> Result<Arc<LoadedPlugin>, String> {
     match source {
         PluginSource::Bundled(name) => {
             let bytes = crate::bundled::get(name).ok_or_else(|| {
-                format!("no bundled plugin is called `{name}` (bundled: {})", crate::bundled::names().join(", "))
+                format!(
+                    "no bundled plugin is called `{name}` (bundled: {})",
+                    crate::bundled::names().join(", ")
+                )
             })?;
-            runtime.load(&format!("bundled:{name}"), bytes, None).await.map_err(|e| e.to_string())
+            runtime
+                .load(&format!("bundled:{name}"), bytes, None)
+                .await
+                .map_err(|e| e.to_string())
         }
         PluginSource::File { path, sha256 } => {
-            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            runtime.load(&path.display().to_string(), &bytes, Some(sha256)).await.map_err(|e| e.to_string())
+            let bytes =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            runtime
+                .load(&path.display().to_string(), &bytes, Some(sha256))
+                .await
+                .map_err(|e| e.to_string())
         }
     }
 }

@@ -7,7 +7,7 @@ pub mod load;
 pub mod observer;
 pub mod run;
 
-pub use check::{check, CheckReport};
-pub use load::{load, Loaded};
+pub use check::{CheckReport, check};
+pub use load::{Loaded, load};
 pub use observer::{Observer, RunEvent};
-pub use run::{apply, ApplyError, ApplyOptions, RunSummary};
+pub use run::{ApplyError, ApplyOptions, RunSummary, apply};

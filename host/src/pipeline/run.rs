@@ -6,17 +6,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
 
+use super::Loaded;
 use super::fingerprint::{changes, fingerprint};
 use super::observer::{Observer, RunEvent};
-use super::Loaded;
 use crate::bindings::types::{Outcome, StepContext, WaitFor};
 use crate::caps::secrets::Vault;
 use crate::config::Step;
 use crate::events::{EventSink, LogLevel, PluginEvent};
-use crate::journal::{now_ms, CallEnd, ItemRecord, ItemStatus, Journal, NewItem, RunStatus, SqliteJournal, WaitRecord};
+use crate::journal::{
+    CallEnd, ItemRecord, ItemStatus, Journal, NewItem, RunStatus, SqliteJournal, WaitRecord, now_ms,
+};
 use crate::redact::Redactor;
 use crate::runtime::store::CallScope;
 use crate::runtime::{StepCall, StepFailure};
@@ -56,8 +58,15 @@ pub enum ApplyError {
 /// The state directory used when `--state-dir` is not given: `.ferry/<migration stem>` beside
 /// the migration file.
 pub fn default_state_dir(migration: &Path) -> PathBuf {
-    let stem = migration.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "migration".into());
-    migration.parent().unwrap_or(Path::new(".")).join(".ferry").join(stem)
+    let stem = migration
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "migration".into());
+    migration
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(".ferry")
+        .join(stem)
 }
 
 pub fn journal_path(state_dir: &Path) -> PathBuf {
@@ -80,18 +89,33 @@ impl RunLog {
             Value::Null => Map::new(),
             other => Map::from_iter([("value".to_owned(), other)]),
         };
-        let ev = RunEvent { event: event.to_owned(), run: self.run.clone(), step: step.map(str::to_owned), item: item.map(str::to_owned), data };
+        let ev = RunEvent {
+            event: event.to_owned(),
+            run: self.run.clone(),
+            step: step.map(str::to_owned),
+            item: item.map(str::to_owned),
+            data,
+        };
         // Progress is shown live but not journaled: it is superseded at once and can be frequent.
         if event != "progress" {
             let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = j.add_event(&self.run, step, item, event, &Value::Object(ev.data.clone())) {
+            if let Err(e) = j.add_event(
+                &self.run,
+                step,
+                item,
+                event,
+                &Value::Object(ev.data.clone()),
+            ) {
                 tracing::warn!("cannot journal event {event}: {e:#}");
             }
         }
         self.observer.on(&ev);
     }
 
-    fn journal<T>(&self, f: impl FnOnce(&mut dyn Journal) -> anyhow::Result<T>) -> Result<T, ApplyError> {
+    fn journal<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Journal) -> anyhow::Result<T>,
+    ) -> Result<T, ApplyError> {
         let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
         f(j.as_mut()).map_err(ApplyError::Journal)
     }
@@ -100,7 +124,11 @@ impl RunLog {
 impl EventSink for RunLog {
     fn emit(&self, step: &str, item: &str, event: PluginEvent) {
         let value = serde_json::to_value(&event).unwrap_or(Value::Null);
-        let kind = value.get("event").and_then(Value::as_str).unwrap_or("plugin").to_owned();
+        let kind = value
+            .get("event")
+            .and_then(Value::as_str)
+            .unwrap_or("plugin")
+            .to_owned();
         let mut data = value;
         if let Value::Object(m) = &mut data {
             m.remove("event");
@@ -110,20 +138,36 @@ impl EventSink for RunLog {
 }
 
 /// Runs (or resumes) the migration.
-pub async fn apply(loaded: Arc<Loaded>, opts: ApplyOptions, observer: Arc<dyn Observer>) -> Result<RunSummary, ApplyError> {
-    let journal: Box<dyn Journal> = Box::new(SqliteJournal::open(&journal_path(&opts.state_dir)).map_err(ApplyError::Journal)?);
+pub async fn apply(
+    loaded: Arc<Loaded>,
+    opts: ApplyOptions,
+    observer: Arc<dyn Observer>,
+) -> Result<RunSummary, ApplyError> {
+    let journal: Box<dyn Journal> =
+        Box::new(SqliteJournal::open(&journal_path(&opts.state_dir)).map_err(ApplyError::Journal)?);
     let journal: SharedJournal = Arc::new(Mutex::new(journal));
     let fp = fingerprint(&loaded);
-    let latest = journal.lock().unwrap_or_else(|e| e.into_inner()).latest_run().map_err(ApplyError::Journal)?;
+    let latest = journal
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .latest_run()
+        .map_err(ApplyError::Journal)?;
 
     let (run_id, resumed) = match latest {
         Some(run) if !opts.fresh => {
             let diff = changes(&run.fingerprint, &fp);
             if !diff.is_empty() {
-                return Err(ApplyError::InputsChanged { run: run.id, changes: diff });
+                return Err(ApplyError::InputsChanged {
+                    run: run.id,
+                    changes: diff,
+                });
             }
             if run.status != RunStatus::Running {
-                let items = journal.lock().unwrap_or_else(|e| e.into_inner()).items(&run.id).map_err(ApplyError::Journal)?;
+                let items = journal
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .items(&run.id)
+                    .map_err(ApplyError::Journal)?;
                 let mut s = summarize(&run.id, &items);
                 s.resumed = true;
                 s.already_finished = true;
@@ -137,20 +181,34 @@ pub async fn apply(loaded: Arc<Loaded>, opts: ApplyOptions, observer: Arc<dyn Ob
             journal
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .create_run(&id, &loaded.migration.path.display().to_string(), &fp, &items)
+                .create_run(
+                    &id,
+                    &loaded.migration.path.display().to_string(),
+                    &fp,
+                    &items,
+                )
                 .map_err(ApplyError::Journal)?;
             (id, false)
         }
     };
 
-    let log = Arc::new(RunLog { run: run_id.clone(), journal: journal.clone(), observer: observer.clone() });
+    let log = Arc::new(RunLog {
+        run: run_id.clone(),
+        journal: journal.clone(),
+        observer: observer.clone(),
+    });
     let items = log.journal(|j| j.items(&run_id))?;
-    log.event("run-started", None, None, json!({
-        "migration": loaded.migration.name,
-        "resumed": resumed,
-        "items": items.len(),
-        "done": items.iter().filter(|i| i.status == ItemStatus::Done).count(),
-    }));
+    log.event(
+        "run-started",
+        None,
+        None,
+        json!({
+            "migration": loaded.migration.name,
+            "resumed": resumed,
+            "items": items.len(),
+            "done": items.iter().filter(|i| i.status == ItemStatus::Done).count(),
+        }),
+    );
 
     let redactor = Redactor::default();
     // Register every secret the granted labels use before any plugin runs, so a value that
@@ -163,12 +221,24 @@ pub async fn apply(loaded: Arc<Loaded>, opts: ApplyOptions, observer: Arc<dyn Ob
         }
     }
     let vault = Arc::new(Vault::new(loaded.env.secrets.clone(), redactor.clone()));
-    let ctx = Arc::new(RunContext { loaded: loaded.clone(), opts: opts.clone(), log: log.clone(), vault, redactor, run: run_id.clone() });
+    let ctx = Arc::new(RunContext {
+        loaded: loaded.clone(),
+        opts: opts.clone(),
+        log: log.clone(),
+        vault,
+        redactor,
+        run: run_id.clone(),
+    });
 
     // Lanes: one per database, its items in step order; waves run one after another.
     let mut waves: BTreeMap<u32, BTreeMap<String, Vec<ItemRecord>>> = BTreeMap::new();
     for it in items {
-        waves.entry(it.wave).or_default().entry(it.item.clone()).or_default().push(it);
+        waves
+            .entry(it.wave)
+            .or_default()
+            .entry(it.item.clone())
+            .or_default()
+            .push(it);
     }
     let permits = Arc::new(Semaphore::new(loaded.migration.limits.concurrency));
     for (_, lanes) in waves {
@@ -186,7 +256,11 @@ pub async fn apply(loaded: Arc<Loaded>, opts: ApplyOptions, observer: Arc<dyn Ob
             match res {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(e),
-                Err(e) => return Err(ApplyError::Journal(anyhow::anyhow!("a work item's task ended abnormally: {e}"))),
+                Err(e) => {
+                    return Err(ApplyError::Journal(anyhow::anyhow!(
+                        "a work item's task ended abnormally: {e}"
+                    )));
+                }
             }
         }
     }
@@ -194,9 +268,18 @@ pub async fn apply(loaded: Arc<Loaded>, opts: ApplyOptions, observer: Arc<dyn Ob
     let items = log.journal(|j| j.items(&run_id))?;
     let mut summary = summarize(&run_id, &items);
     summary.resumed = resumed;
-    let status = if summary.failed > 0 { RunStatus::Failed } else { RunStatus::Finished };
+    let status = if summary.failed > 0 {
+        RunStatus::Failed
+    } else {
+        RunStatus::Finished
+    };
     log.journal(|j| j.set_run_status(&run_id, status))?;
-    log.event("run-finished", None, None, json!({ "done": summary.done, "failed": summary.failed, "skipped": summary.skipped }));
+    log.event(
+        "run-finished",
+        None,
+        None,
+        json!({ "done": summary.done, "failed": summary.failed, "skipped": summary.skipped }),
+    );
     Ok(summary)
 }
 
@@ -214,7 +297,10 @@ fn summarize(run: &str, items: &[ItemRecord]) -> RunSummary {
 
 fn new_run_id() -> String {
     let ms = now_ms();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     format!("run-{ms}-{:04x}", (nanos ^ std::process::id()) & 0xffff)
 }
 
@@ -223,7 +309,12 @@ fn plan_items(l: &Loaded) -> Vec<NewItem> {
     for (w, wave) in l.migration.waves.iter().enumerate() {
         for db in &wave.databases {
             for (i, step) in l.migration.steps.iter().enumerate() {
-                out.push(NewItem { step: step.name.clone(), step_index: i as u32, item: db.clone(), wave: w as u32 });
+                out.push(NewItem {
+                    step: step.name.clone(),
+                    step_index: i as u32,
+                    item: db.clone(),
+                    wave: w as u32,
+                });
             }
         }
     }
@@ -249,13 +340,25 @@ async fn run_lane(ctx: &RunContext, lane: Vec<ItemRecord>) -> Result<(), ApplyEr
         if let Some(reason) = &blocked {
             if !item.status.is_final() {
                 ctx.log.journal(|j| j.skip(item.id, reason))?;
-                ctx.log.event("item-skipped", Some(&item.step), Some(&item.item), json!({ "reason": reason }));
+                ctx.log.event(
+                    "item-skipped",
+                    Some(&item.step),
+                    Some(&item.item),
+                    json!({ "reason": reason }),
+                );
             }
             continue;
         }
-        let status = if item.status.is_final() { item.status } else { run_item(ctx, item.clone()).await? };
+        let status = if item.status.is_final() {
+            item.status
+        } else {
+            run_item(ctx, item.clone()).await?
+        };
         if status != ItemStatus::Done {
-            blocked = Some(format!("step `{}` did not finish for this database", item.step));
+            blocked = Some(format!(
+                "step `{}` did not finish for this database",
+                item.step
+            ));
         }
     }
     Ok(())
@@ -268,7 +371,16 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
         return fail(ctx, &item, "this step is no longer in the migration".into());
     };
     let plugin = l.plugins[&step.plugin].clone();
-    let scratch = if step.grants.scratch { Some(scratch_dir(&ctx.opts.state_dir, &ctx.run, &step.name, &item.item)?) } else { None };
+    let scratch = if step.grants.scratch {
+        Some(scratch_dir(
+            &ctx.opts.state_dir,
+            &ctx.run,
+            &step.name,
+            &item.item,
+        )?)
+    } else {
+        None
+    };
     let scope = Arc::new(CallScope {
         step: step.name.clone(),
         item: item.item.clone(),
@@ -278,10 +390,18 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
         sink: ctx.log.clone(),
         min_level: ctx.opts.log_level,
     });
-    let call = StepCall { scope, limits: step.limits.clone(), scratch };
+    let call = StepCall {
+        scope,
+        limits: step.limits.clone(),
+        scratch,
+    };
 
     // A call that was under way when ferry stopped is made again, as a new attempt.
-    let mut attempt = if item.in_call { item.attempt + 1 } else { item.attempt.max(1) };
+    let mut attempt = if item.in_call {
+        item.attempt + 1
+    } else {
+        item.attempt.max(1)
+    };
     let mut transient_failures = 0u32;
     loop {
         if let Some(wait) = item.wait.clone() {
@@ -292,13 +412,28 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
             item.wait = None;
         }
         ctx.log.journal(|j| j.begin_call(item.id, attempt))?;
-        ctx.log.event("item-started", Some(&item.step), Some(&item.item), json!({ "attempt": attempt, "call": item.calls + 1 }));
+        ctx.log.event(
+            "item-started",
+            Some(&item.step),
+            Some(&item.item),
+            json!({ "attempt": attempt, "call": item.calls + 1 }),
+        );
         item.calls += 1;
         let context = step_context(ctx, step, &item, attempt);
-        let result = l.runtime.step(&plugin, &call, context, item.state.as_deref()).await;
+        let result = l
+            .runtime
+            .step(&plugin, &call, context, item.state.as_deref())
+            .await;
         match result {
             Ok(Outcome::Next(state)) => {
-                ctx.log.journal(|j| j.end_call(item.id, &CallEnd::Next { state: state.clone() }))?;
+                ctx.log.journal(|j| {
+                    j.end_call(
+                        item.id,
+                        &CallEnd::Next {
+                            state: state.clone(),
+                        },
+                    )
+                })?;
                 item.state = Some(state);
                 attempt = 1;
                 transient_failures = 0;
@@ -316,27 +451,64 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
                     },
                     reason: w.reason.clone(),
                 };
-                ctx.log.journal(|j| j.end_call(item.id, &CallEnd::Wait { state: w.state.clone(), wait: wait.clone() }))?;
-                ctx.log.event("item-waiting", Some(&item.step), Some(&item.item), serde_json::to_value(&wait).unwrap_or(Value::Null));
+                ctx.log.journal(|j| {
+                    j.end_call(
+                        item.id,
+                        &CallEnd::Wait {
+                            state: w.state.clone(),
+                            wait: wait.clone(),
+                        },
+                    )
+                })?;
+                ctx.log.event(
+                    "item-waiting",
+                    Some(&item.step),
+                    Some(&item.item),
+                    serde_json::to_value(&wait).unwrap_or(Value::Null),
+                );
                 item.state = Some(w.state);
                 item.wait = Some(wait);
                 attempt = 1;
                 transient_failures = 0;
             }
             Ok(Outcome::Done(output)) => {
-                ctx.log.journal(|j| j.end_call(item.id, &CallEnd::Done { output: output.clone() }))?;
+                ctx.log.journal(|j| {
+                    j.end_call(
+                        item.id,
+                        &CallEnd::Done {
+                            output: output.clone(),
+                        },
+                    )
+                })?;
                 let output: Value = serde_json::from_str(&output).unwrap_or(Value::String(output));
-                ctx.log.event("item-done", Some(&item.step), Some(&item.item), json!({ "output": output, "calls": item.calls }));
+                ctx.log.event(
+                    "item-done",
+                    Some(&item.step),
+                    Some(&item.item),
+                    json!({ "output": output, "calls": item.calls }),
+                );
                 return Ok(ItemStatus::Done);
             }
             Err(failure) if failure.is_transient() && transient_failures < step.limits.retries => {
                 transient_failures += 1;
                 let error = failure.message();
-                ctx.log.journal(|j| j.end_call(item.id, &CallEnd::Retry { error: error.clone() }))?;
+                ctx.log.journal(|j| {
+                    j.end_call(
+                        item.id,
+                        &CallEnd::Retry {
+                            error: error.clone(),
+                        },
+                    )
+                })?;
                 let delay = backoff(transient_failures);
-                ctx.log.event("item-retry", Some(&item.step), Some(&item.item), json!({
-                    "attempt": attempt, "error": error, "retry_in_ms": delay.as_millis() as u64,
-                }));
+                ctx.log.event(
+                    "item-retry",
+                    Some(&item.step),
+                    Some(&item.item),
+                    json!({
+                        "attempt": attempt, "error": error, "retry_in_ms": delay.as_millis() as u64,
+                    }),
+                );
                 tokio::time::sleep(delay).await;
                 attempt += 1;
             }
@@ -344,7 +516,17 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
                 let error = failure.message();
                 let state = item.state.clone();
                 let status = fail(ctx, &item, error);
-                cleanup(ctx, step, &plugin, &call, &item, attempt, state.as_deref(), &failure).await;
+                cleanup(
+                    ctx,
+                    step,
+                    &plugin,
+                    &call,
+                    &item,
+                    attempt,
+                    state.as_deref(),
+                    &failure,
+                )
+                .await;
                 return status;
             }
         }
@@ -358,8 +540,20 @@ fn backoff(n: u32) -> Duration {
 }
 
 fn fail(ctx: &RunContext, item: &ItemRecord, error: String) -> Result<ItemStatus, ApplyError> {
-    ctx.log.journal(|j| j.end_call(item.id, &CallEnd::Failed { error: error.clone() }))?;
-    ctx.log.event("item-failed", Some(&item.step), Some(&item.item), json!({ "error": error }));
+    ctx.log.journal(|j| {
+        j.end_call(
+            item.id,
+            &CallEnd::Failed {
+                error: error.clone(),
+            },
+        )
+    })?;
+    ctx.log.event(
+        "item-failed",
+        Some(&item.step),
+        Some(&item.item),
+        json!({ "error": error }),
+    );
     Ok(ItemStatus::Failed)
 }
 
@@ -375,12 +569,27 @@ async fn cleanup(
     failure: &StepFailure,
 ) {
     // A plugin that hung or ran out of memory would do the same again in cleanup.
-    if matches!(failure, StepFailure::Timeout { .. } | StepFailure::OutOfMemory { .. } | StepFailure::OutOfFuel { .. }) {
+    if matches!(
+        failure,
+        StepFailure::Timeout { .. }
+            | StepFailure::OutOfMemory { .. }
+            | StepFailure::OutOfFuel { .. }
+    ) {
         return;
     }
     let context = step_context(ctx, step, item, attempt);
-    if let Err(e) = ctx.loaded.runtime.cleanup(plugin, call, context, state).await {
-        ctx.log.event("log", Some(&item.step), Some(&item.item), json!({ "level": "warn", "message": format!("cleanup failed: {}", e.message()) }));
+    if let Err(e) = ctx
+        .loaded
+        .runtime
+        .cleanup(plugin, call, context, state)
+        .await
+    {
+        ctx.log.event(
+            "log",
+            Some(&item.step),
+            Some(&item.item),
+            json!({ "level": "warn", "message": format!("cleanup failed: {}", e.message()) }),
+        );
     }
 }
 
@@ -399,7 +608,10 @@ fn step_context(ctx: &RunContext, step: &Step, item: &ItemRecord, attempt: u32) 
 async fn wait_for(ctx: &RunContext, item: &ItemRecord, wait: &WaitRecord) -> Result<(), String> {
     if let Some(op) = &wait.operation {
         let _ = ctx;
-        return Err(format!("waits on host operation `{}`, which this run never started", op.escape_default()));
+        return Err(format!(
+            "waits on host operation `{}`, which this run never started",
+            op.escape_default()
+        ));
     }
     if let Some(until) = wait.until_unix_ms {
         let left = (until as i64).saturating_sub(now_ms());
@@ -415,11 +627,29 @@ async fn wait_for(ctx: &RunContext, item: &ItemRecord, wait: &WaitRecord) -> Res
 /// cannot climb out of the state directory.
 fn scratch_dir(state: &Path, run: &str, step: &str, item: &str) -> Result<PathBuf, ApplyError> {
     let safe = |s: &str| -> String {
-        let cleaned: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+        let cleaned: String = s
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         let hash = hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(s.as_bytes())[..4]);
         format!("{cleaned}-{hash}")
     };
-    let dir = state.join("scratch").join(safe(run)).join(safe(step)).join(safe(item));
-    std::fs::create_dir_all(&dir).map_err(|e| ApplyError::Journal(anyhow::anyhow!("cannot create scratch directory {}: {e}", dir.display())))?;
+    let dir = state
+        .join("scratch")
+        .join(safe(run))
+        .join(safe(step))
+        .join(safe(item));
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        ApplyError::Journal(anyhow::anyhow!(
+            "cannot create scratch directory {}: {e}",
+            dir.display()
+        ))
+    })?;
     Ok(dir)
 }

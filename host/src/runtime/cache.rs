@@ -10,8 +10,8 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use wasmtime::component::Component;
 use wasmtime::Engine;
+use wasmtime::component::Component;
 
 /// Where compiled components are kept; `None` compiles every time.
 #[derive(Debug, Clone)]
@@ -47,23 +47,38 @@ impl ComponentCache {
     fn file_for(&self, engine: &Engine, sha256: &str) -> Option<PathBuf> {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
-        self.dir.as_ref().map(|d| d.join(format!("{sha256}-{:016x}.cwasm", h.finish())))
+        self.dir
+            .as_ref()
+            .map(|d| d.join(format!("{sha256}-{:016x}.cwasm", h.finish())))
     }
 
     /// Loads the compiled form of `wasm` (whose sha256 is `sha256`), compiling and storing it
     /// on a miss. A cache that cannot be written only costs time.
-    pub fn load(&self, engine: &Engine, sha256: &str, wasm: &[u8]) -> anyhow::Result<(Component, CacheUse)> {
+    pub fn load(
+        &self,
+        engine: &Engine,
+        sha256: &str,
+        wasm: &[u8],
+    ) -> anyhow::Result<(Component, CacheUse)> {
         let Some(file) = self.file_for(engine, sha256) else {
-            return Ok((Component::new(engine, wasm).map_err(anyhow::Error::from)?, CacheUse::Disabled));
+            return Ok((
+                Component::new(engine, wasm).map_err(anyhow::Error::from)?,
+                CacheUse::Disabled,
+            ));
         };
-        if file.is_file() {
+        // Read into memory rather than `deserialize_file`: that one maps the file, and anything
+        // truncating it while ferry runs would kill the process with SIGBUS. The copy of a
+        // sub-megabyte file costs a fraction of a millisecond.
+        if let Ok(bytes) = std::fs::read(&file) {
             // SAFETY: wasmtime requires `unsafe` because a .cwasm is machine code it will run.
             // This file was written by `store` below (from wasmtime's own serializer) into
             // ferry's private cache directory, under a name that pins the wasm's sha256 and the
             // engine's compatibility hash; wasmtime still checks its header and version.
-            match unsafe { Component::deserialize_file(engine, &file) } {
+            match unsafe { Component::deserialize(engine, &bytes) } {
                 Ok(c) => return Ok((c, CacheUse::Hit)),
-                Err(e) => tracing::warn!(file = %file.display(), "ignoring unusable compiled plugin: {e}"),
+                Err(e) => {
+                    tracing::warn!(file = %file.display(), "ignoring unusable compiled plugin: {e}")
+                }
             }
         }
         let component = Component::new(engine, wasm).map_err(anyhow::Error::from)?;

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use wasmtime::Store;
 
-use super::store::{CallScope, StepData, SCRATCH_GUEST_PATH};
 use super::Runtime;
-use crate::bindings::types::{Outcome, PluginError, PluginInfo, StepContext, Warning};
+use super::store::{CallScope, SCRATCH_GUEST_PATH, StepData};
 use crate::bindings::MigrationPluginPre;
+use crate::bindings::types::{Outcome, PluginError, PluginInfo, StepContext, Warning};
 use crate::config::StepLimits;
 use crate::runtime::plugin::LoadedPlugin;
 
@@ -23,7 +23,12 @@ pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
 /// Error messages and wait reasons are cut to this length.
 pub const MAX_MESSAGE_BYTES: usize = 16 << 10;
 /// Limits for `describe` and `validate`, which do no I/O.
-const QUICK_CALL: StepLimits = StepLimits { timeout_ms: 10_000, memory_bytes: 128 << 20, fuel: None, retries: 0 };
+const QUICK_CALL: StepLimits = StepLimits {
+    timeout_ms: 10_000,
+    memory_bytes: 128 << 20,
+    fuel: None,
+    retries: 0,
+};
 
 /// What a step call needs besides the plugin: its scope, limits and scratch directory.
 pub struct StepCall {
@@ -37,14 +42,32 @@ pub struct StepCall {
 pub enum StepFailure {
     /// The plugin returned an error (already redacted).
     Plugin(PluginError),
-    Timeout { limit_ms: u64 },
-    OutOfMemory { limit_bytes: usize },
-    OutOfFuel { fuel: u64 },
-    Panic { message: String },
-    Trap { message: String },
-    Oversized { what: &'static str, bytes: usize, limit: usize },
-    LeakedSecret { what: &'static str },
-    Host { message: String },
+    Timeout {
+        limit_ms: u64,
+    },
+    OutOfMemory {
+        limit_bytes: usize,
+    },
+    OutOfFuel {
+        fuel: u64,
+    },
+    Panic {
+        message: String,
+    },
+    Trap {
+        message: String,
+    },
+    Oversized {
+        what: &'static str,
+        bytes: usize,
+        limit: usize,
+    },
+    LeakedSecret {
+        what: &'static str,
+    },
+    Host {
+        message: String,
+    },
 }
 
 impl StepFailure {
@@ -64,11 +87,17 @@ impl StepFailure {
                 "the plugin tried to use more than its {} MiB memory limit and was stopped; raise `limits.memory_mb` only if the plugin is known to need it",
                 limit_bytes >> 20
             ),
-            StepFailure::OutOfFuel { fuel } => format!("the plugin used all of its fuel ({fuel}) for one step call and was stopped; raise `limits.fuel` if it needs more"),
+            StepFailure::OutOfFuel { fuel } => format!(
+                "the plugin used all of its fuel ({fuel}) for one step call and was stopped; raise `limits.fuel` if it needs more"
+            ),
             StepFailure::Panic { message } => format!("the plugin panicked: {message}"),
             StepFailure::Trap { message } => format!("the plugin crashed: {message}"),
-            StepFailure::Oversized { what, bytes, limit } => format!("the plugin returned a {what} of {bytes} bytes, over the limit of {limit} bytes"),
-            StepFailure::LeakedSecret { what } => format!("the plugin put a secret value into its {what}; ferry refused to keep it (secrets go to T-SQL as sealed parameters, never into state or output)"),
+            StepFailure::Oversized { what, bytes, limit } => format!(
+                "the plugin returned a {what} of {bytes} bytes, over the limit of {limit} bytes"
+            ),
+            StepFailure::LeakedSecret { what } => format!(
+                "the plugin put a secret value into its {what}; ferry refused to keep it (secrets go to T-SQL as sealed parameters, never into state or output)"
+            ),
             StepFailure::Host { message } => message.clone(),
         }
     }
@@ -106,8 +135,16 @@ struct Prepared {
     fuel: Option<u64>,
 }
 
-fn prepare(rt: &Runtime, scope: Arc<CallScope>, limits: &StepLimits, scratch: Option<&std::path::Path>) -> Result<Prepared, StepFailure> {
-    let data = StepData::new(scope, limits.memory_bytes, scratch).map_err(|e| StepFailure::Host { message: format!("{e:#}") })?;
+fn prepare(
+    rt: &Runtime,
+    scope: Arc<CallScope>,
+    limits: &StepLimits,
+    scratch: Option<&std::path::Path>,
+) -> Result<Prepared, StepFailure> {
+    let data =
+        StepData::new(scope, limits.memory_bytes, scratch).map_err(|e| StepFailure::Host {
+            message: format!("{e:#}"),
+        })?;
     let mut store = Store::new(rt.engine(), data);
     store.limiter(|d| &mut d.limiter);
     // Yield to tokio at every epoch tick: a spinning guest then cannot hold a worker thread,
@@ -116,12 +153,18 @@ fn prepare(rt: &Runtime, scope: Arc<CallScope>, limits: &StepLimits, scratch: Op
     store.epoch_deadline_async_yield_and_update(1);
     let fuel = if rt.has_fuel() {
         let f = limits.fuel.unwrap_or(u64::MAX);
-        store.set_fuel(f).map_err(|e| StepFailure::Host { message: format!("{e}") })?;
+        store.set_fuel(f).map_err(|e| StepFailure::Host {
+            message: format!("{e}"),
+        })?;
         limits.fuel
     } else {
         None
     };
-    Ok(Prepared { store, timeout: Duration::from_millis(limits.timeout_ms), fuel })
+    Ok(Prepared {
+        store,
+        timeout: Duration::from_millis(limits.timeout_ms),
+        fuel,
+    })
 }
 
 /// Runs `f` (instantiate and one export call) under the store's limits, turning every way it
@@ -131,7 +174,11 @@ async fn guarded<T>(
     pre: &MigrationPluginPre<StepData>,
     f: impl AsyncFnOnce(&crate::bindings::MigrationPlugin, &mut Store<StepData>) -> wasmtime::Result<T>,
 ) -> Result<T, StepFailure> {
-    let Prepared { mut store, timeout, fuel } = prepared;
+    let Prepared {
+        mut store,
+        timeout,
+        fuel,
+    } = prepared;
     let result = tokio::time::timeout(timeout, async {
         let instance = pre.instantiate_async(&mut store).await?;
         f(&instance, &mut store).await
@@ -140,7 +187,9 @@ async fn guarded<T>(
     let data = store.data();
     forward_stdio(data);
     match result {
-        Err(_) => Err(StepFailure::Timeout { limit_ms: timeout.as_millis() as u64 }),
+        Err(_) => Err(StepFailure::Timeout {
+            limit_ms: timeout.as_millis() as u64,
+        }),
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(classify_trap(e, data, fuel)),
     }
@@ -148,69 +197,137 @@ async fn guarded<T>(
 
 fn classify_trap(e: wasmtime::Error, data: &StepData, fuel: Option<u64>) -> StepFailure {
     if data.limiter.refused.is_some() {
-        return StepFailure::OutOfMemory { limit_bytes: data.limiter.max_bytes };
+        return StepFailure::OutOfMemory {
+            limit_bytes: data.limiter.max_bytes,
+        };
     }
     if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
         if *trap == wasmtime::Trap::OutOfFuel {
-            return StepFailure::OutOfFuel { fuel: fuel.unwrap_or(0) };
+            return StepFailure::OutOfFuel {
+                fuel: fuel.unwrap_or(0),
+            };
         }
     }
     // A Rust guest's panic message is on its stderr ("panicked at src/lib.rs:1:2:\nmessage").
     let stderr = String::from_utf8_lossy(&data.stderr.contents()).into_owned();
     if let Some(pos) = stderr.find("panicked at") {
         let msg = stderr[pos..].lines().take(2).collect::<Vec<_>>().join(" ");
-        return StepFailure::Panic { message: cut(&data.scope.redactor.redact(&msg), MAX_MESSAGE_BYTES) };
+        return StepFailure::Panic {
+            message: cut(&data.scope.redactor.redact(&msg), MAX_MESSAGE_BYTES),
+        };
     }
     let text = format!("{e:#}");
-    StepFailure::Trap { message: cut(&data.scope.redactor.redact(&text), MAX_MESSAGE_BYTES) }
+    StepFailure::Trap {
+        message: cut(&data.scope.redactor.redact(&text), MAX_MESSAGE_BYTES),
+    }
 }
 
 fn forward_stdio(data: &StepData) {
     use crate::events::{LogLevel, PluginEvent};
-    for (pipe, level, name) in [(&data.stdout, LogLevel::Info, "stdout"), (&data.stderr, LogLevel::Warn, "stderr")] {
+    for (pipe, level, name) in [
+        (&data.stdout, LogLevel::Info, "stdout"),
+        (&data.stderr, LogLevel::Warn, "stderr"),
+    ] {
         let bytes = pipe.contents();
         if bytes.is_empty() {
             continue;
         }
         let text = String::from_utf8_lossy(&bytes);
         for line in text.lines().filter(|l| !l.trim().is_empty()).take(200) {
-            let message = format!("[{name}] {}", cut(&data.scope.redactor.redact(line), MAX_MESSAGE_BYTES));
-            data.scope.sink.emit(&data.scope.step, &data.scope.item, PluginEvent::Log { level, message });
+            let message = format!(
+                "[{name}] {}",
+                cut(&data.scope.redactor.redact(line), MAX_MESSAGE_BYTES)
+            );
+            data.scope.sink.emit(
+                &data.scope.step,
+                &data.scope.item,
+                PluginEvent::Log { level, message },
+            );
         }
     }
 }
 
-pub(super) async fn describe(rt: &Runtime, pre: &MigrationPluginPre<StepData>) -> Result<PluginInfo, StepFailure> {
-    let p = prepare(rt, Arc::new(CallScope::ungranted("describe")), &QUICK_CALL, None)?;
-    guarded(p, pre, async |i, s| i.ferry_plugin_plugin().call_describe(s).await).await
+pub(super) async fn describe(
+    rt: &Runtime,
+    pre: &MigrationPluginPre<StepData>,
+) -> Result<PluginInfo, StepFailure> {
+    let p = prepare(
+        rt,
+        Arc::new(CallScope::ungranted("describe")),
+        &QUICK_CALL,
+        None,
+    )?;
+    guarded(p, pre, async |i, s| {
+        i.ferry_plugin_plugin().call_describe(s).await
+    })
+    .await
 }
 
 impl Runtime {
     /// Asks a plugin to check a step config. Runs with no grants.
-    pub async fn validate(&self, plugin: &LoadedPlugin, step: &str, config: &str) -> Result<Vec<Warning>, StepFailure> {
-        let p = prepare(self, Arc::new(CallScope::ungranted(step)), &QUICK_CALL, None)?;
-        guarded(p, &plugin.pre, async |i, s| i.ferry_plugin_plugin().call_validate(s, config).await)
-            .await?
-            .map_err(StepFailure::Plugin)
+    pub async fn validate(
+        &self,
+        plugin: &LoadedPlugin,
+        step: &str,
+        config: &str,
+    ) -> Result<Vec<Warning>, StepFailure> {
+        let p = prepare(
+            self,
+            Arc::new(CallScope::ungranted(step)),
+            &QUICK_CALL,
+            None,
+        )?;
+        guarded(p, &plugin.pre, async |i, s| {
+            i.ferry_plugin_plugin().call_validate(s, config).await
+        })
+        .await?
+        .map_err(StepFailure::Plugin)
     }
 
     /// One `step` call. The outcome's state and output are checked for size and for secret
     /// values before the caller journals them.
-    pub async fn step(&self, plugin: &LoadedPlugin, call: &StepCall, ctx: StepContext, state: Option<&str>) -> Result<Outcome, StepFailure> {
+    pub async fn step(
+        &self,
+        plugin: &LoadedPlugin,
+        call: &StepCall,
+        ctx: StepContext,
+        state: Option<&str>,
+    ) -> Result<Outcome, StepFailure> {
         let ctx = with_scratch(ctx, call);
-        let p = prepare(self, call.scope.clone(), &call.limits, call.scratch.as_deref())?;
+        let p = prepare(
+            self,
+            call.scope.clone(),
+            &call.limits,
+            call.scratch.as_deref(),
+        )?;
         let redactor = call.scope.redactor.clone();
-        let outcome = guarded(p, &plugin.pre, async |i, s| i.ferry_plugin_plugin().call_step(s, &ctx, state).await)
-            .await?
-            .map_err(|e| StepFailure::Plugin(redact_error(&redactor, e)))?;
+        let outcome = guarded(p, &plugin.pre, async |i, s| {
+            i.ferry_plugin_plugin().call_step(s, &ctx, state).await
+        })
+        .await?
+        .map_err(|e| StepFailure::Plugin(redact_error(&redactor, e)))?;
         check_outcome(&redactor, outcome)
     }
 
     /// Best-effort `cleanup` after a failure. Its own failures are only logged.
-    pub async fn cleanup(&self, plugin: &LoadedPlugin, call: &StepCall, ctx: StepContext, state: Option<&str>) -> Result<(), StepFailure> {
+    pub async fn cleanup(
+        &self,
+        plugin: &LoadedPlugin,
+        call: &StepCall,
+        ctx: StepContext,
+        state: Option<&str>,
+    ) -> Result<(), StepFailure> {
         let ctx = with_scratch(ctx, call);
-        let p = prepare(self, call.scope.clone(), &call.limits, call.scratch.as_deref())?;
-        guarded(p, &plugin.pre, async |i, s| i.ferry_plugin_plugin().call_cleanup(s, &ctx, state).await).await
+        let p = prepare(
+            self,
+            call.scope.clone(),
+            &call.limits,
+            call.scratch.as_deref(),
+        )?;
+        guarded(p, &plugin.pre, async |i, s| {
+            i.ferry_plugin_plugin().call_cleanup(s, &ctx, state).await
+        })
+        .await
     }
 }
 
@@ -247,7 +364,11 @@ fn redact_error(r: &crate::redact::Redactor, e: PluginError) -> PluginError {
 fn check_outcome(r: &crate::redact::Redactor, outcome: Outcome) -> Result<Outcome, StepFailure> {
     let check = |what: &'static str, text: &str, limit: usize| {
         if text.len() > limit {
-            return Err(StepFailure::Oversized { what, bytes: text.len(), limit });
+            return Err(StepFailure::Oversized {
+                what,
+                bytes: text.len(),
+                limit,
+            });
         }
         if r.leaks(text) {
             return Err(StepFailure::LeakedSecret { what });

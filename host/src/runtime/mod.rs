@@ -15,7 +15,7 @@ use wasmtime::{Config, Engine};
 
 use crate::bindings::{MigrationPlugin, MigrationPluginPre};
 use cache::ComponentCache;
-use plugin::{check_wit_version, sha256_hex, LoadError, LoadedPlugin};
+use plugin::{LoadError, LoadedPlugin, check_wit_version, sha256_hex};
 use store::StepData;
 
 pub use call::{StepCall, StepFailure};
@@ -52,8 +52,14 @@ impl Runtime {
 
         let mut linker = Linker::<StepData>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        MigrationPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(anyhow::Error::from)?;
-        Ok(Runtime { engine, linker, cache: ComponentCache::new(options.cache_dir), fuel: options.fuel })
+        MigrationPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)?;
+        Ok(Runtime {
+            engine,
+            linker,
+            cache: ComponentCache::new(options.cache_dir),
+            fuel: options.fuel,
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -66,27 +72,53 @@ impl Runtime {
 
     /// Loads a plugin from bytes: checks, compiles or loads from cache, links, describes.
     /// `pinned` is the sha256 a migration file requires, if any.
-    pub async fn load(&self, origin: &str, bytes: &[u8], pinned: Option<&str>) -> Result<Arc<LoadedPlugin>, LoadError> {
+    pub async fn load(
+        &self,
+        origin: &str,
+        bytes: &[u8],
+        pinned: Option<&str>,
+    ) -> Result<Arc<LoadedPlugin>, LoadError> {
         let sha256 = sha256_hex(bytes);
         if let Some(expected) = pinned {
             if expected != sha256 {
-                return Err(LoadError::WrongHash { origin: origin.into(), expected: expected.into(), actual: sha256 });
+                return Err(LoadError::WrongHash {
+                    origin: origin.into(),
+                    expected: expected.into(),
+                    actual: sha256,
+                });
             }
         }
         let wit_version = check_wit_version(origin, bytes)?;
-        let (component, cache) = self
-            .cache
-            .load(&self.engine, &sha256, bytes)
-            .map_err(|e| LoadError::Other { origin: origin.into(), reason: format!("cannot compile: {e:#}") })?;
+        let (component, cache) =
+            self.cache
+                .load(&self.engine, &sha256, bytes)
+                .map_err(|e| LoadError::Other {
+                    origin: origin.into(),
+                    reason: format!("cannot compile: {e:#}"),
+                })?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .and_then(MigrationPluginPre::new)
-            .map_err(|e| LoadError::Link { origin: origin.into(), reason: format!("{e:#}") })?;
+            .map_err(|e| LoadError::Link {
+                origin: origin.into(),
+                reason: format!("{e:#}"),
+            })?;
         let info = call::describe(self, &pre)
             .await
-            .map_err(|e| LoadError::Other { origin: origin.into(), reason: format!("`describe` failed: {}", e.message()) })?;
-        Ok(Arc::new(LoadedPlugin { origin: origin.into(), sha256, wit_version, size: bytes.len(), info, cache, pre }))
+            .map_err(|e| LoadError::Other {
+                origin: origin.into(),
+                reason: format!("`describe` failed: {}", e.message()),
+            })?;
+        Ok(Arc::new(LoadedPlugin {
+            origin: origin.into(),
+            sha256,
+            wit_version,
+            size: bytes.len(),
+            info,
+            cache,
+            pre,
+        }))
     }
 }
 

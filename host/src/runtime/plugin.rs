@@ -4,8 +4,8 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::bindings::types::PluginInfo;
 use crate::bindings::MigrationPluginPre;
+use crate::bindings::types::PluginInfo;
 use crate::runtime::cache::CacheUse;
 use crate::runtime::store::StepData;
 
@@ -31,16 +31,38 @@ pub struct LoadedPlugin {
 pub enum LoadError {
     #[error("{origin}: not a WebAssembly file")]
     NotWasm { origin: String },
-    #[error("{origin}: this is a core WebAssembly module, not a component; build the plugin with `cargo build --target wasm32-wasip2` against ferry-sdk")]
+    #[error(
+        "{origin}: this is a core WebAssembly module, not a component; build the plugin with `cargo build --target wasm32-wasip2` against ferry-sdk"
+    )]
     CoreModule { origin: String },
-    #[error("{origin}: has no `ferry:wit-version` section, so it was not built with ferry-sdk; build it with `ferry_sdk::register!`")]
+    #[error(
+        "{origin}: has no `ferry:wit-version` section, so it was not built with ferry-sdk; build it with `ferry_sdk::register!`"
+    )]
     NoVersion { origin: String },
-    #[error("{origin}: was built for ferry WIT {plugin}, newer than the {host} this ferry speaks; upgrade ferry, or rebuild the plugin with ferry-sdk {host}")]
-    TooNew { origin: String, plugin: String, host: String },
-    #[error("{origin}: was built for ferry WIT {plugin}, which this ferry ({host}) cannot run; rebuild the plugin with ferry-sdk {host}")]
-    Incompatible { origin: String, plugin: String, host: String },
-    #[error("{origin}: sha256 is {actual}, but migration.toml pins {expected}; if the new file is trusted, update `sha256`")]
-    WrongHash { origin: String, expected: String, actual: String },
+    #[error(
+        "{origin}: was built for ferry WIT {plugin}, newer than the {host} this ferry speaks; upgrade ferry, or rebuild the plugin with ferry-sdk {host}"
+    )]
+    TooNew {
+        origin: String,
+        plugin: String,
+        host: String,
+    },
+    #[error(
+        "{origin}: was built for ferry WIT {plugin}, which this ferry ({host}) cannot run; rebuild the plugin with ferry-sdk {host}"
+    )]
+    Incompatible {
+        origin: String,
+        plugin: String,
+        host: String,
+    },
+    #[error(
+        "{origin}: sha256 is {actual}, but migration.toml pins {expected}; if the new file is trusted, update `sha256`"
+    )]
+    WrongHash {
+        origin: String,
+        expected: String,
+        actual: String,
+    },
     #[error("{origin}: cannot be linked against ferry's interfaces: {reason}")]
     Link { origin: String, reason: String },
     #[error("{origin}: {reason}")]
@@ -56,14 +78,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn check_wit_version(origin: &str, bytes: &[u8]) -> Result<String, LoadError> {
     if !wasmparser::Parser::is_component(bytes) {
         return Err(if wasmparser::Parser::is_core_wasm(bytes) {
-            LoadError::CoreModule { origin: origin.into() }
+            LoadError::CoreModule {
+                origin: origin.into(),
+            }
         } else {
-            LoadError::NotWasm { origin: origin.into() }
+            LoadError::NotWasm {
+                origin: origin.into(),
+            }
         });
     }
     let mut found = None;
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        let payload = payload.map_err(|e| LoadError::Other { origin: origin.into(), reason: format!("malformed component: {e}") })?;
+        let payload = payload.map_err(|e| LoadError::Other {
+            origin: origin.into(),
+            reason: format!("malformed component: {e}"),
+        })?;
         if let wasmparser::Payload::CustomSection(s) = payload {
             if s.name() == WIT_VERSION_SECTION {
                 found = Some(s.data().to_vec());
@@ -71,19 +100,37 @@ pub fn check_wit_version(origin: &str, bytes: &[u8]) -> Result<String, LoadError
             }
         }
     }
-    let raw = found.ok_or_else(|| LoadError::NoVersion { origin: origin.into() })?;
-    let text = String::from_utf8_lossy(&raw).trim_end_matches('\0').to_owned();
+    let raw = found.ok_or_else(|| LoadError::NoVersion {
+        origin: origin.into(),
+    })?;
+    let text = String::from_utf8_lossy(&raw)
+        .trim_end_matches('\0')
+        .to_owned();
     let parsed = parse_version(&text).ok_or_else(|| LoadError::Other {
         origin: origin.into(),
-        reason: format!("its `ferry:wit-version` section holds `{}`, not a version", text.escape_default()),
+        reason: format!(
+            "its `ferry:wit-version` section holds `{}`, not a version",
+            text.escape_default()
+        ),
     })?;
-    let host = format!("{}.{}.{}", HOST_WIT_VERSION.0, HOST_WIT_VERSION.1, HOST_WIT_VERSION.2);
+    let host = format!(
+        "{}.{}.{}",
+        HOST_WIT_VERSION.0, HOST_WIT_VERSION.1, HOST_WIT_VERSION.2
+    );
     if parsed > HOST_WIT_VERSION {
-        return Err(LoadError::TooNew { origin: origin.into(), plugin: text, host });
+        return Err(LoadError::TooNew {
+            origin: origin.into(),
+            plugin: text,
+            host,
+        });
     }
     // 0.x: only patch releases are compatible (additive changes, `@since`).
     if parsed.0 != HOST_WIT_VERSION.0 || parsed.1 != HOST_WIT_VERSION.1 {
-        return Err(LoadError::Incompatible { origin: origin.into(), plugin: text, host });
+        return Err(LoadError::Incompatible {
+            origin: origin.into(),
+            plugin: text,
+            host,
+        });
     }
     Ok(text)
 }
@@ -108,8 +155,14 @@ mod tests {
 
     #[test]
     fn refuses_non_components() {
-        assert!(matches!(check_wit_version("x", b"not wasm at all"), Err(LoadError::NotWasm { .. })));
+        assert!(matches!(
+            check_wit_version("x", b"not wasm at all"),
+            Err(LoadError::NotWasm { .. })
+        ));
         let core = b"\0asm\x01\0\0\0";
-        assert!(matches!(check_wit_version("x", core), Err(LoadError::CoreModule { .. })));
+        assert!(matches!(
+            check_wit_version("x", core),
+            Err(LoadError::CoreModule { .. })
+        ));
     }
 }

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
@@ -65,7 +65,12 @@ pub struct MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max_bytes {
             self.refused = Some(desired);
             return Ok(false);
@@ -73,7 +78,12 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         // Rust guests use one small function table; 100k entries is far past any real plugin.
         Ok(desired <= 100_000)
     }
@@ -93,19 +103,28 @@ pub struct StepData {
 impl StepData {
     /// A fresh context: no environment variables, no arguments, no sockets, no files except the
     /// scratch directory when given; stdout and stderr captured for the log.
-    pub fn new(scope: Arc<CallScope>, memory_bytes: usize, scratch: Option<&Path>) -> anyhow::Result<StepData> {
+    pub fn new(
+        scope: Arc<CallScope>,
+        memory_bytes: usize,
+        scratch: Option<&Path>,
+    ) -> anyhow::Result<StepData> {
         let stdout = MemoryOutputPipe::new(STDIO_CAPACITY);
         let stderr = MemoryOutputPipe::new(STDIO_CAPACITY);
         let mut b = WasiCtx::builder();
         b.stdout(stdout.clone()).stderr(stderr.clone());
         if let Some(dir) = scratch {
             b.preopened_dir(dir, SCRATCH_GUEST_PATH, FsPerms::ReadWrite)
-                .map_err(|e| anyhow::anyhow!("cannot open scratch directory {}: {e}", dir.display()))?;
+                .map_err(|e| {
+                    anyhow::anyhow!("cannot open scratch directory {}: {e}", dir.display())
+                })?;
         }
         Ok(StepData {
             wasi: b.build(),
             table: ResourceTable::new(),
-            limiter: MemoryLimiter { max_bytes: memory_bytes, refused: None },
+            limiter: MemoryLimiter {
+                max_bytes: memory_bytes,
+                refused: None,
+            },
             scope,
             budget: Budget::default(),
             stdout,
@@ -116,6 +135,9 @@ impl StepData {
 
 impl WasiView for StepData {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }

@@ -42,7 +42,10 @@ impl Site {
         let mut cmd = Command::new(FERRY);
         cmd.current_dir(self.dir.path())
             .args(args)
-            .env("FERRY_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"))
+            .env(
+                "FERRY_CACHE_DIR",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
+            )
             .env_remove("FERRY_LOG");
         cmd
     }
@@ -58,7 +61,11 @@ impl Site {
     /// `ferry status --json` for this site's migration.
     pub fn status(&self) -> serde_json::Value {
         let out = self.run(&["status", "--json", "migration.toml"], &[]);
-        assert!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "status failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
@@ -68,25 +75,45 @@ impl Site {
 }
 
 pub fn text(out: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Asserts that output is a clean error: exit code, the expected phrases, and no panic.
 pub fn assert_clean_error(out: &Output, code: i32, phrases: &[&str]) {
     let (stdout, stderr) = text(out);
-    assert_eq!(out.status.code(), Some(code), "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
     for p in phrases {
         assert!(stderr.contains(p), "expected `{p}` in stderr:\n{stderr}");
     }
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "panic: {stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "panic: {stderr}"
+    );
 }
 
 /// Every item of the latest run, as (database, step) → item JSON.
-pub fn items(status: &serde_json::Value) -> std::collections::BTreeMap<(String, String), serde_json::Value> {
+pub fn items(
+    status: &serde_json::Value,
+) -> std::collections::BTreeMap<(String, String), serde_json::Value> {
     status["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| ((i["item"].as_str().unwrap().to_owned(), i["step"].as_str().unwrap().to_owned()), i.clone()))
+        .map(|i| {
+            (
+                (
+                    i["item"].as_str().unwrap().to_owned(),
+                    i["step"].as_str().unwrap().to_owned(),
+                ),
+                i.clone(),
+            )
+        })
         .collect()
 }

@@ -63,15 +63,28 @@ impl Plugin for HelloSteps {
 
     fn needs() -> Vec<CapabilityNeed> {
         vec![
-            need(CapabilityKind::Secret, "demo-token", Access::Read, "shows holding a secret handle"),
-            need(CapabilityKind::Scratch, "scratch", Access::Write, "keeps a marker file between calls"),
+            need(
+                CapabilityKind::Secret,
+                "demo-token",
+                Access::Read,
+                "shows holding a secret handle",
+            ),
+            need(
+                CapabilityKind::Scratch,
+                "scratch",
+                Access::Write,
+                "keeps a marker file between calls",
+            ),
         ]
     }
 
     fn validate(config: &Config) -> Result<Vec<Warning>> {
         let mut warnings = Vec::new();
         if config.wait_ms > 60_000 {
-            warnings.push(Warning { key: Some("wait_ms".into()), message: "waits over a minute make the demo slow".into() });
+            warnings.push(Warning {
+                key: Some("wait_ms".into()),
+                message: "waits over a minute make the demo slow".into(),
+            });
         }
         Ok(warnings)
     }
@@ -79,7 +92,12 @@ impl Plugin for HelloSteps {
     fn step(cx: &mut Context<'_, Config>, state: State) -> Result<Outcome<State>> {
         match state {
             State::Start => {
-                let msg = format!("{}, {} (attempt {})", cx.config().greeting, cx.item(), cx.attempt());
+                let msg = format!(
+                    "{}, {} (attempt {})",
+                    cx.config().greeting,
+                    cx.item(),
+                    cx.attempt()
+                );
                 cx.info(&msg);
                 if let Some(label) = cx.config().token.clone() {
                     let secret = cx.secret(&label)?;
@@ -89,7 +107,11 @@ impl Plugin for HelloSteps {
                 let marker = write_marker(cx)?;
                 cx.phase("waiting", Some(0.5), Some("marker written"));
                 let wait = Duration::from_millis(cx.config().wait_ms);
-                Ok(Outcome::wait_for(wait, State::Waited { marker }, "pausing between phases"))
+                Ok(Outcome::wait_for(
+                    wait,
+                    State::Waited { marker },
+                    "pausing between phases",
+                ))
             }
             State::Waited { marker } => {
                 let content = read_marker(cx, &marker)?;
@@ -102,7 +124,9 @@ impl Plugin for HelloSteps {
                     reason_code: None,
                     notes: Some(format!("marker held {} bytes", content.len())),
                 });
-                Ok(Outcome::Done(serde_json::json!({ "marker_bytes": content.len() })))
+                Ok(Outcome::Done(
+                    serde_json::json!({ "marker_bytes": content.len() }),
+                ))
             }
         }
     }
@@ -123,7 +147,8 @@ fn read_marker(cx: &mut Context<'_, Config>, marker: &str) -> Result<String> {
         cx.warn("no scratch directory was granted; nothing to verify");
         return Ok(String::new());
     }
-    std::fs::read_to_string(marker).map_err(|e| Error::failed(format!("marker {marker} is gone: {e}")))
+    std::fs::read_to_string(marker)
+        .map_err(|e| Error::failed(format!("marker {marker} is gone: {e}")))
 }
 
 ferry_sdk::register!(HelloSteps);
@@ -136,16 +161,24 @@ mod tests {
     #[test]
     fn greets_waits_and_reports() {
         let dir = tempfile::tempdir().unwrap();
-        let mut host = FakeHost::new().secret("demo-token", "not-shown", false).scratch(dir.path());
+        let mut host = FakeHost::new()
+            .secret("demo-token", "not-shown", false)
+            .scratch(dir.path());
         let out = host
-            .run_item::<HelloSteps>(serde_json::json!({"greeting": "hi", "wait_ms": 5, "token": "demo-token"}), "Sales")
+            .run_item::<HelloSteps>(
+                serde_json::json!({"greeting": "hi", "wait_ms": 5, "token": "demo-token"}),
+                "Sales",
+            )
             .unwrap();
         assert_eq!(out["marker_bytes"], 8);
         assert_eq!(host.waits.len(), 1);
         assert_eq!(host.rows.len(), 1);
         assert_eq!(host.rows[0].name, "Sales");
         assert!(host.logs.iter().any(|(_, m)| m.contains("hi, Sales")));
-        assert!(host.reveals.is_empty(), "the example never reveals its secret");
+        assert!(
+            host.reveals.is_empty(),
+            "the example never reveals its secret"
+        );
     }
 
     #[test]
@@ -154,13 +187,18 @@ mod tests {
         let err = host
             .run_item::<HelloSteps>(serde_json::json!({"greeting": "hi", "token": "nope"}), "HR")
             .unwrap_err();
-        assert!(matches!(err, Error::Denied(ref d) if d.label == "nope"), "{err:?}");
+        assert!(
+            matches!(err, Error::Denied(ref d) if d.label == "nope"),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn rejects_unknown_config_keys() {
         let mut host = FakeHost::new();
-        let err = host.run_item::<HelloSteps>(serde_json::json!({"greeting": "hi", "bogus": 1}), "HR").unwrap_err();
+        let err = host
+            .run_item::<HelloSteps>(serde_json::json!({"greeting": "hi", "bogus": 1}), "HR")
+            .unwrap_err();
         assert!(err.describe().contains("bogus"), "{}", err.describe());
     }
 }

@@ -4,14 +4,16 @@
 use std::hint::black_box;
 
 use ferry_sdk::prelude::*;
-use ferry_sdk::{SqlValue, QueryLimits};
+use ferry_sdk::{QueryLimits, SqlValue};
 use serde::Deserialize;
 
+#[allow(dead_code)] // only used in the wasm build
 #[derive(Deserialize)]
 struct Config {
     attack: String,
 }
 
+#[allow(dead_code)] // only exported in the wasm build
 struct Hostile;
 
 impl Plugin for Hostile {
@@ -22,19 +24,45 @@ impl Plugin for Hostile {
     type State = serde_json::Value;
 
     fn needs() -> Vec<CapabilityNeed> {
-        vec![need(CapabilityKind::Secret, "leaky", Access::Reveal, "to try to leak it")]
+        vec![need(
+            CapabilityKind::Secret,
+            "leaky",
+            Access::Reveal,
+            "to try to leak it",
+        )]
     }
 
-    fn step(cx: &mut Context<'_, serde_json::Value>, state: serde_json::Value) -> Result<Outcome<serde_json::Value>> {
+    fn step(
+        cx: &mut Context<'_, serde_json::Value>,
+        state: serde_json::Value,
+    ) -> Result<Outcome<serde_json::Value>> {
         let config: Config = ferry_sdk::parse_config(&cx.config().to_string())?;
         // "by-item" takes the attack from the work item's name, so one step can run every
         // attack side by side, one database each.
-        let attack = if config.attack == "by-item" { cx.item().to_owned() } else { config.attack.clone() };
+        let attack = if config.attack == "by-item" {
+            cx.item().to_owned()
+        } else {
+            config.attack.clone()
+        };
         match attack.as_str() {
             "none" => Ok(Outcome::Done(serde_json::json!({"ok": true}))),
+            "imports" => {
+                // For the benchmark: `n` calls of the cheapest import.
+                let n = cx.config().get("n").and_then(|v| v.as_u64()).unwrap_or(0);
+                let mut kept = 0u64;
+                for _ in 0..n {
+                    kept += u64::from(cx.log_enabled(Level::Trace));
+                }
+                Ok(Outcome::Done(
+                    serde_json::json!({ "kept": black_box(kept) }),
+                ))
+            }
             "transient" => {
                 if cx.attempt() < 3 {
-                    return Err(Error::transient(format!("flaky on attempt {}", cx.attempt())));
+                    return Err(Error::transient(format!(
+                        "flaky on attempt {}",
+                        cx.attempt()
+                    )));
                 }
                 Ok(Outcome::Done(serde_json::json!({"attempts": cx.attempt()})))
             }
@@ -54,8 +82,12 @@ impl Plugin for Hostile {
                 }
             }
             "panic" => panic!("hostile plugin panics on purpose"),
-            "oversized-output" => Ok(Outcome::Done(serde_json::Value::String("x".repeat(8 << 20)))),
-            "oversized-state" => Ok(Outcome::Next(serde_json::Value::String("s".repeat(4 << 20)))),
+            "oversized-output" => Ok(Outcome::Done(serde_json::Value::String(
+                "x".repeat(8 << 20),
+            ))),
+            "oversized-state" => Ok(Outcome::Next(serde_json::Value::String(
+                "s".repeat(4 << 20),
+            ))),
             "oversized-log" => {
                 for _ in 0..200 {
                     cx.info(&"y".repeat(64 << 10));
@@ -68,11 +100,22 @@ impl Plugin for Hostile {
             }
             "ungranted-sql" => {
                 let conn = cx.sql("elsewhere")?;
-                cx.query(conn, "SELECT 1", &[], QueryLimits { max_rows: 1, max_bytes: 1024 })?;
+                cx.query(
+                    conn,
+                    "SELECT 1",
+                    &[],
+                    QueryLimits {
+                        max_rows: 1,
+                        max_bytes: 1024,
+                    },
+                )?;
                 Ok(Outcome::done())
             }
             "read-host-file" => match std::fs::read_to_string("/etc/passwd") {
-                Ok(s) => Err(Error::failed(format!("read a host file: {} bytes", s.len()))),
+                Ok(s) => Err(Error::failed(format!(
+                    "read a host file: {} bytes",
+                    s.len()
+                ))),
                 Err(_) => match std::fs::read_to_string("/scratch/../../../../etc/passwd") {
                     Ok(s) => Err(Error::failed(format!("escaped scratch: {} bytes", s.len()))),
                     Err(e) => match std::fs::write("/outside.txt", b"x") {
@@ -84,12 +127,35 @@ impl Plugin for Hostile {
             "slow" => {
                 // A step call that takes a while, then a wait, then another slow call: gives a
                 // kill-and-resume test moments inside a call and inside a wait.
-                let ms = cx.config().get("ms").and_then(|v| v.as_u64()).unwrap_or(300);
+                let ms = cx
+                    .config()
+                    .get("ms")
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(300);
                 std::thread::sleep(std::time::Duration::from_millis(ms));
                 if state.is_null() {
-                    return Ok(Outcome::wait_for(std::time::Duration::from_millis(ms), serde_json::json!({"slept": 1}), "between two slow calls"));
+                    return Ok(Outcome::wait_for(
+                        std::time::Duration::from_millis(ms),
+                        serde_json::json!({"slept": 1}),
+                        "between two slow calls",
+                    ));
                 }
                 Ok(Outcome::Done(serde_json::json!({"attempt": cx.attempt()})))
+            }
+            "ambient" => {
+                // What ambient authority a plugin has: none but clocks and randomness.
+                let vars = std::env::vars().count();
+                let args = std::env::args().count();
+                let socket = match std::net::TcpStream::connect("127.0.0.1:9") {
+                    Ok(_) => "connected".to_owned(),
+                    Err(e) => format!("refused ({e})"),
+                };
+                let root = std::fs::read_dir("/")
+                    .map(|d| d.count())
+                    .map_err(|e| e.to_string());
+                Err(Error::failed(format!(
+                    "env: {vars} vars; args: {args}; socket: {socket}; root dir: {root:?}"
+                )))
             }
             "leak-secret" => {
                 let secret = cx.secret("leaky")?;
@@ -119,7 +185,11 @@ impl Plugin for Hostile {
             }
             "leak-wait" => {
                 let value = cx.secret("leaky").and_then(|s| cx.reveal(s))?;
-                Ok(Outcome::wait_for(std::time::Duration::from_millis(1), serde_json::Value::Null, value))
+                Ok(Outcome::wait_for(
+                    std::time::Duration::from_millis(1),
+                    serde_json::Value::Null,
+                    value,
+                ))
             }
             "leak-state" => {
                 let value = cx.secret("leaky").and_then(|s| cx.reveal(s))?;
@@ -129,7 +199,10 @@ impl Plugin for Hostile {
                 let value = cx.secret("leaky").and_then(|s| cx.reveal(s))?;
                 Ok(Outcome::Done(serde_json::json!({ "stolen": value })))
             }
-            other => Err(Error::invalid_config(Some("attack"), format!("unknown attack `{other}`"))),
+            other => Err(Error::invalid_config(
+                Some("attack"),
+                format!("unknown attack `{other}`"),
+            )),
         }
     }
 }
