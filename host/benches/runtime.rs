@@ -13,6 +13,8 @@ use ferry_host::caps::secrets::Vault;
 use ferry_host::config::{Grants, StepLimits};
 use ferry_host::events::{LogLevel, NoEvents};
 use ferry_host::redact::Redactor;
+use ferry_host::runtime::cache::ComponentCache;
+use ferry_host::runtime::plugin::{check_wit_version, sha256_hex};
 use ferry_host::runtime::store::CallScope;
 use ferry_host::runtime::{Runtime, RuntimeOptions, StepCall};
 
@@ -149,6 +151,27 @@ async fn bench() {
     }
     let import = median(per_call);
 
+    // Where a cached load's time goes.
+    let engine_rt = Runtime::new(RuntimeOptions {
+        cache_dir: None,
+        fuel: false,
+    })
+    .unwrap();
+    let cache_dir = ComponentCache::new(Some(cache.path().join("c0")));
+    let time = |f: &mut dyn FnMut()| {
+        let mut v = Vec::new();
+        for _ in 0..50 {
+            let t = Instant::now();
+            f();
+            v.push(t.elapsed());
+        }
+        median(v)
+    };
+    let sha = sha256_hex(&wasm);
+    let t_sha = time(&mut || drop(sha256_hex(&wasm)));
+    let t_check = time(&mut || drop(check_wit_version("hostile", &wasm)));
+    let t_deser = time(&mut || drop(cache_dir.load(engine_rt.engine(), &sha, &wasm).unwrap()));
+
     let rss = peak_rss_of_apply();
 
     println!("ferry runtime benchmark (release build, this machine)");
@@ -182,6 +205,21 @@ async fn bench() {
         "cold / cached",
         cold.as_secs_f64() / warm.as_secs_f64(),
         "≥ 100×"
+    );
+    println!(
+        "{:<48} {:>10.3}ms",
+        "  of which: sha256 of the wasm",
+        t_sha.as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<48} {:>10.3}ms",
+        "  of which: component check + WIT version",
+        t_check.as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<48} {:>10.3}ms",
+        "  of which: map + deserialize compiled code",
+        t_deser.as_secs_f64() * 1e3
     );
     match rss {
         Ok((kb, wall)) => println!(

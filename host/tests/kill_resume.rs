@@ -161,3 +161,41 @@ fn sigkill_at_several_points_then_resume_finishes_each_item_once() {
         .unwrap();
     assert_eq!(resumed, 4);
 }
+
+#[test]
+fn ctrl_c_exits_130_with_the_journal_intact_and_resume_finishes() {
+    let site = site();
+    let mut child = site
+        .ferry(&["apply", "migration.toml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if line.starts_with("waiting") {
+            break;
+        }
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("run `ferry apply` again to resume")),
+        "{rest:?}"
+    );
+
+    let out = site.run(&["apply", "migration.toml"], &[]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(
+        items(&site.status())
+            .values()
+            .all(|i| i["status"] == "done")
+    );
+}

@@ -42,7 +42,11 @@ async fn compiled_plugins_are_cached_and_a_corrupt_entry_is_recompiled() {
             .to_string_lossy()
             .starts_with(&first.sha256)
     );
-    std::fs::write(&entries[0], b"garbage").unwrap();
+    // Corrupt it the only way ferry itself replaces files: a new file renamed over the old.
+    drop((first, second));
+    let garbage = dir.path().join("garbage.tmp");
+    std::fs::write(&garbage, b"garbage").unwrap();
+    std::fs::rename(&garbage, &entries[0]).unwrap();
     let third = runtime(dir.path())
         .load("hostile", &wasm, None)
         .await

@@ -66,15 +66,15 @@ impl ComponentCache {
                 CacheUse::Disabled,
             ));
         };
-        // Read into memory rather than `deserialize_file`: that one maps the file, and anything
-        // truncating it while ferry runs would kill the process with SIGBUS. The copy of a
-        // sub-megabyte file costs a fraction of a millisecond.
-        if let Ok(bytes) = std::fs::read(&file) {
+        if file.is_file() {
             // SAFETY: wasmtime requires `unsafe` because a .cwasm is machine code it will run.
             // This file was written by `store` below (from wasmtime's own serializer) into
             // ferry's private cache directory, under a name that pins the wasm's sha256 and the
-            // engine's compatibility hash; wasmtime still checks its header and version.
-            match unsafe { Component::deserialize(engine, &bytes) } {
+            // engine's compatibility hash; wasmtime still checks its header and version. It is
+            // mapped, not copied (half the load time); `store` only ever replaces a cache file by
+            // renaming a new one over it, so a mapped file is never truncated under a running
+            // ferry.
+            match unsafe { Component::deserialize_file(engine, &file) } {
                 Ok(c) => return Ok((c, CacheUse::Hit)),
                 Err(e) => {
                     tracing::warn!(file = %file.display(), "ignoring unusable compiled plugin: {e}")
