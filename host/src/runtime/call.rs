@@ -277,11 +277,18 @@ impl Runtime {
             &QUICK_CALL,
             None,
         )?;
-        guarded(p, &plugin.pre, async |i, s| {
+        let mut warnings = guarded(p, &plugin.pre, async |i, s| {
             i.ferry_plugin_plugin().call_validate(s, config).await
         })
         .await?
-        .map_err(StepFailure::Plugin)
+        .map_err(StepFailure::Plugin)?;
+        // A plugin's warnings end up on a terminal: keep them few and short.
+        warnings.truncate(100);
+        for w in &mut warnings {
+            w.message = cut(&w.message, 4096);
+            w.key = w.key.as_deref().map(|k| cut(k, 256));
+        }
+        Ok(warnings)
     }
 
     /// One `step` call. The outcome's state and output are checked for size and for secret

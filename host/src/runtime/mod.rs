@@ -110,6 +110,10 @@ impl Runtime {
                 origin: origin.into(),
                 reason: format!("`describe` failed: {}", e.message()),
             })?;
+        plugin::check_info(&info).map_err(|reason| LoadError::Other {
+            origin: origin.into(),
+            reason,
+        })?;
         Ok(Arc::new(LoadedPlugin {
             origin: origin.into(),
             sha256,

@@ -69,6 +69,55 @@ pub enum LoadError {
     Other { origin: String, reason: String },
 }
 
+/// Checks what `describe` returned before anything prints or stores it: a plugin's name goes
+/// into file names and grants, and every string ends up on a terminal or in the journal.
+pub fn check_info(info: &PluginInfo) -> Result<(), String> {
+    let name_ok = !info.name.is_empty()
+        && info.name.len() <= 64
+        && info
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !name_ok {
+        return Err(format!(
+            "`describe` returned the name `{}`; a plugin name is 1–64 characters of a-z, 0-9 and `-`",
+            info.name
+                .chars()
+                .take(80)
+                .collect::<String>()
+                .escape_default()
+        ));
+    }
+    let limits: [(&str, usize, usize); 3] = [
+        ("version", info.version.len(), 64),
+        ("summary", info.summary.len(), 1024),
+        ("config schema", info.config_schema.len(), 256 << 10),
+    ];
+    for (what, len, max) in limits {
+        if len > max {
+            return Err(format!(
+                "`describe` returned a {what} of {len} bytes; the limit is {max}"
+            ));
+        }
+    }
+    if info.needs.len() > 64 {
+        return Err(format!(
+            "`describe` lists {} capability needs; the limit is 64",
+            info.needs.len()
+        ));
+    }
+    for n in &info.needs {
+        if n.label.is_empty() || n.label.len() > 128 || n.why.len() > 1024 {
+            return Err(format!(
+                "`describe` lists a need with a label of {} bytes and a reason of {} bytes; labels are 1–128 bytes, reasons at most 1024",
+                n.label.len(),
+                n.why.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The sha256 of a file's bytes, as lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -151,6 +200,27 @@ mod tests {
         assert_eq!(parse_version("0.1"), None);
         assert_eq!(parse_version("0.1.0.1"), None);
         assert_eq!(parse_version("a.b.c"), None);
+    }
+
+    fn info(name: &str) -> PluginInfo {
+        PluginInfo {
+            name: name.into(),
+            version: "1.0.0".into(),
+            summary: "s".into(),
+            config_schema: "{}".into(),
+            needs: vec![],
+        }
+    }
+
+    #[test]
+    fn describe_answers_are_bounded() {
+        assert!(check_info(&info("native-restore")).is_ok());
+        for bad in ["", "Upper", "has space", "../x", &"a".repeat(65)] {
+            assert!(check_info(&info(bad)).is_err(), "{bad:?}");
+        }
+        let mut big = info("ok");
+        big.config_schema = "x".repeat(300 << 10);
+        assert!(check_info(&big).unwrap_err().contains("config schema"));
     }
 
     #[test]
