@@ -263,15 +263,14 @@ fn peak_rss_of_apply() -> Result<(u64, Duration), String> {
     let status_file = format!("/proc/{}/status", child.id());
     let mut peak = 0u64;
     loop {
-        if let Ok(s) = std::fs::read_to_string(&status_file) {
-            if let Some(kb) = s
+        if let Ok(s) = std::fs::read_to_string(&status_file)
+            && let Some(kb) = s
                 .lines()
                 .find(|l| l.starts_with("VmHWM:"))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
-            {
-                peak = peak.max(kb);
-            }
+        {
+            peak = peak.max(kb);
         }
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
             if !status.success() {

@@ -73,12 +73,10 @@ impl Access {
 
     /// Whether a grant of `self` covers a use needing `needed`.
     pub fn covers(self, needed: Access) -> bool {
-        match (self, needed) {
-            (_, Access::Read) => true,
-            (Access::Write, Access::Write) => true,
-            (Access::Reveal, Access::Reveal) => true,
-            _ => false,
-        }
+        matches!(
+            (self, needed),
+            (_, Access::Read) | (Access::Write, Access::Write) | (Access::Reveal, Access::Reveal)
+        )
     }
 }
 

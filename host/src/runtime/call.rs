@@ -201,12 +201,12 @@ fn classify_trap(e: wasmtime::Error, data: &StepData, fuel: Option<u64>) -> Step
             limit_bytes: data.limiter.max_bytes,
         };
     }
-    if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
-        if *trap == wasmtime::Trap::OutOfFuel {
-            return StepFailure::OutOfFuel {
-                fuel: fuel.unwrap_or(0),
-            };
-        }
+    if let Some(trap) = e.downcast_ref::<wasmtime::Trap>()
+        && *trap == wasmtime::Trap::OutOfFuel
+    {
+        return StepFailure::OutOfFuel {
+            fuel: fuel.unwrap_or(0),
+        };
     }
     // A Rust guest's panic message is on its stderr ("panicked at src/lib.rs:1:2:\nmessage").
     let stderr = String::from_utf8_lossy(&data.stderr.contents()).into_owned();

@@ -79,14 +79,14 @@ impl Runtime {
         pinned: Option<&str>,
     ) -> Result<Arc<LoadedPlugin>, LoadError> {
         let sha256 = sha256_hex(bytes);
-        if let Some(expected) = pinned {
-            if expected != sha256 {
-                return Err(LoadError::WrongHash {
-                    origin: origin.into(),
-                    expected: expected.into(),
-                    actual: sha256,
-                });
-            }
+        if let Some(expected) = pinned
+            && expected != sha256
+        {
+            return Err(LoadError::WrongHash {
+                origin: origin.into(),
+                expected: expected.into(),
+                actual: sha256,
+            });
         }
         let wit_version = check_wit_version(origin, bytes)?;
         let (component, cache) =

@@ -142,11 +142,11 @@ pub fn check_wit_version(origin: &str, bytes: &[u8]) -> Result<String, LoadError
             origin: origin.into(),
             reason: format!("malformed component: {e}"),
         })?;
-        if let wasmparser::Payload::CustomSection(s) = payload {
-            if s.name() == WIT_VERSION_SECTION {
-                found = Some(s.data().to_vec());
-                break;
-            }
+        if let wasmparser::Payload::CustomSection(s) = payload
+            && s.name() == WIT_VERSION_SECTION
+        {
+            found = Some(s.data().to_vec());
+            break;
         }
     }
     let raw = found.ok_or_else(|| LoadError::NoVersion {
