@@ -1,0 +1,172 @@
+//! Which server the emulator pretends to be: a SQL Server of a chosen version and edition, or
+//! an Azure SQL Managed Instance. Answers `@@VERSION`, `@@SERVERNAME` and `SERVERPROPERTY`.
+
+use crate::protocol::types::{SqlType, Value};
+
+/// A SQL Server release the emulator can imitate. Builds are the ones reference/methods.md
+/// (link prerequisites table) lists as the minimum for each version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// 2016 SP3, 13.0.6300.2
+    Sql2016,
+    /// 2017 CU31, 14.0.3456.2
+    Sql2017,
+    /// 2019 CU20, 15.0.4312.2
+    Sql2019,
+    /// 2022 RTM, 16.0.1000.6
+    Sql2022,
+}
+
+impl Release {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "2016" => Release::Sql2016,
+            "2017" => Release::Sql2017,
+            "2019" => Release::Sql2019,
+            "2022" => Release::Sql2022,
+            _ => return None,
+        })
+    }
+
+    fn facts(self) -> (&'static str, (u8, u8, u16, u16), &'static str, &'static str) {
+        // (year, version, product level, update level)
+        match self {
+            Release::Sql2016 => ("2016", (13, 0, 6300, 2), "SP3", ""),
+            Release::Sql2017 => ("2017", (14, 0, 3456, 2), "RTM", "CU31"),
+            Release::Sql2019 => ("2019", (15, 0, 4312, 2), "RTM", "CU20"),
+            Release::Sql2022 => ("2022", (16, 0, 1000, 6), "RTM", ""),
+        }
+    }
+}
+
+/// The server being imitated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Personality {
+    SqlServer {
+        release: Release,
+        edition: Edition,
+        hadr: bool,
+        name: String,
+    },
+    /// Azure SQL Managed Instance: engine edition 8, `@@VERSION` "Microsoft SQL Azure".
+    ManagedInstance { name: String },
+}
+
+/// SQL Server editions with their SERVERPROPERTY('EngineEdition') values (3 = Enterprise and
+/// Developer, 2 = Standard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edition {
+    Enterprise,
+    Developer,
+    Standard,
+}
+
+impl Edition {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "enterprise" => Edition::Enterprise,
+            "developer" => Edition::Developer,
+            "standard" => Edition::Standard,
+            _ => return None,
+        })
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Edition::Enterprise => "Enterprise Edition (64-bit)",
+            Edition::Developer => "Developer Edition (64-bit)",
+            Edition::Standard => "Standard Edition (64-bit)",
+        }
+    }
+}
+
+impl Personality {
+    pub fn server_name(&self) -> &str {
+        match self {
+            Personality::SqlServer { name, .. } | Personality::ManagedInstance { name } => name,
+        }
+    }
+
+    pub fn is_managed_instance(&self) -> bool {
+        matches!(self, Personality::ManagedInstance { .. })
+    }
+
+    /// Version for PRELOGIN and LOGINACK: major, minor, build.
+    pub fn version(&self) -> (u8, u8, u16) {
+        match self {
+            Personality::SqlServer { release, .. } => {
+                let v = release.facts().1;
+                (v.0, v.1, v.2)
+            }
+            // MI reports 12.0.2000.8 (SQL Azure's fixed version string).
+            Personality::ManagedInstance { .. } => (12, 0, 2000),
+        }
+    }
+
+    pub fn product_version(&self) -> String {
+        match self {
+            Personality::SqlServer { release, .. } => {
+                let v = release.facts().1;
+                format!("{}.{}.{}.{}", v.0, v.1, v.2, v.3)
+            }
+            Personality::ManagedInstance { .. } => "12.0.2000.8".into(),
+        }
+    }
+
+    /// `@@VERSION`, in the shape SQL Server prints it.
+    pub fn version_string(&self) -> String {
+        match self {
+            Personality::SqlServer { release, edition, .. } => {
+                let (year, _, level, update) = release.facts();
+                let level = if update.is_empty() { level.to_owned() } else { format!("{level}-{update}") };
+                format!(
+                    "Microsoft SQL Server {year} ({level}) - {} (X64) \n\tCopyright (C) {year} Microsoft Corporation\n\t{} on Linux (ferry-emulator)\n",
+                    self.product_version(),
+                    edition.text()
+                )
+            }
+            Personality::ManagedInstance { .. } => {
+                "Microsoft SQL Azure (RTM) - 12.0.2000.8 \n\tCopyright (C) 2022 Microsoft Corporation\n".into()
+            }
+        }
+    }
+
+    /// `SERVERPROPERTY(name)` as SQL Server returns it: a sql_variant with the base type of the
+    /// property (nvarchar for text properties, int for flags), or NULL for an unknown name.
+    pub fn server_property(&self, name: &str) -> Value {
+        let text = |s: &str| {
+            Value::Variant(Box::new((
+                SqlType::NVarChar(Some(128)),
+                Value::Text(s.to_owned()),
+            )))
+        };
+        let int = |i: i64| Value::Variant(Box::new((SqlType::Int, Value::Int(i))));
+        match (name.to_ascii_lowercase().as_str(), self) {
+            ("productversion", _) => text(&self.product_version()),
+            ("productmajorversion", p) => text(&p.version().0.to_string()),
+            ("productlevel", Personality::SqlServer { release, .. }) => text(release.facts().2),
+            ("productlevel", Personality::ManagedInstance { .. }) => text("RTM"),
+            ("productupdatelevel", Personality::SqlServer { release, .. }) => {
+                let u = release.facts().3;
+                if u.is_empty() { Value::Null } else { text(u) }
+            }
+            ("edition", Personality::SqlServer { edition, .. }) => text(edition.text()),
+            ("edition", Personality::ManagedInstance { .. }) => text("SQL Azure"),
+            (
+                "engineedition",
+                Personality::SqlServer {
+                    edition: Edition::Standard,
+                    ..
+                },
+            ) => int(2),
+            ("engineedition", Personality::SqlServer { .. }) => int(3),
+            // methods.md: MI reports EngineEdition 8.
+            ("engineedition", Personality::ManagedInstance { .. }) => int(8),
+            ("ishadrenabled", Personality::SqlServer { hadr, .. }) => int(i64::from(*hadr)),
+            ("ishadrenabled", Personality::ManagedInstance { .. }) => int(1),
+            ("servername" | "machinename", p) => text(p.server_name()),
+            ("collation", _) => text("SQL_Latin1_General_CP1_CI_AS"),
+            _ => Value::Null,
+        }
+    }
+}

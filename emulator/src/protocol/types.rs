@@ -1,0 +1,360 @@
+//! T-SQL types and values as TDS encodes them in COLMETADATA and ROW tokens (MS-TDS 2.2.5).
+
+/// SQL_Latin1_General_CP1_CI_AS: LCID 0x0409, case- and accent-insensitive flags, sort id 52.
+/// The default collation of SQL Server and MI.
+pub const DEFAULT_COLLATION: [u8; 5] = [0x09, 0x04, 0xD0, 0x00, 0x34];
+
+/// A declared column type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlType {
+    TinyInt,
+    SmallInt,
+    Int,
+    BigInt,
+    Bit,
+    Float,
+    /// decimal(precision, scale)
+    Decimal(u8, u8),
+    /// nvarchar(n) in characters; None is nvarchar(max)
+    NVarChar(Option<u16>),
+    /// varchar(n); None is varchar(max)
+    VarChar(Option<u16>),
+    /// varbinary(n); None is varbinary(max)
+    VarBinary(Option<u16>),
+    UniqueIdentifier,
+    Date,
+    /// datetime2(7)
+    DateTime2,
+    SqlVariant,
+}
+
+/// A value. `Null` fits any type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bit(bool),
+    Int(i64),
+    Float(f64),
+    /// An unscaled integer and its scale: 12.50 is (1250, 2).
+    Decimal(i128, u8),
+    Text(String),
+    Binary(Vec<u8>),
+    /// A GUID in its textual byte order.
+    Guid([u8; 16]),
+    /// Days since 0001-01-01.
+    Date(u32),
+    /// Days since 0001-01-01 and 100 ns ticks since midnight.
+    DateTime2(u32, u64),
+    /// sql_variant: the base type and value.
+    Variant(Box<(SqlType, Value)>),
+}
+
+/// PLP (partially length-prefixed) marker for max types.
+const PLP_NULL: u64 = u64::MAX;
+
+fn put_u16(out: &mut Vec<u8>, v: u16) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn utf16(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+/// varchar carries single-byte code page 1252 text; characters outside Latin-1 become `?` as
+/// SQL Server converts them.
+fn latin1(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
+        .collect()
+}
+
+fn decimal_len(precision: u8) -> u8 {
+    match precision {
+        0..=9 => 5,
+        10..=19 => 9,
+        20..=28 => 13,
+        _ => 17,
+    }
+}
+
+impl SqlType {
+    /// TYPE_INFO as COLMETADATA carries it.
+    pub fn type_info(self, out: &mut Vec<u8>) {
+        match self {
+            SqlType::TinyInt => out.extend_from_slice(&[0x26, 1]),
+            SqlType::SmallInt => out.extend_from_slice(&[0x26, 2]),
+            SqlType::Int => out.extend_from_slice(&[0x26, 4]),
+            SqlType::BigInt => out.extend_from_slice(&[0x26, 8]),
+            SqlType::Bit => out.extend_from_slice(&[0x68, 1]),
+            SqlType::Float => out.extend_from_slice(&[0x6D, 8]),
+            SqlType::Decimal(p, s) => out.extend_from_slice(&[0x6A, decimal_len(p), p, s]),
+            SqlType::NVarChar(n) => {
+                out.push(0xE7);
+                put_u16(out, n.map_or(0xFFFF, |n| n.saturating_mul(2)));
+                out.extend_from_slice(&DEFAULT_COLLATION);
+            }
+            SqlType::VarChar(n) => {
+                out.push(0xA7);
+                put_u16(out, n.unwrap_or(0xFFFF));
+                out.extend_from_slice(&DEFAULT_COLLATION);
+            }
+            SqlType::VarBinary(n) => {
+                out.push(0xA5);
+                put_u16(out, n.unwrap_or(0xFFFF));
+            }
+            SqlType::UniqueIdentifier => out.extend_from_slice(&[0x24, 16]),
+            SqlType::Date => out.push(0x28),
+            SqlType::DateTime2 => out.extend_from_slice(&[0x2A, 7]),
+            SqlType::SqlVariant => {
+                out.push(0x62);
+                out.extend_from_slice(&8009u32.to_le_bytes());
+            }
+        }
+    }
+
+    fn is_plp(self) -> bool {
+        matches!(
+            self,
+            SqlType::NVarChar(None) | SqlType::VarChar(None) | SqlType::VarBinary(None)
+        )
+    }
+
+    /// Encodes `v` as a ROW value of this type.
+    pub fn encode(self, v: &Value, out: &mut Vec<u8>) {
+        if self.is_plp() {
+            let bytes = match (self, v) {
+                (_, Value::Null) => {
+                    out.extend_from_slice(&PLP_NULL.to_le_bytes());
+                    return;
+                }
+                (SqlType::NVarChar(_), v) => utf16(&text(v)),
+                (SqlType::VarChar(_), v) => latin1(&text(v)),
+                (_, Value::Binary(b)) => b.clone(),
+                (_, v) => latin1(&text(v)),
+            };
+            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            // One chunk per 8000 bytes, as SQL Server sends them; then the zero terminator.
+            for chunk in bytes.chunks(8000) {
+                out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+                out.extend_from_slice(chunk);
+            }
+            out.extend_from_slice(&0u32.to_le_bytes());
+            return;
+        }
+        match (self, v) {
+            (SqlType::NVarChar(_) | SqlType::VarChar(_) | SqlType::VarBinary(_), Value::Null) => {
+                put_u16(out, 0xFFFF)
+            }
+            (SqlType::SqlVariant, Value::Null) => out.extend_from_slice(&0u32.to_le_bytes()),
+            (_, Value::Null) => out.push(0),
+            (SqlType::TinyInt, v) => out.extend_from_slice(&[1, int(v) as u8]),
+            (SqlType::SmallInt, v) => {
+                out.push(2);
+                out.extend_from_slice(&(int(v) as i16).to_le_bytes());
+            }
+            (SqlType::Int, v) => {
+                out.push(4);
+                out.extend_from_slice(&(int(v) as i32).to_le_bytes());
+            }
+            (SqlType::BigInt, v) => {
+                out.push(8);
+                out.extend_from_slice(&int(v).to_le_bytes());
+            }
+            (SqlType::Bit, v) => out.extend_from_slice(&[1, u8::from(int(v) != 0)]),
+            (SqlType::Float, v) => {
+                out.push(8);
+                out.extend_from_slice(&float(v).to_le_bytes());
+            }
+            (SqlType::Decimal(p, s), v) => {
+                let unscaled = match v {
+                    Value::Decimal(u, vs) => rescale(*u, *vs, s),
+                    other => rescale(int(other) as i128, 0, s),
+                };
+                let len = decimal_len(p);
+                out.push(len);
+                out.push(u8::from(unscaled >= 0));
+                out.extend_from_slice(&unscaled.unsigned_abs().to_le_bytes()[..(len - 1) as usize]);
+            }
+            (SqlType::NVarChar(_), v) => {
+                let b = utf16(&text(v));
+                put_u16(out, b.len() as u16);
+                out.extend_from_slice(&b);
+            }
+            (SqlType::VarChar(_), v) => {
+                let b = latin1(&text(v));
+                put_u16(out, b.len() as u16);
+                out.extend_from_slice(&b);
+            }
+            (SqlType::VarBinary(_), Value::Binary(b)) => {
+                put_u16(out, b.len() as u16);
+                out.extend_from_slice(b);
+            }
+            (SqlType::VarBinary(_), v) => {
+                let b = latin1(&text(v));
+                put_u16(out, b.len() as u16);
+                out.extend_from_slice(&b);
+            }
+            (SqlType::UniqueIdentifier, Value::Guid(g)) => {
+                out.push(16);
+                out.extend_from_slice(&guid_wire(g));
+            }
+            (SqlType::Date, Value::Date(d) | Value::DateTime2(d, _)) => {
+                out.push(3);
+                out.extend_from_slice(&d.to_le_bytes()[..3]);
+            }
+            (SqlType::DateTime2, Value::DateTime2(d, t)) => {
+                out.push(8);
+                out.extend_from_slice(&t.to_le_bytes()[..5]);
+                out.extend_from_slice(&d.to_le_bytes()[..3]);
+            }
+            (SqlType::DateTime2, Value::Date(d)) => {
+                out.push(8);
+                out.extend_from_slice(&[0; 5]);
+                out.extend_from_slice(&d.to_le_bytes()[..3]);
+            }
+            (SqlType::SqlVariant, Value::Variant(inner)) => encode_variant(inner.0, &inner.1, out),
+            (SqlType::SqlVariant, v) => {
+                encode_variant(SqlType::NVarChar(Some(4000)), &Value::Text(text(v)), out)
+            }
+            // A value that does not fit its declared type: the caller's bug, sent as NULL
+            // rather than as bytes that would desynchronise the client.
+            (SqlType::UniqueIdentifier | SqlType::Date | SqlType::DateTime2, _) => out.push(0),
+        }
+    }
+}
+
+/// sql_variant (MS-TDS 2.2.5.5.4): total length, base type, property byte count, properties,
+/// then the value without its own length prefix.
+fn encode_variant(base: SqlType, v: &Value, out: &mut Vec<u8>) {
+    let mut body = Vec::new();
+    match base {
+        SqlType::Int => {
+            body.extend_from_slice(&[0x38, 0]);
+            body.extend_from_slice(&(int(v) as i32).to_le_bytes());
+        }
+        SqlType::BigInt => {
+            body.extend_from_slice(&[0x7F, 0]);
+            body.extend_from_slice(&int(v).to_le_bytes());
+        }
+        _ => {
+            let b = utf16(&text(v));
+            body.extend_from_slice(&[0xE7, 7]);
+            body.extend_from_slice(&(b.len().max(2) as u16).to_le_bytes());
+            body.extend_from_slice(&DEFAULT_COLLATION);
+            body.extend_from_slice(&b);
+        }
+    }
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+}
+
+/// GUIDs travel with their first three groups little-endian.
+fn guid_wire(g: &[u8; 16]) -> [u8; 16] {
+    let mut w = *g;
+    w[0..4].reverse();
+    w[4..6].reverse();
+    w[6..8].reverse();
+    w
+}
+
+fn rescale(unscaled: i128, from: u8, to: u8) -> i128 {
+    if to >= from {
+        unscaled.saturating_mul(10i128.pow((to - from) as u32))
+    } else {
+        unscaled / 10i128.pow((from - to) as u32)
+    }
+}
+
+/// A value as an integer (for int columns); text that is not a number is 0.
+pub fn int(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        Value::Bit(b) => i64::from(*b),
+        Value::Float(f) => *f as i64,
+        Value::Decimal(u, s) => (u / 10i128.pow(*s as u32)) as i64,
+        Value::Text(t) => t.trim().parse().unwrap_or(0),
+        Value::Variant(inner) => int(&inner.1),
+        _ => 0,
+    }
+}
+
+pub fn float(v: &Value) -> f64 {
+    match v {
+        Value::Float(f) => *f,
+        Value::Decimal(u, s) => *u as f64 / 10f64.powi(*s as i32),
+        Value::Text(t) => t.trim().parse().unwrap_or(0.0),
+        Value::Variant(inner) => float(&inner.1),
+        other => int(other) as f64,
+    }
+}
+
+/// A value as text, as CONVERT(nvarchar, …) would show it.
+pub fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Bit(b) => u8::from(*b).to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Decimal(u, s) => {
+            let scale = 10i128.pow(*s as u32);
+            if *s == 0 {
+                u.to_string()
+            } else {
+                format!(
+                    "{}{}.{:0width$}",
+                    if *u < 0 { "-" } else { "" },
+                    (u / scale).abs(),
+                    (u % scale).abs(),
+                    width = *s as usize
+                )
+            }
+        }
+        Value::Text(t) => t.clone(),
+        Value::Binary(b) => format!(
+            "0x{}",
+            b.iter().map(|x| format!("{x:02X}")).collect::<String>()
+        ),
+        Value::Guid(g) => {
+            let h: String = g.iter().map(|x| format!("{x:02X}")).collect();
+            format!(
+                "{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..32]
+            )
+        }
+        Value::Date(d) => format!("day {d}"),
+        Value::DateTime2(d, t) => format!("day {d} tick {t}"),
+        Value::Variant(inner) => text(&inner.1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nvarchar_max_is_plp_with_a_terminator() {
+        let mut out = Vec::new();
+        SqlType::NVarChar(None).encode(&Value::Text("ab".into()), &mut out);
+        assert_eq!(
+            out,
+            [
+                4, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, b'a', 0, b'b', 0, 0, 0, 0, 0
+            ]
+        );
+        let mut out = Vec::new();
+        SqlType::NVarChar(None).encode(&Value::Null, &mut out);
+        assert_eq!(out, [0xFF; 8]);
+    }
+
+    #[test]
+    fn decimals_carry_sign_and_magnitude() {
+        let mut out = Vec::new();
+        SqlType::Decimal(10, 2).encode(&Value::Decimal(-1250, 2), &mut out);
+        assert_eq!(out[..3], [9, 0, 0xE2]);
+        assert_eq!(text(&Value::Decimal(-1250, 2)), "-12.50");
+    }
+}

@@ -1,0 +1,479 @@
+//! The TDS server: a listener, one task per connection, the handshake in every TLS mode, login,
+//! and the request loop. A connection that breaks the protocol is closed with a logged reason;
+//! the listener and every other connection carry on.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+
+use crate::personality::Personality;
+use crate::protocol::packet::{
+    DEFAULT_PACKET, MAX_PACKET, PacketType, read_message, write_message,
+};
+use crate::protocol::prelogin::{self, ClientPrelogin, Encryption, ServerPrelogin};
+use crate::protocol::tls::{PreloginWrapped, ServerTls};
+use crate::protocol::tokens::{
+    DONE_ATTN, DONE_COUNT, DONE_ERROR, DONE_FINAL, DONE_MORE, Reply, ServerMessage,
+};
+use crate::protocol::{ProtocolError, login7, malformed};
+use crate::sql::{Outcome, SessionView, execute_batch};
+
+/// How the server treats TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// No TLS at all (PRELOGIN answers ENCRYPT_NOT_SUP). Only for tests of clients that refuse.
+    Off,
+    /// Like a server without "force encryption": a client that asks for encryption gets TLS for
+    /// the whole connection; one that says "off" gets TLS for the login packet only.
+    Optional,
+    /// Like "force encryption": TLS for the whole connection, wrapped in PRELOGIN (TDS 7.4).
+    Required,
+    /// Like "force strict encryption": TDS 8.0 only — TLS before PRELOGIN.
+    Strict,
+}
+
+/// One statement as received, for tests and the control API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementRecord {
+    pub spid: u16,
+    pub user: String,
+    pub at: SystemTime,
+    pub text: String,
+}
+
+/// How to start a server.
+#[derive(Clone)]
+pub struct ServerOptions {
+    pub personality: Personality,
+    pub tls: TlsMode,
+    /// SQL logins: name → password.
+    pub logins: HashMap<String, String>,
+    /// Entra access tokens the server accepts, with the login name each stands for.
+    pub access_tokens: HashMap<String, String>,
+    /// Send clients on to this host and port after login (the MI gateway redirect).
+    pub redirect: Option<(String, u16)>,
+}
+
+struct Shared {
+    options: ServerOptions,
+    tls: Arc<ServerTls>,
+    next_spid: AtomicU16,
+    statements: Mutex<Vec<StatementRecord>>,
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds `addr` (use port 0 for any free port) and starts serving.
+    pub async fn start(
+        addr: SocketAddr,
+        options: ServerOptions,
+        tls: Arc<ServerTls>,
+    ) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        // SPIDs 1–50 are system sessions on SQL Server; user sessions start above them.
+        let shared = Arc::new(Shared {
+            options,
+            tls,
+            next_spid: AtomicU16::new(51),
+            statements: Mutex::default(),
+        });
+        let s = shared.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let (tcp, peer) = match listener.accept().await {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let spid = s.next_spid.fetch_add(1, Ordering::Relaxed);
+                    match serve(tcp, &s, spid).await {
+                        Ok(()) | Err(ProtocolError::Closed) => {
+                            tracing::debug!(%peer, spid, "session ended")
+                        }
+                        Err(e) => tracing::info!(%peer, spid, "closing connection: {e}"),
+                    }
+                });
+            }
+        });
+        Ok(Server { addr, shared, task })
+    }
+
+    /// The CA certificate (PEM) clients should trust.
+    pub fn ca_pem(&self) -> &str {
+        &self.shared.tls.ca_pem
+    }
+
+    /// Every statement received so far.
+    pub fn statements(&self) -> Vec<StatementRecord> {
+        self.shared
+            .statements
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn personality(&self) -> &Personality {
+        &self.shared.options.personality
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+/// The TLS handshake must finish within this; a client that stalls in it is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+
+async fn serve(tcp: TcpStream, s: &Shared, spid: u16) -> Result<(), ProtocolError> {
+    tcp.set_nodelay(true)?;
+    let mut first = [0u8; 1];
+    if tcp.peek(&mut first).await? == 0 {
+        return Err(ProtocolError::Closed);
+    }
+    let mode = s.options.tls;
+    let (mut io, prelogin): (Box<dyn Io>, ClientPrelogin) = if first[0] == 0x16 {
+        // A TLS ClientHello on the bare socket: TDS 8.0 strict (MS-TDS 3.3.5.1, TDS 8.0).
+        if mode == TlsMode::Off {
+            return Err(malformed(
+                "TDS 8.0 strict TLS attempted, but this server has TLS off",
+            ));
+        }
+        let acceptor = TlsAcceptor::from(s.tls.strict.clone());
+        let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp))
+            .await
+            .map_err(|_| malformed("TLS handshake timed out"))??;
+        let mut io: Box<dyn Io> = Box::new(tls);
+        let msg = read_message(&mut io, DEFAULT_PACKET).await?;
+        if msg.kind != PacketType::PreLogin {
+            return Err(malformed(format!("expected PRELOGIN, got {:?}", msg.kind)));
+        }
+        let pre = prelogin::parse(&msg.payload)?;
+        // Guess: the ENCRYPTION value in a strict-mode PRELOGIN reply is not used by clients
+        // (tiberius ignores it); NOT_SUP says "no further TLS negotiation".
+        reply_prelogin(&mut io, s, &pre, Encryption::NotSupported, spid).await?;
+        (io, pre)
+    } else {
+        let mut tcp = tcp;
+        let msg = read_message(&mut tcp, DEFAULT_PACKET).await?;
+        if msg.kind != PacketType::PreLogin {
+            return Err(malformed(format!("expected PRELOGIN, got {:?}", msg.kind)));
+        }
+        let pre = prelogin::parse(&msg.payload)?;
+        let answer = match (mode, pre.encryption) {
+            (TlsMode::Off, _) => Encryption::NotSupported,
+            (TlsMode::Optional, Encryption::NotSupported) => Encryption::NotSupported,
+            (TlsMode::Optional, Encryption::Off) => Encryption::Off,
+            (TlsMode::Optional, _) => Encryption::On,
+            (TlsMode::Required | TlsMode::Strict, _) => Encryption::Required,
+        };
+        reply_prelogin(&mut tcp, s, &pre, answer, spid).await?;
+        if mode == TlsMode::Strict {
+            return Err(malformed(
+                "client did not use TDS 8.0 strict TLS, which this server requires",
+            ));
+        }
+        if answer == Encryption::NotSupported || pre.encryption == Encryption::NotSupported {
+            if mode == TlsMode::Required {
+                return Err(malformed(
+                    "client does not support TLS, which this server requires",
+                ));
+            }
+            (Box::new(tcp), pre)
+        } else {
+            let acceptor = TlsAcceptor::from(s.tls.wrapped.clone());
+            let mut tls = tokio::time::timeout(
+                HANDSHAKE_TIMEOUT,
+                acceptor.accept(PreloginWrapped::new(tcp)),
+            )
+            .await
+            .map_err(|_| malformed("TLS handshake timed out"))??;
+            tls.get_mut().0.handshake_done();
+            if answer == Encryption::Off {
+                // Login-only encryption: LOGIN7 arrives inside TLS, everything after in the clear
+                // (MS-TDS 3.2.5.3: "encryption of the login packet only").
+                let msg = read_message(&mut tls, DEFAULT_PACKET).await?;
+                let (wrapper, _) = tls.into_inner();
+                let mut tcp = wrapper.into_inner();
+                return session(&mut tcp, s, spid, &pre, msg).await;
+            }
+            (Box::new(tls), pre)
+        }
+    };
+    let msg = read_message(&mut io, DEFAULT_PACKET).await?;
+    session(&mut io, s, spid, &prelogin, msg).await
+}
+
+async fn reply_prelogin<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    s: &Shared,
+    pre: &ClientPrelogin,
+    encryption: Encryption,
+    spid: u16,
+) -> Result<(), ProtocolError> {
+    let reply = prelogin::encode(&ServerPrelogin {
+        version: s.options.personality.version(),
+        encryption,
+        fed_auth_required: pre.fed_auth_required.then_some(true),
+    });
+    write_message(w, PacketType::TabularResult, &reply, DEFAULT_PACKET, spid).await?;
+    Ok(())
+}
+
+struct Session {
+    spid: u16,
+    user: String,
+    database: String,
+    packet_size: usize,
+}
+
+async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut S,
+    s: &Shared,
+    spid: u16,
+    pre: &ClientPrelogin,
+    login_msg: crate::protocol::packet::Message,
+) -> Result<(), ProtocolError> {
+    if login_msg.kind != PacketType::Login7 {
+        return Err(malformed(format!(
+            "expected LOGIN7, got {:?}",
+            login_msg.kind
+        )));
+    }
+    let login = login7::parse(&login_msg.payload)?;
+    let server = s.options.personality.server_name().to_owned();
+    let mut reply = Reply::default();
+
+    let user = match &login.access_token {
+        Some(token) => s.options.access_tokens.get(token).cloned(),
+        None => s
+            .options
+            .logins
+            .get(&login.user_name)
+            .filter(|pw| **pw == login.password)
+            .map(|_| login.user_name.clone()),
+    };
+    let Some(user) = user else {
+        // SQL Server error 18456 (class 14, state 1 to the client): the reason stays in the
+        // server's log, never in the reply.
+        let name = if login.access_token.is_some() {
+            "<token-identified principal>"
+        } else {
+            login.user_name.as_str()
+        };
+        tracing::info!(spid, user = name, "login failed");
+        reply.server_message(
+            &ServerMessage::error(18456, 14, format!("Login failed for user '{name}'.")),
+            &server,
+        );
+        reply.done(DONE_ERROR, 0);
+        write_message(
+            io,
+            PacketType::TabularResult,
+            &reply.buf,
+            DEFAULT_PACKET,
+            spid,
+        )
+        .await?;
+        return Ok(());
+    };
+    if pre.fed_auth_required && login.access_token.is_none() && login.fed_auth_echo {
+        return Err(malformed("FEDAUTH echoed without a token"));
+    }
+
+    let database = if login.database.is_empty() {
+        "master".to_owned()
+    } else {
+        login.database.clone()
+    };
+    if !database.eq_ignore_ascii_case("master") {
+        // SQL Server error 4060 (class 11).
+        reply.server_message(
+            &ServerMessage::error(
+                4060,
+                11,
+                format!(
+                    "Cannot open database \"{database}\" requested by the login. The login failed."
+                ),
+            ),
+            &server,
+        );
+        reply.server_message(
+            &ServerMessage::error(18456, 14, format!("Login failed for user '{user}'.")),
+            &server,
+        );
+        reply.done(DONE_ERROR, 0);
+        write_message(
+            io,
+            PacketType::TabularResult,
+            &reply.buf,
+            DEFAULT_PACKET,
+            spid,
+        )
+        .await?;
+        return Ok(());
+    }
+    let packet_size = (login.packet_size as usize).clamp(512, MAX_PACKET);
+    reply.env_database(&database, "master");
+    reply.server_message(
+        &ServerMessage::info(5701, format!("Changed database context to '{database}'.")),
+        &server,
+    );
+    reply.env_collation();
+    reply.env_packet_size(packet_size, DEFAULT_PACKET);
+    reply.login_ack("Microsoft SQL Server", s.options.personality.version());
+    if login.access_token.is_some() {
+        reply.feature_ext_ack_fedauth();
+    }
+    if let Some((host, port)) = &s.options.redirect {
+        reply.env_routing(host, *port);
+        reply.done(DONE_FINAL, 0);
+        write_message(
+            io,
+            PacketType::TabularResult,
+            &reply.buf,
+            DEFAULT_PACKET,
+            spid,
+        )
+        .await?;
+        return Ok(());
+    }
+    reply.done(DONE_FINAL, 0);
+    write_message(io, PacketType::TabularResult, &reply.buf, packet_size, spid).await?;
+
+    let mut session = Session {
+        spid,
+        user,
+        database,
+        packet_size,
+    };
+    loop {
+        let msg = read_message(io, session.packet_size).await?;
+        let reply = match msg.kind {
+            PacketType::SqlBatch => sql_batch(&msg.payload, s, &mut session)?,
+            PacketType::Attention => {
+                let mut r = Reply::default();
+                r.done(DONE_ATTN, 0);
+                r
+            }
+            PacketType::Rpc | PacketType::TransactionManager => {
+                let mut r = Reply::default();
+                // Honest refusal until RPC lands: a user-defined-range error naming the gap.
+                r.server_message(&ServerMessage::error(50000, 16, "ferry-emulator does not support RPC requests (sp_executesql, procedures) yet; send a SQL batch"), &server);
+                r.done(DONE_ERROR, 0);
+                r
+            }
+            other => {
+                return Err(malformed(format!(
+                    "unexpected {other:?} message after login"
+                )));
+            }
+        };
+        write_message(
+            io,
+            PacketType::TabularResult,
+            &reply.buf,
+            session.packet_size,
+            spid,
+        )
+        .await?;
+    }
+}
+
+/// ALL_HEADERS (MS-TDS 2.2.5.3) precede the SQL text: a total length, then the headers.
+fn batch_text(payload: &[u8]) -> Result<String, ProtocolError> {
+    let total = payload
+        .get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or_else(|| malformed("SQL batch is empty"))?;
+    let text = payload
+        .get(total..)
+        .ok_or_else(|| malformed("SQL batch headers run past the message"))?;
+    if text.len() % 2 != 0 {
+        return Err(malformed("SQL batch text is not UTF-16"));
+    }
+    let units: Vec<u16> = text
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16(&units).map_err(|_| malformed("SQL batch text is not valid UTF-16"))
+}
+
+fn sql_batch(payload: &[u8], s: &Shared, session: &mut Session) -> Result<Reply, ProtocolError> {
+    let text = batch_text(payload)?;
+    s.statements
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(StatementRecord {
+            spid: session.spid,
+            user: session.user.clone(),
+            at: SystemTime::now(),
+            text: text.clone(),
+        });
+    let server = s.options.personality.server_name().to_owned();
+    let view = SessionView {
+        personality: &s.options.personality,
+        database: &session.database,
+        spid: session.spid,
+        user: &session.user,
+    };
+    let outcomes = execute_batch(&text, &view);
+    let mut r = Reply::default();
+    let n = outcomes.len();
+    for (i, o) in outcomes.into_iter().enumerate() {
+        let more = if i + 1 < n { DONE_MORE } else { DONE_FINAL };
+        match o {
+            Outcome::Rows { columns, rows } => {
+                r.columns(&columns);
+                for row in &rows {
+                    r.row(&columns, row);
+                }
+                r.done(more | DONE_COUNT, rows.len() as u64);
+            }
+            Outcome::Done(count) => r.done(
+                more | if count.is_some() { DONE_COUNT } else { 0 },
+                count.unwrap_or(0),
+            ),
+            Outcome::Info(m) => r.server_message(&m, &server),
+            Outcome::Error(m) => {
+                r.server_message(&m, &server);
+                r.done(more | DONE_ERROR, 0);
+            }
+            Outcome::DatabaseChanged { old, new } => {
+                r.env_database(&new, &old);
+                r.server_message(
+                    &ServerMessage::info(5701, format!("Changed database context to '{new}'.")),
+                    &server,
+                );
+                r.done(more, 0);
+                session.database = new;
+            }
+        }
+    }
+    if n == 0 {
+        r.done(DONE_FINAL, 0);
+    }
+    Ok(r)
+}

@@ -1,0 +1,343 @@
+//! The emulator driven by an unmodified tiberius 0.13 over TCP, with TLS on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ferry_emulator::{Edition, Personality, Release, Server, ServerOptions, ServerTls, TlsMode};
+use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+const PASSWORD: &str = "Emul@tor-Pa55";
+const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.test-token";
+
+fn sql2019() -> Personality {
+    Personality::SqlServer {
+        release: Release::Sql2019,
+        edition: Edition::Enterprise,
+        hadr: true,
+        name: "SRC01".into(),
+    }
+}
+
+fn mi() -> Personality {
+    Personality::ManagedInstance {
+        name: "mi-target.public.abc123.database.windows.net".into(),
+    }
+}
+
+struct Running {
+    server: Server,
+    ca: tempfile::NamedTempFile,
+}
+
+async fn start_with(
+    personality: Personality,
+    tls: TlsMode,
+    redirect: Option<(String, u16)>,
+) -> Running {
+    let certs = Arc::new(ServerTls::generate(&[]).unwrap());
+    let mut logins = HashMap::new();
+    logins.insert("sa".to_owned(), PASSWORD.to_owned());
+    let mut access_tokens = HashMap::new();
+    access_tokens.insert(TOKEN.to_owned(), "admin@contoso.com".to_owned());
+    let options = ServerOptions {
+        personality,
+        tls,
+        logins,
+        access_tokens,
+        redirect,
+    };
+    let server = Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
+        .await
+        .unwrap();
+    let ca = tempfile::Builder::new().suffix(".pem").tempfile().unwrap();
+    std::fs::write(ca.path(), server.ca_pem()).unwrap();
+    Running { server, ca }
+}
+
+async fn start(personality: Personality, tls: TlsMode) -> Running {
+    start_with(personality, tls, None).await
+}
+
+fn config(r: &Running, auth: AuthMethod, encryption: EncryptionLevel) -> Config {
+    let mut c = Config::new();
+    c.host("localhost");
+    c.port(r.server.addr.port());
+    c.authentication(auth);
+    c.encryption(encryption);
+    c.trust_cert_ca(r.ca.path().to_str().unwrap());
+    c
+}
+
+async fn connect_with(
+    r: &Running,
+    auth: AuthMethod,
+    encryption: EncryptionLevel,
+) -> tiberius::Result<Client<Compat<TcpStream>>> {
+    let tcp = TcpStream::connect(r.server.addr).await?;
+    tcp.set_nodelay(true)?;
+    Client::connect(config(r, auth, encryption), tcp.compat_write()).await
+}
+
+async fn connect(r: &Running) -> Client<Compat<TcpStream>> {
+    connect_with(
+        r,
+        AuthMethod::sql_server("sa", PASSWORD),
+        EncryptionLevel::Required,
+    )
+    .await
+    .unwrap()
+}
+
+async fn scalar_string(c: &mut Client<Compat<TcpStream>>, sql: &str) -> String {
+    let row = c
+        .simple_query(sql)
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    row.get::<&str, _>(0).unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_login_over_tls_answers_as_sql_server_2019() {
+    let r = start(sql2019(), TlsMode::Required).await;
+    let mut c = connect(&r).await;
+    let version = scalar_string(&mut c, "SELECT @@VERSION").await;
+    assert!(
+        version.starts_with("Microsoft SQL Server 2019 (RTM-CU20) - 15.0.4312.2"),
+        "{version}"
+    );
+    assert_eq!(scalar_string(&mut c, "SELECT @@SERVERNAME").await, "SRC01");
+    // SERVERPROPERTY returns sql_variant; tiberius unwraps the base type.
+    let row = c
+        .simple_query("SELECT SERVERPROPERTY('EngineEdition') AS e, SERVERPROPERTY('ProductVersion') AS v, SERVERPROPERTY('IsHadrEnabled') AS h")
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.get::<i32, _>("e"), Some(3));
+    assert_eq!(row.get::<&str, _>("v"), Some("15.0.4312.2"));
+    assert_eq!(row.get::<i32, _>("h"), Some(1));
+    assert_eq!(r.server.statements().len(), 3);
+    assert!(r.server.statements()[0].text.contains("@@VERSION"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_instance_personality() {
+    let r = start(mi(), TlsMode::Required).await;
+    let mut c = connect(&r).await;
+    assert!(
+        scalar_string(&mut c, "SELECT @@VERSION")
+            .await
+            .starts_with("Microsoft SQL Azure (RTM) - 12.0.2000.8")
+    );
+    let row = c
+        .simple_query("SELECT SERVERPROPERTY('EngineEdition')")
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.get::<i32, _>(0), Some(8));
+    let name = scalar_string(
+        &mut c,
+        "SELECT CAST(SERVERPROPERTY('ServerName') AS nvarchar(128))",
+    )
+    .await;
+    assert_eq!(name, "mi-target.public.abc123.database.windows.net");
+    let row = c
+        .simple_query("SELECT CAST(SERVERPROPERTY('EngineEdition') AS int)")
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.get::<i32, _>(0),
+        Some(8),
+        "CAST unwraps the sql_variant"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tls_mode_logs_in() {
+    // (server mode, client level)
+    let cases = [
+        (TlsMode::Required, EncryptionLevel::Required),
+        (TlsMode::Required, EncryptionLevel::On),
+        (TlsMode::Optional, EncryptionLevel::Off), // login packet only
+        (TlsMode::Optional, EncryptionLevel::Required),
+        (TlsMode::Strict, EncryptionLevel::Strict),
+        (TlsMode::Required, EncryptionLevel::Strict),
+        (TlsMode::Off, EncryptionLevel::NotSupported),
+    ];
+    for (server_mode, client) in cases {
+        let r = start(sql2019(), server_mode).await;
+        let mut c = connect_with(&r, AuthMethod::sql_server("sa", PASSWORD), client)
+            .await
+            .unwrap_or_else(|e| panic!("{server_mode:?} / {client:?}: {e}"));
+        assert_eq!(
+            scalar_string(&mut c, "SELECT N'ok'").await,
+            "ok",
+            "{server_mode:?} / {client:?}"
+        );
+    }
+    // A client that cannot do TLS is refused by a server that requires it.
+    let r = start(sql2019(), TlsMode::Required).await;
+    assert!(
+        connect_with(
+            &r,
+            AuthMethod::sql_server("sa", PASSWORD),
+            EncryptionLevel::NotSupported
+        )
+        .await
+        .is_err()
+    );
+    // A server with strict encryption refuses a TDS 7.4 client.
+    let r = start(sql2019(), TlsMode::Strict).await;
+    assert!(
+        connect_with(
+            &r,
+            AuthMethod::sql_server("sa", PASSWORD),
+            EncryptionLevel::Required
+        )
+        .await
+        .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_password_and_bad_token_fail_with_18456() {
+    let r = start(sql2019(), TlsMode::Required).await;
+    for auth in [
+        AuthMethod::sql_server("sa", "wrong"),
+        AuthMethod::sql_server("nobody", PASSWORD),
+        AuthMethod::aad_token("not-a-token"),
+    ] {
+        match connect_with(&r, auth, EncryptionLevel::Required).await {
+            Err(tiberius::error::Error::Server(e)) => {
+                assert_eq!(e.code(), 18456);
+                assert!(
+                    e.message().starts_with("Login failed for user"),
+                    "{}",
+                    e.message()
+                );
+                assert!(
+                    !e.message().contains("wrong"),
+                    "the password is never echoed"
+                );
+            }
+            other => panic!("expected 18456, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entra_token_login() {
+    let r = start(mi(), TlsMode::Required).await;
+    let mut c = connect_with(&r, AuthMethod::aad_token(TOKEN), EncryptionLevel::Required)
+        .await
+        .unwrap();
+    assert_eq!(
+        scalar_string(&mut c, "SELECT SUSER_SNAME()").await,
+        "admin@contoso.com"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_carry_real_numbers_and_the_connection_survives() {
+    let r = start(sql2019(), TlsMode::Required).await;
+    let mut c = connect(&r).await;
+    let cases = [
+        (
+            "SELECT * FROM dbo.NoSuchTable",
+            208,
+            "Invalid object name 'dbo.NoSuchTable'.",
+        ),
+        (
+            "EXEC dbo.sp_nothing",
+            2812,
+            "Could not find stored procedure 'dbo.sp_nothing'.",
+        ),
+        ("FROB the database", 102, "Incorrect syntax near 'FROB'."),
+        ("SELECT 'unterminated", 105, "Unclosed quotation mark"),
+        ("USE NoSuchDb", 911, "Database 'NoSuchDb' does not exist"),
+    ];
+    for (sql, code, text) in cases {
+        match c.simple_query(sql).await {
+            Err(tiberius::error::Error::Server(e)) => {
+                assert_eq!(e.code(), code as u32, "{sql}");
+                assert!(e.message().contains(text), "{sql}: {}", e.message());
+            }
+            Ok(stream) => match stream.into_results().await {
+                Err(tiberius::error::Error::Server(e)) => {
+                    assert_eq!(e.code(), code as u32, "{sql}")
+                }
+                other => panic!("{sql}: expected error {code}, got {other:?}"),
+            },
+            Err(other) => panic!("{sql}: {other:?}"),
+        }
+        assert_eq!(
+            scalar_string(&mut c, "SELECT N'still here'").await,
+            "still here",
+            "after {sql}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multiple_result_sets_and_large_values_split_across_packets() {
+    let r = start(sql2019(), TlsMode::Required).await;
+    let mut c = connect(&r).await;
+    let big = "x".repeat(20_000);
+    let sql = format!(
+        "SELECT 1 AS a, CAST(12.50 AS decimal(10,2)) AS d; SELECT N'{big}' AS b; USE master; SELECT DB_NAME()"
+    );
+    let sets = c
+        .simple_query(sql)
+        .await
+        .unwrap()
+        .into_results()
+        .await
+        .unwrap();
+    assert_eq!(sets.len(), 3);
+    assert_eq!(sets[0][0].get::<i32, _>("a"), Some(1));
+    assert_eq!(
+        sets[0][0]
+            .get::<tiberius::numeric::Numeric, _>("d")
+            .map(|n| n.to_string()),
+        Some("12.50".into())
+    );
+    assert_eq!(sets[1][0].get::<&str, _>("b").map(str::len), Some(20_000));
+    assert_eq!(sets[2][0].get::<&str, _>(0), Some("master"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_instance_redirect_sends_the_client_on() {
+    let r = start_with(
+        mi(),
+        TlsMode::Required,
+        Some(("node-7.mi.internal".into(), 11042)),
+    )
+    .await;
+    match connect_with(
+        &r,
+        AuthMethod::sql_server("sa", PASSWORD),
+        EncryptionLevel::Required,
+    )
+    .await
+    {
+        Err(tiberius::error::Error::Routing { host, port }) => {
+            assert_eq!((host.as_str(), port), ("node-7.mi.internal", 11042));
+        }
+        other => panic!("expected a routing error, got {other:?}"),
+    }
+}
