@@ -21,6 +21,7 @@ use crate::protocol::tls::{PreloginWrapped, ServerTls};
 use crate::protocol::tokens::{
     DONE_ATTN, DONE_COUNT, DONE_ERROR, DONE_FINAL, DONE_MORE, Reply, ServerMessage,
 };
+use crate::protocol::types::{SqlType, Value};
 use crate::protocol::{ProtocolError, login7, malformed};
 use crate::sql::{Outcome, SessionView, execute_batch};
 
@@ -378,10 +379,18 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 r.done(DONE_ATTN, 0);
                 r
             }
-            PacketType::Rpc | PacketType::TransactionManager => {
+            PacketType::Rpc => rpc(&msg.payload, s, &mut session)?,
+            PacketType::TransactionManager => {
                 let mut r = Reply::default();
-                // Honest refusal until RPC lands: a user-defined-range error naming the gap.
-                r.server_message(&ServerMessage::error(50000, 16, "ferry-emulator does not support RPC requests (sp_executesql, procedures) yet; send a SQL batch"), &server);
+                // Honest refusal: ferry's tools do not use client-driven transactions.
+                r.server_message(
+                    &ServerMessage::error(
+                        50000,
+                        16,
+                        "ferry-emulator does not support transaction manager requests",
+                    ),
+                    &server,
+                );
                 r.done(DONE_ERROR, 0);
                 r
             }
@@ -421,8 +430,7 @@ fn batch_text(payload: &[u8]) -> Result<String, ProtocolError> {
     String::from_utf16(&units).map_err(|_| malformed("SQL batch text is not valid UTF-16"))
 }
 
-fn sql_batch(payload: &[u8], s: &Shared, session: &mut Session) -> Result<Reply, ProtocolError> {
-    let text = batch_text(payload)?;
+fn record(s: &Shared, session: &Session, text: &str) {
     s.statements
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -430,50 +438,123 @@ fn sql_batch(payload: &[u8], s: &Shared, session: &mut Session) -> Result<Reply,
             spid: session.spid,
             user: session.user.clone(),
             at: SystemTime::now(),
-            text: text.clone(),
+            text: text.to_owned(),
         });
+}
+
+fn sql_batch(payload: &[u8], s: &Shared, session: &mut Session) -> Result<Reply, ProtocolError> {
+    let text = batch_text(payload)?;
+    record(s, session, &text);
+    let mut r = Reply::default();
+    run_statements(&text, &[], s, session, &mut r, DONE);
+    Ok(r)
+}
+
+/// Token bytes that end a statement: DONE in a batch, DONEINPROC inside an RPC, DONEPROC
+/// at the end of an RPC (MS-TDS 2.2.7.6–8).
+const DONE: u8 = 0xFD;
+const DONEINPROC: u8 = 0xFF;
+const DONEPROC: u8 = 0xFE;
+
+type Vars = [(String, SqlType, Value)];
+
+/// An RPC: sp_executesql runs its statement with the parameters bound; other procedures are
+/// unknown (SQL Server error 2812) until the emulator implements them.
+fn rpc(payload: &[u8], s: &Shared, session: &mut Session) -> Result<Reply, ProtocolError> {
+    let server = s.options.personality.server_name().to_owned();
+    let mut r = Reply::default();
+    let req = match crate::protocol::rpc::parse(payload) {
+        Ok(req) => req,
+        // A well-framed request with a parameter type we do not decode: refuse the request but
+        // keep the connection (the whole message was read, so the stream is still in step).
+        Err(ProtocolError::Malformed(m)) if m.contains("not supported") => {
+            r.server_message(
+                &ServerMessage::error(50000, 16, format!("ferry-emulator: {m}")),
+                &server,
+            );
+            r.done_token(DONEPROC, DONE_ERROR, 0);
+            return Ok(r);
+        }
+        Err(e) => return Err(e),
+    };
+    if !req.proc.is_executesql() {
+        record(s, session, &format!("EXEC {}", req.proc.name()));
+        let text = format!("Could not find stored procedure '{}'.", req.proc.name());
+        r.server_message(&ServerMessage::error(2812, 16, text), &server);
+        r.done_token(DONEPROC, DONE_ERROR, 0);
+        return Ok(r);
+    }
+    let mut params = req.params.into_iter();
+    let Some(Value::Text(statement)) = params.next().map(|p| p.value) else {
+        // SQL Server error 214 (class 16).
+        let text = "Procedure expects parameter '@statement' of type 'ntext/nchar/nvarchar'.";
+        r.server_message(&ServerMessage::error(214, 16, text), &server);
+        r.done_token(DONEPROC, DONE_ERROR, 0);
+        return Ok(r);
+    };
+    let _declarations = params.next();
+    let vars: Vec<(String, SqlType, Value)> = params.map(|p| (p.name, p.ty, p.value)).collect();
+    record(s, session, &statement);
+    run_statements(&statement, &vars, s, session, &mut r, DONEINPROC);
+    r.return_status(0);
+    r.done_token(DONEPROC, DONE_FINAL, 0);
+    Ok(r)
+}
+
+/// Runs statements and writes their results, each ended by `done`.
+fn run_statements(
+    text: &str,
+    vars: &Vars,
+    s: &Shared,
+    session: &mut Session,
+    r: &mut Reply,
+    done: u8,
+) {
     let server = s.options.personality.server_name().to_owned();
     let view = SessionView {
         personality: &s.options.personality,
         database: &session.database,
         spid: session.spid,
         user: &session.user,
+        vars,
     };
-    let outcomes = execute_batch(&text, &view);
-    let mut r = Reply::default();
+    let outcomes = execute_batch(text, &view);
     let n = outcomes.len();
     for (i, o) in outcomes.into_iter().enumerate() {
-        let more = if i + 1 < n { DONE_MORE } else { DONE_FINAL };
+        // In a batch the last DONE is final; inside an RPC every DONEINPROC says MORE and
+        // the DONEPROC after them ends the reply.
+        let more = if i + 1 < n || done == DONEINPROC {
+            DONE_MORE
+        } else {
+            DONE_FINAL
+        };
         match o {
             Outcome::Rows { columns, rows } => {
                 r.columns(&columns);
                 for row in &rows {
                     r.row(&columns, row);
                 }
-                r.done(more | DONE_COUNT, rows.len() as u64);
+                r.done_token(done, more | DONE_COUNT, rows.len() as u64);
             }
-            Outcome::Done(count) => r.done(
-                more | if count.is_some() { DONE_COUNT } else { 0 },
-                count.unwrap_or(0),
-            ),
+            Outcome::Done(count) => {
+                let status = more | if count.is_some() { DONE_COUNT } else { 0 };
+                r.done_token(done, status, count.unwrap_or(0));
+            }
             Outcome::Info(m) => r.server_message(&m, &server),
             Outcome::Error(m) => {
                 r.server_message(&m, &server);
-                r.done(more | DONE_ERROR, 0);
+                r.done_token(done, more | DONE_ERROR, 0);
             }
             Outcome::DatabaseChanged { old, new } => {
                 r.env_database(&new, &old);
-                r.server_message(
-                    &ServerMessage::info(5701, format!("Changed database context to '{new}'.")),
-                    &server,
-                );
-                r.done(more, 0);
+                let text = format!("Changed database context to '{new}'.");
+                r.server_message(&ServerMessage::info(5701, text), &server);
+                r.done_token(done, more, 0);
                 session.database = new;
             }
         }
     }
-    if n == 0 {
+    if n == 0 && done == DONE {
         r.done(DONE_FINAL, 0);
     }
-    Ok(r)
 }

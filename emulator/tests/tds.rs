@@ -341,3 +341,62 @@ async fn managed_instance_redirect_sends_the_client_on() {
         other => panic!("expected a routing error, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sp_executesql_binds_every_parameter_type_tiberius_sends() {
+    let r = start(sql2019(), TlsMode::Required).await;
+    let mut c = connect(&r).await;
+    let long = "é".repeat(5000);
+    let bytes = vec![0u8, 1, 2, 255];
+    let none: Option<i32> = None;
+    let uuid = tiberius::Uuid::parse_str("6f9619ff-8b86-d011-b42d-00c04fc964ff").unwrap();
+    let row = c
+        .query(
+            "SELECT @P1 AS i, @P2 AS s, @P3 AS b, @P4 AS f, @P5 AS bin, @P6 AS long, @P7 AS n, @P8 AS big, @P9 AS g",
+            &[&42i32, &"héllo", &true, &1.5f64, &bytes, &long.as_str(), &none, &9_000_000_000i64, &uuid],
+        )
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.get::<i32, _>("i"), Some(42));
+    assert_eq!(row.get::<&str, _>("s"), Some("héllo"));
+    assert_eq!(row.get::<bool, _>("b"), Some(true));
+    assert_eq!(row.get::<f64, _>("f"), Some(1.5));
+    assert_eq!(row.get::<&[u8], _>("bin"), Some(&bytes[..]));
+    assert_eq!(
+        row.get::<&str, _>("long").map(|s| s.chars().count()),
+        Some(5000)
+    );
+    assert_eq!(row.get::<i32, _>("n"), None);
+    assert_eq!(row.get::<i64, _>("big"), Some(9_000_000_000));
+    assert_eq!(row.get::<tiberius::Uuid, _>("g"), Some(uuid));
+    let last = r.server.statements().pop().unwrap();
+    assert!(
+        last.text.starts_with("SELECT @P1 AS i"),
+        "the statement text is recorded: {}",
+        last.text
+    );
+
+    // An error inside sp_executesql reaches the client with its number; the session goes on.
+    let err = c
+        .query("SELECT @nope", &[&1i32])
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        matches!(&err, tiberius::error::Error::Server(e) if e.code() == 137),
+        "{err:?}"
+    );
+    let row = c
+        .query("SELECT @P1 + 1", &[&41i32])
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.get::<i32, _>(0), Some(42));
+}

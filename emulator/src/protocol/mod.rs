@@ -4,6 +4,7 @@
 pub mod login7;
 pub mod packet;
 pub mod prelogin;
+pub mod rpc;
 pub mod tls;
 pub mod tokens;
 pub mod types;

@@ -85,6 +85,12 @@ fn b_varchar(out: &mut Vec<u8>, s: &str) {
 }
 
 impl Reply {
+    /// RETURNSTATUS: a procedure's return value.
+    pub fn return_status(&mut self, status: i32) {
+        self.buf.push(0x79);
+        self.buf.extend_from_slice(&status.to_le_bytes());
+    }
+
     fn token_with_u16_len(&mut self, token: u8, body: Vec<u8>) {
         self.buf.push(token);
         self.buf
@@ -194,7 +200,12 @@ impl Reply {
 
     /// DONE.
     pub fn done(&mut self, status: u16, count: u64) {
-        self.buf.push(0xFD);
+        self.done_token(0xFD, status, count);
+    }
+
+    /// DONEINPROC (0xFF) ends a statement inside an RPC; DONEPROC (0xFE) ends the RPC.
+    pub fn done_token(&mut self, token: u8, status: u16, count: u64) {
+        self.buf.push(token);
         self.buf.extend_from_slice(&status.to_le_bytes());
         self.buf.extend_from_slice(&0u16.to_le_bytes()); // current command
         self.buf.extend_from_slice(&count.to_le_bytes());

@@ -35,6 +35,8 @@ pub struct SessionView<'a> {
     pub database: &'a str,
     pub spid: u16,
     pub user: &'a str,
+    /// Parameters bound by sp_executesql: (name without `@`, type, value).
+    pub vars: &'a [(String, crate::protocol::types::SqlType, Value)],
 }
 
 /// SQL Server error 102 (class 15): Incorrect syntax near '…'.

@@ -17,6 +17,8 @@ pub enum Expr<'t> {
     Binary(Box<Expr<'t>>, &'t str, Box<Expr<'t>>),
     /// `*` in a select list.
     Star,
+    /// `@name`, bound by sp_executesql.
+    Var(&'t str),
 }
 
 pub struct SelectList<'t> {
@@ -80,6 +82,7 @@ fn parse_factor(t: &[Token]) -> Parsed<'_, Expr<'_>> {
     match first {
         Token::Number(_) | Token::Str { .. } => Ok((Expr::Literal(first), &t[1..])),
         Token::Global(g) => Ok((Expr::Global(g), &t[1..])),
+        Token::Var(v) => Ok((Expr::Var(v), &t[1..])),
         Token::Punct(p) if p == "-" => {
             let (e, rest) = parse_factor(&t[1..])?;
             Ok((Expr::Neg(Box::new(e)), rest))
@@ -253,6 +256,19 @@ pub fn evaluate_one(e: &Expr<'_>, s: &SessionView<'_>) -> Result<(SqlType, Value
         },
         Expr::Call(name, args) => call(name, args, s)?,
         // SQL Server error 263 (class 16).
+        // SQL Server error 137 (class 15): Must declare the scalar variable "@x".
+        Expr::Var(v) => s
+            .vars
+            .iter()
+            .find(|(n, _, _)| n.eq_ignore_ascii_case(v))
+            .map(|(_, t, val)| (*t, val.clone()))
+            .ok_or_else(|| {
+                ServerMessage::error(
+                    137,
+                    15,
+                    format!("Must declare the scalar variable \"@{v}\"."),
+                )
+            })?,
         Expr::Star => {
             return Err(ServerMessage::error(
                 263,
