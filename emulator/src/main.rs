@@ -62,6 +62,9 @@ struct Serve {
     /// The `sa` password of both servers, read from this environment variable.
     #[arg(long, default_value = "FERRY_EMULATOR_SA_PASSWORD", value_name = "VAR")]
     password_env: String,
+    /// Where the databases' files live (one subdirectory per server).
+    #[arg(long, default_value = "ferry-emulator-data")]
+    data_dir: PathBuf,
     /// Where to write the CA certificate clients must trust.
     #[arg(long, default_value = "ferry-emulator-ca.pem")]
     ca_file: PathBuf,
@@ -130,11 +133,13 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         logins: logins.clone(),
         access_tokens: HashMap::new(),
         redirect: None,
+        data_dir: s.data_dir.join("source"),
     };
     let target = ServerOptions {
         personality: Personality::ManagedInstance {
             name: "ferry-target.emulated.database.windows.net".into(),
         },
+        data_dir: s.data_dir.join("target"),
         ..source.clone()
     };
     let src = Server::start(

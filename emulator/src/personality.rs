@@ -87,6 +87,19 @@ impl Personality {
         }
     }
 
+    /// The compatibility level of new databases: 130 for 2016 … 160 for 2022 and MI.
+    pub fn compatibility_level(&self) -> u8 {
+        match self {
+            Personality::SqlServer { release, .. } => match release {
+                Release::Sql2016 => 130,
+                Release::Sql2017 => 140,
+                Release::Sql2019 => 150,
+                Release::Sql2022 => 160,
+            },
+            Personality::ManagedInstance { .. } => 160,
+        }
+    }
+
     pub fn is_managed_instance(&self) -> bool {
         matches!(self, Personality::ManagedInstance { .. })
     }

@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
+use crate::instance::Instance;
 use crate::personality::Personality;
 use crate::protocol::packet::{
     DEFAULT_PACKET, MAX_PACKET, PacketType, read_message, write_message,
@@ -59,6 +60,8 @@ pub struct ServerOptions {
     pub access_tokens: HashMap<String, String>,
     /// Send clients on to this host and port after login (the MI gateway redirect).
     pub redirect: Option<(String, u16)>,
+    /// Where the database files live.
+    pub data_dir: std::path::PathBuf,
 }
 
 struct Shared {
@@ -66,6 +69,7 @@ struct Shared {
     tls: Arc<ServerTls>,
     next_spid: AtomicU16,
     statements: Mutex<Vec<StatementRecord>>,
+    instance: Mutex<Instance>,
 }
 
 /// A running server.
@@ -82,6 +86,10 @@ impl Server {
         options: ServerOptions,
         tls: Arc<ServerTls>,
     ) -> std::io::Result<Server> {
+        let instance = Instance::new(&options.data_dir, options.personality.compatibility_level())
+            .map_err(|e| {
+                std::io::Error::other(format!("cannot create the instance's databases: {e:#}"))
+            })?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         // SPIDs 1–50 are system sessions on SQL Server; user sessions start above them.
@@ -90,6 +98,7 @@ impl Server {
             tls,
             next_spid: AtomicU16::new(51),
             statements: Mutex::default(),
+            instance: Mutex::new(instance),
         });
         let s = shared.clone();
         let task = tokio::spawn(async move {
@@ -309,7 +318,13 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     } else {
         login.database.clone()
     };
-    if !database.eq_ignore_ascii_case("master") {
+    let known = s
+        .instance
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .database(&database)
+        .map(|d| d.name.clone());
+    let Some(database) = known else {
         // SQL Server error 4060 (class 11).
         reply.server_message(
             &ServerMessage::error(
@@ -335,7 +350,7 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
         )
         .await?;
         return Ok(());
-    }
+    };
     let packet_size = (login.packet_size as usize).clamp(512, MAX_PACKET);
     reply.env_database(&database, "master");
     reply.server_message(
@@ -518,7 +533,10 @@ fn run_statements(
         user: &session.user,
         vars,
     };
-    let outcomes = execute_batch(text, &view);
+    let outcomes = {
+        let mut inst = s.instance.lock().unwrap_or_else(|e| e.into_inner());
+        execute_batch(text, &view, &mut inst)
+    };
     let n = outcomes.len();
     for (i, o) in outcomes.into_iter().enumerate() {
         // In a batch the last DONE is final; inside an RPC every DONEINPROC says MORE and

@@ -24,6 +24,7 @@ fn options(tls: TlsMode) -> ServerOptions {
         logins,
         access_tokens: HashMap::new(),
         redirect: None,
+        data_dir: std::env::temp_dir().join(format!("ferry-emulator-fuzz-{}", std::process::id())),
     }
 }
 

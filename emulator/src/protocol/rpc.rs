@@ -261,7 +261,7 @@ fn typed_value(r: &mut Reader<'_>) -> Result<(SqlType, Value), ProtocolError> {
             nullable_len(r)?.map_or(Value::Null, |b| Value::Date(uint_le(&b) as u32)),
         ),
         // TIMEN, DATETIME2N, DATETIMEOFFSETN: time of `scale` digits, then date, then offset.
-        0x29 | 0x2A | 0x2B => {
+        0x29..=0x2B => {
             let scale = r.u8()?;
             let v = nullable_len(r)?.map_or(Value::Null, |b| {
                 let time_len = b.len()
@@ -280,14 +280,8 @@ fn typed_value(r: &mut Reader<'_>) -> Result<(SqlType, Value), ProtocolError> {
                 };
                 Value::DateTime2(date, time)
             });
-            (
-                if t == 0x29 {
-                    SqlType::DateTime2
-                } else {
-                    SqlType::DateTime2
-                },
-                v,
-            )
+            // time(n) has no column type of its own here yet; it travels as datetime2 on day 0.
+            (SqlType::DateTime2, v)
         }
         // DATETIMN: days since 1900-01-01 and 1/300 s ticks.
         0x6F => {

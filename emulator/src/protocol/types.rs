@@ -325,15 +325,109 @@ pub fn text(v: &Value) -> String {
                 &h[20..32]
             )
         }
-        Value::Date(d) => format!("day {d}"),
-        Value::DateTime2(d, t) => format!("day {d} tick {t}"),
+        Value::Date(d) => date_text(*d),
+        Value::DateTime2(d, t) => datetime_text(*d, *t),
         Value::Variant(inner) => text(&inner.1),
     }
+}
+
+/// Days from 0001-01-01 to 1970-01-01.
+const UNIX_EPOCH_DAYS: i64 = 719_162;
+
+/// `YYYY-MM-DD` for days since 0001-01-01 (proleptic Gregorian, as SQL Server's date type).
+/// Hand-written days-to-civil (Howard Hinnant's algorithm): the emulator needs only this and its
+/// inverse, not a date library.
+pub fn date_text(days: u32) -> String {
+    let z = i64::from(days) - UNIX_EPOCH_DAYS + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Days since 0001-01-01 for a civil date.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> Option<u32> {
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    u32::try_from(era * 146_097 + doe - 719_468 + UNIX_EPOCH_DAYS).ok()
+}
+
+/// `YYYY-MM-DD HH:MM:SS.fffffff` (datetime2(7)).
+pub fn datetime_text(days: u32, ticks: u64) -> String {
+    let secs = ticks / 10_000_000;
+    format!(
+        "{} {:02}:{:02}:{:02}.{:07}",
+        date_text(days),
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+        ticks % 10_000_000
+    )
+}
+
+/// Parses `YYYY-MM-DD[( |T)HH:MM[:SS[.fffffff]]]` into days and 100 ns ticks.
+pub fn parse_datetime(text: &str) -> Option<(u32, u64)> {
+    let text = text.trim();
+    let (date, time) = match text.find([' ', 'T']) {
+        Some(i) => (&text[..i], Some(&text[i + 1..])),
+        None => (text, None),
+    };
+    let mut dp = date.split('-');
+    let y: i64 = dp.next()?.parse().ok()?;
+    let m: u32 = dp.next()?.parse().ok()?;
+    let d: u32 = dp.next()?.parse().ok()?;
+    let days = days_from_civil(y, m, d)?;
+    let Some(time) = time else {
+        return Some((days, 0));
+    };
+    let time = time.trim_end_matches('Z');
+    let mut tp = time.split(':');
+    let h: u64 = tp.next()?.parse().ok()?;
+    let mi: u64 = tp.next()?.parse().ok()?;
+    let (s, frac) = match tp.next() {
+        Some(sec) => match sec.split_once('.') {
+            Some((s, f)) => (
+                s.parse::<u64>().ok()?,
+                format!("{f:0<7}")[..7].parse::<u64>().ok()?,
+            ),
+            None => (sec.parse().ok()?, 0),
+        },
+        None => (0, 0),
+    };
+    Some((days, ((h * 60 + mi) * 60 + s) * 10_000_000 + frac))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(date_text(0), "0001-01-01");
+        let d = days_from_civil(2026, 11, 26).unwrap();
+        assert_eq!(date_text(d), "2026-11-26");
+        assert_eq!(
+            parse_datetime("2000-02-29 13:45:07.1234567"),
+            Some((days_from_civil(2000, 2, 29).unwrap(), 495_071_234_567))
+        );
+        assert_eq!(
+            datetime_text(d, 495_071_234_567),
+            "2026-11-26 13:45:07.1234567"
+        );
+        assert_eq!(parse_datetime("nope"), None);
+    }
 
     #[test]
     fn nvarchar_max_is_plp_with_a_terminator() {

@@ -4,8 +4,12 @@
 //! would give for a statement it cannot resolve, naming what was not understood.
 
 pub mod lexer;
+mod rewrite;
 mod scalar;
 
+pub use scalar::parse_type;
+
+use crate::instance::{Instance, Recovery};
 use crate::personality::Personality;
 use crate::protocol::tokens::{Column, ServerMessage};
 use crate::protocol::types::Value;
@@ -46,7 +50,7 @@ pub fn syntax_error(near: &str) -> ServerMessage {
 
 /// Runs a batch. A syntax error anywhere stops the whole batch before any statement runs, as
 /// SQL Server compiles a batch before executing it; other errors end only their statement.
-pub fn execute_batch(sql: &str, s: &SessionView<'_>) -> Vec<Outcome> {
+pub fn execute_batch(sql: &str, s: &SessionView<'_>, inst: &mut Instance) -> Vec<Outcome> {
     let tokens = match tokenize(sql) {
         Ok(t) => t,
         Err((number, text)) => return vec![Outcome::Error(ServerMessage::error(number, 15, text))],
@@ -62,7 +66,22 @@ pub fn execute_batch(sql: &str, s: &SessionView<'_>) -> Vec<Outcome> {
             Err(e) => return vec![Outcome::Error(e)],
         }
     }
-    planned.into_iter().flat_map(|p| run(p, s)).collect()
+    let mut out = Vec::new();
+    let mut database = s.database.to_owned();
+    for p in planned {
+        let view = SessionView {
+            database: &database,
+            ..*s
+        };
+        let outcomes = run(p, &view, inst);
+        for o in &outcomes {
+            if let Outcome::DatabaseChanged { new, .. } = o {
+                database = new.clone();
+            }
+        }
+        out.extend(outcomes);
+    }
+    out
 }
 
 enum Plan<'t> {
@@ -71,7 +90,11 @@ enum Plan<'t> {
     Print(scalar::Expr<'t>),
     SetOption,
     Exec(String),
-    UnknownObject(String),
+    /// A statement on tables, run through SQLite: (tokens, whether it returns rows).
+    Table(&'t [Token], bool),
+    CreateDatabase(String),
+    DropDatabase(String),
+    SetRecovery(String, Recovery),
 }
 
 fn object_name(tokens: &[Token]) -> String {
@@ -85,14 +108,47 @@ fn object_name(tokens: &[Token]) -> String {
 fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     let first = &st[0];
     if first.is("SELECT") {
+        if st.iter().any(|t| t.is("FROM")) {
+            return Ok(Plan::Table(st, true));
+        }
         let (list, rest) = scalar::parse_select_list(&st[1..])?;
         return match rest.first() {
             None => Ok(Plan::Select(list)),
-            // No tables exist yet in this emulator slice: every FROM names an unknown object,
-            // which SQL Server reports as error 208 when the statement runs.
-            Some(t) if t.is("FROM") => Ok(Plan::UnknownObject(object_name(&rest[1..]))),
             Some(t) => Err(syntax_error(&t.display())),
         };
+    }
+    if ["INSERT", "UPDATE", "DELETE"].iter().any(|k| first.is(k)) {
+        return Ok(Plan::Table(st, false));
+    }
+    let name_at = |i: usize| match st.get(i) {
+        Some(Token::Word(w) | Token::Quoted(w)) => Ok(w.clone()),
+        Some(t) => Err(syntax_error(&t.display())),
+        None => Err(syntax_error(&st[i - 1].display())),
+    };
+    if (first.is("CREATE") || first.is("DROP")) && st.get(1).is_some_and(|t| t.is("TABLE")) {
+        return Ok(Plan::Table(st, false));
+    }
+    if first.is("CREATE") && st.get(1).is_some_and(|t| t.is("DATABASE")) {
+        return Ok(Plan::CreateDatabase(name_at(2)?));
+    }
+    if first.is("DROP") && st.get(1).is_some_and(|t| t.is("DATABASE")) {
+        return Ok(Plan::DropDatabase(name_at(2)?));
+    }
+    if first.is("ALTER") && st.get(1).is_some_and(|t| t.is("DATABASE")) {
+        let name = name_at(2)?;
+        if st.get(3).is_some_and(|t| t.is("SET")) && st.get(4).is_some_and(|t| t.is("RECOVERY")) {
+            let model = match st.get(5) {
+                Some(t) if t.is("FULL") => Recovery::Full,
+                Some(t) if t.is("SIMPLE") => Recovery::Simple,
+                Some(t) if t.is("BULK_LOGGED") => Recovery::BulkLogged,
+                Some(t) => return Err(syntax_error(&t.display())),
+                None => return Err(syntax_error("RECOVERY")),
+            };
+            return Ok(Plan::SetRecovery(name, model));
+        }
+        return Err(syntax_error(
+            &st.get(3).map(|t| t.display()).unwrap_or_default(),
+        ));
     }
     if first.is("USE") {
         return match st.get(1) {
@@ -117,29 +173,31 @@ fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     Err(syntax_error(&first.display()))
 }
 
-fn run(p: Plan<'_>, s: &SessionView<'_>) -> Vec<Outcome> {
+fn run(p: Plan<'_>, s: &SessionView<'_>, inst: &mut Instance) -> Vec<Outcome> {
+    let result = |r: Result<Outcome, ServerMessage>| vec![r.unwrap_or_else(Outcome::Error)];
     match p {
-        Plan::Select(list) => match scalar::evaluate(&list, s) {
-            Ok((columns, row)) => vec![Outcome::Rows {
-                columns,
-                rows: vec![row],
-            }],
-            Err(e) => vec![Outcome::Error(e)],
-        },
-        Plan::Use(db) if db.eq_ignore_ascii_case("master") => {
-            vec![Outcome::DatabaseChanged {
-                old: s.database.to_owned(),
-                new: "master".into(),
-            }]
+        Plan::Select(list) => {
+            result(
+                scalar::evaluate(&list, s).map(|(columns, row)| Outcome::Rows {
+                    columns,
+                    rows: vec![row],
+                }),
+            )
         }
-        // SQL Server error 911 (class 16).
-        Plan::Use(db) => vec![Outcome::Error(ServerMessage::error(
-            911,
-            16,
-            format!(
-                "Database '{db}' does not exist. Make sure that the name is entered correctly."
-            ),
-        ))],
+        Plan::Use(db) => match inst.database(&db) {
+            Some(info) => vec![Outcome::DatabaseChanged {
+                old: s.database.to_owned(),
+                new: info.name.clone(),
+            }],
+            // SQL Server error 911 (class 16).
+            None => result(Err(ServerMessage::error(
+                911,
+                16,
+                format!(
+                    "Database '{db}' does not exist. Make sure that the name is entered correctly."
+                ),
+            ))),
+        },
         Plan::Print(e) => match scalar::evaluate_one(&e, s) {
             Ok((_, v)) => vec![
                 Outcome::Info(ServerMessage::info(0, crate::protocol::types::text(&v))),
@@ -149,16 +207,49 @@ fn run(p: Plan<'_>, s: &SessionView<'_>) -> Vec<Outcome> {
         },
         Plan::SetOption => vec![Outcome::Done(None)],
         // SQL Server error 2812 (class 16).
-        Plan::Exec(name) => vec![Outcome::Error(ServerMessage::error(
+        Plan::Exec(name) => result(Err(ServerMessage::error(
             2812,
             16,
             format!("Could not find stored procedure '{name}'."),
-        ))],
-        // SQL Server error 208 (class 16).
-        Plan::UnknownObject(name) => vec![Outcome::Error(ServerMessage::error(
-            208,
-            16,
-            format!("Invalid object name '{name}'."),
-        ))],
+        ))),
+        Plan::Table(tokens, returns_rows) => result(table_statement(tokens, returns_rows, s, inst)),
+        Plan::CreateDatabase(name) => {
+            result(inst.create_database(&name).map(|_| Outcome::Done(None)))
+        }
+        Plan::DropDatabase(name) => result(inst.drop_database(&name).map(|_| Outcome::Done(None))),
+        Plan::SetRecovery(name, model) => {
+            result(inst.set_recovery(&name, model).map(|_| Outcome::Done(None)))
+        }
+    }
+}
+
+fn table_statement(
+    tokens: &[Token],
+    returns_rows: bool,
+    s: &SessionView<'_>,
+    inst: &mut Instance,
+) -> Result<Outcome, ServerMessage> {
+    let rw = rewrite::rewrite(tokens, s.database, inst)?;
+    let mut params = Vec::with_capacity(rw.params.len());
+    for name in &rw.params {
+        match s.vars.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(name)) {
+            Some((_, _, v)) => params.push(v.clone()),
+            // SQL Server error 137 (class 15).
+            None => {
+                return Err(ServerMessage::error(
+                    137,
+                    15,
+                    format!("Must declare the scalar variable \"@{name}\"."),
+                ));
+            }
+        }
+    }
+    if returns_rows {
+        let (columns, rows) = inst.query(&rw.sql, &params)?;
+        Ok(Outcome::Rows { columns, rows })
+    } else {
+        let n = inst.execute(&rw.sql, &params)?;
+        let ddl = tokens[0].is("CREATE") || tokens[0].is("DROP");
+        Ok(Outcome::Done(if ddl { None } else { Some(n) }))
     }
 }

@@ -1,0 +1,111 @@
+//! Helpers: start an emulated server on a free port and connect tiberius to it with TLS.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ferry_emulator::{Edition, Personality, Release, Server, ServerOptions, ServerTls, TlsMode};
+use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+pub const PASSWORD: &str = "Emul@tor-Pa55";
+pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.test-token";
+
+pub fn sql2019() -> Personality {
+    Personality::SqlServer {
+        release: Release::Sql2019,
+        edition: Edition::Enterprise,
+        hadr: true,
+        name: "SRC01".into(),
+    }
+}
+
+pub fn mi() -> Personality {
+    Personality::ManagedInstance {
+        name: "mi-target.public.abc123.database.windows.net".into(),
+    }
+}
+
+pub struct Running {
+    pub server: Server,
+    pub ca: tempfile::NamedTempFile,
+    pub _data: tempfile::TempDir,
+}
+
+pub async fn start_with(
+    personality: Personality,
+    tls: TlsMode,
+    redirect: Option<(String, u16)>,
+) -> Running {
+    let certs = Arc::new(ServerTls::generate(&[]).unwrap());
+    let mut logins = HashMap::new();
+    logins.insert("sa".to_owned(), PASSWORD.to_owned());
+    let mut access_tokens = HashMap::new();
+    access_tokens.insert(TOKEN.to_owned(), "admin@contoso.com".to_owned());
+    let data = tempfile::tempdir().unwrap();
+    let options = ServerOptions {
+        personality,
+        tls,
+        logins,
+        access_tokens,
+        redirect,
+        data_dir: data.path().to_owned(),
+    };
+    let server = Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
+        .await
+        .unwrap();
+    let ca = tempfile::Builder::new().suffix(".pem").tempfile().unwrap();
+    std::fs::write(ca.path(), server.ca_pem()).unwrap();
+    Running {
+        server,
+        ca,
+        _data: data,
+    }
+}
+
+pub async fn start(personality: Personality, tls: TlsMode) -> Running {
+    start_with(personality, tls, None).await
+}
+
+pub fn config(r: &Running, auth: AuthMethod, encryption: EncryptionLevel) -> Config {
+    let mut c = Config::new();
+    c.host("localhost");
+    c.port(r.server.addr.port());
+    c.authentication(auth);
+    c.encryption(encryption);
+    c.trust_cert_ca(r.ca.path().to_str().unwrap());
+    c
+}
+
+pub async fn connect_with(
+    r: &Running,
+    auth: AuthMethod,
+    encryption: EncryptionLevel,
+) -> tiberius::Result<Client<Compat<TcpStream>>> {
+    let tcp = TcpStream::connect(r.server.addr).await?;
+    tcp.set_nodelay(true)?;
+    Client::connect(config(r, auth, encryption), tcp.compat_write()).await
+}
+
+pub async fn connect(r: &Running) -> Client<Compat<TcpStream>> {
+    connect_with(
+        r,
+        AuthMethod::sql_server("sa", PASSWORD),
+        EncryptionLevel::Required,
+    )
+    .await
+    .unwrap()
+}
+
+pub async fn scalar_string(c: &mut Client<Compat<TcpStream>>, sql: &str) -> String {
+    let row = c
+        .simple_query(sql)
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    row.get::<&str, _>(0).unwrap().to_owned()
+}
