@@ -86,10 +86,27 @@ impl Server {
         options: ServerOptions,
         tls: Arc<ServerTls>,
     ) -> std::io::Result<Server> {
-        let instance = Instance::new(&options.data_dir, options.personality.compatibility_level())
-            .map_err(|e| {
-                std::io::Error::other(format!("cannot create the instance's databases: {e:#}"))
-            })?;
+        let mut instance =
+            Instance::new(&options.data_dir, options.personality.compatibility_level()).map_err(
+                |e| std::io::Error::other(format!("cannot create the instance's databases: {e:#}")),
+            )?;
+        for (name, password) in &options.logins {
+            let kind = crate::instance::LoginKind::Sql {
+                password: Some(password.clone()),
+                hash: None,
+            };
+            instance
+                .create_login(
+                    name,
+                    kind,
+                    None,
+                    None,
+                    options.personality.is_managed_instance(),
+                )
+                .map_err(|e| {
+                    std::io::Error::other(format!("cannot create login {name}: {}", e.text))
+                })?;
+        }
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         // SPIDs 1–50 are system sessions on SQL Server; user sessions start above them.
@@ -279,11 +296,10 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     let user = match &login.access_token {
         Some(token) => s.options.access_tokens.get(token).cloned(),
         None => s
-            .options
-            .logins
-            .get(&login.user_name)
-            .filter(|pw| **pw == login.password)
-            .map(|_| login.user_name.clone()),
+            .instance
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .authenticate(&login.user_name, &login.password),
     };
     let Some(user) = user else {
         // SQL Server error 18456 (class 14, state 1 to the client): the reason stays in the
@@ -453,7 +469,7 @@ fn record(s: &Shared, session: &Session, text: &str) {
             spid: session.spid,
             user: session.user.clone(),
             at: SystemTime::now(),
-            text: text.to_owned(),
+            text: crate::sql::security::mask_secrets(text),
         });
 }
 

@@ -6,6 +6,7 @@
 pub mod lexer;
 mod rewrite;
 mod scalar;
+pub mod security;
 
 pub use scalar::parse_type;
 
@@ -95,6 +96,7 @@ enum Plan<'t> {
     CreateDatabase(String),
     DropDatabase(String),
     SetRecovery(String, Recovery),
+    Security(security::SecurityStatement),
 }
 
 fn object_name(tokens: &[Token]) -> String {
@@ -107,8 +109,12 @@ fn object_name(tokens: &[Token]) -> String {
 
 fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     let first = &st[0];
+    if let Some(sec) = security::parse(st) {
+        return sec.map(Plan::Security);
+    }
     if first.is("SELECT") {
-        if st.iter().any(|t| t.is("FROM")) {
+        // LOGINPROPERTY reads the login catalog, so it runs through SQLite like a FROM query.
+        if st.iter().any(|t| t.is("FROM") || t.is("LOGINPROPERTY")) {
             return Ok(Plan::Table(st, true));
         }
         let (list, rest) = scalar::parse_select_list(&st[1..])?;
@@ -219,6 +225,31 @@ fn run(p: Plan<'_>, s: &SessionView<'_>, inst: &mut Instance) -> Vec<Outcome> {
         Plan::DropDatabase(name) => result(inst.drop_database(&name).map(|_| Outcome::Done(None))),
         Plan::SetRecovery(name, model) => {
             result(inst.set_recovery(&name, model).map(|_| Outcome::Done(None)))
+        }
+        Plan::Security(sec) => {
+            use security::SecurityStatement as S;
+            let mi = s.personality.is_managed_instance();
+            let done = match sec {
+                S::CreateLogin {
+                    name,
+                    kind,
+                    sid,
+                    default_db,
+                } => inst.create_login(&name, kind, sid, default_db, mi),
+                S::AlterLogin {
+                    name,
+                    password,
+                    disabled,
+                } => inst.alter_login(&name, password, disabled),
+                S::DropLogin(name) => inst.drop_login(&name),
+                S::CreateCredential {
+                    name,
+                    identity,
+                    secret,
+                } => inst.create_credential(&name, &identity, secret.as_deref()),
+                S::DropCredential(name) => inst.drop_credential(&name),
+            };
+            result(done.map(|_| Outcome::Done(None)))
         }
     }
 }

@@ -236,6 +236,32 @@ pub fn rewrite(
             i += 1;
             continue;
         }
+        // LOGINPROPERTY(name, 'PasswordHash') reads sys.sql_logins. Guess: SQL Server returns a
+        // sql_variant holding varbinary; the emulator returns the varbinary itself.
+        if t.is("LOGINPROPERTY") && tokens.get(i + 1).is_some_and(|x| x.is_punct("(")) {
+            let close = tokens[i..]
+                .iter()
+                .position(|x| x.is_punct(")"))
+                .map(|p| i + p)
+                .ok_or_else(|| syntax_error("LOGINPROPERTY"))?;
+            let comma = tokens[i..close]
+                .iter()
+                .rposition(|x| x.is_punct(","))
+                .map(|p| i + p)
+                .ok_or_else(|| syntax_error("LOGINPROPERTY"))?;
+            let arg = rewrite(&tokens[i + 2..comma], current_db, inst)?.sql;
+            let property = match &tokens[comma + 1] {
+                Token::Str { text, .. } => text.to_ascii_lowercase(),
+                other => return Err(syntax_error(&other.display())),
+            };
+            out.push(if property == "passwordhash" {
+                format!(r#"(SELECT password_hash FROM main."sys.sql_logins" WHERE name = ({arg}) COLLATE NOCASE)"#)
+            } else {
+                "NULL".into()
+            });
+            i = close + 1;
+            continue;
+        }
         out.push(match t {
             Token::Word(w) if w.eq_ignore_ascii_case("CHECKSUM_AGG") => "ferry_checksum_agg".into(),
             Token::Word(w) if w.eq_ignore_ascii_case("ISNULL") => "ifnull".into(),

@@ -4,6 +4,10 @@
 //! T-SQL column types kept as SQLite declared types so results come back typed exactly.
 //! Server-level catalog views (`sys.databases`, …) live in the connection's `main` schema.
 
+mod security;
+
+pub use security::{LoginKind, Password, password_hash};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -54,7 +58,7 @@ pub struct Instance {
 /// SQLite's `ATTACH` ceiling as this build allows it (see .cargo/config.toml).
 const ATTACH_LIMIT: i32 = 125;
 
-fn sqlite_error(e: rusqlite::Error) -> ServerMessage {
+pub(crate) fn sqlite_error(e: rusqlite::Error) -> ServerMessage {
     // The messages SQLite gives for the mistakes T-SQL users make most, as SQL Server words them.
     let text = e.to_string();
     if let Some(name) = text.strip_prefix("no such table: ") {
@@ -115,6 +119,7 @@ impl Instance {
                 recovery_model tinyint, recovery_model_desc nvarchar(60), is_read_only bit, is_encrypted bit
             );"#,
         )?;
+        conn.execute_batch(security::SCHEMA)?;
         let mut inst = Instance {
             conn,
             dir: dir.to_owned(),
