@@ -10,12 +10,14 @@
 //! redirect), the two personalities, and the statements a client sends before touching data.
 //! Data, catalog views, backups, restores, the virtual clock and the control API come next.
 
+pub mod control;
 pub mod instance;
 pub mod personality;
 pub mod protocol;
 pub mod server;
 pub mod sql;
 
+pub use control::{Fault, FaultAction};
 pub use personality::{Edition, Personality, Release};
 pub use protocol::tls::ServerTls;
 pub use server::{Server, ServerOptions, StatementRecord, TlsMode};

@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
+use crate::control::FaultAction;
 use crate::instance::Instance;
 use crate::personality::Personality;
 use crate::protocol::packet::{
@@ -70,6 +71,8 @@ struct Shared {
     next_spid: AtomicU16,
     statements: Mutex<Vec<StatementRecord>>,
     instance: Mutex<Instance>,
+    faults: crate::control::Faults,
+    clock: crate::control::VirtualClock,
 }
 
 /// A running server.
@@ -116,6 +119,8 @@ impl Server {
             next_spid: AtomicU16::new(51),
             statements: Mutex::default(),
             instance: Mutex::new(instance),
+            faults: Default::default(),
+            clock: Default::default(),
         });
         let s = shared.clone();
         let task = tokio::spawn(async move {
@@ -155,6 +160,49 @@ impl Server {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Injects a fault for statements matching its pattern.
+    pub fn inject(&self, fault: crate::control::Fault) {
+        self.shared.faults.add(fault);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// The virtual clock long operations follow.
+    pub fn clock(&self) -> &crate::control::VirtualClock {
+        &self.shared.clock
+    }
+
+    /// Runs a batch as the server itself (to seed databases and rows); errors come back with
+    /// their SQL Server numbers.
+    pub fn run_sql(&self, sql: &str) -> Result<Vec<Outcome>, ServerMessage> {
+        let view = SessionView {
+            personality: &self.shared.options.personality,
+            database: "master",
+            spid: 1,
+            user: "sa",
+            vars: &[],
+        };
+        let mut inst = self
+            .shared
+            .instance
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let outcomes = execute_batch(sql, &view, &mut inst);
+        match outcomes.iter().find_map(|o| {
+            if let Outcome::Error(e) = o {
+                Some(e.clone())
+            } else {
+                None
+            }
+        }) {
+            Some(e) => Err(e),
+            None => Ok(outcomes),
+        }
     }
 
     pub fn personality(&self) -> &Personality {
@@ -404,6 +452,37 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         let msg = read_message(io, session.packet_size).await?;
         let reply = match msg.kind {
+            PacketType::SqlBatch | PacketType::Rpc
+                if let Some(action) = injected_fault(&msg, s) =>
+            {
+                match action {
+                    FaultAction::Disconnect => {
+                        return Err(malformed("connection dropped by an injected fault"));
+                    }
+                    FaultAction::Delay(d) => {
+                        tokio::time::sleep(d).await;
+                        if msg.kind == PacketType::Rpc {
+                            rpc(&msg.payload, s, &mut session)?
+                        } else {
+                            sql_batch(&msg.payload, s, &mut session)?
+                        }
+                    }
+                    FaultAction::Error(number) => {
+                        let mut r = Reply::default();
+                        r.server_message(&crate::control::error_message(number), &server);
+                        r.done_token(
+                            if msg.kind == PacketType::Rpc {
+                                DONEPROC
+                            } else {
+                                DONE
+                            },
+                            DONE_ERROR,
+                            0,
+                        );
+                        r
+                    }
+                }
+            }
             PacketType::SqlBatch => sql_batch(&msg.payload, s, &mut session)?,
             PacketType::Attention => {
                 let mut r = Reply::default();
@@ -459,6 +538,22 @@ fn batch_text(payload: &[u8]) -> Result<String, ProtocolError> {
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
     String::from_utf16(&units).map_err(|_| malformed("SQL batch text is not valid UTF-16"))
+}
+
+/// The fault for a request, if one matches its statement text (the batch, or the statement
+/// of an sp_executesql call, or the procedure name).
+fn injected_fault(msg: &crate::protocol::packet::Message, s: &Shared) -> Option<FaultAction> {
+    let text = match msg.kind {
+        PacketType::SqlBatch => batch_text(&msg.payload).ok()?,
+        _ => {
+            let req = crate::protocol::rpc::parse(&msg.payload).ok()?;
+            match req.params.first() {
+                Some(p) if req.proc.is_executesql() => crate::protocol::types::text(&p.value),
+                _ => req.proc.name(),
+            }
+        }
+    };
+    s.faults.take(&text)
 }
 
 fn record(s: &Shared, session: &Session, text: &str) {
