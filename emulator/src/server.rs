@@ -674,6 +674,12 @@ fn run_statements(
                 r.server_message(&m, &server);
                 r.done_token(done, more | DONE_ERROR, 0);
             }
+            Outcome::Errors(list) => {
+                for m in &list {
+                    r.server_message(m, &server);
+                }
+                r.done_token(done, more | DONE_ERROR, 0);
+            }
             Outcome::DatabaseChanged { old, new } => {
                 r.env_database(&new, &old);
                 let text = format!("Changed database context to '{new}'.");

@@ -4,8 +4,10 @@
 //! T-SQL column types kept as SQLite declared types so results come back typed exactly.
 //! Server-level catalog views (`sys.databases`, …) live in the connection's `main` schema.
 
+mod backups;
 mod security;
 
+pub use backups::Report;
 pub use security::{LoginKind, Password, password_hash};
 
 use std::collections::BTreeMap;
@@ -44,6 +46,12 @@ pub struct DatabaseInfo {
     pub recovery: Recovery,
     pub file: Option<PathBuf>,
     pub system: bool,
+    /// Restored WITH NORECOVERY and waiting for more backups (state RESTORING).
+    pub restoring: bool,
+    /// The LSN the last restored backup reached, for the log-chain checks.
+    pub restored_lsn: i64,
+    /// The BackupSetGUID of the full backup it was restored from (a differential's base).
+    pub restored_full_guid: Option<String>,
 }
 
 /// All databases of one emulated server.
@@ -137,6 +145,7 @@ impl Instance {
             inst.attach(name, None, recovery, true)
                 .map_err(|e| anyhow::anyhow!(e.text))?;
         }
+        inst.conn.execute_batch(backups::MSDB_SCHEMA)?;
         Ok(inst)
     }
 
@@ -179,10 +188,18 @@ impl Instance {
             .map_err(sqlite_error)?;
         // sys.tables, per database, over SQLite's own catalog.
         let view = format!(
-            r#"CREATE VIEW IF NOT EXISTS "{q}"."sys.tables" AS SELECT substr(name, instr(name, '.') + 1) AS name, rowid AS object_id, 1 AS schema_id, 'USER_TABLE' AS type_desc FROM "{q}".sqlite_master WHERE type = 'table' AND name NOT LIKE 'sys.%'"#,
+            r#"CREATE VIEW IF NOT EXISTS "{q}"."sys.tables" AS SELECT substr(name, instr(name, '.') + 1) AS name, rowid AS object_id, 1 AS schema_id, 'USER_TABLE' AS type_desc FROM "{q}".sqlite_master WHERE type = 'table' AND name LIKE '%.%' AND name NOT LIKE 'sys.%' AND name NOT LIKE 'ferry.%'"#,
             q = name.replace('"', "\"\"")
         );
         self.conn.execute_batch(&view).map_err(sqlite_error)?;
+        if !system {
+            let log = format!(
+                r#"CREATE TABLE IF NOT EXISTS "{q}"."{}" (lsn INTEGER PRIMARY KEY AUTOINCREMENT, sql TEXT NOT NULL)"#,
+                backups::CHANGE_LOG,
+                q = name.replace('"', "\"\"")
+            );
+            self.conn.execute_batch(&log).map_err(sqlite_error)?;
+        }
         self.databases.insert(
             name.to_ascii_lowercase(),
             DatabaseInfo {
@@ -191,6 +208,9 @@ impl Instance {
                 recovery,
                 file,
                 system,
+                restoring: false,
+                restored_lsn: 0,
+                restored_full_guid: None,
             },
         );
         Ok(())
@@ -212,6 +232,17 @@ impl Instance {
         let file = self.dir.join(format!("{safe}-{}.sqlite", self.next_id));
         let _ = std::fs::remove_file(&file);
         self.attach(name, Some(file), Recovery::Full, false)
+    }
+
+    /// A fresh file for a database (any stale file of that name removed).
+    fn new_file_path(&self, name: &str) -> PathBuf {
+        let safe: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let file = self.dir.join(format!("{safe}-{}.sqlite", self.next_id));
+        let _ = std::fs::remove_file(&file);
+        file
     }
 
     /// DROP DATABASE. SQL Server error 3701 if it does not exist.

@@ -30,7 +30,7 @@ fn verify(password: &str, hash: &[u8]) -> bool {
 
 /// Bytes that differ per call, for salts and SIDs: a hash of a counter and the clock. Not for
 /// cryptography — the emulator guards nothing real.
-fn unique_bytes(seed: &str, n: usize) -> Vec<u8> {
+pub(crate) fn unique_bytes(seed: &str, n: usize) -> Vec<u8> {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let c = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let t = std::time::SystemTime::now()

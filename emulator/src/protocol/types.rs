@@ -377,6 +377,16 @@ pub fn datetime_text(days: u32, ticks: u64) -> String {
     )
 }
 
+/// The current UTC time as datetime2 text.
+pub fn now_text() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let days = (d.as_secs() / 86_400) as i64 + UNIX_EPOCH_DAYS;
+    let ticks = (d.as_secs() % 86_400) * 10_000_000 + u64::from(d.subsec_nanos() / 100);
+    datetime_text(days as u32, ticks)
+}
+
 /// Parses `YYYY-MM-DD[( |T)HH:MM[:SS[.fffffff]]]` into days and 100 ns ticks.
 pub fn parse_datetime(text: &str) -> Option<(u32, u64)> {
     let text = text.trim();

@@ -3,8 +3,9 @@
 //! literals, `CAST`), `USE`, `PRINT`, `SET` options; everything else gets the error SQL Server
 //! would give for a statement it cannot resolve, naming what was not understood.
 
+pub mod backup;
 pub mod lexer;
-mod rewrite;
+pub mod rewrite;
 mod scalar;
 pub mod security;
 
@@ -27,6 +28,8 @@ pub enum Outcome {
     Done(Option<u64>),
     Info(ServerMessage),
     Error(ServerMessage),
+    /// Several errors for one statement (e.g. 3201 then 3013), then one DONE.
+    Errors(Vec<ServerMessage>),
     /// The session's database changed (ENVCHANGE), with SQL Server's info message 5701.
     DatabaseChanged {
         old: String,
@@ -97,6 +100,8 @@ enum Plan<'t> {
     DropDatabase(String),
     SetRecovery(String, Recovery),
     Security(security::SecurityStatement),
+    Backup(backup::BackupSpec),
+    Restore(backup::RestoreSpec),
 }
 
 fn object_name(tokens: &[Token]) -> String {
@@ -111,6 +116,12 @@ fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     let first = &st[0];
     if let Some(sec) = security::parse(st) {
         return sec.map(Plan::Security);
+    }
+    if first.is("BACKUP") {
+        return backup::parse_backup(st).map(Plan::Backup);
+    }
+    if first.is("RESTORE") {
+        return backup::parse_restore(st).map(Plan::Restore);
     }
     if first.is("SELECT") {
         // LOGINPROPERTY reads the login catalog, so it runs through SQLite like a FROM query.
@@ -226,6 +237,24 @@ fn run(p: Plan<'_>, s: &SessionView<'_>, inst: &mut Instance) -> Vec<Outcome> {
         Plan::SetRecovery(name, model) => {
             result(inst.set_recovery(&name, model).map(|_| Outcome::Done(None)))
         }
+        Plan::Backup(spec) => {
+            let r = inst.backup(
+                &spec,
+                s.personality.server_name(),
+                &s.personality.product_version(),
+                &crate::protocol::types::now_text(),
+            );
+            report(r)
+        }
+        Plan::Restore(spec) => {
+            let r = inst.restore(
+                &spec,
+                s.personality.is_managed_instance(),
+                s.user,
+                &crate::protocol::types::now_text(),
+            );
+            report(r)
+        }
         Plan::Security(sec) => {
             use security::SecurityStatement as S;
             let mi = s.personality.is_managed_instance();
@@ -250,6 +279,20 @@ fn run(p: Plan<'_>, s: &SessionView<'_>, inst: &mut Instance) -> Vec<Outcome> {
                 S::DropCredential(name) => inst.drop_credential(&name),
             };
             result(done.map(|_| Outcome::Done(None)))
+        }
+    }
+}
+
+fn report(r: Result<crate::instance::Report, Vec<ServerMessage>>) -> Vec<Outcome> {
+    match r {
+        Err(errors) => vec![Outcome::Errors(errors)],
+        Ok(rep) => {
+            let mut out: Vec<Outcome> = rep.messages.into_iter().map(Outcome::Info).collect();
+            out.push(match rep.rows {
+                Some((columns, rows)) => Outcome::Rows { columns, rows },
+                None => Outcome::Done(None),
+            });
+            out
         }
     }
 }
@@ -280,6 +323,13 @@ fn table_statement(
         Ok(Outcome::Rows { columns, rows })
     } else {
         let n = inst.execute(&rw.sql, &params)?;
+        if let Some(db) = rw
+            .target
+            .as_deref()
+            .filter(|d| inst.database(d).is_some_and(|i| !i.system))
+        {
+            inst.log_change(db, &rw.for_log(&params))?;
+        }
         let ddl = tokens[0].is("CREATE") || tokens[0].is("DROP");
         Ok(Outcome::Done(if ddl { None } else { Some(n) }))
     }

@@ -22,6 +22,50 @@ pub struct Rewritten {
     pub sql: String,
     /// The `@variables` bound to `?1`, `?2`, … in order.
     pub params: Vec<String>,
+    /// The statement's pieces, and which of them are parameters (piece index, parameter index),
+    /// so the change log can record the statement with its values inlined.
+    pub parts: Vec<String>,
+    pub param_slots: Vec<(usize, usize)>,
+    /// The database of the first table the statement names (the one it changes, for DML/DDL).
+    pub target: Option<String>,
+}
+
+impl Rewritten {
+    /// The statement with parameters inlined as literals and the target database's name
+    /// replaced by [`DB_MARKER`], so a restore under another name can replay it.
+    pub fn for_log(&self, values: &[crate::protocol::types::Value]) -> String {
+        let mut parts = self.parts.clone();
+        for (at, p) in &self.param_slots {
+            if let Some(v) = values.get(*p) {
+                parts[*at] = sql_literal(v);
+            }
+        }
+        let sql = parts.join(" ");
+        match &self.target {
+            Some(t) => sql.replace(&format!("{}.", quote(t)), &format!("{DB_MARKER}.")),
+            None => sql,
+        }
+    }
+}
+
+/// Stands for "this database" in the change log.
+pub const DB_MARKER: &str = "\u{1}";
+
+/// A value as a SQLite literal.
+pub fn sql_literal(v: &crate::protocol::types::Value) -> String {
+    use crate::protocol::types::{Value, text};
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Bit(b) => i64::from(*b).to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => format!("{f:e}"),
+        Value::Binary(b) => format!(
+            "X'{}'",
+            b.iter().map(|x| format!("{x:02X}")).collect::<String>()
+        ),
+        Value::Variant(inner) => sql_literal(&inner.1),
+        other => format!("'{}'", text(other).replace('\'', "''")),
+    }
 }
 
 fn quote(s: &str) -> String {
@@ -98,6 +142,7 @@ pub fn rewrite(
 ) -> Result<Rewritten, ServerMessage> {
     let mut out: Vec<String> = Vec::new();
     let mut params: Vec<String> = Vec::new();
+    let mut param_slots: Vec<(usize, usize)> = Vec::new();
     let mut limit: Option<String> = None;
     let mut in_from = false;
     let mut expect_table = false;
@@ -281,6 +326,7 @@ pub fn rewrite(
                         params.push(v.clone());
                         params.len() - 1
                     });
+                param_slots.push((out.len(), pos));
                 format!("?{}", pos + 1)
             }
             // SQL Server error 137 for a global the emulator does not have inside a table query.
@@ -310,11 +356,18 @@ pub fn rewrite(
             .collect::<Vec<_>>()
             .join(", ");
     }
-    let mut sql = out.join(" ");
     if let Some(n) = limit {
-        sql.push_str(&format!(" LIMIT {n}"));
+        out.push(format!("LIMIT {n}"));
     }
-    Ok(Rewritten { sql, params })
+    let sql = out.join(" ");
+    let target = from_tables.first().map(|(db, _)| db.clone());
+    Ok(Rewritten {
+        sql,
+        params,
+        parts: out,
+        param_slots,
+        target,
+    })
 }
 
 /// Where a T-SQL name lives: (SQLite schema = attached database, SQLite table name).
@@ -345,6 +398,7 @@ fn resolve(
             ),
         ));
     };
+    info.usable()?;
     let schema = if schema.eq_ignore_ascii_case("sys") {
         "sys".to_owned()
     } else {

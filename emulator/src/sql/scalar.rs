@@ -158,7 +158,7 @@ pub fn parse_type(t: &[Token]) -> Parsed<'_, SqlType> {
     let ty = match name.to_ascii_lowercase().as_str() {
         "tinyint" => SqlType::TinyInt,
         "smallint" => SqlType::SmallInt,
-        "int" => SqlType::Int,
+        "int" | "integer" => SqlType::Int,
         "bigint" => SqlType::BigInt,
         "bit" => SqlType::Bit,
         "float" | "real" => SqlType::Float,

@@ -1,0 +1,292 @@
+//! BACKUP and RESTORE statements, parsed from tokens.
+
+use std::path::PathBuf;
+
+use super::lexer::Token;
+use super::syntax_error;
+use crate::backup::BackupType;
+use crate::protocol::tokens::ServerMessage;
+
+/// Where a backup goes or comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Device {
+    Disk(PathBuf),
+    Url(String),
+}
+
+impl Device {
+    pub fn name(&self) -> String {
+        match self {
+            Device::Disk(p) => p.display().to_string(),
+            Device::Url(u) => u.clone(),
+        }
+    }
+
+    /// msdb.dbo.backupmediafamily.device_type: 2 disk, 9 URL.
+    pub fn device_type(&self) -> i64 {
+        match self {
+            Device::Disk(_) => 2,
+            Device::Url(_) => 9,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSpec {
+    pub database: String,
+    pub kind: BackupType,
+    pub devices: Vec<Device>,
+    pub copy_only: bool,
+    pub checksum: bool,
+    pub compression: bool,
+    /// INIT or FORMAT: overwrite existing media.
+    pub overwrite: bool,
+    pub name: Option<String>,
+}
+
+/// What a RESTORE statement asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreKind {
+    Database,
+    Log,
+    HeaderOnly,
+    FileListOnly,
+    VerifyOnly,
+    LabelOnly,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreSpec {
+    pub kind: RestoreKind,
+    pub database: Option<String>,
+    pub devices: Vec<Device>,
+    pub norecovery: bool,
+    pub replace: bool,
+    pub checksum: bool,
+    /// Every WITH option as written, for MI's check of what it accepts.
+    pub options: Vec<String>,
+}
+
+fn devices(st: &[Token], mut i: usize) -> Result<(Vec<Device>, usize), ServerMessage> {
+    let mut out = Vec::new();
+    loop {
+        let kind = st
+            .get(i)
+            .ok_or_else(|| syntax_error(&st[i - 1].display()))?;
+        let is_disk = kind.is("DISK");
+        if !is_disk && !kind.is("URL") {
+            return Err(syntax_error(&kind.display()));
+        }
+        if !st.get(i + 1).is_some_and(|t| t.is_punct("=")) {
+            return Err(syntax_error(&kind.display()));
+        }
+        let Some(Token::Str { text, .. }) = st.get(i + 2) else {
+            return Err(syntax_error("="));
+        };
+        out.push(if is_disk {
+            Device::Disk(PathBuf::from(text))
+        } else {
+            Device::Url(text.clone())
+        });
+        i += 3;
+        if st.get(i).is_some_and(|t| t.is_punct(",")) {
+            i += 1;
+            continue;
+        }
+        // SQL Server allows at most 64 backup devices per media set.
+        if out.len() > 64 {
+            return Err(ServerMessage::error(
+                3205,
+                16,
+                "Too many backup devices specified. Only 64 are allowed.",
+            ));
+        }
+        return Ok((out, i));
+    }
+}
+
+/// WITH options: each is a word, optionally `= value`; `MOVE 'a' TO 'b'` is kept whole.
+fn with_options(st: &[Token], i: usize) -> Result<Vec<(String, Option<Token>)>, ServerMessage> {
+    let mut out = Vec::new();
+    if i >= st.len() {
+        return Ok(out);
+    }
+    if !st[i].is("WITH") {
+        return Err(syntax_error(&st[i].display()));
+    }
+    let mut j = i + 1;
+    while j < st.len() {
+        let Token::Word(w) = &st[j] else {
+            return Err(syntax_error(&st[j].display()));
+        };
+        let key = w.to_ascii_uppercase();
+        j += 1;
+        let mut value = None;
+        if st.get(j).is_some_and(|t| t.is_punct("=")) {
+            value = st.get(j + 1).cloned();
+            j += 2;
+        } else if key == "MOVE" {
+            value = st.get(j).cloned();
+            j += 3; // 'logical' TO 'physical'
+        }
+        out.push((key, value));
+        if st.get(j).is_some_and(|t| t.is_punct(",")) {
+            j += 1;
+        }
+    }
+    Ok(out)
+}
+
+fn name(st: &[Token], i: usize) -> Result<String, ServerMessage> {
+    match st.get(i) {
+        Some(Token::Word(w) | Token::Quoted(w)) => Ok(w.clone()),
+        Some(t) => Err(syntax_error(&t.display())),
+        None => Err(syntax_error(&st[i - 1].display())),
+    }
+}
+
+pub fn parse_backup(st: &[Token]) -> Result<BackupSpec, ServerMessage> {
+    let log = match st.get(1) {
+        Some(t) if t.is("DATABASE") => false,
+        Some(t) if t.is("LOG") => true,
+        Some(t) => return Err(syntax_error(&t.display())),
+        None => return Err(syntax_error("BACKUP")),
+    };
+    let database = name(st, 2)?;
+    if !st.get(3).is_some_and(|t| t.is("TO")) {
+        return Err(syntax_error(
+            &st.get(3).map(|t| t.display()).unwrap_or_default(),
+        ));
+    }
+    let (devices, next) = devices(st, 4)?;
+    let mut spec = BackupSpec {
+        database,
+        kind: if log {
+            BackupType::Log
+        } else {
+            BackupType::Full
+        },
+        devices,
+        copy_only: false,
+        checksum: false,
+        compression: false,
+        overwrite: false,
+        name: None,
+    };
+    for (key, value) in with_options(st, next)? {
+        match key.as_str() {
+            "COPY_ONLY" => spec.copy_only = true,
+            "CHECKSUM" => spec.checksum = true,
+            "NO_CHECKSUM" => spec.checksum = false,
+            "COMPRESSION" => spec.compression = true,
+            "NO_COMPRESSION" => spec.compression = false,
+            "FORMAT" | "INIT" => spec.overwrite = true,
+            "DIFFERENTIAL" if !log => spec.kind = BackupType::Differential,
+            "NAME" => spec.name = value.map(|v| v.display()),
+            "STATS" | "MAXTRANSFERSIZE" | "BLOCKSIZE" | "NOINIT" | "NOFORMAT" | "DESCRIPTION"
+            | "SKIP" | "NOSKIP" | "REWIND" | "NOREWIND" | "NO_TRUNCATE" | "NORECOVERY"
+            | "CREDENTIAL" | "BUFFERCOUNT" => {}
+            other => return Err(syntax_error(other)),
+        }
+    }
+    Ok(spec)
+}
+
+pub fn parse_restore(st: &[Token]) -> Result<RestoreSpec, ServerMessage> {
+    let (kind, mut i) = match st.get(1) {
+        Some(t) if t.is("DATABASE") => (RestoreKind::Database, 2),
+        Some(t) if t.is("LOG") => (RestoreKind::Log, 2),
+        Some(t) if t.is("HEADERONLY") => (RestoreKind::HeaderOnly, 2),
+        Some(t) if t.is("FILELISTONLY") => (RestoreKind::FileListOnly, 2),
+        Some(t) if t.is("VERIFYONLY") => (RestoreKind::VerifyOnly, 2),
+        Some(t) if t.is("LABELONLY") => (RestoreKind::LabelOnly, 2),
+        Some(t) => return Err(syntax_error(&t.display())),
+        None => return Err(syntax_error("RESTORE")),
+    };
+    let database = if matches!(kind, RestoreKind::Database | RestoreKind::Log) {
+        i += 1;
+        Some(name(st, 2)?)
+    } else {
+        None
+    };
+    let (devices, next) = if st.get(i).is_some_and(|t| t.is("FROM")) {
+        devices(st, i + 1)?
+    } else {
+        (Vec::new(), i)
+    };
+    let mut spec = RestoreSpec {
+        kind,
+        database,
+        devices,
+        norecovery: false,
+        replace: false,
+        checksum: false,
+        options: Vec::new(),
+    };
+    for (key, _) in with_options(st, next)? {
+        match key.as_str() {
+            "NORECOVERY" => spec.norecovery = true,
+            "RECOVERY" => spec.norecovery = false,
+            "REPLACE" => spec.replace = true,
+            "CHECKSUM" => spec.checksum = true,
+            "STATS"
+            | "MOVE"
+            | "FILE"
+            | "NO_CHECKSUM"
+            | "CONTINUE_AFTER_ERROR"
+            | "STOPAT"
+            | "STANDBY"
+            | "CREDENTIAL"
+            | "BUFFERCOUNT"
+            | "MAXTRANSFERSIZE"
+            | "BLOCKSIZE"
+            | "NOUNLOAD"
+            | "UNLOAD"
+            | "KEEP_REPLICATION"
+            | "KEEP_CDC"
+            | "ENABLE_BROKER"
+            | "NEW_BROKER"
+            | "ERROR_BROKER_CONVERSATIONS"
+            | "PARTIAL"
+            | "RESTRICTED_USER" => {}
+            other => return Err(syntax_error(other)),
+        }
+        spec.options.push(key);
+    }
+    if spec.devices.is_empty()
+        && !(spec.kind == RestoreKind::Database && spec.options.iter().any(|o| o == "RECOVERY"))
+    {
+        return Err(syntax_error(
+            &st.last().map(|t| t.display()).unwrap_or_default(),
+        ));
+    }
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::lexer::tokenize;
+
+    #[test]
+    fn backup_with_stripes_and_options() {
+        let t = tokenize("BACKUP DATABASE [Sales] TO DISK = '/s/a.bak', DISK = '/s/b.bak' WITH COPY_ONLY, CHECKSUM, COMPRESSION, FORMAT, MAXTRANSFERSIZE = 4194304, BLOCKSIZE = 65536, STATS = 10").unwrap();
+        let b = parse_backup(&t).unwrap();
+        assert_eq!(b.devices.len(), 2);
+        assert!(b.copy_only && b.checksum && b.compression && b.overwrite);
+        let t = tokenize("BACKUP DATABASE x TO URL = 'https://a/b' WITH DIFFERENTIAL").unwrap();
+        assert_eq!(parse_backup(&t).unwrap().kind, BackupType::Differential);
+    }
+
+    #[test]
+    fn restore_variants() {
+        let t = tokenize("RESTORE DATABASE [New] FROM DISK = '/s/a.bak' WITH NORECOVERY, REPLACE, MOVE 'a' TO '/x', STATS = 5").unwrap();
+        let r = parse_restore(&t).unwrap();
+        assert!(r.norecovery && r.replace);
+        assert_eq!(r.options, ["NORECOVERY", "REPLACE", "MOVE", "STATS"]);
+        let t = tokenize("RESTORE HEADERONLY FROM URL = 'https://a/b.bak'").unwrap();
+        assert_eq!(parse_restore(&t).unwrap().kind, RestoreKind::HeaderOnly);
+        let t = tokenize("RESTORE DATABASE x WITH RECOVERY").unwrap();
+        assert!(parse_restore(&t).unwrap().devices.is_empty());
+    }
+}
