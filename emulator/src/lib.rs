@@ -10,7 +10,9 @@
 //! redirect), the two personalities, and the statements a client sends before touching data.
 //! Data, catalog views, backups, restores, the virtual clock and the control API come next.
 
+pub mod azurite;
 pub mod backup;
+pub mod blob;
 pub mod control;
 pub mod instance;
 pub mod personality;

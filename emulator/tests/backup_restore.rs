@@ -347,7 +347,7 @@ async fn damaged_media_and_bad_devices_fail_with_their_numbers() {
     // Managed Instance: only full restores, from URL, without NORECOVERY/REPLACE/MOVE.
     let mi_server = start(mi(), TlsMode::Required).await;
     let mut m = connect(&mi_server).await;
-    assert_eq!(error_code(&mut m, &"RESTORE DATABASE Small FROM URL = 'https://acct.blob.core.windows.net/c/small.bak' WITH NORECOVERY".to_string()).await, 41901);
+    assert_eq!(error_code(&mut m, "RESTORE DATABASE Small FROM URL = 'https://acct.blob.core.windows.net/c/small.bak' WITH NORECOVERY").await, 41901);
     assert_eq!(
         error_code(
             &mut m,

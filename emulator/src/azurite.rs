@@ -1,0 +1,173 @@
+//! Azurite, the official Azure Storage emulator, as the blob store behind the emulator's
+//! BACKUP TO URL and RESTORE FROM URL: a launcher for tests and `serve`, and an account-key SAS
+//! signer (Microsoft's Rust SDK signs only user-delegation SAS; see reference/blob.md §5).
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// Azurite's well-known development account.
+pub const ACCOUNT: &str = "devstoreaccount1";
+/// Azurite's published development key (not a secret: it is in Microsoft's documentation).
+pub const ACCOUNT_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+/// The service version our SAS tokens carry (one Azurite 3.35 accepts).
+pub const SAS_VERSION: &str = "2022-11-02";
+
+/// A running Azurite blob service, stopped when dropped.
+pub struct Azurite {
+    child: Child,
+    pub addr: SocketAddr,
+    _dir: Option<PathBuf>,
+}
+
+impl Azurite {
+    /// Where `npm ci --prefix tools/azurite` installs it in this repository.
+    pub fn default_binary() -> PathBuf {
+        if let Some(p) = std::env::var_os("FERRY_AZURITE_BLOB") {
+            return PathBuf::from(p);
+        }
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tools/azurite/node_modules/.bin/azurite-blob")
+    }
+
+    /// Starts Azurite on a free loopback port with in-memory storage, and waits until it listens.
+    pub fn start() -> anyhow::Result<Azurite> {
+        let bin = Self::default_binary();
+        if !bin.is_file() {
+            anyhow::bail!(
+                "Azurite is not installed at {}; run `npm ci --prefix tools/azurite` (scripts/test does)",
+                bin.display()
+            );
+        }
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        // --skipApiVersionCheck: the Rust SDK sends a newer x-ms-version than Azurite 3.35
+        // knows; --loose ignores headers it does not implement; no telemetry from a sandbox.
+        let child = Command::new(&bin)
+            .args([
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                &port.to_string(),
+                "--inMemoryPersistence",
+                "--skipApiVersionCheck",
+                "--loose",
+                "--disableTelemetry",
+                "--silent",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", bin.display()))?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut azurite = Azurite {
+            child,
+            addr,
+            _dir: None,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Some(status) = azurite.child.try_wait()? {
+                anyhow::bail!("Azurite exited at start ({status})");
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!("Azurite did not listen on {addr} within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(azurite)
+    }
+
+    /// The account's blob endpoint, path-style.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}/{ACCOUNT}", self.addr)
+    }
+
+    /// A container's URL.
+    pub fn container_url(&self, container: &str) -> String {
+        format!("{}/{container}", self.endpoint())
+    }
+
+    /// Creates a container with a short-lived account-key SAS.
+    pub async fn create_container(&self, container: &str) -> anyhow::Result<()> {
+        let sas = account_sas(ACCOUNT, ACCOUNT_KEY, "2099-01-01T00:00:00Z")?;
+        let mut url = azure_core::http::Url::parse(&self.container_url(container))?;
+        url.set_query(Some(&sas));
+        let client = azure_storage_blob::BlobContainerClient::new(url, None, None)?;
+        client.create(None).await?;
+        Ok(())
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sign(key_b64: &str, string_to_sign: &str) -> anyhow::Result<String> {
+    let key = base64::engine::general_purpose::STANDARD.decode(key_b64)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| anyhow::anyhow!("{e}"))?;
+    mac.update(string_to_sign.as_bytes());
+    Ok(base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// Percent-encodes the characters base64 and timestamps put in a SAS query value.
+fn encode(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '+' => "%2B".to_owned(),
+            '/' => "%2F".to_owned(),
+            '=' => "%3D".to_owned(),
+            ':' => "%3A".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// A container-scoped service SAS (`sr=c`) signed with the account key: the shape MI's
+/// `CREATE CREDENTIAL … SECRET` takes (Read + List for restore). `permissions` in SAS order,
+/// e.g. "rl" or "racwdl"; `expiry` as `YYYY-MM-DDTHH:MM:SSZ`. Returned without a leading `?`.
+///
+/// String-to-sign for service version 2020-12-06 and later (Azure Storage docs, "Create a
+/// service SAS"): permissions, start, expiry, canonical resource, identifier, IP, protocol,
+/// version, resource, snapshot time, encryption scope, then the five response-header overrides.
+pub fn container_sas(
+    account: &str,
+    key: &str,
+    container: &str,
+    permissions: &str,
+    expiry: &str,
+) -> anyhow::Result<String> {
+    let resource = format!("/blob/{account}/{container}");
+    let to_sign =
+        format!("{permissions}\n\n{expiry}\n{resource}\n\n\n\n{SAS_VERSION}\nc\n\n\n\n\n\n\n");
+    let sig = sign(key, &to_sign)?;
+    Ok(format!(
+        "sv={SAS_VERSION}&sr=c&sp={permissions}&se={}&sig={}",
+        encode(expiry),
+        encode(&sig)
+    ))
+}
+
+/// An account SAS for blob service, container and object operations with every permission,
+/// for test set-up (creating containers).
+pub fn account_sas(account: &str, key: &str, expiry: &str) -> anyhow::Result<String> {
+    let (perms, services, types) = ("racwdl", "b", "sco");
+    // Account SAS string-to-sign (version 2020-12-06+): account, permissions, services,
+    // resource types, start, expiry, IP, protocol, version, encryption scope, then an empty line.
+    let to_sign =
+        format!("{account}\n{perms}\n{services}\n{types}\n\n{expiry}\n\n\n{SAS_VERSION}\n\n");
+    let sig = sign(key, &to_sign)?;
+    Ok(format!(
+        "sv={SAS_VERSION}&ss={services}&srt={types}&sp={perms}&se={}&sig={}",
+        encode(expiry),
+        encode(&sig)
+    ))
+}
