@@ -73,6 +73,8 @@ struct Shared {
     instance: Mutex<Instance>,
     faults: crate::control::Faults,
     clock: crate::control::VirtualClock,
+    /// Overrides the virtual duration of background restores.
+    restore_time: Mutex<Option<Duration>>,
 }
 
 /// A running server.
@@ -121,6 +123,7 @@ impl Server {
             instance: Mutex::new(instance),
             faults: Default::default(),
             clock: Default::default(),
+            restore_time: Mutex::new(None),
         });
         let s = shared.clone();
         let task = tokio::spawn(async move {
@@ -136,7 +139,7 @@ impl Server {
                 let s = s.clone();
                 tokio::spawn(async move {
                     let spid = s.next_spid.fetch_add(1, Ordering::Relaxed);
-                    match serve(tcp, &s, spid).await {
+                    match serve(tcp, s.clone(), spid).await {
                         Ok(()) | Err(ProtocolError::Closed) => {
                             tracing::debug!(%peer, spid, "session ended")
                         }
@@ -170,6 +173,15 @@ impl Server {
     /// Removes every injected fault.
     pub fn clear_faults(&self) {
         self.shared.faults.clear();
+    }
+
+    /// Sets how long (in virtual time) a background restore takes; None restores the default.
+    pub fn set_restore_time(&self, t: Option<Duration>) {
+        *self
+            .shared
+            .restore_time
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = t;
     }
 
     /// The virtual clock long operations follow.
@@ -222,7 +234,8 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 /// The TLS handshake must finish within this; a client that stalls in it is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 
-async fn serve(tcp: TcpStream, s: &Shared, spid: u16) -> Result<(), ProtocolError> {
+async fn serve(tcp: TcpStream, s: Arc<Shared>, spid: u16) -> Result<(), ProtocolError> {
+    let s = &s;
     tcp.set_nodelay(true)?;
     let mut first = [0u8; 1];
     if tcp.peek(&mut first).await? == 0 {
@@ -322,11 +335,13 @@ struct Session {
     user: String,
     database: String,
     packet_size: usize,
+    /// Background operations the last request started; the reply waits for them.
+    pending: Vec<crate::instance::OperationStart>,
 }
 
 async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     io: &mut S,
-    s: &Shared,
+    s: &Arc<Shared>,
     spid: u16,
     pre: &ClientPrelogin,
     login_msg: crate::protocol::packet::Message,
@@ -448,6 +463,7 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
         user,
         database,
         packet_size,
+        pending: Vec::new(),
     };
     loop {
         let msg = read_message(io, session.packet_size).await?;
@@ -510,6 +526,17 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 )));
             }
         };
+        // A restore on MI runs in its own task, so it finishes even if this client goes away;
+        // the reply (its completion messages) waits for it, as the RESTORE statement does.
+        for op in session.pending.drain(..) {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let shared = s.clone();
+            tokio::spawn(async move {
+                run_operation(&shared, op).await;
+                let _ = tx.send(());
+            });
+            let _ = rx.await;
+        }
         write_message(
             io,
             PacketType::TabularResult,
@@ -518,6 +545,35 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
             spid,
         )
         .await?;
+    }
+}
+
+/// Drives a background operation over virtual time: a restore of `size` bytes takes 10 virtual
+/// seconds plus one per 100 MiB (a guess at a small MI's pace), with progress written every
+/// 50 ms of real time.
+async fn run_operation(s: &Shared, op: crate::instance::OperationStart) {
+    let total =
+        Duration::from_secs(10) + Duration::from_secs_f64(op.size as f64 / (100.0 * 1_048_576.0));
+    let total = s
+        .restore_time
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or(total);
+    let start = s.clock.now();
+    loop {
+        let elapsed = s.clock.now().duration_since(start).unwrap_or_default();
+        let fraction = (elapsed.as_secs_f64() / total.as_secs_f64().max(0.001)).min(1.0);
+        let now = crate::protocol::types::now_text();
+        {
+            let mut inst = s.instance.lock().unwrap_or_else(|e| e.into_inner());
+            if fraction >= 1.0 {
+                inst.operation_done(&op, &now);
+                return;
+            }
+            let remaining = total.saturating_sub(elapsed).as_millis() as i64;
+            inst.operation_progress(&op, fraction, remaining, elapsed.as_millis() as i64, &now);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -674,6 +730,7 @@ fn run_statements(
                 r.server_message(&m, &server);
                 r.done_token(done, more | DONE_ERROR, 0);
             }
+            Outcome::Operation(op) => session.pending.push(op),
             Outcome::Errors(list) => {
                 for m in &list {
                     r.server_message(m, &server);

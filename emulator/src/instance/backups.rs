@@ -6,10 +6,27 @@ use std::path::Path;
 
 use super::{DatabaseInfo, Instance, Recovery, security::unique_bytes, sqlite_error};
 use crate::backup::{self, BackupHeader, BackupType, FormatError, LogEntry};
+use crate::blob;
 use crate::protocol::tokens::{Column, ServerMessage};
 use crate::protocol::types::{SqlType, Value};
 use crate::sql::backup::{BackupSpec, Device, RestoreKind, RestoreSpec};
 use crate::sql::rewrite::DB_MARKER;
+
+/// Server-level views of requests and operations, in `main`. `operation_id` links a request row
+/// to its dm_operation_status row (an emulator column; SQL Server has no such link).
+pub const OPERATIONS_SCHEMA: &str = r#"
+CREATE TABLE "sys.dm_exec_requests" (
+    session_id smallint, request_id int, start_time datetime2, status nvarchar(30), command nvarchar(32),
+    database_id smallint, percent_complete float, estimated_completion_time bigint, total_elapsed_time int,
+    operation_id nvarchar(36)
+);
+CREATE TABLE "sys.dm_operation_status" (
+    session_activity_id uniqueidentifier, resource_type int, resource_type_desc nvarchar(2048),
+    major_resource_id nvarchar(128), minor_resource_id nvarchar(128), operation nvarchar(60), state tinyint,
+    state_desc nvarchar(120), percent_complete int, error_code int, error_desc nvarchar(2048),
+    error_severity int, error_state int, start_time datetime2, last_modify_time datetime2
+);
+"#;
 
 pub const MSDB_SCHEMA: &str = r#"
 CREATE TABLE msdb."dbo.backupset" (
@@ -52,6 +69,17 @@ fn q(s: &str) -> String {
 pub struct Report {
     pub messages: Vec<ServerMessage>,
     pub rows: Option<(Vec<Column>, Vec<Vec<Value>>)>,
+    /// A restore that goes on in the background (MI): the server runs it to completion.
+    pub operation: Option<OperationStart>,
+}
+
+/// A long operation the server drives over virtual time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationStart {
+    pub id: String,
+    pub database: String,
+    pub session: i64,
+    pub size: u64,
 }
 
 /// A failure: SQL Server sends the specific error, then "BACKUP/RESTORE … is terminating
@@ -166,15 +194,6 @@ impl Instance {
                 16,
                 "ferry-emulator backs up user databases only",
             )));
-        }
-        for d in &spec.devices {
-            if let Device::Url(_) = d {
-                return Err(fail(ServerMessage::error(
-                    50000,
-                    16,
-                    "ferry-emulator does not support BACKUP TO URL yet; back up TO DISK",
-                )));
-            }
         }
         let db = info.name.clone();
         let cur = self.current_lsn(&db);
@@ -297,13 +316,20 @@ impl Instance {
             .zip(backup::split(&payload, spec.devices.len()))
             .enumerate()
         {
-            let Device::Disk(path) = device else {
-                unreachable!("URL devices were refused above")
-            };
-            check_disk_target(path, spec.overwrite).map_err(fail)?;
             let mut h = header.clone();
             h.stripe_index = i as u32 + 1;
-            std::fs::write(path, backup::encode(&h, part)).map_err(|e| fail(os_error(path, &e)))?;
+            let bytes = backup::encode(&h, part);
+            match device {
+                Device::Disk(path) => {
+                    check_disk_target(path, spec.overwrite).map_err(fail)?;
+                    std::fs::write(path, bytes).map_err(|e| fail(os_error(path, &e)))?;
+                }
+                Device::Url(url) => {
+                    let (loc, sas) = self.url_access(url).map_err(fail)?;
+                    blob::block_on(blob::upload(&loc, &sas, bytes, spec.overwrite))
+                        .map_err(|e| fail(blob_error(url, e)))?;
+                }
+            }
         }
         self.record_backup(&header, spec, now).map_err(fail)?;
         let pages = (payload.len() as u64).div_ceil(8192).max(1);
@@ -329,6 +355,7 @@ impl Instance {
                 ),
             ],
             rows: None,
+            operation: None,
         })
     }
 
@@ -372,14 +399,14 @@ impl Instance {
     fn read_media(&self, spec: &RestoreSpec) -> Result<(BackupHeader, Vec<u8>), ServerMessage> {
         let mut stripes = Vec::new();
         for d in &spec.devices {
-            let Device::Disk(path) = d else {
-                return Err(ServerMessage::error(
-                    50000,
-                    16,
-                    "ferry-emulator does not support RESTORE FROM URL yet; restore FROM DISK",
-                ));
+            let bytes = match d {
+                Device::Disk(path) => std::fs::read(path).map_err(|e| os_error(path, &e))?,
+                Device::Url(url) => {
+                    let (loc, sas) = self.url_access(url)?;
+                    blob::block_on(blob::download(&loc, &sas)).map_err(|e| blob_error(url, e))?
+                }
             };
-            let bytes = std::fs::read(path).map_err(|e| os_error(path, &e))?;
+            let path = std::path::PathBuf::from(d.name());
             let (h, part) = backup::decode(&bytes).map_err(|e| match e {
                 // SQL Server error 3241 (class 16).
                 FormatError::Malformed(why) => ServerMessage::error(3241, 16, format!("The media family on device '{}' is incorrectly formed. SQL Server cannot process this media family. ({why})", path.display())),
@@ -440,6 +467,7 @@ impl Instance {
         spec: &RestoreSpec,
         mi: bool,
         user: &str,
+        session: i64,
         now: &str,
     ) -> Result<Report, Vec<ServerMessage>> {
         let verb = if spec.kind == RestoreKind::Log {
@@ -504,14 +532,17 @@ impl Instance {
             RestoreKind::HeaderOnly => Ok(Report {
                 messages: vec![],
                 rows: Some(header_rows(&header, &spec.devices)),
+                operation: None,
             }),
             RestoreKind::FileListOnly => Ok(Report {
                 messages: vec![],
                 rows: Some(file_list(&header)),
+                operation: None,
             }),
             RestoreKind::LabelOnly => Ok(Report {
                 messages: vec![],
                 rows: Some(label(&header)),
+                operation: None,
             }),
             RestoreKind::VerifyOnly => Ok(Report {
                 messages: vec![ServerMessage::info(
@@ -519,12 +550,23 @@ impl Instance {
                     "The backup set on file 1 is valid.",
                 )],
                 rows: None,
+                operation: None,
             }),
             RestoreKind::Database | RestoreKind::Log => {
                 let target = spec.database.clone().unwrap_or_default();
-                let report = self
+                let size = payload.len() as u64;
+                let mut report = self
                     .apply(&target, &header, payload, spec, mi)
                     .map_err(fail)?;
+                if mi {
+                    // MI restores in a background worker: the database shows RESTORING and the
+                    // request's progress rises in sys.dm_exec_requests and dm_operation_status
+                    // until it comes online (methods.md §4, §7.5).
+                    report.operation = Some(
+                        self.start_operation(&target, session, size, now)
+                            .map_err(fail)?,
+                    );
+                }
                 let restore_type = match header.backup_type {
                     BackupType::Full => "D",
                     BackupType::Differential => "I",
@@ -683,6 +725,7 @@ impl Instance {
                 ),
             ],
             rows: None,
+            operation: None,
         })
     }
 
@@ -709,6 +752,7 @@ impl Instance {
                 "RESTORE DATABASE successfully processed 0 pages in 0.001 seconds (0.000 MB/sec).",
             )],
             rows: None,
+            operation: None,
         })
     }
 
@@ -723,6 +767,143 @@ impl Instance {
             .map_err(sqlite_error)?;
         Ok(())
     }
+}
+
+impl Instance {
+    fn start_operation(
+        &mut self,
+        db: &str,
+        session: i64,
+        size: u64,
+        now: &str,
+    ) -> Result<OperationStart, ServerMessage> {
+        if let Some(i) = self.databases.get_mut(&db.to_ascii_lowercase()) {
+            i.restoring = true;
+        }
+        self.set_state(db, true)?;
+        // MI sets FULL recovery on every restored database (methods.md §7.5).
+        self.set_recovery(db, Recovery::Full)?;
+        let id = guid_text(&unique_bytes(db, 16));
+        let db_id = self.database(db).map_or(0, |d| d.id);
+        self.conn
+            .execute(
+                r#"INSERT INTO "sys.dm_operation_status" VALUES (?1, 0, 'Database', ?2, NULL, 'RESTORE DATABASE', 1, 'IN_PROGRESS', 0, 0, NULL, 0, 0, ?3, ?3)"#,
+                rusqlite::params![id, db, now],
+            )
+            .map_err(sqlite_error)?;
+        self.conn
+            .execute(
+                r#"INSERT INTO "sys.dm_exec_requests" VALUES (?1, 0, ?2, 'running', 'RESTORE DATABASE', ?3, 0.0, NULL, 0, ?4)"#,
+                rusqlite::params![session, now, db_id, id],
+            )
+            .map_err(sqlite_error)?;
+        Ok(OperationStart {
+            id,
+            database: db.to_owned(),
+            session,
+            size,
+        })
+    }
+
+    /// Moves a background operation on: `fraction` done, `remaining_ms` to go (virtual).
+    pub fn operation_progress(
+        &mut self,
+        op: &OperationStart,
+        fraction: f64,
+        remaining_ms: i64,
+        elapsed_ms: i64,
+        now: &str,
+    ) {
+        let pct = (fraction * 100.0).clamp(0.0, 100.0);
+        let _ = self.conn.execute(
+            r#"UPDATE "sys.dm_operation_status" SET percent_complete = ?2, last_modify_time = ?3 WHERE session_activity_id = ?1"#,
+            rusqlite::params![op.id, pct as i64, now],
+        );
+        let _ = self.conn.execute(
+            r#"UPDATE "sys.dm_exec_requests" SET percent_complete = ?2, estimated_completion_time = ?3, total_elapsed_time = ?4 WHERE operation_id = ?1"#,
+            rusqlite::params![op.id, pct, remaining_ms, elapsed_ms],
+        );
+    }
+
+    /// Finishes a background restore: the database comes online.
+    pub fn operation_done(&mut self, op: &OperationStart, now: &str) {
+        if let Some(i) = self.databases.get_mut(&op.database.to_ascii_lowercase()) {
+            i.restoring = false;
+        }
+        let _ = self.set_state(&op.database, false);
+        let _ = self.conn.execute(
+            r#"UPDATE "sys.dm_operation_status" SET state = 2, state_desc = 'COMPLETED', percent_complete = 100, last_modify_time = ?2 WHERE session_activity_id = ?1"#,
+            rusqlite::params![op.id, now],
+        );
+        let _ = self.conn.execute(
+            r#"DELETE FROM "sys.dm_exec_requests" WHERE operation_id = ?1"#,
+            [&op.id],
+        );
+    }
+
+    /// The blob location of a URL and the SAS of the credential that covers it: the credential
+    /// whose name is the longest prefix of the URL (SQL Server matches the container or folder
+    /// URL), with IDENTITY = 'SHARED ACCESS SIGNATURE'.
+    fn url_access(&self, url: &str) -> Result<(blob::BlobLocation, String), ServerMessage> {
+        let loc = blob::locate(url).map_err(|why| ServerMessage::error(3201, 16, format!("Cannot open backup device '{url}'. Operating system error 123(The filename, directory name, or volume label syntax is incorrect.). ({why})")))?;
+        let mut stmt = self.conn.prepare(r#"SELECT c.name, c.credential_identity, s.secret FROM "sys.credentials" c JOIN "ferry.credential_secrets" s ON s.name = c.name"#).map_err(sqlite_error)?;
+        let creds: Vec<(String, String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(sqlite_error)?
+            .filter_map(Result::ok)
+            .collect();
+        let best = creds
+            .into_iter()
+            .filter(|(name, _, _)| {
+                url.to_ascii_lowercase()
+                    .starts_with(&name.trim_end_matches('/').to_ascii_lowercase())
+            })
+            .max_by_key(|(name, _, _)| name.len());
+        match best {
+            Some((_, identity, Some(secret)))
+                if identity.eq_ignore_ascii_case("SHARED ACCESS SIGNATURE") =>
+            {
+                Ok((loc, secret))
+            }
+            Some((name, identity, _)) => Err(ServerMessage::error(
+                50000,
+                16,
+                format!(
+                    "credential '{name}' uses IDENTITY = '{identity}'; ferry-emulator supports only SHARED ACCESS SIGNATURE credentials so far"
+                ),
+            )),
+            // SQL Server: no credential for the URL is operating system error 50.
+            None => Err(ServerMessage::error(
+                3201,
+                16,
+                format!(
+                    "Cannot open backup device '{url}'. Operating system error 50(The request is not supported.)."
+                ),
+            )),
+        }
+    }
+}
+
+/// SQL Server error 3201 for a failed blob request, with the OS error SQL Server reports for it.
+fn blob_error(url: &str, e: blob::BlobError) -> ServerMessage {
+    let (code, text) = match e {
+        blob::BlobError::AccessDenied => (5, "Access is denied.".to_owned()),
+        blob::BlobError::NotFound => (2, "The system cannot find the file specified.".to_owned()),
+        // Guess: SQL Server reports the remote 409 inside its own wording.
+        blob::BlobError::Exists => (
+            80,
+            "The file exists. Use WITH FORMAT to overwrite the blob.".to_owned(),
+        ),
+        blob::BlobError::Other(m) => (
+            1117,
+            format!("The request could not be performed because of an I/O device error. ({m})"),
+        ),
+    };
+    ServerMessage::error(
+        3201,
+        16,
+        format!("Cannot open backup device '{url}'. Operating system error {code}({text})."),
+    )
 }
 
 /// SQL Server error 3201 with the operating system's reason, as SQL Server words it.

@@ -7,7 +7,7 @@
 mod backups;
 mod security;
 
-pub use backups::Report;
+pub use backups::{OperationStart, Report};
 pub use security::{LoginKind, Password, password_hash};
 
 use std::collections::BTreeMap;
@@ -146,6 +146,7 @@ impl Instance {
                 .map_err(|e| anyhow::anyhow!(e.text))?;
         }
         inst.conn.execute_batch(backups::MSDB_SCHEMA)?;
+        inst.conn.execute_batch(backups::OPERATIONS_SCHEMA)?;
         Ok(inst)
     }
 

@@ -30,6 +30,8 @@ pub enum Outcome {
     Error(ServerMessage),
     /// Several errors for one statement (e.g. 3201 then 3013), then one DONE.
     Errors(Vec<ServerMessage>),
+    /// A background operation the server must run to completion before replying.
+    Operation(crate::instance::OperationStart),
     /// The session's database changed (ENVCHANGE), with SQL Server's info message 5701.
     DatabaseChanged {
         old: String,
@@ -251,6 +253,7 @@ fn run(p: Plan<'_>, s: &SessionView<'_>, inst: &mut Instance) -> Vec<Outcome> {
                 &spec,
                 s.personality.is_managed_instance(),
                 s.user,
+                i64::from(s.spid),
                 &crate::protocol::types::now_text(),
             );
             report(r)
@@ -287,7 +290,8 @@ fn report(r: Result<crate::instance::Report, Vec<ServerMessage>>) -> Vec<Outcome
     match r {
         Err(errors) => vec![Outcome::Errors(errors)],
         Ok(rep) => {
-            let mut out: Vec<Outcome> = rep.messages.into_iter().map(Outcome::Info).collect();
+            let mut out: Vec<Outcome> = rep.operation.into_iter().map(Outcome::Operation).collect();
+            out.extend(rep.messages.into_iter().map(Outcome::Info));
             out.push(match rep.rows {
                 Some((columns, rows)) => Outcome::Rows { columns, rows },
                 None => Outcome::Done(None),
