@@ -65,6 +65,13 @@ struct Serve {
     /// Where the databases' files live (one subdirectory per server).
     #[arg(long, default_value = "ferry-emulator-data")]
     data_dir: PathBuf,
+    /// Do not create the sample databases and logins on the source.
+    #[arg(long)]
+    no_seed: bool,
+    /// Also start Azurite (installed by `npm ci --prefix tools/azurite`) with a `backups`
+    /// container, and print its URL and SAS tokens (Azurite's public development key).
+    #[arg(long)]
+    azurite: bool,
     /// Where to write the CA certificate clients must trust.
     #[arg(long, default_value = "ferry-emulator-ca.pem")]
     ca_file: PathBuf,
@@ -98,6 +105,68 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Sample databases for rehearsals: three databases, a table of 20,000 rows in each, and two
+/// SQL logins. (Agent jobs are not emulated yet.)
+fn seed(src: &Server) -> Result<(), ferry_emulator::protocol::tokens::ServerMessage> {
+    for (db, table) in [
+        ("SalesDb", "Orders"),
+        ("HRDb", "Employees"),
+        ("InventoryDb", "Items"),
+    ] {
+        src.run_sql(&format!(
+            "CREATE DATABASE [{db}]; CREATE TABLE [{db}].dbo.[{table}] (Id int NOT NULL PRIMARY KEY, Name nvarchar(100) NOT NULL, Amount decimal(12,2), Created datetime2); \
+             CREATE TABLE [{db}].dbo.Notes (Id int PRIMARY KEY, Body nvarchar(max))"
+        ))?;
+        for chunk in (0..20_000).collect::<Vec<i32>>().chunks(1000) {
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|i| {
+                    format!(
+                        "({i}, N'{table} {i}', {}.{:02}, '2026-01-{:02} 08:00:00')",
+                        i * 3 % 10_000,
+                        i % 100,
+                        i % 28 + 1
+                    )
+                })
+                .collect();
+            src.run_sql(&format!(
+                "INSERT INTO [{db}].dbo.[{table}] VALUES {}",
+                rows.join(", ")
+            ))?;
+        }
+        src.run_sql(&format!(
+            "INSERT INTO [{db}].dbo.Notes VALUES (1, N'sample database for ferry rehearsals')"
+        ))?;
+    }
+    src.run_sql("CREATE LOGIN [app_reader] WITH PASSWORD = N'Reader#2026', CHECK_POLICY = OFF; CREATE LOGIN [etl_writer] WITH PASSWORD = N'Writer#2026', CHECK_POLICY = OFF")?;
+    Ok(())
+}
+
+async fn start_azurite() -> anyhow::Result<ferry_emulator::azurite::Azurite> {
+    use ferry_emulator::azurite;
+    let az = azurite::Azurite::start()?;
+    az.create_container("backups").await?;
+    let rw = azurite::container_sas(
+        azurite::ACCOUNT,
+        azurite::ACCOUNT_KEY,
+        "backups",
+        "racwl",
+        "2099-01-01T00:00:00Z",
+    )?;
+    let rl = azurite::container_sas(
+        azurite::ACCOUNT,
+        azurite::ACCOUNT_KEY,
+        "backups",
+        "rl",
+        "2099-01-01T00:00:00Z",
+    )?;
+    println!("  Azurite blob container: {}", az.container_url("backups"));
+    println!("    SAS for BACKUP (read/add/create/write/list): {rw}");
+    println!("    SAS for RESTORE (read/list):                 {rl}");
+    println!("    (Azurite's development account key is public; these are not secrets)");
+    Ok(az)
 }
 
 async fn serve(s: Serve) -> anyhow::Result<()> {
@@ -149,6 +218,20 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
     )
     .await?;
     let dst = Server::start(SocketAddr::new(s.bind, s.target_port), target, certs).await?;
+    if !s.no_seed {
+        seed(&src).map_err(|e| {
+            anyhow::anyhow!(
+                "seeding the sample databases failed: {} ({})",
+                e.text,
+                e.number
+            )
+        })?;
+    }
+    let _azurite = if s.azurite {
+        Some(start_azurite().await?)
+    } else {
+        None
+    };
     let ca = s.ca_file.display();
     println!(
         "ferry-emulator is serving (Ctrl-C stops it). The sa password is in ${}.",

@@ -165,6 +165,19 @@ async fn joins_group_by_three_part_names_and_checksums() {
     assert_eq!(rows[1].get::<i32, _>("total"), Some(300));
     assert_eq!(rows[1].get::<i32, _>("Floor"), Some(1));
 
+    let unnamed = c
+        .simple_query("SELECT COUNT(*) FROM HR.dbo.Staff")
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        unnamed.columns()[0].name(),
+        "",
+        "an unaliased expression has no column name, as on SQL Server"
+    );
     let checksum = |db: &str| {
         format!("SELECT COUNT(*) AS n, CHECKSUM_AGG(BINARY_CHECKSUM(*)) AS c FROM {db}.dbo.Staff")
     };

@@ -357,8 +357,15 @@ impl Instance {
             .iter()
             .enumerate()
             .map(|(i, (name, ty))| {
+                // SQLite names an unaliased expression after its text; SQL Server leaves it
+                // unnamed ("(No column name)" in SSMS).
+                let plain = name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == ' ' || c == '#' || c == '$')
+                    && !name.contains("  ");
+                let unnamed = !plain || name.contains(" ( ");
                 Column::new(
-                    name,
+                    if unnamed { "" } else { name },
                     ty.unwrap_or_else(|| infer_type(raw.iter().map(|r| &r[i]))),
                 )
             })
