@@ -14,6 +14,7 @@ pub mod azurite;
 pub mod backup;
 pub mod blob;
 pub mod control;
+pub mod control_http;
 pub mod instance;
 pub mod personality;
 pub mod protocol;

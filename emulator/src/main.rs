@@ -65,6 +65,9 @@ struct Serve {
     /// Where the databases' files live (one subdirectory per server).
     #[arg(long, default_value = "ferry-emulator-data")]
     data_dir: PathBuf,
+    /// Port of the HTTP control API (faults, statements, clock, seeding; see control_http.rs).
+    #[arg(long, default_value_t = 14339)]
+    control_port: u16,
     /// Do not create the sample databases and logins on the source.
     #[arg(long)]
     no_seed: bool,
@@ -232,6 +235,15 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
     } else {
         None
     };
+    let (src, dst) = (Arc::new(src), Arc::new(dst));
+    let app = axum::Router::new()
+        .nest("/source", ferry_emulator::control_http::router(src.clone()))
+        .nest("/target", ferry_emulator::control_http::router(dst.clone()));
+    let control = tokio::net::TcpListener::bind(SocketAddr::new(s.bind, s.control_port)).await?;
+    let control_addr = control.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(control, app).await;
+    });
     let ca = s.ca_file.display();
     println!(
         "ferry-emulator is serving (Ctrl-C stops it). The sa password is in ${}.",
@@ -245,6 +257,9 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
     println!(
         "  target Managed Instance: Server=tcp:localhost,{};User ID=sa;Encrypt=True;TrustServerCertificate=False  (trust {ca})",
         dst.addr.port()
+    );
+    println!(
+        "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time)"
     );
     tokio::signal::ctrl_c().await?;
     println!("stopping");

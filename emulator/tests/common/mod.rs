@@ -28,7 +28,7 @@ pub fn mi() -> Personality {
 }
 
 pub struct Running {
-    pub server: Server,
+    pub server: Arc<Server>,
     pub ca: tempfile::NamedTempFile,
     pub _data: tempfile::TempDir,
 }
@@ -52,9 +52,11 @@ pub async fn start_with(
         redirect,
         data_dir: data.path().to_owned(),
     };
-    let server = Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
-        .await
-        .unwrap();
+    let server = Arc::new(
+        Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
+            .await
+            .unwrap(),
+    );
     let ca = tempfile::Builder::new().suffix(".pem").tempfile().unwrap();
     std::fs::write(ca.path(), server.ca_pem()).unwrap();
     Running {

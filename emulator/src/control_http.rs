@@ -1,0 +1,176 @@
+//! The control API over HTTP (JSON on loopback), for rehearsals and for tests in languages
+//! other than Rust. The same operations as the in-process [`Server`] methods:
+//!
+//! | method and path | body | does |
+//! |---|---|---|
+//! | `GET /statements` | | every statement received: spid, user, time (Unix ms), text (secrets masked) |
+//! | `POST /sql` | `{"sql": "…"}` | runs a batch as the server itself (seeding); results or the SQL Server error |
+//! | `POST /faults` | `{"pattern": "backup database", "error": 3201}` or `"disconnect": true` or `"delay_ms": 500`, optional `"times": 1` | injects a fault |
+//! | `DELETE /faults` | | removes every fault |
+//! | `GET /clock`, `POST /clock` | `{"speed": 60}` | reads or sets the virtual clock's speed |
+//! | `POST /restore-time` | `{"seconds": 120}` or `{"seconds": null}` | sets how long a background restore takes (virtual) |
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value as J, json};
+
+use crate::control::{Fault, FaultAction};
+use crate::protocol::types::text;
+use crate::server::Server;
+use crate::sql::Outcome;
+
+/// The routes for one server; `serve` nests one per server under `/source` and `/target`.
+pub fn router(server: Arc<Server>) -> Router {
+    Router::new()
+        .route("/statements", get(statements))
+        .route("/sql", post(sql))
+        .route("/faults", post(add_fault).delete(clear_faults))
+        .route("/clock", get(clock).post(set_clock))
+        .route("/restore-time", post(restore_time))
+        .with_state(server)
+}
+
+async fn statements(State(s): State<Arc<Server>>) -> Json<J> {
+    let list: Vec<J> = s
+        .statements()
+        .into_iter()
+        .map(|r| json!({ "spid": r.spid, "user": r.user, "at_ms": r.at.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0), "text": r.text }))
+        .collect();
+    Json(J::Array(list))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SqlBody {
+    sql: String,
+}
+
+async fn sql(State(s): State<Arc<Server>>, Json(body): Json<SqlBody>) -> (StatusCode, Json<J>) {
+    // run_sql may do blob I/O through block_in_place, which needs a runtime worker thread —
+    // which an axum handler is.
+    match s.run_sql(&body.sql) {
+        Ok(outcomes) => (
+            StatusCode::OK,
+            Json(json!({ "results": outcomes.iter().map(outcome_json).collect::<Vec<_>>() })),
+        ),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": { "number": e.number, "class": e.class, "message": e.text } })),
+        ),
+    }
+}
+
+fn outcome_json(o: &Outcome) -> J {
+    match o {
+        Outcome::Rows { columns, rows } => json!({
+            "columns": columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+            "rows": rows.iter().map(|r| r.iter().map(|v| if *v == crate::protocol::types::Value::Null { J::Null } else { J::String(text(v)) }).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        }),
+        Outcome::Done(count) => json!({ "done": count }),
+        Outcome::Info(m) => json!({ "info": m.text }),
+        Outcome::DatabaseChanged { new, .. } => json!({ "database": new }),
+        Outcome::Operation(op) => json!({ "operation": op.id }),
+        Outcome::Error(m) => json!({ "error": { "number": m.number, "message": m.text } }),
+        Outcome::Errors(list) => {
+            json!({ "errors": list.iter().map(|m| json!({ "number": m.number, "message": m.text })).collect::<Vec<_>>() })
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultBody {
+    pattern: String,
+    error: Option<i32>,
+    disconnect: Option<bool>,
+    delay_ms: Option<u64>,
+    times: Option<u32>,
+}
+
+async fn add_fault(
+    State(s): State<Arc<Server>>,
+    Json(b): Json<FaultBody>,
+) -> (StatusCode, Json<J>) {
+    let action = match (b.error, b.disconnect, b.delay_ms) {
+        (Some(n), None, None) => FaultAction::Error(n),
+        (None, Some(true), None) => FaultAction::Disconnect,
+        (None, None, Some(ms)) => FaultAction::Delay(Duration::from_millis(ms)),
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(
+                    json!({ "error": { "message": "give exactly one of `error`, `disconnect: true` or `delay_ms`" } }),
+                ),
+            );
+        }
+    };
+    s.inject(Fault {
+        pattern: b.pattern,
+        action,
+        times: b.times,
+    });
+    (StatusCode::NO_CONTENT, Json(J::Null))
+}
+
+async fn clear_faults(State(s): State<Arc<Server>>) -> StatusCode {
+    s.clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+async fn clock(State(s): State<Arc<Server>>) -> Json<J> {
+    let now = s
+        .clock()
+        .now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    Json(json!({ "speed": s.clock().speed(), "now_ms": now }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockBody {
+    speed: f64,
+}
+
+async fn set_clock(
+    State(s): State<Arc<Server>>,
+    Json(b): Json<ClockBody>,
+) -> (StatusCode, Json<J>) {
+    if !(b.speed.is_finite() && b.speed > 0.0) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": { "message": "speed must be a positive number" } })),
+        );
+    }
+    s.clock().set_speed(b.speed);
+    (StatusCode::NO_CONTENT, Json(J::Null))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestoreTimeBody {
+    seconds: Option<f64>,
+}
+
+async fn restore_time(
+    State(s): State<Arc<Server>>,
+    Json(b): Json<RestoreTimeBody>,
+) -> (StatusCode, Json<J>) {
+    match b.seconds {
+        Some(x) if !(x.is_finite() && x >= 0.0) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": { "message": "seconds must be zero or more" } })),
+        ),
+        other => {
+            s.set_restore_time(other.map(Duration::from_secs_f64));
+            (StatusCode::NO_CONTENT, Json(J::Null))
+        }
+    }
+}
