@@ -212,3 +212,62 @@ async fn backup_to_url_then_restore_on_mi_with_progress() {
     assert_eq!(history.get::<u8, _>(0), Some(9));
     assert_eq!(history.get::<&str, _>(1), Some(url1.as_str()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mi_refuses_a_backup_with_two_log_files() {
+    let az = Azurite::start().unwrap();
+    az.create_container("twologs").await.unwrap();
+    let container = az.container_url("twologs");
+    let sas = azurite::container_sas(
+        azurite::ACCOUNT,
+        azurite::ACCOUNT_KEY,
+        "twologs",
+        "racwl",
+        "2099-01-01T00:00:00Z",
+    )
+    .unwrap();
+    let src = start(sql2019(), TlsMode::Required).await;
+    let mut s = connect(&src).await;
+    exec(&mut s, "CREATE DATABASE TwoLogs; ALTER DATABASE TwoLogs ADD LOG FILE (NAME = TwoLogs_log2, FILENAME = '/var/opt/mssql/data/TwoLogs_log2.ldf', SIZE = 8MB)").await;
+    let files = s
+        .simple_query("SELECT type_desc FROM TwoLogs.sys.database_files ORDER BY file_id")
+        .await
+        .unwrap()
+        .into_first_result()
+        .await
+        .unwrap();
+    assert_eq!(
+        files
+            .iter()
+            .map(|r| r.get::<&str, _>(0).unwrap())
+            .collect::<Vec<_>>(),
+        ["ROWS", "LOG", "LOG"]
+    );
+    exec(&mut s, &credential(&container, &sas)).await;
+    exec(
+        &mut s,
+        &format!("BACKUP DATABASE TwoLogs TO URL = '{container}/TwoLogs.bak' WITH COPY_ONLY"),
+    )
+    .await;
+
+    let dst = start(mi(), TlsMode::Required).await;
+    let mut m = connect(&dst).await;
+    exec(&mut m, &credential(&container, &sas)).await;
+    assert_eq!(
+        error_code(
+            &mut m,
+            &format!("RESTORE DATABASE TwoLogs FROM URL = '{container}/TwoLogs.bak'")
+        )
+        .await,
+        41901
+    );
+    let gone = m
+        .simple_query("SELECT COUNT(*) FROM sys.databases WHERE name = N'TwoLogs'")
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(gone.get::<i32, _>(0), Some(0), "nothing is left behind");
+}

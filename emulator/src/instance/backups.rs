@@ -618,6 +618,31 @@ impl Instance {
                 let file = self.new_file_path(target);
                 std::fs::write(&file, &payload).map_err(|e| os_error(&file, &e))?;
                 self.attach(target, Some(file), Recovery::Full, false)?;
+                if mi {
+                    // methods.md §4.1: MI cannot restore a database with more than one log file
+                    // or FILESTREAM data. Guess: the reference gives no error number; 41901 is
+                    // MI's "not supported" error for restores.
+                    let (logs, filestream): (i64, i64) = self
+                        .conn
+                        .query_row(&format!(r#"SELECT SUM(type = 1), SUM(type = 2) FROM {}."sys.database_files""#, q(target)), [], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .unwrap_or((1, 0));
+                    if logs > 1 || filestream > 0 {
+                        self.drop_database(target)?;
+                        let what = if logs > 1 {
+                            "more than one log file"
+                        } else {
+                            "FILESTREAM data"
+                        };
+                        return Err(ServerMessage::error(
+                            41901,
+                            16,
+                            format!(
+                                "The backup of database '{}' has {what}, which SQL Managed Instance cannot restore.",
+                                h.database
+                            ),
+                        ));
+                    }
+                }
                 let info = self
                     .databases
                     .get_mut(&target.to_ascii_lowercase())

@@ -193,6 +193,19 @@ impl Instance {
             q = name.replace('"', "\"\"")
         );
         self.conn.execute_batch(&view).map_err(sqlite_error)?;
+        // sys.database_files and sys.filegroups, per database: one data and one log file, as
+        // CREATE DATABASE without file options gives; ALTER DATABASE … ADD adds rows. Kept in
+        // the database's own file, so a restore brings the source's file layout with it.
+        let files = format!(
+            r#"CREATE TABLE IF NOT EXISTS "{q}"."sys.database_files" (file_id int, type tinyint, type_desc nvarchar(60), name nvarchar(128), physical_name nvarchar(260), state_desc nvarchar(60), size int, max_size int, growth int);
+               CREATE TABLE IF NOT EXISTS "{q}"."sys.filegroups" (name nvarchar(128), data_space_id int, type char(2), type_desc nvarchar(60));
+               INSERT INTO "{q}"."sys.database_files" SELECT 1, 0, 'ROWS', '{l}', '/var/opt/mssql/data/{l}.mdf', 'ONLINE', 1024, -1, 8192 WHERE NOT EXISTS (SELECT 1 FROM "{q}"."sys.database_files");
+               INSERT INTO "{q}"."sys.database_files" SELECT 2, 1, 'LOG', '{l}_log', '/var/opt/mssql/data/{l}_log.ldf', 'ONLINE', 1024, 268435456, 8192 WHERE (SELECT COUNT(*) FROM "{q}"."sys.database_files") = 1;
+               INSERT INTO "{q}"."sys.filegroups" SELECT 'PRIMARY', 1, 'FG', 'ROWS_FILEGROUP' WHERE NOT EXISTS (SELECT 1 FROM "{q}"."sys.filegroups");"#,
+            q = name.replace('"', "\"\""),
+            l = name.replace('\'', "''")
+        );
+        self.conn.execute_batch(&files).map_err(sqlite_error)?;
         if !system {
             let log = format!(
                 r#"CREATE TABLE IF NOT EXISTS "{q}"."{}" (lsn INTEGER PRIMARY KEY AUTOINCREMENT, sql TEXT NOT NULL)"#,
@@ -270,6 +283,44 @@ impl Instance {
             let _ = std::fs::remove_file(f);
         }
         self.databases.remove(&name.to_ascii_lowercase());
+        Ok(())
+    }
+
+    /// ALTER DATABASE … ADD [LOG] FILE / ADD FILEGROUP … [CONTAINS FILESTREAM].
+    pub fn add_file(
+        &mut self,
+        db: &str,
+        change: &crate::sql::FileChange,
+    ) -> Result<(), ServerMessage> {
+        let Some(info) = self.database(db).cloned() else {
+            return Err(ServerMessage::error(
+                5011,
+                14,
+                format!(
+                    "User does not have permission to alter database '{db}', the database does not exist, or the database is not in a state that allows access checks."
+                ),
+            ));
+        };
+        let q = format!("\"{}\"", info.name.replace('"', "\"\""));
+        let r = match change {
+            crate::sql::FileChange::Filegroup { name, filestream } => self.conn.execute(
+                &format!(r#"INSERT INTO {q}."sys.filegroups" SELECT ?1, (SELECT MAX(data_space_id) + 1 FROM {q}."sys.filegroups"), ?2, ?3"#),
+                rusqlite::params![name, if *filestream { "FD" } else { "FG" }, if *filestream { "FILESTREAM_DATA_FILEGROUP" } else { "ROWS_FILEGROUP" }],
+            ),
+            crate::sql::FileChange::File { log, name, filename, filegroup } => {
+                let filestream: bool = filegroup.as_ref().is_some_and(|fg| {
+                    self.conn
+                        .query_row(&format!(r#"SELECT type = 'FD' FROM {q}."sys.filegroups" WHERE name = ?1 COLLATE NOCASE"#), [fg], |r| r.get(0))
+                        .unwrap_or(false)
+                });
+                let (ty, desc) = if *log { (1, "LOG") } else if filestream { (2, "FILESTREAM") } else { (0, "ROWS") };
+                self.conn.execute(
+                    &format!(r#"INSERT INTO {q}."sys.database_files" SELECT (SELECT MAX(file_id) + 1 FROM {q}."sys.database_files"), ?1, ?2, ?3, ?4, 'ONLINE', 1024, -1, 8192"#),
+                    rusqlite::params![ty, desc, name, filename],
+                )
+            }
+        };
+        r.map_err(sqlite_error)?;
         Ok(())
     }
 

@@ -17,6 +17,74 @@ use crate::protocol::tokens::{Column, ServerMessage};
 use crate::protocol::types::Value;
 use lexer::{Token, tokenize};
 
+/// A change to a database's files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileChange {
+    Filegroup {
+        name: String,
+        filestream: bool,
+    },
+    File {
+        log: bool,
+        name: String,
+        filename: String,
+        filegroup: Option<String>,
+    },
+}
+
+/// `ADD FILEGROUP fg [CONTAINS FILESTREAM]` or `ADD [LOG] FILE (NAME = …, FILENAME = '…', …) [TO FILEGROUP fg]`.
+fn parse_add(st: &[Token]) -> Result<FileChange, ServerMessage> {
+    let word = |t: Option<&Token>| match t {
+        Some(Token::Word(w) | Token::Quoted(w)) | Some(Token::Str { text: w, .. }) => {
+            Some(w.clone())
+        }
+        _ => None,
+    };
+    if st.first().is_some_and(|t| t.is("FILEGROUP")) {
+        let name = word(st.get(1)).ok_or_else(|| syntax_error("FILEGROUP"))?;
+        let filestream = st.get(2).is_some_and(|t| t.is("CONTAINS"))
+            && st.get(3).is_some_and(|t| t.is("FILESTREAM"));
+        return Ok(FileChange::Filegroup { name, filestream });
+    }
+    let log = st.first().is_some_and(|t| t.is("LOG"));
+    let rest = if log { &st[1..] } else { st };
+    if !rest.first().is_some_and(|t| t.is("FILE")) || !rest.get(1).is_some_and(|t| t.is_punct("("))
+    {
+        return Err(syntax_error(
+            &rest.first().map(|t| t.display()).unwrap_or_default(),
+        ));
+    }
+    let close = rest
+        .iter()
+        .position(|t| t.is_punct(")"))
+        .ok_or_else(|| syntax_error("FILE"))?;
+    let (mut name, mut filename) = (None, None);
+    let inner = &rest[2..close];
+    for (i, t) in inner.iter().enumerate() {
+        if inner.get(i + 1).is_some_and(|x| x.is_punct("=")) {
+            if t.is("NAME") {
+                name = word(inner.get(i + 2));
+            } else if t.is("FILENAME") {
+                filename = word(inner.get(i + 2));
+            }
+        }
+    }
+    let after = &rest[close + 1..];
+    let filegroup = if after.first().is_some_and(|t| t.is("TO"))
+        && after.get(1).is_some_and(|t| t.is("FILEGROUP"))
+    {
+        word(after.get(2))
+    } else {
+        None
+    };
+    Ok(FileChange::File {
+        log,
+        name: name.ok_or_else(|| syntax_error("FILE"))?,
+        filename: filename.ok_or_else(|| syntax_error("FILE"))?,
+        filegroup,
+    })
+}
+
 /// What one statement produced, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -103,6 +171,7 @@ enum Plan<'t> {
     SetRecovery(String, Recovery),
     Security(security::SecurityStatement),
     Backup(backup::BackupSpec),
+    AddFile(String, FileChange),
     Restore(backup::RestoreSpec),
 }
 
@@ -155,6 +224,9 @@ fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     }
     if first.is("ALTER") && st.get(1).is_some_and(|t| t.is("DATABASE")) {
         let name = name_at(2)?;
+        if st.get(3).is_some_and(|t| t.is("ADD")) {
+            return parse_add(&st[4..]).map(|c| Plan::AddFile(name, c));
+        }
         if st.get(3).is_some_and(|t| t.is("SET")) && st.get(4).is_some_and(|t| t.is("RECOVERY")) {
             let model = match st.get(5) {
                 Some(t) if t.is("FULL") => Recovery::Full,
@@ -257,6 +329,9 @@ fn run(p: Plan<'_>, s: &SessionView<'_>, inst: &mut Instance) -> Vec<Outcome> {
                 &crate::protocol::types::now_text(),
             );
             report(r)
+        }
+        Plan::AddFile(db, change) => {
+            result(inst.add_file(&db, &change).map(|_| Outcome::Done(None)))
         }
         Plan::Security(sec) => {
             use security::SecurityStatement as S;
