@@ -111,7 +111,7 @@ fn main() -> ExitCode {
 }
 
 /// Sample databases for rehearsals: three databases, a table of 20,000 rows in each, and two
-/// SQL logins. (Agent jobs are not emulated yet.)
+/// SQL logins, three Agent jobs and an operator.
 fn seed(src: &Server) -> Result<(), ferry_emulator::protocol::tokens::ServerMessage> {
     for (db, table) in [
         ("SalesDb", "Orders"),
@@ -143,6 +143,19 @@ fn seed(src: &Server) -> Result<(), ferry_emulator::protocol::tokens::ServerMess
             "INSERT INTO [{db}].dbo.Notes VALUES (1, N'sample database for ferry rehearsals')"
         ))?;
     }
+    // A few SQL Server Agent jobs and an operator, as msdb holds them (sp_add_job is not
+    // emulated yet, so they are inserted directly).
+    src.run_sql(concat!(
+        "INSERT INTO msdb.dbo.sysoperators VALUES (1, N'DBA Team', 1, N'dba@contoso.example'); ",
+        "INSERT INTO msdb.dbo.sysjobs VALUES ('1A6B4C2D-0000-4000-8000-000000000001', N'Nightly index maintenance', 1, N'Rebuilds fragmented indexes', 1, 3, 0x01, '2026-01-01 00:00:00', '2026-01-01 00:00:00'), ",
+        "('1A6B4C2D-0000-4000-8000-000000000002', N'SalesDb log backup', 1, N'Every 15 minutes', 1, 3, 0x01, '2026-01-01 00:00:00', '2026-01-01 00:00:00'), ",
+        "('1A6B4C2D-0000-4000-8000-000000000003', N'Purge HR audit', 0, N'Disabled', 1, 0, 0x01, '2026-01-01 00:00:00', '2026-01-01 00:00:00'); ",
+        "INSERT INTO msdb.dbo.sysjobsteps VALUES ('1A6B4C2D-0000-4000-8000-000000000001', 1, N'Rebuild', N'TSQL', N'ALTER INDEX ALL ON dbo.Orders REBUILD', N'SalesDb', 1, 2), ",
+        "('1A6B4C2D-0000-4000-8000-000000000002', 1, N'Backup log', N'TSQL', N'BACKUP LOG SalesDb TO DISK = ''/backups/SalesDb.trn''', N'master', 1, 2), ",
+        "('1A6B4C2D-0000-4000-8000-000000000003', 1, N'Purge', N'CmdExec', N'purge-audit.exe --older-than 90', N'master', 1, 2); ",
+        "INSERT INTO msdb.dbo.sysschedules VALUES (1, N'Nightly 02:00', 1, 4, 1, 20000), (2, N'Every 15 minutes', 1, 4, 1, 0); ",
+        "INSERT INTO msdb.dbo.sysjobschedules VALUES (1, '1A6B4C2D-0000-4000-8000-000000000001'), (2, '1A6B4C2D-0000-4000-8000-000000000002')",
+    ))?;
     src.run_sql("CREATE LOGIN [app_reader] WITH PASSWORD = N'Reader#2026', CHECK_POLICY = OFF; CREATE LOGIN [etl_writer] WITH PASSWORD = N'Writer#2026', CHECK_POLICY = OFF")?;
     Ok(())
 }

@@ -376,12 +376,79 @@ fn report(r: Result<crate::instance::Report, Vec<ServerMessage>>) -> Vec<Outcome
     }
 }
 
+/// SERVERPROPERTY('…'), @@VERSION, @@SERVERNAME, @@SPID, DB_NAME() and SUSER_SNAME() inside a
+/// table query become literals before the query goes to SQLite, which has no such functions.
+/// (Guess: the value loses its sql_variant wrapper; clients read the base type either way.)
+fn server_functions_inlined(tokens: &[Token], s: &SessionView<'_>) -> Vec<Token> {
+    let lit = |v: &crate::protocol::types::Value| match v {
+        Value::Int(i) => Token::Number(i.to_string()),
+        Value::Variant(inner) => match &inner.1 {
+            Value::Int(i) => Token::Number(i.to_string()),
+            Value::Null => Token::Word("NULL".into()),
+            other => Token::Str {
+                text: crate::protocol::types::text(other),
+                unicode: true,
+            },
+        },
+        Value::Null => Token::Word("NULL".into()),
+        other => Token::Str {
+            text: crate::protocol::types::text(other),
+            unicode: true,
+        },
+    };
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        let call = |name: &str| t.is(name) && tokens.get(i + 1).is_some_and(|x| x.is_punct("("));
+        if call("SERVERPROPERTY") {
+            if let (Some(Token::Str { text, .. }), Some(close)) =
+                (tokens.get(i + 2), tokens.get(i + 3))
+            {
+                if close.is_punct(")") {
+                    out.push(lit(&s.personality.server_property(text)));
+                    i += 4;
+                    continue;
+                }
+            }
+        }
+        if (call("DB_NAME") || call("SUSER_SNAME"))
+            && tokens.get(i + 2).is_some_and(|x| x.is_punct(")"))
+        {
+            let v = if t.is("DB_NAME") { s.database } else { s.user };
+            out.push(Token::Str {
+                text: v.to_owned(),
+                unicode: true,
+            });
+            i += 3;
+            continue;
+        }
+        if let Token::Global(g) = t {
+            let v = match g.to_ascii_lowercase().as_str() {
+                "version" => Some(Value::Text(s.personality.version_string())),
+                "servername" => Some(Value::Text(s.personality.server_name().to_owned())),
+                "spid" => Some(Value::Int(i64::from(s.spid))),
+                _ => None,
+            };
+            if let Some(v) = v {
+                out.push(lit(&v));
+                i += 1;
+                continue;
+            }
+        }
+        out.push(t.clone());
+        i += 1;
+    }
+    out
+}
+
 fn table_statement(
     tokens: &[Token],
     returns_rows: bool,
     s: &SessionView<'_>,
     inst: &mut Instance,
 ) -> Result<Outcome, ServerMessage> {
+    let tokens = &server_functions_inlined(tokens, s);
     let rw = rewrite::rewrite(tokens, s.database, inst)?;
     let mut params = Vec::with_capacity(rw.params.len());
     for name in &rw.params {
