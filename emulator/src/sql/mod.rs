@@ -401,16 +401,14 @@ fn server_functions_inlined(tokens: &[Token], s: &SessionView<'_>) -> Vec<Token>
     while i < tokens.len() {
         let t = &tokens[i];
         let call = |name: &str| t.is(name) && tokens.get(i + 1).is_some_and(|x| x.is_punct("("));
-        if call("SERVERPROPERTY") {
-            if let (Some(Token::Str { text, .. }), Some(close)) =
+        if call("SERVERPROPERTY")
+            && let (Some(Token::Str { text, .. }), Some(close)) =
                 (tokens.get(i + 2), tokens.get(i + 3))
-            {
-                if close.is_punct(")") {
-                    out.push(lit(&s.personality.server_property(text)));
-                    i += 4;
-                    continue;
-                }
-            }
+            && close.is_punct(")")
+        {
+            out.push(lit(&s.personality.server_property(text)));
+            i += 4;
+            continue;
         }
         if (call("DB_NAME") || call("SUSER_SNAME"))
             && tokens.get(i + 2).is_some_and(|x| x.is_punct(")"))
