@@ -63,6 +63,27 @@ async fn sas_permissions_are_enforced_by_azurite() {
         blob::download(&loc, &expired).await.unwrap_err(),
         BlobError::AccessDenied
     );
+    // Larger than one block: staged in 8 MiB blocks and committed as one list.
+    let big: Vec<u8> = (0..20_000_000u32).map(|i| (i % 251) as u8).collect();
+    let big_loc = blob::locate(&format!("{}/Sales/big.bak", az.container_url("backups"))).unwrap();
+    blob::upload(&big_loc, &write, big.clone(), false)
+        .await
+        .unwrap();
+    assert_eq!(blob::download(&big_loc, &read).await.unwrap(), big);
+    assert_eq!(
+        blob::upload(&big_loc, &write, big.clone(), false)
+            .await
+            .unwrap_err(),
+        BlobError::Exists
+    );
+    blob::upload(&big_loc, &write, big[..9_000_000].to_vec(), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        blob::download(&big_loc, &read).await.unwrap().len(),
+        9_000_000,
+        "an overwrite replaces the block list"
+    );
     let missing = blob::locate(&format!("{}/nope.bak", az.container_url("backups"))).unwrap();
     assert_eq!(
         blob::download(&missing, &read).await.unwrap_err(),
