@@ -104,21 +104,38 @@ pub enum FormatError {
     ChecksumMismatch,
 }
 
-/// Encodes one stripe.
+/// Encodes one stripe into one buffer (small backups and tests).
 pub fn encode(header: &BackupHeader, payload_part: &[u8]) -> Vec<u8> {
+    let mut out = prefix(header, payload_part.len());
+    let tail = trailer(header, &out, payload_part);
+    out.extend_from_slice(payload_part);
+    out.extend_from_slice(&tail);
+    out
+}
+
+/// Everything before a stripe's payload: magic, version, header, payload length. Writing the
+/// prefix, the payload and the [`trailer`] one after the other gives the same bytes as
+/// [`encode`] without copying a large payload.
+pub fn prefix(header: &BackupHeader, payload_len: usize) -> Vec<u8> {
     let h = serde_json::to_vec(header).unwrap_or_default();
-    let mut out = Vec::with_capacity(8 + 2 + 4 + h.len() + 8 + payload_part.len() + 32);
+    let mut out = Vec::with_capacity(8 + 2 + 4 + h.len() + 8);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&(h.len() as u32).to_le_bytes());
     out.extend_from_slice(&h);
-    out.extend_from_slice(&(payload_part.len() as u64).to_le_bytes());
-    out.extend_from_slice(payload_part);
-    if header.checksum {
-        let digest = Sha256::digest(&out);
-        out.extend_from_slice(&digest);
-    }
+    out.extend_from_slice(&(payload_len as u64).to_le_bytes());
     out
+}
+
+/// What follows the payload: the SHA-256 of prefix and payload when the backup has CHECKSUM.
+pub fn trailer(header: &BackupHeader, prefix: &[u8], payload_part: &[u8]) -> Vec<u8> {
+    if !header.checksum {
+        return Vec::new();
+    }
+    let mut h = Sha256::new();
+    h.update(prefix);
+    h.update(payload_part);
+    h.finalize().to_vec()
 }
 
 /// Decodes one stripe: its header and its share of the payload. Every length is checked

@@ -324,29 +324,42 @@ impl Instance {
             backup_finish: now.to_owned(),
             backup_size: payload.len() as u64,
         };
-        for (i, (device, part)) in spec
-            .devices
+        // Stripes are slices of one payload buffer; each is written as prefix, payload, trailer
+        // with no copy of the payload (a 1 GiB backup would otherwise be copied twice).
+        let payload_len = payload.len();
+        let lens: Vec<usize> = backup::split(&payload, spec.devices.len())
             .iter()
-            .zip(backup::split(&payload, spec.devices.len()))
-            .enumerate()
-        {
+            .map(|p| p.len())
+            .collect();
+        let shared = azure_core::Bytes::from(payload);
+        let mut at = 0;
+        for (i, (device, len)) in spec.devices.iter().zip(lens).enumerate() {
+            let part = shared.slice(at..at + len);
+            at += len;
             let mut h = header.clone();
             h.stripe_index = i as u32 + 1;
-            let bytes = backup::encode(&h, part);
+            let prefix = backup::prefix(&h, part.len());
+            let trailer = backup::trailer(&h, &prefix, &part);
             match device {
                 Device::Disk(path) => {
                     check_disk_target(path, spec.overwrite).map_err(fail)?;
-                    std::fs::write(path, bytes).map_err(|e| fail(os_error(path, &e)))?;
+                    write_parts(path, &[&prefix, &part, &trailer])
+                        .map_err(|e| fail(os_error(path, &e)))?;
                 }
                 Device::Url(url) => {
                     let (loc, sas) = self.url_access(url).map_err(fail)?;
-                    blob::block_on(blob::upload(&loc, &sas, bytes, spec.overwrite))
+                    let parts = vec![
+                        azure_core::Bytes::from(prefix),
+                        part,
+                        azure_core::Bytes::from(trailer),
+                    ];
+                    blob::block_on(blob::upload_parts(&loc, &sas, parts, spec.overwrite))
                         .map_err(|e| fail(blob_error(url, e)))?;
                 }
             }
         }
         self.record_backup(&header, spec, now).map_err(fail)?;
-        let pages = (payload.len() as u64).div_ceil(8192).max(1);
+        let pages = (payload_len as u64).div_ceil(8192).max(1);
         let what = if spec.kind == BackupType::Log {
             "BACKUP LOG"
         } else if spec.kind == BackupType::Differential {
@@ -963,6 +976,15 @@ fn os_error(path: &Path, e: &std::io::Error) -> ServerMessage {
             path.display()
         ),
     )
+}
+
+fn write_parts(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut f = std::fs::File::create(path)?;
+    for p in parts {
+        f.write_all(p)?;
+    }
+    Ok(())
 }
 
 fn check_disk_target(path: &Path, overwrite: bool) -> Result<(), ServerMessage> {
