@@ -315,7 +315,7 @@ impl Instance {
             compressed: spec.compression,
             stripe_index: 0,
             stripe_count: spec.devices.len() as u32,
-            tde_thumbprint: None,
+            tde_thumbprint: self.tde_thumbprint(&db).map(|t| super::tde::hex(&t)),
             server_name: server.to_owned(),
             recovery_model: info.recovery.desc().to_owned(),
             compatibility_level: self.compatibility_level,
@@ -619,6 +619,20 @@ impl Instance {
         let pages = (payload.len() as u64).div_ceil(8192).max(1);
         match h.backup_type {
             BackupType::Full => {
+                // A TDE backup restores only where its certificate is (SQL Server error 33111).
+                let tde = h.tde_thumbprint.as_deref().map(unhex);
+                if let Some(t) = &tde
+                    && !self.has_certificate(t)
+                {
+                    return Err(ServerMessage::error(
+                        33111,
+                        16,
+                        format!(
+                            "Cannot find server certificate with thumbprint '{}'.",
+                            super::tde::hex(t)
+                        ),
+                    ));
+                }
                 if let Some(existing) = self.database(target).cloned() {
                     if mi {
                         // methods.md §4.1: an existing name fails with Msg 1801 on MI.
@@ -645,6 +659,9 @@ impl Instance {
                 let file = self.new_file_path(target);
                 std::fs::write(&file, &payload).map_err(|e| os_error(&file, &e))?;
                 self.attach(target, Some(file), Recovery::Full, false)?;
+                if let Some(t) = &tde {
+                    self.adopt_encryption(target, t)?;
+                }
                 if mi {
                     // methods.md §4.1: MI cannot restore a database with more than one log file
                     // or FILESTREAM data. Guess: the reference gives no error number; 41901 is
@@ -978,6 +995,13 @@ fn os_error(path: &Path, e: &std::io::Error) -> ServerMessage {
     )
 }
 
+fn unhex(s: &str) -> Vec<u8> {
+    let h = s.trim_start_matches("0x");
+    (0..h.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&h[i * 2..i * 2 + 2], 16).ok())
+        .collect()
+}
+
 fn write_parts(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut f = std::fs::File::create(path)?;
@@ -1104,8 +1128,8 @@ fn header_rows(h: &BackupHeader, devices: &[Device]) -> (Vec<Column>, Vec<Vec<Va
         guid(&h.backup_set_guid),
         Value::Decimal(i128::from(h.backup_size as i64), 0),
         h.tde_thumbprint
-            .as_ref()
-            .map_or(Value::Null, |t| Value::Binary(t.as_bytes().to_vec())),
+            .as_deref()
+            .map_or(Value::Null, |t| Value::Binary(unhex(t))),
     ];
     (columns, vec![row])
 }

@@ -6,6 +6,7 @@
 
 mod backups;
 mod security;
+mod tde;
 
 pub use backups::{OperationStart, Report};
 pub use security::{LoginKind, Password, password_hash};
@@ -147,6 +148,7 @@ impl Instance {
         }
         inst.conn.execute_batch(backups::MSDB_SCHEMA)?;
         inst.conn.execute_batch(backups::OPERATIONS_SCHEMA)?;
+        inst.conn.execute_batch(tde::SCHEMA)?;
         Ok(inst)
     }
 

@@ -172,6 +172,7 @@ enum Plan<'t> {
     Security(security::SecurityStatement),
     Backup(backup::BackupSpec),
     AddFile(String, FileChange),
+    SetEncryption(String, bool),
     Restore(backup::RestoreSpec),
 }
 
@@ -196,7 +197,9 @@ fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     }
     if first.is("SELECT") {
         // LOGINPROPERTY reads the login catalog, so it runs through SQLite like a FROM query.
-        if st.iter().any(|t| t.is("FROM") || t.is("LOGINPROPERTY")) {
+        if st.iter().any(|t| {
+            t.is("FROM") || t.is("LOGINPROPERTY") || t.is("CERTENCODED") || t.is("CERT_ID")
+        }) {
             return Ok(Plan::Table(st, true));
         }
         let (list, rest) = scalar::parse_select_list(&st[1..])?;
@@ -224,6 +227,14 @@ fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     }
     if first.is("ALTER") && st.get(1).is_some_and(|t| t.is("DATABASE")) {
         let name = name_at(2)?;
+        if st.get(3).is_some_and(|t| t.is("SET")) && st.get(4).is_some_and(|t| t.is("ENCRYPTION")) {
+            let on = match st.get(5) {
+                Some(t) if t.is("ON") => true,
+                Some(t) if t.is("OFF") => false,
+                _ => return Err(syntax_error("ENCRYPTION")),
+            };
+            return Ok(Plan::SetEncryption(name, on));
+        }
         if st.get(3).is_some_and(|t| t.is("ADD")) {
             return parse_add(&st[4..]).map(|c| Plan::AddFile(name, c));
         }
@@ -330,6 +341,9 @@ fn run(p: Plan<'_>, s: &SessionView<'_>, inst: &mut Instance) -> Vec<Outcome> {
             );
             report(r)
         }
+        Plan::SetEncryption(db, on) => {
+            result(inst.set_encryption(&db, on).map(|_| Outcome::Done(None)))
+        }
         Plan::AddFile(db, change) => {
             result(inst.add_file(&db, &change).map(|_| Outcome::Done(None)))
         }
@@ -355,6 +369,15 @@ fn run(p: Plan<'_>, s: &SessionView<'_>, inst: &mut Instance) -> Vec<Outcome> {
                     secret,
                 } => inst.create_credential(&name, &identity, secret.as_deref()),
                 S::DropCredential(name) => inst.drop_credential(&name),
+                S::CreateCertificate {
+                    name,
+                    subject,
+                    binary,
+                } => inst.create_certificate(&name, subject.as_deref(), binary),
+                S::CreateEncryptionKey { certificate } => {
+                    inst.create_encryption_key(s.database, &certificate)
+                }
+                S::CreateMasterKey => Ok(()),
             };
             result(done.map(|_| Outcome::Done(None)))
         }

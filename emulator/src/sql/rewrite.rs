@@ -15,6 +15,8 @@ const SERVER_VIEWS: &[&str] = &[
     "credentials",
     "dm_exec_requests",
     "dm_operation_status",
+    "certificates",
+    "dm_database_encryption_keys",
 ];
 
 /// A statement ready for SQLite.
@@ -143,6 +145,8 @@ pub fn rewrite(
     let mut out: Vec<String> = Vec::new();
     let mut params: Vec<String> = Vec::new();
     let mut param_slots: Vec<(usize, usize)> = Vec::new();
+    let mut depth = 0i32;
+    let mut closers: Vec<(i32, &str)> = Vec::new();
     let mut limit: Option<String> = None;
     let mut in_from = false;
     let mut expect_table = false;
@@ -246,6 +250,7 @@ pub fn rewrite(
             && tokens.get(i + 2).is_some_and(|x| x.is_punct("*"))
         {
             out.push("ferry_binary_checksum(".into());
+            depth += 1;
             checksum_star_at = Some(out.len());
             out.push(String::new());
             i += 3;
@@ -280,6 +285,46 @@ pub fn rewrite(
             out.push("-1".into());
             i += 1;
             continue;
+        }
+        // Certificate functions read sys.certificates: CERT_ID(name), CERTENCODED(id) and
+        // CERTPRIVATEKEY(id, …) become subqueries whose closing text replaces the call's ")".
+        if tokens.get(i + 1).is_some_and(|x| x.is_punct("(")) {
+            let template = if t.is("CERT_ID") {
+                Some((
+                    r#"(SELECT certificate_id FROM main."sys.certificates" WHERE name = ("#,
+                    ") COLLATE NOCASE)",
+                ))
+            } else if t.is("CERTENCODED") {
+                Some((
+                    r#"(SELECT thumbprint FROM main."sys.certificates" WHERE certificate_id = ("#,
+                    "))",
+                ))
+            } else if t.is("CERTPRIVATEKEY") {
+                // Guess: the emulator keeps no private keys; a placeholder blob stands in.
+                Some(("(SELECT X'00' FROM (SELECT ", "))"))
+            } else {
+                None
+            };
+            if let Some((open, close)) = template {
+                depth += 1;
+                closers.push((depth, close));
+                out.push(open.to_owned());
+                i += 2;
+                continue;
+            }
+        }
+        if t.is_punct("(") {
+            depth += 1;
+        }
+        if t.is_punct(")") {
+            if closers.last().is_some_and(|(d, _)| *d == depth) {
+                let (_, close) = closers.pop().unwrap_or_default();
+                out.push(close.to_owned());
+                depth -= 1;
+                i += 1;
+                continue;
+            }
+            depth -= 1;
         }
         // LOGINPROPERTY(name, 'PasswordHash') reads sys.sql_logins. Guess: SQL Server returns a
         // sql_variant holding varbinary; the emulator returns the varbinary itself.

@@ -26,6 +26,18 @@ pub enum SecurityStatement {
         secret: Option<String>,
     },
     DropCredential(String),
+    /// CREATE CERTIFICATE … WITH SUBJECT | FROM BINARY.
+    CreateCertificate {
+        name: String,
+        subject: Option<String>,
+        binary: Option<Vec<u8>>,
+    },
+    /// CREATE DATABASE ENCRYPTION KEY … ENCRYPTION BY SERVER CERTIFICATE cert.
+    CreateEncryptionKey {
+        certificate: String,
+    },
+    /// CREATE MASTER KEY …: accepted; the emulator keeps no key hierarchy.
+    CreateMasterKey,
 }
 
 fn name_at(st: &[Token], i: usize) -> Result<String, ServerMessage> {
@@ -84,6 +96,28 @@ pub fn parse(st: &[Token]) -> Option<Result<SecurityStatement, ServerMessage>> {
     }
     if object.is("CREDENTIAL") && (verb.is("CREATE") || verb.is("DROP")) {
         return Some(credential(st));
+    }
+    if verb.is("CREATE") && object.is("MASTER") && st.get(2).is_some_and(|t| t.is("KEY")) {
+        return Some(Ok(SecurityStatement::CreateMasterKey));
+    }
+    if verb.is("CREATE") && object.is("CERTIFICATE") {
+        return Some(certificate(st));
+    }
+    if verb.is("CREATE")
+        && object.is("DATABASE")
+        && st.get(2).is_some_and(|t| t.is("ENCRYPTION"))
+        && st.get(3).is_some_and(|t| t.is("KEY"))
+    {
+        let cert = st
+            .iter()
+            .position(|t| t.is("CERTIFICATE"))
+            .and_then(|i| st.get(i + 1));
+        return Some(match cert {
+            Some(Token::Word(w) | Token::Quoted(w)) => Ok(SecurityStatement::CreateEncryptionKey {
+                certificate: w.clone(),
+            }),
+            _ => Err(syntax_error("KEY")),
+        });
     }
     None
 }
@@ -196,6 +230,44 @@ fn password_value(value: &Token, hashed: bool) -> Result<Password, ServerMessage
             Ok(Password::Hashed(h))
         }
         (other, _) => Err(syntax_error(&other.display())),
+    }
+}
+
+fn certificate(st: &[Token]) -> Result<SecurityStatement, ServerMessage> {
+    let name = name_at(st, 2)?;
+    match st.get(3) {
+        Some(t)
+            if t.is("FROM")
+                && st.get(4).is_some_and(|x| x.is("BINARY"))
+                && st.get(5).is_some_and(|x| x.is_punct("=")) =>
+        {
+            match st.get(6) {
+                Some(Token::Number(n)) => Ok(SecurityStatement::CreateCertificate {
+                    name,
+                    subject: None,
+                    binary: Some(hex(n).ok_or_else(|| syntax_error(n))?),
+                }),
+                other => Err(syntax_error(
+                    &other.map(|t| t.display()).unwrap_or_default(),
+                )),
+            }
+        }
+        Some(t) if t.is("WITH") => {
+            let subject =
+                st.iter()
+                    .position(|x| x.is("SUBJECT"))
+                    .and_then(|i| match st.get(i + 2) {
+                        Some(Token::Str { text, .. }) => Some(text.clone()),
+                        _ => None,
+                    });
+            Ok(SecurityStatement::CreateCertificate {
+                name,
+                subject,
+                binary: None,
+            })
+        }
+        Some(t) => Err(syntax_error(&t.display())),
+        None => Err(syntax_error(&name)),
     }
 }
 
