@@ -21,10 +21,6 @@ CREATE TABLE "sys.dm_database_encryption_keys" (
 );
 "#;
 
-fn q(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 impl Instance {
     /// CREATE CERTIFICATE name WITH SUBJECT = '…', or FROM BINARY = 0x… (its thumbprint).
     pub fn create_certificate(
