@@ -5,31 +5,6 @@ mod common;
 
 use common::*;
 use ferry_emulator::{Edition, Personality, Release, TlsMode};
-use tiberius::Client;
-use tokio::net::TcpStream;
-use tokio_util::compat::Compat;
-
-type C = Client<Compat<TcpStream>>;
-
-async fn exec(c: &mut C, sql: &str) {
-    c.simple_query(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .into_results()
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-async fn error_code(c: &mut C, sql: &str) -> u32 {
-    let err = match c.simple_query(sql).await {
-        Err(e) => e,
-        Ok(s) => s.into_results().await.map(|_| ()).expect_err(sql),
-    };
-    match err {
-        tiberius::error::Error::Server(e) => e.code(),
-        other => panic!("{sql}: {other:?}"),
-    }
-}
 
 async fn count_and_checksum(c: &mut C, db: &str) -> (i32, i32) {
     let row = c

@@ -9,41 +9,6 @@ use std::time::Duration;
 use common::*;
 use ferry_emulator::TlsMode;
 use ferry_emulator::azurite::{self, Azurite};
-use tiberius::Client;
-use tokio::net::TcpStream;
-use tokio_util::compat::Compat;
-
-type C = Client<Compat<TcpStream>>;
-
-async fn exec(c: &mut C, sql: &str) {
-    c.simple_query(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .into_results()
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-async fn error_code(c: &mut C, sql: &str) -> u32 {
-    let err = match c.simple_query(sql).await {
-        Err(e) => e,
-        Ok(s) => s.into_results().await.map(|_| ()).expect_err(sql),
-    };
-    match err {
-        tiberius::error::Error::Server(e) => e.code(),
-        other => panic!("{sql}: {other:?}"),
-    }
-}
-
-async fn one_row(c: &mut C, sql: &str) -> tiberius::Row {
-    c.simple_query(sql)
-        .await
-        .unwrap()
-        .into_row()
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("no row: {sql}"))
-}
 
 fn credential(container_url: &str, sas: &str) -> String {
     format!(

@@ -6,18 +6,6 @@ mod common;
 use common::*;
 use ferry_emulator::TlsMode;
 
-async fn exec(
-    c: &mut tiberius::Client<tokio_util::compat::Compat<tokio::net::TcpStream>>,
-    sql: &str,
-) {
-    c.simple_query(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .into_results()
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tde_backup_needs_its_certificate_on_the_target() {
     let share = tempfile::tempdir().unwrap();

@@ -111,3 +111,39 @@ pub async fn scalar_string(c: &mut Client<Compat<TcpStream>>, sql: &str) -> Stri
         .unwrap();
     row.get::<&str, _>(0).unwrap().to_owned()
 }
+
+/// A tiberius client connected to an emulated server.
+pub type C = Client<Compat<TcpStream>>;
+
+/// Runs a batch and drains its results, panicking with the statement on error.
+pub async fn exec(c: &mut C, sql: &str) {
+    c.simple_query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_results()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// The SQL Server error number a batch fails with.
+pub async fn error_code(c: &mut C, sql: &str) -> u32 {
+    let err = match c.simple_query(sql).await {
+        Err(e) => e,
+        Ok(s) => s.into_results().await.map(|_| ()).expect_err(sql),
+    };
+    match err {
+        tiberius::error::Error::Server(e) => e.code(),
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+/// The first row of a query.
+pub async fn one_row(c: &mut C, sql: &str) -> tiberius::Row {
+    c.simple_query(sql)
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no row: {sql}"))
+}
