@@ -24,7 +24,8 @@ fn options(tls: TlsMode) -> ServerOptions {
         logins,
         access_tokens: HashMap::new(),
         redirect: None,
-        data_dir: std::env::temp_dir().join(format!("ferry-emulator-fuzz-{}", std::process::id())),
+        // No user databases are created here; the directory stays empty, inside the target dir.
+        data_dir: std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("emulator-fuzz"),
     }
 }
 
