@@ -11,7 +11,7 @@ use std::process::Command;
 /// Bundled plugins: (name users write in `bundled = "…"`, cargo package).
 const BUNDLED: &[(&str, &str)] = &[("hello-steps", "hello-steps")];
 /// Plugins only tests load, by path.
-const FIXTURES: &[&str] = &["hostile"];
+const FIXTURES: &[&str] = &["hostile", "sql-probe"];
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "plugin";
 

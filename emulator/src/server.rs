@@ -175,6 +175,16 @@ impl Server {
         self.shared.faults.clear();
     }
 
+    /// A credential's identity and secret, to check what a client stored (tests and rehearsals;
+    /// no catalog view shows the secret).
+    pub fn credential(&self, name: &str) -> Option<(String, Option<String>)> {
+        self.shared
+            .instance
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .credential(name)
+    }
+
     /// Sets how long (in virtual time) a background restore takes; None restores the default.
     pub fn set_restore_time(&self, t: Option<Duration>) {
         *self

@@ -38,6 +38,7 @@ fn call() -> StepCall {
             redactor: Redactor::default(),
             sink: Arc::new(NoEvents),
             min_level: LogLevel::Info,
+            sql: Arc::default(),
         }),
         limits: StepLimits {
             timeout_ms: 60_000,

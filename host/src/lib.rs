@@ -12,3 +12,4 @@ pub mod journal;
 pub mod pipeline;
 pub mod redact;
 pub mod runtime;
+pub mod sql;

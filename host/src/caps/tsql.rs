@@ -1,19 +1,86 @@
-//! `tsql`: connections by label. The grant check is real; the backend (tiberius) is not here
-//! yet, so a granted label answers `unsupported`.
+//! `tsql`: connections by label, backed by the pools in [`crate::sql`]. `open` and `query` need
+//! a read grant, `execute` a write grant; sealed parameters are resolved here from the secret
+//! handles and rendered by the host, never returned to the plugin.
 
 use wasmtime::component::Resource;
 
 use crate::bindings::ferry::plugin::tsql::{
-    Host, HostConnection, Param, QueryLimits, QueryResult, StatementOptions,
+    Host, HostConnection, Param, ParamValue, QueryLimits, QueryResult, StatementOptions,
 };
-use crate::bindings::types::PluginError;
+use crate::bindings::types::{Failure, PluginError};
 use crate::capability::{Access, Kind};
-use crate::caps::no_backend;
 use crate::runtime::store::StepData;
+use crate::sql::{BoundParam, Prepared};
 
-/// The host's side of a connection handle.
+/// The host's side of a connection handle: the label; connections come from the label's pool
+/// for each statement.
 pub struct ConnectionHandle {
     pub label: String,
+}
+
+fn failed(message: String) -> PluginError {
+    PluginError::Failed(Failure {
+        message,
+        code: None,
+    })
+}
+
+impl StepData {
+    fn bind(&mut self, params: Vec<Param>) -> Result<Vec<BoundParam>, PluginError> {
+        params
+            .into_iter()
+            .map(|p| match p.value {
+                ParamValue::Value(value) => Ok(BoundParam::Value {
+                    name: p.name,
+                    value,
+                }),
+                ParamValue::Sealed(secret) => {
+                    let label = self
+                        .table
+                        .get(&secret)
+                        .map_err(|e| failed(format!("parameter @{}: {e}", p.name)))?
+                        .label
+                        .clone();
+                    let value = self.scope.vault.resolve(&label).map_err(failed)?;
+                    Ok(BoundParam::Sealed {
+                        name: p.name,
+                        value,
+                    })
+                }
+            })
+            .collect()
+    }
+
+    fn pool_for(
+        &self,
+        c: &Resource<ConnectionHandle>,
+        access: Access,
+    ) -> wasmtime::Result<Result<std::sync::Arc<crate::sql::Pool>, PluginError>> {
+        let label = self.table.get(c)?.label.clone();
+        if let Err(e) = self.check(Kind::Sql, &label, access) {
+            return Ok(Err(e));
+        }
+        Ok(self
+            .scope
+            .sql
+            .get(&label)
+            .ok_or_else(|| failed(format!("environment.toml has no [sql.{label}]"))))
+    }
+
+    /// Errors from the server pass through the redactor like every plugin-visible string.
+    fn clean_error(&self, e: PluginError) -> PluginError {
+        match e {
+            PluginError::Failed(mut f) => {
+                f.message = self.clean(&f.message, 16 << 10);
+                PluginError::Failed(f)
+            }
+            PluginError::Transient(mut f) => {
+                f.message = self.clean(&f.message, 16 << 10);
+                PluginError::Transient(f)
+            }
+            other => other,
+        }
+    }
 }
 
 impl HostConnection for StepData {
@@ -24,33 +91,55 @@ impl HostConnection for StepData {
         if let Err(e) = self.check(Kind::Sql, &label, Access::Read) {
             return Ok(Err(e));
         }
-        Ok(Err(no_backend(Kind::Sql, &label)))
+        if self.scope.sql.get(&label).is_none() {
+            return Ok(Err(failed(format!(
+                "environment.toml has no [sql.{label}]"
+            ))));
+        }
+        Ok(Ok(self.table.push(ConnectionHandle { label })?))
     }
 
     async fn query(
         &mut self,
         c: Resource<ConnectionHandle>,
-        _statement: String,
-        _params: Vec<Param>,
-        _limits: QueryLimits,
+        statement: String,
+        params: Vec<Param>,
+        limits: QueryLimits,
     ) -> wasmtime::Result<Result<QueryResult, PluginError>> {
-        let label = self.table.get(&c)?.label.clone();
-        Ok(self
-            .check(Kind::Sql, &label, Access::Read)
-            .and(Err(no_backend(Kind::Sql, &label))))
+        let pool = match self.pool_for(&c, Access::Read)? {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        let prepared = match self.bind(params).and_then(|b| Prepared::new(&statement, b)) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        // A query is retried after a dropped connection: reading twice changes nothing.
+        Ok(pool
+            .query(&prepared, limits, true)
+            .await
+            .map_err(|e| self.clean_error(e)))
     }
 
     async fn execute(
         &mut self,
         c: Resource<ConnectionHandle>,
-        _statement: String,
-        _params: Vec<Param>,
-        _options: StatementOptions,
+        statement: String,
+        params: Vec<Param>,
+        options: StatementOptions,
     ) -> wasmtime::Result<Result<u64, PluginError>> {
-        let label = self.table.get(&c)?.label.clone();
-        Ok(self
-            .check(Kind::Sql, &label, Access::Write)
-            .and(Err(no_backend(Kind::Sql, &label))))
+        let pool = match self.pool_for(&c, Access::Write)? {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        let prepared = match self.bind(params).and_then(|b| Prepared::new(&statement, b)) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(pool
+            .execute(&prepared, options.idempotent)
+            .await
+            .map_err(|e| self.clean_error(e)))
     }
 
     async fn start(
@@ -60,10 +149,10 @@ impl HostConnection for StepData {
         _params: Vec<Param>,
         _description: String,
     ) -> wasmtime::Result<Result<String, PluginError>> {
-        let label = self.table.get(&c)?.label.clone();
-        Ok(self
-            .check(Kind::Sql, &label, Access::Write)
-            .and(Err(no_backend(Kind::Sql, &label))))
+        if let Err(e) = self.pool_for(&c, Access::Write)? {
+            return Ok(Err(e));
+        }
+        Ok(Err(PluginError::Unsupported("long statements as host operations (tsql.start) are not supported yet; run short statements with execute".into())))
     }
 
     async fn drop(&mut self, c: Resource<ConnectionHandle>) -> wasmtime::Result<()> {

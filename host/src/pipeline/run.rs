@@ -221,7 +221,9 @@ pub async fn apply(
         }
     }
     let vault = Arc::new(Vault::new(loaded.env.secrets.clone(), redactor.clone()));
+    let sql = Arc::new(crate::sql::SqlPools::new(&loaded.env, &redactor));
     let ctx = Arc::new(RunContext {
+        sql,
         loaded: loaded.clone(),
         opts: opts.clone(),
         log: log.clone(),
@@ -322,6 +324,7 @@ fn plan_items(l: &Loaded) -> Vec<NewItem> {
 }
 
 struct RunContext {
+    sql: Arc<crate::sql::SqlPools>,
     loaded: Arc<Loaded>,
     opts: ApplyOptions,
     log: Arc<RunLog>,
@@ -389,6 +392,7 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
         redactor: ctx.redactor.clone(),
         sink: ctx.log.clone(),
         min_level: ctx.opts.log_level,
+        sql: ctx.sql.clone(),
     });
     let call = StepCall {
         scope,

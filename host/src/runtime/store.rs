@@ -31,6 +31,8 @@ pub struct CallScope {
     pub redactor: Redactor,
     pub sink: Arc<dyn EventSink>,
     pub min_level: LogLevel,
+    /// Connection pools of the SQL labels.
+    pub sql: Arc<crate::sql::SqlPools>,
 }
 
 impl CallScope {
@@ -44,6 +46,7 @@ impl CallScope {
             redactor: Redactor::default(),
             sink: Arc::new(NoEvents),
             min_level: LogLevel::Info,
+            sql: Arc::default(),
         }
     }
 }

@@ -1,0 +1,233 @@
+//! The `tsql` capability for real: a plugin in the real host, through `ferry apply`, against the
+//! emulator over TLS — SQL and token logins, the MI redirect, a dropped connection retried, and
+//! a sealed SAS rendered into CREATE CREDENTIAL without reaching any log or journal row.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use common::*;
+use ferry_emulator::{Fault, Personality, Server, ServerOptions, ServerTls, TlsMode};
+use serde_json::{Value, json};
+
+const SA_PASSWORD: &str = "Emul@tor-Pa55-host";
+const TOKEN: &str = "token-for-ferry-tests-7f3a";
+const SAS: &str = "sv=2022-11-02&sr=c&sp=rl&se=2099-01-01T00%3A00%3A00Z&sig=SEALED%2Bvalue%3D";
+
+async fn emulator(
+    data: &std::path::Path,
+    redirect: Option<(String, u16)>,
+    certs: Arc<ServerTls>,
+) -> Server {
+    let options = ServerOptions {
+        personality: Personality::ManagedInstance {
+            name: "mi-test.database.windows.net".into(),
+        },
+        tls: TlsMode::Required,
+        logins: HashMap::from([("sa".to_owned(), SA_PASSWORD.to_owned())]),
+        access_tokens: HashMap::from([(TOKEN.to_owned(), "ferry@contoso.com".to_owned())]),
+        redirect,
+        data_dir: data.to_owned(),
+    };
+    Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
+        .await
+        .unwrap()
+}
+
+fn statement(label: &str, kind: &str, sql: &str) -> Value {
+    json!({ "label": label, "kind": kind, "sql": sql })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_runs_tsql_against_the_emulator_through_its_labels() {
+    let data = tempfile::tempdir().unwrap();
+    let certs = Arc::new(ServerTls::generate(&[]).unwrap());
+    let node = emulator(&data.path().join("node"), None, certs.clone()).await;
+    let gateway = emulator(
+        &data.path().join("gw"),
+        Some(("localhost".into(), node.addr.port())),
+        certs.clone(),
+    )
+    .await;
+    node.inject(Fault::disconnect("select 42").times(1));
+
+    let statements = vec![
+        json!({ "label": "src", "kind": "query", "sql": "SELECT @@VERSION AS v, @n + 1 AS n, @s AS s", "params": { "n": 41, "s": "héllo" } }),
+        statement(
+            "src",
+            "execute",
+            "CREATE DATABASE Probe; CREATE TABLE Probe.dbo.T (Id int PRIMARY KEY, Name nvarchar(20))",
+        ),
+        json!({ "label": "src", "kind": "execute", "sql": "INSERT INTO Probe.dbo.T VALUES (@id, @name)", "params": { "id": 1, "name": "one" } }),
+        json!({ "label": "src", "kind": "execute", "sql": "CREATE CREDENTIAL [https://acct.blob.core.windows.net/backups] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = @sas", "sealed": { "sas": "sas" } }),
+        statement("token", "query", "SELECT SUSER_SNAME() AS who"),
+        statement("gateway", "query", "SELECT COUNT(*) AS n FROM Probe.dbo.T"),
+        statement("src", "query", "SELECT 42 AS answer"),
+        json!({ "label": "src", "kind": "query", "sql": "SELECT Name FROM Probe.dbo.T", "max_rows": 0 }),
+        statement("src", "query", "SELECT * FROM Probe.dbo.Missing"),
+    ];
+    let wasm = fixture("sql_probe");
+    let migration = format!(
+        r#"databases = ["one"]
+[migration]
+name = "tsql"
+[plugins.probe]
+path = "{}"
+sha256 = "{}"
+[[steps]]
+name = "probe"
+plugin = "probe"
+[steps.config]
+statements = {}
+[steps.grants]
+sql = ["src", "token", "gateway"]
+secrets = ["sas"]
+"#,
+        wasm.display(),
+        sha256_file(&wasm),
+        toml_array(&statements)
+    );
+    let site = Site::new(&migration, "");
+    std::fs::write(site.path("ca.pem"), node.ca_pem()).unwrap();
+    let env = format!(
+        r#"[sql.src]
+server = "localhost"
+port = {node}
+tls = "required"
+trust_ca_file = "ca.pem"
+user = "sa"
+password = "env:TEST_SA_PASSWORD"
+
+[sql.token]
+server = "localhost"
+port = {node}
+trust_ca_file = "ca.pem"
+tls = "required"
+access_token = "env:TEST_TOKEN"
+
+[sql.gateway]
+server = "localhost"
+port = {gw}
+tls = "required"
+trust_ca_file = "ca.pem"
+user = "sa"
+password = "env:TEST_SA_PASSWORD"
+
+[secrets]
+sas = "env:TEST_SAS"
+"#,
+        node = node.addr.port(),
+        gw = gateway.addr.port()
+    );
+    std::fs::write(site.path("environment.toml"), env).unwrap();
+
+    let out = tokio::task::spawn_blocking({
+        let dir = site.dir.path().to_owned();
+        move || {
+            std::process::Command::new(FERRY)
+                .current_dir(&dir)
+                .args(["apply", "--json", "-v", "migration.toml"])
+                .env(
+                    "FERRY_CACHE_DIR",
+                    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
+                )
+                .env("FERRY_LOG", "ferry_host=debug")
+                .env("TEST_SA_PASSWORD", SA_PASSWORD)
+                .env("TEST_TOKEN", TOKEN)
+                .env("TEST_SAS", SAS)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let done = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["event"] == "item-done")
+        .expect("item-done");
+    let r = &done["output"]["results"];
+
+    assert!(
+        r[0]["sets"][0]["rows"][0][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Microsoft SQL Azure"),
+        "{}",
+        r[0]
+    );
+    assert_eq!(r[0]["sets"][0]["rows"][0][1], 42, "named parameters bound");
+    assert_eq!(r[0]["sets"][0]["rows"][0][2], "héllo");
+    assert_eq!(
+        r[0]["sets"][0]["columns"][1][1], "bigint",
+        "typed columns: an sql-value int is bound as bigint, and bigint + int is bigint"
+    );
+    assert_eq!(r[0]["sets"][0]["columns"][0][1], "nvarchar");
+    assert_eq!(r[2]["affected"], 1);
+    assert_eq!(r[3]["affected"], 0, "{}", r[3]);
+    assert_eq!(
+        r[4]["sets"][0]["rows"][0][0], "ferry@contoso.com",
+        "token login"
+    );
+    assert_eq!(r[5]["sets"][0]["rows"][0][0], 1, "through the redirect");
+    assert_eq!(
+        r[6]["sets"][0]["rows"][0][0], 42,
+        "a dropped connection is retried: {}",
+        r[6]
+    );
+    assert_eq!(r[7]["sets"][0]["truncated"], true, "row caps are reported");
+    assert_eq!(
+        r[8]["code"], 208,
+        "server errors keep their number: {}",
+        r[8]
+    );
+
+    // The sealed SAS reached the server, correctly quoted…
+    let (identity, secret) = node
+        .credential("https://acct.blob.core.windows.net/backups")
+        .expect("credential created");
+    assert_eq!(identity, "SHARED ACCESS SIGNATURE");
+    assert_eq!(secret.as_deref(), Some(SAS));
+    // …and nothing ferry wrote holds it: outputs, debug logs, the journal.
+    let mut all = format!("{stdout}{stderr}");
+    for f in ["journal.db", "journal.db-wal"] {
+        if let Ok(b) = std::fs::read(site.path(".ferry/migration").join(f)) {
+            all.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+    assert!(!all.contains("SEALED%2Bvalue"), "the sealed value leaked");
+    assert!(
+        !all.contains(SA_PASSWORD) && !all.contains(TOKEN),
+        "a connection secret leaked"
+    );
+    assert!(
+        stderr.contains("SECRET = @sas") && stderr.contains("@sas = ***"),
+        "statements are logged with sealed values masked: {stderr}"
+    );
+}
+
+fn toml_array(values: &[Value]) -> String {
+    // JSON objects and arrays of strings/numbers are valid TOML inline tables when keys are bare.
+    let items: Vec<String> = values.iter().map(toml_value).collect();
+    format!("[\n  {}\n]", items.join(",\n  "))
+}
+
+fn toml_value(v: &Value) -> String {
+    match v {
+        Value::Object(m) => format!(
+            "{{ {} }}",
+            m.iter()
+                .map(|(k, v)| format!("{k} = {}", toml_value(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(toml_value).collect::<Vec<_>>().join(", ")
+        ),
+        other => other.to_string(),
+    }
+}

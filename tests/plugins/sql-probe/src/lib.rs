@@ -1,0 +1,132 @@
+//! Runs the statements its config lists, each through the `tsql` capability of a label, and
+//! returns what each gave back (rows as text, rows affected, or the error and its number).
+
+use ferry_sdk::prelude::*;
+use ferry_sdk::{Param, QueryLimits, SqlValue, StatementOptions};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[allow(dead_code)] // only used in the wasm build
+#[derive(Deserialize)]
+struct Statement {
+    label: String,
+    /// "query" or "execute"
+    kind: String,
+    sql: String,
+    #[serde(default)]
+    params: serde_json::Map<String, Value>,
+    /// Parameter name → secret label, passed sealed.
+    #[serde(default)]
+    sealed: serde_json::Map<String, Value>,
+    #[serde(default)]
+    max_rows: Option<u32>,
+}
+
+#[allow(dead_code)] // only used in the wasm build
+#[derive(Deserialize)]
+struct Config {
+    statements: Vec<Statement>,
+}
+
+fn text(v: &SqlValue) -> Value {
+    match v {
+        SqlValue::Null => Value::Null,
+        SqlValue::Bit(b) => json!(b),
+        SqlValue::Int(i) => json!(i),
+        SqlValue::Float(f) => json!(f),
+        SqlValue::Decimal(s) | SqlValue::Text(s) | SqlValue::Datetime(s) | SqlValue::Guid(s) => {
+            json!(s)
+        }
+        SqlValue::Binary(b) => json!(format!(
+            "0x{}",
+            b.iter().map(|x| format!("{x:02X}")).collect::<String>()
+        )),
+    }
+}
+
+#[allow(dead_code)] // only exported in the wasm build
+struct SqlProbe;
+
+impl Plugin for SqlProbe {
+    const NAME: &'static str = "sql-probe";
+    const VERSION: &'static str = "0.0.1";
+    const SUMMARY: &'static str = "Runs listed T-SQL through granted labels (tests only)";
+    type Config = serde_json::Value;
+    type State = ();
+
+    fn needs() -> Vec<CapabilityNeed> {
+        vec![need(
+            CapabilityKind::Sql,
+            "src",
+            Access::Write,
+            "runs the test statements",
+        )]
+    }
+
+    fn step(cx: &mut Context<'_, serde_json::Value>, _: ()) -> Result<Outcome<()>> {
+        let config: Config = ferry_sdk::parse_config(&cx.config().to_string())?;
+        let mut results = Vec::new();
+        for st in &config.statements {
+            let conn = match cx.sql(&st.label) {
+                Ok(c) => c,
+                Err(e) => {
+                    results.push(json!({ "error": e.describe() }));
+                    continue;
+                }
+            };
+            let mut params: Vec<Param> = Vec::new();
+            for (name, v) in &st.params {
+                let value = match v {
+                    Value::Null => SqlValue::Null,
+                    Value::Bool(b) => SqlValue::Bit(*b),
+                    Value::Number(n) if n.is_i64() => SqlValue::Int(n.as_i64().unwrap_or(0)),
+                    Value::Number(n) => SqlValue::Float(n.as_f64().unwrap_or(0.0)),
+                    other => SqlValue::Text(other.as_str().unwrap_or_default().to_owned()),
+                };
+                params.push(Param::value(name, value));
+            }
+            for (name, label) in &st.sealed {
+                let secret = cx.secret(label.as_str().unwrap_or_default())?;
+                params.push(Param::sealed(name, secret));
+            }
+            let outcome = if st.kind == "query" {
+                let limits = QueryLimits {
+                    max_rows: st.max_rows.unwrap_or(1000),
+                    max_bytes: 1 << 20,
+                };
+                cx.query(conn, &st.sql, &params, limits).map(|r| {
+                    let sets: Vec<Value> = r
+                        .sets
+                        .iter()
+                        .map(|s| {
+                            json!({
+                                "columns": s.columns.iter().map(|c| json!([c.name, c.sql_type])).collect::<Vec<_>>(),
+                                "rows": s.rows.iter().map(|row| row.iter().map(text).collect::<Vec<_>>()).collect::<Vec<_>>(),
+                                "truncated": s.truncated,
+                            })
+                        })
+                        .collect();
+                    json!({ "sets": sets })
+                })
+            } else {
+                cx.execute(
+                    conn,
+                    &st.sql,
+                    &params,
+                    StatementOptions {
+                        idempotent: true,
+                        timeout_ms: None,
+                    },
+                )
+                .map(|n| json!({ "affected": n }))
+            };
+            results.push(match outcome {
+                Ok(v) => v,
+                Err(e) => json!({ "error": e.describe(), "code": match &e { Error::Failed(f) | Error::Transient(f) => f.code, _ => None } }),
+            });
+        }
+        Ok(Outcome::Done(json!({ "results": results })))
+    }
+}
+
+ferry_sdk::register!(SqlProbe);
