@@ -30,7 +30,7 @@ scratch = true
 
 fn site(migration: &str, env: &str) -> Site {
     let s = Site::new(migration, env);
-    std::fs::write(s.path("token.txt"), "tok-value\n").unwrap();
+    write_secret(&s.path("token.txt"), "tok-value\n");
     s
 }
 
@@ -217,6 +217,20 @@ fn a_plugin_built_for_a_newer_wit_is_refused_with_a_sentence() {
     );
     let out = s.run(&["plugins", "describe", "newer.wasm"], &[]);
     assert_clean_error(&out, 3, &["newer than the 0.1.0"]);
+}
+
+#[test]
+fn a_world_readable_secret_file_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = site(&hello("", "bundled = \"hello-steps\""), HELLO_ENV);
+    std::fs::set_permissions(s.path("token.txt"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = check(&s);
+    assert_clean_error(
+        &out,
+        2,
+        &["token.txt is readable by every user", "chmod 600"],
+    );
+    assert!(!text(&out).1.contains("tok-value"));
 }
 
 #[test]

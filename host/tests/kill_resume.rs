@@ -49,7 +49,7 @@ concurrency = 1
         &migration,
         "[secrets]\nleaky = \"file:leaky.txt\"\ndemo-token = \"file:leaky.txt\"\n",
     );
-    std::fs::write(site.path("leaky.txt"), "not-used-here\n").unwrap();
+    write_secret(&site.path("leaky.txt"), "not-used-here\n");
     site
 }
 

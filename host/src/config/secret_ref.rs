@@ -59,9 +59,12 @@ impl SecretRef {
             SecretRef::Env(name) => {
                 std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
             }
-            SecretRef::File(path) => std::fs::read_to_string(path)
-                .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
-                .map_err(|e| format!("cannot read secret file {}: {e}", path.display())),
+            SecretRef::File(path) => {
+                check_private(path)?;
+                std::fs::read_to_string(path)
+                    .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
+                    .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))
+            }
         }
         .and_then(|v| {
             if v.is_empty() {
@@ -71,6 +74,26 @@ impl SecretRef {
             }
         })
     }
+}
+
+/// A secret file that every user of the machine can read is not a secret: refuse it.
+fn check_private(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o004 != 0 {
+            return Err(format!(
+                "secret file {} is readable by every user (mode {:o}); make it private with `chmod 600`",
+                path.display(),
+                mode & 0o777
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl<'de> Deserialize<'de> for SecretRef {
@@ -98,6 +121,23 @@ mod tests {
         assert!(!err.contains("hunter2"), "{err}");
         assert!(SecretRef::parse("env:").is_err());
         assert!(SecretRef::parse("env:A-B").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn world_readable_secret_files_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "value-not-shown\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = SecretRef::File(f.clone()).resolve().unwrap_err();
+        assert!(
+            err.contains("chmod 600") && !err.contains("value-not-shown"),
+            "{err}"
+        );
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(SecretRef::File(f).resolve().unwrap(), "value-not-shown");
     }
 
     #[test]

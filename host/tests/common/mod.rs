@@ -11,6 +11,13 @@ pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("FERRY_FIXTURE_PLUGINS")).join(format!("{name}.wasm"))
 }
 
+/// Writes a secret file readable by its owner only, as ferry requires.
+pub fn write_secret(path: &Path, value: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, value).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 pub fn sha256_file(path: &Path) -> String {
     ferry_host::runtime::plugin::sha256_hex(&std::fs::read(path).unwrap())
 }
