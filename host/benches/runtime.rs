@@ -39,6 +39,7 @@ fn call() -> StepCall {
             sink: Arc::new(NoEvents),
             min_level: LogLevel::Info,
             sql: Arc::default(),
+            ops: Arc::default(),
         }),
         limits: StepLimits {
             timeout_ms: 60_000,

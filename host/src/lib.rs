@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod events;
 pub mod journal;
+pub mod operations;
 pub mod pipeline;
 pub mod redact;
 pub mod runtime;

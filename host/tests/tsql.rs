@@ -231,3 +231,129 @@ fn toml_value(v: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_restore_runs_as_a_host_operation_with_rising_progress() {
+    use ferry_emulator::azurite::{self, Azurite};
+    let az = Azurite::start().unwrap();
+    az.create_container("ops").await.unwrap();
+    let container = az.container_url("ops");
+    let sas = azurite::container_sas(
+        azurite::ACCOUNT,
+        azurite::ACCOUNT_KEY,
+        "ops",
+        "racwl",
+        "2099-01-01T00:00:00Z",
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let certs = Arc::new(ServerTls::generate(&[]).unwrap());
+    let mi = emulator(&data.path().join("mi"), None, certs.clone()).await;
+    // The source's backup, made directly (SQL Server personality, in-process).
+    let src_options = ServerOptions {
+        personality: Personality::SqlServer {
+            release: ferry_emulator::Release::Sql2019,
+            edition: ferry_emulator::Edition::Enterprise,
+            hadr: false,
+            name: "SRC".into(),
+        },
+        tls: TlsMode::Required,
+        logins: HashMap::from([("sa".to_owned(), SA_PASSWORD.to_owned())]),
+        access_tokens: HashMap::new(),
+        redirect: None,
+        data_dir: data.path().join("src"),
+    };
+    let src = Server::start("127.0.0.1:0".parse().unwrap(), src_options, certs.clone())
+        .await
+        .unwrap();
+    let credential = format!(
+        "CREATE CREDENTIAL [{container}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{sas}'"
+    );
+    tokio::task::block_in_place(|| {
+        src.run_sql(&format!("CREATE DATABASE Ops; CREATE TABLE Ops.dbo.T (Id int); INSERT INTO Ops.dbo.T VALUES (1), (2); {credential}")).unwrap();
+        src.run_sql(&format!(
+            "BACKUP DATABASE Ops TO URL = '{container}/Ops.bak' WITH COPY_ONLY"
+        ))
+        .unwrap();
+        mi.run_sql(&credential).unwrap();
+    });
+    mi.set_restore_time(Some(std::time::Duration::from_secs(3)));
+
+    let statements = vec![
+        json!({ "label": "src", "kind": "start", "sql": format!("RESTORE DATABASE Ops FROM URL = '{container}/Ops.bak'") }),
+        statement(
+            "src",
+            "query",
+            "SELECT state_desc FROM sys.databases WHERE name = N'Ops'",
+        ),
+        json!({ "label": "src", "kind": "start", "sql": format!("RESTORE DATABASE Ops FROM URL = '{container}/Ops.bak'") }),
+    ];
+    let wasm = fixture("sql_probe");
+    let migration = format!(
+        "databases = [\"one\"]\n[migration]\nname = \"ops\"\n[plugins.probe]\npath = \"{}\"\nsha256 = \"{}\"\n[[steps]]\nname = \"probe\"\nplugin = \"probe\"\n[steps.config]\nstatements = {}\n[steps.grants]\nsql = [\"src\"]\n",
+        wasm.display(),
+        sha256_file(&wasm),
+        toml_array(&statements)
+    );
+    let site = Site::new(&migration, "");
+    std::fs::write(site.path("ca.pem"), mi.ca_pem()).unwrap();
+    let env = format!(
+        "[sql.src]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_SA_PASSWORD\"\n",
+        mi.addr.port()
+    );
+    std::fs::write(site.path("environment.toml"), env).unwrap();
+    let out = tokio::task::spawn_blocking({
+        let dir = site.dir.path().to_owned();
+        move || {
+            std::process::Command::new(FERRY)
+                .current_dir(&dir)
+                .args(["apply", "--json", "migration.toml"])
+                .env(
+                    "FERRY_CACHE_DIR",
+                    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
+                )
+                .env("TEST_SA_PASSWORD", SA_PASSWORD)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let events: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let done = events
+        .iter()
+        .find(|e| e["event"] == "item-done")
+        .expect("item-done");
+    let r = &done["output"]["results"];
+    assert_eq!(r[0]["operation"], "succeeded", "{}", r[0]);
+    assert_eq!(
+        r[1]["sets"][0]["rows"][0][0], "ONLINE",
+        "the database is online after the operation"
+    );
+    assert!(
+        r[2]["operation"]
+            .as_str()
+            .unwrap()
+            .starts_with("failed 1801"),
+        "a second restore fails with the server's number: {}",
+        r[2]
+    );
+    let fractions: Vec<f64> = events
+        .iter()
+        .filter(|e| e["event"] == "progress")
+        .filter_map(|e| e["fraction"].as_f64())
+        .collect();
+    assert!(
+        fractions.len() >= 3,
+        "progress was reported while the restore ran: {fractions:?}"
+    );
+    assert!(
+        fractions.windows(2).all(|w| w[0] <= w[1]) && fractions.last() > fractions.first(),
+        "progress rises: {fractions:?}"
+    );
+}

@@ -1,29 +1,25 @@
-//! `operations`: status and cancel of host operations. No capability starts one yet (T-SQL,
-//! storage and Azure backends come next), so every id is unknown.
+//! `operations`: status of the host operations this work item started (see
+//! [`crate::operations`]). Cancelling is not supported yet.
 
 use crate::bindings::ferry::plugin::operations::{Host, OperationStatus};
-use crate::bindings::types::{Failure, PluginError};
+use crate::bindings::types::PluginError;
 use crate::runtime::store::StepData;
-
-fn unknown(id: &str) -> PluginError {
-    PluginError::Failed(Failure {
-        message: format!(
-            "no host operation `{}` was started for this work item",
-            id.escape_default()
-        ),
-        code: None,
-    })
-}
 
 impl Host for StepData {
     async fn status(
         &mut self,
         id: String,
     ) -> wasmtime::Result<Result<OperationStatus, PluginError>> {
-        Ok(Err(unknown(&id)))
+        let owner = (self.scope.step.clone(), self.scope.item.clone());
+        Ok(self.scope.ops.status(&id, &owner).map(|mut s| {
+            s.message = s.message.map(|m| self.clean(&m, 4096));
+            s
+        }))
     }
 
-    async fn cancel(&mut self, id: String) -> wasmtime::Result<Result<(), PluginError>> {
-        Ok(Err(unknown(&id)))
+    async fn cancel(&mut self, _id: String) -> wasmtime::Result<Result<(), PluginError>> {
+        Ok(Err(PluginError::Unsupported(
+            "cancelling a host operation is not supported yet".into(),
+        )))
     }
 }

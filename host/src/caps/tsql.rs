@@ -145,14 +145,23 @@ impl HostConnection for StepData {
     async fn start(
         &mut self,
         c: Resource<ConnectionHandle>,
-        _statement: String,
-        _params: Vec<Param>,
-        _description: String,
+        statement: String,
+        params: Vec<Param>,
+        description: String,
     ) -> wasmtime::Result<Result<String, PluginError>> {
-        if let Err(e) = self.pool_for(&c, Access::Write)? {
-            return Ok(Err(e));
-        }
-        Ok(Err(PluginError::Unsupported("long statements as host operations (tsql.start) are not supported yet; run short statements with execute".into())))
+        let pool = match self.pool_for(&c, Access::Write)? {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        let prepared = match self.bind(params).and_then(|b| Prepared::new(&statement, b)) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        let owner = (self.scope.step.clone(), self.scope.item.clone());
+        let description = self.clean(&description, 512);
+        let (id, reporter) = self.scope.ops.begin(owner, description);
+        pool.start(prepared, reporter);
+        Ok(Ok(id))
     }
 
     async fn drop(&mut self, c: Resource<ConnectionHandle>) -> wasmtime::Result<()> {

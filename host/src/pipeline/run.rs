@@ -224,6 +224,7 @@ pub async fn apply(
     let sql = Arc::new(crate::sql::SqlPools::new(&loaded.env, &redactor));
     let ctx = Arc::new(RunContext {
         sql,
+        ops: Arc::default(),
         loaded: loaded.clone(),
         opts: opts.clone(),
         log: log.clone(),
@@ -325,6 +326,7 @@ fn plan_items(l: &Loaded) -> Vec<NewItem> {
 
 struct RunContext {
     sql: Arc<crate::sql::SqlPools>,
+    ops: Arc<crate::operations::Operations>,
     loaded: Arc<Loaded>,
     opts: ApplyOptions,
     log: Arc<RunLog>,
@@ -393,6 +395,7 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
         sink: ctx.log.clone(),
         min_level: ctx.opts.log_level,
         sql: ctx.sql.clone(),
+        ops: ctx.ops.clone(),
     });
     let call = StepCall {
         scope,
@@ -611,11 +614,20 @@ fn step_context(ctx: &RunContext, step: &Step, item: &ItemRecord, attempt: u32) 
 /// Waits for a journaled condition; on resume only the time left is waited.
 async fn wait_for(ctx: &RunContext, item: &ItemRecord, wait: &WaitRecord) -> Result<(), String> {
     if let Some(op) = &wait.operation {
-        let _ = ctx;
-        return Err(format!(
-            "waits on host operation `{}`, which this run never started",
-            op.escape_default()
-        ));
+        // Progress of the operation is the item's progress meanwhile. An operation this
+        // process does not know (ferry restarted) ends the wait at once: the plugin's next
+        // `operations.status` says so and it re-checks the server.
+        ctx.ops
+            .wait(op, |status| {
+                ctx.log.event(
+                    "progress",
+                    Some(&item.step),
+                    Some(&item.item),
+                    json!({ "phase": status.description, "fraction": status.fraction, "message": status.message }),
+                )
+            })
+            .await;
+        return Ok(());
     }
     if let Some(until) = wait.until_unix_ms {
         let left = (until as i64).saturating_sub(now_ms());

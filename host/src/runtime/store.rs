@@ -33,6 +33,8 @@ pub struct CallScope {
     pub min_level: LogLevel,
     /// Connection pools of the SQL labels.
     pub sql: Arc<crate::sql::SqlPools>,
+    /// Host operations of the run.
+    pub ops: Arc<crate::operations::Operations>,
 }
 
 impl CallScope {
@@ -47,6 +49,7 @@ impl CallScope {
             sink: Arc::new(NoEvents),
             min_level: LogLevel::Info,
             sql: Arc::default(),
+            ops: Arc::default(),
         }
     }
 }

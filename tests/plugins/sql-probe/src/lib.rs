@@ -44,6 +44,15 @@ fn text(v: &SqlValue) -> Value {
     }
 }
 
+/// Where the probe is between calls: the next statement, the results so far, and the host
+/// operation it waits on.
+#[derive(Default, serde::Serialize, Deserialize)]
+struct State {
+    next: usize,
+    results: Vec<Value>,
+    pending: Option<String>,
+}
+
 #[allow(dead_code)] // only exported in the wasm build
 struct SqlProbe;
 
@@ -52,7 +61,7 @@ impl Plugin for SqlProbe {
     const VERSION: &'static str = "0.0.1";
     const SUMMARY: &'static str = "Runs listed T-SQL through granted labels (tests only)";
     type Config = serde_json::Value;
-    type State = ();
+    type State = State;
 
     fn needs() -> Vec<CapabilityNeed> {
         vec![need(
@@ -63,10 +72,26 @@ impl Plugin for SqlProbe {
         )]
     }
 
-    fn step(cx: &mut Context<'_, serde_json::Value>, _: ()) -> Result<Outcome<()>> {
+    fn step(cx: &mut Context<'_, serde_json::Value>, mut state: State) -> Result<Outcome<State>> {
         let config: Config = ferry_sdk::parse_config(&cx.config().to_string())?;
-        let mut results = Vec::new();
-        for st in &config.statements {
+        if let Some(op) = state.pending.take() {
+            let status = cx.operation(&op);
+            state.results.push(match status {
+                Ok(s) => json!({
+                    "operation": match &s.state {
+                        ferry_sdk::OperationState::Running => "running".to_owned(),
+                        ferry_sdk::OperationState::Succeeded => "succeeded".to_owned(),
+                        ferry_sdk::OperationState::Failed(f) => format!("failed {}: {}", f.code.unwrap_or(0), f.message),
+                        ferry_sdk::OperationState::Cancelled => "cancelled".to_owned(),
+                    },
+                    "fraction": s.fraction,
+                    "result": s.result,
+                }),
+                Err(e) => json!({ "error": e.describe() }),
+            });
+        }
+        let mut results = std::mem::take(&mut state.results);
+        for (index, st) in config.statements.iter().enumerate().skip(state.next) {
             let conn = match cx.sql(&st.label) {
                 Ok(c) => c,
                 Err(e) => {
@@ -88,6 +113,19 @@ impl Plugin for SqlProbe {
             for (name, label) in &st.sealed {
                 let secret = cx.secret(label.as_str().unwrap_or_default())?;
                 params.push(Param::sealed(name, secret));
+            }
+            if st.kind == "start" {
+                let id = cx.start_statement(conn, &st.sql, &params, &st.sql)?;
+                let state = State {
+                    next: index + 1,
+                    results,
+                    pending: Some(id.clone()),
+                };
+                return Ok(Outcome::wait_operation(
+                    id,
+                    state,
+                    "waiting for a long statement",
+                ));
             }
             let outcome = if st.kind == "query" {
                 let limits = QueryLimits {
