@@ -7,17 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 /// Azurite's well-known development account.
 pub const ACCOUNT: &str = "devstoreaccount1";
 /// Azurite's published development key (not a secret: it is in Microsoft's documentation).
 pub const ACCOUNT_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-/// The service version our SAS tokens carry (one Azurite 3.35 accepts).
-pub const SAS_VERSION: &str = "2022-11-02";
 
 /// A running Azurite blob service, stopped when dropped.
 pub struct Azurite {
@@ -111,33 +105,7 @@ impl Drop for Azurite {
     }
 }
 
-fn sign(key_b64: &str, string_to_sign: &str) -> anyhow::Result<String> {
-    let key = base64::engine::general_purpose::STANDARD.decode(key_b64)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| anyhow::anyhow!("{e}"))?;
-    mac.update(string_to_sign.as_bytes());
-    Ok(base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
-}
-
-/// Percent-encodes the characters base64 and timestamps put in a SAS query value.
-fn encode(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '+' => "%2B".to_owned(),
-            '/' => "%2F".to_owned(),
-            '=' => "%3D".to_owned(),
-            ':' => "%3A".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
-/// A container-scoped service SAS (`sr=c`) signed with the account key: the shape MI's
-/// `CREATE CREDENTIAL … SECRET` takes (Read + List for restore). `permissions` in SAS order,
-/// e.g. "rl" or "racwdl"; `expiry` as `YYYY-MM-DDTHH:MM:SSZ`. Returned without a leading `?`.
-///
-/// String-to-sign for service version 2020-12-06 and later (Azure Storage docs, "Create a
-/// service SAS"): permissions, start, expiry, canonical resource, identifier, IP, protocol,
-/// version, resource, snapshot time, encryption scope, then the five response-header overrides.
+/// A container-scoped service SAS signed with the account key (see `ferry_sas`).
 pub fn container_sas(
     account: &str,
     key: &str,
@@ -145,29 +113,16 @@ pub fn container_sas(
     permissions: &str,
     expiry: &str,
 ) -> anyhow::Result<String> {
-    let resource = format!("/blob/{account}/{container}");
-    let to_sign =
-        format!("{permissions}\n\n{expiry}\n{resource}\n\n\n\n{SAS_VERSION}\nc\n\n\n\n\n\n\n");
-    let sig = sign(key, &to_sign)?;
-    Ok(format!(
-        "sv={SAS_VERSION}&sr=c&sp={permissions}&se={}&sig={}",
-        encode(expiry),
-        encode(&sig)
-    ))
+    Ok(ferry_sas::container_sas(
+        account,
+        key,
+        container,
+        permissions,
+        expiry,
+    )?)
 }
 
-/// An account SAS for blob service, container and object operations with every permission,
-/// for test set-up (creating containers).
+/// An account SAS with every blob permission, for test set-up (creating containers).
 pub fn account_sas(account: &str, key: &str, expiry: &str) -> anyhow::Result<String> {
-    let (perms, services, types) = ("racwdl", "b", "sco");
-    // Account SAS string-to-sign (version 2020-12-06+): account, permissions, services,
-    // resource types, start, expiry, IP, protocol, version, encryption scope, then an empty line.
-    let to_sign =
-        format!("{account}\n{perms}\n{services}\n{types}\n\n{expiry}\n\n\n{SAS_VERSION}\n\n");
-    let sig = sign(key, &to_sign)?;
-    Ok(format!(
-        "sv={SAS_VERSION}&ss={services}&srt={types}&sp={perms}&se={}&sig={}",
-        encode(expiry),
-        encode(&sig)
-    ))
+    Ok(ferry_sas::account_sas(account, key, "racwdl", expiry)?)
 }
