@@ -81,15 +81,17 @@ async fn run() {
         r#"
 import os, time, tempfile
 from azure.storage.blob import BlobClient
-path = os.path.join(tempfile.mkdtemp(), "same.bin")
-with open(path, "wb") as f:
-    for _ in range({chunks}):
-        f.write(os.urandom(4194304))
-client = BlobClient.from_blob_url("{container}/python.bin?{sas}")
-t = time.perf_counter()
-with open(path, "rb") as f:
-    client.upload_blob(f, overwrite=True, max_concurrency=8)
-print(time.perf_counter() - t)
+# The file lives in a directory removed on exit, so repeated runs leave no copies behind.
+with tempfile.TemporaryDirectory() as work:
+    path = os.path.join(work, "same.bin")
+    with open(path, "wb") as f:
+        for _ in range({chunks}):
+            f.write(os.urandom(4194304))
+    client = BlobClient.from_blob_url("{container}/python.bin?{sas}")
+    t = time.perf_counter()
+    with open(path, "rb") as f:
+        client.upload_blob(f, overwrite=True, max_concurrency=8)
+    print(time.perf_counter() - t)
 "#,
         chunks = (mib / 4).max(1),
     );

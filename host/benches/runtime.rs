@@ -40,6 +40,7 @@ fn call() -> StepCall {
             min_level: LogLevel::Info,
             sql: Arc::default(),
             ops: Arc::default(),
+            storage: Arc::default(),
         }),
         limits: StepLimits {
             timeout_ms: 60_000,

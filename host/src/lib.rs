@@ -14,3 +14,4 @@ pub mod pipeline;
 pub mod redact;
 pub mod runtime;
 pub mod sql;
+pub mod storage;

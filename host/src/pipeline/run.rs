@@ -224,6 +224,7 @@ pub async fn apply(
     let sql = Arc::new(crate::sql::SqlPools::new(&loaded.env, &redactor));
     let ctx = Arc::new(RunContext {
         sql,
+        storage: Arc::new(crate::storage::Storage::new(&loaded.env)),
         ops: Arc::default(),
         loaded: loaded.clone(),
         opts: opts.clone(),
@@ -327,6 +328,7 @@ fn plan_items(l: &Loaded) -> Vec<NewItem> {
 struct RunContext {
     sql: Arc<crate::sql::SqlPools>,
     ops: Arc<crate::operations::Operations>,
+    storage: Arc<crate::storage::Storage>,
     loaded: Arc<Loaded>,
     opts: ApplyOptions,
     log: Arc<RunLog>,
@@ -396,6 +398,7 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
         min_level: ctx.opts.log_level,
         sql: ctx.sql.clone(),
         ops: ctx.ops.clone(),
+        storage: ctx.storage.clone(),
     });
     let call = StepCall {
         scope,

@@ -35,6 +35,8 @@ pub struct CallScope {
     pub sql: Arc<crate::sql::SqlPools>,
     /// Host operations of the run.
     pub ops: Arc<crate::operations::Operations>,
+    /// Storage labels of the run.
+    pub storage: Arc<crate::storage::Storage>,
 }
 
 impl CallScope {
@@ -50,6 +52,7 @@ impl CallScope {
             min_level: LogLevel::Info,
             sql: Arc::default(),
             ops: Arc::default(),
+            storage: Arc::default(),
         }
     }
 }

@@ -22,12 +22,54 @@ struct Statement {
     max_rows: Option<u32>,
 }
 
+/// A storage call: `op` is "write", "read", "list", "stat" or "delete".
+#[allow(dead_code)] // only used in the wasm build
+#[derive(Deserialize)]
+struct FileOp {
+    label: String,
+    op: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    data: String,
+    #[serde(default)]
+    offset: u64,
+    #[serde(default)]
+    length: u32,
+}
+
 #[allow(dead_code)] // only used in the wasm build
 #[derive(Deserialize)]
 struct Config {
+    #[serde(default)]
     statements: Vec<Statement>,
+    /// Storage calls, made before the statements on the first call.
+    #[serde(default)]
+    files: Vec<FileOp>,
 }
 
+#[allow(dead_code)] // only used in the wasm build
+fn file_op(cx: &mut Context<'_, serde_json::Value>, f: &FileOp) -> Value {
+    let outcome = cx.container(&f.label).and_then(|c| match f.op.as_str() {
+        "write" => cx
+            .write(c, &f.name, f.data.as_bytes())
+            .map(|()| json!("written")),
+        "read" => cx
+            .read(c, &f.name, f.offset, f.length)
+            .map(|b| json!(String::from_utf8_lossy(&b))),
+        "stat" => cx.stat(c, &f.name).map(|o| json!(o.map(|o| o.size))),
+        "delete" => cx.delete(c, &f.name).map(|d| json!(d)),
+        _ => cx
+            .list(c, &f.name, None, 100)
+            .map(|p| json!(p.objects.iter().map(|o| o.name.clone()).collect::<Vec<_>>())),
+    });
+    match outcome {
+        Ok(v) => json!({ "ok": v }),
+        Err(e) => json!({ "error": e.describe() }),
+    }
+}
+
+#[allow(dead_code)] // only used in the wasm build
 fn text(v: &SqlValue) -> Value {
     match v {
         SqlValue::Null => Value::Null,
@@ -46,6 +88,7 @@ fn text(v: &SqlValue) -> Value {
 
 /// Where the probe is between calls: the next statement, the results so far, and the host
 /// operation it waits on.
+#[allow(dead_code)] // only used in the wasm build
 #[derive(Default, serde::Serialize, Deserialize)]
 struct State {
     next: usize,
@@ -91,6 +134,11 @@ impl Plugin for SqlProbe {
             });
         }
         let mut results = std::mem::take(&mut state.results);
+        if state.next == 0 {
+            for f in &config.files {
+                results.push(file_op(cx, f));
+            }
+        }
         for (index, st) in config.statements.iter().enumerate().skip(state.next) {
             let conn = match cx.sql(&st.label) {
                 Ok(c) => c,
