@@ -1,6 +1,7 @@
-//! The `storage` capability for share labels, for real: a plugin in the real host, through
+//! The `storage` capability for real: a plugin in the real host, through
 //! `ferry apply`, reading and writing a directory by label — with escapes, read-only grants,
-//! ungranted labels and blob labels (not supported yet) each refused with a reason.
+//! ungranted labels each refused with a reason; and blob containers on Azurite by SAS or
+//! account key, with prefixes, ranged reads, sealed SAS and no secret in any output.
 
 mod common;
 
@@ -29,31 +30,15 @@ fn a_plugin_uses_a_share_through_its_label() {
         r#"{ label = "blobs", op = "list" }"#,
         r#"{ label = "backups", op = "delete", name = "Sales/log/1.trn" }"#,
     ];
-    let wasm = fixture("sql_probe");
-    let migration = format!(
-        "databases = [\"one\"]\n[migration]\nname = \"files\"\n[plugins.probe]\npath = \"{}\"\nsha256 = \"{}\"\n[[steps]]\nname = \"probe\"\nplugin = \"probe\"\n[steps.config]\nfiles = [{}]\n[steps.grants]\nstorage = [\"backups\", \"readonly:read\", \"blobs\"]\nsql = [\"src\"]\n",
-        wasm.display(),
-        sha256_file(&wasm),
-        files.join(", ")
-    );
+    let files: Vec<String> = files.iter().map(|s| s.to_string()).collect();
     let env = format!(
-        "[sql.src]\nserver = \"localhost\"\nuser = \"sa\"\npassword = \"env:UNUSED_PASSWORD\"\n[storage.backups]\nkind = \"share\"\npath = \"{0}\"\n[storage.readonly]\nkind = \"share\"\npath = \"{0}\"\n[storage.elsewhere]\nkind = \"share\"\npath = \"{1}\"\n[storage.blobs]\nkind = \"blob\"\nurl = \"https://acct.blob.core.windows.net/backups\"\n",
+        "[storage.backups]\nkind = \"share\"\npath = \"{0}\"\n[storage.readonly]\nkind = \"share\"\npath = \"{0}\"\n[storage.elsewhere]\nkind = \"share\"\npath = \"{1}\"\n[storage.blobs]\nkind = \"blob\"\nurl = \"https://acct.blob.core.windows.net/backups\"\n",
         share.path().display(),
         outside.path().display()
     );
-    let site = Site::new(&migration, &env);
-    let out = site.run(
-        &["apply", "--json", "migration.toml"],
-        &[("UNUSED_PASSWORD", "not-used")],
-    );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    let done: Value = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|e| e["event"] == "item-done")
-        .expect("item-done");
-    let r = &done["output"]["results"];
+    let (results, _, _site) =
+        run_files(&files, r#""backups", "readonly:read", "blobs""#, &env, &[]);
+    let r = &results;
     assert_eq!(r[0]["ok"], "234", "{}", r[0]);
     assert_eq!(r[1]["ok"], "written", "{}", r[1]);
     assert_eq!(
@@ -79,7 +64,11 @@ fn a_plugin_uses_a_share_through_its_label() {
         "an ungranted label is denied: {}",
         r[8]
     );
-    assert!(error(9).contains("not supported yet"), "{}", r[9]);
+    assert!(
+        error(9).contains("needs `sas` or `account_key`"),
+        "a blob label without credentials says what to add: {}",
+        r[9]
+    );
     assert_eq!(r[10]["ok"], true, "{}", r[10]);
     assert!(
         !share.path().join("Sales/log/1.trn").exists(),
@@ -94,4 +83,136 @@ fn a_plugin_uses_a_share_through_its_label() {
         1,
         "nothing written outside"
     );
+}
+
+/// Runs the probe with `files` against the given environment; returns the results and all
+/// the output (for leak checks).
+fn run_files(
+    files: &[String],
+    grants: &str,
+    env: &str,
+    vars: &[(&str, &str)],
+) -> (Value, String, Site) {
+    let wasm = fixture("sql_probe");
+    let migration = format!(
+        "databases = [\"one\"]\n[migration]\nname = \"blobs\"\n[plugins.probe]\npath = \"{}\"\nsha256 = \"{}\"\n[[steps]]\nname = \"probe\"\nplugin = \"probe\"\n[steps.config]\nfiles = [{}]\n[steps.grants]\nstorage = [{grants}]\nsql = [\"src\"]\n",
+        wasm.display(),
+        sha256_file(&wasm),
+        files.join(", ")
+    );
+    let env = format!(
+        "[sql.src]\nserver = \"localhost\"\nuser = \"sa\"\npassword = \"env:UNUSED_PASSWORD\"\n{env}"
+    );
+    let site = Site::new(&migration, &env);
+    let mut all: Vec<(&str, &str)> = vec![("UNUSED_PASSWORD", "not-used")];
+    all.extend_from_slice(vars);
+    let out = site.run(&["apply", "--json", "-v", "migration.toml"], &all);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let done: Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["event"] == "item-done")
+        .expect("item-done");
+    let journal = std::fs::read(site.journal()).unwrap_or_default();
+    let everything = format!("{stdout}\n{stderr}\n{}", String::from_utf8_lossy(&journal));
+    (done["output"]["results"].clone(), everything, site)
+}
+
+/// Asserts result `i` is an error that mentions `phrase`.
+fn refused(r: &Value, i: usize, phrase: &str, why: &str) {
+    let error = r[i]["error"].as_str().unwrap_or_default();
+    assert!(error.contains(phrase), "{why}: result {i} is {}", r[i]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_uses_blob_containers_on_azurite() {
+    use ferry_emulator::azurite::{self, Azurite};
+    let az = Azurite::start().unwrap();
+    az.create_container("backups").await.unwrap();
+    let signed = |permissions: &str| {
+        let expiry = "2099-01-01T00:00:00Z";
+        azurite::container_sas(
+            azurite::ACCOUNT,
+            azurite::ACCOUNT_KEY,
+            "backups",
+            permissions,
+            expiry,
+        )
+        .unwrap()
+    };
+    let (sas, read_only) = (signed("racwdl"), signed("rl"));
+    let url = az.container_url("backups");
+    let env = format!(
+        "[storage.blobs]\nkind = \"blob\"\nurl = \"{url}\"\nsas = \"env:BLOB_SAS\"\n\
+         [storage.keyed]\nkind = \"blob\"\nurl = \"{url}/Sales\"\naccount_key = \"env:BLOB_KEY\"\n\
+         [storage.whole]\nkind = \"blob\"\nurl = \"{url}\"\naccount_key = \"env:BLOB_KEY\"\n\
+         [storage.weak]\nkind = \"blob\"\nurl = \"{url}\"\nsas = \"env:WEAK_SAS\"\n"
+    );
+    let files: Vec<String> = [
+        r#"{ label = "blobs", op = "write", name = "Sales/full.bak", data = "0123456789" }"#,
+        r#"{ label = "blobs", op = "read", name = "Sales/full.bak", offset = 2, length = 3 }"#,
+        r#"{ label = "keyed", op = "write", name = "log/1.trn", data = "log-1" }"#,
+        r#"{ label = "keyed", op = "list", name = "" }"#,
+        r#"{ label = "blobs", op = "list", name = "Sales/" }"#,
+        r#"{ label = "keyed", op = "stat", name = "full.bak" }"#,
+        r#"{ label = "keyed", op = "stat", name = "missing.bak" }"#,
+        r#"{ label = "keyed", op = "read", name = "../outside", length = 4 }"#,
+        r#"{ label = "weak", op = "write", name = "x", data = "x" }"#,
+        r#"{ label = "whole", op = "sas", data = "rl", length = 60 }"#,
+        r#"{ label = "keyed", op = "sas", data = "rl", length = 60 }"#,
+        r#"{ label = "blobs", op = "sas", data = "rl", length = 60 }"#,
+        r#"{ label = "keyed", op = "delete", name = "log/1.trn" }"#,
+        r#"{ label = "keyed", op = "delete", name = "log/1.trn" }"#,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (r, everything, _site) = run_files(
+        &files,
+        r#""blobs", "keyed", "whole", "weak""#,
+        &env,
+        &[
+            ("BLOB_SAS", &sas),
+            ("BLOB_KEY", azurite::ACCOUNT_KEY),
+            ("WEAK_SAS", &read_only),
+        ],
+    );
+    assert_eq!(r[0]["ok"], "written", "{}", r[0]);
+    assert_eq!(r[1]["ok"], "234", "a ranged read: {}", r[1]);
+    assert_eq!(
+        r[2]["ok"], "written",
+        "signed from the account key: {}",
+        r[2]
+    );
+    assert_eq!(
+        r[3]["ok"],
+        serde_json::json!(["full.bak", "log/1.trn"]),
+        "names are relative to the label's prefix"
+    );
+    assert_eq!(
+        r[4]["ok"],
+        serde_json::json!(["Sales/full.bak", "Sales/log/1.trn"])
+    );
+    assert_eq!(r[5]["ok"], 10, "{}", r[5]);
+    assert!(r[6]["ok"].is_null(), "{}", r[6]);
+    refused(&r, 7, "not a blob name", "");
+    refused(&r, 8, "access denied", "a read-only SAS cannot write");
+    assert_eq!(r[9]["ok"], "sealed", "{}", r[9]);
+    refused(&r, 10, "covers only", "no container SAS for a prefix label");
+    refused(&r, 11, "account_key", "a fixed-SAS label cannot sign");
+    assert_eq!(r[12]["ok"], true);
+    assert_eq!(r[13]["ok"], false, "deleting twice says it was not there");
+    for (what, secret) in [
+        ("account key", azurite::ACCOUNT_KEY),
+        ("SAS", sas.as_str()),
+        ("read-only SAS", read_only.as_str()),
+    ] {
+        let sig = secret.rsplit("sig=").next().unwrap();
+        assert!(
+            !everything.contains(sig),
+            "the {what} leaked into output or journal"
+        );
+    }
+    assert!(!everything.contains(azurite::ACCOUNT_KEY));
 }

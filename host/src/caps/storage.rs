@@ -1,6 +1,5 @@
-//! `storage`: containers and shares by label. Share labels are served by
-//! [`crate::storage::share`]; blob labels are granted and configured but have no backend for
-//! plugins yet, so they answer `unsupported` naming the label.
+//! `storage`: containers and shares by label, served by [`crate::storage`] — shares through
+//! cap-std, blob containers through the Azure Blob SDK. `upload-from-share` is not there yet.
 
 use wasmtime::component::Resource;
 
@@ -12,7 +11,6 @@ use crate::capability::{Access, Kind};
 use crate::caps::secrets::SecretHandle;
 use crate::runtime::store::StepData;
 use crate::storage::Backend;
-use crate::storage::share::Share;
 
 /// The most a single `read` returns and a single `write` accepts, as the WIT documents: big
 /// enough for a backup header or a manifest, small enough that a plugin cannot make the host
@@ -32,25 +30,22 @@ fn failed(message: String) -> PluginError {
 }
 
 impl StepData {
-    /// The share behind a handle, after the grant check for `access`.
-    fn share_for(
+    /// The backend behind a handle, after the grant check for `access`.
+    fn target(
         &mut self,
         c: &Resource<ContainerHandle>,
         access: Access,
-    ) -> wasmtime::Result<Result<Share, PluginError>> {
+    ) -> wasmtime::Result<Result<Backend, PluginError>> {
         let label = self.table.get(c)?.label.clone();
         Ok(self
             .check(Kind::Storage, &label, access)
             .and_then(|()| self.backend(&label)))
     }
 
-    fn backend(&self, label: &str) -> Result<Share, PluginError> {
+    fn backend(&self, label: &str) -> Result<Backend, PluginError> {
         match self.scope.storage.get(label) {
-            Some(Backend::Share(share)) => Ok(share.clone()),
-            Some(Backend::Blob) => Err(PluginError::Unsupported(format!(
-                "storage label `{label}` is a blob container; blob access from plugins is not \
-                 supported yet in this ferry version (share labels are)"
-            ))),
+            Some(Backend::Misconfigured(why)) => Err(failed(why.clone())),
+            Some(b) => Ok(b.clone()),
             None => Err(failed(format!("environment.toml has no [storage.{label}]"))),
         }
     }
@@ -85,8 +80,12 @@ impl HostContainer for StepData {
         marker: Option<String>,
         max: u32,
     ) -> wasmtime::Result<Result<ListPage, PluginError>> {
-        Ok(match self.share_for(&c, Access::Read)? {
-            Ok(s) => blocking(move || s.list(&prefix, marker.as_deref(), max)).await,
+        Ok(match self.target(&c, Access::Read)? {
+            Ok(Backend::Share(s)) => {
+                blocking(move || s.list(&prefix, marker.as_deref(), max)).await
+            }
+            Ok(Backend::Blob(b)) => b.list(&prefix, marker, max).await,
+            Ok(Backend::Misconfigured(why)) => Err(failed(why)),
             Err(e) => Err(e),
         })
     }
@@ -95,8 +94,10 @@ impl HostContainer for StepData {
         c: Resource<ContainerHandle>,
         name: String,
     ) -> wasmtime::Result<Result<Option<ObjectInfo>, PluginError>> {
-        Ok(match self.share_for(&c, Access::Read)? {
-            Ok(s) => blocking(move || s.stat(&name)).await,
+        Ok(match self.target(&c, Access::Read)? {
+            Ok(Backend::Share(s)) => blocking(move || s.stat(&name)).await,
+            Ok(Backend::Blob(b)) => b.stat(&name).await,
+            Ok(Backend::Misconfigured(why)) => Err(failed(why)),
             Err(e) => Err(e),
         })
     }
@@ -108,8 +109,10 @@ impl HostContainer for StepData {
         length: u32,
     ) -> wasmtime::Result<Result<Vec<u8>, PluginError>> {
         let length = length.min(MAX_TRANSFER);
-        Ok(match self.share_for(&c, Access::Read)? {
-            Ok(s) => blocking(move || s.read(&name, offset, length)).await,
+        Ok(match self.target(&c, Access::Read)? {
+            Ok(Backend::Share(s)) => blocking(move || s.read(&name, offset, length)).await,
+            Ok(Backend::Blob(b)) => b.read(&name, offset, length).await,
+            Ok(Backend::Misconfigured(why)) => Err(failed(why)),
             Err(e) => Err(e),
         })
     }
@@ -126,8 +129,10 @@ impl HostContainer for StepData {
                 data.len()
             ))));
         }
-        Ok(match self.share_for(&c, Access::Write)? {
-            Ok(s) => blocking(move || s.write(&name, &data)).await,
+        Ok(match self.target(&c, Access::Write)? {
+            Ok(Backend::Share(s)) => blocking(move || s.write(&name, &data)).await,
+            Ok(Backend::Blob(b)) => b.write(&name, data).await,
+            Ok(Backend::Misconfigured(why)) => Err(failed(why)),
             Err(e) => Err(e),
         })
     }
@@ -136,8 +141,10 @@ impl HostContainer for StepData {
         c: Resource<ContainerHandle>,
         name: String,
     ) -> wasmtime::Result<Result<bool, PluginError>> {
-        Ok(match self.share_for(&c, Access::Write)? {
-            Ok(s) => blocking(move || s.delete(&name)).await,
+        Ok(match self.target(&c, Access::Write)? {
+            Ok(Backend::Share(s)) => blocking(move || s.delete(&name)).await,
+            Ok(Backend::Blob(b)) => b.delete(&name).await,
+            Ok(Backend::Misconfigured(why)) => Err(failed(why)),
             Err(e) => Err(e),
         })
     }
@@ -145,16 +152,28 @@ impl HostContainer for StepData {
         &mut self,
         c: Resource<ContainerHandle>,
         _prefix: String,
-        _p: Vec<SasPermission>,
-        _e: u32,
+        permissions: Vec<SasPermission>,
+        minutes: u32,
     ) -> wasmtime::Result<Result<Resource<SecretHandle>, PluginError>> {
         let label = self.table.get(&c)?.label.clone();
-        Ok(self
-            .share_for(&c, Access::Write)?
-            .and(Err(PluginError::Unsupported(format!(
-                "create-sas on `{label}`: a share has no shared access signature, and SAS for blob \
-             labels is not supported yet in this ferry version"
-            )))))
+        let sas = match self.target(&c, Access::Write)? {
+            Ok(Backend::Blob(b)) => b.create_sas(&permissions, minutes),
+            Ok(Backend::Share(_)) => Err(PluginError::Unsupported(format!(
+                "create-sas on `{label}`: a share has no shared access signature"
+            ))),
+            Ok(Backend::Misconfigured(why)) => Err(failed(why)),
+            Err(e) => Err(e),
+        };
+        Ok(match sas {
+            Ok(value) => {
+                let sealed = self
+                    .scope
+                    .vault
+                    .seal_generated(&format!("storage.{label}.generated-sas"), value);
+                Ok(self.table.push(SecretHandle { label: sealed })?)
+            }
+            Err(e) => Err(e),
+        })
     }
     async fn upload_from_share(
         &mut self,
@@ -169,7 +188,7 @@ impl HostContainer for StepData {
         }
         let label = self.table.get(&c)?.label.clone();
         Ok(self
-            .share_for(&c, Access::Write)?
+            .target(&c, Access::Write)?
             .and(Err(PluginError::Unsupported(format!(
                 "upload-from-share into `{label}` is not supported yet in this ferry version"
             )))))

@@ -224,7 +224,7 @@ pub async fn apply(
     let sql = Arc::new(crate::sql::SqlPools::new(&loaded.env, &redactor));
     let ctx = Arc::new(RunContext {
         sql,
-        storage: Arc::new(crate::storage::Storage::new(&loaded.env)),
+        storage: Arc::new(crate::storage::Storage::new(&loaded.env, &redactor)),
         ops: Arc::default(),
         loaded: loaded.clone(),
         opts: opts.clone(),

@@ -1,18 +1,21 @@
-//! Storage backends by label. Share labels (local or mounted directories) are served by
-//! [`share::Share`]; blob labels (Azure Blob containers) are not wired into the plugin interface
-//! yet and answer `unsupported` with the label named.
+//! Storage backends by label: share labels (local or mounted directories) through
+//! [`share::Share`], blob labels (Azure Blob containers) through [`blob::Blob`].
 
+pub mod blob;
 pub mod share;
 
 use std::collections::BTreeMap;
 
 use crate::config::{Environment, ShareOrBlob};
+use crate::redact::Redactor;
 
 /// The backend a storage label resolves to.
+#[derive(Clone)]
 pub enum Backend {
     Share(share::Share),
-    /// A blob container: configured, but this version has no blob backend for plugins yet.
-    Blob,
+    Blob(blob::Blob),
+    /// A label whose configuration cannot be used, with why; reported when a plugin opens it.
+    Misconfigured(String),
 }
 
 /// The storage labels of a run's environment.
@@ -22,7 +25,7 @@ pub struct Storage {
 }
 
 impl Storage {
-    pub fn new(env: &Environment) -> Storage {
+    pub fn new(env: &Environment, redactor: &Redactor) -> Storage {
         let labels = env
             .storage
             .iter()
@@ -31,8 +34,13 @@ impl Storage {
                     (ShareOrBlob::Share, Some(path)) => {
                         Backend::Share(share::Share::new(label, path))
                     }
-                    // Environment loading already refuses a share without `path`.
-                    _ => Backend::Blob,
+                    (ShareOrBlob::Share, None) => Backend::Misconfigured(format!(
+                        "storage label `{label}` (share) needs `path`"
+                    )),
+                    (ShareOrBlob::Blob, _) => match blob::Blob::new(label, cfg, redactor) {
+                        Ok(b) => Backend::Blob(b),
+                        Err(why) => Backend::Misconfigured(why),
+                    },
                 };
                 (label.clone(), backend)
             })

@@ -2,7 +2,7 @@
 //! returns what each gave back (rows as text, rows affected, or the error and its number).
 
 use ferry_sdk::prelude::*;
-use ferry_sdk::{Param, QueryLimits, SqlValue, StatementOptions};
+use ferry_sdk::{Param, QueryLimits, SasPermission, SqlValue, StatementOptions};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -59,6 +59,23 @@ fn file_op(cx: &mut Context<'_, serde_json::Value>, f: &FileOp) -> Value {
             .map(|b| json!(String::from_utf8_lossy(&b))),
         "stat" => cx.stat(c, &f.name).map(|o| json!(o.map(|o| o.size))),
         "delete" => cx.delete(c, &f.name).map(|d| json!(d)),
+        "sas" => {
+            let permissions: Vec<SasPermission> = f
+                .data
+                .chars()
+                .filter_map(|ch| match ch {
+                    'r' => Some(SasPermission::Read),
+                    'l' => Some(SasPermission::List),
+                    'w' => Some(SasPermission::Write),
+                    'c' => Some(SasPermission::Create),
+                    'a' => Some(SasPermission::Add),
+                    'd' => Some(SasPermission::Delete),
+                    _ => None,
+                })
+                .collect();
+            cx.create_sas(c, &f.name, &permissions, f.length)
+                .map(|_| json!("sealed"))
+        }
         _ => cx
             .list(c, &f.name, None, 100)
             .map(|p| json!(p.objects.iter().map(|o| o.name.clone()).collect::<Vec<_>>())),

@@ -1,0 +1,320 @@
+//! A blob label: an Azure Blob Storage container (optionally a prefix in it), reached through
+//! Microsoft's Azure Blob SDK with the label's SAS, or with a SAS the host signs from the
+//! label's account key. Object names are relative to the label's prefix, so a plugin granted
+//! `backups` cannot name blobs outside it.
+
+use azure_core::http::{RequestContent, StatusCode, Url};
+use azure_storage_blob::BlobContainerClient;
+use azure_storage_blob::models::{
+    BlobClientDownloadOptions, BlobClientGetPropertiesResultHeaders,
+    BlobContainerClientListBlobsOptions, HttpRange,
+};
+use futures_util::StreamExt as _;
+
+use crate::bindings::ferry::plugin::storage::{ListPage, ObjectInfo, SasPermission};
+use crate::bindings::types::{Failure, PluginError};
+use crate::config::{SecretRef, StorageLabel};
+use crate::redact::Redactor;
+
+/// How long a SAS the host signs for its own requests stays valid: long enough for one call,
+/// short enough that a SAS copied from a trace is soon useless.
+const SELF_SAS_SECONDS: u64 = 3600;
+
+/// Azure's cap on one SAS a plugin may ask for: 7 days, the limit Azure puts on user-delegation
+/// SAS; a migration that needs longer should ask again.
+const MAX_SAS_MINUTES: u32 = 7 * 24 * 60;
+
+#[derive(Clone)]
+pub struct Blob {
+    label: String,
+    /// `https://acct.blob.core.windows.net/container` or `http://127.0.0.1:port/acct/container`.
+    container_url: String,
+    account: String,
+    container: String,
+    /// Names the label covers start with this (empty, or ending in `/`).
+    prefix: String,
+    sas: Option<SecretRef>,
+    account_key: Option<SecretRef>,
+    redactor: Redactor,
+}
+
+fn failed(message: String) -> PluginError {
+    PluginError::Failed(Failure {
+        message,
+        code: None,
+    })
+}
+
+impl Blob {
+    /// Reads a blob label's configuration; errors name the label and the URL.
+    pub fn new(label: &str, cfg: &StorageLabel, redactor: &Redactor) -> Result<Blob, String> {
+        let url = cfg.url.as_deref().unwrap_or_default();
+        let u = Url::parse(url)
+            .map_err(|e| format!("storage label `{label}`: `{url}` is not a URL: {e}"))?;
+        let host = u.host_str().unwrap_or_default().to_owned();
+        // Emulators (Azurite) use path-style URLs: the account is the first path segment.
+        let path_style = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok();
+        let mut segments: Vec<&str> = u.path().split('/').filter(|s| !s.is_empty()).collect();
+        let account = if path_style {
+            if segments.is_empty() {
+                return Err(format!("storage label `{label}`: `{url}` names no account"));
+            }
+            segments.remove(0).to_owned()
+        } else {
+            host.split('.').next().unwrap_or_default().to_owned()
+        };
+        let Some(container) = segments.first().map(|s| s.to_string()) else {
+            return Err(format!(
+                "storage label `{label}`: `{url}` names no container"
+            ));
+        };
+        let rest = segments[1..].join("/");
+        let base = format!(
+            "{}://{}{}",
+            u.scheme(),
+            host,
+            u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        );
+        let container_url = if path_style {
+            format!("{base}/{account}/{container}")
+        } else {
+            format!("{base}/{container}")
+        };
+        if cfg.sas.is_none() && cfg.account_key.is_none() {
+            return Err(format!(
+                "storage label `{label}` (blob) needs `sas` or `account_key` (a secret reference)"
+            ));
+        }
+        Ok(Blob {
+            label: label.to_owned(),
+            container_url,
+            account,
+            container,
+            prefix: if rest.is_empty() {
+                rest
+            } else {
+                format!("{rest}/")
+            },
+            sas: cfg.sas.clone(),
+            account_key: cfg.account_key.clone(),
+            redactor: redactor.clone(),
+        })
+    }
+
+    fn secret(&self, r: &SecretRef) -> Result<String, PluginError> {
+        let v = r
+            .resolve()
+            .map_err(|e| failed(format!("storage label `{}`: {e}", self.label)))?;
+        self.redactor.register(&v);
+        Ok(v)
+    }
+
+    fn signed(&self, permissions: &str, seconds: u64) -> Result<String, PluginError> {
+        let Some(key) = &self.account_key else {
+            return Err(PluginError::Unsupported(format!(
+                "storage label `{}` has a fixed `sas` and no `account_key`, so the host cannot \
+                 sign a new SAS; add `account_key` to [storage.{}]",
+                self.label, self.label
+            )));
+        };
+        let key = self.secret(key)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let sas = ferry_sas::container_sas(
+            &self.account,
+            &key,
+            &self.container,
+            permissions,
+            &ferry_sas::expiry_text(now + seconds),
+        )
+        .map_err(|e| failed(format!("storage label `{}`: {e}", self.label)))?;
+        self.redactor.register(&sas);
+        Ok(sas)
+    }
+
+    fn client(&self) -> Result<BlobContainerClient, PluginError> {
+        let sas = match &self.sas {
+            Some(r) => self.secret(r)?,
+            None => self.signed("racwdl", SELF_SAS_SECONDS)?,
+        };
+        let mut url = Url::parse(&self.container_url)
+            .map_err(|e| failed(format!("storage label `{}`: {e}", self.label)))?;
+        url.set_query(Some(sas.trim_start_matches('?')));
+        BlobContainerClient::new(url, None, None)
+            .map_err(|e| failed(format!("storage label `{}`: {e}", self.label)))
+    }
+
+    /// An Azure error in terms a user can act on; the SDK's text may carry the request URL,
+    /// so it goes through the redactor.
+    fn error(&self, name: &str, e: azure_core::Error) -> PluginError {
+        let why = match e.http_status() {
+            Some(StatusCode::Forbidden) | Some(StatusCode::Unauthorized) => {
+                "access denied: the SAS or key is wrong, expired or lacks a permission".to_owned()
+            }
+            Some(StatusCode::NotFound) => "not found (is the container there?)".to_owned(),
+            _ => self.redactor.redact(&e.to_string()).into_owned(),
+        };
+        failed(format!("storage label `{}`: `{name}`: {why}", self.label))
+    }
+
+    fn full(&self, name: &str) -> Result<String, PluginError> {
+        if name.is_empty() || name.starts_with('/') || name.split('/').any(|s| s == "..") {
+            return Err(failed(format!(
+                "`{}` is not a blob name inside storage label `{}`",
+                name.escape_default(),
+                self.label
+            )));
+        }
+        Ok(format!("{}{name}", self.prefix))
+    }
+
+    pub async fn list(
+        &self,
+        prefix: &str,
+        marker: Option<String>,
+        max: u32,
+    ) -> Result<ListPage, PluginError> {
+        let options = BlobContainerClientListBlobsOptions {
+            prefix: Some(format!("{}{prefix}", self.prefix)),
+            marker,
+            maxresults: Some(max.clamp(1, 5000) as i32),
+            ..Default::default()
+        };
+        let mut pages = self
+            .client()?
+            .list_blobs(Some(options))
+            .map_err(|e| self.error(prefix, e))?
+            .into_pages();
+        let Some(page) = pages.next().await else {
+            return Ok(ListPage {
+                objects: vec![],
+                next_marker: None,
+            });
+        };
+        let body = page
+            .map_err(|e| self.error(prefix, e))?
+            .into_model()
+            .map_err(|e| self.error(prefix, e))?;
+        let objects = body
+            .blob_items
+            .into_iter()
+            .filter_map(|b| {
+                let name = b.name?;
+                let props = b.properties.unwrap_or_default();
+                Some(ObjectInfo {
+                    name: name.strip_prefix(&self.prefix).unwrap_or(&name).to_owned(),
+                    size: props.content_length.unwrap_or(0),
+                    last_modified: props
+                        .last_modified
+                        .map(|t| azure_core::time::to_rfc3339(&t)),
+                    content_md5: props.content_md5.map(azure_core::base64::encode),
+                })
+            })
+            .collect();
+        Ok(ListPage {
+            objects,
+            next_marker: body.next_marker.filter(|m| !m.is_empty()),
+        })
+    }
+
+    pub async fn stat(&self, name: &str) -> Result<Option<ObjectInfo>, PluginError> {
+        let blob = self.client()?.blob_client(&self.full(name)?);
+        match blob.get_properties(None).await {
+            Ok(r) => Ok(Some(ObjectInfo {
+                name: name.to_owned(),
+                size: r.content_length().ok().flatten().unwrap_or(0),
+                last_modified: r
+                    .last_modified()
+                    .ok()
+                    .flatten()
+                    .map(|t| azure_core::time::to_rfc3339(&t)),
+                content_md5: r
+                    .content_md5()
+                    .ok()
+                    .flatten()
+                    .map(azure_core::base64::encode),
+            })),
+            Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(None),
+            Err(e) => Err(self.error(name, e)),
+        }
+    }
+
+    pub async fn read(&self, name: &str, offset: u64, length: u32) -> Result<Vec<u8>, PluginError> {
+        if length == 0 {
+            return Ok(Vec::new());
+        }
+        let blob = self.client()?.blob_client(&self.full(name)?);
+        let options = BlobClientDownloadOptions {
+            range: Some(HttpRange::new(offset, u64::from(length))),
+            ..Default::default()
+        };
+        let result = blob
+            .download(Some(options))
+            .await
+            .map_err(|e| self.error(name, e))?;
+        let bytes = result
+            .body
+            .collect()
+            .await
+            .map_err(|e| self.error(name, e))?;
+        Ok(bytes.to_vec())
+    }
+
+    pub async fn write(&self, name: &str, data: Vec<u8>) -> Result<(), PluginError> {
+        let blob = self.client()?.blob_client(&self.full(name)?);
+        blob.upload(RequestContent::from(data), None)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(name, e))
+    }
+
+    pub async fn delete(&self, name: &str) -> Result<bool, PluginError> {
+        let blob = self.client()?.blob_client(&self.full(name)?);
+        match blob.delete(None).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(false),
+            Err(e) => Err(self.error(name, e)),
+        }
+    }
+
+    /// A container SAS for the plugin to hand on (to a CREATE CREDENTIAL, say). Azure service
+    /// SAS cannot be narrowed to a blob prefix, so it is refused for a label that has one.
+    pub fn create_sas(
+        &self,
+        permissions: &[SasPermission],
+        minutes: u32,
+    ) -> Result<String, PluginError> {
+        if !self.prefix.is_empty() {
+            return Err(PluginError::Unsupported(format!(
+                "storage label `{}` covers only `{}` in its container; a container SAS would \
+                 reach beyond it, so ferry does not sign one",
+                self.label, self.prefix
+            )));
+        }
+        if minutes == 0 || minutes > MAX_SAS_MINUTES {
+            return Err(failed(format!(
+                "a SAS lasts 1 to {MAX_SAS_MINUTES} minutes; {minutes} was asked"
+            )));
+        }
+        // Azure's required order of permission letters.
+        let mut letters = String::new();
+        for (p, c) in [
+            (SasPermission::Read, 'r'),
+            (SasPermission::Add, 'a'),
+            (SasPermission::Create, 'c'),
+            (SasPermission::Write, 'w'),
+            (SasPermission::Delete, 'd'),
+            (SasPermission::List, 'l'),
+        ] {
+            if permissions.contains(&p) {
+                letters.push(c);
+            }
+        }
+        if letters.is_empty() {
+            return Err(failed("a SAS needs at least one permission".into()));
+        }
+        self.signed(&letters, u64::from(minutes) * 60)
+    }
+}
