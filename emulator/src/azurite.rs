@@ -122,6 +122,17 @@ pub fn container_sas(
     )?)
 }
 
+/// A container SAS for Azurite's well-known account, valid until 2099: for tests and demos.
+pub fn devstore_container_sas(container: &str, permissions: &str) -> anyhow::Result<String> {
+    container_sas(
+        ACCOUNT,
+        ACCOUNT_KEY,
+        container,
+        permissions,
+        "2099-01-01T00:00:00Z",
+    )
+}
+
 /// An account SAS with every blob permission, for test set-up (creating containers).
 pub fn account_sas(account: &str, key: &str, expiry: &str) -> anyhow::Result<String> {
     Ok(ferry_sas::account_sas(account, key, "racwdl", expiry)?)

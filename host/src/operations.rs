@@ -43,6 +43,21 @@ impl Reporter {
         });
     }
 
+    /// Progress of a transfer: bytes moved so far out of `total`.
+    pub fn bytes(&self, done: u64, total: u64, message: String) {
+        self.tx.send_modify(|s| {
+            if matches!(s.status.state, OperationState::Running) {
+                s.status.bytes_done = Some(done);
+                s.status.fraction = Some(if total == 0 {
+                    1.0
+                } else {
+                    done as f32 / total as f32
+                });
+                s.status.message = Some(message);
+            }
+        });
+    }
+
     pub fn succeeded(&self, result: serde_json::Value) {
         self.tx.send_modify(|s| {
             s.status.state = OperationState::Succeeded;

@@ -130,17 +130,8 @@ async fn a_plugin_uses_blob_containers_on_azurite() {
     use ferry_emulator::azurite::{self, Azurite};
     let az = Azurite::start().unwrap();
     az.create_container("backups").await.unwrap();
-    let signed = |permissions: &str| {
-        let expiry = "2099-01-01T00:00:00Z";
-        azurite::container_sas(
-            azurite::ACCOUNT,
-            azurite::ACCOUNT_KEY,
-            "backups",
-            permissions,
-            expiry,
-        )
-        .unwrap()
-    };
+    let signed =
+        |permissions: &str| azurite::devstore_container_sas("backups", permissions).unwrap();
     let (sas, read_only) = (signed("racwdl"), signed("rl"));
     let url = az.container_url("backups");
     let env = format!(
@@ -215,4 +206,63 @@ async fn a_plugin_uses_blob_containers_on_azurite() {
         );
     }
     assert!(!everything.contains(azurite::ACCOUNT_KEY));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upload_from_share_copies_a_folder_and_a_rerun_skips_what_is_there() {
+    use ferry_emulator::azurite::{self, Azurite};
+    let az = Azurite::start().unwrap();
+    az.create_container("backups").await.unwrap();
+    let share = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(share.path().join("Sales/log")).unwrap();
+    // 5 MiB and a bit, so 1 MiB blocks give a short last block.
+    let full: Vec<u8> = (0..(5 << 20) + 123u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(share.path().join("Sales/full.bak"), &full).unwrap();
+    std::fs::write(share.path().join("Sales/log/1.trn"), b"log one").unwrap();
+    let url = az.container_url("backups");
+    let env = format!(
+        "[storage.blobs]\nkind = \"blob\"\nurl = \"{url}\"\naccount_key = \"env:BLOB_KEY\"\n\
+         [storage.share]\nkind = \"share\"\npath = \"{}\"\n",
+        share.path().display()
+    );
+    let files: Vec<String> = [
+        r#"{ label = "blobs", op = "upload", data = "share", name = "Sales", length = 1048576 }"#,
+        r#"{ label = "blobs", op = "list", name = "copied/" }"#,
+        r#"{ label = "blobs", op = "upload", data = "share", name = "../etc" }"#,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let vars = [("BLOB_KEY", azurite::ACCOUNT_KEY)];
+    let (r, everything, _site) = run_files(&files, r#""blobs", "share:read""#, &env, &vars);
+    assert_eq!(r[0]["operation"], "succeeded", "{}", r[0]);
+    let result: Value = serde_json::from_str(r[0]["result"].as_str().unwrap()).unwrap();
+    assert_eq!(result["uploaded"], 2, "{result}");
+    assert_eq!(result["bytes"], full.len() as u64 + 7);
+    assert_eq!(
+        r[1]["ok"],
+        serde_json::json!(["copied/full.bak", "copied/log/1.trn"])
+    );
+    refused(
+        &r,
+        2,
+        "not a plain relative name",
+        "a path leaving the share",
+    );
+    let sas = azurite::devstore_container_sas("backups", "rl").unwrap();
+    let loc = ferry_emulator::blob::locate(&format!("{url}/copied/full.bak")).unwrap();
+    let copied = ferry_emulator::blob::download(&loc, &sas).await.unwrap();
+    assert!(copied == full, "the blob holds the file's bytes, in order");
+    assert!(!everything.contains(azurite::ACCOUNT_KEY));
+
+    // The same upload again finds both blobs complete and sends nothing.
+    let (r, _, _site) = run_files(&files[..1], r#""blobs", "share:read""#, &env, &vars);
+    let result: Value = serde_json::from_str(r[0]["result"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (result["uploaded"].clone(), result["skipped"].clone()),
+        (0.into(), 2.into()),
+        "{result}"
+    );
 }

@@ -1,5 +1,6 @@
 //! `storage`: containers and shares by label, served by [`crate::storage`] — shares through
-//! cap-std, blob containers through the Azure Blob SDK. `upload-from-share` is not there yet.
+//! cap-std, blob containers through the Azure Blob SDK; `upload-from-share` is a host operation
+//! ([`crate::storage::upload`]).
 
 use wasmtime::component::Resource;
 
@@ -179,19 +180,56 @@ impl HostContainer for StepData {
         &mut self,
         c: Resource<ContainerHandle>,
         share: String,
-        _paths: Vec<String>,
-        _dest: String,
-        _o: UploadOptions,
+        paths: Vec<String>,
+        dest: String,
+        options: UploadOptions,
     ) -> wasmtime::Result<Result<String, PluginError>> {
-        if let Err(e) = self.check(Kind::Storage, &share, Access::Read) {
+        let source = match self
+            .check(Kind::Storage, &share, Access::Read)
+            .and_then(|()| self.backend(&share))
+        {
+            Ok(Backend::Share(s)) => s,
+            Ok(_) => {
+                return Ok(Err(failed(format!(
+                    "upload-from-share: `{share}` is not a share label"
+                ))));
+            }
+            Err(e) => return Ok(Err(e)),
+        };
+        let target = match self.target(&c, Access::Write)? {
+            Ok(Backend::Blob(b)) => b,
+            Ok(_) => {
+                return Ok(Err(failed(
+                    "upload-from-share uploads into a blob label; this container is a share".into(),
+                )));
+            }
+            Err(e) => return Ok(Err(e)),
+        };
+        let plan = match crate::storage::upload::UploadPlan::new(&options) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        if paths.is_empty() {
+            return Ok(Err(failed(
+                "upload-from-share needs at least one path".into(),
+            )));
+        }
+        // Refuse a path that leaves the share now, at the call, not later in the operation.
+        if let Some(e) = paths
+            .iter()
+            .find_map(|p| source.checked(p.trim_end_matches('/')).err())
+        {
             return Ok(Err(e));
         }
-        let label = self.table.get(&c)?.label.clone();
-        Ok(self
-            .target(&c, Access::Write)?
-            .and(Err(PluginError::Unsupported(format!(
-                "upload-from-share into `{label}` is not supported yet in this ferry version"
-            )))))
+        let owner = (self.scope.step.clone(), self.scope.item.clone());
+        let description = format!(
+            "upload {} path(s) from `{share}` to `{}`",
+            paths.len(),
+            target.label()
+        );
+        let (id, reporter) = self.scope.ops.begin(owner, description);
+        crate::storage::upload::start(source, target, paths, dest, plan, reporter);
+        Ok(Ok(id))
     }
     async fn drop(&mut self, c: Resource<ContainerHandle>) -> wasmtime::Result<()> {
         self.table.delete(c)?;

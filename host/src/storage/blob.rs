@@ -148,7 +148,7 @@ impl Blob {
 
     /// An Azure error in terms a user can act on; the SDK's text may carry the request URL,
     /// so it goes through the redactor.
-    fn error(&self, name: &str, e: azure_core::Error) -> PluginError {
+    pub fn error(&self, name: &str, e: azure_core::Error) -> PluginError {
         let why = match e.http_status() {
             Some(StatusCode::Forbidden) | Some(StatusCode::Unauthorized) => {
                 "access denied: the SAS or key is wrong, expired or lacks a permission".to_owned()
@@ -168,6 +168,16 @@ impl Blob {
             )));
         }
         Ok(format!("{}{name}", self.prefix))
+    }
+
+    /// The SDK client for one blob of this label, for bulk transfers.
+    pub fn blob_client(&self, name: &str) -> Result<azure_storage_blob::BlobClient, PluginError> {
+        Ok(self.client()?.blob_client(&self.full(name)?))
+    }
+
+    /// The label's name, for messages.
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     pub async fn list(

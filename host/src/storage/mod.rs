@@ -3,6 +3,7 @@
 
 pub mod blob;
 pub mod share;
+pub mod upload;
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,9 @@
 //! returns what each gave back (rows as text, rows affected, or the error and its number).
 
 use ferry_sdk::prelude::*;
-use ferry_sdk::{Param, QueryLimits, SasPermission, SqlValue, StatementOptions};
+use ferry_sdk::{
+    BlockChecksum, Param, QueryLimits, SasPermission, SqlValue, StatementOptions, UploadOptions,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -111,6 +113,9 @@ struct State {
     next: usize,
     results: Vec<Value>,
     pending: Option<String>,
+    /// Storage calls already made (an upload waits, then the rest follow).
+    #[serde(default)]
+    files_done: usize,
 }
 
 #[allow(dead_code)] // only exported in the wasm build
@@ -152,8 +157,38 @@ impl Plugin for SqlProbe {
         }
         let mut results = std::mem::take(&mut state.results);
         if state.next == 0 {
-            for f in &config.files {
-                results.push(file_op(cx, f));
+            for (i, f) in config.files.iter().enumerate().skip(state.files_done) {
+                if f.op != "upload" {
+                    results.push(file_op(cx, f));
+                    continue;
+                }
+                // `data` names the share, `name` the path, `length` the block size.
+                let options = UploadOptions {
+                    block_size: (f.length > 0).then_some(f.length),
+                    concurrency: None,
+                    checksum: BlockChecksum::Md5,
+                };
+                let started = cx.container(&f.label).and_then(|c| {
+                    cx.upload_from_share(
+                        c,
+                        &f.data,
+                        std::slice::from_ref(&f.name),
+                        "copied/",
+                        options,
+                    )
+                });
+                match started {
+                    Ok(id) => {
+                        let state = State {
+                            next: 0,
+                            results,
+                            pending: Some(id.clone()),
+                            files_done: i + 1,
+                        };
+                        return Ok(Outcome::wait_operation(id, state, "waiting for an upload"));
+                    }
+                    Err(e) => results.push(json!({ "error": e.describe() })),
+                }
             }
         }
         for (index, st) in config.statements.iter().enumerate().skip(state.next) {
@@ -185,6 +220,7 @@ impl Plugin for SqlProbe {
                     next: index + 1,
                     results,
                     pending: Some(id.clone()),
+                    files_done: config.files.len(),
                 };
                 return Ok(Outcome::wait_operation(
                     id,
