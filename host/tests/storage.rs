@@ -235,11 +235,36 @@ async fn upload_from_share_copies_a_folder_and_a_rerun_skips_what_is_there() {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    // An upload killed halfway: block 1 of full.bak is staged but nothing is committed. Its
+    // bytes are a marker, so the blob shows whether the rerun sent that block again.
+    let sas = azurite::devstore_container_sas("backups", "racwl").unwrap();
+    let container = azure_storage_blob::BlobContainerClient::new(
+        azure_core::http::Url::parse(&format!("{url}?{sas}")).unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    let marker = vec![0xABu8; 1 << 20];
+    container
+        .blob_client("copied/full.bak")
+        .block_blob_client()
+        .stage_block(
+            &ferry_host::storage::upload::block_id(full.len() as u64, 1 << 20, 1),
+            marker.len() as u64,
+            azure_core::http::RequestContent::from(marker.clone()),
+            None,
+        )
+        .await
+        .unwrap();
     let vars = [("BLOB_KEY", azurite::ACCOUNT_KEY)];
     let (r, everything, _site) = run_files(&files, r#""blobs", "share:read""#, &env, &vars);
     assert_eq!(r[0]["operation"], "succeeded", "{}", r[0]);
     let result: Value = serde_json::from_str(r[0]["result"].as_str().unwrap()).unwrap();
     assert_eq!(result["uploaded"], 2, "{result}");
+    assert_eq!(
+        result["resumed_blocks"], 1,
+        "the staged block was found: {result}"
+    );
     assert_eq!(result["bytes"], full.len() as u64 + 7);
     assert_eq!(
         r[1]["ok"],
@@ -251,10 +276,18 @@ async fn upload_from_share_copies_a_folder_and_a_rerun_skips_what_is_there() {
         "not a plain relative name",
         "a path leaving the share",
     );
-    let sas = azurite::devstore_container_sas("backups", "rl").unwrap();
     let loc = ferry_emulator::blob::locate(&format!("{url}/copied/full.bak")).unwrap();
     let copied = ferry_emulator::blob::download(&loc, &sas).await.unwrap();
-    assert!(copied == full, "the blob holds the file's bytes, in order");
+    assert_eq!(copied.len(), full.len());
+    assert!(copied[..1 << 20] == full[..1 << 20], "block 0 was sent");
+    assert!(
+        copied[1 << 20..2 << 20] == marker[..],
+        "block 1 was committed from the earlier upload, not sent again"
+    );
+    assert!(
+        copied[2 << 20..] == full[2 << 20..],
+        "the rest was sent, in order"
+    );
     assert!(!everything.contains(azurite::ACCOUNT_KEY));
 
     // The same upload again finds both blobs complete and sends nothing.

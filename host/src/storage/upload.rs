@@ -2,13 +2,17 @@
 //! Each file becomes a block blob, staged in blocks read straight from disk (never the whole
 //! file in memory) with `concurrency` blocks in flight, then committed in one block list.
 //!
-//! Resuming is per file: a file whose blob already exists with the same size is skipped, so
-//! running the same upload again after a crash re-sends only files that were not finished.
+//! Resuming: a file whose blob already exists with the same size is skipped, and inside a file
+//! blocks already staged by an earlier, interrupted upload (found in the blob's uncommitted
+//! block list) are not sent again. Block ids encode the file size, the block size and the index,
+//! so a block staged for another version of the file or another block size is never reused.
 
 use std::sync::Arc;
 
 use azure_core::http::RequestContent;
-use azure_storage_blob::models::{BlockBlobClientStageBlockOptions, BlockLookupList};
+use azure_storage_blob::models::{
+    BlockBlobClientStageBlockOptions, BlockListType, BlockLookupList,
+};
 use futures_util::StreamExt as _;
 use md5::Digest as _;
 
@@ -142,7 +146,7 @@ async fn run(
             .map_err(|e| failed(format!("listing the share failed: {e}")))??
     };
     let total: u64 = files.iter().map(|f| f.1).sum();
-    let (mut done, mut sent, mut skipped) = (0u64, 0usize, 0usize);
+    let (mut done, mut sent, mut skipped, mut resumed) = (0u64, 0usize, 0usize, 0usize);
     for (name, size, target) in &files {
         let blocks = size.div_ceil(u64::from(plan.block)).max(1);
         if blocks > MAX_BLOCKS {
@@ -158,15 +162,19 @@ async fn run(
             reporter.bytes(done, total, format!("{target} already uploaded"));
             continue;
         }
-        upload_file(
+        resumed += upload_file(
             share, blob, name, *size, target, plan, reporter, &mut done, total,
         )
         .await?;
         sent += 1;
     }
-    Ok(
-        serde_json::json!({ "files": files.len(), "uploaded": sent, "skipped": skipped, "bytes": total }),
-    )
+    Ok(serde_json::json!({
+        "files": files.len(),
+        "uploaded": sent,
+        "skipped": skipped,
+        "resumed_blocks": resumed,
+        "bytes": total,
+    }))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -180,15 +188,44 @@ async fn upload_file(
     reporter: &Reporter,
     done: &mut u64,
     total: u64,
-) -> Result<(), PluginError> {
+) -> Result<usize, PluginError> {
     let client = Arc::new(blob.blob_client(target)?.block_blob_client());
     let block = u64::from(plan.block);
     let count = size.div_ceil(block).max(1);
-    // Fixed-width ids: Azure requires every id in a blob to have the same length.
-    let ids: Vec<Vec<u8>> = (0..count).map(|i| format!("{i:08}").into_bytes()).collect();
+    let ids: Vec<Vec<u8>> = (0..count).map(|i| block_id(size, plan.block, i)).collect();
+    let already: std::collections::HashSet<Vec<u8>> = match client
+        .get_block_list(BlockListType::Uncommitted, None)
+        .await
+    {
+        Ok(r) => r
+            .into_model()
+            .map_err(|e| blob.error(target, e))?
+            .uncommitted_blocks
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|b| b.name)
+            .collect(),
+        Err(e) if e.http_status() == Some(azure_core::http::StatusCode::NotFound) => {
+            Default::default()
+        }
+        Err(e) => return Err(blob.error(target, e)),
+    };
+    let mut resumed = 0;
+    for (i, id) in ids.iter().enumerate() {
+        if already.contains(id) {
+            resumed += 1;
+            *done += block.min(size - (i as u64 * block).min(size));
+        }
+    }
+    let to_send: Vec<(usize, Vec<u8>)> = ids
+        .iter()
+        .cloned()
+        .enumerate()
+        .filter(|(_, id)| !already.contains(id))
+        .collect();
     let with_md5 = plan.md5;
     // Each block's future owns what it uses, so the stream can run on a spawned task.
-    let mut staged = futures_util::stream::iter(ids.clone().into_iter().enumerate())
+    let mut staged = futures_util::stream::iter(to_send)
         .map(|(i, id)| {
             let (share, name, client) = (share.clone(), name.to_owned(), client.clone());
             let (blob, target) = (blob.clone(), target.to_owned());
@@ -230,5 +267,12 @@ async fn upload_file(
         .commit_block_list(list.try_into().map_err(|e| blob.error(target, e))?, None)
         .await
         .map_err(|e| blob.error(target, e))?;
-    Ok(())
+    Ok(resumed)
+}
+
+/// The id of block `index` of a file of `size` bytes cut into `block`-byte blocks. Fixed width
+/// (Azure requires equal-length ids within a blob); size and block size are part of it so a
+/// rerun reuses only blocks cut the same way from a file of the same size.
+pub fn block_id(size: u64, block: u32, index: u64) -> Vec<u8> {
+    format!("{size:016x}{block:08x}{index:08x}").into_bytes()
 }

@@ -1,0 +1,131 @@
+//! `upload-from-share` of one large file (default 2 GiB, FERRY_BENCH_MIB) from a share to
+//! Azurite, against the Python azure-storage-blob SDK uploading the same file to the same
+//! Azurite in the same run. Prints both throughputs and the ratio (target: ferry ≥ Python).
+//! Run: `cargo bench -p ferry --bench upload` (needs Azurite from `npm ci --prefix
+//! tools/azurite` and `pip install azure-storage-blob`). Both use 8 MiB blocks, 8 in flight.
+
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::time::Instant;
+
+use ferry_emulator::azurite::{self, Azurite};
+use ferry_host::bindings::ferry::plugin::storage::{BlockChecksum, UploadOptions};
+use ferry_host::config::{SecretRef, ShareOrBlob, StorageLabel};
+use ferry_host::operations::Operations;
+use ferry_host::redact::Redactor;
+use ferry_host::storage::{blob::Blob, share::Share, upload};
+
+/// Two workers, like the machine: the same budget the Python peer gets.
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mib: u64 = std::env::var("FERRY_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2048);
+    let az = Azurite::start().expect("Azurite");
+    az.create_container("bench").await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let share_dir = work.path().join("share");
+    std::fs::create_dir(&share_dir).unwrap();
+    let path = share_dir.join("big.bak");
+    {
+        // Pseudo-random bytes: incompressible, like a compressed backup.
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut chunk = vec![0u8; 1 << 20];
+        for _ in 0..mib {
+            for b in chunk.chunks_mut(8) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                b.copy_from_slice(&x.to_le_bytes()[..b.len()]);
+            }
+            f.write_all(&chunk).unwrap();
+        }
+    }
+    let key_file = work.path().join("key");
+    std::fs::write(&key_file, azurite::ACCOUNT_KEY).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let container = az.container_url("bench");
+    let label = StorageLabel {
+        kind: ShareOrBlob::Blob,
+        url: Some(container.clone()),
+        path: None,
+        sas: None,
+        account_key: Some(SecretRef::parse(&format!("file:{}", key_file.display())).unwrap()),
+    };
+    let blob = Blob::new("bench", &label, &Redactor::default()).unwrap();
+    let share = Share::new("share", &share_dir);
+    let options = UploadOptions {
+        block_size: None,
+        concurrency: None,
+        checksum: BlockChecksum::None,
+    };
+    let ops = Operations::default();
+    let owner = ("bench".to_owned(), String::new());
+    let t = Instant::now();
+    let (id, reporter) = ops.begin(owner.clone(), "bench".into());
+    let plan = upload::UploadPlan::new(&options).unwrap();
+    upload::start(
+        share,
+        blob,
+        vec!["big.bak".into()],
+        "ferry/".into(),
+        plan,
+        reporter,
+    );
+    ops.wait(&id, |_| {}).await;
+    let ours = t.elapsed().as_secs_f64();
+    let status = ops.status(&id, &owner).unwrap();
+    assert!(
+        status.result.is_some(),
+        "the upload did not succeed: {:?}",
+        status.state
+    );
+
+    let sas = azurite::devstore_container_sas("bench", "racwl").unwrap();
+    let script = format!(
+        r#"
+import time
+from azure.storage.blob import BlobClient
+client = BlobClient.from_blob_url("{container}/python.bak?{sas}", max_block_size=8*1024*1024, max_single_put_size=8*1024*1024)
+t = time.perf_counter()
+with open("{path}", "rb") as f:
+    client.upload_blob(f, overwrite=True, max_concurrency=8)
+print(time.perf_counter() - t)
+"#,
+        path = path.display()
+    );
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("python3");
+    let python: Option<f64> = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .lines()
+        .last()
+        .and_then(|l| l.parse().ok());
+    let rate = |secs: f64| mib as f64 / secs;
+    println!("upload-from-share into Azurite, one {mib} MiB file (release build, this machine)");
+    println!(
+        "  ferry upload-from-share: {ours:.2} s → {:.0} MiB/s (8 MiB blocks, 8 in flight)",
+        rate(ours)
+    );
+    match python {
+        Some(p) => {
+            println!(
+                "  Python azure-storage-blob upload_blob: {p:.2} s → {:.0} MiB/s (8 MiB blocks, max_concurrency=8)",
+                rate(p)
+            );
+            println!("  ratio ferry/Python: {:.2} (target ≥ 1.0)", p / ours);
+        }
+        None => println!(
+            "  Python peer did not run: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("no output")
+        ),
+    }
+}
