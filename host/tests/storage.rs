@@ -133,12 +133,21 @@ async fn a_plugin_uses_blob_containers_on_azurite() {
     let signed =
         |permissions: &str| azurite::devstore_container_sas("backups", permissions).unwrap();
     let (sas, read_only) = (signed("racwdl"), signed("rl"));
+    let expired = azurite::container_sas(
+        azurite::ACCOUNT,
+        azurite::ACCOUNT_KEY,
+        "backups",
+        "rl",
+        "2001-01-01T00:00:00Z",
+    )
+    .unwrap();
     let url = az.container_url("backups");
     let env = format!(
         "[storage.blobs]\nkind = \"blob\"\nurl = \"{url}\"\nsas = \"env:BLOB_SAS\"\n\
          [storage.keyed]\nkind = \"blob\"\nurl = \"{url}/Sales\"\naccount_key = \"env:BLOB_KEY\"\n\
          [storage.whole]\nkind = \"blob\"\nurl = \"{url}\"\naccount_key = \"env:BLOB_KEY\"\n\
-         [storage.weak]\nkind = \"blob\"\nurl = \"{url}\"\nsas = \"env:WEAK_SAS\"\n"
+         [storage.weak]\nkind = \"blob\"\nurl = \"{url}\"\nsas = \"env:WEAK_SAS\"\n\
+         [storage.expired]\nkind = \"blob\"\nurl = \"{url}\"\nsas = \"env:OLD_SAS\"\n"
     );
     let files: Vec<String> = [
         r#"{ label = "blobs", op = "write", name = "Sales/full.bak", data = "0123456789" }"#,
@@ -155,18 +164,20 @@ async fn a_plugin_uses_blob_containers_on_azurite() {
         r#"{ label = "blobs", op = "sas", data = "rl", length = 60 }"#,
         r#"{ label = "keyed", op = "delete", name = "log/1.trn" }"#,
         r#"{ label = "keyed", op = "delete", name = "log/1.trn" }"#,
+        r#"{ label = "expired", op = "read", name = "Sales/full.bak", length = 4 }"#,
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
     let (r, everything, _site) = run_files(
         &files,
-        r#""blobs", "keyed", "whole", "weak""#,
+        r#""blobs", "keyed", "whole", "weak", "expired""#,
         &env,
         &[
             ("BLOB_SAS", &sas),
             ("BLOB_KEY", azurite::ACCOUNT_KEY),
             ("WEAK_SAS", &read_only),
+            ("OLD_SAS", &expired),
         ],
     );
     assert_eq!(r[0]["ok"], "written", "{}", r[0]);
@@ -194,10 +205,12 @@ async fn a_plugin_uses_blob_containers_on_azurite() {
     refused(&r, 11, "account_key", "a fixed-SAS label cannot sign");
     assert_eq!(r[12]["ok"], true);
     assert_eq!(r[13]["ok"], false, "deleting twice says it was not there");
+    refused(&r, 14, "access denied", "an expired SAS");
     for (what, secret) in [
         ("account key", azurite::ACCOUNT_KEY),
         ("SAS", sas.as_str()),
         ("read-only SAS", read_only.as_str()),
+        ("expired SAS", expired.as_str()),
     ] {
         let sig = secret.rsplit("sig=").next().unwrap();
         assert!(
