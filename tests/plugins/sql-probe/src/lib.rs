@@ -22,6 +22,9 @@ struct Statement {
     sealed: serde_json::Map<String, Value>,
     #[serde(default)]
     max_rows: Option<u32>,
+    /// Run a query this many times more before the one whose result is kept (benchmarks).
+    #[serde(default)]
+    repeat: u32,
 }
 
 /// A storage call: `op` is "write", "read", "list", "stat" or "delete".
@@ -233,6 +236,9 @@ impl Plugin for SqlProbe {
                     max_rows: st.max_rows.unwrap_or(1000),
                     max_bytes: 1 << 20,
                 };
+                for _ in 0..st.repeat {
+                    cx.query(conn, &st.sql, &params, limits)?;
+                }
                 cx.query(conn, &st.sql, &params, limits).map(|r| {
                     let sets: Vec<Value> = r
                         .sets
