@@ -63,6 +63,7 @@ async fn main() {
     };
     let ops = Operations::default();
     let owner = ("bench".to_owned(), String::new());
+    let cpu_before = cpu_seconds();
     let t = Instant::now();
     let (id, reporter) = ops.begin(owner.clone(), "bench".into());
     let plan = upload::UploadPlan::new(&options).unwrap();
@@ -76,6 +77,8 @@ async fn main() {
     );
     ops.wait(&id, |_| {}).await;
     let ours = t.elapsed().as_secs_f64();
+    let our_cpu = cpu_seconds() - cpu_before;
+    let our_rss = peak_rss_mib();
     let status = ops.status(&id, &owner).unwrap();
     assert!(
         status.result.is_some(),
@@ -86,13 +89,17 @@ async fn main() {
     let sas = azurite::devstore_container_sas("bench", "racwl").unwrap();
     let script = format!(
         r#"
-import time
+import resource, time
 from azure.storage.blob import BlobClient
 client = BlobClient.from_blob_url("{container}/python.bak?{sas}", max_block_size=8*1024*1024, max_single_put_size=8*1024*1024)
+u = resource.getrusage(resource.RUSAGE_SELF)
 t = time.perf_counter()
 with open("{path}", "rb") as f:
     client.upload_blob(f, overwrite=True, max_concurrency=8)
-print(time.perf_counter() - t)
+wall = time.perf_counter() - t
+v = resource.getrusage(resource.RUSAGE_SELF)
+cpu = (v.ru_utime + v.ru_stime) - (u.ru_utime + u.ru_stime)
+print(wall, cpu, v.ru_maxrss / 1024)
 "#,
         path = path.display()
     );
@@ -101,24 +108,38 @@ print(time.perf_counter() - t)
         .arg(&script)
         .output()
         .expect("python3");
-    let python: Option<f64> = String::from_utf8_lossy(&out.stdout)
+    let python: Option<Vec<f64>> = String::from_utf8_lossy(&out.stdout)
         .trim()
         .lines()
         .last()
-        .and_then(|l| l.parse().ok());
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
+        .filter(|v: &Vec<f64>| v.len() == 3);
+    let gib = mib as f64 / 1024.0;
     let rate = |secs: f64| mib as f64 / secs;
     println!("upload-from-share into Azurite, one {mib} MiB file (release build, this machine)");
     println!(
-        "  ferry upload-from-share: {ours:.2} s → {:.0} MiB/s (8 MiB blocks, 8 in flight)",
-        rate(ours)
+        "  ferry upload-from-share: {ours:.2} s → {:.0} MiB/s, {:.2} CPU s/GiB, peak RSS {our_rss:.0} MiB (8 MiB blocks, 8 in flight)",
+        rate(ours),
+        our_cpu / gib
     );
     match python {
         Some(p) => {
             println!(
-                "  Python azure-storage-blob upload_blob: {p:.2} s → {:.0} MiB/s (8 MiB blocks, max_concurrency=8)",
-                rate(p)
+                "  Python azure-storage-blob upload_blob: {:.2} s → {:.0} MiB/s, {:.2} CPU s/GiB, peak RSS {:.0} MiB (8 MiB blocks, max_concurrency=8)",
+                p[0],
+                rate(p[0]),
+                p[1] / gib,
+                p[2]
             );
-            println!("  ratio ferry/Python: {:.2} (target ≥ 1.0)", p / ours);
+            println!(
+                "  throughput ratio ferry/Python: {:.2} (target ≥ 1.0); CPU ratio: {:.2} (target ≤ 0.5); peak RSS target < 300 MB",
+                p[0] / ours,
+                our_cpu / p[1]
+            );
         }
         None => println!(
             "  Python peer did not run: {}",
@@ -128,4 +149,30 @@ print(time.perf_counter() - t)
                 .unwrap_or("no output")
         ),
     }
+}
+
+/// User + system CPU seconds of this process so far, from /proc/self/stat (fields 14 and 15,
+/// in clock ticks of 1/100 s on Linux).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) may hold spaces; fields are counted after its closing ')'.
+    let rest = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (tick(11) + tick(12)) / 100.0
+}
+
+/// Peak resident set of this process (VmHWM), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
 }
