@@ -99,7 +99,9 @@ with open("{path}", "rb") as f:
 wall = time.perf_counter() - t
 v = resource.getrusage(resource.RUSAGE_SELF)
 cpu = (v.ru_utime + v.ru_stime) - (u.ru_utime + u.ru_stime)
-print(wall, cpu, v.ru_maxrss / 1024)
+# VmHWM, not ru_maxrss: Linux carries the parent's maxrss across fork and exec.
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(wall, cpu, hwm / 1024)
 "#,
         path = path.display()
     );
