@@ -244,6 +244,8 @@ async fn upload_from_share_copies_a_folder_and_a_rerun_skips_what_is_there() {
         r#"{ label = "blobs", op = "upload", data = "share", name = "Sales", length = 1048576 }"#,
         r#"{ label = "blobs", op = "list", name = "copied/" }"#,
         r#"{ label = "blobs", op = "upload", data = "share", name = "../etc" }"#,
+        r#"{ label = "blobs", op = "upload", data = "share", name = "Sales/log", checksum = "none" }"#,
+        r#"{ label = "blobs", op = "read", name = "copied/1.trn", length = 100 }"#,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -289,6 +291,12 @@ async fn upload_from_share_copies_a_folder_and_a_rerun_skips_what_is_there() {
         "not a plain relative name",
         "a path leaving the share",
     );
+    assert_eq!(
+        r[3]["operation"], "succeeded",
+        "a small file as one Put Blob: {}",
+        r[3]
+    );
+    assert_eq!(r[4]["ok"], "log one", "{}", r[4]);
     let loc = ferry_emulator::blob::locate(&format!("{url}/copied/full.bak")).unwrap();
     let copied = ferry_emulator::blob::download(&loc, &sas).await.unwrap();
     assert_eq!(copied.len(), full.len());

@@ -189,8 +189,30 @@ async fn upload_file(
     done: &mut u64,
     total: u64,
 ) -> Result<usize, PluginError> {
-    let client = Arc::new(blob.blob_client(target)?.block_blob_client());
     let block = u64::from(plan.block);
+    if size <= block && !plan.md5 {
+        // One block's worth: a single Put Blob (Python's SDK does the same), so a folder of
+        // small log backups costs one request per file, not a block list round trip each.
+        // With MD5 asked for, the block path runs instead: the SDK's Put Blob cannot send a
+        // transactional Content-MD5 the service would check.
+        let bytes = {
+            let (share, file) = (share.clone(), name.to_owned());
+            tokio::task::spawn_blocking(move || share.read(&file, 0, size as u32))
+                .await
+                .map_err(|e| failed(format!("reading the share failed: {e}")))??
+        };
+        if bytes.len() as u64 != size {
+            return Err(failed(format!("`{name}` changed while it was uploaded")));
+        }
+        blob.blob_client(target)?
+            .upload(RequestContent::from(bytes), None)
+            .await
+            .map_err(|e| blob.error(target, e))?;
+        *done += size;
+        reporter.bytes(*done, total, format!("uploaded {target}"));
+        return Ok(0);
+    }
+    let client = Arc::new(blob.blob_client(target)?.block_blob_client());
     let count = size.div_ceil(block).max(1);
     let ids: Vec<Vec<u8>> = (0..count).map(|i| block_id(size, plan.block, i)).collect();
     let already: std::collections::HashSet<Vec<u8>> = match client

@@ -41,6 +41,9 @@ struct FileOp {
     offset: u64,
     #[serde(default)]
     length: u32,
+    /// For uploads: "none" sends no per-block checksum; anything else MD5.
+    #[serde(default)]
+    checksum: String,
 }
 
 #[allow(dead_code)] // only used in the wasm build
@@ -169,7 +172,11 @@ impl Plugin for SqlProbe {
                 let options = UploadOptions {
                     block_size: (f.length > 0).then_some(f.length),
                     concurrency: None,
-                    checksum: BlockChecksum::Md5,
+                    checksum: if f.checksum == "none" {
+                        BlockChecksum::None
+                    } else {
+                        BlockChecksum::Md5
+                    },
                 };
                 let started = cx.container(&f.label).and_then(|c| {
                     cx.upload_from_share(
