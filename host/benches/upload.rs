@@ -201,11 +201,15 @@ print(wall, cpu, hwm / 1024)
         .unwrap_or_default();
     match v[..] {
         [wall, cpu, rss] => Ok((wall, cpu, rss)),
-        _ => Err(String::from_utf8_lossy(&out.stderr)
-            .lines()
-            .last()
-            .unwrap_or("no output")
-            .to_owned()),
+        _ => {
+            // The SDK's exception ends with the service's XML; its ErrorCode line says why.
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            let line = err
+                .lines()
+                .find(|l| l.contains("ErrorCode"))
+                .or(err.lines().last());
+            Err(line.unwrap_or("no output").to_owned())
+        }
     }
 }
 
