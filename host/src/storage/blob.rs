@@ -10,6 +10,8 @@ use azure_storage_blob::models::{
     BlobContainerClientListBlobsOptions, HttpRange,
 };
 use futures_util::StreamExt as _;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::bindings::ferry::plugin::storage::{ListPage, ObjectInfo, SasPermission};
 use crate::bindings::types::{Failure, PluginError};
@@ -24,6 +26,9 @@ const SELF_SAS_SECONDS: u64 = 3600;
 /// SAS; a migration that needs longer should ask again.
 const MAX_SAS_MINUTES: u32 = 7 * 24 * 60;
 
+/// A container client and when it was made.
+type CachedClient = (Arc<BlobContainerClient>, Instant);
+
 #[derive(Clone)]
 pub struct Blob {
     label: String,
@@ -36,6 +41,9 @@ pub struct Blob {
     sas: Option<SecretRef>,
     account_key: Option<SecretRef>,
     redactor: Redactor,
+    /// The SDK client and when it was made. Reused so requests share one HTTP connection pool
+    /// (a new client per call opened new connections and re-signed a SAS every time).
+    cached: Arc<Mutex<Option<CachedClient>>>,
 }
 
 fn failed(message: String) -> PluginError {
@@ -98,6 +106,7 @@ impl Blob {
             sas: cfg.sas.clone(),
             account_key: cfg.account_key.clone(),
             redactor: redactor.clone(),
+            cached: Arc::default(),
         })
     }
 
@@ -134,7 +143,14 @@ impl Blob {
         Ok(sas)
     }
 
-    fn client(&self) -> Result<BlobContainerClient, PluginError> {
+    fn client(&self) -> Result<Arc<BlobContainerClient>, PluginError> {
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        // Half the self-signed SAS lifetime, so a reused client never carries an expired one.
+        if let Some((c, at)) = cached.as_ref()
+            && at.elapsed().as_secs() < SELF_SAS_SECONDS / 2
+        {
+            return Ok(c.clone());
+        }
         let sas = match &self.sas {
             Some(r) => self.secret(r)?,
             None => self.signed("racwdl", SELF_SAS_SECONDS)?,
@@ -142,8 +158,12 @@ impl Blob {
         let mut url = Url::parse(&self.container_url)
             .map_err(|e| failed(format!("storage label `{}`: {e}", self.label)))?;
         url.set_query(Some(sas.trim_start_matches('?')));
-        BlobContainerClient::new(url, None, None)
-            .map_err(|e| failed(format!("storage label `{}`: {e}", self.label)))
+        let client = Arc::new(
+            BlobContainerClient::new(url, None, None)
+                .map_err(|e| failed(format!("storage label `{}`: {e}", self.label)))?,
+        );
+        *cached = Some((client.clone(), Instant::now()));
+        Ok(client)
     }
 
     /// An Azure error in terms a user can act on; the SDK's text may carry the request URL,
