@@ -72,6 +72,13 @@ async fn main() {
             Ok(p) => theirs.push(p),
             Err(why) => println!("  Python peer did not run: {why}"),
         }
+        // Azurite keeps blobs in memory with a size cap: free each round's copies.
+        for prefix in [format!("ferry-{round}/"), format!("python-{round}/")] {
+            let page = blob.list(&prefix, None, 5000).await.unwrap();
+            for o in page.objects {
+                blob.delete(&o.name).await.unwrap();
+            }
+        }
     }
     let our_rss = peak_rss_mib();
     let median = |v: &mut Vec<(f64, f64, f64)>| {
