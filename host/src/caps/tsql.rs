@@ -67,6 +67,23 @@ impl StepData {
             .ok_or_else(|| failed(format!("environment.toml has no [sql.{label}]"))))
     }
 
+    /// The pool behind a handle (after the grant check for `access`) and the statement with its
+    /// parameters bound: what `query`, `execute` and `start` all begin with.
+    fn prepare(
+        &mut self,
+        c: &Resource<ConnectionHandle>,
+        access: Access,
+        statement: &str,
+        params: Vec<Param>,
+    ) -> wasmtime::Result<Result<(std::sync::Arc<crate::sql::Pool>, Prepared), PluginError>> {
+        Ok(self.pool_for(c, access)?.and_then(|pool| {
+            let prepared = self
+                .bind(params)
+                .and_then(|b| Prepared::new(statement, b))?;
+            Ok((pool, prepared))
+        }))
+    }
+
     /// Errors from the server pass through the redactor like every plugin-visible string.
     fn clean_error(&self, e: PluginError) -> PluginError {
         match e {
@@ -106,12 +123,8 @@ impl HostConnection for StepData {
         params: Vec<Param>,
         limits: QueryLimits,
     ) -> wasmtime::Result<Result<QueryResult, PluginError>> {
-        let pool = match self.pool_for(&c, Access::Read)? {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        let prepared = match self.bind(params).and_then(|b| Prepared::new(&statement, b)) {
-            Ok(p) => p,
+        let (pool, prepared) = match self.prepare(&c, Access::Read, &statement, params)? {
+            Ok(pp) => pp,
             Err(e) => return Ok(Err(e)),
         };
         // A query is retried after a dropped connection: reading twice changes nothing.
@@ -128,12 +141,8 @@ impl HostConnection for StepData {
         params: Vec<Param>,
         options: StatementOptions,
     ) -> wasmtime::Result<Result<u64, PluginError>> {
-        let pool = match self.pool_for(&c, Access::Write)? {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        let prepared = match self.bind(params).and_then(|b| Prepared::new(&statement, b)) {
-            Ok(p) => p,
+        let (pool, prepared) = match self.prepare(&c, Access::Write, &statement, params)? {
+            Ok(pp) => pp,
             Err(e) => return Ok(Err(e)),
         };
         Ok(pool
@@ -149,12 +158,8 @@ impl HostConnection for StepData {
         params: Vec<Param>,
         description: String,
     ) -> wasmtime::Result<Result<String, PluginError>> {
-        let pool = match self.pool_for(&c, Access::Write)? {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        let prepared = match self.bind(params).and_then(|b| Prepared::new(&statement, b)) {
-            Ok(p) => p,
+        let (pool, prepared) = match self.prepare(&c, Access::Write, &statement, params)? {
+            Ok(pp) => pp,
             Err(e) => return Ok(Err(e)),
         };
         let owner = (self.scope.step.clone(), self.scope.item.clone());
