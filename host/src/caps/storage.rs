@@ -45,8 +45,8 @@ impl StepData {
 
     fn backend(&self, label: &str) -> Result<Backend, PluginError> {
         match self.scope.storage.get(label) {
-            Some(Backend::Misconfigured(why)) => Err(failed(why.clone())),
-            Some(b) => Ok(b.clone()),
+            Some(Ok(b)) => Ok(b.clone()),
+            Some(Err(why)) => Err(failed(why.clone())),
             None => Err(failed(format!("environment.toml has no [storage.{label}]"))),
         }
     }
@@ -86,7 +86,6 @@ impl HostContainer for StepData {
                 blocking(move || s.list(&prefix, marker.as_deref(), max)).await
             }
             Ok(Backend::Blob(b)) => b.list(&prefix, marker, max).await,
-            Ok(Backend::Misconfigured(why)) => Err(failed(why)),
             Err(e) => Err(e),
         })
     }
@@ -98,7 +97,6 @@ impl HostContainer for StepData {
         Ok(match self.target(&c, Access::Read)? {
             Ok(Backend::Share(s)) => blocking(move || s.stat(&name)).await,
             Ok(Backend::Blob(b)) => b.stat(&name).await,
-            Ok(Backend::Misconfigured(why)) => Err(failed(why)),
             Err(e) => Err(e),
         })
     }
@@ -113,7 +111,6 @@ impl HostContainer for StepData {
         Ok(match self.target(&c, Access::Read)? {
             Ok(Backend::Share(s)) => blocking(move || s.read(&name, offset, length)).await,
             Ok(Backend::Blob(b)) => b.read(&name, offset, length).await,
-            Ok(Backend::Misconfigured(why)) => Err(failed(why)),
             Err(e) => Err(e),
         })
     }
@@ -133,7 +130,6 @@ impl HostContainer for StepData {
         Ok(match self.target(&c, Access::Write)? {
             Ok(Backend::Share(s)) => blocking(move || s.write(&name, &data)).await,
             Ok(Backend::Blob(b)) => b.write(&name, data).await,
-            Ok(Backend::Misconfigured(why)) => Err(failed(why)),
             Err(e) => Err(e),
         })
     }
@@ -145,7 +141,6 @@ impl HostContainer for StepData {
         Ok(match self.target(&c, Access::Write)? {
             Ok(Backend::Share(s)) => blocking(move || s.delete(&name)).await,
             Ok(Backend::Blob(b)) => b.delete(&name).await,
-            Ok(Backend::Misconfigured(why)) => Err(failed(why)),
             Err(e) => Err(e),
         })
     }
@@ -162,7 +157,6 @@ impl HostContainer for StepData {
             Ok(Backend::Share(_)) => Err(PluginError::Unsupported(format!(
                 "create-sas on `{label}`: a share has no shared access signature"
             ))),
-            Ok(Backend::Misconfigured(why)) => Err(failed(why)),
             Err(e) => Err(e),
         };
         Ok(match sas {

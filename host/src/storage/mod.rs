@@ -15,14 +15,14 @@ use crate::redact::Redactor;
 pub enum Backend {
     Share(share::Share),
     Blob(blob::Blob),
-    /// A label whose configuration cannot be used, with why; reported when a plugin opens it.
-    Misconfigured(String),
 }
 
 /// The storage labels of a run's environment.
 #[derive(Default)]
 pub struct Storage {
-    labels: BTreeMap<String, Backend>,
+    /// Each label's backend, or why its configuration cannot be used (reported when a plugin
+    /// opens it).
+    labels: BTreeMap<String, Result<Backend, String>>,
 }
 
 impl Storage {
@@ -33,15 +33,14 @@ impl Storage {
             .map(|(label, cfg)| {
                 let backend = match (&cfg.kind, &cfg.path) {
                     (ShareOrBlob::Share, Some(path)) => {
-                        Backend::Share(share::Share::new(label, path))
+                        Ok(Backend::Share(share::Share::new(label, path)))
                     }
-                    (ShareOrBlob::Share, None) => Backend::Misconfigured(format!(
-                        "storage label `{label}` (share) needs `path`"
-                    )),
-                    (ShareOrBlob::Blob, _) => match blob::Blob::new(label, cfg, redactor) {
-                        Ok(b) => Backend::Blob(b),
-                        Err(why) => Backend::Misconfigured(why),
-                    },
+                    (ShareOrBlob::Share, None) => {
+                        Err(format!("storage label `{label}` (share) needs `path`"))
+                    }
+                    (ShareOrBlob::Blob, _) => {
+                        blob::Blob::new(label, cfg, redactor).map(Backend::Blob)
+                    }
                 };
                 (label.clone(), backend)
             })
@@ -49,7 +48,7 @@ impl Storage {
         Storage { labels }
     }
 
-    pub fn get(&self, label: &str) -> Option<&Backend> {
+    pub fn get(&self, label: &str) -> Option<&Result<Backend, String>> {
         self.labels.get(label)
     }
 }
