@@ -195,15 +195,7 @@ async fn upload_file(
         // small log backups costs one request per file, not a block list round trip each.
         // With MD5 asked for, the block path runs instead: the SDK's Put Blob cannot send a
         // transactional Content-MD5 the service would check.
-        let bytes = {
-            let (share, file) = (share.clone(), name.to_owned());
-            tokio::task::spawn_blocking(move || share.read(&file, 0, size as u32))
-                .await
-                .map_err(|e| failed(format!("reading the share failed: {e}")))??
-        };
-        if bytes.len() as u64 != size {
-            return Err(failed(format!("`{name}` changed while it was uploaded")));
-        }
+        let bytes = read_exact(share.clone(), name.to_owned(), 0, size as u32).await?;
         blob.blob_client(target)?
             .upload(RequestContent::from(bytes), None)
             .await
@@ -254,15 +246,7 @@ async fn upload_file(
             async move {
                 let offset = i as u64 * block;
                 let len = block.min(size - offset.min(size)) as u32;
-                let file = name.clone();
-                let bytes = tokio::task::spawn_blocking(move || share.read(&file, offset, len))
-                    .await
-                    .map_err(|e| failed(format!("reading the share failed: {e}")))??;
-                if bytes.len() != len as usize {
-                    return Err(failed(format!(
-                        "`{name}` changed while it was uploaded (short read at byte {offset})"
-                    )));
-                }
+                let bytes = read_exact(share, name, offset, len).await?;
                 let options = BlockBlobClientStageBlockOptions {
                     transactional_content_md5: with_md5.then(|| md5::Md5::digest(&bytes).to_vec()),
                     ..Default::default()
@@ -290,6 +274,26 @@ async fn upload_file(
         .await
         .map_err(|e| blob.error(target, e))?;
     Ok(resumed)
+}
+
+/// `len` bytes of a share file from `offset`, read off the async workers; a short read means
+/// the file shrank during the upload.
+async fn read_exact(
+    share: Share,
+    name: String,
+    offset: u64,
+    len: u32,
+) -> Result<Vec<u8>, PluginError> {
+    let file = name.clone();
+    let bytes = tokio::task::spawn_blocking(move || share.read(&file, offset, len))
+        .await
+        .map_err(|e| failed(format!("reading the share failed: {e}")))??;
+    if bytes.len() != len as usize {
+        return Err(failed(format!(
+            "`{name}` changed while it was uploaded (short read at byte {offset})"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The id of block `index` of a file of `size` bytes cut into `block`-byte blocks. Fixed width
