@@ -14,6 +14,10 @@ pub enum FaultAction {
     Error(i32),
     /// Close the client's connection without a reply, as a network failure would.
     Disconnect,
+    /// Run the statement, then close the connection before its reply — a network failure in
+    /// the middle of a long RESTORE. Work the statement started in the background (an MI
+    /// restore) carries on, as on MI.
+    DisconnectDuring,
     /// Hold the reply for this long (real time) before running the statement.
     Delay(Duration),
 }
@@ -45,6 +49,14 @@ impl Fault {
     }
 
     /// Only the first `n` matching statements.
+    pub fn disconnect_during(pattern: &str) -> Fault {
+        Fault {
+            pattern: pattern.to_owned(),
+            action: FaultAction::DisconnectDuring,
+            times: None,
+        }
+    }
+
     pub fn times(mut self, n: u32) -> Fault {
         self.times = Some(n);
         self

@@ -89,6 +89,8 @@ struct FaultBody {
     pattern: String,
     error: Option<i32>,
     disconnect: Option<bool>,
+    /// Run the statement, then drop the connection before the reply.
+    disconnect_during: Option<bool>,
     delay_ms: Option<u64>,
     times: Option<u32>,
 }
@@ -97,15 +99,16 @@ async fn add_fault(
     State(s): State<Arc<Server>>,
     Json(b): Json<FaultBody>,
 ) -> (StatusCode, Json<J>) {
-    let action = match (b.error, b.disconnect, b.delay_ms) {
-        (Some(n), None, None) => FaultAction::Error(n),
-        (None, Some(true), None) => FaultAction::Disconnect,
-        (None, None, Some(ms)) => FaultAction::Delay(Duration::from_millis(ms)),
+    let action = match (b.error, b.disconnect, b.disconnect_during, b.delay_ms) {
+        (Some(n), None, None, None) => FaultAction::Error(n),
+        (None, Some(true), None, None) => FaultAction::Disconnect,
+        (None, None, Some(true), None) => FaultAction::DisconnectDuring,
+        (None, None, None, Some(ms)) => FaultAction::Delay(Duration::from_millis(ms)),
         _ => {
             return (
                 StatusCode::BAD_REQUEST,
                 Json(
-                    json!({ "error": { "message": "give exactly one of `error`, `disconnect: true` or `delay_ms`" } }),
+                    json!({ "error": { "message": "give exactly one of `error`, `disconnect: true`, `disconnect_during: true` or `delay_ms`" } }),
                 ),
             );
         }

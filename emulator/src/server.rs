@@ -485,6 +485,20 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                     FaultAction::Disconnect => {
                         return Err(malformed("connection dropped by an injected fault"));
                     }
+                    FaultAction::DisconnectDuring => {
+                        if msg.kind == PacketType::Rpc {
+                            rpc(&msg.payload, s, &mut session)?;
+                        } else {
+                            sql_batch(&msg.payload, s, &mut session)?;
+                        }
+                        for op in session.pending.drain(..) {
+                            let shared = s.clone();
+                            tokio::spawn(async move { run_operation(&shared, op).await });
+                        }
+                        return Err(malformed(
+                            "connection dropped mid-statement by an injected fault",
+                        ));
+                    }
                     FaultAction::Delay(d) => {
                         tokio::time::sleep(d).await;
                         if msg.kind == PacketType::Rpc {

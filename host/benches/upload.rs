@@ -61,6 +61,8 @@ async fn main() {
         path: None,
         sas: None,
         account_key: Some(SecretRef::parse(&format!("file:{}", key_file.display())).unwrap()),
+        entra: None,
+        entra_client_id: None,
     };
     let blob = Blob::new("bench", &label, &Redactor::default()).unwrap();
     let sas = azurite::devstore_container_sas("bench", "racwl").unwrap();

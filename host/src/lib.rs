@@ -7,6 +7,7 @@ pub mod capability;
 pub mod caps;
 pub mod cli;
 pub mod config;
+pub mod entra;
 pub mod events;
 pub mod journal;
 pub mod operations;

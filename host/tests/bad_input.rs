@@ -267,3 +267,35 @@ fn a_closed_stdout_does_not_panic() {
     // The run itself went on and finished.
     assert_eq!(s.status()["run"]["status"], "finished");
 }
+
+#[test]
+fn entra_sign_in_is_checked_before_anything_runs() {
+    let env = |extra: &str| format!("{HELLO_ENV}[sql.src]\nserver = \"x\"\n{extra}");
+    let case = |extra: &str, expect: &[&str]| {
+        let s = site(&hello("", "bundled = \"hello-steps\""), &env(extra));
+        assert_clean_error(&check(&s), 2, expect);
+    };
+    case(
+        "entra = \"azure-cli\"\nuser = \"sa\"\npassword = \"env:X\"\n",
+        &["environment.toml:3", "choose one way to sign in"],
+    );
+    case(
+        "entra = \"azure-cli\"\nentra_client_id = \"1234\"\n",
+        &["entra_client_id", "managed-identity"],
+    );
+    case(
+        "entra = \"az-cli\"\n",
+        &["unknown variant `az-cli`", "azure-cli", "managed-identity"],
+    );
+    let s = site(
+        &hello("", "bundled = \"hello-steps\""),
+        &format!(
+            "{HELLO_ENV}[storage.backups]\nkind = \"blob\"\nurl = \"http://127.0.0.1:10000/devstoreaccount1/backups\"\nentra = \"managed-identity\"\n"
+        ),
+    );
+    assert_clean_error(
+        &check(&s),
+        2,
+        &["storage label `backups`", "needs an https `url`"],
+    );
+}

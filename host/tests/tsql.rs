@@ -62,6 +62,7 @@ async fn a_plugin_runs_tsql_against_the_emulator_through_its_labels() {
         json!({ "label": "src", "kind": "execute", "sql": "INSERT INTO Probe.dbo.T VALUES (@id, @name)", "params": { "id": 1, "name": "one" } }),
         json!({ "label": "src", "kind": "execute", "sql": "CREATE CREDENTIAL [https://acct.blob.core.windows.net/backups] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = @sas", "sealed": { "sas": "sas" } }),
         statement("token", "query", "SELECT SUSER_SNAME() AS who"),
+        statement("entra", "query", "SELECT SUSER_SNAME() AS who"),
         statement("gateway", "query", "SELECT COUNT(*) AS n FROM Probe.dbo.T"),
         statement("src", "query", "SELECT 42 AS answer"),
         json!({ "label": "src", "kind": "query", "sql": "SELECT Name FROM Probe.dbo.T", "max_rows": 0 }),
@@ -81,7 +82,7 @@ plugin = "probe"
 [steps.config]
 statements = {}
 [steps.grants]
-sql = ["src", "token", "gateway"]
+sql = ["src", "token", "gateway", "entra"]
 secrets = ["sas"]
 "#,
         wasm.display(),
@@ -106,6 +107,13 @@ trust_ca_file = "ca.pem"
 tls = "required"
 access_token = "env:TEST_TOKEN"
 
+[sql.entra]
+server = "localhost"
+port = {node}
+trust_ca_file = "ca.pem"
+tls = "required"
+entra = "azure-cli"
+
 [sql.gateway]
 server = "localhost"
 port = {gw}
@@ -121,6 +129,33 @@ sas = "env:TEST_SAS"
         gw = gateway.addr.port()
     );
     std::fs::write(site.path("environment.toml"), env).unwrap();
+    // A stand-in for the Azure CLI: `azure_identity` runs `az account get-access-token` through
+    // the shell, so an `az` first on PATH answers as a signed-in CLI would, and records the
+    // scope it was asked for.
+    let bin = site.path("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    std::fs::write(
+        bin.join("az"),
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nprintf '{{\"accessToken\":\"{TOKEN}\",\"expires_on\":{expires},\"tokenType\":\"Bearer\"}}'\n",
+            site.path("az-calls").display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(bin.join("az"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
 
     let out = tokio::task::spawn_blocking({
         let dir = site.dir.path().to_owned();
@@ -136,6 +171,7 @@ sas = "env:TEST_SAS"
                 .env("TEST_SA_PASSWORD", SA_PASSWORD)
                 .env("TEST_TOKEN", TOKEN)
                 .env("TEST_SAS", SAS)
+                .env("PATH", &path)
                 .output()
                 .unwrap()
         }
@@ -172,17 +208,27 @@ sas = "env:TEST_SAS"
         r[4]["sets"][0]["rows"][0][0], "ferry@contoso.com",
         "token login"
     );
-    assert_eq!(r[5]["sets"][0]["rows"][0][0], 1, "through the redirect");
     assert_eq!(
-        r[6]["sets"][0]["rows"][0][0], 42,
-        "a dropped connection is retried: {}",
-        r[6]
+        r[5]["sets"][0]["rows"][0][0], "ferry@contoso.com",
+        "Entra login with the Azure CLI's token: {}",
+        r[5]
     );
-    assert_eq!(r[7]["sets"][0]["truncated"], true, "row caps are reported");
+    let az = std::fs::read_to_string(site.path("az-calls")).unwrap();
+    assert!(
+        az.contains("get-access-token") && az.contains("https://database.windows.net/.default"),
+        "{az}"
+    );
+    assert_eq!(r[6]["sets"][0]["rows"][0][0], 1, "through the redirect");
     assert_eq!(
-        r[8]["code"], 208,
+        r[7]["sets"][0]["rows"][0][0], 42,
+        "a dropped connection is retried: {}",
+        r[7]
+    );
+    assert_eq!(r[8]["sets"][0]["truncated"], true, "row caps are reported");
+    assert_eq!(
+        r[9]["code"], 208,
         "server errors keep their number: {}",
-        r[8]
+        r[9]
     );
 
     // The sealed SAS reached the server, correctly quoted…
@@ -287,7 +333,16 @@ async fn a_long_restore_runs_as_a_host_operation_with_rising_progress() {
             "SELECT state_desc FROM sys.databases WHERE name = N'Ops'",
         ),
         json!({ "label": "src", "kind": "start", "sql": format!("RESTORE DATABASE Ops FROM URL = '{container}/Ops.bak'") }),
+        // The statement's connection drops once the restore has started: MI carries on, and
+        // the operation follows it in sys.dm_operation_status to the end.
+        json!({ "label": "src", "kind": "start", "sql": format!("RESTORE DATABASE [Ops Copy] FROM URL = '{container}/Ops.bak'") }),
+        statement(
+            "src",
+            "query",
+            "SELECT state_desc FROM sys.databases WHERE name = N'Ops Copy'",
+        ),
     ];
+    mi.inject(Fault::disconnect_during("RESTORE DATABASE [Ops Copy]").times(1));
     let wasm = fixture("sql_probe");
     let migration = format!(
         "databases = [\"one\"]\n[migration]\nname = \"ops\"\n[plugins.probe]\npath = \"{}\"\nsha256 = \"{}\"\n[[steps]]\nname = \"probe\"\nplugin = \"probe\"\n[steps.config]\nstatements = {}\n[steps.grants]\nsql = [\"src\"]\n",
@@ -307,7 +362,7 @@ async fn a_long_restore_runs_as_a_host_operation_with_rising_progress() {
         move || {
             std::process::Command::new(FERRY)
                 .current_dir(&dir)
-                .args(["apply", "--json", "migration.toml"])
+                .args(["apply", "--json", "-v", "migration.toml"])
                 .env(
                     "FERRY_CACHE_DIR",
                     std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
@@ -343,9 +398,19 @@ async fn a_long_restore_runs_as_a_host_operation_with_rising_progress() {
         "a second restore fails with the server's number: {}",
         r[2]
     );
+    assert_eq!(
+        r[3]["operation"], "succeeded",
+        "followed after the connection was lost: {}",
+        r[3]
+    );
+    assert_eq!(r[4]["sets"][0]["rows"][0][0], "ONLINE", "{}", r[4]);
+    assert!(
+        stderr.contains("connection lost during an MI restore"),
+        "the follow is logged: {stderr}"
+    );
     let fractions: Vec<f64> = events
         .iter()
-        .filter(|e| e["event"] == "progress")
+        .filter(|e| e["event"] == "progress" && e["message"] == "RESTORE DATABASE [Ops]")
         .filter_map(|e| e["fraction"].as_f64())
         .collect();
     assert!(

@@ -189,9 +189,12 @@ impl Instance {
                 rusqlite::params![name, id, now, self.compatibility_level, recovery as i64, recovery.desc()],
             )
             .map_err(sqlite_error)?;
-        // sys.tables, per database, over SQLite's own catalog.
+        // sys.tables, per database, over SQLite's own catalog. The view names `sqlite_master`
+        // unqualified (SQLite resolves it in the view's own schema) and is re-created on every
+        // attach: a restore under another name brings the source's file, and a view naming the
+        // source's schema would break every query of the new database.
         let view = format!(
-            r#"CREATE VIEW IF NOT EXISTS "{q}"."sys.tables" AS SELECT substr(name, instr(name, '.') + 1) AS name, rowid AS object_id, 1 AS schema_id, 'USER_TABLE' AS type_desc FROM "{q}".sqlite_master WHERE type = 'table' AND name LIKE '%.%' AND name NOT LIKE 'sys.%' AND name NOT LIKE 'ferry.%'"#,
+            r#"DROP VIEW IF EXISTS "{q}"."sys.tables"; CREATE VIEW "{q}"."sys.tables" AS SELECT substr(name, instr(name, '.') + 1) AS name, rowid AS object_id, 1 AS schema_id, 'USER_TABLE' AS type_desc FROM sqlite_master WHERE type = 'table' AND name LIKE '%.%' AND name NOT LIKE 'sys.%' AND name NOT LIKE 'ferry.%'"#,
             q = name.replace('"', "\"\"")
         );
         self.conn.execute_batch(&view).map_err(sqlite_error)?;

@@ -53,7 +53,7 @@ struct Global {
     /// Print machine-readable JSON instead of text (events as JSON lines for `apply`).
     #[arg(long, global = true)]
     json: bool,
-    /// More detail: -v shows plugin debug lines, -vv host tracing.
+    /// More detail: -v shows plugin debug lines and host notices, -vv host tracing.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     /// Where compiled plugins are cached [default: $FERRY_CACHE_DIR, else ~/.cache/ferry].
@@ -158,10 +158,10 @@ pub fn main() -> ExitCode {
 }
 
 fn init_tracing(verbose: u8) {
-    let default = if verbose >= 2 {
-        "ferry_host=debug,info"
-    } else {
-        "warn"
+    let default = match verbose {
+        0 => "warn",
+        1 => "ferry_host=info,warn",
+        _ => "ferry_host=debug,info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

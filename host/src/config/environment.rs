@@ -32,6 +32,22 @@ pub enum TlsMode {
     Off,
 }
 
+/// Where an Entra ID (Azure AD) token comes from, for labels that sign in as an identity
+/// rather than with a password or key. ferry asks `azure_identity` for a token for the
+/// resource's scope and never stores it.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntraSource {
+    /// The identity signed in to the Azure CLI (`az login`) on this machine.
+    AzureCli,
+    /// The Azure VM's or App Service's managed identity (`entra_client_id` picks a
+    /// user-assigned one).
+    ManagedIdentity,
+    /// Kubernetes workload identity (`AZURE_CLIENT_ID`, `AZURE_TENANT_ID`,
+    /// `AZURE_FEDERATED_TOKEN_FILE`).
+    WorkloadIdentity,
+}
+
 /// A SQL Server or Managed Instance.
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq, Hash)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +67,10 @@ pub struct SqlLabel {
     pub password: Option<SecretRef>,
     #[serde(skip_serializing)]
     pub access_token: Option<SecretRef>,
+    /// Sign in with an Entra ID token from this source.
+    pub entra: Option<EntraSource>,
+    /// The client id of a user-assigned managed identity.
+    pub entra_client_id: Option<String>,
     /// Connections opened at once through this label.
     pub max_connections: Option<u32>,
 }
@@ -76,6 +96,10 @@ pub struct StorageLabel {
     pub sas: Option<SecretRef>,
     #[serde(skip_serializing)]
     pub account_key: Option<SecretRef>,
+    /// Reach the container with an Entra ID token from this source (https URLs only).
+    pub entra: Option<EntraSource>,
+    /// The client id of a user-assigned managed identity.
+    pub entra_client_id: Option<String>,
 }
 
 /// An Azure Resource Manager scope.
@@ -133,6 +157,29 @@ impl Environment {
                     format!("sql label `{label}` needs `server` or `connection_string`"),
                 ));
             }
+            let ways = [
+                sql.password.is_some(),
+                sql.access_token.is_some(),
+                sql.entra.is_some(),
+            ];
+            if ways.iter().filter(|w| **w).count() > 1 {
+                return Err(InputError::new(
+                    path,
+                    line,
+                    format!(
+                        "sql label `{label}`: choose one way to sign in — `password`, `access_token` or `entra`"
+                    ),
+                ));
+            }
+            if sql.entra_client_id.is_some() && sql.entra != Some(EntraSource::ManagedIdentity) {
+                return Err(InputError::new(
+                    path,
+                    line,
+                    format!(
+                        "sql label `{label}`: `entra_client_id` picks a user-assigned managed identity; it needs `entra = \"managed-identity\"`"
+                    ),
+                ));
+            }
             if sql.tls == TlsMode::Off && !sql.insecure {
                 return Err(InputError::new(
                     path,
@@ -151,6 +198,18 @@ impl Environment {
                         path,
                         line,
                         format!("storage label `{label}` (blob) needs `url`"),
+                    ));
+                }
+                // Azure refuses bearer tokens over plain http, and so does the SDK (Azurite
+                // takes them only when started with https and `--oauth basic`).
+                ShareOrBlob::Blob
+                    if s.entra.is_some()
+                        && !s.url.as_deref().unwrap_or_default().starts_with("https://") =>
+                {
+                    return Err(InputError::new(
+                        path,
+                        line,
+                        format!("storage label `{label}`: `entra` needs an https `url`"),
                     ));
                 }
                 ShareOrBlob::Share if s.path.is_none() => {

@@ -6,7 +6,9 @@ mod environment;
 mod migration;
 mod secret_ref;
 
-pub use environment::{AzureLabel, Environment, ShareOrBlob, SqlLabel, StorageLabel, TlsMode};
+pub use environment::{
+    AzureLabel, EntraSource, Environment, ShareOrBlob, SqlLabel, StorageLabel, TlsMode,
+};
 pub use migration::{Grant, Grants, Limits, Migration, PluginSource, Step, StepLimits, Wave};
 pub use secret_ref::SecretRef;
 

@@ -3,6 +3,7 @@
 //! dropped connection. The plugin sends text and parameters; credentials, TLS and retries are
 //! the host's.
 
+mod operation;
 mod params;
 mod values;
 
@@ -35,55 +36,6 @@ pub const MAX_BYTES: u32 = 64 << 20;
 const RETRIES: u32 = 3;
 const BACKOFF: Duration = Duration::from_millis(200);
 
-fn report_error(reporter: &crate::operations::Reporter, e: PluginError) {
-    match e {
-        PluginError::Failed(f) | PluginError::Transient(f) => reporter.failed(f.message, f.code),
-        other => reporter.failed(format!("{other:?}"), None),
-    }
-}
-
-/// How often a running operation's progress is read: often enough for a live view, rare enough
-/// to cost the server nothing.
-const PROGRESS_EVERY: Duration = Duration::from_millis(250);
-
-/// Reads `percent_complete` of the operation's session until it ends.
-async fn poll_progress(pool: &Pool, spid: i64, reporter: &crate::operations::Reporter) {
-    let sql = "SELECT percent_complete, command FROM sys.dm_exec_requests WHERE session_id = @spid";
-    while reporter.is_running() {
-        tokio::time::sleep(PROGRESS_EVERY).await;
-        let Ok(p) = Prepared::new(
-            sql,
-            vec![BoundParam::Value {
-                name: "spid".into(),
-                value: crate::bindings::ferry::plugin::tsql::SqlValue::Int(spid),
-            }],
-        ) else {
-            return;
-        };
-        let limits = QueryLimits {
-            max_rows: 1,
-            max_bytes: 4096,
-        };
-        if let Ok(r) = pool.query(&p, limits, false).await {
-            let row = r.sets.first().and_then(|s| s.rows.first());
-            if let Some(row) = row {
-                use crate::bindings::ferry::plugin::tsql::SqlValue as V;
-                let pct = match row.first() {
-                    Some(V::Float(f)) => Some(*f as f32),
-                    Some(V::Int(i)) => Some(*i as f32),
-                    Some(V::Decimal(d)) => d.parse().ok(),
-                    _ => None,
-                };
-                let command = match row.get(1) {
-                    Some(V::Text(t)) => Some(t.clone()),
-                    _ => None,
-                };
-                reporter.progress(pct.map(|p| (p / 100.0).clamp(0.0, 1.0)), command);
-            }
-        }
-    }
-}
-
 /// Every SQL label's pool, built from environment.toml.
 #[derive(Default)]
 pub struct SqlPools {
@@ -106,6 +58,14 @@ impl SqlPools {
                     redactor: redactor.clone(),
                     idle: Mutex::default(),
                     permits: Arc::new(Semaphore::new(max as usize)),
+                    entra: cfg.entra.map(|source| {
+                        crate::entra::EntraToken::new(
+                            source,
+                            cfg.entra_client_id.as_deref(),
+                            crate::entra::SQL_SCOPE,
+                            redactor,
+                        )
+                    }),
                 };
                 (label.clone(), Arc::new(pool))
             })
@@ -125,6 +85,8 @@ pub struct Pool {
     redactor: Redactor,
     idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
+    /// The label's Entra token source, when it signs in with `entra`; or why it cannot.
+    entra: Option<Result<crate::entra::EntraToken, String>>,
 }
 
 fn failed(message: String, code: Option<i32>) -> PluginError {
@@ -166,7 +128,7 @@ impl Pool {
         }
     }
 
-    fn tiberius_config(&self) -> Result<Config, PluginError> {
+    async fn tiberius_config(&self) -> Result<Config, PluginError> {
         let c = &self.config;
         let mut config = match &c.connection_string {
             Some(cs) => Config::from_ado_string(cs).map_err(|e| {
@@ -195,7 +157,17 @@ impl Pool {
             config.trust_cert_ca(ca.display().to_string());
         }
         let password = self.secret(&c.password)?;
-        let token = self.secret(&c.access_token)?;
+        let mut token = self.secret(&c.access_token)?;
+        if let Some(entra) = &self.entra {
+            let fetched = match entra {
+                Ok(e) => e.get().await,
+                Err(e) => Err(e.clone()),
+            };
+            // A token that cannot be fetched now may be fetchable after `az login` or once
+            // the identity endpoint answers, so the item can be retried.
+            token =
+                Some(fetched.map_err(|e| transient(format!("sql label `{}`: {e}", self.label)))?);
+        }
         match (token, &c.user, password) {
             (Some(t), _, _) => config.authentication(AuthMethod::aad_token(t)),
             (None, Some(u), Some(p)) => config.authentication(AuthMethod::sql_server(u, p)),
@@ -208,7 +180,7 @@ impl Pool {
             (None, None, _) => {
                 return Err(failed(
                     format!(
-                        "sql label `{}` needs `user` and `password`, or `access_token`",
+                        "sql label `{}` needs `user` and `password`, `access_token` or `entra`",
                         self.label
                     ),
                     None,
@@ -221,7 +193,7 @@ impl Pool {
 
     /// A new connection, following one MI redirect (tds.md: at most one hop).
     async fn connect(&self) -> Result<Conn, PluginError> {
-        let mut config = self.tiberius_config()?;
+        let mut config = self.tiberius_config().await?;
         for hop in 0..2 {
             let addr = config.get_addr();
             let tcp = TcpStream::connect(&addr).await.map_err(|e| {
@@ -247,49 +219,9 @@ impl Pool {
         ))
     }
 
-    /// Runs a long statement (BACKUP, RESTORE) as a host operation: on a connection of its own
-    /// with no command timeout (tds.md gotcha 1: a RESTORE is silent for its whole length),
-    /// while progress is polled from `sys.dm_exec_requests` on a second connection.
-    pub fn start(self: &Arc<Self>, p: Prepared, reporter: crate::operations::Reporter) {
-        let pool = self.clone();
-        tokio::spawn(async move {
-            let permit = match pool.permits.clone().acquire_owned().await {
-                Ok(p) => p,
-                Err(_) => return reporter.failed("the connection pool is closed".into(), None),
-            };
-            let mut conn = match pool.connect_for_operation().await {
-                Ok(c) => c,
-                Err(e) => return report_error(&reporter, e),
-            };
-            let spid = match conn.simple_query("SELECT @@SPID").await {
-                Ok(s) => s
-                    .into_row()
-                    .await
-                    .ok()
-                    .flatten()
-                    .and_then(|r| r.get::<i16, _>(0))
-                    .map(i64::from),
-                Err(_) => None,
-            };
-            let reporter = Arc::new(reporter);
-            if let Some(spid) = spid {
-                let (pool, reporter) = (pool.clone(), reporter.clone());
-                tokio::spawn(async move { poll_progress(&pool, spid, &reporter).await });
-            }
-            let t = Instant::now();
-            let result = p.query().execute(&mut conn).await;
-            tracing::debug!(label = %pool.label, ms = t.elapsed().as_millis() as u64, statement = %p.for_log(), "tsql operation");
-            match result {
-                Ok(r) => reporter.succeeded(serde_json::json!({ "affected": r.total() })),
-                Err(e) => report_error(&reporter, classify(&pool.label, e).0),
-            }
-            drop(permit);
-        });
-    }
-
     async fn connect_for_operation(&self) -> Result<Conn, PluginError> {
         // Same as `connect`, without tiberius's per-round-trip command timeout.
-        let mut config = self.tiberius_config()?;
+        let mut config = self.tiberius_config().await?;
         config.command_timeout(None);
         let addr = config.get_addr();
         let tcp = TcpStream::connect(&addr).await.map_err(|e| {

@@ -3,6 +3,7 @@
 //! label's account key. Object names are relative to the label's prefix, so a plugin granted
 //! `backups` cannot name blobs outside it.
 
+use azure_core::credentials::TokenCredential;
 use azure_core::http::{RequestContent, StatusCode, Url};
 use azure_storage_blob::BlobContainerClient;
 use azure_storage_blob::models::{
@@ -40,6 +41,8 @@ pub struct Blob {
     prefix: String,
     sas: Option<SecretRef>,
     account_key: Option<SecretRef>,
+    /// An Entra ID identity instead of a SAS or key; the SDK fetches and renews its tokens.
+    entra: Option<Arc<dyn TokenCredential>>,
     redactor: Redactor,
     /// The SDK client and when it was made. Reused so requests share one HTTP connection pool
     /// (a new client per call opened new connections and re-signed a SAS every time).
@@ -88,11 +91,33 @@ impl Blob {
         } else {
             format!("{base}/{container}")
         };
-        if cfg.sas.is_none() && cfg.account_key.is_none() {
-            return Err(format!(
-                "storage label `{label}` (blob) needs `sas` or `account_key` (a secret reference)"
-            ));
+        let ways = [
+            cfg.sas.is_some(),
+            cfg.account_key.is_some(),
+            cfg.entra.is_some(),
+        ];
+        match ways.iter().filter(|w| **w).count() {
+            0 => {
+                return Err(format!(
+                    "storage label `{label}` (blob) needs `sas` or `account_key` (a secret \
+                     reference), or `entra`"
+                ));
+            }
+            1 => {}
+            _ => {
+                return Err(format!(
+                    "storage label `{label}` (blob): choose one way to sign in — `sas`, \
+                     `account_key` or `entra`"
+                ));
+            }
         }
+        let entra = match cfg.entra {
+            Some(source) => Some(
+                crate::entra::credential(source, cfg.entra_client_id.as_deref())
+                    .map_err(|e| format!("storage label `{label}`: {e}"))?,
+            ),
+            None => None,
+        };
         Ok(Blob {
             label: label.to_owned(),
             container_url,
@@ -105,6 +130,7 @@ impl Blob {
             },
             sas: cfg.sas.clone(),
             account_key: cfg.account_key.clone(),
+            entra,
             redactor: redactor.clone(),
             cached: Arc::default(),
         })
@@ -120,6 +146,13 @@ impl Blob {
 
     fn signed(&self, permissions: &str, seconds: u64) -> Result<String, PluginError> {
         let Some(key) = &self.account_key else {
+            if self.entra.is_some() {
+                return Err(PluginError::Unsupported(format!(
+                    "storage label `{}` signs in with Entra ID; a user-delegation SAS is not \
+                     supported yet, so add `account_key` to [storage.{}] for SAS",
+                    self.label, self.label
+                )));
+            }
             return Err(PluginError::Unsupported(format!(
                 "storage label `{}` has a fixed `sas` and no `account_key`, so the host cannot \
                  sign a new SAS; add `account_key` to [storage.{}]",
@@ -151,15 +184,17 @@ impl Blob {
         {
             return Ok(c.clone());
         }
-        let sas = match &self.sas {
-            Some(r) => self.secret(r)?,
-            None => self.signed("racwdl", SELF_SAS_SECONDS)?,
-        };
         let mut url = Url::parse(&self.container_url)
             .map_err(|e| failed(format!("storage label `{}`: {e}", self.label)))?;
-        url.set_query(Some(sas.trim_start_matches('?')));
+        if self.entra.is_none() {
+            let sas = match &self.sas {
+                Some(r) => self.secret(r)?,
+                None => self.signed("racwdl", SELF_SAS_SECONDS)?,
+            };
+            url.set_query(Some(sas.trim_start_matches('?')));
+        }
         let client = Arc::new(
-            BlobContainerClient::new(url, None, None)
+            BlobContainerClient::new(url, self.entra.clone(), None)
                 .map_err(|e| failed(format!("storage label `{}`: {e}", self.label)))?,
         );
         *cached = Some((client.clone(), Instant::now()));
