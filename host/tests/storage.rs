@@ -234,6 +234,8 @@ async fn upload_from_share_copies_a_folder_and_a_rerun_skips_what_is_there() {
         .collect();
     std::fs::write(share.path().join("Sales/full.bak"), &full).unwrap();
     std::fs::write(share.path().join("Sales/log/1.trn"), b"log one").unwrap();
+    std::fs::create_dir_all(share.path().join("Hr")).unwrap();
+    std::fs::write(share.path().join("Hr/hr-full.bak"), &full[..3 << 20]).unwrap();
     let url = az.container_url("backups");
     let env = format!(
         "[storage.blobs]\nkind = \"blob\"\nurl = \"{url}\"\naccount_key = \"env:BLOB_KEY\"\n\
@@ -246,6 +248,7 @@ async fn upload_from_share_copies_a_folder_and_a_rerun_skips_what_is_there() {
         r#"{ label = "blobs", op = "upload", data = "share", name = "../etc" }"#,
         r#"{ label = "blobs", op = "upload", data = "share", name = "Sales/log", checksum = "none" }"#,
         r#"{ label = "blobs", op = "read", name = "copied/1.trn", length = 100 }"#,
+        r#"{ label = "blobs", op = "upload", data = "share", name = "Hr", checksum = "crc64", length = 1048576 }"#,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -297,6 +300,10 @@ async fn upload_from_share_copies_a_folder_and_a_rerun_skips_what_is_there() {
         r[3]
     );
     assert_eq!(r[4]["ok"], "log one", "{}", r[4]);
+    assert_eq!(r[5]["operation"], "succeeded", "CRC64 per block: {}", r[5]);
+    let loc = ferry_emulator::blob::locate(&format!("{url}/copied/hr-full.bak")).unwrap();
+    let hr = ferry_emulator::blob::download(&loc, &sas).await.unwrap();
+    assert!(hr == full[..3 << 20], "the CRC64 upload arrived whole");
     let loc = ferry_emulator::blob::locate(&format!("{url}/copied/full.bak")).unwrap();
     let copied = ferry_emulator::blob::download(&loc, &sas).await.unwrap();
     assert_eq!(copied.len(), full.len());

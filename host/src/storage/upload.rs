@@ -43,7 +43,18 @@ fn failed(message: String) -> PluginError {
 pub struct UploadPlan {
     block: u32,
     in_flight: usize,
-    md5: bool,
+    checksum: BlockChecksum,
+}
+
+/// Azure Storage's CRC64, as `x-ms-content-crc64` carries it: CRC-64/NVME (the Azure SDKs'
+/// polynomial 0x9A6C9329AC4BC9B5, reflected, inverted in and out), the 8 bytes little-endian.
+/// Microsoft's own implementation (azure-storage-extensions `crc64.compute(b"123456789", 0)`)
+/// gives the catalogue check value the test below asserts. Slice-by-16 tables run at several
+/// GB/s, far above what one upload sends.
+pub fn azure_crc64(bytes: &[u8]) -> [u8; 8] {
+    const CRC: crc::Crc<u64, crc::Table<16>> =
+        crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_NVME);
+    CRC.checksum(bytes).to_le_bytes()
 }
 
 impl UploadPlan {
@@ -54,15 +65,6 @@ impl UploadPlan {
                 "block size {block} is outside Azure's 1 byte to {MAX_BLOCK} bytes"
             )));
         }
-        let md5 = match o.checksum {
-            BlockChecksum::None => false,
-            BlockChecksum::Md5 => true,
-            BlockChecksum::Crc64 => {
-                return Err(PluginError::Unsupported(
-                    "CRC64 block checksums are not supported yet; use md5".into(),
-                ));
-            }
-        };
         let in_flight = o
             .concurrency
             .unwrap_or(DEFAULT_IN_FLIGHT)
@@ -70,7 +72,7 @@ impl UploadPlan {
         Ok(UploadPlan {
             block,
             in_flight,
-            md5,
+            checksum: o.checksum,
         })
     }
 }
@@ -190,11 +192,11 @@ async fn upload_file(
     total: u64,
 ) -> Result<usize, PluginError> {
     let block = u64::from(plan.block);
-    if size <= block && !plan.md5 {
+    if size <= block && plan.checksum == BlockChecksum::None {
         // One block's worth: a single Put Blob (Python's SDK does the same), so a folder of
         // small log backups costs one request per file, not a block list round trip each.
-        // With MD5 asked for, the block path runs instead: the SDK's Put Blob cannot send a
-        // transactional Content-MD5 the service would check.
+        // With a checksum asked for, the block path runs instead: the SDK's Put Blob sends
+        // neither a transactional Content-MD5 nor a CRC64 the service would check.
         let bytes = read_exact(share.clone(), name.to_owned(), 0, size as u32).await?;
         blob.blob_client(target)?
             .upload(RequestContent::from(bytes), None)
@@ -237,7 +239,7 @@ async fn upload_file(
         .enumerate()
         .filter(|(_, id)| !already.contains(id))
         .collect();
-    let with_md5 = plan.md5;
+    let checksum = plan.checksum;
     // Each block's future owns what it uses, so the stream can run on a spawned task.
     let mut staged = futures_util::stream::iter(to_send)
         .map(|(i, id)| {
@@ -248,7 +250,10 @@ async fn upload_file(
                 let len = block.min(size - offset.min(size)) as u32;
                 let bytes = read_exact(share, name, offset, len).await?;
                 let options = BlockBlobClientStageBlockOptions {
-                    transactional_content_md5: with_md5.then(|| md5::Md5::digest(&bytes).to_vec()),
+                    transactional_content_md5: (checksum == BlockChecksum::Md5)
+                        .then(|| md5::Md5::digest(&bytes).to_vec()),
+                    transactional_content_crc64: (checksum == BlockChecksum::Crc64)
+                        .then(|| azure_crc64(&bytes).to_vec()),
                     ..Default::default()
                 };
                 let n = bytes.len() as u64;
@@ -301,4 +306,17 @@ async fn read_exact(
 /// rerun reuses only blocks cut the same way from a file of the same size.
 pub fn block_id(size: u64, block: u32, index: u64) -> Vec<u8> {
     format!("{size:016x}{block:08x}{index:08x}").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn azure_crc64_is_crc64_nvme_little_endian() {
+        // CRC-64/NVME's catalogue check value for "123456789".
+        assert_eq!(
+            super::azure_crc64(b"123456789"),
+            0xAE8B_1486_0A79_9888u64.to_le_bytes()
+        );
+        assert_eq!(super::azure_crc64(b""), [0; 8]);
+    }
 }

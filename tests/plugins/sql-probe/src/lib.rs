@@ -41,7 +41,7 @@ struct FileOp {
     offset: u64,
     #[serde(default)]
     length: u32,
-    /// For uploads: "none" sends no per-block checksum; anything else MD5.
+    /// For uploads: "none" sends no per-block checksum, "crc64" CRC64; anything else MD5.
     #[serde(default)]
     checksum: String,
 }
@@ -172,10 +172,10 @@ impl Plugin for SqlProbe {
                 let options = UploadOptions {
                     block_size: (f.length > 0).then_some(f.length),
                     concurrency: None,
-                    checksum: if f.checksum == "none" {
-                        BlockChecksum::None
-                    } else {
-                        BlockChecksum::Md5
+                    checksum: match f.checksum.as_str() {
+                        "none" => BlockChecksum::None,
+                        "crc64" => BlockChecksum::Crc64,
+                        _ => BlockChecksum::Md5,
                     },
                 };
                 let started = cx.container(&f.label).and_then(|c| {
