@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Bundled plugins: (name users write in `bundled = "…"`, cargo package).
-const BUNDLED: &[(&str, &str)] = &[("hello-steps", "hello-steps")];
+const BUNDLED: &[(&str, &str)] = &[
+    ("hello-steps", "hello-steps"),
+    ("native-restore", "native-restore"),
+];
 /// Plugins only tests load, by path.
 const FIXTURES: &[&str] = &["hostile", "sql-probe"];
 const TARGET: &str = "wasm32-wasip2";

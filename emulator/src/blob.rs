@@ -127,25 +127,28 @@ pub async fn upload_parts(
     if pending_len > 0 {
         blocks.push(stitch(pending));
     }
-    let block_blob = blob.block_blob_client();
+    let block_blob = std::sync::Arc::new(blob.block_blob_client());
     let ids: Vec<Vec<u8>> = (0..blocks.len())
         .map(|i| format!("{i:08}").into_bytes())
         .collect();
-    let results: Vec<Result<(), BlobError>> = futures_util::stream::iter(ids.iter().zip(blocks))
-        .map(|(id, block)| {
-            let block_blob = &block_blob;
-            async move {
-                let len = block.len() as u64;
-                block_blob
-                    .stage_block(id, len, block.into(), None)
-                    .await
-                    .map(|_| ())
-                    .map_err(classify)
-            }
-        })
-        .buffer_unordered(IN_FLIGHT)
-        .collect()
-        .await;
+    // Each block's future owns what it uses, so the upload is `Send` (it runs on the blob
+    // I/O runtime, see `block_on`).
+    let results: Vec<Result<(), BlobError>> =
+        futures_util::stream::iter(ids.clone().into_iter().zip(blocks))
+            .map(|(id, block)| {
+                let block_blob = block_blob.clone();
+                async move {
+                    let len = block.len() as u64;
+                    block_blob
+                        .stage_block(&id, len, block.into(), None)
+                        .await
+                        .map(|_| ())
+                        .map_err(classify)
+                }
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
     results.into_iter().collect::<Result<Vec<()>, _>>()?;
     let list = azure_storage_blob::models::BlockLookupList {
         latest: Some(ids),
@@ -178,10 +181,41 @@ pub async fn download(loc: &BlobLocation, sas: &str) -> Result<Vec<u8>, BlobErro
     Ok(bytes.to_vec())
 }
 
-/// Runs blob I/O from synchronous statement code. Needs the multi-threaded tokio runtime the
-/// server runs on: the worker steps aside while the request is in flight.
-pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+/// Runs blob I/O from synchronous statement code, which holds the instance lock meanwhile.
+///
+/// The I/O runs on a small runtime of its own: on the server's runtime it would need a worker
+/// to drive it, and every worker may be waiting for the very lock this caller holds (a second
+/// session, a login), which stalled concurrent BACKUP TO URL until the clients timed out.
+pub fn block_on<F>(f: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    static IO: std::sync::OnceLock<Option<tokio::runtime::Runtime>> = std::sync::OnceLock::new();
+    let runtime = IO.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("emulator-blob-io")
+            .enable_all()
+            .build()
+            .ok()
+    });
+    let Some(runtime) = runtime else {
+        // No thread could be started for it: fall back to the caller's runtime.
+        return tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f));
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    runtime.spawn(async move {
+        let _ = tx.send(f.await);
+    });
+    let wait = move || rx.recv();
+    let result = if tokio::runtime::Handle::try_current().is_ok() {
+        tokio::task::block_in_place(wait)
+    } else {
+        wait()
+    };
+    // The task sends before it ends; a closed channel means it panicked.
+    result.unwrap_or_else(|_| panic!("blob I/O task ended without a result"))
 }
 
 #[cfg(test)]

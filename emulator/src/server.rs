@@ -724,10 +724,14 @@ fn run_statements(
         user: &session.user,
         vars,
     };
-    let outcomes = {
+    // The instance lock may be held across blob I/O (BACKUP/RESTORE … URL block on it), so a
+    // session waiting for the lock must not pin a runtime worker: with every worker parked on
+    // the lock, nothing would drive the I/O the holder waits for. `block_in_place` hands this
+    // worker's other tasks to a fresh one while it waits.
+    let outcomes = tokio::task::block_in_place(|| {
         let mut inst = s.instance.lock().unwrap_or_else(|e| e.into_inner());
         execute_batch(text, &view, &mut inst)
-    };
+    });
     let n = outcomes.len();
     for (i, o) in outcomes.into_iter().enumerate() {
         // In a batch the last DONE is final; inside an RPC every DONEINPROC says MORE and

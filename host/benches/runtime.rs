@@ -41,6 +41,7 @@ fn call() -> StepCall {
             sql: Arc::default(),
             ops: Arc::default(),
             storage: Arc::default(),
+            plan: ferry_host::plan::PlanGate::Off,
         }),
         limits: StepLimits {
             timeout_ms: 60_000,

@@ -12,6 +12,7 @@ pub mod events;
 pub mod journal;
 pub mod operations;
 pub mod pipeline;
+pub mod plan;
 pub mod redact;
 pub mod runtime;
 pub mod sql;

@@ -208,6 +208,16 @@ impl<'h, C> Context<'h, C> {
     ) -> Result<ListPage> {
         self.host.storage_list(c.0, prefix, marker, max)
     }
+    /// The URL SQL Server and MI use for `name` in a blob container (the container's URL for
+    /// an empty name), without any SAS.
+    pub fn url(&mut self, c: Container, name: &str) -> Result<String> {
+        self.host.storage_url(c.0, name)
+    }
+    /// True while `ferry plan` runs this step: reads are real, changes are recorded in the
+    /// plan instead of made (see the `planning` WIT interface).
+    pub fn planning(&mut self) -> bool {
+        self.host.planning()
+    }
     /// Describes an object.
     pub fn stat(&mut self, c: Container, name: &str) -> Result<Option<ObjectInfo>> {
         self.host.storage_stat(c.0, name)

@@ -35,6 +35,8 @@ pub struct FakeHost {
     pub executed: Vec<(String, String)>,
     /// The scratch directory to offer, if any.
     pub scratch: Option<String>,
+    /// What `planning()` answers (false: an apply).
+    pub planning: bool,
     secrets: BTreeMap<String, (String, bool)>,
     open_secrets: Vec<String>,
     sql_labels: Vec<String>,
@@ -249,6 +251,9 @@ impl Host for FakeHost {
     fn storage_delete(&mut self, _c: u32, _name: &str) -> Result<bool> {
         Self::unsupported("storage")
     }
+    fn storage_url(&mut self, _c: u32, _name: &str) -> Result<String> {
+        Self::unsupported("storage")
+    }
     fn storage_create_sas(
         &mut self,
         _c: u32,
@@ -281,5 +286,8 @@ impl Host for FakeHost {
     }
     fn operation_cancel(&mut self, _id: &str) -> Result<()> {
         Self::unsupported("operation backend")
+    }
+    fn planning(&mut self) -> bool {
+        self.planning
     }
 }

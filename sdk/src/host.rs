@@ -55,6 +55,7 @@ pub trait Host {
         max: u32,
     ) -> Result<ListPage>;
     fn storage_stat(&mut self, container: u32, name: &str) -> Result<Option<ObjectInfo>>;
+    fn storage_url(&mut self, container: u32, name: &str) -> Result<String>;
     fn storage_read(
         &mut self,
         container: u32,
@@ -85,4 +86,6 @@ pub trait Host {
 
     fn operation_status(&mut self, id: &str) -> Result<OperationStatus>;
     fn operation_cancel(&mut self, id: &str) -> Result<()>;
+
+    fn planning(&mut self) -> bool;
 }

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 
 use crate::bindings::exports::ferry::plugin::plugin::Guest;
 use crate::bindings::ferry::plugin::{
-    azure, log, operations, progress, report, secrets, storage, tsql, types,
+    azure, log, operations, planning, progress, report, secrets, storage, tsql, types,
 };
 use crate::{
     ArmRequest, ArmResponse, Error, Host, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
@@ -177,6 +177,9 @@ impl Host for WasmHost {
     fn storage_write(&mut self, container: u32, name: &str, data: &[u8]) -> Result<()> {
         self.container(container)?.write(name, data)
     }
+    fn storage_url(&mut self, container: u32, name: &str) -> Result<String> {
+        self.container(container)?.url(name)
+    }
     fn storage_delete(&mut self, container: u32, name: &str) -> Result<bool> {
         self.container(container)?.delete(name)
     }
@@ -216,5 +219,8 @@ impl Host for WasmHost {
     }
     fn operation_cancel(&mut self, id: &str) -> Result<()> {
         operations::cancel(id)
+    }
+    fn planning(&mut self) -> bool {
+        planning::active()
     }
 }

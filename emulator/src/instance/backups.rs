@@ -353,8 +353,11 @@ impl Instance {
                         part,
                         azure_core::Bytes::from(trailer),
                     ];
-                    blob::block_on(blob::upload_parts(&loc, &sas, parts, spec.overwrite))
-                        .map_err(|e| fail(blob_error(url, e)))?;
+                    let overwrite = spec.overwrite;
+                    blob::block_on(async move {
+                        blob::upload_parts(&loc, &sas, parts, overwrite).await
+                    })
+                    .map_err(|e| fail(blob_error(url, e)))?;
                 }
             }
         }
@@ -430,7 +433,8 @@ impl Instance {
                 Device::Disk(path) => std::fs::read(path).map_err(|e| os_error(path, &e))?,
                 Device::Url(url) => {
                     let (loc, sas) = self.url_access(url)?;
-                    blob::block_on(blob::download(&loc, &sas)).map_err(|e| blob_error(url, e))?
+                    blob::block_on(async move { blob::download(&loc, &sas).await })
+                        .map_err(|e| blob_error(url, e))?
                 }
             };
             let path = std::path::PathBuf::from(d.name());

@@ -5,6 +5,7 @@
 pub mod azure;
 pub mod log;
 pub mod operations;
+pub mod planning;
 pub mod progress;
 pub mod report;
 pub mod secrets;

@@ -10,6 +10,7 @@ use crate::bindings::ferry::plugin::storage::{
 use crate::bindings::types::{Failure, PluginError};
 use crate::capability::{Access, Kind};
 use crate::caps::secrets::SecretHandle;
+use crate::plan::{Decision, PlannedAction};
 use crate::runtime::store::StepData;
 use crate::storage::Backend;
 
@@ -41,6 +42,24 @@ impl StepData {
         Ok(self
             .check(Kind::Storage, &label, access)
             .and_then(|()| self.backend(&label)))
+    }
+
+    /// The plan gate's decision on a storage change.
+    fn storage_gate(
+        &self,
+        c: &Resource<ContainerHandle>,
+        kind: &str,
+        text: String,
+    ) -> wasmtime::Result<Result<Decision, PluginError>> {
+        let action = PlannedAction {
+            kind: kind.to_owned(),
+            label: self.table.get(c)?.label.clone(),
+            text: self.clean(&text, 16 << 10),
+        };
+        Ok(self
+            .scope
+            .plan
+            .mutating(&self.scope.step, &self.scope.item, action))
     }
 
     fn backend(&self, label: &str) -> Result<Backend, PluginError> {
@@ -127,6 +146,11 @@ impl HostContainer for StepData {
                 data.len()
             ))));
         }
+        match self.storage_gate(&c, "write", format!("`{name}` ({} bytes)", data.len()))? {
+            Ok(Decision::Run) => {}
+            Ok(Decision::Recorded) => return Ok(Ok(())),
+            Err(e) => return Ok(Err(e)),
+        }
         Ok(match self.target(&c, Access::Write)? {
             Ok(Backend::Share(s)) => blocking(move || s.write(&name, &data)).await,
             Ok(Backend::Blob(b)) => b.write(&name, data).await,
@@ -138,9 +162,29 @@ impl HostContainer for StepData {
         c: Resource<ContainerHandle>,
         name: String,
     ) -> wasmtime::Result<Result<bool, PluginError>> {
+        match self.storage_gate(&c, "delete", format!("`{name}`"))? {
+            Ok(Decision::Run) => {}
+            Ok(Decision::Recorded) => return Ok(Ok(true)),
+            Err(e) => return Ok(Err(e)),
+        }
         Ok(match self.target(&c, Access::Write)? {
             Ok(Backend::Share(s)) => blocking(move || s.delete(&name)).await,
             Ok(Backend::Blob(b)) => b.delete(&name).await,
+            Err(e) => Err(e),
+        })
+    }
+    async fn url(
+        &mut self,
+        c: Resource<ContainerHandle>,
+        name: String,
+    ) -> wasmtime::Result<Result<String, PluginError>> {
+        let label = self.table.get(&c)?.label.clone();
+        Ok(match self.target(&c, Access::Read)? {
+            Ok(Backend::Blob(b)) => b.url(&name),
+            Ok(Backend::Share(_)) => Err(failed(format!(
+                "url on `{label}`: a share has no URL SQL Server could read; upload its files \
+                 to a blob label first"
+            ))),
             Err(e) => Err(e),
         })
     }
@@ -215,6 +259,14 @@ impl HostContainer for StepData {
         {
             return Ok(Err(e));
         }
+        let decision = match self.storage_gate(
+            &c,
+            "upload",
+            format!("from share `{share}`: {} → `{dest}`", paths.join(", ")),
+        )? {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e)),
+        };
         let owner = (self.scope.step.clone(), self.scope.item.clone());
         let description = format!(
             "upload {} path(s) from `{share}` to `{}`",
@@ -222,7 +274,12 @@ impl HostContainer for StepData {
             target.label()
         );
         let (id, reporter) = self.scope.ops.begin(owner, description);
-        crate::storage::upload::start(source, target, paths, dest, plan, reporter);
+        match decision {
+            Decision::Run => {
+                crate::storage::upload::start(source, target, paths, dest, plan, reporter)
+            }
+            Decision::Recorded => reporter.succeeded(serde_json::json!({ "planned": true })),
+        }
         Ok(Ok(id))
     }
     async fn drop(&mut self, c: Resource<ContainerHandle>) -> wasmtime::Result<()> {

@@ -9,6 +9,7 @@ use crate::bindings::ferry::plugin::tsql::{
 };
 use crate::bindings::types::{Failure, PluginError};
 use crate::capability::{Access, Kind};
+use crate::plan::{Decision, PlannedAction};
 use crate::runtime::store::StepData;
 use crate::sql::{BoundParam, Prepared};
 
@@ -84,6 +85,24 @@ impl StepData {
         }))
     }
 
+    /// The plan gate's decision on a mutating statement, recorded with sealed values as `***`.
+    fn sql_gate(
+        &self,
+        c: &Resource<ConnectionHandle>,
+        kind: &str,
+        prepared: &Prepared,
+    ) -> wasmtime::Result<Result<Decision, PluginError>> {
+        let action = PlannedAction {
+            kind: kind.to_owned(),
+            label: self.table.get(c)?.label.clone(),
+            text: self.clean(prepared.for_log(), 64 << 10),
+        };
+        Ok(self
+            .scope
+            .plan
+            .mutating(&self.scope.step, &self.scope.item, action))
+    }
+
     /// Errors from the server pass through the redactor like every plugin-visible string.
     fn clean_error(&self, e: PluginError) -> PluginError {
         match e {
@@ -123,6 +142,9 @@ impl HostConnection for StepData {
         params: Vec<Param>,
         limits: QueryLimits,
     ) -> wasmtime::Result<Result<QueryResult, PluginError>> {
+        if let Err(e) = self.scope.plan.check_query(&statement) {
+            return Ok(Err(e));
+        }
         let (pool, prepared) = match self.prepare(&c, Access::Read, &statement, params)? {
             Ok(pp) => pp,
             Err(e) => return Ok(Err(e)),
@@ -145,6 +167,11 @@ impl HostConnection for StepData {
             Ok(pp) => pp,
             Err(e) => return Ok(Err(e)),
         };
+        match self.sql_gate(&c, "execute", &prepared)? {
+            Ok(Decision::Run) => {}
+            Ok(Decision::Recorded) => return Ok(Ok(0)),
+            Err(e) => return Ok(Err(e)),
+        }
         Ok(pool
             .execute(&prepared, options.idempotent)
             .await
@@ -162,10 +189,17 @@ impl HostConnection for StepData {
             Ok(pp) => pp,
             Err(e) => return Ok(Err(e)),
         };
+        let decision = match self.sql_gate(&c, "start", &prepared)? {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e)),
+        };
         let owner = (self.scope.step.clone(), self.scope.item.clone());
         let description = self.clean(&description, 512);
         let (id, reporter) = self.scope.ops.begin(owner, description);
-        pool.start(prepared, reporter);
+        match decision {
+            Decision::Run => pool.start(prepared, reporter),
+            Decision::Recorded => reporter.succeeded(serde_json::json!({ "planned": true })),
+        }
         Ok(Ok(id))
     }
 

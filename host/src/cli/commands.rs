@@ -14,6 +14,7 @@ use crate::events::LogLevel;
 use crate::journal::{Journal, SqliteJournal};
 use crate::pipeline::run::{default_state_dir, journal_path};
 use crate::pipeline::{self, ApplyError, ApplyOptions};
+use crate::plan::{PlanFile, PlanGate};
 use crate::runtime::cache::ComponentCache;
 use crate::runtime::plugin::LoadedPlugin;
 use crate::runtime::{Runtime, RuntimeOptions};
@@ -27,6 +28,7 @@ pub(super) async fn run(cli: Cli) -> Exit {
         }
         Command::Check(args) => check(&g, &args).await,
         Command::Apply(args) => apply(&g, &args).await,
+        Command::Plan(args) => super::plan::plan(&g, &args).await,
         Command::Status(args) => status(&g, &args),
     }
 }
@@ -39,7 +41,7 @@ fn cache_dir(g: &Global) -> Option<std::path::PathBuf> {
     }
 }
 
-fn error(g: &Global, code: Exit, message: &str) -> Exit {
+pub(super) fn error(g: &Global, code: Exit, message: &str) -> Exit {
     if g.json {
         outln!("{}", json!({ "error": message, "exit_code": code as i32 }));
     } else {
@@ -269,16 +271,16 @@ async fn check(g: &Global, args: &MigrationArgs) -> Exit {
     }
 }
 
-async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
-    let loaded = match pipeline::load(
-        &args.files.migration,
-        args.files.environment.as_deref(),
-        cache_dir(g),
-    )
-    .await
-    {
+/// Loads a migration and checks it as `ferry check` does; problems are printed and become the
+/// exit code.
+pub(super) async fn load_checked(
+    g: &Global,
+    migration: &Path,
+    environment: Option<&Path>,
+) -> Result<pipeline::Loaded, Exit> {
+    let loaded = match pipeline::load(migration, environment, cache_dir(g)).await {
         Ok(l) => l,
-        Err(e) => return input_error(g, &e),
+        Err(e) => return Err(input_error(g, &e)),
     };
     let report = pipeline::check(&loaded).await;
     if !report.problems.is_empty() {
@@ -287,17 +289,71 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
                 errln!("error: {p}");
             }
         }
-        return input_error(g, &report.problems[0]);
+        return Err(input_error(g, &report.problems[0]));
     }
     if !g.json {
         for w in &report.warnings {
             errln!("warning: {w}");
         }
     }
+    Ok(loaded)
+}
+
+/// A reviewed plan's migration, loaded, with the gate that lets only its changes run; refused
+/// if any input changed since the plan was made.
+async fn load_plan(g: &Global, path: &Path) -> Result<(pipeline::Loaded, PlanGate), Exit> {
+    let plan = PlanFile::read(path).map_err(|e| error(g, Exit::InvalidInput, &e))?;
+    let loaded = load_checked(g, &plan.migration_file, Some(&plan.environment_file)).await?;
+    let changed = crate::pipeline::fingerprint::changes(
+        &plan.inputs,
+        &crate::pipeline::fingerprint::fingerprint(&loaded),
+    );
+    if !changed.is_empty() {
+        return Err(error(
+            g,
+            Exit::Refused,
+            &format!(
+                "{}: the migration's inputs changed since this plan was made: {}. Make a new                  plan with `ferry plan {}` and review it",
+                path.display(),
+                changed.join("; "),
+                plan.migration_file.display()
+            ),
+        ));
+    }
+    let allowed = plan
+        .items
+        .iter()
+        .flat_map(|i| {
+            i.actions
+                .iter()
+                .map(|a| (i.step.clone(), i.item.clone(), a.clone()))
+        })
+        .collect();
+    Ok((loaded, PlanGate::Enforce(Arc::new(allowed))))
+}
+
+async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
+    let is_plan = args
+        .files
+        .migration
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let (loaded, gate) = if is_plan {
+        match load_plan(g, &args.files.migration).await {
+            Ok(lg) => lg,
+            Err(code) => return code,
+        }
+    } else {
+        match load_checked(g, &args.files.migration, args.files.environment.as_deref()).await {
+            Ok(l) => (l, PlanGate::Off),
+            Err(code) => return code,
+        }
+    };
+    let migration_path = loaded.migration.path.clone();
     let state_dir = args
         .state_dir
         .clone()
-        .unwrap_or_else(|| default_state_dir(&args.files.migration));
+        .unwrap_or_else(|| default_state_dir(&migration_path));
     let opts = ApplyOptions {
         state_dir: state_dir.clone(),
         fresh: args.fresh,
@@ -306,6 +362,7 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
         } else {
             LogLevel::Info
         },
+        gate,
     };
     let observer = view::for_output(g.json);
     let run = pipeline::apply(Arc::new(loaded), opts, observer.clone());
@@ -343,7 +400,7 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
                 if s.failed + s.skipped > 0 {
                     outln!(
                         "see `ferry status {}` for the reasons",
-                        args.files.migration.display()
+                        migration_path.display()
                     );
                 }
             }

@@ -17,6 +17,7 @@ macro_rules! errln {
 }
 
 mod commands;
+mod plan;
 mod view;
 
 use std::path::PathBuf;
@@ -77,9 +78,23 @@ enum Command {
     /// running `apply` again resumes: finished work items are skipped, and a call that was under
     /// way is made again (with its attempt number raised). A resume is refused if the migration's
     /// inputs changed, and the message says what changed.
+    ///
+    /// Give a plan (the .plan.json `ferry plan` wrote) instead of the migration to run exactly
+    /// that plan: refused if anything changed since it was made, and any change it does not
+    /// list fails its work item instead of running.
     Apply(ApplyArgs),
     /// Show the runs of a migration and where each work item is.
     Status(StatusArgs),
+    /// Write a reviewable plan: every change each step would make, per database.
+    ///
+    /// Runs each step against the real servers, but only reads: every statement that would
+    /// change something (and every storage write, delete or upload) is recorded instead of run,
+    /// with secret values shown as ***. Writes the plan as JSON (for `ferry apply plan.json`)
+    /// and as text beside it, and prints the text. `ferry apply plan.json` then runs exactly
+    /// that plan: it refuses if the migration, environment or plugins changed since, and a
+    /// change the plan does not list fails its work item instead of running. Exit code 1 if a
+    /// database would stop (its reason is in the plan).
+    Plan(PlanArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -113,6 +128,16 @@ struct ApplyArgs {
     /// Start a new run even though one exists (the old run stays in the journal).
     #[arg(long)]
     fresh: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+struct PlanArgs {
+    #[command(flatten)]
+    files: MigrationArgs,
+    /// Where to write the plan [default: <migration>.plan.json beside the migration; the text
+    /// form goes beside it as .txt].
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

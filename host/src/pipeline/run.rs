@@ -32,6 +32,8 @@ pub struct ApplyOptions {
     pub fresh: bool,
     /// Plugin log lines below this level are dropped.
     pub log_level: LogLevel,
+    /// Off for a plain apply; Record for `ferry plan`; Enforce for `ferry apply plan.json`.
+    pub gate: crate::plan::PlanGate,
 }
 
 /// How a run ended.
@@ -399,6 +401,7 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
         sql: ctx.sql.clone(),
         ops: ctx.ops.clone(),
         storage: ctx.storage.clone(),
+        plan: ctx.opts.gate.clone(),
     });
     let call = StepCall {
         scope,
@@ -630,6 +633,10 @@ async fn wait_for(ctx: &RunContext, item: &ItemRecord, wait: &WaitRecord) -> Res
                 )
             })
             .await;
+        return Ok(());
+    }
+    // A plan only records: a pause between changes that were not made is pointless.
+    if ctx.opts.gate.planning() {
         return Ok(());
     }
     if let Some(until) = wait.until_unix_ms {

@@ -230,6 +230,15 @@ impl Blob {
         Ok(self.client()?.blob_client(&self.full(name)?))
     }
 
+    /// The URL SQL Server and MI name `name` by (the container's URL for an empty name), with
+    /// no query string.
+    pub fn url(&self, name: &str) -> Result<String, PluginError> {
+        if name.is_empty() {
+            return Ok(self.container_url.clone());
+        }
+        Ok(format!("{}/{}", self.container_url, self.full(name)?))
+    }
+
     /// The label's name, for messages.
     pub fn label(&self) -> &str {
         &self.label

@@ -1,0 +1,230 @@
+//! The bundled `native-restore` plugin through the real `ferry` binary: a source SQL Server and
+//! a Managed Instance from the emulator, backups through a real Azurite. Covers the migration
+//! itself, `ferry plan` (no mutating statement reaches a server) and `ferry apply plan.json`,
+//! and each failure ending only its own database with a reason.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use common::*;
+use ferry_emulator::azurite::{self, Azurite};
+use ferry_emulator::{Edition, Personality, Release, Server, ServerOptions, ServerTls, TlsMode};
+use serde_json::Value;
+
+const SA: &str = "Emul@tor-Pa55-native";
+
+/// A source SQL Server, a Managed Instance and Azurite, with a site whose labels point at them.
+struct Rig {
+    _az: Azurite,
+    src: Server,
+    mi: Server,
+    site: Site,
+    _data: tempfile::TempDir,
+}
+
+async fn server(personality: Personality, data: &std::path::Path, certs: Arc<ServerTls>) -> Server {
+    let options = ServerOptions {
+        personality,
+        tls: TlsMode::Required,
+        logins: HashMap::from([("sa".to_owned(), SA.to_owned())]),
+        access_tokens: HashMap::new(),
+        redirect: None,
+        data_dir: data.to_owned(),
+    };
+    Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
+        .await
+        .unwrap()
+}
+
+impl Rig {
+    /// Source databases `dbs`, each with a table of `rows` rows; `step_config` goes into the
+    /// step's `[steps.config]`.
+    async fn new(dbs: &[&str], step_config: &str) -> Rig {
+        let az = Azurite::start().unwrap();
+        az.create_container("backups").await.unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let certs = Arc::new(ServerTls::generate(&[]).unwrap());
+        let src = server(
+            Personality::SqlServer {
+                release: Release::Sql2019,
+                edition: Edition::Enterprise,
+                hadr: false,
+                name: "SRC".into(),
+            },
+            &data.path().join("src"),
+            certs.clone(),
+        )
+        .await;
+        let mi = server(
+            Personality::ManagedInstance {
+                name: "mi-test.database.windows.net".into(),
+            },
+            &data.path().join("mi"),
+            certs.clone(),
+        )
+        .await;
+        mi.set_restore_time(Some(std::time::Duration::from_millis(1500)));
+        tokio::task::block_in_place(|| {
+            for db in dbs {
+                src.run_sql(&format!(
+                    "CREATE DATABASE [{db}]; CREATE TABLE [{db}].dbo.T (Id int PRIMARY KEY, Name nvarchar(20)); INSERT INTO [{db}].dbo.T VALUES (1, N'one'), (2, N'two'), (3, N'three')"
+                ))
+                .unwrap();
+            }
+        });
+        let list = dbs
+            .iter()
+            .map(|d| format!("\"{d}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let migration = format!(
+            "databases = [{list}]\n[migration]\nname = \"native\"\n[plugins.native]\nbundled = \"native-restore\"\n[[steps]]\nname = \"restore\"\nplugin = \"native\"\n[steps.config]\n{step_config}\n[steps.grants]\nsql = [\"source\", \"target\"]\nstorage = [\"backups\"]\nsecrets = [\"bad-sas\"]\n"
+        );
+        let env = format!(
+            "[sql.source]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_SA\"\n\n\
+             [sql.target]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_SA\"\n\n\
+             [storage.backups]\nkind = \"blob\"\nurl = \"{}\"\naccount_key = \"env:TEST_BLOB_KEY\"\n\n\
+             [secrets]\nbad-sas = \"env:TEST_BAD_SAS\"\n",
+            src.addr.port(),
+            mi.addr.port(),
+            az.container_url("backups"),
+        );
+        let site = Site::new(&migration, &env);
+        std::fs::write(site.path("ca.pem"), src.ca_pem()).unwrap();
+        Rig {
+            _az: az,
+            src,
+            mi,
+            site,
+            _data: data,
+        }
+    }
+
+    /// Runs `ferry` with the site's secrets in its environment.
+    async fn ferry(&self, args: &[&str]) -> (std::process::Output, Vec<Value>, String) {
+        let mut cmd = self.site.ferry(args);
+        cmd.env("TEST_SA", SA)
+            .env("TEST_BLOB_KEY", azurite::ACCOUNT_KEY)
+            .env("TEST_BAD_SAS", BAD_SAS);
+        // Output goes to files in the site as it comes, so a run that hangs can be inspected.
+        let (o, e) = (self.site.path("stdout.log"), self.site.path("stderr.log"));
+        cmd.stdout(std::fs::File::create(&o).unwrap())
+            .stderr(std::fs::File::create(&e).unwrap());
+        eprintln!("ferry {args:?} in {}", self.site.dir.path().display());
+        let status = tokio::task::spawn_blocking(move || cmd.status().unwrap())
+            .await
+            .unwrap();
+        let out = std::process::Output {
+            status,
+            stdout: std::fs::read(&o).unwrap(),
+            stderr: std::fs::read(&e).unwrap(),
+        };
+        let (stdout, stderr) = text(&out);
+        let events = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        (out, events, format!("{stdout}\n{stderr}"))
+    }
+
+    /// The first column of the first row of `sql` run on `server`.
+    fn scalar(server: &Server, sql: &str) -> Option<ferry_emulator::protocol::types::Value> {
+        let out = tokio::task::block_in_place(|| server.run_sql(sql)).unwrap();
+        out.into_iter().find_map(|o| match o {
+            ferry_emulator::sql::Outcome::Rows { rows, .. } => {
+                rows.into_iter().next().and_then(|r| r.into_iter().next())
+            }
+            _ => None,
+        })
+    }
+
+    fn count(&self, server: &Server, sql: &str) -> i64 {
+        match Self::scalar(server, sql) {
+            Some(ferry_emulator::protocol::types::Value::Int(n)) => n,
+            other => panic!("no count from {sql}: {other:?}"),
+        }
+    }
+
+    fn state(&self, db: &str) -> String {
+        match Self::scalar(
+            &self.mi,
+            &format!("SELECT state_desc FROM sys.databases WHERE name = N'{db}'"),
+        ) {
+            Some(ferry_emulator::protocol::types::Value::Text(t)) => t,
+            _ => String::new(),
+        }
+    }
+}
+
+/// A SAS whose signature is wrong: Azurite refuses it, as Azure would.
+const BAD_SAS: &str =
+    "sv=2022-11-02&sr=c&sp=rl&se=2099-01-01T00%3A00%3A00Z&sig=d3JvbmcgYnV0IHdlbGwtZm9ybWVk";
+
+fn item<'a>(events: &'a [Value], kind: &str, db: &str) -> Option<&'a Value> {
+    events
+        .iter()
+        .find(|e| e["event"] == kind && e["item"] == db)
+}
+
+fn all_journal(site: &Site) -> String {
+    let mut all = String::new();
+    for f in ["journal.db", "journal.db-wal"] {
+        if let Ok(b) = std::fs::read(site.path(".ferry/migration").join(f)) {
+            all.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_databases_are_migrated_and_the_credentials_cleaned_up() {
+    let rig = Rig::new(&["Sales", "Hr"], "").await;
+    let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
+    assert!(out.status.success(), "{all}");
+    for db in ["Sales", "Hr"] {
+        let done = item(&events, "item-done", db).unwrap_or_else(|| panic!("{db} done: {all}"));
+        let o = &done["output"];
+        assert_eq!(o["method"], "native-restore");
+        assert_eq!(o["files"].as_array().unwrap().len(), 1, "{o}");
+        assert_eq!(rig.state(db), "ONLINE");
+        assert_eq!(
+            rig.count(&rig.mi, &format!("SELECT COUNT(*) FROM [{db}].dbo.T")),
+            3,
+            "the rows arrived"
+        );
+        let phases: Vec<&str> = o["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["phase"].as_str().unwrap())
+            .collect();
+        assert_eq!(phases, ["backup", "restore", "verify"], "{o}");
+    }
+    for s in [&rig.src, &rig.mi] {
+        assert_eq!(
+            rig.count(s, "SELECT COUNT(*) FROM sys.credentials"),
+            0,
+            "credentials ferry made are dropped"
+        );
+    }
+    let backup: Vec<String> = rig
+        .src
+        .statements()
+        .into_iter()
+        .map(|s| s.text)
+        .filter(|t| t.contains("BACKUP DATABASE"))
+        .collect();
+    assert!(
+        backup
+            .iter()
+            .all(|t| t.contains("COPY_ONLY, CHECKSUM, COMPRESSION")),
+        "{backup:?}"
+    );
+    // The SAS ferry signed reached both servers' credentials but nothing ferry wrote.
+    let journal = all_journal(&rig.site);
+    assert!(!journal.contains("sig="), "a SAS leaked into the journal");
+    assert!(!all.contains("sig="), "a SAS leaked into the output");
+    assert!(!all.contains(azurite::ACCOUNT_KEY));
+}

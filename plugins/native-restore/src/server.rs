@@ -1,0 +1,205 @@
+//! What the plugin reads from the servers, as small typed answers.
+
+use ferry_sdk::{Context, Param, QueryLimits, Result, SqlConnection, SqlValue};
+
+use crate::checks::SourceFacts;
+use crate::config::Config;
+
+type Cx<'a, 'h> = &'a mut Context<'h, Config>;
+
+const LIMITS: QueryLimits = QueryLimits {
+    max_rows: 1000,
+    max_bytes: 1 << 20,
+};
+
+/// The first result set's rows.
+pub fn rows(
+    cx: Cx<'_, '_>,
+    conn: SqlConnection,
+    sql: &str,
+    params: &[Param],
+) -> Result<Vec<Vec<SqlValue>>> {
+    let r = cx.query(conn, sql, params, LIMITS)?;
+    Ok(r.sets
+        .into_iter()
+        .next()
+        .map(|s| s.rows)
+        .unwrap_or_default())
+}
+
+pub fn text(v: Option<&SqlValue>) -> String {
+    match v {
+        Some(SqlValue::Text(t)) | Some(SqlValue::Decimal(t)) => t.clone(),
+        Some(SqlValue::Int(i)) => i.to_string(),
+        Some(SqlValue::Float(f)) => f.to_string(),
+        Some(SqlValue::Bit(b)) => u8::from(*b).to_string(),
+        Some(SqlValue::Binary(b)) => b.iter().map(|x| format!("{x:02X}")).collect(),
+        _ => String::new(),
+    }
+}
+
+pub fn int(v: Option<&SqlValue>) -> i64 {
+    match v {
+        Some(SqlValue::Int(i)) => *i,
+        Some(SqlValue::Float(f)) => *f as i64,
+        Some(SqlValue::Bit(b)) => i64::from(*b),
+        other => text(other).trim().parse::<f64>().map_or(0, |f| f as i64),
+    }
+}
+
+fn db_param(db: &str) -> Vec<Param> {
+    vec![Param::value("db", SqlValue::Text(db.to_owned()))]
+}
+
+/// Everything the prerequisites need from the source, in a few read-only queries.
+pub fn source_facts(cx: Cx<'_, '_>, src: SqlConnection, db: &str) -> Result<SourceFacts> {
+    let mut f = SourceFacts::default();
+    let server = rows(
+        cx,
+        src,
+        "SELECT SERVERPROPERTY('ProductMajorVersion') AS major, SERVERPROPERTY('Edition') AS edition",
+        &[],
+    )?;
+    if let Some(r) = server.first() {
+        f.major_version = int(r.first()) as u32;
+        f.edition = text(r.get(1));
+    }
+    let d = rows(
+        cx,
+        src,
+        "SELECT state_desc, recovery_model_desc, is_encrypted, database_id FROM sys.databases WHERE name = @db",
+        &db_param(db),
+    )?;
+    let Some(d) = d.first() else {
+        return Ok(f);
+    };
+    f.state = text(d.first());
+    f.recovery = text(d.get(1));
+    f.encrypted = int(d.get(2)) != 0;
+    let database_id = int(d.get(3));
+    let q = crate::checks::quote_name(db);
+    let files = rows(
+        cx,
+        src,
+        &format!("SELECT type, size FROM {q}.sys.database_files"),
+        &[],
+    )?;
+    for file in &files {
+        match int(file.first()) {
+            1 => f.log_files += 1,
+            2 => f.filestream_files += 1,
+            _ => {}
+        }
+        // `size` is in 8 KiB pages.
+        f.size_bytes += int(file.get(1)).max(0) as u64 * 8192;
+    }
+    if f.encrypted {
+        let cert = rows(
+            cx,
+            src,
+            "SELECT c.name, c.thumbprint FROM sys.dm_database_encryption_keys k JOIN master.sys.certificates c ON c.thumbprint = k.encryptor_thumbprint WHERE k.database_id = @id",
+            &[Param::value("id", SqlValue::Int(database_id))],
+        )?;
+        f.tde_certificate = cert.first().map(|r| (text(r.first()), text(r.get(1))));
+    }
+    Ok(f)
+}
+
+/// The credential SQL Server would use for `url`: the one whose name is the longest prefix of
+/// it (methods.md §4.2), if any.
+pub fn covering_credential(
+    cx: Cx<'_, '_>,
+    conn: SqlConnection,
+    url: &str,
+) -> Result<Option<String>> {
+    let names = rows(cx, conn, "SELECT name FROM sys.credentials", &[])?;
+    Ok(names
+        .iter()
+        .map(|r| text(r.first()))
+        .filter(|n| {
+            !n.is_empty()
+                && url
+                    .to_ascii_lowercase()
+                    .starts_with(&n.to_ascii_lowercase())
+        })
+        .max_by_key(|n| n.len()))
+}
+
+/// The target database's `state_desc`, or empty when there is none.
+pub fn target_state(cx: Cx<'_, '_>, mi: SqlConnection, target: &str) -> Result<String> {
+    Ok(rows(
+        cx,
+        mi,
+        "SELECT state_desc FROM sys.databases WHERE name = @db",
+        &db_param(target),
+    )?
+    .first()
+    .map(|r| text(r.first()))
+    .unwrap_or_default())
+}
+
+/// The newest restore of `target` in `sys.dm_operation_status`: (state, percent, error code,
+/// error text). MI keeps finished operations' rows, so this also tells how a restore ended.
+pub fn restore_status(
+    cx: Cx<'_, '_>,
+    mi: SqlConnection,
+    target: &str,
+) -> Result<Option<(i64, i64, i64, String)>> {
+    Ok(rows(
+        cx,
+        mi,
+        "SELECT TOP 1 state, percent_complete, error_code, error_desc FROM sys.dm_operation_status WHERE major_resource_id = @db AND operation = 'RESTORE DATABASE' ORDER BY start_time DESC",
+        &db_param(target),
+    )?
+    .first()
+    .map(|r| (int(r.first()), int(r.get(1)), int(r.get(2)), text(r.get(3)))))
+}
+
+/// `SERVERPROPERTY('EngineEdition')`: 8 is a Managed Instance.
+pub fn engine_edition(cx: Cx<'_, '_>, conn: SqlConnection) -> Result<i64> {
+    Ok(
+        rows(cx, conn, "SELECT SERVERPROPERTY('EngineEdition') AS e", &[])?
+            .first()
+            .map(|r| int(r.first()))
+            .unwrap_or_default(),
+    )
+}
+
+/// `RESTORE HEADERONLY` of a backup in the container: (BackupType, DatabaseName,
+/// HasBackupChecksums) per backup set.
+pub fn headers(
+    cx: Cx<'_, '_>,
+    mi: SqlConnection,
+    urls: &[String],
+) -> Result<Vec<(i64, String, bool)>> {
+    let from = urls
+        .iter()
+        .map(|u| format!("URL = {}", crate::checks::quote_text(u)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let r = cx.query(mi, &format!("RESTORE HEADERONLY FROM {from}"), &[], LIMITS)?;
+    let Some(set) = r.sets.into_iter().next() else {
+        return Ok(vec![]);
+    };
+    let col = |name: &str| {
+        set.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+    };
+    let (t, n, c) = (
+        col("BackupType"),
+        col("DatabaseName"),
+        col("HasBackupChecksums"),
+    );
+    Ok(set
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                t.map_or(0, |i| int(r.get(i))),
+                n.map(|i| text(r.get(i))).unwrap_or_default(),
+                c.is_some_and(|i| int(r.get(i)) != 0),
+            )
+        })
+        .collect())
+}
