@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use common::*;
 use ferry_emulator::azurite::{self, Azurite};
-use ferry_emulator::{Edition, Personality, Release, Server, ServerOptions, ServerTls, TlsMode};
+use ferry_emulator::{
+    Edition, Fault, Personality, Release, Server, ServerOptions, ServerTls, TlsMode,
+};
 use serde_json::Value;
 
 const SA: &str = "Emul@tor-Pa55-native";
@@ -227,4 +229,155 @@ async fn two_databases_are_migrated_and_the_credentials_cleaned_up() {
     assert!(!journal.contains("sig="), "a SAS leaked into the journal");
     assert!(!all.contains("sig="), "a SAS leaked into the output");
     assert!(!all.contains(azurite::ACCOUNT_KEY));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_changes_nothing_and_apply_runs_exactly_that_plan() {
+    let rig = Rig::new(&["Sales", "Hr"], "").await;
+    let (out, events, all) = rig.ferry(&["plan", "--json", "migration.toml"]).await;
+    assert!(out.status.success(), "{all}");
+    let summary = events
+        .iter()
+        .find(|e| e["event"] == "plan")
+        .expect("plan event");
+    assert_eq!(summary["stops"], 0, "{summary}");
+    // Nothing that could change a server reached either one.
+    for (name, server) in [("source", &rig.src), ("target", &rig.mi)] {
+        for s in server.statements() {
+            assert!(
+                ferry_host::plan::read_only::is_read_only(&s.text),
+                "planning sent a mutating statement to the {name}: {}",
+                s.text
+            );
+        }
+    }
+    assert_eq!(rig.state("Sales"), "", "nothing was restored");
+    let text = std::fs::read_to_string(rig.site.path("migration.plan.txt")).unwrap();
+    for needle in [
+        "BACKUP DATABASE [Sales] TO URL",
+        "WITH COPY_ONLY, CHECKSUM, COMPRESSION",
+        "RESTORE DATABASE [Hr] FROM URL",
+        "SECRET = @sas [@sas = ***]",
+        "[start on target]",
+    ] {
+        assert!(text.contains(needle), "the plan shows `{needle}`:\n{text}");
+    }
+    assert!(!text.contains("sig="), "no SAS in the plan");
+    let json = std::fs::read_to_string(rig.site.path("migration.plan.json")).unwrap();
+    assert!(!json.contains("sig="), "no SAS in the plan");
+
+    let (out, events, all) = rig.ferry(&["apply", "--json", "migration.plan.json"]).await;
+    assert!(out.status.success(), "{all}");
+    for db in ["Sales", "Hr"] {
+        assert!(item(&events, "item-done", db).is_some(), "{all}");
+        assert_eq!(rig.state(db), "ONLINE");
+    }
+
+    // A plan whose inputs changed since it was made is refused, naming what changed.
+    let m = std::fs::read_to_string(rig.site.migration()).unwrap();
+    std::fs::write(
+        rig.site.migration(),
+        m.replace("[steps.config]\n", "[steps.config]\nsas_minutes = 60\n"),
+    )
+    .unwrap();
+    let (out, _, all) = rig.ferry(&["apply", "migration.plan.json"]).await;
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(
+        all.contains("changed since this plan was made") && all.contains("step `restore` changed"),
+        "{all}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_failure_ends_only_its_own_database_with_a_reason() {
+    let rig = Rig::new(&["Good", "Taken", "Opts", "Denied", "Broken", "Tde"], "").await;
+    tokio::task::block_in_place(|| {
+        rig.mi.run_sql("CREATE DATABASE [Taken]").unwrap();
+        rig.src
+            .run_sql(
+                "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Mk#2026-native'; \
+                 CREATE CERTIFICATE TdeCert WITH SUBJECT = 'TDE for ferry tests'; \
+                 USE [Tde]; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TdeCert; \
+                 USE master; ALTER DATABASE [Tde] SET ENCRYPTION ON",
+            )
+            .unwrap();
+    });
+    rig.mi
+        .inject(Fault::error("RESTORE DATABASE [Opts]", 41901));
+    rig.mi
+        .inject(Fault::error("RESTORE DATABASE [Denied]", 3201));
+    rig.src
+        .inject(Fault::error("BACKUP DATABASE [Broken]", 3013));
+    let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
+    assert_eq!(out.status.code(), Some(1), "some items failed: {all}");
+    assert!(item(&events, "item-done", "Good").is_some(), "{all}");
+    assert_eq!(rig.state("Good"), "ONLINE");
+    for (db, code, words) in [
+        (
+            "Taken",
+            "name-collision",
+            "already has a database named [Taken]",
+        ),
+        ("Opts", "server-error", "error 41901"),
+        ("Denied", "server-error", "error 3201"),
+        ("Broken", "server-error", "error 3013"),
+        ("Tde", "tde-certificate", "certificate [TdeCert]"),
+    ] {
+        let failed = item(&events, "item-failed", db).unwrap_or_else(|| panic!("{db}: {all}"));
+        assert!(
+            failed["error"].as_str().unwrap().contains(words),
+            "{db}: {failed}"
+        );
+        let row = events
+            .iter()
+            .find(|e| e["event"] == "row" && e["name"] == db)
+            .unwrap_or_else(|| panic!("a report row for {db}"));
+        assert_eq!(row["status"], "failed");
+        assert_eq!(row["reason_code"], code, "{row}");
+    }
+    assert_eq!(
+        rig.state("Taken"),
+        "ONLINE",
+        "the existing database is untouched"
+    );
+    for s in [&rig.src, &rig.mi] {
+        assert_eq!(
+            rig.count(s, "SELECT COUNT(*) FROM sys.credentials"),
+            0,
+            "credentials ferry made are dropped after failures too"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_sas_and_a_missing_source_credential_stop_with_reasons() {
+    let rig = Rig::new(&["Sales"], "sas_secret = \"bad-sas\"").await;
+    let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let failed = item(&events, "item-failed", "Sales").expect("failed");
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("3201") && error.contains("SAS is wrong, expired or lacks a permission"),
+        "{error}"
+    );
+    assert!(!all.contains("d3JvbmcgYnV0"), "the SAS given is not shown");
+
+    let rig = Rig::new(&["Sales"], "source_credential = \"existing\"").await;
+    let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let failed = item(&events, "item-failed", "Sales").expect("failed");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("the source has no credential for"),
+        "{failed}"
+    );
+    assert!(
+        rig.src
+            .statements()
+            .iter()
+            .all(|s| !s.text.contains("BACKUP")),
+        "nothing was backed up"
+    );
 }

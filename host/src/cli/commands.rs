@@ -313,7 +313,8 @@ async fn load_plan(g: &Global, path: &Path) -> Result<(pipeline::Loaded, PlanGat
             g,
             Exit::Refused,
             &format!(
-                "{}: the migration's inputs changed since this plan was made: {}. Make a new                  plan with `ferry plan {}` and review it",
+                "{}: the migration's inputs changed since this plan was made: {}. Make a new \
+                 plan with `ferry plan {}` and review it",
                 path.display(),
                 changed.join("; "),
                 plan.migration_file.display()

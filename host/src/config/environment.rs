@@ -131,7 +131,13 @@ impl Environment {
     /// Reads and checks an environment file.
     pub fn load(path: &Path) -> Result<Environment, InputError> {
         let (file, text): (File, String) = read_toml(path)?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        // Files the labels name are made absolute, so the same site gives the same fingerprint
+        // whether ferry was started beside it or elsewhere (a plan is applied from anywhere).
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let base = &std::path::absolute(parent).unwrap_or_else(|_| parent.to_owned());
         let line_of_key = |key: &str| {
             text.lines()
                 .position(|l| l.trim_start().starts_with(key))
