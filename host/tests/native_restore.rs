@@ -290,7 +290,15 @@ async fn a_plan_changes_nothing_and_apply_runs_exactly_that_plan() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_failure_ends_only_its_own_database_with_a_reason() {
-    let rig = Rig::new(&["Good", "Taken", "Opts", "Denied", "Broken", "Tde"], "").await;
+    let rig = Rig::new(
+        &["Good", "Taken", "Opts", "Denied", "Broken", "Tde", "Flaky"],
+        "",
+    )
+    .await;
+    // Flaky's restore loses its connection once it has started: MI carries on, so the
+    // database still arrives.
+    rig.mi
+        .inject(Fault::disconnect_during("RESTORE DATABASE [Flaky]").times(1));
     tokio::task::block_in_place(|| {
         rig.mi.run_sql("CREATE DATABASE [Taken]").unwrap();
         rig.src
@@ -310,8 +318,10 @@ async fn each_failure_ends_only_its_own_database_with_a_reason() {
         .inject(Fault::error("BACKUP DATABASE [Broken]", 3013));
     let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
     assert_eq!(out.status.code(), Some(1), "some items failed: {all}");
-    assert!(item(&events, "item-done", "Good").is_some(), "{all}");
-    assert_eq!(rig.state("Good"), "ONLINE");
+    for db in ["Good", "Flaky"] {
+        assert!(item(&events, "item-done", db).is_some(), "{db}: {all}");
+        assert_eq!(rig.state(db), "ONLINE");
+    }
     for (db, code, words) in [
         (
             "Taken",
@@ -380,4 +390,47 @@ async fn a_wrong_sas_and_a_missing_source_credential_stop_with_reasons() {
             .all(|s| !s.text.contains("BACKUP")),
         "nothing was backed up"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_during_the_restore_resumes_without_a_second_restore() {
+    let rig = Rig::new(&["Sales"], "").await;
+    rig.mi
+        .set_restore_time(Some(std::time::Duration::from_secs(6)));
+    let mut cmd = rig.site.ferry(&["apply", "--json", "migration.toml"]);
+    cmd.env("TEST_SA", SA)
+        .env("TEST_BLOB_KEY", azurite::ACCOUNT_KEY)
+        .env("TEST_BAD_SAS", BAD_SAS)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let restores = |s: &Server| {
+        s.statements()
+            .iter()
+            .filter(|s| s.text.contains("RESTORE DATABASE [Sales]"))
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while restores(&rig.mi) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restore never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(rig.state("Sales"), "RESTORING", "killed mid-restore");
+
+    let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
+    assert!(out.status.success(), "{all}");
+    assert!(item(&events, "item-done", "Sales").is_some(), "{all}");
+    assert_eq!(rig.state("Sales"), "ONLINE");
+    assert_eq!(
+        restores(&rig.mi),
+        1,
+        "the resumed run followed the first restore: {all}"
+    );
+    assert!(all.contains("following it on the MI"), "{all}");
 }
