@@ -14,6 +14,7 @@ pub mod operations;
 pub mod pipeline;
 pub mod plan;
 pub mod redact;
+pub mod report;
 pub mod runtime;
 pub mod sql;
 pub mod storage;

@@ -224,6 +224,38 @@ async fn two_databases_are_migrated_and_the_credentials_cleaned_up() {
             .all(|t| t.contains("COPY_ONLY, CHECKSUM, COMPRESSION")),
         "{backup:?}"
     );
+    // The report, in three forms, in the state directory.
+    let state = rig.site.path(".ferry/migration");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        (report["done"].clone(), report["failed"].clone()),
+        (2.into(), 0.into())
+    );
+    for d in report["databases"].as_array().unwrap() {
+        assert_eq!(d["outcome"], "done", "{d}");
+        assert_eq!(d["method"], "native-restore", "{d}");
+        assert!(d["size_bytes"].as_u64().unwrap() > 0, "{d}");
+        assert_eq!(d["phases"].as_array().unwrap().len(), 3, "{d}");
+    }
+    let md = std::fs::read_to_string(state.join("report.md")).unwrap();
+    assert!(
+        md.contains("| Sales | all | done | native-restore |"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(state.join("report.html")).unwrap();
+    assert!(
+        html.contains("<td>Hr</td>") && html.contains("<style>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("src=") && !html.contains("<link"),
+        "the HTML needs no other file"
+    );
+    assert!(
+        events.iter().any(|e| e["event"] == "report"),
+        "--json says where the report is"
+    );
     // The SAS ferry signed reached both servers' credentials but nothing ferry wrote.
     let journal = all_journal(&rig.site);
     assert!(!journal.contains("sig="), "a SAS leaked into the journal");
@@ -349,6 +381,15 @@ async fn each_failure_ends_only_its_own_database_with_a_reason() {
         rig.state("Taken"),
         "ONLINE",
         "the existing database is untouched"
+    );
+    let report = std::fs::read_to_string(rig.site.path(".ferry/migration/report.md")).unwrap();
+    assert!(
+        report.contains("**2 done**, **5 failed**") && report.contains("| Opts | all | failed |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| Tde | database | Tde | failed | tde-certificate |"),
+        "{report}"
     );
     for s in [&rig.src, &rig.mi] {
         assert_eq!(

@@ -366,6 +366,7 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
         gate,
     };
     let observer = view::for_output(g.json);
+    let loaded_migration = loaded.migration.clone();
     let run = pipeline::apply(Arc::new(loaded), opts, observer.clone());
     let result = tokio::select! {
         r = run => r,
@@ -377,6 +378,18 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
         }
     };
     observer.finish();
+    let report = match &result {
+        Ok(s) => write_report(&state_dir, &s.run, &loaded_migration),
+        Err(_) => None,
+    };
+    if let Some(path) = &report {
+        if g.json {
+            outln!(
+                "{}",
+                json!({ "event": "report", "html": path, "markdown": path.with_extension("md"), "json": path.with_extension("json") })
+            );
+        }
+    }
     match result {
         Ok(s) => {
             if g.json {
@@ -398,9 +411,15 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
                     s.skipped,
                     if s.resumed { " (resumed)" } else { "" }
                 );
+                if let Some(path) = &report {
+                    outln!(
+                        "report: {} (also report.md and report.json beside it)",
+                        path.display()
+                    );
+                }
                 if s.failed + s.skipped > 0 {
                     outln!(
-                        "see `ferry status {}` for the reasons",
+                        "see the report or `ferry status {}` for the reasons",
                         migration_path.display()
                     );
                 }
@@ -501,4 +520,24 @@ fn status(g: &Global, args: &StatusArgs) -> Exit {
         );
     }
     Exit::Ok
+}
+
+/// Writes the run's report into the state directory; a failure to write it is a warning, not
+/// a failed migration.
+fn write_report(
+    state_dir: &Path,
+    run: &str,
+    migration: &crate::config::Migration,
+) -> Option<std::path::PathBuf> {
+    let written = SqliteJournal::open(&journal_path(state_dir))
+        .and_then(|j| crate::report::RunReport::build(&j, run, migration))
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|r| r.write(state_dir));
+    match written {
+        Ok(p) => Some(p),
+        Err(e) => {
+            errln!("warning: the report could not be written: {e}");
+            None
+        }
+    }
 }
