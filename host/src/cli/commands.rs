@@ -382,13 +382,13 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
         Ok(s) => write_report(&state_dir, &s.run, &loaded_migration),
         Err(_) => None,
     };
-    if let Some(path) = &report {
-        if g.json {
-            outln!(
-                "{}",
-                json!({ "event": "report", "html": path, "markdown": path.with_extension("md"), "json": path.with_extension("json") })
-            );
-        }
+    if let Some(path) = &report
+        && g.json
+    {
+        outln!(
+            "{}",
+            json!({ "event": "report", "html": path, "markdown": path.with_extension("md"), "json": path.with_extension("json") })
+        );
     }
     match result {
         Ok(s) => {
