@@ -32,6 +32,12 @@ impl Azurite {
 
     /// Starts Azurite on a free loopback port with in-memory storage, and waits until it listens.
     pub fn start() -> anyhow::Result<Azurite> {
+        Self::start_on(0)
+    }
+
+    /// Starts Azurite on `port` (0: a free one) with in-memory storage, and waits until it
+    /// listens.
+    pub fn start_on(port: u16) -> anyhow::Result<Azurite> {
         let bin = Self::default_binary();
         if !bin.is_file() {
             anyhow::bail!(
@@ -39,7 +45,10 @@ impl Azurite {
                 bin.display()
             );
         }
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = match port {
+            0 => TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
+            p => p,
+        };
         // --skipApiVersionCheck: the Rust SDK sends a newer x-ms-version than Azurite 3.35
         // knows; --loose ignores headers it does not implement; no telemetry from a sandbox.
         let child = Command::new(&bin)

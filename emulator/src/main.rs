@@ -75,6 +75,9 @@ struct Serve {
     /// container, and print its URL and SAS tokens (Azurite's public development key).
     #[arg(long)]
     azurite: bool,
+    /// Azurite's blob port (10000 is Azurite's usual one; 0 picks a free port).
+    #[arg(long, default_value_t = 10000)]
+    azurite_port: u16,
     /// Where to write the CA certificate clients must trust.
     #[arg(long, default_value = "ferry-emulator-ca.pem")]
     ca_file: PathBuf,
@@ -160,9 +163,9 @@ fn seed(src: &Server) -> Result<(), ferry_emulator::protocol::tokens::ServerMess
     Ok(())
 }
 
-async fn start_azurite() -> anyhow::Result<ferry_emulator::azurite::Azurite> {
+async fn start_azurite(port: u16) -> anyhow::Result<ferry_emulator::azurite::Azurite> {
     use ferry_emulator::azurite;
-    let az = azurite::Azurite::start()?;
+    let az = azurite::Azurite::start_on(port)?;
     az.create_container("backups").await?;
     let rw = azurite::container_sas(
         azurite::ACCOUNT,
@@ -244,7 +247,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         })?;
     }
     let _azurite = if s.azurite {
-        Some(start_azurite().await?)
+        Some(start_azurite(s.azurite_port).await?)
     } else {
         None
     };

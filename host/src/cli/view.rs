@@ -106,6 +106,8 @@ impl Observer for Plain {
 struct Live {
     multi: MultiProgress,
     bars: Mutex<HashMap<(String, String), ProgressBar>>,
+    /// Each line's current phase and when it began, for the ETA.
+    phases: Mutex<HashMap<(String, String), (String, std::time::Instant)>>,
 }
 
 impl Live {
@@ -113,7 +115,27 @@ impl Live {
         Live {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             bars: Mutex::default(),
+            phases: Mutex::default(),
         }
+    }
+
+    /// Time left in the item's current phase, from how fast its fraction has risen so far;
+    /// none until there is enough to go on (a few percent, over a second).
+    fn eta(&self, e: &RunEvent, phase: &str, fraction: Option<f64>) -> Option<Duration> {
+        let key = (e.item.clone()?, e.step.clone()?);
+        let mut phases = self.phases.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = phases
+            .entry(key)
+            .or_insert_with(|| (phase.to_owned(), std::time::Instant::now()));
+        if entry.0 != phase {
+            *entry = (phase.to_owned(), std::time::Instant::now());
+        }
+        let f = fraction?;
+        let elapsed = entry.1.elapsed();
+        if !(0.02..1.0).contains(&f) || elapsed < Duration::from_secs(1) {
+            return None;
+        }
+        Some(elapsed.mul_f64((1.0 - f) / f))
     }
 
     fn bar(&self, e: &RunEvent) -> Option<ProgressBar> {
@@ -179,6 +201,10 @@ impl Observer for Live {
                     }
                     if let Some(m) = d.get("message").and_then(Value::as_str) {
                         msg.push_str(&format!(" — {m}"));
+                    }
+                    let fraction = d.get("fraction").and_then(Value::as_f64);
+                    if let Some(left) = self.eta(e, &text(d.get("phase")), fraction) {
+                        msg.push_str(&format!(" (ETA {})", indicatif::HumanDuration(left)));
                     }
                     bar.set_message(msg);
                 }

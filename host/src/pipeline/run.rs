@@ -629,7 +629,7 @@ async fn wait_for(ctx: &RunContext, item: &ItemRecord, wait: &WaitRecord) -> Res
                     "progress",
                     Some(&item.step),
                     Some(&item.item),
-                    json!({ "phase": status.description, "fraction": status.fraction, "message": status.message }),
+                    json!({ "phase": status.description, "fraction": status.fraction, "bytes_done": status.bytes_done, "message": status.message }),
                 )
             })
             .await;
