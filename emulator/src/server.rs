@@ -65,6 +65,21 @@ pub struct ServerOptions {
     pub data_dir: std::path::PathBuf,
 }
 
+impl ServerOptions {
+    /// A server as tests and rehearsals usually want one: TLS required, one `sa` login with
+    /// `sa_password`, no tokens, no redirect.
+    pub fn local(personality: Personality, data_dir: &std::path::Path, sa_password: &str) -> Self {
+        ServerOptions {
+            personality,
+            tls: TlsMode::Required,
+            logins: HashMap::from([("sa".to_owned(), sa_password.to_owned())]),
+            access_tokens: HashMap::new(),
+            redirect: None,
+            data_dir: data_dir.to_owned(),
+        }
+    }
+}
+
 struct Shared {
     options: ServerOptions,
     tls: Arc<ServerTls>,

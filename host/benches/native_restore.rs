@@ -9,12 +9,11 @@
 //! The backups (the source writing a few KiB into Azurite) count as ferry's overhead here: the
 //! emulated server time is only the restore, so the figure is an upper bound.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_emulator::azurite::{self, Azurite};
-use ferry_emulator::{Edition, Personality, Release, Server, ServerOptions, ServerTls, TlsMode};
+use ferry_emulator::{Edition, Personality, Release, Server, ServerOptions, ServerTls};
 
 const PASSWORD: &str = "Bench#native-1";
 /// Databases in flight, as the benchmark asks.
@@ -30,14 +29,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 }
 
 async fn server(p: Personality, dir: &std::path::Path, certs: Arc<ServerTls>) -> Server {
-    let options = ServerOptions {
-        personality: p,
-        tls: TlsMode::Required,
-        logins: HashMap::from([("sa".to_owned(), PASSWORD.to_owned())]),
-        access_tokens: HashMap::new(),
-        redirect: None,
-        data_dir: dir.to_owned(),
-    };
+    let options = ServerOptions::local(p, dir, PASSWORD);
     Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
         .await
         .unwrap()

@@ -5,14 +5,11 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use common::*;
 use ferry_emulator::azurite::{self, Azurite};
-use ferry_emulator::{
-    Edition, Fault, Personality, Release, Server, ServerOptions, ServerTls, TlsMode,
-};
+use ferry_emulator::{Edition, Fault, Personality, Release, Server, ServerOptions, ServerTls};
 use serde_json::Value;
 
 const SA: &str = "Emul@tor-Pa55-native";
@@ -27,21 +24,14 @@ struct Rig {
 }
 
 async fn server(personality: Personality, data: &std::path::Path, certs: Arc<ServerTls>) -> Server {
-    let options = ServerOptions {
-        personality,
-        tls: TlsMode::Required,
-        logins: HashMap::from([("sa".to_owned(), SA.to_owned())]),
-        access_tokens: HashMap::new(),
-        redirect: None,
-        data_dir: data.to_owned(),
-    };
+    let options = ServerOptions::local(personality, data, SA);
     Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
         .await
         .unwrap()
 }
 
 impl Rig {
-    /// Source databases `dbs`, each with a table of `rows` rows; `step_config` goes into the
+    /// Source databases `dbs`, each with a table of three rows; `step_config` goes into the
     /// step's `[steps.config]`.
     async fn new(dbs: &[&str], step_config: &str) -> Rig {
         let az = Azurite::start().unwrap();
