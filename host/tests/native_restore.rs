@@ -72,12 +72,13 @@ impl Rig {
             .collect::<Vec<_>>()
             .join(", ");
         let migration = format!(
-            "databases = [{list}]\n[migration]\nname = \"native\"\n[plugins.native]\nbundled = \"native-restore\"\n[[steps]]\nname = \"restore\"\nplugin = \"native\"\n[steps.config]\n{step_config}\n[steps.grants]\nsql = [\"source\", \"target\"]\nstorage = [\"backups\"]\nsecrets = [\"bad-sas\"]\n"
+            "databases = [{list}]\n[migration]\nname = \"native\"\n[plugins.native]\nbundled = \"native-restore\"\n[[steps]]\nname = \"restore\"\nplugin = \"native\"\n[steps.config]\n{step_config}\n[steps.grants]\nsql = [\"source\", \"target\"]\nstorage = [\"backups\", \"share:read\"]\nsecrets = [\"bad-sas\"]\n"
         );
         let env = format!(
             "[sql.source]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_SA\"\n\n\
              [sql.target]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_SA\"\n\n\
              [storage.backups]\nkind = \"blob\"\nurl = \"{}\"\naccount_key = \"env:TEST_BLOB_KEY\"\n\n\
+             [storage.share]\nkind = \"share\"\npath = \"share\"\n\n\
              [secrets]\nbad-sas = \"env:TEST_BAD_SAS\"\n",
             src.addr.port(),
             mi.addr.port(),
@@ -85,6 +86,7 @@ impl Rig {
         );
         let site = Site::new(&migration, &env);
         std::fs::write(site.path("ca.pem"), src.ca_pem()).unwrap();
+        std::fs::create_dir(site.path("share")).unwrap();
         Rig {
             _az: az,
             src,
@@ -464,4 +466,63 @@ async fn a_kill_during_the_restore_resumes_without_a_second_restore() {
         "the resumed run followed the first restore: {all}"
     );
     assert!(all.contains("following it on the MI"), "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_on_a_share_are_checked_uploaded_and_restored() {
+    let rig = Rig::new(&["Sales", "Hr"], "mode = \"share\"\nshare = \"share\"").await;
+    let share = rig.site.path("share");
+    for db in ["Sales", "Hr"] {
+        std::fs::create_dir(share.join(db)).unwrap();
+    }
+    // Sales: a full backup WITH CHECKSUM, as the runbook asks; Hr: one without.
+    tokio::task::block_in_place(|| {
+        rig.src
+            .run_sql(&format!(
+                "BACKUP DATABASE [Sales] TO DISK = '{}' WITH CHECKSUM",
+                share.join("Sales/Sales_full.bak").display()
+            ))
+            .unwrap();
+        rig.src
+            .run_sql(&format!(
+                "BACKUP DATABASE [Hr] TO DISK = '{}'",
+                share.join("Hr/Hr_full.bak").display()
+            ))
+            .unwrap();
+    });
+    std::fs::write(share.join("Sales/readme.txt"), "not a backup").unwrap();
+    let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let done = item(&events, "item-done", "Sales").unwrap_or_else(|| panic!("{all}"));
+    assert_eq!(done["output"]["mode"], "share", "{done}");
+    let files = done["output"]["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "only the .bak is uploaded: {done}");
+    assert!(
+        files[0]
+            .as_str()
+            .unwrap()
+            .ends_with("/backups/Sales/Sales_full.bak")
+    );
+    assert_eq!(rig.state("Sales"), "ONLINE");
+    assert_eq!(rig.count(&rig.mi, "SELECT COUNT(*) FROM [Sales].dbo.T"), 3);
+    let failed = item(&events, "item-failed", "Hr").unwrap_or_else(|| panic!("{all}"));
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("without CHECKSUM"),
+        "{failed}"
+    );
+    assert_eq!(
+        rig.state("Hr"),
+        "",
+        "nothing restored from a backup that failed its check"
+    );
+    assert!(
+        rig.src
+            .statements()
+            .iter()
+            .all(|s| !s.text.contains("TO URL")),
+        "share mode takes no backup on the source"
+    );
 }
