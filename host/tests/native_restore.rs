@@ -526,3 +526,38 @@ async fn backups_on_a_share_are_checked_uploaded_and_restored() {
         "share mode takes no backup on the source"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_the_plan_does_not_list_fails_instead_of_running() {
+    // 8 MiB per stripe: the 16 MiB database is planned as two stripes.
+    let rig = Rig::new(&["Sales"], "stripe_bytes = 8388608").await;
+    let (out, _, all) = rig.ferry(&["plan", "migration.toml"]).await;
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("Sales_2of2.bak"), "{all}");
+    // The database grows after the review: it now needs three stripes.
+    tokio::task::block_in_place(|| {
+        rig.src
+            .run_sql("ALTER DATABASE [Sales] ADD FILE (NAME = Sales2, FILENAME = '/var/opt/mssql/data/Sales2.ndf')")
+            .unwrap();
+    });
+    let (out, events, all) = rig.ferry(&["apply", "--json", "migration.plan.json"]).await;
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let failed = item(&events, "item-failed", "Sales").unwrap_or_else(|| panic!("{all}"));
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("is not in the reviewed plan") && error.contains("Sales_3of3.bak"),
+        "{error}"
+    );
+    assert!(
+        rig.src
+            .statements()
+            .iter()
+            .all(|s| !s.text.contains("BACKUP DATABASE")),
+        "the unreviewed BACKUP never reached the source"
+    );
+    assert_eq!(
+        rig.count(&rig.src, "SELECT COUNT(*) FROM sys.credentials"),
+        0,
+        "the credential made before the refusal is dropped"
+    );
+}

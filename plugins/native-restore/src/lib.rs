@@ -292,7 +292,8 @@ fn start(cx: &mut Context<'_, Config>) -> Step {
             )?;
             job.begin("backup");
             cx.phase("backup", Some(0.0), Some(&format!("{n} stripe(s)")));
-            start_backup(cx, job)
+            let made = job.clone();
+            start_backup(cx, job).inspect_err(|_| drop_credentials(cx, &made))
         }
         Mode::Share => {
             let share_label = cfg.share.clone().unwrap_or_default();
@@ -512,7 +513,6 @@ fn start_upload(cx: &mut Context<'_, Config>, job: Job) -> Step {
 
 fn ready_to_restore(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
     let cfg = cx.config().clone();
-    let db = cx.item().to_owned();
     let mi = cx.sql(&cfg.target)?;
     // A call cut short after it started the restore is made again: find that restore rather
     // than start a second one.
@@ -545,13 +545,22 @@ fn ready_to_restore(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
             "target",
         )?;
     }
+    // From here on the MI holds a credential ferry may have made: any failure drops it.
+    let made = job.clone();
+    check_and_restore(cx, job).inspect_err(|_| drop_credentials(cx, &made))
+}
+
+/// Checks backups from a share (one full backup WITH CHECKSUM), then starts the restore.
+fn check_and_restore(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
+    let cfg = cx.config().clone();
+    let db = cx.item().to_owned();
+    let mi = cx.sql(&cfg.target)?;
     if cfg.mode == Mode::Share && !cx.planning() {
         let headers = server::headers(cx, mi, &job.urls).map_err(|e| match e {
             Error::Failed(f) => server_stop("RESTORE HEADERONLY", &f.message, f.code),
             other => Fail::Host(other),
         })?;
         if let Some(s) = share_backup_stop(&db, &headers) {
-            drop_credentials(cx, &job);
             return Err(Fail::Stop(s));
         }
     }
