@@ -561,3 +561,40 @@ async fn a_change_the_plan_does_not_list_fails_instead_of_running() {
         "the credential made before the refusal is dropped"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_each_database_in_flight_has_a_live_line_with_an_eta() {
+    let rig = Rig::new(&["Sales"], "").await;
+    rig.mi
+        .set_restore_time(Some(std::time::Duration::from_secs(4)));
+    // `script` gives ferry a pseudo-terminal, as a DBA's shell would.
+    let mut cmd = std::process::Command::new("script");
+    cmd.current_dir(rig.site.dir.path())
+        .args([
+            "-qec",
+            &format!("stty cols 160 rows 40; {FERRY} apply migration.toml"),
+            "/dev/null",
+        ])
+        .env(
+            "FERRY_CACHE_DIR",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
+        )
+        .env("TEST_SA", SA)
+        .env("TEST_BLOB_KEY", azurite::ACCOUNT_KEY)
+        .env("TEST_BAD_SAS", BAD_SAS);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("Sales · restore") && screen.contains("RESTORE DATABASE [Sales]"),
+        "a line for the database in flight, with its phase: {screen}"
+    );
+    assert!(screen.contains('%'), "its percent: {screen}");
+    assert!(
+        screen.contains("ETA "),
+        "an ETA once the restore has moved: {screen}"
+    );
+    assert!(screen.contains("report: "), "{screen}");
+}

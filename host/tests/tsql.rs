@@ -410,7 +410,12 @@ async fn a_long_restore_runs_as_a_host_operation_with_rising_progress() {
     );
     let fractions: Vec<f64> = events
         .iter()
-        .filter(|e| e["event"] == "progress" && e["message"] == "RESTORE DATABASE [Ops]")
+        .filter(|e| {
+            e["event"] == "progress"
+                && e["phase"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("RESTORE DATABASE Ops FROM"))
+        })
         .filter_map(|e| e["fraction"].as_f64())
         .collect();
     assert!(

@@ -91,13 +91,12 @@ async fn read(pool: &Pool, watch: &Watch) -> Result<Option<Reading>, PluginError
             text(row.get(1)),
             None,
         ),
-        Watch::MiRestore(db) => {
+        Watch::MiRestore(_) => {
             let state = number(row.first()).unwrap_or(1.0) as i64;
             let error = number(row.get(2))
                 .filter(|c| *c != 0.0)
                 .map(|c| (c as i32, text(row.get(3)).unwrap_or_default()));
-            let message = Some(format!("RESTORE DATABASE [{db}]"));
-            (state, number(row.get(1)).map(|p| p as f32), message, error)
+            (state, number(row.get(1)).map(|p| p as f32), None, error)
         }
     }))
 }
