@@ -158,14 +158,22 @@ fn url_list(urls: &[String]) -> String {
 }
 
 /// The source's backup: COPY_ONLY so the source's own backup chain is untouched, CHECKSUM and
-/// COMPRESSION, FORMAT to replace a half-written earlier attempt, and the transfer sizes the
-/// docs recommend for block blobs (methods.md §4.2).
-pub fn backup_statement(db: &str, urls: &[String]) -> String {
+/// COMPRESSION (where the edition has it), FORMAT to replace a half-written earlier attempt,
+/// and the transfer sizes the docs recommend for block blobs (methods.md §4.2).
+pub fn backup_statement(db: &str, urls: &[String], compress: bool) -> String {
     format!(
-        "BACKUP DATABASE {} TO {}\nWITH COPY_ONLY, CHECKSUM, COMPRESSION, FORMAT, MAXTRANSFERSIZE = 4194304, BLOCKSIZE = 65536",
+        "BACKUP DATABASE {} TO {}\nWITH COPY_ONLY, CHECKSUM, {}FORMAT, MAXTRANSFERSIZE = 4194304, BLOCKSIZE = 65536",
         quote_name(db),
-        url_list(urls)
+        url_list(urls),
+        if compress { "COMPRESSION, " } else { "" }
     )
+}
+
+/// Backup compression exists in every edition but Express and Web; asking for it there fails
+/// the BACKUP.
+pub fn edition_compresses(edition: &str) -> bool {
+    let e = edition.to_ascii_lowercase();
+    !(e.contains("express") || e.starts_with("web"))
 }
 
 /// MI's restore: every stripe, no WITH options (MI refuses them with 41901).
@@ -330,7 +338,12 @@ mod tests {
             restore_statement("odd]name", &urls),
             "RESTORE DATABASE [odd]]name] FROM URL = N'https://a/c/x''y.bak'"
         );
-        assert!(backup_statement("db", &urls).contains("COPY_ONLY, CHECKSUM, COMPRESSION"));
+        assert!(backup_statement("db", &urls, true).contains("COPY_ONLY, CHECKSUM, COMPRESSION"));
+        assert!(!backup_statement("db", &urls, false).contains("COMPRESSION"));
+        assert!(edition_compresses("Enterprise Edition (64-bit)"));
+        assert!(edition_compresses("Standard Edition (64-bit)"));
+        assert!(!edition_compresses("Express Edition (64-bit)"));
+        assert!(!edition_compresses("Web Edition (64-bit)"));
         assert!(credential_statement("https://a/c").ends_with("SECRET = @sas"));
     }
 }

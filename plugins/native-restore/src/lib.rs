@@ -51,6 +51,9 @@ pub struct Job {
     /// races another database's (creating the same name twice fails with 15025) and dropping
     /// it cannot pull a SAS from under a backup still running.
     pub credential_url: String,
+    /// Whether the source's edition can compress backups.
+    #[serde(default)]
+    pub compress: bool,
     /// Blob names of the backup files, relative to the container label.
     pub files: Vec<String>,
     /// Their URLs, as the servers name them.
@@ -269,6 +272,7 @@ fn start(cx: &mut Context<'_, Config>) -> Step {
             }
             let n = checks::stripes(facts.size_bytes, cfg.stripe_bytes);
             job.size_bytes = facts.size_bytes;
+            job.compress = checks::edition_compresses(&facts.edition);
             job.files = checks::stripe_names(&folder, &db, n);
             job.urls = job
                 .files
@@ -478,7 +482,7 @@ fn uploading(cx: &mut Context<'_, Config>, job: Job, op: String) -> Step {
 fn start_backup(cx: &mut Context<'_, Config>, job: Job) -> Step {
     let db = cx.item().to_owned();
     let src = cx.sql(&cx.config().source.clone())?;
-    let statement = checks::backup_statement(&db, &job.urls);
+    let statement = checks::backup_statement(&db, &job.urls, job.compress);
     let op = cx.start_statement(src, &statement, &[], &format!("BACKUP DATABASE [{db}]"))?;
     Ok(Outcome::wait_operation(
         op.clone(),
