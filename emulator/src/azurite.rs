@@ -47,7 +47,17 @@ impl Azurite {
         }
         let port = match port {
             0 => TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
-            p => p,
+            // Checked first: Azurite would exit, and the wait below would find whatever
+            // already listens there (often an Azurite left over from an earlier run).
+            p => {
+                TcpListener::bind(("127.0.0.1", p)).map_err(|e| {
+                    anyhow::anyhow!(
+                        "port {p} is not free for Azurite ({e}); stop what listens there \
+                         (an earlier Azurite?) or pick another port"
+                    )
+                })?;
+                p
+            }
         };
         // --skipApiVersionCheck: the Rust SDK sends a newer x-ms-version than Azurite 3.35
         // knows; --loose ignores headers it does not implement; no telemetry from a sandbox.

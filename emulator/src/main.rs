@@ -277,6 +277,17 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
     println!(
         "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time)"
     );
+    // Ctrl-C or SIGTERM (what `kill` and service managers send) stops the servers and, by
+    // dropping it, the Azurite child, which would otherwise outlive the emulator.
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
     tokio::signal::ctrl_c().await?;
     println!("stopping");
     Ok(())

@@ -186,15 +186,20 @@ impl Observer for Live {
                     if let Some(f) = d.get("fraction").and_then(Value::as_f64) {
                         msg.push_str(&format!(" {:>3.0}%", f * 100.0));
                     }
-                    if let (Some(done), Some(total)) = (
+                    match (
                         d.get("bytes_done").and_then(Value::as_u64),
                         d.get("bytes_total").and_then(Value::as_u64),
                     ) {
-                        msg.push_str(&format!(
+                        (Some(done), Some(total)) => msg.push_str(&format!(
                             " {} / {}",
                             indicatif::HumanBytes(done),
                             indicatif::HumanBytes(total)
-                        ));
+                        )),
+                        // A host operation knows what it moved, not always the total.
+                        (Some(done), None) => {
+                            msg.push_str(&format!(" {}", indicatif::HumanBytes(done)))
+                        }
+                        _ => {}
                     }
                     if let Some(c) = d.get("current").and_then(Value::as_str) {
                         msg.push_str(&format!(" [{c}]"));
