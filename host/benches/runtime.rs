@@ -41,6 +41,7 @@ fn call() -> StepCall {
             sql: Arc::default(),
             ops: Arc::default(),
             storage: Arc::default(),
+            azure: Arc::default(),
             plan: ferry_host::plan::PlanGate::Off,
         }),
         limits: StepLimits {

@@ -1,6 +1,7 @@
 //! ferry's host: the plugin runtime, the capabilities behind the WIT interfaces, the pipeline
 //! and its journal, and the `ferry` command line.
 
+pub mod azure;
 pub mod bindings;
 pub mod bundled;
 pub mod capability;

@@ -37,17 +37,3 @@ impl StepData {
         format!("{}…", &text[..end])
     }
 }
-
-/// The answer for a capability whose backend does not exist yet, after its grant check passed.
-pub(crate) fn no_backend(kind: Kind, label: &str) -> PluginError {
-    PluginError::Unsupported(format!(
-        "{} label `{label}` is granted, but this ferry version has no {} backend yet",
-        kind.grant_key(),
-        match kind {
-            Kind::Sql => "T-SQL",
-            Kind::Storage => "storage",
-            Kind::Azure => "Azure Resource Manager",
-            Kind::Secret | Kind::Scratch => "such",
-        }
-    ))
-}

@@ -110,8 +110,13 @@ pub struct AzureLabel {
     pub subscription: String,
     pub resource_group: Option<String>,
     pub managed_instance: Option<String>,
+    /// A bearer token from a secret reference (the emulator's), instead of `entra`.
     #[serde(skip_serializing)]
     pub token: Option<SecretRef>,
+    /// Sign in with an Entra ID token from this source.
+    pub entra: Option<EntraSource>,
+    /// The client id of a user-assigned managed identity.
+    pub entra_client_id: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

@@ -227,6 +227,7 @@ pub async fn apply(
     let ctx = Arc::new(RunContext {
         sql,
         storage: Arc::new(crate::storage::Storage::new(&loaded.env, &redactor)),
+        azure: Arc::new(crate::azure::ArmClients::new(&loaded.env, &redactor)),
         ops: Arc::default(),
         loaded: loaded.clone(),
         opts: opts.clone(),
@@ -331,6 +332,7 @@ struct RunContext {
     sql: Arc<crate::sql::SqlPools>,
     ops: Arc<crate::operations::Operations>,
     storage: Arc<crate::storage::Storage>,
+    azure: Arc<crate::azure::ArmClients>,
     loaded: Arc<Loaded>,
     opts: ApplyOptions,
     log: Arc<RunLog>,
@@ -401,6 +403,7 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
         sql: ctx.sql.clone(),
         ops: ctx.ops.clone(),
         storage: ctx.storage.clone(),
+        azure: ctx.azure.clone(),
         plan: ctx.opts.gate.clone(),
     });
     let call = StepCall {

@@ -37,6 +37,8 @@ pub struct CallScope {
     pub ops: Arc<crate::operations::Operations>,
     /// Storage labels of the run.
     pub storage: Arc<crate::storage::Storage>,
+    /// ARM clients of the azure labels.
+    pub azure: Arc<crate::azure::ArmClients>,
     /// Whether mutating calls run, are recorded (`ferry plan`) or must be in a plan.
     pub plan: crate::plan::PlanGate,
 }
@@ -55,6 +57,7 @@ impl CallScope {
             sql: Arc::default(),
             ops: Arc::default(),
             storage: Arc::default(),
+            azure: Arc::default(),
             plan: crate::plan::PlanGate::Off,
         }
     }
