@@ -10,6 +10,7 @@
 //! redirect), the two personalities, and the statements a client sends before touching data.
 //! Data, catalog views, backups, restores, the virtual clock and the control API come next.
 
+pub mod arm;
 pub mod azurite;
 pub mod backup;
 pub mod blob;

@@ -178,14 +178,8 @@ sas = "env:TEST_SAS"
     })
     .await
     .unwrap();
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    let done = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|e| e["event"] == "item-done")
-        .expect("item-done");
-    let r = &done["output"]["results"];
+    let (results, stdout, stderr) = probe_results(&out);
+    let r = &results;
 
     assert!(
         r[0]["sets"][0]["rows"][0][0]
@@ -259,23 +253,6 @@ fn toml_array(values: &[Value]) -> String {
     // JSON objects and arrays of strings/numbers are valid TOML inline tables when keys are bare.
     let items: Vec<String> = values.iter().map(toml_value).collect();
     format!("[\n  {}\n]", items.join(",\n  "))
-}
-
-fn toml_value(v: &Value) -> String {
-    match v {
-        Value::Object(m) => format!(
-            "{{ {} }}",
-            m.iter()
-                .map(|(k, v)| format!("{k} = {}", toml_value(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Value::Array(a) => format!(
-            "[{}]",
-            a.iter().map(toml_value).collect::<Vec<_>>().join(", ")
-        ),
-        other => other.to_string(),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,7 +55,12 @@ impl ArmClients {
         let clients = env
             .azure
             .iter()
-            .map(|(label, cfg)| (label.clone(), ArmClient::new(label, cfg, redactor).map(Arc::new)))
+            .map(|(label, cfg)| {
+                (
+                    label.clone(),
+                    ArmClient::new(label, cfg, redactor).map(Arc::new),
+                )
+            })
             .collect();
         ArmClients { clients }
     }
@@ -64,7 +69,10 @@ impl ArmClients {
         match self.clients.get(label) {
             Some(Ok(c)) => Ok(c.clone()),
             Some(Err(why)) => Err(failed(why.clone(), None)),
-            None => Err(failed(format!("environment.toml has no [azure.{label}]"), None)),
+            None => Err(failed(
+                format!("environment.toml has no [azure.{label}]"),
+                None,
+            )),
         }
     }
 }
@@ -151,7 +159,11 @@ impl ArmClient {
                 reason: e,
             })
         })?;
-        if api_version.is_empty() || !api_version.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if api_version.is_empty()
+            || !api_version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             return Err(failed(
                 format!("`{}` is not an api-version", api_version.escape_default()),
                 None,

@@ -40,7 +40,10 @@ pub fn resolve(scope: &str, relative: &str) -> Result<String, String> {
     if relative.is_empty() {
         return Ok(scope.to_owned());
     }
-    if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+    if segments
+        .iter()
+        .any(|s| s.is_empty() || *s == "." || *s == "..")
+    {
         return bad("has an empty, `.` or `..` segment");
     }
     Ok(format!("{scope}/{relative}"))
@@ -76,7 +79,10 @@ mod tests {
             ("operations", true),
             ("../b", false),
             ("databases/../../b", false),
-            ("/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Sql/managedInstances/b", false),
+            (
+                "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Sql/managedInstances/b",
+                false,
+            ),
             ("databases/%2e%2e/%2e%2e/b", false),
             ("databases/Sales?api-version=x", false),
             ("databases//Sales", false),
@@ -95,11 +101,17 @@ mod tests {
     #[test]
     fn the_token_goes_only_to_the_labels_endpoint() {
         let e = "https://management.azure.com";
-        assert!(same_endpoint(e, "https://management.azure.com/subscriptions/x/op?a=1"));
+        assert!(same_endpoint(
+            e,
+            "https://management.azure.com/subscriptions/x/op?a=1"
+        ));
         assert!(same_endpoint(e, "https://management.azure.com:443/x"));
         assert!(!same_endpoint(e, "https://evil.example/x"));
         assert!(!same_endpoint(e, "http://management.azure.com/x"));
-        assert!(!same_endpoint("http://127.0.0.1:8080", "http://127.0.0.1:9090/x"));
+        assert!(!same_endpoint(
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:9090/x"
+        ));
     }
 
     #[test]

@@ -109,13 +109,9 @@ impl Host for StepData {
         );
         let (id, reporter) = self.scope.ops.begin(owner, description);
         match decision {
-            Decision::Run => crate::azure::lro::start(
-                client,
-                request.method,
-                url,
-                request.body,
-                reporter,
-            ),
+            Decision::Run => {
+                crate::azure::lro::start(client, request.method, url, request.body, reporter)
+            }
             Decision::Recorded => reporter.succeeded(serde_json::json!({ "planned": true })),
         }
         Ok(Ok(id))

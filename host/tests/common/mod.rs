@@ -124,3 +124,34 @@ pub fn items(
         })
         .collect()
 }
+
+/// The `results` a probe run returned (its item-done output), after checking the run
+/// succeeded; with stdout and stderr for messages.
+pub fn probe_results(out: &Output) -> (serde_json::Value, String, String) {
+    let (stdout, stderr) = text(out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let done = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == "item-done")
+        .expect("item-done");
+    (done["output"]["results"].clone(), stdout, stderr)
+}
+
+/// JSON objects and arrays as TOML inline tables and arrays (keys here are bare words).
+pub fn toml_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(m) => format!(
+            "{{ {} }}",
+            m.iter()
+                .map(|(k, v)| format!("{k} = {}", toml_value(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        serde_json::Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(toml_value).collect::<Vec<_>>().join(", ")
+        ),
+        other => other.to_string(),
+    }
+}

@@ -202,6 +202,45 @@ impl Plugin for SqlProbe {
             }
         }
         for (index, st) in config.statements.iter().enumerate().skip(state.next) {
+            // `arm` / `arm-begin`: `sql` is "METHOD path"; `params` may hold `api_version` and
+            // a JSON `body`.
+            if st.kind == "arm" || st.kind == "arm-begin" {
+                let (method, path) = st.sql.split_once(' ').unwrap_or((st.sql.as_str(), ""));
+                let request = ferry_sdk::ArmRequest {
+                    method: method.to_owned(),
+                    path: path.to_owned(),
+                    api_version: st
+                        .params
+                        .get("api_version")
+                        .and_then(Value::as_str)
+                        .unwrap_or("2023-08-01")
+                        .to_owned(),
+                    body: st.params.get("body").map(Value::to_string),
+                };
+                if st.kind == "arm-begin" {
+                    match cx.azure_begin(&st.label, &request) {
+                        Ok(id) => {
+                            let state = State {
+                                next: index + 1,
+                                results,
+                                pending: Some(id.clone()),
+                                files_done: config.files.len(),
+                            };
+                            return Ok(Outcome::wait_operation(id, state, "waiting for ARM"));
+                        }
+                        Err(e) => results.push(json!({ "error": e.describe() })),
+                    }
+                    continue;
+                }
+                results.push(match cx.azure(&st.label, &request) {
+                    Ok(r) => json!({
+                        "status": r.status,
+                        "body": serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null),
+                    }),
+                    Err(e) => json!({ "error": e.describe(), "code": match &e { Error::Failed(f) | Error::Transient(f) => f.code, _ => None } }),
+                });
+                continue;
+            }
             let conn = match cx.sql(&st.label) {
                 Ok(c) => c,
                 Err(e) => {
