@@ -17,6 +17,7 @@ pub mod blob;
 pub mod control;
 pub mod control_http;
 pub mod instance;
+pub mod lrs;
 pub mod personality;
 pub mod protocol;
 pub mod server;
