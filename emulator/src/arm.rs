@@ -7,7 +7,8 @@
 //! with `createMode: Default` creates an empty database), the operation URLs they hand out
 //! (`Azure-AsyncOperation` for PUT, `Location` for DELETE, with `Retry-After`), a bearer token
 //! check, `api-version` required, and injectable throttling (429 with `Retry-After`).
-//! `createMode: RestoreExternalBackup` (LRS) answers a clear "not emulated yet".
+//! `createMode: RestoreExternalBackup` starts a Log Replay Service job ([`crate::lrs`]),
+//! watched through `restoreDetails/Default` and finished by `completeRestore`.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -60,6 +61,9 @@ struct Arm {
     /// Operation id → when it ends and what it did.
     operations: Mutex<HashMap<String, (std::time::Instant, J)>>,
     next_op: std::sync::atomic::AtomicU64,
+    /// LRS jobs by database name (lower case), and their operation ids.
+    jobs: Mutex<HashMap<String, Arc<crate::lrs::job::Job>>>,
+    job_ops: Mutex<HashMap<String, Arc<crate::lrs::job::Job>>>,
 }
 
 impl ArmServer {
@@ -79,6 +83,8 @@ impl ArmServer {
             requests: Mutex::default(),
             operations: Mutex::default(),
             next_op: 0.into(),
+            jobs: Mutex::default(),
+            job_ops: Mutex::default(),
         });
         let app = axum::Router::new()
             .fallback(handle)
@@ -278,6 +284,14 @@ async fn handle(
                 .collect();
             axum::Json(json!({ "value": value })).into_response()
         }
+        ("GET", ["databases", db]) if arm.job(db).is_some_and(|j| j.details().status != "Completed") => {
+            axum::Json(arm.database(db, "RESTORING")).into_response()
+        }
+        ("GET", ["databases", db, "restoreDetails", "Default"]) => match arm.job(db) {
+            Some(j) => axum::Json(j.restore_details(&format!("{}/databases/{db}/restoreDetails/Default", arm.instance_path()))).into_response(),
+            None => error(StatusCode::NOT_FOUND, "RestoreDetailsNotAvailableOrExpired", &format!("No restore details are available for database '{db}'.")),
+        },
+        ("POST", ["databases", db, "completeRestore"]) => complete_restore(&arm, db, &body),
         ("GET", ["databases", db]) => match database_names(&arm.mi).iter().find(|(n, _)| n == db) {
             Some((n, s)) => axum::Json(arm.database(n, s)).into_response(),
             None => error(
@@ -308,6 +322,9 @@ fn with_headers(mut r: Response, headers: &[(&'static str, String)]) -> Response
 fn put_database(arm: &Arc<Arm>, db: &str, body: &[u8]) -> Response {
     let v: J = serde_json::from_slice(body).unwrap_or_default();
     let mode = v["properties"]["createMode"].as_str().unwrap_or("Default");
+    if mode == "RestoreExternalBackup" {
+        return start_lrs(arm, db, &v["properties"]);
+    }
     if mode != "Default" {
         return error(
             StatusCode::BAD_REQUEST,
@@ -323,17 +340,25 @@ fn put_database(arm: &Arc<Arm>, db: &str, body: &[u8]) -> Response {
         Ok(_) => json!({ "status": "Succeeded" }),
         Err(e) => json!({ "status": "Failed", "error": { "code": "DatabaseCreateFailed", "message": e.text } }),
     });
-    let url = format!(
-        "{}/subscriptions/{}/providers/Microsoft.Sql/locations/{}/managedDatabaseAzureAsyncOperation/{id}?api-version=2023-08-01",
-        arm.base, arm.options.subscription, arm.options.location
-    );
-    with_headers(
-        (StatusCode::ACCEPTED, axum::Json(json!({}))).into_response(),
-        &[("azure-asyncoperation", url), ("retry-after", "1".into())],
+    accepted(
+        arm,
+        "managedDatabaseAzureAsyncOperation",
+        "azure-asyncoperation",
+        &id,
     )
 }
 
 fn delete_database(arm: &Arc<Arm>, db: &str) -> Response {
+    // Stopping LRS is deleting its database (methods.md §2.6); the job ends with it.
+    if let Some(job) = arm
+        .jobs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&db.to_ascii_lowercase())
+    {
+        job.cancelled
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     if !database_names(&arm.mi).iter().any(|(n, _)| n == db) {
         return StatusCode::NO_CONTENT.into_response();
     }
@@ -342,20 +367,33 @@ fn delete_database(arm: &Arc<Arm>, db: &str) -> Response {
         Ok(_) => json!({ "status": "Succeeded" }),
         Err(e) => json!({ "status": "Failed", "error": { "code": "DatabaseDeleteFailed", "message": e.text } }),
     });
-    let url = format!(
-        "{}/subscriptions/{}/providers/Microsoft.Sql/locations/{}/managedDatabaseOperationResults/{id}?api-version=2023-08-01",
-        arm.base, arm.options.subscription, arm.options.location
-    );
-    with_headers(
-        StatusCode::ACCEPTED.into_response(),
-        &[("location", url), ("retry-after", "1".into())],
-    )
+    accepted(arm, "managedDatabaseOperationResults", "location", &id)
 }
 
 /// The operation URLs handed out above: `Azure-AsyncOperation` answers a status body;
 /// `Location` answers 202 while running and 204 (or the error) at the end.
 fn operation_reply(arm: &Arm, rest: &str) -> Response {
     let (kind, id) = rest.split_once('/').unwrap_or((rest, ""));
+    let lrs = arm
+        .job_ops
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(id)
+        .cloned();
+    if let Some(job) = lrs {
+        let d = job.details();
+        let status = match (d.status.as_str(), &d.error) {
+            ("Completed", _) => json!({ "status": "Succeeded" }),
+            (_, Some((code, message))) => {
+                json!({ "status": "Failed", "error": { "code": code, "message": message } })
+            }
+            _ => json!({ "status": "InProgress" }),
+        };
+        arm.operations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_owned(), (std::time::Instant::now(), status));
+    }
     let Some(status) = arm.operation_status(id) else {
         return error(
             StatusCode::NOT_FOUND,
@@ -391,4 +429,234 @@ fn operation_reply(arm: &Arm, rest: &str) -> Response {
             "No such operation.",
         ),
     }
+}
+
+impl Arm {
+    fn job(&self, db: &str) -> Option<Arc<crate::lrs::job::Job>> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&db.to_ascii_lowercase())
+            .cloned()
+    }
+
+    /// An operation id that reports `job`'s progress.
+    fn job_operation(&self, job: &Arc<crate::lrs::job::Job>) -> String {
+        let n = self
+            .next_op
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("00000000-0000-4000-9000-{n:012}");
+        self.job_ops
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), job.clone());
+        id
+    }
+}
+
+/// The most LRS restores one instance runs at once (methods.md §2.7).
+const MAX_CONCURRENT_RESTORES: usize = 100;
+
+/// `PUT …/databases/{db}` with `createMode: RestoreExternalBackup`: the synchronous checks of
+/// methods.md §2.4, then a job in the background.
+fn start_lrs(arm: &Arc<Arm>, db: &str, p: &J) -> Response {
+    let bad = |code: &str, message: &str| error(StatusCode::BAD_REQUEST, code, message);
+    if p["collation"].as_str().is_none_or(str::is_empty) {
+        return bad(
+            "MissingCollation",
+            "Collation is required for a restore from external backup.",
+        );
+    }
+    let Some(uri) = p["storageContainerUri"].as_str().filter(|u| !u.is_empty()) else {
+        return bad(
+            "MissingStorageContainerUri",
+            "storageContainerUri is required.",
+        );
+    };
+    if p["storageContainerIdentity"].as_str() == Some("ManagedIdentity") {
+        return bad(
+            "NotSupportedYet",
+            "ferry-emulator does not emulate managed-identity access to storage yet; use a SAS.",
+        );
+    }
+    let Some(sas) = p["storageContainerSasToken"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+    else {
+        return bad(
+            "MissingStorageContainerSasToken",
+            "storageContainerSasToken is required with SharedAccessSignature.",
+        );
+    };
+    // LRS refuses a SAS with any permission beyond Read and List (methods.md §2.2). Guess:
+    // the reference gives no code for it.
+    let mut perms: Vec<char> = sas
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("sp="))
+        .unwrap_or_default()
+        .chars()
+        .collect();
+    perms.sort_unstable();
+    if perms != ['l', 'r'] {
+        return bad(
+            "InvalidStorageContainerSasTokenPermissions",
+            &format!(
+                "The SAS grants '{}'; LRS needs exactly Read and List (sp=rl).",
+                perms.iter().collect::<String>()
+            ),
+        );
+    }
+    let autocomplete = p["autoCompleteRestore"].as_bool().unwrap_or(false);
+    let last = p["lastBackupName"].as_str().map(str::to_owned);
+    if autocomplete && last.as_deref().is_none_or(str::is_empty) {
+        return bad(
+            "AutoCompleteMissingLastBackupName",
+            "lastBackupName is required with autoCompleteRestore.",
+        );
+    }
+    if let Some(l) = &last {
+        if l.contains(['\n', '\r']) {
+            return bad("LastBackupNameHasNewline", "lastBackupName has a newline.");
+        }
+        if !l.is_ascii() {
+            return bad(
+                "LastBackupNameHasNonAsciiCharacter",
+                "lastBackupName has a non-ASCII character.",
+            );
+        }
+    }
+    let loc = match crate::blob::locate(uri) {
+        Ok(l) => l,
+        Err(e) => return bad("InvalidStorageContainerUri", &e),
+    };
+    // `backup` and `backups` are reserved in the container and folder path (methods.md §2.2).
+    // Guess: the reference gives no code for it.
+    let container = loc
+        .container_url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    if std::iter::once(container.as_str())
+        .chain(loc.blob.split('/'))
+        .any(|s| s.eq_ignore_ascii_case("backup") || s.eq_ignore_ascii_case("backups"))
+    {
+        return bad(
+            "StorageContainerUriContainsReservedWord",
+            "The words 'backup' and 'backups' are reserved in the container name and folder path.",
+        );
+    }
+    if database_names(&arm.mi)
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case(db))
+        || arm.job(db).is_some()
+    {
+        return bad(
+            "ManagedDatabaseNameInUse",
+            &format!("Database '{db}' already exists on the managed instance."),
+        );
+    }
+    let running = arm
+        .jobs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .filter(|j| j.details().status == "Restoring")
+        .count();
+    if running >= MAX_CONCURRENT_RESTORES {
+        return bad(
+            "DatabaseNumberLimitReached",
+            &format!("The instance already runs {MAX_CONCURRENT_RESTORES} restores."),
+        );
+    }
+    let job = crate::lrs::job::Job::new(
+        crate::lrs::job::Start {
+            database: db.to_owned(),
+            folder: uri.to_owned(),
+            sas: sas.trim_start_matches('?').to_owned(),
+            autocomplete,
+            last_backup_name: last,
+        },
+        arm.mi.clock().now(),
+    );
+    arm.jobs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(db.to_ascii_lowercase(), job.clone());
+    let id = arm.job_operation(&job);
+    tokio::spawn(crate::lrs::job::run(job, arm.mi.clone()));
+    accepted(
+        arm,
+        "managedDatabaseAzureAsyncOperation",
+        "azure-asyncoperation",
+        &id,
+    )
+}
+
+/// `POST …/completeRestore`: cut over once the named file is the last restored (§2.6).
+fn complete_restore(arm: &Arc<Arm>, db: &str, body: &[u8]) -> Response {
+    let bad = |code: &str, message: String| error(StatusCode::BAD_REQUEST, code, &message);
+    let v: J = serde_json::from_slice(body).unwrap_or_default();
+    let Some(name) = v["lastBackupName"].as_str() else {
+        return bad(
+            "InvalidDatabaseCompleteRestoreRequest",
+            "lastBackupName is required.".into(),
+        );
+    };
+    let Some(job) = arm.job(db) else {
+        return bad(
+            "ExternalBackupRestoreHasNotBeenStarted",
+            format!("No restore from external backup runs for '{db}'."),
+        );
+    };
+    let d = job.details();
+    if d.status == "Completed" {
+        return bad(
+            "LRSCutoverDatabaseAlreadyRestored",
+            format!("'{db}' is already restored."),
+        );
+    }
+    if job.start.autocomplete {
+        return bad(
+            "ExternalBackupAlreadySignaledToComplete",
+            "The job completes by itself (autoCompleteRestore).".into(),
+        );
+    }
+    if d.complete_after.is_some() {
+        return bad(
+            "LRSCutoverAlreadyInitiated",
+            "completeRestore was already called.".into(),
+        );
+    }
+    if d.last_restored.as_deref() != Some(name) {
+        return bad(
+            "RequiredBackupIsNotLastRestored",
+            format!(
+                "'{name}' is not the last restored file ({}).",
+                d.last_restored.as_deref().unwrap_or("none yet")
+            ),
+        );
+    }
+    job.details
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .complete_after = Some(name.to_owned());
+    let id = arm.job_operation(&job);
+    accepted(arm, "managedDatabaseOperationResults", "location", &id)
+}
+
+/// 202 Accepted naming the operation to poll in `header` (`Azure-AsyncOperation` or
+/// `Location`), as the SQL resource provider answers (methods.md §0.2).
+fn accepted(arm: &Arm, kind: &str, header: &'static str, id: &str) -> Response {
+    let url = format!(
+        "{}/subscriptions/{}/providers/Microsoft.Sql/locations/{}/{kind}/{id}?api-version=2023-08-01",
+        arm.base, arm.options.subscription, arm.options.location
+    );
+    let body = if header == "location" {
+        StatusCode::ACCEPTED.into_response()
+    } else {
+        (StatusCode::ACCEPTED, axum::Json(json!({}))).into_response()
+    };
+    with_headers(body, &[(header, url), ("retry-after", "1".into())])
 }

@@ -173,6 +173,35 @@ fn stitch(mut pieces: Vec<azure_core::Bytes>) -> azure_core::Bytes {
     azure_core::Bytes::from(all)
 }
 
+/// Every blob under `loc.blob` + "/" (a folder), with its size: names relative to the
+/// container. A folder of backups is small; the listing is paged all the same.
+pub async fn list(loc: &BlobLocation, sas: &str) -> Result<Vec<(String, u64)>, BlobError> {
+    use futures_util::StreamExt as _;
+    let mut url = Url::parse(&loc.container_url).map_err(|e| BlobError::Other(e.to_string()))?;
+    url.set_query(Some(sas.trim_start_matches('?')));
+    let container =
+        BlobContainerClient::new(url, None, None).map_err(|e| BlobError::Other(e.to_string()))?;
+    let options = azure_storage_blob::models::BlobContainerClientListBlobsOptions {
+        prefix: Some(format!("{}/", loc.blob.trim_end_matches('/'))),
+        ..Default::default()
+    };
+    let mut pages = container
+        .list_blobs(Some(options))
+        .map_err(classify)?
+        .into_pages();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let body = page.map_err(classify)?.into_model().map_err(classify)?;
+        for b in body.blob_items {
+            if let Some(name) = b.name {
+                let size = b.properties.and_then(|p| p.content_length).unwrap_or(0);
+                out.push((name, size));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Reads a whole blob.
 pub async fn download(loc: &BlobLocation, sas: &str) -> Result<Vec<u8>, BlobError> {
     let blob = client(loc, sas)?;

@@ -209,6 +209,16 @@ impl Server {
             .unwrap_or_else(|e| e.into_inner()) = t;
     }
 
+    /// Runs `f` on the instance under its lock (the LRS job applies backups this way).
+    pub(crate) fn with_instance<T>(&self, f: impl FnOnce(&mut Instance) -> T) -> T {
+        let mut inst = self
+            .shared
+            .instance
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        f(&mut inst)
+    }
+
     /// The virtual clock long operations follow.
     pub fn clock(&self) -> &crate::control::VirtualClock {
         &self.shared.clock

@@ -612,7 +612,7 @@ impl Instance {
         }
     }
 
-    fn apply(
+    pub(crate) fn apply(
         &mut self,
         target: &str,
         h: &BackupHeader,
@@ -803,7 +803,7 @@ impl Instance {
     }
 
     /// RESTORE DATABASE … WITH RECOVERY and no device: brings a restoring database online.
-    fn recover(&mut self, name: &str) -> Result<Report, ServerMessage> {
+    pub(crate) fn recover(&mut self, name: &str) -> Result<Report, ServerMessage> {
         let Some(info) = self.database(name).cloned() else {
             return Err(ServerMessage::error(
                 911,

@@ -2,4 +2,5 @@
 //! the restore chain from backup headers. Started through the ARM front end; not finished yet:
 //! see `arm.rs` for what answers "not emulated yet".
 
+pub mod job;
 pub mod plan;
