@@ -4,7 +4,6 @@
 //! and the documented refusals: a SAS that is not exactly Read+List, `backups` in the path, a
 //! nested folder, a gap in the log chain, completing with a file that is not the last restored.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -69,14 +68,7 @@ impl Rig {
         let arm = ArmServer::start(
             "127.0.0.1:0".parse().unwrap(),
             mi.clone(),
-            ArmOptions {
-                subscription: "s1".into(),
-                resource_group: "rg".into(),
-                instance: "mi".into(),
-                location: "westeurope".into(),
-                tokens: HashSet::from([TOKEN.to_owned()]),
-                operation_time: Duration::from_millis(200),
-            },
+            ArmOptions::local("mi", TOKEN),
         )
         .await
         .unwrap();

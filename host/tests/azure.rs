@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,35 +23,8 @@ fn arm(method_path: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_drives_arm_within_its_scope() {
     let data = tempfile::tempdir().unwrap();
-    let mi = Arc::new(
-        Server::start(
-            "127.0.0.1:0".parse().unwrap(),
-            ServerOptions::local(
-                Personality::ManagedInstance {
-                    name: "mi-a.database.windows.net".into(),
-                },
-                data.path(),
-                "Unused#Pa55",
-            ),
-            Arc::new(ServerTls::generate(&[]).unwrap()),
-        )
-        .await
-        .unwrap(),
-    );
-    let front = ArmServer::start(
-        "127.0.0.1:0".parse().unwrap(),
-        mi.clone(),
-        ArmOptions {
-            subscription: "s1".into(),
-            resource_group: "rg".into(),
-            instance: "mi-a".into(),
-            location: "westeurope".into(),
-            tokens: HashSet::from([TOKEN.to_owned()]),
-            operation_time: Duration::from_millis(1500),
-        },
-    )
-    .await
-    .unwrap();
+    let certs = Arc::new(ServerTls::generate(&[]).unwrap());
+    let (mi, front) = mi_with_arm(data.path(), certs).await;
     // Two throttled answers first: the host waits Retry-After and tries again.
     front.throttle(2, 1);
     let statements = vec![
@@ -124,6 +96,11 @@ async fn a_plugin_drives_arm_within_its_scope() {
     );
     assert_eq!(r[2]["body"]["properties"]["status"], "Online", "{}", r[2]);
     assert_eq!(r[3]["operation"], "succeeded", "DELETE followed: {}", r[3]);
+    let names = tokio::task::block_in_place(|| mi.run_sql("SELECT name FROM sys.databases"));
+    assert!(
+        !format!("{names:?}").contains("Created"),
+        "gone from the MI's catalog too: {names:?}"
+    );
     assert!(
         r[4]["error"].as_str().unwrap().contains("ResourceNotFound") && r[4]["code"] == 404,
         "ARM errors keep their code: {}",
@@ -156,4 +133,149 @@ async fn a_plugin_drives_arm_within_its_scope() {
         !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
         "the token never shows"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_lrs_start_carries_a_sealed_sas_that_nothing_ferry_writes_shows() {
+    use ferry_emulator::azurite::{self, Azurite};
+    let az = Azurite::start().unwrap();
+    az.create_container("migration").await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let certs = Arc::new(ServerTls::generate(&[]).unwrap());
+    let src = Server::start(
+        "127.0.0.1:0".parse().unwrap(),
+        ServerOptions::local(ferry_emulator_sql2019(), &data.path().join("src"), "Src#1"),
+        certs.clone(),
+    )
+    .await
+    .unwrap();
+    let (mi, front) = mi_with_arm(&data.path().join("mi"), certs).await;
+    mi.clock().set_speed(200.0);
+    let key = azurite::ACCOUNT_KEY;
+    let rwl = azurite::container_sas(
+        azurite::ACCOUNT,
+        key,
+        "migration",
+        "racwl",
+        "2099-01-01T00:00:00Z",
+    )
+    .unwrap();
+    let rl = azurite::container_sas(
+        azurite::ACCOUNT,
+        key,
+        "migration",
+        "rl",
+        "2099-01-01T00:00:00Z",
+    )
+    .unwrap();
+    let folder = format!("{}/Sales", az.container_url("migration"));
+    tokio::task::block_in_place(|| {
+        src.run_sql(&format!(
+            "CREATE CREDENTIAL [{}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{rwl}'; \
+             CREATE DATABASE [Sales]; ALTER DATABASE [Sales] SET RECOVERY FULL; \
+             CREATE TABLE [Sales].dbo.T (Id int PRIMARY KEY); INSERT INTO [Sales].dbo.T VALUES (1); \
+             BACKUP DATABASE [Sales] TO URL = '{folder}/full.bak' WITH CHECKSUM",
+            az.container_url("migration")
+        ))
+        .unwrap();
+    });
+    let start = json!({
+        "label": "mi-a", "kind": "arm-sealed", "sql": "PUT databases/Sales",
+        "sealed": { "sas": "lrs-sas" },
+        "params": { "body": { "location": "westeurope", "properties": {
+            "createMode": "RestoreExternalBackup", "collation": "SQL_Latin1_General_CP1_CI_AS",
+            "storageContainerUri": folder, "storageContainerIdentity": "SharedAccessSignature",
+            "storageContainerSasToken": "{{sas}}", "autoCompleteRestore": true, "lastBackupName": "full.bak" } } }
+    });
+    let wasm = fixture("sql_probe");
+    let migration = format!(
+        "databases = [\"one\"]\n[migration]\nname = \"lrs\"\n[plugins.probe]\npath = \"{}\"\nsha256 = \"{}\"\n[[steps]]\nname = \"probe\"\nplugin = \"probe\"\n[steps.config]\nstatements = [{}]\n[steps.grants]\nsql = [\"src\"]\nazure = [\"mi-a\"]\nsecrets = [\"lrs-sas\"]\n",
+        wasm.display(),
+        sha256_file(&wasm),
+        toml_value(&start)
+    );
+    let env = format!(
+        "[sql.src]\nserver = \"localhost\"\nuser = \"sa\"\npassword = \"env:UNUSED\"\n\n[azure.mi-a]\nendpoint = \"{}\"\nsubscription = \"s1\"\nresource_group = \"rg\"\nmanaged_instance = \"mi-a\"\ntoken = \"env:TEST_ARM_TOKEN\"\n\n[secrets]\nlrs-sas = \"env:TEST_LRS_SAS\"\n",
+        front.endpoint()
+    );
+    let site = Site::new(&migration, &env);
+    let run = |args: &'static [&'static str]| {
+        let mut cmd = site.ferry(args);
+        cmd.env("TEST_ARM_TOKEN", TOKEN)
+            .env("UNUSED", "unused")
+            .env("TEST_LRS_SAS", &rl);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+    // The plan shows the body with its placeholder, not the SAS, and sends nothing.
+    let out = run(&["plan", "migration.toml"]).await.unwrap();
+    let plan = std::fs::read_to_string(site.path("migration.plan.txt")).unwrap();
+    assert!(out.status.success(), "{plan}");
+    assert!(
+        plan.contains("\"storageContainerSasToken\":\"{{sas}}\""),
+        "{plan}"
+    );
+    assert!(front.requests().is_empty(), "planning sent nothing to ARM");
+
+    let out = run(&["apply", "--json", "migration.toml"]).await.unwrap();
+    let (r, stdout, stderr) = probe_results(&out);
+    assert_eq!(r[0]["status"], 202, "the LRS job started: {}", r[0]);
+    // The MI read the folder with the sealed SAS and brought the database online.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = tokio::task::block_in_place(|| {
+            mi.run_sql("SELECT state_desc FROM sys.databases WHERE name = N'Sales'")
+        });
+        if format!("{out:?}").contains("ONLINE") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never online: {out:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sig = rl.split("sig=").nth(1).unwrap();
+    let mut all = format!("{stdout}{stderr}{plan}");
+    for f in ["journal.db", "journal.db-wal"] {
+        if let Ok(b) = std::fs::read(site.path(".ferry/migration").join(f)) {
+            all.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+    assert!(!all.contains(sig), "the SAS signature leaked");
+}
+
+fn ferry_emulator_sql2019() -> Personality {
+    Personality::SqlServer {
+        release: ferry_emulator::Release::Sql2019,
+        edition: ferry_emulator::Edition::Enterprise,
+        hadr: false,
+        name: "SRC".into(),
+    }
+}
+
+/// A Managed Instance (TDS) and its ARM front end as instance `mi-a`.
+async fn mi_with_arm(dir: &std::path::Path, certs: Arc<ServerTls>) -> (Arc<Server>, ArmServer) {
+    let personality = Personality::ManagedInstance {
+        name: "mi-a.database.windows.net".into(),
+    };
+    let mi = Arc::new(
+        Server::start(
+            "127.0.0.1:0".parse().unwrap(),
+            ServerOptions::local(personality, dir, "Mi#Pa55"),
+            certs,
+        )
+        .await
+        .unwrap(),
+    );
+    let front = ArmServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        mi.clone(),
+        ArmOptions {
+            operation_time: Duration::from_millis(1500),
+            ..ArmOptions::local("mi-a", TOKEN)
+        },
+    )
+    .await
+    .unwrap();
+    (mi, front)
 }

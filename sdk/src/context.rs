@@ -263,6 +263,20 @@ impl<'h, C> Context<'h, C> {
     pub fn azure(&mut self, label: &str, request: &ArmRequest) -> Result<ArmResponse> {
         self.host.azure_request(label, request)
     }
+    /// Sends an ARM request whose JSON body holds `"{{name}}"` where each sealed secret goes;
+    /// the host writes the values in, so the plugin never sees them.
+    pub fn azure_sealed(
+        &mut self,
+        label: &str,
+        request: &ArmRequest,
+        secrets: &[(&str, Secret)],
+    ) -> Result<ArmResponse> {
+        let handles: Vec<(String, u32)> = secrets
+            .iter()
+            .map(|(name, s)| ((*name).to_owned(), s.0))
+            .collect();
+        self.host.azure_request_sealed(label, request, &handles)
+    }
     /// Starts an ARM long-running operation; returns the operation id.
     pub fn azure_begin(&mut self, label: &str, request: &ArmRequest) -> Result<String> {
         self.host.azure_begin(label, request)

@@ -280,6 +280,14 @@ impl Host for FakeHost {
     fn azure_begin(&mut self, _label: &str, _request: &ArmRequest) -> Result<String> {
         Self::unsupported("Azure")
     }
+    fn azure_request_sealed(
+        &mut self,
+        _label: &str,
+        _request: &ArmRequest,
+        _secrets: &[(String, u32)],
+    ) -> Result<ArmResponse> {
+        Self::unsupported("Azure")
+    }
 
     fn operation_status(&mut self, _id: &str) -> Result<OperationStatus> {
         Self::unsupported("operation backend")

@@ -83,6 +83,12 @@ pub trait Host {
 
     fn azure_request(&mut self, label: &str, request: &ArmRequest) -> Result<ArmResponse>;
     fn azure_begin(&mut self, label: &str, request: &ArmRequest) -> Result<String>;
+    fn azure_request_sealed(
+        &mut self,
+        label: &str,
+        request: &ArmRequest,
+        secrets: &[(String, u32)],
+    ) -> Result<ArmResponse>;
 
     fn operation_status(&mut self, id: &str) -> Result<OperationStatus>;
     fn operation_cancel(&mut self, id: &str) -> Result<()>;

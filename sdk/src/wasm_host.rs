@@ -213,6 +213,23 @@ impl Host for WasmHost {
     fn azure_begin(&mut self, label: &str, request: &ArmRequest) -> Result<String> {
         azure::begin(label, request)
     }
+    fn azure_request_sealed(
+        &mut self,
+        label: &str,
+        request: &ArmRequest,
+        secrets: &[(String, u32)],
+    ) -> Result<ArmResponse> {
+        let sealed = secrets
+            .iter()
+            .map(|(name, id)| {
+                Ok(azure::ArmSecret {
+                    name: name.clone(),
+                    secret: self.secret(*id)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        azure::request_sealed(label, request, &sealed)
+    }
 
     fn operation_status(&mut self, id: &str) -> Result<OperationStatus> {
         operations::status(id)

@@ -1,7 +1,7 @@
 //! `azure`: ARM requests by label, served by [`crate::azure`]. GET needs a read grant,
 //! anything else write; paths are confined to the label's scope.
 
-use crate::bindings::ferry::plugin::azure::{ArmRequest, ArmResponse, Host};
+use crate::bindings::ferry::plugin::azure::{ArmRequest, ArmResponse, ArmSecret, Host};
 use crate::bindings::types::PluginError;
 use crate::capability::{Access, Kind};
 use crate::plan::{Decision, PlannedAction};
@@ -59,33 +59,85 @@ impl StepData {
     }
 }
 
+/// Writes each secret into `body` where the JSON string `"{{name}}"` stands.
+fn seal_into(body: &str, values: &[(String, String)]) -> Result<String, PluginError> {
+    let mut out = body.to_owned();
+    for (name, value) in values {
+        let placeholder = format!("\"{{{{{name}}}}}\"");
+        if !out.contains(&placeholder) {
+            return Err(crate::bindings::types::PluginError::Failed(
+                crate::bindings::types::Failure {
+                    message: format!(
+                        "request-sealed: the body has no \"{{{{{name}}}}}\" for secret `{name}`"
+                    ),
+                    code: None,
+                },
+            ));
+        }
+        let json = serde_json::to_string(value).unwrap_or_default();
+        out = out.replace(&placeholder, &json);
+    }
+    Ok(out)
+}
+
+impl StepData {
+    /// `request` and `request-sealed`: grant check, plan gate, then the request with the
+    /// secrets written into its body. The gate and the logs see the body with its
+    /// placeholders; only the wire gets the values.
+    async fn send_request(
+        &mut self,
+        label: &str,
+        request: ArmRequest,
+        values: &[(String, String)],
+    ) -> Result<ArmResponse, PluginError> {
+        let (client, url) = self.arm(label, &request)?;
+        if self.arm_gate(label, &request)? == Decision::Recorded {
+            return Ok(ArmResponse {
+                status: 202,
+                body: r#"{"planned":true}"#.into(),
+            });
+        }
+        let body = match request.body.as_deref() {
+            Some(b) => Some(seal_into(b, values)?),
+            None => None,
+        };
+        let r = client.send(&request.method, &url, body.as_deref()).await?;
+        Ok(ArmResponse {
+            status: r.status,
+            body: self.clean(&r.body, 1 << 20),
+        })
+    }
+}
+
 impl Host for StepData {
+    async fn request_sealed(
+        &mut self,
+        label: String,
+        request: ArmRequest,
+        secrets: Vec<ArmSecret>,
+    ) -> wasmtime::Result<Result<ArmResponse, PluginError>> {
+        let mut values = Vec::new();
+        for s in secrets {
+            let sealed = self.table.get(&s.secret)?.label.clone();
+            match self.scope.vault.resolve(&sealed) {
+                Ok(v) => values.push((s.name, v)),
+                Err(e) => {
+                    return Ok(Err(PluginError::Failed(crate::bindings::types::Failure {
+                        message: e,
+                        code: None,
+                    })));
+                }
+            }
+        }
+        Ok(self.send_request(&label, request, &values).await)
+    }
+
     async fn request(
         &mut self,
         label: String,
         request: ArmRequest,
     ) -> wasmtime::Result<Result<ArmResponse, PluginError>> {
-        let (client, url) = match self.arm(&label, &request) {
-            Ok(cu) => cu,
-            Err(e) => return Ok(Err(e)),
-        };
-        match self.arm_gate(&label, &request) {
-            Ok(Decision::Run) => {}
-            Ok(Decision::Recorded) => {
-                return Ok(Ok(ArmResponse {
-                    status: 202,
-                    body: r#"{"planned":true}"#.into(),
-                }));
-            }
-            Err(e) => return Ok(Err(e)),
-        }
-        let reply = client
-            .send(&request.method, &url, request.body.as_deref())
-            .await;
-        Ok(reply.map(|r| ArmResponse {
-            status: r.status,
-            body: self.clean(&r.body, 1 << 20),
-        }))
+        Ok(self.send_request(&label, request, &[]).await)
     }
 
     async fn begin(
@@ -115,5 +167,21 @@ impl Host for StepData {
             Decision::Recorded => reporter.succeeded(serde_json::json!({ "planned": true })),
         }
         Ok(Ok(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seal_into;
+
+    #[test]
+    fn secrets_go_where_their_placeholder_is_as_json_strings() {
+        let body = r#"{"properties":{"storageContainerSasToken":"{{sas}}","other":"{{sas}}x"}}"#;
+        let out = seal_into(body, &[("sas".into(), "sv=1&sig=a\"b".into())]).unwrap();
+        assert_eq!(
+            out,
+            r#"{"properties":{"storageContainerSasToken":"sv=1&sig=a\"b","other":"{{sas}}x"}}"#
+        );
+        assert!(seal_into(body, &[("nope".into(), "v".into())]).is_err());
     }
 }

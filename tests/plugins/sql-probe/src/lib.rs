@@ -204,7 +204,7 @@ impl Plugin for SqlProbe {
         for (index, st) in config.statements.iter().enumerate().skip(state.next) {
             // `arm` / `arm-begin`: `sql` is "METHOD path"; `params` may hold `api_version` and
             // a JSON `body`.
-            if st.kind == "arm" || st.kind == "arm-begin" {
+            if st.kind == "arm" || st.kind == "arm-begin" || st.kind == "arm-sealed" {
                 let (method, path) = st.sql.split_once(' ').unwrap_or((st.sql.as_str(), ""));
                 let request = ferry_sdk::ArmRequest {
                     method: method.to_owned(),
@@ -232,7 +232,20 @@ impl Plugin for SqlProbe {
                     }
                     continue;
                 }
-                results.push(match cx.azure(&st.label, &request) {
+                let reply = if st.kind == "arm-sealed" {
+                    // `sealed` maps each body placeholder to a secret label.
+                    let mut secrets = Vec::new();
+                    for (name, label) in &st.sealed {
+                        secrets.push((
+                            name.as_str(),
+                            cx.secret(label.as_str().unwrap_or_default())?,
+                        ));
+                    }
+                    cx.azure_sealed(&st.label, &request, &secrets)
+                } else {
+                    cx.azure(&st.label, &request)
+                };
+                results.push(match reply {
                     Ok(r) => json!({
                         "status": r.status,
                         "body": serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null),
