@@ -42,6 +42,7 @@ fn call() -> StepCall {
             ops: Arc::default(),
             storage: Arc::default(),
             azure: Arc::default(),
+            signals: ferry_host::signals::Signals::default(),
             plan: ferry_host::plan::PlanGate::Off,
         }),
         limits: StepLimits {

@@ -17,5 +17,6 @@ pub mod plan;
 pub mod redact;
 pub mod report;
 pub mod runtime;
+pub mod signals;
 pub mod sql;
 pub mod storage;

@@ -213,6 +213,11 @@ impl<'h, C> Context<'h, C> {
     pub fn url(&mut self, c: Container, name: &str) -> Result<String> {
         self.host.storage_url(c.0, name)
     }
+    /// Whether an operator sent this work item the signal `name` (`"cutover"`, from
+    /// `ferry cutover`).
+    pub fn signal_requested(&mut self, name: &str) -> bool {
+        self.host.signal_requested(name)
+    }
     /// True while `ferry plan` runs this step: reads are real, changes are recorded in the
     /// plan instead of made (see the `planning` WIT interface).
     pub fn planning(&mut self) -> bool {

@@ -37,6 +37,8 @@ pub struct FakeHost {
     pub scratch: Option<String>,
     /// What `planning()` answers (false: an apply).
     pub planning: bool,
+    /// Signals an operator sent (`"cutover"`).
+    pub signals: Vec<String>,
     secrets: BTreeMap<String, (String, bool)>,
     open_secrets: Vec<String>,
     sql_labels: Vec<String>,
@@ -297,5 +299,8 @@ impl Host for FakeHost {
     }
     fn planning(&mut self) -> bool {
         self.planning
+    }
+    fn signal_requested(&mut self, name: &str) -> bool {
+        self.signals.iter().any(|s| s == name)
     }
 }

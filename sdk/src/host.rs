@@ -94,4 +94,5 @@ pub trait Host {
     fn operation_cancel(&mut self, id: &str) -> Result<()>;
 
     fn planning(&mut self) -> bool;
+    fn signal_requested(&mut self, name: &str) -> bool;
 }

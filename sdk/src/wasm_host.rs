@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 
 use crate::bindings::exports::ferry::plugin::plugin::Guest;
 use crate::bindings::ferry::plugin::{
-    azure, log, operations, planning, progress, report, secrets, storage, tsql, types,
+    azure, log, operations, planning, progress, report, secrets, signals, storage, tsql, types,
 };
 use crate::{
     ArmRequest, ArmResponse, Error, Host, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
@@ -239,5 +239,8 @@ impl Host for WasmHost {
     }
     fn planning(&mut self) -> bool {
         planning::active()
+    }
+    fn signal_requested(&mut self, name: &str) -> bool {
+        signals::requested(name)
     }
 }

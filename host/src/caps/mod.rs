@@ -9,6 +9,7 @@ pub mod planning;
 pub mod progress;
 pub mod report;
 pub mod secrets;
+pub mod signals;
 pub mod storage;
 pub mod tsql;
 

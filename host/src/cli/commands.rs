@@ -29,6 +29,7 @@ pub(super) async fn run(cli: Cli) -> Exit {
         Command::Check(args) => check(&g, &args).await,
         Command::Apply(args) => apply(&g, &args).await,
         Command::Plan(args) => super::plan::plan(&g, &args).await,
+        Command::Cutover(args) => super::cutover::cutover(&g, &args),
         Command::Status(args) => status(&g, &args),
     }
 }

@@ -17,6 +17,7 @@ macro_rules! errln {
 }
 
 mod commands;
+mod cutover;
 mod plan;
 mod view;
 
@@ -95,6 +96,13 @@ enum Command {
     /// change the plan does not list fails its work item instead of running. Exit code 1 if a
     /// database would stop (its reason is in the plan).
     Plan(PlanArgs),
+    /// Cut over: tell a running migration's databases to finish (all, or those named).
+    ///
+    /// For methods that keep a target in sync until told (the `lrs` plugin in continuous
+    /// mode), this is the go: the plugin takes the tail-log backup, waits for it to be
+    /// restored and completes the restore. The signal is kept in the journal, so a `ferry
+    /// apply` started later still sees it.
+    Cutover(CutoverArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -138,6 +146,19 @@ struct PlanArgs {
     /// form goes beside it as .txt].
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+struct CutoverArgs {
+    /// The migration file.
+    #[arg(value_name = "MIGRATION", default_value = "migration.toml")]
+    migration: PathBuf,
+    /// Only these databases [default: every database of the run].
+    #[arg(long = "database", value_name = "NAME")]
+    database: Vec<String>,
+    /// Where the journal lives [default: .ferry/<name> beside the migration].
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -404,6 +404,7 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
         ops: ctx.ops.clone(),
         storage: ctx.storage.clone(),
         azure: ctx.azure.clone(),
+        signals: crate::signals::Signals::new(&ctx.run, ctx.log.journal.clone()),
         plan: ctx.opts.gate.clone(),
     });
     let call = StepCall {

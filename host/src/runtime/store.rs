@@ -37,6 +37,8 @@ pub struct CallScope {
     pub ops: Arc<crate::operations::Operations>,
     /// Storage labels of the run.
     pub storage: Arc<crate::storage::Storage>,
+    /// Operator signals sent to this run's items (`ferry cutover`).
+    pub signals: crate::signals::Signals,
     /// ARM clients of the azure labels.
     pub azure: Arc<crate::azure::ArmClients>,
     /// Whether mutating calls run, are recorded (`ferry plan`) or must be in a plan.
@@ -58,6 +60,7 @@ impl CallScope {
             ops: Arc::default(),
             storage: Arc::default(),
             azure: Arc::default(),
+            signals: crate::signals::Signals::default(),
             plan: crate::plan::PlanGate::Off,
         }
     }

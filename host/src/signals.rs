@@ -1,0 +1,79 @@
+//! Operator signals: `ferry cutover` records a `signal` event for a work item in the run's
+//! journal, from another process if need be; a plugin asks `signals.requested("cutover")` on
+//! its next step call. Kept in the journal so a signal survives a restart of the run.
+
+use std::sync::{Arc, Mutex};
+
+use crate::journal::Journal;
+
+/// The journal event kind that carries a signal; its data is `{"name": …}`.
+pub const EVENT: &str = "signal";
+
+/// Where a run's signals are read from.
+#[derive(Clone, Default)]
+pub struct Signals {
+    source: Option<(String, Arc<Mutex<Box<dyn Journal>>>)>,
+}
+
+impl Signals {
+    /// Signals of `run`, read from `journal`.
+    pub fn new(run: &str, journal: Arc<Mutex<Box<dyn Journal>>>) -> Signals {
+        Signals {
+            source: Some((run.to_owned(), journal)),
+        }
+    }
+
+    /// Whether `name` was sent to `item` (or to every item: an event with no item).
+    pub fn requested(&self, item: &str, name: &str) -> bool {
+        let Some((run, journal)) = &self.source else {
+            return false;
+        };
+        let events = journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .events(run)
+            .unwrap_or_default();
+        events.iter().any(|e| {
+            e.kind == EVENT && e.data["name"] == name && e.item.as_deref().is_none_or(|i| i == item)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{NewItem, SqliteJournal};
+
+    #[test]
+    fn a_signal_reaches_its_item_or_every_item() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = SqliteJournal::open(&dir.path().join("journal.db")).unwrap();
+        let item = |name: &str| NewItem {
+            step: "lrs".into(),
+            step_index: 0,
+            item: name.into(),
+            wave: 0,
+        };
+        j.create_run(
+            "r1",
+            "m.toml",
+            &Default::default(),
+            &[item("Sales"), item("Hr")],
+        )
+        .unwrap();
+        let cut = serde_json::json!({ "name": "cutover" });
+        j.add_event("r1", None, Some("Sales"), EVENT, &cut).unwrap();
+        let shared: Arc<Mutex<Box<dyn Journal>>> = Arc::new(Mutex::new(Box::new(j)));
+        let s = Signals::new("r1", shared.clone());
+        assert!(s.requested("Sales", "cutover"));
+        assert!(!s.requested("Hr", "cutover"), "sent to Sales only");
+        assert!(!s.requested("Sales", "pause"), "another signal");
+        assert!(!Signals::default().requested("Sales", "cutover"));
+        shared
+            .lock()
+            .unwrap()
+            .add_event("r1", None, None, EVENT, &cut)
+            .unwrap();
+        assert!(s.requested("Hr", "cutover"), "sent to every item");
+    }
+}
