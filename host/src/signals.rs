@@ -2,9 +2,7 @@
 //! journal, from another process if need be; a plugin asks `signals.requested("cutover")` on
 //! its next step call. Kept in the journal so a signal survives a restart of the run.
 
-use std::sync::{Arc, Mutex};
-
-use crate::journal::Journal;
+use crate::journal::SharedJournal;
 
 /// The journal event kind that carries a signal; its data is `{"name": …}`.
 pub const EVENT: &str = "signal";
@@ -12,12 +10,12 @@ pub const EVENT: &str = "signal";
 /// Where a run's signals are read from.
 #[derive(Clone, Default)]
 pub struct Signals {
-    source: Option<(String, Arc<Mutex<Box<dyn Journal>>>)>,
+    source: Option<(String, SharedJournal)>,
 }
 
 impl Signals {
     /// Signals of `run`, read from `journal`.
-    pub fn new(run: &str, journal: Arc<Mutex<Box<dyn Journal>>>) -> Signals {
+    pub fn new(run: &str, journal: SharedJournal) -> Signals {
         Signals {
             source: Some((run.to_owned(), journal)),
         }
@@ -42,7 +40,8 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{NewItem, SqliteJournal};
+    use crate::journal::{Journal, NewItem, SqliteJournal};
+    use std::sync::{Arc, Mutex};
 
     #[test]
     fn a_signal_reaches_its_item_or_every_item() {
@@ -63,7 +62,7 @@ mod tests {
         .unwrap();
         let cut = serde_json::json!({ "name": "cutover" });
         j.add_event("r1", None, Some("Sales"), EVENT, &cut).unwrap();
-        let shared: Arc<Mutex<Box<dyn Journal>>> = Arc::new(Mutex::new(Box::new(j)));
+        let shared: SharedJournal = Arc::new(Mutex::new(Box::new(j)));
         let s = Signals::new("r1", shared.clone());
         assert!(s.requested("Sales", "cutover"));
         assert!(!s.requested("Hr", "cutover"), "sent to Sales only");

@@ -436,27 +436,42 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
     }
 }
 
-fn status(g: &Global, args: &StatusArgs) -> Exit {
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| default_state_dir(&args.migration));
+/// The journal of a migration's state directory; an error says to run `ferry apply` first
+/// when there is none.
+pub(super) fn open_journal(
+    g: &Global,
+    migration: &Path,
+    state_dir: Option<&Path>,
+) -> Result<SqliteJournal, Exit> {
+    let state_dir = state_dir
+        .map(Path::to_owned)
+        .unwrap_or_else(|| default_state_dir(migration));
     let path = journal_path(&state_dir);
     if !path.is_file() {
-        return error(
+        return Err(error(
             g,
             Exit::InvalidInput,
             &format!(
                 "no journal at {}: `ferry apply {}` has not run here yet (or pass --state-dir)",
                 path.display(),
-                args.migration.display()
+                migration.display()
             ),
-        );
+        ));
     }
-    let journal = match SqliteJournal::open(&path) {
+    SqliteJournal::open(&path).map_err(|e| error(g, Exit::Internal, &format!("{e:#}")))
+}
+
+fn status(g: &Global, args: &StatusArgs) -> Exit {
+    let journal = match open_journal(g, &args.migration, args.state_dir.as_deref()) {
         Ok(j) => j,
-        Err(e) => return error(g, Exit::Internal, &format!("{e:#}")),
+        Err(code) => return code,
     };
+    let path = journal_path(
+        &args
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| default_state_dir(&args.migration)),
+    );
     let runs = match journal.runs() {
         Ok(r) => r,
         Err(e) => return error(g, Exit::Internal, &format!("{e:#}")),

@@ -4,31 +4,14 @@
 
 use serde_json::json;
 
-use super::commands::error;
+use super::commands::{error, open_journal};
 use super::{CutoverArgs, Exit, Global};
-use crate::journal::{Journal, RunStatus, SqliteJournal};
-use crate::pipeline::run::{default_state_dir, journal_path};
+use crate::journal::{Journal, RunStatus};
 
 pub(super) fn cutover(g: &Global, args: &CutoverArgs) -> Exit {
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| default_state_dir(&args.migration));
-    let path = journal_path(&state_dir);
-    if !path.is_file() {
-        return error(
-            g,
-            Exit::InvalidInput,
-            &format!(
-                "no journal at {}: start the migration with `ferry apply {}` first (or pass --state-dir)",
-                path.display(),
-                args.migration.display()
-            ),
-        );
-    }
-    let mut journal = match SqliteJournal::open(&path) {
+    let mut journal = match open_journal(g, &args.migration, args.state_dir.as_deref()) {
         Ok(j) => j,
-        Err(e) => return error(g, Exit::Internal, &format!("{e:#}")),
+        Err(code) => return code,
     };
     let run = match journal.latest_run() {
         Ok(Some(r)) => r,

@@ -180,6 +180,9 @@ pub trait Journal: Send {
     fn events(&self, run: &str) -> anyhow::Result<Vec<EventRecord>>;
 }
 
+/// A journal shared by a run's tasks.
+pub type SharedJournal = std::sync::Arc<std::sync::Mutex<Box<dyn Journal>>>;
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

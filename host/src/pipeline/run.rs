@@ -75,7 +75,7 @@ pub fn journal_path(state_dir: &Path) -> PathBuf {
     state_dir.join("journal.db")
 }
 
-type SharedJournal = Arc<Mutex<Box<dyn Journal>>>;
+use crate::journal::SharedJournal;
 
 /// Journals events and passes them to the observer. Also the plugins' [`EventSink`].
 struct RunLog {
