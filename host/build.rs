@@ -12,6 +12,7 @@ use std::process::Command;
 const BUNDLED: &[(&str, &str)] = &[
     ("hello-steps", "hello-steps"),
     ("native-restore", "native-restore"),
+    ("lrs", "lrs"),
 ];
 /// Plugins only tests load, by path.
 const FIXTURES: &[&str] = &["hostile", "sql-probe"];

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use ferry_emulator::arm::{ArmOptions, ArmServer};
-use ferry_emulator::{Personality, Server, ServerOptions, ServerTls};
+use ferry_emulator::{Server, ServerTls};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "arm-token-for-ferry-tests";
@@ -142,13 +142,7 @@ async fn an_lrs_start_carries_a_sealed_sas_that_nothing_ferry_writes_shows() {
     az.create_container("migration").await.unwrap();
     let data = tempfile::tempdir().unwrap();
     let certs = Arc::new(ServerTls::generate(&[]).unwrap());
-    let src = Server::start(
-        "127.0.0.1:0".parse().unwrap(),
-        ServerOptions::local(ferry_emulator_sql2019(), &data.path().join("src"), "Src#1"),
-        certs.clone(),
-    )
-    .await
-    .unwrap();
+    let src = emulated_sql2019(&data.path().join("src"), "Src#1", certs.clone()).await;
     let (mi, front) = mi_with_arm(&data.path().join("mi"), certs).await;
     mi.clock().set_speed(200.0);
     let key = azurite::ACCOUNT_KEY;
@@ -244,29 +238,9 @@ async fn an_lrs_start_carries_a_sealed_sas_that_nothing_ferry_writes_shows() {
     assert!(!all.contains(sig), "the SAS signature leaked");
 }
 
-fn ferry_emulator_sql2019() -> Personality {
-    Personality::SqlServer {
-        release: ferry_emulator::Release::Sql2019,
-        edition: ferry_emulator::Edition::Enterprise,
-        hadr: false,
-        name: "SRC".into(),
-    }
-}
-
 /// A Managed Instance (TDS) and its ARM front end as instance `mi-a`.
 async fn mi_with_arm(dir: &std::path::Path, certs: Arc<ServerTls>) -> (Arc<Server>, ArmServer) {
-    let personality = Personality::ManagedInstance {
-        name: "mi-a.database.windows.net".into(),
-    };
-    let mi = Arc::new(
-        Server::start(
-            "127.0.0.1:0".parse().unwrap(),
-            ServerOptions::local(personality, dir, "Mi#Pa55"),
-            certs,
-        )
-        .await
-        .unwrap(),
-    );
+    let mi = Arc::new(emulated_mi("mi-a", dir, "Mi#Pa55", certs).await);
     let front = ArmServer::start(
         "127.0.0.1:0".parse().unwrap(),
         mi.clone(),

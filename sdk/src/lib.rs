@@ -40,6 +40,7 @@ pub mod fake;
 mod host;
 mod plugin;
 mod runner;
+pub mod tsql_text;
 mod wasm_host;
 
 pub use context::{Container, Context, Param, ParamValue, Secret, SqlConnection};

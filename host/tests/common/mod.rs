@@ -155,3 +155,37 @@ pub fn toml_value(v: &serde_json::Value) -> String {
         other => other.to_string(),
     }
 }
+
+/// A source SQL Server 2019 Enterprise from the emulator, TLS required, `sa` with `password`.
+pub async fn emulated_sql2019(
+    dir: &Path,
+    password: &str,
+    certs: std::sync::Arc<ferry_emulator::ServerTls>,
+) -> ferry_emulator::Server {
+    let personality = ferry_emulator::Personality::SqlServer {
+        release: ferry_emulator::Release::Sql2019,
+        edition: ferry_emulator::Edition::Enterprise,
+        hadr: false,
+        name: "SRC".into(),
+    };
+    let options = ferry_emulator::ServerOptions::local(personality, dir, password);
+    ferry_emulator::Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
+        .await
+        .unwrap()
+}
+
+/// An emulated Managed Instance named `name`, TLS required, `sa` with `password`.
+pub async fn emulated_mi(
+    name: &str,
+    dir: &Path,
+    password: &str,
+    certs: std::sync::Arc<ferry_emulator::ServerTls>,
+) -> ferry_emulator::Server {
+    let personality = ferry_emulator::Personality::ManagedInstance {
+        name: format!("{name}.database.windows.net"),
+    };
+    let options = ferry_emulator::ServerOptions::local(personality, dir, password);
+    ferry_emulator::Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
+        .await
+        .unwrap()
+}

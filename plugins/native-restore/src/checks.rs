@@ -140,15 +140,7 @@ pub fn stripe_names(folder: &str, db: &str, n: u64) -> Vec<String> {
         .collect()
 }
 
-/// `[name]` with `]` doubled, as T-SQL quotes identifiers.
-pub fn quote_name(name: &str) -> String {
-    format!("[{}]", name.replace(']', "]]"))
-}
-
-/// `N'text'` with `'` doubled.
-pub fn quote_text(s: &str) -> String {
-    format!("N'{}'", s.replace('\'', "''"))
-}
+pub use ferry_sdk::tsql_text::{quote_name, quote_text};
 
 fn url_list(urls: &[String]) -> String {
     urls.iter()
@@ -185,17 +177,7 @@ pub fn restore_statement(target: &str, urls: &[String]) -> String {
     )
 }
 
-/// A SAS credential named after the container URL; the SAS goes in as a sealed parameter.
-pub fn credential_statement(container_url: &str) -> String {
-    format!(
-        "CREATE CREDENTIAL {} WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = @sas",
-        quote_name(container_url)
-    )
-}
-
-pub fn drop_credential_statement(container_url: &str) -> String {
-    format!("DROP CREDENTIAL {}", quote_name(container_url))
-}
+pub use ferry_sdk::tsql_text::{credential_statement, drop_credential_statement};
 
 /// What a server error number means for the person reading the report.
 pub fn hint(code: i32) -> &'static str {

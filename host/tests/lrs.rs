@@ -1,0 +1,143 @@
+//! The bundled `lrs` plugin through the real `ferry` binary, against the emulator's SQL Server,
+//! its Managed Instance's ARM front end and a real Azurite: continuous mode, a `ferry apply`
+//! killed while it monitors and run again (LRS is not started twice), then `ferry cutover`:
+//! the tail-log backup is taken and restored, and the restore completed.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use ferry_emulator::arm::{ArmOptions, ArmServer};
+use ferry_emulator::azurite::{self, Azurite};
+use ferry_emulator::{Server, ServerTls};
+use serde_json::Value;
+
+const TOKEN: &str = "lrs-arm-token";
+const SA: &str = "Lrs#Src-Pa55";
+
+fn scalar(server: &Server, sql: &str) -> String {
+    format!("{:?}", tokio::task::block_in_place(|| server.run_sql(sql)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
+    let az = Azurite::start().unwrap();
+    az.create_container("migration").await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let certs = Arc::new(ServerTls::generate(&[]).unwrap());
+    let src = emulated_sql2019(&data.path().join("src"), SA, certs.clone()).await;
+    let mi = Arc::new(emulated_mi("mi", &data.path().join("mi"), "Mi#Pa55", certs).await);
+    mi.clock().set_speed(200.0);
+    let front = ArmServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        mi.clone(),
+        ArmOptions::local("mi", TOKEN),
+    )
+    .await
+    .unwrap();
+    tokio::task::block_in_place(|| {
+        src.run_sql(
+            "CREATE DATABASE [Sales]; ALTER DATABASE [Sales] SET RECOVERY FULL; \
+             CREATE TABLE [Sales].dbo.T (Id int PRIMARY KEY); INSERT INTO [Sales].dbo.T VALUES (1), (2)",
+        )
+        .unwrap();
+    });
+    let migration = "databases = [\"Sales\"]\n[migration]\nname = \"lrs\"\n[plugins.lrs]\nbundled = \"lrs\"\n[[steps]]\nname = \"lrs\"\nplugin = \"lrs\"\n[steps.config]\npoll_seconds = 1\n[steps.grants]\nsql = [\"source\"]\nazure = [\"mi\"]\nstorage = [\"backups\"]\n";
+    let env = format!(
+        "[sql.source]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_SA\"\n\n\
+         [azure.mi]\nendpoint = \"{}\"\nsubscription = \"s1\"\nresource_group = \"rg\"\nmanaged_instance = \"mi\"\ntoken = \"env:TEST_ARM_TOKEN\"\n\n\
+         [storage.backups]\nkind = \"blob\"\nurl = \"{}\"\naccount_key = \"env:TEST_BLOB_KEY\"\n",
+        src.addr.port(),
+        front.endpoint(),
+        az.container_url("migration")
+    );
+    let site = Site::new(migration, &env);
+    std::fs::write(site.path("ca.pem"), src.ca_pem()).unwrap();
+    let ferry = |args: &[&str]| {
+        let mut cmd = site.ferry(args);
+        cmd.env("TEST_SA", SA)
+            .env("TEST_ARM_TOKEN", TOKEN)
+            .env("TEST_BLOB_KEY", azurite::ACCOUNT_KEY);
+        cmd
+    };
+
+    // First run: backups, LRS started, monitoring — then killed.
+    let mut first = ferry(&["apply", "--json", "migration.toml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !scalar(
+        &mi,
+        "SELECT state_desc FROM sys.databases WHERE name = N'Sales'",
+    )
+    .contains("RESTORING")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "LRS never restored the full backup"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    // A write after the last log backup: only the tail-log backup carries it.
+    tokio::task::block_in_place(|| src.run_sql("INSERT INTO [Sales].dbo.T VALUES (3)")).unwrap();
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = ferry(&["cutover", "migration.toml"]);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("cutover requested for every database"),
+        "{stdout}"
+    );
+
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = ferry(&["apply", "--json", "migration.toml"]);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let done = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["event"] == "item-done")
+        .unwrap_or_else(|| panic!("{stdout}\n{stderr}"));
+    assert_eq!(done["output"]["last_file"], "Sales_tail.trn", "{done}");
+    assert!(
+        stdout.contains("\"resumed\":true"),
+        "the second run resumed the first one's monitoring: {stdout}"
+    );
+    let puts = front
+        .requests()
+        .iter()
+        .filter(|(m, p)| m == "PUT" && p.contains("/databases/Sales?"))
+        .count();
+    assert_eq!(puts, 1, "LRS was started once: {:?}", front.requests());
+    assert!(
+        scalar(
+            &mi,
+            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
+        )
+        .contains("ONLINE")
+    );
+    assert!(
+        scalar(&mi, "SELECT COUNT(*) FROM [Sales].dbo.T").contains("Int(3)"),
+        "the row written before cutover arrived with the tail-log backup"
+    );
+    assert!(
+        !stdout.contains("sig=") && !stderr.contains("sig="),
+        "no SAS in the output"
+    );
+}

@@ -1,0 +1,156 @@
+//! The step configuration (`[steps.config]`) and its JSON schema.
+
+use serde::Deserialize;
+
+/// How LRS finishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Restore new log backups as they arrive until `ferry cutover` (methods.md §2.4).
+    Continuous,
+    /// The chain ferry uploads is final: LRS brings the database online after its last file.
+    Autocomplete,
+}
+
+/// What the tail-log backup at cutover leaves on the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TailLog {
+    /// `WITH NORECOVERY`: the source goes RESTORING, so no write can follow the last backup.
+    Norecovery,
+    /// The source stays online; stop the applications first.
+    Online,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// SQL label of the source SQL Server.
+    #[serde(default = "source")]
+    pub source: String,
+    /// Azure label scoped to the target Managed Instance.
+    #[serde(default = "mi")]
+    pub azure: String,
+    /// Storage label of the blob container the backups go through.
+    #[serde(default = "backups")]
+    pub backups: String,
+    /// Folder per database in the container (flat, one database each); `{db}` is the name.
+    #[serde(default = "folder")]
+    pub folder: String,
+    /// The database's name on the MI.
+    #[serde(default = "folder")]
+    pub target_name: String,
+    #[serde(default = "mode")]
+    pub mode: Mode,
+    #[serde(default = "tail_log")]
+    pub tail_log: TailLog,
+    /// Minutes the Read+List SAS LRS reads with stays valid; it must outlast the migration.
+    #[serde(default = "sas_minutes")]
+    pub sas_minutes: u32,
+    /// Days after the start to warn that the 30-day LRS limit is coming.
+    #[serde(default = "warn_days")]
+    pub warn_days: u32,
+    /// Seconds between looks at the restore's progress.
+    #[serde(default = "poll_seconds")]
+    pub poll_seconds: u32,
+    /// The Microsoft.Sql api-version for the ARM calls.
+    #[serde(default = "api_version")]
+    pub api_version: String,
+}
+
+fn source() -> String {
+    "source".into()
+}
+fn mi() -> String {
+    "mi".into()
+}
+fn backups() -> String {
+    "backups".into()
+}
+fn folder() -> String {
+    "{db}".into()
+}
+fn mode() -> Mode {
+    Mode::Continuous
+}
+fn tail_log() -> TailLog {
+    TailLog::Norecovery
+}
+/// A week: the longest SAS ferry signs; a longer migration needs a new SAS.
+fn sas_minutes() -> u32 {
+    7 * 24 * 60
+}
+fn warn_days() -> u32 {
+    25
+}
+fn poll_seconds() -> u32 {
+    10
+}
+fn api_version() -> String {
+    "2023-08-01".into()
+}
+
+impl Config {
+    pub fn folder_for(&self, db: &str) -> String {
+        self.folder.replace("{db}", db).trim_matches('/').to_owned()
+    }
+    pub fn target_for(&self, db: &str) -> String {
+        self.target_name.replace("{db}", db)
+    }
+}
+
+pub fn schema() -> serde_json::Value {
+    serde_json::json!({
+        "type": "object",
+        "properties": {
+            "source": { "type": "string", "minLength": 1 },
+            "azure": { "type": "string", "minLength": 1 },
+            "backups": { "type": "string", "minLength": 1 },
+            "folder": { "type": "string", "minLength": 1 },
+            "target_name": { "type": "string", "minLength": 1 },
+            "mode": { "enum": ["continuous", "autocomplete"] },
+            "tail_log": { "enum": ["norecovery", "online"] },
+            "sas_minutes": { "type": "integer", "minimum": 60, "maximum": 10080 },
+            "warn_days": { "type": "integer", "minimum": 1, "maximum": 29 },
+            "poll_seconds": { "type": "integer", "minimum": 1, "maximum": 3600 },
+            "api_version": { "type": "string", "minLength": 10 }
+        },
+        "additionalProperties": false
+    })
+}
+
+/// LRS reserves `backup` and `backups` in the container name and folder path (methods.md
+/// §2.2); found before anything is uploaded.
+pub fn reserved_word(container_url: &str, folder: &str) -> Option<String> {
+    let container = container_url.rsplit('/').next().unwrap_or_default();
+    std::iter::once(container)
+        .chain(folder.split('/'))
+        .find(|s| s.eq_ignore_ascii_case("backup") || s.eq_ignore_ascii_case("backups"))
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reserved_word;
+
+    #[test]
+    fn backup_and_backups_are_reserved_in_container_and_folder() {
+        assert_eq!(
+            reserved_word("https://a.blob.core.windows.net/migration", "Sales"),
+            None
+        );
+        assert_eq!(
+            reserved_word("https://a.blob.core.windows.net/backups", "Sales").as_deref(),
+            Some("backups")
+        );
+        assert_eq!(
+            reserved_word("http://127.0.0.1:1/devstoreaccount1/m", "x/Backup").as_deref(),
+            Some("Backup")
+        );
+        assert_eq!(
+            reserved_word("https://a/c", "Sales_backup"),
+            None,
+            "only whole segments"
+        );
+    }
+}
