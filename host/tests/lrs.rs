@@ -21,8 +21,18 @@ fn scalar(server: &Server, sql: &str) -> String {
     format!("{:?}", tokio::task::block_in_place(|| server.run_sql(sql)))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
+/// Azurite, a source SQL Server with `Sales` (FULL recovery, two rows), an MI with its ARM
+/// front end, and a site running the bundled `lrs` plugin with `config` added to its step.
+async fn setup(
+    config: &str,
+) -> (
+    Azurite,
+    Server,
+    Arc<Server>,
+    ArmServer,
+    Site,
+    tempfile::TempDir,
+) {
     let az = Azurite::start().unwrap();
     az.create_container("migration").await.unwrap();
     let data = tempfile::tempdir().unwrap();
@@ -44,7 +54,9 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
         )
         .unwrap();
     });
-    let migration = "databases = [\"Sales\"]\n[migration]\nname = \"lrs\"\n[plugins.lrs]\nbundled = \"lrs\"\n[[steps]]\nname = \"lrs\"\nplugin = \"lrs\"\n[steps.config]\npoll_seconds = 1\n[steps.grants]\nsql = [\"source\"]\nazure = [\"mi\"]\nstorage = [\"backups\"]\n";
+    let migration = format!(
+        "databases = [\"Sales\"]\n[migration]\nname = \"lrs\"\n[plugins.lrs]\nbundled = \"lrs\"\n[[steps]]\nname = \"lrs\"\nplugin = \"lrs\"\n[steps.config]\npoll_seconds = 1\n{config}\n[steps.grants]\nsql = [\"source\"]\nazure = [\"mi\"]\nstorage = [\"backups\"]\n"
+    );
     let env = format!(
         "[sql.source]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_SA\"\n\n\
          [azure.mi]\nendpoint = \"{}\"\nsubscription = \"s1\"\nresource_group = \"rg\"\nmanaged_instance = \"mi\"\ntoken = \"env:TEST_ARM_TOKEN\"\n\n\
@@ -53,15 +65,23 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
         front.endpoint(),
         az.container_url("migration")
     );
-    let site = Site::new(migration, &env);
+    let site = Site::new(&migration, &env);
     std::fs::write(site.path("ca.pem"), src.ca_pem()).unwrap();
-    let ferry = |args: &[&str]| {
-        let mut cmd = site.ferry(args);
-        cmd.env("TEST_SA", SA)
-            .env("TEST_ARM_TOKEN", TOKEN)
-            .env("TEST_BLOB_KEY", azurite::ACCOUNT_KEY);
-        cmd
-    };
+    (az, src, mi, front, site, data)
+}
+
+fn ferry_cmd(site: &Site, args: &[&str]) -> std::process::Command {
+    let mut cmd = site.ferry(args);
+    cmd.env("TEST_SA", SA)
+        .env("TEST_ARM_TOKEN", TOKEN)
+        .env("TEST_BLOB_KEY", azurite::ACCOUNT_KEY);
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
+    let (_az, src, mi, front, site, _data) = setup("").await;
+    let ferry = |args: &[&str]| ferry_cmd(&site, args);
 
     // First run: backups, LRS started, monitoring — then killed.
     let mut first = ferry(&["apply", "--json", "migration.toml"])
@@ -139,5 +159,60 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
     assert!(
         !stdout.contains("sig=") && !stderr.contains("sig="),
         "no SAS in the output"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autocomplete_finishes_alone_and_a_nested_folder_stops_with_lrs_reason() {
+    let (_az, _src, mi, _front, site, _data) = setup("mode = \"autocomplete\"").await;
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = ferry_cmd(&site, &["apply", "--json", "migration.toml"]);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("\"last_file\":\"Sales_log_0001.trn\""),
+        "{stdout}"
+    );
+    assert!(
+        scalar(
+            &mi,
+            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
+        )
+        .contains("ONLINE")
+    );
+
+    // A sub-folder in the database's folder: LRS refuses it, and the item says why.
+    let (az, src, _mi, _front, site, _data2) = setup("mode = \"autocomplete\"").await;
+    let container = az.container_url("migration");
+    let rwl = azurite::container_sas(
+        azurite::ACCOUNT,
+        azurite::ACCOUNT_KEY,
+        "migration",
+        "racwl",
+        "2099-01-01T00:00:00Z",
+    )
+    .unwrap();
+    tokio::task::block_in_place(|| {
+        src.run_sql(&format!(
+            "CREATE CREDENTIAL [{container}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{rwl}'; \
+             BACKUP DATABASE [Sales] TO URL = '{container}/Sales/old/earlier.bak' WITH CHECKSUM"
+        ))
+        .unwrap();
+    });
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = ferry_cmd(&site, &["apply", "--json", "migration.toml"]);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("LRS stopped: NestedFoldersNotSupported"),
+        "{stdout}"
     );
 }

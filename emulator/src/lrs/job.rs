@@ -168,6 +168,14 @@ pub async fn run(job: Arc<Job>, mi: Arc<Server>) {
         let last = job.details().last_restored;
         if job.start.autocomplete {
             let wanted = job.start.last_backup_name.clone().unwrap_or_default();
+            if job.details().skipped.iter().any(|f| file_name(f) == wanted) {
+                return job.fail(
+                    "BackupSetNotFound",
+                    format!(
+                        "lastBackupName {wanted} is older than the restore plan and was skipped."
+                    ),
+                );
+            }
             // A file after lastBackupName fails the job (methods.md §2.4).
             if let Some(pos) = sets
                 .iter()

@@ -116,7 +116,10 @@ pub fn plan(files: &[(String, BackupHeader)]) -> Result<(Vec<PlannedSet>, Vec<St
     let mut at = plan.last().map_or(0, |s| s.header.last_lsn);
     let mut first = true;
     for log in of(BackupType::Log) {
-        if log.header.last_lsn <= at {
+        // Older logs are skipped. A log that starts and ends at the base (nothing was logged
+        // in between; the emulator's LSNs count changes) continues the chain as it is.
+        let empty_continuation = log.header.first_lsn == at && log.header.last_lsn == at;
+        if log.header.last_lsn < at || (log.header.last_lsn == at && !empty_continuation) {
             continue;
         }
         if first && log.header.first_lsn > at {
@@ -212,6 +215,19 @@ mod tests {
             ["c_old_log.trn"],
             "a log older than the diff is skipped"
         );
+    }
+
+    #[test]
+    fn a_log_with_nothing_in_it_continues_the_chain() {
+        let files = vec![
+            f("full.bak", h("Sales", BackupType::Full, "f1", 1, 10)),
+            f("log1.trn", h("Sales", BackupType::Log, "l1", 10, 10)),
+            f("tail.trn", h("Sales", BackupType::Log, "l2", 10, 12)),
+        ];
+        let (p, skipped) = plan(&files).unwrap();
+        let order: Vec<&str> = p.iter().map(|s| s.files[0].as_str()).collect();
+        assert_eq!(order, ["full.bak", "log1.trn", "tail.trn"]);
+        assert!(skipped.is_empty());
     }
 
     #[test]

@@ -379,12 +379,17 @@ fn starting(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
 
 /// `restoreDetails` properties, or an error for a failed job.
 fn details(cx: &mut Context<'_, Config>, job: &Job) -> Result<serde_json::Value> {
-    let d = arm_get(
+    let Some(d) = arm_get(
         cx,
         &format!("databases/{}/restoreDetails/Default", job.target),
     )?
-    .map(|d| d["properties"].clone())
-    .unwrap_or_default();
+    .map(|d| d["properties"].clone()) else {
+        return Err(Error::failed(format!(
+            "the MI has no restore details for [{}] any more: the LRS job was stopped, expired \
+             after {LRS_MAX_DAYS} days, or its database was deleted",
+            job.target
+        )));
+    };
     if d["status"] == "Failed" {
         return Err(Error::failed(format!(
             "LRS stopped: {}",
