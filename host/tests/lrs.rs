@@ -70,6 +70,14 @@ async fn setup(
     (az, src, mi, front, site, data)
 }
 
+/// Runs `ferry args` in the site to the end.
+async fn run(site: &Site, args: &[&str]) -> std::process::Output {
+    let mut cmd = ferry_cmd(site, args);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
 fn ferry_cmd(site: &Site, args: &[&str]) -> std::process::Command {
     let mut cmd = site.ferry(args);
     cmd.env("TEST_SA", SA)
@@ -108,12 +116,7 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
 
     // A write after the last log backup: only the tail-log backup carries it.
     tokio::task::block_in_place(|| src.run_sql("INSERT INTO [Sales].dbo.T VALUES (3)")).unwrap();
-    let out = tokio::task::spawn_blocking({
-        let mut cmd = ferry(&["cutover", "migration.toml"]);
-        move || cmd.output().unwrap()
-    })
-    .await
-    .unwrap();
+    let out = run(&site, &["cutover", "migration.toml"]).await;
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(
@@ -121,12 +124,7 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
         "{stdout}"
     );
 
-    let out = tokio::task::spawn_blocking({
-        let mut cmd = ferry(&["apply", "--json", "migration.toml"]);
-        move || cmd.output().unwrap()
-    })
-    .await
-    .unwrap();
+    let out = run(&site, &["apply", "--json", "migration.toml"]).await;
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     let done = stdout
@@ -165,12 +163,7 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autocomplete_finishes_alone_and_a_nested_folder_stops_with_lrs_reason() {
     let (_az, _src, mi, _front, site, _data) = setup("mode = \"autocomplete\"").await;
-    let out = tokio::task::spawn_blocking({
-        let mut cmd = ferry_cmd(&site, &["apply", "--json", "migration.toml"]);
-        move || cmd.output().unwrap()
-    })
-    .await
-    .unwrap();
+    let out = run(&site, &["apply", "--json", "migration.toml"]).await;
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(
@@ -203,12 +196,7 @@ async fn autocomplete_finishes_alone_and_a_nested_folder_stops_with_lrs_reason()
         ))
         .unwrap();
     });
-    let out = tokio::task::spawn_blocking({
-        let mut cmd = ferry_cmd(&site, &["apply", "--json", "migration.toml"]);
-        move || cmd.output().unwrap()
-    })
-    .await
-    .unwrap();
+    let out = run(&site, &["apply", "--json", "migration.toml"]).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
