@@ -162,7 +162,26 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autocomplete_finishes_alone_and_a_nested_folder_stops_with_lrs_reason() {
-    let (_az, _src, mi, _front, site, _data) = setup("mode = \"autocomplete\"").await;
+    let (_az, _src, mi, front, site, _data) = setup("mode = \"autocomplete\"").await;
+    // The plan lists the backups and the LRS start, with the SAS as its placeholder, and
+    // sends nothing that changes anything.
+    let out = run(&site, &["plan", "migration.toml"]).await;
+    let plan = std::fs::read_to_string(site.path("migration.plan.txt")).unwrap_or_default();
+    assert!(out.status.success(), "{}\n{plan}", text(&out).1);
+    for needle in [
+        "BACKUP DATABASE [Sales] TO URL",
+        "BACKUP LOG [Sales] TO URL",
+        "[arm on mi]",
+        "PUT databases/Sales?api-version=2023-08-01",
+        "\"storageContainerSasToken\":\"{{sas}}\"",
+    ] {
+        assert!(plan.contains(needle), "the plan shows `{needle}`:\n{plan}");
+    }
+    assert!(
+        front.requests().iter().all(|(m, _)| m == "GET"),
+        "planning only read: {:?}",
+        front.requests()
+    );
     let out = run(&site, &["apply", "--json", "migration.toml"]).await;
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
