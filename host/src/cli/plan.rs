@@ -39,7 +39,8 @@ pub(super) async fn plan(g: &Global, args: &PlanArgs) -> Exit {
         Ok(d) => d,
         Err(e) => return error(g, Exit::Internal, &e),
     };
-    let gate = PlanGate::Record(Arc::default());
+    let recorded: Arc<std::sync::Mutex<Vec<_>>> = Arc::default();
+    let gate = PlanGate::Record(recorded.clone());
     let opts = ApplyOptions {
         state_dir: scratch.clone(),
         fresh: true,
@@ -66,9 +67,6 @@ pub(super) async fn plan(g: &Global, args: &PlanArgs) -> Exit {
     let items = match items {
         Ok(i) => i,
         Err(e) => return error(g, Exit::Internal, &format!("planning journal: {e:#}")),
-    };
-    let PlanGate::Record(recorded) = gate else {
-        unreachable!("the gate was made as Record above")
     };
     let recorded = recorded.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let waves = &loaded.migration.waves;
