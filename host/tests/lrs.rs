@@ -70,6 +70,52 @@ async fn setup(
     (az, src, mi, front, site, data)
 }
 
+/// Starts `ferry apply`, waits until LRS has restored the full backup on the MI, and kills
+/// ferry while it monitors.
+async fn apply_until_restoring_then_kill(site: &Site, mi: &Server) {
+    let mut first = ferry_cmd(site, &["apply", "--json", "migration.toml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !scalar(
+        mi,
+        "SELECT state_desc FROM sys.databases WHERE name = N'Sales'",
+    )
+    .contains("RESTORING")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "LRS never restored the full backup"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+}
+
+/// A read/write SAS on the test container, for backups the tests take themselves.
+fn write_sas() -> String {
+    azurite::container_sas(
+        azurite::ACCOUNT,
+        azurite::ACCOUNT_KEY,
+        "migration",
+        "racwl",
+        "2099-01-01T00:00:00Z",
+    )
+    .unwrap()
+}
+
+/// Runs `ferry apply` and checks its database failed with `reason`.
+async fn fails_with(site: &Site, reason: &str) {
+    let out = run(site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains(reason), "`{reason}` in: {stdout}");
+}
+
 /// Runs `ferry args` in the site to the end.
 async fn run(site: &Site, args: &[&str]) -> std::process::Output {
     let mut cmd = ferry_cmd(site, args);
@@ -89,30 +135,9 @@ fn ferry_cmd(site: &Site, args: &[&str]) -> std::process::Command {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
     let (_az, src, mi, front, site, _data) = setup("").await;
-    let ferry = |args: &[&str]| ferry_cmd(&site, args);
 
     // First run: backups, LRS started, monitoring — then killed.
-    let mut first = ferry(&["apply", "--json", "migration.toml"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !scalar(
-        &mi,
-        "SELECT state_desc FROM sys.databases WHERE name = N'Sales'",
-    )
-    .contains("RESTORING")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "LRS never restored the full backup"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    first.kill().unwrap();
-    first.wait().unwrap();
+    apply_until_restoring_then_kill(&site, &mi).await;
 
     // A write after the last log backup: only the tail-log backup carries it.
     tokio::task::block_in_place(|| src.run_sql("INSERT INTO [Sales].dbo.T VALUES (3)")).unwrap();
@@ -200,14 +225,7 @@ async fn autocomplete_finishes_alone_and_a_nested_folder_stops_with_lrs_reason()
     // A sub-folder in the database's folder: LRS refuses it, and the item says why.
     let (az, src, _mi, _front, site, _data2) = setup("mode = \"autocomplete\"").await;
     let container = az.container_url("migration");
-    let rwl = azurite::container_sas(
-        azurite::ACCOUNT,
-        azurite::ACCOUNT_KEY,
-        "migration",
-        "racwl",
-        "2099-01-01T00:00:00Z",
-    )
-    .unwrap();
+    let rwl = write_sas();
     tokio::task::block_in_place(|| {
         src.run_sql(&format!(
             "CREATE CREDENTIAL [{container}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{rwl}'; \
@@ -215,11 +233,31 @@ async fn autocomplete_finishes_alone_and_a_nested_folder_stops_with_lrs_reason()
         ))
         .unwrap();
     });
-    let out = run(&site, &["apply", "--json", "migration.toml"]).await;
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    fails_with(&site, "LRS stopped: NestedFoldersNotSupported").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_backup_taken_elsewhere_breaks_the_chain_and_the_item_says_so() {
+    let (az, src, mi, _front, site, _data) = setup("").await;
+    apply_until_restoring_then_kill(&site, &mi).await;
+    // A log backup job writes somewhere else meanwhile: the folder's chain now has a hole
+    // that the tail-log backup cannot close.
+    let elsewhere = format!("{}/elsewhere", az.container_url("migration"));
+    let rwl = write_sas();
+    tokio::task::block_in_place(|| {
+        src.run_sql(&format!(
+            "CREATE CREDENTIAL [{elsewhere}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{rwl}'; \
+             INSERT INTO [Sales].dbo.T VALUES (3); \
+             BACKUP LOG [Sales] TO URL = '{elsewhere}/job.trn' WITH CHECKSUM; \
+             INSERT INTO [Sales].dbo.T VALUES (4)"
+        ))
+        .unwrap();
+    });
     assert!(
-        stdout.contains("LRS stopped: NestedFoldersNotSupported"),
-        "{stdout}"
+        run(&site, &["cutover", "migration.toml"])
+            .await
+            .status
+            .success()
     );
+    fails_with(&site, "LRS stopped: BrokenRestorePlanGapInLogBackups").await;
 }
