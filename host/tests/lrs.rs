@@ -261,3 +261,51 @@ async fn a_log_backup_taken_elsewhere_breaks_the_chain_and_the_item_says_so() {
     );
     fails_with(&site, "LRS stopped: BrokenRestorePlanGapInLogBackups").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_backups_are_read_from_msdb_and_a_log_outside_the_folder_stops_before_lrs_starts()
+{
+    let config = "backups_from = \"history\"\nmode = \"autocomplete\"";
+    // The database's own backups, taken TO URL into its folder before ferry runs.
+    let (az, src, mi, _front, site, _data) = setup(config).await;
+    let container = az.container_url("migration");
+    let rwl = write_sas();
+    tokio::task::block_in_place(|| {
+        src.run_sql(&format!(
+            "CREATE CREDENTIAL [{container}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{rwl}'; \
+             BACKUP DATABASE [Sales] TO URL = '{container}/Sales/nightly_full.bak' WITH CHECKSUM; \
+             INSERT INTO [Sales].dbo.T VALUES (3); \
+             BACKUP LOG [Sales] TO URL = '{container}/Sales/log_0900.trn' WITH CHECKSUM"
+        ))
+        .unwrap();
+    });
+    let out = run(&site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("\"last_file\":\"log_0900.trn\""),
+        "{stdout}"
+    );
+    assert!(scalar(&mi, "SELECT COUNT(*) FROM [Sales].dbo.T").contains("Int(3)"));
+
+    // A log backup that went elsewhere: msdb shows where it is, and LRS is never started.
+    let (az, src, _mi, front, site, _data2) = setup(config).await;
+    let container = az.container_url("migration");
+    tokio::task::block_in_place(|| {
+        src.run_sql(&format!(
+            "CREATE CREDENTIAL [{container}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{rwl}'; \
+             BACKUP DATABASE [Sales] TO URL = '{container}/Sales/full.bak' WITH CHECKSUM; \
+             INSERT INTO [Sales].dbo.T VALUES (3); \
+             BACKUP LOG [Sales] TO URL = '{container}/elsewhere/log1.trn' WITH CHECKSUM; \
+             INSERT INTO [Sales].dbo.T VALUES (4); \
+             BACKUP LOG [Sales] TO URL = '{container}/Sales/log2.trn' WITH CHECKSUM"
+        ))
+        .unwrap();
+    });
+    fails_with(&site, "elsewhere/log1.trn, not in").await;
+    assert!(
+        front.requests().iter().all(|(m, _)| m == "GET"),
+        "nothing was started: {:?}",
+        front.requests()
+    );
+}

@@ -12,6 +12,17 @@ pub enum Mode {
     Autocomplete,
 }
 
+/// Where the backups LRS restores come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackupsFrom {
+    /// ferry takes a full and a log backup TO URL into the database's folder.
+    Ferry,
+    /// The database's own backups, already TO URL in its folder: the chain is read from the
+    /// source's msdb history and checked (gaps, files outside the folder) before LRS starts.
+    History,
+}
+
 /// What the tail-log backup at cutover leaves on the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -42,6 +53,8 @@ pub struct Config {
     pub target_name: String,
     #[serde(default = "mode")]
     pub mode: Mode,
+    #[serde(default = "backups_from")]
+    pub backups_from: BackupsFrom,
     #[serde(default = "tail_log")]
     pub tail_log: TailLog,
     /// Minutes the Read+List SAS LRS reads with stays valid; it must outlast the migration.
@@ -72,6 +85,9 @@ fn folder() -> String {
 }
 fn mode() -> Mode {
     Mode::Continuous
+}
+fn backups_from() -> BackupsFrom {
+    BackupsFrom::Ferry
 }
 fn tail_log() -> TailLog {
     TailLog::Norecovery
@@ -109,6 +125,7 @@ pub fn schema() -> serde_json::Value {
             "folder": { "type": "string", "minLength": 1 },
             "target_name": { "type": "string", "minLength": 1 },
             "mode": { "enum": ["continuous", "autocomplete"] },
+            "backups_from": { "enum": ["ferry", "history"] },
             "tail_log": { "enum": ["norecovery", "online"] },
             "sas_minutes": { "type": "integer", "minimum": 60, "maximum": 10080 },
             "warn_days": { "type": "integer", "minimum": 1, "maximum": 29 },

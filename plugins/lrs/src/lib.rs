@@ -8,6 +8,7 @@
 //! recognised and monitored, never started twice; the plugin never deletes a database.
 
 pub mod config;
+pub mod history;
 
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use ferry_sdk::{
 };
 use serde::{Deserialize, Serialize};
 
-use config::{Config, Mode, TailLog};
+use config::{BackupsFrom, Config, Mode, TailLog};
 
 /// LRS cancels a job after 30 days (methods.md §2.7).
 const LRS_MAX_DAYS: u64 = 30;
@@ -146,8 +147,8 @@ fn query_text(cx: &mut Context<'_, Config>, sql: &str, db: &str) -> Result<Vec<V
         sql,
         &[Param::value("db", SqlValue::Text(db.to_owned()))],
         QueryLimits {
-            max_rows: 10,
-            max_bytes: 1 << 16,
+            max_rows: 10_000,
+            max_bytes: 4 << 20,
         },
     )?;
     Ok(r.sets
@@ -159,7 +160,7 @@ fn query_text(cx: &mut Context<'_, Config>, sql: &str, db: &str) -> Result<Vec<V
 
 fn text(v: Option<&SqlValue>) -> String {
     match v {
-        Some(SqlValue::Text(t)) => t.clone(),
+        Some(SqlValue::Text(t) | SqlValue::Decimal(t) | SqlValue::Guid(t)) => t.clone(),
         Some(SqlValue::Int(i)) => i.to_string(),
         _ => String::new(),
     }
@@ -266,6 +267,24 @@ fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         )?;
         job.credential_created = true;
     }
+    if cfg.backups_from == BackupsFrom::History {
+        let chain = history::chain(&history_rows(cx, &db)?, &folder_url)
+            .map_err(|why| Error::failed(format!("[{db}]: {why}")))?;
+        for w in &chain.warnings {
+            cx.warn(w);
+        }
+        job.last_file = chain
+            .files
+            .last()
+            .map(|f| f.rsplit('/').next().unwrap_or(f).to_owned())
+            .unwrap_or_default();
+        cx.info(&format!(
+            "[{db}]: msdb shows a chain of {} file(s) in the folder, ending with {}",
+            chain.files.len(),
+            job.last_file
+        ));
+        return Ok(Outcome::Next(State::Starting { job }));
+    }
     let full = format!("{folder_url}/{}_full.bak", safe(&db));
     let log = format!("{folder_url}/{}", job.last_file);
     // A normal (not COPY_ONLY) full: LRS's chain starts from it, and the log backup after it
@@ -288,6 +307,41 @@ fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         State::BackingUp { job, op },
         "backing up to URL",
     ))
+}
+
+/// The database's backups as msdb records them, one row per stripe.
+fn history_rows(cx: &mut Context<'_, Config>, db: &str) -> Result<Vec<history::HistoryRow>> {
+    let rows = query_text(
+        cx,
+        "SELECT b.backup_set_uuid, b.type, b.first_lsn, b.last_lsn, b.has_backup_checksums, \
+         b.differential_base_guid, m.physical_device_name \
+         FROM msdb.dbo.backupset b JOIN msdb.dbo.backupmediafamily m ON m.media_set_id = b.media_set_id \
+         WHERE b.database_name = @db ORDER BY b.backup_finish_date",
+        db,
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| history::HistoryRow {
+            set: text(r.first()),
+            kind: text(r.get(1)).chars().next().unwrap_or(' '),
+            first_lsn: lsn(&text(r.get(2))),
+            last_lsn: lsn(&text(r.get(3))),
+            checksum: matches!(r.get(4), Some(SqlValue::Bit(true)) | Some(SqlValue::Int(1))),
+            diff_base: Some(text(r.get(5))).filter(|s| !s.is_empty()),
+            device: text(r.get(6)),
+        })
+        .collect())
+}
+
+/// An LSN from msdb's numeric(25,0), as the host renders decimals ("12", or "12.0"): 25
+/// digits need an i128, not a float.
+fn lsn(text: &str) -> i128 {
+    text.split('.')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or(0)
 }
 
 fn safe(db: &str) -> String {
@@ -560,4 +614,18 @@ fn finish(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
         "target": job.target,
         "last_file": job.last_file,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lsns_keep_all_25_digits() {
+        assert_eq!(super::lsn("12"), 12);
+        assert_eq!(super::lsn("12.0"), 12);
+        assert_eq!(
+            super::lsn("3700000001234560000100001"),
+            3_700_000_001_234_560_000_100_001
+        );
+        assert_eq!(super::lsn(""), 0);
+    }
 }
