@@ -52,6 +52,9 @@ pub struct Job {
     pub credential_created: bool,
     pub started_ms: u64,
     pub warned: bool,
+    /// `completeRestore` was sent; from then on the plugin only waits for the outcome.
+    #[serde(default)]
+    pub completion_requested: bool,
 }
 
 fn now_ms() -> u64 {
@@ -178,8 +181,11 @@ fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
             cx.info(&format!(
                 "LRS already runs for [{target}] on the MI; monitoring it"
             ));
+            // The folder is needed again for the tail-log backup at cutover.
+            let container = cx.container(&cfg.backups)?;
             let job = Job {
                 target,
+                folder_url: format!("{}/{}", cx.url(container, "")?, cfg.folder_for(&db)),
                 started_ms: now_ms(),
                 ..Job::default()
             };
@@ -518,18 +524,36 @@ fn tail_log(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Outcom
 
 fn completing(
     cx: &mut Context<'_, Config>,
-    job: Job,
+    mut job: Job,
     op: Option<String>,
 ) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
-    if let Some(id) = &op
-        && ended(cx, id, "completeRestore")?
-    {
-        return finish(cx, job);
+    if let Some(id) = &op {
+        match ended(cx, id, "completeRestore") {
+            Ok(true) => return finish(cx, job),
+            // An earlier call (before ferry restarted) already asked: wait for the outcome.
+            Err(Error::Failed(f)) if f.message.contains("LRSCutoverAlreadyInitiated") => {
+                job.completion_requested = true;
+                return wait(
+                    cx,
+                    State::Completing { job, op: None },
+                    "the restore completes",
+                );
+            }
+            Err(e) => return Err(e),
+            Ok(false) => {}
+        }
     }
     let d = details(cx, &job)?;
     if d["status"] == "Completed" {
         return finish(cx, job);
+    }
+    if job.completion_requested {
+        return wait(
+            cx,
+            State::Completing { job, op: None },
+            "the restore completes",
+        );
     }
     if d["lastRestoredFileName"].as_str() != Some(job.last_file.as_str()) {
         cx.phase(
@@ -554,6 +578,7 @@ fn completing(
         ),
     )?;
     cx.phase("cutover", None, Some("completing the restore"));
+    job.completion_requested = true;
     Ok(Outcome::wait_operation(
         id.clone(),
         State::Completing { job, op: Some(id) },
