@@ -39,8 +39,10 @@ Exit codes:
 ///
 /// A migration is two files: migration.toml (what to do: plugins, steps, databases, grants; no
 /// secrets) and environment.toml (where: servers, storage, secret references). `ferry check`
-/// validates them, `ferry apply` runs them with live progress and resumes after a crash, and
-/// `ferry status` shows where every database is.
+/// validates them, `ferry plan` lists every change each step would make without making any,
+/// `ferry apply` runs them (or a reviewed plan) with live progress and resumes after a crash,
+/// `ferry cutover` tells a migration that keeps a target in sync to finish, and `ferry status`
+/// shows where every database is. Each apply writes a report (Markdown, HTML, JSON).
 #[derive(Parser, Debug)]
 #[command(name = "ferry", version, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
 pub struct Cli {
