@@ -13,7 +13,7 @@ use crate::events::LogLevel;
 use crate::journal::{ItemStatus, Journal, SqliteJournal};
 use crate::pipeline::fingerprint::fingerprint;
 use crate::pipeline::run::journal_path;
-use crate::pipeline::{self, ApplyOptions};
+use crate::pipeline::{self, ApplyOptions, Observer, RunEvent};
 use crate::plan::file::FORMAT;
 use crate::plan::{PlanFile, PlanGate, PlannedItem};
 
@@ -52,7 +52,7 @@ pub(super) async fn plan(g: &Global, args: &PlanArgs) -> Exit {
         gate: gate.clone(),
     };
     let loaded = Arc::new(loaded);
-    let observer = view::for_output(g.json);
+    let observer: Arc<dyn Observer> = Arc::new(PlanningView(view::for_output(g.json)));
     let result = pipeline::apply(loaded.clone(), opts, observer.clone()).await;
     observer.finish();
     let summary = match result {
@@ -138,6 +138,22 @@ pub(super) async fn plan(g: &Global, args: &PlanArgs) -> Exit {
         Exit::ItemsFailed
     } else {
         Exit::Ok
+    }
+}
+
+/// The planning run's progress without its "starting run" and "finished run" lines: that run
+/// is a detail of planning (its journal is thrown away); the plan's summary says how it went.
+struct PlanningView(Arc<dyn Observer>);
+
+impl Observer for PlanningView {
+    fn on(&self, e: &RunEvent) {
+        if !matches!(e.event.as_str(), "run-started" | "run-finished") {
+            self.0.on(e);
+        }
+    }
+
+    fn finish(&self) {
+        self.0.finish();
     }
 }
 
