@@ -354,3 +354,21 @@ async fn documented_refusals_have_their_codes() {
     let d = rig.until("Nest", |p| p["status"] == "Failed").await;
     assert_eq!(d["errorCode"], "NestedFoldersNotSupported", "{d}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_older_than_thirty_days_is_cancelled_and_its_database_removed() {
+    let rig = Rig::new().await;
+    seed(&rig, "Old");
+    let f = rig.folder("Old");
+    rig.backup("DATABASE", "Old", &f, "full.bak");
+    let (status, body) = rig.start("Old", &f, &rig.rl, None).await;
+    assert_eq!(status, 202, "{body}");
+    rig.until("Old", |p| p["lastRestoredFileName"] == "full.bak")
+        .await;
+    // Thirty days of virtual time pass in about three seconds.
+    rig.mi.clock().set_speed(1_000_000.0);
+    let d = rig.until("Old", |p| p["status"] == "Failed").await;
+    assert_eq!(d["errorCode"], "TimeoutDuringRestore", "{d}");
+    let names = tokio::task::block_in_place(|| rig.mi.run_sql("SELECT name FROM sys.databases"));
+    assert!(!format!("{names:?}").contains("\"Old\""), "{names:?}");
+}
