@@ -86,20 +86,26 @@ pub fn account_sas(
     ))
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time, as SAS expiries are written.
-pub fn expiry_text(unix_secs: u64) -> String {
-    let days = (unix_secs / 86_400) as i64;
-    let rem = unix_secs % 86_400;
-    // Days-to-civil (Howard Hinnant), from 1970-01-01.
+/// The (year, month, day) of a day counted from 1970-01-01 (negative before it), proleptic
+/// Gregorian. Hand-written days-to-civil (Howard Hinnant's algorithm): SAS expiries need it,
+/// and the host's and the emulator's date texts use it too, rather than a date library for
+/// these few lines.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time, as SAS expiries are written.
+pub fn expiry_text(unix_secs: u64) -> String {
+    let rem = unix_secs % 86_400;
+    let (y, m, d) = civil_from_days((unix_secs / 86_400) as i64);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,

@@ -335,18 +335,8 @@ pub fn text(v: &Value) -> String {
 const UNIX_EPOCH_DAYS: i64 = 719_162;
 
 /// `YYYY-MM-DD` for days since 0001-01-01 (proleptic Gregorian, as SQL Server's date type).
-/// Hand-written days-to-civil (Howard Hinnant's algorithm): the emulator needs only this and its
-/// inverse, not a date library.
 pub fn date_text(days: u32) -> String {
-    let z = i64::from(days) - UNIX_EPOCH_DAYS + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = ferry_sas::civil_from_days(i64::from(days) - UNIX_EPOCH_DAYS);
     format!("{y:04}-{m:02}-{d:02}")
 }
 

@@ -33,19 +33,10 @@ fn type_name(t: ColumnType) -> &'static str {
     }
 }
 
-/// `YYYY-MM-DD` for days since 0001-01-01. Hand-written days-to-civil (Howard Hinnant's
-/// algorithm; the emulator carries the same few lines): tiberius without its chrono feature
-/// gives day counts, and this is all ferry needs of a date library.
+/// `YYYY-MM-DD` for days since 0001-01-01 (719,162 days before 1970-01-01): tiberius without
+/// its chrono feature gives day counts.
 fn date(days: i64) -> String {
-    let z = days - 719_162 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = ferry_sas::civil_from_days(days - 719_162);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
