@@ -191,9 +191,21 @@ impl Pool {
         Ok(config)
     }
 
-    /// A new connection, following one MI redirect (tds.md: at most one hop).
+    /// A new connection for statements, with tiberius's per-round-trip command timeout.
     async fn connect(&self) -> Result<Conn, PluginError> {
+        self.connect_with(self.tiberius_config().await?).await
+    }
+
+    /// A connection for a host operation: without the command timeout, since a RESTORE is
+    /// silent for its whole length (tds.md gotcha 1).
+    async fn connect_for_operation(&self) -> Result<Conn, PluginError> {
         let mut config = self.tiberius_config().await?;
+        config.command_timeout(None);
+        self.connect_with(config).await
+    }
+
+    /// Connects with `config`, following one MI redirect (tds.md: at most one hop).
+    async fn connect_with(&self, mut config: Config) -> Result<Conn, PluginError> {
         for hop in 0..2 {
             let addr = config.get_addr();
             let tcp = TcpStream::connect(&addr).await.map_err(|e| {
@@ -217,34 +229,6 @@ impl Pool {
             format!("sql label `{}`: the server redirected twice", self.label),
             None,
         ))
-    }
-
-    async fn connect_for_operation(&self) -> Result<Conn, PluginError> {
-        // Same as `connect`, without tiberius's per-round-trip command timeout.
-        let mut config = self.tiberius_config().await?;
-        config.command_timeout(None);
-        let addr = config.get_addr();
-        let tcp = TcpStream::connect(&addr).await.map_err(|e| {
-            transient(format!(
-                "sql label `{}`: cannot reach {addr}: {e}",
-                self.label
-            ))
-        })?;
-        tcp.set_nodelay(true).ok();
-        match Client::connect(config.clone(), tcp.compat_write()).await {
-            Ok(c) => Ok(c),
-            Err(tiberius::error::Error::Routing { host, port }) => {
-                config.host(&host);
-                config.port(port);
-                let tcp = TcpStream::connect(config.get_addr()).await.map_err(|e| {
-                    transient(format!("sql label `{}`: redirect target: {e}", self.label))
-                })?;
-                Client::connect(config, tcp.compat_write())
-                    .await
-                    .map_err(|e| classify(&self.label, e).0)
-            }
-            Err(e) => Err(classify(&self.label, e).0),
-        }
     }
 
     async fn checkout(&self) -> Result<(OwnedSemaphorePermit, Conn), PluginError> {
