@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::*;
 use ferry_emulator::azurite::{self, Azurite};
-use ferry_emulator::{Edition, Fault, Personality, Release, Server, ServerOptions, ServerTls};
+use ferry_emulator::{Fault, Server, ServerTls};
 use serde_json::Value;
 
 const SA: &str = "Emul@tor-Pa55-native";
@@ -23,13 +23,6 @@ struct Rig {
     _data: tempfile::TempDir,
 }
 
-async fn server(personality: Personality, data: &std::path::Path, certs: Arc<ServerTls>) -> Server {
-    let options = ServerOptions::local(personality, data, SA);
-    Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
-        .await
-        .unwrap()
-}
-
 impl Rig {
     /// Source databases `dbs`, each with a table of three rows; `step_config` goes into the
     /// step's `[steps.config]`.
@@ -38,25 +31,8 @@ impl Rig {
         az.create_container("backups").await.unwrap();
         let data = tempfile::tempdir().unwrap();
         let certs = Arc::new(ServerTls::generate(&[]).unwrap());
-        let src = server(
-            Personality::SqlServer {
-                release: Release::Sql2019,
-                edition: Edition::Enterprise,
-                hadr: false,
-                name: "SRC".into(),
-            },
-            &data.path().join("src"),
-            certs.clone(),
-        )
-        .await;
-        let mi = server(
-            Personality::ManagedInstance {
-                name: "mi-test.database.windows.net".into(),
-            },
-            &data.path().join("mi"),
-            certs.clone(),
-        )
-        .await;
+        let src = emulated_sql2019(&data.path().join("src"), SA, certs.clone()).await;
+        let mi = emulated_mi("mi-test", &data.path().join("mi"), SA, certs.clone()).await;
         mi.set_restore_time(Some(std::time::Duration::from_millis(1500)));
         tokio::task::block_in_place(|| {
             for db in dbs {
