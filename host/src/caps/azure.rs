@@ -4,7 +4,7 @@
 use crate::bindings::ferry::plugin::azure::{ArmRequest, ArmResponse, ArmSecret, Host};
 use crate::bindings::types::PluginError;
 use crate::capability::{Access, Kind};
-use crate::plan::{Decision, PlannedAction};
+use crate::plan::Decision;
 use crate::runtime::store::StepData;
 
 fn access_for(method: &str) -> Access {
@@ -48,14 +48,8 @@ impl StepData {
                 request.api_version
             ),
         };
-        let action = PlannedAction {
-            kind: "arm".into(),
-            label: label.to_owned(),
-            text,
-        };
-        self.scope
-            .plan
-            .mutating(&self.scope.step, &self.scope.item, action)
+        // The body was capped above; the whole text is well under this.
+        self.plan_gate("arm", label, &text, 64 << 10)
     }
 }
 

@@ -25,6 +25,26 @@ impl StepData {
         grant_check(&self.scope.grants, &self.scope.step, kind, label, access)
     }
 
+    /// The plan gate's decision on a change of `kind` through `label`: run it, record it in the
+    /// plan (`ferry plan`), or refuse it (not in the reviewed plan). `text` is what the plan
+    /// shows, made safe to keep and capped at `max` bytes.
+    pub(crate) fn plan_gate(
+        &self,
+        kind: &str,
+        label: &str,
+        text: &str,
+        max: usize,
+    ) -> Result<crate::plan::Decision, PluginError> {
+        let action = crate::plan::PlannedAction {
+            kind: kind.to_owned(),
+            label: label.to_owned(),
+            text: self.clean(text, max),
+        };
+        self.scope
+            .plan
+            .mutating(&self.scope.step, &self.scope.item, action)
+    }
+
     /// A plugin-supplied string made safe to keep: secrets masked, length capped.
     pub(crate) fn clean(&self, text: &str, max: usize) -> String {
         let text = self.scope.redactor.redact(text);

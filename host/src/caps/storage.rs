@@ -10,7 +10,7 @@ use crate::bindings::ferry::plugin::storage::{
 use crate::bindings::types::{Failure, PluginError};
 use crate::capability::{Access, Kind};
 use crate::caps::secrets::SecretHandle;
-use crate::plan::{Decision, PlannedAction};
+use crate::plan::Decision;
 use crate::runtime::store::StepData;
 use crate::storage::Backend;
 
@@ -51,15 +51,8 @@ impl StepData {
         kind: &str,
         text: String,
     ) -> wasmtime::Result<Result<Decision, PluginError>> {
-        let action = PlannedAction {
-            kind: kind.to_owned(),
-            label: self.table.get(c)?.label.clone(),
-            text: self.clean(&text, 16 << 10),
-        };
-        Ok(self
-            .scope
-            .plan
-            .mutating(&self.scope.step, &self.scope.item, action))
+        let label = self.table.get(c)?.label.clone();
+        Ok(self.plan_gate(kind, &label, &text, 16 << 10))
     }
 
     fn backend(&self, label: &str) -> Result<Backend, PluginError> {

@@ -9,7 +9,7 @@ use crate::bindings::ferry::plugin::tsql::{
 };
 use crate::bindings::types::{Failure, PluginError};
 use crate::capability::{Access, Kind};
-use crate::plan::{Decision, PlannedAction};
+use crate::plan::Decision;
 use crate::runtime::store::StepData;
 use crate::sql::{BoundParam, Prepared};
 
@@ -92,15 +92,8 @@ impl StepData {
         kind: &str,
         prepared: &Prepared,
     ) -> wasmtime::Result<Result<Decision, PluginError>> {
-        let action = PlannedAction {
-            kind: kind.to_owned(),
-            label: self.table.get(c)?.label.clone(),
-            text: self.clean(prepared.for_log(), 64 << 10),
-        };
-        Ok(self
-            .scope
-            .plan
-            .mutating(&self.scope.step, &self.scope.item, action))
+        let label = self.table.get(c)?.label.clone();
+        Ok(self.plan_gate(kind, &label, prepared.for_log(), 64 << 10))
     }
 
     /// Errors from the server pass through the redactor like every plugin-visible string.
