@@ -71,6 +71,15 @@ impl Reporter {
             .send_modify(|s| s.status.state = OperationState::Failed(Failure { message, code }));
     }
 
+    /// Ends the operation with a capability error: a failure's message and code, any other
+    /// error as a sentence.
+    pub fn failed_with(&self, e: PluginError) {
+        match e {
+            PluginError::Failed(f) | PluginError::Transient(f) => self.failed(f.message, f.code),
+            other => self.failed(crate::runtime::call::describe_plugin_error(&other), None),
+        }
+    }
+
     pub fn is_running(&self) -> bool {
         matches!(self.tx.borrow().status.state, OperationState::Running)
     }

@@ -13,14 +13,6 @@ use crate::operations::Reporter;
 /// for seconds to hours, and ARM's own clients poll every few seconds.
 const DEFAULT_POLL: Duration = Duration::from_secs(5);
 
-fn report(reporter: &Reporter, e: PluginError) {
-    match e {
-        PluginError::Failed(f) | PluginError::Transient(f) => reporter.failed(f.message, f.code),
-        PluginError::Denied(d) => reporter.failed(d.reason, None),
-        other => reporter.failed(format!("{other:?}"), None),
-    }
-}
-
 /// Starts `method url` and follows it to the end in a host task.
 pub fn start(
     client: Arc<ArmClient>,
@@ -32,7 +24,7 @@ pub fn start(
     tokio::spawn(async move {
         match follow(&client, &method, &url, body.as_deref(), &reporter).await {
             Ok(result) => reporter.succeeded(result),
-            Err(e) => report(&reporter, e),
+            Err(e) => reporter.failed_with(e),
         }
     });
 }

@@ -34,13 +34,6 @@ const OPERATION_STATUS: &str = "SELECT TOP 1 state, percent_complete, error_code
      FROM sys.dm_operation_status WHERE major_resource_id = @id \
      AND operation = 'RESTORE DATABASE' ORDER BY start_time DESC";
 
-fn report_error(reporter: &Reporter, e: PluginError) {
-    match e {
-        PluginError::Failed(f) | PluginError::Transient(f) => reporter.failed(f.message, f.code),
-        other => reporter.failed(format!("{other:?}"), None),
-    }
-}
-
 /// What a progress read is keyed on.
 #[derive(Clone)]
 enum Watch {
@@ -138,12 +131,12 @@ async fn follow_mi_restore(pool: &Pool, db: &str, lost: PluginError, reporter: &
                 reporter.progress(pct.map(|p| (p / 100.0).clamp(0.0, 1.0)), message);
             }
             Ok(None) => {
-                return report_error(reporter, nothing_to_follow(lost, db));
+                return reporter.failed_with(nothing_to_follow(lost, db));
             }
             Err(e) => {
                 errors += 1;
                 if errors >= FOLLOW_ERRORS {
-                    return report_error(reporter, e);
+                    return reporter.failed_with(e);
                 }
             }
         }
@@ -204,7 +197,7 @@ impl Pool {
             };
             let mut conn = match pool.connect_for_operation().await {
                 Ok(c) => c,
-                Err(e) => return report_error(&reporter, e),
+                Err(e) => return reporter.failed_with(e),
             };
             let who = "SELECT @@SPID, CAST(SERVERPROPERTY('EngineEdition') AS int)";
             let (spid, edition) = match conn.simple_query(who).await {
@@ -241,7 +234,7 @@ impl Pool {
                     ((lost, true), Some(db)) => {
                         follow_mi_restore(&pool, &db, lost, &reporter).await
                     }
-                    ((err, _), _) => report_error(&reporter, err),
+                    ((err, _), _) => reporter.failed_with(err),
                 },
             }
         });

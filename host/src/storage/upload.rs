@@ -127,8 +127,7 @@ pub fn start(
         let reporter = Arc::new(reporter);
         match run(&share, &blob, &paths, &dest, &plan, &reporter).await {
             Ok(result) => reporter.succeeded(result),
-            Err(PluginError::Failed(f)) => reporter.failed(f.message, f.code),
-            Err(e) => reporter.failed(crate::runtime::call::describe_plugin_error(&e), None),
+            Err(e) => reporter.failed_with(e),
         }
     });
 }
