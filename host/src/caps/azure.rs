@@ -112,15 +112,9 @@ impl Host for StepData {
     ) -> wasmtime::Result<Result<ArmResponse, PluginError>> {
         let mut values = Vec::new();
         for s in secrets {
-            let sealed = self.table.get(&s.secret)?.label.clone();
-            match self.scope.vault.resolve(&sealed) {
+            match self.sealed_value(&s.secret, &format!("secret `{}`", s.name)) {
                 Ok(v) => values.push((s.name, v)),
-                Err(e) => {
-                    return Ok(Err(PluginError::Failed(crate::bindings::types::Failure {
-                        message: e,
-                        code: None,
-                    })));
-                }
+                Err(e) => return Ok(Err(e)),
             }
         }
         Ok(self.send_request(&label, request, &values).await)

@@ -121,3 +121,21 @@ impl HostSecret for StepData {
 }
 
 impl Host for StepData {}
+
+impl StepData {
+    /// The value behind a sealed handle, for the host to write into a statement or a request
+    /// the plugin never sees (`what` names the use, for errors).
+    pub(crate) fn sealed_value(
+        &self,
+        secret: &Resource<SecretHandle>,
+        what: &str,
+    ) -> Result<String, PluginError> {
+        let label = self
+            .table
+            .get(secret)
+            .map_err(|e| failed(format!("{what}: {e}")))?
+            .label
+            .clone();
+        self.scope.vault.resolve(&label).map_err(failed)
+    }
+}

@@ -36,13 +36,7 @@ impl StepData {
                     value,
                 }),
                 ParamValue::Sealed(secret) => {
-                    let label = self
-                        .table
-                        .get(&secret)
-                        .map_err(|e| failed(format!("parameter @{}: {e}", p.name)))?
-                        .label
-                        .clone();
-                    let value = self.scope.vault.resolve(&label).map_err(failed)?;
+                    let value = self.sealed_value(&secret, &format!("parameter @{}", p.name))?;
                     Ok(BoundParam::Sealed {
                         name: p.name,
                         value,
