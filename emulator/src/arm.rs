@@ -79,6 +79,8 @@ struct Arm {
     /// LRS jobs by database name (lower case), and their operation ids.
     jobs: Mutex<HashMap<String, Arc<crate::lrs::job::Job>>>,
     job_ops: Mutex<HashMap<String, Arc<crate::lrs::job::Job>>>,
+    /// Restores from external backup the instance runs at once before it refuses more.
+    restore_limit: std::sync::atomic::AtomicUsize,
 }
 
 impl ArmServer {
@@ -100,6 +102,7 @@ impl ArmServer {
             next_op: 0.into(),
             jobs: Mutex::default(),
             job_ops: Mutex::default(),
+            restore_limit: MAX_CONCURRENT_RESTORES.into(),
         });
         let app = axum::Router::new()
             .fallback(handle)
@@ -122,6 +125,14 @@ impl ArmServer {
             .throttle
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = (n, retry_after_secs);
+    }
+
+    /// Lowers the concurrent-restore limit (100, as MI's) so a test can reach it without
+    /// starting a hundred jobs.
+    pub fn limit_restores(&self, n: usize) {
+        self.state
+            .restore_limit
+            .store(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Every request received: (method, path and query).
@@ -579,10 +590,11 @@ fn start_lrs(arm: &Arc<Arm>, db: &str, p: &J) -> Response {
         .values()
         .filter(|j| j.details().status == "Restoring")
         .count();
-    if running >= MAX_CONCURRENT_RESTORES {
+    let limit = arm.restore_limit.load(std::sync::atomic::Ordering::Relaxed);
+    if running >= limit {
         return bad(
             "DatabaseNumberLimitReached",
-            &format!("The instance already runs {MAX_CONCURRENT_RESTORES} restores."),
+            &format!("The instance already runs {limit} restores."),
         );
     }
     let job = crate::lrs::job::Job::new(

@@ -63,14 +63,33 @@ async fn full_and_log_backups_restore_in_chain_on_another_server() {
     )
     .await;
     exec(&mut s, "UPDATE Sales.dbo.Orders SET Total = Total + 1 WHERE Id < 10; DELETE FROM Sales.dbo.Orders WHERE Id = 599").await;
+    let source = count_and_checksum(&mut s, "Sales").await;
+    // The tail-log backup leaves the source RESTORING: nothing can be written after it.
     exec(
         &mut s,
         &format!(
-            "BACKUP LOG [Sales] TO DISK = '{}' WITH CHECKSUM",
+            "BACKUP LOG [Sales] TO DISK = '{}' WITH CHECKSUM, NORECOVERY",
             bak("log2.trn")
         ),
     )
     .await;
+    assert_eq!(
+        scalar_string(
+            &mut s,
+            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
+        )
+        .await,
+        "RESTORING"
+    );
+    assert_eq!(
+        error_code(
+            &mut s,
+            "INSERT INTO Sales.dbo.Orders VALUES (9999, N'late', 1.00)"
+        )
+        .await,
+        927,
+        "no write after the tail-log backup"
+    );
 
     // msdb history proves the chain before anything is restored.
     let history = s
@@ -143,15 +162,14 @@ async fn full_and_log_backups_restore_in_chain_on_another_server() {
         ),
     )
     .await;
-    let state = d
-        .simple_query("SELECT state_desc FROM sys.databases WHERE name = N'Sales'")
-        .await
-        .unwrap()
-        .into_row()
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(state.get::<&str, _>(0), Some("RESTORING"));
+    assert_eq!(
+        scalar_string(
+            &mut d,
+            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
+        )
+        .await,
+        "RESTORING"
+    );
     assert_eq!(
         error_code(&mut d, "SELECT COUNT(*) FROM Sales.dbo.Orders").await,
         927
@@ -194,7 +212,6 @@ async fn full_and_log_backups_restore_in_chain_on_another_server() {
         "an online database takes no more logs"
     );
 
-    let source = count_and_checksum(&mut s, "Sales").await;
     let target = count_and_checksum(&mut d, "Sales").await;
     assert_eq!(source.0, 599);
     assert_eq!(

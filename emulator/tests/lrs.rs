@@ -226,6 +226,21 @@ async fn autocomplete_restores_the_chain_and_brings_the_database_online() {
     assert_eq!(d["status"], "Completed", "{d}");
     assert_eq!(d["lastRestoredFileName"], "log2.trn");
     assert_eq!(d["numberOfFilesDetected"], 3);
+    assert_eq!(d["numberOfFilesRestored"], 3, "{d}");
+    assert_eq!(d["numberOfFilesQueued"], 0, "{d}");
+    let logs: Vec<(&str, &str)> = d["logBackupSets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["firstStripeName"].as_str().unwrap(),
+                s["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(logs, [("log1.trn", "Restored"), ("log2.trn", "Restored")]);
+    assert_eq!(d["fullBackupSets"][0]["firstStripeName"], "full.bak");
     let (_, db) = rig
         .call(reqwest::Method::GET, "databases/Sales", None)
         .await;
@@ -367,6 +382,15 @@ async fn a_job_older_than_thirty_days_is_cancelled_and_its_database_removed() {
         .await;
     // Thirty days of virtual time pass in about three seconds.
     rig.mi.clock().set_speed(1_000_000.0);
+    // The instance's limit on concurrent restores (100 on MI) refuses one more.
+    rig.arm.limit_restores(1);
+    seed(&rig, "More");
+    let (status, body) = rig.start("More", &rig.folder("More"), &rig.rl, None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("DatabaseNumberLimitReached")),
+        "{body}"
+    );
     let d = rig.until("Old", |p| p["status"] == "Failed").await;
     assert_eq!(d["errorCode"], "TimeoutDuringRestore", "{d}");
     let names = tokio::task::block_in_place(|| rig.mi.run_sql("SELECT name FROM sys.databases"));

@@ -362,6 +362,13 @@ impl Instance {
             }
         }
         self.record_backup(&header, spec, now).map_err(fail)?;
+        if spec.norecovery {
+            // The tail-log backup: the database goes RESTORING, as SQL Server leaves it.
+            if let Some(i) = self.databases.get_mut(&db.to_ascii_lowercase()) {
+                i.restoring = true;
+            }
+            self.set_state(&db, true).map_err(fail)?;
+        }
         let pages = (payload_len as u64).div_ceil(8192).max(1);
         let what = if spec.kind == BackupType::Log {
             "BACKUP LOG"

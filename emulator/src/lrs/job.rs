@@ -46,9 +46,22 @@ pub struct Details {
     pub unrestorable: Vec<String>,
     pub skipped: Vec<String>,
     pub restored_sets: usize,
+    /// The restore plan as of the last scan, with what became of each set.
+    pub sets: Vec<SetStatus>,
     pub error: Option<(String, String)>,
     /// The file name `completeRestore` asked to finish after.
     pub complete_after: Option<String>,
+}
+
+/// One backup set of the plan, as the newer `restoreDetails` arrays list it.
+#[derive(Debug, Clone)]
+pub struct SetStatus {
+    pub kind: crate::backup::BackupType,
+    pub first_stripe: String,
+    pub stripes: usize,
+    pub size_mb: u64,
+    /// `Queued`, `Restoring` or `Restored`.
+    pub status: &'static str,
 }
 
 pub struct Job {
@@ -90,10 +103,39 @@ impl Job {
         });
     }
 
-    /// `restoreDetails/Default` as ARM shapes it (2023-08-01 properties, methods.md §2.5).
+    /// `restoreDetails/Default` as ARM shapes it: the 2023-08-01 properties and the newer
+    /// counts and backup-set arrays (methods.md §2.5); clients read what they know.
     pub fn restore_details(&self, id: &str) -> J {
         let d = self.details();
+        let count = |status: &str| -> usize {
+            d.sets
+                .iter()
+                .filter(|s| s.status == status)
+                .map(|s| s.stripes)
+                .sum()
+        };
+        let sets_of = |kind: crate::backup::BackupType| -> Vec<J> {
+            d.sets
+                .iter()
+                .filter(|s| s.kind == kind)
+                .map(|s| {
+                    json!({
+                        "status": s.status,
+                        "firstStripeName": s.first_stripe,
+                        "numberOfStripes": s.stripes,
+                        "backupSizeMB": s.size_mb,
+                    })
+                })
+                .collect()
+        };
         let mut props = json!({
+            "numberOfFilesQueued": count("Queued"),
+            "numberOfFilesRestoring": count("Restoring"),
+            "numberOfFilesRestored": count("Restored"),
+            "numberOfFilesUnrestorable": d.unrestorable.len(),
+            "fullBackupSets": sets_of(crate::backup::BackupType::Full),
+            "diffBackupSets": sets_of(crate::backup::BackupType::Differential),
+            "logBackupSets": sets_of(crate::backup::BackupType::Log),
             "status": d.status,
             "currentRestoringFileName": d.current,
             "lastRestoredFileName": d.last_restored,
@@ -158,11 +200,26 @@ pub async fn run(job: Arc<Job>, mi: Arc<Server>) {
             }
             Err(e) => return job.fail(e.code, e.message),
         };
-        job.update(|d| d.skipped = skipped);
-        for set in sets.iter().skip(applied) {
+        job.update(|d| {
+            d.skipped = skipped;
+            d.sets = sets
+                .iter()
+                .enumerate()
+                .map(|(i, set)| SetStatus {
+                    kind: set.header.backup_type,
+                    first_stripe: file_name(&set.files[0]).to_owned(),
+                    stripes: set.files.len(),
+                    size_mb: set.header.backup_size.div_ceil(1 << 20),
+                    status: if i < applied { "Restored" } else { "Queued" },
+                })
+                .collect();
+        });
+        for (i, set) in sets.iter().enumerate().skip(applied) {
+            job.update(|d| d.sets[i].status = "Restoring");
             if let Err((code, message)) = restore_set(&job, &mi, set, &payloads).await {
                 return job.fail(code, message);
             }
+            job.update(|d| d.sets[i].status = "Restored");
             applied += 1;
         }
         let last = job.details().last_restored;

@@ -42,6 +42,9 @@ pub struct BackupSpec {
     /// INIT or FORMAT: overwrite existing media.
     pub overwrite: bool,
     pub name: Option<String>,
+    /// BACKUP LOG … WITH NORECOVERY: the tail-log backup that leaves the database RESTORING,
+    /// so nothing can be written after it.
+    pub norecovery: bool,
 }
 
 /// What a RESTORE statement asks for.
@@ -172,6 +175,7 @@ pub fn parse_backup(st: &[Token]) -> Result<BackupSpec, ServerMessage> {
         compression: false,
         overwrite: false,
         name: None,
+        norecovery: false,
     };
     for (key, value) in with_options(st, next)? {
         match key.as_str() {
@@ -183,9 +187,10 @@ pub fn parse_backup(st: &[Token]) -> Result<BackupSpec, ServerMessage> {
             "FORMAT" | "INIT" => spec.overwrite = true,
             "DIFFERENTIAL" if !log => spec.kind = BackupType::Differential,
             "NAME" => spec.name = value.map(|v| v.display()),
+            "NORECOVERY" if log => spec.norecovery = true,
             "STATS" | "MAXTRANSFERSIZE" | "BLOCKSIZE" | "NOINIT" | "NOFORMAT" | "DESCRIPTION"
-            | "SKIP" | "NOSKIP" | "REWIND" | "NOREWIND" | "NO_TRUNCATE" | "NORECOVERY"
-            | "CREDENTIAL" | "BUFFERCOUNT" => {}
+            | "SKIP" | "NOSKIP" | "REWIND" | "NOREWIND" | "NO_TRUNCATE" | "CREDENTIAL"
+            | "BUFFERCOUNT" => {}
             other => return Err(syntax_error(other)),
         }
     }
