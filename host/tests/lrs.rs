@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use ferry_emulator::arm::{ArmOptions, ArmServer};
 use ferry_emulator::azurite::{self, Azurite};
+use ferry_emulator::control::{Fault, FaultAction};
 use ferry_emulator::{Server, ServerTls};
 use serde_json::Value;
 
@@ -23,16 +24,21 @@ fn scalar(server: &Server, sql: &str) -> String {
 
 /// Azurite, a source SQL Server with `Sales` (FULL recovery, two rows), an MI with its ARM
 /// front end, and a site running the bundled `lrs` plugin with `config` added to its step.
-async fn setup(
-    config: &str,
-) -> (
+/// The site also has a share label `share` (its folder `share/`) and a secret `lrs-sas`.
+async fn setup(config: &str) -> Rig {
+    setup_with(config, ArmOptions::local("mi", TOKEN)).await
+}
+
+type Rig = (
     Azurite,
     Server,
     Arc<Server>,
     ArmServer,
     Site,
     tempfile::TempDir,
-) {
+);
+
+async fn setup_with(config: &str, options: ArmOptions) -> Rig {
     let az = Azurite::start().unwrap();
     az.create_container("migration").await.unwrap();
     let data = tempfile::tempdir().unwrap();
@@ -40,13 +46,9 @@ async fn setup(
     let src = emulated_sql2019(&data.path().join("src"), SA, certs.clone()).await;
     let mi = Arc::new(emulated_mi("mi", &data.path().join("mi"), "Mi#Pa55", certs).await);
     mi.clock().set_speed(200.0);
-    let front = ArmServer::start(
-        "127.0.0.1:0".parse().unwrap(),
-        mi.clone(),
-        ArmOptions::local("mi", TOKEN),
-    )
-    .await
-    .unwrap();
+    let front = ArmServer::start("127.0.0.1:0".parse().unwrap(), mi.clone(), options)
+        .await
+        .unwrap();
     tokio::task::block_in_place(|| {
         src.run_sql(
             "CREATE DATABASE [Sales]; ALTER DATABASE [Sales] SET RECOVERY FULL; \
@@ -55,18 +57,24 @@ async fn setup(
         .unwrap();
     });
     let migration = format!(
-        "databases = [\"Sales\"]\n[migration]\nname = \"lrs\"\n[plugins.lrs]\nbundled = \"lrs\"\n[[steps]]\nname = \"lrs\"\nplugin = \"lrs\"\n[steps.config]\npoll_seconds = 1\n{config}\n[steps.grants]\nsql = [\"source\"]\nazure = [\"mi\"]\nstorage = [\"backups\"]\n"
+        "databases = [\"Sales\"]\n[migration]\nname = \"lrs\"\n[plugins.lrs]\nbundled = \"lrs\"\n[[steps]]\nname = \"lrs\"\nplugin = \"lrs\"\n[steps.config]\npoll_seconds = 1\n{config}\n[steps.grants]\nsql = [\"source\"]\nazure = [\"mi\"]\nstorage = [\"backups\", \"share:read\"]\nsecrets = [\"lrs-sas\"]\n"
     );
     let env = format!(
         "[sql.source]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_SA\"\n\n\
          [azure.mi]\nendpoint = \"{}\"\nsubscription = \"s1\"\nresource_group = \"rg\"\nmanaged_instance = \"mi\"\ntoken = \"env:TEST_ARM_TOKEN\"\n\n\
-         [storage.backups]\nkind = \"blob\"\nurl = \"{}\"\naccount_key = \"env:TEST_BLOB_KEY\"\n",
+         [storage.backups]\nkind = \"blob\"\nurl = \"{}\"\naccount_key = \"env:TEST_BLOB_KEY\"\n\n\
+         [storage.share]\nkind = \"share\"\npath = \"share\"\n\n\
+         [secrets]\nlrs-sas = \"env:TEST_LRS_SAS\"\n",
         src.addr.port(),
         front.endpoint(),
         az.container_url("migration")
     );
     let site = Site::new(&migration, &env);
+    // `{site}` in the step's config is the site's directory (for paths the source writes to).
+    let migration = migration.replace("{site}", &site.dir.path().display().to_string());
+    std::fs::write(site.migration(), migration).unwrap();
     std::fs::write(site.path("ca.pem"), src.ca_pem()).unwrap();
+    std::fs::create_dir_all(site.path("share/Sales")).unwrap();
     (az, src, mi, front, site, data)
 }
 
@@ -94,6 +102,61 @@ async fn apply_until_restoring_then_kill(site: &Site, mi: &Server) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     first.kill().unwrap();
     first.wait().unwrap();
+}
+
+/// A `ferry apply --json` running in the background, its output going to `apply.log`.
+struct Apply {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl Apply {
+    fn start(site: &Site) -> Apply {
+        let log = site.path("apply.log");
+        let child = ferry_cmd(site, &["apply", "--json", "migration.toml"])
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Apply { child, log }
+    }
+
+    /// Waits until a line of its output contains `needle` (60 s at most).
+    async fn until(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = std::fs::read_to_string(&self.log).unwrap_or_default();
+            if out.contains(needle) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never printed `{needle}`:\n{out}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+/// Polls `sql` on `server` until its answer contains `wanted` (30 s at most).
+async fn until_answer(server: &Server, sql: &str, wanted: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = scalar(server, sql);
+        if answer.contains(wanted) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sql} never gave {wanted}: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A read/write SAS on the test container, for backups the tests take themselves.
@@ -128,7 +191,8 @@ fn ferry_cmd(site: &Site, args: &[&str]) -> std::process::Command {
     let mut cmd = site.ferry(args);
     cmd.env("TEST_SA", SA)
         .env("TEST_ARM_TOKEN", TOKEN)
-        .env("TEST_BLOB_KEY", azurite::ACCOUNT_KEY);
+        .env("TEST_BLOB_KEY", azurite::ACCOUNT_KEY)
+        .env("TEST_LRS_SAS", write_sas());
     cmd
 }
 
@@ -149,9 +213,48 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
         "{stdout}"
     );
 
+    // ferry is killed while the tail-log backup runs (held 3 s by the server); the backup
+    // then finishes on the server. Under load the kill may come before the statement was
+    // sent: the next run must be right either way, and take the tail exactly once.
+    src.inject(Fault {
+        pattern: "_tail.trn".into(),
+        action: FaultAction::Delay(Duration::from_secs(3)),
+        times: Some(1),
+    });
+    let apply = Apply::start(&site);
+    apply.until("tail-log backup").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    apply.kill();
+    let _ = tokio::time::timeout(
+        Duration::from_secs(5),
+        until_answer(
+            &src,
+            "SELECT COUNT(*) FROM msdb.dbo.backupmediafamily WHERE physical_device_name LIKE '%Sales_tail.trn'",
+            "Int(1)",
+        ),
+    )
+    .await;
+
     let out = run(&site, &["apply", "--json", "migration.toml"]).await;
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
+    let tails = src
+        .statements()
+        .iter()
+        .filter(|s| s.text.contains("BACKUP LOG") && s.text.contains("_tail.trn"))
+        .count();
+    assert_eq!(
+        tails, 1,
+        "the tail-log backup msdb recorded was not taken again"
+    );
+    assert!(
+        scalar(
+            &src,
+            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
+        )
+        .contains("RESTORING"),
+        "the tail-log backup WITH NORECOVERY leaves the source RESTORING"
+    );
     let done = stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -234,6 +337,108 @@ async fn autocomplete_finishes_alone_and_a_nested_folder_stops_with_lrs_reason()
         .unwrap();
     });
     fails_with(&site, "LRS stopped: NestedFoldersNotSupported").await;
+
+    // A SAS from the site's secret with more than Read and List: LRS refuses to start, and
+    // the item says which secret to fix and how.
+    let (_az, _src, _mi, _front, site, _data3) =
+        setup("mode = \"autocomplete\"\nsas_secret = \"lrs-sas\"").await;
+    let out = run(&site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    for needle in [
+        "failed (400): LRS refused to start for [Sales]",
+        "InvalidStorageContainerSasTokenPermissions",
+        "the SAS in secret `lrs-sas` must be for the container and grant Read and List only",
+    ] {
+        assert!(stdout.contains(needle), "`{needle}` in: {stdout}");
+    }
+    assert!(
+        !stdout.contains("sig=") && !stderr.contains("sig="),
+        "no SAS in the output"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_on_a_share_are_uploaded_as_they_appear_and_a_kill_during_completion_resumes() {
+    let config =
+        "backups_from = \"share\"\nshare = \"share\"\nsource_share_path = \"{site}/share\"";
+    // completeRestore's operation takes 3 s: long enough to kill ferry while it waits.
+    let mut options = ArmOptions::local("mi", TOKEN);
+    options.operation_time = Duration::from_secs(3);
+    let (_az, src, mi, front, site, _data) = setup_with(config, options).await;
+    let share = site.path("share/Sales");
+    let disk = |file: &str| share.join(file).display().to_string();
+    // The source's own backup jobs write to the share.
+    tokio::task::block_in_place(|| {
+        src.run_sql(&format!(
+            "BACKUP DATABASE [Sales] TO DISK = '{}' WITH CHECKSUM; \
+             INSERT INTO [Sales].dbo.T VALUES (3); \
+             BACKUP LOG [Sales] TO DISK = '{}' WITH CHECKSUM",
+            disk("Sales_full.bak"),
+            disk("Sales_log1.trn")
+        ))
+        .unwrap();
+    });
+    let apply = Apply::start(&site);
+    until_answer(
+        &mi,
+        "SELECT state_desc FROM sys.databases WHERE name = N'Sales'",
+        "RESTORING",
+    )
+    .await;
+    // LRS runs: a log backup taken now is found in msdb and uploaded by the running ferry.
+    tokio::task::block_in_place(|| {
+        src.run_sql(&format!(
+            "INSERT INTO [Sales].dbo.T VALUES (4); BACKUP LOG [Sales] TO DISK = '{}' WITH CHECKSUM",
+            disk("Sales_log2.trn")
+        ))
+        .unwrap();
+    });
+    apply.until("uploading Sales_log2.trn from the share").await;
+    tokio::task::block_in_place(|| src.run_sql("INSERT INTO [Sales].dbo.T VALUES (5)")).unwrap();
+    assert!(
+        run(&site, &["cutover", "migration.toml"])
+            .await
+            .status
+            .success()
+    );
+    // The tail goes to the share, is uploaded, and completeRestore is sent; ferry is killed
+    // while it waits for that operation.
+    apply.until("completing the restore").await;
+    apply.kill();
+    assert!(
+        share.join("Sales_tail.trn").exists(),
+        "the tail-log backup was written to the share"
+    );
+
+    let out = run(&site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("\"last_file\":\"Sales_tail.trn\""),
+        "{stdout}"
+    );
+    assert!(
+        scalar(&mi, "SELECT COUNT(*) FROM [Sales].dbo.T").contains("Int(5)"),
+        "rows from the first log, the log taken while LRS ran and the tail all arrived"
+    );
+    let count = |m: &str, p: &str| {
+        front
+            .requests()
+            .iter()
+            .filter(|(method, path)| method == m && path.contains(p))
+            .count()
+    };
+    assert_eq!(count("PUT", "/databases/Sales?"), 1, "LRS started once");
+    assert!(
+        (1..=2).contains(&count("POST", "/completeRestore")),
+        "completeRestore sent once (twice only if the kill cut the call that sent it): {:?}",
+        front.requests()
+    );
+    assert!(
+        src.statements().iter().all(|s| !s.text.contains("TO URL")),
+        "from a share the source never writes to the container"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! The step configuration (`[steps.config]`) and its JSON schema.
 
+use ferry_sdk::{Error, Result, Warning};
 use serde::Deserialize;
 
 /// How LRS finishes.
@@ -21,6 +22,10 @@ pub enum BackupsFrom {
     /// The database's own backups, already TO URL in its folder: the chain is read from the
     /// source's msdb history and checked (gaps, files outside the folder) before LRS starts.
     History,
+    /// The database's own backups TO DISK on a share: the chain is read from msdb, its files
+    /// are uploaded from the share's folder, and in continuous mode each new backup msdb
+    /// records is uploaded as it appears.
+    Share,
 }
 
 /// What the tail-log backup at cutover leaves on the source.
@@ -57,6 +62,18 @@ pub struct Config {
     pub backups_from: BackupsFrom,
     #[serde(default = "tail_log")]
     pub tail_log: TailLog,
+    /// With `backups_from = "share"`: the storage label of the share (its folder per database
+    /// is `folder`, as in the container).
+    #[serde(default)]
+    pub share: Option<String>,
+    /// With `backups_from = "share"` in continuous mode: the share's path as the source SQL
+    /// Server sees it (`\\fs01\sqlbackups`), where it writes the tail-log backup at cutover.
+    #[serde(default)]
+    pub source_share_path: Option<String>,
+    /// A secret label holding the SAS LRS reads the folder with, for sites where ferry cannot
+    /// sign one (a blob label with a fixed `sas`). It must grant Read and List only.
+    #[serde(default)]
+    pub sas_secret: Option<String>,
     /// Minutes the Read+List SAS LRS reads with stays valid; it must outlast the migration.
     #[serde(default = "sas_minutes")]
     pub sas_minutes: u32,
@@ -107,6 +124,33 @@ fn api_version() -> String {
 }
 
 impl Config {
+    /// Checks what the schema cannot: settings that only make sense together.
+    pub fn validate(&self) -> Result<Vec<Warning>> {
+        if self.backups_from == BackupsFrom::Share {
+            if self.share.is_none() {
+                return Err(Error::invalid_config(
+                    Some("share"),
+                    "backups_from = \"share\" needs `share`, the storage label of the share holding the backups",
+                ));
+            }
+            if self.mode == Mode::Continuous && self.source_share_path.is_none() {
+                return Err(Error::invalid_config(
+                    Some("source_share_path"),
+                    "continuous mode from a share needs `source_share_path`, the share's path as the source \
+                     SQL Server sees it, for the tail-log backup at cutover",
+                ));
+            }
+        } else if self.share.is_some() || self.source_share_path.is_some() {
+            return Ok(vec![Warning {
+                key: Some("share".into()),
+                message:
+                    "`share` and `source_share_path` are used only with backups_from = \"share\""
+                        .into(),
+            }]);
+        }
+        Ok(vec![])
+    }
+
     pub fn folder_for(&self, db: &str) -> String {
         self.folder.replace("{db}", db).trim_matches('/').to_owned()
     }
@@ -125,7 +169,10 @@ pub fn schema() -> serde_json::Value {
             "folder": { "type": "string", "minLength": 1 },
             "target_name": { "type": "string", "minLength": 1 },
             "mode": { "enum": ["continuous", "autocomplete"] },
-            "backups_from": { "enum": ["ferry", "history"] },
+            "backups_from": { "enum": ["ferry", "history", "share"] },
+            "share": { "type": "string", "minLength": 1 },
+            "source_share_path": { "type": "string", "minLength": 1 },
+            "sas_secret": { "type": "string", "minLength": 1 },
             "tail_log": { "enum": ["norecovery", "online"] },
             "sas_minutes": { "type": "integer", "minimum": 60, "maximum": 10080 },
             "warn_days": { "type": "integer", "minimum": 1, "maximum": 29 },

@@ -19,13 +19,56 @@ pub struct HistoryRow {
 /// What LRS will restore, in order, and what deserves a warning.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Chain {
-    /// Device URLs (every stripe), in restore order.
+    /// Every stripe, in restore order: device URLs for [`Folder::Blob`], share paths
+    /// (`folder/file`) for [`Folder::Share`].
     pub files: Vec<String>,
     pub warnings: Vec<String>,
 }
 
-/// Builds the chain LRS will find in `folder_url` from the history rows of one database.
-pub fn chain(rows: &[HistoryRow], folder_url: &str) -> Result<Chain, String> {
+/// Where the chain's files must be.
+#[derive(Debug, Clone, Copy)]
+pub enum Folder<'a> {
+    /// The database's blob folder: SQL Server backed up TO URL straight into it.
+    Blob(&'a str),
+    /// A folder on a share (`path` relative to the share label), holding the files `names`:
+    /// SQL Server backed up TO DISK there, under whatever path it sees the share by, so a
+    /// device is found by its file name.
+    Share {
+        label: &'a str,
+        path: &'a str,
+        names: &'a [String],
+    },
+}
+
+impl Folder<'_> {
+    /// Where `device` is in this folder, or None when it is elsewhere.
+    fn locate(&self, device: &str) -> Option<String> {
+        match self {
+            Folder::Blob(url) => {
+                let prefix = format!("{}/", url.trim_end_matches('/'));
+                let rest = device.strip_prefix(&prefix)?;
+                (!rest.contains('/')).then(|| device.to_owned())
+            }
+            Folder::Share { path, names, .. } => {
+                let file = device.rsplit(['/', '\\']).next().unwrap_or(device);
+                names
+                    .iter()
+                    .any(|n| n == file)
+                    .then(|| format!("{path}/{file}"))
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Folder::Blob(url) => format!("{}/", url.trim_end_matches('/')),
+            Folder::Share { label, path, .. } => format!("`{path}/` on share `{label}`"),
+        }
+    }
+}
+
+/// Builds the chain LRS will find in `folder` from the history rows of one database.
+pub fn chain(rows: &[HistoryRow], folder: Folder<'_>) -> Result<Chain, String> {
     let mut sets: Vec<(&str, Vec<&HistoryRow>)> = Vec::new();
     for r in rows {
         match sets.iter_mut().find(|(s, _)| *s == r.set) {
@@ -72,19 +115,18 @@ pub fn chain(rows: &[HistoryRow], folder_url: &str) -> Result<Chain, String> {
         at = log.1[0].last_lsn;
         plan.push(log);
     }
-    let prefix = format!("{}/", folder_url.trim_end_matches('/'));
     let mut out = Chain::default();
     for (set, stripes) in plan {
         for s in stripes {
-            let inside = s.device.starts_with(&prefix) && !s.device[prefix.len()..].contains('/');
-            if !inside {
+            let Some(file) = folder.locate(&s.device) else {
                 return Err(format!(
-                    "backup set {set} is at {}, not in {prefix}; LRS reads one flat folder per \\
+                    "backup set {set} is at {}, not in {}; LRS reads one flat folder per \\
                      database, so copy it there",
-                    s.device
+                    s.device,
+                    folder.describe()
                 ));
-            }
-            out.files.push(s.device.clone());
+            };
+            out.files.push(file);
         }
         if !stripes[0].checksum {
             out.warnings.push(format!(
@@ -127,7 +169,7 @@ mod tests {
             row("l1", 'L', 12, 18, "log1.trn"),
             row("l2", 'L', 18, 22, "log2.trn"),
         ];
-        let c = chain(&rows, F).unwrap();
+        let c = chain(&rows, Folder::Blob(F)).unwrap();
         let names: Vec<&str> = c
             .files
             .iter()
@@ -153,16 +195,63 @@ mod tests {
             row("l1", 'L', 8, 12, "log1.trn"),
             row("l3", 'L', 15, 20, "log3.trn"),
         ];
-        assert!(chain(&gap, F).unwrap_err().contains("LSN 12 to 15"));
+        assert!(
+            chain(&gap, Folder::Blob(F))
+                .unwrap_err()
+                .contains("LSN 12 to 15")
+        );
         let mut outside = gap[..2].to_vec();
         outside[1].device = "https://a.blob.core.windows.net/m/elsewhere/log1.trn".into();
-        assert!(chain(&outside, F).unwrap_err().contains("not in"));
+        assert!(
+            chain(&outside, Folder::Blob(F))
+                .unwrap_err()
+                .contains("not in")
+        );
         let mut nested = gap[..2].to_vec();
         nested[1].device = format!("{F}/old/log1.trn");
-        assert!(chain(&nested, F).unwrap_err().contains("flat folder"));
-        assert!(chain(&[], F).unwrap_err().contains("no full backup"));
+        assert!(
+            chain(&nested, Folder::Blob(F))
+                .unwrap_err()
+                .contains("flat folder")
+        );
+        assert!(
+            chain(&[], Folder::Blob(F))
+                .unwrap_err()
+                .contains("no full backup")
+        );
         let mut unchecked = gap[..2].to_vec();
         unchecked[0].checksum = false;
-        assert_eq!(chain(&unchecked, F).unwrap().warnings.len(), 1);
+        assert_eq!(
+            chain(&unchecked, Folder::Blob(F)).unwrap().warnings.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn on_a_share_devices_are_found_by_file_name_whatever_path_sql_server_saw() {
+        let mut rows = vec![
+            row("f", 'D', 1, 10, "full.bak"),
+            row("l1", 'L', 10, 12, "log1.trn"),
+        ];
+        rows[0].device = r"\\fs01\sql\Sales\full.bak".into();
+        rows[1].device = "/mnt/sql/Sales/log1.trn".into();
+        let names = vec!["full.bak".to_owned(), "log1.trn".to_owned()];
+        let share = Folder::Share {
+            label: "share",
+            path: "Sales",
+            names: &names,
+        };
+        assert_eq!(
+            chain(&rows, share).unwrap().files,
+            ["Sales/full.bak", "Sales/log1.trn"]
+        );
+        let only_full = vec!["full.bak".to_owned()];
+        let missing = Folder::Share {
+            label: "share",
+            path: "Sales",
+            names: &only_full,
+        };
+        let why = chain(&rows, missing).unwrap_err();
+        assert!(why.contains("not in `Sales/` on share `share`"), "{why}");
     }
 }

@@ -1,0 +1,248 @@
+//! Cutover (methods.md §2.6): the tail-log backup into the folder (through the share when the
+//! backups come from one), LRS restoring it, `completeRestore` with its name, the database
+//! online. Every step is found again after a restart, never done twice.
+
+use ferry_sdk::prelude::*;
+use ferry_sdk::tsql_text::{quote_name, quote_text};
+
+use crate::config::{BackupsFrom, Config, TailLog};
+use crate::{
+    Job, State, arm, arm_get, drop_credential, ended, monitor, query_text, safe, share, text, wait,
+};
+
+/// Starts the cutover with the tail-log backup, unless msdb shows it taken already (by a call
+/// cut short before ferry recorded it).
+pub fn begin(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
+    job.cutover = true;
+    job.last_file = format!("{}_tail.trn", safe(cx.item()));
+    if tail_in_msdb(cx, &job)? {
+        return tail_taken(cx, job);
+    }
+    take_tail(cx, job)
+}
+
+/// msdb's newest backup set of `db` now: a set above it is newer than this moment.
+pub fn history_mark(cx: &mut Context<'_, Config>, db: &str) -> Result<i64> {
+    Ok(query_text(
+        cx,
+        "SELECT MAX(backup_set_id) FROM msdb.dbo.backupset WHERE database_name = @db",
+        db,
+    )?
+    .first()
+    .and_then(|r| text(r.first()).parse().ok())
+    .unwrap_or(0))
+}
+
+/// Where the tail-log backup goes: the blob folder, or the database's folder on the share as
+/// the source sees it.
+fn tail_device(cfg: &Config, job: &Job, db: &str) -> (&'static str, String) {
+    match (&cfg.backups_from, &cfg.source_share_path) {
+        (BackupsFrom::Share, Some(root)) => {
+            let sep = if root.contains('\\') { '\\' } else { '/' };
+            let folder = cfg.folder_for(db).replace('/', &sep.to_string());
+            let root = root.trim_end_matches(['/', '\\']);
+            ("DISK", format!("{root}{sep}{folder}{sep}{}", job.last_file))
+        }
+        _ => ("URL", format!("{}/{}", job.folder_url, job.last_file)),
+    }
+}
+
+fn take_tail(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
+    let cfg = cx.config().clone();
+    let db = cx.item().to_owned();
+    let src = cx.sql(&cfg.source)?;
+    let norecovery = if cfg.tail_log == TailLog::Norecovery {
+        ", NORECOVERY"
+    } else {
+        ""
+    };
+    let (kind, device) = tail_device(&cfg, &job, &db);
+    let statement = format!(
+        "BACKUP LOG {} TO {kind} = {} WITH CHECKSUM, FORMAT{norecovery}",
+        quote_name(&db),
+        quote_text(&device)
+    );
+    let op = cx.start_statement(src, &statement, &[], &format!("tail-log backup of [{db}]"))?;
+    cx.phase("cutover", None, Some("tail-log backup"));
+    Ok(Outcome::wait_operation(
+        op.clone(),
+        State::TailLog { job, op },
+        "taking the tail-log backup",
+    ))
+}
+
+pub fn tail_log(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Outcome<State>> {
+    // msdb is asked whatever the operation says: a backup whose connection dropped (or whose
+    // ferry was killed) may well have finished on the server.
+    let ended = ended(cx, &op, "the tail-log backup");
+    if matches!(ended, Ok(true)) || tail_in_msdb(cx, &job)? {
+        return tail_taken(cx, job);
+    }
+    ended?;
+    // ferry stopped before the backup finished and msdb has no record of it. With
+    // NORECOVERY a finished tail would have left the source RESTORING: if it is, something
+    // else happened there and a person has to look.
+    let cfg = cx.config().clone();
+    let db = cx.item().to_owned();
+    let state = query_text(
+        cx,
+        "SELECT state_desc FROM sys.databases WHERE name = @db",
+        &db,
+    )?
+    .first()
+    .map(|r| text(r.first()))
+    .unwrap_or_default();
+    if !state.eq_ignore_ascii_case("ONLINE") {
+        let (_, device) = tail_device(&cfg, &job, &db);
+        return Err(Error::failed(format!(
+            "[{db}] is {state} on the source, but msdb has no tail-log backup at {device}: \
+             find the last log backup taken, put it in the folder, and complete the restore \
+             with its name"
+        )));
+    }
+    cx.info("ferry stopped during the tail-log backup; taking it again");
+    take_tail(cx, job)
+}
+
+/// msdb records the tail-log backup once it has finished: a set newer than the cutover's
+/// start, written to the tail's device.
+fn tail_in_msdb(cx: &mut Context<'_, Config>, job: &Job) -> Result<bool> {
+    let cfg = cx.config().clone();
+    let db = cx.item().to_owned();
+    let (_, device) = tail_device(&cfg, job, &db);
+    let rows = query_text(
+        cx,
+        &format!(
+            "SELECT COUNT(*) FROM msdb.dbo.backupset b JOIN msdb.dbo.backupmediafamily m \
+             ON m.media_set_id = b.media_set_id \
+             WHERE m.physical_device_name = @db AND b.backup_set_id > {}",
+            job.tail_after
+        ),
+        &device,
+    )?;
+    Ok(rows.first().is_some_and(|r| text(r.first()) != "0"))
+}
+
+fn tail_taken(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
+    let cfg = cx.config().clone();
+    if cfg.backups_from == BackupsFrom::Share {
+        let file = format!("{}/{}", cfg.folder_for(cx.item()), job.last_file);
+        return share::upload_new(cx, job, &[file]);
+    }
+    Ok(Outcome::Next(State::Completing { job, op: None }))
+}
+
+/// Codes with which LRS says `completeRestore` was already sent (by a call ferry made before
+/// it restarted).
+const ALREADY_COMPLETING: [&str; 2] = [
+    "LRSCutoverAlreadyInitiated",
+    "ExternalBackupAlreadySignaledToComplete",
+];
+
+fn already_completing(e: &Error) -> bool {
+    matches!(e, Error::Failed(f) if ALREADY_COMPLETING.iter().any(|c| f.message.contains(c)))
+}
+
+/// `completeRestore` was sent: only the outcome is awaited.
+fn awaiting_completion(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
+    job.completion_requested = true;
+    wait(
+        cx,
+        State::Completing { job, op: None },
+        "the restore completes",
+    )
+}
+
+pub fn completing(
+    cx: &mut Context<'_, Config>,
+    mut job: Job,
+    op: Option<String>,
+) -> Result<Outcome<State>> {
+    let cfg = cx.config().clone();
+    if let Some(id) = &op {
+        match ended(cx, id, "completeRestore") {
+            Ok(true) => return finish(cx, job),
+            Err(e) if already_completing(&e) => return awaiting_completion(cx, job),
+            Err(e) => return Err(e),
+            Ok(false) => {}
+        }
+    }
+    let d = monitor::details(cx, &job)?;
+    if d["status"] == "Completed" {
+        return finish(cx, job);
+    }
+    if job.completion_requested {
+        return awaiting_completion(cx, job);
+    }
+    if d["lastRestoredFileName"].as_str() != Some(job.last_file.as_str()) {
+        cx.phase(
+            "cutover",
+            None,
+            Some(&format!(
+                "waiting for LRS to restore {}: {}",
+                job.last_file,
+                monitor::progress_line(&d)
+            )),
+        );
+        return wait(
+            cx,
+            State::Completing { job, op: None },
+            "LRS restores the tail-log backup",
+        );
+    }
+    let body = serde_json::json!({ "lastBackupName": job.last_file });
+    let request = arm(
+        "POST",
+        &format!("databases/{}/completeRestore", job.target),
+        &cfg,
+        Some(body),
+    );
+    let id = match cx.azure_begin(&cfg.azure, &request) {
+        Ok(id) => id,
+        // A call ferry made before it restarted completed the restore already.
+        Err(Error::Failed(f)) if f.message.contains("LRSCutoverDatabaseAlreadyRestored") => {
+            return finish(cx, job);
+        }
+        Err(e) if already_completing(&e) => return awaiting_completion(cx, job),
+        Err(e) => return Err(e),
+    };
+    cx.phase("cutover", None, Some("completing the restore"));
+    job.completion_requested = true;
+    Ok(Outcome::wait_operation(
+        id.clone(),
+        State::Completing { job, op: Some(id) },
+        "completing the restore",
+    ))
+}
+
+pub fn finish(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
+    let status = arm_get(cx, &format!("databases/{}", job.target))?
+        .and_then(|d| d["properties"]["status"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    if status != "Online" {
+        return wait(
+            cx,
+            State::Completing { job, op: None },
+            "waiting for the database to come online",
+        );
+    }
+    drop_credential(cx, &job);
+    let db = cx.item().to_owned();
+    cx.phase("done", Some(1.0), Some("Online"));
+    cx.report(ObjectRow {
+        object_type: "database".into(),
+        name: db.clone(),
+        status: ObjectStatus::Migrated,
+        reason_code: None,
+        notes: Some(format!(
+            "{db} → [{}] on the MI with LRS, last file {}",
+            job.target, job.last_file
+        )),
+    });
+    Ok(Outcome::Done(serde_json::json!({
+        "method": "lrs",
+        "database": db,
+        "target": job.target,
+        "last_file": job.last_file,
+    })))
+}

@@ -1,0 +1,170 @@
+//! `backups_from = "share"`: the database's own backups, taken TO DISK onto a share, uploaded
+//! into its blob folder. Which files to upload comes from msdb, not from the share's listing:
+//! msdb records a backup only once it has finished, so a file SQL Server is still writing is
+//! never uploaded half-done.
+
+use std::collections::BTreeMap;
+
+use ferry_sdk::prelude::*;
+use ferry_sdk::{BlockChecksum, Container, UploadOptions};
+
+use crate::config::Config;
+use crate::history::{self, Chain, Folder};
+use crate::{Job, State, ended, start::history_rows};
+
+/// The share's label (validated at `ferry check`).
+fn share_label(cfg: &Config) -> String {
+    cfg.share.clone().unwrap_or_default()
+}
+
+/// Every object under `prefix/` by file name, with its size.
+fn listing(
+    cx: &mut Context<'_, Config>,
+    c: Container,
+    prefix: &str,
+) -> Result<BTreeMap<String, u64>> {
+    let mut out = BTreeMap::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = cx.list(c, &format!("{prefix}/"), marker.as_deref(), 5000)?;
+        for o in page.objects {
+            let name = o.name.rsplit('/').next().unwrap_or(&o.name).to_owned();
+            out.insert(name, o.size);
+        }
+        match page.next_marker {
+            Some(m) => marker = Some(m),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The chain msdb shows for `db`, as paths on the share.
+pub fn chain(cx: &mut Context<'_, Config>, db: &str) -> Result<Chain> {
+    let cfg = cx.config().clone();
+    let label = share_label(&cfg);
+    let share = cx.container(&label)?;
+    let path = cfg.folder_for(db);
+    let names: Vec<String> = listing(cx, share, &path)?.into_keys().collect();
+    let rows = history_rows(cx, db)?;
+    history::chain(
+        &rows,
+        Folder::Share {
+            label: &label,
+            path: &path,
+            names: &names,
+        },
+    )
+    .map_err(|why| Error::failed(format!("[{db}]: {why}")))
+}
+
+/// The share paths among `files` the blob folder does not hold yet (or holds with another
+/// size: an upload cut short).
+fn not_uploaded(cx: &mut Context<'_, Config>, files: &[String]) -> Result<Vec<String>> {
+    let cfg = cx.config().clone();
+    let path = cfg.folder_for(cx.item());
+    let share = cx.container(&share_label(&cfg))?;
+    let container = cx.container(&cfg.backups)?;
+    let on_share = listing(cx, share, &path)?;
+    let in_folder = listing(cx, container, &path)?;
+    Ok(files
+        .iter()
+        .filter(|f| {
+            let name = f.rsplit('/').next().unwrap_or(f);
+            on_share.get(name) != in_folder.get(name)
+        })
+        .cloned()
+        .collect())
+}
+
+/// Uploads the files of `files` not in the blob folder yet, then goes on as far as the job
+/// has got.
+pub fn upload_new(
+    cx: &mut Context<'_, Config>,
+    job: Job,
+    files: &[String],
+) -> Result<Outcome<State>> {
+    let new = not_uploaded(cx, files)?;
+    if new.is_empty() {
+        return Ok(Outcome::Next(after_upload(job)));
+    }
+    start_upload(cx, job, &new)
+}
+
+pub fn start_upload(
+    cx: &mut Context<'_, Config>,
+    job: Job,
+    files: &[String],
+) -> Result<Outcome<State>> {
+    let cfg = cx.config().clone();
+    let container = cx.container(&cfg.backups)?;
+    let folder = cfg.folder_for(cx.item());
+    let op = cx.upload_from_share(
+        container,
+        &share_label(&cfg),
+        files,
+        &format!("{folder}/"),
+        UploadOptions {
+            block_size: None,
+            concurrency: None,
+            checksum: BlockChecksum::Md5,
+        },
+    )?;
+    let names: Vec<&str> = files
+        .iter()
+        .map(|f| f.rsplit('/').next().unwrap_or(f))
+        .collect();
+    cx.info(&format!("uploading {} from the share", names.join(", ")));
+    cx.phase("upload", None, Some(&format!("{} file(s)", files.len())));
+    Ok(Outcome::wait_operation(
+        op.clone(),
+        State::Uploading { job, op },
+        "uploading backups from the share",
+    ))
+}
+
+/// Where a job goes once its files are in the folder.
+fn after_upload(job: Job) -> State {
+    if job.cutover {
+        State::Completing { job, op: None }
+    } else if job.lrs_started {
+        State::Monitoring { job }
+    } else {
+        State::Starting { job }
+    }
+}
+
+pub fn uploading(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Outcome<State>> {
+    if ended(cx, &op, "the upload from the share")? {
+        return Ok(Outcome::Next(after_upload(job)));
+    }
+    // ferry restarted mid-upload: the files still missing are uploaded again (blocks already
+    // staged are kept by the host).
+    let db = cx.item().to_owned();
+    let files = if job.cutover {
+        vec![format!("{}/{}", cx.config().folder_for(&db), job.last_file)]
+    } else {
+        chain(cx, &db)?.files
+    };
+    upload_new(cx, job, &files)
+}
+
+/// Continuous mode: the backups msdb recorded since the last look, still to upload. A chain
+/// that cannot continue (a log backup taken elsewhere) is warned about once; LRS keeps
+/// restoring what it has.
+pub fn new_backups(cx: &mut Context<'_, Config>, job: &mut Job) -> Result<Vec<String>> {
+    let db = cx.item().to_owned();
+    match chain(cx, &db) {
+        Ok(c) => not_uploaded(cx, &c.files),
+        Err(Error::Failed(f)) => {
+            if job.chain_warning.as_deref() != Some(f.message.as_str()) {
+                cx.warn(&format!(
+                    "{}; LRS cannot restore past it until it is fixed",
+                    f.message
+                ));
+                job.chain_warning = Some(f.message);
+            }
+            Ok(vec![])
+        }
+        Err(e) => Err(e),
+    }
+}
