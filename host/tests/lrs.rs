@@ -442,6 +442,35 @@ async fn backups_on_a_share_are_uploaded_as_they_appear_and_a_kill_during_comple
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_arm_is_waited_out_and_a_throttle_that_never_ends_fails_with_its_reason() {
+    let config = "mode = \"autocomplete\"\n[steps.limits]\nretries = 0";
+    let (_az, _src, _mi, front, site, _data) = setup(config).await;
+    // Two 429s with Retry-After: 1 on the first ARM call: ferry waits them out.
+    front.throttle(2, 1);
+    let out = run(&site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let first = front.requests()[..3].to_vec();
+    assert!(
+        first
+            .iter()
+            .all(|(m, p)| m == "GET" && p.contains("/databases/Sales?")),
+        "the throttled GET was sent three times: {first:?}"
+    );
+
+    // ARM throttles every request: the item fails saying so, and nothing was started.
+    let (_az, _src, _mi, front, site, _data) = setup(config).await;
+    front.throttle(1000, 0);
+    fails_with(
+        &site,
+        "TooManyRequests: The request is being throttled; retry after the interval in \
+         Retry-After (still 429 after 5 attempts",
+    )
+    .await;
+    assert!(front.requests().iter().all(|(m, _)| m == "GET"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_backup_taken_elsewhere_breaks_the_chain_and_the_item_says_so() {
     let (az, src, mi, _front, site, _data) = setup("").await;
     apply_until_restoring_then_kill(&site, &mi).await;

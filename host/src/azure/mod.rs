@@ -238,7 +238,15 @@ impl ArmClient {
                 continue;
             }
             if status >= 400 {
-                return Err(arm_error(&self.label, status, &text));
+                let mut e = arm_error(&self.label, status, &text);
+                if let PluginError::Transient(f) = &mut e {
+                    f.message = format!(
+                        "{} (still {status} after {ATTEMPTS} attempts; ferry retries the step \
+                         with backoff, up to the step's `retries`)",
+                        f.message.trim_end_matches('.')
+                    );
+                }
+                return Err(e);
             }
             return Ok(Reply {
                 status,
