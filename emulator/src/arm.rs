@@ -81,6 +81,24 @@ struct Arm {
     job_ops: Mutex<HashMap<String, Arc<crate::lrs::job::Job>>>,
     /// Restores from external backup the instance runs at once before it refuses more.
     restore_limit: std::sync::atomic::AtomicUsize,
+    /// Containers the instance's managed identity may read (its role assignments), with the
+    /// account and key the emulator reads them with in its place.
+    identity_grants: Mutex<HashMap<String, (String, String)>>,
+}
+
+impl Arm {
+    /// What a job started with `storageContainerIdentity: ManagedIdentity` reads with: a
+    /// short Read+List SAS the emulator signs for a container granted to the identity, or
+    /// None when the identity has no access there.
+    fn identity_sas(&self, container_url: &str) -> Option<String> {
+        let grants = self
+            .identity_grants
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let (account, key) = grants.get(container_url.trim_end_matches('/'))?;
+        let container = container_url.trim_end_matches('/').rsplit('/').next()?;
+        crate::azurite::container_sas(account, key, container, "rl", "2099-01-01T00:00:00Z").ok()
+    }
 }
 
 impl ArmServer {
@@ -103,6 +121,7 @@ impl ArmServer {
             jobs: Mutex::default(),
             job_ops: Mutex::default(),
             restore_limit: MAX_CONCURRENT_RESTORES.into(),
+            identity_grants: Mutex::default(),
         });
         let app = axum::Router::new()
             .fallback(handle)
@@ -133,6 +152,19 @@ impl ArmServer {
         self.state
             .restore_limit
             .store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Gives the instance's managed identity read access to a container (a "Storage Blob
+    /// Data Reader" role assignment); the emulator reads it with `account` and `key`.
+    pub fn grant_managed_identity(&self, container_url: &str, account: &str, key: &str) {
+        self.state
+            .identity_grants
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                container_url.trim_end_matches('/').to_owned(),
+                (account.to_owned(), key.to_owned()),
+            );
     }
 
     /// Every request received: (method, path and query).
@@ -499,40 +531,17 @@ fn start_lrs(arm: &Arc<Arm>, db: &str, p: &J) -> Response {
             "storageContainerUri is required.",
         );
     };
-    if p["storageContainerIdentity"].as_str() == Some("ManagedIdentity") {
-        return bad(
-            "NotSupportedYet",
-            "ferry-emulator does not emulate managed-identity access to storage yet; use a SAS.",
-        );
-    }
-    let Some(sas) = p["storageContainerSasToken"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-    else {
-        return bad(
-            "MissingStorageContainerSasToken",
-            "storageContainerSasToken is required with SharedAccessSignature.",
-        );
+    let access = if p["storageContainerIdentity"].as_str() == Some("ManagedIdentity") {
+        match crate::blob::locate(uri) {
+            Ok(loc) => arm.identity_sas(&loc.container_url),
+            Err(e) => return bad("InvalidStorageContainerUri", &e),
+        }
+    } else {
+        match sas_access(p) {
+            Ok(sas) => Some(sas),
+            Err((code, message)) => return bad(code, &message),
+        }
     };
-    // LRS refuses a SAS with any permission beyond Read and List (methods.md §2.2). Guess:
-    // the reference gives no code for it.
-    let mut perms: Vec<char> = sas
-        .trim_start_matches('?')
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("sp="))
-        .unwrap_or_default()
-        .chars()
-        .collect();
-    perms.sort_unstable();
-    if perms != ['l', 'r'] {
-        return bad(
-            "InvalidStorageContainerSasTokenPermissions",
-            &format!(
-                "The SAS grants '{}'; LRS needs exactly Read and List (sp=rl).",
-                perms.iter().collect::<String>()
-            ),
-        );
-    }
     let autocomplete = p["autoCompleteRestore"].as_bool().unwrap_or(false);
     let last = p["lastBackupName"].as_str().map(str::to_owned);
     if autocomplete && last.as_deref().is_none_or(str::is_empty) {
@@ -601,7 +610,7 @@ fn start_lrs(arm: &Arc<Arm>, db: &str, p: &J) -> Response {
         crate::lrs::job::Start {
             database: db.to_owned(),
             folder: uri.to_owned(),
-            sas: sas.trim_start_matches('?').to_owned(),
+            sas: access,
             autocomplete,
             last_backup_name: last,
         },
@@ -619,6 +628,41 @@ fn start_lrs(arm: &Arc<Arm>, db: &str, p: &J) -> Response {
         "azure-asyncoperation",
         &id,
     )
+}
+
+/// The SAS of a start with `storageContainerIdentity: SharedAccessSignature`, checked as LRS
+/// checks it, or the refusal.
+fn sas_access(p: &J) -> Result<String, (&'static str, String)> {
+    let bad = |code: &'static str, message: &str| Err((code, message.to_owned()));
+    let Some(sas) = p["storageContainerSasToken"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+    else {
+        return bad(
+            "MissingStorageContainerSasToken",
+            "storageContainerSasToken is required with SharedAccessSignature.",
+        );
+    };
+    // LRS refuses a SAS with any permission beyond Read and List (methods.md §2.2). Guess:
+    // the reference gives no code for it.
+    let mut perms: Vec<char> = sas
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("sp="))
+        .unwrap_or_default()
+        .chars()
+        .collect();
+    perms.sort_unstable();
+    if perms != ['l', 'r'] {
+        return bad(
+            "InvalidStorageContainerSasTokenPermissions",
+            &format!(
+                "The SAS grants '{}'; LRS needs exactly Read and List (sp=rl).",
+                perms.iter().collect::<String>()
+            ),
+        );
+    }
+    Ok(sas.trim_start_matches('?').to_owned())
 }
 
 /// `POST …/completeRestore`: cut over once the named file is the last restored (§2.6).

@@ -78,10 +78,20 @@ struct Serve {
     /// Azurite's blob port (10000 is Azurite's usual one; 0 picks a free port).
     #[arg(long, default_value_t = 10000)]
     azurite_port: u16,
+    /// Port of the Managed Instance's Azure Resource Manager front end (LRS and databases).
+    #[arg(long, default_value_t = 14332)]
+    arm_port: u16,
+    /// The bearer token the ARM front end accepts, read from this environment variable; the
+    /// front end is not started when it is unset.
+    #[arg(long, default_value = "FERRY_EMULATOR_ARM_TOKEN", value_name = "VAR")]
+    arm_token_env: String,
     /// Where to write the CA certificate clients must trust.
     #[arg(long, default_value = "ferry-emulator-ca.pem")]
     ca_file: PathBuf,
 }
+
+/// The target's name in its ARM scope.
+const ARM_INSTANCE: &str = "ferry-target";
 
 fn main() -> ExitCode {
     let _ = tracing_subscriber::fmt()
@@ -252,6 +262,27 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         None
     };
     let (src, dst) = (Arc::new(src), Arc::new(dst));
+    let arm = match std::env::var(&s.arm_token_env) {
+        Ok(token) => {
+            let front = ferry_emulator::arm::ArmServer::start(
+                SocketAddr::new(s.bind, s.arm_port),
+                dst.clone(),
+                ferry_emulator::arm::ArmOptions::local(ARM_INSTANCE, &token),
+            )
+            .await?;
+            if let Some(az) = &_azurite {
+                // The target's managed identity may read the `backups` container, as after
+                // a "Storage Blob Data Reader" role assignment.
+                front.grant_managed_identity(
+                    &az.container_url("backups"),
+                    ferry_emulator::azurite::ACCOUNT,
+                    ferry_emulator::azurite::ACCOUNT_KEY,
+                );
+            }
+            Some(front)
+        }
+        Err(_) => None,
+    };
     let app = axum::Router::new()
         .nest("/source", ferry_emulator::control_http::router(src.clone()))
         .nest("/target", ferry_emulator::control_http::router(dst.clone()));
@@ -274,6 +305,17 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         "  target Managed Instance: Server=tcp:localhost,{};User ID=sa;Encrypt=True;TrustServerCertificate=False  (trust {ca})",
         dst.addr.port()
     );
+    match &arm {
+        Some(front) => println!(
+            "  target's ARM front end: {} (subscription s1, resource group rg, managed instance {ARM_INSTANCE}; bearer token in ${})",
+            front.endpoint(),
+            s.arm_token_env
+        ),
+        None => println!(
+            "  (no ARM front end: set {} to the bearer token it should accept, for LRS)",
+            s.arm_token_env
+        ),
+    }
     println!(
         "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time)"
     );

@@ -253,6 +253,49 @@ async fn autocomplete_restores_the_chain_and_brings_the_database_online() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_identity_reads_only_the_containers_granted_to_it() {
+    let rig = Rig::new().await;
+    seed(&rig, "Mi");
+    let f = rig.folder("Mi");
+    rig.backup("DATABASE", "Mi", &f, "full.bak");
+    let start = |db: &str| {
+        json!({ "location": "westeurope", "properties": {
+            "createMode": "RestoreExternalBackup",
+            "collation": "SQL_Latin1_General_CP1_CI_AS",
+            "storageContainerUri": f,
+            "storageContainerIdentity": "ManagedIdentity",
+            "autoCompleteRestore": true,
+            "lastBackupName": "full.bak",
+        }, "name": db })
+    };
+    let (status, body) = rig
+        .call(
+            reqwest::Method::PUT,
+            "databases/Denied",
+            Some(start("Denied")),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let d = rig.until("Denied", |p| p["status"] == "Failed").await;
+    assert_eq!(
+        d["errorCode"], "ManagedIdentityIssueDetectedFromTheStart",
+        "{d}"
+    );
+
+    rig.arm.grant_managed_identity(
+        &rig.az.container_url("migration"),
+        azurite::ACCOUNT,
+        azurite::ACCOUNT_KEY,
+    );
+    let (status, body) = rig
+        .call(reqwest::Method::PUT, "databases/Mi", Some(start("Mi")))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let d = rig.until("Mi", |p| p["status"] != "Restoring").await;
+    assert_eq!(d["status"], "Completed", "{d}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn continuous_mode_picks_up_new_logs_until_complete_restore() {
     let rig = Rig::new().await;
     seed(&rig, "Hr");

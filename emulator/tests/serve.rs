@@ -19,6 +19,8 @@ fn serve_seeds_samples_and_standard_clients_connect() {
             "0",
             "--control-port",
             "0",
+            "--arm-port",
+            "0",
             "--tls",
             "optional",
             "--data-dir",
@@ -27,14 +29,18 @@ fn serve_seeds_samples_and_standard_clients_connect() {
         .arg("--ca-file")
         .arg(&ca)
         .env("FERRY_EMULATOR_SA_PASSWORD", PASSWORD)
+        .env("FERRY_EMULATOR_ARM_TOKEN", "serve-arm-token")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut source_port, mut control) = (0u16, String::new());
+    let (mut source_port, mut control, mut arm) = (0u16, String::new(), String::new());
     for line in lines.by_ref() {
         let line = line.unwrap();
+        if let Some(rest) = line.split("ARM front end: ").nth(1) {
+            arm = rest.split(' ').next().unwrap().to_owned();
+        }
         if line.contains("source SQL Server") {
             source_port = line
                 .split("localhost,")
@@ -107,6 +113,19 @@ fn serve_seeds_samples_and_standard_clients_connect() {
         .parse()
         .unwrap_or(0);
     assert!(n >= 3, "the statements of both clients were recorded ({n})");
+
+    // The target's ARM front end, with the token from the environment.
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(format!("import urllib.request,json; r = urllib.request.Request('{arm}/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Sql/managedInstances/ferry-target?api-version=2023-08-01', headers={{'Authorization': 'Bearer serve-arm-token'}}); print(json.load(urllib.request.urlopen(r))['name'])"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "ferry-target",
+        "ARM at {arm}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Ctrl-C stops it cleanly.
     Command::new("kill")

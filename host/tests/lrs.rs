@@ -1,7 +1,9 @@
 //! The bundled `lrs` plugin through the real `ferry` binary, against the emulator's SQL Server,
-//! its Managed Instance's ARM front end and a real Azurite: continuous mode, a `ferry apply`
-//! killed while it monitors and run again (LRS is not started twice), then `ferry cutover`:
-//! the tail-log backup is taken and restored, and the restore completed.
+//! its Managed Instance's ARM front end and a real Azurite: continuous mode with kills while it
+//! monitors and while the tail-log backup runs (LRS started once, the tail taken once), then
+//! `ferry cutover`; backups from a share uploaded as they appear, with a kill while
+//! completeRestore runs; autocomplete, the plan, and LRS's refusals (nested folder, wrong SAS,
+//! missing managed-identity role, a gap in the chain, a log outside the folder); ARM throttling.
 
 mod common;
 
@@ -468,6 +470,36 @@ async fn a_throttled_arm_is_waited_out_and_a_throttle_that_never_ends_fails_with
     )
     .await;
     assert!(front.requests().iter().all(|(m, _)| m == "GET"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instance_identity_reads_the_folder_once_granted_and_a_missing_role_is_named() {
+    let config = "mode = \"autocomplete\"\nstorage_identity = \"managed-identity\"";
+    // No role assignment for the MI's identity on the container: LRS stops, saying so.
+    let (_az, _src, _mi, _front, site, _data) = setup(config).await;
+    fails_with(
+        &site,
+        "LRS stopped: ManagedIdentityIssueDetectedFromTheStart: The managed instance's identity cannot read",
+    )
+    .await;
+
+    // With Storage Blob Data Reader granted, the same migration goes through.
+    let (az, _src, mi, front, site, _data) = setup(config).await;
+    front.grant_managed_identity(
+        &az.container_url("migration"),
+        azurite::ACCOUNT,
+        azurite::ACCOUNT_KEY,
+    );
+    let out = run(&site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        scalar(
+            &mi,
+            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
+        )
+        .contains("ONLINE")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

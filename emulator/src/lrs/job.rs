@@ -28,7 +28,9 @@ pub struct Start {
     pub database: String,
     /// The folder URL, e.g. `http://127.0.0.1:10000/devstoreaccount1/migration/Sales`.
     pub folder: String,
-    pub sas: String,
+    /// The SAS the job reads with: the one it was given, or for a managed identity one the
+    /// emulator signs; None when the identity has no access to the container.
+    pub sas: Option<String>,
     pub autocomplete: bool,
     pub last_backup_name: Option<String>,
 }
@@ -170,6 +172,16 @@ pub async fn run(job: Arc<Job>, mi: Arc<Server>) {
         Ok(l) => l,
         Err(e) => return job.fail("MissingStorageContainerUri", e),
     };
+    if job.start.sas.is_none() {
+        return job.fail(
+            "ManagedIdentityIssueDetectedFromTheStart",
+            format!(
+                "The managed instance's identity cannot read {}: give it the Storage Blob Data \
+                 Reader role on the storage account or container.",
+                loc.container_url
+            ),
+        );
+    }
     let mut headers: Vec<(String, BackupHeader)> = Vec::new();
     let mut payloads: std::collections::HashMap<String, Vec<u8>> = Default::default();
     let mut applied: usize = 0;
@@ -268,7 +280,7 @@ async fn scan(
     headers: &mut Vec<(String, BackupHeader)>,
     payloads: &mut std::collections::HashMap<String, Vec<u8>>,
 ) -> Result<(), (&'static str, String)> {
-    let (l, sas) = (loc.clone(), job.start.sas.clone());
+    let (l, sas) = (loc.clone(), job.start.sas.clone().unwrap_or_default());
     let listed = blob::block_on(async move { blob::list(&l, &sas).await }).map_err(|e| {
         (
             "StorageBrokenIssueDetectedAtTheStart",
@@ -298,7 +310,7 @@ async fn scan(
             container_url: loc.container_url.clone(),
             blob: name.clone(),
         };
-        let sas = job.start.sas.clone();
+        let sas = job.start.sas.clone().unwrap_or_default();
         let bytes = blob::block_on(async move { blob::download(&file, &sas).await })
             .map_err(|e| ("BlobStorageFailure", format!("{name}: {e:?}")))?;
         match decode(&bytes) {

@@ -28,6 +28,17 @@ pub enum BackupsFrom {
     Share,
 }
 
+/// How LRS reads the blob folder (methods.md §2.2: exactly one of the two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StorageIdentity {
+    /// A Read+List SAS for the container, signed by ferry or taken from `sas_secret`.
+    Sas,
+    /// The Managed Instance's own identity, which needs the Storage Blob Data Reader role on
+    /// the account or container; no SAS leaves ferry.
+    ManagedIdentity,
+}
+
 /// What the tail-log backup at cutover leaves on the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -74,6 +85,8 @@ pub struct Config {
     /// sign one (a blob label with a fixed `sas`). It must grant Read and List only.
     #[serde(default)]
     pub sas_secret: Option<String>,
+    #[serde(default = "storage_identity")]
+    pub storage_identity: StorageIdentity,
     /// Minutes the Read+List SAS LRS reads with stays valid; it must outlast the migration.
     #[serde(default = "sas_minutes")]
     pub sas_minutes: u32,
@@ -106,6 +119,9 @@ fn mode() -> Mode {
 fn backups_from() -> BackupsFrom {
     BackupsFrom::Ferry
 }
+fn storage_identity() -> StorageIdentity {
+    StorageIdentity::Sas
+}
 fn tail_log() -> TailLog {
     TailLog::Norecovery
 }
@@ -126,6 +142,13 @@ fn api_version() -> String {
 impl Config {
     /// Checks what the schema cannot: settings that only make sense together.
     pub fn validate(&self) -> Result<Vec<Warning>> {
+        if self.storage_identity == StorageIdentity::ManagedIdentity && self.sas_secret.is_some() {
+            return Err(Error::invalid_config(
+                Some("sas_secret"),
+                "LRS reads with either a SAS or the instance's managed identity, not both: drop \
+                 `sas_secret` or `storage_identity`",
+            ));
+        }
         if self.backups_from == BackupsFrom::Share {
             if self.share.is_none() {
                 return Err(Error::invalid_config(
@@ -173,6 +196,7 @@ pub fn schema() -> serde_json::Value {
             "share": { "type": "string", "minLength": 1 },
             "source_share_path": { "type": "string", "minLength": 1 },
             "sas_secret": { "type": "string", "minLength": 1 },
+            "storage_identity": { "enum": ["sas", "managed-identity"] },
             "tail_log": { "enum": ["norecovery", "online"] },
             "sas_minutes": { "type": "integer", "minimum": 60, "maximum": 10080 },
             "warn_days": { "type": "integer", "minimum": 1, "maximum": 29 },

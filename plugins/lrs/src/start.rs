@@ -4,7 +4,7 @@ use ferry_sdk::prelude::*;
 use ferry_sdk::tsql_text::{credential_statement, quote_name, quote_text};
 use ferry_sdk::{Param, SasPermission, SqlValue, StatementOptions};
 
-use crate::config::{self, BackupsFrom, Config, Mode};
+use crate::config::{self, BackupsFrom, Config, Mode, StorageIdentity};
 use crate::{Job, State, arm, arm_get, ended, history, now_ms, query_text, safe, share, text};
 
 pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
@@ -230,28 +230,34 @@ pub fn starting(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<St
     let location = arm_get(cx, "")?
         .and_then(|mi| mi["location"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    let sas = match &cfg.sas_secret {
-        Some(label) => cx.secret(label)?,
-        None => {
-            let container = cx.container(&cfg.backups)?;
-            cx.create_sas(
-                container,
-                "",
-                &[SasPermission::Read, SasPermission::List],
-                cfg.sas_minutes,
-            )?
-        }
-    };
     let mut props = serde_json::json!({
         "createMode": "RestoreExternalBackup",
         "collation": collation,
         "storageContainerUri": job.folder_url,
-        "storageContainerIdentity": "SharedAccessSignature",
-        "storageContainerSasToken": "{{sas}}",
         "autoCompleteRestore": cfg.mode == Mode::Autocomplete,
     });
     if cfg.mode == Mode::Autocomplete {
         props["lastBackupName"] = serde_json::json!(job.last_file);
+    }
+    let sas = match (cfg.storage_identity, &cfg.sas_secret) {
+        (StorageIdentity::ManagedIdentity, _) => {
+            props["storageContainerIdentity"] = "ManagedIdentity".into();
+            None
+        }
+        (StorageIdentity::Sas, Some(label)) => Some(cx.secret(label)?),
+        (StorageIdentity::Sas, None) => {
+            let container = cx.container(&cfg.backups)?;
+            Some(cx.create_sas(
+                container,
+                "",
+                &[SasPermission::Read, SasPermission::List],
+                cfg.sas_minutes,
+            )?)
+        }
+    };
+    if sas.is_some() {
+        props["storageContainerIdentity"] = "SharedAccessSignature".into();
+        props["storageContainerSasToken"] = "{{sas}}".into();
     }
     let body = serde_json::json!({ "location": location, "properties": props });
     let put = arm(
@@ -260,7 +266,11 @@ pub fn starting(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<St
         &cfg,
         Some(body),
     );
-    if let Err(e) = cx.azure_sealed(&cfg.azure, &put, &[("sas", sas)]) {
+    let sent = match sas {
+        Some(sas) => cx.azure_sealed(&cfg.azure, &put, &[("sas", sas)]),
+        None => cx.azure(&cfg.azure, &put),
+    };
+    if let Err(e) = sent {
         return Err(refused(&cfg, &job.target, e));
     }
     if cx.planning() {
