@@ -29,11 +29,11 @@ impl Signals {
         let events = journal
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .events(run)
+            .events_of_kind(run, EVENT)
             .unwrap_or_default();
-        events.iter().any(|e| {
-            e.kind == EVENT && e.data["name"] == name && e.item.as_deref().is_none_or(|i| i == item)
-        })
+        events
+            .iter()
+            .any(|e| e.data["name"] == name && e.item.as_deref().is_none_or(|i| i == item))
     }
 }
 
@@ -62,6 +62,8 @@ mod tests {
         .unwrap();
         let cut = serde_json::json!({ "name": "cutover" });
         j.add_event("r1", None, Some("Sales"), EVENT, &cut).unwrap();
+        // Another kind of event that happens to carry the same data is not a signal.
+        j.add_event("r1", None, Some("Hr"), "progress", &cut).unwrap();
         let shared: SharedJournal = Arc::new(Mutex::new(Box::new(j)));
         let s = Signals::new("r1", shared.clone());
         assert!(s.requested("Sales", "cutover"));

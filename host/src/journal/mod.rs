@@ -178,6 +178,13 @@ pub trait Journal: Send {
         data: &serde_json::Value,
     ) -> anyhow::Result<()>;
     fn events(&self, run: &str) -> anyhow::Result<Vec<EventRecord>>;
+    /// The run's events of one kind, in order. Asked on every step call for signals, so a
+    /// journal should answer it without reading the whole run.
+    fn events_of_kind(&self, run: &str, kind: &str) -> anyhow::Result<Vec<EventRecord>> {
+        let mut all = self.events(run)?;
+        all.retain(|e| e.kind == kind);
+        Ok(all)
+    }
 }
 
 /// A journal shared by a run's tasks.

@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS events (
     data    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_run ON events(run_id, seq);
+CREATE INDEX IF NOT EXISTS events_kind ON events(run_id, kind, seq);
 CREATE INDEX IF NOT EXISTS items_run ON items(run_id, wave, item, step_index);
 "#;
 
@@ -303,11 +304,25 @@ impl Journal for SqliteJournal {
     }
 
     fn events(&self, run: &str) -> anyhow::Result<Vec<EventRecord>> {
-        let mut stmt = self.conn.prepare(
+        self.select_events(
             "SELECT seq, at, step, item, kind, data FROM events WHERE run_id = ?1 ORDER BY seq",
-        )?;
+            &[run],
+        )
+    }
+
+    fn events_of_kind(&self, run: &str, kind: &str) -> anyhow::Result<Vec<EventRecord>> {
+        self.select_events(
+            "SELECT seq, at, step, item, kind, data FROM events WHERE run_id = ?1 AND kind = ?2 ORDER BY seq",
+            &[run, kind],
+        )
+    }
+}
+
+impl SqliteJournal {
+    fn select_events(&self, sql: &str, args: &[&str]) -> anyhow::Result<Vec<EventRecord>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt
-            .query_map([run], |r| {
+            .query_map(rusqlite::params_from_iter(args), |r| {
                 let data: String = r.get(5)?;
                 Ok(EventRecord {
                     seq: r.get(0)?,
