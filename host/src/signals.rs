@@ -63,7 +63,8 @@ mod tests {
         let cut = serde_json::json!({ "name": "cutover" });
         j.add_event("r1", None, Some("Sales"), EVENT, &cut).unwrap();
         // Another kind of event that happens to carry the same data is not a signal.
-        j.add_event("r1", None, Some("Hr"), "progress", &cut).unwrap();
+        j.add_event("r1", None, Some("Hr"), "progress", &cut)
+            .unwrap();
         let shared: SharedJournal = Arc::new(Mutex::new(Box::new(j)));
         let s = Signals::new("r1", shared.clone());
         assert!(s.requested("Sales", "cutover"));

@@ -575,3 +575,45 @@ async fn existing_backups_are_read_from_msdb_and_a_log_outside_the_folder_stops_
         front.requests()
     );
 }
+
+/// `examples/lrs/` passes `ferry check` as shipped and with its share lines switched on; a
+/// share without `source_share_path` in continuous mode is refused naming the key.
+#[test]
+fn the_example_site_passes_check_as_shipped_and_from_a_share() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/lrs");
+    let migration = std::fs::read_to_string(root.join("migration.toml")).unwrap();
+    let environment = std::fs::read_to_string(root.join("environment.toml")).unwrap();
+    let check = |migration: &str, environment: &str| {
+        let site = Site::new(migration, environment);
+        site.run(
+            &["check", "migration.toml"],
+            &[("SRC_PASSWORD", "x"), ("STORAGE_ACCOUNT_KEY", "a2V5")],
+        )
+    };
+    let out = check(&migration, &environment);
+    assert!(out.status.success(), "{:?}", text(&out));
+
+    let from_share = migration
+        .replace("backups_from = \"ferry\"", "backups_from = \"share\"")
+        .replace("# share = ", "share = ")
+        .replace("# source_share_path = ", "source_share_path = ");
+    let environment = environment
+        .replace("# [storage.sqlbackups]", "[storage.sqlbackups]")
+        .replace("# kind = \"share\"", "kind = \"share\"")
+        .replace("# path = ", "path = ");
+    let shared = from_share.replace(
+        "storage = [\"backups\"]",
+        "storage = [\"backups\", \"sqlbackups:read\"]",
+    );
+    let out = check(&shared, &environment);
+    assert!(out.status.success(), "{:?}", text(&out));
+
+    let missing = shared.replace("source_share_path = ", "# source_share_path = ");
+    let out = check(&missing, &environment);
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        format!("{stdout}{stderr}").contains("source_share_path"),
+        "{stdout}{stderr}"
+    );
+}
