@@ -503,6 +503,36 @@ async fn the_instance_identity_reads_the_folder_once_granted_and_a_missing_role_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cutover_gate_in_the_migration_file_cuts_over_without_the_cli() {
+    // A cutover window that has already opened: continuous mode cuts over on its first look.
+    let (_az, src, mi, _front, site, _data) =
+        setup("cutover_after = \"2000-01-01T00:00:00Z\"\ntail_log = \"online\"").await;
+    let out = run(&site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("cutover_after has passed"), "{stdout}");
+    assert!(
+        stdout.contains("\"last_file\":\"Sales_tail.trn\""),
+        "{stdout}"
+    );
+    assert!(
+        scalar(
+            &mi,
+            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
+        )
+        .contains("ONLINE")
+    );
+    assert!(
+        scalar(
+            &src,
+            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
+        )
+        .contains("ONLINE"),
+        "tail_log = \"online\" leaves the source usable"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_backup_taken_elsewhere_breaks_the_chain_and_the_item_says_so() {
     let (az, src, mi, _front, site, _data) = setup("").await;
     apply_until_restoring_then_kill(&site, &mi).await;

@@ -87,6 +87,10 @@ pub struct Config {
     pub sas_secret: Option<String>,
     #[serde(default = "storage_identity")]
     pub storage_identity: StorageIdentity,
+    /// A cutover gate in the migration file: in continuous mode, cutover begins by itself at
+    /// this moment (RFC 3339, e.g. `2026-11-28T22:00:00Z`), as `ferry cutover` would then.
+    #[serde(default)]
+    pub cutover_after: Option<String>,
     /// Minutes the Read+List SAS LRS reads with stays valid; it must outlast the migration.
     #[serde(default = "sas_minutes")]
     pub sas_minutes: u32,
@@ -142,6 +146,15 @@ fn api_version() -> String {
 impl Config {
     /// Checks what the schema cannot: settings that only make sense together.
     pub fn validate(&self) -> Result<Vec<Warning>> {
+        if let Some(at) = &self.cutover_after {
+            if self.mode == Mode::Autocomplete {
+                return Err(Error::invalid_config(
+                    Some("cutover_after"),
+                    "autocomplete mode completes by itself; cutover_after is for continuous mode",
+                ));
+            }
+            cutover_ms(at).map_err(|why| Error::invalid_config(Some("cutover_after"), why))?;
+        }
         if self.storage_identity == StorageIdentity::ManagedIdentity && self.sas_secret.is_some() {
             return Err(Error::invalid_config(
                 Some("sas_secret"),
@@ -182,6 +195,14 @@ impl Config {
     }
 }
 
+/// `cutover_after` as milliseconds since the Unix epoch.
+pub fn cutover_ms(at: &str) -> std::result::Result<u64, String> {
+    let t = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("`{at}` is not an RFC 3339 time like 2026-11-28T22:00:00Z ({e})"))?;
+    u64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| format!("`{at}` is before 1970"))
+}
+
 pub fn schema() -> serde_json::Value {
     serde_json::json!({
         "type": "object",
@@ -197,6 +218,7 @@ pub fn schema() -> serde_json::Value {
             "source_share_path": { "type": "string", "minLength": 1 },
             "sas_secret": { "type": "string", "minLength": 1 },
             "storage_identity": { "enum": ["sas", "managed-identity"] },
+            "cutover_after": { "type": "string", "minLength": 20 },
             "tail_log": { "enum": ["norecovery", "online"] },
             "sas_minutes": { "type": "integer", "minimum": 60, "maximum": 10080 },
             "warn_days": { "type": "integer", "minimum": 1, "maximum": 29 },
@@ -219,7 +241,23 @@ pub fn reserved_word(container_url: &str, folder: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::reserved_word;
+    use super::{cutover_ms, reserved_word};
+
+    #[test]
+    fn cutover_after_is_rfc3339_with_an_offset() {
+        assert_eq!(cutover_ms("1970-01-01T00:00:01Z"), Ok(1000));
+        assert_eq!(cutover_ms("1970-01-01T01:00:01+01:00"), Ok(1000));
+        assert!(
+            cutover_ms("2026-11-28 22:00")
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
+        assert!(
+            cutover_ms("1969-12-31T23:59:59Z")
+                .unwrap_err()
+                .contains("before 1970")
+        );
+    }
 
     #[test]
     fn backup_and_backups_are_reserved_in_container_and_folder() {

@@ -58,6 +58,20 @@ pub fn progress_line(d: &serde_json::Value) -> String {
     )
 }
 
+/// `ferry cutover` was run for this database, or the migration file's `cutover_after` passed.
+fn cutover_requested(cx: &mut Context<'_, Config>, cfg: &Config) -> bool {
+    let gate = cfg
+        .cutover_after
+        .as_deref()
+        .and_then(|at| crate::config::cutover_ms(at).ok())
+        .is_some_and(|at| now_ms() >= at);
+    if gate {
+        cx.info("cutover_after has passed: cutting over");
+        return true;
+    }
+    cx.signal_requested("cutover")
+}
+
 pub fn monitoring(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
     let d = details(cx, &job)?;
@@ -73,7 +87,7 @@ pub fn monitoring(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<
         job.warned = true;
     }
     cx.phase("restoring", None, Some(&progress_line(&d)));
-    if cfg.mode == Mode::Continuous && cx.signal_requested("cutover") {
+    if cfg.mode == Mode::Continuous && cutover_requested(cx, &cfg) {
         return cutover::begin(cx, job);
     }
     if cfg.mode == Mode::Continuous && cfg.backups_from == BackupsFrom::Share {
