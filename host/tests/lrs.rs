@@ -89,12 +89,7 @@ async fn apply_until_restoring_then_kill(site: &Site, mi: &Server) {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !scalar(
-        mi,
-        "SELECT state_desc FROM sys.databases WHERE name = N'Sales'",
-    )
-    .contains("RESTORING")
-    {
+    while !sales_state(mi).contains("RESTORING") {
         assert!(
             Instant::now() < deadline,
             "LRS never restored the full backup"
@@ -171,6 +166,24 @@ fn write_sas() -> String {
         "2099-01-01T00:00:00Z",
     )
     .unwrap()
+}
+
+/// Runs `ferry apply` to success, checks LRS ended with `last_file`; returns the output.
+async fn applied(site: &Site, last_file: &str) -> String {
+    let out = run(site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let wanted = format!("\"last_file\":\"{last_file}\"");
+    assert!(stdout.contains(&wanted), "{wanted} in {stdout}");
+    stdout
+}
+
+/// `state_desc` of Sales on `server`.
+fn sales_state(server: &Server) -> String {
+    scalar(
+        server,
+        "SELECT state_desc FROM sys.databases WHERE name = N'Sales'",
+    )
 }
 
 /// Runs `ferry apply` and checks its database failed with `reason`.
@@ -250,11 +263,7 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
         "the tail-log backup msdb recorded was not taken again"
     );
     assert!(
-        scalar(
-            &src,
-            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
-        )
-        .contains("RESTORING"),
+        sales_state(&src).contains("RESTORING"),
         "the tail-log backup WITH NORECOVERY leaves the source RESTORING"
     );
     let done = stdout
@@ -273,13 +282,7 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
         .filter(|(m, p)| m == "PUT" && p.contains("/databases/Sales?"))
         .count();
     assert_eq!(puts, 1, "LRS was started once: {:?}", front.requests());
-    assert!(
-        scalar(
-            &mi,
-            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
-        )
-        .contains("ONLINE")
-    );
+    assert!(sales_state(&mi).contains("ONLINE"));
     assert!(
         scalar(&mi, "SELECT COUNT(*) FROM [Sales].dbo.T").contains("Int(3)"),
         "the row written before cutover arrived with the tail-log backup"
@@ -312,20 +315,8 @@ async fn autocomplete_finishes_alone_and_a_nested_folder_stops_with_lrs_reason()
         "planning only read: {:?}",
         front.requests()
     );
-    let out = run(&site, &["apply", "--json", "migration.toml"]).await;
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("\"last_file\":\"Sales_log_0001.trn\""),
-        "{stdout}"
-    );
-    assert!(
-        scalar(
-            &mi,
-            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
-        )
-        .contains("ONLINE")
-    );
+    applied(&site, "Sales_log_0001.trn").await;
+    assert!(sales_state(&mi).contains("ONLINE"));
 
     // A sub-folder in the database's folder: LRS refuses it, and the item says why.
     let (az, src, _mi, _front, site, _data2) = setup("mode = \"autocomplete\"").await;
@@ -493,13 +484,7 @@ async fn the_instance_identity_reads_the_folder_once_granted_and_a_missing_role_
     let out = run(&site, &["apply", "--json", "migration.toml"]).await;
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(
-        scalar(
-            &mi,
-            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
-        )
-        .contains("ONLINE")
-    );
+    assert!(sales_state(&mi).contains("ONLINE"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -507,27 +492,11 @@ async fn a_cutover_gate_in_the_migration_file_cuts_over_without_the_cli() {
     // A cutover window that has already opened: continuous mode cuts over on its first look.
     let (_az, src, mi, _front, site, _data) =
         setup("cutover_after = \"2000-01-01T00:00:00Z\"\ntail_log = \"online\"").await;
-    let out = run(&site, &["apply", "--json", "migration.toml"]).await;
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let stdout = applied(&site, "Sales_tail.trn").await;
     assert!(stdout.contains("cutover_after has passed"), "{stdout}");
+    assert!(sales_state(&mi).contains("ONLINE"));
     assert!(
-        stdout.contains("\"last_file\":\"Sales_tail.trn\""),
-        "{stdout}"
-    );
-    assert!(
-        scalar(
-            &mi,
-            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
-        )
-        .contains("ONLINE")
-    );
-    assert!(
-        scalar(
-            &src,
-            "SELECT state_desc FROM sys.databases WHERE name = N'Sales'"
-        )
-        .contains("ONLINE"),
+        sales_state(&src).contains("ONLINE"),
         "tail_log = \"online\" leaves the source usable"
     );
 }
