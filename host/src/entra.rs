@@ -5,10 +5,12 @@
 use std::sync::Arc;
 
 use azure_core::credentials::{AccessToken, TokenCredential};
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions};
 use azure_core::time::{Duration, OffsetDateTime};
 use azure_identity::{
-    AzureCliCredential, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
-    UserAssignedId, WorkloadIdentityCredential,
+    AzureCliCredential, ClientSecretCredential, ClientSecretCredentialOptions,
+    ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+    WorkloadIdentityCredential,
 };
 use tokio::sync::Mutex;
 
@@ -22,21 +24,61 @@ pub const SQL_SCOPE: &str = "https://database.windows.net/.default";
 /// deadline still logs in (Entra tokens last 60–90 minutes; five minutes is the SDKs' margin).
 const RENEW_BEFORE: Duration = Duration::minutes(5);
 
-/// The `azure_identity` credential for a source.
+/// The credentials' HTTP retries: three, within 20 s. A token is fetched inside a plugin's step
+/// call (60 s by default), and the SDK's own default — up to eight retries over a minute —
+/// would outlast it; a sign-in that fails is retried by ferry's step retries instead.
+fn client_options() -> ClientOptions {
+    ClientOptions {
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            max_retries: 3,
+            max_total_elapsed: Duration::seconds(20),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The `azure_identity` credential for a source. A client secret read from the environment
+/// is registered with `redactor` before anything can print it.
 pub fn credential(
     source: EntraSource,
     client_id: Option<&str>,
+    redactor: &Redactor,
 ) -> Result<Arc<dyn TokenCredential>, String> {
     let made: azure_core::Result<Arc<dyn TokenCredential>> = match source {
         EntraSource::AzureCli => AzureCliCredential::new(None).map(|c| c as _),
         EntraSource::ManagedIdentity => {
             ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
                 user_assigned_id: client_id.map(|id| UserAssignedId::ClientId(id.to_owned())),
-                ..Default::default()
+                client_options: client_options(),
             }))
             .map(|c| c as _)
         }
         EntraSource::WorkloadIdentity => WorkloadIdentityCredential::new(None).map(|c| c as _),
+        EntraSource::Environment => {
+            let var = |name: &str| {
+                std::env::var(name)
+                    .ok()
+                    .filter(|v| !v.trim().is_empty())
+                    .ok_or_else(|| {
+                        format!(
+                            "Entra ID (environment): {name} is not set; {}",
+                            hint(source)
+                        )
+                    })
+            };
+            let (tenant, client, secret) = (
+                var("AZURE_TENANT_ID")?,
+                var("AZURE_CLIENT_ID")?,
+                var("AZURE_CLIENT_SECRET")?,
+            );
+            redactor.register(&secret);
+            let options = ClientSecretCredentialOptions {
+                client_options: client_options(),
+            };
+            ClientSecretCredential::new(&tenant, client, secret.into(), Some(options))
+                .map(|c| c as _)
+        }
     };
     made.map_err(|e| format!("Entra ID ({}): {e}", name(source)))
 }
@@ -47,6 +89,7 @@ pub fn name(source: EntraSource) -> &'static str {
         EntraSource::AzureCli => "azure-cli",
         EntraSource::ManagedIdentity => "managed-identity",
         EntraSource::WorkloadIdentity => "workload-identity",
+        EntraSource::Environment => "environment",
     }
 }
 
@@ -69,7 +112,7 @@ impl EntraToken {
     ) -> Result<EntraToken, String> {
         Ok(EntraToken {
             source,
-            credential: credential(source, client_id)?,
+            credential: credential(source, client_id, redactor)?,
             scope,
             redactor: redactor.clone(),
             cached: Mutex::default(),
@@ -114,6 +157,9 @@ fn hint(source: EntraSource) -> &'static str {
         }
         EntraSource::WorkloadIdentity => {
             "set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE"
+        }
+        EntraSource::Environment => {
+            "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for the service principal"
         }
     }
 }

@@ -238,6 +238,61 @@ async fn an_lrs_start_carries_a_sealed_sas_that_nothing_ferry_writes_shows() {
     assert!(!all.contains(sig), "the SAS signature leaked");
 }
 
+/// `entra = "environment"`: a service principal from AZURE_TENANT_ID, AZURE_CLIENT_ID and
+/// AZURE_CLIENT_SECRET. A missing variable is named; a failed sign-in says where from; the
+/// client secret is in nothing ferry writes. (No peer issues real Entra tokens here, so the
+/// sign-in is pointed at a closed port through the SDK's AZURE_AUTHORITY_HOST.)
+#[test]
+fn a_service_principal_from_the_environment_is_named_when_missing_and_its_secret_never_shows() {
+    const SECRET: &str = "sp-Client-Secret-6f1d";
+    let wasm = fixture("sql_probe");
+    let call = json!({ "label": "sp", "kind": "arm", "sql": "GET " });
+    let migration = format!(
+        "databases = [\"one\"]\n[migration]\nname = \"sp\"\n[plugins.probe]\npath = \"{}\"\nsha256 = \"{}\"\n[[steps]]\nname = \"probe\"\nplugin = \"probe\"\n[steps.config]\nstatements = [{}]\n[steps.grants]\nsql = [\"src\"]\nazure = [\"sp\"]\n",
+        wasm.display(),
+        sha256_file(&wasm),
+        toml_value(&call)
+    );
+    let env = "[sql.src]\nserver = \"localhost\"\nuser = \"sa\"\npassword = \"env:UNUSED\"\n\n\
+               [azure.sp]\nendpoint = \"https://127.0.0.1:9\"\nsubscription = \"s1\"\nresource_group = \"rg\"\n\
+               managed_instance = \"mi\"\nentra = \"environment\"\n";
+    let apply = |secret: Option<&str>| {
+        let site = Site::new(&migration, env);
+        let mut cmd = site.ferry(&["apply", "--json", "-v", "migration.toml"]);
+        cmd.env("UNUSED", "unused")
+            .env("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000000")
+            .env("AZURE_CLIENT_ID", "11111111-1111-1111-1111-111111111111")
+            .env("AZURE_AUTHORITY_HOST", "https://127.0.0.1:9")
+            .env_remove("AZURE_CLIENT_SECRET");
+        if let Some(s) = secret {
+            cmd.env("AZURE_CLIENT_SECRET", s);
+        }
+        let out = cmd.output().unwrap();
+        let (results, stdout, stderr) = probe_results(&out);
+        let mut written = format!("{stdout}{stderr}");
+        for f in ["journal.db", "journal.db-wal"] {
+            if let Ok(b) = std::fs::read(site.path(".ferry/sp").join(f)) {
+                written.push_str(&String::from_utf8_lossy(&b));
+            }
+        }
+        (
+            results[0]["error"].as_str().unwrap_or_default().to_owned(),
+            written,
+        )
+    };
+    let (error, _) = apply(None);
+    assert!(
+        error.contains("azure label `sp`: Entra ID (environment): AZURE_CLIENT_SECRET is not set"),
+        "{error}"
+    );
+    let (error, written) = apply(Some(SECRET));
+    assert!(
+        error.contains("could not get an Entra ID token from environment"),
+        "{error}"
+    );
+    assert!(!written.contains(SECRET), "the client secret leaked");
+}
+
 /// A Managed Instance (TDS) and its ARM front end as instance `mi-a`.
 async fn mi_with_arm(dir: &std::path::Path, certs: Arc<ServerTls>) -> (Arc<Server>, ArmServer) {
     let mi = Arc::new(emulated_mi("mi-a", dir, "Mi#Pa55", certs).await);

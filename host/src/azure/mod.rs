@@ -114,7 +114,7 @@ impl ArmClient {
             (None, None) => {
                 return Err(format!(
                     "azure label `{label}` needs `entra` (azure-cli, managed-identity, \
-                     workload-identity) or `token` (a secret reference)"
+                     workload-identity, environment) or `token` (a secret reference)"
                 ));
             }
         };

@@ -46,6 +46,10 @@ pub enum EntraSource {
     /// Kubernetes workload identity (`AZURE_CLIENT_ID`, `AZURE_TENANT_ID`,
     /// `AZURE_FEDERATED_TOKEN_FILE`).
     WorkloadIdentity,
+    /// A service principal with a client secret, from ferry's environment:
+    /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET` (the variables the Azure
+    /// SDKs' environment credential reads; `AZURE_AUTHORITY_HOST` for another cloud).
+    Environment,
 }
 
 /// A SQL Server or Managed Instance.

@@ -113,7 +113,7 @@ impl Blob {
         }
         let entra = match cfg.entra {
             Some(source) => Some(
-                crate::entra::credential(source, cfg.entra_client_id.as_deref())
+                crate::entra::credential(source, cfg.entra_client_id.as_deref(), redactor)
                     .map_err(|e| format!("storage label `{label}`: {e}"))?,
             ),
             None => None,
