@@ -186,6 +186,12 @@ fn sales_state(server: &Server) -> String {
     )
 }
 
+/// Runs `ferry cutover` for every database.
+async fn cutover(site: &Site) {
+    let out = run(site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+}
+
 /// Runs `ferry apply` and checks its database failed with `reason`.
 async fn fails_with(site: &Site, reason: &str) {
     let out = run(site, &["apply", "--json", "migration.toml"]).await;
@@ -389,12 +395,7 @@ async fn backups_on_a_share_are_uploaded_as_they_appear_and_a_kill_during_comple
     });
     apply.until("uploading Sales_log2.trn from the share").await;
     tokio::task::block_in_place(|| src.run_sql("INSERT INTO [Sales].dbo.T VALUES (5)")).unwrap();
-    assert!(
-        run(&site, &["cutover", "migration.toml"])
-            .await
-            .status
-            .success()
-    );
+    cutover(&site).await;
     // The tail goes to the share, is uploaded, and completeRestore is sent; ferry is killed
     // while it waits for that operation.
     apply.until("completing the restore").await;
@@ -502,6 +503,43 @@ async fn a_cutover_gate_in_the_migration_file_cuts_over_without_the_cli() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_tail_log_none_the_operators_own_last_log_backup_completes_the_restore() {
+    let (az, src, mi, front, site, _data) = setup("tail_log = \"none\"").await;
+    apply_until_restoring_then_kill(&site, &mi).await;
+    // The DBA stops the application and takes the last log backup into the folder.
+    let folder = format!("{}/Sales", az.container_url("migration"));
+    tokio::task::block_in_place(|| {
+        src.run_sql(&format!(
+            "INSERT INTO [Sales].dbo.T VALUES (3); \
+             BACKUP LOG [Sales] TO URL = '{folder}/final.trn' WITH CHECKSUM"
+        ))
+        .unwrap();
+    });
+    cutover(&site).await;
+    let stdout = applied(&site, "final.trn").await;
+    assert!(
+        stdout.contains("cutover with your last log backup, final.trn"),
+        "{stdout}"
+    );
+    assert!(scalar(&mi, "SELECT COUNT(*) FROM [Sales].dbo.T").contains("Int(3)"));
+    assert!(
+        src.statements()
+            .iter()
+            .all(|s| !s.text.contains("_tail.trn")),
+        "ferry took no tail-log backup"
+    );
+    assert!(sales_state(&src).contains("ONLINE"));
+    assert_eq!(
+        front
+            .requests()
+            .iter()
+            .filter(|(m, p)| m == "POST" && p.contains("/completeRestore"))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_backup_taken_elsewhere_breaks_the_chain_and_the_item_says_so() {
     let (az, src, mi, _front, site, _data) = setup("").await;
     apply_until_restoring_then_kill(&site, &mi).await;
@@ -518,12 +556,7 @@ async fn a_log_backup_taken_elsewhere_breaks_the_chain_and_the_item_says_so() {
         ))
         .unwrap();
     });
-    assert!(
-        run(&site, &["cutover", "migration.toml"])
-            .await
-            .status
-            .success()
-    );
+    cutover(&site).await;
     fails_with(&site, "LRS stopped: BrokenRestorePlanGapInLogBackups").await;
 }
 

@@ -333,7 +333,14 @@ async fn restore_set(
 ) -> Result<(), (&'static str, String)> {
     let first = file_name(&set.files[0]).to_owned();
     job.update(|d| d.current = Some(first.clone()));
-    tokio::time::sleep(mi.clock().real(PER_SET)).await;
+    // Without CHECKSUM, LRS runs a slower basic integrity check (methods.md §2.2); twice the
+    // time is a guess at "slower".
+    let pace = if set.header.checksum {
+        PER_SET
+    } else {
+        PER_SET * 2
+    };
+    tokio::time::sleep(mi.clock().real(pace)).await;
     let payload: Vec<u8> = set
         .files
         .iter()

@@ -47,6 +47,10 @@ pub enum TailLog {
     Norecovery,
     /// The source stays online; stop the applications first.
     Online,
+    /// ferry takes none: you take the final log backup into the folder (or onto the share)
+    /// before `ferry cutover`, and ferry completes with the newest backup msdb shows in the
+    /// chain.
+    None,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -219,7 +223,7 @@ pub fn schema() -> serde_json::Value {
             "sas_secret": { "type": "string", "minLength": 1 },
             "storage_identity": { "enum": ["sas", "managed-identity"] },
             "cutover_after": { "type": "string", "minLength": 20 },
-            "tail_log": { "enum": ["norecovery", "online"] },
+            "tail_log": { "enum": ["norecovery", "online", "none"] },
             "sas_minutes": { "type": "integer", "minimum": 60, "maximum": 10080 },
             "warn_days": { "type": "integer", "minimum": 1, "maximum": 29 },
             "poll_seconds": { "type": "integer", "minimum": 1, "maximum": 3600 },

@@ -14,6 +14,9 @@ use crate::{
 /// cut short before ferry recorded it).
 pub fn begin(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
     job.cutover = true;
+    if cx.config().tail_log == TailLog::None {
+        return last_backup_is_yours(cx, job);
+    }
     job.last_file = format!("{}_tail.trn", safe(cx.item()));
     if tail_in_msdb(cx, &job)? {
         return tail_taken(cx, job);
@@ -31,6 +34,34 @@ pub fn history_mark(cx: &mut Context<'_, Config>, db: &str) -> Result<i64> {
     .first()
     .and_then(|r| text(r.first()).parse().ok())
     .unwrap_or(0))
+}
+
+/// `tail_log = "none"`: the operator took the final log backup; the chain msdb shows ends
+/// with it, and the restore completes with its name once LRS has restored it.
+fn last_backup_is_yours(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
+    let cfg = cx.config().clone();
+    let db = cx.item().to_owned();
+    let chain = if cfg.backups_from == BackupsFrom::Share {
+        share::chain(cx, &db)?
+    } else {
+        let rows = crate::start::history_rows(cx, &db)?;
+        crate::history::chain(&rows, crate::history::Folder::Blob(&job.folder_url))
+            .map_err(|why| Error::failed(format!("[{db}] at cutover: {why}")))?
+    };
+    let Some(last) = chain.files.last() else {
+        return Err(Error::failed(format!(
+            "[{db}]: msdb shows no backup chain to complete with"
+        )));
+    };
+    job.last_file = last.rsplit('/').next().unwrap_or(last).to_owned();
+    cx.info(&format!(
+        "cutover with your last log backup, {} (tail_log = \"none\")",
+        job.last_file
+    ));
+    if cfg.backups_from == BackupsFrom::Share {
+        return share::upload_new(cx, job, &chain.files);
+    }
+    Ok(Outcome::Next(State::Completing { job, op: None }))
 }
 
 /// Where the tail-log backup goes: the blob folder, or the database's folder on the share as
