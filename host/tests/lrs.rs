@@ -433,6 +433,13 @@ async fn backups_on_a_share_are_uploaded_as_they_appear_and_a_kill_during_comple
         src.statements().iter().all(|s| !s.text.contains("TO URL")),
         "from a share the source never writes to the container"
     );
+    let killed_run = std::fs::read_to_string(site.path("apply.log")).unwrap();
+    assert!(
+        ![stdout.as_str(), stderr.as_str(), killed_run.as_str()]
+            .iter()
+            .any(|t| t.contains("sig=")),
+        "no SAS in the output"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
