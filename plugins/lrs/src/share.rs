@@ -17,7 +17,7 @@ fn share_label(cfg: &Config) -> String {
     cfg.share.clone().unwrap_or_default()
 }
 
-/// Every object under `prefix/` by file name, with its size.
+/// Every object directly in `prefix/` (not in a sub-folder) by file name, with its size.
 fn listing(
     cx: &mut Context<'_, Config>,
     c: Container,
@@ -28,8 +28,11 @@ fn listing(
     loop {
         let page = cx.list(c, &format!("{prefix}/"), marker.as_deref(), 5000)?;
         for o in page.objects {
-            let name = o.name.rsplit('/').next().unwrap_or(&o.name).to_owned();
-            out.insert(name, o.size);
+            if let Some(name) = o.name.strip_prefix(&format!("{prefix}/"))
+                && !name.contains('/')
+            {
+                out.insert(name.to_owned(), o.size);
+            }
         }
         match page.next_marker {
             Some(m) => marker = Some(m),
@@ -38,13 +41,16 @@ fn listing(
     }
 }
 
-/// The chain msdb shows for `db`, as paths on the share.
+/// The chain msdb shows for `db`, as paths on the share. A file already uploaded counts as
+/// found even when the share's retention has deleted it since (an old full backup).
 pub fn chain(cx: &mut Context<'_, Config>, db: &str) -> Result<Chain> {
     let cfg = cx.config().clone();
     let label = share_label(&cfg);
     let share = cx.container(&label)?;
+    let container = cx.container(&cfg.backups)?;
     let path = cfg.folder_for(db);
-    let names: Vec<String> = listing(cx, share, &path)?.into_keys().collect();
+    let mut names: Vec<String> = listing(cx, share, &path)?.into_keys().collect();
+    names.extend(listing(cx, container, &path)?.into_keys());
     let rows = history_rows(cx, db)?;
     history::chain(
         &rows,
@@ -57,8 +63,8 @@ pub fn chain(cx: &mut Context<'_, Config>, db: &str) -> Result<Chain> {
     .map_err(|why| Error::failed(format!("[{db}]: {why}")))
 }
 
-/// The share paths among `files` the blob folder does not hold yet (or holds with another
-/// size: an upload cut short).
+/// The share paths among `files` the blob folder does not hold yet, or holds with another
+/// size than the share's copy (an upload cut short).
 fn not_uploaded(cx: &mut Context<'_, Config>, files: &[String]) -> Result<Vec<String>> {
     let cfg = cx.config().clone();
     let path = cfg.folder_for(cx.item());
@@ -70,7 +76,11 @@ fn not_uploaded(cx: &mut Context<'_, Config>, files: &[String]) -> Result<Vec<St
         .iter()
         .filter(|f| {
             let name = f.rsplit('/').next().unwrap_or(f);
-            on_share.get(name) != in_folder.get(name)
+            match (on_share.get(name), in_folder.get(name)) {
+                (_, None) => true,
+                (Some(a), Some(b)) => a != b,
+                (None, Some(_)) => false,
+            }
         })
         .cloned()
         .collect())
