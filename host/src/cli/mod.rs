@@ -101,9 +101,10 @@ enum Command {
     /// Cut over: tell a running migration's databases to finish (all, or those named).
     ///
     /// For methods that keep a target in sync until told (the `lrs` plugin in continuous
-    /// mode), this is the go: the plugin takes the tail-log backup, waits for it to be
-    /// restored and completes the restore. The signal is kept in the journal, so a `ferry
-    /// apply` started later still sees it.
+    /// mode), this is the go: the plugin takes the tail-log backup (or, with `tail_log =
+    /// "none"`, uses yours), waits for it to be restored and completes the restore. The signal
+    /// is kept in the journal, so a `ferry apply` started later still sees it. Stop the
+    /// applications first. A step's `cutover_after` setting is the same go at a set time.
     Cutover(CutoverArgs),
 }
 
