@@ -127,8 +127,9 @@ pub fn tail_log(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Ou
         let (_, device) = tail_device(&cfg, &job, &db);
         return Err(Error::failed(format!(
             "[{db}] is {state} on the source, but msdb has no tail-log backup at {device}: \
-             find the last log backup taken, put it in the folder, and complete the restore \
-             with its name"
+             find the last log backup taken and put it in the folder, then set tail_log = \
+             \"none\" and run `ferry apply --fresh` and `ferry cutover` (the running LRS job \
+             is picked up, not restarted)"
         )));
     }
     cx.info("ferry stopped during the tail-log backup; taking it again");
