@@ -79,7 +79,12 @@ pub fn plan(files: &[(String, BackupHeader)]) -> Result<(Vec<PlannedSet>, Vec<St
             .iter()
             .filter(|s| s.header.backup_type == t)
             .collect();
-        v.sort_by_key(|s| s.header.last_lsn);
+        // Two logs with nothing in them have the same LSNs (the emulator's LSNs count
+        // changes; SQL Server's advance anyway): the one taken later comes later.
+        v.sort_by(|a, b| {
+            (a.header.last_lsn, &a.header.backup_start)
+                .cmp(&(b.header.last_lsn, &b.header.backup_start))
+        });
         v
     };
     let Some(full) = of(BackupType::Full).last().copied() else {
@@ -228,6 +233,22 @@ mod tests {
         let order: Vec<&str> = p.iter().map(|s| s.files[0].as_str()).collect();
         assert_eq!(order, ["full.bak", "log1.trn", "tail.trn"]);
         assert!(skipped.is_empty());
+    }
+
+    #[test]
+    fn empty_logs_with_the_same_lsns_restore_in_the_order_they_were_taken() {
+        let mut first = h("Sales", BackupType::Log, "zz", 10, 10);
+        first.backup_start = "2026-11-26 17:36:11.1000000".into();
+        let mut tail = h("Sales", BackupType::Log, "aa", 10, 10);
+        tail.backup_start = "2026-11-26 17:36:11.2000000".into();
+        let files = vec![
+            f("full.bak", h("Sales", BackupType::Full, "f1", 1, 10)),
+            f("tail.trn", tail),
+            f("log1.trn", first),
+        ];
+        let (p, _) = plan(&files).unwrap();
+        let order: Vec<&str> = p.iter().map(|s| s.files[0].as_str()).collect();
+        assert_eq!(order, ["full.bak", "log1.trn", "tail.trn"]);
     }
 
     #[test]
