@@ -270,10 +270,10 @@ fn a_service_principal_from_the_environment_is_named_when_missing_and_its_secret
         let out = cmd.output().unwrap();
         let (results, stdout, stderr) = probe_results(&out);
         let mut written = format!("{stdout}{stderr}");
-        for f in ["journal.db", "journal.db-wal"] {
-            if let Ok(b) = std::fs::read(site.path(".ferry/sp").join(f)) {
-                written.push_str(&String::from_utf8_lossy(&b));
-            }
+        let journal = std::fs::read(site.path(".ferry/migration/journal.db")).unwrap();
+        written.push_str(&String::from_utf8_lossy(&journal));
+        if let Ok(b) = std::fs::read(site.path(".ferry/migration/journal.db-wal")) {
+            written.push_str(&String::from_utf8_lossy(&b));
         }
         (
             results[0]["error"].as_str().unwrap_or_default().to_owned(),
