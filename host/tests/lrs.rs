@@ -291,6 +291,17 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
         .find(|e| e["event"] == "item-done")
         .unwrap_or_else(|| panic!("{stdout}\n{stderr}"));
     assert_eq!(done["output"]["last_file"], "Sales_tail.trn", "{done}");
+    // The phases survived both kills; the report shows them and the cutover's length.
+    let phases: Vec<&str> = done["output"]["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["phase"].as_str())
+        .collect();
+    assert_eq!(phases, ["backup", "restoring", "cutover"], "{done}");
+    assert!(done["output"]["cutover_ms"].as_u64().is_some(), "{done}");
+    let report = std::fs::read_to_string(site.path(".ferry/migration/report.md")).unwrap();
+    assert!(report.contains("cutover took"), "{report}");
     assert!(
         stdout.contains("\"resumed\":true"),
         "the second run resumed the first one's monitoring: {stdout}"

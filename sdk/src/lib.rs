@@ -38,6 +38,7 @@ mod context;
 mod errors;
 pub mod fake;
 mod host;
+mod phases;
 mod plugin;
 mod runner;
 pub mod tsql_text;
@@ -46,6 +47,7 @@ mod wasm_host;
 pub use context::{Container, Context, Param, ParamValue, Secret, SqlConnection};
 pub use errors::{Error, Result};
 pub use host::Host;
+pub use phases::Phases;
 pub use plugin::{Outcome, Plugin, WaitFor, need};
 pub use runner::{parse_config, run_cleanup, run_step};
 

@@ -14,6 +14,7 @@ use crate::{
 /// cut short before ferry recorded it).
 pub fn begin(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
     job.cutover = true;
+    job.phases.begin("cutover");
     if cx.config().tail_log == TailLog::None {
         return last_backup_is_yours(cx, job);
     }
@@ -247,7 +248,7 @@ pub fn completing(
     ))
 }
 
-pub fn finish(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
+pub fn finish(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
     let status = arm_get(cx, &format!("databases/{}", job.target))?
         .and_then(|d| d["properties"]["status"].as_str().map(str::to_owned))
         .unwrap_or_default();
@@ -259,6 +260,8 @@ pub fn finish(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> 
         );
     }
     drop_credential(cx, &job);
+    job.phases.end();
+    let cutover_ms = job.phases.ms("cutover");
     let db = cx.item().to_owned();
     cx.phase("done", Some(1.0), Some("Online"));
     cx.report(ObjectRow {
@@ -266,15 +269,26 @@ pub fn finish(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> 
         name: db.clone(),
         status: ObjectStatus::Migrated,
         reason_code: None,
-        notes: Some(format!(
-            "{db} → [{}] on the MI with LRS, last file {}",
-            job.target, job.last_file
-        )),
+        notes: Some(if job.cutover {
+            format!(
+                "{db} → [{}] on the MI with LRS, last file {}, cutover took {:.1} s",
+                job.target,
+                job.last_file,
+                cutover_ms as f64 / 1000.0
+            )
+        } else {
+            format!(
+                "{db} → [{}] on the MI with LRS, last file {}",
+                job.target, job.last_file
+            )
+        }),
     });
     Ok(Outcome::Done(serde_json::json!({
         "method": "lrs",
         "database": db,
         "target": job.target,
         "last_file": job.last_file,
+        "phases": job.phases.to_output(),
+        "cutover_ms": job.cutover.then_some(cutover_ms),
     })))
 }

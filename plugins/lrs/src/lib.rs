@@ -72,6 +72,10 @@ pub struct Job {
     /// The last warning about the chain on the share, so each is given once.
     #[serde(default)]
     pub chain_warning: Option<String>,
+    /// backup / upload, restoring, cutover: what the report shows, and how long the cutover
+    /// (the downtime) took.
+    #[serde(default)]
+    pub phases: ferry_sdk::Phases,
 }
 
 fn now_ms() -> u64 {

@@ -102,7 +102,7 @@ pub fn upload_new(
 
 pub fn start_upload(
     cx: &mut Context<'_, Config>,
-    job: Job,
+    mut job: Job,
     files: &[String],
 ) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
@@ -124,6 +124,9 @@ pub fn start_upload(
         .map(|f| f.rsplit('/').next().unwrap_or(f))
         .collect();
     cx.info(&format!("uploading {} from the share", names.join(", ")));
+    if !job.lrs_started {
+        job.phases.begin("upload");
+    }
     cx.phase("upload", None, Some(&format!("{} file(s)", files.len())));
     Ok(Outcome::wait_operation(
         op.clone(),

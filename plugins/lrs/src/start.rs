@@ -114,6 +114,7 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         &[],
         &format!("BACKUP DATABASE and LOG [{db}]"),
     )?;
+    job.phases.begin("backup");
     cx.phase("backup", Some(0.0), Some("full and first log backup"));
     Ok(Outcome::wait_operation(
         op.clone(),
@@ -279,6 +280,7 @@ pub fn starting(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<St
         ));
     }
     job.lrs_started = true;
+    job.phases.begin("restoring");
     cx.phase("restoring", Some(0.0), Some("LRS started"));
     Ok(Outcome::Next(State::Monitoring { job }))
 }

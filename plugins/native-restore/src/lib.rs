@@ -61,26 +61,7 @@ pub struct Job {
     pub size_bytes: u64,
     pub source_credential_created: bool,
     pub target_credential_created: bool,
-    /// (phase, start, end) in ms since the Unix epoch.
-    pub phases: Vec<(String, u64, u64)>,
-}
-
-impl Job {
-    fn begin(&mut self, phase: &str) {
-        let now = now_ms();
-        if let Some(last) = self.phases.last_mut()
-            && last.2 == 0
-        {
-            last.2 = now;
-        }
-        self.phases.push((phase.to_owned(), now, 0));
-    }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    pub phases: ferry_sdk::Phases,
 }
 
 pub struct NativeRestore;
@@ -294,7 +275,7 @@ fn start(cx: &mut Context<'_, Config>) -> Step {
                 ],
                 "source",
             )?;
-            job.begin("backup");
+            job.phases.begin("backup");
             cx.phase("backup", Some(0.0), Some(&format!("{n} stripe(s)")));
             let made = job.clone();
             start_backup(cx, job).inspect_err(|_| drop_credentials(cx, &made))
@@ -322,7 +303,7 @@ fn start(cx: &mut Context<'_, Config>) -> Step {
                 .iter()
                 .map(|f| cx.url(container, f))
                 .collect::<Result<_>>()?;
-            job.begin("upload");
+            job.phases.begin("upload");
             cx.phase(
                 "upload",
                 Some(0.0),
@@ -568,7 +549,7 @@ fn check_and_restore(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
             return Err(Fail::Stop(s));
         }
     }
-    job.begin("restore");
+    job.phases.begin("restore");
     let statement = checks::restore_statement(&job.target, &job.urls);
     let op = cx.start_statement(
         mi,
@@ -682,7 +663,7 @@ fn restoring(cx: &mut Context<'_, Config>, job: Job, op: Option<String>) -> Step
 fn verifying(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
     let db = cx.item().to_owned();
     let cfg = cx.config().clone();
-    job.begin("verify");
+    job.phases.begin("verify");
     let planning = cx.planning();
     if !planning {
         let mi = cx.sql(&cfg.target)?;
@@ -709,8 +690,7 @@ fn verifying(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
     if job.target_credential_created {
         drop_credential(cx, &cfg.target, &job.credential_url);
     }
-    job.begin("done");
-    job.phases.pop();
+    job.phases.end();
     cx.phase(
         "done",
         Some(1.0),
@@ -733,11 +713,6 @@ fn verifying(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
             job.size_bytes >> 20
         )),
     });
-    let phases: Vec<serde_json::Value> = job
-        .phases
-        .iter()
-        .map(|(p, a, b)| serde_json::json!({ "phase": p, "ms": b.saturating_sub(*a) }))
-        .collect();
     Ok(Outcome::Done(serde_json::json!({
         "method": "native-restore",
         "mode": match cfg.mode { Mode::BackupToUrl => "backup-to-url", Mode::Share => "share" },
@@ -745,7 +720,7 @@ fn verifying(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
         "target": job.target,
         "size_bytes": job.size_bytes,
         "files": job.urls,
-        "phases": phases,
+        "phases": job.phases.to_output(),
         "planned": planning,
     })))
 }
