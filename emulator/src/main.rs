@@ -191,9 +191,15 @@ async fn start_azurite(port: u16) -> anyhow::Result<ferry_emulator::azurite::Azu
         "rl",
         "2099-01-01T00:00:00Z",
     )?;
+    // LRS reserves `backup` and `backups` in the container name: its rehearsals use another.
+    az.create_container("migration").await?;
     println!("  Azurite blob container: {}", az.container_url("backups"));
     println!("    SAS for BACKUP (read/add/create/write/list): {rw}");
     println!("    SAS for RESTORE (read/list):                 {rl}");
+    println!(
+        "  Azurite blob container for LRS: {}",
+        az.container_url("migration")
+    );
     println!("    (Azurite's development account key is public; these are not secrets)");
     Ok(az)
 }
@@ -271,13 +277,15 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
             )
             .await?;
             if let Some(az) = &_azurite {
-                // The target's managed identity may read the `backups` container, as after
-                // a "Storage Blob Data Reader" role assignment.
-                front.grant_managed_identity(
-                    &az.container_url("backups"),
-                    ferry_emulator::azurite::ACCOUNT,
-                    ferry_emulator::azurite::ACCOUNT_KEY,
-                );
+                // The target's managed identity may read both containers, as after a
+                // "Storage Blob Data Reader" role assignment.
+                for container in ["backups", "migration"] {
+                    front.grant_managed_identity(
+                        &az.container_url(container),
+                        ferry_emulator::azurite::ACCOUNT,
+                        ferry_emulator::azurite::ACCOUNT_KEY,
+                    );
+                }
             }
             Some(front)
         }
