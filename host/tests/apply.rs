@@ -124,8 +124,7 @@ fn a_missing_secret_is_named_without_a_value() {
     let out = site
         .ferry(&["check", "migration.toml"])
         .env_remove("FERRY_DEMO_TOKEN")
-        .output()
-        .unwrap();
+        .finish();
     assert_clean_error(
         &out,
         2,

@@ -64,8 +64,7 @@ async fn a_plugin_drives_arm_within_its_scope() {
             let mut cmd = cmd;
             cmd.env("TEST_ARM_TOKEN", TOKEN)
                 .env("UNUSED", "unused")
-                .output()
-                .unwrap()
+                .finish()
         }
     })
     .await
@@ -198,7 +197,7 @@ async fn an_lrs_start_carries_a_sealed_sas_that_nothing_ferry_writes_shows() {
         cmd.env("TEST_ARM_TOKEN", TOKEN)
             .env("UNUSED", "unused")
             .env("TEST_LRS_SAS", &rl);
-        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        tokio::task::spawn_blocking(move || cmd.finish())
     };
     // The plan shows the body with its placeholder, not the SAS, and sends nothing.
     let out = run(&["plan", "migration.toml"]).await.unwrap();
@@ -267,7 +266,7 @@ fn a_service_principal_from_the_environment_is_named_when_missing_and_its_secret
         if let Some(s) = secret {
             cmd.env("AZURE_CLIENT_SECRET", s);
         }
-        let out = cmd.output().unwrap();
+        let out = cmd.finish();
         let (results, stdout, stderr) = probe_results(&out);
         let mut written = format!("{stdout}{stderr}");
         let journal = std::fs::read(site.path(".ferry/migration/journal.db")).unwrap();

@@ -200,25 +200,12 @@ async fn fails_with(site: &Site, reason: &str) {
     assert!(stdout.contains(reason), "`{reason}` in: {stdout}");
 }
 
-/// Runs `ferry args` in the site to the end, or kills it and fails the test after 3 minutes
-/// (a migration that never ends must not hang the suite).
+/// Runs `ferry args` in the site to the end (killed after [`RUN_LIMIT`]).
 async fn run(site: &Site, args: &[&str]) -> std::process::Output {
-    let child = ferry_cmd(site, args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id().to_string();
-    let waited = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
-    match tokio::time::timeout(Duration::from_secs(180), waited).await {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            let _ = std::process::Command::new("kill")
-                .args(["-9", &pid])
-                .status();
-            panic!("`ferry {}` did not finish in 3 minutes", args.join(" "));
-        }
-    }
+    let mut cmd = ferry_cmd(site, args);
+    tokio::task::spawn_blocking(move || cmd.finish())
+        .await
+        .unwrap()
 }
 
 fn ferry_cmd(site: &Site, args: &[&str]) -> std::process::Command {

@@ -558,7 +558,7 @@ async fn on_a_terminal_each_database_in_flight_has_a_live_line_with_an_eta() {
         .env("TEST_SA", SA)
         .env("TEST_BLOB_KEY", azurite::ACCOUNT_KEY)
         .env("TEST_BAD_SAS", BAD_SAS);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    let out = tokio::task::spawn_blocking(move || cmd.finish())
         .await
         .unwrap();
     let screen = String::from_utf8_lossy(&out.stdout).into_owned();

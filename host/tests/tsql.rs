@@ -172,8 +172,7 @@ sas = "env:TEST_SAS"
                 .env("TEST_TOKEN", TOKEN)
                 .env("TEST_SAS", SAS)
                 .env("PATH", &path)
-                .output()
-                .unwrap()
+                .finish()
         }
     })
     .await
@@ -345,8 +344,7 @@ async fn a_long_restore_runs_as_a_host_operation_with_rising_progress() {
                     std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
                 )
                 .env("TEST_SA_PASSWORD", SA_PASSWORD)
-                .output()
-                .unwrap()
+                .finish()
         }
     })
     .await

@@ -6,6 +6,56 @@ use std::process::{Command, Output};
 
 pub const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
+/// How long a test lets one `ferry` run take. Generous: a cold compile cache makes the debug
+/// build's Cranelift compile every plugin first on this 2-core machine.
+pub const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// `Command::output`, but a run that does not end within [`RUN_LIMIT`] is killed and fails
+/// its test: a ferry that never finishes must not hang the whole suite.
+pub trait Finish {
+    fn finish(&mut self) -> Output;
+}
+
+impl Finish for Command {
+    fn finish(&mut self) -> Output {
+        use std::io::Read;
+        use std::process::Stdio;
+        let mut child = self
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Both pipes are drained while the child runs, so a chatty run cannot block on a full
+        // pipe while this waits for it.
+        let drain = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut b = Vec::new();
+                let _ = r.read_to_end(&mut b);
+                b
+            })
+        };
+        let out = drain(Box::new(child.stdout.take().unwrap()));
+        let err = drain(Box::new(child.stderr.take().unwrap()));
+        let deadline = std::time::Instant::now() + RUN_LIMIT;
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{self:?} did not finish within {RUN_LIMIT:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        Output {
+            status,
+            stdout: out.join().unwrap(),
+            stderr: err.join().unwrap(),
+        }
+    }
+}
+
 /// A compiled test-fixture plugin (built by the host's build script).
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("FERRY_FIXTURE_PLUGINS")).join(format!("{name}.wasm"))
@@ -62,7 +112,7 @@ impl Site {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().unwrap()
+        cmd.finish()
     }
 
     /// `ferry status --json` for this site's migration.
