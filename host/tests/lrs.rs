@@ -268,6 +268,16 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
         tails, 1,
         "the tail-log backup msdb recorded was not taken again"
     );
+    // The source's credential was made at the start and renewed before the tail-log backup
+    // (its SAS may have expired in a long migration).
+    let statements = src.statements();
+    let at = |what: &str| statements.iter().rposition(|s| s.text.contains(what));
+    let creates = statements
+        .iter()
+        .filter(|s| s.text.contains("CREATE CREDENTIAL"))
+        .count();
+    assert!(creates >= 2, "{creates} CREATE CREDENTIAL");
+    assert!(at("CREATE CREDENTIAL") < at("_tail.trn"));
     assert!(
         sales_state(&src).contains("RESTORING"),
         "the tail-log backup WITH NORECOVERY leaves the source RESTORING"

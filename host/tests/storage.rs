@@ -165,6 +165,9 @@ async fn a_plugin_uses_blob_containers_on_azurite() {
         r#"{ label = "keyed", op = "delete", name = "log/1.trn" }"#,
         r#"{ label = "keyed", op = "delete", name = "log/1.trn" }"#,
         r#"{ label = "expired", op = "read", name = "Sales/full.bak", length = 4 }"#,
+        r#"{ label = "whole", op = "sas", data = "rl", length = 44640 }"#,
+        r#"{ label = "whole", op = "sas", data = "rl", length = 44641 }"#,
+        r#"{ label = "whole", op = "sas", data = "racwl", length = 10081 }"#,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -206,6 +209,13 @@ async fn a_plugin_uses_blob_containers_on_azurite() {
     assert_eq!(r[12]["ok"], true);
     assert_eq!(r[13]["ok"], false, "deleting twice says it was not there");
     refused(&r, 14, "access denied", "an expired SAS");
+    assert_eq!(
+        r[15]["ok"], "sealed",
+        "a Read+List SAS lasts the 31 days an LRS job may need: {}",
+        r[15]
+    );
+    refused(&r, 16, "only reads lasts 1 to 44640 minutes", "");
+    refused(&r, 17, "can write lasts 1 to 10080 minutes", "");
     for (what, secret) in [
         ("account key", azurite::ACCOUNT_KEY),
         ("SAS", sas.as_str()),

@@ -23,9 +23,13 @@ use crate::redact::Redactor;
 /// short enough that a SAS copied from a trace is soon useless.
 const SELF_SAS_SECONDS: u64 = 3600;
 
-/// Azure's cap on one SAS a plugin may ask for: 7 days, the limit Azure puts on user-delegation
-/// SAS; a migration that needs longer should ask again.
+/// The longest SAS a plugin may ask for that can write: 7 days (the limit Azure puts on
+/// user-delegation SAS, kept for account-key ones too); a plugin that writes for longer asks
+/// again.
 const MAX_SAS_MINUTES: u32 = 7 * 24 * 60;
+/// The longest read-only (Read, List) SAS: 31 days. LRS takes its SAS once, when it starts,
+/// cannot be handed a new one, and runs up to 30 days (methods.md §2.2, §2.7).
+const MAX_READ_SAS_MINUTES: u32 = 31 * 24 * 60;
 
 /// A container client and when it was made.
 type CachedClient = (Arc<BlobContainerClient>, Instant);
@@ -367,9 +371,18 @@ impl Blob {
                 self.label, self.prefix
             )));
         }
-        if minutes == 0 || minutes > MAX_SAS_MINUTES {
+        let read_only = permissions
+            .iter()
+            .all(|p| matches!(p, SasPermission::Read | SasPermission::List));
+        let max = if read_only {
+            MAX_READ_SAS_MINUTES
+        } else {
+            MAX_SAS_MINUTES
+        };
+        if minutes == 0 || minutes > max {
             return Err(failed(format!(
-                "a SAS lasts 1 to {MAX_SAS_MINUTES} minutes; {minutes} was asked"
+                "a SAS that {} lasts 1 to {max} minutes; {minutes} was asked",
+                if read_only { "only reads" } else { "can write" }
             )));
         }
         // Azure's required order of permission letters.

@@ -95,7 +95,8 @@ pub struct Config {
     /// this moment (RFC 3339, e.g. `2026-11-28T22:00:00Z`), as `ferry cutover` would then.
     #[serde(default)]
     pub cutover_after: Option<String>,
-    /// Minutes the Read+List SAS LRS reads with stays valid; it must outlast the migration.
+    /// Minutes the Read+List SAS LRS reads with stays valid. LRS cannot be given a new one, so
+    /// it must outlast the migration: 31 days by default, past LRS's own 30-day limit.
     #[serde(default = "sas_minutes")]
     pub sas_minutes: u32,
     /// Days after the start to warn that the 30-day LRS limit is coming.
@@ -133,9 +134,8 @@ fn storage_identity() -> StorageIdentity {
 fn tail_log() -> TailLog {
     TailLog::Norecovery
 }
-/// A week: the longest SAS ferry signs; a longer migration needs a new SAS.
 fn sas_minutes() -> u32 {
-    7 * 24 * 60
+    31 * 24 * 60
 }
 fn warn_days() -> u32 {
     25
@@ -224,7 +224,7 @@ pub fn schema() -> serde_json::Value {
             "storage_identity": { "enum": ["sas", "managed-identity"] },
             "cutover_after": { "type": "string", "minLength": 20 },
             "tail_log": { "enum": ["norecovery", "online", "none"] },
-            "sas_minutes": { "type": "integer", "minimum": 60, "maximum": 10080 },
+            "sas_minutes": { "type": "integer", "minimum": 60, "maximum": 44640 },
             "warn_days": { "type": "integer", "minimum": 1, "maximum": 29 },
             "poll_seconds": { "type": "integer", "minimum": 1, "maximum": 3600 },
             "api_version": { "type": "string", "minLength": 10 }

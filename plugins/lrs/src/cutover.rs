@@ -89,6 +89,10 @@ fn take_tail(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
         ""
     };
     let (kind, device) = tail_device(&cfg, &job, &db);
+    if kind == "URL" && job.credential_created {
+        // The SAS in the credential ferry made may have expired during a long migration.
+        crate::start::source_credential(cx, &job.folder_url, true)?;
+    }
     let statement = format!(
         "BACKUP LOG {} TO {kind} = {} WITH CHECKSUM, FORMAT{norecovery}",
         quote_name(&db),

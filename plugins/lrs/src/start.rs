@@ -1,7 +1,9 @@
 //! Before LRS runs: the checks, the backups into the folder, and the PUT that starts it.
 
 use ferry_sdk::prelude::*;
-use ferry_sdk::tsql_text::{credential_statement, quote_name, quote_text};
+use ferry_sdk::tsql_text::{
+    credential_statement, drop_credential_statement, quote_name, quote_text,
+};
 use ferry_sdk::{Param, SasPermission, SqlValue, StatementOptions};
 
 use crate::config::{self, BackupsFrom, Config, Mode, StorageIdentity};
@@ -69,27 +71,7 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         &folder_url,
     )?;
     if exists.is_empty() {
-        let sas = cx.create_sas(
-            container,
-            "",
-            &[
-                SasPermission::Read,
-                SasPermission::Add,
-                SasPermission::Create,
-                SasPermission::Write,
-                SasPermission::List,
-            ],
-            cfg.sas_minutes,
-        )?;
-        cx.execute(
-            src,
-            &credential_statement(&folder_url),
-            &[Param::sealed("sas", sas)],
-            StatementOptions {
-                idempotent: false,
-                timeout_ms: None,
-            },
-        )?;
+        source_credential(cx, &folder_url, false)?;
         job.credential_created = true;
     }
     if cfg.backups_from == BackupsFrom::History {
@@ -121,6 +103,50 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         State::BackingUp { job, op },
         "backing up to URL",
     ))
+}
+
+/// How long the source's credential SAS (it writes) stays valid: the host's limit for a SAS
+/// that can write. It is renewed before the tail-log backup, which may come weeks later.
+const WRITE_SAS_MINUTES: u32 = 7 * 24 * 60;
+
+/// The source's credential for the folder, with a fresh read/write SAS; `replace` drops the
+/// one ferry made before.
+pub fn source_credential(
+    cx: &mut Context<'_, Config>,
+    folder_url: &str,
+    replace: bool,
+) -> Result<()> {
+    let cfg = cx.config().clone();
+    let container = cx.container(&cfg.backups)?;
+    let sas = cx.create_sas(
+        container,
+        "",
+        &[
+            SasPermission::Read,
+            SasPermission::Add,
+            SasPermission::Create,
+            SasPermission::Write,
+            SasPermission::List,
+        ],
+        WRITE_SAS_MINUTES,
+    )?;
+    let create = credential_statement(folder_url);
+    let statement = if replace {
+        format!("{};\n{create}", drop_credential_statement(folder_url))
+    } else {
+        create
+    };
+    let src = cx.sql(&cfg.source)?;
+    cx.execute(
+        src,
+        &statement,
+        &[Param::sealed("sas", sas)],
+        StatementOptions {
+            idempotent: false,
+            timeout_ms: None,
+        },
+    )?;
+    Ok(())
 }
 
 /// Takes the chain msdb shows as the job's: its last file is the one LRS ends with.
