@@ -192,12 +192,13 @@ async fn cutover(site: &Site) {
     assert!(out.status.success(), "{:?}", text(&out));
 }
 
-/// Runs `ferry apply` and checks its database failed with `reason`.
-async fn fails_with(site: &Site, reason: &str) {
+/// Runs `ferry apply`, checks its database failed with `reason`; returns the output.
+async fn fails_with(site: &Site, reason: &str) -> String {
     let out = run(site, &["apply", "--json", "migration.toml"]).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stdout.contains(reason), "`{reason}` in: {stdout}");
+    stdout
 }
 
 /// Runs `ferry args` in the site to the end (killed after [`RUN_LIMIT`]).
@@ -356,7 +357,12 @@ async fn autocomplete_finishes_alone_and_a_nested_folder_stops_with_lrs_reason()
         ))
         .unwrap();
     });
-    fails_with(&site, "LRS stopped: NestedFoldersNotSupported").await;
+    let stdout = fails_with(&site, "LRS stopped: NestedFoldersNotSupported").await;
+    assert!(
+        stdout
+            .contains("to start over, fix the cause, stop the job (`az sql midb log-replay stop`"),
+        "{stdout}"
+    );
 
     // A SAS from the site's secret with more than Read and List: LRS refuses to start, and
     // the item says which secret to fix and how.

@@ -21,11 +21,15 @@ pub fn details(cx: &mut Context<'_, Config>, job: &Job) -> Result<serde_json::Va
     };
     if d["status"] == "Failed" {
         return Err(Error::failed(format!(
-            "LRS stopped: {}",
+            "LRS stopped: {}. ferry never deletes a database: to start over, fix the cause, stop \
+             the job (`az sql midb log-replay stop` deletes the restoring [{}]) and run `ferry \
+             apply --fresh`",
             d["blockReason"]
                 .as_str()
                 .or(d["errorCode"].as_str())
                 .unwrap_or("no reason given")
+                .trim_end_matches('.'),
+            job.target
         )));
     }
     Ok(d)
