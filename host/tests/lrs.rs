@@ -224,6 +224,14 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
 
     // First run: backups, LRS started, monitoring — then killed.
     apply_until_restoring_then_kill(&site, &mi).await;
+    // `ferry status` from another shell shows what LRS is doing, not just that ferry waits.
+    let out = run(&site, &["status", "migration.toml"]).await;
+    let (stdout, _) = text(&out);
+    assert!(
+        stdout.contains("waiting: LRS restores the chain — restoring: restored")
+            && stdout.contains("log backup(s) pending"),
+        "{stdout}"
+    );
 
     // A write after the last log backup: only the tail-log backup carries it.
     tokio::task::block_in_place(|| src.run_sql("INSERT INTO [Sales].dbo.T VALUES (3)")).unwrap();

@@ -520,9 +520,12 @@ fn status(g: &Global, args: &StatusArgs) -> Exit {
         "ATTEMPT"
     );
     for it in &items {
-        let detail = match (&it.error, &it.wait) {
-            (Some(e), _) if it.status != crate::journal::ItemStatus::Done => e.clone(),
-            (_, Some(w)) => format!("waiting: {}", w.reason),
+        let progress = it.progress.as_deref().filter(|p| !p.is_empty());
+        let detail = match (&it.error, &it.wait, progress) {
+            (Some(e), ..) if it.status != crate::journal::ItemStatus::Done => e.clone(),
+            (_, Some(w), Some(p)) => format!("waiting: {} — {p}", w.reason),
+            (_, Some(w), None) => format!("waiting: {}", w.reason),
+            (_, None, Some(p)) if it.status != crate::journal::ItemStatus::Done => p.to_owned(),
             _ => String::new(),
         };
         outln!(

@@ -103,6 +103,9 @@ pub struct ItemRecord {
     pub output: Option<serde_json::Value>,
     pub error: Option<String>,
     pub updated_at_ms: Option<i64>,
+    /// The latest progress line ("restoring: restored a.trn, …"), for `ferry status`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<String>,
 }
 
 /// A new item to create with a run.
@@ -178,6 +181,9 @@ pub trait Journal: Send {
         data: &serde_json::Value,
     ) -> anyhow::Result<()>;
     fn events(&self, run: &str) -> anyhow::Result<Vec<EventRecord>>;
+    /// Keeps `line` as the latest progress of one work item.
+    fn set_progress(&mut self, run: &str, step: &str, item: &str, line: &str)
+    -> anyhow::Result<()>;
     /// The run's events of one kind, in order. Asked on every step call for signals, so a
     /// journal should answer it without reading the whole run.
     fn events_of_kind(&self, run: &str, kind: &str) -> anyhow::Result<Vec<EventRecord>> {

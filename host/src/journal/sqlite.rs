@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS items (
     output      TEXT,
     error       TEXT,
     updated_at  INTEGER,
+    progress    TEXT,
     UNIQUE (run_id, step, item)
 );
 CREATE TABLE IF NOT EXISTS calls (
@@ -85,6 +86,14 @@ impl SqliteJournal {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("journal {} has an unexpected layout", path.display()))?;
+        // Journals written before items kept their progress get the column; nothing else in
+        // them changes.
+        let has_progress: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('items') WHERE name = 'progress'")?
+            .exists([])?;
+        if !has_progress {
+            conn.execute("ALTER TABLE items ADD COLUMN progress TEXT", [])?;
+        }
         Ok(SqliteJournal { conn })
     }
 
@@ -124,11 +133,12 @@ impl SqliteJournal {
             output: output.and_then(|o| serde_json::from_str(&o).ok()),
             error: row.get(12)?,
             updated_at_ms: row.get(13)?,
+            progress: row.get(14)?,
         })
     }
 }
 
-const ITEM_COLUMNS: &str = "id, step, step_index, item, wave, status, state, attempt, in_call, calls, wait, output, error, updated_at";
+const ITEM_COLUMNS: &str = "id, step, step_index, item, wave, status, state, attempt, in_call, calls, wait, output, error, updated_at, progress";
 const RUN_COLUMNS: &str = "id, migration, status, fingerprint, started_at, finished_at";
 
 impl Journal for SqliteJournal {
@@ -310,6 +320,20 @@ impl Journal for SqliteJournal {
         )
     }
 
+    fn set_progress(
+        &mut self,
+        run: &str,
+        step: &str,
+        item: &str,
+        line: &str,
+    ) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE items SET progress = ?4 WHERE run_id = ?1 AND step = ?2 AND item = ?3",
+            params![run, step, item, line],
+        )?;
+        Ok(())
+    }
+
     fn events_of_kind(&self, run: &str, kind: &str) -> anyhow::Result<Vec<EventRecord>> {
         self.select_events(
             "SELECT seq, at, step, item, kind, data FROM events WHERE run_id = ?1 AND kind = ?2 ORDER BY seq",
@@ -346,6 +370,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let j = SqliteJournal::open(&dir.path().join("journal.db")).unwrap();
         (dir, j)
+    }
+
+    #[test]
+    fn a_journal_from_before_progress_gains_the_column_and_keeps_its_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        let mut j = SqliteJournal::open(&path).unwrap();
+        let items = vec![NewItem {
+            step: "lrs".into(),
+            step_index: 0,
+            item: "Sales".into(),
+            wave: 0,
+        }];
+        j.create_run("r1", "m.toml", &BTreeMap::new(), &items)
+            .unwrap();
+        j.conn
+            .execute("ALTER TABLE items DROP COLUMN progress", [])
+            .unwrap();
+        drop(j);
+        let mut j = SqliteJournal::open(&path).unwrap();
+        assert_eq!(j.items("r1").unwrap()[0].progress, None);
+        j.set_progress("r1", "lrs", "Sales", "restoring: restored a.trn")
+            .unwrap();
+        assert_eq!(
+            j.items("r1").unwrap()[0].progress.as_deref(),
+            Some("restoring: restored a.trn")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod fingerprint;
 pub mod load;
 pub mod observer;
 pub mod run;
+mod run_log;
 
 pub use check::{CheckReport, check};
 pub use load::{Loaded, load};

@@ -6,16 +6,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::Loaded;
 use super::fingerprint::{changes, fingerprint};
-use super::observer::{Observer, RunEvent};
+use super::observer::Observer;
+use super::run_log::RunLog;
 use crate::bindings::types::{Outcome, StepContext, WaitFor};
 use crate::caps::secrets::Vault;
 use crate::config::Step;
-use crate::events::{EventSink, LogLevel, PluginEvent};
+use crate::events::LogLevel;
 use crate::journal::{
     CallEnd, ItemRecord, ItemStatus, Journal, NewItem, RunStatus, SqliteJournal, WaitRecord, now_ms,
 };
@@ -77,68 +78,6 @@ pub fn journal_path(state_dir: &Path) -> PathBuf {
 
 use crate::journal::SharedJournal;
 
-/// Journals events and passes them to the observer. Also the plugins' [`EventSink`].
-struct RunLog {
-    run: String,
-    journal: SharedJournal,
-    observer: Arc<dyn Observer>,
-}
-
-impl RunLog {
-    fn event(&self, event: &str, step: Option<&str>, item: Option<&str>, data: Value) {
-        let data = match data {
-            Value::Object(m) => m,
-            Value::Null => Map::new(),
-            other => Map::from_iter([("value".to_owned(), other)]),
-        };
-        let ev = RunEvent {
-            event: event.to_owned(),
-            run: self.run.clone(),
-            step: step.map(str::to_owned),
-            item: item.map(str::to_owned),
-            data,
-        };
-        // Progress is shown live but not journaled: it is superseded at once and can be frequent.
-        if event != "progress" {
-            let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = j.add_event(
-                &self.run,
-                step,
-                item,
-                event,
-                &Value::Object(ev.data.clone()),
-            ) {
-                tracing::warn!("cannot journal event {event}: {e:#}");
-            }
-        }
-        self.observer.on(&ev);
-    }
-
-    fn journal<T>(
-        &self,
-        f: impl FnOnce(&mut dyn Journal) -> anyhow::Result<T>,
-    ) -> Result<T, ApplyError> {
-        let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
-        f(j.as_mut()).map_err(ApplyError::Journal)
-    }
-}
-
-impl EventSink for RunLog {
-    fn emit(&self, step: &str, item: &str, event: PluginEvent) {
-        let value = serde_json::to_value(&event).unwrap_or(Value::Null);
-        let kind = value
-            .get("event")
-            .and_then(Value::as_str)
-            .unwrap_or("plugin")
-            .to_owned();
-        let mut data = value;
-        if let Value::Object(m) = &mut data {
-            m.remove("event");
-        }
-        self.event(&kind, Some(step), Some(item), data);
-    }
-}
-
 /// Runs (or resumes) the migration.
 pub async fn apply(
     loaded: Arc<Loaded>,
@@ -194,11 +133,7 @@ pub async fn apply(
         }
     };
 
-    let log = Arc::new(RunLog {
-        run: run_id.clone(),
-        journal: journal.clone(),
-        observer: observer.clone(),
-    });
+    let log = Arc::new(RunLog::new(&run_id, journal.clone(), observer.clone()));
     let items = log.journal(|j| j.items(&run_id))?;
     log.event(
         "run-started",
@@ -441,6 +376,7 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
             .runtime
             .step(&plugin, &call, context, item.state.as_deref())
             .await;
+        ctx.log.flush_progress(&item.step, &item.item);
         match result {
             Ok(Outcome::Next(state)) => {
                 ctx.log.journal(|j| {
