@@ -224,6 +224,14 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
 
     // First run: backups, LRS started, monitoring — then killed.
     apply_until_restoring_then_kill(&site, &mi).await;
+    // A database the run does not have is refused, naming the ones it has.
+    let out = run(&site, &["cutover", "--database", "Nope", "migration.toml"]).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("has no database `Nope` (it has: Sales)"),
+        "{stderr}"
+    );
     // `ferry status` from another shell shows what LRS is doing, not just that ferry waits.
     let out = run(&site, &["status", "migration.toml"]).await;
     let (stdout, _) = text(&out);
@@ -537,8 +545,24 @@ async fn a_cutover_gate_in_the_migration_file_cuts_over_without_the_cli() {
     // A cutover window that has already opened: continuous mode cuts over on its first look.
     let (_az, src, mi, _front, site, _data) =
         setup("cutover_after = \"2000-01-01T00:00:00Z\"\ntail_log = \"online\"").await;
+    // `ferry cutover` before any run, and after the run ended, says why it does nothing.
+    let refused = |out: std::process::Output, code: i32, why: &str| {
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(code), "{stdout}{stderr}");
+        assert!(stderr.contains(why), "`{why}` in {stderr}");
+    };
+    refused(
+        run(&site, &["cutover", "migration.toml"]).await,
+        2,
+        "`ferry apply migration.toml` has not run here yet",
+    );
     let stdout = applied(&site, "Sales_tail.trn").await;
     assert!(stdout.contains("cutover_after has passed"), "{stdout}");
+    refused(
+        run(&site, &["cutover", "migration.toml"]).await,
+        3,
+        "has already ended; there is nothing to cut over",
+    );
     assert!(sales_state(&mi).contains("ONLINE"));
     assert!(
         sales_state(&src).contains("ONLINE"),
