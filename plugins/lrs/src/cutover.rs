@@ -211,6 +211,14 @@ pub fn completing(
     if job.completion_requested {
         return awaiting_completion(cx, job);
     }
+    if monitor::unrestorable(&d, &job.last_file) {
+        return Err(Error::failed(format!(
+            "LRS cannot restore {} (it lists it among unrestorable files): check the file in \
+             the folder, take a new log backup there, and complete with its name \
+             (tail_log = \"none\")",
+            job.last_file
+        )));
+    }
     if d["lastRestoredFileName"].as_str() != Some(job.last_file.as_str()) {
         cx.phase(
             "cutover",

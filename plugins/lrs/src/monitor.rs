@@ -48,6 +48,17 @@ pub fn pending_logs(d: &serde_json::Value) -> Option<usize> {
     d["numberOfFilesQueued"].as_u64().map(|n| n as usize)
 }
 
+/// Whether LRS lists `file` among the files it cannot restore: a string array up to
+/// api-version 2023-08-01, objects with a `name` in newer ones.
+pub fn unrestorable(d: &serde_json::Value, file: &str) -> bool {
+    d["unrestorableFiles"].as_array().is_some_and(|files| {
+        files.iter().any(|f| {
+            let name = f.as_str().or(f["name"].as_str()).unwrap_or_default();
+            name == file || name.rsplit('/').next() == Some(file)
+        })
+    })
+}
+
 /// One line of progress: the last restored file, the one restoring, what is pending.
 pub fn progress_line(d: &serde_json::Value) -> String {
     let pending = match pending_logs(d) {
@@ -107,6 +118,23 @@ pub fn monitoring(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_unrestorable_file_is_found_in_either_shape_of_the_list() {
+        assert!(unrestorable(
+            &json!({ "unrestorableFiles": ["Sales_tail.trn"] }),
+            "Sales_tail.trn"
+        ));
+        assert!(unrestorable(
+            &json!({ "unrestorableFiles": [{ "name": "Sales/Sales_tail.trn" }] }),
+            "Sales_tail.trn"
+        ));
+        assert!(!unrestorable(
+            &json!({ "unrestorableFiles": ["other.trn"] }),
+            "Sales_tail.trn"
+        ));
+        assert!(!unrestorable(&json!({}), "Sales_tail.trn"));
+    }
 
     #[test]
     fn pending_logs_come_from_the_sets_then_the_counts_else_unknown() {
