@@ -421,6 +421,18 @@ async fn backups_on_a_share_are_uploaded_as_they_appear_and_a_kill_during_comple
         ))
         .unwrap();
     });
+    // The plan lists the upload from the share and the LRS start, and changes nothing.
+    let out = run(&site, &["plan", "migration.toml"]).await;
+    let plan = std::fs::read_to_string(site.path("migration.plan.txt")).unwrap_or_default();
+    assert!(out.status.success(), "{:?}\n{plan}", text(&out));
+    for needle in [
+        "Sales_full.bak",
+        "Sales_log1.trn",
+        "PUT databases/Sales?api-version",
+    ] {
+        assert!(plan.contains(needle), "the plan shows `{needle}`:\n{plan}");
+    }
+    assert!(front.requests().iter().all(|(m, _)| m == "GET"));
     let apply = Apply::start(&site);
     until_answer(
         &mi,
