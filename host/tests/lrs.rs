@@ -500,7 +500,8 @@ async fn backups_on_a_share_are_uploaded_as_they_appear_and_a_kill_during_comple
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_throttled_arm_is_waited_out_and_a_throttle_that_never_ends_fails_with_its_reason() {
+async fn a_throttled_arm_is_waited_out_and_a_throttle_or_garbage_that_never_ends_fails_with_its_reason()
+ {
     let config = "mode = \"autocomplete\"\n[steps.limits]\nretries = 0";
     let (_az, _src, _mi, front, site, _data) = setup(config).await;
     // Two 429s with Retry-After: 1 on the first ARM call: ferry waits them out.
@@ -515,6 +516,15 @@ async fn a_throttled_arm_is_waited_out_and_a_throttle_that_never_ends_fails_with
             .all(|(m, p)| m == "GET" && p.contains("/databases/Sales?")),
         "the throttled GET was sent three times: {first:?}"
     );
+
+    // Something between ferry and ARM answers HTML: a clear failure, not a panic or a hang.
+    let (_az, _src, _mi, front, site, _data) = setup(config).await;
+    front.garble(1000);
+    fails_with(
+        &site,
+        "ARM answered GET databases/Sales with a body that is not a JSON object",
+    )
+    .await;
 
     // ARM throttles every request: the item fails saying so, and nothing was started.
     let (_az, _src, _mi, front, site, _data) = setup(config).await;

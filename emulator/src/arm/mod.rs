@@ -73,6 +73,8 @@ struct Arm {
     base: String,
     /// Requests still to refuse with 429, and the `Retry-After` to send.
     throttle: Mutex<(u32, u64)>,
+    /// Requests still to answer 200 with a body that is not JSON (a broken proxy, say).
+    garble: std::sync::atomic::AtomicU32,
     /// Every request: (method, path and query).
     requests: Mutex<Vec<(String, String)>>,
     /// Operation id → when it ends and what it did.
@@ -102,6 +104,7 @@ impl ArmServer {
             base: format!("http://{addr}"),
             options,
             throttle: Mutex::new((0, 0)),
+            garble: 0.into(),
             requests: Mutex::default(),
             operations: Mutex::default(),
             next_op: 0.into(),
@@ -131,6 +134,13 @@ impl ArmServer {
             .throttle
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = (n, retry_after_secs);
+    }
+
+    /// The next `n` requests get 200 with an HTML body instead of ARM's JSON.
+    pub fn garble(&self, n: u32) {
+        self.state
+            .garble
+            .store(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Lowers the concurrent-restore limit (100, as MI's) so a test can reach it without
@@ -290,6 +300,17 @@ async fn handle(
             }
             return r;
         }
+    }
+    if arm
+        .garble
+        .fetch_update(
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+            |n| n.checked_sub(1),
+        )
+        .is_ok()
+    {
+        return (StatusCode::OK, "<html><body>502 Bad Gateway</body></html>").into_response();
     }
     if !uri.query().unwrap_or_default().contains("api-version=") {
         return error(

@@ -160,11 +160,23 @@ fn arm(method: &str, path: &str, cfg: &Config, body: Option<serde_json::Value>) 
     }
 }
 
-/// A GET that may answer 404: the body, or None.
+/// A GET that may answer 404: the body, or None. A body that is not a JSON object is a
+/// broken reply, retried as a transient failure and then reported with the path.
 fn arm_get(cx: &mut Context<'_, Config>, path: &str) -> Result<Option<serde_json::Value>> {
     let cfg = cx.config().clone();
     match cx.azure(&cfg.azure, &arm("GET", path, &cfg, None)) {
-        Ok(r) => Ok(Some(serde_json::from_str(&r.body).unwrap_or_default())),
+        Ok(r) => match serde_json::from_str::<serde_json::Value>(&r.body) {
+            Ok(v) if v.is_object() => Ok(Some(v)),
+            _ => Err(Error::transient(format!(
+                "ARM answered GET {} with a body that is not a JSON object ({} bytes)",
+                if path.is_empty() {
+                    "<the instance>"
+                } else {
+                    path
+                },
+                r.body.len()
+            ))),
+        },
         Err(Error::Failed(f)) if f.code == Some(404) => Ok(None),
         Err(e) => Err(e),
     }
