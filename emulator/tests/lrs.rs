@@ -296,6 +296,25 @@ async fn a_managed_identity_reads_only_the_containers_granted_to_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tde_database_whose_certificate_is_not_on_the_mi_stops_with_missing_thumbprint() {
+    let rig = Rig::new().await;
+    seed(&rig, "Secure");
+    rig.source(
+        "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Mk#2026'; \
+         CREATE CERTIFICATE TdeCert WITH SUBJECT = 'TDE for Secure'; \
+         USE Secure; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 \
+         ENCRYPTION BY SERVER CERTIFICATE TdeCert; USE master; \
+         ALTER DATABASE Secure SET ENCRYPTION ON",
+    );
+    let f = rig.folder("Secure");
+    rig.backup("DATABASE", "Secure", &f, "full.bak");
+    let (status, body) = rig.start("Secure", &f, &rig.rl, Some("full.bak")).await;
+    assert_eq!(status, 202, "{body}");
+    let d = rig.until("Secure", |p| p["status"] != "Restoring").await;
+    assert_eq!(d["errorCode"], "MissingThumbprint", "{d}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn continuous_mode_picks_up_new_logs_until_complete_restore() {
     let rig = Rig::new().await;
     seed(&rig, "Hr");
