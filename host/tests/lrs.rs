@@ -630,6 +630,46 @@ async fn with_tail_log_none_the_operators_own_last_log_backup_completes_the_rest
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_mi_cannot_restore_stops_before_anything_is_backed_up() {
+    // TDE without the certificate moved: named, with the thumbprint.
+    let (_az, src, _mi, front, site, _data) = setup("").await;
+    tokio::task::block_in_place(|| {
+        src.run_sql(
+            "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Mk#2026'; \
+             CREATE CERTIFICATE TdeCert WITH SUBJECT = 'TDE for Sales'; \
+             USE Sales; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 \
+             ENCRYPTION BY SERVER CERTIFICATE TdeCert; USE master; \
+             ALTER DATABASE Sales SET ENCRYPTION ON",
+        )
+        .unwrap();
+    });
+    fails_with(
+        &site,
+        "[Sales] is protected by TDE with certificate [TdeCert] (thumbprint 0x",
+    )
+    .await;
+    assert!(front.requests().iter().all(|(m, _)| m == "GET"));
+
+    // A second log file.
+    let (_az, src, _mi, _front, site, _data) = setup("").await;
+    tokio::task::block_in_place(|| {
+        src.run_sql(
+            "ALTER DATABASE [Sales] ADD LOG FILE (NAME = Sales_log2, FILENAME = 'Sales_log2.ldf')",
+        )
+        .unwrap();
+    });
+    fails_with(
+        &site,
+        "[Sales] has 2 log files; a Managed Instance cannot restore that",
+    )
+    .await;
+    assert!(
+        src.statements().iter().all(|s| !s.text.contains("BACKUP")),
+        "nothing was backed up"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_backup_taken_elsewhere_breaks_the_chain_and_the_item_says_so() {
     let (az, src, mi, _front, site, _data) = setup("").await;
     apply_until_restoring_then_kill(&site, &mi).await;

@@ -38,6 +38,7 @@ mod context;
 mod errors;
 pub mod fake;
 mod host;
+pub mod mi_limits;
 mod phases;
 mod plugin;
 mod runner;

@@ -91,6 +91,10 @@ pub struct Config {
     pub sas_secret: Option<String>,
     #[serde(default = "storage_identity")]
     pub storage_identity: StorageIdentity,
+    /// Set when a step before this one moved the TDE certificates to the MI; without it a
+    /// TDE-protected database stops before anything is backed up.
+    #[serde(default)]
+    pub tde_certificates_migrated: bool,
     /// A cutover gate in the migration file: in continuous mode, cutover begins by itself at
     /// this moment (RFC 3339, e.g. `2026-11-28T22:00:00Z`), as `ferry cutover` would then.
     #[serde(default)]
@@ -222,6 +226,7 @@ pub fn schema() -> serde_json::Value {
             "source_share_path": { "type": "string", "minLength": 1 },
             "sas_secret": { "type": "string", "minLength": 1 },
             "storage_identity": { "enum": ["sas", "managed-identity"] },
+            "tde_certificates_migrated": { "type": "boolean" },
             "cutover_after": { "type": "string", "minLength": 20 },
             "tail_log": { "enum": ["norecovery", "online", "none"] },
             "sas_minutes": { "type": "integer", "minimum": 60, "maximum": 44640 },

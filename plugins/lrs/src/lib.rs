@@ -205,6 +205,8 @@ fn text(v: Option<&SqlValue>) -> String {
     match v {
         Some(SqlValue::Text(t) | SqlValue::Decimal(t) | SqlValue::Guid(t)) => t.clone(),
         Some(SqlValue::Int(i)) => i.to_string(),
+        Some(SqlValue::Bit(b)) => u8::from(*b).to_string(),
+        Some(SqlValue::Binary(b)) => b.iter().map(|x| format!("{x:02X}")).collect(),
         _ => String::new(),
     }
 }

@@ -4,7 +4,7 @@ use ferry_sdk::prelude::*;
 use ferry_sdk::tsql_text::{
     credential_statement, drop_credential_statement, quote_name, quote_text,
 };
-use ferry_sdk::{Param, SasPermission, SqlValue, StatementOptions};
+use ferry_sdk::{Param, SasPermission, SqlValue, StatementOptions, mi_limits};
 
 use crate::config::{self, BackupsFrom, Config, Mode, StorageIdentity};
 use crate::{Job, State, arm, arm_get, ended, history, now_ms, query_text, safe, share, text};
@@ -167,11 +167,12 @@ fn adopt(cx: &mut Context<'_, Config>, job: &mut Job, chain: &history::Chain, pl
     ));
 }
 
-/// The source's side of methods.md §2.2: a version LRS reads, ONLINE, FULL recovery.
+/// The source's side of methods.md §2.2 and §2.7: a version LRS reads, ONLINE, FULL
+/// recovery, one log file, no FILESTREAM, and a TDE certificate already on the MI.
 fn check_source(cx: &mut Context<'_, Config>, db: &str) -> Result<()> {
     let rows = query_text(
         cx,
-        "SELECT d.state_desc, d.recovery_model_desc, SERVERPROPERTY('ProductMajorVersion') FROM sys.databases d WHERE d.name = @db",
+        "SELECT d.state_desc, d.recovery_model_desc, SERVERPROPERTY('ProductMajorVersion'), d.is_encrypted, d.database_id FROM sys.databases d WHERE d.name = @db",
         db,
     )?;
     let Some(row) = rows.first() else {
@@ -196,6 +197,32 @@ fn check_source(cx: &mut Context<'_, Config>, db: &str) -> Result<()> {
             "[{db}] uses the {recovery} recovery model; LRS needs FULL (ALTER DATABASE {} SET RECOVERY FULL, then a full backup)",
             quote_name(db)
         )));
+    }
+    let files = query_text(
+        cx,
+        &format!("SELECT type FROM {}.sys.database_files", quote_name(db)),
+        db,
+    )?;
+    let count = |t: &str| files.iter().filter(|r| text(r.first()) == t).count() as u32;
+    if let Some((_, why)) = mi_limits::physical_layout_stop(db, count("1"), count("2")) {
+        return Err(Error::failed(why));
+    }
+    let encrypted = matches!(text(row.get(3)).as_str(), "1" | "true");
+    if encrypted && !cx.config().tde_certificates_migrated {
+        let id: i64 = text(row.get(4)).parse().unwrap_or(0);
+        let cert = query_text(
+            cx,
+            &format!(
+                "SELECT c.name, c.thumbprint FROM sys.dm_database_encryption_keys k \
+                 JOIN master.sys.certificates c ON c.thumbprint = k.encryptor_thumbprint \
+                 WHERE k.database_id = {id}"
+            ),
+            db,
+        )?;
+        let cert = cert.first().map(|r| (text(r.first()), text(r.get(1))));
+        let (_, why) =
+            mi_limits::tde_stop(db, cert.as_ref().map(|(n, t)| (n.as_str(), t.as_str())));
+        return Err(Error::failed(why));
     }
     Ok(())
 }

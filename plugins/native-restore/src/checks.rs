@@ -65,18 +65,12 @@ pub fn source_stop(db: &str, f: &SourceFacts, tde_migrated: bool) -> Option<Stop
         return Some(s);
     }
     if f.encrypted && !tde_migrated {
-        let cert = match &f.tde_certificate {
-            Some((name, thumb)) => format!("certificate [{name}] (thumbprint 0x{thumb})"),
-            None => "its TDE certificate".to_owned(),
-        };
-        return Some(stop(
-            "tde-certificate",
-            format!(
-                "[{db}] is protected by TDE with {cert}; migrate that certificate to the MI \
-                 first (methods.md §4.6: POST …/tdeCertificates), then set \
-                 tde_certificates_migrated = true"
-            ),
-        ));
+        let cert = f
+            .tde_certificate
+            .as_ref()
+            .map(|(n, t)| (n.as_str(), t.as_str()));
+        let (code, reason) = ferry_sdk::mi_limits::tde_stop(db, cert);
+        return Some(stop(code, reason));
     }
     if f.size_bytes > MAX_STRIPES * MAX_STRIPE_BYTES {
         return Some(stop(
@@ -92,29 +86,10 @@ pub fn source_stop(db: &str, f: &SourceFacts, tde_migrated: bool) -> Option<Stop
     None
 }
 
-/// MI's restore refuses databases with more than one log file or with FILESTREAM data
-/// (methods.md §4.1); found now, not after an hour of backup and upload.
+/// A layout MI cannot restore (several log files, FILESTREAM), as a stop.
 pub fn shape_stop(db: &str, log_files: u32, filestream_files: u32) -> Option<Stop> {
-    if log_files > 1 {
-        return Some(stop(
-            "multiple-log-files",
-            format!(
-                "[{db}] has {log_files} log files; a Managed Instance cannot restore that. Remove \
-                 the extra log files on the source (DBCC SHRINKFILE … EMPTYFILE, then ALTER \
-                 DATABASE … REMOVE FILE)"
-            ),
-        ));
-    }
-    if filestream_files > 0 {
-        return Some(stop(
-            "filestream",
-            format!(
-                "[{db}] has FILESTREAM data, which a Managed Instance does not support; move it \
-                 out of the database first"
-            ),
-        ));
-    }
-    None
+    ferry_sdk::mi_limits::physical_layout_stop(db, log_files, filestream_files)
+        .map(|(code, reason)| stop(code, reason))
 }
 
 /// Stripes for a database of `size` bytes: enough that none exceeds `per_stripe`, at most 64.
