@@ -80,25 +80,24 @@ async fn setup_with(config: &str, options: ArmOptions) -> Rig {
     (az, src, mi, front, site, data)
 }
 
+/// Starts `ferry apply` and returns once LRS has restored the full backup on the MI.
+async fn apply_until_restoring(site: &Site, mi: &Server) -> Apply {
+    let apply = Apply::start(site);
+    until_answer(
+        mi,
+        "SELECT state_desc FROM sys.databases WHERE name = N'Sales'",
+        "RESTORING",
+    )
+    .await;
+    apply
+}
+
 /// Starts `ferry apply`, waits until LRS has restored the full backup on the MI, and kills
 /// ferry while it monitors.
 async fn apply_until_restoring_then_kill(site: &Site, mi: &Server) {
-    let mut first = ferry_cmd(site, &["apply", "--json", "migration.toml"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !sales_state(mi).contains("RESTORING") {
-        assert!(
-            Instant::now() < deadline,
-            "LRS never restored the full backup"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let apply = apply_until_restoring(site, mi).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    first.kill().unwrap();
-    first.wait().unwrap();
+    apply.kill();
 }
 
 /// A `ferry apply --json` running in the background, its output going to `apply.log`.
@@ -132,6 +131,16 @@ impl Apply {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Waits for it to end by itself (RUN_LIMIT at most); returns its output.
+    async fn finished(mut self) -> String {
+        let deadline = Instant::now() + RUN_LIMIT;
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "ferry apply never finished");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     fn kill(mut self) {
@@ -433,13 +442,7 @@ async fn backups_on_a_share_are_uploaded_as_they_appear_and_a_kill_during_comple
         assert!(plan.contains(needle), "the plan shows `{needle}`:\n{plan}");
     }
     assert!(front.requests().iter().all(|(m, _)| m == "GET"));
-    let apply = Apply::start(&site);
-    until_answer(
-        &mi,
-        "SELECT state_desc FROM sys.databases WHERE name = N'Sales'",
-        "RESTORING",
-    )
-    .await;
+    let apply = apply_until_restoring(&site, &mi).await;
     // The share's retention deletes the full backup, already uploaded: the chain still counts.
     std::fs::remove_file(share.join("Sales_full.bak")).unwrap();
     // LRS runs: a log backup taken now is found in msdb and uploaded by the running ferry.
@@ -667,6 +670,45 @@ async fn what_mi_cannot_restore_stops_before_anything_is_backed_up() {
         src.statements().iter().all(|s| !s.text.contains("BACKUP")),
         "nothing was backed up"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_lrs_runs_ferry_takes_log_backups_so_the_tail_stays_small() {
+    let (_az, src, mi, _front, site, _data) = setup("log_backup_seconds = 1").await;
+    let apply = apply_until_restoring(&site, &mi).await;
+    tokio::task::block_in_place(|| src.run_sql("INSERT INTO [Sales].dbo.T VALUES (3)")).unwrap();
+    // The first log, then at least two taken by ferry while LRS runs.
+    let logs =
+        "SELECT COUNT(*) FROM msdb.dbo.backupset WHERE database_name = N'Sales' AND type = 'L'";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let answer = scalar(&src, logs);
+        let n: u32 = answer
+            .split("Int(")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        if n >= 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ferry took no log backups: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cutover(&site).await;
+    let out = apply.finished().await;
+    assert!(out.contains("\"last_file\":\"Sales_tail.trn\""), "{out}");
+    assert!(scalar(&mi, "SELECT COUNT(*) FROM [Sales].dbo.T").contains("Int(3)"));
+    let periodic: Vec<String> = src
+        .statements()
+        .iter()
+        .filter(|s| s.text.contains("BACKUP LOG") && s.text.contains("Sales_log_1"))
+        .map(|s| s.text.clone())
+        .collect();
+    assert!(periodic.len() >= 2, "{periodic:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -109,6 +109,11 @@ pub struct Config {
     /// Seconds between looks at the restore's progress.
     #[serde(default = "poll_seconds")]
     pub poll_seconds: u32,
+    /// With `backups_from = "ferry"` in continuous mode: seconds between the log backups
+    /// ferry takes into the folder while LRS runs, so the tail-log backup at cutover stays
+    /// small; 0 when your own log backup job writes into the folder.
+    #[serde(default = "log_backup_seconds")]
+    pub log_backup_seconds: u32,
     /// The Microsoft.Sql api-version for the ARM calls.
     #[serde(default = "api_version")]
     pub api_version: String,
@@ -143,6 +148,10 @@ fn sas_minutes() -> u32 {
 }
 fn warn_days() -> u32 {
     25
+}
+/// Fifteen minutes: a common log backup interval; the tail then holds at most that much.
+fn log_backup_seconds() -> u32 {
+    15 * 60
 }
 fn poll_seconds() -> u32 {
     10
@@ -232,6 +241,7 @@ pub fn schema() -> serde_json::Value {
             "sas_minutes": { "type": "integer", "minimum": 60, "maximum": 44640 },
             "warn_days": { "type": "integer", "minimum": 1, "maximum": 29 },
             "poll_seconds": { "type": "integer", "minimum": 1, "maximum": 3600 },
+            "log_backup_seconds": { "type": "integer", "minimum": 0, "maximum": 86400 },
             "api_version": { "type": "string", "minLength": 10 }
         },
         "additionalProperties": false

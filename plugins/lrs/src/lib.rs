@@ -11,6 +11,7 @@
 pub mod config;
 mod cutover;
 pub mod history;
+mod log_backups;
 mod monitor;
 mod share;
 mod start;
@@ -40,6 +41,8 @@ pub enum State {
     Starting { job: Job },
     /// LRS runs; the plugin watches `restoreDetails`.
     Monitoring { job: Job },
+    /// A periodic log backup into the folder runs as `op` (`backups_from = "ferry"`).
+    LogBackup { job: Job, op: String },
     /// Cutover: the tail-log backup runs as `op`.
     TailLog { job: Job, op: String },
     /// Cutover: waiting for LRS to restore the tail, then `completeRestore` as `op`.
@@ -76,6 +79,12 @@ pub struct Job {
     /// (the downtime) took.
     #[serde(default)]
     pub phases: ferry_sdk::Phases,
+    /// When ferry's last log backup into the folder started (ms since the Unix epoch).
+    #[serde(default)]
+    pub last_log_ms: u64,
+    /// When the source credential ferry made got its SAS.
+    #[serde(default)]
+    pub credential_ms: u64,
 }
 
 fn now_ms() -> u64 {
@@ -131,6 +140,7 @@ impl Plugin for Lrs {
             State::Uploading { job, op } => share::uploading(cx, job, op),
             State::Starting { job } => start::starting(cx, job),
             State::Monitoring { job } => monitor::monitoring(cx, job),
+            State::LogBackup { job, op } => log_backups::log_backup(cx, job, op),
             State::TailLog { job, op } => cutover::tail_log(cx, job, op),
             State::Completing { job, op } => cutover::completing(cx, job, op),
         }
@@ -141,6 +151,7 @@ impl Plugin for Lrs {
         | State::Uploading { job, .. }
         | State::Starting { job }
         | State::Monitoring { job }
+        | State::LogBackup { job, .. }
         | State::TailLog { job, .. }
         | State::Completing { job, .. } = state
         {

@@ -105,6 +105,9 @@ pub fn monitoring(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<
     if cfg.mode == Mode::Continuous && cutover_requested(cx, &cfg) {
         return cutover::begin(cx, job);
     }
+    if crate::log_backups::due(&cfg, &job) {
+        return crate::log_backups::take(cx, job);
+    }
     if cfg.mode == Mode::Continuous && cfg.backups_from == BackupsFrom::Share {
         let new = share::new_backups(cx, &mut job)?;
         if !new.is_empty() {

@@ -73,6 +73,7 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
     if exists.is_empty() {
         source_credential(cx, &folder_url, false)?;
         job.credential_created = true;
+        job.credential_ms = now_ms();
     }
     if cfg.backups_from == BackupsFrom::History {
         let chain = history::chain(&history_rows(cx, &db)?, history::Folder::Blob(&folder_url))
@@ -97,6 +98,7 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         &format!("BACKUP DATABASE and LOG [{db}]"),
     )?;
     job.phases.begin("backup");
+    job.last_log_ms = now_ms();
     cx.phase("backup", Some(0.0), Some("full and first log backup"));
     Ok(Outcome::wait_operation(
         op.clone(),
