@@ -18,7 +18,7 @@ pub fn for_output(json: bool) -> Arc<dyn Observer> {
     } else if std::io::stderr().is_terminal() {
         Arc::new(Live::new())
     } else {
-        Arc::new(Plain)
+        Arc::new(Plain::default())
     }
 }
 
@@ -90,11 +90,56 @@ fn line_for(e: &RunEvent) -> Option<String> {
     })
 }
 
-/// Plain lines on stderr, for logs and CI.
-struct Plain;
+/// Plain lines on stderr, for logs and CI. A migration that waits for days (LRS in
+/// continuous mode looks every few seconds) must not print the same "waiting" line each time:
+/// a wait is printed when its reason changes, and progress at most once a minute per item,
+/// when it changed.
+#[derive(Default)]
+struct Plain {
+    seen: Mutex<HashMap<(String, String), PlainSeen>>,
+}
+
+#[derive(Default)]
+struct PlainSeen {
+    waiting: Option<String>,
+    progress: Option<(String, std::time::Instant)>,
+}
+
+/// How often a plain line repeats an item's changing progress.
+const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(60);
 
 impl Observer for Plain {
     fn on(&self, event: &RunEvent) {
+        let key = (
+            event.step.clone().unwrap_or_default(),
+            event.item.clone().unwrap_or_default(),
+        );
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let item = seen.entry(key).or_default();
+        match event.event.as_str() {
+            "item-waiting" => {
+                let reason = text(event.data.get("reason"));
+                if item.waiting.as_deref() == Some(reason.as_str()) {
+                    return;
+                }
+                item.waiting = Some(reason);
+            }
+            "progress" => {
+                let line = crate::pipeline::progress_line(&event.data);
+                let due = match &item.progress {
+                    Some((last, at)) => *last != line && at.elapsed() >= PLAIN_PROGRESS_EVERY,
+                    None => !line.is_empty(),
+                };
+                if due {
+                    errln!("progress {}: {line}", who(event));
+                    item.progress = Some((line, std::time::Instant::now()));
+                }
+                return;
+            }
+            "item-done" | "item-failed" | "item-skipped" | "item-retry" => item.waiting = None,
+            _ => {}
+        }
+        drop(seen);
         if let Some(line) = line_for(event) {
             errln!("{line}");
         }

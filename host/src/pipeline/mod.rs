@@ -12,3 +12,4 @@ pub use check::{CheckReport, check};
 pub use load::{Loaded, load};
 pub use observer::{Observer, RunEvent};
 pub use run::{ApplyError, ApplyOptions, RunSummary, apply};
+pub use run_log::progress_line;

@@ -145,7 +145,7 @@ struct Noted {
 }
 
 /// "phase: message (42%)" from a progress event's data.
-fn progress_line(data: &Map<String, Value>) -> String {
+pub fn progress_line(data: &Map<String, Value>) -> String {
     let mut line = String::new();
     for key in ["phase", "message"] {
         if let Some(t) = data
