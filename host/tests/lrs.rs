@@ -712,6 +712,35 @@ async fn while_lrs_runs_ferry_takes_log_backups_so_the_tail_stays_small() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_run_prints_a_long_wait_once_not_at_every_look() {
+    // LRS looks every second for about four seconds, until the cutover window opens.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let config = format!(
+        "cutover_after = \"{}\"\ntail_log = \"online\"",
+        ferry_sas::expiry_text(now + 4)
+    );
+    let (_az, _src, _mi, _front, site, _data) = setup(&config).await;
+    let out = run(&site, &["apply", "migration.toml"]).await;
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let waits = stderr
+        .lines()
+        .filter(|l| l.starts_with("waiting  Sales · lrs: LRS restores the chain"))
+        .count();
+    assert_eq!(waits, 1, "{stderr}");
+    // Progress is a line too, repeated at most once a minute: here only the first.
+    assert!(
+        stderr.contains("progress Sales · lrs: checking: source, folder and target"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("progress Sales").count(), 1, "{stderr}");
+    assert!(stderr.contains("done     Sales · lrs"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_backup_taken_elsewhere_breaks_the_chain_and_the_item_says_so() {
     let (az, src, mi, _front, site, _data) = setup("").await;
     apply_until_restoring_then_kill(&site, &mi).await;
@@ -811,6 +840,27 @@ fn the_example_site_passes_check_as_shipped_and_from_a_share() {
     );
     let out = check(&shared, &environment);
     assert!(out.status.success(), "{:?}", text(&out));
+
+    // Labels renamed through the step's config: the plugin's needs follow them.
+    let renamed = migration
+        .replace("source = \"source\"", "source = \"sql01\"")
+        .replace("azure = \"mi\"", "azure = \"mi-prod\"")
+        .replace("sql = [\"source\"]", "sql = [\"sql01\"]")
+        .replace("azure = [\"mi\"]", "azure = [\"mi-prod\"]");
+    let renamed_env = std::fs::read_to_string(root.join("environment.toml"))
+        .unwrap()
+        .replace("[sql.source]", "[sql.sql01]")
+        .replace("[azure.mi]", "[azure.mi-prod]");
+    let out = check(&renamed, &renamed_env);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let read_only = renamed.replace("sql = [\"sql01\"]", "sql = [\"sql01:read\"]");
+    let (_, stderr) = text(&check(&read_only, &renamed_env));
+    assert!(
+        stderr.contains("needs sql `sql01` (its `source` in the step's config) with write access"),
+        "{stderr}"
+    );
 
     let missing = shared.replace("source_share_path = ", "# source_share_path = ");
     let out = check(&missing, &environment);

@@ -15,6 +15,18 @@ pub struct CheckReport {
     pub warnings: Vec<InputError>,
 }
 
+/// Every string at the top level of a step's config: the labels it may name.
+fn config_labels(config: &serde_json::Value) -> Vec<String> {
+    config
+        .as_object()
+        .map(|m| {
+            m.values()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Checks a loaded migration without running anything.
 pub async fn check(l: &Loaded) -> CheckReport {
     let mut report = CheckReport::default();
@@ -32,10 +44,25 @@ pub async fn check(l: &Loaded) -> CheckReport {
             )
         };
 
+        // A plugin declares its needs under default label names; the step's config may point
+        // a need elsewhere (`source = "sql01"`). This check is ahead-of-time help only: every
+        // host call is still checked against the grants by the label it names.
+        let configured = config_labels(&step.config);
         for need in &plugin.info.needs {
             let kind = Kind::from(need.kind);
             let access = need.access.into();
-            if grant_check(&step.grants, &step.name, kind, &need.label, access).is_err() {
+            let label = step
+                .config
+                .get(&need.label)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or(&need.label);
+            let granted =
+                |label: &str| grant_check(&step.grants, &step.name, kind, label, access).is_ok();
+            // A config key that is not the need's name (`azure = "mi-prod"` for the need
+            // `mi`) is matched by a configured label granted for the same kind and access.
+            let remapped =
+                label == need.label && !granted(label) && configured.iter().any(|c| granted(c));
+            if !granted(label) && !remapped {
                 let fix = if kind == Kind::Scratch {
                     "set `scratch = true` under [steps.grants]".to_owned()
                 } else {
@@ -45,16 +72,19 @@ pub async fn check(l: &Loaded) -> CheckReport {
                         _ => "",
                     };
                     format!(
-                        "add \"{}{suffix}\" to `{} = [...]` under [steps.grants]",
-                        need.label,
+                        "add \"{label}{suffix}\" to `{} = [...]` under [steps.grants]",
                         kind.grant_key()
                     )
                 };
+                let configured_as = if label == need.label {
+                    String::new()
+                } else {
+                    format!(" (its `{}` in the step's config)", need.label)
+                };
                 report.problems.push(at(format!(
-                    "plugin `{}` needs {} `{}` with {} access ({}); {fix}",
+                    "plugin `{}` needs {} `{label}`{configured_as} with {} access ({}); {fix}",
                     plugin.info.name,
                     kind.grant_key(),
-                    need.label,
                     access,
                     need.why
                 )));
@@ -90,7 +120,7 @@ pub async fn check(l: &Loaded) -> CheckReport {
                     .needs
                     .iter()
                     .any(|n| Kind::from(n.kind) == kind && n.label == g.label);
-                if !declared {
+                if !declared && !configured.contains(&g.label) {
                     report.warnings.push(InputError::new(mfile, Some(g.line), format!(
                         "step `{}` grants {} label `{}`, which plugin `{}` does not declare it needs",
                         step.name, kind.grant_key(), g.label, plugin.info.name
