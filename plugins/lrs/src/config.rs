@@ -220,29 +220,50 @@ pub fn cutover_ms(at: &str) -> std::result::Result<u64, String> {
         .map_err(|_| format!("`{at}` is before 1970"))
 }
 
+/// The step's config as JSON Schema, with a description and default for every key, so
+/// `ferry plugins describe lrs` documents the plugin.
 pub fn schema() -> serde_json::Value {
     serde_json::json!({
         "type": "object",
         "properties": {
-            "source": { "type": "string", "minLength": 1 },
-            "azure": { "type": "string", "minLength": 1 },
-            "backups": { "type": "string", "minLength": 1 },
-            "folder": { "type": "string", "minLength": 1 },
-            "target_name": { "type": "string", "minLength": 1 },
-            "mode": { "enum": ["continuous", "autocomplete"] },
-            "backups_from": { "enum": ["ferry", "history", "share"] },
-            "share": { "type": "string", "minLength": 1 },
-            "source_share_path": { "type": "string", "minLength": 1 },
-            "sas_secret": { "type": "string", "minLength": 1 },
-            "storage_identity": { "enum": ["sas", "managed-identity"] },
-            "tde_certificates_migrated": { "type": "boolean" },
-            "cutover_after": { "type": "string", "minLength": 20 },
-            "tail_log": { "enum": ["norecovery", "online", "none"] },
-            "sas_minutes": { "type": "integer", "minimum": 60, "maximum": 44640 },
-            "warn_days": { "type": "integer", "minimum": 1, "maximum": 29 },
-            "poll_seconds": { "type": "integer", "minimum": 1, "maximum": 3600 },
-            "log_backup_seconds": { "type": "integer", "minimum": 0, "maximum": 86400 },
-            "api_version": { "type": "string", "minLength": 10 }
+            "source": { "type": "string", "minLength": 1, "default": "source",
+                "description": "SQL label of the source SQL Server" },
+            "azure": { "type": "string", "minLength": 1, "default": "mi",
+                "description": "Azure label scoped to the target Managed Instance" },
+            "backups": { "type": "string", "minLength": 1, "default": "backups",
+                "description": "Storage label of the blob container the backups go through" },
+            "folder": { "type": "string", "minLength": 1, "default": "{db}",
+                "description": "The database's flat folder in the container; {db} is its name" },
+            "target_name": { "type": "string", "minLength": 1, "default": "{db}",
+                "description": "The database's name on the MI" },
+            "mode": { "enum": ["continuous", "autocomplete"], "default": "continuous",
+                "description": "continuous: restore until cutover; autocomplete: online after the last backup" },
+            "backups_from": { "enum": ["ferry", "history", "share"], "default": "ferry",
+                "description": "ferry takes the backups; history uses msdb's chain in the folder; share uploads them from `share`" },
+            "share": { "type": "string", "minLength": 1,
+                "description": "With backups_from = share: the share's storage label" },
+            "source_share_path": { "type": "string", "minLength": 1,
+                "description": "With backups_from = share, continuous: the share as the source sees it, for the tail-log backup" },
+            "sas_secret": { "type": "string", "minLength": 1,
+                "description": "A secret label holding a Read+List SAS to give LRS instead of one ferry signs" },
+            "storage_identity": { "enum": ["sas", "managed-identity"], "default": "sas",
+                "description": "How LRS reads the folder: a SAS, or the MI's managed identity" },
+            "tde_certificates_migrated": { "type": "boolean", "default": false,
+                "description": "Set when the TDE certificates are already on the MI" },
+            "cutover_after": { "type": "string", "minLength": 20,
+                "description": "Continuous mode: cut over by itself from this RFC 3339 time" },
+            "tail_log": { "enum": ["norecovery", "online", "none"], "default": "norecovery",
+                "description": "The tail-log backup at cutover: leave the source RESTORING, keep it online, or take none (yours)" },
+            "sas_minutes": { "type": "integer", "minimum": 60, "maximum": 44640, "default": 44640,
+                "description": "Lifetime of the Read+List SAS ferry signs for LRS" },
+            "warn_days": { "type": "integer", "minimum": 1, "maximum": 29, "default": 25,
+                "description": "Warn this many days into a job, before Azure's 30-day limit" },
+            "poll_seconds": { "type": "integer", "minimum": 1, "maximum": 3600, "default": 10,
+                "description": "Seconds between looks at restoreDetails" },
+            "log_backup_seconds": { "type": "integer", "minimum": 0, "maximum": 86400, "default": 900,
+                "description": "backups_from = ferry, continuous: seconds between ferry's log backups; 0 for none" },
+            "api_version": { "type": "string", "minLength": 10, "default": "2023-08-01",
+                "description": "The Microsoft.Sql api-version of the ARM calls" }
         },
         "additionalProperties": false
     })
@@ -261,6 +282,21 @@ pub fn reserved_word(container_url: &str, folder: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::{cutover_ms, reserved_word};
+
+    #[test]
+    fn the_schema_states_the_defaults_the_plugin_uses() {
+        let schema = super::schema();
+        let defaults: serde_json::Map<String, serde_json::Value> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.get("default")?.clone())))
+            .collect();
+        let stated: super::Config =
+            serde_json::from_value(serde_json::Value::Object(defaults)).unwrap();
+        let implied: super::Config = serde_json::from_str("{}").unwrap();
+        assert_eq!(format!("{stated:?}"), format!("{implied:?}"));
+    }
 
     #[test]
     fn cutover_after_is_rfc3339_with_an_offset() {
