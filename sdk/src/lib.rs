@@ -50,7 +50,7 @@ pub use errors::{Error, Result};
 pub use host::Host;
 pub use phases::Phases;
 pub use plugin::{Outcome, Plugin, WaitFor, need};
-pub use runner::{parse_config, run_cleanup, run_step};
+pub use runner::{parse_config, run_cleanup, run_step, stated_and_real_defaults};
 
 pub use bindings::ferry::plugin::azure::{ArmRequest, ArmResponse};
 pub use bindings::ferry::plugin::log::Level;

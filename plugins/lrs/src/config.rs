@@ -285,17 +285,9 @@ mod tests {
 
     #[test]
     fn the_schema_states_the_defaults_the_plugin_uses() {
-        let schema = super::schema();
-        let defaults: serde_json::Map<String, serde_json::Value> = schema["properties"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter_map(|(k, v)| Some((k.clone(), v.get("default")?.clone())))
-            .collect();
-        let stated: super::Config =
-            serde_json::from_value(serde_json::Value::Object(defaults)).unwrap();
-        let implied: super::Config = serde_json::from_str("{}").unwrap();
-        assert_eq!(format!("{stated:?}"), format!("{implied:?}"));
+        let (stated, real) =
+            ferry_sdk::stated_and_real_defaults::<super::Config>(&super::schema()).unwrap();
+        assert_eq!(stated, real);
     }
 
     #[test]

@@ -105,19 +105,41 @@ pub fn schema() -> serde_json::Value {
     serde_json::json!({
         "type": "object",
         "properties": {
-            "source": { "type": "string", "minLength": 1 },
-            "target": { "type": "string", "minLength": 1 },
-            "backups": { "type": "string", "minLength": 1 },
-            "mode": { "enum": ["backup-to-url", "share"] },
-            "share": { "type": "string", "minLength": 1 },
-            "folder": { "type": "string", "minLength": 1 },
-            "target_name": { "type": "string", "minLength": 1 },
-            "source_credential": { "enum": ["create", "existing"] },
-            "sas_secret": { "type": "string", "minLength": 1 },
-            "sas_minutes": { "type": "integer", "minimum": 15, "maximum": 10080 },
-            "stripe_bytes": { "type": "integer", "minimum": 1048576 },
-            "tde_certificates_migrated": { "type": "boolean" }
+            "source": { "type": "string", "minLength": 1, "default": "source",
+                "description": "SQL label of the source SQL Server" },
+            "target": { "type": "string", "minLength": 1, "default": "target",
+                "description": "SQL label of the target Managed Instance" },
+            "backups": { "type": "string", "minLength": 1, "default": "backups",
+                "description": "Storage label of the blob container the backups go through" },
+            "mode": { "enum": ["backup-to-url", "share"], "default": "backup-to-url",
+                "description": "backup-to-url: the source backs up into the container; share: ferry uploads full backups from `share`" },
+            "share": { "type": "string", "minLength": 1,
+                "description": "With mode = share: the share's storage label" },
+            "folder": { "type": "string", "minLength": 1, "default": "{db}",
+                "description": "Folder per database, on the share and in the container; {db} is its name" },
+            "target_name": { "type": "string", "minLength": 1, "default": "{db}",
+                "description": "The database's name on the MI" },
+            "source_credential": { "enum": ["create", "existing"], "default": "create",
+                "description": "create (and drop afterwards) the source's credential, or only reuse an existing one" },
+            "sas_secret": { "type": "string", "minLength": 1,
+                "description": "A secret label holding the SAS for the credentials, where ferry cannot sign one" },
+            "sas_minutes": { "type": "integer", "minimum": 15, "maximum": 10080, "default": 240,
+                "description": "Lifetime of the SAS ferry signs for a credential" },
+            "stripe_bytes": { "type": "integer", "minimum": 1048576, "default": 161061273600_u64,
+                "description": "Database bytes per backup stripe (Azure caps a block blob SQL Server writes at about 195 GiB)" },
+            "tde_certificates_migrated": { "type": "boolean", "default": false,
+                "description": "Set when the TDE certificates are already on the MI" }
         },
         "additionalProperties": false
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_schema_states_the_defaults_the_plugin_uses() {
+        let (stated, real) =
+            ferry_sdk::stated_and_real_defaults::<super::Config>(&super::schema()).unwrap();
+        assert_eq!(stated, real);
+    }
 }
