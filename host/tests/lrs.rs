@@ -108,13 +108,28 @@ struct Apply {
 
 impl Apply {
     fn start(site: &Site) -> Apply {
-        let log = site.path("apply.log");
-        let child = ferry_cmd(site, &["apply", "--json", "migration.toml"])
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        Apply { child, log }
+        Apply::start_with(
+            site,
+            &["apply", "--json", "migration.toml"],
+            "apply.log",
+            false,
+        )
+    }
+
+    /// `ferry args`, with stdout (or, for `stderr`, stderr) going to `log` in the site.
+    fn start_with(site: &Site, args: &[&str], log: &str, stderr: bool) -> Apply {
+        let log = site.path(log);
+        let file = std::fs::File::create(&log).unwrap();
+        let mut cmd = ferry_cmd(site, args);
+        if stderr {
+            cmd.stderr(file).stdout(std::process::Stdio::null());
+        } else {
+            cmd.stdout(file).stderr(std::process::Stdio::null());
+        }
+        Apply {
+            child: cmd.spawn().unwrap(),
+            log,
+        }
     }
 
     /// Waits until a line of its output contains `needle` (60 s at most).
@@ -231,8 +246,22 @@ fn ferry_cmd(site: &Site, args: &[&str]) -> std::process::Command {
 async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
     let (_az, src, mi, front, site, _data) = setup("").await;
 
-    // First run: backups, LRS started, monitoring — then killed.
-    apply_until_restoring_then_kill(&site, &mi).await;
+    // First run: backups, LRS started, monitoring. Meanwhile `ferry status` from another
+    // shell shows what LRS is doing, not just that ferry waits. Then ferry is killed.
+    let apply = apply_until_restoring(&site, &mi).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = run(&site, &["status", "migration.toml"]).await;
+        let (stdout, _) = text(&out);
+        if stdout.contains("waiting: LRS restores the chain — restoring: restored")
+            && stdout.contains("log backup(s) pending")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{stdout}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    apply.kill();
     // A database the run does not have is refused, naming the ones it has.
     let out = run(&site, &["cutover", "--database", "Nope", "migration.toml"]).await;
     let (_, stderr) = text(&out);
@@ -240,14 +269,6 @@ async fn continuous_lrs_survives_a_kill_and_cuts_over_on_request() {
     assert!(
         stderr.contains("has no database `Nope` (it has: Sales)"),
         "{stderr}"
-    );
-    // `ferry status` from another shell shows what LRS is doing, not just that ferry waits.
-    let out = run(&site, &["status", "migration.toml"]).await;
-    let (stdout, _) = text(&out);
-    assert!(
-        stdout.contains("waiting: LRS restores the chain — restoring: restored")
-            && stdout.contains("log backup(s) pending"),
-        "{stdout}"
     );
 
     // A write after the last log backup: only the tail-log backup carries it.
@@ -713,19 +734,17 @@ async fn while_lrs_runs_ferry_takes_log_backups_so_the_tail_stays_small() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_run_prints_a_long_wait_once_not_at_every_look() {
-    // LRS looks every second for about four seconds, until the cutover window opens.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let config = format!(
-        "cutover_after = \"{}\"\ntail_log = \"online\"",
-        ferry_sas::expiry_text(now + 4)
-    );
-    let (_az, _src, _mi, _front, site, _data) = setup(&config).await;
-    let out = run(&site, &["apply", "migration.toml"]).await;
-    let (_, stderr) = text(&out);
-    assert!(out.status.success(), "{stderr}");
+    let (_az, _src, _mi, _front, site, _data) = setup("tail_log = \"online\"").await;
+    // Plain lines (no --json, not a terminal) go to stderr.
+    let apply = Apply::start_with(&site, &["apply", "migration.toml"], "plain.log", true);
+    // LRS is looked at every second; four seconds of looks, then the cutover.
+    apply
+        .until("waiting  Sales · lrs: LRS restores the chain")
+        .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    cutover(&site).await;
+    let stderr = apply.finished().await;
+    assert!(stderr.contains("done     Sales · lrs"), "{stderr}");
     let waits = stderr
         .lines()
         .filter(|l| l.starts_with("waiting  Sales · lrs: LRS restores the chain"))
@@ -737,7 +756,6 @@ async fn a_plain_run_prints_a_long_wait_once_not_at_every_look() {
         "{stderr}"
     );
     assert_eq!(stderr.matches("progress Sales").count(), 1, "{stderr}");
-    assert!(stderr.contains("done     Sales · lrs"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
