@@ -42,13 +42,14 @@ pub mod mi_limits;
 mod phases;
 mod plugin;
 mod runner;
+pub mod sql_value;
 pub mod tsql_text;
 mod wasm_host;
 
 pub use context::{Container, Context, Param, ParamValue, Secret, SqlConnection};
 pub use errors::{Error, Result};
 pub use host::Host;
-pub use phases::Phases;
+pub use phases::{Phases, now_ms};
 pub use plugin::{Outcome, Plugin, WaitFor, need};
 pub use runner::{parse_config, run_cleanup, run_step, stated_and_real_defaults};
 

@@ -54,7 +54,8 @@ impl Phases {
     }
 }
 
-fn now_ms() -> u64 {
+/// The wall clock in milliseconds since the Unix epoch (0 if the clock is before 1970).
+pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

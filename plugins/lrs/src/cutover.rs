@@ -7,7 +7,8 @@ use ferry_sdk::tsql_text::{quote_name, quote_text};
 
 use crate::config::{BackupsFrom, Config, TailLog};
 use crate::{
-    Job, State, arm, arm_get, drop_credential, ended, monitor, query_text, safe, share, text, wait,
+    Job, State, arm, arm_get, drop_credential, ended, int, monitor, query_text, safe, share, text,
+    wait,
 };
 
 /// Starts the cutover with the tail-log backup, unless msdb shows it taken already (by a call
@@ -33,8 +34,7 @@ pub fn history_mark(cx: &mut Context<'_, Config>, db: &str) -> Result<i64> {
         db,
     )?
     .first()
-    .and_then(|r| text(r.first()).parse().ok())
-    .unwrap_or(0))
+    .map_or(0, |r| int(r.first())))
 }
 
 /// `tail_log = "none"`: the operator took the final log backup; the chain msdb shows ends

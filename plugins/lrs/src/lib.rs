@@ -19,8 +19,11 @@ mod start;
 use std::time::Duration;
 
 use ferry_sdk::prelude::*;
+use ferry_sdk::sql_value::{int, text};
 use ferry_sdk::tsql_text::drop_credential_statement;
-use ferry_sdk::{ArmRequest, OperationState, Param, QueryLimits, SqlValue, StatementOptions};
+use ferry_sdk::{
+    ArmRequest, OperationState, Param, QueryLimits, SqlValue, StatementOptions, now_ms,
+};
 use serde::{Deserialize, Serialize};
 
 use config::Config;
@@ -85,12 +88,6 @@ pub struct Job {
     /// When the source credential ferry made got its SAS.
     #[serde(default)]
     pub credential_ms: u64,
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 pub struct Lrs;
@@ -205,21 +202,7 @@ fn query_text(cx: &mut Context<'_, Config>, sql: &str, db: &str) -> Result<Vec<V
             max_bytes: 4 << 20,
         },
     )?;
-    Ok(r.sets
-        .into_iter()
-        .next()
-        .map(|s| s.rows)
-        .unwrap_or_default())
-}
-
-fn text(v: Option<&SqlValue>) -> String {
-    match v {
-        Some(SqlValue::Text(t) | SqlValue::Decimal(t) | SqlValue::Guid(t)) => t.clone(),
-        Some(SqlValue::Int(i)) => i.to_string(),
-        Some(SqlValue::Bit(b)) => u8::from(*b).to_string(),
-        Some(SqlValue::Binary(b)) => b.iter().map(|x| format!("{x:02X}")).collect(),
-        _ => String::new(),
-    }
+    Ok(r.into_first_rows())
 }
 
 /// A file name made of the database name: letters, digits, `-` and `_` only.

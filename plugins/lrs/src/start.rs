@@ -4,10 +4,10 @@ use ferry_sdk::prelude::*;
 use ferry_sdk::tsql_text::{
     credential_statement, drop_credential_statement, quote_name, quote_text,
 };
-use ferry_sdk::{Param, SasPermission, SqlValue, StatementOptions, mi_limits};
+use ferry_sdk::{Param, SasPermission, StatementOptions, mi_limits};
 
 use crate::config::{self, BackupsFrom, Config, Mode, StorageIdentity};
-use crate::{Job, State, arm, arm_get, ended, history, now_ms, query_text, safe, share, text};
+use crate::{Job, State, arm, arm_get, ended, history, int, now_ms, query_text, safe, share, text};
 
 pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
@@ -183,7 +183,7 @@ fn check_source(cx: &mut Context<'_, Config>, db: &str) -> Result<()> {
         )));
     };
     let (state, recovery) = (text(row.first()), text(row.get(1)));
-    let major: u32 = text(row.get(2)).parse().unwrap_or(0);
+    let major = int(row.get(2));
     if major < 10 {
         return Err(Error::failed(format!(
             "LRS restores backups of SQL Server 2008 (10) and later; the source is version {major}"
@@ -209,9 +209,9 @@ fn check_source(cx: &mut Context<'_, Config>, db: &str) -> Result<()> {
     if let Some((_, why)) = mi_limits::physical_layout_stop(db, count("1"), count("2")) {
         return Err(Error::failed(why));
     }
-    let encrypted = matches!(text(row.get(3)).as_str(), "1" | "true");
+    let encrypted = int(row.get(3)) != 0;
     if encrypted && !cx.config().tde_certificates_migrated {
-        let id: i64 = text(row.get(4)).parse().unwrap_or(0);
+        let id = int(row.get(4));
         let cert = query_text(
             cx,
             &format!(
@@ -246,7 +246,7 @@ pub fn history_rows(cx: &mut Context<'_, Config>, db: &str) -> Result<Vec<histor
             kind: text(r.get(1)).chars().next().unwrap_or(' '),
             first_lsn: lsn(&text(r.get(2))),
             last_lsn: lsn(&text(r.get(3))),
-            checksum: matches!(r.get(4), Some(SqlValue::Bit(true)) | Some(SqlValue::Int(1))),
+            checksum: int(r.get(4)) != 0,
             diff_base: Some(text(r.get(5))).filter(|s| !s.is_empty()),
             device: text(r.get(6)),
         })

@@ -1,5 +1,6 @@
 //! What the plugin reads from the servers, as small typed answers.
 
+use ferry_sdk::sql_value::{int, text};
 use ferry_sdk::{Context, Param, QueryLimits, Result, SqlConnection, SqlValue};
 
 use crate::checks::SourceFacts;
@@ -19,32 +20,7 @@ pub fn rows(
     sql: &str,
     params: &[Param],
 ) -> Result<Vec<Vec<SqlValue>>> {
-    let r = cx.query(conn, sql, params, LIMITS)?;
-    Ok(r.sets
-        .into_iter()
-        .next()
-        .map(|s| s.rows)
-        .unwrap_or_default())
-}
-
-pub fn text(v: Option<&SqlValue>) -> String {
-    match v {
-        Some(SqlValue::Text(t)) | Some(SqlValue::Decimal(t)) => t.clone(),
-        Some(SqlValue::Int(i)) => i.to_string(),
-        Some(SqlValue::Float(f)) => f.to_string(),
-        Some(SqlValue::Bit(b)) => u8::from(*b).to_string(),
-        Some(SqlValue::Binary(b)) => b.iter().map(|x| format!("{x:02X}")).collect(),
-        _ => String::new(),
-    }
-}
-
-pub fn int(v: Option<&SqlValue>) -> i64 {
-    match v {
-        Some(SqlValue::Int(i)) => *i,
-        Some(SqlValue::Float(f)) => *f as i64,
-        Some(SqlValue::Bit(b)) => i64::from(*b),
-        other => text(other).trim().parse::<f64>().map_or(0, |f| f as i64),
-    }
+    Ok(cx.query(conn, sql, params, LIMITS)?.into_first_rows())
 }
 
 fn db_param(db: &str) -> Vec<Param> {
