@@ -42,12 +42,14 @@ pub fn history_mark(cx: &mut Context<'_, Config>, db: &str) -> Result<i64> {
 fn last_backup_is_yours(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
     let db = cx.item().to_owned();
-    let chain = if cfg.backups_from == BackupsFrom::Share {
-        share::chain(cx, &db)?
+    let (chain, folders) = if cfg.backups_from == BackupsFrom::Share {
+        let (chain, folders) = share::chain(cx, &db)?;
+        (chain, Some(folders))
     } else {
         let rows = crate::start::history_rows(cx, &db)?;
-        crate::history::chain(&rows, crate::history::Folder::Blob(&job.folder_url))
-            .map_err(|why| Error::failed(format!("[{db}] at cutover: {why}")))?
+        let chain = crate::history::chain(&rows, crate::history::Folder::Blob(&job.folder_url))
+            .map_err(|why| Error::failed(format!("[{db}] at cutover: {why}")))?;
+        (chain, None)
     };
     let Some(last) = chain.files.last() else {
         return Err(Error::failed(format!(
@@ -59,10 +61,10 @@ fn last_backup_is_yours(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Ou
         "cutover with your last log backup, {} (tail_log = \"none\")",
         job.last_file
     ));
-    if cfg.backups_from == BackupsFrom::Share {
-        return share::upload_new(cx, job, &chain.files);
+    match folders {
+        Some(folders) => share::upload_new(cx, job, &chain.files, &folders),
+        None => Ok(Outcome::Next(State::Completing { job, op: None })),
     }
-    Ok(Outcome::Next(State::Completing { job, op: None }))
 }
 
 /// Where the tail-log backup goes: the blob folder, or the database's folder on the share as
@@ -164,7 +166,9 @@ fn tail_taken(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> 
     let cfg = cx.config().clone();
     if cfg.backups_from == BackupsFrom::Share {
         let file = format!("{}/{}", cfg.folder_for(cx.item()), job.last_file);
-        return share::upload_new(cx, job, &[file]);
+        let db = cx.item().to_owned();
+        let folders = share::Folders::look(cx, &db)?;
+        return share::upload_new(cx, job, &[file], &folders);
     }
     Ok(Outcome::Next(State::Completing { job, op: None }))
 }

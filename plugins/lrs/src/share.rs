@@ -41,16 +41,61 @@ fn listing(
     }
 }
 
-/// The chain msdb shows for `db`, as paths on the share. A file already uploaded counts as
-/// found even when the share's retention has deleted it since (an old full backup).
-pub fn chain(cx: &mut Context<'_, Config>, db: &str) -> Result<Chain> {
+/// What the database's folder holds on the share and in the container, by file name with its
+/// size: listed once per look, for both the chain and what is left to upload.
+pub struct Folders {
+    on_share: BTreeMap<String, u64>,
+    in_folder: BTreeMap<String, u64>,
+}
+
+impl Folders {
+    pub fn look(cx: &mut Context<'_, Config>, db: &str) -> Result<Folders> {
+        let cfg = cx.config().clone();
+        let path = cfg.folder_for(db);
+        let share = cx.container(&share_label(&cfg))?;
+        let container = cx.container(&cfg.backups)?;
+        Ok(Folders {
+            on_share: listing(cx, share, &path)?,
+            in_folder: listing(cx, container, &path)?,
+        })
+    }
+
+    /// The share paths among `files` the blob folder does not hold yet, or holds with another
+    /// size than the share's copy (an upload cut short).
+    fn missing(&self, files: &[String]) -> Vec<String> {
+        files
+            .iter()
+            .filter(|f| {
+                let name = f.rsplit('/').next().unwrap_or(f);
+                match (self.on_share.get(name), self.in_folder.get(name)) {
+                    (_, None) => true,
+                    (Some(a), Some(b)) => a != b,
+                    (None, Some(_)) => false,
+                }
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// The chain msdb shows for `db`, as paths on the share, and the folders it was found in.
+pub fn chain(cx: &mut Context<'_, Config>, db: &str) -> Result<(Chain, Folders)> {
+    let folders = Folders::look(cx, db)?;
+    Ok((chain_in(cx, db, &folders)?, folders))
+}
+
+/// The chain in `folders`. A file already uploaded counts as found even when the share's
+/// retention has deleted it since (an old full backup).
+fn chain_in(cx: &mut Context<'_, Config>, db: &str, folders: &Folders) -> Result<Chain> {
     let cfg = cx.config().clone();
     let label = share_label(&cfg);
-    let share = cx.container(&label)?;
-    let container = cx.container(&cfg.backups)?;
     let path = cfg.folder_for(db);
-    let mut names: Vec<String> = listing(cx, share, &path)?.into_keys().collect();
-    names.extend(listing(cx, container, &path)?.into_keys());
+    let names: Vec<String> = folders
+        .on_share
+        .keys()
+        .chain(folders.in_folder.keys())
+        .cloned()
+        .collect();
     let rows = history_rows(cx, db)?;
     history::chain(
         &rows,
@@ -63,37 +108,15 @@ pub fn chain(cx: &mut Context<'_, Config>, db: &str) -> Result<Chain> {
     .map_err(|why| Error::failed(format!("[{db}]: {why}")))
 }
 
-/// The share paths among `files` the blob folder does not hold yet, or holds with another
-/// size than the share's copy (an upload cut short).
-fn not_uploaded(cx: &mut Context<'_, Config>, files: &[String]) -> Result<Vec<String>> {
-    let cfg = cx.config().clone();
-    let path = cfg.folder_for(cx.item());
-    let share = cx.container(&share_label(&cfg))?;
-    let container = cx.container(&cfg.backups)?;
-    let on_share = listing(cx, share, &path)?;
-    let in_folder = listing(cx, container, &path)?;
-    Ok(files
-        .iter()
-        .filter(|f| {
-            let name = f.rsplit('/').next().unwrap_or(f);
-            match (on_share.get(name), in_folder.get(name)) {
-                (_, None) => true,
-                (Some(a), Some(b)) => a != b,
-                (None, Some(_)) => false,
-            }
-        })
-        .cloned()
-        .collect())
-}
-
 /// Uploads the files of `files` not in the blob folder yet, then goes on as far as the job
 /// has got.
 pub fn upload_new(
     cx: &mut Context<'_, Config>,
     job: Job,
     files: &[String],
+    folders: &Folders,
 ) -> Result<Outcome<State>> {
-    let new = not_uploaded(cx, files)?;
+    let new = folders.missing(files);
     if new.is_empty() {
         return Ok(Outcome::Next(after_upload(job)));
     }
@@ -153,12 +176,14 @@ pub fn uploading(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<O
     // ferry restarted mid-upload: the files still missing are uploaded again (blocks already
     // staged are kept by the host).
     let db = cx.item().to_owned();
-    let files = if job.cutover {
-        vec![format!("{}/{}", cx.config().folder_for(&db), job.last_file)]
+    let (files, folders) = if job.cutover {
+        let tail = format!("{}/{}", cx.config().folder_for(&db), job.last_file);
+        (vec![tail], Folders::look(cx, &db)?)
     } else {
-        chain(cx, &db)?.files
+        let (chain, folders) = chain(cx, &db)?;
+        (chain.files, folders)
     };
-    upload_new(cx, job, &files)
+    upload_new(cx, job, &files, &folders)
 }
 
 /// Continuous mode: the backups msdb recorded since the last look, still to upload. A chain
@@ -166,8 +191,9 @@ pub fn uploading(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<O
 /// restoring what it has.
 pub fn new_backups(cx: &mut Context<'_, Config>, job: &mut Job) -> Result<Vec<String>> {
     let db = cx.item().to_owned();
-    match chain(cx, &db) {
-        Ok(c) => not_uploaded(cx, &c.files),
+    let folders = Folders::look(cx, &db)?;
+    match chain_in(cx, &db, &folders) {
+        Ok(c) => Ok(folders.missing(&c.files)),
         Err(Error::Failed(f)) => {
             if job.chain_warning.as_deref() != Some(f.message.as_str()) {
                 cx.warn(&format!(

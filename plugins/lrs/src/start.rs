@@ -60,9 +60,9 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
     };
     if cfg.backups_from == BackupsFrom::Share {
         // The source writes to the share, never to the container: no credential there.
-        let chain = share::chain(cx, &db)?;
+        let (chain, folders) = share::chain(cx, &db)?;
         adopt(cx, &mut job, &chain, "on the share");
-        return share::upload_new(cx, job, &chain.files);
+        return share::upload_new(cx, job, &chain.files, &folders);
     }
     let src = cx.sql(&cfg.source)?;
     let exists = query_text(
