@@ -177,20 +177,8 @@ async fn start_azurite(port: u16) -> anyhow::Result<ferry_emulator::azurite::Azu
     use ferry_emulator::azurite;
     let az = azurite::Azurite::start_on(port)?;
     az.create_container("backups").await?;
-    let rw = azurite::container_sas(
-        azurite::ACCOUNT,
-        azurite::ACCOUNT_KEY,
-        "backups",
-        "racwl",
-        "2099-01-01T00:00:00Z",
-    )?;
-    let rl = azurite::container_sas(
-        azurite::ACCOUNT,
-        azurite::ACCOUNT_KEY,
-        "backups",
-        "rl",
-        "2099-01-01T00:00:00Z",
-    )?;
+    let rw = azurite::devstore_container_sas("backups", "racwl")?;
+    let rl = azurite::devstore_container_sas("backups", "rl")?;
     // LRS reserves `backup` and `backups` in the container name: its rehearsals use another.
     az.create_container("migration").await?;
     println!("  Azurite blob container: {}", az.container_url("backups"));

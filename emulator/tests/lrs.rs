@@ -72,22 +72,8 @@ impl Rig {
         )
         .await
         .unwrap();
-        let rwl = azurite::container_sas(
-            azurite::ACCOUNT,
-            azurite::ACCOUNT_KEY,
-            "migration",
-            "racwl",
-            "2099-01-01T00:00:00Z",
-        )
-        .unwrap();
-        let rl = azurite::container_sas(
-            azurite::ACCOUNT,
-            azurite::ACCOUNT_KEY,
-            "migration",
-            "rl",
-            "2099-01-01T00:00:00Z",
-        )
-        .unwrap();
+        let rwl = azurite::devstore_container_sas("migration", "racwl").unwrap();
+        let rl = azurite::devstore_container_sas("migration", "rl").unwrap();
         let container = az.container_url("migration");
         tokio::task::block_in_place(|| {
             src.run_sql(&format!(
@@ -380,14 +366,7 @@ async fn documented_refusals_have_their_codes() {
     let d = rig.until("Gap", |p| p["status"] == "Failed").await;
     assert_eq!(d["errorCode"], "BrokenRestorePlanGapInLogBackups", "{d}");
 
-    let rwl = azurite::container_sas(
-        azurite::ACCOUNT,
-        azurite::ACCOUNT_KEY,
-        "migration",
-        "racwl",
-        "2099-01-01T00:00:00Z",
-    )
-    .unwrap();
+    let rwl = azurite::devstore_container_sas("migration", "racwl").unwrap();
     for (db, folder, sas, code) in [
         (
             "A",

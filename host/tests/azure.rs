@@ -144,23 +144,8 @@ async fn an_lrs_start_carries_a_sealed_sas_that_nothing_ferry_writes_shows() {
     let src = emulated_sql2019(&data.path().join("src"), "Src#1", certs.clone()).await;
     let (mi, front) = mi_with_arm(&data.path().join("mi"), certs).await;
     mi.clock().set_speed(200.0);
-    let key = azurite::ACCOUNT_KEY;
-    let rwl = azurite::container_sas(
-        azurite::ACCOUNT,
-        key,
-        "migration",
-        "racwl",
-        "2099-01-01T00:00:00Z",
-    )
-    .unwrap();
-    let rl = azurite::container_sas(
-        azurite::ACCOUNT,
-        key,
-        "migration",
-        "rl",
-        "2099-01-01T00:00:00Z",
-    )
-    .unwrap();
+    let rwl = azurite::devstore_container_sas("migration", "racwl").unwrap();
+    let rl = azurite::devstore_container_sas("migration", "rl").unwrap();
     let folder = format!("{}/Sales", az.container_url("migration"));
     tokio::task::block_in_place(|| {
         src.run_sql(&format!(
