@@ -20,10 +20,7 @@ use std::time::Duration;
 
 use ferry_sdk::prelude::*;
 use ferry_sdk::sql_value::{int, text};
-use ferry_sdk::tsql_text::drop_credential_statement;
-use ferry_sdk::{
-    ArmRequest, OperationState, Param, QueryLimits, SqlValue, StatementOptions, now_ms,
-};
+use ferry_sdk::{ArmRequest, OperationState, Param, QueryLimits, SqlValue, now_ms};
 use serde::{Deserialize, Serialize};
 
 use config::Config;
@@ -240,24 +237,8 @@ fn wait(cx: &mut Context<'_, Config>, state: State, why: &str) -> Result<Outcome
 }
 
 fn drop_credential(cx: &mut Context<'_, Config>, job: &Job) {
-    if !job.credential_created {
-        return;
-    }
-    let Ok(src) = cx.sql(&cx.config().source.clone()) else {
-        return;
-    };
-    if let Err(e) = cx.execute(
-        src,
-        &drop_credential_statement(&job.folder_url),
-        &[],
-        StatementOptions {
-            idempotent: true,
-            timeout_ms: None,
-        },
-    ) {
-        cx.warn(&format!(
-            "could not drop the source credential ferry made: {}",
-            e.describe()
-        ));
+    if job.credential_created {
+        let source = cx.config().source.clone();
+        cx.drop_credential(&source, &job.folder_url);
     }
 }

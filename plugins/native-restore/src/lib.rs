@@ -374,32 +374,13 @@ fn ensure_credential(
     Ok(true)
 }
 
-fn drop_credential(cx: &mut Context<'_, Config>, label: &str, url: &str) {
-    let Ok(conn) = cx.sql(label) else { return };
-    let r = cx.execute(
-        conn,
-        &checks::drop_credential_statement(url),
-        &[],
-        StatementOptions {
-            idempotent: true,
-            timeout_ms: None,
-        },
-    );
-    if let Err(e) = r {
-        cx.warn(&format!(
-            "could not drop the credential ferry made on `{label}`: {}",
-            e.describe()
-        ));
-    }
-}
-
 fn drop_credentials(cx: &mut Context<'_, Config>, job: &Job) {
     let cfg = cx.config().clone();
     if job.source_credential_created {
-        drop_credential(cx, &cfg.source, &job.credential_url);
+        cx.drop_credential(&cfg.source, &job.credential_url);
     }
     if job.target_credential_created {
-        drop_credential(cx, &cfg.target, &job.credential_url);
+        cx.drop_credential(&cfg.target, &job.credential_url);
     }
 }
 
@@ -410,7 +391,7 @@ fn backing_up(cx: &mut Context<'_, Config>, mut job: Job, op: String) -> Step {
             OperationState::Succeeded => {
                 if job.source_credential_created {
                     let (label, url) = (cx.config().source.clone(), job.credential_url.clone());
-                    drop_credential(cx, &label, &url);
+                    cx.drop_credential(&label, &url);
                     job.source_credential_created = false;
                 }
                 Ok(Outcome::Next(State::ReadyToRestore { job }))
@@ -688,7 +669,7 @@ fn verifying(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
         }
     }
     if job.target_credential_created {
-        drop_credential(cx, &cfg.target, &job.credential_url);
+        cx.drop_credential(&cfg.target, &job.credential_url);
     }
     job.phases.end();
     cx.phase(
