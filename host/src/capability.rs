@@ -140,6 +140,46 @@ pub fn grant_check(
     }
 }
 
+/// What a `query` does, as the read-only classifier reads its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryUse {
+    /// Only reads: a read grant covers it.
+    Reads,
+    /// May change the server: it needed, and has, a write grant.
+    Changes,
+}
+
+/// The grant check for a `query` through SQL label `label`. A read grant covers only text that
+/// reads ([`ferry_tsql::read_only`], the same classifier in `ferry plan` and `ferry apply`);
+/// anything else needs a write grant, and the refusal names the statement kind. The SQL login's
+/// own permissions stay the real boundary: this is the second fence.
+pub fn query_check(
+    grants: &Grants,
+    step: &str,
+    label: &str,
+    statement: &str,
+) -> Result<QueryUse, wit::PluginError> {
+    grant_check(grants, step, Kind::Sql, label, Access::Read)?;
+    let Err(refusal) = ferry_tsql::read_only::check(statement) else {
+        return Ok(QueryUse::Reads);
+    };
+    match grant_check(grants, step, Kind::Sql, label, Access::Write) {
+        Ok(()) => Ok(QueryUse::Changes),
+        Err(_) => Err(wit::PluginError::Denied(wit::Denial {
+            kind: Kind::Sql.into(),
+            label: label.to_owned(),
+            reason: format!(
+                "step `{step}` may only read through sql label `{label}`, and this query is \
+                 {refusal}, which can change the server; nothing was sent. A read is SELECT \
+                 (without INTO), WITH … SELECT, DECLARE, SET of a variable or a session option, \
+                 PRINT, control of flow, RESTORE HEADERONLY/FILELISTONLY/LABELONLY/VERIFYONLY and \
+                 system procedures that report (sp_help…, sp_who, xp_msver). Grant \
+                 `\"{label}:write\"` only if the step should change that server"
+            ),
+        })),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +244,50 @@ mod tests {
         assert!(grant_check(&g, "s", Scratch, "scratch", Write).is_err());
         g.scratch = true;
         assert!(grant_check(&g, "s", Scratch, "scratch", Write).is_ok());
+    }
+
+    /// (label, statement, outcome): what a `query` may do under each grant. `source` is granted
+    /// `read`, `target` `write`.
+    const QUERY_TABLE: &[(&str, &str, Option<QueryUse>)] = &[
+        (
+            "source",
+            "SELECT name FROM sys.databases",
+            Some(QueryUse::Reads),
+        ),
+        (
+            "source",
+            "EXEC sp_helpsrvrolemember 'sysadmin'",
+            Some(QueryUse::Reads),
+        ),
+        ("source", "DROP DATABASE Sales", None),
+        ("source", "sp_addsrvrolemember 'evil', 'sysadmin'", None),
+        ("source", "SELECT 1 AS [a]]b]; DROP TABLE t", None),
+        ("source", "SELECT 'x' /* ' */; CHECKPOINT", None),
+        ("elsewhere", "SELECT 1", None),
+        ("target", "SELECT 1", Some(QueryUse::Reads)),
+        ("target", "DROP DATABASE Sales", Some(QueryUse::Changes)),
+    ];
+
+    #[test]
+    fn query_table() {
+        let g = grants();
+        for &(label, sql, expected) in QUERY_TABLE {
+            let got = query_check(&g, "copy", label, sql);
+            assert_eq!(
+                got.as_ref().ok().copied(),
+                expected,
+                "{label} {sql}: {got:?}"
+            );
+            if let Err(wit::PluginError::Denied(d)) = got {
+                assert_eq!(d.label, label);
+                assert!(d.reason.contains(label), "{}", d.reason);
+            }
+        }
+        let Err(wit::PluginError::Denied(d)) = query_check(&g, "copy", "source", "DROP DATABASE x")
+        else {
+            panic!("a read grant must refuse DROP DATABASE")
+        };
+        assert!(d.reason.contains("DROP DATABASE"), "{}", d.reason);
+        assert!(d.reason.contains("nothing was sent"), "{}", d.reason);
     }
 }

@@ -312,3 +312,120 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A step granted `source:read` tries every way found to change the source through `query`:
+/// plain DDL, an implicit EXEC, statements hidden after a bracketed name with `]]`, a comment, a
+/// string and a line comment, and a sealed value spliced into a bracketed name. Each is refused
+/// before anything is sent, names the label and the statement kind, and is not retried; the
+/// emulator received none of them, and the database is still there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_grant_refuses_every_way_to_write_through_query() {
+    const PASSWORD: &str = "Emul@tor-Pa55-hostile";
+    let data = tempfile::tempdir().unwrap();
+    let certs = std::sync::Arc::new(ferry_emulator::ServerTls::generate(&[]).unwrap());
+    let src = emulated_sql2019(&data.path().join("src"), PASSWORD, certs).await;
+    src.run_sql("CREATE DATABASE Victim").unwrap();
+
+    let attacks = [
+        ("DROP DATABASE Victim", "DROP DATABASE"),
+        (
+            "sp_addsrvrolemember 'evil', 'sysadmin'",
+            "EXEC sp_addsrvrolemember",
+        ),
+        (
+            "sp_configure 'show advanced options', 1",
+            "EXEC sp_configure",
+        ),
+        ("SELECT 1 AS [a]]b]; DROP DATABASE Victim", "DROP DATABASE"),
+        ("SELECT 1 /* ' */; DROP DATABASE Victim", "DROP DATABASE"),
+        ("SELECT 'it''s' AS s; DROP DATABASE Victim", "DROP DATABASE"),
+        ("SELECT 1 -- x\nDROP DATABASE Victim", "DROP DATABASE"),
+        (
+            "SELECT 1 /* /* */ */ ALTER DATABASE Victim SET OFFLINE",
+            "ALTER DATABASE",
+        ),
+        ("DISABLE TRIGGER ALL ON DATABASE", "DISABLE TRIGGER"),
+        ("CHECKPOINT", "CHECKPOINT"),
+        (
+            "SELECT * FROM OPENDATASOURCE('SQLNCLI', 'Data Source=x').m.dbo.t",
+            "OPENDATASOURCE",
+        ),
+        (
+            "SELECT * INTO Victim.dbo.Copy FROM sys.databases",
+            "SELECT … INTO",
+        ),
+    ];
+    let read = "SELECT name FROM sys.databases WHERE name = N'Victim'";
+    let statements: Vec<String> = attacks
+        .iter()
+        .map(|(sql, _)| (*sql).to_owned())
+        .chain([read.to_owned()])
+        .collect();
+    let wasm = fixture("hostile");
+    let migration = format!(
+        "databases = [\"one\"]\n[migration]\nname = \"read-grant\"\n[plugins.hostile]\npath = \
+         \"{}\"\nsha256 = \"{}\"\n[[steps]]\nname = \"attack\"\nplugin = \"hostile\"\n[steps.config]\n\
+         attack = \"write-through-read\"\nstatements = {}\n[steps.grants]\nsql = [\"source:read\"]\n\
+         secrets = [\"leaky:reveal\"]\n",
+        wasm.display(),
+        sha256_file(&wasm),
+        toml_value(&serde_json::json!(statements)),
+    );
+    let site = Site::new(&migration, "");
+    std::fs::write(site.path("ca.pem"), src.ca_pem()).unwrap();
+    std::fs::write(
+        site.path("environment.toml"),
+        format!(
+            "[sql.source]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \
+             \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_SA_PASSWORD\"\n\n[secrets]\nleaky = \
+             \"env:FERRY_TEST_LEAKY\"\n",
+            src.addr.port()
+        ),
+    )
+    .unwrap();
+    let before = src.statements().len();
+    let mut apply = site.ferry(&["apply", "--json", "migration.toml"]);
+    apply
+        .env("TEST_SA_PASSWORD", PASSWORD)
+        .env("FERRY_TEST_LEAKY", LEAKY);
+    let out = tokio::task::spawn_blocking(move || apply.finish())
+        .await
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let output = item_done_output(&stdout);
+    let fates = output["fates"].as_array().unwrap();
+    for ((sql, kind), fate) in attacks.iter().zip(fates) {
+        let error = fate["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("denied") && error.contains("`source`") && error.contains(kind),
+            "{sql}: {fate}"
+        );
+        assert!(error.contains("nothing was sent"), "{sql}: {error}");
+    }
+    assert_eq!(fates.last().unwrap()["ran"], true, "a real read still runs");
+    assert_eq!(
+        output["spliced_column"], "x]@tok",
+        "the sealed value stayed out of the bracketed name"
+    );
+    assert!(!stdout.contains(LEAKY) && !stderr.contains(LEAKY));
+
+    // None of the refused statements reached the server, and nothing was retried.
+    let sent: Vec<String> = src.statements()[before..]
+        .iter()
+        .map(|s| s.text.clone())
+        .collect();
+    for (sql, _) in &attacks {
+        assert!(
+            !sent.iter().any(|s| s.contains(sql)),
+            "{sql} reached the server: {sent:?}"
+        );
+    }
+    assert!(sent.iter().any(|s| s.contains("name = N'Victim'")));
+    assert!(
+        src.run_sql("SELECT name FROM sys.databases WHERE name = 'Victim'")
+            .map(|o| format!("{o:?}").contains("Victim"))
+            .unwrap_or(false),
+        "the database is still there"
+    );
+}

@@ -245,7 +245,7 @@ async fn a_plan_changes_nothing_and_apply_runs_exactly_that_plan() {
     for (name, server) in [("source", &rig.src), ("target", &rig.mi)] {
         for s in server.statements() {
             assert!(
-                ferry_host::plan::read_only::is_read_only(&s.text),
+                ferry_tsql::read_only::check(&s.text).is_ok(),
                 "planning sent a mutating statement to the {name}: {}",
                 s.text
             );

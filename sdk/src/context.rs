@@ -163,7 +163,9 @@ impl<'h, C> Context<'h, C> {
     pub fn sql(&mut self, label: &str) -> Result<SqlConnection> {
         self.host.sql_open(label).map(SqlConnection)
     }
-    /// Runs a query.
+    /// Runs a query. Under a `read` grant the text must only read: the host refuses anything
+    /// else (a write, an EXEC of a procedure that is not a reporting system procedure, a
+    /// statement hidden after a comment) with [`Error::Denied`] before sending it.
     pub fn query(
         &mut self,
         conn: SqlConnection,

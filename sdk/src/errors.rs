@@ -64,11 +64,27 @@ impl Error {
                 Some(k) => format!("invalid config at `{k}`: {}", p.message),
                 None => format!("invalid config: {}", p.message),
             },
-            Error::Denied(d) => format!("denied {:?} label `{}`: {}", d.kind, d.label, d.reason),
+            Error::Denied(d) => format!(
+                "denied {} label `{}`: {}",
+                grant_key(d.kind),
+                d.label,
+                d.reason
+            ),
             Error::Transient(f) => with_code("transient failure", f),
             Error::Failed(f) => with_code("failed", f),
             Error::Unsupported(m) => format!("not supported: {m}"),
         }
+    }
+}
+
+/// The kind as a step's `[steps.grants]` spells it.
+fn grant_key(kind: CapabilityKind) -> &'static str {
+    match kind {
+        CapabilityKind::Sql => "sql",
+        CapabilityKind::Storage => "storage",
+        CapabilityKind::Azure => "azure",
+        CapabilityKind::Secret => "secrets",
+        CapabilityKind::Scratch => "scratch",
     }
 }
 

@@ -2,15 +2,9 @@
 //! BACKUP TO URL / RESTORE FROM URL read blobs with (methods.md §4.2). The secret itself is
 //! always a sealed parameter `@sas`, rendered by the host.
 
-/// `[name]` with `]` doubled, as T-SQL quotes identifiers.
-pub fn quote_name(name: &str) -> String {
-    format!("[{}]", name.replace(']', "]]"))
-}
-
-/// `N'text'` with `'` doubled.
-pub fn quote_text(s: &str) -> String {
-    format!("N'{}'", s.replace('\'', "''"))
-}
+/// Quoting from the lexer crate the host and the emulator read T-SQL with, so that what a plugin
+/// quotes is read back as exactly one name or one string (property-tested there).
+pub use ferry_tsql::{quote_name, quote_text};
 
 /// A SAS credential named after a container or folder URL; pass the SAS as the sealed
 /// parameter `sas`.
@@ -30,9 +24,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quoting_doubles_the_closing_character() {
-        assert_eq!(quote_name("odd]name"), "[odd]]name]");
-        assert_eq!(quote_text("it's"), "N'it''s'");
+    fn credential_statements_quote_the_url() {
+        assert_eq!(
+            credential_statement("https://a/c]"),
+            "CREATE CREDENTIAL [https://a/c]]] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = @sas"
+        );
         assert!(credential_statement("https://a/c").ends_with("SECRET = @sas"));
         assert_eq!(drop_credential_statement("u"), "DROP CREDENTIAL [u]");
     }

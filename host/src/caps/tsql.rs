@@ -1,5 +1,6 @@
-//! `tsql`: connections by label, backed by the pools in [`crate::sql`]. `open` and `query` need
-//! a read grant, `execute` a write grant; sealed parameters are resolved here from the secret
+//! `tsql`: connections by label, backed by the pools in [`crate::sql`]. `open` needs a read
+//! grant; `query` a read grant when its text only reads and a write grant otherwise
+//! ([`query_check`]); `execute` a write grant. Sealed parameters are resolved here from the secret
 //! handles and rendered by the host, never returned to the plugin.
 
 use wasmtime::component::Resource;
@@ -8,7 +9,7 @@ use crate::bindings::ferry::plugin::tsql::{
     Host, HostConnection, Param, ParamValue, QueryLimits, QueryResult, StatementOptions,
 };
 use crate::bindings::types::{Failure, PluginError};
-use crate::capability::{Access, Kind};
+use crate::capability::{Access, Kind, QueryUse, query_check};
 use crate::plan::Decision;
 use crate::runtime::store::StepData;
 use crate::sql::{BoundParam, Prepared};
@@ -129,16 +130,33 @@ impl HostConnection for StepData {
         params: Vec<Param>,
         limits: QueryLimits,
     ) -> wasmtime::Result<Result<QueryResult, PluginError>> {
-        if let Err(e) = self.scope.plan.check_query(&statement) {
-            return Ok(Err(e));
-        }
+        let label = self.table.get(&c)?.label.clone();
+        let used = match query_check(&self.scope.grants, &self.scope.step, &label, &statement) {
+            Ok(u) => u,
+            Err(e) => return Ok(Err(e)),
+        };
         let (pool, prepared) = match self.prepare(&c, Access::Read, &statement, params)? {
             Ok(pp) => pp,
             Err(e) => return Ok(Err(e)),
         };
-        // A query is retried after a dropped connection: reading twice changes nothing.
+        if used == QueryUse::Changes {
+            // A change through `query` (write grant): a plan cannot return its rows, so planning
+            // refuses it; otherwise it passes the plan gate as `execute` would.
+            if self.scope.plan.planning() {
+                return Ok(Err(failed(format!(
+                    "while planning, `query` may only read, and this statement may change \
+                     something: {}. Send changes with `execute` so they are recorded in the plan",
+                    prepared.for_log().lines().next().unwrap_or_default()
+                ))));
+            }
+            if let Err(e) = self.sql_gate(&c, "execute", &prepared)? {
+                return Ok(Err(e));
+            }
+        }
+        // Reading twice changes nothing, so a read is retried after a dropped connection; a
+        // change is not.
         Ok(pool
-            .query(&prepared, limits, true)
+            .query(&prepared, limits, used == QueryUse::Reads)
             .await
             .map_err(|e| self.clean_error(e)))
     }

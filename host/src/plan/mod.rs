@@ -4,7 +4,6 @@
 //! reviewed plan is refused rather than run.
 
 pub mod file;
-pub mod read_only;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -84,22 +83,6 @@ impl PlanGate {
                 }
             }
         }
-    }
-
-    /// While planning, a `query` must only read: a statement that could change something is
-    /// refused rather than sent, so a plan never changes a server.
-    pub fn check_query(&self, statement: &str) -> Result<(), PluginError> {
-        if self.planning() && !read_only::is_read_only(statement) {
-            return Err(PluginError::Failed(Failure {
-                code: None,
-                message: format!(
-                    "while planning, `query` may only read, and this statement may change \
-                 something: {}. Send changes with `execute` so they are recorded in the plan",
-                    read_only::first_line(statement)
-                ),
-            }));
-        }
-        Ok(())
     }
 }
 

@@ -36,98 +36,50 @@ pub struct Prepared {
     log: String,
 }
 
-/// A string as a T-SQL literal: N'…' with quotes doubled.
-fn literal(s: &str) -> String {
-    format!("N'{}'", s.replace('\'', "''"))
-}
-
 impl Prepared {
     pub fn new(statement: &str, params: Vec<BoundParam>) -> Result<Prepared, PluginError> {
-        let chars: Vec<char> = statement.chars().collect();
+        if params.len() > 2100 {
+            return Err(PluginError::Failed(Failure {
+                message: "more than 2,100 parameters (SQL Server's limit)".into(),
+                code: Some(8003),
+            }));
+        }
+        // The shared lexer decides what is a parameter reference: `@name` inside a string, a
+        // bracketed name (with `]]` escapes) or a comment is text, never a place for a value.
+        let tokens = ferry_tsql::tokenize_spanned(statement).map_err(|e| {
+            PluginError::Failed(Failure {
+                message: format!("the statement cannot be read as T-SQL: {e}"),
+                code: Some(e.number),
+            })
+        })?;
         let mut sql = String::with_capacity(statement.len());
         let mut order: Vec<usize> = Vec::new();
-        let mut i = 0;
-        let copy_until =
-            |sql: &mut String, i: &mut usize, end: &dyn Fn(&[char], usize) -> Option<usize>| {
-                let stop = end(&chars, *i).unwrap_or(chars.len());
-                sql.extend(&chars[*i..stop]);
-                *i = stop;
+        let mut copied = 0;
+        for t in tokens {
+            let ferry_tsql::Token::Var(name) = &t.token else {
+                continue;
             };
-        while i < chars.len() {
-            let c = chars[i];
-            let next = chars.get(i + 1).copied();
-            match c {
-                '\'' => copy_until(&mut sql, &mut i, &|ch, from| {
-                    let mut j = from + 1;
-                    while j < ch.len() {
-                        if ch[j] == '\'' {
-                            if ch.get(j + 1) == Some(&'\'') {
-                                j += 2;
-                                continue;
-                            }
-                            return Some(j + 1);
-                        }
-                        j += 1;
-                    }
-                    None
-                }),
-                '[' => copy_until(&mut sql, &mut i, &|ch, from| {
-                    ch[from..]
-                        .iter()
-                        .position(|x| *x == ']')
-                        .map(|p| from + p + 1)
-                }),
-                '"' => copy_until(&mut sql, &mut i, &|ch, from| {
-                    ch[from + 1..]
-                        .iter()
-                        .position(|x| *x == '"')
-                        .map(|p| from + p + 2)
-                }),
-                '-' if next == Some('-') => copy_until(&mut sql, &mut i, &|ch, from| {
-                    ch[from..].iter().position(|x| *x == '\n').map(|p| from + p)
-                }),
-                '/' if next == Some('*') => copy_until(&mut sql, &mut i, &|ch, from| {
-                    ch[from + 2..]
-                        .windows(2)
-                        .position(|w| w == ['*', '/'])
-                        .map(|p| from + 2 + p + 2)
-                }),
-                '@' if next == Some('@') => {
-                    sql.push_str("@@");
-                    i += 2;
-                }
-                '@' if next.is_some_and(|n| n.is_alphabetic() || n == '_') => {
-                    let start = i + 1;
-                    let mut end = start;
-                    while end < chars.len() && (chars[end].is_alphanumeric() || chars[end] == '_') {
-                        end += 1;
-                    }
-                    let name: String = chars[start..end].iter().collect();
-                    match params
-                        .iter()
-                        .position(|p| p.name().eq_ignore_ascii_case(&name))
-                    {
-                        Some(k) => match &params[k] {
-                            BoundParam::Sealed { value, .. } => sql.push_str(&literal(value)),
-                            BoundParam::Value { .. } => {
-                                let pos = order.iter().position(|o| *o == k).unwrap_or_else(|| {
-                                    order.push(k);
-                                    order.len() - 1
-                                });
-                                sql.push_str(&format!("@P{}", pos + 1));
-                            }
-                        },
-                        // Not a parameter: a variable the batch declares itself.
-                        None => sql.push_str(&format!("@{name}")),
-                    }
-                    i = end;
-                }
-                _ => {
-                    sql.push(c);
-                    i += 1;
+            // Not a parameter: a variable the batch declares itself.
+            let Some(k) = params
+                .iter()
+                .position(|p| p.name().eq_ignore_ascii_case(name))
+            else {
+                continue;
+            };
+            sql.push_str(&statement[copied..t.span.start]);
+            match &params[k] {
+                BoundParam::Sealed { value, .. } => sql.push_str(&ferry_tsql::quote_text(value)),
+                BoundParam::Value { .. } => {
+                    let pos = order.iter().position(|o| *o == k).unwrap_or_else(|| {
+                        order.push(k);
+                        order.len() - 1
+                    });
+                    sql.push_str(&format!("@P{}", pos + 1));
                 }
             }
+            copied = t.span.end;
         }
+        sql.push_str(&statement[copied..]);
         let log = {
             let shown: Vec<String> = params
                 .iter()
@@ -149,12 +101,6 @@ impl Prepared {
                 BoundParam::Sealed { .. } => SqlValue::Null,
             })
             .collect();
-        if params.len() > 2100 {
-            return Err(PluginError::Failed(Failure {
-                message: "more than 2,100 parameters (SQL Server's limit)".into(),
-                code: Some(8003),
-            }));
-        }
         Ok(Prepared { sql, binds, log })
     }
 
@@ -246,5 +192,50 @@ mod tests {
         );
         assert!(!p.for_log().contains("sig=a"), "{}", p.for_log());
         assert!(p.for_log().contains("@sas = ***"));
+    }
+
+    #[test]
+    fn a_parameter_name_inside_a_quoted_name_is_never_replaced() {
+        // `quote_name("a]@sas")`: the `]]` keeps `@sas` inside the name.
+        let p = prep(
+            "CREATE CREDENTIAL [a]]@sas] WITH IDENTITY = 'x', SECRET = @sas",
+            vec![BoundParam::Sealed {
+                name: "sas".into(),
+                value: "sig=SECRET".into(),
+            }],
+        );
+        assert_eq!(
+            p.sql,
+            "CREATE CREDENTIAL [a]]@sas] WITH IDENTITY = 'x', SECRET = N'sig=SECRET'"
+        );
+    }
+
+    #[test]
+    fn unreadable_text_is_refused_with_sql_servers_number() {
+        match Prepared::new("SELECT 'unclosed @x", vec![]) {
+            Err(PluginError::Failed(f)) => assert_eq!(f.code, Some(105)),
+            _ => panic!("an unclosed string must be refused"),
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever a name or a string holds, a sealed value goes only where the parameter
+        /// stands, once.
+        #[test]
+        fn sealed_values_land_only_on_parameter_references(s in ".*") {
+            let statement = format!(
+                "SELECT {} AS {}, @sas AS v -- @sas",
+                ferry_tsql::quote_text(&s),
+                ferry_tsql::quote_name(&s)
+            );
+            let p = prep(
+                &statement,
+                vec![BoundParam::Sealed { name: "sas".into(), value: "SEALED".into() }],
+            );
+            // The real reference is the last `@sas AS v`: the quoted ones come before it.
+            let at = statement.rfind("@sas AS v").unwrap();
+            let expected = format!("{}N'SEALED'{}", &statement[..at], &statement[at + 4..]);
+            proptest::prop_assert_eq!(p.sql, expected);
+        }
     }
 }

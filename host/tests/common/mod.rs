@@ -180,12 +180,18 @@ pub fn items(
 pub fn probe_results(out: &Output) -> (serde_json::Value, String, String) {
     let (stdout, stderr) = text(out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
+    let output = item_done_output(&stdout);
+    (output["results"].clone(), stdout, stderr)
+}
+
+/// The output of the first `item-done` event in `apply --json` lines.
+pub fn item_done_output(stdout: &str) -> serde_json::Value {
     let done = stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .find(|e| e["event"] == "item-done")
-        .expect("item-done");
-    (done["output"]["results"].clone(), stdout, stderr)
+        .unwrap_or_else(|| panic!("no item-done event in {stdout}"));
+    done["output"].clone()
 }
 
 /// JSON objects and arrays as TOML inline tables and arrays (keys here are bare words).

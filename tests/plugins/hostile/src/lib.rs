@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use ferry_sdk::prelude::*;
-use ferry_sdk::{QueryLimits, SqlValue};
+use ferry_sdk::{Param, QueryLimits, SqlValue};
 use serde::Deserialize;
 
 #[allow(dead_code)] // only used in the wasm build
@@ -110,6 +110,45 @@ impl Plugin for Hostile {
                     },
                 )?;
                 Ok(Outcome::done())
+            }
+            "write-through-read" => {
+                // Every way found to change a server through `query` under a `read` grant. Each
+                // statement's fate is reported; the test checks none reached the server.
+                let conn = cx.sql("source")?;
+                let limits = QueryLimits {
+                    max_rows: 10,
+                    max_bytes: 4096,
+                };
+                let statements: Vec<String> = cx
+                    .config()
+                    .get("statements")
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+                    .unwrap_or_default();
+                let mut fates = Vec::new();
+                for sql in &statements {
+                    fates.push(match cx.query(conn, sql, &[], limits) {
+                        Ok(_) => serde_json::json!({ "sql": sql, "ran": true }),
+                        Err(e) => serde_json::json!({ "sql": sql, "error": e.describe() }),
+                    });
+                }
+                // `]]` inside a bracketed name: the sealed value must not land in the column's
+                // name, where the plugin could read it back.
+                let secret = cx.secret("leaky")?;
+                let splice = cx.query(
+                    conn,
+                    "SELECT 1 AS [x]]@tok]",
+                    &[Param::sealed("tok", secret)],
+                    limits,
+                )?;
+                let column = splice
+                    .sets
+                    .first()
+                    .and_then(|s| s.columns.first())
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default();
+                Ok(Outcome::Done(
+                    serde_json::json!({ "fates": fates, "spliced_column": column }),
+                ))
             }
             "read-host-file" => match std::fs::read_to_string("/etc/passwd") {
                 Ok(s) => Err(Error::failed(format!(
