@@ -56,7 +56,7 @@ impl Plugin for Lrs {
     type State = State;
 
     fn config_schema() -> serde_json::Value {
-        config::schema()
+        ferry_sdk::config_schema::<Config>()
     }
 
     fn validate(config: &Config) -> Result<Vec<Warning>> {
