@@ -34,6 +34,7 @@ extern crate self as ferry_sdk;
 
 #[doc(hidden)]
 pub mod bindings;
+mod config_schema;
 mod context;
 mod errors;
 pub mod fake;
@@ -46,12 +47,13 @@ pub mod sql_value;
 pub mod tsql_text;
 mod wasm_host;
 
+pub use config_schema::{config_schema, stated_and_real_defaults};
 pub use context::{Container, Context, Param, ParamValue, Secret, SqlConnection};
 pub use errors::{Error, Result};
 pub use host::Host;
 pub use phases::{Phases, now_ms};
 pub use plugin::{Outcome, Plugin, WaitFor, need};
-pub use runner::{parse_config, run_cleanup, run_step, stated_and_real_defaults};
+pub use runner::{parse_config, run_cleanup, run_step};
 
 pub use bindings::ferry::plugin::azure::{ArmRequest, ArmResponse};
 pub use bindings::ferry::plugin::log::Level;

@@ -11,23 +11,6 @@ pub fn parse_config<C: serde::de::DeserializeOwned>(json: &str) -> Result<C> {
     serde_json::from_str(json).map_err(|e| Error::invalid_config(None, format!("{e}")))
 }
 
-/// The config the `default`s a config schema states add up to, next to the config an empty
-/// `[steps.config]` gets, as `Debug` text: a plugin's test asserts they are equal, so what
-/// `ferry plugins describe` shows is what the plugin does.
-pub fn stated_and_real_defaults<C: serde::de::DeserializeOwned + std::fmt::Debug>(
-    schema: &serde_json::Value,
-) -> Result<(String, String)> {
-    let stated: serde_json::Map<String, serde_json::Value> = schema["properties"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some((k.clone(), v.get("default")?.clone())))
-        .collect();
-    let stated: C = parse_config(&serde_json::Value::Object(stated).to_string())?;
-    let real: C = parse_config("{}")?;
-    Ok((format!("{stated:?}"), format!("{real:?}")))
-}
-
 fn parse_state<S: serde::de::DeserializeOwned + Default>(state: Option<&str>) -> Result<S> {
     match state {
         None => Ok(S::default()),

@@ -1,20 +1,24 @@
-//! The step configuration (`[steps.config]`) and its JSON schema.
+//! The step configuration (`[steps.config]`). Its JSON schema is derived from these types
+//! (`ferry_sdk::config_schema`): the doc comments are what `ferry plugins describe lrs` shows,
+//! and the defaults are the functions below, the ones the deserializer calls.
 
 use ferry_sdk::{Error, Result, Warning};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// How LRS finishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
-    /// Restore new log backups as they arrive until `ferry cutover` (methods.md §2.4).
+    // methods.md §2.4
+    /// Restore new log backups as they arrive until `ferry cutover`.
     Continuous,
     /// The chain ferry uploads is final: LRS brings the database online after its last file.
     Autocomplete,
 }
 
 /// Where the backups LRS restores come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackupsFrom {
     /// ferry takes a full and a log backup TO URL into the database's folder.
@@ -28,8 +32,9 @@ pub enum BackupsFrom {
     Share,
 }
 
-/// How LRS reads the blob folder (methods.md §2.2: exactly one of the two).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+// methods.md §2.2: exactly one of the two.
+/// How LRS reads the blob folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum StorageIdentity {
     /// A Read+List SAS for the container, signed by ferry or taken from `sas_secret`.
@@ -40,7 +45,7 @@ pub enum StorageIdentity {
 }
 
 /// What the tail-log backup at cutover leaves on the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TailLog {
     /// `WITH NORECOVERY`: the source goes RESTORING, so no write can follow the last backup.
@@ -53,42 +58,55 @@ pub enum TailLog {
     None,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// The `lrs` step's `[steps.config]`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// SQL label of the source SQL Server.
     #[serde(default = "source")]
+    #[schemars(length(min = 1))]
     pub source: String,
     /// Azure label scoped to the target Managed Instance.
     #[serde(default = "mi")]
+    #[schemars(length(min = 1))]
     pub azure: String,
     /// Storage label of the blob container the backups go through.
     #[serde(default = "backups")]
+    #[schemars(length(min = 1))]
     pub backups: String,
     /// Folder per database in the container (flat, one database each); `{db}` is the name.
     #[serde(default = "folder")]
+    #[schemars(length(min = 1))]
     pub folder: String,
-    /// The database's name on the MI.
+    /// The database's name on the MI; `{db}` is its name on the source.
     #[serde(default = "folder")]
+    #[schemars(length(min = 1))]
     pub target_name: String,
+    /// How LRS finishes.
     #[serde(default = "mode")]
     pub mode: Mode,
+    /// Where the backups LRS restores come from.
     #[serde(default = "backups_from")]
     pub backups_from: BackupsFrom,
+    /// What the tail-log backup at cutover leaves on the source.
     #[serde(default = "tail_log")]
     pub tail_log: TailLog,
     /// With `backups_from = "share"`: the storage label of the share (its folder per database
     /// is `folder`, as in the container).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub share: Option<String>,
     /// With `backups_from = "share"` in continuous mode: the share's path as the source SQL
     /// Server sees it (`\\fs01\sqlbackups`), where it writes the tail-log backup at cutover.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub source_share_path: Option<String>,
     /// A secret label holding the SAS LRS reads the folder with, for sites where ferry cannot
     /// sign one (a blob label with a fixed `sas`). It must grant Read and List only.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub sas_secret: Option<String>,
+    /// How LRS reads the blob folder.
     #[serde(default = "storage_identity")]
     pub storage_identity: StorageIdentity,
     /// Set when a step before this one moved the TDE certificates to the MI; without it a
@@ -98,24 +116,30 @@ pub struct Config {
     /// A cutover gate in the migration file: in continuous mode, cutover begins by itself at
     /// this moment (RFC 3339, e.g. `2026-11-28T22:00:00Z`), as `ferry cutover` would then.
     #[serde(default)]
+    #[schemars(length(min = 20))]
     pub cutover_after: Option<String>,
     /// Minutes the Read+List SAS LRS reads with stays valid. LRS cannot be given a new one, so
     /// it must outlast the migration: 31 days by default, past LRS's own 30-day limit.
     #[serde(default = "sas_minutes")]
+    #[schemars(range(min = 60, max = 44640))]
     pub sas_minutes: u32,
     /// Days after the start to warn that the 30-day LRS limit is coming.
     #[serde(default = "warn_days")]
+    #[schemars(range(min = 1, max = 29))]
     pub warn_days: u32,
     /// Seconds between looks at the restore's progress.
     #[serde(default = "poll_seconds")]
+    #[schemars(range(min = 1, max = 3600))]
     pub poll_seconds: u32,
     /// With `backups_from = "ferry"` in continuous mode: seconds between the log backups
     /// ferry takes into the folder while LRS runs, so the tail-log backup at cutover stays
     /// small; 0 when your own log backup job writes into the folder.
     #[serde(default = "log_backup_seconds")]
+    #[schemars(range(min = 0, max = 86400))]
     pub log_backup_seconds: u32,
     /// The Microsoft.Sql api-version for the ARM calls.
     #[serde(default = "api_version")]
+    #[schemars(length(min = 10))]
     pub api_version: String,
 }
 
@@ -220,55 +244,6 @@ pub fn cutover_ms(at: &str) -> std::result::Result<u64, String> {
         .map_err(|_| format!("`{at}` is before 1970"))
 }
 
-/// The step's config as JSON Schema, with a description and default for every key, so
-/// `ferry plugins describe lrs` documents the plugin.
-pub fn schema() -> serde_json::Value {
-    serde_json::json!({
-        "type": "object",
-        "properties": {
-            "source": { "type": "string", "minLength": 1, "default": "source",
-                "description": "SQL label of the source SQL Server" },
-            "azure": { "type": "string", "minLength": 1, "default": "mi",
-                "description": "Azure label scoped to the target Managed Instance" },
-            "backups": { "type": "string", "minLength": 1, "default": "backups",
-                "description": "Storage label of the blob container the backups go through" },
-            "folder": { "type": "string", "minLength": 1, "default": "{db}",
-                "description": "The database's flat folder in the container; {db} is its name" },
-            "target_name": { "type": "string", "minLength": 1, "default": "{db}",
-                "description": "The database's name on the MI" },
-            "mode": { "enum": ["continuous", "autocomplete"], "default": "continuous",
-                "description": "continuous: restore until cutover; autocomplete: online after the last backup" },
-            "backups_from": { "enum": ["ferry", "history", "share"], "default": "ferry",
-                "description": "ferry takes the backups; history uses msdb's chain in the folder; share uploads them from `share`" },
-            "share": { "type": "string", "minLength": 1,
-                "description": "With backups_from = share: the share's storage label" },
-            "source_share_path": { "type": "string", "minLength": 1,
-                "description": "With backups_from = share, continuous: the share as the source sees it, for the tail-log backup" },
-            "sas_secret": { "type": "string", "minLength": 1,
-                "description": "A secret label holding a Read+List SAS to give LRS instead of one ferry signs" },
-            "storage_identity": { "enum": ["sas", "managed-identity"], "default": "sas",
-                "description": "How LRS reads the folder: a SAS, or the MI's managed identity" },
-            "tde_certificates_migrated": { "type": "boolean", "default": false,
-                "description": "Set when the TDE certificates are already on the MI" },
-            "cutover_after": { "type": "string", "minLength": 20,
-                "description": "Continuous mode: cut over by itself from this RFC 3339 time" },
-            "tail_log": { "enum": ["norecovery", "online", "none"], "default": "norecovery",
-                "description": "The tail-log backup at cutover: leave the source RESTORING, keep it online, or take none (yours)" },
-            "sas_minutes": { "type": "integer", "minimum": 60, "maximum": 44640, "default": 44640,
-                "description": "Lifetime of the Read+List SAS ferry signs for LRS" },
-            "warn_days": { "type": "integer", "minimum": 1, "maximum": 29, "default": 25,
-                "description": "Warn this many days into a job, before Azure's 30-day limit" },
-            "poll_seconds": { "type": "integer", "minimum": 1, "maximum": 3600, "default": 10,
-                "description": "Seconds between looks at restoreDetails" },
-            "log_backup_seconds": { "type": "integer", "minimum": 0, "maximum": 86400, "default": 900,
-                "description": "backups_from = ferry, continuous: seconds between ferry's log backups; 0 for none" },
-            "api_version": { "type": "string", "minLength": 10, "default": "2023-08-01",
-                "description": "The Microsoft.Sql api-version of the ARM calls" }
-        },
-        "additionalProperties": false
-    })
-}
-
 /// LRS reserves `backup` and `backups` in the container name and folder path (methods.md
 /// §2.2); found before anything is uploaded.
 pub fn reserved_word(container_url: &str, folder: &str) -> Option<String> {
@@ -285,8 +260,7 @@ mod tests {
 
     #[test]
     fn the_schema_states_the_defaults_the_plugin_uses() {
-        let (stated, real) =
-            ferry_sdk::stated_and_real_defaults::<super::Config>(&super::schema()).unwrap();
+        let (stated, real) = ferry_sdk::stated_and_real_defaults::<super::Config>().unwrap();
         assert_eq!(stated, real);
     }
 

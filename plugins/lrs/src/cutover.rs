@@ -3,13 +3,15 @@
 //! online. Every step is found again after a restart, never done twice.
 
 use ferry_sdk::prelude::*;
+use ferry_sdk::sql_value::text;
 use ferry_sdk::tsql_text::{quote_name, quote_text};
 
 use crate::config::{BackupsFrom, Config, TailLog};
-use crate::{
-    Job, State, arm, arm_get, drop_credential, ended, int, monitor, query_text, safe, share, text,
-    wait,
-};
+use crate::history::{self, Folder};
+use crate::job::{Job, State, ended, file_stem, wait};
+use crate::mi::{arm, arm_get, details, progress_line, unrestorable};
+use crate::share;
+use crate::source::{drop_credential, history_rows, query_text, source_credential};
 
 /// Starts the cutover with the tail-log backup, unless msdb shows it taken already (by a call
 /// cut short before ferry recorded it).
@@ -19,22 +21,11 @@ pub fn begin(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State
     if cx.config().tail_log == TailLog::None {
         return last_backup_is_yours(cx, job);
     }
-    job.last_file = format!("{}_tail.trn", safe(cx.item()));
+    job.last_file = format!("{}_tail.trn", file_stem(cx.item()));
     if tail_in_msdb(cx, &job)? {
         return tail_taken(cx, job);
     }
     take_tail(cx, job)
-}
-
-/// msdb's newest backup set of `db` now: a set above it is newer than this moment.
-pub fn history_mark(cx: &mut Context<'_, Config>, db: &str) -> Result<i64> {
-    Ok(query_text(
-        cx,
-        "SELECT MAX(backup_set_id) FROM msdb.dbo.backupset WHERE database_name = @db",
-        db,
-    )?
-    .first()
-    .map_or(0, |r| int(r.first())))
 }
 
 /// `tail_log = "none"`: the operator took the final log backup; the chain msdb shows ends
@@ -46,8 +37,8 @@ fn last_backup_is_yours(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Ou
         let (chain, folders) = share::chain(cx, &db)?;
         (chain, Some(folders))
     } else {
-        let rows = crate::start::history_rows(cx, &db)?;
-        let chain = crate::history::chain(&rows, crate::history::Folder::Blob(&job.folder_url))
+        let rows = history_rows(cx, &db)?;
+        let chain = history::chain(&rows, Folder::Blob(&job.folder_url))
             .map_err(|why| Error::failed(format!("[{db}] at cutover: {why}")))?;
         (chain, None)
     };
@@ -93,7 +84,7 @@ fn take_tail(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
     let (kind, device) = tail_device(&cfg, &job, &db);
     if kind == "URL" && job.credential_created {
         // The SAS in the credential ferry made may have expired during a long migration.
-        crate::start::source_credential(cx, &job.folder_url, true)?;
+        source_credential(cx, &job.folder_url, true)?;
     }
     let statement = format!(
         "BACKUP LOG {} TO {kind} = {} WITH CHECKSUM, FORMAT{norecovery}",
@@ -208,14 +199,14 @@ pub fn completing(
             Ok(false) => {}
         }
     }
-    let d = monitor::details(cx, &job)?;
+    let d = details(cx, &job)?;
     if d["status"] == "Completed" {
         return finish(cx, job);
     }
     if job.completion_requested {
         return awaiting_completion(cx, job);
     }
-    if monitor::unrestorable(&d, &job.last_file) {
+    if unrestorable(&d, &job.last_file) {
         return Err(Error::failed(format!(
             "LRS cannot restore {} (it lists it among unrestorable files): check the file in \
              the folder, take a new log backup there, and complete with its name \
@@ -230,7 +221,7 @@ pub fn completing(
             Some(&format!(
                 "waiting for LRS to restore {}: {}",
                 job.last_file,
-                monitor::progress_line(&d)
+                progress_line(&d)
             )),
         );
         return wait(

@@ -7,85 +7,44 @@
 //!
 //! Resumable at every step: a restore from external backup already running on the MI is
 //! recognised and monitored, never started twice; the plugin never deletes a database.
+//!
+//! # Modules
+//!
+//! Every import points down this picture. Phases import each other only along its arrows:
+//! monitor hands over to log_backups and cutover, and share (uploading from a share) is the
+//! step start, monitor and cutover call into; share imports no phase. Nothing below the line
+//! imports a phase.
+//!
+//! ```text
+//!             lib (the Plugin: hands each State to its phase)
+//!              │
+//! phases      start    monitor ──→ log_backups
+//!               │       │   └────→ cutover
+//!               │       │            │
+//!               └───────┴──→ share ←─┘
+//! ─────────────────────────────────────────────────────────────
+//! shared      source (msdb, credentials)   mi (ARM, restoreDetails)
+//!               └──────────────┬─────────────┘
+//!                    job (State, Job, wait, ended)
+//!                              │
+//! data        config     history (the chain from msdb rows)
+//! ```
 
 pub mod config;
 mod cutover;
 pub mod history;
+mod job;
 mod log_backups;
+mod mi;
 mod monitor;
 mod share;
+mod source;
 mod start;
 
-use std::time::Duration;
-
 use ferry_sdk::prelude::*;
-use ferry_sdk::sql_value::{int, text};
-use ferry_sdk::{ArmRequest, OperationState, Param, QueryLimits, SqlValue, now_ms};
-use serde::{Deserialize, Serialize};
 
 use config::Config;
-
-/// LRS cancels a job after 30 days (methods.md §2.7).
-const LRS_MAX_DAYS: u64 = 30;
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub enum State {
-    #[default]
-    Start,
-    /// The full and first log backup run on the source as operation `op`.
-    BackingUp { job: Job, op: String },
-    /// Backups from the share are uploaded as operation `op`; then LRS is started, monitored
-    /// or completed, as far as the job has got.
-    Uploading { job: Job, op: String },
-    /// Backups are in the folder; LRS is started next.
-    Starting { job: Job },
-    /// LRS runs; the plugin watches `restoreDetails`.
-    Monitoring { job: Job },
-    /// A periodic log backup into the folder runs as `op` (`backups_from = "ferry"`).
-    LogBackup { job: Job, op: String },
-    /// Cutover: the tail-log backup runs as `op`.
-    TailLog { job: Job, op: String },
-    /// Cutover: waiting for LRS to restore the tail, then `completeRestore` as `op`.
-    Completing { job: Job, op: Option<String> },
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Job {
-    pub target: String,
-    /// The folder URL LRS reads, and the source credential's name.
-    pub folder_url: String,
-    /// The last file the chain holds (the first log, then the tail).
-    pub last_file: String,
-    pub credential_created: bool,
-    pub started_ms: u64,
-    pub warned: bool,
-    /// `completeRestore` was sent; from then on the plugin only waits for the outcome.
-    #[serde(default)]
-    pub completion_requested: bool,
-    /// The PUT that starts LRS was accepted.
-    #[serde(default)]
-    pub lrs_started: bool,
-    /// Cutover began: the tail-log backup is taken or being taken.
-    #[serde(default)]
-    pub cutover: bool,
-    /// msdb's highest `backup_set_id` when the job began: a set above it written to the
-    /// tail's device is this job's tail-log backup, found again after a restart.
-    #[serde(default)]
-    pub tail_after: i64,
-    /// The last warning about the chain on the share, so each is given once.
-    #[serde(default)]
-    pub chain_warning: Option<String>,
-    /// backup / upload, restoring, cutover: what the report shows, and how long the cutover
-    /// (the downtime) took.
-    #[serde(default)]
-    pub phases: ferry_sdk::Phases,
-    /// When ferry's last log backup into the folder started (ms since the Unix epoch).
-    #[serde(default)]
-    pub last_log_ms: u64,
-    /// When the source credential ferry made got its SAS.
-    #[serde(default)]
-    pub credential_ms: u64,
-}
+pub use job::{Job, State};
 
 pub struct Lrs;
 
@@ -97,7 +56,7 @@ impl Plugin for Lrs {
     type State = State;
 
     fn config_schema() -> serde_json::Value {
-        config::schema()
+        ferry_sdk::config_schema::<Config>()
     }
 
     fn validate(config: &Config) -> Result<Vec<Warning>> {
@@ -149,96 +108,9 @@ impl Plugin for Lrs {
         | State::TailLog { job, .. }
         | State::Completing { job, .. } = state
         {
-            drop_credential(cx, &job);
+            source::drop_credential(cx, &job);
         }
     }
 }
 
 ferry_sdk::register!(Lrs);
-
-fn arm(method: &str, path: &str, cfg: &Config, body: Option<serde_json::Value>) -> ArmRequest {
-    ArmRequest {
-        method: method.into(),
-        path: path.into(),
-        api_version: cfg.api_version.clone(),
-        body: body.map(|b| b.to_string()),
-    }
-}
-
-/// A GET that may answer 404: the body, or None. A body that is not a JSON object is a
-/// broken reply, retried as a transient failure and then reported with the path.
-fn arm_get(cx: &mut Context<'_, Config>, path: &str) -> Result<Option<serde_json::Value>> {
-    let cfg = cx.config().clone();
-    match cx.azure(&cfg.azure, &arm("GET", path, &cfg, None)) {
-        Ok(r) => match serde_json::from_str::<serde_json::Value>(&r.body) {
-            Ok(v) if v.is_object() => Ok(Some(v)),
-            _ => Err(Error::transient(format!(
-                "ARM answered GET {} with a body that is not a JSON object ({} bytes)",
-                if path.is_empty() {
-                    "<the instance>"
-                } else {
-                    path
-                },
-                r.body.len()
-            ))),
-        },
-        Err(Error::Failed(f)) if f.code == Some(404) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Rows of a query on the source with `@db` bound to `db`.
-fn query_text(cx: &mut Context<'_, Config>, sql: &str, db: &str) -> Result<Vec<Vec<SqlValue>>> {
-    let src = cx.sql(&cx.config().source.clone())?;
-    let r = cx.query(
-        src,
-        sql,
-        &[Param::value("db", SqlValue::Text(db.to_owned()))],
-        QueryLimits {
-            max_rows: 10_000,
-            max_bytes: 4 << 20,
-        },
-    )?;
-    Ok(r.into_first_rows())
-}
-
-/// A file name made of the database name: letters, digits, `-` and `_` only.
-fn safe(db: &str) -> String {
-    db.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// What an operation ended as: Ok(true) succeeded, Ok(false) unknown (ferry restarted).
-fn ended(cx: &mut Context<'_, Config>, op: &str, what: &str) -> Result<bool> {
-    match cx.operation(op) {
-        Ok(s) => match s.state {
-            OperationState::Succeeded => Ok(true),
-            OperationState::Failed(f) => {
-                Err(Error::failed(format!("{what} failed: {}", f.message)))
-            }
-            OperationState::Cancelled => Err(Error::failed(format!("{what} was cancelled"))),
-            OperationState::Running => Err(Error::transient(format!("{what} is still running"))),
-        },
-        Err(_) => Ok(false),
-    }
-}
-
-/// Looks again in `poll_seconds`.
-fn wait(cx: &mut Context<'_, Config>, state: State, why: &str) -> Result<Outcome<State>> {
-    let secs = u64::from(cx.config().poll_seconds);
-    Ok(Outcome::wait_for(Duration::from_secs(secs), state, why))
-}
-
-fn drop_credential(cx: &mut Context<'_, Config>, job: &Job) {
-    if job.credential_created {
-        let source = cx.config().source.clone();
-        cx.drop_credential(&source, &job.folder_url);
-    }
-}

@@ -2,11 +2,13 @@
 //! the folder every `log_backup_seconds`, so the tail-log backup at cutover — the downtime —
 //! carries only the last few minutes of changes, not everything since the start.
 
+use ferry_sdk::now_ms;
 use ferry_sdk::prelude::*;
 use ferry_sdk::tsql_text::{quote_name, quote_text};
 
 use crate::config::{BackupsFrom, Config, Mode};
-use crate::{Job, State, ended, now_ms, safe, start};
+use crate::job::{Job, State, ended, file_stem};
+use crate::source::source_credential;
 
 /// The source credential's SAS lasts 7 days; it is renewed a day before.
 const RENEW_CREDENTIAL_AFTER_MS: u64 = 6 * 86_400_000;
@@ -25,11 +27,11 @@ pub fn take(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>
     let now = now_ms();
     if job.credential_created && now.saturating_sub(job.credential_ms) >= RENEW_CREDENTIAL_AFTER_MS
     {
-        start::source_credential(cx, &job.folder_url, true)?;
+        source_credential(cx, &job.folder_url, true)?;
         job.credential_ms = now;
     }
     let db = cx.item().to_owned();
-    let name = format!("{}_log_{}.trn", safe(&db), now / 1000);
+    let name = format!("{}_log_{}.trn", file_stem(&db), now / 1000);
     let statement = format!(
         "BACKUP LOG {} TO URL = {} WITH CHECKSUM, FORMAT",
         quote_name(&db),

@@ -10,7 +10,8 @@ use ferry_sdk::{BlockChecksum, Container, UploadOptions};
 
 use crate::config::Config;
 use crate::history::{self, Chain, Folder};
-use crate::{Job, State, ended, start::history_rows};
+use crate::job::{Job, State, ended};
+use crate::source::history_rows;
 
 /// The share's label (validated at `ferry check`).
 fn share_label(cfg: &Config) -> String {

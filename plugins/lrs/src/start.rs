@@ -1,13 +1,16 @@
 //! Before LRS runs: the checks, the backups into the folder, and the PUT that starts it.
 
 use ferry_sdk::prelude::*;
-use ferry_sdk::tsql_text::{
-    credential_statement, drop_credential_statement, quote_name, quote_text,
-};
-use ferry_sdk::{Param, SasPermission, StatementOptions, mi_limits};
+use ferry_sdk::sql_value::{int, text};
+use ferry_sdk::tsql_text::{quote_name, quote_text};
+use ferry_sdk::{SasPermission, mi_limits, now_ms};
 
 use crate::config::{self, BackupsFrom, Config, Mode, StorageIdentity};
-use crate::{Job, State, arm, arm_get, ended, history, int, now_ms, query_text, safe, share, text};
+use crate::history;
+use crate::job::{Job, State, ended, file_stem};
+use crate::mi::{arm, arm_get};
+use crate::share;
+use crate::source::{history_mark, history_rows, query_text, source_credential};
 
 pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
@@ -29,7 +32,7 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
                 target,
                 folder_url,
                 started_ms: now_ms(),
-                tail_after: crate::cutover::history_mark(cx, &db)?,
+                tail_after: history_mark(cx, &db)?,
                 lrs_started: true,
                 ..Job::default()
             };
@@ -44,7 +47,7 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         )));
     }
     check_source(cx, &db)?;
-    let tail_after = crate::cutover::history_mark(cx, &db)?;
+    let tail_after = history_mark(cx, &db)?;
     if let Some(word) = config::reserved_word(&container_url, &folder) {
         return Err(Error::failed(format!(
             "`{word}` is reserved by LRS in the container name and folder path; choose another folder"
@@ -53,7 +56,7 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
     let mut job = Job {
         target,
         folder_url: folder_url.clone(),
-        last_file: format!("{}_log_0001.trn", safe(&db)),
+        last_file: format!("{}_log_0001.trn", file_stem(&db)),
         started_ms: now_ms(),
         tail_after,
         ..Job::default()
@@ -81,7 +84,7 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         adopt(cx, &mut job, &chain, "in the folder");
         return Ok(Outcome::Next(State::Starting { job }));
     }
-    let full = format!("{folder_url}/{}_full.bak", safe(&db));
+    let full = format!("{folder_url}/{}_full.bak", file_stem(&db));
     let log = format!("{folder_url}/{}", job.last_file);
     // A normal (not COPY_ONLY) full: LRS's chain starts from it, and the log backup after it
     // continues the chain (methods.md §0.4 rules 2 and 4).
@@ -105,50 +108,6 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         State::BackingUp { job, op },
         "backing up to URL",
     ))
-}
-
-/// How long the source's credential SAS (it writes) stays valid: the host's limit for a SAS
-/// that can write. It is renewed before the tail-log backup, which may come weeks later.
-const WRITE_SAS_MINUTES: u32 = 7 * 24 * 60;
-
-/// The source's credential for the folder, with a fresh read/write SAS; `replace` drops the
-/// one ferry made before.
-pub fn source_credential(
-    cx: &mut Context<'_, Config>,
-    folder_url: &str,
-    replace: bool,
-) -> Result<()> {
-    let cfg = cx.config().clone();
-    let container = cx.container(&cfg.backups)?;
-    let sas = cx.create_sas(
-        container,
-        "",
-        &[
-            SasPermission::Read,
-            SasPermission::Add,
-            SasPermission::Create,
-            SasPermission::Write,
-            SasPermission::List,
-        ],
-        WRITE_SAS_MINUTES,
-    )?;
-    let create = credential_statement(folder_url);
-    let statement = if replace {
-        format!("{};\n{create}", drop_credential_statement(folder_url))
-    } else {
-        create
-    };
-    let src = cx.sql(&cfg.source)?;
-    cx.execute(
-        src,
-        &statement,
-        &[Param::sealed("sas", sas)],
-        StatementOptions {
-            idempotent: false,
-            timeout_ms: None,
-        },
-    )?;
-    Ok(())
 }
 
 /// Takes the chain msdb shows as the job's: its last file is the one LRS ends with.
@@ -227,41 +186,6 @@ fn check_source(cx: &mut Context<'_, Config>, db: &str) -> Result<()> {
         return Err(Error::failed(why));
     }
     Ok(())
-}
-
-/// The database's backups as msdb records them, one row per stripe.
-pub fn history_rows(cx: &mut Context<'_, Config>, db: &str) -> Result<Vec<history::HistoryRow>> {
-    let rows = query_text(
-        cx,
-        "SELECT b.backup_set_uuid, b.type, b.first_lsn, b.last_lsn, b.has_backup_checksums, \
-         b.differential_base_guid, m.physical_device_name \
-         FROM msdb.dbo.backupset b JOIN msdb.dbo.backupmediafamily m ON m.media_set_id = b.media_set_id \
-         WHERE b.database_name = @db ORDER BY b.backup_finish_date",
-        db,
-    )?;
-    Ok(rows
-        .iter()
-        .map(|r| history::HistoryRow {
-            set: text(r.first()),
-            kind: text(r.get(1)).chars().next().unwrap_or(' '),
-            first_lsn: lsn(&text(r.get(2))),
-            last_lsn: lsn(&text(r.get(3))),
-            checksum: int(r.get(4)) != 0,
-            diff_base: Some(text(r.get(5))).filter(|s| !s.is_empty()),
-            device: text(r.get(6)),
-        })
-        .collect())
-}
-
-/// An LSN from msdb's numeric(25,0), as the host renders decimals ("12", or "12.0"): 25
-/// digits need an i128, not a float.
-fn lsn(text: &str) -> i128 {
-    text.split('.')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .parse()
-        .unwrap_or(0)
 }
 
 pub fn backing_up(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Outcome<State>> {
@@ -361,18 +285,4 @@ fn refused(cfg: &Config, target: &str, e: Error) -> Error {
         ),
         code: f.code,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn lsns_keep_all_25_digits() {
-        assert_eq!(super::lsn("12"), 12);
-        assert_eq!(super::lsn("12.0"), 12);
-        assert_eq!(
-            super::lsn("3700000001234560000100001"),
-            3_700_000_001_234_560_000_100_001
-        );
-        assert_eq!(super::lsn(""), 0);
-    }
 }

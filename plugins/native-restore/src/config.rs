@@ -1,9 +1,13 @@
-//! The step configuration (`[steps.config]`) and its JSON schema.
+//! The step configuration (`[steps.config]`). Its JSON schema is derived from these types
+//! (`ferry_sdk::config_schema`): the doc comments are what `ferry plugins describe
+//! native-restore` shows, and the defaults are the functions below, the ones the deserializer
+//! calls.
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// Where the backups come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// The source backs the database up itself, straight into the container
@@ -15,7 +19,7 @@ pub enum Mode {
 }
 
 /// Whether ferry may make the source's credential for the container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceCredential {
     /// Reuse one named after the container URL, or create it (and drop it afterwards).
@@ -24,41 +28,53 @@ pub enum SourceCredential {
     Existing,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// The `native-restore` step's `[steps.config]`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// SQL label of the source SQL Server.
     #[serde(default = "source")]
+    #[schemars(length(min = 1))]
     pub source: String,
     /// SQL label of the target Managed Instance.
     #[serde(default = "target")]
+    #[schemars(length(min = 1))]
     pub target: String,
     /// Storage label of the blob container the backups go through.
     #[serde(default = "backups")]
+    #[schemars(length(min = 1))]
     pub backups: String,
+    /// Where the backups come from.
     #[serde(default = "mode")]
     pub mode: Mode,
     /// Storage label of the share, for `mode = "share"`.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub share: Option<String>,
     /// Folder per database, on the share and in the container; `{db}` is the database name.
     #[serde(default = "folder")]
+    #[schemars(length(min = 1))]
     pub folder: String,
     /// The database's name on the MI; `{db}` is the source name.
     #[serde(default = "folder")]
+    #[schemars(length(min = 1))]
     pub target_name: String,
+    /// Whether ferry may make the source's credential for the container.
     #[serde(default = "create")]
     pub source_credential: SourceCredential,
     /// A secret label holding the SAS to put in credentials, for sites where ferry cannot sign
     /// one (a blob label with a fixed `sas`). Without it ferry signs a short-lived SAS.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub sas_secret: Option<String>,
     /// How long the SAS ferry signs for a credential lasts, in minutes.
     #[serde(default = "sas_minutes")]
+    #[schemars(range(min = 15, max = 10080))]
     pub sas_minutes: u32,
     /// Database bytes per backup stripe. Azure caps a block blob that SQL Server writes at about
     /// 200 GB (50,000 blocks × 4 MB); 150 GiB leaves room for a database that grows meanwhile.
     #[serde(default = "stripe_bytes")]
+    #[schemars(range(min = 1048576))]
     pub stripe_bytes: u64,
     /// Set when a certificate step moves TDE certificates to the MI before this one.
     #[serde(default)]
@@ -101,45 +117,11 @@ impl Config {
     }
 }
 
-pub fn schema() -> serde_json::Value {
-    serde_json::json!({
-        "type": "object",
-        "properties": {
-            "source": { "type": "string", "minLength": 1, "default": "source",
-                "description": "SQL label of the source SQL Server" },
-            "target": { "type": "string", "minLength": 1, "default": "target",
-                "description": "SQL label of the target Managed Instance" },
-            "backups": { "type": "string", "minLength": 1, "default": "backups",
-                "description": "Storage label of the blob container the backups go through" },
-            "mode": { "enum": ["backup-to-url", "share"], "default": "backup-to-url",
-                "description": "backup-to-url: the source backs up into the container; share: ferry uploads full backups from `share`" },
-            "share": { "type": "string", "minLength": 1,
-                "description": "With mode = share: the share's storage label" },
-            "folder": { "type": "string", "minLength": 1, "default": "{db}",
-                "description": "Folder per database, on the share and in the container; {db} is its name" },
-            "target_name": { "type": "string", "minLength": 1, "default": "{db}",
-                "description": "The database's name on the MI" },
-            "source_credential": { "enum": ["create", "existing"], "default": "create",
-                "description": "create (and drop afterwards) the source's credential, or only reuse an existing one" },
-            "sas_secret": { "type": "string", "minLength": 1,
-                "description": "A secret label holding the SAS for the credentials, where ferry cannot sign one" },
-            "sas_minutes": { "type": "integer", "minimum": 15, "maximum": 10080, "default": 240,
-                "description": "Lifetime of the SAS ferry signs for a credential" },
-            "stripe_bytes": { "type": "integer", "minimum": 1048576, "default": 161061273600_u64,
-                "description": "Database bytes per backup stripe (Azure caps a block blob SQL Server writes at about 195 GiB)" },
-            "tde_certificates_migrated": { "type": "boolean", "default": false,
-                "description": "Set when the TDE certificates are already on the MI" }
-        },
-        "additionalProperties": false
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn the_schema_states_the_defaults_the_plugin_uses() {
-        let (stated, real) =
-            ferry_sdk::stated_and_real_defaults::<super::Config>(&super::schema()).unwrap();
+        let (stated, real) = ferry_sdk::stated_and_real_defaults::<super::Config>().unwrap();
         assert_eq!(stated, real);
     }
 }

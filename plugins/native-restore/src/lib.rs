@@ -74,7 +74,7 @@ impl Plugin for NativeRestore {
     type State = State;
 
     fn config_schema() -> serde_json::Value {
-        config::schema()
+        ferry_sdk::config_schema::<Config>()
     }
 
     fn needs() -> Vec<CapabilityNeed> {

@@ -8,16 +8,20 @@
 use std::time::Duration;
 
 use ferry_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The step configuration (`[steps.config]` in migration.toml).
-#[derive(Debug, Deserialize)]
+/// The step configuration (`[steps.config]` in migration.toml). Its JSON schema is derived from
+/// this type, doc comments and defaults included (`ferry_sdk::config_schema`).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Said to every database.
+    #[schemars(length(min = 1))]
     pub greeting: String,
     /// How long to wait between the two phases, in milliseconds.
     #[serde(default = "default_wait")]
+    #[schemars(range(max = 600000))]
     pub wait_ms: u64,
     /// A secret label to hold a handle to (proves the grant without seeing the value).
     #[serde(default)]
@@ -49,16 +53,7 @@ impl Plugin for HelloSteps {
     type State = State;
 
     fn config_schema() -> serde_json::Value {
-        serde_json::json!({
-            "type": "object",
-            "properties": {
-                "greeting": { "type": "string", "minLength": 1 },
-                "wait_ms": { "type": "integer", "minimum": 0, "maximum": 600000 },
-                "token": { "type": "string" }
-            },
-            "required": ["greeting"],
-            "additionalProperties": false
-        })
+        ferry_sdk::config_schema::<Config>()
     }
 
     fn needs() -> Vec<CapabilityNeed> {
