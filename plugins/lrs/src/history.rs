@@ -108,7 +108,7 @@ pub fn chain(rows: &[HistoryRow], folder: Folder<'_>) -> Result<Chain, String> {
         let first = log.1[0].first_lsn;
         if (i == 0 && first > at) || (i > 0 && first != at) {
             return Err(format!(
-                "msdb shows a gap in the log chain: nothing covers LSN {at} to {first}; take a new \\
+                "msdb shows a gap in the log chain: nothing covers LSN {at} to {first}; take a new \
                  full backup into the folder, or find the missing log backup"
             ));
         }
@@ -120,7 +120,7 @@ pub fn chain(rows: &[HistoryRow], folder: Folder<'_>) -> Result<Chain, String> {
         for s in stripes {
             let Some(file) = folder.locate(&s.device) else {
                 return Err(format!(
-                    "backup set {set} is at {}, not in {}; LRS reads one flat folder per \\
+                    "backup set {set} is at {}, not in {}; LRS reads one flat folder per \
                      database, so copy it there",
                     s.device,
                     folder.describe()
@@ -130,7 +130,7 @@ pub fn chain(rows: &[HistoryRow], folder: Folder<'_>) -> Result<Chain, String> {
         }
         if !stripes[0].checksum {
             out.warnings.push(format!(
-                "backup set {set} was taken without CHECKSUM; LRS then runs a slower integrity \\
+                "backup set {set} was taken without CHECKSUM; LRS then runs a slower integrity \
                  check and may miss damage"
             ));
         }
@@ -195,11 +195,9 @@ mod tests {
             row("l1", 'L', 8, 12, "log1.trn"),
             row("l3", 'L', 15, 20, "log3.trn"),
         ];
-        assert!(
-            chain(&gap, Folder::Blob(F))
-                .unwrap_err()
-                .contains("LSN 12 to 15")
-        );
+        let sentence = chain(&gap, Folder::Blob(F)).unwrap_err();
+        assert!(sentence.contains("LSN 12 to 15"), "{sentence}");
+        assert!(!sentence.contains(['\\', '\n']), "one line: {sentence:?}");
         let mut outside = gap[..2].to_vec();
         outside[1].device = "https://a.blob.core.windows.net/m/elsewhere/log1.trn".into();
         assert!(
@@ -221,10 +219,9 @@ mod tests {
         );
         let mut unchecked = gap[..2].to_vec();
         unchecked[0].checksum = false;
-        assert_eq!(
-            chain(&unchecked, Folder::Blob(F)).unwrap().warnings.len(),
-            1
-        );
+        let warnings = chain(&unchecked, Folder::Blob(F)).unwrap().warnings;
+        assert_eq!(warnings.len(), 1);
+        assert!(!warnings[0].contains(['\\', '\n']), "{:?}", warnings[0]);
     }
 
     #[test]
