@@ -10,6 +10,5 @@ mod run_log;
 
 pub use check::{CheckReport, check};
 pub use load::{Loaded, load};
-pub use observer::{Observer, RunEvent};
+pub use observer::Observer;
 pub use run::{ApplyError, ApplyOptions, RunSummary, apply};
-pub use run_log::progress_line;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::Loaded;
@@ -16,7 +16,7 @@ use super::run_log::RunLog;
 use crate::bindings::types::{Outcome, StepContext, WaitFor};
 use crate::caps::secrets::Vault;
 use crate::config::Step;
-use crate::events::LogLevel;
+use crate::events::{LogLevel, PluginEvent, Progress, RunEvent};
 use crate::journal::{
     CallEnd, ItemRecord, ItemStatus, Journal, NewItem, RunStatus, SqliteJournal, WaitRecord, now_ms,
 };
@@ -38,7 +38,7 @@ pub struct ApplyOptions {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunSummary {
     pub run: String,
     pub resumed: bool,
@@ -135,17 +135,15 @@ pub async fn apply(
 
     let log = Arc::new(RunLog::new(&run_id, journal.clone(), observer.clone()));
     let items = log.journal(|j| j.items(&run_id))?;
-    log.event(
-        "run-started",
-        None,
-        None,
-        json!({
-            "migration": loaded.migration.name,
-            "resumed": resumed,
-            "items": items.len(),
-            "done": items.iter().filter(|i| i.status == ItemStatus::Done).count(),
-        }),
-    );
+    log.run_event(RunEvent::RunStarted {
+        migration: loaded.migration.name.clone(),
+        resumed,
+        items: items.len(),
+        done: items
+            .iter()
+            .filter(|i| i.status == ItemStatus::Done)
+            .count(),
+    });
 
     let redactor = Redactor::default();
     // Register every secret the granted labels use before any plugin runs, so a value that
@@ -216,12 +214,11 @@ pub async fn apply(
         RunStatus::Finished
     };
     log.journal(|j| j.set_run_status(&run_id, status))?;
-    log.event(
-        "run-finished",
-        None,
-        None,
-        json!({ "done": summary.done, "failed": summary.failed, "skipped": summary.skipped }),
-    );
+    log.run_event(RunEvent::RunFinished {
+        done: summary.done,
+        failed: summary.failed,
+        skipped: summary.skipped,
+    });
     Ok(summary)
 }
 
@@ -286,12 +283,10 @@ async fn run_lane(ctx: &RunContext, lane: Vec<ItemRecord>) -> Result<(), ApplyEr
         if let Some(reason) = &blocked {
             if !item.status.is_final() {
                 ctx.log.journal(|j| j.skip(item.id, reason))?;
-                ctx.log.event(
-                    "item-skipped",
-                    Some(&item.step),
-                    Some(&item.item),
-                    json!({ "reason": reason }),
-                );
+                let skipped = RunEvent::ItemSkipped {
+                    reason: reason.clone(),
+                };
+                ctx.log.item_event(&item.step, &item.item, skipped);
             }
             continue;
         }
@@ -364,12 +359,11 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
             item.wait = None;
         }
         ctx.log.journal(|j| j.begin_call(item.id, attempt))?;
-        ctx.log.event(
-            "item-started",
-            Some(&item.step),
-            Some(&item.item),
-            json!({ "attempt": attempt, "call": item.calls + 1 }),
-        );
+        let started = RunEvent::ItemStarted {
+            attempt,
+            call: item.calls + 1,
+        };
+        ctx.log.item_event(&item.step, &item.item, started);
         item.calls += 1;
         let context = step_context(ctx, step, &item, attempt);
         let result = l
@@ -413,12 +407,8 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
                         },
                     )
                 })?;
-                ctx.log.event(
-                    "item-waiting",
-                    Some(&item.step),
-                    Some(&item.item),
-                    serde_json::to_value(&wait).unwrap_or(Value::Null),
-                );
+                let waiting = RunEvent::ItemWaiting(wait.clone());
+                ctx.log.item_event(&item.step, &item.item, waiting);
                 item.state = Some(w.state);
                 item.wait = Some(wait);
                 attempt = 1;
@@ -434,12 +424,9 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
                     )
                 })?;
                 let output: Value = serde_json::from_str(&output).unwrap_or(Value::String(output));
-                ctx.log.event(
-                    "item-done",
-                    Some(&item.step),
-                    Some(&item.item),
-                    json!({ "output": output, "calls": item.calls }),
-                );
+                let calls = item.calls;
+                let done = RunEvent::ItemDone { calls, output };
+                ctx.log.item_event(&item.step, &item.item, done);
                 return Ok(ItemStatus::Done);
             }
             Err(failure) if failure.is_transient() && transient_failures < step.limits.retries => {
@@ -454,14 +441,13 @@ async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, 
                     )
                 })?;
                 let delay = backoff(transient_failures);
-                ctx.log.event(
-                    "item-retry",
-                    Some(&item.step),
-                    Some(&item.item),
-                    json!({
-                        "attempt": attempt, "error": error, "retry_in_ms": delay.as_millis() as u64,
-                    }),
-                );
+                let retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+                let retry = RunEvent::ItemRetry {
+                    attempt,
+                    error,
+                    retry_in_ms,
+                };
+                ctx.log.item_event(&item.step, &item.item, retry);
                 tokio::time::sleep(delay).await;
                 attempt += 1;
             }
@@ -501,12 +487,8 @@ fn fail(ctx: &RunContext, item: &ItemRecord, error: String) -> Result<ItemStatus
             },
         )
     })?;
-    ctx.log.event(
-        "item-failed",
-        Some(&item.step),
-        Some(&item.item),
-        json!({ "error": error }),
-    );
+    let failed = RunEvent::ItemFailed { error };
+    ctx.log.item_event(&item.step, &item.item, failed);
     Ok(ItemStatus::Failed)
 }
 
@@ -537,12 +519,12 @@ async fn cleanup(
         .cleanup(plugin, call, context, state)
         .await
     {
-        ctx.log.event(
-            "log",
-            Some(&item.step),
-            Some(&item.item),
-            json!({ "level": "warn", "message": format!("cleanup failed: {}", e.message()) }),
-        );
+        let warning = PluginEvent::Log {
+            level: LogLevel::Warn,
+            message: format!("cleanup failed: {}", e.message()),
+        };
+        let warning = RunEvent::Plugin(warning);
+        ctx.log.item_event(&item.step, &item.item, warning);
     }
 }
 
@@ -565,12 +547,8 @@ async fn wait_for(ctx: &RunContext, item: &ItemRecord, wait: &WaitRecord) -> Res
         // `operations.status` says so and it re-checks the server.
         ctx.ops
             .wait(op, |status| {
-                ctx.log.event(
-                    "progress",
-                    Some(&item.step),
-                    Some(&item.item),
-                    json!({ "phase": status.description, "fraction": status.fraction, "bytes_done": status.bytes_done, "message": status.message }),
-                )
+                let progress = RunEvent::Plugin(PluginEvent::Progress(Progress::from(status)));
+                ctx.log.item_event(&item.step, &item.item, progress)
             })
             .await;
         return Ok(());
