@@ -6,7 +6,9 @@ pub mod fingerprint;
 pub mod load;
 pub mod observer;
 pub mod run;
+mod run_item;
 mod run_log;
+mod transition;
 
 pub use check::{CheckReport, check};
 pub use load::{Loaded, load};
