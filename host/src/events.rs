@@ -1,7 +1,18 @@
-//! What plugins emit while they run (logs, progress, report rows), as the host passes it on to
-//! the journal, the progress view and `--json` consumers. Every string here was redacted first.
+//! What happens during a run, typed once. Plugins emit logs, progress and report rows
+//! ([`PluginEvent`]); the pipeline adds its own events about the run and its work items; all of
+//! them travel as one [`RunEvent`], which the journal stores, `--json` prints, the views show and
+//! the report reads back. Every string here was redacted first.
+
+mod run_event;
+pub(crate) mod wire;
 
 use serde::{Deserialize, Serialize};
+
+use crate::bindings::ferry::plugin::operations::OperationStatus;
+use crate::bindings::ferry::plugin::report::ObjectStatus as PluginObjectStatus;
+
+pub use run_event::{Envelope, RunEvent};
+pub use wire::json_line;
 
 /// A log level, ordered from least to most important.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -14,7 +25,20 @@ pub enum LogLevel {
     Error,
 }
 
-/// Progress of one work item.
+impl LogLevel {
+    /// The level as `--json` and plain lines spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// Progress of one work item, from its plugin or from a host operation it waits on.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     pub phase: String,
@@ -30,19 +54,84 @@ pub struct Progress {
     pub message: Option<String>,
 }
 
+impl Progress {
+    /// "phase: message (42%)": the line `ferry status` and plain output show.
+    pub fn line(&self) -> String {
+        let texts = [Some(self.phase.as_str()), self.message.as_deref()];
+        let mut line = texts
+            .into_iter()
+            .flatten()
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(": ");
+        if let Some(f) = self.fraction {
+            line.push_str(&format!(" ({:.0}%)", f64::from(f) * 100.0));
+        }
+        line
+    }
+}
+
+/// While an item waits on a host operation, the operation's status is the item's progress.
+impl From<&OperationStatus> for Progress {
+    fn from(status: &OperationStatus) -> Self {
+        Progress {
+            phase: status.description.clone(),
+            fraction: status.fraction,
+            bytes_done: status.bytes_done,
+            message: status.message.clone(),
+            ..Progress::default()
+        }
+    }
+}
+
+/// What happened to one object, as a report row says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectStatus {
+    Migrated,
+    Unchanged,
+    Skipped,
+    Warning,
+    Failed,
+}
+
+impl ObjectStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectStatus::Migrated => "migrated",
+            ObjectStatus::Unchanged => "unchanged",
+            ObjectStatus::Skipped => "skipped",
+            ObjectStatus::Warning => "warning",
+            ObjectStatus::Failed => "failed",
+        }
+    }
+}
+
+impl From<PluginObjectStatus> for ObjectStatus {
+    fn from(s: PluginObjectStatus) -> Self {
+        match s {
+            PluginObjectStatus::Migrated => ObjectStatus::Migrated,
+            PluginObjectStatus::Unchanged => ObjectStatus::Unchanged,
+            PluginObjectStatus::Skipped => ObjectStatus::Skipped,
+            PluginObjectStatus::Warning => ObjectStatus::Warning,
+            PluginObjectStatus::Failed => ObjectStatus::Failed,
+        }
+    }
+}
+
 /// One object's row in the report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObjectRow {
     pub object_type: String,
     pub name: String,
-    pub status: String,
+    pub status: ObjectStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
 }
 
-/// Something a plugin emitted during a call.
+/// Something a plugin emitted during a call: the part of [`RunEvent`] a plugin can cause.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum PluginEvent {
@@ -68,4 +157,27 @@ pub struct NoEvents;
 
 impl EventSink for NoEvents {
     fn emit(&self, _step: &str, _item: &str, _event: PluginEvent) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Progress;
+
+    #[test]
+    fn a_progress_line_has_phase_message_and_percentage_when_known() {
+        let restoring = Progress {
+            phase: "restoring".into(),
+            message: Some("restored a.trn".into()),
+            ..Progress::default()
+        };
+        assert_eq!(restoring.line(), "restoring: restored a.trn");
+        let upload = Progress {
+            phase: "upload".into(),
+            fraction: Some(0.424),
+            message: Some(String::new()),
+            ..Progress::default()
+        };
+        assert_eq!(upload.line(), "upload (42%)");
+        assert_eq!(Progress::default().line(), "");
+    }
 }

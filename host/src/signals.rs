@@ -2,10 +2,18 @@
 //! journal, from another process if need be; a plugin asks `signals.requested("cutover")` on
 //! its next step call. Kept in the journal so a signal survives a restart of the run.
 
+use crate::events::RunEvent;
 use crate::journal::SharedJournal;
 
-/// The journal event kind that carries a signal; its data is `{"name": …}`.
+/// The journal's name for [`RunEvent::Signal`], by which signals are looked up.
 pub const EVENT: &str = "signal";
+
+/// The event that sends signal `name`.
+pub fn signal(name: &str) -> RunEvent {
+    RunEvent::Signal {
+        name: name.to_owned(),
+    }
+}
 
 /// Where a run's signals are read from.
 #[derive(Clone, Default)]
@@ -31,40 +39,31 @@ impl Signals {
             .unwrap_or_else(|e| e.into_inner())
             .events_of_kind(run, EVENT)
             .unwrap_or_default();
-        events
-            .iter()
-            .any(|e| e.data["name"] == name && e.item.as_deref().is_none_or(|i| i == item))
+        events.iter().any(|e| {
+            matches!(&e.event, RunEvent::Signal { name: sent } if sent == name)
+                && e.item.as_deref().is_none_or(|i| i == item)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{Journal, NewItem, SqliteJournal};
+    use crate::journal::{Journal, SqliteJournal};
     use std::sync::{Arc, Mutex};
 
     #[test]
     fn a_signal_reaches_its_item_or_every_item() {
         let dir = tempfile::tempdir().unwrap();
-        let mut j = SqliteJournal::open(&dir.path().join("journal.db")).unwrap();
-        let item = |name: &str| NewItem {
-            step: "lrs".into(),
-            step_index: 0,
-            item: name.into(),
-            wave: 0,
-        };
-        j.create_run(
-            "r1",
-            "m.toml",
-            &Default::default(),
-            &[item("Sales"), item("Hr")],
-        )
-        .unwrap();
-        let cut = serde_json::json!({ "name": "cutover" });
-        j.add_event("r1", None, Some("Sales"), EVENT, &cut).unwrap();
-        // Another kind of event that happens to carry the same data is not a signal.
-        j.add_event("r1", None, Some("Hr"), "progress", &cut)
-            .unwrap();
+        let mut j = SqliteJournal::with_test_run(dir.path(), "lrs", &["Sales", "Hr"]);
+        let cut = signal("cutover");
+        j.add_event("r1", None, Some("Sales"), &cut).unwrap();
+        // Another kind of event that happens to carry the same text is not a signal.
+        let log = RunEvent::Plugin(crate::events::PluginEvent::Log {
+            level: crate::events::LogLevel::Info,
+            message: "cutover".into(),
+        });
+        j.add_event("r1", None, Some("Hr"), &log).unwrap();
         let shared: SharedJournal = Arc::new(Mutex::new(Box::new(j)));
         let s = Signals::new("r1", shared.clone());
         assert!(s.requested("Sales", "cutover"));
@@ -74,7 +73,7 @@ mod tests {
         shared
             .lock()
             .unwrap()
-            .add_event("r1", None, None, EVENT, &cut)
+            .add_event("r1", None, None, &cut)
             .unwrap();
         assert!(s.requested("Hr", "cutover"), "sent to every item");
     }

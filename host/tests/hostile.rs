@@ -182,6 +182,7 @@ fn each_attack_fails_its_own_item_with_a_specific_reason() {
 
 /// (kind, item, message) of every journaled event of the latest run.
 fn ferry_host_events(site: &Site) -> Vec<(String, String, String)> {
+    use ferry_host::events::{PluginEvent, RunEvent};
     use ferry_host::journal::{Journal, SqliteJournal};
     let j = SqliteJournal::open(&site.journal()).unwrap();
     let run = j.latest_run().unwrap().unwrap();
@@ -189,11 +190,11 @@ fn ferry_host_events(site: &Site) -> Vec<(String, String, String)> {
         .unwrap()
         .into_iter()
         .map(|e| {
-            (
-                e.kind,
-                e.item.unwrap_or_default(),
-                e.data["message"].as_str().unwrap_or("").to_owned(),
-            )
+            let message = match e.event {
+                RunEvent::Plugin(PluginEvent::Log { message, .. }) => message,
+                _ => String::new(),
+            };
+            (e.kind, e.item.unwrap_or_default(), message)
         })
         .collect()
 }

@@ -1,6 +1,6 @@
 //! `report`: object rows for the migration report.
 
-use crate::bindings::ferry::plugin::report::{Host, ObjectRow, ObjectStatus};
+use crate::bindings::ferry::plugin::report::{Host, ObjectRow};
 use crate::events::{self, PluginEvent};
 use crate::runtime::store::StepData;
 
@@ -15,17 +15,10 @@ impl Host for StepData {
             return Ok(());
         }
         self.budget.rows += 1;
-        let status = match row.status {
-            ObjectStatus::Migrated => "migrated",
-            ObjectStatus::Unchanged => "unchanged",
-            ObjectStatus::Skipped => "skipped",
-            ObjectStatus::Warning => "warning",
-            ObjectStatus::Failed => "failed",
-        };
         let row = events::ObjectRow {
             object_type: self.clean(&row.object_type, 128),
             name: self.clean(&row.name, MAX_TEXT),
-            status: status.to_owned(),
+            status: row.status.into(),
             reason_code: row.reason_code.map(|c| self.clean(&c, 128)),
             notes: row.notes.map(|n| self.clean(&n, MAX_TEXT)),
         };

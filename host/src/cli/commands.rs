@@ -10,7 +10,7 @@ use super::view;
 use super::{ApplyArgs, Cli, Command, Exit, Global, MigrationArgs, PluginsCommand, StatusArgs};
 use crate::capability::{Access, Kind};
 use crate::config::{InputError, PluginSource};
-use crate::events::LogLevel;
+use crate::events::{LogLevel, RunEvent};
 use crate::journal::{Journal, SqliteJournal};
 use crate::pipeline::run::{default_state_dir, journal_path};
 use crate::pipeline::{self, ApplyError, ApplyOptions};
@@ -386,15 +386,16 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
     if let Some(path) = &report
         && g.json
     {
-        outln!(
-            "{}",
-            json!({ "event": "report", "html": path, "markdown": path.with_extension("md"), "json": path.with_extension("json") })
-        );
+        view::print_json(&RunEvent::Report {
+            html: path.clone(),
+            markdown: path.with_extension("md"),
+            json: path.with_extension("json"),
+        });
     }
     match result {
         Ok(s) => {
             if g.json {
-                outln!("{}", json!({ "event": "summary", "summary": s }));
+                view::print_json(&RunEvent::Summary { summary: s.clone() });
             } else if s.already_finished {
                 outln!(
                     "run {} had already finished: {} done, {} failed, {} skipped. Nothing to do; `ferry apply --fresh` starts a new run.",

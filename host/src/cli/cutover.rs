@@ -2,11 +2,11 @@
 //! running `ferry apply` — or the next one, if none runs — hands it to the plugins, which take
 //! the tail-log backup and complete the restore (the `lrs` plugin in continuous mode).
 
-use serde_json::json;
-
 use super::commands::{error, open_journal};
-use super::{CutoverArgs, Exit, Global};
+use super::{CutoverArgs, Exit, Global, view};
+use crate::events::RunEvent;
 use crate::journal::{Journal, RunStatus};
+use crate::signals;
 
 pub(super) fn cutover(g: &Global, args: &CutoverArgs) -> Exit {
     let mut journal = match open_journal(g, &args.migration, args.state_dir.as_deref()) {
@@ -52,13 +52,7 @@ pub(super) fn cutover(g: &Global, args: &CutoverArgs) -> Exit {
         args.database.iter().map(|d| Some(d.as_str())).collect()
     };
     for item in &targets {
-        if let Err(e) = journal.add_event(
-            &run.id,
-            None,
-            *item,
-            crate::signals::EVENT,
-            &json!({ "name": "cutover" }),
-        ) {
+        if let Err(e) = journal.add_event(&run.id, None, *item, &signals::signal("cutover")) {
             return error(g, Exit::Internal, &format!("{e:#}"));
         }
     }
@@ -68,10 +62,10 @@ pub(super) fn cutover(g: &Global, args: &CutoverArgs) -> Exit {
         args.database.join(", ")
     };
     if g.json {
-        outln!(
-            "{}",
-            json!({ "event": "cutover-requested", "run": run.id, "databases": args.database })
-        );
+        view::print_json(&RunEvent::CutoverRequested {
+            run: run.id.clone(),
+            databases: args.database.clone(),
+        });
     } else {
         outln!(
             "cutover requested for {which} in run {}. The running `ferry apply` (or the next \

@@ -5,15 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde_json::json;
-
 use super::commands::{error, load_checked};
 use super::{Exit, Global, PlanArgs, view};
-use crate::events::LogLevel;
+use crate::events::{Envelope, LogLevel, RunEvent};
 use crate::journal::{ItemStatus, Journal, SqliteJournal};
 use crate::pipeline::fingerprint::fingerprint;
 use crate::pipeline::run::journal_path;
-use crate::pipeline::{self, ApplyOptions, Observer, RunEvent};
+use crate::pipeline::{self, ApplyOptions, Observer};
 use crate::plan::file::FORMAT;
 use crate::plan::{PlanFile, PlanGate, PlannedItem};
 
@@ -121,10 +119,12 @@ pub(super) async fn plan(g: &Global, args: &PlanArgs) -> Exit {
     };
     let stops = file.items.iter().filter(|i| i.outcome != "ready").count();
     if g.json {
-        outln!(
-            "{}",
-            json!({ "event": "plan", "plan": out, "text": text_path, "items": file.items.len(), "stops": stops })
-        );
+        view::print_json(&RunEvent::Plan {
+            plan: out.clone(),
+            text: text_path.clone(),
+            items: file.items.len(),
+            stops,
+        });
     } else {
         outln!("{}", file.text().trim_end());
         outln!(
@@ -146,8 +146,11 @@ pub(super) async fn plan(g: &Global, args: &PlanArgs) -> Exit {
 struct PlanningView(Arc<dyn Observer>);
 
 impl Observer for PlanningView {
-    fn on(&self, e: &RunEvent) {
-        if !matches!(e.event.as_str(), "run-started" | "run-finished") {
+    fn on(&self, e: &Envelope) {
+        if !matches!(
+            e.event,
+            RunEvent::RunStarted { .. } | RunEvent::RunFinished { .. }
+        ) {
             self.0.on(e);
         }
     }

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::Value;
 
-use crate::pipeline::{Observer, RunEvent};
+use crate::events::{Envelope, PluginEvent, Progress, RunEvent};
+use crate::pipeline::Observer;
 
 /// The observer for this output: JSON lines, a live terminal view, or plain lines.
 pub fn for_output(json: bool) -> Arc<dyn Observer> {
@@ -22,18 +22,26 @@ pub fn for_output(json: bool) -> Arc<dyn Observer> {
     }
 }
 
+/// A command's closing `--json` line (where the report went, the run's summary, …) on stdout.
+pub fn print_json(event: &RunEvent) {
+    match crate::events::json_line(event) {
+        Ok(line) => outln!("{line}"),
+        Err(e) => errln!("warning: cannot write an event as JSON: {e}"),
+    }
+}
+
 /// Every event as one JSON object per line on stdout.
 struct JsonLines;
 
 impl Observer for JsonLines {
-    fn on(&self, event: &RunEvent) {
+    fn on(&self, event: &Envelope) {
         if let Ok(line) = serde_json::to_string(event) {
             outln!("{line}");
         }
     }
 }
 
-fn who(e: &RunEvent) -> String {
+fn who(e: &Envelope) -> String {
     match (&e.item, &e.step) {
         (Some(i), Some(s)) => format!("{i} · {s}"),
         (Some(i), None) => i.clone(),
@@ -41,50 +49,37 @@ fn who(e: &RunEvent) -> String {
     }
 }
 
-fn text(v: Option<&Value>) -> String {
-    match v {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    }
-}
-
 /// One line for an event worth a line, or none.
-fn line_for(e: &RunEvent) -> Option<String> {
-    let d = &e.data;
-    Some(match e.event.as_str() {
-        "run-started" => format!(
-            "{} run {} of `{}`: {} work items ({} already done)",
-            if d.get("resumed") == Some(&Value::Bool(true)) {
-                "resuming"
-            } else {
-                "starting"
-            },
+fn line_for(e: &Envelope) -> Option<String> {
+    Some(match &e.event {
+        RunEvent::RunStarted {
+            migration,
+            resumed,
+            items,
+            done,
+        } => format!(
+            "{} run {} of `{migration}`: {items} work items ({done} already done)",
+            if *resumed { "resuming" } else { "starting" },
             e.run,
-            text(d.get("migration")),
-            text(d.get("items")),
-            text(d.get("done"))
         ),
-        "item-done" => format!("done     {}", who(e)),
-        "item-failed" => format!("FAILED   {}: {}", who(e), text(d.get("error"))),
-        "item-skipped" => format!("skipped  {}: {}", who(e), text(d.get("reason"))),
-        "item-retry" => format!("retry    {}: {}", who(e), text(d.get("error"))),
-        "item-waiting" => format!("waiting  {}: {}", who(e), text(d.get("reason"))),
-        "log" => {
-            let level = text(d.get("level"));
-            format!("{:<8} {}: {}", level, who(e), text(d.get("message")))
+        RunEvent::ItemDone { .. } => format!("done     {}", who(e)),
+        RunEvent::ItemFailed { error } => format!("FAILED   {}: {error}", who(e)),
+        RunEvent::ItemSkipped { reason } => format!("skipped  {}: {reason}", who(e)),
+        RunEvent::ItemRetry { error, .. } => format!("retry    {}: {error}", who(e)),
+        RunEvent::ItemWaiting(wait) => format!("waiting  {}: {}", who(e), wait.reason),
+        RunEvent::Plugin(PluginEvent::Log { level, message }) => {
+            format!("{:<8} {}: {message}", level.as_str(), who(e))
         }
-        "secret-revealed" => format!(
-            "audit    {}: revealed secret `{}`",
-            who(e),
-            text(d.get("label"))
-        ),
-        "run-finished" => format!(
-            "finished run {}: {} done, {} failed, {} skipped",
-            e.run,
-            text(d.get("done")),
-            text(d.get("failed")),
-            text(d.get("skipped"))
+        RunEvent::Plugin(PluginEvent::SecretRevealed { label }) => {
+            format!("audit    {}: revealed secret `{label}`", who(e))
+        }
+        RunEvent::RunFinished {
+            done,
+            failed,
+            skipped,
+        } => format!(
+            "finished run {}: {done} done, {failed} failed, {skipped} skipped",
+            e.run
         ),
         _ => return None,
     })
@@ -109,23 +104,22 @@ struct PlainSeen {
 const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(60);
 
 impl Observer for Plain {
-    fn on(&self, event: &RunEvent) {
+    fn on(&self, event: &Envelope) {
         let key = (
             event.step.clone().unwrap_or_default(),
             event.item.clone().unwrap_or_default(),
         );
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let item = seen.entry(key).or_default();
-        match event.event.as_str() {
-            "item-waiting" => {
-                let reason = text(event.data.get("reason"));
-                if item.waiting.as_deref() == Some(reason.as_str()) {
+        match &event.event {
+            RunEvent::ItemWaiting(wait) => {
+                if item.waiting.as_ref() == Some(&wait.reason) {
                     return;
                 }
-                item.waiting = Some(reason);
+                item.waiting = Some(wait.reason.clone());
             }
-            "progress" => {
-                let line = crate::pipeline::progress_line(&event.data);
+            RunEvent::Plugin(PluginEvent::Progress(progress)) => {
+                let line = progress.line();
                 let due = match &item.progress {
                     Some((last, at)) => *last != line && at.elapsed() >= PLAIN_PROGRESS_EVERY,
                     None => !line.is_empty(),
@@ -136,7 +130,10 @@ impl Observer for Plain {
                 }
                 return;
             }
-            "item-done" | "item-failed" | "item-skipped" | "item-retry" => item.waiting = None,
+            RunEvent::ItemDone { .. }
+            | RunEvent::ItemFailed { .. }
+            | RunEvent::ItemSkipped { .. }
+            | RunEvent::ItemRetry { .. } => item.waiting = None,
             _ => {}
         }
         drop(seen);
@@ -166,7 +163,7 @@ impl Live {
 
     /// Time left in the item's current phase, from how fast its fraction has risen so far;
     /// none until there is enough to go on (a few percent, over a second).
-    fn eta(&self, e: &RunEvent, phase: &str, fraction: Option<f64>) -> Option<Duration> {
+    fn eta(&self, e: &Envelope, phase: &str, fraction: Option<f64>) -> Option<Duration> {
         let key = (e.item.clone()?, e.step.clone()?);
         let mut phases = self.phases.lock().unwrap_or_else(|p| p.into_inner());
         let entry = phases
@@ -183,7 +180,7 @@ impl Live {
         Some(elapsed.mul_f64((1.0 - f) / f))
     }
 
-    fn bar(&self, e: &RunEvent) -> Option<ProgressBar> {
+    fn bar(&self, e: &Envelope) -> Option<ProgressBar> {
         let key = (e.item.clone()?, e.step.clone()?);
         let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
         Some(
@@ -205,7 +202,36 @@ impl Live {
         )
     }
 
-    fn remove(&self, e: &RunEvent) {
+    /// "upload  42% 1.2 GiB / 2.9 GiB [Sales_1.bak] — 2 of 5 files (ETA 3 minutes)"
+    fn progress_message(&self, e: &Envelope, p: &Progress) -> String {
+        let mut msg = p.phase.clone();
+        let fraction = p.fraction.map(f64::from);
+        if let Some(f) = fraction {
+            msg.push_str(&format!(" {:>3.0}%", f * 100.0));
+        }
+        match (p.bytes_done, p.bytes_total) {
+            (Some(done), Some(total)) => msg.push_str(&format!(
+                " {} / {}",
+                indicatif::HumanBytes(done),
+                indicatif::HumanBytes(total)
+            )),
+            // A host operation knows what it moved, not always the total.
+            (Some(done), None) => msg.push_str(&format!(" {}", indicatif::HumanBytes(done))),
+            _ => {}
+        }
+        if let Some(c) = &p.current {
+            msg.push_str(&format!(" [{c}]"));
+        }
+        if let Some(m) = &p.message {
+            msg.push_str(&format!(" — {m}"));
+        }
+        if let Some(left) = self.eta(e, &p.phase, fraction) {
+            msg.push_str(&format!(" (ETA {})", indicatif::HumanDuration(left)));
+        }
+        msg
+    }
+
+    fn remove(&self, e: &Envelope) {
         if let (Some(i), Some(s)) = (&e.item, &e.step) {
             let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(bar) = bars.remove(&(i.clone(), s.clone())) {
@@ -217,54 +243,26 @@ impl Live {
 }
 
 impl Observer for Live {
-    fn on(&self, e: &RunEvent) {
-        match e.event.as_str() {
-            "item-started" => {
+    fn on(&self, e: &Envelope) {
+        match &e.event {
+            RunEvent::ItemStarted { attempt, .. } => {
                 if let Some(bar) = self.bar(e) {
-                    bar.set_message(format!("calling (attempt {})", text(e.data.get("attempt"))));
+                    bar.set_message(format!("calling (attempt {attempt})"));
                 }
             }
-            "progress" => {
+            RunEvent::Plugin(PluginEvent::Progress(progress)) => {
                 if let Some(bar) = self.bar(e) {
-                    let d = &e.data;
-                    let mut msg = text(d.get("phase"));
-                    if let Some(f) = d.get("fraction").and_then(Value::as_f64) {
-                        msg.push_str(&format!(" {:>3.0}%", f * 100.0));
-                    }
-                    match (
-                        d.get("bytes_done").and_then(Value::as_u64),
-                        d.get("bytes_total").and_then(Value::as_u64),
-                    ) {
-                        (Some(done), Some(total)) => msg.push_str(&format!(
-                            " {} / {}",
-                            indicatif::HumanBytes(done),
-                            indicatif::HumanBytes(total)
-                        )),
-                        // A host operation knows what it moved, not always the total.
-                        (Some(done), None) => {
-                            msg.push_str(&format!(" {}", indicatif::HumanBytes(done)))
-                        }
-                        _ => {}
-                    }
-                    if let Some(c) = d.get("current").and_then(Value::as_str) {
-                        msg.push_str(&format!(" [{c}]"));
-                    }
-                    if let Some(m) = d.get("message").and_then(Value::as_str) {
-                        msg.push_str(&format!(" — {m}"));
-                    }
-                    let fraction = d.get("fraction").and_then(Value::as_f64);
-                    if let Some(left) = self.eta(e, &text(d.get("phase")), fraction) {
-                        msg.push_str(&format!(" (ETA {})", indicatif::HumanDuration(left)));
-                    }
-                    bar.set_message(msg);
+                    bar.set_message(self.progress_message(e, progress));
                 }
             }
-            "item-waiting" => {
+            RunEvent::ItemWaiting(wait) => {
                 if let Some(bar) = self.bar(e) {
-                    bar.set_message(format!("waiting: {}", text(e.data.get("reason"))));
+                    bar.set_message(format!("waiting: {}", wait.reason));
                 }
             }
-            "item-done" | "item-failed" | "item-skipped" => {
+            RunEvent::ItemDone { .. }
+            | RunEvent::ItemFailed { .. }
+            | RunEvent::ItemSkipped { .. } => {
                 self.remove(e);
                 if let Some(line) = line_for(e) {
                     let _ = self.multi.println(line);

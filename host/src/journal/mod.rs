@@ -8,6 +8,8 @@ pub use sqlite::SqliteJournal;
 
 use serde::{Deserialize, Serialize};
 
+use crate::events::RunEvent;
+
 /// Where a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -140,14 +142,15 @@ pub enum CallEnd {
 }
 
 /// A journaled event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct EventRecord {
     pub seq: i64,
     pub at_ms: i64,
     pub step: Option<String>,
     pub item: Option<String>,
+    /// The event's name, which the journal indexes (see [`Journal::events_of_kind`]).
     pub kind: String,
-    pub data: serde_json::Value,
+    pub event: RunEvent,
 }
 
 /// Journal storage. Every method is one transaction: a crash between two calls leaves the
@@ -177,9 +180,10 @@ pub trait Journal: Send {
         run: &str,
         step: Option<&str>,
         item: Option<&str>,
-        kind: &str,
-        data: &serde_json::Value,
+        event: &RunEvent,
     ) -> anyhow::Result<()>;
+    /// The run's events in order. An event this version cannot read (one written by a newer
+    /// ferry) is left out.
     fn events(&self, run: &str) -> anyhow::Result<Vec<EventRecord>>;
     /// Keeps `line` as the latest progress of one work item.
     fn set_progress(&mut self, run: &str, step: &str, item: &str, line: &str)

@@ -13,6 +13,9 @@ use super::WaitRecord;
 use super::{
     CallEnd, EventRecord, ItemRecord, ItemStatus, Journal, NewItem, RunRecord, RunStatus, now_ms,
 };
+#[cfg(test)]
+use crate::events::{ObjectRow, ObjectStatus, PluginEvent};
+use crate::events::{RunEvent, wire};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS runs (
@@ -303,12 +306,12 @@ impl Journal for SqliteJournal {
         run: &str,
         step: Option<&str>,
         item: Option<&str>,
-        kind: &str,
-        data: &serde_json::Value,
+        event: &RunEvent,
     ) -> anyhow::Result<()> {
+        let (kind, data) = wire::to_journal(event)?;
         self.conn.execute(
             "INSERT INTO events (run_id, at, step, item, kind, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![run, now_ms(), step, item, kind, data.to_string()],
+            params![run, now_ms(), step, item, kind, data],
         )?;
         Ok(())
     }
@@ -342,23 +345,49 @@ impl Journal for SqliteJournal {
     }
 }
 
+#[cfg(test)]
+impl SqliteJournal {
+    /// A journal in `dir` holding run `r1`: each of `databases` through one step, `step`.
+    pub(crate) fn with_test_run(dir: &Path, step: &str, databases: &[&str]) -> SqliteJournal {
+        let mut j = SqliteJournal::open(&dir.join("journal.db")).unwrap();
+        let items: Vec<NewItem> = databases
+            .iter()
+            .map(|db| NewItem {
+                step: step.into(),
+                step_index: 0,
+                item: (*db).into(),
+                wave: 0,
+            })
+            .collect();
+        j.create_run("r1", "m.toml", &BTreeMap::new(), &items)
+            .unwrap();
+        j
+    }
+}
+
 impl SqliteJournal {
     fn select_events(&self, sql: &str, args: &[&str]) -> anyhow::Result<Vec<EventRecord>> {
         let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args), |r| {
-                let data: String = r.get(5)?;
-                Ok(EventRecord {
-                    seq: r.get(0)?,
-                    at_ms: r.get(1)?,
-                    step: r.get(2)?,
-                    item: r.get(3)?,
-                    kind: r.get(4)?,
-                    data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+                let (seq, kind, data): (i64, String, String) = (r.get(0)?, r.get(4)?, r.get(5)?);
+                Ok(match wire::from_journal(&kind, &data) {
+                    Ok(event) => Some(EventRecord {
+                        seq,
+                        at_ms: r.get(1)?,
+                        step: r.get(2)?,
+                        item: r.get(3)?,
+                        kind,
+                        event,
+                    }),
+                    Err(e) => {
+                        tracing::warn!("journal event {seq} ({kind}) is left out: {e}");
+                        None
+                    }
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        Ok(rows.into_iter().flatten().collect())
     }
 }
 
@@ -447,6 +476,74 @@ mod tests {
     }
 
     #[test]
+    fn events_are_stored_as_earlier_versions_stored_them_and_theirs_read_back() {
+        let (_d, mut j) = journal();
+        j.create_run("r1", "m.toml", &BTreeMap::new(), &[]).unwrap();
+        // Rows as the host wrote them before events were typed, and one a newer ferry might.
+        let written_before = [
+            (
+                "item-done",
+                r#"{"calls":2,"output":{"method":"native-restore"}}"#,
+            ),
+            (
+                "row",
+                r#"{"name":"app","object_type":"login","status":"warning"}"#,
+            ),
+            ("from-a-newer-ferry", "{}"),
+        ];
+        for (kind, data) in written_before {
+            j.conn
+                .execute(
+                    "INSERT INTO events (run_id, at, step, item, kind, data) VALUES ('r1', 1, 'restore', 'Sales', ?1, ?2)",
+                    params![kind, data],
+                )
+                .unwrap();
+        }
+        let events: Vec<RunEvent> = j
+            .events("r1")
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        assert_eq!(
+            events,
+            [
+                RunEvent::ItemDone {
+                    calls: 2,
+                    output: serde_json::json!({ "method": "native-restore" }),
+                },
+                RunEvent::Plugin(PluginEvent::Row(ObjectRow {
+                    object_type: "login".into(),
+                    name: "app".into(),
+                    status: ObjectStatus::Warning,
+                    reason_code: None,
+                    notes: None,
+                })),
+            ]
+        );
+
+        let failed = RunEvent::ItemFailed {
+            error: "RESTORE failed".into(),
+        };
+        j.add_event("r1", Some("restore"), Some("Sales"), &failed)
+            .unwrap();
+        let stored: (String, String) = j
+            .conn
+            .query_row(
+                "SELECT kind, data FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            stored,
+            ("item-failed".into(), r#"{"error":"RESTORE failed"}"#.into())
+        );
+        let failures = j.events_of_kind("r1", "item-failed").unwrap();
+        assert_eq!((failures.len(), &failures[0].event), (1, &failed));
+    }
+
+    #[test]
     fn reopening_keeps_everything() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.db");
@@ -455,8 +552,12 @@ mod tests {
             let mut fp = BTreeMap::new();
             fp.insert("databases".to_owned(), "abc".to_owned());
             j.create_run("r1", "m.toml", &fp, &[]).unwrap();
-            j.add_event("r1", None, None, "run-started", &serde_json::json!({}))
-                .unwrap();
+            let finished = RunEvent::RunFinished {
+                done: 0,
+                failed: 0,
+                skipped: 0,
+            };
+            j.add_event("r1", None, None, &finished).unwrap();
         }
         let j = SqliteJournal::open(&path).unwrap();
         let run = j.latest_run().unwrap().unwrap();

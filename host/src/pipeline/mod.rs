@@ -6,10 +6,11 @@ pub mod fingerprint;
 pub mod load;
 pub mod observer;
 pub mod run;
+mod run_item;
 mod run_log;
+mod transition;
 
 pub use check::{CheckReport, check};
 pub use load::{Loaded, load};
-pub use observer::{Observer, RunEvent};
+pub use observer::Observer;
 pub use run::{ApplyError, ApplyOptions, RunSummary, apply};
-pub use run_log::progress_line;

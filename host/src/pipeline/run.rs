@@ -4,25 +4,19 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::Loaded;
 use super::fingerprint::{changes, fingerprint};
 use super::observer::Observer;
+use super::run_item::run_item;
 use super::run_log::RunLog;
-use crate::bindings::types::{Outcome, StepContext, WaitFor};
+use super::transition::Transition;
 use crate::caps::secrets::Vault;
-use crate::config::Step;
-use crate::events::LogLevel;
-use crate::journal::{
-    CallEnd, ItemRecord, ItemStatus, Journal, NewItem, RunStatus, SqliteJournal, WaitRecord, now_ms,
-};
+use crate::events::{LogLevel, RunEvent};
+use crate::journal::{ItemRecord, ItemStatus, Journal, NewItem, RunStatus, SqliteJournal, now_ms};
 use crate::redact::Redactor;
-use crate::runtime::store::CallScope;
-use crate::runtime::{StepCall, StepFailure};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -38,7 +32,7 @@ pub struct ApplyOptions {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunSummary {
     pub run: String,
     pub resumed: bool,
@@ -135,17 +129,15 @@ pub async fn apply(
 
     let log = Arc::new(RunLog::new(&run_id, journal.clone(), observer.clone()));
     let items = log.journal(|j| j.items(&run_id))?;
-    log.event(
-        "run-started",
-        None,
-        None,
-        json!({
-            "migration": loaded.migration.name,
-            "resumed": resumed,
-            "items": items.len(),
-            "done": items.iter().filter(|i| i.status == ItemStatus::Done).count(),
-        }),
-    );
+    log.run_event(RunEvent::RunStarted {
+        migration: loaded.migration.name.clone(),
+        resumed,
+        items: items.len(),
+        done: items
+            .iter()
+            .filter(|i| i.status == ItemStatus::Done)
+            .count(),
+    });
 
     let redactor = Redactor::default();
     // Register every secret the granted labels use before any plugin runs, so a value that
@@ -216,12 +208,11 @@ pub async fn apply(
         RunStatus::Finished
     };
     log.journal(|j| j.set_run_status(&run_id, status))?;
-    log.event(
-        "run-finished",
-        None,
-        None,
-        json!({ "done": summary.done, "failed": summary.failed, "skipped": summary.skipped }),
-    );
+    log.run_event(RunEvent::RunFinished {
+        done: summary.done,
+        failed: summary.failed,
+        skipped: summary.skipped,
+    });
     Ok(summary)
 }
 
@@ -263,35 +254,33 @@ fn plan_items(l: &Loaded) -> Vec<NewItem> {
     out
 }
 
-struct RunContext {
-    sql: Arc<crate::sql::SqlPools>,
-    ops: Arc<crate::operations::Operations>,
-    storage: Arc<crate::storage::Storage>,
-    azure: Arc<crate::azure::ArmClients>,
-    loaded: Arc<Loaded>,
-    opts: ApplyOptions,
-    log: Arc<RunLog>,
-    vault: Arc<Vault>,
-    redactor: Redactor,
-    run: String,
+/// What every work item of a run shares.
+pub(super) struct RunContext {
+    pub(super) sql: Arc<crate::sql::SqlPools>,
+    pub(super) ops: Arc<crate::operations::Operations>,
+    pub(super) storage: Arc<crate::storage::Storage>,
+    pub(super) azure: Arc<crate::azure::ArmClients>,
+    pub(super) loaded: Arc<Loaded>,
+    pub(super) opts: ApplyOptions,
+    pub(super) log: Arc<RunLog>,
+    pub(super) vault: Arc<Vault>,
+    pub(super) redactor: Redactor,
+    pub(super) run: String,
 }
 
 /// One database through its steps. A failed or skipped step skips the steps after it.
 async fn run_lane(ctx: &RunContext, lane: Vec<ItemRecord>) -> Result<(), ApplyError> {
     let mut blocked: Option<String> = None;
-    for item in lane {
+    for mut item in lane {
         if item.status == ItemStatus::Done {
             continue;
         }
         if let Some(reason) = &blocked {
             if !item.status.is_final() {
-                ctx.log.journal(|j| j.skip(item.id, reason))?;
-                ctx.log.event(
-                    "item-skipped",
-                    Some(&item.step),
-                    Some(&item.item),
-                    json!({ "reason": reason }),
-                );
+                let skipped = Transition::Skipped {
+                    reason: reason.clone(),
+                };
+                ctx.log.transition(&mut item, skipped)?;
             }
             continue;
         }
@@ -308,314 +297,4 @@ async fn run_lane(ctx: &RunContext, lane: Vec<ItemRecord>) -> Result<(), ApplyEr
         }
     }
     Ok(())
-}
-
-/// One work item until done or failed: call, journal, wait, call again.
-async fn run_item(ctx: &RunContext, mut item: ItemRecord) -> Result<ItemStatus, ApplyError> {
-    let l = &ctx.loaded;
-    let Some(step) = l.migration.steps.iter().find(|s| s.name == item.step) else {
-        return fail(ctx, &item, "this step is no longer in the migration".into());
-    };
-    let plugin = l.plugins[&step.plugin].clone();
-    let scratch = if step.grants.scratch {
-        Some(scratch_dir(
-            &ctx.opts.state_dir,
-            &ctx.run,
-            &step.name,
-            &item.item,
-        )?)
-    } else {
-        None
-    };
-    let scope = Arc::new(CallScope {
-        step: step.name.clone(),
-        item: item.item.clone(),
-        grants: step.grants.clone(),
-        vault: ctx.vault.clone(),
-        redactor: ctx.redactor.clone(),
-        sink: ctx.log.clone(),
-        min_level: ctx.opts.log_level,
-        sql: ctx.sql.clone(),
-        ops: ctx.ops.clone(),
-        storage: ctx.storage.clone(),
-        azure: ctx.azure.clone(),
-        signals: crate::signals::Signals::new(&ctx.run, ctx.log.journal.clone()),
-        plan: ctx.opts.gate.clone(),
-    });
-    let call = StepCall {
-        scope,
-        limits: step.limits.clone(),
-        scratch,
-    };
-
-    // A call that was under way when ferry stopped is made again, as a new attempt.
-    let mut attempt = if item.in_call {
-        item.attempt + 1
-    } else {
-        item.attempt.max(1)
-    };
-    let mut transient_failures = 0u32;
-    loop {
-        if let Some(wait) = item.wait.clone() {
-            if let Err(reason) = wait_for(ctx, &item, &wait).await {
-                return fail(ctx, &item, reason);
-            }
-            ctx.log.journal(|j| j.clear_wait(item.id))?;
-            item.wait = None;
-        }
-        ctx.log.journal(|j| j.begin_call(item.id, attempt))?;
-        ctx.log.event(
-            "item-started",
-            Some(&item.step),
-            Some(&item.item),
-            json!({ "attempt": attempt, "call": item.calls + 1 }),
-        );
-        item.calls += 1;
-        let context = step_context(ctx, step, &item, attempt);
-        let result = l
-            .runtime
-            .step(&plugin, &call, context, item.state.as_deref())
-            .await;
-        ctx.log.flush_progress(&item.step, &item.item);
-        match result {
-            Ok(Outcome::Next(state)) => {
-                ctx.log.journal(|j| {
-                    j.end_call(
-                        item.id,
-                        &CallEnd::Next {
-                            state: state.clone(),
-                        },
-                    )
-                })?;
-                item.state = Some(state);
-                attempt = 1;
-                transient_failures = 0;
-            }
-            Ok(Outcome::Wait(w)) => {
-                let wait = WaitRecord {
-                    until_unix_ms: match &w.until {
-                        WaitFor::DurationMs(ms) => Some((now_ms() as u64).saturating_add(*ms)),
-                        WaitFor::UntilUnixMs(t) => Some(*t),
-                        WaitFor::Operation(_) => None,
-                    },
-                    operation: match &w.until {
-                        WaitFor::Operation(id) => Some(id.clone()),
-                        _ => None,
-                    },
-                    reason: w.reason.clone(),
-                };
-                ctx.log.journal(|j| {
-                    j.end_call(
-                        item.id,
-                        &CallEnd::Wait {
-                            state: w.state.clone(),
-                            wait: wait.clone(),
-                        },
-                    )
-                })?;
-                ctx.log.event(
-                    "item-waiting",
-                    Some(&item.step),
-                    Some(&item.item),
-                    serde_json::to_value(&wait).unwrap_or(Value::Null),
-                );
-                item.state = Some(w.state);
-                item.wait = Some(wait);
-                attempt = 1;
-                transient_failures = 0;
-            }
-            Ok(Outcome::Done(output)) => {
-                ctx.log.journal(|j| {
-                    j.end_call(
-                        item.id,
-                        &CallEnd::Done {
-                            output: output.clone(),
-                        },
-                    )
-                })?;
-                let output: Value = serde_json::from_str(&output).unwrap_or(Value::String(output));
-                ctx.log.event(
-                    "item-done",
-                    Some(&item.step),
-                    Some(&item.item),
-                    json!({ "output": output, "calls": item.calls }),
-                );
-                return Ok(ItemStatus::Done);
-            }
-            Err(failure) if failure.is_transient() && transient_failures < step.limits.retries => {
-                transient_failures += 1;
-                let error = failure.message();
-                ctx.log.journal(|j| {
-                    j.end_call(
-                        item.id,
-                        &CallEnd::Retry {
-                            error: error.clone(),
-                        },
-                    )
-                })?;
-                let delay = backoff(transient_failures);
-                ctx.log.event(
-                    "item-retry",
-                    Some(&item.step),
-                    Some(&item.item),
-                    json!({
-                        "attempt": attempt, "error": error, "retry_in_ms": delay.as_millis() as u64,
-                    }),
-                );
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-            }
-            Err(failure) => {
-                let error = failure.message();
-                let state = item.state.clone();
-                let status = fail(ctx, &item, error);
-                cleanup(
-                    ctx,
-                    step,
-                    &plugin,
-                    &call,
-                    &item,
-                    attempt,
-                    state.as_deref(),
-                    &failure,
-                )
-                .await;
-                return status;
-            }
-        }
-    }
-}
-
-/// 1 s, 2 s, 4 s … capped at 30 s: long enough for a dropped connection or a throttled API to
-/// recover, short enough that a retried item does not stall a wave.
-fn backoff(n: u32) -> Duration {
-    Duration::from_secs((1u64 << n.saturating_sub(1).min(5)).min(30))
-}
-
-fn fail(ctx: &RunContext, item: &ItemRecord, error: String) -> Result<ItemStatus, ApplyError> {
-    ctx.log.journal(|j| {
-        j.end_call(
-            item.id,
-            &CallEnd::Failed {
-                error: error.clone(),
-            },
-        )
-    })?;
-    ctx.log.event(
-        "item-failed",
-        Some(&item.step),
-        Some(&item.item),
-        json!({ "error": error }),
-    );
-    Ok(ItemStatus::Failed)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn cleanup(
-    ctx: &RunContext,
-    step: &Step,
-    plugin: &crate::runtime::plugin::LoadedPlugin,
-    call: &StepCall,
-    item: &ItemRecord,
-    attempt: u32,
-    state: Option<&str>,
-    failure: &StepFailure,
-) {
-    // A plugin that hung or ran out of memory would do the same again in cleanup.
-    if matches!(
-        failure,
-        StepFailure::Timeout { .. }
-            | StepFailure::OutOfMemory { .. }
-            | StepFailure::OutOfFuel { .. }
-    ) {
-        return;
-    }
-    let context = step_context(ctx, step, item, attempt);
-    if let Err(e) = ctx
-        .loaded
-        .runtime
-        .cleanup(plugin, call, context, state)
-        .await
-    {
-        ctx.log.event(
-            "log",
-            Some(&item.step),
-            Some(&item.item),
-            json!({ "level": "warn", "message": format!("cleanup failed: {}", e.message()) }),
-        );
-    }
-}
-
-fn step_context(ctx: &RunContext, step: &Step, item: &ItemRecord, attempt: u32) -> StepContext {
-    StepContext {
-        run_id: ctx.run.clone(),
-        step: step.name.clone(),
-        item: item.item.clone(),
-        attempt,
-        config: step.config.to_string(),
-        scratch: None,
-    }
-}
-
-/// Waits for a journaled condition; on resume only the time left is waited.
-async fn wait_for(ctx: &RunContext, item: &ItemRecord, wait: &WaitRecord) -> Result<(), String> {
-    if let Some(op) = &wait.operation {
-        // Progress of the operation is the item's progress meanwhile. An operation this
-        // process does not know (ferry restarted) ends the wait at once: the plugin's next
-        // `operations.status` says so and it re-checks the server.
-        ctx.ops
-            .wait(op, |status| {
-                ctx.log.event(
-                    "progress",
-                    Some(&item.step),
-                    Some(&item.item),
-                    json!({ "phase": status.description, "fraction": status.fraction, "bytes_done": status.bytes_done, "message": status.message }),
-                )
-            })
-            .await;
-        return Ok(());
-    }
-    // A plan only records: a pause between changes that were not made is pointless.
-    if ctx.opts.gate.planning() {
-        return Ok(());
-    }
-    if let Some(until) = wait.until_unix_ms {
-        let left = (until as i64).saturating_sub(now_ms());
-        if left > 0 {
-            tracing::debug!(step = %item.step, item = %item.item, "waiting {left} ms: {}", wait.reason);
-            tokio::time::sleep(Duration::from_millis(left as u64)).await;
-        }
-    }
-    Ok(())
-}
-
-/// A private scratch directory per run, step and item. Names are sanitised: a database name
-/// cannot climb out of the state directory.
-fn scratch_dir(state: &Path, run: &str, step: &str, item: &str) -> Result<PathBuf, ApplyError> {
-    let safe = |s: &str| -> String {
-        let cleaned: String = s
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let hash = hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(s.as_bytes())[..4]);
-        format!("{cleaned}-{hash}")
-    };
-    let dir = state
-        .join("scratch")
-        .join(safe(run))
-        .join(safe(step))
-        .join(safe(item));
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        ApplyError::Journal(anyhow::anyhow!(
-            "cannot create scratch directory {}: {e}",
-            dir.display()
-        ))
-    })?;
-    Ok(dir)
 }

@@ -6,11 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
-
-use super::observer::{Observer, RunEvent};
+use super::observer::Observer;
 use super::run::ApplyError;
-use crate::events::{EventSink, PluginEvent};
+use crate::events::{Envelope, EventSink, PluginEvent, Progress, RunEvent};
 use crate::journal::{Journal, SharedJournal};
 
 /// Journals events and passes them to the observer. Also the plugins' [`EventSink`].
@@ -33,45 +31,43 @@ impl RunLog {
         }
     }
 
-    pub(super) fn event(&self, event: &str, step: Option<&str>, item: Option<&str>, data: Value) {
-        let data = match data {
-            Value::Object(m) => m,
-            Value::Null => Map::new(),
-            other => Map::from_iter([("value".to_owned(), other)]),
-        };
-        let ev = RunEvent {
-            event: event.to_owned(),
-            run: self.run.clone(),
-            step: step.map(str::to_owned),
-            item: item.map(str::to_owned),
-            data,
-        };
+    /// An event of the whole run.
+    pub(super) fn run_event(&self, event: RunEvent) {
+        self.record(None, event);
+    }
+
+    /// An event of one work item.
+    pub(super) fn item_event(&self, step: &str, item: &str, event: RunEvent) {
+        self.record(Some((step, item)), event);
+    }
+
+    fn record(&self, work_item: Option<(&str, &str)>, event: RunEvent) {
+        let (step, item) = work_item.unzip();
         // Progress is shown live and not journaled as events: it is superseded at once and can
         // be frequent. Its latest line is kept on the item, for `ferry status` in another shell.
-        if event == "progress" {
-            if let (Some(step), Some(item)) = (step, item) {
-                self.note_progress(step, item, &ev.data);
+        if let RunEvent::Plugin(PluginEvent::Progress(progress)) = &event {
+            if let Some((step, item)) = work_item {
+                self.note_progress(step, item, progress);
             }
         } else {
             let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = j.add_event(
-                &self.run,
-                step,
-                item,
-                event,
-                &Value::Object(ev.data.clone()),
-            ) {
-                tracing::warn!("cannot journal event {event}: {e:#}");
+            if let Err(e) = j.add_event(&self.run, step, item, &event) {
+                tracing::warn!(?step, ?item, "cannot journal an event: {e:#}");
             }
         }
-        self.observer.on(&ev);
+        self.observer.on(&Envelope {
+            run: self.run.clone(),
+            step: step.map(str::to_owned),
+            item: item.map(str::to_owned),
+            event,
+        });
     }
 
     /// Keeps an item's latest progress line in the journal: when it changed, at most once a
     /// second per item (an upload reports many times a second; a second is what a person
     /// polling `ferry status` can see). A line held back is written by [`Self::flush_progress`].
-    fn note_progress(&self, step: &str, item: &str, data: &Map<String, Value>) {
-        let line = progress_line(data);
+    fn note_progress(&self, step: &str, item: &str, progress: &Progress) {
+        let line = progress.line();
         let key = (step.to_owned(), item.to_owned());
         let mut noted = self.noted.lock().unwrap_or_else(|e| e.into_inner());
         let due = match noted.get(&key) {
@@ -124,17 +120,7 @@ impl RunLog {
 
 impl EventSink for RunLog {
     fn emit(&self, step: &str, item: &str, event: PluginEvent) {
-        let value = serde_json::to_value(&event).unwrap_or(Value::Null);
-        let kind = value
-            .get("event")
-            .and_then(Value::as_str)
-            .unwrap_or("plugin")
-            .to_owned();
-        let mut data = value;
-        if let Value::Object(m) = &mut data {
-            m.remove("event");
-        }
-        self.event(&kind, Some(step), Some(item), data);
+        self.item_event(step, item, RunEvent::Plugin(event));
     }
 }
 
@@ -142,45 +128,4 @@ struct Noted {
     line: String,
     journaled: bool,
     written_at: Instant,
-}
-
-/// "phase: message (42%)" from a progress event's data.
-pub fn progress_line(data: &Map<String, Value>) -> String {
-    let mut line = String::new();
-    for key in ["phase", "message"] {
-        if let Some(t) = data
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(t);
-        }
-    }
-    if let Some(f) = data.get("fraction").and_then(Value::as_f64) {
-        line.push_str(&format!(" ({:.0}%)", f * 100.0));
-    }
-    line
-}
-
-#[cfg(test)]
-mod tests {
-    use super::progress_line;
-    use serde_json::json;
-
-    #[test]
-    fn a_progress_line_has_phase_message_and_percentage_when_known() {
-        let line = |v: serde_json::Value| progress_line(v.as_object().unwrap());
-        assert_eq!(
-            line(json!({ "phase": "restoring", "message": "restored a.trn", "fraction": null })),
-            "restoring: restored a.trn"
-        );
-        assert_eq!(
-            line(json!({ "phase": "upload", "fraction": 0.424 })),
-            "upload (42%)"
-        );
-        assert_eq!(line(json!({})), "");
-    }
 }

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::Value;
 
+use crate::events::{ObjectRow, PluginEvent, RunEvent};
 use crate::journal::{ItemStatus, Journal};
 
 /// A whole run.
@@ -24,7 +24,7 @@ pub struct RunReport {
     pub other: usize,
     pub databases: Vec<DatabaseReport>,
     /// Every object row the plugins reported, in order.
-    pub objects: Vec<ObjectRow>,
+    pub objects: Vec<ObjectReport>,
 }
 
 /// One database across its steps.
@@ -57,18 +57,13 @@ pub struct StepReport {
     pub reason: Option<String>,
 }
 
-/// A `report.add-row` row, with the database it belongs to.
+/// A `report.add-row` row, with the database and step it belongs to.
 #[derive(Debug, Serialize)]
-pub struct ObjectRow {
+pub struct ObjectReport {
     pub database: String,
     pub step: String,
-    pub object_type: String,
-    pub name: String,
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notes: Option<String>,
+    #[serde(flatten)]
+    pub row: ObjectRow,
 }
 
 fn status_name(s: ItemStatus) -> &'static str {
@@ -151,18 +146,15 @@ impl RunReport {
                     .collect(),
             });
         }
-        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
         let objects = events
             .iter()
-            .filter(|e| e.kind == "row")
-            .map(|e| ObjectRow {
-                database: e.item.clone().unwrap_or_default(),
-                step: e.step.clone().unwrap_or_default(),
-                object_type: text(&e.data, "object_type").unwrap_or_default(),
-                name: text(&e.data, "name").unwrap_or_default(),
-                status: text(&e.data, "status").unwrap_or_default(),
-                reason_code: text(&e.data, "reason_code"),
-                notes: text(&e.data, "notes"),
+            .filter_map(|e| match &e.event {
+                RunEvent::Plugin(PluginEvent::Row(row)) => Some(ObjectReport {
+                    database: e.item.clone().unwrap_or_default(),
+                    step: e.step.clone().unwrap_or_default(),
+                    row: row.clone(),
+                }),
+                _ => None,
             })
             .collect();
         let count = |o: &str| databases.iter().filter(|d| d.outcome == o).count();

@@ -73,15 +73,16 @@ pub fn markdown(r: &RunReport) -> String {
         );
         let _ = writeln!(s, "|---|---|---|---|---|---|");
         for o in &r.objects {
+            let row = &o.row;
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} | {} |",
                 cell(&o.database),
-                cell(&o.object_type),
-                cell(&o.name),
-                o.status,
-                cell(o.reason_code.as_deref().unwrap_or("")),
-                cell(o.notes.as_deref().unwrap_or(""))
+                cell(&row.object_type),
+                cell(&row.name),
+                row.status.as_str(),
+                cell(row.reason_code.as_deref().unwrap_or("")),
+                cell(row.notes.as_deref().unwrap_or(""))
             );
         }
     }
@@ -144,16 +145,17 @@ pub fn html(r: &RunReport) -> String {
              <th>status</th><th>reason code</th><th>notes</th></tr>",
         );
         for o in &r.objects {
+            let row = &o.row;
             let _ = write!(
                 s,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{st}\">{st}</td><td>{}</td>\
                  <td>{}</td></tr>",
                 esc(&o.database),
-                esc(&o.object_type),
-                esc(&o.name),
-                esc(o.reason_code.as_deref().unwrap_or("")),
-                esc(o.notes.as_deref().unwrap_or("")),
-                st = esc(&o.status),
+                esc(&row.object_type),
+                esc(&row.name),
+                esc(row.reason_code.as_deref().unwrap_or("")),
+                esc(row.notes.as_deref().unwrap_or("")),
+                st = row.status.as_str(),
             );
         }
         s.push_str("</table>");
