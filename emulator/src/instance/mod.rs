@@ -443,8 +443,8 @@ impl Instance {
 /// grammar accepts).
 fn parse_decl_type(decl: &str) -> Option<SqlType> {
     let decl = decl.replace("(-1)", "(max)");
-    let tokens = crate::sql::lexer::tokenize(&decl).ok()?;
-    crate::sql::parse_type(&tokens).ok().map(|(t, _)| t)
+    let tokens = crate::syntax::tokenize(&decl).ok()?;
+    crate::syntax::parse_type(&tokens).ok().map(|(t, _)| t)
 }
 
 /// The type of an expression column, from its values (SQL Server would type it statically; the

@@ -2,10 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::lexer::Token;
-use super::syntax_error;
 use crate::backup::BackupType;
 use crate::protocol::tokens::ServerMessage;
+use crate::syntax::{Token, syntax_error};
 
 /// Where a backup goes or comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,7 +270,7 @@ pub fn parse_restore(st: &[Token]) -> Result<RestoreSpec, ServerMessage> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::lexer::tokenize;
+    use crate::syntax::tokenize;
 
     #[test]
     fn backup_with_stripes_and_options() {

@@ -4,18 +4,15 @@
 //! would give for a statement it cannot resolve, naming what was not understood.
 
 pub mod backup;
-pub mod lexer;
 pub mod rewrite;
 mod scalar;
 pub mod security;
-
-pub use scalar::parse_type;
 
 use crate::instance::{Instance, Recovery};
 use crate::personality::Personality;
 use crate::protocol::tokens::{Column, ServerMessage};
 use crate::protocol::types::Value;
-use lexer::{Token, tokenize};
+use crate::syntax::{Token, syntax_error, tokenize};
 
 /// A change to a database's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,11 +112,6 @@ pub struct SessionView<'a> {
     pub user: &'a str,
     /// Parameters bound by sp_executesql: (name without `@`, type, value).
     pub vars: &'a [(String, crate::protocol::types::SqlType, Value)],
-}
-
-/// SQL Server error 102 (class 15): Incorrect syntax near '…'.
-pub fn syntax_error(near: &str) -> ServerMessage {
-    ServerMessage::error(102, 15, format!("Incorrect syntax near '{near}'."))
 }
 
 /// Runs a batch. A syntax error anywhere stops the whole batch before any statement runs, as

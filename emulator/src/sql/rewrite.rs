@@ -2,10 +2,9 @@
 //! `"schema.table"`, `[brackets]` to double quotes, `N'…'` to `'…'`, `TOP n` to `LIMIT n`,
 //! `@params` to positional parameters, `0x…` to blobs, and the few functions whose names differ.
 
-use super::lexer::Token;
-use super::syntax_error;
 use crate::instance::Instance;
 use crate::protocol::tokens::ServerMessage;
+use crate::syntax::{Token, syntax_error};
 
 /// Catalog views of the whole server, kept in the connection's `main` schema.
 const SERVER_VIEWS: &[&str] = &[
