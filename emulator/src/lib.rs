@@ -22,6 +22,7 @@ pub mod personality;
 pub mod protocol;
 pub mod server;
 pub mod sql;
+pub mod statement;
 pub mod syntax;
 
 pub use control::{Fault, FaultAction};

@@ -9,8 +9,8 @@ use crate::backup::{self, BackupHeader, BackupType, FormatError, LogEntry};
 use crate::blob;
 use crate::protocol::tokens::{Column, ServerMessage};
 use crate::protocol::types::{SqlType, Value};
-use crate::sql::backup::{BackupSpec, Device, RestoreKind, RestoreSpec};
 use crate::sql::rewrite::DB_MARKER;
+use crate::statement::{BackupSpec, Device, RestoreKind, RestoreSpec};
 
 /// Server-level views of requests and operations, in `main`. `operation_id` links a request row
 /// to its dm_operation_status row (an emulator column; SQL Server has no such link).

@@ -20,6 +20,7 @@ use rusqlite::{Connection, limits::Limit};
 
 use crate::protocol::tokens::{Column, ServerMessage};
 use crate::protocol::types::{self, SqlType, Value};
+use crate::statement::FileChange;
 
 /// Recovery models (sys.databases.recovery_model: 1 full, 2 bulk-logged, 3 simple).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,11 +293,7 @@ impl Instance {
     }
 
     /// ALTER DATABASE … ADD [LOG] FILE / ADD FILEGROUP … [CONTAINS FILESTREAM].
-    pub fn add_file(
-        &mut self,
-        db: &str,
-        change: &crate::sql::FileChange,
-    ) -> Result<(), ServerMessage> {
+    pub fn add_file(&mut self, db: &str, change: &FileChange) -> Result<(), ServerMessage> {
         let Some(info) = self.database(db).cloned() else {
             return Err(ServerMessage::error(
                 5011,
@@ -308,11 +305,11 @@ impl Instance {
         };
         let q = format!("\"{}\"", info.name.replace('"', "\"\""));
         let r = match change {
-            crate::sql::FileChange::Filegroup { name, filestream } => self.conn.execute(
+            FileChange::Filegroup { name, filestream } => self.conn.execute(
                 &format!(r#"INSERT INTO {q}."sys.filegroups" SELECT ?1, (SELECT MAX(data_space_id) + 1 FROM {q}."sys.filegroups"), ?2, ?3"#),
                 rusqlite::params![name, if *filestream { "FD" } else { "FG" }, if *filestream { "FILESTREAM_DATA_FILEGROUP" } else { "ROWS_FILEGROUP" }],
             ),
-            crate::sql::FileChange::File { log, name, filename, filegroup } => {
+            FileChange::File { log, name, filename, filegroup } => {
                 let filestream: bool = filegroup.as_ref().is_some_and(|fg| {
                     self.conn
                         .query_row(&format!(r#"SELECT type = 'FD' FROM {q}."sys.filegroups" WHERE name = ?1 COLLATE NOCASE"#), [fg], |r| r.get(0))

@@ -12,22 +12,8 @@ use crate::instance::{Instance, Recovery};
 use crate::personality::Personality;
 use crate::protocol::tokens::{Column, ServerMessage};
 use crate::protocol::types::Value;
+use crate::statement::{BackupSpec, FileChange, RestoreSpec};
 use crate::syntax::{Token, syntax_error, tokenize};
-
-/// A change to a database's files.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileChange {
-    Filegroup {
-        name: String,
-        filestream: bool,
-    },
-    File {
-        log: bool,
-        name: String,
-        filename: String,
-        filegroup: Option<String>,
-    },
-}
 
 /// `ADD FILEGROUP fg [CONTAINS FILESTREAM]` or `ADD [LOG] FILE (NAME = …, FILENAME = '…', …) [TO FILEGROUP fg]`.
 fn parse_add(st: &[Token]) -> Result<FileChange, ServerMessage> {
@@ -162,10 +148,10 @@ enum Plan<'t> {
     DropDatabase(String),
     SetRecovery(String, Recovery),
     Security(security::SecurityStatement),
-    Backup(backup::BackupSpec),
+    Backup(BackupSpec),
     AddFile(String, FileChange),
     SetEncryption(String, bool),
-    Restore(backup::RestoreSpec),
+    Restore(RestoreSpec),
 }
 
 fn object_name(tokens: &[Token]) -> String {
