@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use super::{DatabaseInfo, Instance, Recovery, security::unique_bytes, sqlite_error};
+use super::query::{q, sqlite_error};
+use super::security::unique_bytes;
+use super::{Instance, Recovery};
 use crate::backup::{self, BackupHeader, BackupType, FormatError, LogEntry};
 use crate::blob;
 use crate::protocol::tokens::{Column, ServerMessage};
@@ -72,10 +74,6 @@ fn guid_text(b: &[u8]) -> String {
         &h[16..20],
         &h[20..32]
     )
-}
-
-fn q(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 /// What a BACKUP or RESTORE produced: informational messages and, for the *ONLY forms, rows.
@@ -1207,22 +1205,4 @@ fn label(h: &BackupHeader) -> (Vec<Column>, Vec<Vec<Value>>) {
             Value::Int(65_536),
         ]],
     )
-}
-
-impl DatabaseInfo {
-    /// Whether user statements may run against it.
-    pub fn usable(&self) -> Result<(), ServerMessage> {
-        if self.restoring {
-            // SQL Server error 927 (class 14).
-            return Err(ServerMessage::error(
-                927,
-                14,
-                format!(
-                    "Database '{}' cannot be opened. It is in the middle of a restore.",
-                    self.name
-                ),
-            ));
-        }
-        Ok(())
-    }
 }
