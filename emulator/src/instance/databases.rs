@@ -144,12 +144,7 @@ impl Instance {
                 format!("Database '{name}' already exists. Choose a different database name."),
             ));
         }
-        let safe: String = name
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        let file = self.dir.join(format!("{safe}-{}.sqlite", self.next_id));
-        let _ = std::fs::remove_file(&file);
+        let file = self.new_file_path(name);
         self.attach(name, Some(file), Recovery::Full, false)
     }
 
