@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::change_log::{CHANGE_LOG, DB_MARKER};
 use super::query::{q, sqlite_error};
 use super::security::unique_bytes;
 use super::{Instance, Recovery};
@@ -11,7 +12,6 @@ use crate::backup::{self, BackupHeader, BackupType, FormatError, LogEntry};
 use crate::blob;
 use crate::protocol::tokens::{Column, ServerMessage};
 use crate::protocol::types::{SqlType, Value};
-use crate::sql::rewrite::DB_MARKER;
 use crate::statement::{BackupSpec, Device, RestoreKind, RestoreSpec};
 
 /// Server-level views of requests and operations, in `main`. `operation_id` links a request row
@@ -61,9 +61,6 @@ CREATE TABLE msdb."dbo.restorehistory" (
 );
 "#;
 
-/// The change log inside each user database's file.
-pub const CHANGE_LOG: &str = "ferry.log";
-
 fn guid_text(b: &[u8]) -> String {
     let h: String = b.iter().map(|x| format!("{x:02X}")).collect();
     format!(
@@ -109,23 +106,6 @@ struct History {
 }
 
 impl Instance {
-    /// The newest LSN in a database's change log (0 when nothing changed since it was created).
-    pub(crate) fn current_lsn(&self, db: &str) -> i64 {
-        let sql = format!(
-            "SELECT COALESCE(MAX(lsn), 0) FROM {}.{}",
-            q(db),
-            q(CHANGE_LOG)
-        );
-        self.conn.query_row(&sql, [], |r| r.get(0)).unwrap_or(0)
-    }
-
-    /// Records a change so differential and log backups can carry it.
-    pub(crate) fn log_change(&self, db: &str, sql: &str) -> Result<(), ServerMessage> {
-        let stmt = format!("INSERT INTO {}.{} (sql) VALUES (?1)", q(db), q(CHANGE_LOG));
-        self.conn.execute(&stmt, [sql]).map_err(sqlite_error)?;
-        Ok(())
-    }
-
     fn last_backup(&self, db: &str, where_: &str) -> Option<History> {
         let sql = format!(
             r#"SELECT backup_set_uuid, last_lsn, checkpoint_lsn FROM msdb."dbo.backupset" WHERE database_name = ?1 COLLATE NOCASE AND {where_} ORDER BY backup_set_id DESC LIMIT 1"#
@@ -139,29 +119,6 @@ impl Instance {
                 })
             })
             .ok()
-    }
-
-    fn change_entries(
-        &self,
-        db: &str,
-        after: i64,
-        upto: i64,
-    ) -> Result<Vec<LogEntry>, ServerMessage> {
-        let sql = format!(
-            "SELECT lsn, sql FROM {}.{} WHERE lsn > ?1 AND lsn <= ?2 ORDER BY lsn",
-            q(db),
-            q(CHANGE_LOG)
-        );
-        let mut stmt = self.conn.prepare(&sql).map_err(sqlite_error)?;
-        let rows = stmt
-            .query_map([after, upto], |r| {
-                Ok(LogEntry {
-                    lsn: r.get(0)?,
-                    sql: r.get(1)?,
-                })
-            })
-            .map_err(sqlite_error)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(sqlite_error)
     }
 
     /// BACKUP DATABASE | LOG … TO DISK.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, limits::Limit};
 
+use super::change_log::CHANGE_LOG;
 use super::checksum::register_functions;
 use super::query::sqlite_error;
 use super::state::ATTACH_LIMIT;
@@ -114,7 +115,7 @@ impl Instance {
         if !system {
             let log = format!(
                 r#"CREATE TABLE IF NOT EXISTS "{q}"."{}" (lsn INTEGER PRIMARY KEY AUTOINCREMENT, sql TEXT NOT NULL)"#,
-                backups::CHANGE_LOG,
+                CHANGE_LOG,
                 q = name.replace('"', "\"\"")
             );
             self.conn.execute_batch(&log).map_err(sqlite_error)?;

@@ -5,6 +5,7 @@
 //! Server-level catalog views (`sys.databases`, …) live in the connection's `main` schema.
 
 mod backups;
+mod change_log;
 mod checksum;
 mod databases;
 mod query;
@@ -13,6 +14,7 @@ mod state;
 mod tde;
 
 pub use backups::{OperationStart, Report};
+pub use change_log::DB_MARKER;
 pub(crate) use query::sqlite_error;
 pub use security::{LoginKind, Password, password_hash};
 pub use state::{DatabaseInfo, Instance, Recovery};
