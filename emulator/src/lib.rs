@@ -22,6 +22,8 @@ pub mod personality;
 pub mod protocol;
 pub mod server;
 pub mod sql;
+pub mod statement;
+pub mod syntax;
 
 pub use control::{Fault, FaultAction};
 pub use personality::{Edition, Personality, Release};

@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value as J;
 
-use super::{Arm, accepted, database_names, error};
+use super::reply::{accepted, error};
+use super::state::{Arm, database_names};
 
 impl Arm {
     /// What a job started with `storageContainerIdentity: ManagedIdentity` reads with: a

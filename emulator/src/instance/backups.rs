@@ -4,13 +4,15 @@
 
 use std::path::Path;
 
-use super::{DatabaseInfo, Instance, Recovery, security::unique_bytes, sqlite_error};
+use super::change_log::{CHANGE_LOG, DB_MARKER};
+use super::query::{q, sqlite_error};
+use super::security::unique_bytes;
+use super::{Instance, Recovery};
 use crate::backup::{self, BackupHeader, BackupType, FormatError, LogEntry};
 use crate::blob;
 use crate::protocol::tokens::{Column, ServerMessage};
 use crate::protocol::types::{SqlType, Value};
-use crate::sql::backup::{BackupSpec, Device, RestoreKind, RestoreSpec};
-use crate::sql::rewrite::DB_MARKER;
+use crate::statement::{BackupSpec, Device, RestoreKind, RestoreSpec};
 
 /// Server-level views of requests and operations, in `main`. `operation_id` links a request row
 /// to its dm_operation_status row (an emulator column; SQL Server has no such link).
@@ -59,9 +61,6 @@ CREATE TABLE msdb."dbo.restorehistory" (
 );
 "#;
 
-/// The change log inside each user database's file.
-pub const CHANGE_LOG: &str = "ferry.log";
-
 fn guid_text(b: &[u8]) -> String {
     let h: String = b.iter().map(|x| format!("{x:02X}")).collect();
     format!(
@@ -72,10 +71,6 @@ fn guid_text(b: &[u8]) -> String {
         &h[16..20],
         &h[20..32]
     )
-}
-
-fn q(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 /// What a BACKUP or RESTORE produced: informational messages and, for the *ONLY forms, rows.
@@ -111,23 +106,6 @@ struct History {
 }
 
 impl Instance {
-    /// The newest LSN in a database's change log (0 when nothing changed since it was created).
-    pub(crate) fn current_lsn(&self, db: &str) -> i64 {
-        let sql = format!(
-            "SELECT COALESCE(MAX(lsn), 0) FROM {}.{}",
-            q(db),
-            q(CHANGE_LOG)
-        );
-        self.conn.query_row(&sql, [], |r| r.get(0)).unwrap_or(0)
-    }
-
-    /// Records a change so differential and log backups can carry it.
-    pub(crate) fn log_change(&self, db: &str, sql: &str) -> Result<(), ServerMessage> {
-        let stmt = format!("INSERT INTO {}.{} (sql) VALUES (?1)", q(db), q(CHANGE_LOG));
-        self.conn.execute(&stmt, [sql]).map_err(sqlite_error)?;
-        Ok(())
-    }
-
     fn last_backup(&self, db: &str, where_: &str) -> Option<History> {
         let sql = format!(
             r#"SELECT backup_set_uuid, last_lsn, checkpoint_lsn FROM msdb."dbo.backupset" WHERE database_name = ?1 COLLATE NOCASE AND {where_} ORDER BY backup_set_id DESC LIMIT 1"#
@@ -141,29 +119,6 @@ impl Instance {
                 })
             })
             .ok()
-    }
-
-    fn change_entries(
-        &self,
-        db: &str,
-        after: i64,
-        upto: i64,
-    ) -> Result<Vec<LogEntry>, ServerMessage> {
-        let sql = format!(
-            "SELECT lsn, sql FROM {}.{} WHERE lsn > ?1 AND lsn <= ?2 ORDER BY lsn",
-            q(db),
-            q(CHANGE_LOG)
-        );
-        let mut stmt = self.conn.prepare(&sql).map_err(sqlite_error)?;
-        let rows = stmt
-            .query_map([after, upto], |r| {
-                Ok(LogEntry {
-                    lsn: r.get(0)?,
-                    sql: r.get(1)?,
-                })
-            })
-            .map_err(sqlite_error)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(sqlite_error)
     }
 
     /// BACKUP DATABASE | LOG … TO DISK.
@@ -1207,22 +1162,4 @@ fn label(h: &BackupHeader) -> (Vec<Column>, Vec<Vec<Value>>) {
             Value::Int(65_536),
         ]],
     )
-}
-
-impl DatabaseInfo {
-    /// Whether user statements may run against it.
-    pub fn usable(&self) -> Result<(), ServerMessage> {
-        if self.restoring {
-            // SQL Server error 927 (class 14).
-            return Err(ServerMessage::error(
-                927,
-                14,
-                format!(
-                    "Database '{}' cannot be opened. It is in the middle of a restore.",
-                    self.name
-                ),
-            ));
-        }
-        Ok(())
-    }
 }

@@ -12,7 +12,7 @@ use super::plan::{PlanError, PlannedSet, plan};
 use crate::backup::{BackupHeader, decode};
 use crate::blob::{self, BlobLocation};
 use crate::server::Server;
-use crate::sql::backup::{RestoreKind, RestoreSpec};
+use crate::statement::{RestoreKind, RestoreSpec};
 
 /// How long an LRS job may run before the service cancels it (methods.md §2.7).
 pub const MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);

@@ -2,10 +2,9 @@
 //! `"schema.table"`, `[brackets]` to double quotes, `N'…'` to `'…'`, `TOP n` to `LIMIT n`,
 //! `@params` to positional parameters, `0x…` to blobs, and the few functions whose names differ.
 
-use super::lexer::Token;
-use super::syntax_error;
-use crate::instance::Instance;
+use crate::instance::{DB_MARKER, Instance};
 use crate::protocol::tokens::ServerMessage;
+use crate::syntax::{Token, syntax_error};
 
 /// Catalog views of the whole server, kept in the connection's `main` schema.
 const SERVER_VIEWS: &[&str] = &[
@@ -49,9 +48,6 @@ impl Rewritten {
         }
     }
 }
-
-/// Stands for "this database" in the change log.
-pub const DB_MARKER: &str = "\u{1}";
 
 /// A value as a SQLite literal.
 pub fn sql_literal(v: &crate::protocol::types::Value) -> String {

@@ -1,10 +1,10 @@
 //! Expressions without tables: literals, `@@` functions, `SERVERPROPERTY`, `DB_NAME`,
 //! `SUSER_SNAME`, `CAST`, `+` and `-`, and the select list that holds them.
 
-use super::lexer::Token;
-use super::{SessionView, syntax_error};
+use super::SessionView;
 use crate::protocol::tokens::{Column, ServerMessage};
 use crate::protocol::types::{SqlType, Value, int, text};
+use crate::syntax::{Parsed, Token, expect, near, parse_type, syntax_error};
 
 #[derive(Debug)]
 pub enum Expr<'t> {
@@ -23,12 +23,6 @@ pub enum Expr<'t> {
 
 pub struct SelectList<'t> {
     items: Vec<(Expr<'t>, String)>,
-}
-
-type Parsed<'t, T> = Result<(T, &'t [Token]), ServerMessage>;
-
-fn near(rest: &[Token]) -> ServerMessage {
-    syntax_error(&rest.first().map(|t| t.display()).unwrap_or_default())
 }
 
 pub fn parse_select_list(mut t: &[Token]) -> Parsed<'_, SelectList<'_>> {
@@ -121,74 +115,6 @@ fn parse_factor(t: &[Token]) -> Parsed<'_, Expr<'_>> {
         }
         other => Err(syntax_error(&other.display())),
     }
-}
-
-fn expect<'t>(t: &'t [Token], p: &str) -> Result<&'t [Token], ServerMessage> {
-    match t.first() {
-        Some(x) if x.is_punct(p) => Ok(&t[1..]),
-        _ => Err(near(t)),
-    }
-}
-
-/// A type name with its length, e.g. `nvarchar(128)`, `nvarchar(max)`, `int`.
-pub fn parse_type(t: &[Token]) -> Parsed<'_, SqlType> {
-    let Some(Token::Word(name)) = t.first() else {
-        return Err(near(t));
-    };
-    let mut rest = &t[1..];
-    let mut args: Vec<Option<u16>> = Vec::new();
-    if rest.first().is_some_and(|x| x.is_punct("(")) {
-        rest = &rest[1..];
-        loop {
-            match rest.first() {
-                Some(Token::Number(n)) => args.push(n.parse().ok()),
-                Some(x) if x.is("MAX") => args.push(None),
-                _ => return Err(near(rest)),
-            }
-            rest = &rest[1..];
-            if rest.first().is_some_and(|x| x.is_punct(",")) {
-                rest = &rest[1..];
-                continue;
-            }
-            rest = expect(rest, ")")?;
-            break;
-        }
-    }
-    let len = args.first().copied().unwrap_or(Some(30));
-    let ty = match name.to_ascii_lowercase().as_str() {
-        "tinyint" => SqlType::TinyInt,
-        "smallint" => SqlType::SmallInt,
-        "int" | "integer" => SqlType::Int,
-        "bigint" => SqlType::BigInt,
-        "bit" => SqlType::Bit,
-        "float" | "real" => SqlType::Float,
-        "decimal" | "numeric" => SqlType::Decimal(
-            args.first().copied().flatten().unwrap_or(18) as u8,
-            args.get(1).copied().flatten().unwrap_or(0) as u8,
-        ),
-        "nvarchar" | "nchar" | "sysname" => {
-            SqlType::NVarChar(if name.eq_ignore_ascii_case("sysname") {
-                Some(128)
-            } else {
-                len
-            })
-        }
-        "varchar" | "char" => SqlType::VarChar(len),
-        "varbinary" | "binary" => SqlType::VarBinary(len),
-        "uniqueidentifier" => SqlType::UniqueIdentifier,
-        "date" => SqlType::Date,
-        "datetime2" | "datetime" => SqlType::DateTime2,
-        "sql_variant" => SqlType::SqlVariant,
-        // SQL Server error 243: Type … is not a defined system type.
-        other => {
-            return Err(ServerMessage::error(
-                243,
-                16,
-                format!("Type {other} is not a defined system type."),
-            ));
-        }
-    };
-    Ok((ty, rest))
 }
 
 fn literal(t: &Token) -> (SqlType, Value) {

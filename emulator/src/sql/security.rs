@@ -1,9 +1,8 @@
 //! CREATE/ALTER/DROP LOGIN and CREATE/DROP CREDENTIAL, parsed from tokens.
 
-use super::lexer::Token;
-use super::syntax_error;
 use crate::instance::{LoginKind, Password};
 use crate::protocol::tokens::ServerMessage;
+use crate::syntax::{Token, syntax_error};
 
 /// A security statement, ready to apply to the instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -355,7 +354,7 @@ pub fn mask_secrets(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::lexer::tokenize;
+    use crate::syntax::tokenize;
 
     #[test]
     fn parses_logins_and_credentials() {

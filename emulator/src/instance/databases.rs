@@ -1,0 +1,267 @@
+//! The instance's databases: a new instance with the four system databases, CREATE, DROP and
+//! ALTER DATABASE, and what statements ask about their tables.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, limits::Limit};
+
+use super::change_log::CHANGE_LOG;
+use super::checksum::register_functions;
+use super::query::sqlite_error;
+use super::state::ATTACH_LIMIT;
+use super::{DatabaseInfo, Instance, Recovery, backups, security, tde};
+use crate::protocol::tokens::ServerMessage;
+use crate::protocol::types;
+use crate::statement::FileChange;
+
+impl Instance {
+    /// An instance keeping its database files in `dir`, with the four system databases.
+    pub fn new(dir: &Path, compatibility_level: u8) -> anyhow::Result<Instance> {
+        std::fs::create_dir_all(dir)?;
+        let conn = Connection::open_in_memory()?;
+        conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, ATTACH_LIMIT)?;
+        register_functions(&conn)?;
+        conn.execute_batch(
+            r#"CREATE TABLE "sys.databases" (
+                name nvarchar(128), database_id int, create_date datetime2, compatibility_level tinyint,
+                collation_name nvarchar(128), user_access_desc nvarchar(60), state tinyint, state_desc nvarchar(60),
+                recovery_model tinyint, recovery_model_desc nvarchar(60), is_read_only bit, is_encrypted bit
+            );"#,
+        )?;
+        conn.execute_batch(security::SCHEMA)?;
+        let mut inst = Instance {
+            conn,
+            dir: dir.to_owned(),
+            databases: BTreeMap::new(),
+            next_id: 1,
+            compatibility_level,
+        };
+        // master, tempdb, model, msdb: database ids 1–4 on every SQL Server.
+        for (name, recovery) in [
+            ("master", Recovery::Simple),
+            ("tempdb", Recovery::Simple),
+            ("model", Recovery::Full),
+            ("msdb", Recovery::Simple),
+        ] {
+            inst.attach(name, None, recovery, true)
+                .map_err(|e| anyhow::anyhow!(e.text))?;
+        }
+        inst.conn.execute_batch(backups::MSDB_SCHEMA)?;
+        inst.conn.execute_batch(backups::OPERATIONS_SCHEMA)?;
+        inst.conn.execute_batch(tde::SCHEMA)?;
+        Ok(inst)
+    }
+
+    pub fn database(&self, name: &str) -> Option<&DatabaseInfo> {
+        self.databases.get(&name.to_ascii_lowercase())
+    }
+
+    pub fn databases(&self) -> impl Iterator<Item = &DatabaseInfo> {
+        self.databases.values()
+    }
+
+    pub(super) fn attach(
+        &mut self,
+        name: &str,
+        file: Option<PathBuf>,
+        recovery: Recovery,
+        system: bool,
+    ) -> Result<(), ServerMessage> {
+        if self.databases.len() as i32 >= ATTACH_LIMIT {
+            return Err(ServerMessage::error(
+                50000,
+                16,
+                format!("ferry-emulator holds at most {ATTACH_LIMIT} databases per instance"),
+            ));
+        }
+        let path = file
+            .as_ref()
+            .map_or(":memory:".to_owned(), |f| f.display().to_string());
+        self.conn
+            .execute("ATTACH DATABASE ?1 AS ?2", rusqlite::params![path, name])
+            .map_err(sqlite_error)?;
+        let id = self.next_id;
+        self.next_id += 1;
+        let now = types::datetime_text(types::days_from_civil(2026, 1, 1).unwrap_or(0), 0);
+        self.conn
+            .execute(
+                r#"INSERT INTO "sys.databases" VALUES (?1, ?2, ?3, ?4, 'SQL_Latin1_General_CP1_CI_AS', 'MULTI_USER', 0, 'ONLINE', ?5, ?6, 0, 0)"#,
+                rusqlite::params![name, id, now, self.compatibility_level, recovery as i64, recovery.desc()],
+            )
+            .map_err(sqlite_error)?;
+        // sys.tables, per database, over SQLite's own catalog. The view names `sqlite_master`
+        // unqualified (SQLite resolves it in the view's own schema) and is re-created on every
+        // attach: a restore under another name brings the source's file, and a view naming the
+        // source's schema would break every query of the new database.
+        let view = format!(
+            r#"DROP VIEW IF EXISTS "{q}"."sys.tables"; CREATE VIEW "{q}"."sys.tables" AS SELECT substr(name, instr(name, '.') + 1) AS name, rowid AS object_id, 1 AS schema_id, 'USER_TABLE' AS type_desc FROM sqlite_master WHERE type = 'table' AND name LIKE '%.%' AND name NOT LIKE 'sys.%' AND name NOT LIKE 'ferry.%'"#,
+            q = name.replace('"', "\"\"")
+        );
+        self.conn.execute_batch(&view).map_err(sqlite_error)?;
+        // sys.database_files and sys.filegroups, per database: one data and one log file, as
+        // CREATE DATABASE without file options gives; ALTER DATABASE … ADD adds rows. Kept in
+        // the database's own file, so a restore brings the source's file layout with it.
+        let files = format!(
+            r#"CREATE TABLE IF NOT EXISTS "{q}"."sys.database_files" (file_id int, type tinyint, type_desc nvarchar(60), name nvarchar(128), physical_name nvarchar(260), state_desc nvarchar(60), size int, max_size int, growth int);
+               CREATE TABLE IF NOT EXISTS "{q}"."sys.filegroups" (name nvarchar(128), data_space_id int, type char(2), type_desc nvarchar(60));
+               INSERT INTO "{q}"."sys.database_files" SELECT 1, 0, 'ROWS', '{l}', '/var/opt/mssql/data/{l}.mdf', 'ONLINE', 1024, -1, 8192 WHERE NOT EXISTS (SELECT 1 FROM "{q}"."sys.database_files");
+               INSERT INTO "{q}"."sys.database_files" SELECT 2, 1, 'LOG', '{l}_log', '/var/opt/mssql/data/{l}_log.ldf', 'ONLINE', 1024, 268435456, 8192 WHERE (SELECT COUNT(*) FROM "{q}"."sys.database_files") = 1;
+               INSERT INTO "{q}"."sys.filegroups" SELECT 'PRIMARY', 1, 'FG', 'ROWS_FILEGROUP' WHERE NOT EXISTS (SELECT 1 FROM "{q}"."sys.filegroups");"#,
+            q = name.replace('"', "\"\""),
+            l = name.replace('\'', "''")
+        );
+        self.conn.execute_batch(&files).map_err(sqlite_error)?;
+        if !system {
+            let log = format!(
+                r#"CREATE TABLE IF NOT EXISTS "{q}"."{}" (lsn INTEGER PRIMARY KEY AUTOINCREMENT, sql TEXT NOT NULL)"#,
+                CHANGE_LOG,
+                q = name.replace('"', "\"\"")
+            );
+            self.conn.execute_batch(&log).map_err(sqlite_error)?;
+        }
+        self.databases.insert(
+            name.to_ascii_lowercase(),
+            DatabaseInfo {
+                name: name.to_owned(),
+                id,
+                recovery,
+                file,
+                system,
+                restoring: false,
+                restored_lsn: 0,
+                restored_full_guid: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// CREATE DATABASE. SQL Server error 1801 if the name is taken.
+    pub fn create_database(&mut self, name: &str) -> Result<(), ServerMessage> {
+        if self.database(name).is_some() {
+            return Err(ServerMessage::error(
+                1801,
+                16,
+                format!("Database '{name}' already exists. Choose a different database name."),
+            ));
+        }
+        let file = self.new_file_path(name);
+        self.attach(name, Some(file), Recovery::Full, false)
+    }
+
+    /// A fresh file for a database (any stale file of that name removed).
+    pub(super) fn new_file_path(&self, name: &str) -> PathBuf {
+        let safe: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let file = self.dir.join(format!("{safe}-{}.sqlite", self.next_id));
+        let _ = std::fs::remove_file(&file);
+        file
+    }
+
+    /// DROP DATABASE. SQL Server error 3701 if it does not exist.
+    pub fn drop_database(&mut self, name: &str) -> Result<(), ServerMessage> {
+        let Some(info) = self.database(name).cloned().filter(|d| !d.system) else {
+            return Err(ServerMessage::error(
+                3701,
+                11,
+                format!(
+                    "Cannot drop the database '{name}', because it does not exist or you do not have permission."
+                ),
+            ));
+        };
+        self.conn
+            .execute("DETACH DATABASE ?1", [&info.name])
+            .map_err(sqlite_error)?;
+        self.conn
+            .execute(
+                r#"DELETE FROM "sys.databases" WHERE name = ?1"#,
+                [&info.name],
+            )
+            .map_err(sqlite_error)?;
+        if let Some(f) = &info.file {
+            let _ = std::fs::remove_file(f);
+        }
+        self.databases.remove(&name.to_ascii_lowercase());
+        Ok(())
+    }
+
+    /// ALTER DATABASE … ADD [LOG] FILE / ADD FILEGROUP … [CONTAINS FILESTREAM].
+    pub fn add_file(&mut self, db: &str, change: &FileChange) -> Result<(), ServerMessage> {
+        let Some(info) = self.database(db).cloned() else {
+            return Err(ServerMessage::error(
+                5011,
+                14,
+                format!(
+                    "User does not have permission to alter database '{db}', the database does not exist, or the database is not in a state that allows access checks."
+                ),
+            ));
+        };
+        let q = format!("\"{}\"", info.name.replace('"', "\"\""));
+        let r = match change {
+            FileChange::Filegroup { name, filestream } => self.conn.execute(
+                &format!(r#"INSERT INTO {q}."sys.filegroups" SELECT ?1, (SELECT MAX(data_space_id) + 1 FROM {q}."sys.filegroups"), ?2, ?3"#),
+                rusqlite::params![name, if *filestream { "FD" } else { "FG" }, if *filestream { "FILESTREAM_DATA_FILEGROUP" } else { "ROWS_FILEGROUP" }],
+            ),
+            FileChange::File { log, name, filename, filegroup } => {
+                let filestream: bool = filegroup.as_ref().is_some_and(|fg| {
+                    self.conn
+                        .query_row(&format!(r#"SELECT type = 'FD' FROM {q}."sys.filegroups" WHERE name = ?1 COLLATE NOCASE"#), [fg], |r| r.get(0))
+                        .unwrap_or(false)
+                });
+                let (ty, desc) = if *log { (1, "LOG") } else if filestream { (2, "FILESTREAM") } else { (0, "ROWS") };
+                self.conn.execute(
+                    &format!(r#"INSERT INTO {q}."sys.database_files" SELECT (SELECT MAX(file_id) + 1 FROM {q}."sys.database_files"), ?1, ?2, ?3, ?4, 'ONLINE', 1024, -1, 8192"#),
+                    rusqlite::params![ty, desc, name, filename],
+                )
+            }
+        };
+        r.map_err(sqlite_error)?;
+        Ok(())
+    }
+
+    /// ALTER DATABASE … SET RECOVERY.
+    pub fn set_recovery(&mut self, name: &str, recovery: Recovery) -> Result<(), ServerMessage> {
+        let key = name.to_ascii_lowercase();
+        let Some(info) = self.databases.get_mut(&key) else {
+            return Err(ServerMessage::error(
+                5011,
+                14,
+                format!(
+                    "User does not have permission to alter database '{name}', the database does not exist, or the database is not in a state that allows access checks."
+                ),
+            ));
+        };
+        info.recovery = recovery;
+        let n = info.name.clone();
+        self.conn
+            .execute(r#"UPDATE "sys.databases" SET recovery_model = ?2, recovery_model_desc = ?3 WHERE name = ?1"#, rusqlite::params![n, recovery as i64, recovery.desc()])
+            .map_err(sqlite_error)?;
+        Ok(())
+    }
+
+    /// Whether a table or view exists.
+    pub fn table_exists(&self, schema_db: &str, table: &str) -> bool {
+        let sql = format!(
+            r#"SELECT 1 FROM "{}".sqlite_master WHERE type IN ('table', 'view') AND name = ?1 COLLATE NOCASE"#,
+            schema_db.replace('"', "\"\"")
+        );
+        self.conn.query_row(&sql, [table], |_| Ok(())).is_ok()
+    }
+
+    /// The column names of a table, in order.
+    pub fn columns_of(&self, schema_db: &str, table: &str) -> Vec<String> {
+        let sql = format!(
+            r#"PRAGMA "{}".table_info("{}")"#,
+            schema_db.replace('"', "\"\""),
+            table.replace('"', "\"\"")
+        );
+        let Ok(mut stmt) = self.conn.prepare(&sql) else {
+            return vec![];
+        };
+        stmt.query_map([], |r| r.get::<_, String>(1))
+            .map(|rows| rows.filter_map(Result::ok).collect())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,73 @@
+//! What an instance is: one SQLite connection with every database attached, and what it knows
+//! of each database beyond its tables. The other files of [`crate::instance`] add its behaviour.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rusqlite::Connection;
+
+use crate::protocol::tokens::ServerMessage;
+
+/// Recovery models (sys.databases.recovery_model: 1 full, 2 bulk-logged, 3 simple).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    Full = 1,
+    BulkLogged = 2,
+    Simple = 3,
+}
+
+impl Recovery {
+    pub fn desc(self) -> &'static str {
+        match self {
+            Recovery::Full => "FULL",
+            Recovery::BulkLogged => "BULK_LOGGED",
+            Recovery::Simple => "SIMPLE",
+        }
+    }
+}
+
+/// What the instance knows of a database beyond its tables.
+#[derive(Debug, Clone)]
+pub struct DatabaseInfo {
+    pub name: String,
+    pub id: i64,
+    pub recovery: Recovery,
+    pub file: Option<PathBuf>,
+    pub system: bool,
+    /// Restored WITH NORECOVERY and waiting for more backups (state RESTORING).
+    pub restoring: bool,
+    /// The LSN the last restored backup reached, for the log-chain checks.
+    pub restored_lsn: i64,
+    /// The BackupSetGUID of the full backup it was restored from (a differential's base).
+    pub restored_full_guid: Option<String>,
+}
+
+impl DatabaseInfo {
+    /// Whether user statements may run against it.
+    pub fn usable(&self) -> Result<(), ServerMessage> {
+        if self.restoring {
+            // SQL Server error 927 (class 14).
+            return Err(ServerMessage::error(
+                927,
+                14,
+                format!(
+                    "Database '{}' cannot be opened. It is in the middle of a restore.",
+                    self.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// All databases of one emulated server.
+pub struct Instance {
+    pub(super) conn: Connection,
+    pub(super) dir: PathBuf,
+    pub(super) databases: BTreeMap<String, DatabaseInfo>,
+    pub(super) next_id: i64,
+    pub(super) compatibility_level: u8,
+}
+
+/// SQLite's `ATTACH` ceiling as this build allows it (see .cargo/config.toml).
+pub(super) const ATTACH_LIMIT: i32 = 125;

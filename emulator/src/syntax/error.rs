@@ -1,0 +1,25 @@
+//! SQL Server error 102, and the checks every parser here makes that raise it.
+
+use super::lexer::Token;
+use crate::protocol::tokens::ServerMessage;
+
+/// What a parser returns: the value read and the tokens after it.
+pub type Parsed<'t, T> = Result<(T, &'t [Token]), ServerMessage>;
+
+/// SQL Server error 102 (class 15): Incorrect syntax near '…'.
+pub fn syntax_error(near: &str) -> ServerMessage {
+    ServerMessage::error(102, 15, format!("Incorrect syntax near '{near}'."))
+}
+
+/// Error 102 near the first of `rest` (or near nothing, at the end of the statement).
+pub fn near(rest: &[Token]) -> ServerMessage {
+    syntax_error(&rest.first().map(|t| t.display()).unwrap_or_default())
+}
+
+/// The tokens after the punctuation `p`, or error 102 near what stands there instead.
+pub fn expect<'t>(t: &'t [Token], p: &str) -> Result<&'t [Token], ServerMessage> {
+    match t.first() {
+        Some(x) if x.is_punct(p) => Ok(&t[1..]),
+        _ => Err(near(t)),
+    }
+}
