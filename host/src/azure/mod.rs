@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::bindings::types::{Failure, PluginError};
+use crate::bindings::{failed_with, transient};
 use crate::config::{AzureLabel, Environment};
 use crate::entra::EntraToken;
 use crate::redact::Redactor;
@@ -30,10 +31,6 @@ const ATTEMPTS: u32 = 5;
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 /// The pause before a retry when the server names none.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-
-fn failed(message: String, code: Option<i32>) -> PluginError {
-    PluginError::Failed(Failure { message, code })
-}
 
 /// A response as the capability returns it.
 pub struct Reply {
@@ -68,8 +65,8 @@ impl ArmClients {
     pub fn get(&self, label: &str) -> Result<Arc<ArmClient>, PluginError> {
         match self.clients.get(label) {
             Some(Ok(c)) => Ok(c.clone()),
-            Some(Err(why)) => Err(failed(why.clone(), None)),
-            None => Err(failed(
+            Some(Err(why)) => Err(failed_with(why.clone(), None)),
+            None => Err(failed_with(
                 format!("environment.toml has no [azure.{label}]"),
                 None,
             )),
@@ -137,16 +134,14 @@ impl ArmClient {
             Credential::Secret(r) => {
                 let v = r
                     .resolve()
-                    .map_err(|e| failed(format!("azure label `{}`: {e}", self.label), None))?;
+                    .map_err(|e| failed_with(format!("azure label `{}`: {e}", self.label), None))?;
                 self.redactor.register(&v);
                 Ok(v)
             }
-            Credential::Entra(e) => e.get().await.map_err(|e| {
-                PluginError::Transient(Failure {
-                    message: format!("azure label `{}`: {e}", self.label),
-                    code: None,
-                })
-            }),
+            Credential::Entra(e) => e
+                .get()
+                .await
+                .map_err(|e| transient(format!("azure label `{}`: {e}", self.label))),
         }
     }
 
@@ -164,7 +159,7 @@ impl ArmClient {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
-            return Err(failed(
+            return Err(failed_with(
                 format!("`{}` is not an api-version", api_version.escape_default()),
                 None,
             ));
@@ -181,7 +176,7 @@ impl ArmClient {
         body: Option<&str>,
     ) -> Result<Reply, PluginError> {
         let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| failed(format!("`{method}` is not an HTTP method"), None))?;
+            .map_err(|_| failed_with(format!("`{method}` is not an HTTP method"), None))?;
         let mut pause = FIRST_BACKOFF;
         let mut attempt = 0;
         loop {
@@ -207,14 +202,11 @@ impl ArmClient {
                     continue;
                 }
                 Err(e) => {
-                    return Err(PluginError::Transient(Failure {
-                        message: format!(
-                            "azure label `{}`: {}",
-                            self.label,
-                            self.redactor.redact(&e.to_string())
-                        ),
-                        code: None,
-                    }));
+                    return Err(transient(format!(
+                        "azure label `{}`: {}",
+                        self.label,
+                        self.redactor.redact(&e.to_string())
+                    )));
                 }
             };
             let status = resp.status().as_u16();

@@ -3,6 +3,7 @@
 
 use crate::bindings::ferry::plugin::azure::{ArmRequest, ArmResponse, ArmSecret, Host};
 use crate::bindings::types::PluginError;
+use crate::bindings::{HostError, failed};
 use crate::capability::{Access, Kind};
 use crate::plan::Decision;
 use crate::runtime::store::StepData;
@@ -59,14 +60,9 @@ fn seal_into(body: &str, values: &[(String, String)]) -> Result<String, PluginEr
     for (name, value) in values {
         let placeholder = format!("\"{{{{{name}}}}}\"");
         if !out.contains(&placeholder) {
-            return Err(crate::bindings::types::PluginError::Failed(
-                crate::bindings::types::Failure {
-                    message: format!(
-                        "request-sealed: the body has no \"{{{{{name}}}}}\" for secret `{name}`"
-                    ),
-                    code: None,
-                },
-            ));
+            return Err(failed(format!(
+                "request-sealed: the body has no \"{{{{{name}}}}}\" for secret `{name}`"
+            )));
         }
         let json = serde_json::to_string(value).unwrap_or_default();
         out = out.replace(&placeholder, &json);
@@ -109,38 +105,26 @@ impl Host for StepData {
         label: String,
         request: ArmRequest,
         secrets: Vec<ArmSecret>,
-    ) -> wasmtime::Result<Result<ArmResponse, PluginError>> {
+    ) -> Result<ArmResponse, HostError> {
         let mut values = Vec::new();
         for s in secrets {
-            match self.sealed_value(&s.secret, &format!("secret `{}`", s.name)) {
-                Ok(v) => values.push((s.name, v)),
-                Err(e) => return Ok(Err(e)),
-            }
+            let value = self.sealed_value(&s.secret, &format!("secret `{}`", s.name))?;
+            values.push((s.name, value));
         }
-        Ok(self.send_request(&label, request, &values).await)
+        Ok(self.send_request(&label, request, &values).await?)
     }
 
     async fn request(
         &mut self,
         label: String,
         request: ArmRequest,
-    ) -> wasmtime::Result<Result<ArmResponse, PluginError>> {
-        Ok(self.send_request(&label, request, &[]).await)
+    ) -> Result<ArmResponse, HostError> {
+        Ok(self.send_request(&label, request, &[]).await?)
     }
 
-    async fn begin(
-        &mut self,
-        label: String,
-        request: ArmRequest,
-    ) -> wasmtime::Result<Result<String, PluginError>> {
-        let (client, url) = match self.arm(&label, &request) {
-            Ok(cu) => cu,
-            Err(e) => return Ok(Err(e)),
-        };
-        let decision = match self.arm_gate(&label, &request) {
-            Ok(d) => d,
-            Err(e) => return Ok(Err(e)),
-        };
+    async fn begin(&mut self, label: String, request: ArmRequest) -> Result<String, HostError> {
+        let (client, url) = self.arm(&label, &request)?;
+        let decision = self.arm_gate(&label, &request)?;
         let owner = (self.scope.step.clone(), self.scope.item.clone());
         let description = format!(
             "{} {}",
@@ -154,7 +138,7 @@ impl Host for StepData {
             }
             Decision::Recorded => reporter.succeeded(serde_json::json!({ "planned": true })),
         }
-        Ok(Ok(id))
+        Ok(id)
     }
 }
 

@@ -17,7 +17,15 @@ use crate::bindings::types::PluginError;
 use crate::capability::{Access, Kind, grant_check};
 use crate::runtime::store::StepData;
 
-impl crate::bindings::types::Host for StepData {}
+impl crate::bindings::types::Host for StepData {
+    /// A plugin error goes back to the plugin; anything else traps the call.
+    fn convert_plugin_error(
+        &mut self,
+        err: crate::bindings::HostError,
+    ) -> wasmtime::Result<PluginError> {
+        err.into_result()
+    }
+}
 
 impl StepData {
     /// The grant check for this call's step.

@@ -8,17 +8,14 @@ use std::sync::Mutex;
 use wasmtime::component::Resource;
 
 use crate::bindings::ferry::plugin::secrets::{Host, HostSecret};
-use crate::bindings::types::{Failure, PluginError};
+use crate::bindings::handles::SecretHandle;
+use crate::bindings::types::PluginError;
+use crate::bindings::{HostError, failed};
 use crate::capability::{Access, Kind};
 use crate::config::SecretRef;
 use crate::events::PluginEvent;
 use crate::redact::Redactor;
 use crate::runtime::store::StepData;
-
-/// The host's side of a secret handle. Holds the label, never the value.
-pub struct SecretHandle {
-    pub label: String,
-}
 
 /// Secret references by label, resolved on first use and remembered for the run.
 #[derive(Default)]
@@ -68,50 +65,28 @@ impl Vault {
     }
 }
 
-fn failed(message: String) -> PluginError {
-    PluginError::Failed(Failure {
-        message,
-        code: None,
-    })
-}
-
 impl HostSecret for StepData {
-    async fn open(
-        &mut self,
-        label: String,
-    ) -> wasmtime::Result<Result<Resource<SecretHandle>, PluginError>> {
-        if let Err(e) = self.check(Kind::Secret, &label, Access::Read) {
-            return Ok(Err(e));
-        }
+    async fn open(&mut self, label: String) -> Result<Resource<SecretHandle>, HostError> {
+        self.check(Kind::Secret, &label, Access::Read)?;
         // Resolve now so a missing variable or file fails here, at the plugin's first use.
-        if let Err(e) = self.scope.vault.resolve(&label) {
-            return Ok(Err(failed(e)));
-        }
-        Ok(Ok(self.table.push(SecretHandle { label })?))
+        self.scope.vault.resolve(&label).map_err(failed)?;
+        Ok(self.table.push(SecretHandle { label })?)
     }
 
     async fn label(&mut self, secret: Resource<SecretHandle>) -> wasmtime::Result<String> {
         Ok(self.table.get(&secret)?.label.clone())
     }
 
-    async fn reveal(
-        &mut self,
-        secret: Resource<SecretHandle>,
-    ) -> wasmtime::Result<Result<String, PluginError>> {
+    async fn reveal(&mut self, secret: Resource<SecretHandle>) -> Result<String, HostError> {
         let label = self.table.get(&secret)?.label.clone();
-        if let Err(e) = self.check(Kind::Secret, &label, Access::Reveal) {
-            return Ok(Err(e));
-        }
-        let value = match self.scope.vault.resolve(&label) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(failed(e))),
-        };
+        self.check(Kind::Secret, &label, Access::Reveal)?;
+        let value = self.scope.vault.resolve(&label).map_err(failed)?;
         self.scope.sink.emit(
             &self.scope.step,
             &self.scope.item,
             PluginEvent::SecretRevealed { label },
         );
-        Ok(Ok(value))
+        Ok(value)
     }
 
     async fn drop(&mut self, secret: Resource<SecretHandle>) -> wasmtime::Result<()> {

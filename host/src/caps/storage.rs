@@ -7,41 +7,37 @@ use wasmtime::component::Resource;
 use crate::bindings::ferry::plugin::storage::{
     Host, HostContainer, ListPage, ObjectInfo, SasPermission, UploadOptions,
 };
-use crate::bindings::types::{Failure, PluginError};
+use crate::bindings::handles::{ContainerHandle, SecretHandle};
+use crate::bindings::types::PluginError;
+use crate::bindings::{HostError, failed};
 use crate::capability::{Access, Kind};
-use crate::caps::secrets::SecretHandle;
 use crate::plan::Decision;
 use crate::runtime::store::StepData;
 use crate::storage::Backend;
+use crate::storage::blob::Blob;
+use crate::storage::share::Share;
 
 /// The most a single `read` returns and a single `write` accepts, as the WIT documents: big
 /// enough for a backup header or a manifest, small enough that a plugin cannot make the host
 /// hold a whole backup in memory (bulk copies are host operations).
 const MAX_TRANSFER: u32 = 4 * 1024 * 1024;
 
-/// The host's side of a container handle.
-pub struct ContainerHandle {
-    pub label: String,
-}
-
-fn failed(message: String) -> PluginError {
-    PluginError::Failed(Failure {
-        message,
-        code: None,
-    })
-}
-
 impl StepData {
+    /// The label behind a handle.
+    fn container_label(&self, c: &Resource<ContainerHandle>) -> Result<String, HostError> {
+        Ok(self.table.get(c)?.label.clone())
+    }
+
     /// The backend behind a handle, after the grant check for `access`.
     fn target(
         &mut self,
         c: &Resource<ContainerHandle>,
         access: Access,
-    ) -> wasmtime::Result<Result<Backend, PluginError>> {
-        let label = self.table.get(c)?.label.clone();
-        Ok(self
-            .check(Kind::Storage, &label, access)
-            .and_then(|()| self.backend(&label)))
+    ) -> Result<(String, Backend), HostError> {
+        let label = self.container_label(c)?;
+        self.check(Kind::Storage, &label, access)?;
+        let backend = self.backend(&label)?;
+        Ok((label, backend))
     }
 
     /// The plan gate's decision on a storage change.
@@ -50,9 +46,9 @@ impl StepData {
         c: &Resource<ContainerHandle>,
         kind: &str,
         text: String,
-    ) -> wasmtime::Result<Result<Decision, PluginError>> {
-        let label = self.table.get(c)?.label.clone();
-        Ok(self.plan_gate(kind, &label, &text, 16 << 10))
+    ) -> Result<Decision, HostError> {
+        let label = self.container_label(c)?;
+        Ok(self.plan_gate(kind, &label, &text, 16 << 10)?)
     }
 
     fn backend(&self, label: &str) -> Result<Backend, PluginError> {
@@ -60,6 +56,28 @@ impl StepData {
             Some(Ok(b)) => Ok(b.clone()),
             Some(Err(why)) => Err(failed(why.clone())),
             None => Err(failed(format!("environment.toml has no [storage.{label}]"))),
+        }
+    }
+
+    /// The share behind a share label the step may read.
+    fn source_share(&self, label: &str) -> Result<Share, PluginError> {
+        self.check(Kind::Storage, label, Access::Read)?;
+        match self.backend(label)? {
+            Backend::Share(s) => Ok(s),
+            Backend::Blob(_) => Err(failed(format!(
+                "upload-from-share: `{label}` is not a share label"
+            ))),
+        }
+    }
+
+    /// The blob container behind a handle the step may write.
+    fn blob_target(&mut self, c: &Resource<ContainerHandle>) -> Result<Blob, HostError> {
+        match self.target(c, Access::Write)? {
+            (_, Backend::Blob(b)) => Ok(b),
+            (_, Backend::Share(_)) => Err(failed(
+                "upload-from-share uploads into a blob label; this container is a share",
+            )
+            .into()),
         }
     }
 }
@@ -74,17 +92,10 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl HostContainer for StepData {
-    async fn open(
-        &mut self,
-        label: String,
-    ) -> wasmtime::Result<Result<Resource<ContainerHandle>, PluginError>> {
-        if let Err(e) = self
-            .check(Kind::Storage, &label, Access::Read)
-            .and_then(|()| self.backend(&label))
-        {
-            return Ok(Err(e));
-        }
-        Ok(Ok(self.table.push(ContainerHandle { label })?))
+    async fn open(&mut self, label: String) -> Result<Resource<ContainerHandle>, HostError> {
+        self.check(Kind::Storage, &label, Access::Read)?;
+        self.backend(&label)?;
+        Ok(self.table.push(ContainerHandle { label })?)
     }
     async fn list(
         &mut self,
@@ -92,25 +103,21 @@ impl HostContainer for StepData {
         prefix: String,
         marker: Option<String>,
         max: u32,
-    ) -> wasmtime::Result<Result<ListPage, PluginError>> {
-        Ok(match self.target(&c, Access::Read)? {
-            Ok(Backend::Share(s)) => {
-                blocking(move || s.list(&prefix, marker.as_deref(), max)).await
-            }
-            Ok(Backend::Blob(b)) => b.list(&prefix, marker, max).await,
-            Err(e) => Err(e),
-        })
+    ) -> Result<ListPage, HostError> {
+        Ok(match self.target(&c, Access::Read)?.1 {
+            Backend::Share(s) => blocking(move || s.list(&prefix, marker.as_deref(), max)).await,
+            Backend::Blob(b) => b.list(&prefix, marker, max).await,
+        }?)
     }
     async fn stat(
         &mut self,
         c: Resource<ContainerHandle>,
         name: String,
-    ) -> wasmtime::Result<Result<Option<ObjectInfo>, PluginError>> {
-        Ok(match self.target(&c, Access::Read)? {
-            Ok(Backend::Share(s)) => blocking(move || s.stat(&name)).await,
-            Ok(Backend::Blob(b)) => b.stat(&name).await,
-            Err(e) => Err(e),
-        })
+    ) -> Result<Option<ObjectInfo>, HostError> {
+        Ok(match self.target(&c, Access::Read)?.1 {
+            Backend::Share(s) => blocking(move || s.stat(&name)).await,
+            Backend::Blob(b) => b.stat(&name).await,
+        }?)
     }
     async fn read(
         &mut self,
@@ -118,68 +125,62 @@ impl HostContainer for StepData {
         name: String,
         offset: u64,
         length: u32,
-    ) -> wasmtime::Result<Result<Vec<u8>, PluginError>> {
+    ) -> Result<Vec<u8>, HostError> {
         let length = length.min(MAX_TRANSFER);
-        Ok(match self.target(&c, Access::Read)? {
-            Ok(Backend::Share(s)) => blocking(move || s.read(&name, offset, length)).await,
-            Ok(Backend::Blob(b)) => b.read(&name, offset, length).await,
-            Err(e) => Err(e),
-        })
+        Ok(match self.target(&c, Access::Read)?.1 {
+            Backend::Share(s) => blocking(move || s.read(&name, offset, length)).await,
+            Backend::Blob(b) => b.read(&name, offset, length).await,
+        }?)
     }
     async fn write(
         &mut self,
         c: Resource<ContainerHandle>,
         name: String,
         data: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), PluginError>> {
+    ) -> Result<(), HostError> {
         if data.len() > MAX_TRANSFER as usize {
-            return Ok(Err(failed(format!(
+            return Err(failed(format!(
                 "`{name}`: write takes at most {MAX_TRANSFER} bytes, got {}; copy large files \
                  with upload-from-share",
                 data.len()
-            ))));
+            ))
+            .into());
         }
-        match self.storage_gate(&c, "write", format!("`{name}` ({} bytes)", data.len()))? {
-            Ok(Decision::Run) => {}
-            Ok(Decision::Recorded) => return Ok(Ok(())),
-            Err(e) => return Ok(Err(e)),
+        let text = format!("`{name}` ({} bytes)", data.len());
+        if self.storage_gate(&c, "write", text)? == Decision::Recorded {
+            return Ok(());
         }
-        Ok(match self.target(&c, Access::Write)? {
-            Ok(Backend::Share(s)) => blocking(move || s.write(&name, &data)).await,
-            Ok(Backend::Blob(b)) => b.write(&name, data).await,
-            Err(e) => Err(e),
-        })
+        Ok(match self.target(&c, Access::Write)?.1 {
+            Backend::Share(s) => blocking(move || s.write(&name, &data)).await,
+            Backend::Blob(b) => b.write(&name, data).await,
+        }?)
     }
     async fn delete(
         &mut self,
         c: Resource<ContainerHandle>,
         name: String,
-    ) -> wasmtime::Result<Result<bool, PluginError>> {
-        match self.storage_gate(&c, "delete", format!("`{name}`"))? {
-            Ok(Decision::Run) => {}
-            Ok(Decision::Recorded) => return Ok(Ok(true)),
-            Err(e) => return Ok(Err(e)),
+    ) -> Result<bool, HostError> {
+        if self.storage_gate(&c, "delete", format!("`{name}`"))? == Decision::Recorded {
+            return Ok(true);
         }
-        Ok(match self.target(&c, Access::Write)? {
-            Ok(Backend::Share(s)) => blocking(move || s.delete(&name)).await,
-            Ok(Backend::Blob(b)) => b.delete(&name).await,
-            Err(e) => Err(e),
-        })
+        Ok(match self.target(&c, Access::Write)?.1 {
+            Backend::Share(s) => blocking(move || s.delete(&name)).await,
+            Backend::Blob(b) => b.delete(&name).await,
+        }?)
     }
     async fn url(
         &mut self,
         c: Resource<ContainerHandle>,
         name: String,
-    ) -> wasmtime::Result<Result<String, PluginError>> {
-        let label = self.table.get(&c)?.label.clone();
-        Ok(match self.target(&c, Access::Read)? {
-            Ok(Backend::Blob(b)) => b.url(&name),
-            Ok(Backend::Share(_)) => Err(failed(format!(
+    ) -> Result<String, HostError> {
+        match self.target(&c, Access::Read)? {
+            (_, Backend::Blob(b)) => Ok(b.url(&name)?),
+            (label, Backend::Share(_)) => Err(failed(format!(
                 "url on `{label}`: a share has no URL SQL Server could read; upload its files \
                  to a blob label first"
-            ))),
-            Err(e) => Err(e),
-        })
+            ))
+            .into()),
+        }
     }
     async fn create_sas(
         &mut self,
@@ -187,25 +188,22 @@ impl HostContainer for StepData {
         _prefix: String,
         permissions: Vec<SasPermission>,
         minutes: u32,
-    ) -> wasmtime::Result<Result<Resource<SecretHandle>, PluginError>> {
-        let label = self.table.get(&c)?.label.clone();
-        let sas = match self.target(&c, Access::Write)? {
-            Ok(Backend::Blob(b)) => b.create_sas(&permissions, minutes),
-            Ok(Backend::Share(_)) => Err(PluginError::Unsupported(format!(
-                "create-sas on `{label}`: a share has no shared access signature"
-            ))),
-            Err(e) => Err(e),
-        };
-        Ok(match sas {
-            Ok(value) => {
-                let sealed = self
-                    .scope
-                    .vault
-                    .seal_generated(&format!("storage.{label}.generated-sas"), value);
-                Ok(self.table.push(SecretHandle { label: sealed })?)
+    ) -> Result<Resource<SecretHandle>, HostError> {
+        let value = match self.target(&c, Access::Write)? {
+            (_, Backend::Blob(b)) => b.create_sas(&permissions, minutes)?,
+            (label, Backend::Share(_)) => {
+                return Err(PluginError::Unsupported(format!(
+                    "create-sas on `{label}`: a share has no shared access signature"
+                ))
+                .into());
             }
-            Err(e) => Err(e),
-        })
+        };
+        let label = self.container_label(&c)?;
+        let sealed = self
+            .scope
+            .vault
+            .seal_generated(&format!("storage.{label}.generated-sas"), value);
+        Ok(self.table.push(SecretHandle { label: sealed })?)
     }
     async fn upload_from_share(
         &mut self,
@@ -214,52 +212,19 @@ impl HostContainer for StepData {
         paths: Vec<String>,
         dest: String,
         options: UploadOptions,
-    ) -> wasmtime::Result<Result<String, PluginError>> {
-        let source = match self
-            .check(Kind::Storage, &share, Access::Read)
-            .and_then(|()| self.backend(&share))
-        {
-            Ok(Backend::Share(s)) => s,
-            Ok(_) => {
-                return Ok(Err(failed(format!(
-                    "upload-from-share: `{share}` is not a share label"
-                ))));
-            }
-            Err(e) => return Ok(Err(e)),
-        };
-        let target = match self.target(&c, Access::Write)? {
-            Ok(Backend::Blob(b)) => b,
-            Ok(_) => {
-                return Ok(Err(failed(
-                    "upload-from-share uploads into a blob label; this container is a share".into(),
-                )));
-            }
-            Err(e) => return Ok(Err(e)),
-        };
-        let plan = match crate::storage::upload::UploadPlan::new(&options) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
+    ) -> Result<String, HostError> {
+        let source = self.source_share(&share)?;
+        let target = self.blob_target(&c)?;
+        let plan = crate::storage::upload::UploadPlan::new(&options)?;
         if paths.is_empty() {
-            return Ok(Err(failed(
-                "upload-from-share needs at least one path".into(),
-            )));
+            return Err(failed("upload-from-share needs at least one path").into());
         }
         // Refuse a path that leaves the share now, at the call, not later in the operation.
-        if let Some(e) = paths
-            .iter()
-            .find_map(|p| source.checked(p.trim_end_matches('/')).err())
-        {
-            return Ok(Err(e));
+        for p in &paths {
+            source.checked(p.trim_end_matches('/'))?;
         }
-        let decision = match self.storage_gate(
-            &c,
-            "upload",
-            format!("from share `{share}`: {} → `{dest}`", paths.join(", ")),
-        )? {
-            Ok(d) => d,
-            Err(e) => return Ok(Err(e)),
-        };
+        let text = format!("from share `{share}`: {} → `{dest}`", paths.join(", "));
+        let decision = self.storage_gate(&c, "upload", text)?;
         let owner = (self.scope.step.clone(), self.scope.item.clone());
         let description = format!(
             "upload {} path(s) from `{share}` to `{}`",
@@ -273,7 +238,7 @@ impl HostContainer for StepData {
             }
             Decision::Recorded => reporter.succeeded(serde_json::json!({ "planned": true })),
         }
-        Ok(Ok(id))
+        Ok(id)
     }
     async fn drop(&mut self, c: Resource<ContainerHandle>) -> wasmtime::Result<()> {
         self.table.delete(c)?;

@@ -1,31 +1,22 @@
 //! `tsql`: connections by label, backed by the pools in [`crate::sql`]. `open` needs a read
 //! grant; `query` a read grant when its text only reads and a write grant otherwise
-//! ([`query_check`]); `execute` a write grant. Sealed parameters are resolved here from the secret
-//! handles and rendered by the host, never returned to the plugin.
+//! ([`query_check`]); `execute` and `start` a write grant. Sealed parameters are resolved here
+//! from the secret handles and rendered by the host, never returned to the plugin.
+
+use std::sync::Arc;
 
 use wasmtime::component::Resource;
 
 use crate::bindings::ferry::plugin::tsql::{
     Host, HostConnection, Param, ParamValue, QueryLimits, QueryResult, StatementOptions,
 };
-use crate::bindings::types::{Failure, PluginError};
+use crate::bindings::handles::ConnectionHandle;
+use crate::bindings::types::PluginError;
+use crate::bindings::{HostError, failed};
 use crate::capability::{Access, Kind, QueryUse, query_check};
 use crate::plan::Decision;
 use crate::runtime::store::StepData;
-use crate::sql::{BoundParam, Prepared};
-
-/// The host's side of a connection handle: the label; connections come from the label's pool
-/// for each statement.
-pub struct ConnectionHandle {
-    pub label: String,
-}
-
-fn failed(message: String) -> PluginError {
-    PluginError::Failed(Failure {
-        message,
-        code: None,
-    })
-}
+use crate::sql::{BoundParam, Pool, Prepared};
 
 impl StepData {
     fn bind(&mut self, params: Vec<Param>) -> Result<Vec<BoundParam>, PluginError> {
@@ -47,48 +38,41 @@ impl StepData {
             .collect()
     }
 
-    fn pool_for(
-        &self,
-        c: &Resource<ConnectionHandle>,
-        access: Access,
-    ) -> wasmtime::Result<Result<std::sync::Arc<crate::sql::Pool>, PluginError>> {
-        let label = self.table.get(c)?.label.clone();
-        if let Err(e) = self.check(Kind::Sql, &label, access) {
-            return Ok(Err(e));
-        }
-        Ok(self
-            .scope
+    fn pool(&self, label: &str) -> Result<Arc<Pool>, PluginError> {
+        self.scope
             .sql
-            .get(&label)
-            .ok_or_else(|| failed(format!("environment.toml has no [sql.{label}]"))))
+            .get(label)
+            .ok_or_else(|| failed(format!("environment.toml has no [sql.{label}]")))
+    }
+
+    /// The label behind a handle.
+    fn connection_label(&self, c: &Resource<ConnectionHandle>) -> Result<String, HostError> {
+        Ok(self.table.get(c)?.label.clone())
     }
 
     /// The pool behind a handle (after the grant check for `access`) and the statement with its
     /// parameters bound: what `query`, `execute` and `start` all begin with.
     fn prepare(
         &mut self,
-        c: &Resource<ConnectionHandle>,
+        label: &str,
         access: Access,
         statement: &str,
         params: Vec<Param>,
-    ) -> wasmtime::Result<Result<(std::sync::Arc<crate::sql::Pool>, Prepared), PluginError>> {
-        Ok(self.pool_for(c, access)?.and_then(|pool| {
-            let prepared = self
-                .bind(params)
-                .and_then(|b| Prepared::new(statement, b))?;
-            Ok((pool, prepared))
-        }))
+    ) -> Result<(Arc<Pool>, Prepared), HostError> {
+        self.check(Kind::Sql, label, access)?;
+        let pool = self.pool(label)?;
+        let prepared = Prepared::new(statement, self.bind(params)?)?;
+        Ok((pool, prepared))
     }
 
     /// The plan gate's decision on a mutating statement, recorded with sealed values as `***`.
     fn sql_gate(
         &self,
-        c: &Resource<ConnectionHandle>,
+        label: &str,
         kind: &str,
         prepared: &Prepared,
-    ) -> wasmtime::Result<Result<Decision, PluginError>> {
-        let label = self.table.get(c)?.label.clone();
-        Ok(self.plan_gate(kind, &label, prepared.for_log(), 64 << 10))
+    ) -> Result<Decision, PluginError> {
+        self.plan_gate(kind, label, prepared.for_log(), 64 << 10)
     }
 
     /// Errors from the server pass through the redactor like every plugin-visible string.
@@ -108,19 +92,10 @@ impl StepData {
 }
 
 impl HostConnection for StepData {
-    async fn open(
-        &mut self,
-        label: String,
-    ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, PluginError>> {
-        if let Err(e) = self.check(Kind::Sql, &label, Access::Read) {
-            return Ok(Err(e));
-        }
-        if self.scope.sql.get(&label).is_none() {
-            return Ok(Err(failed(format!(
-                "environment.toml has no [sql.{label}]"
-            ))));
-        }
-        Ok(Ok(self.table.push(ConnectionHandle { label })?))
+    async fn open(&mut self, label: String) -> Result<Resource<ConnectionHandle>, HostError> {
+        self.check(Kind::Sql, &label, Access::Read)?;
+        self.pool(&label)?;
+        Ok(self.table.push(ConnectionHandle { label })?)
     }
 
     async fn query(
@@ -129,36 +104,30 @@ impl HostConnection for StepData {
         statement: String,
         params: Vec<Param>,
         limits: QueryLimits,
-    ) -> wasmtime::Result<Result<QueryResult, PluginError>> {
-        let label = self.table.get(&c)?.label.clone();
-        let used = match query_check(&self.scope.grants, &self.scope.step, &label, &statement) {
-            Ok(u) => u,
-            Err(e) => return Ok(Err(e)),
-        };
-        let (pool, prepared) = match self.prepare(&c, Access::Read, &statement, params)? {
-            Ok(pp) => pp,
-            Err(e) => return Ok(Err(e)),
-        };
+    ) -> Result<QueryResult, HostError> {
+        let label = self.connection_label(&c)?;
+        let used = query_check(&self.scope.grants, &self.scope.step, &label, &statement)?;
+        let (pool, prepared) = self.prepare(&label, Access::Read, &statement, params)?;
         if used == QueryUse::Changes {
             // A change through `query` (write grant): a plan cannot return its rows, so planning
             // refuses it; otherwise it passes the plan gate as `execute` would.
             if self.scope.plan.planning() {
-                return Ok(Err(failed(format!(
+                return Err(failed(format!(
                     "while planning, `query` may only read, and this statement may change \
                      something: {}. Send changes with `execute` so they are recorded in the plan",
                     prepared.for_log().lines().next().unwrap_or_default()
-                ))));
+                ))
+                .into());
             }
-            if let Err(e) = self.sql_gate(&c, "execute", &prepared)? {
-                return Ok(Err(e));
-            }
+            self.sql_gate(&label, "execute", &prepared)?;
         }
         // Reading twice changes nothing, so a read is retried after a dropped connection; a
         // change is not.
-        Ok(pool
+        let rows = pool
             .query(&prepared, limits, used == QueryUse::Reads)
             .await
-            .map_err(|e| self.clean_error(e)))
+            .map_err(|e| self.clean_error(e))?;
+        Ok(rows)
     }
 
     async fn execute(
@@ -167,20 +136,17 @@ impl HostConnection for StepData {
         statement: String,
         params: Vec<Param>,
         options: StatementOptions,
-    ) -> wasmtime::Result<Result<u64, PluginError>> {
-        let (pool, prepared) = match self.prepare(&c, Access::Write, &statement, params)? {
-            Ok(pp) => pp,
-            Err(e) => return Ok(Err(e)),
-        };
-        match self.sql_gate(&c, "execute", &prepared)? {
-            Ok(Decision::Run) => {}
-            Ok(Decision::Recorded) => return Ok(Ok(0)),
-            Err(e) => return Ok(Err(e)),
+    ) -> Result<u64, HostError> {
+        let label = self.connection_label(&c)?;
+        let (pool, prepared) = self.prepare(&label, Access::Write, &statement, params)?;
+        if self.sql_gate(&label, "execute", &prepared)? == Decision::Recorded {
+            return Ok(0);
         }
-        Ok(pool
+        let affected = pool
             .execute(&prepared, options.idempotent)
             .await
-            .map_err(|e| self.clean_error(e)))
+            .map_err(|e| self.clean_error(e))?;
+        Ok(affected)
     }
 
     async fn start(
@@ -189,15 +155,10 @@ impl HostConnection for StepData {
         statement: String,
         params: Vec<Param>,
         description: String,
-    ) -> wasmtime::Result<Result<String, PluginError>> {
-        let (pool, prepared) = match self.prepare(&c, Access::Write, &statement, params)? {
-            Ok(pp) => pp,
-            Err(e) => return Ok(Err(e)),
-        };
-        let decision = match self.sql_gate(&c, "start", &prepared)? {
-            Ok(d) => d,
-            Err(e) => return Ok(Err(e)),
-        };
+    ) -> Result<String, HostError> {
+        let label = self.connection_label(&c)?;
+        let (pool, prepared) = self.prepare(&label, Access::Write, &statement, params)?;
+        let decision = self.sql_gate(&label, "start", &prepared)?;
         let owner = (self.scope.step.clone(), self.scope.item.clone());
         let description = self.clean(&description, 512);
         let (id, reporter) = self.scope.ops.begin(owner, description);
@@ -205,7 +166,7 @@ impl HostConnection for StepData {
             Decision::Run => pool.start(prepared, reporter),
             Decision::Recorded => reporter.succeeded(serde_json::json!({ "planned": true })),
         }
-        Ok(Ok(id))
+        Ok(id)
     }
 
     async fn drop(&mut self, c: Resource<ConnectionHandle>) -> wasmtime::Result<()> {

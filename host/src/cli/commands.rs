@@ -16,7 +16,7 @@ use crate::pipeline::run::{default_state_dir, journal_path};
 use crate::pipeline::{self, ApplyError, ApplyOptions};
 use crate::plan::{PlanFile, PlanGate};
 use crate::runtime::cache::ComponentCache;
-use crate::runtime::plugin::LoadedPlugin;
+use crate::runtime::plugin::{LoadError, LoadedPlugin};
 use crate::runtime::{Runtime, RuntimeOptions};
 
 pub(super) async fn run(cli: Cli) -> Exit {
@@ -52,7 +52,7 @@ pub(super) fn error(g: &Global, code: Exit, message: &str) -> Exit {
 }
 
 fn input_error(g: &Global, e: &InputError) -> Exit {
-    let code = if e.message.contains("newer than the") {
+    let code = if e.refused {
         Exit::Refused
     } else {
         Exit::InvalidInput
@@ -171,27 +171,31 @@ async fn plugins_describe(g: &Global, plugin: &str) -> Exit {
         pipeline::load::load_plugin(&rt, &PluginSource::Bundled(plugin.to_owned())).await
     } else if Path::new(plugin).is_file() {
         match std::fs::read(plugin) {
-            Ok(bytes) => rt
-                .load(plugin, &bytes, None)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(format!("cannot read {plugin}: {e}")),
+            Ok(bytes) => rt.load(plugin, &bytes, None).await,
+            Err(e) => Err(LoadError::Unreadable {
+                origin: plugin.to_owned(),
+                reason: e.to_string(),
+            }),
         }
     } else {
-        Err(format!(
-            "`{plugin}` is neither a bundled plugin ({}) nor a file",
-            crate::bundled::names().join(", ")
-        ))
+        return error(
+            g,
+            Exit::InvalidInput,
+            &format!(
+                "`{plugin}` is neither a bundled plugin ({}) nor a file",
+                crate::bundled::names().join(", ")
+            ),
+        );
     };
     let p = match loaded {
         Ok(p) => p,
         Err(e) => {
-            let code = if e.contains("newer than the") {
+            let code = if e.is_refusal() {
                 Exit::Refused
             } else {
                 Exit::InvalidInput
             };
-            return error(g, code, &e);
+            return error(g, code, &e.to_string());
         }
     };
     if g.json {

@@ -24,6 +24,9 @@ pub struct InputError {
     pub line: Option<usize>,
     /// What is wrong and how to fix it.
     pub message: String,
+    /// The input is valid but this ferry will not act on it (a plugin built for a newer WIT):
+    /// `ferry` exits with "refused" rather than "invalid input".
+    pub refused: bool,
 }
 
 impl InputError {
@@ -32,6 +35,15 @@ impl InputError {
             file: file.to_owned(),
             line,
             message: message.into(),
+            refused: false,
+        }
+    }
+
+    /// An input this ferry refuses rather than one that is wrong.
+    pub fn refused(file: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
+        InputError {
+            refused: true,
+            ..InputError::new(file, line, message)
         }
     }
 }

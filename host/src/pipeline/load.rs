@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::{Environment, InputError, Migration, PluginSource};
-use crate::runtime::plugin::LoadedPlugin;
+use crate::runtime::plugin::{LoadError, LoadedPlugin};
 use crate::runtime::{Runtime, RuntimeOptions};
 
 /// A migration with its environment and plugins, ready to check or run.
@@ -62,9 +62,14 @@ pub async fn load(
     let mut plugins = BTreeMap::new();
     for (key, source) in &migration.plugins {
         let line = plugin_line(&migration, key);
-        let plugin = load_plugin(&runtime, source)
-            .await
-            .map_err(|m| InputError::new(&migration.path, line, format!("plugin `{key}`: {m}")))?;
+        let plugin = load_plugin(&runtime, source).await.map_err(|e| {
+            let message = format!("plugin `{key}`: {e}");
+            if e.is_refusal() {
+                InputError::refused(&migration.path, line, message)
+            } else {
+                InputError::new(&migration.path, line, message)
+            }
+        })?;
         plugins.insert(key.clone(), plugin);
     }
     Ok(Loaded {
@@ -87,27 +92,22 @@ fn plugin_line(m: &Migration, key: &str) -> Option<usize> {
 pub async fn load_plugin(
     runtime: &Runtime,
     source: &PluginSource,
-) -> Result<Arc<LoadedPlugin>, String> {
+) -> Result<Arc<LoadedPlugin>, LoadError> {
     match source {
         PluginSource::Bundled(name) => {
-            let bytes = crate::bundled::get(name).ok_or_else(|| {
-                format!(
-                    "no bundled plugin is called `{name}` (bundled: {})",
-                    crate::bundled::names().join(", ")
-                )
+            let bytes = crate::bundled::get(name).ok_or_else(|| LoadError::UnknownBundled {
+                name: name.clone(),
+                bundled: crate::bundled::names().join(", "),
             })?;
-            runtime
-                .load(&format!("bundled:{name}"), bytes, None)
-                .await
-                .map_err(|e| e.to_string())
+            runtime.load(&format!("bundled:{name}"), bytes, None).await
         }
         PluginSource::File { path, sha256 } => {
-            let bytes =
-                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            runtime
-                .load(&path.display().to_string(), &bytes, Some(sha256))
-                .await
-                .map_err(|e| e.to_string())
+            let origin = path.display().to_string();
+            let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
+                origin: origin.clone(),
+                reason: e.to_string(),
+            })?;
+            runtime.load(&origin, &bytes, Some(sha256)).await
         }
     }
 }

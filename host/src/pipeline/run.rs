@@ -50,6 +50,18 @@ pub enum ApplyError {
     InputsChanged { run: String, changes: Vec<String> },
     #[error("journal: {0:#}")]
     Journal(anyhow::Error),
+    /// A step's private directory could not be made; nothing of the step ran.
+    #[error("cannot create the scratch directory {}: {source}; check the state directory's permissions and free space", dir.display())]
+    Scratch {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    /// A work item's task panicked or was cancelled: a ferry bug. The journal holds every state
+    /// up to it, so `ferry apply` again resumes.
+    #[error(
+        "a work item's task ended abnormally ({0}); this is a bug in ferry: please report it. Run `ferry apply` again to resume"
+    )]
+    TaskEnded(String),
 }
 
 /// The state directory used when `--state-dir` is not given: `.ferry/<migration stem>` beside
@@ -190,11 +202,7 @@ pub async fn apply(
             match res {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(e),
-                Err(e) => {
-                    return Err(ApplyError::Journal(anyhow::anyhow!(
-                        "a work item's task ended abnormally: {e}"
-                    )));
-                }
+                Err(e) => return Err(ApplyError::TaskEnded(e.to_string())),
             }
         }
     }

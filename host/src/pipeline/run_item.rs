@@ -229,11 +229,8 @@ fn scratch_dir(state: &Path, run: &str, step: &str, item: &str) -> Result<PathBu
         .join(safe(run))
         .join(safe(step))
         .join(safe(item));
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        ApplyError::Journal(anyhow::anyhow!(
-            "cannot create scratch directory {}: {e}",
-            dir.display()
-        ))
-    })?;
+    if let Err(source) = std::fs::create_dir_all(&dir) {
+        return Err(ApplyError::Scratch { dir, source });
+    }
     Ok(dir)
 }

@@ -65,8 +65,20 @@ pub enum LoadError {
     },
     #[error("{origin}: cannot be linked against ferry's interfaces: {reason}")]
     Link { origin: String, reason: String },
+    #[error("no bundled plugin is called `{name}` (bundled: {bundled})")]
+    UnknownBundled { name: String, bundled: String },
+    #[error("cannot read {origin}: {reason}")]
+    Unreadable { origin: String, reason: String },
     #[error("{origin}: {reason}")]
     Other { origin: String, reason: String },
+}
+
+impl LoadError {
+    /// The plugin is well-formed but this ferry will not run it (built for a newer WIT): the
+    /// input is not wrong, ferry is too old, so the CLI exits with "refused", not "invalid".
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, LoadError::TooNew { .. })
+    }
 }
 
 /// Checks what `describe` returned before anything prints or stores it: a plugin's name goes

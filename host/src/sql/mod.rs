@@ -17,7 +17,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 use crate::bindings::ferry::plugin::tsql::{QueryLimits, QueryResult};
-use crate::bindings::types::{Failure, PluginError};
+use crate::bindings::types::PluginError;
+use crate::bindings::{failed_with, transient};
 use crate::config::{Environment, SqlLabel, TlsMode};
 use crate::redact::Redactor;
 
@@ -89,28 +90,21 @@ pub struct Pool {
     entra: Option<Result<crate::entra::EntraToken, String>>,
 }
 
-fn failed(message: String, code: Option<i32>) -> PluginError {
-    PluginError::Failed(Failure { message, code })
-}
-
-fn transient(message: String) -> PluginError {
-    PluginError::Transient(Failure {
-        message,
-        code: None,
-    })
-}
-
 /// A connection failure is worth retrying; a server error is not (it would fail again).
 fn classify(label: &str, e: tiberius::error::Error) -> (PluginError, bool) {
     match e {
-        tiberius::error::Error::Server(t) => {
-            (failed(t.message().to_owned(), Some(t.code() as i32)), false)
-        }
+        tiberius::error::Error::Server(t) => (
+            failed_with(t.message().to_owned(), Some(t.code() as i32)),
+            false,
+        ),
         tiberius::error::Error::Io { .. } | tiberius::error::Error::Tls(_) => (
             transient(format!("sql label `{label}`: connection lost: {e}")),
             true,
         ),
-        other => (failed(format!("sql label `{label}`: {other}"), None), false),
+        other => (
+            failed_with(format!("sql label `{label}`: {other}"), None),
+            false,
+        ),
     }
 }
 
@@ -121,7 +115,7 @@ impl Pool {
             Some(r) => {
                 let v = r
                     .resolve()
-                    .map_err(|e| failed(format!("sql label `{}`: {e}", self.label), None))?;
+                    .map_err(|e| failed_with(format!("sql label `{}`: {e}", self.label), None))?;
                 self.redactor.register(&v);
                 Ok(Some(v))
             }
@@ -132,7 +126,7 @@ impl Pool {
         let c = &self.config;
         let mut config = match &c.connection_string {
             Some(cs) => Config::from_ado_string(cs).map_err(|e| {
-                failed(
+                failed_with(
                     format!("sql label `{}`: connection string: {e}", self.label),
                     None,
                 )
@@ -172,13 +166,13 @@ impl Pool {
             (Some(t), _, _) => config.authentication(AuthMethod::aad_token(t)),
             (None, Some(u), Some(p)) => config.authentication(AuthMethod::sql_server(u, p)),
             (None, Some(_), None) => {
-                return Err(failed(
+                return Err(failed_with(
                     format!("sql label `{}` has a user but no `password`", self.label),
                     None,
                 ));
             }
             (None, None, _) => {
-                return Err(failed(
+                return Err(failed_with(
                     format!(
                         "sql label `{}` needs `user` and `password`, `access_token` or `entra`",
                         self.label
@@ -225,7 +219,7 @@ impl Pool {
                 Err(e) => return Err(classify(&self.label, e).0),
             }
         }
-        Err(failed(
+        Err(failed_with(
             format!("sql label `{}`: the server redirected twice", self.label),
             None,
         ))
@@ -237,7 +231,7 @@ impl Pool {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| failed("the connection pool is closed".into(), None))?;
+            .map_err(|_| failed_with("the connection pool is closed", None))?;
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match idle {
             Some(c) => c,

@@ -14,8 +14,9 @@ use futures_util::StreamExt as _;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::bindings::failed;
 use crate::bindings::ferry::plugin::storage::{ListPage, ObjectInfo, SasPermission};
-use crate::bindings::types::{Failure, PluginError};
+use crate::bindings::types::PluginError;
 use crate::config::{SecretRef, StorageLabel};
 use crate::redact::Redactor;
 
@@ -51,13 +52,6 @@ pub struct Blob {
     /// The SDK client and when it was made. Reused so requests share one HTTP connection pool
     /// (a new client per call opened new connections and re-signed a SAS every time).
     cached: Arc<Mutex<Option<CachedClient>>>,
-}
-
-fn failed(message: String) -> PluginError {
-    PluginError::Failed(Failure {
-        message,
-        code: None,
-    })
 }
 
 impl Blob {
@@ -400,7 +394,7 @@ impl Blob {
             }
         }
         if letters.is_empty() {
-            return Err(failed("a SAS needs at least one permission".into()));
+            return Err(failed("a SAS needs at least one permission"));
         }
         self.signed(&letters, u64::from(minutes) * 60)
     }

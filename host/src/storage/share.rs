@@ -9,21 +9,15 @@ use std::path::{Component, Path, PathBuf};
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 
+use crate::bindings::failed;
 use crate::bindings::ferry::plugin::storage::{ListPage, ObjectInfo};
-use crate::bindings::types::{Failure, PluginError};
+use crate::bindings::types::PluginError;
 
 /// One share label's root.
 #[derive(Clone)]
 pub struct Share {
     label: String,
     root: PathBuf,
-}
-
-fn failed(message: String) -> PluginError {
-    PluginError::Failed(Failure {
-        message,
-        code: None,
-    })
 }
 
 impl Share {

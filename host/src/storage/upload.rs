@@ -16,8 +16,9 @@ use azure_storage_blob::models::{
 use futures_util::StreamExt as _;
 use md5::Digest as _;
 
+use crate::bindings::failed;
 use crate::bindings::ferry::plugin::storage::{BlockChecksum, UploadOptions};
-use crate::bindings::types::{Failure, PluginError};
+use crate::bindings::types::PluginError;
 use crate::operations::Reporter;
 use crate::storage::blob::Blob;
 use crate::storage::share::Share;
@@ -31,13 +32,6 @@ const MAX_BLOCKS: u64 = 50_000;
 const MAX_BLOCK: u32 = 4000 << 20;
 /// More blocks in flight than this only adds memory on a 2-core machine.
 const MAX_IN_FLIGHT: u32 = 64;
-
-fn failed(message: String) -> PluginError {
-    PluginError::Failed(Failure {
-        message,
-        code: None,
-    })
-}
 
 /// What an upload will do, checked before the operation starts so bad options fail the call.
 pub struct UploadPlan {
