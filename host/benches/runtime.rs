@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_host::bindings::types::StepContext;
-use ferry_host::caps::secrets::Vault;
 use ferry_host::config::{Grants, StepLimits};
 use ferry_host::events::{LogLevel, NoEvents};
 use ferry_host::redact::Redactor;
@@ -17,6 +16,7 @@ use ferry_host::runtime::cache::ComponentCache;
 use ferry_host::runtime::plugin::{check_wit_version, sha256_hex};
 use ferry_host::runtime::store::CallScope;
 use ferry_host::runtime::{Runtime, RuntimeOptions, StepCall};
+use ferry_host::vault::Vault;
 
 fn hostile() -> Vec<u8> {
     std::fs::read(Path::new(env!("FERRY_FIXTURE_PLUGINS")).join("hostile.wasm"))

@@ -20,3 +20,4 @@ pub mod runtime;
 pub mod signals;
 pub mod sql;
 pub mod storage;
+pub mod vault;

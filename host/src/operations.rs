@@ -76,7 +76,7 @@ impl Reporter {
     pub fn failed_with(&self, e: PluginError) {
         match e {
             PluginError::Failed(f) | PluginError::Transient(f) => self.failed(f.message, f.code),
-            other => self.failed(crate::runtime::call::describe_plugin_error(&other), None),
+            other => self.failed(crate::bindings::describe_plugin_error(&other), None),
         }
     }
 

@@ -33,3 +33,18 @@ pub fn transient(message: impl Into<String>) -> PluginError {
         code: None,
     })
 }
+
+/// One line for a plugin error.
+pub fn describe_plugin_error(e: &PluginError) -> String {
+    let code = |c: Option<i32>| c.map(|c| format!(" ({c})")).unwrap_or_default();
+    match e {
+        PluginError::InvalidConfig(p) => match &p.key {
+            Some(k) => format!("invalid config at `{k}`: {}", p.message),
+            None => format!("invalid config: {}", p.message),
+        },
+        PluginError::Denied(d) => format!("denied: {}", d.reason),
+        PluginError::Transient(f) => format!("transient failure{}: {}", code(f.code), f.message),
+        PluginError::Failed(f) => format!("failed{}: {}", code(f.code), f.message),
+        PluginError::Unsupported(m) => format!("not supported yet: {m}"),
+    }
+}

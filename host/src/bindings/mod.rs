@@ -9,7 +9,7 @@ mod generated;
 pub mod handles;
 mod trappable;
 
-pub use failure::{failed, failed_with, transient};
+pub use failure::{describe_plugin_error, failed, failed_with, transient};
 pub use generated::exports::ferry::plugin::plugin as guest;
 pub use generated::ferry::plugin::types;
 pub use generated::{HostError, MigrationPlugin, MigrationPluginPre, exports, ferry};

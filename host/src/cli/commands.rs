@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use super::common::{cache_dir, error, input_error, load_checked, open_journal, runtime};
 use super::view;
-use super::{ApplyArgs, Cli, Command, Exit, Global, MigrationArgs, PluginsCommand, StatusArgs};
+use super::{ApplyArgs, Exit, Global, MigrationArgs, StatusArgs};
 use crate::capability::{Access, Kind};
 use crate::config::{InputError, PluginSource};
 use crate::events::{LogLevel, RunEvent};
@@ -15,50 +16,7 @@ use crate::journal::{Journal, SqliteJournal};
 use crate::pipeline::run::{default_state_dir, journal_path};
 use crate::pipeline::{self, ApplyError, ApplyOptions};
 use crate::plan::{PlanFile, PlanGate};
-use crate::runtime::cache::ComponentCache;
 use crate::runtime::plugin::{LoadError, LoadedPlugin};
-use crate::runtime::{Runtime, RuntimeOptions};
-
-pub(super) async fn run(cli: Cli) -> Exit {
-    let g = cli.global;
-    match cli.command {
-        Command::Plugins(PluginsCommand::List) => plugins_list(&g).await,
-        Command::Plugins(PluginsCommand::Describe { plugin }) => {
-            plugins_describe(&g, &plugin).await
-        }
-        Command::Check(args) => check(&g, &args).await,
-        Command::Apply(args) => apply(&g, &args).await,
-        Command::Plan(args) => super::plan::plan(&g, &args).await,
-        Command::Cutover(args) => super::cutover::cutover(&g, &args),
-        Command::Status(args) => status(&g, &args),
-    }
-}
-
-fn cache_dir(g: &Global) -> Option<std::path::PathBuf> {
-    if g.no_cache {
-        None
-    } else {
-        g.cache_dir.clone().or_else(ComponentCache::default_dir)
-    }
-}
-
-pub(super) fn error(g: &Global, code: Exit, message: &str) -> Exit {
-    if g.json {
-        outln!("{}", json!({ "error": message, "exit_code": code as i32 }));
-    } else {
-        errln!("error: {message}");
-    }
-    code
-}
-
-fn input_error(g: &Global, e: &InputError) -> Exit {
-    let code = if e.refused {
-        Exit::Refused
-    } else {
-        Exit::InvalidInput
-    };
-    error(g, code, &e.to_string())
-}
 
 fn access_name(a: Access) -> &'static str {
     match a {
@@ -109,21 +67,7 @@ fn needs_text(p: &LoadedPlugin) -> String {
         .join(", ")
 }
 
-fn runtime(g: &Global) -> Result<Runtime, Exit> {
-    Runtime::new(RuntimeOptions {
-        cache_dir: cache_dir(g),
-        fuel: false,
-    })
-    .map_err(|e| {
-        error(
-            g,
-            Exit::Internal,
-            &format!("cannot start the plugin runtime: {e:#}"),
-        )
-    })
-}
-
-async fn plugins_list(g: &Global) -> Exit {
+pub(super) async fn plugins_list(g: &Global) -> Exit {
     let rt = match runtime(g) {
         Ok(r) => r,
         Err(code) => return code,
@@ -162,7 +106,7 @@ async fn plugins_list(g: &Global) -> Exit {
     Exit::Ok
 }
 
-async fn plugins_describe(g: &Global, plugin: &str) -> Exit {
+pub(super) async fn plugins_describe(g: &Global, plugin: &str) -> Exit {
     let rt = match runtime(g) {
         Ok(r) => r,
         Err(code) => return code,
@@ -233,7 +177,7 @@ async fn plugins_describe(g: &Global, plugin: &str) -> Exit {
     Exit::Ok
 }
 
-async fn check(g: &Global, args: &MigrationArgs) -> Exit {
+pub(super) async fn check(g: &Global, args: &MigrationArgs) -> Exit {
     let loaded =
         match pipeline::load(&args.migration, args.environment.as_deref(), cache_dir(g)).await {
             Ok(l) => l,
@@ -276,34 +220,6 @@ async fn check(g: &Global, args: &MigrationArgs) -> Exit {
     }
 }
 
-/// Loads a migration and checks it as `ferry check` does; problems are printed and become the
-/// exit code.
-pub(super) async fn load_checked(
-    g: &Global,
-    migration: &Path,
-    environment: Option<&Path>,
-) -> Result<pipeline::Loaded, Exit> {
-    let loaded = match pipeline::load(migration, environment, cache_dir(g)).await {
-        Ok(l) => l,
-        Err(e) => return Err(input_error(g, &e)),
-    };
-    let report = pipeline::check(&loaded).await;
-    if !report.problems.is_empty() {
-        for p in &report.problems[1..] {
-            if !g.json {
-                errln!("error: {p}");
-            }
-        }
-        return Err(input_error(g, &report.problems[0]));
-    }
-    if !g.json {
-        for w in &report.warnings {
-            errln!("warning: {w}");
-        }
-    }
-    Ok(loaded)
-}
-
 /// A reviewed plan's migration, loaded, with the gate that lets only its changes run; refused
 /// if any input changed since the plan was made.
 async fn load_plan(g: &Global, path: &Path) -> Result<(pipeline::Loaded, PlanGate), Exit> {
@@ -338,7 +254,7 @@ async fn load_plan(g: &Global, path: &Path) -> Result<(pipeline::Loaded, PlanGat
     Ok((loaded, PlanGate::Enforce(Arc::new(allowed))))
 }
 
-async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
+pub(super) async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
     let is_plan = args
         .files
         .migration
@@ -441,32 +357,7 @@ async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
     }
 }
 
-/// The journal of a migration's state directory; an error says to run `ferry apply` first
-/// when there is none.
-pub(super) fn open_journal(
-    g: &Global,
-    migration: &Path,
-    state_dir: Option<&Path>,
-) -> Result<SqliteJournal, Exit> {
-    let state_dir = state_dir
-        .map(Path::to_owned)
-        .unwrap_or_else(|| default_state_dir(migration));
-    let path = journal_path(&state_dir);
-    if !path.is_file() {
-        return Err(error(
-            g,
-            Exit::InvalidInput,
-            &format!(
-                "no journal at {}: `ferry apply {}` has not run here yet (or pass --state-dir)",
-                path.display(),
-                migration.display()
-            ),
-        ));
-    }
-    SqliteJournal::open(&path).map_err(|e| error(g, Exit::Internal, &format!("{e:#}")))
-}
-
-fn status(g: &Global, args: &StatusArgs) -> Exit {
+pub(super) fn status(g: &Global, args: &StatusArgs) -> Exit {
     let journal = match open_journal(g, &args.migration, args.state_dir.as_deref()) {
         Ok(j) => j,
         Err(code) => return code,
@@ -556,7 +447,7 @@ fn write_report(
     let written = SqliteJournal::open(&journal_path(state_dir))
         .and_then(|j| crate::report::RunReport::build(&j, run, migration))
         .map_err(|e| format!("{e:#}"))
-        .and_then(|r| r.write(state_dir));
+        .and_then(|r| crate::report::write(&r, state_dir));
     match written {
         Ok(p) => Some(p),
         Err(e) => {

@@ -2,7 +2,7 @@
 //! running `ferry apply` — or the next one, if none runs — hands it to the plugins, which take
 //! the tail-log backup and complete the restore (the `lrs` plugin in continuous mode).
 
-use super::commands::{error, open_journal};
+use super::common::{error, open_journal};
 use super::{CutoverArgs, Exit, Global, view};
 use crate::events::RunEvent;
 use crate::journal::{Journal, RunStatus};

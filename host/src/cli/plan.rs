@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::commands::{error, load_checked};
+use super::common::{error, load_checked};
 use super::{Exit, Global, PlanArgs, view};
 use crate::events::{Envelope, LogLevel, RunEvent};
 use crate::journal::{ItemStatus, Journal, SqliteJournal};

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::PluginEvent;
-use crate::journal::WaitRecord;
-use crate::pipeline::RunSummary;
+use super::plugin_event::PluginEvent;
+use super::summary::{RunSummary, WaitRecord};
 
 /// One event. Most belong to a run and travel in an [`Envelope`]; `Report`, `Summary`, `Plan`
 /// and `CutoverRequested` are the closing lines of a command's `--json` output, printed bare and

@@ -9,6 +9,7 @@ pub use sqlite::SqliteJournal;
 use serde::{Deserialize, Serialize};
 
 use crate::events::RunEvent;
+pub use crate::events::WaitRecord;
 
 /// Where a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,16 +74,6 @@ pub struct RunRecord {
     pub fingerprint: std::collections::BTreeMap<String, String>,
     pub started_at_ms: i64,
     pub finished_at_ms: Option<i64>,
-}
-
-/// What an item waits for, journaled so a resumed run waits only for what is left.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WaitRecord {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub until_unix_ms: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub operation: Option<String>,
-    pub reason: String,
 }
 
 /// A work item as journaled.

@@ -2,11 +2,11 @@
 //! each granted label exists, secret references resolve, and each step's config passes the
 //! plugin's schema and its own `validate`.
 
+use crate::bindings::describe_plugin_error;
 use crate::capability::{Kind, grant_check};
 use crate::config::InputError;
 use crate::pipeline::Loaded;
 use crate::runtime::StepFailure;
-use crate::runtime::call::describe_plugin_error;
 
 /// Problems (the run would fail) and warnings (worth a look).
 #[derive(Debug, Default)]

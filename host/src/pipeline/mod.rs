@@ -2,6 +2,8 @@
 //! and running it (each database through each step, in waves, resumably).
 
 pub mod check;
+mod context;
+mod error;
 pub mod fingerprint;
 pub mod load;
 pub mod observer;
@@ -11,6 +13,8 @@ mod run_log;
 mod transition;
 
 pub use check::{CheckReport, check};
+pub use context::ApplyOptions;
+pub use error::ApplyError;
 pub use load::{Loaded, load};
 pub use observer::Observer;
-pub use run::{ApplyError, ApplyOptions, RunSummary, apply};
+pub use run::{RunSummary, apply};

@@ -8,61 +8,18 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 use super::Loaded;
+use super::context::{ApplyOptions, RunContext};
+use super::error::ApplyError;
 use super::fingerprint::{changes, fingerprint};
 use super::observer::Observer;
 use super::run_item::run_item;
 use super::run_log::RunLog;
 use super::transition::Transition;
-use crate::caps::secrets::Vault;
-use crate::events::{LogLevel, RunEvent};
+use crate::events::RunEvent;
+pub use crate::events::RunSummary;
 use crate::journal::{ItemRecord, ItemStatus, Journal, NewItem, RunStatus, SqliteJournal, now_ms};
 use crate::redact::Redactor;
-
-/// How to run.
-#[derive(Debug, Clone)]
-pub struct ApplyOptions {
-    /// Holds the journal and scratch directories.
-    pub state_dir: PathBuf,
-    /// Start a new run even if the last one is unfinished or finished.
-    pub fresh: bool,
-    /// Plugin log lines below this level are dropped.
-    pub log_level: LogLevel,
-    /// Off for a plain apply; Record for `ferry plan`; Enforce for `ferry apply plan.json`.
-    pub gate: crate::plan::PlanGate,
-}
-
-/// How a run ended.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RunSummary {
-    pub run: String,
-    pub resumed: bool,
-    /// The run had already finished; nothing was done.
-    pub already_finished: bool,
-    pub done: usize,
-    pub failed: usize,
-    pub skipped: usize,
-}
-
-/// Why a run could not start or go on.
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error("the migration's inputs changed since run {run} started: {}. Revert the change to resume that run, or start a new run with `ferry apply --fresh`", changes.join("; "))]
-    InputsChanged { run: String, changes: Vec<String> },
-    #[error("journal: {0:#}")]
-    Journal(anyhow::Error),
-    /// A step's private directory could not be made; nothing of the step ran.
-    #[error("cannot create the scratch directory {}: {source}; check the state directory's permissions and free space", dir.display())]
-    Scratch {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
-    /// A work item's task panicked or was cancelled: a ferry bug. The journal holds every state
-    /// up to it, so `ferry apply` again resumes.
-    #[error(
-        "a work item's task ended abnormally ({0}); this is a bug in ferry: please report it. Run `ferry apply` again to resume"
-    )]
-    TaskEnded(String),
-}
+use crate::vault::Vault;
 
 /// The state directory used when `--state-dir` is not given: `.ferry/<migration stem>` beside
 /// the migration file.
@@ -260,20 +217,6 @@ fn plan_items(l: &Loaded) -> Vec<NewItem> {
         }
     }
     out
-}
-
-/// What every work item of a run shares.
-pub(super) struct RunContext {
-    pub(super) sql: Arc<crate::sql::SqlPools>,
-    pub(super) ops: Arc<crate::operations::Operations>,
-    pub(super) storage: Arc<crate::storage::Storage>,
-    pub(super) azure: Arc<crate::azure::ArmClients>,
-    pub(super) loaded: Arc<Loaded>,
-    pub(super) opts: ApplyOptions,
-    pub(super) log: Arc<RunLog>,
-    pub(super) vault: Arc<Vault>,
-    pub(super) redactor: Redactor,
-    pub(super) run: String,
 }
 
 /// One database through its steps. A failed or skipped step skips the steps after it.

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::run::{ApplyError, RunContext};
+use super::context::RunContext;
+use super::error::ApplyError;
 use super::transition::Transition;
 use crate::bindings::types::{Outcome, StepContext};
 use crate::config::Step;

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::error::ApplyError;
 use super::observer::Observer;
-use super::run::ApplyError;
 use crate::events::{Envelope, EventSink, PluginEvent, Progress, RunEvent};
 use crate::journal::{Journal, SharedJournal};
 

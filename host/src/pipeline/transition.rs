@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::run::ApplyError;
+use super::error::ApplyError;
 use super::run_log::RunLog;
 use crate::bindings::types::{Outcome, WaitFor, WaitRequest};
 use crate::events::RunEvent;

@@ -2,190 +2,28 @@
 //! object row, built from the journal and written as JSON, Markdown and a self-contained HTML
 //! page a DBA can mail around.
 
+mod model;
 mod render;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+pub use model::{DatabaseReport, ObjectReport, RunReport, StepReport};
 
-use crate::events::{ObjectRow, PluginEvent, RunEvent};
-use crate::journal::{ItemStatus, Journal};
-
-/// A whole run.
-#[derive(Debug, Serialize)]
-pub struct RunReport {
-    pub migration: String,
-    pub run: String,
-    pub started_unix_ms: i64,
-    pub finished_unix_ms: i64,
-    pub done: usize,
-    pub failed: usize,
-    pub other: usize,
-    pub databases: Vec<DatabaseReport>,
-    /// Every object row the plugins reported, in order.
-    pub objects: Vec<ObjectReport>,
-}
-
-/// One database across its steps.
-#[derive(Debug, Serialize)]
-pub struct DatabaseReport {
-    pub name: String,
-    pub wave: String,
-    /// `done`, `failed`, `skipped` or `pending`: the worst of its steps.
-    pub outcome: String,
-    /// The first failing step's reason.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// From the steps' output, when they say.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size_bytes: Option<u64>,
-    /// Wall time from its first step call to its last event.
-    pub duration_ms: i64,
-    /// (phase, milliseconds) as the steps reported them.
-    pub phases: Vec<(String, u64)>,
-    pub steps: Vec<StepReport>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct StepReport {
-    pub step: String,
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// A `report.add-row` row, with the database and step it belongs to.
-#[derive(Debug, Serialize)]
-pub struct ObjectReport {
-    pub database: String,
-    pub step: String,
-    #[serde(flatten)]
-    pub row: ObjectRow,
-}
-
-fn status_name(s: ItemStatus) -> &'static str {
-    match s {
-        ItemStatus::Done => "done",
-        ItemStatus::Failed => "failed",
-        ItemStatus::Skipped => "skipped",
-        _ => "pending",
+/// Writes `report.json`, `report.md` and `report.html` into `dir` (each through a temporary
+/// file and a rename, so a reader never sees half a report); returns the HTML report's path.
+pub fn write(report: &RunReport, dir: &Path) -> Result<PathBuf, String> {
+    let json = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+    let files = [
+        ("report.json", json),
+        ("report.md", render::markdown(report)),
+        ("report.html", render::html(report)),
+    ];
+    for (name, body) in files {
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, body)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-}
-
-impl RunReport {
-    /// Builds the report of `run` from the journal.
-    pub fn build(
-        journal: &dyn Journal,
-        run: &str,
-        migration: &crate::config::Migration,
-    ) -> anyhow::Result<RunReport> {
-        let items = journal.items(run)?;
-        let events = journal.events(run)?;
-        let wave_name = |w: u32| {
-            migration
-                .waves
-                .get(w as usize)
-                .map_or_else(|| w.to_string(), |w| w.name.clone())
-        };
-        let mut by_db: BTreeMap<(u32, String), Vec<&crate::journal::ItemRecord>> = BTreeMap::new();
-        for i in &items {
-            by_db.entry((i.wave, i.item.clone())).or_default().push(i);
-        }
-        let mut databases = Vec::new();
-        for ((wave, name), mut steps) in by_db {
-            steps.sort_by_key(|i| i.step_index);
-            let mine: Vec<i64> = events
-                .iter()
-                .filter(|e| e.item.as_deref() == Some(name.as_str()))
-                .map(|e| e.at_ms)
-                .collect();
-            let duration_ms = match (mine.iter().min(), mine.iter().max()) {
-                (Some(a), Some(b)) => b - a,
-                _ => 0,
-            };
-            let worst = steps
-                .iter()
-                .map(|i| i.status)
-                .max_by_key(|s| match s {
-                    ItemStatus::Failed => 3,
-                    ItemStatus::Skipped => 2,
-                    ItemStatus::Done => 0,
-                    _ => 1,
-                })
-                .unwrap_or(ItemStatus::Done);
-            let output = |key: &str| {
-                steps
-                    .iter()
-                    .find_map(|i| i.output.as_ref()?.get(key).cloned())
-            };
-            let phases = output("phases")
-                .and_then(|v| v.as_array().cloned())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|p| Some((p["phase"].as_str()?.to_owned(), p["ms"].as_u64()?)))
-                .collect();
-            databases.push(DatabaseReport {
-                name: name.clone(),
-                wave: wave_name(wave),
-                outcome: status_name(worst).to_owned(),
-                reason: steps.iter().find_map(|i| i.error.clone()),
-                method: output("method").and_then(|v| v.as_str().map(str::to_owned)),
-                size_bytes: output("size_bytes").and_then(|v| v.as_u64()),
-                duration_ms,
-                phases,
-                steps: steps
-                    .iter()
-                    .map(|i| StepReport {
-                        step: i.step.clone(),
-                        status: status_name(i.status).to_owned(),
-                        reason: i.error.clone(),
-                    })
-                    .collect(),
-            });
-        }
-        let objects = events
-            .iter()
-            .filter_map(|e| match &e.event {
-                RunEvent::Plugin(PluginEvent::Row(row)) => Some(ObjectReport {
-                    database: e.item.clone().unwrap_or_default(),
-                    step: e.step.clone().unwrap_or_default(),
-                    row: row.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
-        let count = |o: &str| databases.iter().filter(|d| d.outcome == o).count();
-        Ok(RunReport {
-            migration: migration.name.clone(),
-            run: run.to_owned(),
-            started_unix_ms: events.first().map_or(0, |e| e.at_ms),
-            finished_unix_ms: events.last().map_or(0, |e| e.at_ms),
-            done: count("done"),
-            failed: count("failed"),
-            other: databases.len() - count("done") - count("failed"),
-            databases,
-            objects,
-        })
-    }
-
-    /// Writes `report.json`, `report.md` and `report.html` into `dir`; returns the HTML path.
-    pub fn write(&self, dir: &Path) -> Result<PathBuf, String> {
-        let json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        let files = [
-            ("report.json", json),
-            ("report.md", render::markdown(self)),
-            ("report.html", render::html(self)),
-        ];
-        for (name, body) in files {
-            let path = dir.join(name);
-            let tmp = dir.join(format!(".{name}.tmp"));
-            std::fs::write(&tmp, body)
-                .and_then(|()| std::fs::rename(&tmp, &path))
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        }
-        Ok(dir.join("report.html"))
-    }
+    Ok(dir.join("report.html"))
 }

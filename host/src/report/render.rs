@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::RunReport;
+use super::model::RunReport;
 
 fn size(bytes: Option<u64>) -> String {
     match bytes {

@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use wasmtime::Store;
 
-use super::Runtime;
 use super::store::{CallScope, SCRATCH_GUEST_PATH, StepData};
-use crate::bindings::MigrationPluginPre;
 use crate::bindings::types::{Outcome, PluginError, PluginInfo, StepContext, Warning};
+use crate::bindings::{MigrationPluginPre, describe_plugin_error};
 use crate::config::StepLimits;
 use crate::runtime::plugin::LoadedPlugin;
 
@@ -103,21 +102,6 @@ impl StepFailure {
     }
 }
 
-/// One line for a plugin error.
-pub fn describe_plugin_error(e: &PluginError) -> String {
-    let code = |c: Option<i32>| c.map(|c| format!(" ({c})")).unwrap_or_default();
-    match e {
-        PluginError::InvalidConfig(p) => match &p.key {
-            Some(k) => format!("invalid config at `{k}`: {}", p.message),
-            None => format!("invalid config: {}", p.message),
-        },
-        PluginError::Denied(d) => format!("denied: {}", d.reason),
-        PluginError::Transient(f) => format!("transient failure{}: {}", code(f.code), f.message),
-        PluginError::Failed(f) => format!("failed{}: {}", code(f.code), f.message),
-        PluginError::Unsupported(m) => format!("not supported yet: {m}"),
-    }
-}
-
 fn cut(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_owned();
@@ -135,8 +119,15 @@ struct Prepared {
     fuel: Option<u64>,
 }
 
+/// Where a call runs: the shared engine, and whether its code meters fuel.
+#[derive(Clone, Copy)]
+pub(super) struct Engine<'a> {
+    pub(super) engine: &'a wasmtime::Engine,
+    pub(super) fuel: bool,
+}
+
 fn prepare(
-    rt: &Runtime,
+    rt: Engine<'_>,
     scope: Arc<CallScope>,
     limits: &StepLimits,
     scratch: Option<&std::path::Path>,
@@ -145,13 +136,13 @@ fn prepare(
         StepData::new(scope, limits.memory_bytes, scratch).map_err(|e| StepFailure::Host {
             message: format!("{e:#}"),
         })?;
-    let mut store = Store::new(rt.engine(), data);
+    let mut store = Store::new(rt.engine, data);
     store.limiter(|d| &mut d.limiter);
     // Yield to tokio at every epoch tick: a spinning guest then cannot hold a worker thread,
     // and the tokio timeout below stops it at the deadline.
     store.set_epoch_deadline(1);
     store.epoch_deadline_async_yield_and_update(1);
-    let fuel = if rt.has_fuel() {
+    let fuel = if rt.fuel {
         let f = limits.fuel.unwrap_or(u64::MAX);
         store.set_fuel(f).map_err(|e| StepFailure::Host {
             message: format!("{e}"),
@@ -248,7 +239,7 @@ fn forward_stdio(data: &StepData) {
 }
 
 pub(super) async fn describe(
-    rt: &Runtime,
+    rt: Engine<'_>,
     pre: &MigrationPluginPre<StepData>,
 ) -> Result<PluginInfo, StepFailure> {
     let p = prepare(
@@ -263,84 +254,76 @@ pub(super) async fn describe(
     .await
 }
 
-impl Runtime {
-    /// Asks a plugin to check a step config. Runs with no grants.
-    pub async fn validate(
-        &self,
-        plugin: &LoadedPlugin,
-        step: &str,
-        config: &str,
-    ) -> Result<Vec<Warning>, StepFailure> {
-        let p = prepare(
-            self,
-            Arc::new(CallScope::ungranted(step)),
-            &QUICK_CALL,
-            None,
-        )?;
-        let mut warnings = guarded(p, &plugin.pre, async |i, s| {
-            i.ferry_plugin_plugin().call_validate(s, config).await
-        })
-        .await?
-        .map_err(StepFailure::Plugin)?;
-        // A plugin's warnings end up on a terminal: keep them few and short.
-        warnings.truncate(100);
-        for w in &mut warnings {
-            w.message = cut(&w.message, 4096);
-            w.key = w.key.as_deref().map(|k| cut(k, 256));
-        }
-        Ok(warnings)
+/// `validate`, with its warnings capped for the terminal.
+pub(super) async fn validate(
+    rt: Engine<'_>,
+    plugin: &LoadedPlugin,
+    step: &str,
+    config: &str,
+) -> Result<Vec<Warning>, StepFailure> {
+    let p = prepare(rt, Arc::new(CallScope::ungranted(step)), &QUICK_CALL, None)?;
+    let mut warnings = guarded(p, &plugin.pre, async |i, s| {
+        i.ferry_plugin_plugin().call_validate(s, config).await
+    })
+    .await?
+    .map_err(StepFailure::Plugin)?;
+    // A plugin's warnings end up on a terminal: keep them few and short.
+    warnings.truncate(100);
+    for w in &mut warnings {
+        w.message = cut(&w.message, 4096);
+        w.key = w.key.as_deref().map(|k| cut(k, 256));
     }
-
-    /// One `step` call. The outcome's state and output are checked for size and for secret
-    /// values before the caller journals them.
-    pub async fn step(
-        &self,
-        plugin: &LoadedPlugin,
-        call: &StepCall,
-        ctx: StepContext,
-        state: Option<&str>,
-    ) -> Result<Outcome, StepFailure> {
-        let ctx = with_scratch(ctx, call);
-        let p = prepare(
-            self,
-            call.scope.clone(),
-            &call.limits,
-            call.scratch.as_deref(),
-        )?;
-        let redactor = call.scope.redactor.clone();
-        let outcome = guarded(p, &plugin.pre, async |i, s| {
-            i.ferry_plugin_plugin().call_step(s, &ctx, state).await
-        })
-        .await?
-        .map_err(|e| StepFailure::Plugin(redact_error(&redactor, e)))?;
-        check_outcome(&redactor, outcome)
-    }
-
-    /// Best-effort `cleanup` after a failure. Its own failures are only logged.
-    pub async fn cleanup(
-        &self,
-        plugin: &LoadedPlugin,
-        call: &StepCall,
-        ctx: StepContext,
-        state: Option<&str>,
-    ) -> Result<(), StepFailure> {
-        let ctx = with_scratch(ctx, call);
-        let p = prepare(
-            self,
-            call.scope.clone(),
-            &call.limits,
-            call.scratch.as_deref(),
-        )?;
-        guarded(p, &plugin.pre, async |i, s| {
-            i.ferry_plugin_plugin().call_cleanup(s, &ctx, state).await
-        })
-        .await
-    }
+    Ok(warnings)
 }
 
-fn with_scratch(mut ctx: StepContext, call: &StepCall) -> StepContext {
+/// `step`, its outcome checked before the caller journals it.
+pub(super) async fn step(
+    rt: Engine<'_>,
+    plugin: &LoadedPlugin,
+    call: &StepCall,
+    ctx: StepContext,
+    state: Option<&str>,
+) -> Result<Outcome, StepFailure> {
+    let (p, ctx) = prepare_item_call(rt, call, ctx)?;
+    let redactor = call.scope.redactor.clone();
+    let outcome = guarded(p, &plugin.pre, async |i, s| {
+        i.ferry_plugin_plugin().call_step(s, &ctx, state).await
+    })
+    .await?
+    .map_err(|e| StepFailure::Plugin(redact_error(&redactor, e)))?;
+    check_outcome(&redactor, outcome)
+}
+
+/// `cleanup`, best effort.
+pub(super) async fn cleanup(
+    rt: Engine<'_>,
+    plugin: &LoadedPlugin,
+    call: &StepCall,
+    ctx: StepContext,
+    state: Option<&str>,
+) -> Result<(), StepFailure> {
+    let (p, ctx) = prepare_item_call(rt, call, ctx)?;
+    guarded(p, &plugin.pre, async |i, s| {
+        i.ferry_plugin_plugin().call_cleanup(s, &ctx, state).await
+    })
+    .await
+}
+
+/// A store for one of a work item's calls, and its context with the scratch directory as the
+/// plugin sees it.
+fn prepare_item_call(
+    rt: Engine<'_>,
+    call: &StepCall,
+    mut ctx: StepContext,
+) -> Result<(Prepared, StepContext), StepFailure> {
     ctx.scratch = call.scratch.as_ref().map(|_| SCRATCH_GUEST_PATH.to_owned());
-    ctx
+    let p = prepare(
+        rt,
+        call.scope.clone(),
+        &call.limits,
+        call.scratch.as_deref(),
+    )?;
+    Ok((p, ctx))
 }
 
 fn redact_error(r: &crate::redact::Redactor, e: PluginError) -> PluginError {

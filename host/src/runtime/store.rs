@@ -10,10 +10,10 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
-use crate::caps::secrets::Vault;
 use crate::config::Grants;
 use crate::events::{EventSink, LogLevel, NoEvents};
 use crate::redact::Redactor;
+use crate::vault::Vault;
 
 /// Where the scratch directory appears inside the plugin.
 pub const SCRATCH_GUEST_PATH: &str = "/scratch";

@@ -3,7 +3,7 @@
 use futures_util::TryStreamExt;
 use tiberius::{ColumnData, ColumnType, QueryItem};
 
-use super::{Conn, Prepared};
+use super::Prepared;
 use crate::bindings::ferry::plugin::tsql::{Column, QueryLimits, QueryResult, RowSet, SqlValue};
 
 fn type_name(t: ColumnType) -> &'static str {
@@ -125,11 +125,14 @@ fn size(v: &SqlValue) -> usize {
 }
 
 /// Runs a query and keeps rows until `limits` are reached; the rest is read and dropped.
-pub(super) async fn collect(
-    conn: &mut Conn,
+pub(super) async fn collect<S>(
+    conn: &mut tiberius::Client<S>,
     p: &Prepared,
     limits: QueryLimits,
-) -> Result<QueryResult, tiberius::error::Error> {
+) -> Result<QueryResult, tiberius::error::Error>
+where
+    S: futures_util::AsyncRead + futures_util::AsyncWrite + Unpin + Send,
+{
     let mut stream = p.query().query(conn).await?;
     let mut sets: Vec<RowSet> = Vec::new();
     let (mut rows, mut bytes) = (0u32, 0usize);
