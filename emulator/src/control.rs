@@ -1,7 +1,7 @@
 //! Control of a running emulator, for tests and rehearsals: faults injected by statement,
 //! dropped connections, delays, and a virtual clock that makes long operations short.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::protocol::tokens::ServerMessage;
@@ -115,19 +115,18 @@ impl Default for VirtualClock {
 impl VirtualClock {
     /// Virtual now.
     pub fn now(&self) -> SystemTime {
-        let (real0, virt0, speed) = *self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (real0, virt0, speed) = *self.inner.lock();
         virt0 + real0.elapsed().mul_f64(speed)
     }
 
     /// Runs virtual time `speed` times faster than real time from now on.
     pub fn set_speed(&self, speed: f64) {
         let now = self.now();
-        *self.inner.lock().unwrap_or_else(|e| e.into_inner()) =
-            (Instant::now(), now, speed.clamp(0.001, 1_000_000.0));
+        *self.inner.lock() = (Instant::now(), now, speed.clamp(0.001, 1_000_000.0));
     }
 
     pub fn speed(&self) -> f64 {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).2
+        self.inner.lock().2
     }
 
     /// Real time that `virtual_duration` takes at the current speed.
@@ -144,17 +143,17 @@ pub struct Faults {
 
 impl Faults {
     pub fn add(&self, f: Fault) {
-        self.list.lock().unwrap_or_else(|e| e.into_inner()).push(f);
+        self.list.lock().push(f);
     }
 
     pub fn clear(&self) {
-        self.list.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.list.lock().clear();
     }
 
     /// The action for a statement, using up one of the fault's times.
     pub fn take(&self, statement: &str) -> Option<FaultAction> {
         let text = statement.to_ascii_lowercase();
-        let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list = self.list.lock();
         let i = list
             .iter()
             .position(|f| text.contains(&f.pattern.to_ascii_lowercase()))?;

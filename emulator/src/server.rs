@@ -2,10 +2,11 @@
 //! and the request loop. A connection that breaks the protocol is closed with a logged reason;
 //! the listener and every other connection carry on.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -173,11 +174,7 @@ impl Server {
 
     /// Every statement received so far.
     pub fn statements(&self) -> Vec<StatementRecord> {
-        self.shared
-            .statements
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.shared.statements.lock().clone()
     }
 
     /// Injects a fault for statements matching its pattern.
@@ -193,29 +190,17 @@ impl Server {
     /// A credential's identity and secret, to check what a client stored (tests and rehearsals;
     /// no catalog view shows the secret).
     pub fn credential(&self, name: &str) -> Option<(String, Option<String>)> {
-        self.shared
-            .instance
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .credential(name)
+        self.shared.instance.lock().credential(name)
     }
 
     /// Sets how long (in virtual time) a background restore takes; None restores the default.
     pub fn set_restore_time(&self, t: Option<Duration>) {
-        *self
-            .shared
-            .restore_time
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = t;
+        *self.shared.restore_time.lock() = t;
     }
 
     /// Runs `f` on the instance under its lock (the LRS job applies backups this way).
     pub(crate) fn with_instance<T>(&self, f: impl FnOnce(&mut Instance) -> T) -> T {
-        let mut inst = self
-            .shared
-            .instance
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut inst = self.shared.instance.lock();
         f(&mut inst)
     }
 
@@ -234,11 +219,7 @@ impl Server {
             user: "sa",
             vars: &[],
         };
-        let mut inst = self
-            .shared
-            .instance
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut inst = self.shared.instance.lock();
         let outcomes = execute_batch(sql, &view, &mut inst);
         match outcomes.iter().find_map(|o| {
             if let Outcome::Error(e) = o {
@@ -396,7 +377,6 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
         None => s
             .instance
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .authenticate(&login.user_name, &login.password),
     };
     let Some(user) = user else {
@@ -435,7 +415,6 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     let known = s
         .instance
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
         .database(&database)
         .map(|d| d.name.clone());
     let Some(database) = known else {
@@ -603,18 +582,14 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
 async fn run_operation(s: &Shared, op: crate::instance::OperationStart) {
     let total =
         Duration::from_secs(10) + Duration::from_secs_f64(op.size as f64 / (100.0 * 1_048_576.0));
-    let total = s
-        .restore_time
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .unwrap_or(total);
+    let total = s.restore_time.lock().unwrap_or(total);
     let start = s.clock.now();
     loop {
         let elapsed = s.clock.now().duration_since(start).unwrap_or_default();
         let fraction = (elapsed.as_secs_f64() / total.as_secs_f64().max(0.001)).min(1.0);
         let now = crate::protocol::types::now_text();
         {
-            let mut inst = s.instance.lock().unwrap_or_else(|e| e.into_inner());
+            let mut inst = s.instance.lock();
             if fraction >= 1.0 {
                 inst.operation_done(&op, &now);
                 return;
@@ -662,15 +637,12 @@ fn injected_fault(msg: &crate::protocol::packet::Message, s: &Shared) -> Option<
 }
 
 fn record(s: &Shared, session: &Session, text: &str) {
-    s.statements
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(StatementRecord {
-            spid: session.spid,
-            user: session.user.clone(),
-            at: SystemTime::now(),
-            text: crate::sql::security::mask_secrets(text),
-        });
+    s.statements.lock().push(StatementRecord {
+        spid: session.spid,
+        user: session.user.clone(),
+        at: SystemTime::now(),
+        text: crate::sql::security::mask_secrets(text),
+    });
 }
 
 fn sql_batch(payload: &[u8], s: &Shared, session: &mut Session) -> Result<Reply, ProtocolError> {
@@ -754,7 +726,7 @@ fn run_statements(
     // the lock, nothing would drive the I/O the holder waits for. `block_in_place` hands this
     // worker's other tasks to a fresh one while it waits.
     let outcomes = tokio::task::block_in_place(|| {
-        let mut inst = s.instance.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inst = s.instance.lock();
         execute_batch(text, &view, &mut inst)
     });
     let n = outcomes.len();

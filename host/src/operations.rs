@@ -6,8 +6,9 @@
 //! on resume and the plugin's next `operations.status` answers "unknown", so it re-checks the
 //! server, which is where the work really happens.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
@@ -111,10 +112,7 @@ impl Operations {
             result: None,
         };
         let (tx, _) = watch::channel(Snapshot { status, owner });
-        self.ops
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), tx.clone());
+        self.ops.lock().insert(id.clone(), tx.clone());
         (id, Reporter { tx })
     }
 
@@ -124,7 +122,7 @@ impl Operations {
         id: &str,
         owner: &(String, String),
     ) -> Result<OperationStatus, PluginError> {
-        let ops = self.ops.lock().unwrap_or_else(|e| e.into_inner());
+        let ops = self.ops.lock();
         let s = ops
             .get(id)
             .map(|tx| tx.borrow().clone())
@@ -138,12 +136,7 @@ impl Operations {
     /// Waits until the operation is no longer running; calls `on_change` with each progress
     /// update meanwhile. Returns at once for an unknown id.
     pub async fn wait(&self, id: &str, mut on_change: impl FnMut(&OperationStatus)) {
-        let rx = self
-            .ops
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .map(|tx| tx.subscribe());
+        let rx = self.ops.lock().get(id).map(|tx| tx.subscribe());
         let Some(mut rx) = rx else { return };
         loop {
             let status = rx.borrow_and_update().status.clone();

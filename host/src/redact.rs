@@ -2,8 +2,9 @@
 //! registered here before it is used, and every string from a plugin passes through here before
 //! it reaches a log, an event, the journal or an error.
 
+use parking_lot::RwLock;
 use std::borrow::Cow;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 /// What replaces a secret value.
 pub const MASK: &str = "***";
@@ -21,7 +22,7 @@ impl Redactor {
         if value.is_empty() {
             return;
         }
-        let mut values = self.values.write().unwrap_or_else(|e| e.into_inner());
+        let mut values = self.values.write();
         let escaped = serde_json::to_string(value).unwrap_or_default();
         let escaped = escaped.trim_matches('"').to_owned();
         for v in [value.to_owned(), escaped] {
@@ -35,7 +36,7 @@ impl Redactor {
 
     /// `text` with every known secret value replaced by [`MASK`].
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let values = self.values.read().unwrap_or_else(|e| e.into_inner());
+        let values = self.values.read();
         if !values.iter().any(|v| text.contains(v.as_str())) {
             return Cow::Borrowed(text);
         }
@@ -48,7 +49,7 @@ impl Redactor {
 
     /// Whether `text` contains a known secret value.
     pub fn leaks(&self, text: &str) -> bool {
-        let values = self.values.read().unwrap_or_else(|e| e.into_inner());
+        let values = self.values.read();
         values.iter().any(|v| text.contains(v.as_str()))
     }
 }

@@ -36,7 +36,6 @@ impl Signals {
         };
         let events = journal
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .events_of_kind(run, EVENT)
             .unwrap_or_default();
         events.iter().any(|e| {
@@ -50,7 +49,8 @@ impl Signals {
 mod tests {
     use super::*;
     use crate::journal::{Journal, SqliteJournal};
-    use std::sync::{Arc, Mutex};
+    use parking_lot::Mutex;
+    use std::sync::Arc;
 
     #[test]
     fn a_signal_reaches_its_item_or_every_item() {
@@ -70,11 +70,7 @@ mod tests {
         assert!(!s.requested("Hr", "cutover"), "sent to Sales only");
         assert!(!s.requested("Sales", "pause"), "another signal");
         assert!(!Signals::default().requested("Sales", "cutover"));
-        shared
-            .lock()
-            .unwrap()
-            .add_event("r1", None, None, &cut)
-            .unwrap();
+        shared.lock().add_event("r1", None, None, &cut).unwrap();
         assert!(s.requested("Hr", "cutover"), "sent to every item");
     }
 }

@@ -2,8 +2,8 @@
 //! for the run and registered with the redactor before anything uses them; and values the host
 //! makes itself (a SAS it signed), kept under labels no grant can name.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use crate::config::SecretRef;
 use crate::redact::Redactor;
@@ -27,7 +27,7 @@ impl Vault {
 
     /// The value for a label. Errors name the label and the reference, never a value.
     pub fn resolve(&self, label: &str) -> Result<String, String> {
-        let mut cache = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.resolved.lock();
         if let Some(v) = cache.get(label) {
             return Ok(v.clone());
         }
@@ -49,7 +49,7 @@ impl Vault {
     /// it as a sealed handle. No grant names such a label, so it can never be revealed.
     pub fn seal_generated(&self, prefix: &str, value: String) -> String {
         self.redactor.register(&value);
-        let mut cache = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.resolved.lock();
         let label = format!("{prefix}#{}", cache.len() + 1);
         cache.insert(label.clone(), value);
         label

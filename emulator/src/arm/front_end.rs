@@ -1,7 +1,8 @@
 //! The running front end: its HTTP listener, and the knobs tests turn on it.
 
+use parking_lot::Mutex;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::ArmOptions;
 use super::lrs::MAX_CONCURRENT_RESTORES;
@@ -61,11 +62,7 @@ impl ArmServer {
 
     /// The next `n` requests get 429 with `Retry-After: retry_after_secs`.
     pub fn throttle(&self, n: u32, retry_after_secs: u64) {
-        *self
-            .state
-            .throttle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = (n, retry_after_secs);
+        *self.state.throttle.lock() = (n, retry_after_secs);
     }
 
     /// The next `n` requests get 200 with an HTML body instead of ARM's JSON.
@@ -86,22 +83,14 @@ impl ArmServer {
     /// Gives the instance's managed identity read access to a container (a "Storage Blob
     /// Data Reader" role assignment); the emulator reads it with `account` and `key`.
     pub fn grant_managed_identity(&self, container_url: &str, account: &str, key: &str) {
-        self.state
-            .identity_grants
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                container_url.trim_end_matches('/').to_owned(),
-                (account.to_owned(), key.to_owned()),
-            );
+        self.state.identity_grants.lock().insert(
+            container_url.trim_end_matches('/').to_owned(),
+            (account.to_owned(), key.to_owned()),
+        );
     }
 
     /// Every request received: (method, path and query).
     pub fn requests(&self) -> Vec<(String, String)> {
-        self.state
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.state.requests.lock().clone()
     }
 }

@@ -17,10 +17,7 @@ impl Arm {
     /// short Read+List SAS the emulator signs for a container granted to the identity, or
     /// None when the identity has no access there.
     fn identity_sas(&self, container_url: &str) -> Option<String> {
-        let grants = self
-            .identity_grants
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let grants = self.identity_grants.lock();
         let (account, key) = grants.get(container_url.trim_end_matches('/'))?;
         let container = container_url.trim_end_matches('/').rsplit('/').next()?;
         crate::azurite::container_sas(account, key, container, "rl", "2099-01-01T00:00:00Z").ok()
@@ -29,11 +26,7 @@ impl Arm {
 
 impl Arm {
     pub(super) fn job(&self, db: &str) -> Option<Arc<crate::lrs::job::Job>> {
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&db.to_ascii_lowercase())
-            .cloned()
+        self.jobs.lock().get(&db.to_ascii_lowercase()).cloned()
     }
 
     /// An operation id that reports `job`'s progress.
@@ -42,10 +35,7 @@ impl Arm {
             .next_op
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let id = format!("00000000-0000-4000-9000-{n:012}");
-        self.job_ops
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), job.clone());
+        self.job_ops.lock().insert(id.clone(), job.clone());
         id
     }
 }
@@ -133,7 +123,6 @@ pub(super) fn start_lrs(arm: &Arc<Arm>, db: &str, p: &J) -> Response {
     let running = arm
         .jobs
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
         .values()
         .filter(|j| j.details().status == "Restoring")
         .count();
@@ -154,10 +143,7 @@ pub(super) fn start_lrs(arm: &Arc<Arm>, db: &str, p: &J) -> Response {
         },
         arm.mi.clock().now(),
     );
-    arm.jobs
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(db.to_ascii_lowercase(), job.clone());
+    arm.jobs.lock().insert(db.to_ascii_lowercase(), job.clone());
     let id = arm.job_operation(&job);
     tokio::spawn(crate::lrs::job::run(job, arm.mi.clone()));
     accepted(
@@ -247,10 +233,7 @@ pub(super) fn complete_restore(arm: &Arc<Arm>, db: &str, body: &[u8]) -> Respons
             ),
         );
     }
-    job.details
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .complete_after = Some(name.to_owned());
+    job.details.lock().complete_after = Some(name.to_owned());
     let id = arm.job_operation(&job);
     accepted(arm, "managedDatabaseOperationResults", "location", &id)
 }

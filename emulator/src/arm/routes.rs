@@ -23,7 +23,6 @@ pub(super) async fn handle(
     let path = uri.path().trim_end_matches('/').to_owned();
     arm.requests
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
         .push((method.to_string(), uri.to_string()));
     let bearer = headers
         .get("authorization")
@@ -37,7 +36,7 @@ pub(super) async fn handle(
         );
     }
     {
-        let mut t = arm.throttle.lock().unwrap_or_else(|e| e.into_inner());
+        let mut t = arm.throttle.lock();
         if t.0 > 0 {
             t.0 -= 1;
             let mut r = error(
@@ -157,12 +156,7 @@ fn put_database(arm: &Arc<Arm>, db: &str, body: &[u8]) -> Response {
 
 fn delete_database(arm: &Arc<Arm>, db: &str) -> Response {
     // Stopping LRS is deleting its database (methods.md §2.6); the job ends with it.
-    if let Some(job) = arm
-        .jobs
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&db.to_ascii_lowercase())
-    {
+    if let Some(job) = arm.jobs.lock().remove(&db.to_ascii_lowercase()) {
         job.cancelled
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
@@ -181,12 +175,7 @@ fn delete_database(arm: &Arc<Arm>, db: &str) -> Response {
 /// `Location` answers 202 while running and 204 (or the error) at the end.
 fn operation_reply(arm: &Arm, rest: &str) -> Response {
     let (kind, id) = rest.split_once('/').unwrap_or((rest, ""));
-    let lrs = arm
-        .job_ops
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(id)
-        .cloned();
+    let lrs = arm.job_ops.lock().get(id).cloned();
     if let Some(job) = lrs {
         let d = job.details();
         let status = match (d.status.as_str(), &d.error) {
@@ -198,7 +187,6 @@ fn operation_reply(arm: &Arm, rest: &str) -> Response {
         };
         arm.operations
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .insert(id.to_owned(), (std::time::Instant::now(), status));
     }
     let Some(status) = arm.operation_status(id) else {

@@ -1,8 +1,9 @@
 //! What the front end keeps: the instance behind it, its operations and LRS jobs, and the
 //! ARM shapes it answers with.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::{Value as J, json};
 
@@ -93,26 +94,18 @@ impl Arm {
         let ends = std::time::Instant::now() + self.options.operation_time;
         self.operations
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .insert(id.clone(), (ends, json!({ "status": "InProgress" })));
         let me = self.clone();
         let op = id.clone();
         tokio::spawn(async move {
             tokio::time::sleep(me.options.operation_time).await;
             let result = tokio::task::block_in_place(|| work(&me.mi));
-            me.operations
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(op, (ends, result));
+            me.operations.lock().insert(op, (ends, result));
         });
         id
     }
 
     pub(super) fn operation_status(&self, id: &str) -> Option<J> {
-        self.operations
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .map(|(_, s)| s.clone())
+        self.operations.lock().get(id).map(|(_, s)| s.clone())
     }
 }

@@ -3,7 +3,8 @@
 //! virtual time, and either recovers after `lastBackupName` (autocomplete) or keeps scanning
 //! until `completeRestore` (continuous). What it is doing is what `restoreDetails` reports.
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value as J, json};
@@ -87,14 +88,11 @@ impl Job {
     }
 
     pub fn details(&self) -> Details {
-        self.details
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.details.lock().clone()
     }
 
     fn update(&self, f: impl FnOnce(&mut Details)) {
-        f(&mut self.details.lock().unwrap_or_else(|e| e.into_inner()));
+        f(&mut self.details.lock());
     }
 
     fn fail(&self, code: &str, message: String) {

@@ -37,7 +37,7 @@ pub(super) async fn plan(g: &Global, args: &PlanArgs) -> Exit {
         Ok(d) => d,
         Err(e) => return error(g, Exit::Internal, &e),
     };
-    let recorded: Arc<std::sync::Mutex<Vec<_>>> = Arc::default();
+    let recorded: Arc<parking_lot::Mutex<Vec<_>>> = Arc::default();
     let gate = PlanGate::Record(recorded.clone());
     let opts = ApplyOptions {
         state_dir: scratch.clone(),
@@ -66,7 +66,7 @@ pub(super) async fn plan(g: &Global, args: &PlanArgs) -> Exit {
         Ok(i) => i,
         Err(e) => return error(g, Exit::Internal, &format!("planning journal: {e:#}")),
     };
-    let recorded = recorded.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let recorded = recorded.lock().clone();
     let waves = &loaded.migration.waves;
     let mut planned: Vec<PlannedItem> = items
         .iter()

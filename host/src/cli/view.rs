@@ -1,9 +1,10 @@
 //! How a run looks while it happens: a live view on a terminal (one line per database in
 //! flight), plain lines when output is piped, or JSON lines with `--json`.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -109,7 +110,7 @@ impl Observer for Plain {
             event.step.clone().unwrap_or_default(),
             event.item.clone().unwrap_or_default(),
         );
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen = self.seen.lock();
         let item = seen.entry(key).or_default();
         match &event.event {
             RunEvent::ItemWaiting(wait) => {
@@ -165,7 +166,7 @@ impl Live {
     /// none until there is enough to go on (a few percent, over a second).
     fn eta(&self, e: &Envelope, phase: &str, fraction: Option<f64>) -> Option<Duration> {
         let key = (e.item.clone()?, e.step.clone()?);
-        let mut phases = self.phases.lock().unwrap_or_else(|p| p.into_inner());
+        let mut phases = self.phases.lock();
         let entry = phases
             .entry(key)
             .or_insert_with(|| (phase.to_owned(), std::time::Instant::now()));
@@ -182,7 +183,7 @@ impl Live {
 
     fn bar(&self, e: &Envelope) -> Option<ProgressBar> {
         let key = (e.item.clone()?, e.step.clone()?);
-        let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+        let mut bars = self.bars.lock();
         Some(
             bars.entry(key)
                 .or_insert_with(|| {
@@ -233,7 +234,7 @@ impl Live {
 
     fn remove(&self, e: &Envelope) {
         if let (Some(i), Some(s)) = (&e.item, &e.step) {
-            let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+            let mut bars = self.bars.lock();
             if let Some(bar) = bars.remove(&(i.clone(), s.clone())) {
                 bar.finish_and_clear();
                 self.multi.remove(&bar);
@@ -277,7 +278,7 @@ impl Observer for Live {
     }
 
     fn finish(&self) {
-        let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+        let mut bars = self.bars.lock();
         for (_, bar) in bars.drain() {
             bar.finish_and_clear();
         }

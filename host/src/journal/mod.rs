@@ -189,7 +189,7 @@ pub trait Journal: Send {
 }
 
 /// A journal shared by a run's tasks.
-pub type SharedJournal = std::sync::Arc<std::sync::Mutex<Box<dyn Journal>>>;
+pub type SharedJournal = std::sync::Arc<parking_lot::Mutex<Box<dyn Journal>>>;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {

@@ -1,9 +1,10 @@
 //! `ferry apply`: runs every database through every step, in waves, with a cap on databases in
 //! flight, journaling after every step call so a killed run resumes where it stopped.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
@@ -51,11 +52,7 @@ pub async fn apply(
         Box::new(SqliteJournal::open(&journal_path(&opts.state_dir)).map_err(ApplyError::Journal)?);
     let journal: SharedJournal = Arc::new(Mutex::new(journal));
     let fp = fingerprint(&loaded);
-    let latest = journal
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .latest_run()
-        .map_err(ApplyError::Journal)?;
+    let latest = journal.lock().latest_run().map_err(ApplyError::Journal)?;
 
     let (run_id, resumed) = match latest {
         Some(run) if !opts.fresh => {
@@ -67,11 +64,7 @@ pub async fn apply(
                 });
             }
             if run.status != RunStatus::Running {
-                let items = journal
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .items(&run.id)
-                    .map_err(ApplyError::Journal)?;
+                let items = journal.lock().items(&run.id).map_err(ApplyError::Journal)?;
                 let mut s = summarize(&run.id, &items);
                 s.resumed = true;
                 s.already_finished = true;
@@ -84,7 +77,6 @@ pub async fn apply(
             let items = plan_items(&loaded);
             journal
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
                 .create_run(
                     &id,
                     &loaded.migration.path.display().to_string(),

@@ -2,8 +2,9 @@
 //! but progress to the journal; an item's latest progress line is kept on the item for
 //! `ferry status`.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::error::ApplyError;
@@ -50,7 +51,7 @@ impl RunLog {
                 self.note_progress(step, item, progress);
             }
         } else {
-            let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+            let mut j = self.journal.lock();
             if let Err(e) = j.add_event(&self.run, step, item, &event) {
                 tracing::warn!(?step, ?item, "cannot journal an event: {e:#}");
             }
@@ -69,7 +70,7 @@ impl RunLog {
     fn note_progress(&self, step: &str, item: &str, progress: &Progress) {
         let line = progress.line();
         let key = (step.to_owned(), item.to_owned());
-        let mut noted = self.noted.lock().unwrap_or_else(|e| e.into_inner());
+        let mut noted = self.noted.lock();
         let due = match noted.get(&key) {
             Some(n) if n.line == line => return,
             Some(n) => n.written_at.elapsed() >= Duration::from_secs(1),
@@ -90,7 +91,7 @@ impl RunLog {
     /// Journals the item's latest progress line if the once-a-second limit held it back; called
     /// when a step call returns, so `ferry status` shows where the call left the item.
     pub(super) fn flush_progress(&self, step: &str, item: &str) {
-        let mut noted = self.noted.lock().unwrap_or_else(|e| e.into_inner());
+        let mut noted = self.noted.lock();
         if let Some(entry) = noted.get_mut(&(step.to_owned(), item.to_owned()))
             && !entry.journaled
         {
@@ -99,7 +100,7 @@ impl RunLog {
     }
 
     fn write_progress(&self, step: &str, item: &str, entry: &mut Noted) {
-        let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        let mut j = self.journal.lock();
         match j.set_progress(&self.run, step, item, &entry.line) {
             Ok(()) => {
                 entry.journaled = true;
@@ -113,7 +114,7 @@ impl RunLog {
         &self,
         f: impl FnOnce(&mut dyn Journal) -> anyhow::Result<T>,
     ) -> Result<T, ApplyError> {
-        let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        let mut j = self.journal.lock();
         f(j.as_mut()).map_err(ApplyError::Journal)
     }
 }

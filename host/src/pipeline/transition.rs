@@ -165,7 +165,8 @@ impl RunLog {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use parking_lot::Mutex;
+    use std::sync::Arc;
 
     use serde_json::json;
 
@@ -179,7 +180,7 @@ mod tests {
 
     impl Observer for Seen {
         fn on(&self, e: &Envelope) {
-            self.0.lock().unwrap().push(e.clone());
+            self.0.lock().push(e.clone());
         }
     }
 
@@ -265,7 +266,7 @@ mod tests {
                 output: json!({ "ok": true }),
             },
         ];
-        let seen = seen.0.lock().unwrap();
+        let seen = seen.0.lock();
         assert!(
             seen.iter()
                 .all(|e| e.step.as_deref() == Some("restore") && e.item.as_deref() == Some("Sales"))

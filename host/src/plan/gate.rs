@@ -1,8 +1,9 @@
 //! The plan gate: what a mutating call may do in this run — run, be recorded into a plan, or be
 //! refused because the reviewed plan does not hold it.
 
+use parking_lot::Mutex;
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -55,11 +56,9 @@ impl PlanGate {
         match self {
             PlanGate::Off => Ok(Decision::Run),
             PlanGate::Record(actions) => {
-                actions.lock().unwrap_or_else(|e| e.into_inner()).push((
-                    step.to_owned(),
-                    item.to_owned(),
-                    action,
-                ));
+                actions
+                    .lock()
+                    .push((step.to_owned(), item.to_owned(), action));
                 Ok(Decision::Recorded)
             }
             PlanGate::Enforce(allowed) => {

@@ -7,8 +7,9 @@ mod operation;
 mod params;
 mod values;
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
@@ -232,7 +233,7 @@ impl Pool {
             .acquire_owned()
             .await
             .map_err(|_| failed_with("the connection pool is closed", None))?;
-        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let idle = self.idle.lock().pop();
         let conn = match idle {
             Some(c) => c,
             None => self.connect().await?,
@@ -241,10 +242,7 @@ impl Pool {
     }
 
     fn checkin(&self, conn: Conn) {
-        self.idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(conn);
+        self.idle.lock().push(conn);
     }
 
     /// Runs a query within the limits; rows past them are read and dropped so the connection

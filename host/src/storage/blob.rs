@@ -11,7 +11,8 @@ use azure_storage_blob::models::{
     BlobContainerClientListBlobsOptions, HttpRange,
 };
 use futures_util::StreamExt as _;
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::bindings::failed;
@@ -175,7 +176,7 @@ impl Blob {
     }
 
     fn client(&self) -> Result<Arc<BlobContainerClient>, PluginError> {
-        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cached = self.cached.lock();
         // Half the self-signed SAS lifetime, so a reused client never carries an expired one.
         if let Some((c, at)) = cached.as_ref()
             && at.elapsed().as_secs() < SELF_SAS_SECONDS / 2
