@@ -1,15 +1,20 @@
 //! A plugin's config schema, derived from its config type with `schemars`: descriptions come
-//! from the doc comments, defaults from the same `#[serde(default = …)]` the deserializer
-//! calls, so what `ferry plugins describe` states is what the plugin does.
+//! from the doc comments, defaults from the same `Default` the deserializer fills missing keys
+//! from, so what `ferry plugins describe` states is what the plugin does.
 //!
 //! ```ignore
-//! #[derive(serde::Deserialize, schemars::JsonSchema)]
-//! #[serde(deny_unknown_fields)]
+//! #[derive(serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+//! #[serde(default, deny_unknown_fields)]
 //! pub struct Config {
 //!     /// SQL label of the source SQL Server.
-//!     #[serde(default = "source")]
 //!     #[schemars(length(min = 1))]
 //!     pub source: String,
+//! }
+//!
+//! impl Default for Config {
+//!     fn default() -> Self {
+//!         Config { source: "source".into() }
+//!     }
 //! }
 //!
 //! fn config_schema() -> serde_json::Value {

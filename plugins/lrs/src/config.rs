@@ -1,6 +1,6 @@
 //! The step configuration (`[steps.config]`). Its JSON schema is derived from these types
 //! (`ferry_sdk::config_schema`): the doc comments are what `ferry plugins describe lrs` shows,
-//! and the defaults are the functions below, the ones the deserializer calls.
+//! and the defaults are `Config::default()`, which the deserializer fills missing keys from.
 
 use ferry_sdk::{Error, Result, Warning};
 use schemars::JsonSchema;
@@ -59,129 +59,97 @@ pub enum TailLog {
 }
 
 /// The `lrs` step's `[steps.config]`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// SQL label of the source SQL Server.
-    #[serde(default = "source")]
     #[schemars(length(min = 1))]
     pub source: String,
     /// Azure label scoped to the target Managed Instance.
-    #[serde(default = "mi")]
     #[schemars(length(min = 1))]
     pub azure: String,
     /// Storage label of the blob container the backups go through.
-    #[serde(default = "backups")]
     #[schemars(length(min = 1))]
     pub backups: String,
     /// Folder per database in the container (flat, one database each); `{db}` is the name.
-    #[serde(default = "folder")]
     #[schemars(length(min = 1))]
     pub folder: String,
     /// The database's name on the MI; `{db}` is its name on the source.
-    #[serde(default = "folder")]
     #[schemars(length(min = 1))]
     pub target_name: String,
     /// How LRS finishes.
-    #[serde(default = "mode")]
     pub mode: Mode,
     /// Where the backups LRS restores come from.
-    #[serde(default = "backups_from")]
     pub backups_from: BackupsFrom,
     /// What the tail-log backup at cutover leaves on the source.
-    #[serde(default = "tail_log")]
     pub tail_log: TailLog,
     /// With `backups_from = "share"`: the storage label of the share (its folder per database
     /// is `folder`, as in the container).
-    #[serde(default)]
     #[schemars(length(min = 1))]
     pub share: Option<String>,
     /// With `backups_from = "share"` in continuous mode: the share's path as the source SQL
     /// Server sees it (`\\fs01\sqlbackups`), where it writes the tail-log backup at cutover.
-    #[serde(default)]
     #[schemars(length(min = 1))]
     pub source_share_path: Option<String>,
     /// A secret label holding the SAS LRS reads the folder with, for sites where ferry cannot
     /// sign one (a blob label with a fixed `sas`). It must grant Read and List only.
-    #[serde(default)]
     #[schemars(length(min = 1))]
     pub sas_secret: Option<String>,
     /// How LRS reads the blob folder.
-    #[serde(default = "storage_identity")]
     pub storage_identity: StorageIdentity,
     /// Set when a step before this one moved the TDE certificates to the MI; without it a
     /// TDE-protected database stops before anything is backed up.
-    #[serde(default)]
     pub tde_certificates_migrated: bool,
     /// A cutover gate in the migration file: in continuous mode, cutover begins by itself at
     /// this moment (RFC 3339, e.g. `2026-11-28T22:00:00Z`), as `ferry cutover` would then.
-    #[serde(default)]
     #[schemars(length(min = 20))]
     pub cutover_after: Option<String>,
     /// Minutes the Read+List SAS LRS reads with stays valid. LRS cannot be given a new one, so
     /// it must outlast the migration: 31 days by default, past LRS's own 30-day limit.
-    #[serde(default = "sas_minutes")]
     #[schemars(range(min = 60, max = 44640))]
     pub sas_minutes: u32,
     /// Days after the start to warn that the 30-day LRS limit is coming.
-    #[serde(default = "warn_days")]
     #[schemars(range(min = 1, max = 29))]
     pub warn_days: u32,
     /// Seconds between looks at the restore's progress.
-    #[serde(default = "poll_seconds")]
     #[schemars(range(min = 1, max = 3600))]
     pub poll_seconds: u32,
     /// With `backups_from = "ferry"` in continuous mode: seconds between the log backups
     /// ferry takes into the folder while LRS runs, so the tail-log backup at cutover stays
     /// small; 0 when your own log backup job writes into the folder.
-    #[serde(default = "log_backup_seconds")]
     #[schemars(range(min = 0, max = 86400))]
     pub log_backup_seconds: u32,
     /// The Microsoft.Sql api-version for the ARM calls.
-    #[serde(default = "api_version")]
     #[schemars(length(min = 10))]
     pub api_version: String,
 }
 
-fn source() -> String {
-    "source".into()
-}
-fn mi() -> String {
-    "mi".into()
-}
-fn backups() -> String {
-    "backups".into()
-}
-fn folder() -> String {
-    "{db}".into()
-}
-fn mode() -> Mode {
-    Mode::Continuous
-}
-fn backups_from() -> BackupsFrom {
-    BackupsFrom::Ferry
-}
-fn storage_identity() -> StorageIdentity {
-    StorageIdentity::Sas
-}
-fn tail_log() -> TailLog {
-    TailLog::Norecovery
-}
-fn sas_minutes() -> u32 {
-    31 * 24 * 60
-}
-fn warn_days() -> u32 {
-    25
-}
-/// Fifteen minutes: a common log backup interval; the tail then holds at most that much.
-fn log_backup_seconds() -> u32 {
-    15 * 60
-}
-fn poll_seconds() -> u32 {
-    10
-}
-fn api_version() -> String {
-    "2023-08-01".into()
+/// The defaults, once: serde fills a missing key from here, and the schema states these values.
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            source: "source".into(),
+            azure: "mi".into(),
+            backups: "backups".into(),
+            folder: "{db}".into(),
+            target_name: "{db}".into(),
+            mode: Mode::Continuous,
+            backups_from: BackupsFrom::Ferry,
+            tail_log: TailLog::Norecovery,
+            share: None,
+            source_share_path: None,
+            sas_secret: None,
+            storage_identity: StorageIdentity::Sas,
+            tde_certificates_migrated: false,
+            cutover_after: None,
+            sas_minutes: 31 * 24 * 60,
+            warn_days: 25,
+            poll_seconds: 10,
+            // Fifteen minutes: a common log backup interval; the tail then holds at most that.
+            log_backup_seconds: 15 * 60,
+            api_version: "2023-08-01".into(),
+        }
+    }
 }
 
 impl Config {

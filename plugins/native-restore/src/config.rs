@@ -1,7 +1,7 @@
 //! The step configuration (`[steps.config]`). Its JSON schema is derived from these types
 //! (`ferry_sdk::config_schema`): the doc comments are what `ferry plugins describe
-//! native-restore` shows, and the defaults are the functions below, the ones the deserializer
-//! calls.
+//! native-restore` shows, and the defaults are `Config::default()`, which the deserializer fills
+//! missing keys from.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -29,81 +29,64 @@ pub enum SourceCredential {
 }
 
 /// The `native-restore` step's `[steps.config]`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// SQL label of the source SQL Server.
-    #[serde(default = "source")]
     #[schemars(length(min = 1))]
     pub source: String,
     /// SQL label of the target Managed Instance.
-    #[serde(default = "target")]
     #[schemars(length(min = 1))]
     pub target: String,
     /// Storage label of the blob container the backups go through.
-    #[serde(default = "backups")]
     #[schemars(length(min = 1))]
     pub backups: String,
     /// Where the backups come from.
-    #[serde(default = "mode")]
     pub mode: Mode,
     /// Storage label of the share, for `mode = "share"`.
-    #[serde(default)]
     #[schemars(length(min = 1))]
     pub share: Option<String>,
     /// Folder per database, on the share and in the container; `{db}` is the database name.
-    #[serde(default = "folder")]
     #[schemars(length(min = 1))]
     pub folder: String,
     /// The database's name on the MI; `{db}` is the source name.
-    #[serde(default = "folder")]
     #[schemars(length(min = 1))]
     pub target_name: String,
     /// Whether ferry may make the source's credential for the container.
-    #[serde(default = "create")]
     pub source_credential: SourceCredential,
     /// A secret label holding the SAS to put in credentials, for sites where ferry cannot sign
     /// one (a blob label with a fixed `sas`). Without it ferry signs a short-lived SAS.
-    #[serde(default)]
     #[schemars(length(min = 1))]
     pub sas_secret: Option<String>,
     /// How long the SAS ferry signs for a credential lasts, in minutes.
-    #[serde(default = "sas_minutes")]
     #[schemars(range(min = 15, max = 10080))]
     pub sas_minutes: u32,
     /// Database bytes per backup stripe. Azure caps a block blob that SQL Server writes at about
     /// 200 GB (50,000 blocks × 4 MB); 150 GiB leaves room for a database that grows meanwhile.
-    #[serde(default = "stripe_bytes")]
     #[schemars(range(min = 1048576))]
     pub stripe_bytes: u64,
     /// Set when a certificate step moves TDE certificates to the MI before this one.
-    #[serde(default)]
     pub tde_certificates_migrated: bool,
 }
 
-fn source() -> String {
-    "source".into()
-}
-fn target() -> String {
-    "target".into()
-}
-fn backups() -> String {
-    "backups".into()
-}
-fn mode() -> Mode {
-    Mode::BackupToUrl
-}
-fn folder() -> String {
-    "{db}".into()
-}
-fn create() -> SourceCredential {
-    SourceCredential::Create
-}
-fn sas_minutes() -> u32 {
-    240
-}
-fn stripe_bytes() -> u64 {
-    150 << 30
+/// The defaults, once: serde fills a missing key from here, and the schema states these values.
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            source: "source".into(),
+            target: "target".into(),
+            backups: "backups".into(),
+            mode: Mode::BackupToUrl,
+            share: None,
+            folder: "{db}".into(),
+            target_name: "{db}".into(),
+            source_credential: SourceCredential::Create,
+            sas_secret: None,
+            sas_minutes: 240,
+            stripe_bytes: 150 << 30,
+            tde_certificates_migrated: false,
+        }
+    }
 }
 
 impl Config {
