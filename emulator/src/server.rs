@@ -346,6 +346,30 @@ async fn reply_prelogin<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
+/// Answers a LOGIN7 with its error messages and DONE with the error flag: the client's login
+/// fails and the connection closes.
+async fn refuse_login<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    mut reply: Reply,
+    messages: &[ServerMessage],
+    server: &str,
+    spid: u16,
+) -> Result<(), ProtocolError> {
+    for m in messages {
+        reply.server_message(m, server);
+    }
+    reply.done(DONE_ERROR, 0);
+    write_message(
+        io,
+        PacketType::TabularResult,
+        &reply.buf,
+        DEFAULT_PACKET,
+        spid,
+    )
+    .await?;
+    Ok(())
+}
+
 struct Session {
     spid: u16,
     user: String,
@@ -388,20 +412,8 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
             login.user_name.as_str()
         };
         tracing::info!(spid, user = name, "login failed");
-        reply.server_message(
-            &ServerMessage::error(18456, 14, format!("Login failed for user '{name}'.")),
-            &server,
-        );
-        reply.done(DONE_ERROR, 0);
-        write_message(
-            io,
-            PacketType::TabularResult,
-            &reply.buf,
-            DEFAULT_PACKET,
-            spid,
-        )
-        .await?;
-        return Ok(());
+        let failed = ServerMessage::error(18456, 14, format!("Login failed for user '{name}'."));
+        return refuse_login(io, reply, &[failed], &server, spid).await;
     };
     if pre.fed_auth_required && login.access_token.is_none() && login.fed_auth_echo {
         return Err(malformed("FEDAUTH echoed without a token"));
@@ -418,31 +430,18 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
         .database(&database)
         .map(|d| d.name.clone());
     let Some(database) = known else {
-        // SQL Server error 4060 (class 11).
-        reply.server_message(
-            &ServerMessage::error(
+        // SQL Server error 4060 (class 11), then 18456.
+        let messages = [
+            ServerMessage::error(
                 4060,
                 11,
                 format!(
                     "Cannot open database \"{database}\" requested by the login. The login failed."
                 ),
             ),
-            &server,
-        );
-        reply.server_message(
-            &ServerMessage::error(18456, 14, format!("Login failed for user '{user}'.")),
-            &server,
-        );
-        reply.done(DONE_ERROR, 0);
-        write_message(
-            io,
-            PacketType::TabularResult,
-            &reply.buf,
-            DEFAULT_PACKET,
-            spid,
-        )
-        .await?;
-        return Ok(());
+            ServerMessage::error(18456, 14, format!("Login failed for user '{user}'.")),
+        ];
+        return refuse_login(io, reply, &messages, &server, spid).await;
     };
     let packet_size = (login.packet_size as usize).clamp(512, MAX_PACKET);
     reply.env_database(&database, "master");

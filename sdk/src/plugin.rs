@@ -18,15 +18,19 @@ pub trait Plugin {
     /// One sentence saying what the plugin does.
     const SUMMARY: &'static str;
 
-    /// The step's `config` table, deserialized with serde.
-    type Config: DeserializeOwned;
+    /// The step's `config` table, deserialized with serde. Its schema is derived from the type
+    /// (`#[derive(schemars::JsonSchema)]`): doc comments become descriptions, defaults come
+    /// from the same `Default`/`#[serde(default)]` serde uses.
+    type Config: DeserializeOwned + schemars::JsonSchema;
     /// What the plugin remembers between step calls. Journaled as JSON after every call, so a
     /// crash resumes from the last one. `Default` is the state of the first call.
     type State: Serialize + DeserializeOwned + Default;
 
     /// A JSON Schema for the config; the host checks configs against it before any run.
+    /// Derived from [`Plugin::Config`] ([`crate::config_schema`]); override only to add what a
+    /// type cannot say.
     fn config_schema() -> serde_json::Value {
-        serde_json::json!({})
+        crate::config_schema::<Self::Config>()
     }
 
     /// The capabilities the plugin may ask for; see [`need`].

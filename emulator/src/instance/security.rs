@@ -179,30 +179,7 @@ impl Instance {
 
     /// DROP LOGIN.
     pub fn drop_login(&mut self, name: &str) -> Result<(), ServerMessage> {
-        let n = self
-            .conn
-            .execute(
-                r#"DELETE FROM "sys.server_principals" WHERE name = ?1 COLLATE NOCASE"#,
-                [name],
-            )
-            .map_err(sqlite_error)?;
-        self.conn
-            .execute(
-                r#"DELETE FROM "sys.sql_logins" WHERE name = ?1 COLLATE NOCASE"#,
-                [name],
-            )
-            .map_err(sqlite_error)?;
-        if n == 0 {
-            // SQL Server error 15151 (class 16).
-            return Err(ServerMessage::error(
-                15151,
-                16,
-                format!(
-                    "Cannot drop the login '{name}', because it does not exist or you do not have permission."
-                ),
-            ));
-        }
-        Ok(())
+        self.drop_principal(name, "login", ["sys.server_principals", "sys.sql_logins"])
     }
 
     /// ALTER LOGIN … WITH PASSWORD / ENABLE / DISABLE.
@@ -308,26 +285,37 @@ impl Instance {
 
     /// DROP CREDENTIAL.
     pub fn drop_credential(&mut self, name: &str) -> Result<(), ServerMessage> {
-        let n = self
-            .conn
-            .execute(
-                r#"DELETE FROM "sys.credentials" WHERE name = ?1 COLLATE NOCASE"#,
-                [name],
-            )
-            .map_err(sqlite_error)?;
-        self.conn
-            .execute(
-                r#"DELETE FROM "ferry.credential_secrets" WHERE name = ?1 COLLATE NOCASE"#,
-                [name],
-            )
-            .map_err(sqlite_error)?;
+        self.drop_principal(
+            name,
+            "credential",
+            ["sys.credentials", "ferry.credential_secrets"],
+        )
+    }
+
+    /// Deletes `name` from a catalog table and its companion; error 15151 (class 16) when the
+    /// catalog had no such `what`, as SQL Server answers DROP LOGIN and DROP CREDENTIAL.
+    fn drop_principal(
+        &mut self,
+        name: &str,
+        what: &str,
+        [catalog, companion]: [&str; 2],
+    ) -> Result<(), ServerMessage> {
+        let delete = |table: &str| {
+            self.conn
+                .execute(
+                    &format!(r#"DELETE FROM "{table}" WHERE name = ?1 COLLATE NOCASE"#),
+                    [name],
+                )
+                .map_err(sqlite_error)
+        };
+        let n = delete(catalog)?;
+        delete(companion)?;
         if n == 0 {
-            // SQL Server error 15151 (class 16).
             return Err(ServerMessage::error(
                 15151,
                 16,
                 format!(
-                    "Cannot drop the credential '{name}', because it does not exist or you do not have permission."
+                    "Cannot drop the {what} '{name}', because it does not exist or you do not have permission."
                 ),
             ));
         }

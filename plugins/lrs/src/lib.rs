@@ -55,10 +55,6 @@ impl Plugin for Lrs {
     type Config = Config;
     type State = State;
 
-    fn config_schema() -> serde_json::Value {
-        ferry_sdk::config_schema::<Config>()
-    }
-
     fn validate(config: &Config) -> Result<Vec<Warning>> {
         config.validate()
     }

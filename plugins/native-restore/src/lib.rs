@@ -73,10 +73,6 @@ impl Plugin for NativeRestore {
     type Config = Config;
     type State = State;
 
-    fn config_schema() -> serde_json::Value {
-        ferry_sdk::config_schema::<Config>()
-    }
-
     fn needs() -> Vec<CapabilityNeed> {
         vec![
             need(
