@@ -423,6 +423,33 @@ async fn a_read_grant_refuses_every_way_to_write_through_query() {
         );
     }
     assert!(sent.iter().any(|s| s.contains("name = N'Victim'")));
+
+    // `ferry plan` reads through the same classifier: the same attacks are refused there too.
+    let before_plan = src.statements().len();
+    let mut plan = site.ferry(&["plan", "migration.toml"]);
+    plan.env("TEST_SA_PASSWORD", PASSWORD)
+        .env("FERRY_TEST_LEAKY", LEAKY);
+    let planned = tokio::task::spawn_blocking(move || plan.finish())
+        .await
+        .unwrap();
+    let (plan_out, plan_err) = text(&planned);
+    assert!(planned.status.success(), "{plan_out}\n{plan_err}");
+    let sent_while_planning: Vec<String> = src.statements()[before_plan..]
+        .iter()
+        .map(|s| s.text.clone())
+        .collect();
+    for (sql, _) in &attacks {
+        assert!(
+            !sent_while_planning.iter().any(|s| s.contains(sql)),
+            "planning sent {sql}: {sent_while_planning:?}"
+        );
+    }
+    assert!(
+        sent_while_planning
+            .iter()
+            .any(|s| s.contains("name = N'Victim'")),
+        "planning ran the step's reads: {sent_while_planning:?}"
+    );
     assert!(
         src.run_sql("SELECT name FROM sys.databases WHERE name = 'Victim'")
             .map(|o| format!("{o:?}").contains("Victim"))
