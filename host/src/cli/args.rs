@@ -7,9 +7,11 @@ use clap::{Args, Parser, Subcommand};
 const EXIT_CODES: &str = "\
 Exit codes:
   0    success (for apply: every work item done)
-  1    the run finished, but some work items failed or were skipped (see `ferry status`)
+  1    the run finished, but some work items failed, were skipped, or were deferred after transient
+       failures (see `ferry status`; `ferry apply` again retries deferred ones, --retry-failed failed ones)
   2    invalid input: a config file, a plugin, or the command line (the message names the file and key)
-  3    refused: the migration changed since its run started, or a plugin needs a newer ferry
+  3    refused: the migration changed since its run started, a plugin needs a newer ferry, or another
+       `ferry apply` is running on the same state directory
   4    internal error: the journal or the state directory could not be used
   130  interrupted (Ctrl-C); run `ferry apply` again to resume";
 
@@ -115,8 +117,13 @@ pub(crate) struct ApplyArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) state_dir: Option<PathBuf>,
     /// Start a new run even though one exists (the old run stays in the journal).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "retry_failed")]
     pub(crate) fresh: bool,
+    /// Call the last run's failed work items again (and the steps skipped behind them), from
+    /// their last journaled state. Without it, a failed item stays failed; items deferred after
+    /// transient failures are always retried by the next apply.
+    #[arg(long)]
+    pub(crate) retry_failed: bool,
 }
 
 #[derive(Args, Debug, Clone)]

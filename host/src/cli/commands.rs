@@ -285,6 +285,7 @@ pub(super) async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
             LogLevel::Info
         },
         gate,
+        retry_failed: args.retry_failed,
     };
     let observer = view::for_output(g.json);
     let loaded_migration = loaded.migration.clone();
@@ -317,8 +318,13 @@ pub(super) async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
             if g.json {
                 view::print_json(&RunEvent::Summary { summary: s.clone() });
             } else if s.already_finished {
+                let again = if s.failed + s.skipped > 0 {
+                    "`ferry apply --retry-failed` calls the failed items again; "
+                } else {
+                    ""
+                };
                 outln!(
-                    "run {} had already finished: {} done, {} failed, {} skipped. Nothing to do; `ferry apply --fresh` starts a new run.",
+                    "run {} had already finished: {} done, {} failed, {} skipped. Nothing to do; {again}`ferry apply --fresh` starts a new run.",
                     s.run,
                     s.done,
                     s.failed,
@@ -326,11 +332,19 @@ pub(super) async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
                 );
             } else {
                 outln!(
-                    "run {}: {} done, {} failed, {} skipped{}",
+                    "run {}: {} done, {} failed, {} skipped{}{}",
                     s.run,
                     s.done,
                     s.failed,
                     s.skipped,
+                    if s.deferred > 0 {
+                        format!(
+                            ", {} deferred after transient failures — run `ferry apply` again to retry them",
+                            s.deferred
+                        )
+                    } else {
+                        String::new()
+                    },
                     if s.resumed { " (resumed)" } else { "" }
                 );
                 if let Some(path) = &report {
@@ -346,13 +360,15 @@ pub(super) async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
                     );
                 }
             }
-            if s.failed + s.skipped > 0 {
+            if s.failed + s.skipped + s.deferred > 0 {
                 Exit::ItemsFailed
             } else {
                 Exit::Ok
             }
         }
-        Err(e @ ApplyError::InputsChanged { .. }) => error(g, Exit::Refused, &e.to_string()),
+        Err(e @ (ApplyError::InputsChanged { .. } | ApplyError::Locked(_))) => {
+            error(g, Exit::Refused, &e.to_string())
+        }
         Err(e) => error(g, Exit::Internal, &e.to_string()),
     }
 }

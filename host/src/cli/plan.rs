@@ -48,6 +48,7 @@ pub(super) async fn plan(g: &Global, args: &PlanArgs) -> Exit {
             LogLevel::Info
         },
         gate: gate.clone(),
+        retry_failed: false,
     };
     let loaded = Arc::new(loaded);
     let observer: Arc<dyn Observer> = Arc::new(PlanningView(view::for_output(g.json)));

@@ -66,6 +66,10 @@ fn line_for(e: &Envelope) -> Option<String> {
         RunEvent::ItemDone { .. } => format!("done     {}", who(e)),
         RunEvent::ItemFailed { error } => format!("FAILED   {}: {error}", who(e)),
         RunEvent::ItemSkipped { reason } => format!("skipped  {}: {reason}", who(e)),
+        RunEvent::ItemDeferred { attempt, error } => format!(
+            "DEFERRED {} after attempt {attempt}: {error}; run `ferry apply` again to retry it",
+            who(e)
+        ),
         RunEvent::ItemRetry { error, .. } => format!("retry    {}: {error}", who(e)),
         RunEvent::ItemWaiting(wait) => format!("waiting  {}: {}", who(e), wait.reason),
         RunEvent::Plugin(PluginEvent::Log { level, message }) => {
@@ -78,10 +82,18 @@ fn line_for(e: &Envelope) -> Option<String> {
             done,
             failed,
             skipped,
-        } => format!(
-            "finished run {}: {done} done, {failed} failed, {skipped} skipped",
-            e.run
-        ),
+            deferred,
+        } => {
+            let deferred = if *deferred > 0 {
+                format!(", {deferred} deferred (run `ferry apply` again to retry them)")
+            } else {
+                String::new()
+            };
+            format!(
+                "finished run {}: {done} done, {failed} failed, {skipped} skipped{deferred}",
+                e.run
+            )
+        }
         _ => return None,
     })
 }
@@ -134,6 +146,7 @@ impl Observer for Plain {
             RunEvent::ItemDone { .. }
             | RunEvent::ItemFailed { .. }
             | RunEvent::ItemSkipped { .. }
+            | RunEvent::ItemDeferred { .. }
             | RunEvent::ItemRetry { .. } => item.waiting = None,
             _ => {}
         }
@@ -263,7 +276,8 @@ impl Observer for Live {
             }
             RunEvent::ItemDone { .. }
             | RunEvent::ItemFailed { .. }
-            | RunEvent::ItemSkipped { .. } => {
+            | RunEvent::ItemSkipped { .. }
+            | RunEvent::ItemDeferred { .. } => {
                 self.remove(e);
                 if let Some(line) = line_for(e) {
                     let _ = self.multi.println(line);

@@ -98,8 +98,12 @@ pub struct StepLimits {
     pub memory_bytes: usize,
     /// Fuel per call (deterministic instruction budget), if set.
     pub fuel: Option<u64>,
-    /// How many times a transient error is retried before the item fails.
-    pub retries: u32,
+    /// At most this many retries of a transient failure in a row, if set; the retry window
+    /// bounds them otherwise.
+    pub retries: Option<u32>,
+    /// How long transient failures in a row are retried, with backoff, before the item is
+    /// deferred to the next `ferry apply` (it is never failed for a transient reason).
+    pub retry_window_ms: u64,
 }
 
 /// Run-wide limits.
@@ -179,6 +183,7 @@ struct StepLimitsEntry {
     memory_mb: Option<u64>,
     fuel: Option<u64>,
     retries: Option<u32>,
+    retry_window_seconds: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -200,7 +205,10 @@ const DEFAULT_TIMEOUT_MS: u64 = 60_000;
 /// 256 MiB: the bundled plugins use a few MiB; the cap stops a runaway plugin long before it
 /// hurts a 24 GB machine running 16 of them.
 const DEFAULT_MEMORY_MB: u64 = 256;
-const DEFAULT_RETRIES: u32 = 3;
+/// 5 minutes of retries with backoff (1 s doubling to 60 s): a server restart, a failover or a
+/// throttled API recovers within it; an outage that lasts longer defers the item to the next
+/// `ferry apply` instead of failing it.
+const DEFAULT_RETRY_WINDOW_SECONDS: u64 = 300;
 const DEFAULT_CONCURRENCY: usize = 4;
 
 impl Migration {
@@ -461,10 +469,17 @@ fn step_limits(l: StepLimitsEntry) -> Result<StepLimits, String> {
     if l.fuel == Some(0) {
         return Err("limits.fuel must be positive (leave it out for no fuel limit)".into());
     }
+    let window = l
+        .retry_window_seconds
+        .unwrap_or(DEFAULT_RETRY_WINDOW_SECONDS);
+    if window > 86_400 {
+        return Err("limits.retry_window_seconds must be at most 86400 (a day)".into());
+    }
     Ok(StepLimits {
         timeout_ms,
         memory_bytes: (memory_mb as usize) << 20,
         fuel: l.fuel,
-        retries: l.retries.unwrap_or(DEFAULT_RETRIES),
+        retries: l.retries,
+        retry_window_ms: window * 1000,
     })
 }

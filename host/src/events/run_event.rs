@@ -25,6 +25,9 @@ pub enum RunEvent {
         done: usize,
         failed: usize,
         skipped: usize,
+        /// Items deferred after transient failures (left out when none, as before it existed).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        deferred: usize,
     },
     /// A step call begins: the `attempt`th try of the item's current state, its `call`th call.
     ItemStarted {
@@ -45,6 +48,12 @@ pub enum RunEvent {
         output: serde_json::Value,
     },
     ItemFailed {
+        error: String,
+    },
+    /// Transient failures outlasted the retry window: the item waits for the next `ferry apply`,
+    /// which calls it again as attempt `attempt` + 1.
+    ItemDeferred {
+        attempt: u32,
         error: String,
     },
     /// An earlier step of the database did not finish.
@@ -96,4 +105,8 @@ pub struct Envelope {
     pub item: Option<String>,
     #[serde(flatten)]
     pub event: RunEvent,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -13,6 +13,14 @@ pub struct RunSummary {
     pub done: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// Items deferred after transient failures: the next `ferry apply` calls them again. Left
+    /// out of the JSON when none, as before it existed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deferred: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// What an item waits for, journaled so a resumed run waits only for what is left.

@@ -2,8 +2,10 @@
 //! and events. It is what makes `ferry apply` resumable after a crash, and what `ferry status`
 //! reads. Behind a trait so a shared database (fleet mode) can replace embedded SQLite.
 
+mod lock;
 mod sqlite;
 
+pub use lock::{LockError, RunLock, lock_path, this_process};
 pub use sqlite::SqliteJournal;
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,9 @@ pub enum ItemStatus {
     Done,
     Failed,
     Skipped,
+    /// Transient failures outlasted the run's retry window: not final, the next `ferry apply`
+    /// calls it again (with its attempt count), and the steps after it wait.
+    Deferred,
 }
 
 impl ItemStatus {
@@ -41,6 +46,7 @@ impl ItemStatus {
             ItemStatus::Done => "done",
             ItemStatus::Failed => "failed",
             ItemStatus::Skipped => "skipped",
+            ItemStatus::Deferred => "deferred",
         }
     }
 
@@ -52,6 +58,7 @@ impl ItemStatus {
             "done" => ItemStatus::Done,
             "failed" => ItemStatus::Failed,
             "skipped" => ItemStatus::Skipped,
+            "deferred" => ItemStatus::Deferred,
             _ => return None,
         })
     }
@@ -130,6 +137,27 @@ pub enum CallEnd {
     Failed {
         error: String,
     },
+    /// Transient failures outlasted the retry window: the next `ferry apply` tries again.
+    Deferred {
+        error: String,
+    },
+}
+
+/// How many of a run's work items are in each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ItemCounts {
+    pub total: usize,
+    pub done: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub deferred: usize,
+}
+
+impl ItemCounts {
+    /// Items a later `ferry apply` would still call: neither done nor ended for good.
+    pub fn open(&self) -> usize {
+        self.total - self.done - self.failed - self.skipped
+    }
 }
 
 /// A journaled event.
@@ -149,15 +177,36 @@ pub struct EventRecord {
 pub trait Journal: Send {
     fn latest_run(&self) -> anyhow::Result<Option<RunRecord>>;
     fn runs(&self) -> anyhow::Result<Vec<RunRecord>>;
+    /// Creates a run and its work items, read from `items` as they are written, so a large
+    /// migration is never held in memory twice.
     fn create_run(
         &mut self,
         id: &str,
         migration: &str,
         fingerprint: &std::collections::BTreeMap<String, String>,
-        items: &[NewItem],
+        items: &mut dyn Iterator<Item = NewItem>,
     ) -> anyhow::Result<()>;
     fn set_run_status(&mut self, run: &str, status: RunStatus) -> anyhow::Result<()>;
+    /// Every work item of a run (for `ferry status` and the report).
     fn items(&self, run: &str) -> anyhow::Result<Vec<ItemRecord>>;
+    /// How many of the run's items are in each status.
+    fn counts(&self, run: &str) -> anyhow::Result<ItemCounts>;
+    /// The run's waves, in order.
+    fn waves(&self, run: &str) -> anyhow::Result<Vec<u32>>;
+    /// Up to `limit` databases of one wave, in name order, after `after`: `apply` walks a
+    /// wave a page at a time, so memory does not grow with the number of databases.
+    fn lanes(
+        &self,
+        run: &str,
+        wave: u32,
+        after: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<String>>;
+    /// One database's items across the steps, in step order.
+    fn lane(&self, run: &str, item: &str) -> anyhow::Result<Vec<ItemRecord>>;
+    /// `ferry apply --retry-failed`: puts failed and skipped items back to be called again
+    /// (keeping their state and attempt count) and the run back to running. Returns how many.
+    fn reopen_failed(&mut self, run: &str) -> anyhow::Result<usize>;
     fn item(&self, item_id: i64) -> anyhow::Result<ItemRecord>;
     /// Marks a call as under way with the given attempt number.
     fn begin_call(&mut self, item_id: i64, attempt: u32) -> anyhow::Result<()>;

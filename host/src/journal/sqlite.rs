@@ -11,7 +11,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 #[cfg(test)]
 use super::WaitRecord;
 use super::{
-    CallEnd, EventRecord, ItemRecord, ItemStatus, Journal, NewItem, RunRecord, RunStatus, now_ms,
+    CallEnd, EventRecord, ItemCounts, ItemRecord, ItemStatus, Journal, NewItem, RunRecord,
+    RunStatus, now_ms,
 };
 #[cfg(test)]
 use crate::events::{ObjectRow, ObjectStatus, PluginEvent};
@@ -173,7 +174,7 @@ impl Journal for SqliteJournal {
         id: &str,
         migration: &str,
         fingerprint: &BTreeMap<String, String>,
-        items: &[NewItem],
+        items: &mut dyn Iterator<Item = NewItem>,
     ) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute(
@@ -211,6 +212,79 @@ impl Journal for SqliteJournal {
             .query_map([run], Self::item_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    fn counts(&self, run: &str) -> anyhow::Result<ItemCounts> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT status, COUNT(*) FROM items WHERE run_id = ?1 GROUP BY status",
+        )?;
+        let mut counts = ItemCounts::default();
+        for row in stmt.query_map([run], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (status, n) = row?;
+            let n = usize::try_from(n).unwrap_or(0);
+            counts.total += n;
+            match ItemStatus::parse(&status) {
+                Some(ItemStatus::Done) => counts.done += n,
+                Some(ItemStatus::Failed) => counts.failed += n,
+                Some(ItemStatus::Skipped) => counts.skipped += n,
+                Some(ItemStatus::Deferred) => counts.deferred += n,
+                _ => {}
+            }
+        }
+        Ok(counts)
+    }
+
+    fn waves(&self, run: &str) -> anyhow::Result<Vec<u32>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT wave FROM items WHERE run_id = ?1 ORDER BY wave")?;
+        let waves = stmt
+            .query_map([run], |r| r.get(0))?
+            .collect::<Result<Vec<u32>, _>>()?;
+        Ok(waves)
+    }
+
+    fn lanes(
+        &self,
+        run: &str,
+        wave: u32,
+        after: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT item FROM items WHERE run_id = ?1 AND wave = ?2 AND item > ?3
+             ORDER BY item LIMIT ?4",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let lanes = stmt
+            .query_map(params![run, wave, after.unwrap_or(""), limit], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(lanes)
+    }
+
+    fn lane(&self, run: &str, item: &str) -> anyhow::Result<Vec<ItemRecord>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND item = ?2 ORDER BY step_index"
+        ))?;
+        let rows = stmt
+            .query_map([run, item], Self::item_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn reopen_failed(&mut self, run: &str) -> anyhow::Result<usize> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE items SET status = 'pending', updated_at = ?2
+             WHERE run_id = ?1 AND status IN ('failed', 'skipped')",
+            params![run, now_ms()],
+        )?;
+        tx.execute(
+            "UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?1",
+            [run],
+        )?;
+        tx.commit()?;
+        Ok(n)
     }
 
     fn item(&self, item_id: i64) -> anyhow::Result<ItemRecord> {
@@ -274,6 +348,13 @@ impl Journal for SqliteJournal {
                     params![item_id, error, now],
                 )?;
                 ("failed", None, Some(error))
+            }
+            CallEnd::Deferred { error } => {
+                tx.execute(
+                    "UPDATE items SET status = 'deferred', in_call = 0, error = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![item_id, error, now],
+                )?;
+                ("deferred", None, Some(error))
             }
         };
         tx.execute(
@@ -359,7 +440,7 @@ impl SqliteJournal {
                 wave: 0,
             })
             .collect();
-        j.create_run("r1", "m.toml", &BTreeMap::new(), &items)
+        j.create_run("r1", "m.toml", &BTreeMap::new(), &mut items.into_iter())
             .unwrap();
         j
     }
@@ -412,7 +493,7 @@ mod tests {
             item: "Sales".into(),
             wave: 0,
         }];
-        j.create_run("r1", "m.toml", &BTreeMap::new(), &items)
+        j.create_run("r1", "m.toml", &BTreeMap::new(), &mut items.into_iter())
             .unwrap();
         j.conn
             .execute("ALTER TABLE items DROP COLUMN progress", [])
@@ -437,7 +518,7 @@ mod tests {
             item: "Sales".into(),
             wave: 0,
         }];
-        j.create_run("r1", "m.toml", &BTreeMap::new(), &items)
+        j.create_run("r1", "m.toml", &BTreeMap::new(), &mut items.into_iter())
             .unwrap();
         let id = j.items("r1").unwrap()[0].id;
         j.begin_call(id, 1).unwrap();
@@ -478,7 +559,8 @@ mod tests {
     #[test]
     fn events_are_stored_as_earlier_versions_stored_them_and_theirs_read_back() {
         let (_d, mut j) = journal();
-        j.create_run("r1", "m.toml", &BTreeMap::new(), &[]).unwrap();
+        j.create_run("r1", "m.toml", &BTreeMap::new(), &mut std::iter::empty())
+            .unwrap();
         // Rows as the host wrote them before events were typed, and one a newer ferry might.
         let written_before = [
             (
@@ -551,11 +633,13 @@ mod tests {
             let mut j = SqliteJournal::open(&path).unwrap();
             let mut fp = BTreeMap::new();
             fp.insert("databases".to_owned(), "abc".to_owned());
-            j.create_run("r1", "m.toml", &fp, &[]).unwrap();
+            j.create_run("r1", "m.toml", &fp, &mut std::iter::empty())
+                .unwrap();
             let finished = RunEvent::RunFinished {
                 done: 0,
                 failed: 0,
                 skipped: 0,
+                deferred: 0,
             };
             j.add_event("r1", None, None, &finished).unwrap();
         }

@@ -20,6 +20,8 @@ pub struct ApplyOptions {
     pub log_level: LogLevel,
     /// Off for a plain apply; Record for `ferry plan`; Enforce for `ferry apply plan.json`.
     pub gate: crate::plan::PlanGate,
+    /// Call failed and skipped items of the last run again (`ferry apply --retry-failed`).
+    pub retry_failed: bool,
 }
 
 /// What every work item of a run shares.

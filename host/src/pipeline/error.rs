@@ -10,6 +10,9 @@ pub enum ApplyError {
     InputsChanged { run: String, changes: Vec<String> },
     #[error("journal: {0:#}")]
     Journal(anyhow::Error),
+    /// Another `ferry apply` holds the state directory.
+    #[error(transparent)]
+    Locked(crate::journal::LockError),
     /// A step's private directory could not be made; nothing of the step ran.
     #[error("cannot create the scratch directory {}: {source}; check the state directory's permissions and free space", dir.display())]
     Scratch {

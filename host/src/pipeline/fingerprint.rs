@@ -45,7 +45,7 @@ pub fn fingerprint(l: &Loaded) -> BTreeMap<String, String> {
                 "sql": grants(Kind::Sql), "storage": grants(Kind::Storage), "azure": grants(Kind::Azure),
                 "secrets": grants(Kind::Secret), "scratch": s.grants.scratch,
             },
-            "limits": [s.limits.timeout_ms, s.limits.memory_bytes, s.limits.fuel, s.limits.retries],
+            "limits": [s.limits.timeout_ms, s.limits.memory_bytes, s.limits.fuel, s.limits.retries, s.limits.retry_window_ms],
         });
         fp.insert(format!("step `{}`", s.name), short_hash(&value));
     }

@@ -2,7 +2,6 @@
 //! flight, journaling after every step call so a killed run resumes where it stopped.
 
 use parking_lot::Mutex;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,7 +17,10 @@ use super::run_log::RunLog;
 use super::transition::Transition;
 use crate::events::RunEvent;
 pub use crate::events::RunSummary;
-use crate::journal::{ItemRecord, ItemStatus, Journal, NewItem, RunStatus, SqliteJournal, now_ms};
+use crate::journal::{
+    ItemCounts, ItemRecord, ItemStatus, Journal, NewItem, RunLock, RunStatus, SqliteJournal,
+    now_ms, this_process,
+};
 use crate::redact::Redactor;
 use crate::vault::Vault;
 
@@ -42,12 +44,20 @@ pub fn journal_path(state_dir: &Path) -> PathBuf {
 
 use crate::journal::SharedJournal;
 
+/// Databases read from the journal at a time while a wave is walked: enough to keep every
+/// slot of the concurrency cap busy, small enough that memory does not follow the migration's
+/// size.
+const LANE_PAGE: usize = 256;
+
 /// Runs (or resumes) the migration.
 pub async fn apply(
     loaded: Arc<Loaded>,
     opts: ApplyOptions,
     observer: Arc<dyn Observer>,
 ) -> Result<RunSummary, ApplyError> {
+    // Held until this function returns; the OS drops it if the process dies.
+    let _lock =
+        RunLock::acquire(&opts.state_dir, &this_process(now_ms())).map_err(ApplyError::Locked)?;
     let journal: Box<dyn Journal> =
         Box::new(SqliteJournal::open(&journal_path(&opts.state_dir)).map_err(ApplyError::Journal)?);
     let journal: SharedJournal = Arc::new(Mutex::new(journal));
@@ -63,9 +73,17 @@ pub async fn apply(
                     changes: diff,
                 });
             }
-            if run.status != RunStatus::Running {
-                let items = journal.lock().items(&run.id).map_err(ApplyError::Journal)?;
-                let mut s = summarize(&run.id, &items);
+            if opts.retry_failed {
+                journal
+                    .lock()
+                    .reopen_failed(&run.id)
+                    .map_err(ApplyError::Journal)?;
+            } else if run.status != RunStatus::Running {
+                let counts = journal
+                    .lock()
+                    .counts(&run.id)
+                    .map_err(ApplyError::Journal)?;
+                let mut s = summarize(&run.id, counts);
                 s.resumed = true;
                 s.already_finished = true;
                 return Ok(s);
@@ -74,14 +92,13 @@ pub async fn apply(
         }
         _ => {
             let id = new_run_id();
-            let items = plan_items(&loaded);
             journal
                 .lock()
                 .create_run(
                     &id,
                     &loaded.migration.path.display().to_string(),
                     &fp,
-                    &items,
+                    &mut work_items(&loaded),
                 )
                 .map_err(ApplyError::Journal)?;
             (id, false)
@@ -89,15 +106,12 @@ pub async fn apply(
     };
 
     let log = Arc::new(RunLog::new(&run_id, journal.clone(), observer.clone()));
-    let items = log.journal(|j| j.items(&run_id))?;
+    let counts = log.journal(|j| j.counts(&run_id))?;
     log.run_event(RunEvent::RunStarted {
         migration: loaded.migration.name.clone(),
         resumed,
-        items: items.len(),
-        done: items
-            .iter()
-            .filter(|i| i.status == ItemStatus::Done)
-            .count(),
+        items: counts.total,
+        done: counts.done,
     });
 
     let redactor = Redactor::default();
@@ -125,41 +139,51 @@ pub async fn apply(
         run: run_id.clone(),
     });
 
-    // Lanes: one per database, its items in step order; waves run one after another.
-    let mut waves: BTreeMap<u32, BTreeMap<String, Vec<ItemRecord>>> = BTreeMap::new();
-    for it in items {
-        waves
-            .entry(it.wave)
-            .or_default()
-            .entry(it.item.clone())
-            .or_default()
-            .push(it);
-    }
+    // Waves run one after another; in a wave, one lane per database (its items in step order),
+    // at most `concurrency` at once. A lane's items are read from the journal when it starts,
+    // and a wave's databases a page at a time, so memory follows the concurrency cap, not the
+    // number of databases.
     let permits = Arc::new(Semaphore::new(loaded.migration.limits.concurrency));
-    for (_, lanes) in waves {
+    for wave in log.journal(|j| j.waves(&run_id))? {
         let mut set = tokio::task::JoinSet::new();
-        for (_, mut lane) in lanes {
-            lane.sort_by_key(|i| i.step_index);
-            let ctx = ctx.clone();
-            let permits = permits.clone();
-            set.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                run_lane(&ctx, lane).await
-            });
+        let mut after: Option<String> = None;
+        loop {
+            let page = log.journal(|j| j.lanes(&run_id, wave, after.as_deref(), LANE_PAGE))?;
+            let Some(last) = page.last().cloned() else {
+                break;
+            };
+            for database in page {
+                // Waiting for a slot before spawning keeps the number of lanes alive bounded.
+                let permit = permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| ApplyError::TaskEnded(e.to_string()))?;
+                let ctx = ctx.clone();
+                set.spawn(async move {
+                    let _permit = permit;
+                    let lane = ctx.log.journal(|j| j.lane(&ctx.run, &database))?;
+                    run_lane(&ctx, lane).await
+                });
+                while let Some(res) = set.try_join_next() {
+                    lane_ended(res)?;
+                }
+            }
+            after = Some(last);
         }
         while let Some(res) = set.join_next().await {
-            match res {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e),
-                Err(e) => return Err(ApplyError::TaskEnded(e.to_string())),
-            }
+            lane_ended(res)?;
         }
     }
 
-    let items = log.journal(|j| j.items(&run_id))?;
-    let mut summary = summarize(&run_id, &items);
+    let counts = log.journal(|j| j.counts(&run_id))?;
+    let mut summary = summarize(&run_id, counts);
     summary.resumed = resumed;
-    let status = if summary.failed > 0 {
+    // A run with items still open (deferred, and the steps waiting behind them) stays running,
+    // so the next `ferry apply` resumes it.
+    let status = if counts.open() > 0 {
+        RunStatus::Running
+    } else if summary.failed + summary.skipped > 0 {
         RunStatus::Failed
     } else {
         RunStatus::Finished
@@ -169,19 +193,30 @@ pub async fn apply(
         done: summary.done,
         failed: summary.failed,
         skipped: summary.skipped,
+        deferred: summary.deferred,
     });
     Ok(summary)
 }
 
-fn summarize(run: &str, items: &[ItemRecord]) -> RunSummary {
-    let count = |s: ItemStatus| items.iter().filter(|i| i.status == s).count();
+/// A lane's task ended: its error ends the run; a panic is a ferry bug, said as one.
+fn lane_ended(
+    res: Result<Result<(), ApplyError>, tokio::task::JoinError>,
+) -> Result<(), ApplyError> {
+    match res {
+        Ok(r) => r,
+        Err(e) => Err(ApplyError::TaskEnded(e.to_string())),
+    }
+}
+
+fn summarize(run: &str, counts: ItemCounts) -> RunSummary {
     RunSummary {
         run: run.to_owned(),
         resumed: false,
         already_finished: false,
-        done: count(ItemStatus::Done),
-        failed: count(ItemStatus::Failed),
-        skipped: count(ItemStatus::Skipped),
+        done: counts.done,
+        failed: counts.failed,
+        skipped: counts.skipped,
+        deferred: counts.deferred,
     }
 }
 
@@ -194,21 +229,26 @@ fn new_run_id() -> String {
     format!("run-{ms}-{:04x}", (nanos ^ std::process::id()) & 0xffff)
 }
 
-fn plan_items(l: &Loaded) -> Vec<NewItem> {
-    let mut out = Vec::new();
-    for (w, wave) in l.migration.waves.iter().enumerate() {
-        for db in &wave.databases {
-            for (i, step) in l.migration.steps.iter().enumerate() {
-                out.push(NewItem {
-                    step: step.name.clone(),
-                    step_index: i as u32,
-                    item: db.clone(),
-                    wave: w as u32,
-                });
-            }
-        }
-    }
-    out
+/// Every (database × step) work item, in wave order, made as the journal writes them.
+fn work_items(l: &Loaded) -> impl Iterator<Item = NewItem> + '_ {
+    l.migration
+        .waves
+        .iter()
+        .enumerate()
+        .flat_map(move |(w, wave)| {
+            wave.databases.iter().flat_map(move |db| {
+                l.migration
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, step)| NewItem {
+                        step: step.name.clone(),
+                        step_index: i as u32,
+                        item: db.clone(),
+                        wave: w as u32,
+                    })
+            })
+        })
 }
 
 /// One database through its steps. A failed or skipped step skips the steps after it.
@@ -232,6 +272,10 @@ async fn run_lane(ctx: &RunContext, lane: Vec<ItemRecord>) -> Result<(), ApplyEr
         } else {
             run_item(ctx, item.clone()).await?
         };
+        if status == ItemStatus::Deferred {
+            // The steps after it stay pending: the next `ferry apply` continues the lane.
+            return Ok(());
+        }
         if status != ItemStatus::Done {
             blocked = Some(format!(
                 "step `{}` did not finish for this database",

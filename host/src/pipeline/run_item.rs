@@ -32,13 +32,14 @@ pub(super) async fn run_item(
         return ctx.log.transition(&mut item, Transition::Failed { error });
     };
     let caller = StepCaller::new(ctx, step, &item)?;
-    // A call that was under way when ferry stopped is made again, as a new attempt.
-    let mut attempt = if item.in_call {
+    // A call that was under way when ferry stopped, or that a run before this one deferred
+    // after transient failures, is made again as a new attempt.
+    let mut attempt = if item.in_call || item.status == ItemStatus::Deferred {
         item.attempt + 1
     } else {
         item.attempt.max(1)
     };
-    let mut transient_failures = 0u32;
+    let mut streak = TransientStreak::default();
     loop {
         if let Some(wait) = item.wait.clone() {
             if let Err(error) = wait_for(ctx, &item, &wait).await {
@@ -56,12 +57,14 @@ pub(super) async fn run_item(
                     return Ok(ItemStatus::Done);
                 }
                 attempt = 1;
-                transient_failures = 0;
+                streak = TransientStreak::default();
             }
-            Err(failure) if failure.is_transient() && transient_failures < step.limits.retries => {
-                transient_failures += 1;
-                let retry_in = backoff(transient_failures);
+            Err(failure) if failure.is_transient() => {
                 let error = failure.message();
+                let Some(retry_in) = streak.next_pause(&step.limits) else {
+                    let deferred = Transition::Deferred { attempt, error };
+                    return ctx.log.transition(&mut item, deferred);
+                };
                 let retrying = Transition::Retrying {
                     attempt,
                     error,
@@ -81,10 +84,31 @@ pub(super) async fn run_item(
     }
 }
 
-/// 1 s, 2 s, 4 s … capped at 30 s: long enough for a dropped connection or a throttled API to
-/// recover, short enough that a retried item does not stall a wave.
-fn backoff(n: u32) -> Duration {
-    Duration::from_secs((1u64 << n.saturating_sub(1).min(5)).min(30))
+/// Transient failures in a row, and when the first of them happened.
+#[derive(Default)]
+struct TransientStreak {
+    retries: u32,
+    since: Option<std::time::Instant>,
+}
+
+impl TransientStreak {
+    /// The pause before the next retry: 1 s, 2 s, 4 s … capped at 60 s, while the step's retry
+    /// window (and its `retries` cap, if set) allows one more; `None` once they are spent.
+    fn next_pause(&mut self, limits: &crate::config::StepLimits) -> Option<Duration> {
+        let since = *self.since.get_or_insert_with(std::time::Instant::now);
+        if limits.retries.is_some_and(|cap| self.retries >= cap) {
+            return None;
+        }
+        let pause = Duration::from_secs((1u64 << self.retries.min(6)).min(60));
+        let window = Duration::from_millis(limits.retry_window_ms);
+        // A retry must start inside the window; the pause is cut to its end.
+        let left = window.checked_sub(since.elapsed())?;
+        if left.is_zero() {
+            return None;
+        }
+        self.retries += 1;
+        Some(pause.min(left))
+    }
 }
 
 /// What calling one item's step needs, set up once per item.

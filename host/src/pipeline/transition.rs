@@ -42,6 +42,12 @@ pub(super) enum Transition {
     Failed {
         error: String,
     },
+    /// The `attempt`th try failed transiently after the retry window: the next `ferry apply`
+    /// tries again.
+    Deferred {
+        attempt: u32,
+        error: String,
+    },
     /// An earlier step of the database did not finish.
     Skipped {
         reason: String,
@@ -147,6 +153,15 @@ impl RunLog {
                         },
                     )?;
                     Some(RunEvent::ItemFailed { error })
+                }
+                Transition::Deferred { attempt, error } => {
+                    j.end_call(
+                        id,
+                        &CallEnd::Deferred {
+                            error: error.clone(),
+                        },
+                    )?;
+                    Some(RunEvent::ItemDeferred { attempt, error })
                 }
                 Transition::Skipped { reason } => {
                     j.skip(id, &reason)?;

@@ -67,6 +67,7 @@ fn status_name(s: ItemStatus) -> &'static str {
         ItemStatus::Done => "done",
         ItemStatus::Failed => "failed",
         ItemStatus::Skipped => "skipped",
+        ItemStatus::Deferred => "deferred",
         _ => "pending",
     }
 }
@@ -106,8 +107,9 @@ impl RunReport {
                 .iter()
                 .map(|i| i.status)
                 .max_by_key(|s| match s {
-                    ItemStatus::Failed => 3,
-                    ItemStatus::Skipped => 2,
+                    ItemStatus::Failed => 4,
+                    ItemStatus::Skipped => 3,
+                    ItemStatus::Deferred => 2,
                     ItemStatus::Done => 0,
                     _ => 1,
                 })

@@ -26,7 +26,8 @@ const QUICK_CALL: StepLimits = StepLimits {
     timeout_ms: 10_000,
     memory_bytes: 128 << 20,
     fuel: None,
-    retries: 0,
+    retries: Some(0),
+    retry_window_ms: 0,
 };
 
 /// What a step call needs besides the plugin: its scope, limits and scratch directory.

@@ -72,6 +72,19 @@ pub fn sha256_file(path: &Path) -> String {
     ferry_host::runtime::plugin::sha256_hex(&std::fs::read(path).unwrap())
 }
 
+/// A migration named `name` over `databases` whose plugin `plugin` is the test fixture of that
+/// name (path and sha256 filled in), followed by `rest` (its steps and limits, as TOML).
+pub fn fixture_migration(name: &str, plugin: &str, databases: &[&str], rest: &str) -> String {
+    let wasm = fixture(&plugin.replace('-', "_"));
+    let dbs: Vec<String> = databases.iter().map(|d| format!("{d:?}")).collect();
+    format!(
+        "databases = [{}]\n[migration]\nname = {name:?}\n[plugins.{plugin}]\npath = {:?}\nsha256 = \"{}\"\n{rest}",
+        dbs.join(", "),
+        wasm.display().to_string(),
+        sha256_file(&wasm)
+    )
+}
+
 /// A temporary directory holding a migration, its environment and its state.
 pub struct Site {
     pub dir: tempfile::TempDir,

@@ -25,6 +25,10 @@ struct Statement {
     /// Run a query this many times more before the one whose result is kept (benchmarks).
     #[serde(default)]
     repeat: u32,
+    /// Return an error from the step instead of recording it, so the host's retry policy
+    /// (transient vs permanent) applies to it.
+    #[serde(default)]
+    propagate: bool,
 }
 
 /// A storage call: `op` is "write", "read", "list", "stat" or "delete".
@@ -326,6 +330,7 @@ impl Plugin for SqlProbe {
             };
             results.push(match outcome {
                 Ok(v) => v,
+                Err(e) if st.propagate => return Err(e),
                 Err(e) => json!({ "error": e.describe(), "code": match &e { Error::Failed(f) | Error::Transient(f) => f.code, _ => None } }),
             });
         }
