@@ -152,12 +152,7 @@ fn sql2019() -> ferry_emulator::Personality {
 /// next attempt, until it is done; then the run is finished and an apply has nothing to do.
 #[test]
 fn a_deferred_item_is_called_again_by_the_next_apply_with_its_attempt_count() {
-    let site = hostile_site(
-        "transient",
-        "",
-        "retries = 0
-retry_window_seconds = 0",
-    );
+    let site = hostile_site("transient", "", "retries = 0\nretry_window_seconds = 0");
     let env = [("FERRY_TEST_LEAKY", "x")];
     // The `transient` attack fails transiently until its third attempt: with no retries
     // allowed, each apply defers it once and the next apply makes the next attempt.
