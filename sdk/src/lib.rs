@@ -36,6 +36,7 @@ extern crate self as ferry_sdk;
 pub mod bindings;
 mod config_schema;
 mod context;
+mod credentials;
 mod errors;
 pub mod fake;
 mod host;
