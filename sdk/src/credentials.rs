@@ -30,6 +30,32 @@ impl<C> Context<'_, C> {
         Ok(!rows.is_empty())
     }
 
+    /// The credential SQL Server would use for `url`: the one whose name is the longest prefix
+    /// of it (methods.md §4.2), if any.
+    pub fn covering_credential(
+        &mut self,
+        conn: SqlConnection,
+        url: &str,
+    ) -> Result<Option<String>> {
+        let rows = self
+            .query(
+                conn,
+                "SELECT name FROM sys.credentials",
+                &[],
+                QueryLimits {
+                    max_rows: 10_000,
+                    max_bytes: 4 << 20,
+                },
+            )?
+            .into_first_rows();
+        let url = url.to_ascii_lowercase();
+        Ok(rows
+            .iter()
+            .map(|r| crate::sql_value::text(r.first()))
+            .filter(|n| !n.is_empty() && url.starts_with(&n.to_ascii_lowercase()))
+            .max_by_key(|n| n.len()))
+    }
+
     /// Makes `conn` hold the SAS credential named `url` with `sas`: created when it is missing;
     /// with `replace`, one that exists is dropped and made again (a fresh SAS). A repeat after
     /// a kill at any point finds the credential made, or makes it again after the drop.

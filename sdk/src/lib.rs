@@ -46,6 +46,7 @@ mod plugin;
 mod runner;
 pub mod sql_value;
 pub mod tsql_text;
+pub mod url_errors;
 mod wasm_host;
 
 pub use config_schema::{config_schema, stated_and_real_defaults};

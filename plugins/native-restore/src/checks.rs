@@ -154,25 +154,10 @@ pub fn restore_statement(target: &str, urls: &[String]) -> String {
 
 pub use ferry_sdk::tsql_text::{credential_statement, drop_credential_statement};
 
-/// What a server error means for the person reading the report. For 3201 the operating
-/// system error inside SQL Server's message tells the causes apart (methods.md §4.3).
+/// What a server error means for the person reading the report.
 pub fn hint(code: i32, message: &str) -> &'static str {
     match code {
-        3201 => match os_error(message) {
-            Some(50) => {
-                "no credential on the server covers this URL, so it had no SAS to reach the container (SQL Server says so as operating system error 50)"
-            }
-            Some(5 | 86) => {
-                "the storage refused the request: the credential's SAS is wrong, expired or lacks a permission (BACKUP needs Read, Add, Create, Write, Delete and List; RESTORE needs Read and List)"
-            }
-            Some(2) => {
-                "the blob does not exist: check the URL and that every stripe is in the container"
-            }
-            Some(80) => "the blob already exists and the BACKUP did not say FORMAT",
-            _ => {
-                "the server could not open the backup in the container: the credential's SAS is wrong, expired or lacks a permission (restore needs Read and List), or the URL is wrong"
-            }
-        },
+        3201 => ferry_sdk::url_errors::hint_3201(message),
         3013 => "the statement stopped; the message before it says why",
         3023 => {
             "another backup or file change of this database ran at the same time; run again once it has finished"
@@ -191,17 +176,6 @@ pub fn hint(code: i32, message: &str) -> &'static str {
         18456 => "the login was refused; check the label's credentials in environment.toml",
         _ => "see the server's message",
     }
-}
-
-/// The number in SQL Server's "Operating system error N(…)".
-fn os_error(message: &str) -> Option<u32> {
-    let lower = message.to_ascii_lowercase();
-    let at = lower.find("operating system error ")? + "operating system error ".len();
-    let digits: String = lower[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
 }
 
 /// Reads a `.bak` file list: full backups first, in name order, nothing else.
@@ -313,19 +287,6 @@ mod tests {
             stripe_names("Sales", "Sales db", 2),
             ["Sales/Sales_db_1of2.bak", "Sales/Sales_db_2of2.bak"]
         );
-    }
-
-    #[test]
-    fn a_3201_is_read_by_its_operating_system_error() {
-        let msg = |n: &str| format!("Cannot open backup device 'u'. Operating system error {n}.");
-        assert!(hint(3201, &msg("50(The request is not supported.)")).contains("no credential"));
-        assert!(hint(3201, &msg("5(Access is denied.)")).contains("SAS is wrong, expired"));
-        assert!(
-            hint(3201, &msg("2(The system cannot find the file specified.)"))
-                .contains("does not exist")
-        );
-        assert!(hint(3201, "Cannot open backup device 'u'.").contains("could not open"));
-        assert_eq!(os_error("operating system error 1117(x)"), Some(1117));
     }
 
     #[test]

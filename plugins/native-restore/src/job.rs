@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::{self, Stop};
 use crate::config::Config;
-use crate::server;
 
 /// What one database has reached; journaled after every call.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -174,7 +173,7 @@ pub fn owns_credential(
     side: Side,
     url: &str,
 ) -> Result<bool> {
-    match server::covering_credential(cx, conn, url)? {
+    match cx.covering_credential(conn, url)? {
         Some(name) => {
             let label = side.label(cx.config()).to_owned();
             cx.debug(&format!(
@@ -213,7 +212,7 @@ pub fn url_failure(
     let label = side.label(cx.config()).to_owned();
     let covered = cx
         .sql(&label)
-        .and_then(|conn| server::covering_credential(cx, conn, &job.credential_url));
+        .and_then(|conn| cx.covering_credential(conn, &job.credential_url));
     let Ok(None) = covered else {
         return server_stop(what, message, code);
     };

@@ -81,26 +81,6 @@ pub fn source_facts(cx: Cx<'_, '_>, src: SqlConnection, db: &str) -> Result<Sour
     Ok(f)
 }
 
-/// The credential SQL Server would use for `url`: the one whose name is the longest prefix of
-/// it (methods.md §4.2), if any.
-pub fn covering_credential(
-    cx: Cx<'_, '_>,
-    conn: SqlConnection,
-    url: &str,
-) -> Result<Option<String>> {
-    let names = rows(cx, conn, "SELECT name FROM sys.credentials", &[])?;
-    Ok(names
-        .iter()
-        .map(|r| text(r.first()))
-        .filter(|n| {
-            !n.is_empty()
-                && url
-                    .to_ascii_lowercase()
-                    .starts_with(&n.to_ascii_lowercase())
-        })
-        .max_by_key(|n| n.len()))
-}
-
 /// msdb's newest backup set of `db` on the source now (0 when it has none): a backup set
 /// above it is newer than this moment.
 pub fn backup_mark(cx: Cx<'_, '_>, src: SqlConnection, db: &str) -> Result<i64> {
