@@ -189,3 +189,33 @@ async fn a_kill_while_backups_are_uploaded_from_a_share_uploads_them_again() {
     .await;
     ends_migrated_once(&rig, "Sales_log1.trn", 3, "ONLINE").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_gone_before_the_first_backups_is_named_as_the_cause() {
+    // The source has its own credential for the folder, which ferry uses and leaves alone.
+    let rig = setup(AUTOCOMPLETE).await;
+    let (az, src, _, _, site, _) = &rig;
+    let folder = format!("{}/Sales", az.container_url("migration"));
+    let create = format!(
+        "CREATE CREDENTIAL [{folder}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{}'",
+        write_sas()
+    );
+    tokio::task::block_in_place(|| src.run_sql(&create)).unwrap();
+    // ferry stops just before its backups (killed while it asks msdb whether they were
+    // taken), and someone drops that credential meanwhile.
+    kill_after_statement(&rig, "backupmediafamily m").await;
+    tokio::task::block_in_place(|| src.run_sql(&format!("DROP CREDENTIAL [{folder}]"))).unwrap();
+    let stdout = fails_with(
+        site,
+        "error 50(The request is not supported.) — `source` has no credential for",
+    )
+    .await;
+    assert!(
+        stdout.contains("the one that covered it when ferry checked is gone"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("SAS is wrong"),
+        "the SAS is not blamed: {stdout}"
+    );
+}

@@ -57,7 +57,9 @@ fn last_backup_is_yours(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Ou
     };
     let Some(last) = chain.files.last() else {
         return Err(Error::failed(format!(
-            "[{db}]: msdb shows no backup chain to complete with"
+            "[{db}]: msdb shows no backup chain to complete with; take the final log backup \
+             into the folder (or onto the share), then run `ferry apply --fresh` and `ferry \
+             cutover` (the running LRS job is picked up, not restarted)"
         )));
     };
     job.last_file = last.rsplit('/').next().unwrap_or(last).to_owned();

@@ -97,7 +97,9 @@ pub fn ended(cx: &mut Context<'_, Config>, op: &str, what: &str) -> Result<bool>
                 message: format!("{what} failed: {}", f.message),
                 code: f.code,
             })),
-            OperationState::Cancelled => Err(Error::failed(format!("{what} was cancelled"))),
+            OperationState::Cancelled => Err(Error::failed(format!(
+                "{what} was cancelled; run `ferry apply --fresh` to do it again"
+            ))),
             OperationState::Running => Err(Error::transient(format!("{what} is still running"))),
         },
         Err(_) => Ok(false),

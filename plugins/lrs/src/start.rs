@@ -160,7 +160,7 @@ fn check_source(cx: &mut Context<'_, Config>, db: &str) -> Result<()> {
     )?;
     let Some(row) = rows.first() else {
         return Err(Error::failed(format!(
-            "the source has no database named [{db}]"
+            "the source has no database named [{db}]; check the name in `databases`"
         )));
     };
     let (state, recovery) = (text(row.first()), text(row.get(1)));
@@ -172,7 +172,7 @@ fn check_source(cx: &mut Context<'_, Config>, db: &str) -> Result<()> {
     }
     if !state.eq_ignore_ascii_case("ONLINE") {
         return Err(Error::failed(format!(
-            "[{db}] is {state} on the source; it must be ONLINE"
+            "[{db}] is {state} on the source; bring it ONLINE, then run `ferry apply --fresh`"
         )));
     }
     if !recovery.eq_ignore_ascii_case("FULL") {
