@@ -142,9 +142,10 @@ pub fn backup_recorded(
     Ok(rows.first().is_some_and(|r| int(r.first()) > 0))
 }
 
-/// Whether a BACKUP LOG of `db` runs on the source now (`sys.dm_exec_requests`): one started
-/// by a ferry that was killed goes on without it. A second log backup beside it would wait
-/// for it (one log backup of a database at a time) and then could replace its blob.
+/// Whether a BACKUP LOG of `db` runs on the source now: `sys.dm_exec_requests.command` is
+/// `BACKUP LOG` while one does (sql-docs, sys.dm_exec_requests). One started by a ferry that
+/// was killed goes on without it; a second log backup beside it would wait for it (one log
+/// backup of a database at a time, KB 2979636) and could then replace its blob.
 pub fn log_backup_running(cx: &mut Context<'_, Config>, db: &str) -> Result<bool> {
     let rows = query_text(
         cx,
