@@ -20,6 +20,10 @@ pub enum FaultAction {
     DisconnectDuring,
     /// Hold the reply for this long (real time) before running the statement.
     Delay(Duration),
+    /// Run the statement (and any restore it starts, to its end), then hold its reply this
+    /// long (real time): the change is made while the client still waits, as when a client
+    /// dies between a server's commit and the reply reaching it.
+    DelayAfter(Duration),
 }
 
 /// A fault: statements whose text contains `pattern` (case-insensitive) get `action`, at most
@@ -53,6 +57,15 @@ impl Fault {
         Fault {
             pattern: pattern.to_owned(),
             action: FaultAction::DisconnectDuring,
+            times: None,
+        }
+    }
+
+    /// Runs matching statements, then holds each reply for `hold`.
+    pub fn delay_after(pattern: &str, hold: Duration) -> Fault {
+        Fault {
+            pattern: pattern.to_owned(),
+            action: FaultAction::DelayAfter(hold),
             times: None,
         }
     }

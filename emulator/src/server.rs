@@ -480,6 +480,7 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     };
     loop {
         let msg = read_message(io, session.packet_size).await?;
+        let mut hold = None;
         let reply = match msg.kind {
             PacketType::SqlBatch | PacketType::Rpc
                 if let Some(action) = injected_fault(&msg, s) =>
@@ -504,6 +505,14 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                     }
                     FaultAction::Delay(d) => {
                         tokio::time::sleep(d).await;
+                        if msg.kind == PacketType::Rpc {
+                            rpc(&msg.payload, s, &mut session)?
+                        } else {
+                            sql_batch(&msg.payload, s, &mut session)?
+                        }
+                    }
+                    FaultAction::DelayAfter(d) => {
+                        hold = Some(d);
                         if msg.kind == PacketType::Rpc {
                             rpc(&msg.payload, s, &mut session)?
                         } else {
@@ -563,6 +572,9 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 let _ = tx.send(());
             });
             let _ = rx.await;
+        }
+        if let Some(d) = hold {
+            tokio::time::sleep(d).await;
         }
         write_message(
             io,

@@ -76,3 +76,35 @@ async fn injected_errors_and_disconnects_reach_the_client() {
     );
     assert!(log.iter().all(|s| s.user == "sa" && s.spid > 50));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_reply_comes_after_the_statement_has_run() {
+    let r = start(mi(), TlsMode::Required).await;
+    // Held far longer than the test runs: the client is dropped while it waits.
+    let hold = std::time::Duration::from_secs(600);
+    r.server
+        .inject(Fault::delay_after("create database held", hold).times(1));
+    let mut c = connect(&r).await;
+    let client =
+        tokio::spawn(async move { c.execute("CREATE DATABASE Held", &[]).await.map(|_| ()) });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let rows = r
+            .server
+            .run_sql("SELECT COUNT(*) FROM sys.databases WHERE name = N'Held'")
+            .unwrap();
+        if format!("{rows:?}").contains("Int(1)") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never created");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        !client.is_finished(),
+        "the database exists while its reply is still held"
+    );
+    client.abort();
+    // The fault is used up: the next statement is answered at once.
+    let mut c = connect(&r).await;
+    assert_eq!(scalar_string(&mut c, "SELECT N'next'").await, "next");
+}

@@ -437,3 +437,29 @@ async fn a_job_older_than_thirty_days_is_cancelled_and_its_database_removed() {
     let names = tokio::task::block_in_place(|| rig.mi.run_sql("SELECT name FROM sys.databases"));
     assert!(!format!("{names:?}").contains("\"Old\""), "{names:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_reply_comes_after_the_job_has_started() {
+    let rig = Arc::new(Rig::new().await);
+    seed(&rig, "Sales");
+    let f = rig.folder("Sales");
+    rig.backup("DATABASE", "Sales", &f, "full.bak");
+    // Held far longer than the test runs: the caller is dropped while it waits.
+    rig.arm
+        .hold_reply("PUT", "/databases/Sales", Duration::from_secs(600));
+    let starter = {
+        let (rig, f) = (rig.clone(), f.clone());
+        tokio::spawn(async move { rig.start("Sales", &f, &rig.rl, Some("full.bak")).await })
+    };
+    let d = rig.until("Sales", |p| p["status"] == "Completed").await;
+    assert_eq!(d["lastRestoredFileName"], "full.bak", "{d}");
+    assert!(
+        !starter.is_finished(),
+        "the job ran while the PUT's reply is still held"
+    );
+    starter.abort();
+    // Used up: a second start is answered, not held, with LRS's refusal for a name in use.
+    let (status, body) = rig.start("Sales", &f, &rig.rl, None).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "ManagedDatabaseNameInUse", "{body}");
+}

@@ -5,148 +5,11 @@
 
 mod common;
 
-use std::sync::Arc;
-
+use common::native_rig::*;
 use common::*;
-use ferry_emulator::azurite::{self, Azurite};
-use ferry_emulator::{Fault, Server, ServerTls};
+use ferry_emulator::azurite;
+use ferry_emulator::{Fault, Server};
 use serde_json::Value;
-
-const SA: &str = "Emul@tor-Pa55-native";
-
-/// A source SQL Server, a Managed Instance and Azurite, with a site whose labels point at them.
-struct Rig {
-    _az: Azurite,
-    src: Server,
-    mi: Server,
-    site: Site,
-    _data: tempfile::TempDir,
-}
-
-impl Rig {
-    /// Source databases `dbs`, each with a table of three rows; `step_config` goes into the
-    /// step's `[steps.config]`.
-    async fn new(dbs: &[&str], step_config: &str) -> Rig {
-        let az = Azurite::start().unwrap();
-        az.create_container("backups").await.unwrap();
-        let data = tempfile::tempdir().unwrap();
-        let certs = Arc::new(ServerTls::generate(&[]).unwrap());
-        let src = emulated_sql2019(&data.path().join("src"), SA, certs.clone()).await;
-        let mi = emulated_mi("mi-test", &data.path().join("mi"), SA, certs.clone()).await;
-        mi.set_restore_time(Some(std::time::Duration::from_millis(1500)));
-        tokio::task::block_in_place(|| {
-            for db in dbs {
-                src.run_sql(&format!(
-                    "CREATE DATABASE [{db}]; CREATE TABLE [{db}].dbo.T (Id int PRIMARY KEY, Name nvarchar(20)); INSERT INTO [{db}].dbo.T VALUES (1, N'one'), (2, N'two'), (3, N'three')"
-                ))
-                .unwrap();
-            }
-        });
-        let list = dbs
-            .iter()
-            .map(|d| format!("\"{d}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let migration = format!(
-            "databases = [{list}]\n[migration]\nname = \"native\"\n[plugins.native]\nbundled = \"native-restore\"\n[[steps]]\nname = \"restore\"\nplugin = \"native\"\n[steps.config]\n{step_config}\n[steps.grants]\nsql = [\"source\", \"target\"]\nstorage = [\"backups\", \"share:read\"]\nsecrets = [\"bad-sas\"]\n"
-        );
-        let env = format!(
-            "[sql.source]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_SA\"\n\n\
-             [sql.target]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_SA\"\n\n\
-             [storage.backups]\nkind = \"blob\"\nurl = \"{}\"\naccount_key = \"env:TEST_BLOB_KEY\"\n\n\
-             [storage.share]\nkind = \"share\"\npath = \"share\"\n\n\
-             [secrets]\nbad-sas = \"env:TEST_BAD_SAS\"\n",
-            src.addr.port(),
-            mi.addr.port(),
-            az.container_url("backups"),
-        );
-        let site = Site::new(&migration, &env);
-        std::fs::write(site.path("ca.pem"), src.ca_pem()).unwrap();
-        std::fs::create_dir(site.path("share")).unwrap();
-        Rig {
-            _az: az,
-            src,
-            mi,
-            site,
-            _data: data,
-        }
-    }
-
-    /// Runs `ferry` with the site's secrets in its environment.
-    async fn ferry(&self, args: &[&str]) -> (std::process::Output, Vec<Value>, String) {
-        let mut cmd = self.site.ferry(args);
-        cmd.env("TEST_SA", SA)
-            .env("TEST_BLOB_KEY", azurite::ACCOUNT_KEY)
-            .env("TEST_BAD_SAS", BAD_SAS);
-        // Output goes to files in the site as it comes, so a run that hangs can be inspected.
-        let (o, e) = (self.site.path("stdout.log"), self.site.path("stderr.log"));
-        cmd.stdout(std::fs::File::create(&o).unwrap())
-            .stderr(std::fs::File::create(&e).unwrap());
-        eprintln!("ferry {args:?} in {}", self.site.dir.path().display());
-        let status = tokio::task::spawn_blocking(move || cmd.status().unwrap())
-            .await
-            .unwrap();
-        let out = std::process::Output {
-            status,
-            stdout: std::fs::read(&o).unwrap(),
-            stderr: std::fs::read(&e).unwrap(),
-        };
-        let (stdout, stderr) = text(&out);
-        let events = stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
-        (out, events, format!("{stdout}\n{stderr}"))
-    }
-
-    /// The first column of the first row of `sql` run on `server`.
-    fn scalar(server: &Server, sql: &str) -> Option<ferry_emulator::protocol::types::Value> {
-        let out = tokio::task::block_in_place(|| server.run_sql(sql)).unwrap();
-        out.into_iter().find_map(|o| match o {
-            ferry_emulator::sql::Outcome::Rows { rows, .. } => {
-                rows.into_iter().next().and_then(|r| r.into_iter().next())
-            }
-            _ => None,
-        })
-    }
-
-    fn count(&self, server: &Server, sql: &str) -> i64 {
-        match Self::scalar(server, sql) {
-            Some(ferry_emulator::protocol::types::Value::Int(n)) => n,
-            other => panic!("no count from {sql}: {other:?}"),
-        }
-    }
-
-    fn state(&self, db: &str) -> String {
-        match Self::scalar(
-            &self.mi,
-            &format!("SELECT state_desc FROM sys.databases WHERE name = N'{db}'"),
-        ) {
-            Some(ferry_emulator::protocol::types::Value::Text(t)) => t,
-            _ => String::new(),
-        }
-    }
-}
-
-/// A SAS whose signature is wrong: Azurite refuses it, as Azure would.
-const BAD_SAS: &str =
-    "sv=2022-11-02&sr=c&sp=rl&se=2099-01-01T00%3A00%3A00Z&sig=d3JvbmcgYnV0IHdlbGwtZm9ybWVk";
-
-fn item<'a>(events: &'a [Value], kind: &str, db: &str) -> Option<&'a Value> {
-    events
-        .iter()
-        .find(|e| e["event"] == kind && e["item"] == db)
-}
-
-fn all_journal(site: &Site) -> String {
-    let mut all = String::new();
-    for f in ["journal.db", "journal.db-wal"] {
-        if let Ok(b) = std::fs::read(site.path(".ferry/migration").join(f)) {
-            all.push_str(&String::from_utf8_lossy(&b));
-        }
-    }
-    all
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_databases_are_migrated_and_the_credentials_cleaned_up() {
@@ -406,11 +269,8 @@ async fn a_kill_during_the_restore_resumes_without_a_second_restore() {
     let rig = Rig::new(&["Sales"], "").await;
     rig.mi
         .set_restore_time(Some(std::time::Duration::from_secs(6)));
-    let mut cmd = rig.site.ferry(&["apply", "--json", "migration.toml"]);
-    cmd.env("TEST_SA", SA)
-        .env("TEST_BLOB_KEY", azurite::ACCOUNT_KEY)
-        .env("TEST_BAD_SAS", BAD_SAS)
-        .stdout(std::process::Stdio::null())
+    let mut cmd = rig.command(&["apply", "--json", "migration.toml"]);
+    cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let restores = |s: &Server| {
@@ -448,24 +308,9 @@ async fn a_kill_during_the_restore_resumes_without_a_second_restore() {
 async fn backups_on_a_share_are_checked_uploaded_and_restored() {
     let rig = Rig::new(&["Sales", "Hr"], "mode = \"share\"\nshare = \"share\"").await;
     let share = rig.site.path("share");
-    for db in ["Sales", "Hr"] {
-        std::fs::create_dir(share.join(db)).unwrap();
-    }
     // Sales: a full backup WITH CHECKSUM, as the runbook asks; Hr: one without.
-    tokio::task::block_in_place(|| {
-        rig.src
-            .run_sql(&format!(
-                "BACKUP DATABASE [Sales] TO DISK = '{}' WITH CHECKSUM",
-                share.join("Sales/Sales_full.bak").display()
-            ))
-            .unwrap();
-        rig.src
-            .run_sql(&format!(
-                "BACKUP DATABASE [Hr] TO DISK = '{}'",
-                share.join("Hr/Hr_full.bak").display()
-            ))
-            .unwrap();
-    });
+    rig.backup_to_share("Sales", true);
+    rig.backup_to_share("Hr", false);
     std::fs::write(share.join("Sales/readme.txt"), "not a backup").unwrap();
     let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
     assert_eq!(out.status.code(), Some(1), "{all}");
@@ -573,4 +418,49 @@ async fn on_a_terminal_each_database_in_flight_has_a_live_line_with_an_eta() {
         "an ETA once the restore has moved: {screen}"
     );
     assert!(screen.contains("report: "), "{screen}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_gone_before_the_backup_is_named_as_the_cause() {
+    // The source has its own credential for the container, which ferry uses and leaves alone.
+    let rig = Rig::new(&["Sales"], "").await;
+    let container = rig.az.container_url("backups");
+    let sas = azurite::devstore_container_sas("backups", "racwdl").unwrap();
+    tokio::task::block_in_place(|| {
+        rig.src.run_sql(&format!(
+            "CREATE CREDENTIAL [{container}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{sas}'"
+        ))
+    })
+    .unwrap();
+    // ferry stops just before its BACKUP (it is killed while it asks msdb whether the backup
+    // was taken), and someone drops that credential meanwhile.
+    let probe = "backupset b JOIN";
+    rig.src
+        .inject(Fault::delay_after(probe, std::time::Duration::from_secs(600)).times(1));
+    let apply = rig.command(&["apply", "--json", "migration.toml"]);
+    kill_when(apply, &rig.site.path("killed.log"), || {
+        received(&rig.src, probe) > 0
+    })
+    .await;
+    tokio::task::block_in_place(|| rig.src.run_sql(&format!("DROP CREDENTIAL [{container}]")))
+        .unwrap();
+
+    let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let failed = item(&events, "item-failed", "Sales").unwrap_or_else(|| panic!("{all}"));
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("error 3201 because `source` has no credential for")
+            && error.contains("the credential that covered it when ferry checked is gone"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("SAS is wrong"),
+        "the SAS is not blamed: {error}"
+    );
+    let row = events
+        .iter()
+        .find(|e| e["event"] == "row" && e["name"] == "Sales")
+        .unwrap_or_else(|| panic!("a report row: {all}"));
+    assert_eq!(row["reason_code"], "missing-credential", "{row}");
 }

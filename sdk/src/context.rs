@@ -196,28 +196,6 @@ impl<'h, C> Context<'h, C> {
         self.host.sql_start(conn.0, statement, params, description)
     }
 
-    /// Cleanup: drops the credential named `url` that the plugin made on the server behind
-    /// `label`. A failure is a warning naming the server, never an error: the work is done,
-    /// and the credential can be dropped by hand.
-    pub fn drop_credential(&mut self, label: &str, url: &str) {
-        let Ok(conn) = self.sql(label) else { return };
-        let dropped = self.execute(
-            conn,
-            &crate::tsql_text::drop_credential_statement(url),
-            &[],
-            StatementOptions {
-                idempotent: true,
-                timeout_ms: None,
-            },
-        );
-        if let Err(e) = dropped {
-            self.warn(&format!(
-                "could not drop the credential ferry made on `{label}`: {}",
-                e.describe()
-            ));
-        }
-    }
-
     /// Opens a container or share by label.
     pub fn container(&mut self, label: &str) -> Result<Container> {
         self.host.storage_open(label).map(Container)

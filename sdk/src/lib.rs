@@ -36,6 +36,7 @@ extern crate self as ferry_sdk;
 pub mod bindings;
 mod config_schema;
 mod context;
+mod credentials;
 mod errors;
 pub mod fake;
 mod host;
@@ -45,6 +46,7 @@ mod plugin;
 mod runner;
 pub mod sql_value;
 pub mod tsql_text;
+pub mod url_errors;
 mod wasm_host;
 
 pub use config_schema::{config_schema, stated_and_real_defaults};

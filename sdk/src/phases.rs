@@ -21,6 +21,14 @@ impl Phases {
         self.end_at(now_ms());
     }
 
+    /// The phase under way, if any.
+    pub fn under_way(&self) -> Option<&str> {
+        self.0
+            .last()
+            .filter(|(_, _, ended)| *ended == 0)
+            .map(|(p, ..)| p.as_str())
+    }
+
     /// Milliseconds spent in the phases named `phase` so far (the one under way counts up to
     /// now).
     pub fn ms(&self, phase: &str) -> u64 {
@@ -70,7 +78,9 @@ mod tests {
         let mut p = Phases::default();
         p.begin_at("backup", 1_000);
         p.begin_at("restore", 4_000);
+        assert_eq!(p.under_way(), Some("restore"));
         p.end_at(10_000);
+        assert_eq!(p.under_way(), None);
         p.end_at(20_000);
         assert_eq!(
             p.to_output(),

@@ -38,6 +38,7 @@ impl ArmServer {
             options,
             throttle: Mutex::new((0, 0)),
             garble: 0.into(),
+            hold: Mutex::default(),
             requests: Mutex::default(),
             operations: Mutex::default(),
             next_op: 0.into(),
@@ -70,6 +71,13 @@ impl ArmServer {
         self.state
             .garble
             .store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The next `method` request whose path contains `path` is carried out, then its reply is
+    /// held for `hold` (real time): the change is made while the client still waits, as when
+    /// a client dies between ARM accepting a request and the answer reaching it.
+    pub fn hold_reply(&self, method: &str, path: &str, hold: std::time::Duration) {
+        *self.state.hold.lock() = Some((method.to_owned(), path.to_owned(), hold));
     }
 
     /// Lowers the concurrent-restore limit (100, as MI's) so a test can reach it without

@@ -20,6 +20,31 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let hold = {
+        let mut hold = arm.hold.lock();
+        match hold.as_ref() {
+            Some((m, p, d)) if method.as_str() == m && uri.path().contains(p.as_str()) => {
+                let d = *d;
+                *hold = None;
+                Some(d)
+            }
+            _ => None,
+        }
+    };
+    let reply = answer(arm, method, uri, headers, body).await;
+    if let Some(d) = hold {
+        tokio::time::sleep(d).await;
+    }
+    reply
+}
+
+async fn answer(
+    arm: Arc<Arm>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().trim_end_matches('/').to_owned();
     arm.requests
         .lock()

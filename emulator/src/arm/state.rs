@@ -19,6 +19,8 @@ pub(super) struct Arm {
     pub(super) throttle: Mutex<(u32, u64)>,
     /// Requests still to answer 200 with a body that is not JSON (a broken proxy, say).
     pub(super) garble: std::sync::atomic::AtomicU32,
+    /// The next request whose method and path match is handled, then its reply held this long.
+    pub(super) hold: Mutex<Option<(String, String, std::time::Duration)>>,
     /// Every request: (method, path and query).
     pub(super) requests: Mutex<Vec<(String, String)>>,
     /// Operation id → when it ends and what it did.

@@ -1,6 +1,9 @@
 //! Helpers for tests that run the `ferry` binary as a user does.
 #![allow(dead_code)]
 
+pub mod lrs_rig;
+pub mod native_rig;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -257,4 +260,48 @@ pub async fn emulated_mi(
     ferry_emulator::Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
         .await
         .unwrap()
+}
+
+/// Starts `cmd` (a `ferry apply`, its stdout going to `log`) and SIGKILLs it once `reached()`
+/// holds: the change under test has reached its server, which holds the reply, so ferry is
+/// still waiting for it and cannot have journaled what came of it. Fails the test if ferry
+/// ends first, or nothing is reached within [`RUN_LIMIT`].
+pub async fn kill_when(mut cmd: Command, log: &Path, reached: impl Fn() -> bool) {
+    let out = std::fs::File::create(log).unwrap();
+    cmd.stdout(out).stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + RUN_LIMIT;
+    while !reached() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = std::fs::read_to_string(log).unwrap_or_default();
+            panic!("ferry ended ({status}) before the change under test was made:\n{out}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the change under test was never made"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to journal anything more
+    child.wait().unwrap();
+}
+
+/// How many statements `server` received that contain `needle`.
+pub fn received(server: &ferry_emulator::Server, needle: &str) -> usize {
+    server
+        .statements()
+        .iter()
+        .filter(|s| s.text.contains(needle))
+        .count()
+}
+
+/// How many times the journal recorded the work item `item` as done.
+pub fn times_done(site: &Site, item: &str) -> i64 {
+    let j = rusqlite::Connection::open(site.journal()).unwrap();
+    j.query_row(
+        "SELECT COUNT(*) FROM events WHERE kind = 'item-done' AND item = ?1",
+        [item],
+        |r| r.get(0),
+    )
+    .unwrap()
 }

@@ -11,11 +11,24 @@ use crate::history::{self, Folder};
 use crate::job::{Job, State, ended, file_stem, wait};
 use crate::mi::{arm, arm_get, details, progress_line, unrestorable};
 use crate::share;
-use crate::source::{drop_credential, history_rows, query_text, source_credential};
+use crate::source::{
+    backup_failure, backup_recorded, drop_credential, history_rows, log_backup_running, query_text,
+    source_credential,
+};
 
 /// Starts the cutover with the tail-log backup, unless msdb shows it taken already (by a call
 /// cut short before ferry recorded it).
 pub fn begin(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
+    // A log backup a killed ferry left running (its last periodic one, or a tail a call cut
+    // short started) ends first: msdb then shows it, and no tail is taken beside it.
+    let db = cx.item().to_owned();
+    if log_backup_running(cx, &db)? {
+        return wait(
+            cx,
+            State::Monitoring { job },
+            "a log backup still runs on the source",
+        );
+    }
     job.cutover = true;
     job.phases.begin("cutover");
     if cx.config().tail_log == TailLog::None {
@@ -44,7 +57,9 @@ fn last_backup_is_yours(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Ou
     };
     let Some(last) = chain.files.last() else {
         return Err(Error::failed(format!(
-            "[{db}]: msdb shows no backup chain to complete with"
+            "[{db}]: msdb shows no backup chain to complete with; take the final log backup \
+             into the folder (or onto the share), then run `ferry apply --fresh` and `ferry \
+             cutover` (the running LRS job is picked up, not restarted)"
         )));
     };
     job.last_file = last.rsplit('/').next().unwrap_or(last).to_owned();
@@ -82,7 +97,7 @@ fn take_tail(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
         ""
     };
     let (kind, device) = tail_device(&cfg, &job, &db);
-    if kind == "URL" && job.credential_created {
+    if kind == "URL" && job.credential_owned {
         // The SAS in the credential ferry made may have expired during a long migration.
         source_credential(cx, &job.folder_url, true)?;
     }
@@ -107,12 +122,22 @@ pub fn tail_log(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Ou
     if matches!(ended, Ok(true)) || tail_in_msdb(cx, &job)? {
         return tail_taken(cx, job);
     }
-    ended?;
-    // ferry stopped before the backup finished and msdb has no record of it. With
-    // NORECOVERY a finished tail would have left the source RESTORING: if it is, something
-    // else happened there and a person has to look.
+    if let Err(e) = ended {
+        return Err(backup_failure(cx, &job, e));
+    }
     let cfg = cx.config().clone();
     let db = cx.item().to_owned();
+    // ferry stopped before the backup finished: while it still runs on the source, it is
+    // waited for, never taken a second time beside it.
+    if log_backup_running(cx, &db)? {
+        return wait(
+            cx,
+            State::TailLog { job, op },
+            "the tail-log backup still runs on the source",
+        );
+    }
+    // It ended and msdb has no record of it. With NORECOVERY a finished tail would have left
+    // the source RESTORING: if it is, something else happened there and a person has to look.
     let state = query_text(
         cx,
         "SELECT state_desc FROM sys.databases WHERE name = @db",
@@ -134,23 +159,13 @@ pub fn tail_log(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Ou
     take_tail(cx, job)
 }
 
-/// msdb records the tail-log backup once it has finished: a set newer than the cutover's
-/// start, written to the tail's device.
+/// msdb records the tail-log backup once it has finished: a log backup newer than the
+/// cutover's start, written to the tail's device.
 fn tail_in_msdb(cx: &mut Context<'_, Config>, job: &Job) -> Result<bool> {
     let cfg = cx.config().clone();
     let db = cx.item().to_owned();
     let (_, device) = tail_device(&cfg, job, &db);
-    let rows = query_text(
-        cx,
-        &format!(
-            "SELECT COUNT(*) FROM msdb.dbo.backupset b JOIN msdb.dbo.backupmediafamily m \
-             ON m.media_set_id = b.media_set_id \
-             WHERE m.physical_device_name = @db AND b.backup_set_id > {}",
-            job.tail_after
-        ),
-        &device,
-    )?;
-    Ok(rows.first().is_some_and(|r| text(r.first()) != "0"))
+    backup_recorded(cx, &db, job.tail_after, "L", &device)
 }
 
 fn tail_taken(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
@@ -187,7 +202,7 @@ fn awaiting_completion(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Out
 
 pub fn completing(
     cx: &mut Context<'_, Config>,
-    mut job: Job,
+    job: Job,
     op: Option<String>,
 ) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
@@ -247,7 +262,9 @@ pub fn completing(
         Err(e) => return Err(e),
     };
     cx.phase("cutover", None, Some("completing the restore"));
-    job.completion_requested = true;
+    // Not marked requested yet: the host sends the POST after this call returns, so a kill
+    // may stop it before it leaves. A repeat after a restart sends it again, and LRS answers
+    // one already received with LRSCutoverAlreadyInitiated.
     Ok(Outcome::wait_operation(
         id.clone(),
         State::Completing { job, op: Some(id) },

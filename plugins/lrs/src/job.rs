@@ -13,6 +13,10 @@ use crate::config::Config;
 pub enum State {
     #[default]
     Start,
+    /// Checked, and whether ferry owns the source credential is journaled: the credential is
+    /// made if ferry owns it and it is missing, then the first backups start (or, with
+    /// `backups_from = "history"`, LRS does).
+    Prepared { job: Job },
     /// The full and first log backup run on the source as operation `op`.
     BackingUp { job: Job, op: String },
     /// Backups from the share are uploaded as operation `op`; then LRS is started, monitored
@@ -37,7 +41,10 @@ pub struct Job {
     pub folder_url: String,
     /// The last file the chain holds (the first log, then the tail).
     pub last_file: String,
-    pub credential_created: bool,
+    /// ferry makes (or made) the source credential named `folder_url` and drops it at the end:
+    /// journaled before it is made, so a call cut short after making it still knows.
+    #[serde(alias = "credential_created")]
+    pub credential_owned: bool,
     pub started_ms: u64,
     pub warned: bool,
     /// `completeRestore` was sent; from then on the plugin only waits for the outcome.
@@ -86,10 +93,13 @@ pub fn ended(cx: &mut Context<'_, Config>, op: &str, what: &str) -> Result<bool>
     match cx.operation(op) {
         Ok(s) => match s.state {
             OperationState::Succeeded => Ok(true),
-            OperationState::Failed(f) => {
-                Err(Error::failed(format!("{what} failed: {}", f.message)))
-            }
-            OperationState::Cancelled => Err(Error::failed(format!("{what} was cancelled"))),
+            OperationState::Failed(f) => Err(Error::Failed(ferry_sdk::Failure {
+                message: format!("{what} failed: {}", f.message),
+                code: f.code,
+            })),
+            OperationState::Cancelled => Err(Error::failed(format!(
+                "{what} was cancelled; run `ferry apply --fresh` to do it again"
+            ))),
             OperationState::Running => Err(Error::transient(format!("{what} is still running"))),
         },
         Err(_) => Ok(false),

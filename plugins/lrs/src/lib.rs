@@ -8,6 +8,28 @@
 //! Resumable at every step: a restore from external backup already running on the MI is
 //! recognised and monitored, never started twice; the plugin never deletes a database.
 //!
+//! # Side effects, and why each is safe to repeat
+//!
+//! The host journals the state a step call returns; a call cut short by a kill is made again
+//! with the state it started from (`cx.attempt() > 1`). So each change below is either found
+//! done by the repeated call, or is harmless to make twice. The source credential ferry will
+//! drop is journaled as ferry's *before* it is made. `host/tests/lrs_kills.rs` kills `ferry
+//! apply` right after each change reached its server and checks the database ends migrated
+//! once: LRS started once, the tail taken once, no credential left.
+//!
+//! | Change (made in state) | Killed right after it, the journal holds | How the repeat converges |
+//! |---|---|---|
+//! | CREATE CREDENTIAL on the source (`Prepared`) | `Prepared`; `Start` journaled that ferry owns the name | found by its name and kept; ferry drops it at the end because ownership was journaled first (one found in `Start` is the user's and never dropped) |
+//! | full and first log backup into the folder (`Prepared`, an operation) | `Prepared`, or `BackingUp` with an operation the new process does not know | msdb records a backup only once it has finished: both found above `tail_after` at their URLs, LRS is started. Otherwise the credential is made again if gone and both are taken again: FORMAT replaces the blobs with a pair that chains the same way, and a backup still running from the killed process makes the new one wait (one data backup of a database at a time, KB 2979636) |
+//! | upload from the share (`Start`, `Monitoring`, cutover; an operation) | that state, or `Uploading` with an unknown operation | the chain's files the folder lacks, or holds at another size, are uploaded again; a blob appears whole, when its block list is committed |
+//! | PUT `databases/{target}`, starting LRS (`Starting`) | `Starting` | the repeated call finds `restoreDetails` and monitors the job: no second PUT (LRS would refuse it, `ManagedDatabaseNameInUse`) |
+//! | DROP and CREATE of the source credential, renewing its SAS (`Monitoring`, before a log backup or the tail) | `Monitoring` | made again when the drop left none; a drop of one already gone is success (15151 for a name sys.credentials no longer lists) |
+//! | a periodic BACKUP LOG (`Monitoring`, an operation) | `Monitoring`, or `LogBackup` with an unknown operation | each has its own name (its time in ms): a second one continues the chain where the first ended and never replaces a file LRS may have restored |
+//! | the tail-log BACKUP LOG (`Monitoring` at cutover, an operation) | `Monitoring`, or `TailLog` with an unknown operation | msdb records the tail once it has finished: found, the restore completes with it. While a BACKUP LOG of the database still runs (`sys.dm_exec_requests`) ferry waits rather than take a second tail beside it; a source left RESTORING with no tail in msdb stops with what to do |
+//! | POST `completeRestore` (`Completing`; the host sends it after the call returns) | `Completing` with an unknown operation | not marked sent until LRS says so: the repeat reads `restoreDetails` (Completed: finish) or posts again, and LRS answers one already received with `LRSCutoverAlreadyInitiated` or `LRSCutoverDatabaseAlreadyRestored` |
+//! | DROP CREDENTIAL on the source at the end (`Completing`) | `Completing` | LRS shows Completed and the database Online again; the drop made again finds it gone, which is success |
+//! | the drop in `cleanup` | the failed state | safe to repeat |
+//!
 //! # Modules
 //!
 //! Every import points down this picture. Phases import each other only along its arrows:
@@ -85,6 +107,7 @@ impl Plugin for Lrs {
     fn step(cx: &mut Context<'_, Config>, state: State) -> Result<Outcome<State>> {
         match state {
             State::Start => start::start(cx),
+            State::Prepared { job } => start::prepared(cx, job),
             State::BackingUp { job, op } => start::backing_up(cx, job, op),
             State::Uploading { job, op } => share::uploading(cx, job, op),
             State::Starting { job } => start::starting(cx, job),
@@ -96,7 +119,8 @@ impl Plugin for Lrs {
     }
 
     fn cleanup(cx: &mut Context<'_, Config>, state: State) {
-        if let State::BackingUp { job, .. }
+        if let State::Prepared { job }
+        | State::BackingUp { job, .. }
         | State::Uploading { job, .. }
         | State::Starting { job }
         | State::Monitoring { job }

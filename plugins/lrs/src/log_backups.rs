@@ -8,7 +8,7 @@ use ferry_sdk::tsql_text::{quote_name, quote_text};
 
 use crate::config::{BackupsFrom, Config, Mode};
 use crate::job::{Job, State, ended, file_stem};
-use crate::source::source_credential;
+use crate::source::{backup_failure, source_credential};
 
 /// The source credential's SAS lasts 7 days; it is renewed a day before.
 const RENEW_CREDENTIAL_AFTER_MS: u64 = 6 * 86_400_000;
@@ -21,17 +21,17 @@ pub fn due(cfg: &Config, job: &Job) -> bool {
         && now_ms().saturating_sub(job.last_log_ms) >= u64::from(cfg.log_backup_seconds) * 1000
 }
 
-/// Takes the next log backup as an operation. Each has its own name (its time), so a backup
-/// repeated after a restart never overwrites one LRS may already have restored.
+/// Takes the next log backup as an operation. Each has its own name (its time in
+/// milliseconds), so a backup repeated after a kill never replaces one LRS may already have
+/// restored: a second log backup continues the chain from where the first ended.
 pub fn take(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
     let now = now_ms();
-    if job.credential_created && now.saturating_sub(job.credential_ms) >= RENEW_CREDENTIAL_AFTER_MS
-    {
+    if job.credential_owned && now.saturating_sub(job.credential_ms) >= RENEW_CREDENTIAL_AFTER_MS {
         source_credential(cx, &job.folder_url, true)?;
         job.credential_ms = now;
     }
     let db = cx.item().to_owned();
-    let name = format!("{}_log_{}.trn", file_stem(&db), now / 1000);
+    let name = format!("{}_log_{now}.trn", file_stem(&db));
     let statement = format!(
         "BACKUP LOG {} TO URL = {} WITH CHECKSUM, FORMAT",
         quote_name(&db),
@@ -52,11 +52,14 @@ pub fn take(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>
 pub fn log_backup(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Outcome<State>> {
     match ended(cx, &op, "a log backup") {
         Ok(_) => {}
-        Err(Error::Failed(f)) => cx.warn(&format!(
-            "{}; the next log backup is in {} s",
-            f.message,
-            cx.config().log_backup_seconds
-        )),
+        Err(e @ Error::Failed(_)) => {
+            let why = match backup_failure(cx, &job, e) {
+                Error::Failed(f) => f.message,
+                other => other.describe(),
+            };
+            let next = cx.config().log_backup_seconds;
+            cx.warn(&format!("{why}; the next log backup is in {next} s"));
+        }
         Err(e) => return Err(e),
     }
     Ok(Outcome::Next(State::Monitoring { job }))

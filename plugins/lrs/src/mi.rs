@@ -50,7 +50,8 @@ pub fn details(cx: &mut Context<'_, Config>, job: &Job) -> Result<serde_json::Va
     .map(|d| d["properties"].clone()) else {
         return Err(Error::failed(format!(
             "the MI has no restore details for [{}] any more: the LRS job was stopped, expired \
-             after {LRS_MAX_DAYS} days, or its database was deleted",
+             after {LRS_MAX_DAYS} days, or its database was deleted; to start over, drop what \
+             is left of the database on the MI and run `ferry apply --fresh`",
             job.target
         )));
     };

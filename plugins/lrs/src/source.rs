@@ -3,8 +3,7 @@
 
 use ferry_sdk::prelude::*;
 use ferry_sdk::sql_value::{int, text};
-use ferry_sdk::tsql_text::{credential_statement, drop_credential_statement};
-use ferry_sdk::{Param, QueryLimits, SasPermission, SqlValue, StatementOptions};
+use ferry_sdk::{Param, QueryLimits, SasPermission, SqlValue};
 
 use crate::config::Config;
 use crate::history::HistoryRow;
@@ -75,8 +74,9 @@ pub fn history_mark(cx: &mut Context<'_, Config>, db: &str) -> Result<i64> {
 /// that can write. It is renewed before the tail-log backup, which may come weeks later.
 const WRITE_SAS_MINUTES: u32 = 7 * 24 * 60;
 
-/// The source's credential for the folder, with a fresh read/write SAS; `replace` drops the
-/// one ferry made before.
+/// The source's credential for the folder, made when it is missing; `replace` makes it again
+/// with a fresh read/write SAS. Safe to repeat after a kill at any point (see
+/// `Context::put_credential`).
 pub fn source_credential(
     cx: &mut Context<'_, Config>,
     folder_url: &str,
@@ -96,31 +96,98 @@ pub fn source_credential(
         ],
         WRITE_SAS_MINUTES,
     )?;
-    let create = credential_statement(folder_url);
-    let statement = if replace {
-        format!("{};\n{create}", drop_credential_statement(folder_url))
-    } else {
-        create
-    };
     let src = cx.sql(&cfg.source)?;
-    cx.execute(
-        src,
-        &statement,
-        &[Param::sealed("sas", sas)],
-        StatementOptions {
-            idempotent: false,
-            timeout_ms: None,
-        },
-    )?;
-    Ok(())
+    cx.put_credential(src, folder_url, sas, replace)
 }
 
-/// Drops the source credential, if this job made it.
+/// Drops the source credential, if this job owns it; one already gone is fine.
 pub fn drop_credential(cx: &mut Context<'_, Config>, job: &Job) {
-    if job.credential_created {
+    if job.credential_owned {
         let source = cx.config().source.clone();
         cx.drop_credential(&source, &job.folder_url);
     }
+}
+
+/// Whether msdb records a backup of `db` of `kind` (`D` full, `L` log) above backup set
+/// `after`, written to `device`: SQL Server records a backup only once it has finished
+/// (methods.md §0.4).
+pub fn backup_recorded(
+    cx: &mut Context<'_, Config>,
+    db: &str,
+    after: i64,
+    kind: &str,
+    device: &str,
+) -> Result<bool> {
+    let src = cx.sql(&cx.config().source.clone())?;
+    let text = |v: &str| SqlValue::Text(v.to_owned());
+    let rows = cx
+        .query(
+            src,
+            "SELECT COUNT(*) FROM msdb.dbo.backupset b JOIN msdb.dbo.backupmediafamily m \
+             ON m.media_set_id = b.media_set_id \
+             WHERE b.database_name = @db AND b.type = @kind AND b.backup_set_id > @after \
+             AND m.physical_device_name = @device",
+            &[
+                Param::value("db", text(db)),
+                Param::value("kind", text(kind)),
+                Param::value("after", SqlValue::Int(after)),
+                Param::value("device", text(device)),
+            ],
+            QueryLimits {
+                max_rows: 1,
+                max_bytes: 1024,
+            },
+        )?
+        .into_first_rows();
+    Ok(rows.first().is_some_and(|r| int(r.first()) > 0))
+}
+
+/// Whether a BACKUP LOG of `db` runs on the source now: `sys.dm_exec_requests.command` is
+/// `BACKUP LOG` while one does (sql-docs, sys.dm_exec_requests). One started by a ferry that
+/// was killed goes on without it; a second log backup beside it would wait for it (one log
+/// backup of a database at a time, KB 2979636) and could then replace its blob.
+pub fn log_backup_running(cx: &mut Context<'_, Config>, db: &str) -> Result<bool> {
+    let rows = query_text(
+        cx,
+        "SELECT COUNT(*) FROM sys.dm_exec_requests r JOIN sys.databases d \
+         ON d.database_id = r.database_id WHERE d.name = @db AND r.command = 'BACKUP LOG'",
+        db,
+    )?;
+    Ok(rows.first().is_some_and(|r| int(r.first()) > 0))
+}
+
+/// A backup on the source that failed, with its real cause: for 3201 (the server could not
+/// open the blob) a folder no credential covers any more is said as such, with what to do.
+pub fn backup_failure(cx: &mut Context<'_, Config>, job: &Job, e: Error) -> Error {
+    let Error::Failed(f) = e else { return e };
+    if f.code != Some(3201) {
+        return Error::Failed(f);
+    }
+    let source = cx.config().source.clone();
+    let covered = cx
+        .sql(&source)
+        .and_then(|conn| cx.covering_credential(conn, &job.folder_url));
+    let cause = match covered {
+        Ok(None) if job.credential_owned => format!(
+            "`{source}` has no credential for {} any more: ferry made it for this database, and \
+             something dropped it while the backup ran (another run of ferry using the same \
+             folder, or a person); make sure nothing else uses the folder, then run `ferry \
+             apply --fresh`",
+            job.folder_url
+        ),
+        Ok(None) => format!(
+            "`{source}` has no credential for {} any more: the one that covered it when ferry \
+             checked is gone; create it again (CREATE CREDENTIAL [<folder or container URL>] \
+             WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '<sas>') and run `ferry apply \
+             --fresh`",
+            job.folder_url
+        ),
+        _ => ferry_sdk::url_errors::hint_3201(&f.message).to_owned(),
+    };
+    Error::Failed(ferry_sdk::Failure {
+        message: format!("{} — {cause}", f.message.trim_end_matches('.')),
+        code: f.code,
+    })
 }
 
 #[cfg(test)]

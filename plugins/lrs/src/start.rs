@@ -10,7 +10,9 @@ use crate::history;
 use crate::job::{Job, State, ended, file_stem};
 use crate::mi::{arm, arm_get};
 use crate::share;
-use crate::source::{history_mark, history_rows, query_text, source_credential};
+use crate::source::{
+    backup_failure, backup_recorded, history_mark, history_rows, query_text, source_credential,
+};
 
 pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
@@ -40,7 +42,8 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         }
         return Err(Error::failed(format!(
             "the Managed Instance already has a database named [{target}] ({}); ferry never \
-             deletes a database it did not create: drop it yourself or set target_name",
+             deletes a database it did not create: drop it yourself or set target_name, then run \
+             `ferry apply --fresh`",
             existing["properties"]["status"]
                 .as_str()
                 .unwrap_or("unknown state")
@@ -68,39 +71,58 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         return share::upload_new(cx, job, &chain.files, &folders);
     }
     let src = cx.sql(&cfg.source)?;
-    let exists = query_text(
-        cx,
-        "SELECT name FROM sys.credentials WHERE name = @db",
-        &folder_url,
-    )?;
-    if exists.is_empty() {
-        source_credential(cx, &folder_url, false)?;
-        job.credential_created = true;
+    // Journaled before the credential is made (in `Prepared`): a call cut short after making
+    // it still knows the credential is ferry's to drop. One there already is the user's.
+    if !cx.credential_exists(src, &folder_url)? {
+        job.credential_owned = true;
         job.credential_ms = now_ms();
     }
     if cfg.backups_from == BackupsFrom::History {
         let chain = history::chain(&history_rows(cx, &db)?, history::Folder::Blob(&folder_url))
             .map_err(|why| Error::failed(format!("[{db}]: {why}")))?;
         adopt(cx, &mut job, &chain, "in the folder");
+    }
+    Ok(Outcome::Next(State::Prepared { job }))
+}
+
+/// Makes the source credential ferry owns (if it is missing), then takes the full and first
+/// log backup into the folder, unless msdb shows both taken already (by a call cut short).
+/// With `backups_from = "history"` the backups are there: LRS is started next.
+pub fn prepared(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
+    let cfg = cx.config().clone();
+    let db = cx.item().to_owned();
+    if job.credential_owned {
+        source_credential(cx, &job.folder_url, false)?;
+    }
+    if cfg.backups_from == BackupsFrom::History {
         return Ok(Outcome::Next(State::Starting { job }));
     }
-    let full = format!("{folder_url}/{}_full.bak", file_stem(&db));
-    let log = format!("{folder_url}/{}", job.last_file);
+    let full = format!("{}/{}_full.bak", job.folder_url, file_stem(&db));
+    let log = format!("{}/{}", job.folder_url, job.last_file);
+    if backup_recorded(cx, &db, job.tail_after, "D", &full)?
+        && backup_recorded(cx, &db, job.tail_after, "L", &log)?
+    {
+        return Ok(Outcome::Next(State::Starting { job }));
+    }
     // A normal (not COPY_ONLY) full: LRS's chain starts from it, and the log backup after it
-    // continues the chain (methods.md §0.4 rules 2 and 4).
+    // continues the chain (methods.md §0.4 rules 2 and 4). Taken again after a restart, FORMAT
+    // replaces the blobs with a pair that chains the same way.
     let statement = format!(
         "BACKUP DATABASE {q} TO URL = {} WITH CHECKSUM, FORMAT;\nBACKUP LOG {q} TO URL = {} WITH CHECKSUM, FORMAT",
         quote_text(&full),
         quote_text(&log),
         q = quote_name(&db)
     );
+    let src = cx.sql(&cfg.source)?;
     let op = cx.start_statement(
         src,
         &statement,
         &[],
         &format!("BACKUP DATABASE and LOG [{db}]"),
     )?;
-    job.phases.begin("backup");
+    if job.phases.under_way() != Some("backup") {
+        job.phases.begin("backup");
+    }
     job.last_log_ms = now_ms();
     cx.phase("backup", Some(0.0), Some("full and first log backup"));
     Ok(Outcome::wait_operation(
@@ -138,7 +160,7 @@ fn check_source(cx: &mut Context<'_, Config>, db: &str) -> Result<()> {
     )?;
     let Some(row) = rows.first() else {
         return Err(Error::failed(format!(
-            "the source has no database named [{db}]"
+            "the source has no database named [{db}]; check the name in `databases`"
         )));
     };
     let (state, recovery) = (text(row.first()), text(row.get(1)));
@@ -150,7 +172,7 @@ fn check_source(cx: &mut Context<'_, Config>, db: &str) -> Result<()> {
     }
     if !state.eq_ignore_ascii_case("ONLINE") {
         return Err(Error::failed(format!(
-            "[{db}] is {state} on the source; it must be ONLINE"
+            "[{db}] is {state} on the source; bring it ONLINE, then run `ferry apply --fresh`"
         )));
     }
     if !recovery.eq_ignore_ascii_case("FULL") {
@@ -189,14 +211,31 @@ fn check_source(cx: &mut Context<'_, Config>, db: &str) -> Result<()> {
 }
 
 pub fn backing_up(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Outcome<State>> {
-    if !ended(cx, &op, "the backup")? {
-        // ferry restarted mid-backup: take it again (FORMAT replaces a partial blob).
-        return Ok(Outcome::Next(State::Start));
+    match ended(cx, &op, "the full and first log backup") {
+        Ok(true) => Ok(Outcome::Next(State::Starting { job })),
+        // ferry restarted mid-backup: msdb tells whether it finished; if not, it is taken
+        // again, its credential made again first if it is gone.
+        Ok(false) => Ok(Outcome::Next(State::Prepared { job })),
+        Err(e) => Err(backup_failure(cx, &job, e)),
     }
-    Ok(Outcome::Next(State::Starting { job }))
 }
 
-pub fn starting(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
+pub fn starting(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
+    // A call cut short after its PUT reached ARM is made again: LRS runs already (a second
+    // PUT would be refused with ManagedDatabaseNameInUse), so it is monitored.
+    if cx.attempt() > 1
+        && arm_get(
+            cx,
+            &format!("databases/{}/restoreDetails/Default", job.target),
+        )?
+        .is_some()
+    {
+        cx.info(&format!(
+            "LRS was started for [{}] before ferry stopped; monitoring it",
+            job.target
+        ));
+        return Ok(lrs_started(cx, job));
+    }
     let cfg = cx.config().clone();
     let db = cx.item().to_owned();
     let collation = query_text(
@@ -258,10 +297,14 @@ pub fn starting(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<St
             serde_json::json!({ "method": "lrs", "planned": true }),
         ));
     }
+    Ok(lrs_started(cx, job))
+}
+
+fn lrs_started(cx: &mut Context<'_, Config>, mut job: Job) -> Outcome<State> {
     job.lrs_started = true;
     job.phases.begin("restoring");
     cx.phase("restoring", Some(0.0), Some("LRS started"));
-    Ok(Outcome::Next(State::Monitoring { job }))
+    Outcome::Next(State::Monitoring { job })
 }
 
 /// LRS's refusal to start, with what to change for the SAS refusals users meet most.

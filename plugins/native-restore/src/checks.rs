@@ -154,13 +154,14 @@ pub fn restore_statement(target: &str, urls: &[String]) -> String {
 
 pub use ferry_sdk::tsql_text::{credential_statement, drop_credential_statement};
 
-/// What a server error number means for the person reading the report.
-pub fn hint(code: i32) -> &'static str {
+/// What a server error means for the person reading the report.
+pub fn hint(code: i32, message: &str) -> &'static str {
     match code {
-        3201 => {
-            "the server could not open the backup in the container: the credential's SAS is wrong, expired or lacks a permission (restore needs Read and List), or the URL is wrong"
-        }
+        3201 => ferry_sdk::url_errors::hint_3201(message),
         3013 => "the statement stopped; the message before it says why",
+        3023 => {
+            "another backup or file change of this database ran at the same time; run again once it has finished"
+        }
         41901 => {
             "the Managed Instance refused the restore: an unsupported option, or a backup it cannot take (several log files, FILESTREAM, a backup with several backup sets)"
         }

@@ -81,24 +81,42 @@ pub fn source_facts(cx: Cx<'_, '_>, src: SqlConnection, db: &str) -> Result<Sour
     Ok(f)
 }
 
-/// The credential SQL Server would use for `url`: the one whose name is the longest prefix of
-/// it (methods.md §4.2), if any.
-pub fn covering_credential(
+/// msdb's newest backup set of `db` on the source now (0 when it has none): a backup set
+/// above it is newer than this moment.
+pub fn backup_mark(cx: Cx<'_, '_>, src: SqlConnection, db: &str) -> Result<i64> {
+    Ok(rows(
+        cx,
+        src,
+        "SELECT MAX(backup_set_id) FROM msdb.dbo.backupset WHERE database_name = @db",
+        &db_param(db),
+    )?
+    .first()
+    .map_or(0, |r| int(r.first())))
+}
+
+/// Whether msdb records a full backup of `db` above `after` written to `url`: SQL Server
+/// records a backup there only once it has finished (methods.md §0.4).
+pub fn backup_finished(
     cx: Cx<'_, '_>,
-    conn: SqlConnection,
+    src: SqlConnection,
+    db: &str,
+    after: i64,
     url: &str,
-) -> Result<Option<String>> {
-    let names = rows(cx, conn, "SELECT name FROM sys.credentials", &[])?;
-    Ok(names
-        .iter()
-        .map(|r| text(r.first()))
-        .filter(|n| {
-            !n.is_empty()
-                && url
-                    .to_ascii_lowercase()
-                    .starts_with(&n.to_ascii_lowercase())
-        })
-        .max_by_key(|n| n.len()))
+) -> Result<bool> {
+    let found = rows(
+        cx,
+        src,
+        "SELECT COUNT(*) FROM msdb.dbo.backupset b JOIN msdb.dbo.backupmediafamily m \
+         ON m.media_set_id = b.media_set_id \
+         WHERE b.database_name = @db AND b.type = 'D' AND b.backup_set_id > @after \
+         AND m.physical_device_name = @url",
+        &[
+            Param::value("db", SqlValue::Text(db.to_owned())),
+            Param::value("after", SqlValue::Int(after)),
+            Param::value("url", SqlValue::Text(url.to_owned())),
+        ],
+    )?;
+    Ok(found.first().is_some_and(|r| int(r.first()) > 0))
 }
 
 /// The target database's `state_desc`, or empty when there is none.
