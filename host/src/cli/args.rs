@@ -120,8 +120,8 @@ pub(crate) struct ApplyArgs {
     #[arg(long, conflicts_with = "retry_failed")]
     pub(crate) fresh: bool,
     /// Call the last run's failed work items again (and the steps skipped behind them), from
-    /// their last journaled state. Without it, a failed item stays failed; items deferred after
-    /// transient failures are always retried by the next apply.
+    /// the start of their step; done items stay done. Without it, a failed item stays failed;
+    /// items deferred after transient failures are always retried by the next apply.
     #[arg(long)]
     pub(crate) retry_failed: bool,
 }

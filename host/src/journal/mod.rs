@@ -204,8 +204,10 @@ pub trait Journal: Send {
     ) -> anyhow::Result<Vec<String>>;
     /// One database's items across the steps, in step order.
     fn lane(&self, run: &str, item: &str) -> anyhow::Result<Vec<ItemRecord>>;
-    /// `ferry apply --retry-failed`: puts failed and skipped items back to be called again
-    /// (keeping their state and attempt count) and the run back to running. Returns how many.
+    /// `ferry apply --retry-failed`: puts failed and skipped items back to be called again from
+    /// the start of their step (a permanent failure is a dead end of the plugin's state machine,
+    /// so its last state is no place to resume from; the calls table keeps the history), and
+    /// the run back to running. Returns how many.
     fn reopen_failed(&mut self, run: &str) -> anyhow::Result<usize>;
     fn item(&self, item_id: i64) -> anyhow::Result<ItemRecord>;
     /// Marks a call as under way with the given attempt number.

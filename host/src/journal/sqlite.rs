@@ -275,7 +275,8 @@ impl Journal for SqliteJournal {
     fn reopen_failed(&mut self, run: &str) -> anyhow::Result<usize> {
         let tx = self.conn.transaction()?;
         let n = tx.execute(
-            "UPDATE items SET status = 'pending', updated_at = ?2
+            "UPDATE items SET status = 'pending', state = NULL, attempt = 1, in_call = 0,
+                 wait = NULL, error = NULL, updated_at = ?2
              WHERE run_id = ?1 AND status IN ('failed', 'skipped')",
             params![run, now_ms()],
         )?;

@@ -58,7 +58,7 @@ fn last_backup_is_yours(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Ou
     let Some(last) = chain.files.last() else {
         return Err(Error::failed(format!(
             "[{db}]: msdb shows no backup chain to complete with; take the final log backup \
-             into the folder (or onto the share), then run `ferry apply --fresh` and `ferry \
+             into the folder (or onto the share), then run `ferry apply --retry-failed` and `ferry \
              cutover` (the running LRS job is picked up, not restarted)"
         )));
     };
@@ -151,7 +151,7 @@ pub fn tail_log(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Ou
         return Err(Error::failed(format!(
             "[{db}] is {state} on the source, but msdb has no tail-log backup at {device}: \
              find the last log backup taken and put it in the folder, then set tail_log = \
-             \"none\" and run `ferry apply --fresh` and `ferry cutover` (the running LRS job \
+             \"none\" and run `ferry apply --retry-failed` and `ferry cutover` (the running LRS job \
              is picked up, not restarted)"
         )));
     }

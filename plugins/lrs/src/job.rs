@@ -98,7 +98,7 @@ pub fn ended(cx: &mut Context<'_, Config>, op: &str, what: &str) -> Result<bool>
                 code: f.code,
             })),
             OperationState::Cancelled => Err(Error::failed(format!(
-                "{what} was cancelled; run `ferry apply --fresh` to do it again"
+                "{what} was cancelled; run `ferry apply --retry-failed` to do it again"
             ))),
             OperationState::Running => Err(Error::transient(format!("{what} is still running"))),
         },

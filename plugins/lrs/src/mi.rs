@@ -51,7 +51,7 @@ pub fn details(cx: &mut Context<'_, Config>, job: &Job) -> Result<serde_json::Va
         return Err(Error::failed(format!(
             "the MI has no restore details for [{}] any more: the LRS job was stopped, expired \
              after {LRS_MAX_DAYS} days, or its database was deleted; to start over, drop what \
-             is left of the database on the MI and run `ferry apply --fresh`",
+             is left of the database on the MI and run `ferry apply --retry-failed`",
             job.target
         )));
     };
@@ -59,7 +59,7 @@ pub fn details(cx: &mut Context<'_, Config>, job: &Job) -> Result<serde_json::Va
         return Err(Error::failed(format!(
             "LRS stopped: {}. ferry never deletes a database: to start over, fix the cause, stop \
              the job (`az sql midb log-replay stop` deletes the restoring [{}]) and run `ferry \
-             apply --fresh`",
+             apply --retry-failed`",
             d["blockReason"]
                 .as_str()
                 .or(d["errorCode"].as_str())

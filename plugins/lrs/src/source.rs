@@ -172,7 +172,7 @@ pub fn backup_failure(cx: &mut Context<'_, Config>, job: &Job, e: Error) -> Erro
             "`{source}` has no credential for {} any more: ferry made it for this database, and \
              something dropped it while the backup ran (another run of ferry using the same \
              folder, or a person); make sure nothing else uses the folder, then run `ferry \
-             apply --fresh`",
+             apply --retry-failed`",
             job.folder_url
         ),
         Ok(None) => format!(

@@ -43,7 +43,7 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         return Err(Error::failed(format!(
             "the Managed Instance already has a database named [{target}] ({}); ferry never \
              deletes a database it did not create: drop it yourself or set target_name, then run \
-             `ferry apply --fresh`",
+             `ferry apply --retry-failed`",
             existing["properties"]["status"]
                 .as_str()
                 .unwrap_or("unknown state")
@@ -172,7 +172,7 @@ fn check_source(cx: &mut Context<'_, Config>, db: &str) -> Result<()> {
     }
     if !state.eq_ignore_ascii_case("ONLINE") {
         return Err(Error::failed(format!(
-            "[{db}] is {state} on the source; bring it ONLINE, then run `ferry apply --fresh`"
+            "[{db}] is {state} on the source; bring it ONLINE, then run `ferry apply --retry-failed`"
         )));
     }
     if !recovery.eq_ignore_ascii_case("FULL") {

@@ -205,7 +205,8 @@ pub fn backing_up(cx: &mut Context<'_, Config>, job: Job, op: String) -> Step {
             }
             OperationState::Cancelled => Err(stop(
                 "cancelled",
-                "the backup was cancelled; run `ferry apply --fresh` to take it again".into(),
+                "the backup was cancelled; run `ferry apply --retry-failed` to take it again"
+                    .into(),
             )),
             OperationState::Running => Ok(Outcome::wait_operation(
                 op.clone(),
@@ -238,7 +239,7 @@ pub fn uploading(cx: &mut Context<'_, Config>, job: Job, op: String) -> Step {
             )),
             OperationState::Cancelled => Err(stop(
                 "cancelled",
-                "the upload was cancelled; run `ferry apply --fresh` to upload again".into(),
+                "the upload was cancelled; run `ferry apply --retry-failed` to upload again".into(),
             )),
             OperationState::Running => Ok(Outcome::wait_operation(
                 op.clone(),

@@ -226,7 +226,7 @@ pub fn url_failure(
         (false, Side::Source) => {
             "the credential that covered it when ferry checked is gone: create it again (CREATE \
              CREDENTIAL [<folder or container URL>] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', \
-             SECRET = '<sas>') and run `ferry apply --fresh`; with source_credential = \"create\" \
+             SECRET = '<sas>') and run `ferry apply --retry-failed`; with source_credential = \"create\" \
              ferry makes its own on that run instead"
         }
         (false, Side::Target) => {

@@ -76,7 +76,7 @@ fn restore_found(
         "name-collision",
         format!(
             "a database named [{}] appeared on the Managed Instance ({existing}) after the \
-             checks; drop it or set target_name, then run `ferry apply --fresh`",
+             checks; drop it or set target_name, then run `ferry apply --retry-failed`",
             job.target
         ),
     ))
@@ -158,7 +158,7 @@ pub fn restoring(cx: &mut Context<'_, Config>, job: Job, op: Option<String>) -> 
                     return Err(stop(
                         "cancelled",
                         "the restore was cancelled; drop what it left on the MI and run `ferry \
-                         apply --fresh`"
+                         apply --retry-failed`"
                             .into(),
                     ));
                 }
