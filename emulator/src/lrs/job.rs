@@ -194,7 +194,9 @@ pub async fn run(job: Arc<Job>, mi: Arc<Server>) {
                 "The LRS job ran for more than 30 days and was cancelled.".into(),
             );
             let db = job.start.database.clone();
-            let _ = mi.with_instance(|i| i.drop_database(&db));
+            let _ = mi
+                .with_instance_when_running(|i| i.drop_database(&db))
+                .await;
             return;
         }
         if let Err((code, message)) = scan(&job, &loc, &mut headers, &mut payloads).await {
@@ -258,12 +260,12 @@ pub async fn run(job: Arc<Job>, mi: Arc<Server>) {
                 );
             }
             if last.as_deref() == Some(wanted.as_str()) {
-                return finish(&job, &mi);
+                return finish(&job, &mi).await;
             }
         } else if let Some(after) = job.details().complete_after
             && last.as_deref() == Some(after.as_str())
         {
-            return finish(&job, &mi);
+            return finish(&job, &mi).await;
         }
         // At least 50 ms of real time between scans, however fast the clock runs.
         tokio::time::sleep(mi.clock().real(SCAN_EVERY).max(Duration::from_millis(50))).await;
@@ -359,7 +361,8 @@ async fn restore_set(
     };
     let db = job.start.database.clone();
     let header = set.header.clone();
-    mi.with_instance(|i| i.apply(&db, &header, payload, &spec, false))
+    mi.with_instance_when_running(|i| i.apply(&db, &header, payload, &spec, false))
+        .await
         .map_err(|m| match m.number {
             33111 => ("MissingThumbprint", m.text),
             _ => (
@@ -377,9 +380,9 @@ async fn restore_set(
     Ok(())
 }
 
-fn finish(job: &Job, mi: &Arc<Server>) {
+async fn finish(job: &Job, mi: &Arc<Server>) {
     let db = job.start.database.clone();
-    match mi.with_instance(|i| i.recover(&db)) {
+    match mi.with_instance_when_running(|i| i.recover(&db)).await {
         Ok(_) => job.update(|d| d.status = "Completed".into()),
         Err(m) => job.fail("SqlRestoreError", m.text),
     }
