@@ -14,6 +14,7 @@ pub mod arm;
 pub mod azurite;
 pub mod backup;
 pub mod blob;
+pub mod blob_proxy;
 pub mod control;
 pub mod control_http;
 pub mod instance;

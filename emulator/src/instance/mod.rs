@@ -20,4 +20,5 @@ pub use change_log::DB_MARKER;
 pub use operations::{OperationProgress, OperationStart};
 pub(crate) use query::sqlite_error;
 pub use security::{LoginKind, Password, password_hash};
+pub(crate) use security::{guid_text, unique_bytes};
 pub use state::{DatabaseInfo, Instance, Recovery};
