@@ -13,6 +13,7 @@
 mod front_end;
 mod lrs;
 mod options;
+mod persist;
 mod reply;
 mod routes;
 mod state;
