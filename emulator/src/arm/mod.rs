@@ -12,6 +12,7 @@
 
 mod front_end;
 mod lrs;
+mod operation;
 mod options;
 mod persist;
 mod reply;

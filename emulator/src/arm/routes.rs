@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value as J, json};
 
 use super::lrs;
-use super::persist::Work;
+use super::operation::Work;
 use super::reply::{accepted, error, instance_down, server_error, with_headers};
 use super::state::{Arm, database_names};
 
@@ -198,7 +198,7 @@ fn operation_reply(arm: &Arm, rest: &str) -> Response {
         };
         arm.operations.lock().insert(
             id.to_owned(),
-            super::persist::Operation { status, work: None },
+            super::operation::Operation { status, work: None },
         );
     }
     let Some(status) = arm.operation_status(id) else {

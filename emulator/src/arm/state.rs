@@ -10,7 +10,7 @@ use serde_json::{Value as J, json};
 use tokio::task::JoinSet;
 
 use super::ArmOptions;
-use super::persist::{Operation, Work};
+use super::operation::{Operation, Work};
 use crate::server::Server;
 use crate::sql::Outcome;
 
