@@ -26,7 +26,7 @@ pub mod sql;
 pub mod statement;
 pub mod syntax;
 
-pub use control::{Fault, FaultAction};
+pub use control::{Fault, FaultAction, FaultPoint, FaultRule};
 pub use personality::{Edition, Personality, Release};
 pub use protocol::tls::ServerTls;
 pub use server::{Server, ServerOptions, StatementRecord, TlsMode};

@@ -91,8 +91,9 @@ impl Server {
         self.shared.statements.lock().clone()
     }
 
-    /// Injects a fault for statements matching its pattern.
-    pub fn inject(&self, fault: crate::control::Fault) {
+    /// Injects a fault for statements (or, as a [`crate::control::FaultRule`] at login,
+    /// logins) matching its pattern.
+    pub fn inject(&self, fault: impl Into<crate::control::FaultRule>) {
         self.shared.faults.add(fault);
     }
 

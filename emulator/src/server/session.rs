@@ -97,6 +97,17 @@ async fn accept_login<S: AsyncRead + AsyncWrite + Unpin>(
     login: Login,
 ) -> Result<Option<Session>, ProtocolError> {
     let server = s.server_name().to_owned();
+    match s.faults.take_login(&login.user_name) {
+        Some(FaultAction::Error(number)) => {
+            refuse_login(io, &[crate::control::error_message(number)], &server, spid).await?;
+            return Ok(None);
+        }
+        Some(FaultAction::Disconnect | FaultAction::DisconnectDuring) => {
+            return Err(malformed("login dropped by an injected fault"));
+        }
+        Some(FaultAction::Delay(d)) => tokio::time::sleep(d).await,
+        None => {}
+    }
     let user = match &login.access_token {
         Some(token) => s.options.access_tokens.get(token).cloned(),
         None => s

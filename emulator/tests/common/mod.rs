@@ -1,6 +1,8 @@
 //! Helpers: start an emulated server on a free port and connect tiberius to it with TLS.
 #![allow(dead_code)]
 
+pub mod serving;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
