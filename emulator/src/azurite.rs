@@ -17,8 +17,12 @@ pub const ACCOUNT_KEY: &str =
 pub struct Azurite {
     child: Child,
     pub addr: SocketAddr,
-    _dir: Option<PathBuf>,
+    /// Where it keeps its data; None when it keeps it in memory.
+    location: Option<PathBuf>,
 }
+
+/// How long a persistent Azurite gets to save its metadata and exit after SIGTERM.
+const GRACEFUL_STOP: Duration = Duration::from_secs(15);
 
 impl Azurite {
     /// Where `npm ci --prefix tools/azurite` installs it in this repository.
@@ -38,6 +42,23 @@ impl Azurite {
     /// Starts Azurite on `port` (0: a free one) with in-memory storage, and waits until it
     /// listens.
     pub fn start_on(port: u16) -> anyhow::Result<Azurite> {
+        Self::launch(port, None)
+    }
+
+    /// Starts Azurite on `port` (0: a free one) keeping its blobs and their metadata in
+    /// `location` (Azurite's documented `--location` workspace), so that an Azurite started
+    /// again there finds them; waits until it listens.
+    pub fn start_persistent(port: u16, location: &Path) -> anyhow::Result<Azurite> {
+        std::fs::create_dir_all(location).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create Azurite's directory {}: {e}",
+                location.display()
+            )
+        })?;
+        Self::launch(port, Some(location.to_owned()))
+    }
+
+    fn launch(port: u16, location: Option<PathBuf>) -> anyhow::Result<Azurite> {
         let bin = Self::default_binary();
         if !bin.is_file() {
             anyhow::bail!(
@@ -61,13 +82,18 @@ impl Azurite {
         };
         // --skipApiVersionCheck: the Rust SDK sends a newer x-ms-version than Azurite 3.35
         // knows; --loose ignores headers it does not implement; no telemetry from a sandbox.
+        // Storage is Azurite's own: `--location DIR` on disk, or `--inMemoryPersistence`.
+        let storage: Vec<std::ffi::OsString> = match &location {
+            Some(dir) => vec!["--location".into(), dir.into()],
+            None => vec!["--inMemoryPersistence".into()],
+        };
         let child = Command::new(&bin)
+            .args(storage)
             .args([
                 "--blobHost",
                 "127.0.0.1",
                 "--blobPort",
                 &port.to_string(),
-                "--inMemoryPersistence",
                 "--skipApiVersionCheck",
                 "--loose",
                 "--disableTelemetry",
@@ -81,7 +107,7 @@ impl Azurite {
         let mut azurite = Azurite {
             child,
             addr,
-            _dir: None,
+            location,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
@@ -108,20 +134,67 @@ impl Azurite {
 
     /// Creates a container with a short-lived account-key SAS.
     pub async fn create_container(&self, container: &str) -> anyhow::Result<()> {
+        self.container_client(container)?.create(None).await?;
+        Ok(())
+    }
+
+    /// Creates a container unless it exists already (a persistent Azurite started again).
+    pub async fn ensure_container(&self, container: &str) -> anyhow::Result<()> {
+        match self.container_client(container)?.create(None).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.http_status() == Some(azure_core::http::StatusCode::Conflict) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn container_client(
+        &self,
+        container: &str,
+    ) -> anyhow::Result<azure_storage_blob::BlobContainerClient> {
         let sas = account_sas(ACCOUNT, ACCOUNT_KEY, "2099-01-01T00:00:00Z")?;
         let mut url = azure_core::http::Url::parse(&self.container_url(container))?;
         url.set_query(Some(&sas));
-        let client = azure_storage_blob::BlobContainerClient::new(url, None, None)?;
-        client.create(None).await?;
-        Ok(())
+        Ok(azure_storage_blob::BlobContainerClient::new(
+            url, None, None,
+        )?)
+    }
+
+    /// Where it keeps its data, when on disk.
+    pub fn location(&self) -> Option<&Path> {
+        self.location.as_deref()
     }
 }
 
 impl Drop for Azurite {
     fn drop(&mut self) {
+        // Azurite writes blob metadata to disk every few seconds and when it closes on SIGINT
+        // or SIGTERM; a persistent one is asked to close so nothing written last is lost.
+        #[cfg(unix)]
+        if self.location.is_some() && terminate(&self.child) {
+            let deadline = Instant::now() + GRACEFUL_STOP;
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            tracing::warn!("Azurite did not close within {GRACEFUL_STOP:?} of SIGTERM; killing it");
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends SIGTERM; false when it could not be sent.
+#[cfg(unix)]
+fn terminate(child: &Child) -> bool {
+    let Some(pid) = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).is_ok()
 }
 
 /// A container-scoped service SAS signed with the account key (see `ferry_sas`).

@@ -74,6 +74,59 @@ impl Fault {
         self.times = Some(n);
         self
     }
+
+    /// The fault at login instead: `pattern` is matched against the login name.
+    pub fn at_login(self) -> FaultRule {
+        FaultRule::from(self).at_login()
+    }
+
+    /// The first `n` matching requests pass untouched; the fault applies from the next one
+    /// (a chaos harness walks a fault through every step of a run this way).
+    pub fn after(self, n: u32) -> FaultRule {
+        FaultRule::from(self).after(n)
+    }
+}
+
+/// Where in a connection's life a fault is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultPoint {
+    /// Each request after login: a batch's text, an sp_executesql statement, or a procedure
+    /// name.
+    Statement,
+    /// Each login, after its LOGIN7 arrived and before it is answered; the pattern is matched
+    /// against the login name. An error refuses the login with that number; a disconnect
+    /// closes the connection with no answer.
+    Login,
+}
+
+/// A fault with where it applies and how many matches it lets through first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultRule {
+    pub fault: Fault,
+    pub at: FaultPoint,
+    pub skip: u32,
+}
+
+impl From<Fault> for FaultRule {
+    fn from(fault: Fault) -> FaultRule {
+        FaultRule {
+            fault,
+            at: FaultPoint::Statement,
+            skip: 0,
+        }
+    }
+}
+
+impl FaultRule {
+    pub fn at_login(mut self) -> FaultRule {
+        self.at = FaultPoint::Login;
+        self
+    }
+
+    pub fn after(mut self, n: u32) -> FaultRule {
+        self.skip = n;
+        self
+    }
 }
 
 /// The text SQL Server gives for error numbers tests inject most (reference/methods.md §4).
@@ -101,6 +154,20 @@ pub fn error_message(number: i32) -> ServerMessage {
             "The log in this backup set begins at an LSN which is too recent to apply to the database.",
         ),
         18456 => (14, "Login failed for user."),
+        // Transient errors Azure SQL gives while a database or instance moves or restarts
+        // ("Transient fault error codes" in the Azure SQL connectivity troubleshooting page).
+        40613 => (
+            17,
+            "Database is not currently available. Please retry the connection later.",
+        ),
+        40501 => (
+            20,
+            "The service is currently busy. Retry the request after 10 seconds.",
+        ),
+        40197 => (
+            20,
+            "The service has encountered an error processing your request. Please try again.",
+        ),
         1205 => (
             13,
             "Transaction was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction.",
@@ -148,15 +215,15 @@ impl VirtualClock {
     }
 }
 
-/// The faults in force, consulted before every statement.
+/// The faults in force, consulted before every statement and every login.
 #[derive(Debug, Default)]
 pub struct Faults {
-    list: Mutex<Vec<Fault>>,
+    list: Mutex<Vec<FaultRule>>,
 }
 
 impl Faults {
-    pub fn add(&self, f: Fault) {
-        self.list.lock().push(f);
+    pub fn add(&self, f: impl Into<FaultRule>) {
+        self.list.lock().push(f.into());
     }
 
     pub fn clear(&self) {
@@ -165,13 +232,27 @@ impl Faults {
 
     /// The action for a statement, using up one of the fault's times.
     pub fn take(&self, statement: &str) -> Option<FaultAction> {
-        let text = statement.to_ascii_lowercase();
+        self.take_at(FaultPoint::Statement, statement)
+    }
+
+    /// The action for a login by `user`, using up one of the fault's times.
+    pub fn take_login(&self, user: &str) -> Option<FaultAction> {
+        self.take_at(FaultPoint::Login, user)
+    }
+
+    fn take_at(&self, at: FaultPoint, text: &str) -> Option<FaultAction> {
+        let text = text.to_ascii_lowercase();
         let mut list = self.list.lock();
         let i = list
             .iter()
-            .position(|f| text.contains(&f.pattern.to_ascii_lowercase()))?;
-        let action = list[i].action.clone();
-        if let Some(n) = list[i].times.as_mut() {
+            .position(|r| r.at == at && text.contains(&r.fault.pattern.to_ascii_lowercase()))?;
+        let rule = &mut list[i];
+        if rule.skip > 0 {
+            rule.skip -= 1;
+            return None;
+        }
+        let action = rule.fault.action.clone();
+        if let Some(n) = rule.fault.times.as_mut() {
             *n -= 1;
             if *n == 0 {
                 list.remove(i);
@@ -195,6 +276,24 @@ mod tests {
             Some(FaultAction::Error(3201))
         );
         assert_eq!(f.take("BACKUP DATABASE [x] TO URL = 'u'"), None);
+    }
+
+    #[test]
+    fn a_fault_can_wait_its_turn_and_apply_at_login() {
+        let f = Faults::default();
+        f.add(Fault::disconnect("").times(1).after(2));
+        f.add(Fault::error("app", 18456).at_login());
+        assert_eq!(f.take("SELECT 1"), None);
+        assert_eq!(f.take("SELECT 2"), None);
+        assert_eq!(f.take("SELECT 3"), Some(FaultAction::Disconnect));
+        assert_eq!(f.take("SELECT 4"), None);
+        assert_eq!(
+            f.take("app"),
+            None,
+            "a login fault is not a statement fault"
+        );
+        assert_eq!(f.take_login("sa"), None);
+        assert_eq!(f.take_login("APP"), Some(FaultAction::Error(18456)));
     }
 
     #[test]

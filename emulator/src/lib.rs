@@ -14,6 +14,7 @@ pub mod arm;
 pub mod azurite;
 pub mod backup;
 pub mod blob;
+pub mod blob_proxy;
 pub mod control;
 pub mod control_http;
 pub mod instance;
@@ -25,7 +26,7 @@ pub mod sql;
 pub mod statement;
 pub mod syntax;
 
-pub use control::{Fault, FaultAction};
+pub use control::{Fault, FaultAction, FaultPoint, FaultRule};
 pub use personality::{Edition, Personality, Release};
 pub use protocol::tls::ServerTls;
 pub use server::{Server, ServerOptions, StatementRecord, TlsMode};

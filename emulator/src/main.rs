@@ -62,13 +62,16 @@ struct Serve {
     /// The `sa` password of both servers, read from this environment variable.
     #[arg(long, default_value = "FERRY_EMULATOR_SA_PASSWORD", value_name = "VAR")]
     password_env: String,
-    /// Where the databases' files live (one subdirectory per server).
+    /// Where the emulator keeps everything (one subdirectory per server, the ARM front end's
+    /// state, Azurite's blobs). Serving again with the same directory comes back as it was:
+    /// logins, credentials, databases, history, backups, restores and LRS jobs in flight.
     #[arg(long, default_value = "ferry-emulator-data")]
     data_dir: PathBuf,
     /// Port of the HTTP control API (faults, statements, clock, seeding; see control_http.rs).
     #[arg(long, default_value_t = 14339)]
     control_port: u16,
-    /// Do not create the sample databases and logins on the source.
+    /// Do not create the sample databases and logins on the source (they are created only
+    /// when the data directory is new anyway).
     #[arg(long)]
     no_seed: bool,
     /// Also start Azurite (installed by `npm ci --prefix tools/azurite`) with a `backups`
@@ -78,6 +81,10 @@ struct Serve {
     /// Azurite's blob port (10000 is Azurite's usual one; 0 picks a free port).
     #[arg(long, default_value_t = 10000)]
     azurite_port: u16,
+    /// Port of the fault proxy in front of Azurite (with --azurite): point a blob label at it
+    /// to meet 503 ServerBusy when the control API asks for it (0 picks a free port).
+    #[arg(long, default_value_t = 14333)]
+    blob_proxy_port: u16,
     /// Port of the Managed Instance's Azure Resource Manager front end (LRS and databases).
     #[arg(long, default_value_t = 14332)]
     arm_port: u16,
@@ -173,14 +180,17 @@ fn seed(src: &Server) -> Result<(), ferry_emulator::protocol::tokens::ServerMess
     Ok(())
 }
 
-async fn start_azurite(port: u16) -> anyhow::Result<ferry_emulator::azurite::Azurite> {
+async fn start_azurite(
+    port: u16,
+    location: &std::path::Path,
+) -> anyhow::Result<ferry_emulator::azurite::Azurite> {
     use ferry_emulator::azurite;
-    let az = azurite::Azurite::start_on(port)?;
-    az.create_container("backups").await?;
+    let az = azurite::Azurite::start_persistent(port, location)?;
+    az.ensure_container("backups").await?;
     let rw = azurite::devstore_container_sas("backups", "racwl")?;
     let rl = azurite::devstore_container_sas("backups", "rl")?;
     // LRS reserves `backup` and `backups` in the container name: its rehearsals use another.
-    az.create_container("migration").await?;
+    az.ensure_container("migration").await?;
     println!("  Azurite blob container: {}", az.container_url("backups"));
     println!("    SAS for BACKUP (read/add/create/write/list): {rw}");
     println!("    SAS for RESTORE (read/list):                 {rl}");
@@ -227,6 +237,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         redirect: None,
         data_dir: s.data_dir.join("source"),
     };
+    let fresh = !s.data_dir.join("source").join("catalog.sqlite").exists();
     let target = ServerOptions {
         personality: Personality::ManagedInstance {
             name: "ferry-target.emulated.database.windows.net".into(),
@@ -241,7 +252,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
     )
     .await?;
     let dst = Server::start(SocketAddr::new(s.bind, s.target_port), target, certs).await?;
-    if !s.no_seed {
+    if fresh && !s.no_seed {
         seed(&src).map_err(|e| {
             anyhow::anyhow!(
                 "seeding the sample databases failed: {} ({})",
@@ -251,17 +262,36 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         })?;
     }
     let _azurite = if s.azurite {
-        Some(start_azurite(s.azurite_port).await?)
+        Some(start_azurite(s.azurite_port, &s.data_dir.join("azurite")).await?)
     } else {
         None
+    };
+    let blob_proxy = match &_azurite {
+        Some(az) => {
+            let proxy = ferry_emulator::blob_proxy::BlobFaultProxy::start(
+                SocketAddr::new(s.bind, s.blob_proxy_port),
+                az.addr,
+            )
+            .await?;
+            println!(
+                "  the same containers through the fault proxy: {} (faults: POST /blob/faults)",
+                proxy.endpoint()
+            );
+            Some(Arc::new(proxy))
+        }
+        None => None,
     };
     let (src, dst) = (Arc::new(src), Arc::new(dst));
     let arm = match std::env::var(&s.arm_token_env) {
         Ok(token) => {
+            let options = ferry_emulator::arm::ArmOptions {
+                data_dir: Some(s.data_dir.join("arm")),
+                ..ferry_emulator::arm::ArmOptions::local(ARM_INSTANCE, &token)
+            };
             let front = ferry_emulator::arm::ArmServer::start(
                 SocketAddr::new(s.bind, s.arm_port),
                 dst.clone(),
-                ferry_emulator::arm::ArmOptions::local(ARM_INSTANCE, &token),
+                options,
             )
             .await?;
             if let Some(az) = &_azurite {
@@ -275,13 +305,25 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
                     );
                 }
             }
-            Some(front)
+            Some(Arc::new(front))
         }
         Err(_) => None,
     };
-    let app = axum::Router::new()
+    let mut app = axum::Router::new()
         .nest("/source", ferry_emulator::control_http::router(src.clone()))
         .nest("/target", ferry_emulator::control_http::router(dst.clone()));
+    if let Some(front) = &arm {
+        app = app.nest(
+            "/arm",
+            ferry_emulator::control_http::arm_router(front.clone()),
+        );
+    }
+    if let Some(proxy) = &blob_proxy {
+        app = app.nest(
+            "/blob",
+            ferry_emulator::control_http::blob_router(proxy.clone()),
+        );
+    }
     let control = tokio::net::TcpListener::bind(SocketAddr::new(s.bind, s.control_port)).await?;
     let control_addr = control.local_addr()?;
     tokio::spawn(async move {
@@ -291,6 +333,15 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
     println!(
         "ferry-emulator is serving (Ctrl-C stops it). The sa password is in ${}.",
         s.password_env
+    );
+    println!(
+        "  data: {} ({})",
+        s.data_dir.display(),
+        if fresh {
+            "new"
+        } else {
+            "as it was left; serve with another --data-dir for a fresh start"
+        }
     );
     println!(
         "  source SQL Server {}: Server=tcp:localhost,{};User ID=sa;Encrypt=True;TrustServerCertificate=False  (trust {ca})",
@@ -313,7 +364,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         ),
     }
     println!(
-        "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time)"
+        "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time, stop, restart), /arm/… (throttle, fail, garble, stop, restart), /blob/… (faults)"
     );
     // Ctrl-C or SIGTERM (what `kill` and service managers send) stops the servers and, by
     // dropping it, the Azurite child, which would otherwise outlive the emulator.

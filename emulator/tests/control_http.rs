@@ -16,14 +16,19 @@ async fn post(client: &reqwest::Client, url: &str, body: &str) -> (u16, String) 
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seed_inject_and_read_back_over_http() {
-    let r = start(mi(), TlsMode::Required).await;
+/// The control API of `r`'s server on a free port: its base URL and a client.
+async fn control_api(r: &Running) -> (String, reqwest::Client) {
     let app = ferry_emulator::control_http::router(r.server.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let http = reqwest::Client::new();
+    (base, reqwest::Client::new())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_inject_and_read_back_over_http() {
+    let r = start(mi(), TlsMode::Required).await;
+    let (base, http) = control_api(&r).await;
 
     let (status, body) = post(
         &http,
@@ -60,6 +65,20 @@ async fn seed_inject_and_read_back_over_http() {
     )
     .await;
     assert_eq!(status, 400, "{body}");
+    let (status, body) = post(
+        &http,
+        &format!("{base}/faults"),
+        r#"{"pattern": "x", "delay_ms": 5, "hold_reply_ms": 5}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "one action per fault: {body}");
+    let (status, _) = post(
+        &http,
+        &format!("{base}/faults"),
+        r#"{"pattern": "never sent", "hold_reply_ms": 5}"#,
+    )
+    .await;
+    assert_eq!(status, 204, "a held reply is a fault over HTTP too");
     let (status, _) = post(
         &http,
         &format!("{base}/faults"),
@@ -110,4 +129,60 @@ async fn seed_inject_and_read_back_over_http() {
         .map(|s| s["text"].as_str().unwrap())
         .collect();
     assert!(texts.contains(&"SELECT N'after'"), "{texts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_at_login_and_at_the_nth_statement_and_a_restart_over_http() {
+    let r = start(mi(), TlsMode::Required).await;
+    let (base, http) = control_api(&r).await;
+
+    // The next login as sa is refused with Azure SQL's transient 40613, then logins work.
+    let (status, _) = post(
+        &http,
+        &format!("{base}/faults"),
+        r#"{"pattern": "sa", "error": 40613, "at": "login", "times": 1}"#,
+    )
+    .await;
+    assert_eq!(status, 204);
+    match connect_with(
+        &r,
+        tiberius::AuthMethod::sql_server("sa", PASSWORD),
+        tiberius::EncryptionLevel::Required,
+    )
+    .await
+    {
+        Err(tiberius::error::Error::Server(e)) => assert_eq!(e.code(), 40613),
+        other => panic!(
+            "expected the injected login error, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+    let mut c = connect(&r).await;
+
+    // Two statements pass, the third loses its connection: a harness walks a fault through
+    // every step of a run this way.
+    let (status, _) = post(
+        &http,
+        &format!("{base}/faults"),
+        r#"{"pattern": "", "disconnect": true, "skip": 2, "times": 1}"#,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(scalar_string(&mut c, "SELECT N'one'").await, "one");
+    assert_eq!(scalar_string(&mut c, "SELECT N'two'").await, "two");
+    assert!(c.simple_query("SELECT N'three'").await.is_err());
+    let (status, body) = post(
+        &http,
+        &format!("{base}/faults"),
+        r#"{"pattern": "", "disconnect": true, "at": "elsewhere"}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+
+    // Down and back over HTTP, on the same port.
+    assert_eq!(post(&http, &format!("{base}/stop"), "").await.0, 204);
+    assert!(tokio::net::TcpStream::connect(r.server.addr).await.is_err());
+    assert_eq!(post(&http, &format!("{base}/restart"), "").await.0, 204);
+    let mut c = connect(&r).await;
+    assert_eq!(scalar_string(&mut c, "SELECT N'back'").await, "back");
 }

@@ -1,6 +1,8 @@
 //! Hostile or malformed TDS input closes that connection and nothing else: after every kind of
 //! garbage, truncated packet and lying length, a real client still logs in and queries.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use proptest::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn options(tls: TlsMode) -> ServerOptions {
+fn options(tls: TlsMode, data: &tempfile::TempDir) -> ServerOptions {
     let mut logins = HashMap::new();
     logins.insert("sa".to_owned(), "pw".to_owned());
     ServerOptions {
@@ -24,8 +26,8 @@ fn options(tls: TlsMode) -> ServerOptions {
         logins,
         access_tokens: HashMap::new(),
         redirect: None,
-        // No user databases are created here; the directory stays empty, inside the target dir.
-        data_dir: std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("emulator-fuzz"),
+        // Each server its own directory: a data directory holds one instance at a time.
+        data_dir: data.path().to_owned(),
     }
 }
 
@@ -40,29 +42,6 @@ async fn throw(server: &Server, bytes: &[u8]) {
         closed.is_ok(),
         "the server kept a garbage connection open after EOF"
     );
-}
-
-/// A plain (no TLS) login and query, to prove the server still serves.
-async fn still_serves(server: &Server) {
-    let mut config = tiberius::Config::new();
-    config.host("127.0.0.1");
-    config.port(server.addr.port());
-    config.authentication(tiberius::AuthMethod::sql_server("sa", "pw"));
-    config.encryption(tiberius::EncryptionLevel::NotSupported);
-    let tcp = TcpStream::connect(server.addr).await.unwrap();
-    use tokio_util::compat::TokioAsyncWriteCompatExt;
-    let mut c = tiberius::Client::connect(config, tcp.compat_write())
-        .await
-        .unwrap();
-    let row = c
-        .simple_query("SELECT 41 + 1")
-        .await
-        .unwrap()
-        .into_row()
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(row.get::<i32, _>(0), Some(42));
 }
 
 /// A packet header with chosen type, status and claimed length, then `body`.
@@ -87,9 +66,14 @@ fn handcrafted_attacks() {
     let rt = runtime();
     rt.block_on(async {
         let tls = Arc::new(ServerTls::generate(&[]).unwrap());
-        let server = Server::start("127.0.0.1:0".parse().unwrap(), options(TlsMode::Off), tls)
-            .await
-            .unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let server = Server::start(
+            "127.0.0.1:0".parse().unwrap(),
+            options(TlsMode::Off, &data),
+            tls,
+        )
+        .await
+        .unwrap();
         let attacks: Vec<Vec<u8>> = vec![
             vec![],
             vec![0x12],
@@ -115,7 +99,7 @@ fn handcrafted_attacks() {
         both.extend(packet(0x10, 1, (8 + login.len()) as u16, &login));
         throw(&server, &both).await;
         pre.clear();
-        still_serves(&server).await;
+        common::still_serves_in_the_clear(&server, "sa", "pw").await;
     });
 }
 
@@ -127,10 +111,11 @@ proptest! {
         let rt = runtime();
         rt.block_on(async {
             let tls = Arc::new(ServerTls::generate(&[]).unwrap());
-            let server = Server::start("127.0.0.1:0".parse().unwrap(), options(TlsMode::Optional), tls).await.unwrap();
+            let data = tempfile::tempdir().unwrap();
+            let server = Server::start("127.0.0.1:0".parse().unwrap(), options(TlsMode::Optional, &data), tls).await.unwrap();
             throw(&server, &garbage).await;
             throw(&server, &packet(kind, 1, claimed, &garbage)).await;
-            still_serves(&server).await;
+            common::still_serves_in_the_clear(&server, "sa", "pw").await;
         });
     }
 }

@@ -28,6 +28,11 @@ struct Rig {
 
 impl Rig {
     async fn new() -> Rig {
+        Self::with_arm(false).await
+    }
+
+    /// With `persistent`, the ARM front end keeps its state in the rig's data directory.
+    async fn with_arm(persistent: bool) -> Rig {
         let az = Azurite::start().unwrap();
         az.create_container("migration").await.unwrap();
         let data = tempfile::tempdir().unwrap();
@@ -65,13 +70,13 @@ impl Rig {
         );
         // 5 s (virtual) per backup set becomes 25 ms.
         mi.clock().set_speed(200.0);
-        let arm = ArmServer::start(
-            "127.0.0.1:0".parse().unwrap(),
-            mi.clone(),
-            ArmOptions::local("mi", TOKEN),
-        )
-        .await
-        .unwrap();
+        let arm_options = ArmOptions {
+            data_dir: persistent.then(|| data.path().join("arm")),
+            ..ArmOptions::local("mi", TOKEN)
+        };
+        let arm = ArmServer::start("127.0.0.1:0".parse().unwrap(), mi.clone(), arm_options)
+            .await
+            .unwrap();
         let rwl = azurite::devstore_container_sas("migration", "racwl").unwrap();
         let rl = azurite::devstore_container_sas("migration", "rl").unwrap();
         let container = az.container_url("migration");
@@ -462,4 +467,75 @@ async fn a_held_reply_comes_after_the_job_has_started() {
     let (status, body) = rig.start("Sales", &f, &rig.rl, None).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "ManagedDatabaseNameInUse", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_in_flight_carries_on_after_the_front_end_and_the_instance_restart() {
+    let rig = Rig::with_arm(true).await;
+    seed(&rig, "Ops");
+    let f = rig.folder("Ops");
+    rig.backup("DATABASE", "Ops", &f, "ops_full.bak");
+    rig.source("INSERT INTO [Ops].dbo.T VALUES (2)");
+    rig.backup("LOG", "Ops", &f, "ops_log1.trn");
+    let (status, body) = rig.start("Ops", &f, &rig.rl, None).await;
+    assert_eq!(status, 202, "{body}");
+    rig.until("Ops", |p| p["lastRestoredFileName"] == "ops_log1.trn")
+        .await;
+
+    // The front end goes down: nothing answers; a log taken meanwhile waits in the folder.
+    rig.arm.stop().await;
+    let url = format!("{}{MI_PATH}?api-version=2023-08-01", rig.arm.endpoint());
+    assert!(rig.http.get(&url).bearer_auth(TOKEN).send().await.is_err());
+    rig.source("INSERT INTO [Ops].dbo.T VALUES (3)");
+    rig.backup("LOG", "Ops", &f, "ops_log2.trn");
+    // Back from its state file, the job goes on without restoring anything twice.
+    rig.arm.restart().await.unwrap();
+    let d = rig
+        .until("Ops", |p| p["lastRestoredFileName"] == "ops_log2.trn")
+        .await;
+    assert_eq!(d["status"], "Restoring");
+
+    // The instance restarts under a running job: ARM answers 503 while it is down, and the
+    // job waits for it.
+    rig.mi.stop().await;
+    let (status, body) = rig.call(reqwest::Method::GET, "databases", None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("ServiceUnavailable"))
+    );
+    rig.source("INSERT INTO [Ops].dbo.T VALUES (4)");
+    rig.backup("LOG", "Ops", &f, "ops_log3.trn");
+    rig.mi.restart().await.unwrap();
+    rig.until("Ops", |p| p["lastRestoredFileName"] == "ops_log3.trn")
+        .await;
+
+    let (status, _) = rig
+        .call(
+            reqwest::Method::POST,
+            "databases/Ops/completeRestore",
+            Some(json!({ "lastBackupName": "ops_log3.trn" })),
+        )
+        .await;
+    assert_eq!(status, 202);
+    rig.until("Ops", |p| p["status"] == "Completed").await;
+    assert!(
+        rig.mi_count("Ops").contains("Int(4)"),
+        "{}",
+        rig.mi_count("Ops")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_server_errors_have_arms_shape_and_run_out() {
+    let rig = Rig::new().await;
+    rig.arm.fail(2, 503);
+    for _ in 0..2 {
+        let (status, body) = rig.call(reqwest::Method::GET, "databases", None).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (503, Some("ServiceUnavailable"))
+        );
+    }
+    let (status, _) = rig.call(reqwest::Method::GET, "databases", None).await;
+    assert_eq!(status, 200);
 }

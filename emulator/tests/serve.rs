@@ -1,65 +1,22 @@
 //! `ferry-emulator serve` as a user runs it: the sample set, the control API, and unmodified
 //! standard clients (FreeTDS's tsql, python-tds over TLS) connecting to it.
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
+use std::io::Write;
 use std::process::{Command, Stdio};
 
-const PASSWORD: &str = "Serve#Test1";
+use common::serving::{SERVE_PASSWORD as PASSWORD, serve};
 
 #[test]
 fn serve_seeds_samples_and_standard_clients_connect() {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry-emulator"))
-        .args([
-            "serve",
-            "--source-port",
-            "0",
-            "--target-port",
-            "0",
-            "--control-port",
-            "0",
-            "--arm-port",
-            "0",
-            "--tls",
-            "optional",
-            "--data-dir",
-        ])
-        .arg(dir.path().join("data"))
-        .arg("--ca-file")
-        .arg(&ca)
-        .env("FERRY_EMULATOR_SA_PASSWORD", PASSWORD)
-        .env("FERRY_EMULATOR_ARM_TOKEN", "serve-arm-token")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut source_port, mut control, mut arm) = (0u16, String::new(), String::new());
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.split("ARM front end: ").nth(1) {
-            arm = rest.split(' ').next().unwrap().to_owned();
-        }
-        if line.contains("source SQL Server") {
-            source_port = line
-                .split("localhost,")
-                .nth(1)
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-        }
-        if let Some(rest) = line.split("control API: ").nth(1) {
-            control = rest.split("/source").next().unwrap().to_owned();
-            break;
-        }
-    }
-    assert!(
-        source_port > 0 && !control.is_empty(),
-        "serve printed its addresses"
+    let serving = serve(dir.path(), &[]);
+    let (source_port, control, arm) = (
+        serving.source_port,
+        serving.control.clone(),
+        serving.arm.clone(),
     );
 
     // FreeTDS's tsql, unmodified.
@@ -128,11 +85,6 @@ fn serve_seeds_samples_and_standard_clients_connect() {
     );
 
     // Ctrl-C stops it cleanly.
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    assert!(child.wait().unwrap().success());
+    let rest = serving.stop();
     assert!(rest.iter().any(|l| l.contains("stopping")), "{rest:?}");
 }

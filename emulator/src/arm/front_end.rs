@@ -4,32 +4,41 @@ use parking_lot::Mutex;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use tokio::task::JoinSet;
+
 use super::ArmOptions;
 use super::lrs::MAX_CONCURRENT_RESTORES;
 use super::routes::handle;
 use super::state::Arm;
 use crate::server::Server;
 
-/// A running front end.
+/// A running front end. Dropping it stops it.
 pub struct ArmServer {
+    /// Where it listens; the same after a restart.
     pub addr: SocketAddr,
     state: Arc<Arm>,
-    task: tokio::task::JoinHandle<()>,
+    /// Serialises stop and restart.
+    lifecycle: tokio::sync::Mutex<()>,
 }
 
 impl Drop for ArmServer {
     fn drop(&mut self) {
-        self.task.abort();
+        drop(self.state.tasks.lock().take());
+        self.state.save();
     }
 }
 
 impl ArmServer {
-    /// Serves ARM for `mi` on `addr` (port 0 for any free one).
+    /// Serves ARM for `mi` on `addr` (port 0 for any free one), with the jobs and operations
+    /// `options.data_dir` holds from an earlier run carried on.
     pub async fn start(
         addr: SocketAddr,
         mi: Arc<Server>,
         options: ArmOptions,
     ) -> std::io::Result<ArmServer> {
+        if let Some(dir) = &options.data_dir {
+            std::fs::create_dir_all(dir)?;
+        }
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Arm {
@@ -39,6 +48,7 @@ impl ArmServer {
             throttle: Mutex::new((0, 0)),
             garble: 0.into(),
             hold: Mutex::default(),
+            fail: Mutex::new((0, 500)),
             requests: Mutex::default(),
             operations: Mutex::default(),
             next_op: 0.into(),
@@ -46,14 +56,53 @@ impl ArmServer {
             job_ops: Mutex::default(),
             restore_limit: MAX_CONCURRENT_RESTORES.into(),
             identity_grants: Mutex::default(),
+            tasks: Mutex::new(None),
+            saving: Mutex::new(()),
+            last_saved: Mutex::default(),
         });
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(state.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(ArmServer { addr, state, task })
+        state
+            .load()
+            .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+        launch(&state, listener);
+        Ok(ArmServer {
+            addr,
+            state,
+            lifecycle: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Stops serving, as a front end going down does: the listener closes and jobs pause;
+    /// their state is kept (on disk with a data directory).
+    pub async fn stop(&self) {
+        let _turn = self.lifecycle.lock().await;
+        stop(&self.state).await;
+    }
+
+    /// Stops the front end if it runs and starts it again on the same address: with a data
+    /// directory its state is read back from disk; LRS jobs in flight carry on.
+    pub async fn restart(&self) -> std::io::Result<()> {
+        let _turn = self.lifecycle.lock().await;
+        stop(&self.state).await;
+        self.state
+            .load()
+            .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot listen on {} again: {e}", self.addr),
+                )
+            })?;
+        launch(&self.state, listener);
+        tracing::info!(addr = %self.addr, "ARM front end restarted");
+        Ok(())
+    }
+
+    /// The next `n` requests get a server error with `status` (500–599) in ARM's error
+    /// shape.
+    pub fn fail(&self, n: u32, status: u16) {
+        *self.state.fail.lock() = (n, status.clamp(500, 599));
     }
 
     /// The endpoint a client's azure label names.
@@ -95,10 +144,31 @@ impl ArmServer {
             container_url.trim_end_matches('/').to_owned(),
             (account.to_owned(), key.to_owned()),
         );
+        self.state.save();
     }
 
     /// Every request received: (method, path and query).
     pub fn requests(&self) -> Vec<(String, String)> {
         self.state.requests.lock().clone()
     }
+}
+
+fn launch(state: &Arc<Arm>, listener: tokio::net::TcpListener) {
+    let app = axum::Router::new()
+        .fallback(handle)
+        .with_state(state.clone());
+    let mut tasks = JoinSet::new();
+    tasks.spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    *state.tasks.lock() = Some(tasks);
+    state.resume();
+}
+
+async fn stop(state: &Arm) {
+    let tasks = state.tasks.lock().take();
+    if let Some(mut tasks) = tasks {
+        tasks.shutdown().await;
+    }
+    state.save();
 }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value as J;
 
-use super::reply::{accepted, error};
+use super::reply::{accepted, error, instance_down};
 use super::state::{Arm, database_names};
 
 impl Arm {
@@ -31,11 +31,9 @@ impl Arm {
 
     /// An operation id that reports `job`'s progress.
     pub(super) fn job_operation(&self, job: &Arc<crate::lrs::job::Job>) -> String {
-        let n = self
-            .next_op
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let id = format!("00000000-0000-4000-9000-{n:012}");
+        let id = self.next_operation_id(0x9000);
         self.job_ops.lock().insert(id.clone(), job.clone());
+        self.save();
         id
     }
 }
@@ -110,11 +108,10 @@ pub(super) fn start_lrs(arm: &Arc<Arm>, db: &str, p: &J) -> Response {
             "The words 'backup' and 'backups' are reserved in the container name and folder path.",
         );
     }
-    if database_names(&arm.mi)
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case(db))
-        || arm.job(db).is_some()
-    {
+    let Ok(names) = database_names(&arm.mi) else {
+        return instance_down();
+    };
+    if names.iter().any(|(n, _)| n.eq_ignore_ascii_case(db)) || arm.job(db).is_some() {
         return bad(
             "ManagedDatabaseNameInUse",
             &format!("Database '{db}' already exists on the managed instance."),
@@ -145,7 +142,7 @@ pub(super) fn start_lrs(arm: &Arc<Arm>, db: &str, p: &J) -> Response {
     );
     arm.jobs.lock().insert(db.to_ascii_lowercase(), job.clone());
     let id = arm.job_operation(&job);
-    tokio::spawn(crate::lrs::job::run(job, arm.mi.clone()));
+    arm.spawn(crate::lrs::job::run(job, arm.mi.clone()));
     accepted(
         arm,
         "managedDatabaseAzureAsyncOperation",
@@ -235,5 +232,6 @@ pub(super) fn complete_restore(arm: &Arc<Arm>, db: &str, body: &[u8]) -> Respons
     }
     job.details.lock().complete_after = Some(name.to_owned());
     let id = arm.job_operation(&job);
+    arm.save();
     accepted(arm, "managedDatabaseOperationResults", "location", &id)
 }

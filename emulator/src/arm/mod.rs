@@ -12,7 +12,9 @@
 
 mod front_end;
 mod lrs;
+mod operation;
 mod options;
+mod persist;
 mod reply;
 mod routes;
 mod state;

@@ -14,6 +14,9 @@ pub struct ArmOptions {
     pub tokens: HashSet<String>,
     /// How long (real time) an operation takes before it reports its end.
     pub operation_time: Duration,
+    /// Where the front end keeps its state (LRS jobs, operations) so that it survives a
+    /// restart; None keeps it in memory only.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl ArmOptions {
@@ -27,6 +30,7 @@ impl ArmOptions {
             location: "westeurope".into(),
             tokens: HashSet::from([token.to_owned()]),
             operation_time: Duration::from_millis(200),
+            data_dir: None,
         }
     }
 }

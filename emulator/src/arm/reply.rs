@@ -37,3 +37,31 @@ pub(super) fn accepted(arm: &Arm, kind: &str, header: &'static str, id: &str) ->
     };
     with_headers(body, &[(header, url), ("retry-after", "1".into())])
 }
+
+/// 503 while the instance behind the front end is stopped (see `state::InstanceDown`).
+pub(super) fn instance_down() -> Response {
+    with_headers(
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "The managed instance is restarting; retry the request.",
+        ),
+        &[("retry-after", "1".into())],
+    )
+}
+
+/// A server error a test asked for: ARM's error shape with a code that names the status.
+pub(super) fn server_error(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let code = match status.as_u16() {
+        502 => "BadGateway",
+        503 => "ServiceUnavailable",
+        504 => "GatewayTimeout",
+        _ => "InternalServerError",
+    };
+    error(
+        status,
+        code,
+        "The server encountered an error processing the request (injected by ferry-emulator).",
+    )
+}

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value as J, json};
 
 use super::lrs;
-use super::reply::{accepted, error, with_headers};
+use super::operation::Work;
+use super::reply::{accepted, error, instance_down, server_error, with_headers};
 use super::state::{Arm, database_names};
 
 pub(super) async fn handle(
@@ -75,6 +76,13 @@ async fn answer(
             return r;
         }
     }
+    {
+        let mut f = arm.fail.lock();
+        if f.0 > 0 {
+            f.0 -= 1;
+            return server_error(f.1);
+        }
+    }
     if arm
         .garble
         .fetch_update(
@@ -118,7 +126,10 @@ async fn answer(
         }))
         .into_response(),
         ("GET", ["databases"]) => {
-            let value: Vec<J> = database_names(&arm.mi)
+            let Ok(names) = database_names(&arm.mi) else {
+                return instance_down();
+            };
+            let value: Vec<J> = names
                 .iter()
                 .map(|(n, s)| arm.database(n, s))
                 .collect();
@@ -132,9 +143,10 @@ async fn answer(
             None => error(StatusCode::NOT_FOUND, "RestoreDetailsNotAvailableOrExpired", &format!("No restore details are available for database '{db}'.")),
         },
         ("POST", ["databases", db, "completeRestore"]) => lrs::complete_restore(&arm, db, &body),
-        ("GET", ["databases", db]) => match database_names(&arm.mi).iter().find(|(n, _)| n == db) {
-            Some((n, s)) => axum::Json(arm.database(n, s)).into_response(),
-            None => error(
+        ("GET", ["databases", db]) => match database_names(&arm.mi).map(|names| names.into_iter().find(|(n, _)| n == db)) {
+            Err(_) => instance_down(),
+            Ok(Some((n, s))) => axum::Json(arm.database(&n, &s)).into_response(),
+            Ok(None) => error(
                 StatusCode::NOT_FOUND,
                 "ResourceNotFound",
                 &format!("The Resource 'Microsoft.Sql/managedInstances/{}/databases/{db}' under resource group '{}' was not found.", arm.options.instance, arm.options.resource_group),
@@ -163,14 +175,13 @@ fn put_database(arm: &Arc<Arm>, db: &str, body: &[u8]) -> Response {
             &format!("ferry-emulator does not emulate createMode {mode} yet"),
         );
     }
-    if database_names(&arm.mi).iter().any(|(n, _)| n == db) {
+    let Ok(names) = database_names(&arm.mi) else {
+        return instance_down();
+    };
+    if names.iter().any(|(n, _)| n == db) {
         return axum::Json(arm.database(db, "ONLINE")).into_response();
     }
-    let name = db.replace(']', "]]");
-    let id = arm.operation(move |mi| match mi.run_sql(&format!("CREATE DATABASE [{name}]")) {
-        Ok(_) => json!({ "status": "Succeeded" }),
-        Err(e) => json!({ "status": "Failed", "error": { "code": "DatabaseCreateFailed", "message": e.text } }),
-    });
+    let id = arm.operation(Work::CreateDatabase(db.to_owned()));
     accepted(
         arm,
         "managedDatabaseAzureAsyncOperation",
@@ -181,18 +192,18 @@ fn put_database(arm: &Arc<Arm>, db: &str, body: &[u8]) -> Response {
 
 fn delete_database(arm: &Arc<Arm>, db: &str) -> Response {
     // Stopping LRS is deleting its database (methods.md §2.6); the job ends with it.
+    let Ok(names) = database_names(&arm.mi) else {
+        return instance_down();
+    };
     if let Some(job) = arm.jobs.lock().remove(&db.to_ascii_lowercase()) {
         job.cancelled
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
-    if !database_names(&arm.mi).iter().any(|(n, _)| n == db) {
+    arm.save();
+    if !names.iter().any(|(n, _)| n == db) {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let name = db.replace(']', "]]");
-    let id = arm.operation(move |mi| match mi.run_sql(&format!("DROP DATABASE [{name}]")) {
-        Ok(_) => json!({ "status": "Succeeded" }),
-        Err(e) => json!({ "status": "Failed", "error": { "code": "DatabaseDeleteFailed", "message": e.text } }),
-    });
+    let id = arm.operation(Work::DropDatabase(db.to_owned()));
     accepted(arm, "managedDatabaseOperationResults", "location", &id)
 }
 
@@ -210,9 +221,10 @@ fn operation_reply(arm: &Arm, rest: &str) -> Response {
             }
             _ => json!({ "status": "InProgress" }),
         };
-        arm.operations
-            .lock()
-            .insert(id.to_owned(), (std::time::Instant::now(), status));
+        arm.operations.lock().insert(
+            id.to_owned(),
+            super::operation::Operation { status, work: None },
+        );
     }
     let Some(status) = arm.operation_status(id) else {
         return error(

@@ -3,11 +3,14 @@
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use serde_json::{Value as J, json};
+use tokio::task::JoinSet;
 
 use super::ArmOptions;
+use super::operation::{Operation, Work};
 use crate::server::Server;
 use crate::sql::Outcome;
 
@@ -21,10 +24,12 @@ pub(super) struct Arm {
     pub(super) garble: std::sync::atomic::AtomicU32,
     /// The next request whose method and path match is handled, then its reply held this long.
     pub(super) hold: Mutex<Option<(String, String, std::time::Duration)>>,
+    /// Requests still to fail with a server error, and its status (500–599).
+    pub(super) fail: Mutex<(u32, u16)>,
     /// Every request: (method, path and query).
     pub(super) requests: Mutex<Vec<(String, String)>>,
-    /// Operation id → when it ends and what it did.
-    pub(super) operations: Mutex<HashMap<String, (std::time::Instant, J)>>,
+    /// Operation id → its status and the work still to do.
+    pub(super) operations: Mutex<HashMap<String, Operation>>,
     pub(super) next_op: std::sync::atomic::AtomicU64,
     /// LRS jobs by database name (lower case), and their operation ids.
     pub(super) jobs: Mutex<HashMap<String, Arc<crate::lrs::job::Job>>>,
@@ -34,12 +39,29 @@ pub(super) struct Arm {
     /// Containers the instance's managed identity may read (its role assignments), with the
     /// account and key the emulator reads them with in its place.
     pub(super) identity_grants: Mutex<HashMap<String, (String, String)>>,
+    /// Every task of the running front end (listener, jobs, operations, saver); None while
+    /// it is stopped.
+    pub(super) tasks: Mutex<Option<JoinSet<()>>>,
+    /// Serialises writes of the state file, and the last text written.
+    pub(super) saving: Mutex<()>,
+    pub(super) last_saved: Mutex<String>,
 }
 
-pub(super) fn database_names(mi: &Server) -> Vec<(String, String)> {
+/// The instance behind the front end is stopped (restarting): ARM cannot read its databases.
+/// Guess: the documents do not say what ARM answers while an instance restarts; a retryable
+/// 503 is the stricter answer for a client.
+#[derive(Debug)]
+pub(super) struct InstanceDown;
+
+/// The user databases of the instance and their states.
+pub(super) fn database_names(mi: &Server) -> Result<Vec<(String, String)>, InstanceDown> {
+    if !mi.is_running() {
+        return Err(InstanceDown);
+    }
     let sql = "SELECT name, state_desc FROM sys.databases WHERE database_id > 4";
-    let out = tokio::task::block_in_place(|| mi.run_sql(sql)).unwrap_or_default();
-    out.into_iter()
+    let out = tokio::task::block_in_place(|| mi.run_sql(sql)).map_err(|_| InstanceDown)?;
+    Ok(out
+        .into_iter()
         .filter_map(|o| match o {
             Outcome::Rows { rows, .. } => Some(rows),
             _ => None,
@@ -53,7 +75,7 @@ pub(super) fn database_names(mi: &Server) -> Vec<(String, String)> {
             };
             (t(0), t(1))
         })
-        .collect()
+        .collect())
 }
 
 impl Arm {
@@ -84,30 +106,55 @@ impl Arm {
         })
     }
 
-    /// Starts an operation that ends after `operation_time`, doing `work` then; returns its id.
-    pub(super) fn operation(
-        self: &Arc<Self>,
-        work: impl FnOnce(&Server) -> J + Send + 'static,
-    ) -> String {
+    /// Starts `task` as one of the front end's tasks; dropped when it is stopped.
+    pub(super) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        if let Some(set) = self.tasks.lock().as_mut() {
+            while set.try_join_next().is_some() {}
+            set.spawn(task);
+        }
+    }
+
+    /// A new operation id (its counter is part of the saved state).
+    pub(super) fn next_operation_id(&self, series: u16) -> String {
         let n = self
             .next_op
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let id = format!("00000000-0000-4000-8000-{n:012}");
-        let ends = std::time::Instant::now() + self.options.operation_time;
-        self.operations
-            .lock()
-            .insert(id.clone(), (ends, json!({ "status": "InProgress" })));
-        let me = self.clone();
-        let op = id.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(me.options.operation_time).await;
-            let result = tokio::task::block_in_place(|| work(&me.mi));
-            me.operations.lock().insert(op, (ends, result));
-        });
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        format!("00000000-0000-4000-{series:04x}-{n:012}")
+    }
+
+    /// Starts an operation that does `work` after `operation_time`; returns its id.
+    pub(super) fn operation(self: &Arc<Self>, work: Work) -> String {
+        let id = self.next_operation_id(0x8000);
+        self.operations.lock().insert(
+            id.clone(),
+            Operation {
+                status: json!({ "status": "InProgress" }),
+                work: Some(work),
+            },
+        );
+        self.save();
+        self.run_operation(id.clone());
         id
     }
 
+    /// Runs the pending work of operation `id` once its time has passed.
+    pub(super) fn run_operation(self: &Arc<Self>, id: String) {
+        let me = self.clone();
+        self.spawn(async move {
+            tokio::time::sleep(me.options.operation_time).await;
+            let work = me.operations.lock().get(&id).and_then(|o| o.work.clone());
+            let Some(work) = work else {
+                return;
+            };
+            let status = work.run(&me.mi).await;
+            me.operations
+                .lock()
+                .insert(id, Operation { status, work: None });
+            me.save();
+        });
+    }
+
     pub(super) fn operation_status(&self, id: &str) -> Option<J> {
-        self.operations.lock().get(id).map(|(_, s)| s.clone())
+        self.operations.lock().get(id).map(|o| o.status.clone())
     }
 }

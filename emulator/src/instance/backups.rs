@@ -5,30 +5,15 @@
 use std::path::Path;
 
 use super::change_log::{CHANGE_LOG, DB_MARKER};
+use super::operations::OperationStart;
 use super::query::{q, sqlite_error};
-use super::security::unique_bytes;
+use super::security::{guid_text, unique_bytes};
 use super::{Instance, Recovery};
 use crate::backup::{self, BackupHeader, BackupType, FormatError, LogEntry};
 use crate::blob;
 use crate::protocol::tokens::{Column, ServerMessage};
 use crate::protocol::types::{SqlType, Value};
 use crate::statement::{BackupSpec, Device, RestoreKind, RestoreSpec};
-
-/// Server-level views of requests and operations, in `main`. `operation_id` links a request row
-/// to its dm_operation_status row (an emulator column; SQL Server has no such link).
-pub const OPERATIONS_SCHEMA: &str = r#"
-CREATE TABLE "sys.dm_exec_requests" (
-    session_id smallint, request_id int, start_time datetime2, status nvarchar(30), command nvarchar(32),
-    database_id smallint, percent_complete float, estimated_completion_time bigint, total_elapsed_time int,
-    operation_id nvarchar(36)
-);
-CREATE TABLE "sys.dm_operation_status" (
-    session_activity_id uniqueidentifier, resource_type int, resource_type_desc nvarchar(2048),
-    major_resource_id nvarchar(128), minor_resource_id nvarchar(128), operation nvarchar(60), state tinyint,
-    state_desc nvarchar(120), percent_complete int, error_code int, error_desc nvarchar(2048),
-    error_severity int, error_state int, start_time datetime2, last_modify_time datetime2
-);
-"#;
 
 pub const MSDB_SCHEMA: &str = r#"
 CREATE TABLE msdb."dbo.backupset" (
@@ -61,33 +46,12 @@ CREATE TABLE msdb."dbo.restorehistory" (
 );
 "#;
 
-fn guid_text(b: &[u8]) -> String {
-    let h: String = b.iter().map(|x| format!("{x:02X}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
 /// What a BACKUP or RESTORE produced: informational messages and, for the *ONLY forms, rows.
 pub struct Report {
     pub messages: Vec<ServerMessage>,
     pub rows: Option<(Vec<Column>, Vec<Vec<Value>>)>,
     /// A restore that goes on in the background (MI): the server runs it to completion.
     pub operation: Option<OperationStart>,
-}
-
-/// A long operation the server drives over virtual time.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OperationStart {
-    pub id: String,
-    pub database: String,
-    pub session: i64,
-    pub size: u64,
 }
 
 /// A failure: SQL Server sends the specific error, then "BACKUP/RESTORE … is terminating
@@ -319,9 +283,8 @@ impl Instance {
         self.record_backup(&header, spec, now).map_err(fail)?;
         if spec.norecovery {
             // The tail-log backup: the database goes RESTORING, as SQL Server leaves it.
-            if let Some(i) = self.databases.get_mut(&db.to_ascii_lowercase()) {
-                i.restoring = true;
-            }
+            self.update_database(&db, |i| i.restoring = true)
+                .map_err(fail)?;
             self.set_state(&db, true).map_err(fail)?;
         }
         let pages = (payload_len as u64).div_ceil(8192).max(1);
@@ -653,13 +616,18 @@ impl Instance {
                         ));
                     }
                 }
-                let info = self
-                    .databases
-                    .get_mut(&target.to_ascii_lowercase())
-                    .ok_or_else(|| ServerMessage::error(50000, 16, "restored database vanished"))?;
-                info.restoring = spec.norecovery;
-                info.restored_lsn = h.last_lsn;
-                info.restored_full_guid = Some(h.backup_set_guid.clone());
+                if self.database(target).is_none() {
+                    return Err(ServerMessage::error(
+                        50000,
+                        16,
+                        "restored database vanished",
+                    ));
+                }
+                self.update_database(target, |info| {
+                    info.restoring = spec.norecovery;
+                    info.restored_lsn = h.last_lsn;
+                    info.restored_full_guid = Some(h.backup_set_guid.clone());
+                })?;
                 let recovery = match h.recovery_model.as_str() {
                     "SIMPLE" => Recovery::Simple,
                     "BULK_LOGGED" => Recovery::BulkLogged,
@@ -730,10 +698,10 @@ impl Instance {
                         .execute(&ins, rusqlite::params![e.lsn, e.sql])
                         .map_err(sqlite_error)?;
                 }
-                if let Some(i) = self.databases.get_mut(&target.to_ascii_lowercase()) {
+                self.update_database(target, |i| {
                     i.restored_lsn = h.last_lsn.max(info.restored_lsn);
                     i.restoring = spec.norecovery;
-                }
+                })?;
                 self.set_state(target, spec.norecovery)?;
             }
         }
@@ -777,9 +745,7 @@ impl Instance {
         };
         if info.restoring {
             self.set_state(&info.name, false)?;
-            if let Some(i) = self.databases.get_mut(&name.to_ascii_lowercase()) {
-                i.restoring = false;
-            }
+            self.update_database(name, |i| i.restoring = false)?;
         }
         Ok(Report {
             messages: vec![ServerMessage::info(
@@ -791,7 +757,7 @@ impl Instance {
         })
     }
 
-    fn set_state(&mut self, name: &str, restoring: bool) -> Result<(), ServerMessage> {
+    pub(super) fn set_state(&mut self, name: &str, restoring: bool) -> Result<(), ServerMessage> {
         let (state, desc) = if restoring {
             (1, "RESTORING")
         } else {
@@ -805,77 +771,6 @@ impl Instance {
 }
 
 impl Instance {
-    fn start_operation(
-        &mut self,
-        db: &str,
-        session: i64,
-        size: u64,
-        now: &str,
-    ) -> Result<OperationStart, ServerMessage> {
-        if let Some(i) = self.databases.get_mut(&db.to_ascii_lowercase()) {
-            i.restoring = true;
-        }
-        self.set_state(db, true)?;
-        // MI sets FULL recovery on every restored database (methods.md §7.5).
-        self.set_recovery(db, Recovery::Full)?;
-        let id = guid_text(&unique_bytes(db, 16));
-        let db_id = self.database(db).map_or(0, |d| d.id);
-        self.conn
-            .execute(
-                r#"INSERT INTO "sys.dm_operation_status" VALUES (?1, 0, 'Database', ?2, NULL, 'RESTORE DATABASE', 1, 'IN_PROGRESS', 0, 0, NULL, 0, 0, ?3, ?3)"#,
-                rusqlite::params![id, db, now],
-            )
-            .map_err(sqlite_error)?;
-        self.conn
-            .execute(
-                r#"INSERT INTO "sys.dm_exec_requests" VALUES (?1, 0, ?2, 'running', 'RESTORE DATABASE', ?3, 0.0, NULL, 0, ?4)"#,
-                rusqlite::params![session, now, db_id, id],
-            )
-            .map_err(sqlite_error)?;
-        Ok(OperationStart {
-            id,
-            database: db.to_owned(),
-            session,
-            size,
-        })
-    }
-
-    /// Moves a background operation on: `fraction` done, `remaining_ms` to go (virtual).
-    pub fn operation_progress(
-        &mut self,
-        op: &OperationStart,
-        fraction: f64,
-        remaining_ms: i64,
-        elapsed_ms: i64,
-        now: &str,
-    ) {
-        let pct = (fraction * 100.0).clamp(0.0, 100.0);
-        let _ = self.conn.execute(
-            r#"UPDATE "sys.dm_operation_status" SET percent_complete = ?2, last_modify_time = ?3 WHERE session_activity_id = ?1"#,
-            rusqlite::params![op.id, pct as i64, now],
-        );
-        let _ = self.conn.execute(
-            r#"UPDATE "sys.dm_exec_requests" SET percent_complete = ?2, estimated_completion_time = ?3, total_elapsed_time = ?4 WHERE operation_id = ?1"#,
-            rusqlite::params![op.id, pct, remaining_ms, elapsed_ms],
-        );
-    }
-
-    /// Finishes a background restore: the database comes online.
-    pub fn operation_done(&mut self, op: &OperationStart, now: &str) {
-        if let Some(i) = self.databases.get_mut(&op.database.to_ascii_lowercase()) {
-            i.restoring = false;
-        }
-        let _ = self.set_state(&op.database, false);
-        let _ = self.conn.execute(
-            r#"UPDATE "sys.dm_operation_status" SET state = 2, state_desc = 'COMPLETED', percent_complete = 100, last_modify_time = ?2 WHERE session_activity_id = ?1"#,
-            rusqlite::params![op.id, now],
-        );
-        let _ = self.conn.execute(
-            r#"DELETE FROM "sys.dm_exec_requests" WHERE operation_id = ?1"#,
-            [&op.id],
-        );
-    }
-
     /// The blob location of a URL and the SAS of the credential that covers it: the credential
     /// whose name is the longest prefix of the URL (SQL Server matches the container or folder
     /// URL), with IDENTITY = 'SHARED ACCESS SIGNATURE'.

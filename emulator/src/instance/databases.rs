@@ -1,58 +1,17 @@
-//! The instance's databases: a new instance with the four system databases, CREATE, DROP and
-//! ALTER DATABASE, and what statements ask about their tables.
+//! The instance's databases: attaching one, CREATE, DROP and ALTER DATABASE, and what
+//! statements ask about their tables.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, limits::Limit};
-
 use super::change_log::CHANGE_LOG;
-use super::checksum::register_functions;
 use super::query::sqlite_error;
 use super::state::ATTACH_LIMIT;
-use super::{DatabaseInfo, Instance, Recovery, backups, security, tde};
+use super::{DatabaseInfo, Instance, Recovery};
 use crate::protocol::tokens::ServerMessage;
 use crate::protocol::types;
 use crate::statement::FileChange;
 
 impl Instance {
-    /// An instance keeping its database files in `dir`, with the four system databases.
-    pub fn new(dir: &Path, compatibility_level: u8) -> anyhow::Result<Instance> {
-        std::fs::create_dir_all(dir)?;
-        let conn = Connection::open_in_memory()?;
-        conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, ATTACH_LIMIT)?;
-        register_functions(&conn)?;
-        conn.execute_batch(
-            r#"CREATE TABLE "sys.databases" (
-                name nvarchar(128), database_id int, create_date datetime2, compatibility_level tinyint,
-                collation_name nvarchar(128), user_access_desc nvarchar(60), state tinyint, state_desc nvarchar(60),
-                recovery_model tinyint, recovery_model_desc nvarchar(60), is_read_only bit, is_encrypted bit
-            );"#,
-        )?;
-        conn.execute_batch(security::SCHEMA)?;
-        let mut inst = Instance {
-            conn,
-            dir: dir.to_owned(),
-            databases: BTreeMap::new(),
-            next_id: 1,
-            compatibility_level,
-        };
-        // master, tempdb, model, msdb: database ids 1–4 on every SQL Server.
-        for (name, recovery) in [
-            ("master", Recovery::Simple),
-            ("tempdb", Recovery::Simple),
-            ("model", Recovery::Full),
-            ("msdb", Recovery::Simple),
-        ] {
-            inst.attach(name, None, recovery, true)
-                .map_err(|e| anyhow::anyhow!(e.text))?;
-        }
-        inst.conn.execute_batch(backups::MSDB_SCHEMA)?;
-        inst.conn.execute_batch(backups::OPERATIONS_SCHEMA)?;
-        inst.conn.execute_batch(tde::SCHEMA)?;
-        Ok(inst)
-    }
-
     pub fn database(&self, name: &str) -> Option<&DatabaseInfo> {
         self.databases.get(&name.to_ascii_lowercase())
     }
@@ -61,6 +20,8 @@ impl Instance {
         self.databases.values()
     }
 
+    /// Attaches a new database and records it: in `sys.databases`, in the emulator's own
+    /// table, and in memory.
     pub(super) fn attach(
         &mut self,
         name: &str,
@@ -75,12 +36,7 @@ impl Instance {
                 format!("ferry-emulator holds at most {ATTACH_LIMIT} databases per instance"),
             ));
         }
-        let path = file
-            .as_ref()
-            .map_or(":memory:".to_owned(), |f| f.display().to_string());
-        self.conn
-            .execute("ATTACH DATABASE ?1 AS ?2", rusqlite::params![path, name])
-            .map_err(sqlite_error)?;
+        self.attach_storage(name, file.as_deref(), system)?;
         let id = self.next_id;
         self.next_id += 1;
         let now = types::datetime_text(types::days_from_civil(2026, 1, 1).unwrap_or(0), 0);
@@ -90,6 +46,41 @@ impl Instance {
                 rusqlite::params![name, id, now, self.compatibility_level, recovery as i64, recovery.desc()],
             )
             .map_err(sqlite_error)?;
+        let info = DatabaseInfo {
+            name: name.to_owned(),
+            id,
+            recovery,
+            file,
+            system,
+            restoring: false,
+            restored_lsn: 0,
+            restored_full_guid: None,
+        };
+        self.save_database(&info)?;
+        self.databases.insert(name.to_ascii_lowercase(), info);
+        Ok(())
+    }
+
+    /// Attaches a database's file (or a fresh in-memory database) under its name, with the
+    /// per-database views and tables every database has; used again at every start.
+    pub(super) fn attach_storage(
+        &mut self,
+        name: &str,
+        file: Option<&Path>,
+        system: bool,
+    ) -> Result<(), ServerMessage> {
+        let path = file.map_or(":memory:".to_owned(), |f| f.display().to_string());
+        self.conn
+            .execute("ATTACH DATABASE ?1 AS ?2", rusqlite::params![path, name])
+            .map_err(sqlite_error)?;
+        if system {
+            // See catalog.rs: system databases, like the catalog, are not synced write by write.
+            let pragma = format!(
+                r#"PRAGMA "{}".synchronous = OFF"#,
+                name.replace('"', "\"\"")
+            );
+            self.conn.execute_batch(&pragma).map_err(sqlite_error)?;
+        }
         // sys.tables, per database, over SQLite's own catalog. The view names `sqlite_master`
         // unqualified (SQLite resolves it in the view's own schema) and is re-created on every
         // attach: a restore under another name brings the source's file, and a view naming the
@@ -120,19 +111,6 @@ impl Instance {
             );
             self.conn.execute_batch(&log).map_err(sqlite_error)?;
         }
-        self.databases.insert(
-            name.to_ascii_lowercase(),
-            DatabaseInfo {
-                name: name.to_owned(),
-                id,
-                recovery,
-                file,
-                system,
-                restoring: false,
-                restored_lsn: 0,
-                restored_full_guid: None,
-            },
-        );
         Ok(())
     }
 
@@ -180,6 +158,7 @@ impl Instance {
                 [&info.name],
             )
             .map_err(sqlite_error)?;
+        self.forget_database(&info.name)?;
         if let Some(f) = &info.file {
             let _ = std::fs::remove_file(f);
         }
@@ -223,8 +202,7 @@ impl Instance {
 
     /// ALTER DATABASE … SET RECOVERY.
     pub fn set_recovery(&mut self, name: &str, recovery: Recovery) -> Result<(), ServerMessage> {
-        let key = name.to_ascii_lowercase();
-        let Some(info) = self.databases.get_mut(&key) else {
+        let Some(n) = self.database(name).map(|d| d.name.clone()) else {
             return Err(ServerMessage::error(
                 5011,
                 14,
@@ -233,8 +211,7 @@ impl Instance {
                 ),
             ));
         };
-        info.recovery = recovery;
-        let n = info.name.clone();
+        self.update_database(&n, |info| info.recovery = recovery)?;
         self.conn
             .execute(r#"UPDATE "sys.databases" SET recovery_model = ?2, recovery_model_desc = ?3 WHERE name = ?1"#, rusqlite::params![n, recovery as i64, recovery.desc()])
             .map_err(sqlite_error)?;

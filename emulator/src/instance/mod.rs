@@ -5,16 +5,20 @@
 //! Server-level catalog views (`sys.databases`, …) live in the connection's `main` schema.
 
 mod backups;
+mod catalog;
 mod change_log;
 mod checksum;
 mod databases;
+mod operations;
 mod query;
 mod security;
 mod state;
 mod tde;
 
-pub use backups::{OperationStart, Report};
+pub use backups::Report;
 pub use change_log::DB_MARKER;
+pub use operations::{OperationProgress, OperationStart};
 pub(crate) use query::sqlite_error;
 pub use security::{LoginKind, Password, password_hash};
+pub(crate) use security::{guid_text, unique_bytes};
 pub use state::{DatabaseInfo, Instance, Recovery};

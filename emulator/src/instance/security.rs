@@ -41,6 +41,15 @@ pub(crate) fn unique_bytes(seed: &str, n: usize) -> Vec<u8> {
     d[..n].to_vec()
 }
 
+/// 16 bytes in a GUID's text form.
+pub(crate) fn guid_text(b: &[u8]) -> String {
+    let mut g = [0u8; 16];
+    for (d, s) in g.iter_mut().zip(b) {
+        *d = *s;
+    }
+    crate::protocol::types::text(&crate::protocol::types::Value::Guid(g))
+}
+
 /// How a login authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginKind {
@@ -175,6 +184,27 @@ impl Instance {
                 .map_err(sqlite_error)?;
         }
         Ok(())
+    }
+
+    /// A SQL login the server is configured with: created the first time, given the configured
+    /// password when it has another one (a restart with a changed password), else left alone.
+    pub fn ensure_login(
+        &mut self,
+        name: &str,
+        password: &str,
+        mi: bool,
+    ) -> Result<(), ServerMessage> {
+        if self.authenticate(name, password).is_some() {
+            return Ok(());
+        }
+        if self.principal_exists(name) {
+            return self.alter_login(name, Some(Password::Plain(password.to_owned())), None);
+        }
+        let kind = LoginKind::Sql {
+            password: Some(password.to_owned()),
+            hash: None,
+        };
+        self.create_login(name, kind, None, None, mi)
     }
 
     /// DROP LOGIN.

@@ -67,6 +67,8 @@ pub struct Instance {
     pub(super) databases: BTreeMap<String, DatabaseInfo>,
     pub(super) next_id: i64,
     pub(super) compatibility_level: u8,
+    /// The data directory's lock, held while the instance is open.
+    pub(super) _lock: std::fs::File,
 }
 
 /// SQLite's `ATTACH` ceiling as this build allows it (see .cargo/config.toml).

@@ -7,6 +7,7 @@ use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value as J, json};
 
 use super::plan::{PlanError, PlannedSet, plan};
@@ -24,7 +25,7 @@ const SCAN_EVERY: Duration = Duration::from_secs(10);
 const PER_SET: Duration = Duration::from_secs(5);
 
 /// What a job was started with (the PUT's properties).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Start {
     pub database: String,
     /// The folder URL, e.g. `http://127.0.0.1:10000/devstoreaccount1/migration/Sales`.
@@ -37,7 +38,7 @@ pub struct Start {
 }
 
 /// Where a job is, as `restoreDetails` shows it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Details {
     /// `Restoring`, `Completed` or `Failed`.
     pub status: String,
@@ -57,14 +58,14 @@ pub struct Details {
 }
 
 /// One backup set of the plan, as the newer `restoreDetails` arrays list it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SetStatus {
     pub kind: crate::backup::BackupType,
     pub first_stripe: String,
     pub stripes: usize,
     pub size_mb: u64,
     /// `Queued`, `Restoring` or `Restored`.
-    pub status: &'static str,
+    pub status: String,
 }
 
 pub struct Job {
@@ -74,7 +75,37 @@ pub struct Job {
     pub cancelled: std::sync::atomic::AtomicBool,
 }
 
+/// A job as the ARM front end keeps it on disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedJob {
+    pub start: Start,
+    pub details: Details,
+    pub started: SystemTime,
+}
+
 impl Job {
+    pub fn saved(&self) -> SavedJob {
+        SavedJob {
+            start: self.start.clone(),
+            details: self.details(),
+            started: self.started,
+        }
+    }
+
+    pub fn from_saved(saved: SavedJob) -> Arc<Job> {
+        Arc::new(Job {
+            start: saved.start,
+            details: Mutex::new(saved.details),
+            started: saved.started,
+            cancelled: false.into(),
+        })
+    }
+
+    /// Whether it still has work to do (a job started again after a restart goes on).
+    pub fn running(&self) -> bool {
+        self.details.lock().status == "Restoring"
+    }
+
     pub fn new(start: Start, now: SystemTime) -> Arc<Job> {
         Arc::new(Job {
             start,
@@ -194,7 +225,9 @@ pub async fn run(job: Arc<Job>, mi: Arc<Server>) {
                 "The LRS job ran for more than 30 days and was cancelled.".into(),
             );
             let db = job.start.database.clone();
-            let _ = mi.with_instance(|i| i.drop_database(&db));
+            let _ = mi
+                .with_instance_when_running(|i| i.drop_database(&db))
+                .await;
             return;
         }
         if let Err((code, message)) = scan(&job, &loc, &mut headers, &mut payloads).await {
@@ -220,16 +253,23 @@ pub async fn run(job: Arc<Job>, mi: Arc<Server>) {
                     first_stripe: file_name(&set.files[0]).to_owned(),
                     stripes: set.files.len(),
                     size_mb: set.header.backup_size.div_ceil(1 << 20),
-                    status: if i < applied { "Restored" } else { "Queued" },
+                    status: if i < applied { "Restored" } else { "Queued" }.into(),
                 })
                 .collect();
         });
         for (i, set) in sets.iter().enumerate().skip(applied) {
-            job.update(|d| d.sets[i].status = "Restoring");
-            if let Err((code, message)) = restore_set(&job, &mi, set, &payloads).await {
+            job.update(|d| d.sets[i].status = "Restoring".into());
+            if already_restored(&job, &mi, set).await {
+                // A job carried on after a restart: this set reached the database before.
+                let last = file_name(set.files.last().unwrap_or(&set.files[0])).to_owned();
+                job.update(|d| {
+                    d.current = None;
+                    d.last_restored = Some(last);
+                });
+            } else if let Err((code, message)) = restore_set(&job, &mi, set, &payloads).await {
                 return job.fail(code, message);
             }
-            job.update(|d| d.sets[i].status = "Restored");
+            job.update(|d| d.sets[i].status = "Restored".into());
             applied += 1;
         }
         let last = job.details().last_restored;
@@ -258,12 +298,12 @@ pub async fn run(job: Arc<Job>, mi: Arc<Server>) {
                 );
             }
             if last.as_deref() == Some(wanted.as_str()) {
-                return finish(&job, &mi);
+                return finish(&job, &mi).await;
             }
         } else if let Some(after) = job.details().complete_after
             && last.as_deref() == Some(after.as_str())
         {
-            return finish(&job, &mi);
+            return finish(&job, &mi).await;
         }
         // At least 50 ms of real time between scans, however fast the clock runs.
         tokio::time::sleep(mi.clock().real(SCAN_EVERY).max(Duration::from_millis(50))).await;
@@ -322,6 +362,25 @@ async fn scan(
     Ok(())
 }
 
+/// Whether `set` is in the job's database already: the full backup it was restored from, or
+/// a differential or log backup it has rolled forward past. A job goes on this way after a
+/// restart of the front end without restoring anything twice.
+async fn already_restored(job: &Job, mi: &Arc<Server>, set: &PlannedSet) -> bool {
+    let db = job.start.database.clone();
+    let Some(info) = mi
+        .with_instance_when_running(|i| i.database(&db).cloned())
+        .await
+    else {
+        return false;
+    };
+    match set.header.backup_type {
+        crate::backup::BackupType::Full => {
+            info.restored_full_guid.as_deref() == Some(set.header.backup_set_guid.as_str())
+        }
+        _ => info.restored_full_guid.is_some() && info.restored_lsn >= set.header.last_lsn,
+    }
+}
+
 /// Restores one backup set NORECOVERY, taking virtual time.
 async fn restore_set(
     job: &Job,
@@ -359,7 +418,8 @@ async fn restore_set(
     };
     let db = job.start.database.clone();
     let header = set.header.clone();
-    mi.with_instance(|i| i.apply(&db, &header, payload, &spec, false))
+    mi.with_instance_when_running(|i| i.apply(&db, &header, payload, &spec, false))
+        .await
         .map_err(|m| match m.number {
             33111 => ("MissingThumbprint", m.text),
             _ => (
@@ -377,9 +437,9 @@ async fn restore_set(
     Ok(())
 }
 
-fn finish(job: &Job, mi: &Arc<Server>) {
+async fn finish(job: &Job, mi: &Arc<Server>) {
     let db = job.start.database.clone();
-    match mi.with_instance(|i| i.recover(&db)) {
+    match mi.with_instance_when_running(|i| i.recover(&db)).await {
         Ok(_) => job.update(|d| d.status = "Completed".into()),
         Err(m) => job.fail("SqlRestoreError", m.text),
     }

@@ -5,6 +5,8 @@
 use super::{ProtocolError, malformed};
 
 const FIXED_LEN: usize = 94;
+/// "The length of a LOGIN7 stream MUST NOT be longer than 128K-1(byte) bytes" (MS-TDS 2.2.6.4).
+pub const MAX_LEN: usize = 128 * 1024 - 1;
 /// OptionFlags3 bit: the Extension pair points at a FeatureExt offset.
 const F_EXTENSION: u8 = 0x10;
 const FEATURE_FEDAUTH: u8 = 0x02;
@@ -64,8 +66,19 @@ fn string_at(b: &[u8], at: usize, deobfuscate: bool) -> Result<String, ProtocolE
     utf16(&plain)
 }
 
+/// The total length a LOGIN7 announces in its first field, once its first four bytes are there.
+pub fn announced_length(b: &[u8]) -> Option<usize> {
+    u32_at(b, 0).ok().map(|n| n as usize)
+}
+
 /// Parses a LOGIN7 message.
 pub fn parse(b: &[u8]) -> Result<Login, ProtocolError> {
+    if b.len() > MAX_LEN {
+        return Err(malformed(format!(
+            "LOGIN7 of {} bytes is longer than the {MAX_LEN} MS-TDS 2.2.6.4 allows",
+            b.len()
+        )));
+    }
     if b.len() < FIXED_LEN {
         return Err(malformed(format!(
             "LOGIN7 of {} bytes is shorter than its fixed part",

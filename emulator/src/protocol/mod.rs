@@ -2,6 +2,7 @@
 //! Nothing here knows SQL. Facts follow MS-TDS and `shared/reference/tds.md` §3.
 
 pub mod login7;
+pub mod login_phase;
 pub mod packet;
 pub mod prelogin;
 pub mod rpc;

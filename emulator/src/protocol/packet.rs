@@ -10,9 +10,10 @@ pub const HEADER_LEN: usize = 8;
 pub const MAX_PACKET: usize = 32_767;
 /// The packet size before login negotiates one (MS-TDS: 4096 is the default).
 pub const DEFAULT_PACKET: usize = 4_096;
-/// A request larger than this closes the connection: the biggest real request (a batch with a
-/// long script, an RPC with a large varbinary) is far smaller, and the cap stops a client from
-/// making the emulator buffer without end.
+/// A request of a logged-in client larger than this closes the connection: the biggest real
+/// request (a batch with a long script, an RPC with a large varbinary) is far smaller, and the
+/// cap stops a client from making the emulator buffer without end. Before login the much
+/// smaller caps of [`super::login_phase`] apply.
 pub const MAX_MESSAGE: usize = 64 << 20;
 
 /// Status bit: end of message.
@@ -69,6 +70,63 @@ pub struct Message {
     pub payload: Vec<u8>,
 }
 
+/// A packet header as read: its type, status and the length of the payload it announces.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketHeader {
+    pub kind: PacketType,
+    pub status: u8,
+    pub payload_len: usize,
+}
+
+impl PacketHeader {
+    pub fn end_of_message(&self) -> bool {
+        self.status & STATUS_EOM != 0
+    }
+}
+
+/// Reads a packet header, checking its length against `max_packet`. End of stream before the
+/// first byte of a message's first header is [`ProtocolError::Closed`].
+pub async fn read_header<R: AsyncRead + Unpin>(
+    r: &mut R,
+    max_packet: usize,
+    first: bool,
+) -> Result<PacketHeader, ProtocolError> {
+    let mut header = [0u8; HEADER_LEN];
+    match r.read_exact(&mut header).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && first => {
+            return Err(ProtocolError::Closed);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let len = u16::from_be_bytes([header[2], header[3]]) as usize;
+    if len < HEADER_LEN {
+        return Err(malformed(format!(
+            "packet length {len} is shorter than its header"
+        )));
+    }
+    if len > max_packet.max(DEFAULT_PACKET) {
+        return Err(malformed(format!(
+            "packet length {len} exceeds the packet size {max_packet}"
+        )));
+    }
+    Ok(PacketHeader {
+        kind: PacketType::from_u8(header[0]),
+        status: header[1],
+        payload_len: len - HEADER_LEN,
+    })
+}
+
+/// Refuses a packet whose type differs from the message's first.
+pub fn same_kind(first: PacketType, next: PacketType) -> Result<(), ProtocolError> {
+    if first != next {
+        return Err(malformed(format!(
+            "packet type changed from {first:?} to {next:?} inside a message"
+        )));
+    }
+    Ok(())
+}
+
 /// Reads one message. `max_packet` is the negotiated packet size; a packet claiming more, a
 /// header claiming less than itself, or packets of different types in one message close the
 /// connection.
@@ -77,50 +135,23 @@ pub async fn read_message<R: AsyncRead + Unpin>(
     max_packet: usize,
 ) -> Result<Message, ProtocolError> {
     let mut payload = Vec::new();
-    let mut kind = None;
+    let first = read_header(r, max_packet, true).await?;
+    let mut header = first;
     loop {
-        let mut header = [0u8; HEADER_LEN];
-        match r.read_exact(&mut header).await {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && kind.is_none() => {
-                return Err(ProtocolError::Closed);
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let t = PacketType::from_u8(header[0]);
-        let status = header[1];
-        let len = u16::from_be_bytes([header[2], header[3]]) as usize;
-        if len < HEADER_LEN {
-            return Err(malformed(format!(
-                "packet length {len} is shorter than its header"
-            )));
-        }
-        if len > max_packet.max(DEFAULT_PACKET) {
-            return Err(malformed(format!(
-                "packet length {len} exceeds the packet size {max_packet}"
-            )));
-        }
-        match kind {
-            None => kind = Some(t),
-            Some(k) if k != t => {
-                return Err(malformed(format!(
-                    "packet type changed from {k:?} to {t:?} inside a message"
-                )));
-            }
-            _ => {}
-        }
-        if payload.len() + len - HEADER_LEN > MAX_MESSAGE {
+        same_kind(first.kind, header.kind)?;
+        if payload.len() + header.payload_len > MAX_MESSAGE {
             return Err(malformed(format!("message exceeds {MAX_MESSAGE} bytes")));
         }
         let start = payload.len();
-        payload.resize(start + len - HEADER_LEN, 0);
+        payload.resize(start + header.payload_len, 0);
         r.read_exact(&mut payload[start..]).await?;
-        if status & STATUS_EOM != 0 {
+        if header.end_of_message() {
             return Ok(Message {
-                kind: kind.unwrap_or(t),
+                kind: first.kind,
                 payload,
             });
         }
+        header = read_header(r, max_packet, false).await?;
     }
 }
 

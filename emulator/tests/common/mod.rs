@@ -1,6 +1,8 @@
 //! Helpers: start an emulated server on a free port and connect tiberius to it with TLS.
 #![allow(dead_code)]
 
+pub mod serving;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -146,4 +148,18 @@ pub async fn one_row(c: &mut C, sql: &str) -> tiberius::Row {
         .await
         .unwrap()
         .unwrap_or_else(|| panic!("no row: {sql}"))
+}
+
+/// Logs in without TLS (a server with TLS off or optional) and checks `SELECT 41 + 1`: the
+/// server still serves.
+pub async fn still_serves_in_the_clear(server: &Server, user: &str, password: &str) {
+    let mut config = Config::new();
+    config.host("127.0.0.1");
+    config.port(server.addr.port());
+    config.authentication(AuthMethod::sql_server(user, password));
+    config.encryption(EncryptionLevel::NotSupported);
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    let mut c = Client::connect(config, tcp.compat_write()).await.unwrap();
+    let row = one_row(&mut c, "SELECT 41 + 1").await;
+    assert_eq!(row.get::<i32, _>(0), Some(42));
 }

@@ -1,14 +1,16 @@
-//! The control API over HTTP (JSON on loopback), for rehearsals and for tests in languages
-//! other than Rust. The same operations as the in-process [`Server`] methods:
+//! The control API of one emulated server over HTTP. The same operations as the in-process
+//! [`Server`] methods:
 //!
 //! | method and path | body | does |
 //! |---|---|---|
 //! | `GET /statements` | | every statement received: spid, user, time (Unix ms), text (secrets masked) |
 //! | `POST /sql` | `{"sql": "…"}` | runs a batch as the server itself (seeding); results or the SQL Server error |
-//! | `POST /faults` | `{"pattern": "backup database", "error": 3201}` or `"disconnect": true` or `"delay_ms": 500`, optional `"times": 1` | injects a fault |
+//! | `POST /faults` | `{"pattern": "backup database", "error": 3201}` or `"disconnect": true`, `"disconnect_during": true` or `"delay_ms": 500`; optional `"times": 1`, `"skip": 2` (let two matches pass first), `"at": "login"` (match login names at login instead of statements) | injects a fault |
 //! | `DELETE /faults` | | removes every fault |
 //! | `GET /clock`, `POST /clock` | `{"speed": 60}` | reads or sets the virtual clock's speed |
 //! | `POST /restore-time` | `{"seconds": 120}` or `{"seconds": null}` | sets how long a background restore takes (virtual) |
+//! | `POST /stop` | | stops the server (clients find nothing listening) |
+//! | `POST /restart` | | starts it again (stopping it first if it runs) on the same port and data |
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -20,7 +22,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value as J, json};
 
-use crate::control::{Fault, FaultAction};
+use super::reply::{bad_request, done, restarted};
+use crate::control::{Fault, FaultAction, FaultRule};
 use crate::protocol::types::text;
 use crate::server::Server;
 use crate::sql::Outcome;
@@ -33,6 +36,8 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/clock", get(clock).post(set_clock))
         .route("/restore-time", post(restore_time))
+        .route("/stop", post(stop))
+        .route("/restart", post(restart))
         .with_state(server)
 }
 
@@ -92,33 +97,62 @@ struct FaultBody {
     /// Run the statement, then drop the connection before the reply.
     disconnect_during: Option<bool>,
     delay_ms: Option<u64>,
+    /// Run the statement, then hold its reply this long.
+    hold_reply_ms: Option<u64>,
     times: Option<u32>,
+    /// Matching requests to let through before the fault applies.
+    skip: Option<u32>,
+    /// `statement` (the default) or `login`.
+    at: Option<String>,
 }
 
 async fn add_fault(
     State(s): State<Arc<Server>>,
     Json(b): Json<FaultBody>,
 ) -> (StatusCode, Json<J>) {
-    let action = match (b.error, b.disconnect, b.disconnect_during, b.delay_ms) {
-        (Some(n), None, None, None) => FaultAction::Error(n),
-        (None, Some(true), None, None) => FaultAction::Disconnect,
-        (None, None, Some(true), None) => FaultAction::DisconnectDuring,
-        (None, None, None, Some(ms)) => FaultAction::Delay(Duration::from_millis(ms)),
+    let action = match (
+        b.error,
+        b.disconnect,
+        b.disconnect_during,
+        b.delay_ms,
+        b.hold_reply_ms,
+    ) {
+        (Some(n), None, None, None, None) => FaultAction::Error(n),
+        (None, Some(true), None, None, None) => FaultAction::Disconnect,
+        (None, None, Some(true), None, None) => FaultAction::DisconnectDuring,
+        (None, None, None, Some(ms), None) => FaultAction::Delay(Duration::from_millis(ms)),
+        (None, None, None, None, Some(ms)) => FaultAction::DelayAfter(Duration::from_millis(ms)),
         _ => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(
-                    json!({ "error": { "message": "give exactly one of `error`, `disconnect: true`, `disconnect_during: true` or `delay_ms`" } }),
-                ),
+            return bad_request(
+                "give exactly one of `error`, `disconnect: true`, `disconnect_during: true`, \
+                 `delay_ms` or `hold_reply_ms`",
             );
         }
     };
-    s.inject(Fault {
+    let mut rule = FaultRule::from(Fault {
         pattern: b.pattern,
         action,
         times: b.times,
-    });
-    (StatusCode::NO_CONTENT, Json(J::Null))
+    })
+    .after(b.skip.unwrap_or(0));
+    match b.at.as_deref() {
+        None | Some("statement") => {}
+        Some("login") => rule = rule.at_login(),
+        Some(other) => {
+            return bad_request(&format!("`at` is `statement` or `login`, not `{other}`"));
+        }
+    }
+    s.inject(rule);
+    done()
+}
+
+async fn stop(State(s): State<Arc<Server>>) -> (StatusCode, Json<J>) {
+    s.stop().await;
+    done()
+}
+
+async fn restart(State(s): State<Arc<Server>>) -> (StatusCode, Json<J>) {
+    restarted(s.restart().await, "the server")
 }
 
 async fn clear_faults(State(s): State<Arc<Server>>) -> StatusCode {
@@ -147,13 +181,10 @@ async fn set_clock(
     Json(b): Json<ClockBody>,
 ) -> (StatusCode, Json<J>) {
     if !(b.speed.is_finite() && b.speed > 0.0) {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({ "error": { "message": "speed must be a positive number" } })),
-        );
+        return bad_request("speed must be a positive number");
     }
     s.clock().set_speed(b.speed);
-    (StatusCode::NO_CONTENT, Json(J::Null))
+    done()
 }
 
 #[derive(Deserialize)]
@@ -167,13 +198,10 @@ async fn restore_time(
     Json(b): Json<RestoreTimeBody>,
 ) -> (StatusCode, Json<J>) {
     match b.seconds {
-        Some(x) if !(x.is_finite() && x >= 0.0) => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({ "error": { "message": "seconds must be zero or more" } })),
-        ),
+        Some(x) if !(x.is_finite() && x >= 0.0) => bad_request("seconds must be zero or more"),
         other => {
             s.set_restore_time(other.map(Duration::from_secs_f64));
-            (StatusCode::NO_CONTENT, Json(J::Null))
+            done()
         }
     }
 }

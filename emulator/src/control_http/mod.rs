@@ -1,0 +1,13 @@
+//! The control API over HTTP (JSON on loopback), for rehearsals and for tests in languages
+//! other than Rust: one router per emulated server ([`router`]), one for the ARM front end
+//! ([`arm_router`]) and one for the blob fault proxy ([`blob_router`]). `serve` nests them
+//! under `/source`, `/target`, `/arm` and `/blob`.
+
+mod arm;
+mod blob;
+mod reply;
+mod server;
+
+pub use arm::arm_router;
+pub use blob::blob_router;
+pub use server::router;

@@ -1,0 +1,93 @@
+//! What every task of a server shares: its options, the open instance, the tasks themselves,
+//! and the test controls (faults, clock, statements) that outlive a restart.
+
+use parking_lot::Mutex;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU16;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+use super::options::{ServerOptions, StatementRecord};
+use crate::control::{Faults, VirtualClock};
+use crate::instance::Instance;
+use crate::protocol::login_phase::LoginBudget;
+use crate::protocol::tls::ServerTls;
+use crate::protocol::tokens::ServerMessage;
+
+pub(super) struct Shared {
+    pub(super) options: ServerOptions,
+    pub(super) tls: Arc<ServerTls>,
+    pub(super) next_spid: AtomicU16,
+    pub(super) statements: Mutex<Vec<StatementRecord>>,
+    /// The open instance; None while the server is stopped.
+    pub(super) instance: Mutex<Option<Instance>>,
+    pub(super) faults: Faults,
+    pub(super) clock: VirtualClock,
+    /// Overrides the virtual duration of background restores.
+    pub(super) restore_time: Mutex<Option<Duration>>,
+    /// Every task of the running server: the listener, each connection, each background
+    /// restore. None while the server is stopped, so nothing new starts then.
+    pub(super) tasks: Mutex<Option<JoinSet<()>>>,
+    /// Bytes buffered for connections that have not logged in yet, across all of them.
+    pub(super) login_budget: LoginBudget,
+}
+
+/// The server is stopped: there is no instance to run anything on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Stopped;
+
+impl Stopped {
+    pub(super) fn message(self) -> ServerMessage {
+        ServerMessage::error(
+            50000,
+            16,
+            "ferry-emulator: this server is stopped; restart it (Server::restart or POST …/restart) first",
+        )
+    }
+}
+
+impl Shared {
+    pub(super) fn new(options: ServerOptions, tls: Arc<ServerTls>, instance: Instance) -> Shared {
+        Shared {
+            options,
+            tls,
+            // SPIDs 1–50 are system sessions on SQL Server; user sessions start above them.
+            next_spid: AtomicU16::new(51),
+            statements: Mutex::default(),
+            instance: Mutex::new(Some(instance)),
+            faults: Faults::default(),
+            clock: VirtualClock::default(),
+            restore_time: Mutex::new(None),
+            tasks: Mutex::new(None),
+            login_budget: LoginBudget::default(),
+        }
+    }
+
+    /// Runs `f` on the instance under its lock.
+    pub(super) fn with_instance<T>(
+        &self,
+        f: impl FnOnce(&mut Instance) -> T,
+    ) -> Result<T, Stopped> {
+        self.instance.lock().as_mut().map(f).ok_or(Stopped)
+    }
+
+    /// Starts `task` as one of the server's tasks; false (and `task` dropped) when the server
+    /// is stopped or stopping.
+    pub(super) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) -> bool {
+        let mut tasks = self.tasks.lock();
+        let Some(set) = tasks.as_mut() else {
+            return false;
+        };
+        // Finished tasks stay in a JoinSet until joined; reaping them here keeps a long-lived
+        // server's set as small as its live tasks.
+        while set.try_join_next().is_some() {}
+        set.spawn(task);
+        true
+    }
+
+    pub(super) fn server_name(&self) -> &str {
+        self.options.personality.server_name()
+    }
+}
