@@ -35,6 +35,12 @@ pub type Rig = (
 );
 
 pub async fn setup_with(config: &str, options: ArmOptions) -> Rig {
+    setup_databases(config, options, &["Sales"]).await
+}
+
+/// [`setup_with`] for the source databases `dbs` (each FULL recovery, two rows, a folder on
+/// the share).
+pub async fn setup_databases(config: &str, options: ArmOptions, dbs: &[&str]) -> Rig {
     let az = Azurite::start().unwrap();
     az.create_container("migration").await.unwrap();
     let data = tempfile::tempdir().unwrap();
@@ -46,14 +52,18 @@ pub async fn setup_with(config: &str, options: ArmOptions) -> Rig {
         .await
         .unwrap();
     tokio::task::block_in_place(|| {
-        src.run_sql(
-            "CREATE DATABASE [Sales]; ALTER DATABASE [Sales] SET RECOVERY FULL; \
-             CREATE TABLE [Sales].dbo.T (Id int PRIMARY KEY); INSERT INTO [Sales].dbo.T VALUES (1), (2)",
-        )
-        .unwrap();
+        for db in dbs {
+            src.run_sql(&format!(
+                "CREATE DATABASE [{db}]; ALTER DATABASE [{db}] SET RECOVERY FULL; \
+                 CREATE TABLE [{db}].dbo.T (Id int PRIMARY KEY); INSERT INTO [{db}].dbo.T VALUES (1), (2)"
+            ))
+            .unwrap();
+        }
     });
+    let list: Vec<String> = dbs.iter().map(|d| format!("{d:?}")).collect();
     let migration = format!(
-        "databases = [\"Sales\"]\n[migration]\nname = \"lrs\"\n[plugins.lrs]\nbundled = \"lrs\"\n[[steps]]\nname = \"lrs\"\nplugin = \"lrs\"\n[steps.config]\npoll_seconds = 1\n{config}\n[steps.grants]\nsql = [\"source\"]\nazure = [\"mi\"]\nstorage = [\"backups\", \"share:read\"]\nsecrets = [\"lrs-sas\"]\n"
+        "databases = [{}]\n[migration]\nname = \"lrs\"\n[plugins.lrs]\nbundled = \"lrs\"\n[[steps]]\nname = \"lrs\"\nplugin = \"lrs\"\n[steps.config]\npoll_seconds = 1\n{config}\n[steps.grants]\nsql = [\"source\"]\nazure = [\"mi\"]\nstorage = [\"backups\", \"share:read\"]\nsecrets = [\"lrs-sas\"]\n",
+        list.join(", ")
     );
     let env = format!(
         "[sql.source]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_SA\"\n\n\
@@ -70,7 +80,9 @@ pub async fn setup_with(config: &str, options: ArmOptions) -> Rig {
     let migration = migration.replace("{site}", &site.dir.path().display().to_string());
     std::fs::write(site.migration(), migration).unwrap();
     std::fs::write(site.path("ca.pem"), src.ca_pem()).unwrap();
-    std::fs::create_dir_all(site.path("share/Sales")).unwrap();
+    for db in dbs {
+        std::fs::create_dir_all(site.path("share").join(db)).unwrap();
+    }
     (az, src, mi, front, site, data)
 }
 
