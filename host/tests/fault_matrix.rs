@@ -242,18 +242,21 @@ mod lrs {
             }
             let apply = lrs_rig::Apply::start(site);
             if case == "restart" {
-                lrs_rig::until_answer(
-                    mi,
-                    "SELECT state_desc FROM sys.databases WHERE name = N'Sales'",
-                    "RESTORING",
-                )
-                .await;
+                // Restart the front end as soon as LRS was started: its job carries on.
+                let deadline = std::time::Instant::now() + RUN_LIMIT;
+                while !front.requests().iter().any(|(m, _)| m == "PUT") {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "LRS was never started"
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
                 front.stop().await;
                 tokio::time::sleep(Duration::from_millis(1500)).await;
                 front.restart().await.unwrap();
             }
             let out = apply.finished().await;
-            assert_eq!(lrs_rig::sales_state(mi), "ONLINE", "{case}: {out}");
+            assert!(lrs_rig::sales_state(mi).contains("ONLINE"), "{case}: {out}");
             let starts = front
                 .requests()
                 .iter()
@@ -276,7 +279,10 @@ mod lrs {
             let (_az, src, mi, _front, site, _data) = &rig;
             src.inject(Fault::disconnect(pattern).times(1));
             let out = lrs_rig::Apply::start(site).finished().await;
-            assert_eq!(lrs_rig::sales_state(mi), "ONLINE", "{pattern}: {out}");
+            assert!(
+                lrs_rig::sales_state(mi).contains("ONLINE"),
+                "{pattern}: {out}"
+            );
         }
         let rig = lrs_rig::setup("mode = \"autocomplete\"").await;
         let (_az, src, _mi, front, site, _data) = &rig;

@@ -91,9 +91,31 @@ pub struct Pool {
     entra: Option<Result<crate::entra::EntraToken, String>>,
 }
 
-/// A connection failure is worth retrying; a server error is not (it would fail again).
+/// Server errors a retry can outlive: failovers, throttling, deadlocks, a database not yet
+/// available. The baseline list of Microsoft.Data.SqlClient's retry logic
+/// (`SqlConfigurableRetryFactory.BaselineTransientErrors`, learn.microsoft.com), which covers
+/// the Azure SQL transient errors of "Troubleshoot transient connection errors" (40197, 40501,
+/// 40613, 49918–49920…).
+const TRANSIENT_SERVER_ERRORS: &[u32] = &[
+    233, 997, 1204, 1205, 1222, 4060, 4221, 10053, 10054, 10060, 10928, 10929, 40143, 40197, 40501,
+    40540, 40613, 49918, 49919, 49920,
+];
+
+/// A connection failure or a transient server error is worth retrying; any other server error
+/// is not (it would fail again).
 fn classify(label: &str, e: tiberius::error::Error) -> (PluginError, bool) {
     match e {
+        tiberius::error::Error::Server(t) if TRANSIENT_SERVER_ERRORS.contains(&t.code()) => (
+            PluginError::Transient(crate::bindings::types::Failure {
+                message: format!(
+                    "sql label `{label}`: {} (error {}, transient)",
+                    t.message(),
+                    t.code()
+                ),
+                code: Some(t.code() as i32),
+            }),
+            true,
+        ),
         tiberius::error::Error::Server(t) => (
             failed_with(t.message().to_owned(), Some(t.code() as i32)),
             false,

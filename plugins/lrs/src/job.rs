@@ -73,7 +73,15 @@ pub struct Job {
     /// When the source credential ferry made got its SAS.
     #[serde(default)]
     pub credential_ms: u64,
+    /// First backups whose connection was lost before SQL Server answered: each is looked
+    /// for in msdb and taken again if it did not finish, up to [`MAX_LOST_BACKUPS`].
+    #[serde(default)]
+    pub lost_backups: u32,
 }
+
+/// Lost BACKUP connections in a row before the item stops: an outage that keeps cutting the
+/// backup is a network problem a person should look at.
+pub const MAX_LOST_BACKUPS: u32 = 5;
 
 /// A file name made of the database name: letters, digits, `-` and `_` only.
 pub fn file_stem(db: &str) -> String {

@@ -7,7 +7,7 @@ use ferry_sdk::{SasPermission, mi_limits, now_ms};
 
 use crate::config::{self, BackupsFrom, Config, Mode, StorageIdentity};
 use crate::history;
-use crate::job::{Job, State, ended, file_stem};
+use crate::job::{Job, MAX_LOST_BACKUPS, State, ended, file_stem};
 use crate::mi::{arm, arm_get};
 use crate::share;
 use crate::source::{
@@ -216,6 +216,17 @@ pub fn backing_up(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<
         // ferry restarted mid-backup: msdb tells whether it finished; if not, it is taken
         // again, its credential made again first if it is gone.
         Ok(false) => Ok(Outcome::Next(State::Prepared { job })),
+        // No error number: SQL Server never answered (the connection was lost), so the
+        // backups may or may not have finished: msdb tells, after a pause.
+        Err(Error::Failed(f)) if f.code.is_none() && job.lost_backups < MAX_LOST_BACKUPS => {
+            let mut job = job;
+            job.lost_backups += 1;
+            Ok(Outcome::wait_for(
+                std::time::Duration::from_secs(2u64 << job.lost_backups.min(4)),
+                State::Prepared { job },
+                format!("{}; looking in msdb", f.message),
+            ))
+        }
         Err(e) => Err(backup_failure(cx, &job, e)),
     }
 }

@@ -7,8 +7,8 @@ use ferry_sdk::prelude::*;
 use crate::checks;
 use crate::config::{Config, Mode, SourceCredential};
 use crate::job::{
-    Job, Side, State, Step, drop_credentials, owns_credential, put_owned_credential, stop,
-    url_failure,
+    Job, MAX_LOST_BACKUPS, Side, State, Step, drop_credentials, owns_credential,
+    put_owned_credential, stop, url_failure,
 };
 use crate::server;
 
@@ -191,6 +191,22 @@ pub fn backing_up(cx: &mut Context<'_, Config>, job: Job, op: String) -> Step {
     match cx.operation(&op) {
         Ok(s) => match s.state {
             OperationState::Succeeded => backed_up(cx, job),
+            // No error number: SQL Server never answered (the connection was lost), so the
+            // backup may or may not have finished. msdb tells; if it did not, it is taken again.
+            OperationState::Failed(f)
+                if f.code.is_none() && job.lost_backups < MAX_LOST_BACKUPS =>
+            {
+                let mut job = job;
+                job.lost_backups += 1;
+                Ok(Outcome::wait_for(
+                    std::time::Duration::from_secs(2u64 << job.lost_backups.min(4)),
+                    State::Prepared { job },
+                    format!(
+                        "the BACKUP of [{db}] lost its connection ({}); looking in msdb",
+                        f.message
+                    ),
+                ))
+            }
             OperationState::Failed(f) => {
                 let failure = url_failure(
                     cx,

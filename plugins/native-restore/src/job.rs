@@ -62,7 +62,15 @@ pub struct Job {
     #[serde(alias = "target_credential_created")]
     pub target_credential_owned: bool,
     pub phases: ferry_sdk::Phases,
+    /// BACKUPs whose connection was lost before SQL Server answered: each is looked for in
+    /// msdb and taken again if it did not finish, up to [`MAX_LOST_BACKUPS`].
+    #[serde(default)]
+    pub lost_backups: u32,
 }
+
+/// Lost BACKUP connections in a row before the item stops: an outage that keeps cutting the
+/// one statement that runs for minutes is a network problem a person should look at.
+pub const MAX_LOST_BACKUPS: u32 = 5;
 
 /// Why a call ends the item: a reason for the report, or an error from the host (transient
 /// ones are retried by the host).
