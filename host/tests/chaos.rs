@@ -252,7 +252,7 @@ mod native {
 
     impl Servers for Rig {
         async fn restart(&self, which: u32, down: Duration) -> String {
-            let (name, server) = if which % 2 == 0 {
+            let (name, server) = if which.is_multiple_of(2) {
                 ("source", &self.src)
             } else {
                 ("target", &self.mi)

@@ -33,17 +33,15 @@ pub(super) async fn session<S: AsyncRead + AsyncWrite + Unpin>(
         let mut hold = None;
         let reply = match msg.kind {
             PacketType::SqlBatch | PacketType::Rpc => match injected_fault(&msg, s) {
-                Some(action) => match {
+                Some(action) => {
                     if let FaultAction::DelayAfter(d) = action {
                         hold = Some(d);
                     }
-                    faulted(action, &msg, s, &mut session).await?
-                } {
-                    Some(reply) => reply,
-                    None => {
+                    let Some(reply) = faulted(action, &msg, s, &mut session).await? else {
                         return Err(malformed("connection dropped by an injected fault"));
-                    }
-                },
+                    };
+                    reply
+                }
                 None => request(&msg, s, &mut session)?,
             },
             PacketType::Attention => {
