@@ -50,10 +50,19 @@ enum Disruption {
     None,
 }
 
+/// Rounds of a trial that are always disrupted, so every trial meets the chaos at least this
+/// often before a run may end by itself.
+const DISRUPTED_ROUNDS: usize = 4;
+
 impl Dice {
-    fn disruption(&mut self) -> Disruption {
+    fn disruption(&mut self, round: usize) -> Disruption {
         let ms = |rng: &mut fastrand::Rng, lo, hi| Duration::from_millis(rng.u64(lo..hi));
-        match self.0.u32(0..10) {
+        let roll = if round < DISRUPTED_ROUNDS {
+            self.0.u32(0..8)
+        } else {
+            self.0.u32(0..10)
+        };
+        match roll {
             0..=5 => Disruption::Kill(ms(&mut self.0, 50, 6_000)),
             6..=7 => Disruption::Restart {
                 at: ms(&mut self.0, 100, 4_000),
