@@ -179,7 +179,7 @@ async fn until_done(
         let d = if n + 3 >= MAX_ROUNDS {
             Disruption::None
         } else {
-            dice.disruption()
+            dice.disruption(n)
         };
         let which = dice.0.u32(..);
         let code = round(
