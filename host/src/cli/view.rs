@@ -3,7 +3,6 @@
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,10 +13,14 @@ use crate::events::{Envelope, PluginEvent, Progress, RunEvent};
 use crate::pipeline::Observer;
 
 /// The observer for this output: JSON lines, a live terminal view, or plain lines.
+///
+/// The live view only where indicatif would draw (stderr a terminal, `TERM` not `dumb`): it
+/// hides itself anywhere else, log lines included, and its bars and colour codes (console
+/// styles them for stderr only when stderr takes colour) never reach a file or a pipe.
 pub fn for_output(json: bool) -> Arc<dyn Observer> {
     if json {
         Arc::new(JsonLines)
-    } else if std::io::stderr().is_terminal() {
+    } else if !ProgressDrawTarget::stderr().is_hidden() {
         Arc::new(Live::new())
     } else {
         Arc::new(Plain::default())

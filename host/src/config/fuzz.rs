@@ -10,7 +10,9 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use toml::{Table, Value};
 
-use super::limits::{MAX_CONCURRENCY, MAX_DATABASES, MAX_RETRIES, MAX_STEPS, MAX_WAVES};
+use super::limits::{
+    MAX_CONCURRENCY, MAX_DATABASES, MAX_GRANTS, MAX_RETRIES, MAX_STEPS, MAX_WAVES,
+};
 use super::names::{collation_key, database_name_problem, name_problem};
 use super::{BlobAddress, Environment, InputError, Migration};
 
@@ -367,6 +369,17 @@ fn assert_within_limits(m: &Migration) -> Result<(), TestCaseError> {
     for s in &m.steps {
         prop_assert!(name_problem(&s.name).is_none(), "{:?}", s.name);
         prop_assert!(s.limits.retries <= MAX_RETRIES && s.limits.timeout_ms >= 1);
+        for grants in [
+            &s.grants.sql,
+            &s.grants.storage,
+            &s.grants.azure,
+            &s.grants.secrets,
+        ] {
+            prop_assert!(grants.len() <= MAX_GRANTS);
+            for g in grants {
+                prop_assert!(name_problem(&g.label).is_none(), "{:?}", g.label);
+            }
+        }
     }
     Ok(())
 }

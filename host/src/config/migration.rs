@@ -420,9 +420,6 @@ fn parse_grants(lines: &Lines, g: GrantsEntry) -> Result<Grants, (usize, String)
         for item in list {
             let line = lines.of(item.span().start);
             let raw = item.into_inner();
-            if let Some(p) = name_problem(&raw) {
-                return Err((line, format!("grant {} {p}", quoted(&raw))));
-            }
             let (label, access) = match raw.rsplit_once(':') {
                 Some((l, a)) => (
                     l.to_owned(),
@@ -459,6 +456,9 @@ fn parse_grants(lines: &Lines, g: GrantsEntry) -> Result<Grants, (usize, String)
             }
             if label.is_empty() {
                 return Err((line, format!("grant {} has no label", quoted(&raw))));
+            }
+            if let Some(p) = name_problem(&label) {
+                return Err((line, format!("grant label {} {p}", quoted(&label))));
             }
             if out.iter().any(|o| o.label == label) {
                 return Err((
