@@ -9,6 +9,7 @@ pub mod caps;
 pub mod cli;
 pub mod config;
 pub mod entra;
+pub mod escape;
 pub mod events;
 pub mod journal;
 pub mod operations;

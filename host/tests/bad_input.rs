@@ -165,11 +165,12 @@ fn a_config_that_fails_the_schema_names_the_key() {
     let m = hello("", "bundled = \"hello-steps\"")
         .replace("greeting = \"hi\"", "greeting = \"hi\", wait_ms = \"soon\"");
     let s = site(&m, HELLO_ENV);
-    assert_clean_error(
-        &check(&s),
-        2,
-        &["step `greet`", "`config.wait_ms`", "\"soon\""],
-    );
+    let out = check(&s);
+    assert_clean_error(&out, 2, &["step `greet`", "`config.wait_ms`", "\"soon\""]);
+    // Once: the schema's refusal, not the plugin's serde saying it again.
+    let stderr = text(&out).1;
+    let errors = stderr.lines().filter(|l| l.starts_with("error:")).count();
+    assert_eq!(errors, 1, "{stderr}");
     let m = hello("", "bundled = \"hello-steps\"").replace("greeting = \"hi\"", "greting = \"hi\"");
     let s = site(&m, HELLO_ENV);
     assert_clean_error(&check(&s), 2, &["greeting", "required"]);
@@ -297,5 +298,240 @@ fn entra_sign_in_is_checked_before_anything_runs() {
         &check(&s),
         2,
         &["storage label `backups`", "needs an https `url`"],
+    );
+}
+
+/// A migration of `databases` (TOML strings, escapes allowed) through the hello step.
+fn with_databases(list: &str) -> String {
+    hello("", "bundled = \"hello-steps\"")
+        .replace("databases = [\"Sales\"]", &format!("databases = [{list}]"))
+}
+
+/// No byte that would steer a terminal: ESC, CSI (U+009B), BEL, CR, NUL.
+fn assert_no_raw_controls(what: &str, s: &str) {
+    let bad: Vec<char> = s
+        .chars()
+        .filter(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{what} holds raw control characters {bad:?}:\n{s}"
+    );
+}
+
+#[test]
+fn database_names_sql_server_would_refuse_or_merge_fail_check() {
+    let cases = [
+        (
+            "\"Sales\",\n\"Sales\\u001b]0;owned\\u0007\"",
+            vec![
+                "migration.toml:2",
+                "`Sales\\u001b]0;owned\\u0007`",
+                "control character U+001B",
+            ],
+        ),
+        ("\"Sa\\u0000les\"", vec!["migration.toml:1", "U+0000"]),
+        (
+            &format!("\"{}\"", "d".repeat(129)),
+            vec!["has 129 characters", "at most 128"],
+        ),
+        (
+            "\"Sales\",\n\"HR\",\n\"SALES\"",
+            vec![
+                "migration.toml:3",
+                "`SALES` and `Sales` (line 1) are one database",
+            ],
+        ),
+    ];
+    for (list, phrases) in cases {
+        let s = site(&with_databases(list), HELLO_ENV);
+        let out = check(&s);
+        assert_clean_error(&out, 2, &phrases);
+        assert_no_raw_controls("stderr", &text(&out).1);
+    }
+}
+
+#[test]
+fn a_migration_past_the_limits_is_refused_with_the_limit() {
+    let list: Vec<String> = (0..=50_000).map(|i| format!("\"db{i}\"")).collect();
+    let s = site(&with_databases(&list.join(",\n")), HELLO_ENV);
+    assert_clean_error(
+        &check(&s),
+        2,
+        &[
+            "migration.toml:50001",
+            "more than 50000 databases",
+            "Limits",
+        ],
+    );
+    let padded = format!(
+        "{}{}",
+        hello("", "bundled = \"hello-steps\""),
+        "#".repeat(8 << 20)
+    );
+    std::fs::write(s.migration(), padded).unwrap();
+    assert_clean_error(
+        &check(&s),
+        2,
+        &["migration.toml", "larger than 8388608 bytes"],
+    );
+}
+
+/// Strings from a plugin (a log line, a failure reason) reach plain output and the report as
+/// text: escape sequences shown, never sent; a Markdown row stays one row; no colour codes
+/// in a pipe or a file, even with debug logging.
+#[test]
+fn plugin_strings_are_shown_escaped_in_plain_output_and_the_report() {
+    let hostile = fixture("hostile");
+    let attack = "\\u001b]0;owned\\u0007\\u009b2J|cell\\nFAKE done\\r";
+    // The good migration, greeting in red, then a step whose plugin fails naming `attack`.
+    let migration = format!(
+        "{}\n[plugins.hostile]\npath = \"{}\"\nsha256 = \"{}\"\n\n[[steps]]\nname = \"attack\"\n\
+         plugin = \"hostile\"\nconfig = {{ attack = \"{attack}\" }}\n[steps.grants]\n\
+         secrets = [\"leaky:reveal\"]\n",
+        hello("", "bundled = \"hello-steps\"").replace(
+            "greeting = \"hi\"",
+            "greeting = \"\\u001b[31mred\\u001b[0m\", wait_ms = 0"
+        ),
+        hostile.display(),
+        sha256_file(&hostile)
+    );
+    let s = site(
+        &migration,
+        &format!("{HELLO_ENV}leaky = \"file:token.txt\"\n"),
+    );
+    // Debug logging too: its lines must carry no colour codes into the pipe.
+    let out = s.run(
+        &["apply", "-v", "migration.toml"],
+        &[("FERRY_LOG", "debug")],
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_no_raw_controls("stdout", &stdout);
+    assert_no_raw_controls("stderr", &stderr);
+    assert!(
+        stderr.contains("\\u001b[31mred\\u001b[0m, Sales"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("unknown attack `\\u001b]0;owned\\u0007\\u009b2J|cell\\nFAKE done\\r`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.lines().any(|l| l.starts_with("FAKE")),
+        "a reason cannot forge a line: {stderr}"
+    );
+
+    let md = std::fs::read_to_string(s.path(".ferry/migration/report.md")).unwrap();
+    assert_no_raw_controls("report.md", &md);
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| Sales |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(
+        row.contains("\\\\u001b\\]0;owned\\\\u0007\\\\u009b2J\\|cell\\\\nFAKE"),
+        "{row}"
+    );
+    assert_eq!(
+        row.matches(" | ").count(),
+        7,
+        "eight cells, one line: {row}"
+    );
+    let html = std::fs::read_to_string(s.path(".ferry/migration/report.html")).unwrap();
+    assert_no_raw_controls("report.html", &html);
+
+    let out = s.run(&["apply", "--json", "--fresh", "migration.toml"], &[]);
+    let (stdout, _) = text(&out);
+    assert_no_raw_controls("--json", &stdout);
+    let failed = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("each line is JSON"))
+        .find(|e| e["event"] == "item-failed")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        failed
+            .to_string()
+            .contains("\\u001b]0;owned\\u0007\u{9b}2J|cell\\nFAKE done\\r"),
+        "--json keeps the value exactly: {failed}"
+    );
+}
+
+/// The good migration with `labels` added to its environment, from line 4 on.
+fn with_labels(labels: &str) -> Site {
+    site(
+        &hello("", "bundled = \"hello-steps\""),
+        &format!("{HELLO_ENV}\n{labels}"),
+    )
+}
+
+#[test]
+fn a_trust_ca_file_that_is_not_a_certificate_fails_check() {
+    let s = with_labels(
+        "[sql.src]\nserver = \"x\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:X\"\n",
+    );
+    std::fs::write(
+        s.path("ca.pem"),
+        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let out = check(&s);
+    assert_clean_error(
+        &out,
+        2,
+        &[
+            "environment.toml:4",
+            "sql label `src`",
+            "ca.pem",
+            "not a valid X.509 certificate",
+        ],
+    );
+    assert!(!text(&out).1.contains("transient"), "{}", text(&out).1);
+}
+
+#[test]
+fn a_blob_url_that_is_not_https_fails_check_saying_what_is_accepted() {
+    for url in ["file:///var/backups", "http://backup-host.corp/acct/c"] {
+        let s = with_labels(&format!(
+            "[storage.backups]\nkind = \"blob\"\nurl = \"{url}\"\naccount_key = \"env:K\"\n"
+        ));
+        let expect = ["environment.toml:4", "storage label `backups`", "https"];
+        assert_clean_error(&check(&s), 2, &expect);
+    }
+}
+
+#[test]
+fn a_plugin_path_says_where_it_resolved_and_may_not_leave_the_directory() {
+    let hostile = fixture("hostile");
+    let sha = sha256_file(&hostile);
+    let plugin = |path: &str| {
+        format!(
+            "databases = [\"none\"]\n[migration]\nname = \"p\"\n[plugins.h]\npath = \"{path}\"\nsha256 = \"{sha}\"\n\
+             [[steps]]\nname = \"s\"\nplugin = \"h\"\nconfig = {{ attack = \"none\" }}\n[steps.grants]\nsecrets = [\"leaky:reveal\"]\n"
+        )
+    };
+    let s = site(
+        &plugin("plugins/h.wasm"),
+        "[secrets]\nleaky = \"file:token.txt\"\n",
+    );
+    std::fs::create_dir(s.path("plugins")).unwrap();
+    std::fs::copy(&hostile, s.path("plugins/h.wasm")).unwrap();
+    let out = check(&s);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let resolved = std::path::absolute(s.path("plugins/h.wasm")).unwrap();
+    assert!(
+        stdout.contains(&format!("plugin `h`: {}", resolved.display())),
+        "{stdout}"
+    );
+
+    std::fs::write(s.migration(), plugin("../h.wasm")).unwrap();
+    assert_clean_error(
+        &check(&s),
+        2,
+        &[
+            "migration.toml:4",
+            "leaves the migration's directory",
+            "absolute path",
+        ],
     );
 }

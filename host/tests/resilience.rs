@@ -258,7 +258,7 @@ fn a_second_apply_on_the_same_state_is_refused_while_status_reads() {
 /// at a time, so memory does not follow the number of databases.
 #[test]
 fn the_largest_allowed_migration_starts_within_200_mb() {
-    const DATABASES: usize = 10_000;
+    const DATABASES: usize = ferry_host::config::limits::MAX_DATABASES;
     const BUDGET_KB: u64 = 200 * 1024;
     let names: Vec<String> = (0..DATABASES).map(|i| format!("\"db{i:05}\"")).collect();
     let migration = format!(

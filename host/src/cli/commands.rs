@@ -211,6 +211,10 @@ pub(super) async fn check(g: &Global, args: &MigrationArgs) -> Exit {
                 m.waves.len(),
                 loaded.plugins.len()
             );
+            // Where each plugin resolved to, so a reviewer sees which file runs.
+            for (key, p) in &loaded.plugins {
+                outln!("  plugin `{key}`: {} (sha256 {})", p.origin, p.sha256);
+            }
         }
     }
     if report.problems.is_empty() {

@@ -1,18 +1,34 @@
 //! The `ferry` command line.
 
-/// `println!` that ignores a closed stdout (`ferry status | head` must not panic).
+/// `println!` that ignores a closed stdout (`ferry status | head` must not panic) and shows
+/// any control character in what it prints as text ([`crate::escape::terminal_lines`]): a
+/// name or message from outside cannot steer the terminal, whichever command prints it.
 macro_rules! outln {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock());
+    }};
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+        let text = format!($($t)*);
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            $crate::escape::terminal_lines(&text)
+        );
     }};
 }
 
-/// `eprintln!` that ignores a closed stderr.
+/// `eprintln!` that ignores a closed stderr, with control characters shown as `outln!` does.
 macro_rules! errln {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+        let text = format!($($t)*);
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}",
+            $crate::escape::terminal_lines(&text)
+        );
     }};
 }
 
@@ -77,6 +93,8 @@ fn init_tracing(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: a log file or a CI pipe gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }

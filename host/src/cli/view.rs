@@ -3,20 +3,24 @@
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::escape::terminal;
 use crate::events::{Envelope, PluginEvent, Progress, RunEvent};
 use crate::pipeline::Observer;
 
 /// The observer for this output: JSON lines, a live terminal view, or plain lines.
+///
+/// The live view only where indicatif would draw (stderr a terminal, `TERM` not `dumb`): it
+/// hides itself anywhere else, log lines included, and its bars and colour codes (console
+/// styles them for stderr only when stderr takes colour) never reach a file or a pipe.
 pub fn for_output(json: bool) -> Arc<dyn Observer> {
     if json {
         Arc::new(JsonLines)
-    } else if std::io::stderr().is_terminal() {
+    } else if !ProgressDrawTarget::stderr().is_hidden() {
         Arc::new(Live::new())
     } else {
         Arc::new(Plain::default())
@@ -42,15 +46,17 @@ impl Observer for JsonLines {
     }
 }
 
+/// "database · step", each shown as [`terminal`] text.
 fn who(e: &Envelope) -> String {
     match (&e.item, &e.step) {
-        (Some(i), Some(s)) => format!("{i} · {s}"),
-        (Some(i), None) => i.clone(),
+        (Some(i), Some(s)) => format!("{} · {}", terminal(i), terminal(s)),
+        (Some(i), None) => terminal(i).into_owned(),
         _ => String::new(),
     }
 }
 
-/// One line for an event worth a line, or none.
+/// One line for an event worth a line, or none. Everything a plugin, a server or the input
+/// files said is shown as [`terminal`] text, so each event stays one line.
 fn line_for(e: &Envelope) -> Option<String> {
     Some(match &e.event {
         RunEvent::RunStarted {
@@ -62,21 +68,27 @@ fn line_for(e: &Envelope) -> Option<String> {
             "{} run {} of `{migration}`: {items} work items ({done} already done)",
             if *resumed { "resuming" } else { "starting" },
             e.run,
+            migration = terminal(migration),
         ),
         RunEvent::ItemDone { .. } => format!("done     {}", who(e)),
-        RunEvent::ItemFailed { error } => format!("FAILED   {}: {error}", who(e)),
-        RunEvent::ItemSkipped { reason } => format!("skipped  {}: {reason}", who(e)),
+        RunEvent::ItemFailed { error } => format!("FAILED   {}: {}", who(e), terminal(error)),
+        RunEvent::ItemSkipped { reason } => {
+            format!("skipped  {}: {}", who(e), terminal(reason))
+        }
+        RunEvent::ItemRetry { error, .. } => format!("retry    {}: {}", who(e), terminal(error)),
+        RunEvent::ItemWaiting(wait) => {
+            format!("waiting  {}: {}", who(e), terminal(&wait.reason))
+        }
         RunEvent::ItemDeferred { attempt, error } => format!(
-            "DEFERRED {} after attempt {attempt}: {error}; run `ferry apply` again to retry it",
-            who(e)
+            "DEFERRED {} after attempt {attempt}: {}; run `ferry apply` again to retry it",
+            who(e),
+            terminal(error)
         ),
-        RunEvent::ItemRetry { error, .. } => format!("retry    {}: {error}", who(e)),
-        RunEvent::ItemWaiting(wait) => format!("waiting  {}: {}", who(e), wait.reason),
         RunEvent::Plugin(PluginEvent::Log { level, message }) => {
-            format!("{:<8} {}: {message}", level.as_str(), who(e))
+            format!("{:<8} {}: {}", level.as_str(), who(e), terminal(message))
         }
         RunEvent::Plugin(PluginEvent::SecretRevealed { label }) => {
-            format!("audit    {}: revealed secret `{label}`", who(e))
+            format!("audit    {}: revealed secret `{}`", who(e), terminal(label))
         }
         RunEvent::RunFinished {
             done,
@@ -138,7 +150,7 @@ impl Observer for Plain {
                     None => !line.is_empty(),
                 };
                 if due {
-                    errln!("progress {}: {line}", who(event));
+                    errln!("progress {}: {}", who(event), terminal(&line));
                     item.progress = Some((line, std::time::Instant::now()));
                 }
                 return;
@@ -266,12 +278,13 @@ impl Observer for Live {
             }
             RunEvent::Plugin(PluginEvent::Progress(progress)) => {
                 if let Some(bar) = self.bar(e) {
-                    bar.set_message(self.progress_message(e, progress));
+                    let message = self.progress_message(e, progress);
+                    bar.set_message(terminal(&message).into_owned());
                 }
             }
             RunEvent::ItemWaiting(wait) => {
                 if let Some(bar) = self.bar(e) {
-                    bar.set_message(format!("waiting: {}", wait.reason));
+                    bar.set_message(format!("waiting: {}", terminal(&wait.reason)));
                 }
             }
             RunEvent::ItemDone { .. }

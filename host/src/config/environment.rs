@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{InputError, SecretRef, read_toml};
+use super::limits::MAX_ENVIRONMENT_FILE_BYTES;
+use super::names::{name_problem, quoted};
+use super::{BlobAddress, InputError, SecretRef, read_toml};
 
 /// A parsed `environment.toml`.
 #[derive(Debug, Clone, Default)]
@@ -137,9 +139,11 @@ struct File {
 }
 
 impl Environment {
-    /// Reads and checks an environment file.
+    /// Reads and checks an environment file: every label's settings, its blob URL and its
+    /// CA file. Secret references are resolved later, by `ferry check`, for the labels a
+    /// migration grants.
     pub fn load(path: &Path) -> Result<Environment, InputError> {
-        let (file, text): (File, String) = read_toml(path)?;
+        let (file, text): (File, String) = read_toml(path, MAX_ENVIRONMENT_FILE_BYTES)?;
         // Files the labels name are made absolute, so the same site gives the same fingerprint
         // whether ferry was started beside it or elsewhere (a plan is applied from anywhere).
         let parent = match path.parent() {
@@ -152,6 +156,24 @@ impl Environment {
                 .position(|l| l.trim_start().starts_with(key))
                 .map(|i| i + 1)
         };
+        let names = file
+            .sql
+            .keys()
+            .map(|l| ("sql", l))
+            .chain(file.storage.keys().map(|l| ("storage", l)))
+            .chain(file.azure.keys().map(|l| ("azure", l)))
+            .chain(file.secrets.keys().map(|l| ("secrets", l)));
+        for (kind, label) in names {
+            if let Some(p) = name_problem(label) {
+                let line = if kind == "secrets" {
+                    line_of_key(label)
+                } else {
+                    line_of_key(&format!("[{kind}.{label}]"))
+                };
+                let message = format!("{kind} label {} {p}", quoted(label));
+                return Err(InputError::new(path, line, message));
+            }
+        }
         for (label, sql) in &file.sql {
             let line = line_of_key(&format!("[sql.{label}]"));
             if let Some(cs) = &sql.connection_string {
@@ -204,6 +226,11 @@ impl Environment {
                     ),
                 ));
             }
+            if let Some(ca) = &sql.trust_ca_file {
+                super::read_trust_ca(&base.join(ca)).map_err(|e| {
+                    InputError::new(path, line, format!("sql label `{label}`: {e}"))
+                })?;
+            }
         }
         for (label, s) in &file.storage {
             let line = line_of_key(&format!("[storage.{label}]"));
@@ -226,6 +253,12 @@ impl Environment {
                         line,
                         format!("storage label `{label}`: `entra` needs an https `url`"),
                     ));
+                }
+                ShareOrBlob::Blob => {
+                    if let Err(e) = BlobAddress::parse(s.url.as_deref().unwrap_or_default()) {
+                        let message = format!("storage label `{label}`: {e}");
+                        return Err(InputError::new(path, line, message));
+                    }
                 }
                 ShareOrBlob::Share if s.path.is_none() => {
                     return Err(InputError::new(

@@ -3,12 +3,17 @@
 //! reviewed and committed; `environment.toml` says where each label points.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{InputError, line_of, read_toml};
+use super::limits::{
+    MAX_CONCURRENCY, MAX_GRANTS, MAX_MIGRATION_FILE_BYTES, MAX_PLUGINS, MAX_RETRIES, MAX_STEPS,
+};
+use super::names::{name_problem, quoted};
+use super::waves::{DatabaseList, Wave, WaveEntry, waves};
+use super::{InputError, Lines, read_toml};
 use crate::capability::{Access, Kind};
 
 /// A parsed, checked `migration.toml`.
@@ -33,7 +38,8 @@ pub struct Migration {
 pub enum PluginSource {
     /// One of the plugins built into the `ferry` binary.
     Bundled(String),
-    /// A component file, pinned by its sha256 (hex).
+    /// A component file, pinned by its sha256 (hex). The path is absolute: a relative `path`
+    /// is resolved against the migration's directory, which it may not leave.
     File { path: PathBuf, sha256: String },
 }
 
@@ -48,13 +54,6 @@ pub struct Step {
     pub limits: StepLimits,
     /// The line of the step's `name`, for messages.
     pub line: usize,
-}
-
-/// A group of databases migrated together.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wave {
-    pub name: String,
-    pub databases: Vec<String>,
 }
 
 /// What a step may use, by label.
@@ -126,7 +125,7 @@ struct File {
     #[serde(default)]
     waves: Vec<WaveEntry>,
     #[serde(default)]
-    databases: Option<Vec<String>>,
+    databases: Option<DatabaseList>,
     #[serde(default)]
     limits: LimitsEntry,
 }
@@ -134,7 +133,7 @@ struct File {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Header {
-    name: String,
+    name: Spanned<String>,
     #[serde(default)]
     #[allow(dead_code)]
     description: Option<String>,
@@ -186,13 +185,6 @@ struct StepLimitsEntry {
     retry_window_seconds: Option<u64>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WaveEntry {
-    name: String,
-    databases: Vec<String>,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct LimitsEntry {
@@ -214,8 +206,8 @@ const DEFAULT_CONCURRENCY: usize = 4;
 impl Migration {
     /// Reads and checks a migration file. Plugin needs are checked later, against the plugins.
     pub fn load(path: &Path) -> Result<Migration, InputError> {
-        let (file, text): (File, String) = read_toml(path)?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        let (file, text): (File, String) = read_toml(path, MAX_MIGRATION_FILE_BYTES)?;
+        let lines = Lines::new(&text);
         let err = |line: Option<usize>, msg: String| InputError::new(path, line, msg);
         let line_of_key = |key: &str| {
             text.lines()
@@ -223,65 +215,66 @@ impl Migration {
                 .map(|i| i + 1)
         };
 
+        let name_line = lines.of(file.migration.name.span().start);
+        let name = file.migration.name.into_inner();
+        if let Some(p) = name_problem(&name) {
+            return Err(err(
+                Some(name_line),
+                format!("migration name {} {p}", quoted(&name)),
+            ));
+        }
+
+        if file.plugins.len() > MAX_PLUGINS {
+            return Err(err(
+                None,
+                format!(
+                    "{} [plugins.…] tables; a migration names at most {MAX_PLUGINS} (see \
+                     \"Limits\" in the README)",
+                    file.plugins.len()
+                ),
+            ));
+        }
+        let base = migration_dir(path);
         let mut plugins = BTreeMap::new();
         for (name, entry) in file.plugins {
             let line = line_of_key(&format!("[plugins.{name}]"));
-            let source = match (entry.bundled, entry.path, entry.sha256) {
-                (Some(b), None, None) => PluginSource::Bundled(b),
-                (None, Some(p), Some(sha)) => {
-                    let sha = sha.to_ascii_lowercase();
-                    if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
-                        return Err(err(
-                            line,
-                            format!(
-                                "plugin `{name}`: sha256 must be 64 hex digits (run `sha256sum` on the file)"
-                            ),
-                        ));
-                    }
-                    PluginSource::File {
-                        path: base.join(p),
-                        sha256: sha,
-                    }
-                }
-                (None, Some(_), None) => {
-                    return Err(err(
-                        line,
-                        format!(
-                            "plugin `{name}`: a plugin loaded from a path needs `sha256 = \"…\"` to pin exactly which file runs"
-                        ),
-                    ));
-                }
-                _ => {
-                    return Err(err(
-                        line,
-                        format!(
-                            "plugin `{name}`: give either `bundled = \"NAME\"` or `path` with `sha256`"
-                        ),
-                    ));
-                }
-            };
+            let source = plugin_source(&base, &name, entry).map_err(|m| err(line, m))?;
             plugins.insert(name, source);
         }
 
+        if let Some(extra) = file.steps.get(MAX_STEPS) {
+            return Err(err(
+                Some(lines.of(extra.name.span().start)),
+                format!(
+                    "more than {MAX_STEPS} [[steps]], the most a migration has (see \"Limits\" \
+                     in the README)"
+                ),
+            ));
+        }
         let mut steps = Vec::new();
         let mut names = BTreeSet::new();
         for s in file.steps {
-            let line = line_of(&text, s.name.span().start);
+            let line = lines.of(s.name.span().start);
             let name = s.name.into_inner();
+            if let Some(p) = name_problem(&name) {
+                return Err(err(Some(line), format!("step name {} {p}", quoted(&name))));
+            }
             if !names.insert(name.clone()) {
                 return Err(err(
                     Some(line),
                     format!("step name `{name}` is used twice; step names must be unique"),
                 ));
             }
-            let plugin_line = line_of(&text, s.plugin.span().start);
+            let plugin_line = lines.of(s.plugin.span().start);
             let plugin = s.plugin.into_inner();
             if !plugins.contains_key(&plugin) {
                 let known: Vec<_> = plugins.keys().cloned().collect();
                 return Err(err(
                     Some(plugin_line),
                     format!(
-                        "step `{name}` uses plugin `{plugin}`, which no [plugins.{plugin}] table defines (defined: {})",
+                        "step `{name}` uses plugin {}, which no [plugins.…] table defines \
+                         (defined: {})",
+                        quoted(&plugin),
                         if known.is_empty() {
                             "none".to_owned()
                         } else {
@@ -290,7 +283,7 @@ impl Migration {
                     ),
                 ));
             }
-            let grants = parse_grants(&text, s.grants)
+            let grants = parse_grants(&lines, s.grants)
                 .map_err(|(line, m)| err(Some(line), format!("step `{name}`: {m}")))?;
             let limits = step_limits(s.limits)
                 .map_err(|m| err(Some(line), format!("step `{name}`: {m}")))?;
@@ -319,62 +312,18 @@ impl Migration {
             ));
         }
 
-        let waves = match (file.waves.is_empty(), file.databases) {
-            (true, Some(dbs)) => vec![Wave {
-                name: "all".into(),
-                databases: dbs,
-            }],
-            (false, None) => file
-                .waves
-                .into_iter()
-                .map(|w| Wave {
-                    name: w.name,
-                    databases: w.databases,
-                })
-                .collect(),
-            (true, None) => {
-                return Err(err(
-                    None,
-                    "no databases: add `databases = [\"…\"]` or [[waves]] tables".into(),
-                ));
-            }
-            (false, Some(_)) => {
-                return Err(err(
-                    line_of_key("databases"),
-                    "give databases either at the top level or in [[waves]], not both".into(),
-                ));
-            }
-        };
-        let mut seen = BTreeSet::new();
-        for w in &waves {
-            for db in &w.databases {
-                if db.trim().is_empty() {
-                    return Err(err(
-                        line_of_key("databases"),
-                        format!("wave `{}` lists an empty database name", w.name),
-                    ));
-                }
-                if !seen.insert(db.clone()) {
-                    return Err(err(
-                        None,
-                        format!(
-                            "database `{db}` is listed twice; each database belongs to one wave"
-                        ),
-                    ));
-                }
-            }
-        }
+        let waves = waves(&lines, file.databases, file.waves).map_err(|(l, m)| err(l, m))?;
 
         let concurrency = file.limits.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-        if concurrency == 0 || concurrency > 256 {
+        if concurrency == 0 || concurrency > MAX_CONCURRENCY {
             return Err(err(
                 line_of_key("concurrency"),
-                "limits.concurrency must be between 1 and 256".into(),
+                format!("limits.concurrency must be between 1 and {MAX_CONCURRENCY}"),
             ));
         }
         Ok(Migration {
             path: path.to_owned(),
-            name: file.migration.name,
+            name,
             plugins,
             steps,
             waves,
@@ -390,11 +339,94 @@ impl Migration {
     }
 }
 
-fn parse_grants(text: &str, g: GrantsEntry) -> Result<Grants, (usize, String)> {
+/// The migration's directory, absolute, so that plugin paths and messages say where a file
+/// is wherever ferry was started.
+fn migration_dir(path: &Path) -> PathBuf {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::path::absolute(parent).unwrap_or_else(|_| parent.to_owned())
+}
+
+fn plugin_source(base: &Path, name: &str, entry: PluginEntry) -> Result<PluginSource, String> {
+    if let Some(p) = name_problem(name) {
+        return Err(format!("plugin name {} {p}", quoted(name)));
+    }
+    match (entry.bundled, entry.path, entry.sha256) {
+        (Some(b), None, None) => Ok(PluginSource::Bundled(b)),
+        (None, Some(p), Some(sha)) => {
+            let sha = sha.to_ascii_lowercase();
+            if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "plugin `{name}`: sha256 must be 64 hex digits (run `sha256sum` on the file)"
+                ));
+            }
+            let path = plugin_path(base, &p).map_err(|m| format!("plugin `{name}`: {m}"))?;
+            Ok(PluginSource::File { path, sha256: sha })
+        }
+        (None, Some(_), None) => Err(format!(
+            "plugin `{name}`: a plugin loaded from a path needs `sha256 = \"…\"` to pin exactly \
+             which file runs"
+        )),
+        _ => Err(format!(
+            "plugin `{name}`: give either `bundled = \"NAME\"` or `path` with `sha256`"
+        )),
+    }
+}
+
+/// Where a plugin's `path` points. An absolute path is taken as written. A relative one is
+/// resolved against the migration's directory and may not climb out of it with `..`: a
+/// reviewed migration directory then holds every plugin it runs by a relative name, and one
+/// outside it is named in full, where a reviewer sees it. (Symbolic links are followed; the
+/// sha256 pins the bytes either way.)
+fn plugin_path(base: &Path, path: &Path) -> Result<PathBuf, String> {
+    if path.is_absolute() {
+        return Ok(path.to_owned());
+    }
+    let mut resolved = base.to_owned();
+    let mut depth = 0usize;
+    for part in path.components() {
+        match part {
+            Component::Normal(p) => {
+                depth += 1;
+                resolved.push(p);
+            }
+            Component::ParentDir if depth > 0 => {
+                depth -= 1;
+                resolved.pop();
+            }
+            Component::ParentDir => {
+                return Err(format!(
+                    "`path = \"{}\"` leaves the migration's directory {} (it would resolve \
+                     outside it, to {}); a relative path stays inside that directory, so move \
+                     the file there or give its absolute path",
+                    path.display(),
+                    base.display(),
+                    base.join(path).display()
+                ));
+            }
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    Ok(resolved)
+}
+
+fn parse_grants(lines: &Lines, g: GrantsEntry) -> Result<Grants, (usize, String)> {
     let parse = |kind: Kind, list: Vec<Spanned<String>>| -> Result<Vec<Grant>, (usize, String)> {
+        if let Some(extra) = list.get(MAX_GRANTS) {
+            return Err((
+                lines.of(extra.span().start),
+                format!(
+                    "more than {MAX_GRANTS} labels in {}, the most one step is granted (see \
+                     \"Limits\" in the README)",
+                    kind.grant_key()
+                ),
+            ));
+        }
         let mut out: Vec<Grant> = Vec::new();
         for item in list {
-            let line = line_of(text, item.span().start);
+            let line = lines.of(item.span().start);
             let raw = item.into_inner();
             let (label, access) = match raw.rsplit_once(':') {
                 Some((l, a)) => (
@@ -403,7 +435,9 @@ fn parse_grants(text: &str, g: GrantsEntry) -> Result<Grants, (usize, String)> {
                         (
                             line,
                             format!(
-                                "grant `{raw}`: unknown access `{a}`; use `read`, `write`{}",
+                                "grant {}: unknown access {}; use `read`, `write`{}",
+                                quoted(&raw),
+                                quoted(a),
                                 if kind == Kind::Secret {
                                     " or `reveal`"
                                 } else {
@@ -425,11 +459,14 @@ fn parse_grants(text: &str, g: GrantsEntry) -> Result<Grants, (usize, String)> {
             if access == Access::Reveal && kind != Kind::Secret {
                 return Err((
                     line,
-                    format!("grant `{raw}`: `reveal` applies to secrets only"),
+                    format!("grant {}: `reveal` applies to secrets only", quoted(&raw)),
                 ));
             }
             if label.is_empty() {
-                return Err((line, format!("grant `{raw}` has no label")));
+                return Err((line, format!("grant {} has no label", quoted(&raw))));
+            }
+            if let Some(p) = name_problem(&label) {
+                return Err((line, format!("grant label {} {p}", quoted(&label))));
             }
             if out.iter().any(|o| o.label == label) {
                 return Err((
@@ -457,9 +494,9 @@ fn parse_grants(text: &str, g: GrantsEntry) -> Result<Grants, (usize, String)> {
 fn step_limits(l: StepLimitsEntry) -> Result<StepLimits, String> {
     let timeout_ms = match l.timeout_seconds {
         None => DEFAULT_TIMEOUT_MS,
-        Some(s) if s > 0.0 && s <= 3600.0 => (s * 1000.0) as u64,
+        Some(s) if (0.001..=3600.0).contains(&s) => (s * 1000.0) as u64,
         Some(_) => {
-            return Err("limits.timeout_seconds must be more than 0 and at most 3600".into());
+            return Err("limits.timeout_seconds must be at least 0.001 and at most 3600".into());
         }
     };
     let memory_mb = l.memory_mb.unwrap_or(DEFAULT_MEMORY_MB);
@@ -468,6 +505,9 @@ fn step_limits(l: StepLimitsEntry) -> Result<StepLimits, String> {
     }
     if l.fuel == Some(0) {
         return Err("limits.fuel must be positive (leave it out for no fuel limit)".into());
+    }
+    if l.retries.is_some_and(|r| r > MAX_RETRIES) {
+        return Err(format!("limits.retries must be at most {MAX_RETRIES}"));
     }
     let window = l
         .retry_window_seconds

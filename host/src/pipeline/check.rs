@@ -137,7 +137,11 @@ pub async fn check(l: &Loaded) -> CheckReport {
             }
         }
 
-        check_schema(&mut report, l, step, plugin);
+        // A config the schema refuses is not handed to the plugin's `validate`: its serde
+        // would refuse the same key again, and each mistake is reported once.
+        if !check_schema(&mut report, l, step, plugin) {
+            continue;
+        }
         match l
             .runtime
             .validate(plugin, &step.name, &step.config.to_string())
@@ -165,12 +169,14 @@ pub async fn check(l: &Loaded) -> CheckReport {
     report
 }
 
+/// Checks a step's config against its plugin's schema; false when the schema refuses it (a
+/// schema that cannot be used is reported, and leaves the config to the plugin's `validate`).
 fn check_schema(
     report: &mut CheckReport,
     l: &Loaded,
     step: &crate::config::Step,
     plugin: &crate::runtime::plugin::LoadedPlugin,
-) {
+) -> bool {
     let at = |msg: String| {
         InputError::new(
             &l.migration.path,
@@ -180,16 +186,22 @@ fn check_schema(
     };
     let schema: serde_json::Value = match serde_json::from_str(&plugin.info.config_schema) {
         Ok(s) => s,
-        Err(e) => return report.problems.push(at(format!("plugin `{}` publishes a config schema that is not JSON ({e}); report this to its author", plugin.info.name))),
+        Err(e) => {
+            report.problems.push(at(format!("plugin `{}` publishes a config schema that is not JSON ({e}); report this to its author", plugin.info.name)));
+            return true;
+        }
     };
-    let validator =
-        match jsonschema::validator_for(&schema) {
-            Ok(v) => v,
-            Err(e) => return report.problems.push(at(format!(
+    let validator = match jsonschema::validator_for(&schema) {
+        Ok(v) => v,
+        Err(e) => {
+            report.problems.push(at(format!(
                 "plugin `{}` publishes an invalid config schema ({e}); report this to its author",
                 plugin.info.name
-            ))),
-        };
+            )));
+            return true;
+        }
+    };
+    let before = report.problems.len();
     for err in validator.iter_errors(&step.config) {
         let path = err.instance_path().to_string();
         let key = path.trim_start_matches('/').replace('/', ".");
@@ -200,4 +212,5 @@ fn check_schema(
         };
         report.problems.push(at(format!("`{key}`: {err}")));
     }
+    report.problems.len() == before
 }

@@ -119,6 +119,41 @@ impl PlanFile {
             }
             s.push('\n');
         }
-        s
+        // A reviewer reads this in a terminal: a control character a plugin put in a
+        // statement or a reason is shown as text, as on ferry's own output.
+        crate::escape::terminal_lines(&s).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_form_shows_control_characters_as_text() {
+        let plan = PlanFile {
+            format: FORMAT.into(),
+            migration: "m".into(),
+            migration_file: "/m/migration.toml".into(),
+            environment_file: "/m/environment.toml".into(),
+            created_unix_ms: 0,
+            inputs: BTreeMap::new(),
+            items: vec![PlannedItem {
+                step: "restore".into(),
+                item: "Sales".into(),
+                wave: "all".into(),
+                outcome: "stops".into(),
+                reason: Some("odd\x1b]0;owned\x07".into()),
+                actions: vec![PlannedAction {
+                    kind: "execute".into(),
+                    label: "target".into(),
+                    text: "SELECT 1\r\nSELECT '\u{9b}2J'".into(),
+                }],
+            }],
+        };
+        let text = plan.text();
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text}");
+        assert!(text.contains("odd\\u001b]0;owned\\u0007"), "{text}");
+        assert!(text.contains("      SELECT '\\u009b2J'"), "{text}");
     }
 }

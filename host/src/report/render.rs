@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::model::RunReport;
+use crate::escape::{html as esc, markdown as cell};
 
 fn size(bytes: Option<u64>) -> String {
     match bytes {
@@ -29,14 +30,14 @@ fn phases(p: &[(String, u64)]) -> String {
         .join(", ")
 }
 
-/// Markdown table cells cannot hold `|` or line breaks.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
 pub fn markdown(r: &RunReport) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# Migration `{}` — run {}\n", r.migration, r.run);
+    let _ = writeln!(
+        s,
+        "# Migration {} — run {}\n",
+        cell(&r.migration),
+        cell(&r.run)
+    );
     let _ = writeln!(
         s,
         "{} databases: **{} done**, **{} failed**, {} other. Wall time {}.\n",
@@ -57,11 +58,11 @@ pub fn markdown(r: &RunReport) -> String {
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(&d.name),
             cell(&d.wave),
-            d.outcome,
-            d.method.as_deref().unwrap_or("—"),
+            cell(&d.outcome),
+            cell(d.method.as_deref().unwrap_or("—")),
             size(d.size_bytes),
             duration(d.duration_ms),
-            phases(&d.phases),
+            cell(&phases(&d.phases)),
             cell(d.reason.as_deref().unwrap_or(""))
         );
     }
@@ -87,15 +88,6 @@ pub fn markdown(r: &RunReport) -> String {
         }
     }
     s
-}
-
-/// Text for HTML: five characters need escaping, so a crate would add more than it saves.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
@@ -162,17 +154,4 @@ pub fn html(r: &RunReport) -> String {
     }
     s.push_str("</body></html>\n");
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::esc;
-
-    #[test]
-    fn html_text_is_escaped() {
-        assert_eq!(
-            esc("<script>alert('x') & \"y\"</script>"),
-            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
-        );
-    }
 }

@@ -57,6 +57,10 @@ impl SqlPools {
                 let pool = Pool {
                     label: label.clone(),
                     config: cfg.clone(),
+                    trust_ca: cfg
+                        .trust_ca_file
+                        .as_deref()
+                        .map(crate::config::read_trust_ca),
                     redactor: redactor.clone(),
                     idle: Mutex::default(),
                     permits: Arc::new(Semaphore::new(max as usize)),
@@ -84,6 +88,9 @@ impl SqlPools {
 pub struct Pool {
     label: String,
     config: SqlLabel,
+    /// The certificates of the label's `trust_ca_file`, read once (the environment check read
+    /// them too), or why they cannot be used: a config error, never retried.
+    trust_ca: Option<Result<Vec<rustls::pki_types::CertificateDer<'static>>, String>>,
     redactor: Redactor,
     idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
@@ -170,8 +177,13 @@ impl Pool {
             TlsMode::Required => EncryptionLevel::Required,
             TlsMode::Off => EncryptionLevel::NotSupported,
         });
-        if let Some(ca) = &c.trust_ca_file {
-            config.trust_cert_ca(ca.display().to_string());
+        if let Some(ca) = &self.trust_ca {
+            let certs = ca
+                .as_ref()
+                .map_err(|e| failed_with(format!("sql label `{}`: {e}", self.label), None))?;
+            for cert in certs {
+                config.trust_cert_ca_bundle(cert.as_ref());
+            }
         }
         let password = self.secret(&c.password)?;
         let mut token = self.secret(&c.access_token)?;

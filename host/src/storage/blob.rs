@@ -18,7 +18,7 @@ use std::time::Instant;
 use crate::bindings::failed;
 use crate::bindings::ferry::plugin::storage::{ListPage, ObjectInfo, SasPermission};
 use crate::bindings::types::PluginError;
-use crate::config::{SecretRef, StorageLabel};
+use crate::config::{BlobAddress, SecretRef, StorageLabel};
 use crate::redact::Redactor;
 
 /// How long a SAS the host signs for its own requests stays valid: long enough for one call,
@@ -59,37 +59,8 @@ impl Blob {
     /// Reads a blob label's configuration; errors name the label and the URL.
     pub fn new(label: &str, cfg: &StorageLabel, redactor: &Redactor) -> Result<Blob, String> {
         let url = cfg.url.as_deref().unwrap_or_default();
-        let u = Url::parse(url)
-            .map_err(|e| format!("storage label `{label}`: `{url}` is not a URL: {e}"))?;
-        let host = u.host_str().unwrap_or_default().to_owned();
-        // Emulators (Azurite) use path-style URLs: the account is the first path segment.
-        let path_style = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok();
-        let mut segments: Vec<&str> = u.path().split('/').filter(|s| !s.is_empty()).collect();
-        let account = if path_style {
-            if segments.is_empty() {
-                return Err(format!("storage label `{label}`: `{url}` names no account"));
-            }
-            segments.remove(0).to_owned()
-        } else {
-            host.split('.').next().unwrap_or_default().to_owned()
-        };
-        let Some(container) = segments.first().map(|s| s.to_string()) else {
-            return Err(format!(
-                "storage label `{label}`: `{url}` names no container"
-            ));
-        };
-        let rest = segments[1..].join("/");
-        let base = format!(
-            "{}://{}{}",
-            u.scheme(),
-            host,
-            u.port().map(|p| format!(":{p}")).unwrap_or_default()
-        );
-        let container_url = if path_style {
-            format!("{base}/{account}/{container}")
-        } else {
-            format!("{base}/{container}")
-        };
+        let address =
+            BlobAddress::parse(url).map_err(|e| format!("storage label `{label}`: {e}"))?;
         let ways = [
             cfg.sas.is_some(),
             cfg.account_key.is_some(),
@@ -119,14 +90,10 @@ impl Blob {
         };
         Ok(Blob {
             label: label.to_owned(),
-            container_url,
-            account,
-            container,
-            prefix: if rest.is_empty() {
-                rest
-            } else {
-                format!("{rest}/")
-            },
+            container_url: address.container_url,
+            account: address.account,
+            container: address.container,
+            prefix: address.prefix,
             sas: cfg.sas.clone(),
             account_key: cfg.account_key.clone(),
             entra,
