@@ -2,7 +2,8 @@
 //! which `ferry apply` is SIGKILLed at random moments and the emulated servers are stopped and
 //! restarted mid-run, then `apply` is run again until the migration is done. Each trial checks
 //! that every database ended done exactly once — ONLINE on the MI, one RESTORE (native) or one
-//! LRS start (lrs) per database, no credential left behind — and the run prints a tally.
+//! restore of its full backup by LRS (lrs) per database, no credential left behind — and the
+//! run prints a tally.
 //!
 //! Slow by design (about a minute a trial), so ignored by default:
 //! `scripts/test --chaos`, or `cargo test -p ferry --test chaos -- --ignored --nocapture`.
@@ -31,7 +32,7 @@ struct Trial {
     /// Databases that did not finish by plain re-runs of `apply` (needed `--retry-failed`, or
     /// never finished), with why.
     helped: Vec<String>,
-    /// Per database: RESTOREs (native) or LRS starts (lrs) the MI received.
+    /// Per database: RESTOREs the MI received (native), or restores of its full backup (lrs).
     starts: BTreeMap<String, usize>,
     /// Per database: a problem found at the end (not ONLINE, a credential left…).
     wrong: Vec<String>,
@@ -351,15 +352,23 @@ mod lrs {
             &mut t,
         )
         .await;
-        let requests = rig.3.requests();
         for db in &dbs {
-            let starts = requests
-                .iter()
-                .filter(|(method, path)| {
-                    method == "PUT" && path.contains(&format!("/databases/{db}?"))
-                })
-                .count();
-            t.starts.insert((*db).to_owned(), starts);
+            // A PUT repeated after ARM answered 503 during a restart is no second start; a full
+            // backup restored twice would be: count the MI's restores of it.
+            let restores = lrs_rig::scalar(
+                &rig.2,
+                &format!(
+                    "SELECT COUNT(*) FROM msdb.dbo.restorehistory \
+                     WHERE destination_database_name = N'{db}' AND restore_type = 'D'"
+                ),
+            );
+            let n = restores
+                .split("Int(")
+                .nth(1)
+                .and_then(|r| r.split(')').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(usize::MAX);
+            t.starts.insert((*db).to_owned(), n);
             let state = lrs_rig::scalar(
                 &rig.2,
                 &format!("SELECT state_desc FROM sys.databases WHERE name = N'{db}'"),

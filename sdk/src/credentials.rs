@@ -120,6 +120,30 @@ impl<C> Context<'_, C> {
     /// Cleanup: drops the credential named `url` that the plugin made on the server behind
     /// `label`; one already gone is fine. A failure is a warning naming the server, never an
     /// error: the work is done, and the credential can be dropped by hand.
+    /// Drops credential `url` that ferry made on `label`, on the way to the next step: a
+    /// transient failure (the server is restarting) is returned, so the host calls the step
+    /// again and the drop is repeated — one already gone is fine; any other failure is warned
+    /// about and the step goes on (the operator drops it by hand).
+    pub fn drop_owned_credential(&mut self, label: &str, url: &str) -> Result<()> {
+        let dropped = self
+            .sql(label)
+            .and_then(|conn| self.drop_credential_on(conn, url));
+        match dropped {
+            Err(e @ Error::Transient(_)) => Err(e),
+            Err(e) => {
+                self.warn(&format!(
+                    "could not drop the credential ferry made on `{label}`: {}; drop it by hand \
+                     (DROP CREDENTIAL [{url}])",
+                    e.describe()
+                ));
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// Best effort, for cleanup after a failure: drops credential `url` on `label`, warning
+    /// (never failing) when it cannot.
     pub fn drop_credential(&mut self, label: &str, url: &str) {
         let dropped = self
             .sql(label)

@@ -283,7 +283,7 @@ pub fn finish(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<Stat
             "waiting for the database to come online",
         );
     }
-    drop_credential(cx, &job);
+    drop_credential(cx, &job)?;
     job.phases.end();
     let cutover_ms = job.phases.ms("cutover");
     let db = cx.item().to_owned();

@@ -128,7 +128,7 @@ impl Plugin for Lrs {
         | State::TailLog { job, .. }
         | State::Completing { job, .. } = state
         {
-            source::drop_credential(cx, &job);
+            source::drop_credential_best_effort(cx, &job);
         }
     }
 }

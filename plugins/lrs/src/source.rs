@@ -100,8 +100,18 @@ pub fn source_credential(
     cx.put_credential(src, folder_url, sas, replace)
 }
 
-/// Drops the source credential, if this job owns it; one already gone is fine.
-pub fn drop_credential(cx: &mut Context<'_, Config>, job: &Job) {
+/// Drops the source credential, if this job owns it, on the way to done: one already gone is
+/// fine; a transient failure is returned so the drop is made again.
+pub fn drop_credential(cx: &mut Context<'_, Config>, job: &Job) -> Result<()> {
+    if job.credential_owned {
+        let source = cx.config().source.clone();
+        cx.drop_owned_credential(&source, &job.folder_url)?;
+    }
+    Ok(())
+}
+
+/// The same, best effort, for cleanup after a failure.
+pub fn drop_credential_best_effort(cx: &mut Context<'_, Config>, job: &Job) {
     if job.credential_owned {
         let source = cx.config().source.clone();
         cx.drop_credential(&source, &job.folder_url);

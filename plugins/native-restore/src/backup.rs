@@ -180,7 +180,7 @@ fn backup_finished(
 fn backed_up(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
     if job.source_credential_owned {
         let (label, url) = (cx.config().source.clone(), job.credential_url.clone());
-        cx.drop_credential(&label, &url);
+        cx.drop_owned_credential(&label, &url)?;
         job.source_credential_owned = false;
     }
     Ok(Outcome::Next(State::ReadyToRestore { job }))

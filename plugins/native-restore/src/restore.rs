@@ -149,6 +149,14 @@ pub fn restoring(cx: &mut Context<'_, Config>, job: Job, op: Option<String>) -> 
         match cx.operation(id) {
             Ok(s) => match s.state {
                 OperationState::Succeeded => return Ok(Outcome::Next(State::Verifying { job })),
+                // No error number: the connection to the MI was lost, and an MI restore goes on
+                // without its client (methods.md §4.4): follow it on the MI, below.
+                OperationState::Failed(f) if f.code.is_none() => {
+                    cx.info(&format!(
+                        "{what} lost its connection ({}); following it on the MI",
+                        f.message
+                    ));
+                }
                 OperationState::Failed(f) => {
                     let failure = url_failure(cx, Side::Target, &job, &what, &f.message, f.code);
                     drop_credentials(cx, &job);
@@ -240,7 +248,7 @@ pub fn verifying(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
     }
     // Dropped again when this call is made again after a kill: one already gone is fine.
     if job.target_credential_owned {
-        cx.drop_credential(&cfg.target, &job.credential_url);
+        cx.drop_owned_credential(&cfg.target, &job.credential_url)?;
     }
     job.phases.end();
     cx.phase(
