@@ -49,6 +49,7 @@ impl ArmServer {
             garble: 0.into(),
             hold: Mutex::default(),
             fail: Mutex::new((0, 500)),
+            refuse: Mutex::new(None),
             requests: Mutex::default(),
             operations: Mutex::default(),
             next_op: 0.into(),
@@ -103,6 +104,19 @@ impl ArmServer {
     /// shape.
     pub fn fail(&self, n: u32, status: u16) {
         *self.state.fail.lock() = (n, status.clamp(500, 599));
+    }
+
+    /// The next `n` `method` requests whose path contains `path` are answered `status` in
+    /// ARM's error shape with `code`: a test's control, for answers the emulator has no other
+    /// way to give (a 400 with a code the service documents as passing, say).
+    pub fn refuse(&self, method: &str, path: &str, n: u32, status: u16, code: &str) {
+        *self.state.refuse.lock() = Some(super::state::Refusal {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            left: n,
+            status,
+            code: code.to_owned(),
+        });
     }
 
     /// The endpoint a client's azure label names.

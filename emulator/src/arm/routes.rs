@@ -83,6 +83,18 @@ async fn answer(
             return server_error(f.1);
         }
     }
+    {
+        let mut r = arm.refuse.lock();
+        if let Some(f) = r.as_mut()
+            && f.left > 0
+            && method.as_str() == f.method
+            && path.contains(f.path.as_str())
+        {
+            f.left -= 1;
+            let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::BAD_REQUEST);
+            return error(status, &f.code, "Injected by ferry-emulator's control API.");
+        }
+    }
     if arm
         .garble
         .fetch_update(

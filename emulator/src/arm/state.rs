@@ -26,6 +26,8 @@ pub(super) struct Arm {
     pub(super) hold: Mutex<Option<(String, String, std::time::Duration)>>,
     /// Requests still to fail with a server error, and its status (500–599).
     pub(super) fail: Mutex<(u32, u16)>,
+    /// Requests still to answer with an error a test asked for.
+    pub(super) refuse: Mutex<Option<Refusal>>,
     /// Every request: (method, path and query).
     pub(super) requests: Mutex<Vec<(String, String)>>,
     /// Operation id → its status and the work still to do.
@@ -157,4 +159,14 @@ impl Arm {
     pub(super) fn operation_status(&self, id: &str) -> Option<J> {
         self.operations.lock().get(id).map(|o| o.status.clone())
     }
+}
+
+/// Error answers a test asked for (`ArmServer::refuse`): the next `left` `method` requests whose
+/// path contains `path` get `status` with ARM error `code`.
+pub(super) struct Refusal {
+    pub method: String,
+    pub path: String,
+    pub left: u32,
+    pub status: u16,
+    pub code: String,
 }
