@@ -10,21 +10,6 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Puts a blob that is not a backup into `folder` through Azurite's REST API.
-async fn put_text_blob(rig: &Rig, folder: &str, name: &str) {
-    let sas = ferry_emulator::azurite::devstore_container_sas("migration", "racwl").unwrap();
-    let r = rig
-        .http
-        .put(format!("{folder}/{name}?{sas}"))
-        .header("x-ms-blob-type", "BlockBlob")
-        .header("x-ms-version", "2021-12-02")
-        .body("not a backup")
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{:?}", r.text().await);
-}
-
 fn assert_rfc3339(v: &Value) {
     let text = v.as_str().unwrap_or_else(|| panic!("not a string: {v}"));
     OffsetDateTime::parse(text, &Rfc3339).unwrap_or_else(|e| panic!("{text}: {e}"));
@@ -38,7 +23,7 @@ async fn restore_details_take_the_shape_of_the_api_version_asked() {
     rig.backup("DATABASE", "Shape", &f, "full.bak");
     rig.source("INSERT INTO [Shape].dbo.T VALUES (2)");
     rig.backup("LOG", "Shape", &f, "log1.trn");
-    put_text_blob(&rig, &f, "readme.txt").await;
+    rig.put_text_blob(&f, "readme.txt").await;
     let started = rig.start("Shape", &f, &rig.rl, None).await;
     assert_eq!(started.status, 202, "{}", started.body);
     rig.until("Shape", |p| p["lastRestoredFileName"] == "log1.trn")

@@ -147,6 +147,21 @@ impl Rig {
         ));
     }
 
+    /// Puts a blob that is not a backup into `folder` through Azurite's REST API.
+    pub async fn put_text_blob(&self, folder: &str, name: &str) {
+        let sas = azurite::devstore_container_sas("migration", "racwl").unwrap();
+        let r = self
+            .http
+            .put(format!("{folder}/{name}?{sas}"))
+            .header("x-ms-blob-type", "BlockBlob")
+            .header("x-ms-version", "2021-12-02")
+            .body("notes, not a backup")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{:?}", r.text().await);
+    }
+
     /// A request to `url` (absolute) with the rig's token.
     pub async fn send(&self, method: reqwest::Method, url: &str, body: Option<Value>) -> Reply {
         let mut req = self.http.request(method, url).bearer_auth(TOKEN);
