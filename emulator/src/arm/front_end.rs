@@ -7,9 +7,11 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use super::ArmOptions;
+use super::databases::MAX_DATABASES;
 use super::lrs::MAX_CONCURRENT_RESTORES;
 use super::routes::handle;
 use super::state::Arm;
+use super::tls::TlsListener;
 use crate::server::Server;
 
 /// A running front end. Dropping it stops it.
@@ -41,9 +43,14 @@ impl ArmServer {
         }
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let state = Arc::new(Arm {
             mi,
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             options,
             throttle: Mutex::new((0, 0)),
             garble: 0.into(),
@@ -56,6 +63,7 @@ impl ArmServer {
             jobs: Mutex::default(),
             job_ops: Mutex::default(),
             restore_limit: MAX_CONCURRENT_RESTORES.into(),
+            database_limit: MAX_DATABASES.into(),
             identity_grants: Mutex::default(),
             tasks: Mutex::new(None),
             saving: Mutex::new(()),
@@ -64,7 +72,7 @@ impl ArmServer {
         state
             .load()
             .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
-        launch(&state, listener);
+        launch(&state, listener)?;
         Ok(ArmServer {
             addr,
             state,
@@ -95,7 +103,7 @@ impl ArmServer {
                     format!("cannot listen on {} again: {e}", self.addr),
                 )
             })?;
-        launch(&self.state, listener);
+        launch(&self.state, listener)?;
         tracing::info!(addr = %self.addr, "ARM front end restarted");
         Ok(())
     }
@@ -151,6 +159,13 @@ impl ArmServer {
             .store(n, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Lowers the instance's limit on user databases (100, as MI's) so a test can reach it.
+    pub fn limit_databases(&self, n: usize) {
+        self.state
+            .database_limit
+            .store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Gives the instance's managed identity read access to a container (a "Storage Blob
     /// Data Reader" role assignment); the emulator reads it with `account` and `key`.
     pub fn grant_managed_identity(&self, container_url: &str, account: &str, key: &str) {
@@ -167,16 +182,27 @@ impl ArmServer {
     }
 }
 
-fn launch(state: &Arc<Arm>, listener: tokio::net::TcpListener) {
+fn launch(state: &Arc<Arm>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let app = axum::Router::new()
         .fallback(handle)
         .with_state(state.clone());
     let mut tasks = JoinSet::new();
-    tasks.spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    match &state.options.tls {
+        Some(config) => {
+            let listener = TlsListener::new(listener, config.clone())?;
+            tasks.spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+        }
+        None => {
+            tasks.spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+        }
+    }
     *state.tasks.lock() = Some(tasks);
     state.resume();
+    Ok(())
 }
 
 async fn stop(state: &Arm) {

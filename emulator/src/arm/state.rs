@@ -10,7 +10,7 @@ use serde_json::{Value as J, json};
 use tokio::task::JoinSet;
 
 use super::ArmOptions;
-use super::operation::{Operation, Work};
+use super::operation::{JobStep, Operation, Work};
 use crate::server::Server;
 use crate::sql::Outcome;
 
@@ -35,9 +35,11 @@ pub(super) struct Arm {
     pub(super) next_op: std::sync::atomic::AtomicU64,
     /// LRS jobs by database name (lower case), and their operation ids.
     pub(super) jobs: Mutex<HashMap<String, Arc<crate::lrs::job::Job>>>,
-    pub(super) job_ops: Mutex<HashMap<String, Arc<crate::lrs::job::Job>>>,
+    pub(super) job_ops: Mutex<HashMap<String, (Arc<crate::lrs::job::Job>, JobStep)>>,
     /// Restores from external backup the instance runs at once before it refuses more.
     pub(super) restore_limit: std::sync::atomic::AtomicUsize,
+    /// User databases the instance holds before it refuses another.
+    pub(super) database_limit: std::sync::atomic::AtomicUsize,
     /// Containers the instance's managed identity may read (its role assignments), with the
     /// account and key the emulator reads them with in its place.
     pub(super) identity_grants: Mutex<HashMap<String, (String, String)>>,
@@ -87,6 +89,22 @@ impl Arm {
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Sql/managedInstances/{}",
             o.subscription, o.resource_group, o.instance
         )
+    }
+
+    /// The instance as ARM shows it (ManagedInstances.json `ManagedInstance`: the properties a
+    /// client reads to find it and to connect).
+    pub(super) fn instance(&self) -> J {
+        json!({
+            "id": self.instance_path(),
+            "name": self.options.instance,
+            "type": "Microsoft.Sql/managedInstances",
+            "location": self.options.location,
+            "properties": {
+                "provisioningState": "Succeeded",
+                "state": "Ready",
+                "fullyQualifiedDomainName": format!("{}.emulated.database.windows.net", self.options.instance),
+            }
+        })
     }
 
     pub(super) fn database(&self, name: &str, state: &str) -> J {
