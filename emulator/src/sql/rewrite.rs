@@ -12,11 +12,13 @@ const SERVER_VIEWS: &[&str] = &[
     "server_principals",
     "sql_logins",
     "credentials",
-    "dm_exec_requests",
     "dm_operation_status",
     "certificates",
     "dm_database_encryption_keys",
 ];
+
+/// Views of the server's sessions, rebuilt in the connection's `temp` schema when read.
+const SESSION_VIEWS: &[&str] = &["dm_exec_sessions", "dm_exec_requests"];
 
 /// A statement ready for SQLite.
 pub struct Rewritten {
@@ -29,6 +31,8 @@ pub struct Rewritten {
     pub param_slots: Vec<(usize, usize)>,
     /// The database of the first table the statement names (the one it changes, for DML/DDL).
     pub target: Option<String>,
+    /// That table: (database, SQLite table name).
+    pub target_table: Option<(String, String)>,
 }
 
 impl Rewritten {
@@ -295,6 +299,18 @@ pub fn rewrite(
                     r#"(SELECT thumbprint FROM main."sys.certificates" WHERE certificate_id = ("#,
                     "))",
                 ))
+            } else if t.is("DB_NAME") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
+                // DB_NAME(column) and DB_ID(column) read sys.databases; constant arguments
+                // were evaluated before (see table.rs).
+                Some((
+                    r#"(SELECT name FROM main."sys.databases" WHERE database_id = ("#,
+                    "))",
+                ))
+            } else if t.is("DB_ID") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
+                Some((
+                    r#"(SELECT database_id FROM main."sys.databases" WHERE name = ("#,
+                    ") COLLATE NOCASE)",
+                ))
             } else if t.is("CERTPRIVATEKEY") {
                 // Guess: the emulator keeps no private keys; a placeholder blob stands in.
                 Some(("(SELECT X'00' FROM (SELECT ", "))"))
@@ -402,12 +418,14 @@ pub fn rewrite(
     }
     let sql = out.join(" ");
     let target = from_tables.first().map(|(db, _)| db.clone());
+    let target_table = from_tables.into_iter().next();
     Ok(Rewritten {
         sql,
         params,
         parts: out,
         param_slots,
         target,
+        target_table,
     })
 }
 
@@ -418,15 +436,15 @@ fn resolve(
     inst: &Instance,
 ) -> Result<(String, String), ServerMessage> {
     let schema = name.schema.clone().unwrap_or_else(|| "dbo".into());
-    if schema.eq_ignore_ascii_case("sys")
-        && SERVER_VIEWS
-            .iter()
-            .any(|v| v.eq_ignore_ascii_case(&name.object))
-    {
-        return Ok((
-            "main".into(),
-            format!("sys.{}", name.object.to_ascii_lowercase()),
-        ));
+    if schema.eq_ignore_ascii_case("sys") {
+        for (views, at) in [(SESSION_VIEWS, "temp"), (SERVER_VIEWS, "main")] {
+            if views.iter().any(|v| v.eq_ignore_ascii_case(&name.object)) {
+                return Ok((
+                    at.into(),
+                    format!("sys.{}", name.object.to_ascii_lowercase()),
+                ));
+            }
+        }
     }
     let db = name.db.clone().unwrap_or_else(|| current_db.to_owned());
     let Some(info) = inst.database(&db) else {

@@ -23,3 +23,32 @@ pub fn expect<'t>(t: &'t [Token], p: &str) -> Result<&'t [Token], ServerMessage>
         _ => Err(near(t)),
     }
 }
+
+/// The name at `st[i]` (a word or a bracketed name), or error 102 near what stands there.
+pub fn name_at(st: &[Token], i: usize) -> Result<String, ServerMessage> {
+    match st.get(i) {
+        Some(Token::Word(w) | Token::Quoted(w)) => Ok(w.clone()),
+        Some(t) => Err(syntax_error(&t.display())),
+        None => Err(syntax_error(
+            &st.get(i.wrapping_sub(1))
+                .map(|t| t.display())
+                .unwrap_or_default(),
+        )),
+    }
+}
+
+/// The index of the `)` that closes the `(` at `t[open]`.
+pub fn closing_paren(t: &[Token], open: usize) -> Option<usize> {
+    let mut depth = 0;
+    for (i, x) in t.iter().enumerate().skip(open) {
+        if x.is_punct("(") {
+            depth += 1;
+        } else if x.is_punct(")") {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
