@@ -55,6 +55,8 @@ impl Instance {
         conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, ATTACH_LIMIT)?;
         conn.execute_batch("PRAGMA synchronous = OFF")?;
         register_functions(&conn)?;
+        let names = super::database_names::Names::default();
+        super::database_names::register(&conn, &names)?;
         let version: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))?;
         let mut inst = Instance {
@@ -67,6 +69,7 @@ impl Instance {
             sessions: BTreeMap::new(),
             backup_dirs: vec![std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())],
             block_limit: 50_000,
+            names,
             _lock: lock,
         };
         match (version, tables) {
@@ -160,6 +163,7 @@ impl Instance {
             self.attach_storage(&info.name, info.file.as_deref(), info.system)
                 .map_err(|e| anyhow::anyhow!("cannot open database {}: {}", info.name, e.text))?;
             self.next_id = self.next_id.max(info.id + 1);
+            self.names.write().insert(info.id, info.name.clone());
             self.databases.insert(info.name.to_ascii_lowercase(), info);
         }
         Ok(())

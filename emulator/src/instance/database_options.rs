@@ -155,6 +155,7 @@ impl Instance {
         let mut renamed = info;
         renamed.name = to.to_owned();
         self.save_database(&renamed)?;
+        self.names.write().insert(renamed.id, renamed.name.clone());
         self.databases.insert(to.to_ascii_lowercase(), renamed);
         Ok(())
     }

@@ -59,6 +59,7 @@ impl Instance {
             log_chain: false,
         };
         self.save_database(&info)?;
+        self.names.write().insert(info.id, info.name.clone());
         self.databases.insert(name.to_ascii_lowercase(), info);
         Ok(())
     }
@@ -170,6 +171,7 @@ impl Instance {
             let _ = std::fs::remove_file(f);
         }
         self.databases.remove(&name.to_ascii_lowercase());
+        self.names.write().remove(&info.id);
         Ok(())
     }
 

@@ -10,6 +10,7 @@ mod backups;
 mod catalog;
 mod change_log;
 mod checksum;
+mod database_names;
 mod database_options;
 mod databases;
 mod mi_restore;

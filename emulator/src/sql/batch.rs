@@ -7,7 +7,7 @@
 use super::expr::Op;
 use super::outcome::Outcome;
 use super::plan::{Plan, SetOption, Source, plan};
-use super::procedures::{Exec, not_found, parse_declaration, sp_who_query};
+use super::procedures::{Exec, not_found, parse_declaration, sp_who_columns, sp_who_query};
 use super::raise;
 use super::scalar::{self, Env, Typed};
 use super::script::{self, Node};
@@ -704,7 +704,8 @@ impl Run<'_> {
                         inst.refresh_session_views(self.spid(), "EXECUTE", &types::now_text())
                             .map_err(one)?;
                         let (sql, params) = sp_who_query(filter.as_ref());
-                        let (columns, rows) = inst.query(&sql, &params).map_err(one)?;
+                        let (_, rows) = inst.query(&sql, &params).map_err(one)?;
+                        let columns = sp_who_columns();
                         (*status, vec![Outcome::Rows { columns, rows }], Flow::Next)
                     }
                     _ => return Err(one(not_found(written))),

@@ -133,6 +133,25 @@ pub fn not_found(name: &str) -> ServerMessage {
     )
 }
 
+/// sp_who's columns, typed as its reference page lists them (nchar columns as nvarchar).
+pub fn sp_who_columns() -> Vec<crate::protocol::tokens::Column> {
+    use crate::protocol::tokens::Column;
+    [
+        ("spid", SqlType::SmallInt),
+        ("ecid", SqlType::SmallInt),
+        ("status", SqlType::NVarChar(Some(30))),
+        ("loginame", SqlType::NVarChar(Some(128))),
+        ("hostname", SqlType::NVarChar(Some(128))),
+        ("blk", SqlType::VarChar(Some(5))),
+        ("dbname", SqlType::NVarChar(Some(128))),
+        ("cmd", SqlType::NVarChar(Some(16))),
+        ("request_id", SqlType::Int),
+    ]
+    .iter()
+    .map(|(n, t)| Column::new(n, *t))
+    .collect()
+}
+
 /// `sp_who` ("sp_who (Transact-SQL)"): one row per session, optionally only a login's, one
 /// session's, or the active ones ('ACTIVE'). The emulator's sessions are the user sessions;
 /// SQL Server also lists its background sessions.

@@ -299,18 +299,6 @@ pub fn rewrite(
                     r#"(SELECT thumbprint FROM main."sys.certificates" WHERE certificate_id = ("#,
                     "))",
                 ))
-            } else if t.is("DB_NAME") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
-                // DB_NAME(column) and DB_ID(column) read sys.databases; constant arguments
-                // were evaluated before (see table.rs).
-                Some((
-                    r#"(SELECT name FROM main."sys.databases" WHERE database_id = ("#,
-                    "))",
-                ))
-            } else if t.is("DB_ID") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
-                Some((
-                    r#"(SELECT database_id FROM main."sys.databases" WHERE name = ("#,
-                    ") COLLATE NOCASE)",
-                ))
             } else if t.is("CERTPRIVATEKEY") {
                 // Guess: the emulator keeps no private keys; a placeholder blob stands in.
                 Some(("(SELECT X'00' FROM (SELECT ", "))"))
@@ -368,6 +356,10 @@ pub fn rewrite(
             Token::Word(w) if w.eq_ignore_ascii_case("CHECKSUM_AGG") => "ferry_checksum_agg".into(),
             Token::Word(w) if w.eq_ignore_ascii_case("ISNULL") => "ifnull".into(),
             Token::Word(w) if w.eq_ignore_ascii_case("LEN") => "length".into(),
+            // DB_NAME(column) and DB_ID(column): constant arguments were evaluated before
+            // (table.rs); these read the instance's databases.
+            Token::Word(w) if w.eq_ignore_ascii_case("DB_NAME") => "ferry_db_name".into(),
+            Token::Word(w) if w.eq_ignore_ascii_case("DB_ID") => "ferry_db_id".into(),
             Token::Word(w) => w.clone(),
             Token::Quoted(q) => quote(q),
             Token::Str { text, .. } => format!("'{}'", text.replace('\'', "''")),
