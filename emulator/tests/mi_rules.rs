@@ -165,6 +165,18 @@ async fn mi_refuses_what_it_cannot_restore() {
     );
     exec(&mut s, "ALTER DATABASE Xtp ADD FILEGROUP Mem CONTAINS MEMORY_OPTIMIZED_DATA; ALTER DATABASE Xtp ADD FILE (NAME = M1, FILENAME = '/m1') TO FILEGROUP Mem").await;
     let empty = backup(&r, &mut s, "Xtp").await;
+    // While the filegroup is empty the restore goes through, and MI calls the filegroup XTP.
+    exec(&mut m, &restore("XtpEmpty", &empty)).await;
+    let fg = one_row(
+        &mut m,
+        "SELECT name, type FROM XtpEmpty.sys.filegroups WHERE type = 'FX'",
+    )
+    .await;
+    assert_eq!(
+        (fg.get::<&str, _>(0), fg.get::<&str, _>(1)),
+        (Some("XTP"), Some("FX"))
+    );
+    exec(&mut m, "DROP DATABASE XtpEmpty").await;
     exec(&mut s, "CREATE TABLE Xtp.dbo.Hot (Id int NOT NULL PRIMARY KEY NONCLUSTERED) WITH (MEMORY_OPTIMIZED = ON, DURABILITY = SCHEMA_AND_DATA); INSERT INTO Xtp.dbo.Hot VALUES (1)").await;
     let url = backup(&r, &mut s, "Xtp").await;
     assert_eq!(error_code(&mut m, &restore("Xtp", &url)).await, 41915);
