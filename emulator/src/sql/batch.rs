@@ -701,7 +701,10 @@ impl Run<'_> {
                     }
                     "sp_who" => {
                         let filter = values.first().map(|v| v.1.clone());
-                        inst.refresh_session_views(self.spid(), "EXECUTE", &types::now_text())
+                        // While sp_who runs, the statement its session is running is the
+                        // procedure's own SELECT of the session list, as sys.dm_exec_requests
+                        // reports a procedure's current statement, not the EXEC.
+                        inst.refresh_session_views(self.spid(), "SELECT", &types::now_text())
                             .map_err(one)?;
                         let (sql, params) = sp_who_query(filter.as_ref());
                         let (_, rows) = inst.query(&sql, &params).map_err(one)?;
