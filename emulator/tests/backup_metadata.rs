@@ -55,6 +55,18 @@ async fn headers_file_lists_and_the_log_chain() {
         &format!("INSERT INTO Sales.dbo.T VALUES {}", values.join(", ")),
     )
     .await;
+    // Backup encryption is not emulated: refused by name rather than taken unencrypted.
+    let refused = s
+        .simple_query(format!(
+            "BACKUP DATABASE Sales TO DISK = '{}' WITH ENCRYPTION (ALGORITHM = AES_256, SERVER CERTIFICATE = BackupCert)",
+            bak("encrypted.bak")
+        ))
+        .await
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("WITH ENCRYPTION"), "{refused}");
+    assert!(!share.path().join("encrypted.bak").exists());
     exec(&mut s, "ALTER DATABASE Sales ADD FILEGROUP Docs CONTAINS FILESTREAM; ALTER DATABASE Sales ADD FILEGROUP Mem CONTAINS MEMORY_OPTIMIZED_DATA; ALTER DATABASE Sales ADD FILE (NAME = Docs1, FILENAME = '/var/opt/mssql/data/docs1') TO FILEGROUP Docs; ALTER DATABASE Sales ADD FILE (NAME = Mem1, FILENAME = '/var/opt/mssql/data/mem1') TO FILEGROUP Mem").await;
     let groups = rows(
         &mut s,

@@ -93,6 +93,40 @@ async fn control_of_flow_variables_and_arithmetic() {
         .into_results()
         .await;
     assert!(rs.is_err(), "the first statement's error is reported");
+    // The same in statements on tables, which SQLite runs (it would answer NULL): the
+    // statement fails whole, so an UPDATE that meets a zero divisor in one row changes none.
+    assert_eq!(
+        server_error(&mut c, "SELECT Id / (Qty - 9) FROM Shop.dbo.T")
+            .await
+            .0,
+        8134
+    );
+    assert_eq!(
+        server_error(&mut c, "SELECT Id FROM Shop.dbo.T WHERE Qty % (Id - 3) = 0")
+            .await
+            .0,
+        8134
+    );
+    assert_eq!(
+        server_error(&mut c, "UPDATE Shop.dbo.T SET Qty = 100 / (Qty - 6)")
+            .await
+            .0,
+        8134
+    );
+    assert_eq!(int(&mut c, "SELECT SUM(Qty) FROM Shop.dbo.T").await, 18);
+    // Divisors that are not zero divide as before (integers stay integers); NULLIF guards.
+    assert_eq!(
+        int(&mut c, "SELECT SUM(Qty / 2 + Qty % 2) FROM Shop.dbo.T").await,
+        10
+    );
+    assert_eq!(
+        int(
+            &mut c,
+            "SELECT COUNT(*) FROM Shop.dbo.T WHERE Id / NULLIF(Qty - 9, 0) IS NULL"
+        )
+        .await,
+        1
+    );
     // Overflow (8115) and a conversion that fails (245, which ends the batch).
     assert_eq!(server_error(&mut c, "SELECT 2147483647 + 1").await.0, 8115);
     assert_eq!(server_error(&mut c, "DECLARE @i int = 'abc'").await.0, 245);
@@ -280,6 +314,9 @@ async fn catalog_functions_objects_and_sessions() {
     .await;
     assert_eq!(int(&mut c, "SELECT DB_ID('Shop')").await, id);
     assert_eq!(int(&mut c, "SELECT DB_ID()").await, 1, "master");
+    // A column that is not there: 207 naming it, nothing of the emulator's SQLite rewrite.
+    let (n, _, _, text) = server_error(&mut c, "SELECT TOP 1 Nope FROM Shop.dbo.Orders").await;
+    assert_eq!((n, text.as_str()), (207, "Invalid column name 'Nope'."));
     assert_eq!(
         scalar_string(&mut c, &format!("SELECT DB_NAME({id})")).await,
         "Shop"

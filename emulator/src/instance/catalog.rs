@@ -55,6 +55,7 @@ impl Instance {
         conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, ATTACH_LIMIT)?;
         conn.execute_batch("PRAGMA synchronous = OFF")?;
         register_functions(&conn)?;
+        super::division::register(&conn)?;
         let names = super::database_names::Names::default();
         super::database_names::register(&conn, &names)?;
         let version: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

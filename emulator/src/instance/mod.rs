@@ -13,6 +13,7 @@ mod checksum;
 mod database_names;
 mod database_options;
 mod databases;
+mod division;
 mod mi_restore;
 mod objects;
 mod operations;

@@ -7,6 +7,7 @@
 pub mod backup;
 mod batch;
 mod convert;
+mod divisor;
 mod env;
 mod expr;
 mod file_change;

@@ -122,13 +122,17 @@ pub fn raiserror(
 pub fn throw(number: &Value, message: &Value, state: &Value) -> ServerMessage {
     let n = types::int(number);
     if !(50000..=i64::from(i32::MAX)).contains(&n) {
-        return ServerMessage::error(
+        // SQL Server raises it in state 10 (its output as published, e.g. raresql.com's
+        // "guidelines to implement THROW statement"; Microsoft's error list gives no state).
+        let mut m = ServerMessage::error(
             35100,
             16,
             format!(
                 "Error number {n} in the THROW statement is outside the valid range. Specify an error number in the valid range of 50000 to 2147483647."
             ),
         );
+        m.state = 10;
+        return m;
     }
     let s = types::int(state);
     if !(0..=255).contains(&s) {

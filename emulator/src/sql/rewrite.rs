@@ -2,6 +2,7 @@
 //! `"schema.table"`, `[brackets]` to double quotes, `N'…'` to `'…'`, `TOP n` to `LIMIT n`,
 //! `@params` to positional parameters, `0x…` to blobs, and the few functions whose names differ.
 
+use super::divisor;
 use crate::instance::{DB_MARKER, Instance};
 use crate::protocol::tokens::ServerMessage;
 use crate::syntax::{Token, syntax_error};
@@ -152,8 +153,18 @@ pub fn rewrite(
     let mut expect_table = false;
     let mut from_tables: Vec<(String, String)> = Vec::new();
     let mut checksum_star_at: Option<usize> = None;
+    // Where each open `ferry_divisor(` closes (input token indexes, innermost last). Table
+    // definitions keep their expressions as written: SQLite stores them in the schema.
+    let mut divisor_ends: Vec<usize> = Vec::new();
+    let defines = tokens
+        .first()
+        .is_some_and(|t| t.is("CREATE") || t.is("ALTER"));
     let mut i = 0;
     while i < tokens.len() {
+        while divisor_ends.last().is_some_and(|&end| end <= i) {
+            divisor_ends.pop();
+            out.push(")".into());
+        }
         let t = &tokens[i];
         if expect_table {
             expect_table = false;
@@ -313,6 +324,16 @@ pub fn rewrite(
                 continue;
             }
         }
+        // `/` and `%`: division by zero fails with SQL Server's 8134 (instance/division.rs).
+        if !defines
+            && (t.is_punct("/") || t.is_punct("%"))
+            && let Some(end) = divisor::operand_end(tokens, i + 1)
+        {
+            out.push(format!("{} ferry_divisor(", t.display()));
+            divisor_ends.push(end);
+            i += 1;
+            continue;
+        }
         if t.is_punct("(") {
             depth += 1;
         }
@@ -390,6 +411,7 @@ pub fn rewrite(
         });
         i += 1;
     }
+    out.extend(divisor_ends.drain(..).map(|_| ")".to_owned()));
     if let Some(at) = checksum_star_at {
         let Some((db, table)) = from_tables.first() else {
             return Err(ServerMessage::error(

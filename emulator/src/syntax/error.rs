@@ -39,11 +39,22 @@ pub fn name_at(st: &[Token], i: usize) -> Result<String, ServerMessage> {
 
 /// The index of the `)` that closes the `(` at `t[open]`.
 pub fn closing_paren(t: &[Token], open: usize) -> Option<usize> {
+    closing(t, open, |x| x.is_punct("("), |x| x.is_punct(")"))
+}
+
+/// The index of the token that closes the one at `t[open]` (`)` for `(`, `END` for `CASE`…),
+/// the pairs nested inside it counted.
+pub fn closing(
+    t: &[Token],
+    open: usize,
+    opens: impl Fn(&Token) -> bool,
+    closes: impl Fn(&Token) -> bool,
+) -> Option<usize> {
     let mut depth = 0;
     for (i, x) in t.iter().enumerate().skip(open) {
-        if x.is_punct("(") {
+        if opens(x) {
             depth += 1;
-        } else if x.is_punct(")") {
+        } else if closes(x) {
             depth -= 1;
             if depth == 0 {
                 return Some(i);
