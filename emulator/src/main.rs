@@ -47,7 +47,8 @@ struct Serve {
     /// Port of the target Managed Instance (0 picks a free port).
     #[arg(long, default_value_t = 14331)]
     target_port: u16,
-    /// SQL Server version of the source: 2016, 2017, 2019 or 2022.
+    /// SQL Server version of the source: 2008, 2008r2, 2012, 2014, 2016, 2017, 2019 or 2022
+    /// (2012 is SP2, from before ProductMajorVersion existed).
     #[arg(long, default_value = "2019")]
     source_version: String,
     /// Edition of the source: enterprise, developer or standard.
@@ -214,7 +215,7 @@ async fn start_azurite(
 
 async fn serve(s: Serve) -> anyhow::Result<()> {
     let release = Release::parse(&s.source_version)
-        .ok_or_else(|| anyhow::anyhow!("--source-version must be 2016, 2017, 2019 or 2022"))?;
+        .ok_or_else(|| anyhow::anyhow!("--source-version must be 2008, 2008r2, 2012, 2014, 2016, 2017, 2019 or 2022"))?;
     let edition = Edition::parse(&s.source_edition).ok_or_else(|| {
         anyhow::anyhow!("--source-edition must be enterprise, developer or standard")
     })?;

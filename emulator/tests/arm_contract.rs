@@ -164,6 +164,8 @@ async fn paths_lists_and_tokens_are_answered_as_arm_answers_them() {
         .await;
     assert_eq!(shouted.status, 200, "{}", shouted.body);
     assert_eq!(shouted.body["name"], "mi");
+    assert_eq!(shouted.body["sku"]["tier"], "GeneralPurpose");
+    assert_eq!(shouted.body["properties"]["storageSizeInGB"], 32);
 
     for list in [
         format!(

@@ -2,8 +2,7 @@
 //! the emulator's SQL Server, its Managed Instance (ARM and T-SQL) and Azurite: ferry's own
 //! backups fit Azure's block limits, what the MI cannot take is refused before anything
 //! starts, names LRS refuses are caught first, the MI's read of the folder is checked before
-//! LRS starts, and `restoreDetails` is read as Azure shapes it. Tests marked `needs emulator`
-//! wait for the emulator to model the behaviour they name.
+//! LRS starts, and `restoreDetails` is read as Azure shapes it.
 
 mod common;
 
@@ -174,7 +173,6 @@ async fn passing_error_answers_while_lrs_runs_do_not_end_the_database() {
 /// `restoreDetails`, where LRS answers a failed job with 400 and its code
 /// (`ManagedDatabaseRestoreDetails.json`): the database ends with LRS's code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs emulator: GET …/restoreDetails/Default answering a failed LRS job with 400 and the job's documented code (e.g. BrokenRestorePlanGapInLogBackups), not 200 with status Failed"]
 async fn a_job_failing_after_a_restart_ends_with_lrs_code_from_restore_details() {
     // The database's own backups go into the folder (history mode, continuous).
     let (az, src, mi, _front, site, _data) = setup("backups_from = \"history\"").await;
@@ -190,9 +188,9 @@ async fn a_job_failing_after_a_restart_ends_with_lrs_code_from_restore_details()
     // folder's chain has a hole, and LRS fails the job.
     tokio::task::block_in_place(|| {
         src.run_sql(&format!(
-            "INSERT INTO [Sales].dbo.T VALUES (3); \
+            "INSERT INTO [Sales].dbo.T VALUES (103); \
              BACKUP LOG [Sales] TO URL = '{container}/elsewhere/hole.trn' WITH CHECKSUM; \
-             INSERT INTO [Sales].dbo.T VALUES (4); \
+             INSERT INTO [Sales].dbo.T VALUES (104); \
              BACKUP LOG [Sales] TO URL = '{container}/Sales/after_hole.trn' WITH CHECKSUM"
         ))
         .unwrap();
@@ -204,7 +202,6 @@ async fn a_job_failing_after_a_restart_ends_with_lrs_code_from_restore_details()
 /// counts, so the pending count is unknown, and completion is read from the database's
 /// status becoming Online.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs emulator: restoreDetails shaped by the api-version asked (2023-08-01: no logBackupSets or numberOfFiles* counts, unrestorableFiles as strings), and RestoreDetailsNotAvailableOrExpired (400) once the restored database is Online"]
 async fn restore_details_of_2023_08_01_have_no_pending_count_and_completion_is_the_database_online()
 {
     let (_az, _src, mi, _front, site, _data) = setup("tail_log = \"online\"").await;
@@ -221,7 +218,6 @@ async fn restore_details_of_2023_08_01_have_no_pending_count_and_completion_is_t
 /// version is read from `ProductVersion` (2008 R2 and early 2012 builds lack
 /// `ProductMajorVersion`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs emulator: a SQL Server 2014 source personality (ProductVersion 12.0.x)"]
 async fn ferry_mode_points_a_2014_source_to_share_or_history_mode() {
     let options = ferry_emulator::arm::ArmOptions::local("mi", TOKEN);
     let (_az, src, _mi, front, site, _data) =
@@ -234,7 +230,6 @@ async fn ferry_mode_points_a_2014_source_to_share_or_history_mode() {
 /// In-Memory OLTP on a General Purpose instance (ARM `sku.tier`): refused before anything
 /// starts, naming the tier (LRS would fail with XtpInitializedDuringRestore).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs emulator: the MI resource's sku.tier (GeneralPurpose) in ARM's GET of the instance, and ALTER DATABASE … ADD FILEGROUP … CONTAINS MEMORY_OPTIMIZED_DATA recorded as sys.filegroups.type 'FX' with its container a type-2 file"]
 async fn memory_optimized_data_stops_lrs_on_general_purpose() {
     let (_az, src, _mi, front, site, _data) = setup("mode = \"autocomplete\"").await;
     tokio::task::block_in_place(|| {

@@ -1,8 +1,7 @@
 //! What a Managed Instance cannot restore, through the real `ferry` binary running the bundled
 //! `native-restore` plugin against the emulator and Azurite: each refusal is found before
 //! anything changes (or, for what only the MI can see, explained by its number), and a
-//! credential the MI may still read through is never dropped. Tests marked `needs emulator`
-//! wait for the emulator to model the behaviour they name.
+//! credential the MI may still read through is never dropped.
 
 mod common;
 
@@ -114,7 +113,6 @@ async fn a_credential_is_never_dropped_under_a_restore_that_may_still_run() {
 /// non-empty memory-optimized filegroup (error 41915): refused before anything changes,
 /// naming the tier read from `sys.server_resource_stats`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs emulator: ALTER DATABASE … ADD FILEGROUP … CONTAINS MEMORY_OPTIMIZED_DATA recorded as sys.filegroups.type 'FX' with its container as a type-2 file, and master.sys.server_resource_stats on the MI answering sku 'General Purpose' with reserved_storage_mb and storage_space_used_mb"]
 async fn memory_optimized_data_is_refused_on_general_purpose_naming_the_tier() {
     let rig = Rig::new(&["Mem"], "").await;
     rig.add_container_filegroup("Mem", "MEMORY_OPTIMIZED_DATA");
@@ -140,7 +138,6 @@ async fn memory_optimized_data_is_refused_on_general_purpose_naming_the_tier() {
 /// (methods.md §4.4); `sys.dm_operation_status` keys the restore by the target name. A run
 /// killed mid-restore finds the restore there, follows it, and never sends a second RESTORE.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs emulator: an MI restore that lists the database in sys.databases under a GUID name (state RESTORING) until it ends, then renames it to the target, while sys.dm_operation_status keys the restore by the target name"]
 async fn a_restore_under_a_guid_name_is_found_and_followed_not_started_twice() {
     let rig = Rig::new(&["Sales"], "").await;
     rig.mi
@@ -166,7 +163,6 @@ async fn a_restore_under_a_guid_name_is_found_and_followed_not_started_twice() {
 /// before anything changes, pointing to share mode. The version comes from
 /// `SERVERPROPERTY('ProductVersion')`, which 2008 and 2012 answer too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs emulator: a SQL Server 2014 source personality (ProductVersion 12.0.x, ProductMajorVersion 12)"]
 async fn a_source_older_than_2016_is_pointed_to_share_mode() {
     let rig = Rig::with_source(&["Sales"], "", "2014").await;
     let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
@@ -183,7 +179,6 @@ async fn a_source_older_than_2016_is_pointed_to_share_mode() {
 /// A partially contained database and one whose ADR version store is outside PRIMARY
 /// (error 41939) are refused before anything changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs emulator: sys.databases.containment set by ALTER DATABASE … SET CONTAINMENT = PARTIAL, and sys.databases.is_accelerated_database_recovery_on with sys.dm_tran_persistent_version_store_stats.pvs_filegroup_id set by ALTER DATABASE … SET ACCELERATED_DATABASE_RECOVERY = ON (PERSISTENT_VERSION_STORE_FILEGROUP = …)"]
 async fn partial_containment_and_a_version_store_outside_primary_are_refused() {
     let rig = Rig::new(&["Contained", "Pvs"], "").await;
     rig.on_source(
@@ -229,4 +224,60 @@ async fn a_database_name_with_a_space_travels_in_encoded_urls() {
         .find(|t| t.contains("BACKUP DATABASE"))
         .unwrap();
     assert!(backup.contains("/Sales%20Q1/Sales_Q1_1of1.bak"), "{backup}");
+}
+
+/// The MI reads the backup through ferry's credential for the whole restore, which goes on
+/// after ferry's statement ends: the SAS in it lasts at least a day (the floor; larger
+/// databases add their transfer at 10 MiB/s), never the minutes a backup alone would need.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mis_credential_outlasts_the_restore() {
+    let rig = Rig::new(&["Sales"], "").await;
+    rig.mi
+        .set_restore_time(Some(std::time::Duration::from_secs(4)));
+    let mut cmd = rig.command(&["apply", "--json", "migration.toml"]);
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + RUN_LIMIT;
+    while received(&rig.mi, "RESTORE DATABASE [Sales]") == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "ferry ended first");
+        assert!(std::time::Instant::now() < deadline, "no restore");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let name = match Rig::scalar(&rig.mi, "SELECT TOP 1 name FROM sys.credentials") {
+        Some(ferry_emulator::protocol::types::Value::Text(n)) => n,
+        other => panic!("a credential on the MI while it restores: {other:?}"),
+    };
+    let (_, secret) = rig.mi.credential(&name).unwrap();
+    let secret = secret.unwrap();
+    let expiry = secret
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("se="))
+        .unwrap_or_else(|| panic!("an expiry in the SAS of {name}"))
+        .replace("%3A", ":")
+        .replace("%3a", ":");
+    let expiry = time::OffsetDateTime::parse(
+        &expiry,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let left = expiry - time::OffsetDateTime::now_utc();
+    assert!(
+        left >= time::Duration::hours(23),
+        "the SAS of {name} expires in {left}"
+    );
+    assert!(child.wait().unwrap().success());
+    assert_eq!(rig.state("Sales"), "ONLINE");
+}
+
+/// The MI's free storage (`sys.server_resource_stats`: reserved less used) must hold the
+/// database's files: refused before anything changes, not at the storage limit mid-restore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_larger_than_the_mis_free_storage_is_refused_before_anything_changes() {
+    let rig = Rig::new(&["Sales"], "").await;
+    rig.mi.set_reserved_storage_mb(1);
+    let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    failed_with(&events, &all, "Sales", "storage", "Raise the instance's storage");
+    rig.nothing_backed_up();
 }

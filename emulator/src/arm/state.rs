@@ -99,9 +99,15 @@ impl Arm {
             "name": self.options.instance,
             "type": "Microsoft.Sql/managedInstances",
             "location": self.options.location,
+            // The emulated instance is General Purpose, 8 vCores, with 32 GB (ManagedInstances.json
+            // `Sku` and `storageSizeInGB`; tier names as "Resource limits for Azure SQL Managed
+            // Instance" and the SKU list give them).
+            "sku": { "name": "GP_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 8 },
             "properties": {
                 "provisioningState": "Succeeded",
                 "state": "Ready",
+                "vCores": 8,
+                "storageSizeInGB": 32,
                 "fullyQualifiedDomainName": format!("{}.emulated.database.windows.net", self.options.instance),
             }
         })

@@ -31,7 +31,7 @@ use crate::protocol::tokens::ServerMessage;
 const CATALOG: &str = "catalog.sqlite";
 const LOCK: &str = "instance.lock";
 /// The catalog's layout; a directory written with another is refused, not misread.
-const LAYOUT_VERSION: i32 = 2;
+const LAYOUT_VERSION: i32 = 3;
 
 const DATABASES_SCHEMA: &str = r#"
 CREATE TABLE "ferry.databases" (
@@ -70,6 +70,7 @@ impl Instance {
             sessions: BTreeMap::new(),
             backup_dirs: vec![std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())],
             block_limit: 50_000,
+            reserved_storage_mb: super::resource_views::DEFAULT_RESERVED_STORAGE_MB,
             names,
             _lock: lock,
         };
@@ -87,6 +88,7 @@ impl Instance {
         }
         inst.conn.execute_batch(undo::SCHEMA)?;
         inst.conn.execute_batch(sessions::SCHEMA)?;
+        inst.conn.execute_batch(super::resource_views::SCHEMA)?;
         inst.recover_transactions().map_err(|e| {
             anyhow::anyhow!("cannot roll back the transactions left open: {}", e.text)
         })?;
@@ -101,7 +103,8 @@ impl Instance {
             r#"CREATE TABLE "sys.databases" (
                 name nvarchar(128), database_id int, create_date datetime2, compatibility_level tinyint,
                 collation_name nvarchar(128), user_access_desc nvarchar(60), state tinyint, state_desc nvarchar(60),
-                recovery_model tinyint, recovery_model_desc nvarchar(60), is_read_only bit, is_encrypted bit
+                recovery_model tinyint, recovery_model_desc nvarchar(60), is_read_only bit, is_encrypted bit,
+                containment tinyint, containment_desc nvarchar(60), is_accelerated_database_recovery_on bit
             );"#,
         )?;
         self.conn.execute_batch(DATABASES_SCHEMA)?;

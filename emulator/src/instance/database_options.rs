@@ -96,6 +96,17 @@ impl Instance {
         self.set_setting(&name, "pvs_filegroup", pvs)
     }
 
+    /// ALTER DATABASE … SET CONTAINMENT = PARTIAL | NONE ("ALTER DATABASE SET options",
+    /// CONTAINMENT), kept in the database's file and shown by `sys.databases.containment`. SQL
+    /// Server also requires the server option `contained database authentication` (error
+    /// 12824 without it); the emulator has no sp_configure and does not check it.
+    pub fn set_containment(&mut self, db: &str, partial: bool) -> Result<(), ServerMessage> {
+        let Some(name) = self.database(db).map(|d| d.name.clone()) else {
+            return Err(no_database(db));
+        };
+        self.set_setting(&name, "containment", partial.then_some("PARTIAL"))
+    }
+
     /// The filegroup of a database's persistent version store, when ADR is on.
     pub fn version_store_filegroup(&self, db: &str) -> Option<String> {
         self.setting(db, "pvs_filegroup")

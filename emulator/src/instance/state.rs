@@ -83,6 +83,8 @@ pub struct Instance {
     pub(super) backup_dirs: Vec<PathBuf>,
     /// How many blocks a block blob may have.
     pub(super) block_limit: u32,
+    /// The storage a Managed Instance reserves, in MB (`sys.server_resource_stats`).
+    pub(super) reserved_storage_mb: i64,
     /// Database ids and names, for DB_NAME and DB_ID inside queries.
     pub(super) names: super::database_names::Names,
     /// The data directory's lock, held while the instance is open.

@@ -129,6 +129,14 @@ impl Server {
         let _ = self.shared.with_instance(|i| i.set_block_limit(blocks));
     }
 
+    /// The storage the emulated MI reserves, in MB (32 GB unless set), as
+    /// `sys.server_resource_stats` reports it: a test makes an instance that is nearly full
+    /// without writing gigabytes. Kept across restarts.
+    pub fn set_reserved_storage_mb(&self, mb: i64) {
+        self.shared.settings.lock().reserved_storage_mb = Some(mb);
+        let _ = self.shared.with_instance(|i| i.set_reserved_storage_mb(mb));
+    }
+
     /// Sets how long (in virtual time) a background restore takes; None restores the default.
     pub fn set_restore_time(&self, t: Option<Duration>) {
         *self.shared.restore_time.lock() = t;

@@ -41,6 +41,7 @@ pub(super) struct Shared {
 pub(super) struct InstanceSettings {
     pub(super) backup_dirs: Vec<std::path::PathBuf>,
     pub(super) block_limit: Option<u32>,
+    pub(super) reserved_storage_mb: Option<i64>,
 }
 
 impl InstanceSettings {
@@ -50,6 +51,9 @@ impl InstanceSettings {
         }
         if let Some(n) = self.block_limit {
             inst.set_block_limit(n);
+        }
+        if let Some(mb) = self.reserved_storage_mb {
+            inst.set_reserved_storage_mb(mb);
         }
         Ok(())
     }

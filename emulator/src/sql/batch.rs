@@ -351,7 +351,8 @@ impl Run<'_> {
             Plan::SetRecovery(..)
             | Plan::AddFile(..)
             | Plan::SetEncryption(..)
-            | Plan::SetAcceleratedRecovery(..) => Some(226),
+            | Plan::SetAcceleratedRecovery(..)
+            | Plan::SetContainment(..) => Some(226),
             Plan::DropDatabase(_) => Some(574),
             Plan::Backup(_) | Plan::Restore(_) => Some(3021),
             _ => None,
@@ -533,6 +534,10 @@ impl Run<'_> {
             Plan::SetAcceleratedRecovery(db, on, filegroup) => {
                 inst.set_accelerated_recovery(db, *on, filegroup.as_deref())
                     .map_err(one)?;
+                done(&mut self.out);
+            }
+            Plan::SetContainment(db, partial) => {
+                inst.set_containment(db, *partial).map_err(one)?;
                 done(&mut self.out);
             }
             Plan::AddFile(db, change) => {

@@ -67,6 +67,8 @@ pub enum Plan<'t> {
     SetEncryption(String, bool),
     /// ALTER DATABASE … SET ACCELERATED_DATABASE_RECOVERY = ON|OFF [(PERSISTENT_VERSION_STORE_FILEGROUP = fg)].
     SetAcceleratedRecovery(String, bool, Option<String>),
+    /// ALTER DATABASE … SET CONTAINMENT = PARTIAL (true) | NONE.
+    SetContainment(String, bool),
     Restore(RestoreSpec),
     BeginTran(Option<String>),
     Commit,
@@ -362,6 +364,17 @@ fn plan_alter_database(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
             .map(|i| name_at(st, i + 2))
             .transpose()?;
         return Ok(Plan::SetAcceleratedRecovery(name, on, filegroup));
+    }
+    if word_at(3, "SET") && word_at(4, "CONTAINMENT") {
+        if !st.get(5).is_some_and(|t| t.is_punct("=")) {
+            return Err(near(&st[5..]));
+        }
+        let partial = match st.get(6) {
+            Some(t) if t.is("PARTIAL") => true,
+            Some(t) if t.is("NONE") => false,
+            _ => return Err(near(&st[6..])),
+        };
+        return Ok(Plan::SetContainment(name, partial));
     }
     if word_at(3, "ADD") {
         return parse_add(&st[4..]).map(|c| Plan::AddFile(name, c));

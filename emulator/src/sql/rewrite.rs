@@ -18,8 +18,15 @@ const SERVER_VIEWS: &[&str] = &[
     "dm_database_encryption_keys",
 ];
 
-/// Views of the server's sessions, rebuilt in the connection's `temp` schema when read.
-const SESSION_VIEWS: &[&str] = &["dm_exec_sessions", "dm_exec_requests"];
+/// Views of the server's sessions and resources, rebuilt in the connection's `temp` schema
+/// when read.
+const SESSION_VIEWS: &[&str] = &[
+    "dm_exec_sessions",
+    "dm_exec_requests",
+    "dm_tran_persistent_version_store_stats",
+    "master_files",
+    "server_resource_stats",
+];
 
 /// A statement ready for SQLite.
 pub struct Rewritten {

@@ -96,6 +96,29 @@ fn refresh_session_views(
     inst.refresh_session_views(s.spid, &command, &types::now_text())
 }
 
+/// The computed views a statement reads (`sys.databases`' settings, the version store, the
+/// MI's resources) are filled first.
+fn refresh_resource_views(
+    tokens: &[Token],
+    s: &SessionView<'_>,
+    inst: &mut Instance,
+) -> Result<(), ServerMessage> {
+    for view in crate::instance::COMPUTED_VIEWS {
+        let reads = tokens
+            .iter()
+            .any(|t| matches!(t, Token::Word(w) | Token::Quoted(w) if w.eq_ignore_ascii_case(view)));
+        if reads {
+            inst.refresh_resource_view(
+                view,
+                s.personality.is_managed_instance(),
+                s.personality.server_name(),
+                &types::now_text(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// CREATE TABLE … WITH (MEMORY_OPTIMIZED = ON [, DURABILITY = …]): the statement without the
 /// WITH clause, which SQLite has no use for, when it makes a memory-optimized table.
 fn memory_optimized(tokens: &[Token]) -> Option<Vec<Token>> {
@@ -135,6 +158,7 @@ pub(super) fn table_statement(
     let in_memory = memory_optimized(tokens);
     let tokens = in_memory.as_deref().unwrap_or(tokens);
     refresh_session_views(tokens, s, inst)?;
+    refresh_resource_views(tokens, s, inst)?;
     let rw = rewrite::rewrite(tokens, s.database, inst)?;
     let mut params = Vec::with_capacity(rw.params.len());
     for name in &rw.params {

@@ -209,6 +209,9 @@ def main(config_path):
         for i, instance in enumerate(instances):
             check_model(instance, f"managedInstances[{i}]")
         assert [i.name for i in instances] == [mi], instances
+        # The tier and size a migration tool sizes its checks by, through the SDK's Sku model.
+        assert instances[0].sku.tier == "GeneralPurpose", instances[0].sku
+        assert instances[0].v_cores == 8 and instances[0].storage_size_in_gb == 32, instances[0]
     print("listed", mi)
 
     # Continuous mode: start, follow restoreDetails until the log is restored, cut over.

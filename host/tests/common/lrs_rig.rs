@@ -103,6 +103,9 @@ pub async fn setup_source(config: &str, options: ArmOptions, dbs: &[&str], relea
     for db in dbs {
         std::fs::create_dir_all(site.path("share").join(db)).unwrap();
     }
+    // The source's service account may write anywhere in the site (the share, and paths a
+    // step's config names), as a DBA sets it up.
+    src.allow_backup_directory(site.dir.path()).unwrap();
     (az, src, mi, front, site, data)
 }
 

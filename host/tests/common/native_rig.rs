@@ -27,8 +27,7 @@ impl Rig {
         Rig::with_source(dbs, step_config, "2019").await
     }
 
-    /// [`Rig::new`] with a source of SQL Server `release` ("2016" … "2022", or one the
-    /// emulator does not imitate yet, which fails the test saying so).
+    /// [`Rig::new`] with a source of SQL Server `release` ("2008" … "2022").
     pub async fn with_source(dbs: &[&str], step_config: &str, release: &str) -> Rig {
         let az = Azurite::start().unwrap();
         az.create_container("backups").await.unwrap();
@@ -66,6 +65,8 @@ impl Rig {
         let site = Site::new(&migration, &env);
         std::fs::write(site.path("ca.pem"), src.ca_pem()).unwrap();
         std::fs::create_dir(site.path("share")).unwrap();
+        // The share is writable by the source's service account, as a DBA sets it up.
+        src.allow_backup_directory(&site.path("share")).unwrap();
         Rig {
             az,
             src,
@@ -181,8 +182,7 @@ pub fn failed_with(events: &[Value], all: &str, db: &str, code: &str, words: &st
     assert_eq!(row["reason_code"], code, "{row}");
 }
 
-/// An emulated source SQL Server of `release` ("2016" … "2022", or one the emulator does not
-/// imitate yet, which fails the test saying so), Enterprise edition, `sa` with `password`.
+/// An emulated source SQL Server of `release` ("2008" … "2022"), Enterprise edition, `sa` with `password`.
 pub async fn source_server(
     release: &str,
     dir: &std::path::Path,
@@ -191,7 +191,7 @@ pub async fn source_server(
 ) -> Server {
     let personality = ferry_emulator::Personality::SqlServer {
         release: ferry_emulator::Release::parse(release)
-            .unwrap_or_else(|| panic!("needs emulator: a SQL Server {release} personality")),
+            .unwrap_or_else(|| panic!("the emulator imitates no SQL Server {release}")),
         edition: ferry_emulator::Edition::Enterprise,
         hadr: false,
         name: "SRC".into(),

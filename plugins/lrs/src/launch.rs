@@ -143,13 +143,15 @@ pub fn follow(cx: &mut Context<'_, Config>, job: &mut Job) -> Result<bool> {
             job.target
         ))),
         OperationState::Failed(f) => {
-            // The operation's own outcome (status Failed, with ARM's code): LRS failed.
-            if f.code.is_none() && arm_code(&f.message).is_some() {
-                return Err(mi::stopped(&job.target, &f.message));
-            }
+            // No database left: LRS never started (a SAS or storage it cannot use is reported
+            // here, after ARM accepted the PUT).
             if !exists(cx, job)? {
                 let cfg = cx.config().clone();
                 return Err(refused(&cfg, &job.target, Error::Failed(f)));
+            }
+            // The operation's own outcome (status Failed, with ARM's code): LRS failed.
+            if f.code.is_none() && arm_code(&f.message).is_some() {
+                return Err(mi::stopped(&job.target, &f.message));
             }
             cx.debug(&format!(
                 "following the LRS start stopped ({}); monitoring restoreDetails",
@@ -180,6 +182,18 @@ fn resumed(cx: &mut Context<'_, Config>, job: Job) -> Outcome<State> {
 fn refused(cfg: &Config, target: &str, e: Error) -> Error {
     let Error::Failed(f) = e else { return e };
     let hint = match arm_code(&f.message) {
+        // Azure documents no narrower code for a SAS LRS cannot use (extra permissions, a
+        // stored access policy, the wrong scope): it fails the start with this one.
+        Some("StorageBrokenIssueDetectedAtTheStart") => match &cfg.sas_secret {
+            Some(label) => format!(
+                "; the SAS in secret `{label}` must be for the container, unexpired, and grant \
+                 Read and List only (sp=rl, not from a stored access policy): make a new one, \
+                 or drop `sas_secret` to let ferry sign it"
+            ),
+            None => "; check that the container exists and that the MI can reach the storage \
+                     account (firewall, private endpoint)"
+                .into(),
+        },
         _ if f.message.contains("SasToken") => match &cfg.sas_secret {
             Some(label) => format!(
                 "; the SAS in secret `{label}` must be for the container and grant Read and \

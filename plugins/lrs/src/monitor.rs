@@ -30,7 +30,7 @@ fn cutover_requested(cx: &mut Context<'_, Config>, cfg: &Config) -> bool {
 
 pub fn monitoring(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
-    launch::follow(cx, &mut job)?;
+    let start_running = launch::follow(cx, &mut job)?;
     let status = mi::database_status(cx, &job.target)?;
     if status.as_deref() == Some("Online") {
         return cutover::finish(cx, job);
@@ -51,6 +51,10 @@ pub fn monitoring(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<
                 job.target,
                 status.unwrap_or_default()
             )));
+        }
+        // ARM has not finished starting LRS: its operation will say how the start ended.
+        Look::Gone if start_running => {
+            return wait(cx, State::Monitoring { job }, "ARM is still starting LRS");
         }
         Look::Gone => return Err(mi::gone(&job.target)),
     };

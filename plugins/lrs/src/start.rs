@@ -58,6 +58,14 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
             "`{word}` is reserved by LRS in the container name and folder path; choose another folder"
         )));
     }
+    if let Some(nested) = nested_blob(cx, container, &folder)? {
+        return Err(Error::failed(format!(
+            "the folder `{folder}/` holds `{nested}` in a sub-folder: LRS reads one flat folder \
+             per database and does not support folders nested in it (Log Replay Service \
+             overview, limitations); move or delete what is in the sub-folder, or set `folder` \
+             to an empty one, then run `ferry apply --retry-failed`"
+        )));
+    }
     let mi = instance(cx)?;
     let src = cx.sql(&cfg.source)?;
     let Some(facts) = cx.source_database(src, &db)? else {
@@ -109,6 +117,32 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         job.credential_ms = now_ms();
     }
     Ok(Outcome::Next(State::Prepared { job }))
+}
+
+/// The first blob in a sub-folder of `folder`, which would make LRS fail the job: checked
+/// before anything starts (Azure documents no code for it, so waiting for LRS to fail would
+/// leave only its generic failure).
+fn nested_blob(
+    cx: &mut Context<'_, Config>,
+    container: ferry_sdk::Container,
+    folder: &str,
+) -> Result<Option<String>> {
+    let prefix = format!("{folder}/");
+    let mut marker: Option<String> = None;
+    loop {
+        let page = cx.list(container, &prefix, marker.as_deref(), 5000)?;
+        if let Some(o) = page.objects.iter().find(|o| {
+            o.name
+                .strip_prefix(&prefix)
+                .is_some_and(|rest| rest.contains('/'))
+        }) {
+            return Ok(Some(o.name.clone()));
+        }
+        match page.next_marker {
+            Some(m) => marker = Some(m),
+            None => return Ok(None),
+        }
+    }
 }
 
 /// The instance through ARM, with what a `target` label adds; what could not be read is said.
