@@ -31,11 +31,36 @@ async fn cell(c: &mut C, query: &str) -> Option<String> {
         .ok()
         .flatten()
         .map(str::to_owned)
-        .or_else(|| row.try_get::<i32, _>(0).ok().flatten().map(|v| v.to_string()))
-        .or_else(|| row.try_get::<u8, _>(0).ok().flatten().map(|v| v.to_string()))
-        .or_else(|| row.try_get::<i64, _>(0).ok().flatten().map(|v| v.to_string()))
-        .or_else(|| row.try_get::<bool, _>(0).ok().flatten().map(|v| u8::from(v).to_string()))
-        .or_else(|| row.try_get::<i16, _>(0).ok().flatten().map(|v| v.to_string()))
+        .or_else(|| {
+            row.try_get::<i32, _>(0)
+                .ok()
+                .flatten()
+                .map(|v| v.to_string())
+        })
+        .or_else(|| {
+            row.try_get::<u8, _>(0)
+                .ok()
+                .flatten()
+                .map(|v| v.to_string())
+        })
+        .or_else(|| {
+            row.try_get::<i64, _>(0)
+                .ok()
+                .flatten()
+                .map(|v| v.to_string())
+        })
+        .or_else(|| {
+            row.try_get::<bool, _>(0)
+                .ok()
+                .flatten()
+                .map(|v| u8::from(v).to_string())
+        })
+        .or_else(|| {
+            row.try_get::<i16, _>(0)
+                .ok()
+                .flatten()
+                .map(|v| v.to_string())
+        })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,7 +73,11 @@ async fn older_releases_answer_their_version_and_no_major_version_before_late_20
     ] {
         let r = start(sql(release), TlsMode::Required).await;
         let mut c = connect(&r).await;
-        let v = cell(&mut c, "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128))").await;
+        let v = cell(
+            &mut c,
+            "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128))",
+        )
+        .await;
         assert_eq!(v.as_deref(), Some(version), "{release:?}");
         let m = cell(
             &mut c,
@@ -57,7 +86,11 @@ async fn older_releases_answer_their_version_and_no_major_version_before_late_20
         .await;
         assert_eq!(m.as_deref(), major, "{release:?}");
         exec(&mut c, "CREATE DATABASE Old").await;
-        let l = cell(&mut c, "SELECT compatibility_level FROM sys.databases WHERE name = 'Old'").await;
+        let l = cell(
+            &mut c,
+            "SELECT compatibility_level FROM sys.databases WHERE name = 'Old'",
+        )
+        .await;
         assert_eq!(l.as_deref(), Some(level), "{release:?}");
     }
 }
@@ -81,10 +114,18 @@ async fn containment_and_the_version_store_show_in_the_catalog() {
         ("Plain", "0", "NONE", "0"),
     ] {
         let q = |col: &str| format!("SELECT {col} FROM sys.databases WHERE name = '{db}'");
-        assert_eq!(cell(&mut c, &q("containment")).await.as_deref(), Some(containment));
-        assert_eq!(cell(&mut c, &q("containment_desc")).await.as_deref(), Some(desc));
         assert_eq!(
-            cell(&mut c, &q("is_accelerated_database_recovery_on")).await.as_deref(),
+            cell(&mut c, &q("containment")).await.as_deref(),
+            Some(containment)
+        );
+        assert_eq!(
+            cell(&mut c, &q("containment_desc")).await.as_deref(),
+            Some(desc)
+        );
+        assert_eq!(
+            cell(&mut c, &q("is_accelerated_database_recovery_on"))
+                .await
+                .as_deref(),
             Some(adr),
             "{db}"
         );
@@ -104,9 +145,12 @@ async fn containment_and_the_version_store_show_in_the_catalog() {
     assert_ne!(fg.as_deref(), Some("1"), "not PRIMARY");
     exec(&mut c, "ALTER DATABASE [Contained] SET CONTAINMENT = NONE").await;
     assert_eq!(
-        cell(&mut c, "SELECT containment FROM sys.databases WHERE name = 'Contained'")
-            .await
-            .as_deref(),
+        cell(
+            &mut c,
+            "SELECT containment FROM sys.databases WHERE name = 'Contained'"
+        )
+        .await
+        .as_deref(),
         Some("0")
     );
     // Every database's files, with the database's id: two each, three for Pvs.
@@ -125,15 +169,21 @@ async fn only_the_mi_reports_its_tier_and_storage() {
     let mut c = connect(&r).await;
     exec(&mut c, "CREATE DATABASE Sales").await;
     assert_eq!(
-        cell(&mut c, "SELECT TOP 1 sku FROM master.sys.server_resource_stats ORDER BY end_time DESC")
-            .await
-            .as_deref(),
+        cell(
+            &mut c,
+            "SELECT TOP 1 sku FROM master.sys.server_resource_stats ORDER BY end_time DESC"
+        )
+        .await
+        .as_deref(),
         Some("General Purpose")
     );
     assert_eq!(
-        cell(&mut c, "SELECT reserved_storage_mb FROM sys.server_resource_stats")
-            .await
-            .as_deref(),
+        cell(
+            &mut c,
+            "SELECT reserved_storage_mb FROM sys.server_resource_stats"
+        )
+        .await
+        .as_deref(),
         Some("65536")
     );
     let used = cell(
@@ -142,7 +192,10 @@ async fn only_the_mi_reports_its_tier_and_storage() {
     )
     .await
     .unwrap();
-    assert!(used.parse::<i64>().unwrap() > 0, "the databases' files use storage: {used}");
+    assert!(
+        used.parse::<i64>().unwrap() > 0,
+        "the databases' files use storage: {used}"
+    );
     let update = cell(
         &mut c,
         "SELECT CAST(SERVERPROPERTY('ProductUpdateType') AS nvarchar(128))",

@@ -256,11 +256,9 @@ async fn the_mis_credential_outlasts_the_restore() {
         .unwrap_or_else(|| panic!("an expiry in the SAS of {name}"))
         .replace("%3A", ":")
         .replace("%3a", ":");
-    let expiry = time::OffsetDateTime::parse(
-        &expiry,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap();
+    let expiry =
+        time::OffsetDateTime::parse(&expiry, &time::format_description::well_known::Rfc3339)
+            .unwrap();
     let left = expiry - time::OffsetDateTime::now_utc();
     assert!(
         left >= time::Duration::hours(23),
@@ -278,6 +276,12 @@ async fn a_database_larger_than_the_mis_free_storage_is_refused_before_anything_
     rig.mi.set_reserved_storage_mb(1);
     let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
     assert_eq!(out.status.code(), Some(1), "{all}");
-    failed_with(&events, &all, "Sales", "storage", "Raise the instance's storage");
+    failed_with(
+        &events,
+        &all,
+        "Sales",
+        "storage",
+        "Raise the instance's storage",
+    );
     rig.nothing_backed_up();
 }

@@ -87,7 +87,11 @@ fn injected_refusal(arm: &Arm, method: &Method, path: &str) -> Option<Response> 
     }
     f.left -= 1;
     let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::BAD_REQUEST);
-    Some(error(status, &f.code, "Injected by ferry-emulator's control API."))
+    Some(error(
+        status,
+        &f.code,
+        "Injected by ferry-emulator's control API.",
+    ))
 }
 
 async fn answer(

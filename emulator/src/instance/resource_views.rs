@@ -163,10 +163,7 @@ impl Instance {
             used_bytes += size;
         }
         self.conn
-            .execute(
-                r#"DELETE FROM temp."sys.server_resource_stats""#,
-                [],
-            )
+            .execute(r#"DELETE FROM temp."sys.server_resource_stats""#, [])
             .map_err(sqlite_error)?;
         self.conn
             .execute(

@@ -104,9 +104,9 @@ fn refresh_resource_views(
     inst: &mut Instance,
 ) -> Result<(), ServerMessage> {
     for view in crate::instance::COMPUTED_VIEWS {
-        let reads = tokens
-            .iter()
-            .any(|t| matches!(t, Token::Word(w) | Token::Quoted(w) if w.eq_ignore_ascii_case(view)));
+        let reads = tokens.iter().any(
+            |t| matches!(t, Token::Word(w) | Token::Quoted(w) if w.eq_ignore_ascii_case(view)),
+        );
         if reads {
             inst.refresh_resource_view(
                 view,
