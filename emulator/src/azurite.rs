@@ -21,17 +21,50 @@ pub struct Azurite {
     location: Option<PathBuf>,
 }
 
+/// Where `npm ci --prefix tools/azurite` puts Azurite's blob service, relative to a checkout.
+pub const CHECKOUT_BINARY: &str = "tools/azurite/node_modules/.bin/azurite-blob";
+/// The environment variable that names the Azurite blob executable to run.
+pub const AZURITE_ENV: &str = "FERRY_AZURITE";
+
 /// How long a persistent Azurite gets to save its metadata and exit after SIGTERM.
 const GRACEFUL_STOP: Duration = Duration::from_secs(15);
 
 impl Azurite {
-    /// Where `npm ci --prefix tools/azurite` installs it in this repository.
-    pub fn default_binary() -> PathBuf {
-        if let Some(p) = std::env::var_os("FERRY_AZURITE_BLOB") {
-            return PathBuf::from(p);
+    /// The Azurite blob service to run: `explicit` (`serve --azurite-bin`), else the path in
+    /// `FERRY_AZURITE`, else [`CHECKOUT_BINARY`] under the current directory or one of its
+    /// ancestors (where `npm ci --prefix tools/azurite` installs it in a checkout). Found at
+    /// run time, not fixed when the emulator is built, so an installed `ferry-emulator` finds
+    /// the Azurite of the checkout it is run from.
+    pub fn binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+        let named = explicit
+            .map(|p| (p.to_owned(), "--azurite-bin"))
+            .or_else(|| std::env::var_os(AZURITE_ENV).map(|p| (PathBuf::from(p), AZURITE_ENV)));
+        if let Some((path, source)) = named {
+            if path.is_file() {
+                return Ok(path);
+            }
+            anyhow::bail!(
+                "{source} names {}, which is not a file; point it at Azurite's `azurite-blob` \
+                 executable (tools/azurite/node_modules/.bin/azurite-blob after `npm ci --prefix tools/azurite`)",
+                path.display()
+            );
         }
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tools/azurite/node_modules/.bin/azurite-blob")
+        let cwd = std::env::current_dir().map_err(|e| {
+            anyhow::anyhow!("cannot read the current directory to look for Azurite: {e}")
+        })?;
+        if let Some(found) = cwd
+            .ancestors()
+            .map(|dir| dir.join(CHECKOUT_BINARY))
+            .find(|candidate| candidate.is_file())
+        {
+            return Ok(found);
+        }
+        anyhow::bail!(
+            "Azurite is not installed: no {CHECKOUT_BINARY} in {} or any directory above it, and \
+             {AZURITE_ENV} is not set. Run `npm ci --prefix tools/azurite` in the ferry checkout \
+             (scripts/test does), or set {AZURITE_ENV} (or pass --azurite-bin) to an `azurite-blob` executable",
+            cwd.display()
+        )
     }
 
     /// Starts Azurite on a free loopback port with in-memory storage, and waits until it listens.
@@ -42,30 +75,32 @@ impl Azurite {
     /// Starts Azurite on `port` (0: a free one) with in-memory storage, and waits until it
     /// listens.
     pub fn start_on(port: u16) -> anyhow::Result<Azurite> {
-        Self::launch(port, None)
+        Self::launch(&Self::binary(None)?, port, None)
     }
 
     /// Starts Azurite on `port` (0: a free one) keeping its blobs and their metadata in
     /// `location` (Azurite's documented `--location` workspace), so that an Azurite started
     /// again there finds them; waits until it listens.
     pub fn start_persistent(port: u16, location: &Path) -> anyhow::Result<Azurite> {
+        Self::start_persistent_with(&Self::binary(None)?, port, location)
+    }
+
+    /// [`Azurite::start_persistent`] running the blob service at `bin`.
+    pub fn start_persistent_with(
+        bin: &Path,
+        port: u16,
+        location: &Path,
+    ) -> anyhow::Result<Azurite> {
         std::fs::create_dir_all(location).map_err(|e| {
             anyhow::anyhow!(
                 "cannot create Azurite's directory {}: {e}",
                 location.display()
             )
         })?;
-        Self::launch(port, Some(location.to_owned()))
+        Self::launch(bin, port, Some(location.to_owned()))
     }
 
-    fn launch(port: u16, location: Option<PathBuf>) -> anyhow::Result<Azurite> {
-        let bin = Self::default_binary();
-        if !bin.is_file() {
-            anyhow::bail!(
-                "Azurite is not installed at {}; run `npm ci --prefix tools/azurite` (scripts/test does)",
-                bin.display()
-            );
-        }
+    fn launch(bin: &Path, port: u16, location: Option<PathBuf>) -> anyhow::Result<Azurite> {
         let port = match port {
             0 => TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
             // Checked first: Azurite would exit, and the wait below would find whatever
@@ -87,7 +122,7 @@ impl Azurite {
             Some(dir) => vec!["--location".into(), dir.into()],
             None => vec!["--inMemoryPersistence".into()],
         };
-        let child = Command::new(&bin)
+        let child = Command::new(bin)
             .args(storage)
             .args([
                 "--blobHost",

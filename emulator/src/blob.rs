@@ -22,7 +22,27 @@ pub enum BlobError {
     NotFound,
     /// 409/412: the blob exists and the backup did not say FORMAT/INIT.
     Exists,
+    /// The blob would need more blocks than a block blob may have.
+    TooManyBlocks,
     Other(String),
+}
+
+/// How a block blob is written: the size of each block (BACKUP's MAXTRANSFERSIZE) and how many
+/// blocks a blob may have (Azure allows 50,000: "Scalability and performance targets for Blob
+/// storage"; the emulator lets tests scale it down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Blocks {
+    pub size: usize,
+    pub limit: u32,
+}
+
+impl Default for Blocks {
+    fn default() -> Self {
+        Blocks {
+            size: 4 << 20,
+            limit: 50_000,
+        }
+    }
 }
 
 /// Splits `https://acct.blob.core.windows.net/container/path/file.bak` (host-style) or
@@ -66,10 +86,7 @@ fn classify(e: azure_core::Error) -> BlobError {
     }
 }
 
-/// Blocks of 8 MiB, 8 in flight: SQL Server writes at most 4 MiB per block (its
-/// MAXTRANSFERSIZE); 8 MiB halves the requests, and 8 × 8 MiB keeps the memory in flight at
-/// 64 MiB. Azure allows 50,000 blocks per blob, so one blob holds up to ~390 GiB this way.
-const BLOCK: usize = 8 << 20;
+/// Blocks staged at once: 8 × 4 MiB keeps the memory in flight at 32 MiB.
 const IN_FLIGHT: usize = 8;
 
 /// Writes a block blob (the layout SQL Server uses with a SAS credential).
@@ -79,22 +96,34 @@ pub async fn upload(
     bytes: Vec<u8>,
     overwrite: bool,
 ) -> Result<(), BlobError> {
-    upload_parts(loc, sas, vec![azure_core::Bytes::from(bytes)], overwrite).await
+    upload_parts(
+        loc,
+        sas,
+        vec![azure_core::Bytes::from(bytes)],
+        overwrite,
+        Blocks::default(),
+    )
+    .await
 }
 
 /// Writes a block blob made of `parts` laid end to end (a backup stripe's prefix, payload and
-/// checksum): small ones in one request, larger ones as staged blocks with fixed-width ids,
-/// committed in one block list, cut across the parts without copying the payload.
+/// checksum): one that fits a block in one request, larger ones as staged blocks of
+/// `blocks.size` with fixed-width ids, committed in one block list, cut across the parts
+/// without copying the payload. A blob that needs more than `blocks.limit` blocks fails when
+/// the limit is reached, its blocks staged but never committed, as a backup that runs out of
+/// blocks leaves it.
 pub async fn upload_parts(
     loc: &BlobLocation,
     sas: &str,
     parts: Vec<azure_core::Bytes>,
     overwrite: bool,
+    blocks: Blocks,
 ) -> Result<(), BlobError> {
     use futures_util::StreamExt as _;
     let total: usize = parts.iter().map(|p| p.len()).sum();
+    let size = blocks.size.max(1);
     let blob = client(loc, sas)?;
-    if total <= BLOCK {
+    if total <= size {
         let options = if overwrite {
             BlobClientUploadOptions::default()
         } else {
@@ -108,17 +137,18 @@ pub async fn upload_parts(
     if !overwrite && blob.exists().await.map_err(classify)? {
         return Err(BlobError::Exists);
     }
+    let limit = blocks.limit as usize;
     let mut blocks: Vec<azure_core::Bytes> = Vec::new();
     let mut pending: Vec<azure_core::Bytes> = Vec::new();
     let mut pending_len = 0;
     for p in parts {
         let mut at = 0;
         while at < p.len() {
-            let take = (BLOCK - pending_len).min(p.len() - at);
+            let take = (size - pending_len).min(p.len() - at);
             pending.push(p.slice(at..at + take));
             pending_len += take;
             at += take;
-            if pending_len == BLOCK {
+            if pending_len == size {
                 blocks.push(stitch(std::mem::take(&mut pending)));
                 pending_len = 0;
             }
@@ -127,6 +157,8 @@ pub async fn upload_parts(
     if pending_len > 0 {
         blocks.push(stitch(pending));
     }
+    let too_many = blocks.len() > limit;
+    blocks.truncate(limit);
     let block_blob = std::sync::Arc::new(blob.block_blob_client());
     let ids: Vec<Vec<u8>> = (0..blocks.len())
         .map(|i| format!("{i:08}").into_bytes())
@@ -150,6 +182,9 @@ pub async fn upload_parts(
             .collect()
             .await;
     results.into_iter().collect::<Result<Vec<()>, _>>()?;
+    if too_many {
+        return Err(BlobError::TooManyBlocks);
+    }
     let list = azure_storage_blob::models::BlockLookupList {
         latest: Some(ids),
         ..Default::default()
@@ -200,6 +235,36 @@ pub async fn list(loc: &BlobLocation, sas: &str) -> Result<Vec<(String, u64)>, B
         }
     }
     Ok(out)
+}
+
+/// The size of a blob, in bytes.
+pub async fn size(loc: &BlobLocation, sas: &str) -> Result<u64, BlobError> {
+    use azure_storage_blob::models::BlobClientGetPropertiesResultHeaders as _;
+    let blob = client(loc, sas)?;
+    let props = blob.get_properties(None).await.map_err(classify)?;
+    props
+        .content_length()
+        .map_err(classify)?
+        .ok_or_else(|| BlobError::Other("the blob's size is not known".into()))
+}
+
+/// Reads `range` of a blob, one request: what a restore reads of a backup as it goes.
+pub async fn read_range(
+    loc: &BlobLocation,
+    sas: &str,
+    range: std::ops::Range<u64>,
+) -> Result<Vec<u8>, BlobError> {
+    if range.is_empty() {
+        return Ok(Vec::new());
+    }
+    let blob = client(loc, sas)?;
+    let options = azure_storage_blob::models::BlobClientDownloadOptions {
+        range: Some(range.into()),
+        ..Default::default()
+    };
+    let result = blob.download(Some(options)).await.map_err(classify)?;
+    let bytes = result.body.collect().await.map_err(classify)?;
+    Ok(bytes.to_vec())
 }
 
 /// Reads a whole blob.

@@ -47,7 +47,8 @@ struct Serve {
     /// Port of the target Managed Instance (0 picks a free port).
     #[arg(long, default_value_t = 14331)]
     target_port: u16,
-    /// SQL Server version of the source: 2016, 2017, 2019 or 2022.
+    /// SQL Server version of the source: 2008, 2008r2, 2012, 2014, 2016, 2017, 2019 or 2022
+    /// (2012 is SP2, from before ProductMajorVersion existed).
     #[arg(long, default_value = "2019")]
     source_version: String,
     /// Edition of the source: enterprise, developer or standard.
@@ -78,6 +79,10 @@ struct Serve {
     /// container, and print its URL and SAS tokens (Azurite's public development key).
     #[arg(long)]
     azurite: bool,
+    /// The Azurite blob executable to run with --azurite (else $FERRY_AZURITE, else
+    /// tools/azurite/node_modules/.bin/azurite-blob in the current directory or one above it).
+    #[arg(long, value_name = "PATH")]
+    azurite_bin: Option<PathBuf>,
     /// Azurite's blob port (10000 is Azurite's usual one; 0 picks a free port).
     #[arg(long, default_value_t = 10000)]
     azurite_port: u16,
@@ -88,6 +93,10 @@ struct Serve {
     /// Port of the Managed Instance's Azure Resource Manager front end (LRS and databases).
     #[arg(long, default_value_t = 14332)]
     arm_port: u16,
+    /// Serve the ARM front end over HTTPS with the emulator's CA (--ca-file), as Azure's SDKs
+    /// require before they send a bearer token.
+    #[arg(long)]
+    arm_tls: bool,
     /// The bearer token the ARM front end accepts, read from this environment variable; the
     /// front end is not started when it is unset.
     #[arg(long, default_value = "FERRY_EMULATOR_ARM_TOKEN", value_name = "VAR")]
@@ -181,11 +190,13 @@ fn seed(src: &Server) -> Result<(), ferry_emulator::protocol::tokens::ServerMess
 }
 
 async fn start_azurite(
+    bin: Option<&std::path::Path>,
     port: u16,
     location: &std::path::Path,
 ) -> anyhow::Result<ferry_emulator::azurite::Azurite> {
     use ferry_emulator::azurite;
-    let az = azurite::Azurite::start_persistent(port, location)?;
+    let bin = azurite::Azurite::binary(bin)?;
+    let az = azurite::Azurite::start_persistent_with(&bin, port, location)?;
     az.ensure_container("backups").await?;
     let rw = azurite::devstore_container_sas("backups", "racwl")?;
     let rl = azurite::devstore_container_sas("backups", "rl")?;
@@ -203,8 +214,11 @@ async fn start_azurite(
 }
 
 async fn serve(s: Serve) -> anyhow::Result<()> {
-    let release = Release::parse(&s.source_version)
-        .ok_or_else(|| anyhow::anyhow!("--source-version must be 2016, 2017, 2019 or 2022"))?;
+    let release = Release::parse(&s.source_version).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--source-version must be 2008, 2008r2, 2012, 2014, 2016, 2017, 2019 or 2022"
+        )
+    })?;
     let edition = Edition::parse(&s.source_edition).ok_or_else(|| {
         anyhow::anyhow!("--source-edition must be enterprise, developer or standard")
     })?;
@@ -221,6 +235,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         Tls::Off => TlsMode::Off,
     };
     let certs = Arc::new(ServerTls::generate(&[])?);
+    let arm_tls = s.arm_tls.then(|| ferry_emulator::arm::https_config(&certs));
     std::fs::write(&s.ca_file, &certs.ca_pem)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", s.ca_file.display()))?;
     let logins = HashMap::from([("sa".to_owned(), password)]);
@@ -262,7 +277,14 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         })?;
     }
     let _azurite = if s.azurite {
-        Some(start_azurite(s.azurite_port, &s.data_dir.join("azurite")).await?)
+        Some(
+            start_azurite(
+                s.azurite_bin.as_deref(),
+                s.azurite_port,
+                &s.data_dir.join("azurite"),
+            )
+            .await?,
+        )
     } else {
         None
     };
@@ -286,6 +308,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         Ok(token) => {
             let options = ferry_emulator::arm::ArmOptions {
                 data_dir: Some(s.data_dir.join("arm")),
+                tls: arm_tls,
                 ..ferry_emulator::arm::ArmOptions::local(ARM_INSTANCE, &token)
             };
             let front = ferry_emulator::arm::ArmServer::start(
@@ -354,9 +377,14 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
     );
     match &arm {
         Some(front) => println!(
-            "  target's ARM front end: {} (subscription s1, resource group rg, managed instance {ARM_INSTANCE}; bearer token in ${})",
+            "  target's ARM front end: {} (subscription s1, resource group rg, managed instance {ARM_INSTANCE}; bearer token in ${}{})",
             front.endpoint(),
-            s.arm_token_env
+            s.arm_token_env,
+            if s.arm_tls {
+                format!("; trust {ca}")
+            } else {
+                String::new()
+            }
         ),
         None => println!(
             "  (no ARM front end: set {} to the bearer token it should accept, for LRS)",

@@ -3,10 +3,22 @@
 
 use crate::protocol::types::{SqlType, Value};
 
-/// A SQL Server release the emulator can imitate. Builds are the ones reference/methods.md
-/// (link prerequisites table) lists as the minimum for each version.
+/// A SQL Server release the emulator can imitate. Builds for 2016 and later are the ones
+/// reference/methods.md (link prerequisites table) lists as the minimum for each version; the
+/// older ones are the last service packs ("Determine which version and edition of SQL Server
+/// Database Engine is running", learn.microsoft.com/troubleshoot/sql/releases/find-my-sql-version),
+/// except 2012, which is SP2 so that a source from before SERVERPROPERTY('ProductMajorVersion')
+/// existed can be rehearsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Release {
+    /// 2008 SP4, 10.0.6000.29
+    Sql2008,
+    /// 2008 R2 SP3, 10.50.6000.34
+    Sql2008R2,
+    /// 2012 SP2, 11.0.5058.0 (2014: before the late-2015 updates that added ProductMajorVersion)
+    Sql2012,
+    /// 2014 SP3, 12.0.6024.0
+    Sql2014,
     /// 2016 SP3, 13.0.6300.2
     Sql2016,
     /// 2017 CU31, 14.0.3456.2
@@ -20,6 +32,10 @@ pub enum Release {
 impl Release {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
+            "2008" => Release::Sql2008,
+            "2008r2" | "2008R2" => Release::Sql2008R2,
+            "2012" => Release::Sql2012,
+            "2014" => Release::Sql2014,
             "2016" => Release::Sql2016,
             "2017" => Release::Sql2017,
             "2019" => Release::Sql2019,
@@ -31,6 +47,10 @@ impl Release {
     fn facts(self) -> (&'static str, (u8, u8, u16, u16), &'static str, &'static str) {
         // (year, version, product level, update level)
         match self {
+            Release::Sql2008 => ("2008", (10, 0, 6000, 29), "SP4", ""),
+            Release::Sql2008R2 => ("2008 R2", (10, 50, 6000, 34), "SP3", ""),
+            Release::Sql2012 => ("2012", (11, 0, 5058, 0), "SP2", ""),
+            Release::Sql2014 => ("2014", (12, 0, 6024, 0), "SP3", ""),
             Release::Sql2016 => ("2016", (13, 0, 6300, 2), "SP3", ""),
             Release::Sql2017 => ("2017", (14, 0, 3456, 2), "RTM", "CU31"),
             Release::Sql2019 => ("2019", (15, 0, 4312, 2), "RTM", "CU20"),
@@ -87,10 +107,13 @@ impl Personality {
         }
     }
 
-    /// The compatibility level of new databases: 130 for 2016 … 160 for 2022 and MI.
+    /// The compatibility level of new databases: 100 for 2008 … 160 for 2022 and MI.
     pub fn compatibility_level(&self) -> u8 {
         match self {
             Personality::SqlServer { release, .. } => match release {
+                Release::Sql2008 | Release::Sql2008R2 => 100,
+                Release::Sql2012 => 110,
+                Release::Sql2014 => 120,
                 Release::Sql2016 => 130,
                 Release::Sql2017 => 140,
                 Release::Sql2019 => 150,
@@ -156,6 +179,16 @@ impl Personality {
         let int = |i: i64| Value::Variant(Box::new((SqlType::Int, Value::Int(i))));
         match (name.to_ascii_lowercase().as_str(), self) {
             ("productversion", _) => text(&self.product_version()),
+            // "ProductMajorVersion … Applies to: SQL Server 2012 (11.x) through current version in
+            // updates beginning in late 2015" (SERVERPROPERTY, learn.microsoft.com): NULL on the
+            // 2008 releases and on 2012 SP2.
+            (
+                "productmajorversion",
+                Personality::SqlServer {
+                    release: Release::Sql2008 | Release::Sql2008R2 | Release::Sql2012,
+                    ..
+                },
+            ) => Value::Null,
             ("productmajorversion", p) => text(&p.version().0.to_string()),
             ("productlevel", Personality::SqlServer { release, .. }) => text(release.facts().2),
             ("productlevel", Personality::ManagedInstance { .. }) => text("RTM"),
@@ -163,6 +196,11 @@ impl Personality {
                 let u = release.facts().3;
                 if u.is_empty() { Value::Null } else { text(u) }
             }
+            // "ProductUpdateType … CU: updates are based on cumulative updates; Continuous: new
+            // updates as they are available. Applies to: Azure SQL Database, Azure SQL Managed
+            // Instance" (SERVERPROPERTY): the emulated MI has the SQL Server 2022 update
+            // policy, whose updates are CUs; NULL on SQL Server.
+            ("productupdatetype", Personality::ManagedInstance { .. }) => text("CU"),
             ("edition", Personality::SqlServer { edition, .. }) => text(edition.text()),
             ("edition", Personality::ManagedInstance { .. }) => text("SQL Azure"),
             (

@@ -49,6 +49,9 @@ async fn full_and_log_backups_restore_in_chain_on_another_server() {
         TlsMode::Required,
     )
     .await;
+    // Both servers' service accounts may use the share, as on a real site.
+    src.server.allow_backup_directory(share.path()).unwrap();
+    dst.server.allow_backup_directory(share.path()).unwrap();
     let mut s = connect(&src).await;
     exec(&mut s, "CREATE DATABASE Sales; CREATE TABLE Sales.dbo.Orders (Id int PRIMARY KEY, Customer nvarchar(50), Total decimal(10,2))").await;
     insert_rows(&mut s, 0, 500).await;
@@ -239,6 +242,7 @@ async fn damaged_media_and_bad_devices_fail_with_their_numbers() {
     let share = tempfile::tempdir().unwrap();
     let path = |f: &str| share.path().join(f);
     let src = start(sql2019(), TlsMode::Required).await;
+    src.server.allow_backup_directory(share.path()).unwrap();
     let mut s = connect(&src).await;
     exec(&mut s, "CREATE DATABASE Small; CREATE TABLE Small.dbo.T (Id int); INSERT INTO Small.dbo.T VALUES (1)").await;
     exec(&mut s, "ALTER DATABASE Small SET RECOVERY SIMPLE").await;
@@ -301,14 +305,61 @@ async fn damaged_media_and_bad_devices_fail_with_their_numbers() {
         4208,
         "no log backups in SIMPLE recovery"
     );
+    // Without INIT or FORMAT a BACKUP TO DISK appends a backup set to the file ("BACKUP
+    // (Transact-SQL)": NOINIT is the default); RESTORE reads the one FILE names.
+    exec(
+        &mut s,
+        &format!("INSERT INTO Small.dbo.T VALUES (2); BACKUP DATABASE Small TO DISK = '{}' WITH NAME = N'second'", full.display()),
+    )
+    .await;
+    let sets = s
+        .simple_query(format!(
+            "RESTORE HEADERONLY FROM DISK = '{}'",
+            full.display()
+        ))
+        .await
+        .unwrap()
+        .into_first_result()
+        .await
+        .unwrap();
+    assert_eq!(sets.len(), 2, "two backup sets on the file");
+    assert_eq!(sets[1].get::<i16, _>("Position"), Some(2));
+    assert_eq!(sets[1].get::<&str, _>("BackupName"), Some("second"));
+    exec(
+        &mut s,
+        &format!(
+            "RESTORE DATABASE Second FROM DISK = '{}' WITH FILE = 2",
+            full.display()
+        ),
+    )
+    .await;
+    let n = one_row(&mut s, "SELECT COUNT(*) FROM Second.dbo.T").await;
+    assert_eq!(n.get::<i32, _>(0), Some(2), "the second set has both rows");
     assert_eq!(
         error_code(
             &mut s,
-            &format!("BACKUP DATABASE Small TO DISK = '{}'", full.display())
+            &format!(
+                "RESTORE HEADERONLY FROM DISK = '{}' WITH FILE = 3",
+                full.display()
+            )
         )
         .await,
-        50000,
-        "one backup set per file"
+        4038,
+        "no third set"
+    );
+    // The service account has no rights outside the data directory and its granted shares.
+    let outside = tempfile::tempdir().unwrap();
+    let denied = error_code(
+        &mut s,
+        &format!(
+            "BACKUP DATABASE Small TO DISK = '{}'",
+            outside.path().join("x.bak").display()
+        ),
+    )
+    .await;
+    assert_eq!(
+        denied, 3201,
+        "another directory is not the server's to write"
     );
     exec(
         &mut s,
@@ -336,7 +387,8 @@ async fn damaged_media_and_bad_devices_fail_with_their_numbers() {
         3035
     );
 
-    // Managed Instance: only full restores, from URL, without NORECOVERY/REPLACE/MOVE.
+    // Managed Instance: only full restores, from URL, without WITH options; each refusal has
+    // its own number ("Database engine events and errors 41400 to 49999").
     let mi_server = start(mi(), TlsMode::Required).await;
     let mut m = connect(&mi_server).await;
     assert_eq!(error_code(&mut m, "RESTORE DATABASE Small FROM URL = 'https://acct.blob.core.windows.net/c/small.bak' WITH NORECOVERY").await, 41901);
@@ -346,7 +398,8 @@ async fn damaged_media_and_bad_devices_fail_with_their_numbers() {
             &format!("RESTORE DATABASE Small FROM DISK = '{}'", full.display())
         )
         .await,
-        41901
+        41902,
+        "URL devices only"
     );
     assert_eq!(
         error_code(
@@ -354,6 +407,7 @@ async fn damaged_media_and_bad_devices_fail_with_their_numbers() {
             "RESTORE LOG Small FROM URL = 'https://acct.blob.core.windows.net/c/l.trn'"
         )
         .await,
-        41901
+        41906,
+        "RESTORE LOG is not supported"
     );
 }

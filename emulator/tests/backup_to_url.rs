@@ -96,7 +96,8 @@ async fn backup_to_url_then_restore_on_mi_with_progress() {
         &format!("RESTORE HEADERONLY FROM URL = '{url1}', URL = '{url2}'"),
     )
     .await;
-    assert_eq!(header.get::<u8, _>("DeviceType"), Some(9), "URL devices");
+    // A device named by its URL is a physical URL device: 109 ("RESTORE HEADERONLY").
+    assert_eq!(header.get::<u8, _>("DeviceType"), Some(109), "URL devices");
     assert_eq!(header.get::<bool, _>("IsCopyOnly"), Some(true));
     assert_eq!(
         error_code(
@@ -115,19 +116,32 @@ async fn backup_to_url_then_restore_on_mi_with_progress() {
         let _ = restorer.simple_query(restore_sql).await;
     });
     let mut seen: Vec<i32> = Vec::new();
-    let mut states = Vec::new();
+    let mut restoring_as = Vec::new();
     for _ in 0..200 {
         tokio::time::sleep(Duration::from_millis(40)).await;
+        // dm_operation_status names the target; sys.databases shows the database under a
+        // GUID name until it is restored (methods.md §4.4).
         let rows = m
-            .simple_query("SELECT o.percent_complete, o.state_desc, d.state_desc FROM sys.dm_operation_status o JOIN sys.databases d ON d.name = o.major_resource_id WHERE o.operation = N'RESTORE DATABASE'")
+            .simple_query("SELECT percent_complete, state_desc FROM sys.dm_operation_status WHERE operation = N'RESTORE DATABASE' AND major_resource_id = N'Sales'")
             .await
             .unwrap()
             .into_first_result()
             .await
             .unwrap();
+        let databases = m
+            .simple_query("SELECT name FROM sys.databases WHERE state_desc = N'RESTORING'")
+            .await
+            .unwrap()
+            .into_first_result()
+            .await
+            .unwrap();
+        restoring_as.extend(
+            databases
+                .iter()
+                .map(|r| r.get::<&str, _>(0).unwrap().to_owned()),
+        );
         if let Some(r) = rows.first() {
             seen.push(r.get::<i32, _>(0).unwrap());
-            states.push(r.get::<&str, _>(2).unwrap().to_owned());
             if seen.len() == 5 {
                 task.abort(); // the client goes away; the restore must not
             }
@@ -142,7 +156,13 @@ async fn backup_to_url_then_restore_on_mi_with_progress() {
         "progress only rises: {seen:?}"
     );
     assert_eq!(*seen.last().unwrap(), 100);
-    assert!(states.contains(&"RESTORING".to_owned()));
+    assert!(!restoring_as.is_empty(), "the database was seen restoring");
+    assert!(
+        restoring_as
+            .iter()
+            .all(|n| n != "Sales" && n.len() == 36 && n.matches('-').count() == 4),
+        "under a GUID name while it restores: {restoring_as:?}"
+    );
     let online = one_row(
         &mut m,
         "SELECT state_desc, recovery_model_desc FROM sys.databases WHERE name = N'Sales'",
@@ -224,7 +244,7 @@ async fn mi_refuses_a_backup_with_two_log_files() {
             &format!("RESTORE DATABASE TwoLogs FROM URL = '{container}/TwoLogs.bak'")
         )
         .await,
-        41901
+        41921
     );
     let gone = m
         .simple_query("SELECT COUNT(*) FROM sys.databases WHERE name = N'TwoLogs'")

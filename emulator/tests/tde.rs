@@ -12,6 +12,9 @@ async fn tde_backup_needs_its_certificate_on_the_target() {
     let bak = share.path().join("secure.bak").display().to_string();
     let src = start(sql2019(), TlsMode::Required).await;
     let dst = start(sql2019(), TlsMode::Required).await;
+    // Both servers' service accounts may use the share, as on a real site.
+    src.server.allow_backup_directory(share.path()).unwrap();
+    dst.server.allow_backup_directory(share.path()).unwrap();
     let mut s = connect(&src).await;
     exec(&mut s, "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Mk#2026'; CREATE CERTIFICATE TdeCert WITH SUBJECT = 'TDE for Secure'").await;
     exec(&mut s, "CREATE DATABASE Secure; CREATE TABLE Secure.dbo.T (Id int); INSERT INTO Secure.dbo.T VALUES (7)").await;

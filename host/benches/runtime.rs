@@ -49,7 +49,8 @@ fn call() -> StepCall {
             timeout_ms: 60_000,
             memory_bytes: 64 << 20,
             fuel: None,
-            retries: 0,
+            retries: Some(0),
+            retry_window_ms: 0,
         },
         scratch: None,
     }

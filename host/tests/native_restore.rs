@@ -196,17 +196,7 @@ async fn each_failure_ends_only_its_own_database_with_a_reason() {
         ("Broken", "server-error", "error 3013"),
         ("Tde", "tde-certificate", "certificate [TdeCert]"),
     ] {
-        let failed = item(&events, "item-failed", db).unwrap_or_else(|| panic!("{db}: {all}"));
-        assert!(
-            failed["error"].as_str().unwrap().contains(words),
-            "{db}: {failed}"
-        );
-        let row = events
-            .iter()
-            .find(|e| e["event"] == "row" && e["name"] == db)
-            .unwrap_or_else(|| panic!("a report row for {db}"));
-        assert_eq!(row["status"], "failed");
-        assert_eq!(row["reason_code"], code, "{row}");
+        failed_with(&events, &all, db, code, words);
     }
     assert_eq!(
         rig.state("Taken"),
@@ -290,7 +280,17 @@ async fn a_kill_during_the_restore_resumes_without_a_second_restore() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(rig.state("Sales"), "RESTORING", "killed mid-restore");
+    // Killed mid-restore: MI lists the database under a GUID until the restore ends, and
+    // sys.dm_operation_status keys the restore by the target's name.
+    assert_eq!(rig.state("Sales"), "", "killed mid-restore");
+    assert_eq!(
+        rig.count(
+            &rig.mi,
+            "SELECT COUNT(*) FROM sys.dm_operation_status WHERE major_resource_id = 'Sales' AND state_desc = 'IN_PROGRESS'"
+        ),
+        1,
+        "killed mid-restore"
+    );
 
     let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
     assert!(out.status.success(), "{all}");
@@ -308,12 +308,13 @@ async fn a_kill_during_the_restore_resumes_without_a_second_restore() {
 async fn backups_on_a_share_are_checked_uploaded_and_restored() {
     let rig = Rig::new(&["Sales", "Hr"], "mode = \"share\"\nshare = \"share\"").await;
     let share = rig.site.path("share");
-    // Sales: a full backup WITH CHECKSUM, as the runbook asks; Hr: one without.
+    // Sales: a full backup WITH CHECKSUM, as the runbook asks; Hr: one without, which the
+    // MI restores all the same (CHECKSUM is recommended, not required): a warning, not a stop.
     rig.backup_to_share("Sales", true);
     rig.backup_to_share("Hr", false);
     std::fs::write(share.join("Sales/readme.txt"), "not a backup").unwrap();
     let (out, events, all) = rig.ferry(&["apply", "--json", "migration.toml"]).await;
-    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(out.status.success(), "{all}");
     let done = item(&events, "item-done", "Sales").unwrap_or_else(|| panic!("{all}"));
     assert_eq!(done["output"]["mode"], "share", "{done}");
     let files = done["output"]["files"].as_array().unwrap();
@@ -326,19 +327,17 @@ async fn backups_on_a_share_are_checked_uploaded_and_restored() {
     );
     assert_eq!(rig.state("Sales"), "ONLINE");
     assert_eq!(rig.count(&rig.mi, "SELECT COUNT(*) FROM [Sales].dbo.T"), 3);
-    let failed = item(&events, "item-failed", "Hr").unwrap_or_else(|| panic!("{all}"));
-    assert!(
-        failed["error"]
-            .as_str()
-            .unwrap()
-            .contains("without CHECKSUM"),
-        "{failed}"
-    );
-    assert_eq!(
-        rig.state("Hr"),
-        "",
-        "nothing restored from a backup that failed its check"
-    );
+    assert!(item(&events, "item-done", "Hr").is_some(), "{all}");
+    assert_eq!(rig.state("Hr"), "ONLINE");
+    let warned = events.iter().any(|e| {
+        e["event"] == "log"
+            && e["item"] == "Hr"
+            && e["level"] == "warn"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("taken without CHECKSUM"))
+    });
+    assert!(warned, "the missing CHECKSUM is warned about: {all}");
     assert!(
         rig.src
             .statements()

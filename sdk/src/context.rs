@@ -288,6 +288,20 @@ impl<'h, C> Context<'h, C> {
     pub fn azure_begin(&mut self, label: &str, request: &ArmRequest) -> Result<String> {
         self.host.azure_begin(label, request)
     }
+    /// Starts an ARM long-running operation whose body holds sealed secrets (see
+    /// [`Context::azure_sealed`]); returns the operation id.
+    pub fn azure_begin_sealed(
+        &mut self,
+        label: &str,
+        request: &ArmRequest,
+        secrets: &[(&str, Secret)],
+    ) -> Result<String> {
+        let handles: Vec<(String, u32)> = secrets
+            .iter()
+            .map(|(name, s)| ((*name).to_owned(), s.0))
+            .collect();
+        self.host.azure_begin_sealed(label, request, &handles)
+    }
 
     /// The status of a host operation.
     pub fn operation(&mut self, id: &str) -> Result<OperationStatus> {

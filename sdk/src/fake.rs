@@ -290,6 +290,14 @@ impl Host for FakeHost {
     ) -> Result<ArmResponse> {
         Self::unsupported("Azure")
     }
+    fn azure_begin_sealed(
+        &mut self,
+        _label: &str,
+        _request: &ArmRequest,
+        _secrets: &[(String, u32)],
+    ) -> Result<String> {
+        Self::unsupported("Azure")
+    }
 
     fn operation_status(&mut self, _id: &str) -> Result<OperationStatus> {
         Self::unsupported("operation backend")

@@ -83,6 +83,12 @@ pub trait Host {
 
     fn azure_request(&mut self, label: &str, request: &ArmRequest) -> Result<ArmResponse>;
     fn azure_begin(&mut self, label: &str, request: &ArmRequest) -> Result<String>;
+    fn azure_begin_sealed(
+        &mut self,
+        label: &str,
+        request: &ArmRequest,
+        secrets: &[(String, u32)],
+    ) -> Result<String>;
     fn azure_request_sealed(
         &mut self,
         label: &str,

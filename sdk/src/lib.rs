@@ -32,19 +32,25 @@
 
 extern crate self as ferry_sdk;
 
+pub mod arm_errors;
 #[doc(hidden)]
 pub mod bindings;
+pub mod blob_names;
 mod config_schema;
 mod context;
 mod credentials;
 mod errors;
 pub mod fake;
 mod host;
+mod mi_facts;
 pub mod mi_limits;
 mod phases;
 mod plugin;
 mod runner;
+mod source_db;
 pub mod sql_value;
+pub mod sql_version;
+pub mod striping;
 pub mod tsql_text;
 pub mod url_errors;
 mod wasm_host;
@@ -56,6 +62,7 @@ pub use host::Host;
 pub use phases::{Phases, now_ms};
 pub use plugin::{Outcome, Plugin, WaitFor, need};
 pub use runner::{parse_config, run_cleanup, run_step};
+pub use source_db::SourceDatabase;
 
 pub use bindings::ferry::plugin::azure::{ArmRequest, ArmResponse};
 pub use bindings::ferry::plugin::log::Level;

@@ -71,6 +71,18 @@ impl WasmHost {
             .get(id as usize)
             .ok_or_else(|| missing("container"))
     }
+    /// The secrets an ARM body names, as the WIT records that borrow them.
+    fn arm_secrets(&self, secrets: &[(String, u32)]) -> Result<Vec<azure::ArmSecret<'_>>> {
+        secrets
+            .iter()
+            .map(|(name, id)| {
+                Ok(azure::ArmSecret {
+                    name: name.clone(),
+                    secret: self.secret(*id)?,
+                })
+            })
+            .collect()
+    }
 
     fn params<'a>(&'a self, params: &[Param]) -> Result<Vec<tsql::Param<'a>>> {
         params
@@ -219,16 +231,17 @@ impl Host for WasmHost {
         request: &ArmRequest,
         secrets: &[(String, u32)],
     ) -> Result<ArmResponse> {
-        let sealed = secrets
-            .iter()
-            .map(|(name, id)| {
-                Ok(azure::ArmSecret {
-                    name: name.clone(),
-                    secret: self.secret(*id)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let sealed = self.arm_secrets(secrets)?;
         azure::request_sealed(label, request, &sealed)
+    }
+    fn azure_begin_sealed(
+        &mut self,
+        label: &str,
+        request: &ArmRequest,
+        secrets: &[(String, u32)],
+    ) -> Result<String> {
+        let sealed = self.arm_secrets(secrets)?;
+        azure::begin_sealed(label, request, &sealed)
     }
 
     fn operation_status(&mut self, id: &str) -> Result<OperationStatus> {

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use super::ArmOptions;
+use super::databases::MAX_DATABASES;
 use super::lrs::MAX_CONCURRENT_RESTORES;
 use super::routes::handle;
 use super::state::Arm;
+use super::tls::TlsListener;
 use crate::server::Server;
 
 /// A running front end. Dropping it stops it.
@@ -41,20 +43,27 @@ impl ArmServer {
         }
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let state = Arc::new(Arm {
             mi,
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             options,
             throttle: Mutex::new((0, 0)),
             garble: 0.into(),
             hold: Mutex::default(),
             fail: Mutex::new((0, 500)),
+            refuse: Mutex::new(None),
             requests: Mutex::default(),
             operations: Mutex::default(),
             next_op: 0.into(),
             jobs: Mutex::default(),
             job_ops: Mutex::default(),
             restore_limit: MAX_CONCURRENT_RESTORES.into(),
+            database_limit: MAX_DATABASES.into(),
             identity_grants: Mutex::default(),
             tasks: Mutex::new(None),
             saving: Mutex::new(()),
@@ -63,7 +72,7 @@ impl ArmServer {
         state
             .load()
             .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
-        launch(&state, listener);
+        launch(&state, listener)?;
         Ok(ArmServer {
             addr,
             state,
@@ -94,7 +103,7 @@ impl ArmServer {
                     format!("cannot listen on {} again: {e}", self.addr),
                 )
             })?;
-        launch(&self.state, listener);
+        launch(&self.state, listener)?;
         tracing::info!(addr = %self.addr, "ARM front end restarted");
         Ok(())
     }
@@ -103,6 +112,19 @@ impl ArmServer {
     /// shape.
     pub fn fail(&self, n: u32, status: u16) {
         *self.state.fail.lock() = (n, status.clamp(500, 599));
+    }
+
+    /// The next `n` `method` requests whose path contains `path` are answered `status` in
+    /// ARM's error shape with `code`: a test's control, for answers the emulator has no other
+    /// way to give (a 400 with a code the service documents as passing, say).
+    pub fn refuse(&self, method: &str, path: &str, n: u32, status: u16, code: &str) {
+        *self.state.refuse.lock() = Some(super::state::Refusal {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            left: n,
+            status,
+            code: code.to_owned(),
+        });
     }
 
     /// The endpoint a client's azure label names.
@@ -137,6 +159,13 @@ impl ArmServer {
             .store(n, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Lowers the instance's limit on user databases (100, as MI's) so a test can reach it.
+    pub fn limit_databases(&self, n: usize) {
+        self.state
+            .database_limit
+            .store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Gives the instance's managed identity read access to a container (a "Storage Blob
     /// Data Reader" role assignment); the emulator reads it with `account` and `key`.
     pub fn grant_managed_identity(&self, container_url: &str, account: &str, key: &str) {
@@ -153,16 +182,27 @@ impl ArmServer {
     }
 }
 
-fn launch(state: &Arc<Arm>, listener: tokio::net::TcpListener) {
+fn launch(state: &Arc<Arm>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let app = axum::Router::new()
         .fallback(handle)
         .with_state(state.clone());
     let mut tasks = JoinSet::new();
-    tasks.spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    match &state.options.tls {
+        Some(config) => {
+            let listener = TlsListener::new(listener, config.clone())?;
+            tasks.spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+        }
+        None => {
+            tasks.spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+        }
+    }
     *state.tasks.lock() = Some(tasks);
     state.resume();
+    Ok(())
 }
 
 async fn stop(state: &Arm) {

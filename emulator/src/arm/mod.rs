@@ -3,21 +3,33 @@
 //! database created or deleted here appears or disappears on the TDS side (methods.md §0.2,
 //! §7.3).
 //!
-//! Answered: `GET {MI}`, `GET {MI}/databases`, `GET|PUT|DELETE {MI}/databases/{db}` (PUT
-//! with `createMode: Default` creates an empty database), the operation URLs they hand out
-//! (`Azure-AsyncOperation` for PUT, `Location` for DELETE, with `Retry-After`), a bearer token
-//! check, `api-version` required, and injectable throttling (429 with `Retry-After`).
-//! `createMode: RestoreExternalBackup` starts a Log Replay Service job ([`crate::lrs`]),
-//! watched through `restoreDetails/Default` and finished by `completeRestore`.
+//! Answered: the subscription's and the resource group's lists of managed instances, `GET
+//! {MI}`, `GET {MI}/databases`, `GET|PUT|DELETE {MI}/databases/{db}` (PUT with `createMode:
+//! Default` creates an empty database), the operation URLs they hand out
+//! (`Azure-AsyncOperation` and `Location`, with `Retry-After`, carrying the request's
+//! api-version), a bearer token check (401 with `WWW-Authenticate`), the api-versions of the
+//! Microsoft.Sql specs the answers were checked against, paths without regard to case, and
+//! injectable faults (429 with `Retry-After`, 5xx, a garbled body). `createMode:
+//! RestoreExternalBackup` starts a Log Replay Service job ([`crate::lrs`]), a long-running
+//! operation watched through `restoreDetails/Default` (shaped per api-version) and finished
+//! by `completeRestore`. Over HTTP, or HTTPS with the emulator's CA ([`https_config`]).
 
+mod accepted;
+mod api_version;
+mod databases;
 mod front_end;
 mod lrs;
 mod operation;
 mod options;
 mod persist;
 mod reply;
+mod restore_details;
 mod routes;
 mod state;
+mod target;
+mod tls;
 
 pub use front_end::ArmServer;
 pub use options::ArmOptions;
+pub use reply::GUESS_INFO_TYPE;
+pub use tls::https_config;

@@ -17,11 +17,14 @@ pub struct ArmOptions {
     /// Where the front end keeps its state (LRS jobs, operations) so that it survives a
     /// restart; None keeps it in memory only.
     pub data_dir: Option<std::path::PathBuf>,
+    /// Serve HTTPS with this identity (see [`super::https_config`]); None serves plain HTTP.
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 impl ArmOptions {
     /// Instance `instance` in subscription `s1`, resource group `rg`, West Europe, accepting
-    /// one token, operations taking 200 ms: what tests and rehearsals usually want.
+    /// one token, operations taking 200 ms, over plain HTTP: what tests and rehearsals
+    /// usually want.
     pub fn local(instance: &str, token: &str) -> Self {
         ArmOptions {
             subscription: "s1".into(),
@@ -31,6 +34,7 @@ impl ArmOptions {
             tokens: HashSet::from([token.to_owned()]),
             operation_time: Duration::from_millis(200),
             data_dir: None,
+            tls: None,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::operation::Operation;
+use super::operation::{JobStep, Operation};
 use super::state::Arm;
 use crate::lrs::job::{Job, SavedJob};
 
@@ -23,8 +23,8 @@ const SAVE_EVERY: Duration = Duration::from_millis(250);
 pub(super) struct Snapshot {
     next_op: u64,
     jobs: BTreeMap<String, SavedJob>,
-    /// Operation id → the job (its database, lower case) it reports on.
-    job_ops: BTreeMap<String, String>,
+    /// Operation id → the job (its database, lower case) and the step it reports on.
+    job_ops: BTreeMap<String, (String, JobStep)>,
     operations: BTreeMap<String, Operation>,
     identity_grants: BTreeMap<String, (String, String)>,
 }
@@ -42,9 +42,9 @@ impl Arm {
             jobs: jobs.iter().map(|(k, j)| (k.clone(), j.saved())).collect(),
             job_ops: job_ops
                 .iter()
-                .filter_map(|(op, job)| {
+                .filter_map(|(op, (job, step))| {
                     let key = job.start.database.to_ascii_lowercase();
-                    jobs.contains_key(&key).then(|| (op.clone(), key))
+                    jobs.contains_key(&key).then(|| (op.clone(), (key, *step)))
                 })
                 .collect(),
             operations: self
@@ -111,7 +111,7 @@ impl Arm {
         *self.job_ops.lock() = snap
             .job_ops
             .into_iter()
-            .filter_map(|(op, key)| jobs.get(&key).map(|j| (op, j.clone())))
+            .filter_map(|(op, (key, step))| jobs.get(&key).map(|j| (op, (j.clone(), step))))
             .collect();
         *self.jobs.lock() = jobs.into_iter().collect();
         *self.operations.lock() = snap.operations.into_iter().collect();

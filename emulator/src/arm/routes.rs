@@ -9,10 +9,15 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value as J, json};
 
+use super::api_version::{self, ApiVersion};
+use super::databases::{
+    create_database, delete_database, find_database, get_database, list_databases, not_found,
+};
 use super::lrs;
-use super::operation::Work;
-use super::reply::{accepted, error, instance_down, server_error, with_headers};
+use super::reply::{error, instance_down, job_error, server_error, unauthorized, with_headers};
+use super::restore_details;
 use super::state::{Arm, database_names};
+use super::target::{self, Miss, OperationKind, Target};
 
 pub(super) async fn handle(
     State(arm): State<Arc<Arm>>,
@@ -39,6 +44,56 @@ pub(super) async fn handle(
     reply
 }
 
+/// A fault a test asked for, if one is due: throttling, a server error or a garbled body.
+fn injected_fault(arm: &Arm) -> Option<Response> {
+    {
+        let mut t = arm.throttle.lock();
+        if t.0 > 0 {
+            t.0 -= 1;
+            return Some(with_headers(
+                error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyRequests",
+                    "The request is being throttled; retry after the interval in Retry-After.",
+                ),
+                &[("retry-after", t.1.to_string())],
+            ));
+        }
+    }
+    {
+        let mut f = arm.fail.lock();
+        if f.0 > 0 {
+            f.0 -= 1;
+            return Some(server_error(f.1));
+        }
+    }
+    arm.garble
+        .fetch_update(
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+            |n| n.checked_sub(1),
+        )
+        .is_ok()
+        .then(|| (StatusCode::OK, "<html><body>502 Bad Gateway</body></html>").into_response())
+}
+
+/// An error answer a test asked for (`ArmServer::refuse`), for replies the emulator has no other
+/// way to give (a 400 the service documents as transient, say).
+fn injected_refusal(arm: &Arm, method: &Method, path: &str) -> Option<Response> {
+    let mut r = arm.refuse.lock();
+    let f = r.as_mut()?;
+    if f.left == 0 || method.as_str() != f.method || !path.contains(f.path.as_str()) {
+        return None;
+    }
+    f.left -= 1;
+    let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::BAD_REQUEST);
+    Some(error(
+        status,
+        &f.code,
+        "Injected by ferry-emulator's control API.",
+    ))
+}
+
 async fn answer(
     arm: Arc<Arm>,
     method: Method,
@@ -46,219 +101,167 @@ async fn answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = uri.path().trim_end_matches('/').to_owned();
     arm.requests
         .lock()
         .push((method.to_string(), uri.to_string()));
-    let bearer = headers
-        .get("authorization")
+    let authorization = headers.get("authorization");
+    let bearer = authorization
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     if !bearer.is_some_and(|t| arm.options.tokens.contains(t)) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "AuthenticationFailed",
-            "Authentication failed. The 'Authorization' header is missing or its token is not valid.",
-        );
+        return unauthorized(authorization.is_some());
     }
-    {
-        let mut t = arm.throttle.lock();
-        if t.0 > 0 {
-            t.0 -= 1;
-            let mut r = error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequests",
-                "The request is being throttled; retry after the interval in Retry-After.",
-            );
-            if let Ok(v) = t.1.to_string().parse() {
-                r.headers_mut().insert("retry-after", v);
-            }
-            return r;
-        }
+    if let Some(fault) = injected_fault(&arm) {
+        return fault;
     }
-    {
-        let mut f = arm.fail.lock();
-        if f.0 > 0 {
-            f.0 -= 1;
-            return server_error(f.1);
-        }
+    if let Some(refusal) = injected_refusal(&arm, &method, uri.path()) {
+        return refusal;
     }
-    if arm
-        .garble
-        .fetch_update(
-            std::sync::atomic::Ordering::Relaxed,
-            std::sync::atomic::Ordering::Relaxed,
-            |n| n.checked_sub(1),
-        )
-        .is_ok()
-    {
-        return (StatusCode::OK, "<html><body>502 Bad Gateway</body></html>").into_response();
-    }
-    if !uri.query().unwrap_or_default().contains("api-version=") {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-        );
-    }
-    let loc_prefix = format!(
-        "/subscriptions/{}/providers/Microsoft.Sql/locations/{}/",
-        arm.options.subscription, arm.options.location
-    );
-    if let Some(rest) = path.strip_prefix(&loc_prefix) {
-        return operation_reply(&arm, rest);
-    }
-    let Some(rest) = path.strip_prefix(&arm.instance_path()) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFound",
-            &format!("The Resource '{path}' was not found."),
-        );
+    let target = match target::parse(uri.path(), &arm.options) {
+        Ok(t) => t,
+        Err(miss) => return missing(&arm, &miss, uri.path()),
     };
-    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    match (method.as_str(), segments.as_slice()) {
-        ("GET", []) => axum::Json(json!({
-            "id": arm.instance_path(),
-            "name": arm.options.instance,
-            "type": "Microsoft.Sql/managedInstances",
-            "location": arm.options.location,
-            "properties": { "state": "Ready", "fullyQualifiedDomainName": format!("{}.emulated.database.windows.net", arm.options.instance) }
-        }))
-        .into_response(),
-        ("GET", ["databases"]) => {
-            let Ok(names) = database_names(&arm.mi) else {
-                return instance_down();
-            };
-            let value: Vec<J> = names
-                .iter()
-                .map(|(n, s)| arm.database(n, s))
-                .collect();
-            axum::Json(json!({ "value": value })).into_response()
+    let version = match api_version::from_query(uri.query()) {
+        Ok(v) => v,
+        Err(why) => {
+            return api_version::refusal(&why, &arm.options.location, target.resource_type());
         }
-        ("GET", ["databases", db]) if arm.job(db).is_some_and(|j| j.details().status != "Completed") => {
-            axum::Json(arm.database(db, "RESTORING")).into_response()
+    };
+    match (method.as_str(), target) {
+        ("GET", Target::InstancesOfSubscription | Target::InstancesOfGroup) => {
+            axum::Json(json!({ "value": [arm.instance()] })).into_response()
         }
-        ("GET", ["databases", db, "restoreDetails", "Default"]) => match arm.job(db) {
-            Some(j) => axum::Json(j.restore_details(&format!("{}/databases/{db}/restoreDetails/Default", arm.instance_path()))).into_response(),
-            None => error(StatusCode::NOT_FOUND, "RestoreDetailsNotAvailableOrExpired", &format!("No restore details are available for database '{db}'.")),
-        },
-        ("POST", ["databases", db, "completeRestore"]) => lrs::complete_restore(&arm, db, &body),
-        ("GET", ["databases", db]) => match database_names(&arm.mi).map(|names| names.into_iter().find(|(n, _)| n == db)) {
-            Err(_) => instance_down(),
-            Ok(Some((n, s))) => axum::Json(arm.database(&n, &s)).into_response(),
-            Ok(None) => error(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFound",
-                &format!("The Resource 'Microsoft.Sql/managedInstances/{}/databases/{db}' under resource group '{}' was not found.", arm.options.instance, arm.options.resource_group),
-            ),
-        },
-        ("PUT", ["databases", db]) => put_database(&arm, db, &body),
-        ("DELETE", ["databases", db]) => delete_database(&arm, db),
-        _ => error(
+        ("GET", Target::Instance) => axum::Json(arm.instance()).into_response(),
+        ("GET", Target::Databases) => list_databases(&arm),
+        ("GET", Target::Database(db)) => get_database(&arm, &db),
+        ("PUT", Target::Database(db)) => put_database(&arm, &db, &body, version),
+        ("DELETE", Target::Database(db)) => delete_database(&arm, &db, version),
+        ("GET", Target::RestoreDetails(db, name)) => get_restore_details(&arm, &db, &name, version),
+        ("POST", Target::CompleteRestore(db)) => lrs::complete_restore(&arm, &db, &body, version),
+        ("GET", Target::Operation(kind, id)) => operation_reply(&arm, kind, &id),
+        (m, t) => error(
             StatusCode::BAD_REQUEST,
             "NotSupportedYet",
-            &format!("ferry-emulator does not answer {method} {rest} yet"),
+            &format!("ferry-emulator does not answer {m} on {t:?} yet"),
         ),
     }
 }
 
-fn put_database(arm: &Arc<Arm>, db: &str, body: &[u8]) -> Response {
-    let v: J = serde_json::from_slice(body).unwrap_or_default();
-    let mode = v["properties"]["createMode"].as_str().unwrap_or("Default");
-    if mode == "RestoreExternalBackup" {
-        return lrs::start_lrs(arm, db, &v["properties"]);
-    }
-    if mode != "Default" {
-        return error(
+/// ARM's 404s for a path that names nothing here (learn.microsoft.com, "Resolve errors for
+/// resource not found": `SubscriptionNotFound`, `ResourceGroupNotFound`, `ResourceNotFound`).
+fn missing(arm: &Arm, miss: &Miss, path: &str) -> Response {
+    let (code, message) = match miss {
+        Miss::Subscription(s) => (
+            "SubscriptionNotFound",
+            format!("The subscription '{s}' could not be found."),
+        ),
+        Miss::ResourceGroup(g) => (
+            "ResourceGroupNotFound",
+            format!("Resource group '{g}' could not be found."),
+        ),
+        Miss::Instance(i) => (
+            "ResourceNotFound",
+            format!(
+                "The Resource 'Microsoft.Sql/managedInstances/{i}' under resource group '{}' was not found.",
+                arm.options.resource_group
+            ),
+        ),
+        Miss::Other => (
+            "ResourceNotFound",
+            format!("The Resource '{path}' was not found."),
+        ),
+    };
+    error(StatusCode::NOT_FOUND, code, &message)
+}
+
+fn put_database(arm: &Arc<Arm>, db: &str, body: &[u8], version: ApiVersion) -> Response {
+    let v: J = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidDatabaseCreateOrUpdateRequest",
+                &format!(
+                    "The request body for the create or update database operation is invalid: {e}"
+                ),
+            );
+        }
+    };
+    match v["properties"]["createMode"].as_str().unwrap_or("Default") {
+        "RestoreExternalBackup" => lrs::start_lrs(arm, db, &v["properties"], version),
+        "Default" => create_database(arm, db, version),
+        mode => error(
             StatusCode::BAD_REQUEST,
             "NotSupportedYet",
             &format!("ferry-emulator does not emulate createMode {mode} yet"),
-        );
+        ),
     }
-    let Ok(names) = database_names(&arm.mi) else {
-        return instance_down();
-    };
-    if names.iter().any(|(n, _)| n == db) {
-        return axum::Json(arm.database(db, "ONLINE")).into_response();
-    }
-    let id = arm.operation(Work::CreateDatabase(db.to_owned()));
-    accepted(
-        arm,
-        "managedDatabaseAzureAsyncOperation",
-        "azure-asyncoperation",
-        &id,
-    )
 }
 
-fn delete_database(arm: &Arc<Arm>, db: &str) -> Response {
-    // Stopping LRS is deleting its database (methods.md §2.6); the job ends with it.
-    let Ok(names) = database_names(&arm.mi) else {
-        return instance_down();
-    };
-    if let Some(job) = arm.jobs.lock().remove(&db.to_ascii_lowercase()) {
-        job.cancelled
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-    arm.save();
-    if !names.iter().any(|(n, _)| n == db) {
-        return StatusCode::NO_CONTENT.into_response();
-    }
-    let id = arm.operation(Work::DropDatabase(db.to_owned()));
-    accepted(arm, "managedDatabaseOperationResults", "location", &id)
-}
-
-/// The operation URLs handed out above: `Azure-AsyncOperation` answers a status body;
-/// `Location` answers 202 while running and 204 (or the error) at the end.
-fn operation_reply(arm: &Arm, rest: &str) -> Response {
-    let (kind, id) = rest.split_once('/').unwrap_or((rest, ""));
-    let lrs = arm.job_ops.lock().get(id).cloned();
-    if let Some(job) = lrs {
-        let d = job.details();
-        let status = match (d.status.as_str(), &d.error) {
-            ("Completed", _) => json!({ "status": "Succeeded" }),
-            (_, Some((code, message))) => {
-                json!({ "status": "Failed", "error": { "code": code, "message": message } })
-            }
-            _ => json!({ "status": "InProgress" }),
-        };
-        arm.operations.lock().insert(
-            id.to_owned(),
-            super::operation::Operation { status, work: None },
-        );
-    }
-    let Some(status) = arm.operation_status(id) else {
+fn get_restore_details(arm: &Arm, db: &str, name: &str, version: ApiVersion) -> Response {
+    // `restoreDetailsName` is an enum of one value, `Default` (ManagedDatabaseRestoreDetails.json).
+    if !name.eq_ignore_ascii_case("Default") {
         return error(
             StatusCode::NOT_FOUND,
             "ResourceNotFound",
-            "No such operation.",
+            &format!("Restore details '{name}' do not exist; the only name is 'Default'."),
         );
+    }
+    if let Some(job) = arm.job(db) {
+        let id = format!(
+            "{}/databases/{}/restoreDetails/current",
+            arm.instance_path(),
+            job.start.database
+        );
+        return restore_details::answer(&job, &id, version.shape());
+    }
+    match database_names(&arm.mi) {
+        Err(_) => instance_down(),
+        Ok(names) if find_database(&names, db).is_some() => restore_details::expired(),
+        Ok(_) => not_found(arm, db),
+    }
+}
+
+/// The operation URLs handed out: `Azure-AsyncOperation` answers a status body; `Location`
+/// answers 202 while running, then 204, or the error with its status.
+fn operation_reply(arm: &Arm, kind: OperationKind, id: &str) -> Response {
+    let job_step = arm.job_ops.lock().get(id).cloned();
+    let status = match &job_step {
+        Some((job, step)) => Some(step.status(job)),
+        None => arm.operation_status(id),
     };
-    let running = status["status"] == "InProgress";
-    match kind {
-        "managedDatabaseAzureAsyncOperation" => with_headers(
-            axum::Json(status).into_response(),
-            &[("retry-after", "1".into())],
-        ),
-        "managedDatabaseOperationResults" if running => with_headers(
-            StatusCode::ACCEPTED.into_response(),
-            &[("retry-after", "1".into())],
-        ),
-        "managedDatabaseOperationResults" if status["status"] == "Succeeded" => {
-            StatusCode::NO_CONTENT.into_response()
-        }
-        "managedDatabaseOperationResults" => error(
-            StatusCode::BAD_REQUEST,
-            status["error"]["code"]
-                .as_str()
-                .unwrap_or("OperationFailed"),
-            status["error"]["message"]
-                .as_str()
-                .unwrap_or("the operation failed"),
-        ),
-        _ => error(
+    let Some(status) = status else {
+        return error(
             StatusCode::NOT_FOUND,
             "ResourceNotFound",
-            "No such operation.",
-        ),
+            &format!("The operation '{id}' was not found."),
+        );
+    };
+    let retry = [("retry-after", "1".to_owned())];
+    match (kind, status["status"].as_str()) {
+        (OperationKind::AsyncOperation, _) => {
+            let mut body = status;
+            body["name"] = json!(id);
+            with_headers(axum::Json(body).into_response(), &retry)
+        }
+        (OperationKind::OperationResult, Some("InProgress")) => {
+            with_headers(StatusCode::ACCEPTED.into_response(), &retry)
+        }
+        (OperationKind::OperationResult, Some("Succeeded")) => {
+            StatusCode::NO_CONTENT.into_response()
+        }
+        (OperationKind::OperationResult, _) => match job_step.as_ref().and_then(|(j, _)| j.error())
+        {
+            Some(e) => job_error(&e),
+            None => error(
+                StatusCode::BAD_REQUEST,
+                status["error"]["code"]
+                    .as_str()
+                    .unwrap_or("OperationFailed"),
+                status["error"]["message"]
+                    .as_str()
+                    .unwrap_or("the operation failed"),
+            ),
+        },
     }
 }

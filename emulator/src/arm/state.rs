@@ -10,7 +10,7 @@ use serde_json::{Value as J, json};
 use tokio::task::JoinSet;
 
 use super::ArmOptions;
-use super::operation::{Operation, Work};
+use super::operation::{JobStep, Operation, Work};
 use crate::server::Server;
 use crate::sql::Outcome;
 
@@ -26,6 +26,8 @@ pub(super) struct Arm {
     pub(super) hold: Mutex<Option<(String, String, std::time::Duration)>>,
     /// Requests still to fail with a server error, and its status (500–599).
     pub(super) fail: Mutex<(u32, u16)>,
+    /// Requests still to answer with an error a test asked for.
+    pub(super) refuse: Mutex<Option<Refusal>>,
     /// Every request: (method, path and query).
     pub(super) requests: Mutex<Vec<(String, String)>>,
     /// Operation id → its status and the work still to do.
@@ -33,9 +35,11 @@ pub(super) struct Arm {
     pub(super) next_op: std::sync::atomic::AtomicU64,
     /// LRS jobs by database name (lower case), and their operation ids.
     pub(super) jobs: Mutex<HashMap<String, Arc<crate::lrs::job::Job>>>,
-    pub(super) job_ops: Mutex<HashMap<String, Arc<crate::lrs::job::Job>>>,
+    pub(super) job_ops: Mutex<HashMap<String, (Arc<crate::lrs::job::Job>, JobStep)>>,
     /// Restores from external backup the instance runs at once before it refuses more.
     pub(super) restore_limit: std::sync::atomic::AtomicUsize,
+    /// User databases the instance holds before it refuses another.
+    pub(super) database_limit: std::sync::atomic::AtomicUsize,
     /// Containers the instance's managed identity may read (its role assignments), with the
     /// account and key the emulator reads them with in its place.
     pub(super) identity_grants: Mutex<HashMap<String, (String, String)>>,
@@ -85,6 +89,28 @@ impl Arm {
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Sql/managedInstances/{}",
             o.subscription, o.resource_group, o.instance
         )
+    }
+
+    /// The instance as ARM shows it (ManagedInstances.json `ManagedInstance`: the properties a
+    /// client reads to find it and to connect).
+    pub(super) fn instance(&self) -> J {
+        json!({
+            "id": self.instance_path(),
+            "name": self.options.instance,
+            "type": "Microsoft.Sql/managedInstances",
+            "location": self.options.location,
+            // The emulated instance is General Purpose, 8 vCores, with 32 GB (ManagedInstances.json
+            // `Sku` and `storageSizeInGB`; tier names as "Resource limits for Azure SQL Managed
+            // Instance" and the SKU list give them).
+            "sku": { "name": "GP_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 8 },
+            "properties": {
+                "provisioningState": "Succeeded",
+                "state": "Ready",
+                "vCores": 8,
+                "storageSizeInGB": 32,
+                "fullyQualifiedDomainName": format!("{}.emulated.database.windows.net", self.options.instance),
+            }
+        })
     }
 
     pub(super) fn database(&self, name: &str, state: &str) -> J {
@@ -157,4 +183,14 @@ impl Arm {
     pub(super) fn operation_status(&self, id: &str) -> Option<J> {
         self.operations.lock().get(id).map(|o| o.status.clone())
     }
+}
+
+/// Error answers a test asked for (`ArmServer::refuse`): the next `left` `method` requests whose
+/// path contains `path` get `status` with ARM error `code`.
+pub(super) struct Refusal {
+    pub method: String,
+    pub path: String,
+    pub left: u32,
+    pub status: u16,
+    pub code: String,
 }

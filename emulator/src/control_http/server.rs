@@ -85,6 +85,13 @@ fn outcome_json(o: &Outcome) -> J {
         Outcome::Errors(list) => {
             json!({ "errors": list.iter().map(|m| json!({ "number": m.number, "message": m.text })).collect::<Vec<_>>() })
         }
+        Outcome::Transaction(change, descriptor) => {
+            json!({ "transaction": format!("{change:?}"), "descriptor": descriptor })
+        }
+        Outcome::Procedure(inner, status) => {
+            json!({ "procedure": inner.iter().map(outcome_json).collect::<Vec<_>>(), "status": status })
+        }
+        Outcome::Options(_) | Outcome::Terminate => json!({ "done": null }),
     }
 }
 

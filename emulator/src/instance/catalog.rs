@@ -24,19 +24,20 @@ use rusqlite::{Connection, limits::Limit};
 use super::checksum::register_functions;
 use super::query::sqlite_error;
 use super::state::ATTACH_LIMIT;
-use super::{DatabaseInfo, Instance, Recovery, backups, operations, security, tde};
+use super::undo;
+use super::{DatabaseInfo, Instance, Recovery, backups, operations, security, sessions, tde};
 use crate::protocol::tokens::ServerMessage;
 
 const CATALOG: &str = "catalog.sqlite";
 const LOCK: &str = "instance.lock";
 /// The catalog's layout; a directory written with another is refused, not misread.
-const LAYOUT_VERSION: i32 = 1;
+const LAYOUT_VERSION: i32 = 3;
 
 const DATABASES_SCHEMA: &str = r#"
 CREATE TABLE "ferry.databases" (
     key TEXT PRIMARY KEY, name TEXT NOT NULL, database_id INTEGER NOT NULL, recovery INTEGER NOT NULL,
     file TEXT, system INTEGER NOT NULL, restoring INTEGER NOT NULL, restored_lsn INTEGER NOT NULL,
-    restored_full_guid TEXT
+    restored_full_guid TEXT, family_guid TEXT NOT NULL, log_chain INTEGER NOT NULL
 );
 "#;
 
@@ -54,6 +55,9 @@ impl Instance {
         conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, ATTACH_LIMIT)?;
         conn.execute_batch("PRAGMA synchronous = OFF")?;
         register_functions(&conn)?;
+        super::division::register(&conn)?;
+        let names = super::database_names::Names::default();
+        super::database_names::register(&conn, &names)?;
         let version: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))?;
         let mut inst = Instance {
@@ -62,6 +66,12 @@ impl Instance {
             databases: BTreeMap::new(),
             next_id: 1,
             compatibility_level,
+            transactions: Default::default(),
+            sessions: BTreeMap::new(),
+            backup_dirs: vec![std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())],
+            block_limit: 50_000,
+            reserved_storage_mb: super::resource_views::DEFAULT_RESERVED_STORAGE_MB,
+            names,
             _lock: lock,
         };
         match (version, tables) {
@@ -76,6 +86,12 @@ impl Instance {
                 dir.display()
             ),
         }
+        inst.conn.execute_batch(undo::SCHEMA)?;
+        inst.conn.execute_batch(sessions::SCHEMA)?;
+        inst.conn.execute_batch(super::resource_views::SCHEMA)?;
+        inst.recover_transactions().map_err(|e| {
+            anyhow::anyhow!("cannot roll back the transactions left open: {}", e.text)
+        })?;
         Ok(inst)
     }
 
@@ -87,7 +103,8 @@ impl Instance {
             r#"CREATE TABLE "sys.databases" (
                 name nvarchar(128), database_id int, create_date datetime2, compatibility_level tinyint,
                 collation_name nvarchar(128), user_access_desc nvarchar(60), state tinyint, state_desc nvarchar(60),
-                recovery_model tinyint, recovery_model_desc nvarchar(60), is_read_only bit, is_encrypted bit
+                recovery_model tinyint, recovery_model_desc nvarchar(60), is_read_only bit, is_encrypted bit,
+                containment tinyint, containment_desc nvarchar(60), is_accelerated_database_recovery_on bit
             );"#,
         )?;
         self.conn.execute_batch(DATABASES_SCHEMA)?;
@@ -114,7 +131,7 @@ impl Instance {
     /// afresh), with what the emulator knew of each.
     fn reopen(&mut self) -> anyhow::Result<()> {
         let mut stmt = self.conn.prepare(
-            r#"SELECT name, database_id, recovery, file, system, restoring, restored_lsn, restored_full_guid FROM "ferry.databases" ORDER BY database_id"#,
+            r#"SELECT name, database_id, recovery, file, system, restoring, restored_lsn, restored_full_guid, family_guid, log_chain FROM "ferry.databases" ORDER BY database_id"#,
         )?;
         let saved: Vec<DatabaseInfo> = stmt
             .query_map([], |r| {
@@ -131,6 +148,8 @@ impl Instance {
                     restoring: r.get(5)?,
                     restored_lsn: r.get(6)?,
                     restored_full_guid: r.get(7)?,
+                    family_guid: r.get(8)?,
+                    log_chain: r.get(9)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -148,6 +167,7 @@ impl Instance {
             self.attach_storage(&info.name, info.file.as_deref(), info.system)
                 .map_err(|e| anyhow::anyhow!("cannot open database {}: {}", info.name, e.text))?;
             self.next_id = self.next_id.max(info.id + 1);
+            self.names.write().insert(info.id, info.name.clone());
             self.databases.insert(info.name.to_ascii_lowercase(), info);
         }
         Ok(())
@@ -157,7 +177,7 @@ impl Instance {
     pub(super) fn save_database(&self, info: &DatabaseInfo) -> Result<(), ServerMessage> {
         self.conn
             .execute(
-                r#"INSERT OR REPLACE INTO "ferry.databases" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"#,
+                r#"INSERT OR REPLACE INTO "ferry.databases" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"#,
                 rusqlite::params![
                     info.name.to_ascii_lowercase(),
                     info.name,
@@ -168,6 +188,8 @@ impl Instance {
                     info.restoring,
                     info.restored_lsn,
                     info.restored_full_guid,
+                    info.family_guid,
+                    info.log_chain,
                 ],
             )
             .map_err(sqlite_error)?;

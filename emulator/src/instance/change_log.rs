@@ -23,8 +23,16 @@ impl Instance {
         self.conn.query_row(&sql, [], |r| r.get(0)).unwrap_or(0)
     }
 
-    /// Records a change so differential and log backups can carry it.
-    pub(crate) fn log_change(&self, db: &str, sql: &str) -> Result<(), ServerMessage> {
+    /// Records a change so differential and log backups can carry it: at once, or when the
+    /// transaction it was made in commits.
+    pub(crate) fn log_change(&mut self, db: &str, sql: &str) -> Result<(), ServerMessage> {
+        if self.defer_change_log(db, sql) {
+            return Ok(());
+        }
+        self.write_change_log(db, sql)
+    }
+
+    pub(super) fn write_change_log(&self, db: &str, sql: &str) -> Result<(), ServerMessage> {
         let stmt = format!("INSERT INTO {}.{} (sql) VALUES (?1)", q(db), q(CHANGE_LOG));
         self.conn.execute(&stmt, [sql]).map_err(sqlite_error)?;
         Ok(())

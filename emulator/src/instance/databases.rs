@@ -42,7 +42,7 @@ impl Instance {
         let now = types::datetime_text(types::days_from_civil(2026, 1, 1).unwrap_or(0), 0);
         self.conn
             .execute(
-                r#"INSERT INTO "sys.databases" VALUES (?1, ?2, ?3, ?4, 'SQL_Latin1_General_CP1_CI_AS', 'MULTI_USER', 0, 'ONLINE', ?5, ?6, 0, 0)"#,
+                r#"INSERT INTO "sys.databases" VALUES (?1, ?2, ?3, ?4, 'SQL_Latin1_General_CP1_CI_AS', 'MULTI_USER', 0, 'ONLINE', ?5, ?6, 0, 0, 0, 'NONE', 0)"#,
                 rusqlite::params![name, id, now, self.compatibility_level, recovery as i64, recovery.desc()],
             )
             .map_err(sqlite_error)?;
@@ -55,8 +55,11 @@ impl Instance {
             restoring: false,
             restored_lsn: 0,
             restored_full_guid: None,
+            family_guid: super::guid_text(&super::unique_bytes(&format!("family/{name}"), 16)),
+            log_chain: false,
         };
         self.save_database(&info)?;
+        self.names.write().insert(info.id, info.name.clone());
         self.databases.insert(name.to_ascii_lowercase(), info);
         Ok(())
     }
@@ -85,8 +88,11 @@ impl Instance {
         // unqualified (SQLite resolves it in the view's own schema) and is re-created on every
         // attach: a restore under another name brings the source's file, and a view naming the
         // source's schema would break every query of the new database.
+        // sys.objects likewise, for the objects the emulator keeps: user tables ("sys.objects
+        // (Transact-SQL)": type U, USER_TABLE; the emulator keeps no creation dates).
         let view = format!(
-            r#"DROP VIEW IF EXISTS "{q}"."sys.tables"; CREATE VIEW "{q}"."sys.tables" AS SELECT substr(name, instr(name, '.') + 1) AS name, rowid AS object_id, 1 AS schema_id, 'USER_TABLE' AS type_desc FROM sqlite_master WHERE type = 'table' AND name LIKE '%.%' AND name NOT LIKE 'sys.%' AND name NOT LIKE 'ferry.%'"#,
+            r#"DROP VIEW IF EXISTS "{q}"."sys.tables"; CREATE VIEW "{q}"."sys.tables" AS SELECT substr(name, instr(name, '.') + 1) AS name, rowid AS object_id, 1 AS schema_id, 'USER_TABLE' AS type_desc FROM sqlite_master WHERE type = 'table' AND name LIKE '%.%' AND name NOT LIKE 'sys.%' AND name NOT LIKE 'ferry.%';
+               DROP VIEW IF EXISTS "{q}"."sys.objects"; CREATE VIEW "{q}"."sys.objects" AS SELECT substr(name, instr(name, '.') + 1) AS name, rowid AS object_id, NULL AS principal_id, 1 AS schema_id, 0 AS parent_object_id, 'U' AS type, 'USER_TABLE' AS type_desc, NULL AS create_date, NULL AS modify_date, 0 AS is_ms_shipped, 0 AS is_published, 0 AS is_schema_published FROM sqlite_master WHERE type = 'table' AND name LIKE '%.%' AND name NOT LIKE 'sys.%' AND name NOT LIKE 'ferry.%'"#,
             q = name.replace('"', "\"\"")
         );
         self.conn.execute_batch(&view).map_err(sqlite_error)?;
@@ -94,11 +100,13 @@ impl Instance {
         // CREATE DATABASE without file options gives; ALTER DATABASE … ADD adds rows. Kept in
         // the database's own file, so a restore brings the source's file layout with it.
         let files = format!(
-            r#"CREATE TABLE IF NOT EXISTS "{q}"."sys.database_files" (file_id int, type tinyint, type_desc nvarchar(60), name nvarchar(128), physical_name nvarchar(260), state_desc nvarchar(60), size int, max_size int, growth int);
+            r#"CREATE TABLE IF NOT EXISTS "{q}"."sys.database_files" (file_id int, type tinyint, type_desc nvarchar(60), data_space_id int, name nvarchar(128), physical_name nvarchar(260), state_desc nvarchar(60), size int, max_size int, growth int);
                CREATE TABLE IF NOT EXISTS "{q}"."sys.filegroups" (name nvarchar(128), data_space_id int, type char(2), type_desc nvarchar(60));
-               INSERT INTO "{q}"."sys.database_files" SELECT 1, 0, 'ROWS', '{l}', '/var/opt/mssql/data/{l}.mdf', 'ONLINE', 1024, -1, 8192 WHERE NOT EXISTS (SELECT 1 FROM "{q}"."sys.database_files");
-               INSERT INTO "{q}"."sys.database_files" SELECT 2, 1, 'LOG', '{l}_log', '/var/opt/mssql/data/{l}_log.ldf', 'ONLINE', 1024, 268435456, 8192 WHERE (SELECT COUNT(*) FROM "{q}"."sys.database_files") = 1;
-               INSERT INTO "{q}"."sys.filegroups" SELECT 'PRIMARY', 1, 'FG', 'ROWS_FILEGROUP' WHERE NOT EXISTS (SELECT 1 FROM "{q}"."sys.filegroups");"#,
+               INSERT INTO "{q}"."sys.database_files" SELECT 1, 0, 'ROWS', 1, '{l}', '/var/opt/mssql/data/{l}.mdf', 'ONLINE', 1024, -1, 8192 WHERE NOT EXISTS (SELECT 1 FROM "{q}"."sys.database_files");
+               INSERT INTO "{q}"."sys.database_files" SELECT 2, 1, 'LOG', 0, '{l}_log', '/var/opt/mssql/data/{l}_log.ldf', 'ONLINE', 1024, 268435456, 8192 WHERE (SELECT COUNT(*) FROM "{q}"."sys.database_files") = 1;
+               INSERT INTO "{q}"."sys.filegroups" SELECT 'PRIMARY', 1, 'FG', 'ROWS_FILEGROUP' WHERE NOT EXISTS (SELECT 1 FROM "{q}"."sys.filegroups");
+               CREATE TABLE IF NOT EXISTS "{q}"."ferry.settings" (name TEXT PRIMARY KEY, value TEXT);
+               CREATE TABLE IF NOT EXISTS "{q}"."ferry.memory_optimized" (name TEXT PRIMARY KEY);"#,
             q = name.replace('"', "\"\""),
             l = name.replace('\'', "''")
         );
@@ -163,6 +171,7 @@ impl Instance {
             let _ = std::fs::remove_file(f);
         }
         self.databases.remove(&name.to_ascii_lowercase());
+        self.names.write().remove(&info.id);
         Ok(())
     }
 
@@ -179,20 +188,41 @@ impl Instance {
         };
         let q = format!("\"{}\"", info.name.replace('"', "\"\""));
         let r = match change {
-            FileChange::Filegroup { name, filestream } => self.conn.execute(
-                &format!(r#"INSERT INTO {q}."sys.filegroups" SELECT ?1, (SELECT MAX(data_space_id) + 1 FROM {q}."sys.filegroups"), ?2, ?3"#),
-                rusqlite::params![name, if *filestream { "FD" } else { "FG" }, if *filestream { "FILESTREAM_DATA_FILEGROUP" } else { "ROWS_FILEGROUP" }],
-            ),
-            FileChange::File { log, name, filename, filegroup } => {
-                let filestream: bool = filegroup.as_ref().is_some_and(|fg| {
-                    self.conn
-                        .query_row(&format!(r#"SELECT type = 'FD' FROM {q}."sys.filegroups" WHERE name = ?1 COLLATE NOCASE"#), [fg], |r| r.get(0))
-                        .unwrap_or(false)
-                });
-                let (ty, desc) = if *log { (1, "LOG") } else if filestream { (2, "FILESTREAM") } else { (0, "ROWS") };
+            FileChange::Filegroup { name, kind } => {
+                let (ty, desc) = kind.catalog();
                 self.conn.execute(
-                    &format!(r#"INSERT INTO {q}."sys.database_files" SELECT (SELECT MAX(file_id) + 1 FROM {q}."sys.database_files"), ?1, ?2, ?3, ?4, 'ONLINE', 1024, -1, 8192"#),
-                    rusqlite::params![ty, desc, name, filename],
+                    &format!(r#"INSERT INTO {q}."sys.filegroups" SELECT ?1, (SELECT MAX(data_space_id) + 1 FROM {q}."sys.filegroups"), ?2, ?3"#),
+                    rusqlite::params![name, ty, desc],
+                )
+            }
+            FileChange::File {
+                log,
+                name,
+                filename,
+                filegroup,
+            } => {
+                // A file of a FILESTREAM or memory-optimized filegroup is a container:
+                // sys.database_files type 2 (FILESTREAM) for both ("sys.database_files").
+                let group: Option<(i64, bool)> = match filegroup {
+                    Some(fg) => Some(
+                        self.conn
+                            .query_row(&format!(r#"SELECT data_space_id, type IN ('FD', 'FX') FROM {q}."sys.filegroups" WHERE name = ?1 COLLATE NOCASE"#), [fg], |r| Ok((r.get(0)?, r.get(1)?)))
+                            // SQL Server error 5014 (severity 16).
+                            .map_err(|_| ServerMessage::error(5014, 16, format!("The filegroup '{fg}' does not exist in database '{}'.", info.name)))?,
+                    ),
+                    None => None,
+                };
+                let (space, container) = group.unwrap_or((1, false));
+                let (ty, desc, space) = if *log {
+                    (1, "LOG", 0)
+                } else if container {
+                    (2, "FILESTREAM", space)
+                } else {
+                    (0, "ROWS", space)
+                };
+                self.conn.execute(
+                    &format!(r#"INSERT INTO {q}."sys.database_files" SELECT (SELECT MAX(file_id) + 1 FROM {q}."sys.database_files"), ?1, ?2, ?3, ?4, ?5, 'ONLINE', 1024, -1, 8192"#),
+                    rusqlite::params![ty, desc, space, name, filename],
                 )
             }
         };
@@ -211,7 +241,14 @@ impl Instance {
                 ),
             ));
         };
-        self.update_database(&n, |info| info.recovery = recovery)?;
+        // A switch from SIMPLE ends the log chain: the next log backup begins a new one
+        // (RESTORE HEADERONLY, BeginsLogChain).
+        self.update_database(&n, |info| {
+            if info.recovery == Recovery::Simple && recovery != Recovery::Simple {
+                info.log_chain = false;
+            }
+            info.recovery = recovery
+        })?;
         self.conn
             .execute(r#"UPDATE "sys.databases" SET recovery_model = ?2, recovery_model_desc = ?3 WHERE name = ?1"#, rusqlite::params![n, recovery as i64, recovery.desc()])
             .map_err(sqlite_error)?;

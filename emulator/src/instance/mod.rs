@@ -4,21 +4,37 @@
 //! T-SQL column types kept as SQLite declared types so results come back typed exactly.
 //! Server-level catalog views (`sys.databases`, …) live in the connection's `main` schema.
 
+mod backup_devices;
+mod backup_rows;
 mod backups;
 mod catalog;
 mod change_log;
 mod checksum;
+mod database_names;
+mod database_options;
 mod databases;
+mod division;
+mod mi_restore;
+mod objects;
 mod operations;
 mod query;
+mod resource_views;
+mod restores;
 mod security;
+mod session_state;
+mod sessions;
 mod state;
 mod tde;
+mod transactions;
+mod undo;
 
+pub(crate) use backup_devices::{blob_error, os_error};
 pub use backups::Report;
 pub use change_log::DB_MARKER;
 pub use operations::{OperationProgress, OperationStart};
 pub(crate) use query::sqlite_error;
+pub use resource_views::COMPUTED_VIEWS;
 pub use security::{LoginKind, Password, password_hash};
 pub(crate) use security::{guid_text, unique_bytes};
+pub use session_state::{Descriptor, SessionInfo};
 pub use state::{DatabaseInfo, Instance, Recovery};

@@ -1,19 +1,20 @@
 //! Background operations (an MI's RESTORE … FROM URL): their rows in `sys.dm_exec_requests` and
-//! `sys.dm_operation_status`, and the emulator's own record of how far each has come in
-//! virtual time, so that a server started again carries them on.
+//! `sys.dm_operation_status`, and the emulator's own record of each — what it restores, from
+//! which blobs, how far it has come in virtual time — so that a server started again carries
+//! them on.
 
 use std::time::Duration;
 
+use super::Instance;
 use super::query::sqlite_error;
-use super::security::{guid_text, unique_bytes};
-use super::{Instance, Recovery};
 use crate::protocol::tokens::ServerMessage;
 
-/// Server-level views of requests and operations, in `main`, and the emulator's progress
-/// record. `operation_id` links a request row to its dm_operation_status row (an emulator
-/// column; SQL Server has no such link).
+/// The operations' rows of `sys.dm_exec_requests` (the view is in [`super::sessions`]),
+/// `sys.dm_operation_status` ("sys.dm_operation_status (Azure SQL Database)" columns), and the
+/// emulator's record, in `main`. `operation_id` links a request row to its operation (an
+/// emulator column; SQL Server has no such link).
 pub const SCHEMA: &str = r#"
-CREATE TABLE "sys.dm_exec_requests" (
+CREATE TABLE "ferry.operation_requests" (
     session_id smallint, request_id int, start_time datetime2, status nvarchar(30), command nvarchar(32),
     database_id smallint, percent_complete float, estimated_completion_time bigint, total_elapsed_time int,
     operation_id nvarchar(36)
@@ -25,17 +26,21 @@ CREATE TABLE "sys.dm_operation_status" (
     error_severity int, error_state int, start_time datetime2, last_modify_time datetime2
 );
 CREATE TABLE "ferry.operations" (
-    id TEXT PRIMARY KEY, database TEXT NOT NULL, session INTEGER NOT NULL, size INTEGER NOT NULL,
-    total_ms INTEGER, elapsed_ms INTEGER NOT NULL
+    id TEXT PRIMARY KEY, database TEXT NOT NULL, target TEXT NOT NULL, devices TEXT NOT NULL,
+    session INTEGER NOT NULL, size INTEGER NOT NULL, total_ms INTEGER, elapsed_ms INTEGER NOT NULL
 );
 "#;
 
-/// A long operation the server drives over virtual time.
+/// A restore the server drives over virtual time: into database `database` (a GUID name until
+/// it completes), then renamed to `target`; read from `devices` (URL and size of each stripe).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OperationStart {
     pub id: String,
     pub database: String,
+    pub target: String,
+    pub devices: Vec<(String, u64)>,
     pub session: i64,
+    /// Bytes to read, all stripes.
     pub size: u64,
 }
 
@@ -51,47 +56,55 @@ fn millis(d: Duration) -> i64 {
 }
 
 impl Instance {
-    /// Starts a background restore of `db`: the database shows RESTORING, and a request and an
-    /// operation row appear.
+    /// Records a background restore of `op.target` into `op.database`: a request and an
+    /// operation row appear, the operation naming its target (the database's GUID name is
+    /// what sys.databases shows meanwhile, methods.md §4.4).
     pub(super) fn start_operation(
         &mut self,
-        db: &str,
-        session: i64,
-        size: u64,
+        op: &OperationStart,
         now: &str,
-    ) -> Result<OperationStart, ServerMessage> {
-        self.update_database(db, |i| i.restoring = true)?;
-        self.set_state(db, true)?;
-        // MI sets FULL recovery on every restored database (methods.md §7.5).
-        self.set_recovery(db, Recovery::Full)?;
-        let id = guid_text(&unique_bytes(db, 16));
-        let db_id = self.database(db).map_or(0, |d| d.id);
+    ) -> Result<(), ServerMessage> {
+        let db_id = self.database(&op.database).map_or(0, |d| d.id);
         self.conn
             .execute(
                 r#"INSERT INTO "sys.dm_operation_status" VALUES (?1, 0, 'Database', ?2, NULL, 'RESTORE DATABASE', 1, 'IN_PROGRESS', 0, 0, NULL, 0, 0, ?3, ?3)"#,
-                rusqlite::params![id, db, now],
+                rusqlite::params![op.id, op.target, now],
             )
             .map_err(sqlite_error)?;
         self.conn
             .execute(
-                r#"INSERT INTO "sys.dm_exec_requests" VALUES (?1, 0, ?2, 'running', 'RESTORE DATABASE', ?3, 0.0, NULL, 0, ?4)"#,
-                rusqlite::params![session, now, db_id, id],
+                r#"INSERT INTO "ferry.operation_requests" VALUES (?1, 0, ?2, 'running', 'RESTORE DATABASE', ?3, 0.0, NULL, 0, ?4)"#,
+                rusqlite::params![op.session, now, db_id, op.id],
             )
             .map_err(sqlite_error)?;
         // Recorded with the restore itself, so a server stopped before it drives the
         // operation still finds it at its next start (its duration is set by `operation_begin`).
+        let devices = serde_json::to_string(&op.devices).unwrap_or_default();
         self.conn
             .execute(
-                r#"INSERT INTO "ferry.operations" VALUES (?1, ?2, ?3, ?4, NULL, 0)"#,
-                rusqlite::params![id, db, session, i64::try_from(size).unwrap_or(i64::MAX)],
+                r#"INSERT INTO "ferry.operations" VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 0)"#,
+                rusqlite::params![
+                    op.id,
+                    op.database,
+                    op.target,
+                    devices,
+                    op.session,
+                    i64::try_from(op.size).unwrap_or(i64::MAX)
+                ],
             )
             .map_err(sqlite_error)?;
-        Ok(OperationStart {
-            id,
-            database: db.to_owned(),
-            session,
-            size,
-        })
+        Ok(())
+    }
+
+    /// Whether a restore to `target` is under way.
+    pub(super) fn restore_in_flight(&self, target: &str) -> bool {
+        self.conn
+            .query_row(
+                r#"SELECT COUNT(*) FROM "ferry.operations" WHERE target = ?1 COLLATE NOCASE"#,
+                [target],
+                |r| r.get::<_, i64>(0),
+            )
+            .is_ok_and(|n| n > 0)
     }
 
     /// Records how long an operation that has not begun yet will take.
@@ -117,7 +130,8 @@ impl Instance {
         progress: &OperationProgress,
         now: &str,
     ) {
-        let pct = (fraction * 100.0).clamp(0.0, 100.0);
+        // Restores report 1–99 while they run (methods.md §4.4).
+        let pct = (fraction * 100.0).clamp(1.0, 99.0);
         let remaining = millis(progress.total.saturating_sub(progress.elapsed));
         let elapsed = millis(progress.elapsed);
         let _ = self.conn.execute(
@@ -125,7 +139,7 @@ impl Instance {
             rusqlite::params![op.id, pct as i64, now],
         );
         let _ = self.conn.execute(
-            r#"UPDATE "sys.dm_exec_requests" SET percent_complete = ?2, estimated_completion_time = ?3, total_elapsed_time = ?4 WHERE operation_id = ?1"#,
+            r#"UPDATE "ferry.operation_requests" SET percent_complete = ?2, estimated_completion_time = ?3, total_elapsed_time = ?4 WHERE operation_id = ?1"#,
             rusqlite::params![op.id, pct, remaining, elapsed],
         );
         let _ = self.conn.execute(
@@ -134,16 +148,25 @@ impl Instance {
         );
     }
 
-    /// Finishes a background restore: the database comes online.
-    pub fn operation_done(&mut self, op: &OperationStart, now: &str) {
-        let _ = self.update_database(&op.database, |i| i.restoring = false);
-        let _ = self.set_state(&op.database, false);
+    /// An operation ended: COMPLETED, or FAILED with the error it failed with.
+    pub(super) fn operation_ended(
+        &mut self,
+        op: &OperationStart,
+        error: Option<&ServerMessage>,
+        now: &str,
+    ) {
+        let _ = match error {
+            None => self.conn.execute(
+                r#"UPDATE "sys.dm_operation_status" SET state = 2, state_desc = 'COMPLETED', percent_complete = 100, last_modify_time = ?2 WHERE session_activity_id = ?1"#,
+                rusqlite::params![op.id, now],
+            ),
+            Some(e) => self.conn.execute(
+                r#"UPDATE "sys.dm_operation_status" SET state = 3, state_desc = 'FAILED', error_code = ?3, error_desc = ?4, error_severity = ?5, error_state = ?6, last_modify_time = ?2 WHERE session_activity_id = ?1"#,
+                rusqlite::params![op.id, now, e.number, e.text, e.class, e.state],
+            ),
+        };
         let _ = self.conn.execute(
-            r#"UPDATE "sys.dm_operation_status" SET state = 2, state_desc = 'COMPLETED', percent_complete = 100, last_modify_time = ?2 WHERE session_activity_id = ?1"#,
-            rusqlite::params![op.id, now],
-        );
-        let _ = self.conn.execute(
-            r#"DELETE FROM "sys.dm_exec_requests" WHERE operation_id = ?1"#,
+            r#"DELETE FROM "ferry.operation_requests" WHERE operation_id = ?1"#,
             [&op.id],
         );
         let _ = self
@@ -155,24 +178,27 @@ impl Instance {
     /// had come (None: it had not begun).
     pub fn operations_in_flight(&self) -> Vec<(OperationStart, Option<OperationProgress>)> {
         let Ok(mut stmt) = self.conn.prepare(
-            r#"SELECT id, database, session, size, total_ms, elapsed_ms FROM "ferry.operations""#,
+            r#"SELECT id, database, target, devices, session, size, total_ms, elapsed_ms FROM "ferry.operations""#,
         ) else {
             return vec![];
         };
         let rows = stmt.query_map([], |r| {
             let ms = |v: i64| Duration::from_millis(v.max(0) as u64);
-            let total: Option<i64> = r.get(4)?;
+            let total: Option<i64> = r.get(6)?;
+            let devices: String = r.get(3)?;
             Ok((
                 OperationStart {
                     id: r.get(0)?,
                     database: r.get(1)?,
-                    session: r.get(2)?,
-                    size: r.get::<_, i64>(3)?.max(0) as u64,
+                    target: r.get(2)?,
+                    devices: serde_json::from_str(&devices).unwrap_or_default(),
+                    session: r.get(4)?,
+                    size: r.get::<_, i64>(5)?.max(0) as u64,
                 },
                 match total {
                     Some(t) => Some(OperationProgress {
                         total: ms(t),
-                        elapsed: ms(r.get(5)?),
+                        elapsed: ms(r.get(7)?),
                     }),
                     None => None,
                 },

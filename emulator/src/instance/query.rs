@@ -10,7 +10,16 @@ use crate::protocol::types::{self, SqlType, Value};
 
 pub(crate) fn sqlite_error(e: rusqlite::Error) -> ServerMessage {
     // The messages SQLite gives for the mistakes T-SQL users make most, as SQL Server words them.
-    let text = e.to_string();
+    // SQLite's own message, without the statement text and offset rusqlite appends to it for
+    // errors in the input (the statement is the emulator's rewrite, not the client's T-SQL).
+    let text = match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg,
+        other => other.to_string(),
+    };
+    if text == super::division::DIVIDE_BY_ZERO {
+        // SQL Server error 8134, severity 16.
+        return ServerMessage::error(8134, 16, text);
+    }
     if let Some(name) = text.strip_prefix("no such table: ") {
         let name = name.rsplit_once('.').map_or(name, |(_, t)| t);
         return ServerMessage::error(208, 16, format!("Invalid object name '{name}'."));

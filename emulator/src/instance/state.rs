@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use rusqlite::Connection;
 
+use super::session_state::{SessionInfo, Transactions};
 use crate::protocol::tokens::ServerMessage;
 
 /// Recovery models (sys.databases.recovery_model: 1 full, 2 bulk-logged, 3 simple).
@@ -40,6 +41,12 @@ pub struct DatabaseInfo {
     pub restored_lsn: i64,
     /// The BackupSetGUID of the full backup it was restored from (a differential's base).
     pub restored_full_guid: Option<String>,
+    /// RESTORE HEADERONLY's FamilyGUID: "ID of the original database when created. This value
+    /// stays the same when the database is restored."
+    pub family_guid: String,
+    /// Whether a log backup chain has begun: the first log backup after the database was
+    /// created or switched from SIMPLE begins one (HEADERONLY's BeginsLogChain).
+    pub log_chain: bool,
 }
 
 impl DatabaseInfo {
@@ -67,6 +74,19 @@ pub struct Instance {
     pub(super) databases: BTreeMap<String, DatabaseInfo>,
     pub(super) next_id: i64,
     pub(super) compatibility_level: u8,
+    /// Sessions' open transactions.
+    pub(super) transactions: Transactions,
+    /// The logged-in sessions.
+    pub(super) sessions: BTreeMap<u16, SessionInfo>,
+    /// Directories the server's service account may use for backups (the data directory and
+    /// what it was granted), canonical.
+    pub(super) backup_dirs: Vec<PathBuf>,
+    /// How many blocks a block blob may have.
+    pub(super) block_limit: u32,
+    /// The storage a Managed Instance reserves, in MB (`sys.server_resource_stats`).
+    pub(super) reserved_storage_mb: i64,
+    /// Database ids and names, for DB_NAME and DB_ID inside queries.
+    pub(super) names: super::database_names::Names,
     /// The data directory's lock, held while the instance is open.
     pub(super) _lock: std::fs::File,
 }

@@ -13,6 +13,14 @@ pub struct PlannedSet {
     pub header: BackupHeader,
 }
 
+/// The sets to restore, in order, and the complete sets found that the plan leaves out (older
+/// than its base, or duplicates): LRS lists those as `Skipped`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Plan {
+    pub sets: Vec<PlannedSet>,
+    pub skipped: Vec<PlannedSet>,
+}
+
 /// Why there is no plan: an LRS error code and its message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanError {
@@ -25,10 +33,10 @@ fn err(code: &'static str, message: String) -> PlanError {
 }
 
 /// The plan: the newest full backup, the newest differential based on it, then the log
-/// backups that continue from there without a gap. Files that are not part of it are skipped
+/// backups that continue from there without a gap. Sets that are not part of it are skipped
 /// (older sets, duplicates); files that are not backups are reported unrestorable by the
 /// caller before this is called.
-pub fn plan(files: &[(String, BackupHeader)]) -> Result<(Vec<PlannedSet>, Vec<String>), PlanError> {
+pub fn plan(files: &[(String, BackupHeader)]) -> Result<Plan, PlanError> {
     // Rule 1: one database per folder.
     let mut names: Vec<&str> = files.iter().map(|(_, h)| h.database.as_str()).collect();
     names.sort_unstable();
@@ -149,14 +157,19 @@ pub fn plan(files: &[(String, BackupHeader)]) -> Result<(Vec<PlannedSet>, Vec<St
         at = log.header.last_lsn;
         plan.push(log.clone());
     }
-    let used: Vec<&String> = plan.iter().flat_map(|s| &s.files).collect();
-    let skipped = files
+    let used: Vec<&str> = plan
         .iter()
-        .map(|(n, _)| n)
-        .filter(|n| !used.contains(n))
+        .map(|s| s.header.backup_set_guid.as_str())
+        .collect();
+    let skipped = complete
+        .iter()
+        .filter(|s| !used.contains(&s.header.backup_set_guid.as_str()))
         .cloned()
         .collect();
-    Ok((plan, skipped))
+    Ok(Plan {
+        sets: plan,
+        skipped,
+    })
 }
 
 #[cfg(test)]
@@ -209,12 +222,13 @@ mod tests {
 
     #[test]
     fn the_plan_follows_headers_not_names() {
-        let (p, skipped) = plan(&chain()).unwrap();
-        let order: Vec<&str> = p.iter().map(|s| s.files[0].as_str()).collect();
+        let p = plan(&chain()).unwrap();
+        let order: Vec<&str> = p.sets.iter().map(|s| s.files[0].as_str()).collect();
         assert_eq!(
             order,
             ["z_full.bak", "m_diff.bak", "b_log1.trn", "a_log2.trn"]
         );
+        let skipped: Vec<&str> = p.skipped.iter().map(|s| s.files[0].as_str()).collect();
         assert_eq!(
             skipped,
             ["c_old_log.trn"],
@@ -229,10 +243,10 @@ mod tests {
             f("log1.trn", h("Sales", BackupType::Log, "l1", 10, 10)),
             f("tail.trn", h("Sales", BackupType::Log, "l2", 10, 12)),
         ];
-        let (p, skipped) = plan(&files).unwrap();
-        let order: Vec<&str> = p.iter().map(|s| s.files[0].as_str()).collect();
+        let p = plan(&files).unwrap();
+        let order: Vec<&str> = p.sets.iter().map(|s| s.files[0].as_str()).collect();
         assert_eq!(order, ["full.bak", "log1.trn", "tail.trn"]);
-        assert!(skipped.is_empty());
+        assert!(p.skipped.is_empty());
     }
 
     #[test]
@@ -246,8 +260,8 @@ mod tests {
             f("tail.trn", tail),
             f("log1.trn", first),
         ];
-        let (p, _) = plan(&files).unwrap();
-        let order: Vec<&str> = p.iter().map(|s| s.files[0].as_str()).collect();
+        let p = plan(&files).unwrap();
+        let order: Vec<&str> = p.sets.iter().map(|s| s.files[0].as_str()).collect();
         assert_eq!(order, ["full.bak", "log1.trn", "tail.trn"]);
     }
 

@@ -1,6 +1,7 @@
 //! The TDS protocol, server side: packets, PRELOGIN, LOGIN7, TLS wrapping and response tokens.
 //! Nothing here knows SQL. Facts follow MS-TDS and `shared/reference/tds.md` §3.
 
+pub mod headers;
 pub mod login7;
 pub mod login_phase;
 pub mod packet;
@@ -8,6 +9,7 @@ pub mod prelogin;
 pub mod rpc;
 pub mod tls;
 pub mod tokens;
+pub mod transaction_manager;
 pub mod types;
 
 /// Why a connection was closed: the peer broke the protocol. Logged, never sent.

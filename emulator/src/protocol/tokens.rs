@@ -9,6 +9,14 @@ pub const DONE_ERROR: u16 = 0x02;
 pub const DONE_COUNT: u16 = 0x10;
 pub const DONE_ATTN: u16 = 0x20;
 
+/// How a transaction changed, for its ENVCHANGE token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionChange {
+    Began,
+    Committed,
+    RolledBack,
+}
+
 /// A result column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
@@ -120,6 +128,31 @@ impl Reply {
         let mut body = vec![7, DEFAULT_COLLATION.len() as u8];
         body.extend_from_slice(&DEFAULT_COLLATION);
         body.push(0);
+        self.token_with_u16_len(0xE3, body);
+    }
+
+    /// ENVCHANGE for a transaction (MS-TDS 2.2.7.9): begin (type 8) carries the new
+    /// descriptor, which the client echoes in the ALL_HEADERS of every later request; commit
+    /// (9) and rollback (10) carry the ended one as the old value.
+    pub fn env_transaction(&mut self, change: TransactionChange, descriptor: u64) {
+        let d = descriptor.to_le_bytes();
+        let mut body = Vec::with_capacity(11);
+        match change {
+            TransactionChange::Began => {
+                body.extend_from_slice(&[8, 8]);
+                body.extend_from_slice(&d);
+                body.push(0);
+            }
+            TransactionChange::Committed | TransactionChange::RolledBack => {
+                let kind = if change == TransactionChange::Committed {
+                    9
+                } else {
+                    10
+                };
+                body.extend_from_slice(&[kind, 0, 8]);
+                body.extend_from_slice(&d);
+            }
+        }
         self.token_with_u16_len(0xE3, body);
     }
 

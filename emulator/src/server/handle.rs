@@ -63,7 +63,8 @@ impl Server {
     pub async fn restart(&self) -> std::io::Result<()> {
         let _turn = self.lifecycle.lock().await;
         stop(&self.shared).await;
-        let instance = open_instance(&self.shared.options)?;
+        let mut instance = open_instance(&self.shared.options)?;
+        self.shared.settings.lock().apply(&mut instance)?;
         let listener = TcpListener::bind(self.addr).await.map_err(|e| {
             std::io::Error::new(
                 e.kind(),
@@ -111,6 +112,31 @@ impl Server {
             .flatten()
     }
 
+    /// Gives the server's service account rights on `dir`, as on a share: BACKUP TO DISK and
+    /// RESTORE FROM DISK may use it (besides the data directory). Kept across restarts.
+    pub fn allow_backup_directory(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        self.shared.settings.lock().backup_dirs.push(dir.to_owned());
+        match self.shared.with_instance(|i| i.allow_backup_directory(dir)) {
+            Ok(r) => r,
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Scales Azure's 50,000-block limit of a block blob down to `blocks`, so a test can make
+    /// a BACKUP TO URL run out of blocks without writing gigabytes. Kept across restarts.
+    pub fn set_blob_block_limit(&self, blocks: u32) {
+        self.shared.settings.lock().block_limit = Some(blocks);
+        let _ = self.shared.with_instance(|i| i.set_block_limit(blocks));
+    }
+
+    /// The storage the emulated MI reserves, in MB (32 GB unless set), as
+    /// `sys.server_resource_stats` reports it: a test makes an instance that is nearly full
+    /// without writing gigabytes. Kept across restarts.
+    pub fn set_reserved_storage_mb(&self, mb: i64) {
+        self.shared.settings.lock().reserved_storage_mb = Some(mb);
+        let _ = self.shared.with_instance(|i| i.set_reserved_storage_mb(mb));
+    }
+
     /// Sets how long (in virtual time) a background restore takes; None restores the default.
     pub fn set_restore_time(&self, t: Option<Duration>) {
         *self.shared.restore_time.lock() = t;
@@ -154,17 +180,28 @@ impl Server {
     /// Runs a batch as the server itself (to seed databases and rows); errors come back with
     /// their SQL Server numbers.
     pub fn run_sql(&self, sql: &str) -> Result<Vec<Outcome>, ServerMessage> {
+        let vars = crate::sql::Variables::default();
         let view = SessionView {
             personality: &self.shared.options.personality,
             database: "master",
             spid: 1,
             user: "sa",
-            vars: &[],
+            vars: &vars,
+            options: Default::default(),
         };
         let outcomes = self
             .shared
             .with_instance(|inst| execute_batch(sql, &view, inst))
             .map_err(|stopped| stopped.message())?;
+        // What the batch started in the background (an MI restore) runs to its end.
+        for o in &outcomes {
+            if let Outcome::Operation(op) = o {
+                let (shared, op) = (self.shared.clone(), op.clone());
+                self.shared.spawn(async move {
+                    let _ = run_operation(&shared, op, None).await;
+                });
+            }
+        }
         match outcomes.iter().find_map(|o| {
             if let Outcome::Error(e) = o {
                 Some(e.clone())
@@ -215,7 +252,9 @@ fn launch(shared: &Arc<Shared>, listener: TcpListener) {
     for (op, progress) in in_flight {
         tracing::info!(operation = %op.id, database = %op.database, "resuming a background restore");
         let s = shared.clone();
-        shared.spawn(async move { run_operation(&s, op, progress).await });
+        shared.spawn(async move {
+            let _ = run_operation(&s, op, progress).await;
+        });
     }
 }
 

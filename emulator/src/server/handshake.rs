@@ -43,7 +43,11 @@ pub(super) async fn serve(tcp: TcpStream, s: Arc<Shared>, spid: u16) -> Result<(
                 )));
             }
         };
-    session(&mut io, &s, spid, &pre, login).await
+    let result = session(&mut io, &s, spid, &pre, login).await;
+    // However the session ended, its open transaction is rolled back and it leaves the
+    // session views, as SQL Server does when a connection closes.
+    let _ = tokio::task::block_in_place(|| s.with_instance(|i| i.end_session(spid)));
+    result
 }
 
 /// PRELOGIN, TLS and LOGIN7; returns the stream the session continues on.

@@ -10,6 +10,7 @@ mod options;
 mod requests;
 mod session;
 mod shared;
+mod transaction_manager;
 
 pub use handle::Server;
 pub use options::{ServerOptions, StatementRecord, TlsMode};

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::operations::run_operation;
-use super::requests::{DONE, DONEPROC, Session, batch_text, rpc, sql_batch};
+use super::requests::{DONE, DONEPROC, Session, batch_text, operation_end, rpc, sql_batch};
 use super::shared::Shared;
+use super::transaction_manager::transaction_manager;
 use crate::control::FaultAction;
 use crate::protocol::login7::Login;
 use crate::protocol::packet::{
@@ -49,20 +50,7 @@ pub(super) async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 r.done(DONE_ATTN, 0);
                 r
             }
-            PacketType::TransactionManager => {
-                let mut r = Reply::default();
-                // Honest refusal: ferry's tools do not use client-driven transactions.
-                r.server_message(
-                    &ServerMessage::error(
-                        50000,
-                        16,
-                        "ferry-emulator does not support transaction manager requests",
-                    ),
-                    s.server_name(),
-                );
-                r.done(DONE_ERROR, 0);
-                r
-            }
+            PacketType::TransactionManager => transaction_manager(&msg.payload, s, &mut session)?,
             other => {
                 return Err(malformed(format!(
                     "unexpected {other:?} message after login"
@@ -70,15 +58,23 @@ pub(super) async fn session<S: AsyncRead + AsyncWrite + Unpin>(
             }
         };
         // A restore on MI runs in its own task, so it finishes even if this client goes away;
-        // the reply (its completion messages) waits for it, as the RESTORE statement does.
-        for op in session.pending.drain(..) {
+        // the reply waits for it, as the RESTORE statement does, and gets its end (messages or
+        // errors, then DONE) where the statement stood. Later ends first, so earlier offsets
+        // stay right.
+        let mut reply = reply;
+        for p in session.pending.drain(..).rev() {
             let (tx, rx) = tokio::sync::oneshot::channel();
             let shared = s.clone();
+            let op = p.op.clone();
             s.spawn(async move {
-                run_operation(&shared, op, None).await;
-                let _ = tx.send(());
+                let result = run_operation(&shared, op, None).await;
+                let _ = tx.send(result);
             });
-            let _ = rx.await;
+            let result = rx
+                .await
+                .unwrap_or_else(|_| Err(vec![ServerMessage::error(50000, 16, "ferry-emulator: the server stopped during the restore; it carries on when the server starts again")]));
+            let end = operation_end(result, &p, s.server_name());
+            reply.buf.splice(p.at..p.at, end);
         }
         if let Some(d) = hold {
             tokio::time::sleep(d).await;
@@ -91,6 +87,11 @@ pub(super) async fn session<S: AsyncRead + AsyncWrite + Unpin>(
             spid,
         )
         .await?;
+        if session.terminate {
+            return Err(malformed(
+                "the session ended after an error of severity 20 or more",
+            ));
+        }
     }
 }
 
@@ -182,12 +183,23 @@ async fn accept_login<S: AsyncRead + AsyncWrite + Unpin>(
     }
     reply.done(DONE_FINAL, 0);
     write_message(io, PacketType::TabularResult, &reply.buf, packet_size, spid).await?;
+    let info = crate::instance::SessionInfo {
+        spid,
+        login: user.clone(),
+        host: login.host_name.clone(),
+        program: login.app_name.clone(),
+        login_time: crate::protocol::types::now_text(),
+        database: database.clone(),
+    };
+    let _ = s.with_instance(|i| i.session_opened(info));
     Ok(Some(Session {
         spid,
         user,
         database,
         packet_size,
+        options: Default::default(),
         pending: Vec::new(),
+        terminate: false,
     }))
 }
 
@@ -213,9 +225,11 @@ async fn faulted(
         FaultAction::DisconnectDuring => {
             request(msg, s, session)?;
             // What the statement started in the background (an MI restore) carries on.
-            for op in session.pending.drain(..) {
+            for p in session.pending.drain(..) {
                 let shared = s.clone();
-                s.spawn(async move { run_operation(&shared, op, None).await });
+                s.spawn(async move {
+                    let _ = run_operation(&shared, p.op, None).await;
+                });
             }
             Ok(None)
         }

@@ -32,6 +32,31 @@ pub(super) struct Shared {
     pub(super) tasks: Mutex<Option<JoinSet<()>>>,
     /// Bytes buffered for connections that have not logged in yet, across all of them.
     pub(super) login_budget: LoginBudget,
+    /// What tests set on the instance, set again when it is opened after a restart.
+    pub(super) settings: Mutex<InstanceSettings>,
+}
+
+/// Settings of the instance that outlive a restart of the server.
+#[derive(Debug, Default, Clone)]
+pub(super) struct InstanceSettings {
+    pub(super) backup_dirs: Vec<std::path::PathBuf>,
+    pub(super) block_limit: Option<u32>,
+    pub(super) reserved_storage_mb: Option<i64>,
+}
+
+impl InstanceSettings {
+    pub(super) fn apply(&self, inst: &mut Instance) -> std::io::Result<()> {
+        for d in &self.backup_dirs {
+            inst.allow_backup_directory(d)?;
+        }
+        if let Some(n) = self.block_limit {
+            inst.set_block_limit(n);
+        }
+        if let Some(mb) = self.reserved_storage_mb {
+            inst.set_reserved_storage_mb(mb);
+        }
+        Ok(())
+    }
 }
 
 /// The server is stopped: there is no instance to run anything on.
@@ -62,6 +87,7 @@ impl Shared {
             restore_time: Mutex::new(None),
             tasks: Mutex::new(None),
             login_budget: LoginBudget::default(),
+            settings: Mutex::default(),
         }
     }
 

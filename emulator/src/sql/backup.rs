@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::backup::BackupType;
 use crate::protocol::tokens::ServerMessage;
 use crate::statement::{BackupSpec, Device, RestoreKind, RestoreSpec};
-use crate::syntax::{Token, syntax_error};
+use crate::syntax::{Token, closing_paren, name_at, syntax_error};
 
 fn devices(st: &[Token], mut i: usize) -> Result<(Vec<Device>, usize), ServerMessage> {
     let mut out = Vec::new();
@@ -33,12 +33,12 @@ fn devices(st: &[Token], mut i: usize) -> Result<(Vec<Device>, usize), ServerMes
             i += 1;
             continue;
         }
-        // SQL Server allows at most 64 backup devices per media set.
+        // SQL Server allows at most 64 backup devices per media set (error 3205).
         if out.len() > 64 {
             return Err(ServerMessage::error(
                 3205,
                 16,
-                "Too many backup devices specified. Only 64 are allowed.",
+                "Too many backup devices specified for backup or restore; only 64 are allowed.",
             ));
         }
         return Ok((out, i));
@@ -68,6 +68,11 @@ fn with_options(st: &[Token], i: usize) -> Result<Vec<(String, Option<Token>)>, 
         } else if key == "MOVE" {
             value = st.get(j).cloned();
             j += 3; // 'logical' TO 'physical'
+        } else if st.get(j).is_some_and(|t| t.is_punct("(")) {
+            // A parenthesised option (BACKUP's ENCRYPTION (…)): read past it whole, so the
+            // statement's check names the option rather than a parenthesis.
+            let close = closing_paren(st, j).ok_or_else(|| syntax_error("("))?;
+            j = close + 1;
         }
         out.push((key, value));
         if st.get(j).is_some_and(|t| t.is_punct(",")) {
@@ -77,12 +82,48 @@ fn with_options(st: &[Token], i: usize) -> Result<Vec<(String, Option<Token>)>, 
     Ok(out)
 }
 
-fn name(st: &[Token], i: usize) -> Result<String, ServerMessage> {
-    match st.get(i) {
-        Some(Token::Word(w) | Token::Quoted(w)) => Ok(w.clone()),
-        Some(t) => Err(syntax_error(&t.display())),
-        None => Err(syntax_error(&st[i - 1].display())),
+/// MAXTRANSFERSIZE: 65536 to 4194304 bytes in 64 KB steps ("BACKUP (Transact-SQL)"); SQL
+/// Server error 3250 otherwise.
+fn max_transfer_size(v: Option<&Token>) -> Result<u32, ServerMessage> {
+    let n = number(v, "MAXTRANSFERSIZE")?;
+    if !(65_536..=4_194_304).contains(&n) || n % 65_536 != 0 {
+        return Err(out_of_range(n, "MAXTRANSFERSIZE"));
     }
+    Ok(n as u32)
+}
+
+/// BLOCKSIZE: 512 to 65536 bytes, a power of 2 ("BACKUP (Transact-SQL)"); SQL Server errors
+/// 3250 and 3253.
+fn block_size(v: Option<&Token>) -> Result<u32, ServerMessage> {
+    let n = number(v, "BLOCKSIZE")?;
+    if !(512..=65_536).contains(&n) {
+        return Err(out_of_range(n, "BLOCKSIZE"));
+    }
+    if !n.is_power_of_two() {
+        return Err(ServerMessage::error(
+            3253,
+            16,
+            "The block size parameter must supply a value that is a power of 2.",
+        ));
+    }
+    Ok(n as u32)
+}
+
+fn number(v: Option<&Token>, option: &str) -> Result<u64, ServerMessage> {
+    match v {
+        Some(Token::Number(n)) => n.parse().map_err(|_| syntax_error(n)),
+        Some(t) => Err(syntax_error(&t.display())),
+        None => Err(syntax_error(option)),
+    }
+}
+
+/// SQL Server error 3250 (severity 16).
+fn out_of_range(n: u64, option: &str) -> ServerMessage {
+    ServerMessage::error(
+        3250,
+        16,
+        format!("The value '{n}' is not within range for the {option} parameter."),
+    )
 }
 
 pub fn parse_backup(st: &[Token]) -> Result<BackupSpec, ServerMessage> {
@@ -92,7 +133,7 @@ pub fn parse_backup(st: &[Token]) -> Result<BackupSpec, ServerMessage> {
         Some(t) => return Err(syntax_error(&t.display())),
         None => return Err(syntax_error("BACKUP")),
     };
-    let database = name(st, 2)?;
+    let database = name_at(st, 2)?;
     if !st.get(3).is_some_and(|t| t.is("TO")) {
         return Err(syntax_error(
             &st.get(3).map(|t| t.display()).unwrap_or_default(),
@@ -113,6 +154,10 @@ pub fn parse_backup(st: &[Token]) -> Result<BackupSpec, ServerMessage> {
         overwrite: false,
         name: None,
         norecovery: false,
+        max_transfer_size: None,
+        block_size: None,
+        description: None,
+        options: Vec::new(),
     };
     for (key, value) in with_options(st, next)? {
         match key.as_str() {
@@ -122,14 +167,41 @@ pub fn parse_backup(st: &[Token]) -> Result<BackupSpec, ServerMessage> {
             "COMPRESSION" => spec.compression = true,
             "NO_COMPRESSION" => spec.compression = false,
             "FORMAT" | "INIT" => spec.overwrite = true,
+            "NOINIT" | "NOFORMAT" => spec.overwrite = false,
             "DIFFERENTIAL" if !log => spec.kind = BackupType::Differential,
-            "NAME" => spec.name = value.map(|v| v.display()),
+            "NAME" => spec.name = value.as_ref().map(|v| v.display()),
+            "DESCRIPTION" => spec.description = value.as_ref().map(|v| v.display()),
             "NORECOVERY" if log => spec.norecovery = true,
-            "STATS" | "MAXTRANSFERSIZE" | "BLOCKSIZE" | "NOINIT" | "NOFORMAT" | "DESCRIPTION"
-            | "SKIP" | "NOSKIP" | "REWIND" | "NOREWIND" | "NO_TRUNCATE" | "CREDENTIAL"
-            | "BUFFERCOUNT" => {}
+            "MAXTRANSFERSIZE" => spec.max_transfer_size = Some(max_transfer_size(value.as_ref())?),
+            "BLOCKSIZE" => spec.block_size = Some(block_size(value.as_ref())?),
+            // Backup encryption ("BACKUP (Transact-SQL)", ENCRYPTION) is not emulated: taking
+            // the backup unencrypted would let a rehearsal pass that the real one may not.
+            "ENCRYPTION" => {
+                return Err(ServerMessage::error(
+                    50000,
+                    16,
+                    "ferry-emulator does not emulate backup encryption (BACKUP … WITH ENCRYPTION): rehearse without it, or against a real SQL Server.",
+                ));
+            }
+            "STATS"
+            | "SKIP"
+            | "NOSKIP"
+            | "REWIND"
+            | "NOREWIND"
+            | "UNLOAD"
+            | "NOUNLOAD"
+            | "NO_TRUNCATE"
+            | "CREDENTIAL"
+            | "BUFFERCOUNT"
+            | "FILE_SNAPSHOT"
+            | "STANDBY"
+            | "CONTINUE_AFTER_ERROR"
+            | "STOP_ON_ERROR"
+            | "RETAINDAYS"
+            | "EXPIREDATE" => {}
             other => return Err(syntax_error(other)),
         }
+        spec.options.push(key);
     }
     Ok(spec)
 }
@@ -147,7 +219,7 @@ pub fn parse_restore(st: &[Token]) -> Result<RestoreSpec, ServerMessage> {
     };
     let database = if matches!(kind, RestoreKind::Database | RestoreKind::Log) {
         i += 1;
-        Some(name(st, 2)?)
+        Some(name_at(st, 2)?)
     } else {
         None
     };
@@ -165,15 +237,22 @@ pub fn parse_restore(st: &[Token]) -> Result<RestoreSpec, ServerMessage> {
         checksum: false,
         options: Vec::new(),
     };
-    for (key, _) in with_options(st, next)? {
+    for (key, value) in with_options(st, next)? {
         match key.as_str() {
+            "FILE" => {
+                let n = number(value.as_ref(), "FILE")?;
+                if n == 0 || n > u64::from(u32::MAX) {
+                    return Err(out_of_range(n, "FILE"));
+                }
+                spec.options.push(format!("FILE={n}"));
+                continue;
+            }
             "NORECOVERY" => spec.norecovery = true,
             "RECOVERY" => spec.norecovery = false,
             "REPLACE" => spec.replace = true,
             "CHECKSUM" => spec.checksum = true,
             "STATS"
             | "MOVE"
-            | "FILE"
             | "NO_CHECKSUM"
             | "CONTINUE_AFTER_ERROR"
             | "STOPAT"

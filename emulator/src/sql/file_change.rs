@@ -1,10 +1,10 @@
 //! ALTER DATABASE … ADD FILE / ADD FILEGROUP, parsed from tokens.
 
 use crate::protocol::tokens::ServerMessage;
-use crate::statement::FileChange;
+use crate::statement::{FileChange, FilegroupKind};
 use crate::syntax::{Token, syntax_error};
 
-/// `ADD FILEGROUP fg [CONTAINS FILESTREAM]` or `ADD [LOG] FILE (NAME = …, FILENAME = '…', …) [TO FILEGROUP fg]`.
+/// `ADD FILEGROUP fg [CONTAINS FILESTREAM | MEMORY_OPTIMIZED_DATA]` or `ADD [LOG] FILE (NAME = …, FILENAME = '…', …) [TO FILEGROUP fg]`.
 pub(super) fn parse_add(st: &[Token]) -> Result<FileChange, ServerMessage> {
     let word = |t: Option<&Token>| match t {
         Some(Token::Word(w) | Token::Quoted(w)) | Some(Token::Str { text: w, .. }) => {
@@ -14,9 +14,17 @@ pub(super) fn parse_add(st: &[Token]) -> Result<FileChange, ServerMessage> {
     };
     if st.first().is_some_and(|t| t.is("FILEGROUP")) {
         let name = word(st.get(1)).ok_or_else(|| syntax_error("FILEGROUP"))?;
-        let filestream = st.get(2).is_some_and(|t| t.is("CONTAINS"))
-            && st.get(3).is_some_and(|t| t.is("FILESTREAM"));
-        return Ok(FileChange::Filegroup { name, filestream });
+        let kind = match (st.get(2), st.get(3)) {
+            (None, _) => FilegroupKind::Rows,
+            (Some(c), Some(k)) if c.is("CONTAINS") && k.is("FILESTREAM") => {
+                FilegroupKind::Filestream
+            }
+            (Some(c), Some(k)) if c.is("CONTAINS") && k.is("MEMORY_OPTIMIZED_DATA") => {
+                FilegroupKind::MemoryOptimized
+            }
+            (Some(x), _) => return Err(syntax_error(&x.display())),
+        };
+        return Ok(FileChange::Filegroup { name, kind });
     }
     let log = st.first().is_some_and(|t| t.is("LOG"));
     let rest = if log { &st[1..] } else { st };

@@ -1,18 +1,31 @@
-//! The T-SQL the emulator understands. This first slice answers what a client asks before it
-//! touches data: `SELECT` of expressions (`@@VERSION`, `@@SERVERNAME`, `SERVERPROPERTY(…)`,
-//! literals, `CAST`), `USE`, `PRINT`, `SET` options; everything else gets the error SQL Server
-//! would give for a statement it cannot resolve, naming what was not understood.
+//! The T-SQL the emulator understands: statements without semicolons, IF … ELSE and BEGIN …
+//! END, variables, expressions, transactions, RAISERROR and THROW, EXEC of text,
+//! sp_executesql and sp_who, statements on tables (through SQLite), and the administrative
+//! statements (databases, logins, credentials, BACKUP, RESTORE). Anything else gets the error
+//! SQL Server gives for a statement it cannot resolve, naming what was not understood.
 
 pub mod backup;
 mod batch;
+mod convert;
+mod divisor;
+mod env;
+mod expr;
 mod file_change;
+mod functions;
 mod outcome;
+mod plan;
+mod procedures;
+mod raise;
 pub mod rewrite;
 mod scalar;
+mod script;
 pub mod security;
 mod session;
 mod table;
+mod variables;
 
 pub use batch::execute_batch;
 pub use outcome::Outcome;
-pub use session::SessionView;
+pub use procedures::not_found;
+pub use session::{SessionOptions, SessionView};
+pub use variables::{Variable, Variables};

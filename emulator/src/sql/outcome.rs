@@ -1,7 +1,8 @@
 //! What the statements of a batch produce, for the server to send.
 
-use crate::instance::OperationStart;
-use crate::protocol::tokens::{Column, ServerMessage};
+use super::session::SessionOptions;
+use crate::instance::{Descriptor, OperationStart};
+use crate::protocol::tokens::{Column, ServerMessage, TransactionChange};
 use crate::protocol::types::Value;
 
 /// What one statement produced, in order.
@@ -24,4 +25,13 @@ pub enum Outcome {
         old: String,
         new: String,
     },
+    /// A transaction began or ended (ENVCHANGE types 8, 9, 10).
+    Transaction(TransactionChange, Descriptor),
+    /// What a procedure produced (statements end in DONEINPROC), then its return status
+    /// (RETURNSTATUS and DONEPROC).
+    Procedure(Vec<Outcome>, i32),
+    /// The session's options changed.
+    Options(SessionOptions),
+    /// The connection ends after what came before (an error of severity 20 or more).
+    Terminate,
 }

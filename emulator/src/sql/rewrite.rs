@@ -2,6 +2,7 @@
 //! `"schema.table"`, `[brackets]` to double quotes, `N'…'` to `'…'`, `TOP n` to `LIMIT n`,
 //! `@params` to positional parameters, `0x…` to blobs, and the few functions whose names differ.
 
+use super::divisor;
 use crate::instance::{DB_MARKER, Instance};
 use crate::protocol::tokens::ServerMessage;
 use crate::syntax::{Token, syntax_error};
@@ -12,10 +13,19 @@ const SERVER_VIEWS: &[&str] = &[
     "server_principals",
     "sql_logins",
     "credentials",
-    "dm_exec_requests",
     "dm_operation_status",
     "certificates",
     "dm_database_encryption_keys",
+];
+
+/// Views of the server's sessions and resources, rebuilt in the connection's `temp` schema
+/// when read.
+const SESSION_VIEWS: &[&str] = &[
+    "dm_exec_sessions",
+    "dm_exec_requests",
+    "dm_tran_persistent_version_store_stats",
+    "master_files",
+    "server_resource_stats",
 ];
 
 /// A statement ready for SQLite.
@@ -29,6 +39,8 @@ pub struct Rewritten {
     pub param_slots: Vec<(usize, usize)>,
     /// The database of the first table the statement names (the one it changes, for DML/DDL).
     pub target: Option<String>,
+    /// That table: (database, SQLite table name).
+    pub target_table: Option<(String, String)>,
 }
 
 impl Rewritten {
@@ -148,8 +160,18 @@ pub fn rewrite(
     let mut expect_table = false;
     let mut from_tables: Vec<(String, String)> = Vec::new();
     let mut checksum_star_at: Option<usize> = None;
+    // Where each open `ferry_divisor(` closes (input token indexes, innermost last). Table
+    // definitions keep their expressions as written: SQLite stores them in the schema.
+    let mut divisor_ends: Vec<usize> = Vec::new();
+    let defines = tokens
+        .first()
+        .is_some_and(|t| t.is("CREATE") || t.is("ALTER"));
     let mut i = 0;
     while i < tokens.len() {
+        while divisor_ends.last().is_some_and(|&end| end <= i) {
+            divisor_ends.pop();
+            out.push(")".into());
+        }
         let t = &tokens[i];
         if expect_table {
             expect_table = false;
@@ -309,6 +331,16 @@ pub fn rewrite(
                 continue;
             }
         }
+        // `/` and `%`: division by zero fails with SQL Server's 8134 (instance/division.rs).
+        if !defines
+            && (t.is_punct("/") || t.is_punct("%"))
+            && let Some(end) = divisor::operand_end(tokens, i + 1)
+        {
+            out.push(format!("{} ferry_divisor(", t.display()));
+            divisor_ends.push(end);
+            i += 1;
+            continue;
+        }
         if t.is_punct("(") {
             depth += 1;
         }
@@ -352,6 +384,10 @@ pub fn rewrite(
             Token::Word(w) if w.eq_ignore_ascii_case("CHECKSUM_AGG") => "ferry_checksum_agg".into(),
             Token::Word(w) if w.eq_ignore_ascii_case("ISNULL") => "ifnull".into(),
             Token::Word(w) if w.eq_ignore_ascii_case("LEN") => "length".into(),
+            // DB_NAME(column) and DB_ID(column): constant arguments were evaluated before
+            // (table.rs); these read the instance's databases.
+            Token::Word(w) if w.eq_ignore_ascii_case("DB_NAME") => "ferry_db_name".into(),
+            Token::Word(w) if w.eq_ignore_ascii_case("DB_ID") => "ferry_db_id".into(),
             Token::Word(w) => w.clone(),
             Token::Quoted(q) => quote(q),
             Token::Str { text, .. } => format!("'{}'", text.replace('\'', "''")),
@@ -382,6 +418,7 @@ pub fn rewrite(
         });
         i += 1;
     }
+    out.extend(divisor_ends.drain(..).map(|_| ")".to_owned()));
     if let Some(at) = checksum_star_at {
         let Some((db, table)) = from_tables.first() else {
             return Err(ServerMessage::error(
@@ -402,12 +439,14 @@ pub fn rewrite(
     }
     let sql = out.join(" ");
     let target = from_tables.first().map(|(db, _)| db.clone());
+    let target_table = from_tables.into_iter().next();
     Ok(Rewritten {
         sql,
         params,
         parts: out,
         param_slots,
         target,
+        target_table,
     })
 }
 
@@ -418,15 +457,15 @@ fn resolve(
     inst: &Instance,
 ) -> Result<(String, String), ServerMessage> {
     let schema = name.schema.clone().unwrap_or_else(|| "dbo".into());
-    if schema.eq_ignore_ascii_case("sys")
-        && SERVER_VIEWS
-            .iter()
-            .any(|v| v.eq_ignore_ascii_case(&name.object))
-    {
-        return Ok((
-            "main".into(),
-            format!("sys.{}", name.object.to_ascii_lowercase()),
-        ));
+    if schema.eq_ignore_ascii_case("sys") {
+        for (views, at) in [(SESSION_VIEWS, "temp"), (SERVER_VIEWS, "main")] {
+            if views.iter().any(|v| v.eq_ignore_ascii_case(&name.object)) {
+                return Ok((
+                    at.into(),
+                    format!("sys.{}", name.object.to_ascii_lowercase()),
+                ));
+            }
+        }
     }
     let db = name.db.clone().unwrap_or_else(|| current_db.to_owned());
     let Some(info) = inst.database(&db) else {

@@ -2,7 +2,7 @@
 
 use crate::instance::{LoginKind, Password};
 use crate::protocol::tokens::ServerMessage;
-use crate::syntax::{Token, syntax_error};
+use crate::syntax::{Token, name_at, syntax_error};
 
 /// A security statement, ready to apply to the instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,14 +37,6 @@ pub enum SecurityStatement {
     },
     /// CREATE MASTER KEY …: accepted; the emulator keeps no key hierarchy.
     CreateMasterKey,
-}
-
-fn name_at(st: &[Token], i: usize) -> Result<String, ServerMessage> {
-    match st.get(i) {
-        Some(Token::Word(w) | Token::Quoted(w)) => Ok(w.clone()),
-        Some(t) => Err(syntax_error(&t.display())),
-        None => Err(syntax_error(&st[i - 1].display())),
-    }
 }
 
 fn hex(n: &str) -> Option<Vec<u8>> {
@@ -301,6 +293,67 @@ fn credential(st: &[Token]) -> Result<SecurityStatement, ServerMessage> {
         identity,
         secret,
     })
+}
+
+/// The catalog tables a security statement changes, so a transaction can set them aside.
+fn catalog_tables(sec: &SecurityStatement) -> &'static [&'static str] {
+    match sec {
+        SecurityStatement::CreateLogin { .. }
+        | SecurityStatement::AlterLogin { .. }
+        | SecurityStatement::DropLogin(_) => &["sys.server_principals", "sys.sql_logins"],
+        SecurityStatement::CreateCredential { .. } | SecurityStatement::DropCredential(_) => {
+            &["sys.credentials", "ferry.credential_secrets"]
+        }
+        SecurityStatement::CreateCertificate { .. } => &["sys.certificates"],
+        SecurityStatement::CreateEncryptionKey { .. } => &["sys.dm_database_encryption_keys"],
+        SecurityStatement::CreateMasterKey => &[],
+    }
+}
+
+/// Carries out a security statement in database `database`; `mi` applies Managed Instance's
+/// rules. Inside a transaction the catalog rows it changes are rolled back with it, as SQL
+/// Server's catalog is transactional.
+pub fn apply(
+    sec: SecurityStatement,
+    inst: &mut crate::instance::Instance,
+    database: &str,
+    mi: bool,
+) -> Result<(), ServerMessage> {
+    if inst.in_transaction() {
+        for table in catalog_tables(&sec) {
+            inst.before_write("main", table)?;
+        }
+    }
+    use SecurityStatement as S;
+    match sec {
+        S::CreateLogin {
+            name,
+            kind,
+            sid,
+            default_db,
+        } => inst.create_login(&name, kind, sid, default_db, mi),
+        S::AlterLogin {
+            name,
+            password,
+            disabled,
+        } => inst.alter_login(&name, password, disabled),
+        S::DropLogin(name) => inst.drop_login(&name),
+        S::CreateCredential {
+            name,
+            identity,
+            secret,
+        } => inst.create_credential(&name, &identity, secret.as_deref()),
+        S::DropCredential(name) => inst.drop_credential(&name),
+        S::CreateCertificate {
+            name,
+            subject,
+            binary,
+        } => inst.create_certificate(&name, subject.as_deref(), binary),
+        S::CreateEncryptionKey { certificate } => {
+            inst.create_encryption_key(database, &certificate)
+        }
+        S::CreateMasterKey => Ok(()),
+    }
 }
 
 /// The statement text with `SECRET = '…'` and plain `PASSWORD = '…'` values masked, for the

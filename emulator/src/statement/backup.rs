@@ -19,11 +19,21 @@ impl Device {
         }
     }
 
-    /// msdb.dbo.backupmediafamily.device_type: 2 disk, 9 URL.
+    /// msdb.dbo.backupmediafamily.device_type: 2 disk, 9 Azure Storage ("backupmediafamily
+    /// (Transact-SQL)").
     pub fn device_type(&self) -> i64 {
         match self {
             Device::Disk(_) => 2,
             Device::Url(_) => 9,
+        }
+    }
+
+    /// RESTORE HEADERONLY's DeviceType for a device named by path or URL (a physical device):
+    /// 102 disk, 109 URL ("RESTORE HEADERONLY (Transact-SQL)"; 2 and 9 are logical devices).
+    pub fn header_device_type(&self) -> i64 {
+        match self {
+            Device::Disk(_) => 102,
+            Device::Url(_) => 109,
         }
     }
 }
@@ -42,6 +52,13 @@ pub struct BackupSpec {
     /// BACKUP LOG … WITH NORECOVERY: the tail-log backup that leaves the database RESTORING,
     /// so nothing can be written after it.
     pub norecovery: bool,
+    /// MAXTRANSFERSIZE: bytes per write, and per block of a block blob (1 MiB when not given).
+    pub max_transfer_size: Option<u32>,
+    /// BLOCKSIZE: the physical block size (65536 for URL when not given).
+    pub block_size: Option<u32>,
+    pub description: Option<String>,
+    /// Every WITH option as written, for Managed Instance's check of what it accepts.
+    pub options: Vec<String>,
 }
 
 /// What a RESTORE statement asks for.
@@ -63,6 +80,26 @@ pub struct RestoreSpec {
     pub norecovery: bool,
     pub replace: bool,
     pub checksum: bool,
-    /// Every WITH option as written, for MI's check of what it accepts.
+    /// Every WITH option as written, for MI's check of what it accepts; `FILE = n` is kept
+    /// as `FILE=n` (see [`RestoreSpec::file`]).
     pub options: Vec<String>,
+}
+
+impl RestoreSpec {
+    /// FILE = n: which backup set of the media to read (1 when not given).
+    pub fn file(&self) -> u32 {
+        self.options
+            .iter()
+            .find_map(|o| o.strip_prefix("FILE="))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1)
+    }
+
+    /// The WITH options by name, for messages.
+    pub fn option_names(&self) -> Vec<&str> {
+        self.options
+            .iter()
+            .map(|o| o.split('=').next().unwrap_or(o))
+            .collect()
+    }
 }

@@ -5,4 +5,4 @@ mod backup;
 mod file_change;
 
 pub use backup::{BackupSpec, Device, RestoreKind, RestoreSpec};
-pub use file_change::FileChange;
+pub use file_change::{FileChange, FilegroupKind};

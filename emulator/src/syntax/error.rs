@@ -23,3 +23,43 @@ pub fn expect<'t>(t: &'t [Token], p: &str) -> Result<&'t [Token], ServerMessage>
         _ => Err(near(t)),
     }
 }
+
+/// The name at `st[i]` (a word or a bracketed name), or error 102 near what stands there.
+pub fn name_at(st: &[Token], i: usize) -> Result<String, ServerMessage> {
+    match st.get(i) {
+        Some(Token::Word(w) | Token::Quoted(w)) => Ok(w.clone()),
+        Some(t) => Err(syntax_error(&t.display())),
+        None => Err(syntax_error(
+            &st.get(i.wrapping_sub(1))
+                .map(|t| t.display())
+                .unwrap_or_default(),
+        )),
+    }
+}
+
+/// The index of the `)` that closes the `(` at `t[open]`.
+pub fn closing_paren(t: &[Token], open: usize) -> Option<usize> {
+    closing(t, open, |x| x.is_punct("("), |x| x.is_punct(")"))
+}
+
+/// The index of the token that closes the one at `t[open]` (`)` for `(`, `END` for `CASE`…),
+/// the pairs nested inside it counted.
+pub fn closing(
+    t: &[Token],
+    open: usize,
+    opens: impl Fn(&Token) -> bool,
+    closes: impl Fn(&Token) -> bool,
+) -> Option<usize> {
+    let mut depth = 0;
+    for (i, x) in t.iter().enumerate().skip(open) {
+        if opens(x) {
+            depth += 1;
+        } else if closes(x) {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}

@@ -6,6 +6,6 @@ mod error;
 mod lexer;
 mod type_name;
 
-pub use error::{Parsed, expect, near, syntax_error};
+pub use error::{Parsed, closing, closing_paren, expect, name_at, near, syntax_error};
 pub use lexer::{LexError, Token, tokenize};
 pub use type_name::parse_type;

@@ -123,8 +123,41 @@ impl Host for StepData {
     }
 
     async fn begin(&mut self, label: String, request: ArmRequest) -> Result<String, HostError> {
-        let (client, url) = self.arm(&label, &request)?;
-        let decision = self.arm_gate(&label, &request)?;
+        Ok(self.begin_operation(&label, request, &[])?)
+    }
+
+    async fn begin_sealed(
+        &mut self,
+        label: String,
+        request: ArmRequest,
+        secrets: Vec<ArmSecret>,
+    ) -> Result<String, HostError> {
+        let mut values = Vec::new();
+        for s in secrets {
+            let value = self.sealed_value(&s.secret, &format!("secret `{}`", s.name))?;
+            values.push((s.name, value));
+        }
+        Ok(self.begin_operation(&label, request, &values)?)
+    }
+}
+
+impl StepData {
+    /// `begin` and `begin-sealed`: grant check, plan gate (which sees the placeholders), then
+    /// the request with its secrets written in, followed as a host operation.
+    fn begin_operation(
+        &mut self,
+        label: &str,
+        request: ArmRequest,
+        values: &[(String, String)],
+    ) -> Result<String, PluginError> {
+        let (client, url) = self.arm(label, &request)?;
+        let decision = self.arm_gate(label, &request)?;
+        // Sealed before the operation exists, so a body without its placeholder leaves none
+        // running.
+        let body = match request.body.as_deref() {
+            Some(b) => Some(seal_into(b, values)?),
+            None => None,
+        };
         let owner = (self.scope.step.clone(), self.scope.item.clone());
         let description = format!(
             "{} {}",
@@ -133,9 +166,7 @@ impl Host for StepData {
         );
         let (id, reporter) = self.scope.ops.begin(owner, description);
         match decision {
-            Decision::Run => {
-                crate::azure::lro::start(client, request.method, url, request.body, reporter)
-            }
+            Decision::Run => crate::azure::lro::start(client, request.method, url, body, reporter),
             Decision::Recorded => reporter.succeeded(serde_json::json!({ "planned": true })),
         }
         Ok(id)

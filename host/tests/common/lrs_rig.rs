@@ -13,6 +13,10 @@ use super::*;
 
 pub const TOKEN: &str = "lrs-arm-token";
 pub const SA: &str = "Lrs#Src-Pa55";
+pub const MI_SA: &str = "Mi#Pa55";
+/// A Read+List SAS whose signature is wrong: Azurite refuses it, as Azure would.
+pub const BAD_SAS: &str =
+    "sv=2022-11-02&sr=c&sp=rl&se=2099-01-01T00%3A00%3A00Z&sig=d3JvbmcgYnV0IHdlbGwtZm9ybWVk";
 
 pub fn scalar(server: &Server, sql: &str) -> String {
     format!("{:?}", tokio::task::block_in_place(|| server.run_sql(sql)))
@@ -41,12 +45,20 @@ pub async fn setup_with(config: &str, options: ArmOptions) -> Rig {
 /// [`setup_with`] for the source databases `dbs` (each FULL recovery, two rows, a folder on
 /// the share).
 pub async fn setup_databases(config: &str, options: ArmOptions, dbs: &[&str]) -> Rig {
+    setup_source(config, options, dbs, "2019").await
+}
+
+/// [`setup_databases`] with a source of SQL Server `release` ("2016" … "2022", or one the
+/// emulator does not imitate yet, which fails the test saying so).
+pub async fn setup_source(config: &str, options: ArmOptions, dbs: &[&str], release: &str) -> Rig {
     let az = Azurite::start().unwrap();
     az.create_container("migration").await.unwrap();
     let data = tempfile::tempdir().unwrap();
     let certs = Arc::new(ServerTls::generate(&[]).unwrap());
-    let src = emulated_sql2019(&data.path().join("src"), SA, certs.clone()).await;
-    let mi = Arc::new(emulated_mi("mi", &data.path().join("mi"), "Mi#Pa55", certs).await);
+    let src =
+        super::native_rig::source_server(release, &data.path().join("src"), SA, certs.clone())
+            .await;
+    let mi = Arc::new(emulated_mi("mi", &data.path().join("mi"), MI_SA, certs).await);
     mi.clock().set_speed(200.0);
     let front = ArmServer::start("127.0.0.1:0".parse().unwrap(), mi.clone(), options)
         .await
@@ -61,17 +73,25 @@ pub async fn setup_databases(config: &str, options: ArmOptions, dbs: &[&str]) ->
         }
     });
     let list: Vec<String> = dbs.iter().map(|d| format!("{d:?}")).collect();
+    // The MI's own SQL label is granted to steps whose config names it (`target = "target"`).
+    let sql = if config.contains("target = ") {
+        "[\"source\", \"target\"]"
+    } else {
+        "[\"source\"]"
+    };
     let migration = format!(
-        "databases = [{}]\n[migration]\nname = \"lrs\"\n[plugins.lrs]\nbundled = \"lrs\"\n[[steps]]\nname = \"lrs\"\nplugin = \"lrs\"\n[steps.config]\npoll_seconds = 1\n{config}\n[steps.grants]\nsql = [\"source\"]\nazure = [\"mi\"]\nstorage = [\"backups\", \"share:read\"]\nsecrets = [\"lrs-sas\"]\n",
+        "databases = [{}]\n[migration]\nname = \"lrs\"\n[plugins.lrs]\nbundled = \"lrs\"\n[[steps]]\nname = \"lrs\"\nplugin = \"lrs\"\n[steps.config]\npoll_seconds = 1\n{config}\n[steps.grants]\nsql = {sql}\nazure = [\"mi\"]\nstorage = [\"backups\", \"share:read\"]\nsecrets = [\"lrs-sas\", \"bad-sas\"]\n",
         list.join(", ")
     );
     let env = format!(
         "[sql.source]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_SA\"\n\n\
+         [sql.target]\nserver = \"localhost\"\nport = {}\ntls = \"required\"\ntrust_ca_file = \"ca.pem\"\nuser = \"sa\"\npassword = \"env:TEST_MI_SA\"\n\n\
          [azure.mi]\nendpoint = \"{}\"\nsubscription = \"s1\"\nresource_group = \"rg\"\nmanaged_instance = \"mi\"\ntoken = \"env:TEST_ARM_TOKEN\"\n\n\
          [storage.backups]\nkind = \"blob\"\nurl = \"{}\"\naccount_key = \"env:TEST_BLOB_KEY\"\n\n\
          [storage.share]\nkind = \"share\"\npath = \"share\"\n\n\
-         [secrets]\nlrs-sas = \"env:TEST_LRS_SAS\"\n",
+         [secrets]\nlrs-sas = \"env:TEST_LRS_SAS\"\nbad-sas = \"env:TEST_BAD_SAS\"\n",
         src.addr.port(),
+        mi.addr.port(),
         front.endpoint(),
         az.container_url("migration")
     );
@@ -83,6 +103,9 @@ pub async fn setup_databases(config: &str, options: ArmOptions, dbs: &[&str]) ->
     for db in dbs {
         std::fs::create_dir_all(site.path("share").join(db)).unwrap();
     }
+    // The source's service account may write anywhere in the site (the share, and paths a
+    // step's config names), as a DBA sets it up.
+    src.allow_backup_directory(site.dir.path()).unwrap();
     (az, src, mi, front, site, data)
 }
 
@@ -251,8 +274,48 @@ pub async fn run(site: &Site, args: &[&str]) -> std::process::Output {
 pub fn ferry_cmd(site: &Site, args: &[&str]) -> std::process::Command {
     let mut cmd = site.ferry(args);
     cmd.env("TEST_SA", SA)
+        .env("TEST_MI_SA", MI_SA)
         .env("TEST_ARM_TOKEN", TOKEN)
         .env("TEST_BLOB_KEY", azurite::ACCOUNT_KEY)
-        .env("TEST_LRS_SAS", write_sas());
+        .env("TEST_LRS_SAS", write_sas())
+        .env("TEST_BAD_SAS", BAD_SAS);
     cmd
+}
+
+/// The database's own backups, as a DBA's jobs take them before ferry runs: a credential for
+/// `credential_url`, a full backup to `full`, a row (3), then a log backup to `log`.
+pub fn own_backups(src: &Server, credential_url: &str, full: &str, log: &str) {
+    let rwl = write_sas();
+    tokio::task::block_in_place(|| {
+        src.run_sql(&format!(
+            "CREATE CREDENTIAL [{credential_url}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{rwl}'; \
+             BACKUP DATABASE [Sales] TO URL = '{full}' WITH CHECKSUM; \
+             INSERT INTO [Sales].dbo.T VALUES (3); \
+             BACKUP LOG [Sales] TO URL = '{log}' WITH CHECKSUM"
+        ))
+    })
+    .unwrap();
+}
+
+/// The first statement `server` received that contains `needle`.
+pub fn statement(server: &Server, needle: &str) -> String {
+    server
+        .statements()
+        .into_iter()
+        .map(|s| s.text)
+        .find(|t| t.contains(needle))
+        .unwrap_or_else(|| panic!("no statement with `{needle}` reached the server"))
+}
+
+/// Nothing started: no backup on the source, nothing but reads through ARM.
+pub fn nothing_started(src: &Server, front: &ArmServer) {
+    assert!(
+        src.statements().iter().all(|s| !s.text.contains("BACKUP")),
+        "nothing was backed up"
+    );
+    assert!(
+        front.requests().iter().all(|(m, _)| m == "GET"),
+        "LRS was not started: {:?}",
+        front.requests()
+    );
 }

@@ -24,11 +24,16 @@ impl Rig {
     /// Source databases `dbs`, each with a table of three rows; `step_config` goes into the
     /// step's `[steps.config]`.
     pub async fn new(dbs: &[&str], step_config: &str) -> Rig {
+        Rig::with_source(dbs, step_config, "2019").await
+    }
+
+    /// [`Rig::new`] with a source of SQL Server `release` ("2008" … "2022").
+    pub async fn with_source(dbs: &[&str], step_config: &str, release: &str) -> Rig {
         let az = Azurite::start().unwrap();
         az.create_container("backups").await.unwrap();
         let data = tempfile::tempdir().unwrap();
         let certs = Arc::new(ServerTls::generate(&[]).unwrap());
-        let src = emulated_sql2019(&data.path().join("src"), SA, certs.clone()).await;
+        let src = source_server(release, &data.path().join("src"), SA, certs.clone()).await;
         let mi = emulated_mi("mi-test", &data.path().join("mi"), SA, certs.clone()).await;
         mi.set_restore_time(Some(std::time::Duration::from_millis(1500)));
         tokio::task::block_in_place(|| {
@@ -60,6 +65,8 @@ impl Rig {
         let site = Site::new(&migration, &env);
         std::fs::write(site.path("ca.pem"), src.ca_pem()).unwrap();
         std::fs::create_dir(site.path("share")).unwrap();
+        // The share is writable by the source's service account, as a DBA sets it up.
+        src.allow_backup_directory(&site.path("share")).unwrap();
         Rig {
             az,
             src,
@@ -157,4 +164,67 @@ pub fn all_journal(site: &Site) -> String {
         }
     }
     all
+}
+
+/// Asserts that `db` failed with an error containing `words` and a report row with reason
+/// `code`.
+pub fn failed_with(events: &[Value], all: &str, db: &str, code: &str, words: &str) {
+    let failed = item(events, "item-failed", db).unwrap_or_else(|| panic!("{db}: {all}"));
+    assert!(
+        failed["error"].as_str().unwrap_or_default().contains(words),
+        "{db}: {failed}"
+    );
+    let row = events
+        .iter()
+        .find(|e| e["event"] == "row" && e["name"] == db)
+        .unwrap_or_else(|| panic!("a report row for {db}: {all}"));
+    assert_eq!(row["status"], "failed");
+    assert_eq!(row["reason_code"], code, "{row}");
+}
+
+/// An emulated source SQL Server of `release` ("2008" … "2022"), Enterprise edition, `sa` with `password`.
+pub async fn source_server(
+    release: &str,
+    dir: &std::path::Path,
+    password: &str,
+    certs: Arc<ServerTls>,
+) -> Server {
+    let personality = ferry_emulator::Personality::SqlServer {
+        release: ferry_emulator::Release::parse(release)
+            .unwrap_or_else(|| panic!("the emulator imitates no SQL Server {release}")),
+        edition: ferry_emulator::Edition::Enterprise,
+        hadr: false,
+        name: "SRC".into(),
+    };
+    let options = ferry_emulator::ServerOptions::local(personality, dir, password);
+    Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
+        .await
+        .unwrap()
+}
+
+impl Rig {
+    /// Runs `sql` on the source.
+    pub fn on_source(&self, sql: &str) {
+        tokio::task::block_in_place(|| self.src.run_sql(sql)).unwrap();
+    }
+
+    /// Gives `db` on the source a filegroup that `contains` FILESTREAM or
+    /// MEMORY_OPTIMIZED_DATA, with one container in it.
+    pub fn add_container_filegroup(&self, db: &str, contains: &str) {
+        self.on_source(&format!(
+            "ALTER DATABASE [{db}] ADD FILEGROUP ContainerData CONTAINS {contains}; \
+             ALTER DATABASE [{db}] ADD FILE (NAME = Container1, FILENAME = '/var/opt/mssql/data/{db}_c1') TO FILEGROUP ContainerData"
+        ));
+    }
+
+    /// Asserts that no BACKUP reached the source.
+    pub fn nothing_backed_up(&self) {
+        assert!(
+            self.src
+                .statements()
+                .iter()
+                .all(|s| !s.text.contains("BACKUP")),
+            "nothing was backed up"
+        );
+    }
 }

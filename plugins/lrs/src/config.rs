@@ -68,6 +68,11 @@ pub struct Config {
     /// Azure label scoped to the target Managed Instance.
     #[schemars(length(min = 1))]
     pub azure: String,
+    /// A SQL label of the target Managed Instance, optional. With it, ferry checks before LRS
+    /// starts that the instance can read the folder (RESTORE HEADERONLY through a credential,
+    /// as the LRS guide does by hand) and how much storage and how many files it has left.
+    #[schemars(length(min = 1))]
+    pub target: Option<String>,
     /// Storage label of the blob container the backups go through.
     #[schemars(length(min = 1))]
     pub backups: String,
@@ -119,6 +124,17 @@ pub struct Config {
     /// small; 0 when your own log backup job writes into the folder.
     #[schemars(range(min = 0, max = 86400))]
     pub log_backup_seconds: u32,
+    /// With `backups_from = "ferry"`: set once the database's own log-backup job is paused
+    /// for the migration. Without it, log backups msdb shows written elsewhere since the last
+    /// full backup stop the database before anything starts: ferry's log backups would split
+    /// that job's chain, and its backups would break the chain LRS reads. A log backup written
+    /// elsewhere while LRS runs ends the database either way.
+    pub log_backup_job_paused: bool,
+    /// With `backups_from = "ferry"`: database bytes per stripe of the full backup (at most 64
+    /// stripes). Azure caps a block blob SQL Server writes at about 195 GiB (50,000 blocks ×
+    /// 4 MiB); 150 GiB leaves room for a database that grows meanwhile.
+    #[schemars(range(min = 1048576))]
+    pub stripe_bytes: u64,
     /// The Microsoft.Sql api-version for the ARM calls.
     #[schemars(length(min = 10))]
     pub api_version: String,
@@ -130,6 +146,7 @@ impl Default for Config {
         Config {
             source: "source".into(),
             azure: "mi".into(),
+            target: None,
             backups: "backups".into(),
             folder: "{db}".into(),
             target_name: "{db}".into(),
@@ -147,6 +164,8 @@ impl Default for Config {
             poll_seconds: 10,
             // Fifteen minutes: a common log backup interval; the tail then holds at most that.
             log_backup_seconds: 15 * 60,
+            log_backup_job_paused: false,
+            stripe_bytes: ferry_sdk::striping::DEFAULT_STRIPE_BYTES,
             api_version: "2023-08-01".into(),
         }
     }

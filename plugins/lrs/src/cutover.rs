@@ -2,14 +2,17 @@
 //! backups come from one), LRS restoring it, `completeRestore` with its name, the database
 //! online. Every step is found again after a restart, never done twice.
 
+use ferry_sdk::arm_errors::arm_code;
 use ferry_sdk::prelude::*;
 use ferry_sdk::sql_value::text;
-use ferry_sdk::tsql_text::{quote_name, quote_text};
+use ferry_sdk::striping::{self, Backup, Device};
+use ferry_sdk::{Failure, blob_names};
 
 use crate::config::{BackupsFrom, Config, TailLog};
 use crate::history::{self, Folder};
 use crate::job::{Job, State, ended, file_stem, wait};
-use crate::mi::{arm, arm_get, details, progress_line, unrestorable};
+use crate::mi::{self, Look, arm};
+use crate::preflight::backup_name_refusal;
 use crate::share;
 use crate::source::{
     backup_failure, backup_recorded, drop_credential, history_rows, log_backup_running, query_text,
@@ -62,7 +65,10 @@ fn last_backup_is_yours(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Ou
              cutover` (the running LRS job is picked up, not restarted)"
         )));
     };
-    job.last_file = last.rsplit('/').next().unwrap_or(last).to_owned();
+    job.last_file = blob_names::file_name(last);
+    if let Some(why) = backup_name_refusal(&job.last_file) {
+        return Err(Error::failed(format!("[{db}] at cutover: {why}")));
+    }
     cx.info(&format!(
         "cutover with your last log backup, {} (tail_log = \"none\")",
         job.last_file
@@ -91,21 +97,20 @@ fn take_tail(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
     let db = cx.item().to_owned();
     let src = cx.sql(&cfg.source)?;
-    let norecovery = if cfg.tail_log == TailLog::Norecovery {
-        ", NORECOVERY"
-    } else {
-        ""
-    };
     let (kind, device) = tail_device(&cfg, &job, &db);
     if kind == "URL" && job.credential_owned {
         // The SAS in the credential ferry made may have expired during a long migration.
         source_credential(cx, &job.folder_url, true)?;
     }
-    let statement = format!(
-        "BACKUP LOG {} TO {kind} = {} WITH CHECKSUM, FORMAT{norecovery}",
-        quote_name(&db),
-        quote_text(&device)
-    );
+    let urls = [device.clone()];
+    let to = match kind {
+        "URL" => Device::Url(&urls),
+        _ => Device::Disk(&device),
+    };
+    let what = Backup::Log {
+        norecovery: cfg.tail_log == TailLog::Norecovery,
+    };
+    let statement = striping::backup_statement(&db, what, to, job.compress);
     let op = cx.start_statement(src, &statement, &[], &format!("tail-log backup of [{db}]"))?;
     cx.phase("cutover", None, Some("tail-log backup"));
     Ok(Outcome::wait_operation(
@@ -186,9 +191,25 @@ const ALREADY_COMPLETING: [&str; 2] = [
     "ExternalBackupAlreadySignaledToComplete",
 ];
 
-fn already_completing(e: &Error) -> bool {
-    matches!(e, Error::Failed(f) if ALREADY_COMPLETING.iter().any(|c| f.message.contains(c)))
+/// ARM's code in a failed `completeRestore`, whether the POST was refused or its operation
+/// failed.
+fn code_of(e: &Error) -> Option<&str> {
+    match e {
+        Error::Failed(Failure { message, .. }) => arm_code(message),
+        _ => None,
+    }
 }
+
+fn already_completing(e: &Error) -> bool {
+    code_of(e).is_some_and(|c| ALREADY_COMPLETING.contains(&c))
+}
+
+/// Codes after which `completeRestore` is sent again later: LRS has not restored the last file
+/// yet, or the instance is being upgraded (`ManagedDatabases.json`).
+const NOT_YET: [&str; 2] = [
+    "RequiredBackupIsNotLastRestored",
+    "ExternalBackupUpgradeInProgress",
+];
 
 /// `completeRestore` was sent: only the outcome is awaited.
 fn awaiting_completion(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
@@ -210,18 +231,43 @@ pub fn completing(
         match ended(cx, id, "completeRestore") {
             Ok(true) => return finish(cx, job),
             Err(e) if already_completing(&e) => return awaiting_completion(cx, job),
+            Err(e) if code_of(&e).is_some_and(|c| NOT_YET.contains(&c)) => {
+                return wait(
+                    cx,
+                    State::Completing { job, op: None },
+                    "LRS is not ready to complete",
+                );
+            }
             Err(e) => return Err(e),
             Ok(false) => {}
         }
     }
-    let d = details(cx, &job)?;
-    if d["status"] == "Completed" {
+    let status = mi::database_status(cx, &job.target)?;
+    if status.as_deref() == Some("Online") {
         return finish(cx, job);
     }
+    let d = match mi::look(cx, &job)? {
+        Look::Running(d) => d,
+        Look::Passing(_) => {
+            return wait(
+                cx,
+                State::Completing { job, op: None },
+                "LRS retries by itself",
+            );
+        }
+        Look::Gone if status.is_some() => {
+            return wait(
+                cx,
+                State::Completing { job, op: None },
+                "the restore completes",
+            );
+        }
+        Look::Gone => return Err(mi::gone(&job.target)),
+    };
     if job.completion_requested {
         return awaiting_completion(cx, job);
     }
-    if unrestorable(&d, &job.last_file) {
+    if d.unrestorable(&job.last_file) {
         return Err(Error::failed(format!(
             "LRS cannot restore {} (it lists it among unrestorable files): check the file in \
              the folder, take a new log backup there, and complete with its name \
@@ -229,14 +275,14 @@ pub fn completing(
             job.last_file
         )));
     }
-    if d["lastRestoredFileName"].as_str() != Some(job.last_file.as_str()) {
+    if !d.last_restored_is(&job.last_file) {
         cx.phase(
             "cutover",
             None,
             Some(&format!(
                 "waiting for LRS to restore {}: {}",
                 job.last_file,
-                progress_line(&d)
+                d.progress_line()
             )),
         );
         return wait(
@@ -245,7 +291,8 @@ pub fn completing(
             "LRS restores the tail-log backup",
         );
     }
-    let body = serde_json::json!({ "lastBackupName": job.last_file });
+    // URL-encoded as the LRS guide asks of lastBackupName.
+    let body = serde_json::json!({ "lastBackupName": blob_names::encode_segment(&job.last_file) });
     let request = arm(
         "POST",
         &format!("databases/{}/completeRestore", job.target),
@@ -255,7 +302,7 @@ pub fn completing(
     let id = match cx.azure_begin(&cfg.azure, &request) {
         Ok(id) => id,
         // A call ferry made before it restarted completed the restore already.
-        Err(Error::Failed(f)) if f.message.contains("LRSCutoverDatabaseAlreadyRestored") => {
+        Err(e) if code_of(&e) == Some("LRSCutoverDatabaseAlreadyRestored") => {
             return finish(cx, job);
         }
         Err(e) if already_completing(&e) => return awaiting_completion(cx, job),
@@ -273,9 +320,7 @@ pub fn completing(
 }
 
 pub fn finish(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>> {
-    let status = arm_get(cx, &format!("databases/{}", job.target))?
-        .and_then(|d| d["properties"]["status"].as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let status = mi::database_status(cx, &job.target)?.unwrap_or_default();
     if status != "Online" {
         return wait(
             cx,

@@ -22,6 +22,8 @@ pub struct Chain {
     /// Every stripe, in restore order: device URLs for [`Folder::Blob`], share paths
     /// (`folder/file`) for [`Folder::Share`].
     pub files: Vec<String>,
+    /// How many of `files` are the first backup set's stripes (the full backup).
+    pub first_set: usize,
     pub warnings: Vec<String>,
 }
 
@@ -115,7 +117,10 @@ pub fn chain(rows: &[HistoryRow], folder: Folder<'_>) -> Result<Chain, String> {
         at = log.1[0].last_lsn;
         plan.push(log);
     }
-    let mut out = Chain::default();
+    let mut out = Chain {
+        first_set: full.1.len(),
+        ..Chain::default()
+    };
     for (set, stripes) in plan {
         for s in stripes {
             let Some(file) = folder.locate(&s.device) else {

@@ -77,24 +77,55 @@ pub struct Job {
     /// for in msdb and taken again if it did not finish, up to [`MAX_LOST_BACKUPS`].
     #[serde(default)]
     pub lost_backups: u32,
+    /// The MI's region, for the PUT that starts LRS.
+    #[serde(default)]
+    pub location: String,
+    /// With `backups_from = "ferry"`: the URLs of the full backup's stripes.
+    #[serde(default)]
+    pub full_urls: Vec<String>,
+    /// The full is COPY_ONLY (the database's own differential base stays); false only when no
+    /// full that starts a log chain exists yet.
+    #[serde(default)]
+    pub full_copy_only: bool,
+    /// The source's edition can compress backups.
+    #[serde(default)]
+    pub compress: bool,
+    /// The URLs of the first backup set LRS restores, for the MI's read check.
+    #[serde(default)]
+    pub first_set: Vec<String>,
+    /// The host operation following the PUT that started LRS: a long-running operation that
+    /// reports an asynchronous start failure, and ends with the job.
+    #[serde(default)]
+    pub start_op: Option<String>,
+    /// Where the MI's storage read check (with a `target` label) stands.
+    #[serde(default)]
+    pub storage_check: StorageCheck,
+    /// The last `blockReason` warned about, so each is said once.
+    #[serde(default)]
+    pub block_warned: Option<String>,
+}
+
+/// The check that the MI reads the folder (`RESTORE HEADERONLY` through a credential, as the
+/// LRS guide's "Validate MI storage access" does), before LRS starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StorageCheck {
+    /// Not done; whether ferry owns the credential is decided next.
+    #[default]
+    Due,
+    /// ferry makes (or made) the MI credential for the folder and drops it: journaled before it
+    /// is made.
+    Owned,
+    /// A credential of that name is already on the MI; the check reads through it.
+    NotOwned,
+    /// Done, or not wanted (no `target` label, or the MI reads with its own identity).
+    Done,
 }
 
 /// Lost BACKUP connections in a row before the item stops: an outage that keeps cutting the
 /// backup is a network problem a person should look at.
 pub const MAX_LOST_BACKUPS: u32 = 5;
 
-/// A file name made of the database name: letters, digits, `-` and `_` only.
-pub fn file_stem(db: &str) -> String {
-    db.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+pub use ferry_sdk::striping::file_stem;
 
 /// What an operation ended as: Ok(true) succeeded, Ok(false) unknown (ferry restarted).
 pub fn ended(cx: &mut Context<'_, Config>, op: &str, what: &str) -> Result<bool> {

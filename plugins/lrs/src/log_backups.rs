@@ -4,7 +4,7 @@
 
 use ferry_sdk::now_ms;
 use ferry_sdk::prelude::*;
-use ferry_sdk::tsql_text::{quote_name, quote_text};
+use ferry_sdk::striping::{self, Backup, Device};
 
 use crate::config::{BackupsFrom, Config, Mode};
 use crate::job::{Job, State, ended, file_stem};
@@ -32,10 +32,12 @@ pub fn take(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State>
     }
     let db = cx.item().to_owned();
     let name = format!("{}_log_{now}.trn", file_stem(&db));
-    let statement = format!(
-        "BACKUP LOG {} TO URL = {} WITH CHECKSUM, FORMAT",
-        quote_name(&db),
-        quote_text(&format!("{}/{name}", job.folder_url))
+    let url = [format!("{}/{name}", job.folder_url)];
+    let statement = striping::backup_statement(
+        &db,
+        Backup::Log { norecovery: false },
+        Device::Url(&url),
+        job.compress,
     );
     let src = cx.sql(&cx.config().source.clone())?;
     let op = cx.start_statement(src, &statement, &[], &format!("log backup of [{db}]"))?;

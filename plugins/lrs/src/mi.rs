@@ -1,11 +1,16 @@
-//! The Managed Instance's side, through ARM: the requests every phase builds, and what
-//! `restoreDetails` says about the running LRS job.
+//! The Managed Instance's side, through ARM: the requests every phase builds, what the
+//! instance is, and what `restoreDetails` and the database say about the running LRS job.
 
 use ferry_sdk::ArmRequest;
+use ferry_sdk::arm_errors::arm_code;
+use ferry_sdk::mi_limits::{Instance, Tier};
 use ferry_sdk::prelude::*;
+use ferry_sdk::sql_version::UpdatePolicy;
 
 use crate::config::Config;
+use crate::details::{Answer, RestoreDetails, answer};
 use crate::job::Job;
+use crate::preflight::Mi;
 
 /// LRS cancels a job after 30 days (methods.md §2.7).
 pub const LRS_MAX_DAYS: u64 = 30;
@@ -41,110 +46,91 @@ pub fn arm_get(cx: &mut Context<'_, Config>, path: &str) -> Result<Option<serde_
     }
 }
 
-/// `restoreDetails` properties, or an error for a failed job.
-pub fn details(cx: &mut Context<'_, Config>, job: &Job) -> Result<serde_json::Value> {
-    let Some(d) = arm_get(
-        cx,
-        &format!("databases/{}/restoreDetails/Default", job.target),
-    )?
-    .map(|d| d["properties"].clone()) else {
-        return Err(Error::failed(format!(
-            "the MI has no restore details for [{}] any more: the LRS job was stopped, expired \
-             after {LRS_MAX_DAYS} days, or its database was deleted; to start over, drop what \
-             is left of the database on the MI and run `ferry apply --retry-failed`",
-            job.target
-        )));
-    };
-    if d["status"] == "Failed" {
-        return Err(Error::failed(format!(
-            "LRS stopped: {}. ferry never deletes a database: to start over, fix the cause, stop \
-             the job (`az sql midb log-replay stop` deletes the restoring [{}]) and run `ferry \
-             apply --retry-failed`",
-            d["blockReason"]
-                .as_str()
-                .or(d["errorCode"].as_str())
-                .unwrap_or("no reason given")
-                .trim_end_matches('.'),
-            job.target
-        )));
-    }
-    Ok(d)
-}
-
-/// Log backups LRS has found and not restored yet. The backup-set arrays and file counts
-/// came with api-version 2024-05-01-preview; with older ones the count is unknown.
-pub fn pending_logs(d: &serde_json::Value) -> Option<usize> {
-    if let Some(sets) = d["logBackupSets"].as_array() {
-        return Some(
-            sets.iter()
-                .filter(|s| s["status"] == "Queued" || s["status"] == "Restoring")
-                .count(),
-        );
-    }
-    d["numberOfFilesQueued"].as_u64().map(|n| n as usize)
-}
-
-/// Whether LRS lists `file` among the files it cannot restore: a string array up to
-/// api-version 2023-08-01, objects with a `name` in newer ones.
-pub fn unrestorable(d: &serde_json::Value, file: &str) -> bool {
-    d["unrestorableFiles"].as_array().is_some_and(|files| {
-        files.iter().any(|f| {
-            let name = f.as_str().or(f["name"].as_str()).unwrap_or_default();
-            name == file || name.rsplit('/').next() == Some(file)
-        })
+/// The instance as ARM describes it (`ManagedInstances.json`): its region, `sku.tier`,
+/// `storageSizeInGB`, `databaseFormat` (the update policy) and `isGeneralPurposeV2`, and how
+/// many databases it holds. Absent properties leave their facts unknown.
+pub fn instance(cx: &mut Context<'_, Config>) -> Result<Mi> {
+    let mi = arm_get(cx, "")?.unwrap_or_default();
+    let p = &mi["properties"];
+    let tier = mi["sku"]["tier"]
+        .as_str()
+        .map(|t| Tier::from_sku(t, p["isGeneralPurposeV2"].as_bool().unwrap_or(false)));
+    let databases =
+        arm_get(cx, "databases")?.and_then(|l| l["value"].as_array().map(|v| v.len() as u64));
+    Ok(Mi {
+        location: mi["location"].as_str().unwrap_or_default().to_owned(),
+        policy: UpdatePolicy::from_database_format(p["databaseFormat"].as_str()),
+        instance: Instance {
+            tier,
+            reserved_mb: p["storageSizeInGB"].as_u64().map(|gb| gb << 10),
+            user_databases: databases,
+            ..Instance::default()
+        },
     })
 }
 
-/// One line of progress: the last restored file, the one restoring, what is pending.
-pub fn progress_line(d: &serde_json::Value) -> String {
-    let pending = match pending_logs(d) {
-        Some(n) => format!("{n} log backup(s) pending"),
-        None => "pending count unknown".into(),
-    };
-    format!(
-        "restored {}, restoring {}, {pending}, {} file(s) in the folder",
-        d["lastRestoredFileName"].as_str().unwrap_or("nothing yet"),
-        d["currentRestoringFileName"].as_str().unwrap_or("nothing"),
-        d["numberOfFilesDetected"].as_u64().unwrap_or(0)
-    )
+/// The database's ARM `status` (`Online`, `Restoring`, …), or None when there is none. An
+/// error answer (400: the instance is starting or stopping, `ManagedDatabases.json`) says
+/// nothing about the job: it is retried, never taken for the job's end.
+pub fn database_status(cx: &mut Context<'_, Config>, target: &str) -> Result<Option<String>> {
+    match arm_get(cx, &format!("databases/{target}")) {
+        Ok(d) => Ok(d.map(|d| d["properties"]["status"].as_str().unwrap_or("").to_owned())),
+        Err(Error::Failed(f)) if f.code == Some(400) => Err(Error::transient(f.message)),
+        Err(e) => Err(e),
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
+/// What `restoreDetails` says about the job.
+pub enum Look {
+    /// The job runs; its details.
+    Running(RestoreDetails),
+    /// LRS retries something by itself (a documented passing error): why.
+    Passing(String),
+    /// The details are gone (404, or RestoreDetailsNotAvailableOrExpired).
+    Gone,
+}
 
-    #[test]
-    fn an_unrestorable_file_is_found_in_either_shape_of_the_list() {
-        assert!(unrestorable(
-            &json!({ "unrestorableFiles": ["Sales_tail.trn"] }),
-            "Sales_tail.trn"
-        ));
-        assert!(unrestorable(
-            &json!({ "unrestorableFiles": [{ "name": "Sales/Sales_tail.trn" }] }),
-            "Sales_tail.trn"
-        ));
-        assert!(!unrestorable(
-            &json!({ "unrestorableFiles": ["other.trn"] }),
-            "Sales_tail.trn"
-        ));
-        assert!(!unrestorable(&json!({}), "Sales_tail.trn"));
+/// Reads `restoreDetails`. A failed job comes back as an error answer with its code
+/// (`ManagedDatabaseRestoreDetails.json`): that ends the item, saying what to do.
+pub fn look(cx: &mut Context<'_, Config>, job: &Job) -> Result<Look> {
+    let path = format!("databases/{}/restoreDetails/Default", job.target);
+    match arm_get(cx, &path) {
+        Ok(Some(body)) => RestoreDetails::from_body(&body)
+            .map(Look::Running)
+            .map_err(Error::transient),
+        Ok(None) => Ok(Look::Gone),
+        Err(Error::Failed(f)) if f.code == Some(400) => {
+            match arm_code(&f.message).and_then(answer) {
+                Some(Answer::NotAvailable) => Ok(Look::Gone),
+                Some(Answer::Passing) => Ok(Look::Passing(f.message)),
+                Some(Answer::Failed) => Err(stopped(&job.target, &f.message)),
+                // A code the service does not document here: not taken for the job's end.
+                None => Err(Error::transient(f.message)),
+            }
+        }
+        Err(e) => Err(e),
     }
+}
 
-    #[test]
-    fn pending_logs_come_from_the_sets_then_the_counts_else_unknown() {
-        let sets = json!({ "logBackupSets": [
-            { "status": "Restored" }, { "status": "Restoring" }, { "status": "Queued" }
-        ], "numberOfFilesQueued": 9 });
-        assert_eq!(pending_logs(&sets), Some(2));
-        assert_eq!(pending_logs(&json!({ "numberOfFilesQueued": 4 })), Some(4));
-        assert_eq!(pending_logs(&json!({ "numberOfFilesDetected": 4 })), None);
-        let line = progress_line(&json!({
-            "lastRestoredFileName": "a.trn", "numberOfFilesDetected": 3, "logBackupSets": []
-        }));
-        assert_eq!(
-            line,
-            "restored a.trn, restoring nothing, 0 log backup(s) pending, 3 file(s) in the folder"
-        );
-    }
+/// LRS ended the job with `message`, and what to do.
+pub fn stopped(target: &str, message: &str) -> Error {
+    let reason = message
+        .split_once("`: ")
+        .map_or(message, |(_, r)| r)
+        .trim_end_matches('.');
+    Error::failed(format!(
+        "LRS stopped: {reason}. ferry never deletes a database: to start over, fix the cause, \
+         stop the job (`az sql midb log-replay stop` deletes the restoring [{target}]) and run \
+         `ferry apply --retry-failed`"
+    ))
+}
+
+/// The job's details are gone and its database is not online: it was stopped, expired or
+/// deleted.
+pub fn gone(target: &str) -> Error {
+    Error::failed(format!(
+        "the MI has no restore details for [{target}] any more: the LRS job was stopped, expired \
+         after {LRS_MAX_DAYS} days, or its database was deleted; to start over, drop what is \
+         left of the database on the MI and run `ferry apply --retry-failed`"
+    ))
 }

@@ -8,6 +8,7 @@ use ferry_sdk::{Param, QueryLimits, SasPermission, SqlValue};
 use crate::config::Config;
 use crate::history::HistoryRow;
 use crate::job::Job;
+use crate::preflight::Recorded;
 
 /// Rows of a query on the source with `@db` bound to `db`.
 pub fn query_text(cx: &mut Context<'_, Config>, sql: &str, db: &str) -> Result<Vec<Vec<SqlValue>>> {
@@ -57,6 +58,38 @@ fn lsn(text: &str) -> i128 {
         .trim()
         .parse()
         .unwrap_or(0)
+}
+
+/// The backups msdb records of `db` above backup set `after`, one row per stripe, oldest
+/// first: what the log-chain checks read.
+pub fn recorded(cx: &mut Context<'_, Config>, db: &str, after: i64) -> Result<Vec<Recorded>> {
+    let src = cx.sql(&cx.config().source.clone())?;
+    let rows = cx
+        .query(
+            src,
+            "SELECT s.backup_set_id, s.type, s.is_copy_only, f.physical_device_name \
+             FROM msdb.dbo.backupset s JOIN msdb.dbo.backupmediafamily f \
+             ON f.media_set_id = s.media_set_id \
+             WHERE s.database_name = @db AND s.backup_set_id > @after ORDER BY s.backup_set_id",
+            &[
+                Param::value("db", SqlValue::Text(db.to_owned())),
+                Param::value("after", SqlValue::Int(after)),
+            ],
+            QueryLimits {
+                max_rows: 100_000,
+                max_bytes: 16 << 20,
+            },
+        )?
+        .into_first_rows();
+    Ok(rows
+        .iter()
+        .map(|r| Recorded {
+            id: int(r.first()),
+            kind: text(r.get(1)).chars().next().unwrap_or(' '),
+            copy_only: int(r.get(2)) != 0,
+            device: text(r.get(3)),
+        })
+        .collect())
 }
 
 /// msdb's newest backup set of `db` now: a set above it is newer than this moment.
@@ -166,10 +199,24 @@ pub fn log_backup_running(cx: &mut Context<'_, Config>, db: &str) -> Result<bool
     Ok(rows.first().is_some_and(|r| int(r.first()) > 0))
 }
 
+/// SQL Server's "BACKUP LOG cannot be performed because there is no current database backup".
+const NO_CURRENT_DATABASE_BACKUP: i32 = 4214;
+
 /// A backup on the source that failed, with its real cause: for 3201 (the server could not
 /// open the blob) a folder no credential covers any more is said as such, with what to do.
 pub fn backup_failure(cx: &mut Context<'_, Config>, job: &Job, e: Error) -> Error {
     let Error::Failed(f) = e else { return e };
+    if f.code == Some(NO_CURRENT_DATABASE_BACKUP) {
+        return Error::Failed(ferry_sdk::Failure {
+            message: format!(
+                "{} — the database has no full backup that starts a log chain (a COPY_ONLY full \
+                 does not): take a normal full backup, or let ferry take one, and run `ferry \
+                 apply --retry-failed`",
+                f.message.trim_end_matches('.')
+            ),
+            code: f.code,
+        });
+    }
     if f.code != Some(3201) {
         return Error::Failed(f);
     }
@@ -189,7 +236,7 @@ pub fn backup_failure(cx: &mut Context<'_, Config>, job: &Job, e: Error) -> Erro
             "`{source}` has no credential for {} any more: the one that covered it when ferry \
              checked is gone; create it again (CREATE CREDENTIAL [<folder or container URL>] \
              WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '<sas>') and run `ferry apply \
-             --fresh`",
+             --retry-failed`",
             job.folder_url
         ),
         _ => ferry_sdk::url_errors::hint_3201(&f.message).to_owned(),

@@ -1,8 +1,8 @@
 //! Until the backup files are in the container: the checks on both servers, the source's
 //! BACKUP TO URL (with the credential it writes through) or the upload from a share.
 
-use ferry_sdk::OperationState;
 use ferry_sdk::prelude::*;
+use ferry_sdk::{OperationState, blob_names, mi_limits, striping};
 
 use crate::checks;
 use crate::config::{Config, Mode, SourceCredential};
@@ -53,9 +53,20 @@ pub fn start(cx: &mut Context<'_, Config>) -> Step {
         ));
     }
 
+    let target_facts = server::target_facts(cx, mi)?;
+    if let Some(what) = target_facts.instance.unchecked() {
+        cx.warn(&format!(
+            "the Managed Instance (`{}`) did not say {what} (sys.server_resource_stats, \
+             sys.master_files): the checks that need it are skipped, and an unknown tier gets \
+             General Purpose's limits",
+            cfg.target
+        ));
+    }
+
     let container = cx.container(&cfg.backups)?;
+    let container_url = cx.url(container, "")?;
     let folder = cfg.folder_for(&db);
-    let credential_url = format!("{}/{folder}", cx.url(container, "")?);
+    let credential_url = blob_names::url_in(&container_url, &folder);
     let mut job = Job {
         target,
         credential_url: credential_url.clone(),
@@ -64,9 +75,20 @@ pub fn start(cx: &mut Context<'_, Config>) -> Step {
     match cfg.mode {
         Mode::BackupToUrl => {
             let src = cx.sql(&cfg.source)?;
-            let facts = server::source_facts(cx, src, &db)?;
-            if let Some(s) = checks::source_stop(&db, &facts, cfg.tde_certificates_migrated) {
+            let Some(facts) = cx.source_database(src, &db)? else {
+                return Err(stop(
+                    "not-found",
+                    format!("the source has no database named [{db}]"),
+                ));
+            };
+            if let Some(s) =
+                checks::source_stop(&db, &facts, cfg.tde_certificates_migrated, &target_facts)
+            {
                 return Err(crate::job::Fail::Stop(s));
+            }
+            let tier = target_facts.instance.tier();
+            if let Some(note) = mi_limits::layout_note(&db, &facts.layout, tier) {
+                cx.info(&note);
             }
             if !facts.recovery.eq_ignore_ascii_case("FULL") {
                 cx.info(&format!(
@@ -74,15 +96,15 @@ pub fn start(cx: &mut Context<'_, Config>) -> Step {
                     facts.recovery
                 ));
             }
-            let n = checks::stripes(facts.size_bytes, cfg.stripe_bytes);
-            job.size_bytes = facts.size_bytes;
-            job.compress = checks::edition_compresses(&facts.edition);
-            job.files = checks::stripe_names(&folder, &db, n);
+            job.size_bytes = facts.layout.size_bytes();
+            let n = striping::stripes(job.size_bytes, cfg.stripe_bytes);
+            job.compress = striping::edition_compresses(&facts.edition);
+            job.files = striping::stripe_names(&folder, &striping::file_stem(&db), n);
             job.urls = job
                 .files
                 .iter()
-                .map(|f| cx.url(container, f))
-                .collect::<Result<_>>()?;
+                .map(|f| blob_names::url_in(&container_url, f))
+                .collect();
             job.backup_after = server::backup_mark(cx, src, &db)?;
             job.source_credential_owned = owns_credential(cx, src, Side::Source, &credential_url)?;
             if job.source_credential_owned && cfg.source_credential == SourceCredential::Existing {
@@ -124,8 +146,8 @@ pub fn start(cx: &mut Context<'_, Config>) -> Step {
             job.files = files.clone();
             job.urls = files
                 .iter()
-                .map(|f| cx.url(container, f))
-                .collect::<Result<_>>()?;
+                .map(|f| blob_names::url_in(&container_url, f))
+                .collect();
             job.phases.begin("upload");
             cx.phase(
                 "upload",
@@ -249,7 +271,7 @@ pub fn uploading(cx: &mut Context<'_, Config>, job: Job, op: String) -> Step {
                 "upload",
                 format!(
                     "the upload from the share failed: {}; fix the cause and run `ferry apply \
-                     --fresh`",
+                     --retry-failed`",
                     f.message.trim_end_matches('.')
                 ),
             )),
@@ -272,7 +294,12 @@ pub fn uploading(cx: &mut Context<'_, Config>, job: Job, op: String) -> Step {
 fn start_backup(cx: &mut Context<'_, Config>, job: Job) -> Step {
     let db = cx.item().to_owned();
     let src = cx.sql(&cx.config().source.clone())?;
-    let statement = checks::backup_statement(&db, &job.urls, job.compress);
+    let statement = striping::backup_statement(
+        &db,
+        striping::Backup::Full { copy_only: true },
+        striping::Device::Url(&job.urls),
+        job.compress,
+    );
     let op = cx.start_statement(src, &statement, &[], &format!("BACKUP DATABASE [{db}]"))?;
     Ok(Outcome::wait_operation(
         op.clone(),

@@ -58,11 +58,13 @@ pub struct Config {
     /// one (a blob label with a fixed `sas`). Without it ferry signs a short-lived SAS.
     #[schemars(length(min = 1))]
     pub sas_secret: Option<String>,
-    /// How long the SAS ferry signs for a credential lasts, in minutes.
+    /// The least time, in minutes, a SAS ferry signs for a credential lasts. ferry lengthens it
+    /// from the database's size (a day plus its transfer at 10 MiB/s) so that it outlasts the
+    /// backup, and on the MI the whole restore, which goes on after ferry's statement ends.
     #[schemars(range(min = 15, max = 10080))]
     pub sas_minutes: u32,
     /// Database bytes per backup stripe. Azure caps a block blob that SQL Server writes at about
-    /// 200 GB (50,000 blocks × 4 MB); 150 GiB leaves room for a database that grows meanwhile.
+    /// 195 GiB (50,000 blocks × 4 MiB); 150 GiB leaves room for a database that grows meanwhile.
     #[schemars(range(min = 1048576))]
     pub stripe_bytes: u64,
     /// Set when a certificate step moves TDE certificates to the MI before this one.
@@ -83,7 +85,7 @@ impl Default for Config {
             source_credential: SourceCredential::Create,
             sas_secret: None,
             sas_minutes: 240,
-            stripe_bytes: 150 << 30,
+            stripe_bytes: ferry_sdk::striping::DEFAULT_STRIPE_BYTES,
             tde_certificates_migrated: false,
         }
     }

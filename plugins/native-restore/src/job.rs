@@ -128,6 +128,17 @@ impl Side {
         }
     }
 
+    /// Minutes the SAS of a credential for `job` must last: the source's through the backup,
+    /// the MI's through the whole restore, which it runs on after the statement's client is
+    /// gone (methods.md §4.4). `sas_minutes` is the least.
+    fn sas_minutes(self, cfg: &Config, job: &Job) -> u32 {
+        let cap = match self {
+            Side::Source => checks::MAX_WRITE_SAS_MINUTES,
+            Side::Target => checks::MAX_READ_SAS_MINUTES,
+        };
+        checks::sas_minutes(job.size_bytes, cfg.sas_minutes, cap)
+    }
+
     /// What the credential must let the server do: the source writes the backup (FORMAT
     /// replaces a blob, so Delete too), the MI only reads it (methods.md §4.1).
     fn permissions(self) -> &'static [SasPermission] {
@@ -159,7 +170,7 @@ pub fn put_owned_credential(
         Some(secret) => cx.secret(secret)?,
         None => {
             let c = cx.container(&cfg.backups)?;
-            cx.create_sas(c, "", side.permissions(), cfg.sas_minutes)?
+            cx.create_sas(c, "", side.permissions(), side.sas_minutes(&cfg, job))?
         }
     };
     cx.put_credential(conn, &job.credential_url, sas, false)
@@ -193,14 +204,33 @@ pub fn owns_credential(
     }
 }
 
-/// Drops the credentials ferry owns; each drop is safe to repeat.
+/// Drops the credentials ferry owns; each drop is safe to repeat. The MI's is kept while a
+/// restore of the database still runs there: the MI reads the blobs through it until the
+/// restore ends, whatever became of the statement that started it.
 pub fn drop_credentials(cx: &mut Context<'_, Config>, job: &Job) {
     let cfg = cx.config().clone();
-    for side in [Side::Source, Side::Target] {
-        if side.owned(job) {
-            cx.drop_credential(side.label(&cfg), &job.credential_url);
-        }
+    if job.source_credential_owned {
+        cx.drop_credential(&cfg.source, &job.credential_url);
     }
+    if !job.target_credential_owned {
+        return;
+    }
+    let running = cx
+        .sql(&cfg.target)
+        .and_then(|mi| crate::server::restore_status(cx, mi, &job.target));
+    let why = match running {
+        Ok(Some((0 | 1, ..))) => "a restore of it still runs there and reads through it".to_owned(),
+        Err(e) => format!(
+            "ferry could not tell whether a restore of it still runs there ({})",
+            e.describe()
+        ),
+        Ok(_) => return cx.drop_credential(&cfg.target, &job.credential_url),
+    };
+    cx.warn(&format!(
+        "ferry leaves its credential [{}] on the Managed Instance for [{}]: {why}; drop it once \
+         no restore of [{}] runs (DROP CREDENTIAL [{}])",
+        job.credential_url, job.target, job.target, job.credential_url
+    ));
 }
 
 /// A BACKUP or RESTORE on `side` that failed, with its real cause. For 3201 (the server could
@@ -229,7 +259,7 @@ pub fn url_failure(
             "ferry made that credential for this database just before the statement, and \
              something dropped it while the statement ran (another run of ferry using the same \
              folder, or a person): make sure nothing else uses the folder, then run `ferry apply \
-             --fresh`"
+             --retry-failed`"
         }
         (false, Side::Source) => {
             "the credential that covered it when ferry checked is gone: create it again (CREATE \
@@ -239,7 +269,7 @@ pub fn url_failure(
         }
         (false, Side::Target) => {
             "the credential that covered it when ferry checked is gone: run `ferry apply \
-             --fresh` and ferry makes its own, or create that credential again first"
+             --retry-failed` and ferry makes its own, or create that credential again first"
         }
     };
     stop(

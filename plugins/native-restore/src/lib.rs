@@ -1,7 +1,9 @@
 //! `native-restore`: moves each database to Azure SQL Managed Instance with a full backup in
 //! blob storage and `RESTORE … FROM URL` (methods.md §4).
 //!
-//! Per database: check every prerequisite on the source and the MI before changing anything;
+//! Per database: check every prerequisite on the source and the MI before changing anything
+//! (the source's version and layout, the MI's update policy, tier, storage, databases and
+//! files);
 //! back the database up to the container (or upload its backups from a share); put a SAS
 //! credential on the MI; restore as a host operation; check the database is ONLINE; drop the
 //! credentials ferry made. Every phase is resumable: a restore already running or finished on
@@ -23,9 +25,9 @@
 //! | DROP CREDENTIAL on the source after the backup (`BackingUp`) | `BackingUp`, its operation unknown | msdb shows the backup, so no second BACKUP; the drop is made again and a credential already gone is success (15151 for a name sys.credentials no longer lists) |
 //! | upload from the share (`Start` / `Uploading`, an operation) | `Start`, or `Uploading` with an unknown operation | the upload runs again to the same blob names; each blob appears whole, when its block list is committed, and is replaced whole |
 //! | CREATE CREDENTIAL on the MI (`RestoreDue`) | `RestoreDue`; `ReadyToRestore` journaled that ferry owns the name | as on the source |
-//! | RESTORE DATABASE … FROM URL (`RestoreDue`, an operation) | `RestoreDue`, or `Restoring` with an unknown operation | `sys.dm_operation_status` keeps the restore, running or finished: it is followed, never started again; a database of the name found by a repeated call is verified |
+//! | RESTORE DATABASE … FROM URL (`RestoreDue`, an operation) | `RestoreDue`, or `Restoring` with an unknown operation | `sys.dm_operation_status` keeps the restore, running or finished, under the target's name (while `sys.databases` may list the database under a GUID until the restore renames it): it is followed, never started again; a database of the name found by a repeated call is verified |
 //! | DROP CREDENTIAL on the MI (`Verifying`) | `Verifying` | ONLINE is checked again and the drop made again; one already gone is success |
-//! | drops after a failure, and in `cleanup` | the state before the failure | each drop is safe to repeat; a repeated failing call fails the same way |
+//! | drops after a failure, and in `cleanup` | the state before the failure | each drop is safe to repeat; a repeated failing call fails the same way. The MI's credential is dropped only once `sys.dm_operation_status` shows no restore of the database running (the MI reads through it for the whole restore); otherwise it is left, with a warning saying so |
 
 mod backup;
 pub mod checks;

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use ferry_sdk::OperationState;
 use ferry_sdk::prelude::*;
+use ferry_sdk::{OperationState, mi_limits};
 
-use crate::checks::{self, Stop};
+use crate::checks;
 use crate::config::{Config, Mode};
 use crate::job::{
     Fail, Job, Side, State, Step, drop_credentials, owns_credential, put_owned_credential,
@@ -82,19 +82,12 @@ fn restore_found(
     ))
 }
 
-/// Checks backups from a share (one full backup WITH CHECKSUM), then starts the restore.
+/// Checks backups from a share (one full backup the MI can take), then starts the restore.
 fn check_and_restore(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
     let cfg = cx.config().clone();
-    let db = cx.item().to_owned();
     let mi = cx.sql(&cfg.target)?;
     if cfg.mode == Mode::Share && !cx.planning() {
-        let headers = server::headers(cx, mi, &job.urls).map_err(|e| match e {
-            Error::Failed(f) => server_stop("RESTORE HEADERONLY", &f.message, f.code),
-            other => Fail::Host(other),
-        })?;
-        if let Some(s) = share_backup_stop(&db, &headers) {
-            return Err(Fail::Stop(s));
-        }
+        check_share_backup(cx, mi, &job)?;
     }
     job.phases.begin("restore");
     let statement = checks::restore_statement(&job.target, &job.urls);
@@ -116,30 +109,36 @@ fn check_and_restore(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
     ))
 }
 
-/// Backups found on a share must be one full backup of this database, taken WITH CHECKSUM.
-fn share_backup_stop(db: &str, headers: &[(i64, String, bool)]) -> Option<Stop> {
-    let bad = |reason: String| {
-        Some(Stop {
-            code: "backup-file",
-            reason,
-        })
+/// What the MI reads from a backup found on a share (`RESTORE HEADERONLY`, `FILELISTONLY`),
+/// checked as the source's database is in BACKUP TO URL mode.
+fn check_share_backup(
+    cx: &mut Context<'_, Config>,
+    mi: ferry_sdk::SqlConnection,
+    job: &Job,
+) -> std::result::Result<(), Fail> {
+    let db = cx.item().to_owned();
+    let as_stop = |what: &'static str| {
+        move |e: Error| match e {
+            Error::Failed(f) => server_stop(what, &f.message, f.code),
+            other => Fail::Host(other),
+        }
     };
-    match headers {
-        [] => bad(format!("the backups of [{db}] have no backup set")),
-        [(1, name, true)] if name.eq_ignore_ascii_case(db) => None,
-        [(1, name, _)] if !name.eq_ignore_ascii_case(db) => bad(format!(
-            "the backup on the share is of database [{name}], not [{db}]"
-        )),
-        [(1, _, false)] => bad(format!(
-            "the backup of [{db}] was taken without CHECKSUM; take it again WITH CHECKSUM"
-        )),
-        [(t, ..)] => bad(format!(
-            "the backup of [{db}] is not a full database backup (BackupType {t}); a Managed Instance restores only full backups"
-        )),
-        _ => bad(format!(
-            "the backup of [{db}] holds {} backup sets; a Managed Instance restores a file with one",
-            headers.len()
-        )),
+    let headers = server::headers(cx, mi, &job.urls).map_err(as_stop("RESTORE HEADERONLY"))?;
+    let target = server::target_facts(cx, mi)?;
+    let (refused, warning) = checks::share_backup_stop(&db, &headers, target.policy);
+    if let Some(s) = refused {
+        return Err(Fail::Stop(s));
+    }
+    if let Some(w) = warning {
+        cx.warn(&w);
+    }
+    let layout = server::file_list(cx, mi, &job.urls).map_err(as_stop("RESTORE FILELISTONLY"))?;
+    let tier = target.instance.tier();
+    match mi_limits::layout_stop(&db, &layout, tier)
+        .or_else(|| mi_limits::capacity_stop(&db, &layout, &target.instance))
+    {
+        Some(s) => Err(Fail::Stop(s)),
+        None => Ok(()),
     }
 }
 
@@ -226,7 +225,16 @@ pub fn verifying(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
     if !planning {
         let mi = cx.sql(&cfg.target)?;
         let state = server::target_state(cx, mi, &job.target)?;
-        if state.eq_ignore_ascii_case("RESTORING") {
+        // While it restores, the MI may list the database under a GUID and rename it at the
+        // end (methods.md §4.4): a name not listed yet, with its restore still running in
+        // sys.dm_operation_status (keyed by the target name), is waited for.
+        let still_restoring = state.eq_ignore_ascii_case("RESTORING")
+            || (state.is_empty()
+                && matches!(
+                    server::restore_status(cx, mi, &job.target)?,
+                    Some((0 | 1, ..))
+                ));
+        if still_restoring {
             return Ok(Outcome::wait_for(
                 FOLLOW_EVERY,
                 State::Verifying { job },
@@ -283,28 +291,4 @@ pub fn verifying(cx: &mut Context<'_, Config>, mut job: Job) -> Step {
         "phases": job.phases.to_output(),
         "planned": planning,
     })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::share_backup_stop;
-
-    #[test]
-    fn share_backups_must_be_one_full_backup_of_the_database_with_checksum() {
-        let h = |t: i64, n: &str, c: bool| (t, n.to_owned(), c);
-        assert_eq!(share_backup_stop("Sales", &[h(1, "Sales", true)]), None);
-        for (headers, needle) in [
-            (vec![], "no backup set"),
-            (vec![h(1, "HR", true)], "of database [HR]"),
-            (vec![h(1, "Sales", false)], "without CHECKSUM"),
-            (vec![h(5, "Sales", true)], "BackupType 5"),
-            (
-                vec![h(1, "Sales", true), h(2, "Sales", true)],
-                "2 backup sets",
-            ),
-        ] {
-            let s = share_backup_stop("Sales", &headers).expect("stops");
-            assert!(s.reason.contains(needle), "{}", s.reason);
-        }
-    }
 }

@@ -1,9 +1,10 @@
 //! What the plugin reads from the servers, as small typed answers.
 
+use ferry_sdk::mi_limits::{DbFile, FileKind, FileLayout};
 use ferry_sdk::sql_value::{int, text};
 use ferry_sdk::{Context, Param, QueryLimits, Result, SqlConnection, SqlValue};
 
-use crate::checks::SourceFacts;
+use crate::checks::{BackupHeader, Target};
 use crate::config::Config;
 
 type Cx<'a, 'h> = &'a mut Context<'h, Config>;
@@ -27,58 +28,10 @@ fn db_param(db: &str) -> Vec<Param> {
     vec![Param::value("db", SqlValue::Text(db.to_owned()))]
 }
 
-/// Everything the prerequisites need from the source, in a few read-only queries.
-pub fn source_facts(cx: Cx<'_, '_>, src: SqlConnection, db: &str) -> Result<SourceFacts> {
-    let mut f = SourceFacts::default();
-    let server = rows(
-        cx,
-        src,
-        "SELECT SERVERPROPERTY('ProductMajorVersion') AS major, SERVERPROPERTY('Edition') AS edition",
-        &[],
-    )?;
-    if let Some(r) = server.first() {
-        f.major_version = int(r.first()) as u32;
-        f.edition = text(r.get(1));
-    }
-    let d = rows(
-        cx,
-        src,
-        "SELECT state_desc, recovery_model_desc, is_encrypted, database_id FROM sys.databases WHERE name = @db",
-        &db_param(db),
-    )?;
-    let Some(d) = d.first() else {
-        return Ok(f);
-    };
-    f.state = text(d.first());
-    f.recovery = text(d.get(1));
-    f.encrypted = int(d.get(2)) != 0;
-    let database_id = int(d.get(3));
-    let q = crate::checks::quote_name(db);
-    let files = rows(
-        cx,
-        src,
-        &format!("SELECT type, size FROM {q}.sys.database_files"),
-        &[],
-    )?;
-    for file in &files {
-        match int(file.first()) {
-            1 => f.log_files += 1,
-            2 => f.filestream_files += 1,
-            _ => {}
-        }
-        // `size` is in 8 KiB pages.
-        f.size_bytes += int(file.get(1)).max(0) as u64 * 8192;
-    }
-    if f.encrypted {
-        let cert = rows(
-            cx,
-            src,
-            "SELECT c.name, c.thumbprint FROM sys.dm_database_encryption_keys k JOIN master.sys.certificates c ON c.thumbprint = k.encryptor_thumbprint WHERE k.database_id = @id",
-            &[Param::value("id", SqlValue::Int(database_id))],
-        )?;
-        f.tde_certificate = cert.first().map(|r| (text(r.first()), text(r.get(1))));
-    }
-    Ok(f)
+/// What the checks need from the Managed Instance (see `Context::managed_instance`).
+pub fn target_facts(cx: Cx<'_, '_>, mi: SqlConnection) -> Result<Target> {
+    let (policy, instance) = cx.managed_instance(mi)?;
+    Ok(Target { policy, instance })
 }
 
 /// msdb's newest backup set of `db` on the source now (0 when it has none): a backup set
@@ -159,41 +112,81 @@ pub fn engine_edition(cx: Cx<'_, '_>, conn: SqlConnection) -> Result<i64> {
     )
 }
 
-/// `RESTORE HEADERONLY` of a backup in the container: (BackupType, DatabaseName,
-/// HasBackupChecksums) per backup set.
-pub fn headers(
+/// The first result set of `RESTORE {what}` of `urls` on the MI: its rows, and its columns'
+/// names in lower case (columns differ between versions, so cells are read by name).
+fn restore_only(
     cx: Cx<'_, '_>,
     mi: SqlConnection,
+    what: &str,
     urls: &[String],
-) -> Result<Vec<(i64, String, bool)>> {
+) -> Result<(Vec<Vec<SqlValue>>, Columns)> {
     let from = urls
         .iter()
         .map(|u| format!("URL = {}", crate::checks::quote_text(u)))
         .collect::<Vec<_>>()
         .join(", ");
-    let r = cx.query(mi, &format!("RESTORE HEADERONLY FROM {from}"), &[], LIMITS)?;
-    let Some(set) = r.sets.into_iter().next() else {
-        return Ok(vec![]);
-    };
-    let col = |name: &str| {
-        set.columns
-            .iter()
-            .position(|c| c.name.eq_ignore_ascii_case(name))
-    };
-    let (t, n, c) = (
-        col("BackupType"),
-        col("DatabaseName"),
-        col("HasBackupChecksums"),
-    );
-    Ok(set
-        .rows
+    let r = cx.query(mi, &format!("RESTORE {what} FROM {from}"), &[], LIMITS)?;
+    let set = r.sets.into_iter().next().unwrap_or(ferry_sdk::RowSet {
+        columns: vec![],
+        rows: vec![],
+        truncated: false,
+    });
+    let names = set
+        .columns
         .iter()
-        .map(|r| {
-            (
-                t.map_or(0, |i| int(r.get(i))),
-                n.map(|i| text(r.get(i))).unwrap_or_default(),
-                c.is_some_and(|i| int(r.get(i)) != 0),
-            )
+        .map(|c| c.name.to_ascii_lowercase())
+        .collect();
+    Ok((set.rows, Columns(names)))
+}
+
+/// A result set's column names, lower case.
+struct Columns(Vec<String>);
+
+impl Columns {
+    /// The cell of column `name` in `row`.
+    fn cell<'r>(&self, row: &'r [SqlValue], name: &str) -> Option<&'r SqlValue> {
+        let at = self
+            .0
+            .iter()
+            .position(|c| *c == name.to_ascii_lowercase())?;
+        row.get(at)
+    }
+}
+
+/// `RESTORE HEADERONLY` of a backup in the container: one header per backup set.
+pub fn headers(cx: Cx<'_, '_>, mi: SqlConnection, urls: &[String]) -> Result<Vec<BackupHeader>> {
+    let (rows, columns) = restore_only(cx, mi, "HEADERONLY", urls)?;
+    Ok(rows
+        .iter()
+        .map(|r| BackupHeader {
+            backup_type: int(columns.cell(r, "BackupType")),
+            database: text(columns.cell(r, "DatabaseName")),
+            checksums: int(columns.cell(r, "HasBackupChecksums")) != 0,
+            software_major: int(columns.cell(r, "SoftwareVersionMajor")).max(0) as u32,
+            // Containment: 1 PARTIAL (SQL Server 2012 and later write the column).
+            partially_contained: int(columns.cell(r, "Containment")) == 1,
         })
         .collect())
+}
+
+/// `RESTORE FILELISTONLY` of a backup in the container, as the database's file layout.
+/// `Type` D, L, S (FILESTREAM or memory-optimized container), F (full-text); the list says
+/// nothing of filegroup types, so a container is taken for FILESTREAM, the stricter reading.
+pub fn file_list(cx: Cx<'_, '_>, mi: SqlConnection, urls: &[String]) -> Result<FileLayout> {
+    let (rows, columns) = restore_only(cx, mi, "FILELISTONLY", urls)?;
+    Ok(FileLayout {
+        files: rows
+            .iter()
+            .map(|r| DbFile {
+                kind: match text(columns.cell(r, "Type")).trim() {
+                    "D" => FileKind::Rows,
+                    "L" => FileKind::Log,
+                    "S" => FileKind::Container,
+                    _ => FileKind::Other,
+                },
+                size_bytes: int(columns.cell(r, "Size")).max(0) as u64,
+            })
+            .collect(),
+        ..FileLayout::default()
+    })
 }

@@ -1,0 +1,48 @@
+//! 202 Accepted for a long-running operation, and the operation URLs it names.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::api_version::ApiVersion;
+use super::reply::with_headers;
+use super::state::Arm;
+use super::target::OperationKind;
+
+/// An operation's URL, carrying the api-version the request that started it was made with.
+pub(super) fn operation_url(
+    arm: &Arm,
+    kind: OperationKind,
+    id: &str,
+    version: ApiVersion,
+) -> String {
+    format!(
+        "{}/subscriptions/{}/providers/Microsoft.Sql/locations/{}/{}/{id}?api-version={}",
+        arm.base,
+        arm.options.subscription,
+        arm.options.location,
+        kind.segment(),
+        version.as_str()
+    )
+}
+
+/// 202 Accepted for a long-running operation. The specs declare `Location` on the 202 of
+/// each managed-database operation (ManagedDatabases.json: PUT, DELETE, completeRestore); the
+/// SQL resource provider also sends `Azure-AsyncOperation`, as ARM's asynchronous-operation
+/// pattern allows (learn.microsoft.com, "Track asynchronous Azure operations"), and a client
+/// may follow either.
+pub(super) fn accepted(arm: &Arm, id: &str, version: ApiVersion) -> Response {
+    with_headers(
+        StatusCode::ACCEPTED.into_response(),
+        &[
+            (
+                "azure-asyncoperation",
+                operation_url(arm, OperationKind::AsyncOperation, id, version),
+            ),
+            (
+                "location",
+                operation_url(arm, OperationKind::OperationResult, id, version),
+            ),
+            ("retry-after", "1".into()),
+        ],
+    )
+}
