@@ -68,15 +68,12 @@ pub(super) async fn plan(g: &Global, args: &PlanArgs) -> Exit {
         Err(e) => return error(g, Exit::Internal, &format!("planning journal: {e:#}")),
     };
     let recorded = recorded.lock().clone();
-    let waves = &loaded.migration.waves;
     let mut planned: Vec<PlannedItem> = items
         .iter()
         .map(|i| PlannedItem {
             step: i.step.clone(),
             item: i.item.clone(),
-            wave: waves
-                .get(i.wave as usize)
-                .map_or_else(|| i.wave.to_string(), |w| w.name.clone()),
+            wave: loaded.migration.wave_name(i.wave),
             outcome: match i.status {
                 ItemStatus::Done => "ready",
                 ItemStatus::Skipped => "skipped",

@@ -43,11 +43,13 @@ pub enum PluginSource {
     File { path: PathBuf, sha256: String },
 }
 
-/// One step: a plugin run once per database, with its config and grants.
+/// One step: a plugin run once per database (or once for the instance), with its config and
+/// grants.
 #[derive(Debug, Clone)]
 pub struct Step {
     pub name: String,
     pub plugin: String,
+    pub scope: Scope,
     /// The `config` table, as JSON (what the plugin receives).
     pub config: serde_json::Value,
     pub grants: Grants,
@@ -55,6 +57,22 @@ pub struct Step {
     /// The line of the step's `name`, for messages.
     pub line: usize,
 }
+
+/// What a step runs for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Once per database of the migration (the default): the work item is the database.
+    Database,
+    /// Once per run, for the source instance as a whole (logins, jobs, certificates): the work
+    /// item is [`INSTANCE_ITEM`]. Instance steps listed before every database step run before
+    /// the first wave; those listed after, once the last wave has finished.
+    Instance,
+}
+
+/// The work item of an instance step, as status, reports and plugins (`item()`) name it. The
+/// parentheses keep it apart from database names in a listing; instance items run in waves of
+/// their own, so a database of the same name would still be a separate item.
+pub const INSTANCE_ITEM: &str = "(instance)";
 
 /// What a step may use, by label.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -152,6 +170,8 @@ struct PluginEntry {
 struct StepEntry {
     name: Spanned<String>,
     plugin: Spanned<String>,
+    #[serde(default)]
+    scope: Option<Spanned<String>>,
     #[serde(default)]
     config: Option<toml::Table>,
     #[serde(default)]
@@ -283,6 +303,21 @@ impl Migration {
                     ),
                 ));
             }
+            let scope = match s.scope.map(|v| (lines.of(v.span().start), v.into_inner())) {
+                None => Scope::Database,
+                Some((_, v)) if v == "database" => Scope::Database,
+                Some((_, v)) if v == "instance" => Scope::Instance,
+                Some((l, v)) => {
+                    return Err(err(
+                        Some(l),
+                        format!(
+                            "step `{name}`: scope {} is not one ferry knows; use \"database\" (once \
+                             per database, the default) or \"instance\" (once for the source instance)",
+                            quoted(&v)
+                        ),
+                    ));
+                }
+            };
             let grants = parse_grants(&lines, s.grants)
                 .map_err(|(line, m)| err(Some(line), format!("step `{name}`: {m}")))?;
             let limits = step_limits(s.limits)
@@ -299,6 +334,7 @@ impl Migration {
             steps.push(Step {
                 name,
                 plugin,
+                scope,
                 config,
                 grants,
                 limits,
@@ -312,6 +348,7 @@ impl Migration {
             ));
         }
 
+        instance_steps_at_the_ends(&steps).map_err(|(l, m)| err(Some(l), m))?;
         let waves = waves(&lines, file.databases, file.waves).map_err(|(l, m)| err(l, m))?;
 
         let concurrency = file.limits.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
@@ -331,6 +368,48 @@ impl Migration {
         })
     }
 
+    /// Whether instance steps run before the first wave.
+    pub fn instance_first(&self) -> bool {
+        self.steps
+            .first()
+            .is_some_and(|s| s.scope == Scope::Instance)
+    }
+
+    /// Whether instance steps run after the last wave.
+    pub fn instance_last(&self) -> bool {
+        self.steps
+            .last()
+            .is_some_and(|s| s.scope == Scope::Instance)
+            && self.steps.iter().any(|s| s.scope == Scope::Database)
+    }
+
+    /// The journal's wave number of database wave `index`: instance steps run first take wave
+    /// 0, so the databases' waves come after it. A migration without them numbers its waves as
+    /// earlier ferry versions did, so their journals read the same.
+    pub fn stored_wave(&self, index: usize) -> u32 {
+        index as u32 + u32::from(self.instance_first())
+    }
+
+    /// The wave after every database wave, for instance steps run last.
+    pub fn last_stored_wave(&self) -> u32 {
+        self.stored_wave(self.waves.len())
+    }
+
+    /// What a journal wave number is called: a wave's name, or where the instance steps run.
+    pub fn wave_name(&self, stored: u32) -> String {
+        let first = u32::from(self.instance_first());
+        if first == 1 && stored == 0 {
+            return "instance (first)".into();
+        }
+        match self.waves.get((stored - first) as usize) {
+            Some(w) => w.name.clone(),
+            None if self.instance_last() && stored == self.last_stored_wave() => {
+                "instance (last)".into()
+            }
+            None => stored.to_string(),
+        }
+    }
+
     /// Every database, in wave order.
     pub fn databases(&self) -> impl Iterator<Item = (&Wave, &String)> {
         self.waves
@@ -341,6 +420,33 @@ impl Migration {
 
 /// The migration's directory, absolute, so that plugin paths and messages say where a file
 /// is wherever ferry was started.
+/// Instance steps run before the first wave or after the last one, so they must stand before
+/// every database step or after every one: the line of one between database steps, and why.
+fn instance_steps_at_the_ends(steps: &[Step]) -> Result<(), (usize, String)> {
+    let database = |s: &&Step| s.scope == Scope::Database;
+    let (Some(first), Some(last)) = (
+        steps.iter().position(|s| database(&s)),
+        steps.iter().rposition(|s| database(&s)),
+    ) else {
+        return Ok(());
+    };
+    match steps[first..last]
+        .iter()
+        .find(|s| s.scope == Scope::Instance)
+    {
+        Some(s) => Err((
+            s.line,
+            format!(
+                "step `{}` runs once for the instance (scope = \"instance\") but stands between \
+                 the database steps `{}` and `{}`; put instance steps before every database step \
+                 (they run before the first wave) or after every one (they run after the last)",
+                s.name, steps[first].name, steps[last].name
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn migration_dir(path: &Path) -> PathBuf {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

@@ -22,7 +22,9 @@ pub use environment::{
 };
 pub use input::InputError;
 pub(crate) use input::{Lines, read_toml};
-pub use migration::{Grant, Grants, Limits, Migration, PluginSource, Step, StepLimits};
+pub use migration::{
+    Grant, Grants, INSTANCE_ITEM, Limits, Migration, PluginSource, Scope, Step, StepLimits,
+};
 pub use secret_ref::SecretRef;
 pub use trust_ca::read_trust_ca;
 pub use waves::Wave;

@@ -202,8 +202,9 @@ pub trait Journal: Send {
         after: Option<&str>,
         limit: usize,
     ) -> anyhow::Result<Vec<String>>;
-    /// One database's items across the steps, in step order.
-    fn lane(&self, run: &str, item: &str) -> anyhow::Result<Vec<ItemRecord>>;
+    /// One database's items of a wave across the steps, in step order (the instance's items
+    /// of the first and the last wave are separate lanes).
+    fn lane(&self, run: &str, wave: u32, item: &str) -> anyhow::Result<Vec<ItemRecord>>;
     /// `ferry apply --retry-failed`: puts failed and skipped items back to be called again from
     /// the start of their step (a permanent failure is a dead end of the plugin's state machine,
     /// so its last state is no place to resume from; the calls table keeps the history), and

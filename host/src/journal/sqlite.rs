@@ -262,12 +262,13 @@ impl Journal for SqliteJournal {
         Ok(lanes)
     }
 
-    fn lane(&self, run: &str, item: &str) -> anyhow::Result<Vec<ItemRecord>> {
+    fn lane(&self, run: &str, wave: u32, item: &str) -> anyhow::Result<Vec<ItemRecord>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND item = ?2 ORDER BY step_index"
+            "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND wave = ?2 AND item = ?3 \
+             ORDER BY step_index"
         ))?;
         let rows = stmt
-            .query_map([run, item], Self::item_from_row)?
+            .query_map(params![run, wave, item], Self::item_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }

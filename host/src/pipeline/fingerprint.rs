@@ -37,7 +37,7 @@ pub fn fingerprint(l: &Loaded) -> BTreeMap<String, String> {
                 .map(|g| format!("{}:{}", g.label, g.access))
                 .collect::<Vec<_>>()
         };
-        let value = json!({
+        let mut value = json!({
             "position": i,
             "plugin": s.plugin,
             "config": s.config,
@@ -47,6 +47,11 @@ pub fn fingerprint(l: &Loaded) -> BTreeMap<String, String> {
             },
             "limits": [s.limits.timeout_ms, s.limits.memory_bytes, s.limits.fuel, s.limits.retries, s.limits.retry_window_ms],
         });
+        // Only an instance step says its scope, so a run an earlier ferry started (every step
+        // per database) keeps its fingerprint.
+        if s.scope == crate::config::Scope::Instance {
+            value["scope"] = "instance".into();
+        }
         fp.insert(format!("step `{}`", s.name), short_hash(&value));
     }
     for (key, p) in &l.plugins {

@@ -15,6 +15,7 @@ use super::observer::Observer;
 use super::run_item::run_item;
 use super::run_log::RunLog;
 use super::transition::Transition;
+use crate::config::{INSTANCE_ITEM, Scope};
 use crate::events::RunEvent;
 pub use crate::events::RunSummary;
 use crate::journal::{
@@ -162,7 +163,7 @@ pub async fn apply(
                 let ctx = ctx.clone();
                 set.spawn(async move {
                     let _permit = permit;
-                    let lane = ctx.log.journal(|j| j.lane(&ctx.run, &database))?;
+                    let lane = ctx.log.journal(|j| j.lane(&ctx.run, wave, &database))?;
                     run_lane(&ctx, lane).await
                 });
                 while let Some(res) = set.try_join_next() {
@@ -229,26 +230,45 @@ fn new_run_id() -> String {
     format!("run-{ms}-{:04x}", (nanos ^ std::process::id()) & 0xffff)
 }
 
-/// Every (database × step) work item, in wave order, made as the journal writes them.
+/// Every work item, in wave order, made as the journal writes them: the instance steps that
+/// come first (one item, in a wave of its own), each database × database step, then the
+/// instance steps that come last (after the last wave).
 fn work_items(l: &Loaded) -> impl Iterator<Item = NewItem> + '_ {
-    l.migration
-        .waves
-        .iter()
-        .enumerate()
-        .flat_map(move |(w, wave)| {
-            wave.databases.iter().flat_map(move |db| {
-                l.migration
-                    .steps
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, step)| NewItem {
-                        step: step.name.clone(),
-                        step_index: i as u32,
-                        item: db.clone(),
-                        wave: w as u32,
-                    })
+    let m = &l.migration;
+    let steps = || m.steps.iter().enumerate();
+    let first_database = steps().position(|(_, s)| s.scope == Scope::Database);
+    let instance = move |range: std::ops::Range<usize>, wave: u32| {
+        steps()
+            .skip(range.start)
+            .take(range.len())
+            .filter(|(_, s)| s.scope == Scope::Instance)
+            .map(move |(i, step)| NewItem {
+                step: step.name.clone(),
+                step_index: i as u32,
+                item: INSTANCE_ITEM.to_owned(),
+                wave,
             })
+    };
+    let databases = m.waves.iter().enumerate().flat_map(move |(w, wave)| {
+        wave.databases.iter().flat_map(move |db| {
+            steps()
+                .filter(|(_, s)| s.scope == Scope::Database)
+                .map(move |(i, step)| NewItem {
+                    step: step.name.clone(),
+                    step_index: i as u32,
+                    item: db.clone(),
+                    wave: m.stored_wave(w),
+                })
         })
+    });
+    let n = m.steps.len();
+    let (first, last) = match first_database {
+        Some(f) => (0..f, f..n),
+        None => (0..n, n..n),
+    };
+    instance(first, 0)
+        .chain(databases)
+        .chain(instance(last, m.last_stored_wave()))
 }
 
 /// One database through its steps. A failed or skipped step skips the steps after it.

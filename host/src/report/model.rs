@@ -81,12 +81,7 @@ impl RunReport {
     ) -> anyhow::Result<RunReport> {
         let items = journal.items(run)?;
         let events = journal.events(run)?;
-        let wave_name = |w: u32| {
-            migration
-                .waves
-                .get(w as usize)
-                .map_or_else(|| w.to_string(), |w| w.name.clone())
-        };
+        let wave_name = |w: u32| migration.wave_name(w);
         let mut by_db: BTreeMap<(u32, String), Vec<&crate::journal::ItemRecord>> = BTreeMap::new();
         for i in &items {
             by_db.entry((i.wave, i.item.clone())).or_default().push(i);
