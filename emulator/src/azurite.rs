@@ -100,21 +100,32 @@ impl Azurite {
         Self::launch(bin, port, Some(location.to_owned()))
     }
 
+    /// Starts Azurite; with port 0 on a free port, tried again on another one (up to three
+    /// times) if something else took the port before Azurite listened on it: a free port is
+    /// only free until another process binds it, and tests start many servers at once.
     fn launch(bin: &Path, port: u16, location: Option<PathBuf>) -> anyhow::Result<Azurite> {
-        let port = match port {
-            0 => TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
-            // Checked first: Azurite would exit, and the wait below would find whatever
-            // already listens there (often an Azurite left over from an earlier run).
-            p => {
-                TcpListener::bind(("127.0.0.1", p)).map_err(|e| {
-                    anyhow::anyhow!(
-                        "port {p} is not free for Azurite ({e}); stop what listens there \
-                         (an earlier Azurite?) or pick another port"
-                    )
-                })?;
-                p
+        if port != 0 {
+            // Checked first: Azurite would exit, and the wait would find whatever already
+            // listens there (often an Azurite left over from an earlier run).
+            TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+                anyhow::anyhow!(
+                    "port {port} is not free for Azurite ({e}); stop what listens there (an \
+                     earlier Azurite?) or pick another port"
+                )
+            })?;
+            return Self::launch_on(bin, port, location);
+        }
+        let mut tries = 0;
+        loop {
+            let free = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+            match Self::launch_on(bin, free, location.clone()) {
+                Err(e) if tries < 2 && e.to_string().contains(LOST_PORT) => tries += 1,
+                r => return r,
             }
-        };
+        }
+    }
+
+    fn launch_on(bin: &Path, port: u16, location: Option<PathBuf>) -> anyhow::Result<Azurite> {
         // --skipApiVersionCheck: the Rust SDK sends a newer x-ms-version than Azurite 3.35
         // knows; --loose ignores headers it does not implement; no telemetry from a sandbox.
         // Storage is Azurite's own: `--location DIR` on disk, or `--inMemoryPersistence`.
@@ -145,12 +156,14 @@ impl Azurite {
             location,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        // Ready when Azurite itself answers there: a connection alone could reach another
+        // process that took the port first.
+        while !answers_as_azurite(addr) {
             if let Some(status) = azurite.child.try_wait()? {
-                anyhow::bail!("Azurite exited at start ({status})");
+                anyhow::bail!("Azurite exited at start ({status}); {LOST_PORT} {port}");
             }
             if Instant::now() > deadline {
-                anyhow::bail!("Azurite did not listen on {addr} within 30 s");
+                anyhow::bail!("Azurite did not answer on {addr} within 30 s");
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -263,4 +276,39 @@ pub fn devstore_container_sas(container: &str, permissions: &str) -> anyhow::Res
 /// An account SAS with every blob permission, for test set-up (creating containers).
 pub fn account_sas(account: &str, key: &str, expiry: &str) -> anyhow::Result<String> {
     Ok(ferry_sas::account_sas(account, key, "racwdl", expiry)?)
+}
+
+/// Said when Azurite could not keep the port it was started on.
+const LOST_PORT: &str = "another process may hold port";
+
+/// Whether the blob service at `addr` is Azurite: any request (this one unauthenticated) is
+/// answered with its `Server: Azurite-Blob/…` header. A plain HTTP/1.1 exchange over std's
+/// TCP keeps this probe free of an async runtime (`start` is called from sync and async code).
+fn answers_as_azurite(addr: SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut tcp) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+    else {
+        return false;
+    };
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!(
+        "GET /{ACCOUNT}?restype=service&comp=properties HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    if tcp.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 1024];
+    let mut got = 0;
+    while got < head.len() {
+        match tcp.read(&mut head[got..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+        if head[..got].windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&head[..got])
+        .to_ascii_lowercase()
+        .contains("\r\nserver: azurite-blob/")
 }
