@@ -27,7 +27,8 @@ use schemars::transform::{Transform, transform_subschemas};
 use schemars::{JsonSchema, Schema};
 use serde_json::Value;
 
-use crate::{Error, Result, parse_config};
+use crate::errors::{Error, Result};
+use crate::runner::parse_config;
 
 /// The JSON Schema (draft 2020-12) of config type `C`, as the host validates step configs
 /// against and `ferry plugins describe` prints. Every subschema is inlined, so each key reads

@@ -2,59 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{
-    ArmRequest, ArmResponse, Host, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
-    ProgressUpdate, QueryLimits, QueryResult, Result, SasPermission, SqlValue, StatementOptions,
-    UploadOptions,
+use crate::errors::Result;
+use crate::handles::{Container, Param, Secret, SqlConnection};
+use crate::host::Host;
+use crate::wit::{
+    ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
+    ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions, UploadOptions,
 };
-
-/// A secret held by the host. The plugin can pass it on (as a sealed parameter) without seeing it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Secret(pub(crate) u32);
-
-/// A T-SQL connection opened by label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SqlConnection(pub(crate) u32);
-
-/// A blob container or share opened by label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Container(pub(crate) u32);
-
-/// A statement parameter's value.
-#[derive(Debug, Clone)]
-pub enum ParamValue {
-    /// A plain typed value.
-    Value(SqlValue),
-    /// A secret the host renders into the statement; logs show `***`.
-    Sealed(Secret),
-}
-
-/// A named statement parameter (`@name` in the statement).
-#[derive(Debug, Clone)]
-pub struct Param {
-    /// The name without `@`.
-    pub name: String,
-    /// Its value.
-    pub value: ParamValue,
-}
-
-impl Param {
-    /// A plain parameter.
-    pub fn value(name: &str, value: SqlValue) -> Self {
-        Param {
-            name: name.to_owned(),
-            value: ParamValue::Value(value),
-        }
-    }
-
-    /// A sealed secret parameter.
-    pub fn sealed(name: &str, secret: Secret) -> Self {
-        Param {
-            name: name.to_owned(),
-            value: ParamValue::Sealed(secret),
-        }
-    }
-}
 
 /// What a step call knows and can do: its config, its work item, and the capabilities the host
 /// granted. Every capability call goes through the host, which checks the grant.
@@ -69,7 +23,7 @@ pub struct Context<'h, C> {
 }
 
 impl<'h, C> Context<'h, C> {
-    pub(crate) fn new(config: C, ctx: crate::StepContext, host: &'h mut dyn Host) -> Self {
+    pub(crate) fn new(config: C, ctx: crate::wit::StepContext, host: &'h mut dyn Host) -> Self {
         Context {
             config,
             run_id: ctx.run_id,
@@ -170,7 +124,7 @@ impl<'h, C> Context<'h, C> {
         &mut self,
         conn: SqlConnection,
         statement: &str,
-        params: &[crate::Param],
+        params: &[Param],
         limits: QueryLimits,
     ) -> Result<QueryResult> {
         self.host.sql_query(conn.0, statement, params, limits)
@@ -180,7 +134,7 @@ impl<'h, C> Context<'h, C> {
         &mut self,
         conn: SqlConnection,
         statement: &str,
-        params: &[crate::Param],
+        params: &[Param],
         options: StatementOptions,
     ) -> Result<u64> {
         self.host.sql_execute(conn.0, statement, params, options)
@@ -190,7 +144,7 @@ impl<'h, C> Context<'h, C> {
         &mut self,
         conn: SqlConnection,
         statement: &str,
-        params: &[crate::Param],
+        params: &[Param],
         description: &str,
     ) -> Result<String> {
         self.host.sql_start(conn.0, statement, params, description)

@@ -3,10 +3,11 @@
 //! ferry was killed during it, so a repeat must find the credential already made, or already
 //! dropped, and carry on.
 
+use crate::context::Context;
+use crate::errors::{Error, Result};
+use crate::handles::{Param, Secret, SqlConnection};
 use crate::tsql_text::{credential_statement, drop_credential_statement};
-use crate::{
-    Context, Error, Param, QueryLimits, Result, Secret, SqlConnection, SqlValue, StatementOptions,
-};
+use crate::wit::{QueryLimits, SqlValue, StatementOptions};
 
 /// SQL Server's answer to DROP CREDENTIAL for a name it cannot drop: "does not exist or you do
 /// not have permission" (sql-docs, "Database engine events and errors", 15151).
@@ -102,7 +103,7 @@ impl<C> Context<'_, C> {
             Ok(_) => Ok(()),
             Err(Error::Failed(f)) if f.code == Some(CANNOT_DROP) => {
                 if self.credential_exists(conn, url)? {
-                    return Err(Error::Failed(crate::Failure {
+                    return Err(Error::Failed(crate::wit::Failure {
                         message: format!(
                             "the login may not drop credential [{url}] ({}); grant it ALTER ANY \
                              CREDENTIAL, or drop the credential by hand",
@@ -164,8 +165,10 @@ mod tests {
     use std::collections::BTreeSet;
     use std::rc::Rc;
 
+    use crate::context::Context;
+    use crate::errors::Error;
     use crate::fake::FakeHost;
-    use crate::{Context, Error, Failure, QueryResult, RowSet, SqlValue, StepContext};
+    use crate::wit::{Failure, QueryResult, RowSet, SqlValue, StepContext};
 
     /// A fake server's credentials: CREATE adds a name, DROP removes it or answers 15151 as
     /// SQL Server does, SELECT lists it. `denied` names credentials the login may not drop.
@@ -193,7 +196,7 @@ mod tests {
                         }));
                     }
                 } else if let Some(SqlValue::Text(n)) = params.first().and_then(|p| match &p.value {
-                    crate::ParamValue::Value(v) => Some(v),
+                    crate::handles::ParamValue::Value(v) => Some(v),
                     _ => None,
                 }) && held.contains(n)
                 {

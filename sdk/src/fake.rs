@@ -9,10 +9,14 @@
 use std::collections::BTreeMap;
 
 use crate::bindings::ferry::plugin::types::{Outcome as WitOutcome, WaitFor as WitWaitFor};
-use crate::{
-    ArmRequest, ArmResponse, CapabilityKind, Error, Host, Level, ListPage, ObjectInfo, ObjectRow,
-    OperationStatus, Param, Plugin, ProgressUpdate, QueryLimits, QueryResult, Result,
-    SasPermission, StatementOptions, StepContext, UploadOptions,
+use crate::errors::{Error, Result};
+use crate::handles::Param;
+use crate::host::Host;
+use crate::plugin::Plugin;
+use crate::wit::{
+    ArmRequest, ArmResponse, CapabilityKind, Level, ListPage, ObjectInfo, ObjectRow,
+    OperationStatus, ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions,
+    StepContext, UploadOptions,
 };
 
 type QueryHandler = Box<dyn FnMut(&str, &str, &[Param]) -> Result<QueryResult>>;
@@ -95,7 +99,7 @@ impl FakeHost {
         let mut state: Option<String> = None;
         for _ in 0..1000 {
             let ctx = self.context(&config, item, 1);
-            match crate::run_step::<P>(self, ctx, state.as_deref())? {
+            match crate::runner::run_step::<P>(self, ctx, state.as_deref())? {
                 WitOutcome::Next(s) => state = Some(s),
                 WitOutcome::Wait(w) => {
                     let what = match w.until {

@@ -4,10 +4,11 @@
 //! Resources (secrets, connections, containers) are handed out as small integer handles, so a
 //! fake host need not imitate WIT resources.
 
-use crate::{
-    ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus, Param,
-    ProgressUpdate, QueryLimits, QueryResult, Result, SasPermission, StatementOptions,
-    UploadOptions,
+use crate::errors::Result;
+use crate::handles::Param;
+use crate::wit::{
+    ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
+    ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions, UploadOptions,
 };
 
 /// Every capability call a plugin can make. Implemented by the wasm host adapter and by

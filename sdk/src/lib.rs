@@ -41,6 +41,7 @@ mod context;
 mod credentials;
 mod errors;
 pub mod fake;
+mod handles;
 mod host;
 mod mi_facts;
 pub mod mi_limits;
@@ -54,31 +55,19 @@ pub mod striping;
 pub mod tsql_text;
 pub mod url_errors;
 mod wasm_host;
+mod wit;
 
 pub use config_schema::{config_schema, stated_and_real_defaults};
-pub use context::{Container, Context, Param, ParamValue, Secret, SqlConnection};
+pub use context::Context;
 pub use errors::{Error, Result};
+pub use handles::{Container, Param, ParamValue, Secret, SqlConnection};
 pub use host::Host;
 pub use phases::{Phases, now_ms};
 pub use plugin::{Outcome, Plugin, WaitFor, need};
 pub use runner::{parse_config, run_cleanup, run_step};
 pub use source_db::SourceDatabase;
 
-pub use bindings::ferry::plugin::azure::{ArmRequest, ArmResponse};
-pub use bindings::ferry::plugin::log::Level;
-pub use bindings::ferry::plugin::operations::{OperationState, OperationStatus};
-pub use bindings::ferry::plugin::progress::ProgressUpdate;
-pub use bindings::ferry::plugin::report::{ObjectRow, ObjectStatus};
-pub use bindings::ferry::plugin::storage::{
-    BlockChecksum, ListPage, ObjectInfo, SasPermission, UploadOptions,
-};
-pub use bindings::ferry::plugin::tsql::{
-    Column, QueryLimits, QueryResult, RowSet, ServerMessage, SqlValue, StatementOptions,
-};
-pub use bindings::ferry::plugin::types::{
-    Access, CapabilityKind, CapabilityNeed, ConfigProblem, Denial, Failure, PluginInfo,
-    StepContext, Warning,
-};
+pub use wit::*;
 
 /// The WIT package version this SDK was built against. The host reads it from the plugin's
 /// `ferry:wit-version` custom section and refuses plugins built for a newer WIT.

@@ -3,10 +3,13 @@
 //! (`sys.server_resource_stats`), and how many databases and files it holds. A view the server
 //! does not have leaves its facts unknown.
 
+use crate::context::Context;
+use crate::errors::Result;
+use crate::handles::SqlConnection;
 use crate::mi_limits::{Instance, Tier};
 use crate::sql_value::{int, text};
 use crate::sql_version::UpdatePolicy;
-use crate::{Context, QueryLimits, Result, SqlConnection};
+use crate::wit::QueryLimits;
 
 impl<C> Context<'_, C> {
     /// The update policy and what the instance holds, read on the MI behind `conn`.

@@ -5,7 +5,8 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::bindings::ferry::plugin::types::{
     Access, CapabilityKind, CapabilityNeed, PluginInfo, Warning,
 };
-use crate::{Context, Result};
+use crate::context::Context;
+use crate::errors::Result;
 
 /// A ferry migration plugin: a resumable state machine run once per work item.
 ///
@@ -30,7 +31,7 @@ pub trait Plugin {
     /// Derived from [`Plugin::Config`] ([`crate::config_schema`]); override only to add what a
     /// type cannot say.
     fn config_schema() -> serde_json::Value {
-        crate::config_schema::<Self::Config>()
+        crate::config_schema::config_schema::<Self::Config>()
     }
 
     /// The capabilities the plugin may ask for; see [`need`].

@@ -4,7 +4,11 @@
 use crate::bindings::ferry::plugin::types::{
     Outcome as WitOutcome, WaitFor as WitWaitFor, WaitRequest,
 };
-use crate::{Context, Error, Host, Outcome, Plugin, Result, StepContext, WaitFor};
+use crate::context::Context;
+use crate::errors::{Error, Result};
+use crate::host::Host;
+use crate::plugin::{Outcome, Plugin, WaitFor};
+use crate::wit::StepContext;
 
 /// Parses a step config (JSON) into the plugin's config type, naming the key at fault.
 pub fn parse_config<C: serde::de::DeserializeOwned>(json: &str) -> Result<C> {
@@ -64,7 +68,7 @@ pub fn run_cleanup<P: Plugin>(host: &mut dyn Host, ctx: StepContext, state: Opti
         Ok(c) => c,
         Err(e) => {
             return host.log(
-                crate::Level::Warn,
+                crate::wit::Level::Warn,
                 &format!("cleanup skipped: {}", e.describe()),
             );
         }
@@ -73,7 +77,7 @@ pub fn run_cleanup<P: Plugin>(host: &mut dyn Host, ctx: StepContext, state: Opti
         Ok(s) => s,
         Err(e) => {
             return host.log(
-                crate::Level::Warn,
+                crate::wit::Level::Warn,
                 &format!("cleanup skipped: {}", e.describe()),
             );
         }

@@ -1,11 +1,14 @@
 //! What every method reads about a source database before changing anything: its server's
 //! version and edition, its state, and its files, in a few read-only queries.
 
+use crate::context::Context;
+use crate::errors::{Error, Result};
+use crate::handles::{Param, SqlConnection};
 use crate::mi_limits::{DbFile, FileKind, FileLayout, FilegroupKind};
 use crate::sql_value::{int, text};
 use crate::sql_version::SqlVersion;
 use crate::tsql_text::quote_name;
-use crate::{Context, Error, Param, QueryLimits, Result, SqlConnection, SqlValue};
+use crate::wit::{QueryLimits, SqlValue};
 
 /// SQL Server's "Invalid column name" and "Invalid object name": a column or view the server's
 /// version does not have (`containment` before 2012, ADR's before 2019).

@@ -1,7 +1,7 @@
 //! Reading the cells of a query's rows: plugins compare and parse them as text or integers,
 //! whatever type the server chose for the column.
 
-use crate::{QueryResult, SqlValue};
+use crate::wit::{QueryResult, SqlValue};
 
 impl QueryResult {
     /// The first result set's rows (none when the statement returned no set).

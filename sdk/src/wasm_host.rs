@@ -8,10 +8,13 @@ use crate::bindings::exports::ferry::plugin::plugin::Guest;
 use crate::bindings::ferry::plugin::{
     azure, log, operations, planning, progress, report, secrets, signals, storage, tsql, types,
 };
-use crate::{
-    ArmRequest, ArmResponse, Error, Host, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
-    Param, ParamValue, Plugin, ProgressUpdate, QueryLimits, QueryResult, Result, SasPermission,
-    StatementOptions, UploadOptions,
+use crate::errors::{Error, Result};
+use crate::handles::{Param, ParamValue};
+use crate::host::Host;
+use crate::plugin::Plugin;
+use crate::wit::{
+    ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
+    ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions, UploadOptions,
 };
 
 /// Exports plugin `P` through the generated `Guest` trait. Used by [`crate::register!`].
@@ -23,16 +26,16 @@ impl<P: Plugin> Guest for Adapter<P> {
     }
 
     fn validate(config: String) -> Result<Vec<types::Warning>> {
-        let config: P::Config = crate::parse_config(&config)?;
+        let config: P::Config = crate::runner::parse_config(&config)?;
         P::validate(&config)
     }
 
     fn step(context: types::StepContext, state: Option<String>) -> Result<types::Outcome> {
-        crate::run_step::<P>(&mut WasmHost::default(), context, state.as_deref())
+        crate::runner::run_step::<P>(&mut WasmHost::default(), context, state.as_deref())
     }
 
     fn cleanup(context: types::StepContext, state: Option<String>) {
-        crate::run_cleanup::<P>(&mut WasmHost::default(), context, state.as_deref())
+        crate::runner::run_cleanup::<P>(&mut WasmHost::default(), context, state.as_deref())
     }
 }
 

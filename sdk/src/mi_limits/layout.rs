@@ -3,7 +3,7 @@
 //! ADR version store in PRIMARY, no partial containment.
 
 use super::Refusal;
-use super::capacity::Tier;
+use super::tier::Tier;
 
 /// `sys.database_files.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

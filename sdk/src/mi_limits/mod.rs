@@ -7,9 +7,11 @@ mod layout;
 mod refusal;
 mod restore_errors;
 mod tde;
+mod tier;
 
-pub use capacity::{Instance, Tier, capacity_stop};
+pub use capacity::{Instance, capacity_stop};
 pub use layout::{DbFile, FileKind, FileLayout, FilegroupKind, layout_note, layout_stop};
 pub use refusal::Refusal;
 pub use restore_errors::meaning;
 pub use tde::tde_stop;
+pub use tier::Tier;
