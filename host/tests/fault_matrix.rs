@@ -270,6 +270,34 @@ mod lrs {
         }
     }
 
+    /// The tail-log backup's connection lost before SQL Server answered — before it ran, and
+    /// after (the reply lost) — is looked for in msdb and taken again only if it is not there:
+    /// the cutover ends with the database ONLINE and one tail in the folder's chain.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_tail_log_backup_whose_connection_is_lost_is_found_or_taken_again() {
+        for (case, fault) in [
+            ("lost before it ran", Fault::disconnect("_tail.trn").times(1)),
+            (
+                "lost after it ran",
+                Fault::disconnect_during("_tail.trn").times(1),
+            ),
+        ] {
+            let rig = lrs_rig::setup("tail_log = \"online\"").await;
+            let (_az, src, mi, _front, site, _data) = &rig;
+            let apply = lrs_rig::apply_until_restoring(site, mi).await;
+            src.inject(fault);
+            lrs_rig::cutover(site).await;
+            let out = apply.finished().await;
+            assert!(lrs_rig::sales_state(mi).contains("ONLINE"), "{case}: {out}");
+            let tails = lrs_rig::scalar(
+                src,
+                "SELECT COUNT(*) FROM msdb.dbo.backupmediafamily WHERE physical_device_name LIKE '%_tail.trn'",
+            );
+            assert!(tails.contains("Int(1)"), "{case}: one tail-log backup: {tails}");
+            assert!(out.contains("\"last_file\":\"Sales_tail.trn\""), "{case}: {out}");
+        }
+    }
+
     /// A dropped connection at the source's statements is retried; a backup error ends the
     /// database with its number, before LRS is started.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

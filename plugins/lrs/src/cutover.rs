@@ -10,7 +10,7 @@ use ferry_sdk::{Failure, blob_names};
 
 use crate::config::{BackupsFrom, Config, TailLog};
 use crate::history::{self, Folder};
-use crate::job::{Job, State, ended, file_stem, wait};
+use crate::job::{Job, MAX_LOST_BACKUPS, State, ended, file_stem, wait};
 use crate::mi::{self, Look, arm};
 use crate::preflight::backup_name_refusal;
 use crate::share;
@@ -38,6 +38,8 @@ pub fn begin(cx: &mut Context<'_, Config>, mut job: Job) -> Result<Outcome<State
         return last_backup_is_yours(cx, job);
     }
     job.last_file = format!("{}_tail.trn", file_stem(cx.item()));
+    // The tail gets its own allowance of lost connections, whatever the first backups used.
+    job.lost_backups = 0;
     if tail_in_msdb(cx, &job)? {
         return tail_taken(cx, job);
     }
@@ -127,17 +129,37 @@ pub fn tail_log(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Ou
     if matches!(ended, Ok(true)) || tail_in_msdb(cx, &job)? {
         return tail_taken(cx, job);
     }
-    if let Err(e) = ended {
-        return Err(backup_failure(cx, &job, e));
+    match ended {
+        // No error number: SQL Server never answered (the connection was lost), so the backup
+        // may or may not have been taken: msdb tells, after a pause.
+        Err(Error::Failed(f)) if f.code.is_none() && job.lost_backups < MAX_LOST_BACKUPS => {
+            let mut job = job;
+            job.lost_backups += 1;
+            Ok(Outcome::wait_for(
+                std::time::Duration::from_secs(2u64 << job.lost_backups.min(4)),
+                State::TailUnsure { job },
+                format!("{}; looking in msdb", f.message),
+            ))
+        }
+        Err(e) => Err(backup_failure(cx, &job, e)),
+        // ferry stopped before the backup finished.
+        Ok(_) => tail_unsure(cx, job),
+    }
+}
+
+/// Whether the tail-log backup was taken is not known (ferry stopped, or its connection was
+/// lost): msdb and the source say. While one still runs on the source it is waited for, never
+/// taken a second time beside it; taken, cutover goes on; neither, it is taken again.
+pub fn tail_unsure(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
+    if tail_in_msdb(cx, &job)? {
+        return tail_taken(cx, job);
     }
     let cfg = cx.config().clone();
     let db = cx.item().to_owned();
-    // ferry stopped before the backup finished: while it still runs on the source, it is
-    // waited for, never taken a second time beside it.
     if log_backup_running(cx, &db)? {
         return wait(
             cx,
-            State::TailLog { job, op },
+            State::TailUnsure { job },
             "the tail-log backup still runs on the source",
         );
     }
@@ -160,7 +182,9 @@ pub fn tail_log(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Ou
              is picked up, not restarted)"
         )));
     }
-    cx.info("ferry stopped during the tail-log backup; taking it again");
+    cx.info(
+        "the tail-log backup was not taken (ferry stopped or lost its connection); taking it again",
+    );
     take_tail(cx, job)
 }
 

@@ -30,6 +30,9 @@ pub enum State {
     LogBackup { job: Job, op: String },
     /// Cutover: the tail-log backup runs as `op`.
     TailLog { job: Job, op: String },
+    /// Cutover: the connection of the tail-log backup was lost before SQL Server answered, so
+    /// whether it was taken is read from msdb (and the source) after a pause.
+    TailUnsure { job: Job },
     /// Cutover: waiting for LRS to restore the tail, then `completeRestore` as `op`.
     Completing { job: Job, op: Option<String> },
 }

@@ -122,6 +122,7 @@ impl Plugin for Lrs {
             State::Monitoring { job } => monitor::monitoring(cx, job),
             State::LogBackup { job, op } => log_backups::log_backup(cx, job, op),
             State::TailLog { job, op } => cutover::tail_log(cx, job, op),
+            State::TailUnsure { job } => cutover::tail_unsure(cx, job),
             State::Completing { job, op } => cutover::completing(cx, job, op),
         }
     }
@@ -134,6 +135,7 @@ impl Plugin for Lrs {
         | State::Monitoring { job }
         | State::LogBackup { job, .. }
         | State::TailLog { job, .. }
+        | State::TailUnsure { job }
         | State::Completing { job, .. } = state
         {
             source::drop_credential_best_effort(cx, &job);
