@@ -225,3 +225,67 @@ async fn a_restore_in_flight_carries_on_after_a_restart() {
         "7"
     );
 }
+
+/// A server that stops while a client waits on its RESTORE answers nothing: the client's
+/// connection drops, as when SQL Server goes down or an MI fails over (no server error is
+/// made up for it), and the restore carries on once the server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_waiting_on_a_restore_loses_its_connection_when_the_server_stops() {
+    let az = Azurite::start().unwrap();
+    az.create_container("backups").await.unwrap();
+    let container = az.container_url("backups");
+    let sas = |perms| azurite::devstore_container_sas("backups", perms).unwrap();
+    let credential = |sas: String| {
+        format!(
+            "CREATE CREDENTIAL [{container}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{sas}'"
+        )
+    };
+    let src = start(sql2019(), TlsMode::Required).await;
+    src.server
+        .run_sql("CREATE DATABASE Sales; CREATE TABLE Sales.dbo.T (Id int)")
+        .unwrap();
+    let mut s = connect(&src).await;
+    exec(&mut s, &credential(sas("racwl"))).await;
+    let url = format!("{container}/Sales/Sales.bak");
+    exec(
+        &mut s,
+        &format!("BACKUP DATABASE Sales TO URL = '{url}' WITH COPY_ONLY, CHECKSUM"),
+    )
+    .await;
+
+    let mi = start(mi(), TlsMode::Required).await;
+    mi.server.set_restore_time(Some(Duration::from_secs(40)));
+    mi.server.clock().set_speed(20.0);
+    let mut m = connect(&mi).await;
+    exec(&mut m, &credential(sas("rl"))).await;
+    let waiting = tokio::spawn(async move {
+        let r = m
+            .simple_query(format!("RESTORE DATABASE Sales FROM URL = '{url}'"))
+            .await;
+        match r {
+            Ok(stream) => stream.into_results().await.map(|_| ()),
+            Err(e) => Err(e),
+        }
+    });
+    let progress = "SELECT CAST(percent_complete AS nvarchar(10)) FROM sys.dm_operation_status WHERE major_resource_id = 'Sales'";
+    wait_for(&mi, progress, |p| p.parse::<i32>().unwrap_or(0) >= 25).await;
+    mi.server.stop().await;
+    match waiting.await.unwrap() {
+        Err(tiberius::error::Error::Server(e)) => {
+            panic!(
+                "a stopped server answered the RESTORE with error {}: {}",
+                e.code(),
+                e.message()
+            )
+        }
+        Err(_) => {}
+        Ok(()) => panic!("the RESTORE finished although its server stopped"),
+    }
+    mi.server.restart().await.unwrap();
+    wait_for(
+        &mi,
+        "SELECT CAST(COUNT(*) AS nvarchar(5)) FROM sys.databases WHERE name = 'Sales' AND state_desc = 'ONLINE'",
+        |s| s == "1",
+    )
+    .await;
+}

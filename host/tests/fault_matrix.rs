@@ -276,7 +276,10 @@ mod lrs {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_tail_log_backup_whose_connection_is_lost_is_found_or_taken_again() {
         for (case, fault) in [
-            ("lost before it ran", Fault::disconnect("_tail.trn").times(1)),
+            (
+                "lost before it ran",
+                Fault::disconnect("_tail.trn").times(1),
+            ),
             (
                 "lost after it ran",
                 Fault::disconnect_during("_tail.trn").times(1),
@@ -293,8 +296,14 @@ mod lrs {
                 src,
                 "SELECT COUNT(*) FROM msdb.dbo.backupmediafamily WHERE physical_device_name LIKE '%_tail.trn'",
             );
-            assert!(tails.contains("Int(1)"), "{case}: one tail-log backup: {tails}");
-            assert!(out.contains("\"last_file\":\"Sales_tail.trn\""), "{case}: {out}");
+            assert!(
+                tails.contains("Int(1)"),
+                "{case}: one tail-log backup: {tails}"
+            );
+            assert!(
+                out.contains("\"last_file\":\"Sales_tail.trn\""),
+                "{case}: {out}"
+            );
         }
     }
 

@@ -70,9 +70,13 @@ pub(super) async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 let result = run_operation(&shared, op, None).await;
                 let _ = tx.send(result);
             });
-            let result = rx
-                .await
-                .unwrap_or_else(|_| Err(vec![ServerMessage::error(50000, 16, "ferry-emulator: the server stopped during the restore; it carries on when the server starts again")]));
+            // The server stopped before the restore ended: the connection drops unanswered.
+            let Some(result) = rx.await.ok().flatten() else {
+                return Err(ProtocolError::Io(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "the server stopped during a restore",
+                )));
+            };
             let end = operation_end(result, &p, s.server_name());
             reply.buf.splice(p.at..p.at, end);
         }
