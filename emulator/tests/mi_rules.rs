@@ -297,8 +297,8 @@ async fn a_sas_that_expires_mid_restore_fails_it() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(running, "the restore started");
-    // Half-way, the SAS the MI reads with is one that has expired.
-    exec(&mut m, &format!("DROP CREDENTIAL [{}]", r.container)).await;
+    // Half-way, the SAS the MI reads with is one that has expired: swapped in one batch (one
+    // hold of the instance), so the restore never meets the container without a credential.
     let expired = azurite::container_sas(
         azurite::ACCOUNT,
         azurite::ACCOUNT_KEY,
@@ -307,7 +307,15 @@ async fn a_sas_that_expires_mid_restore_fails_it() {
         "2020-01-01T00:00:00Z",
     )
     .unwrap();
-    exec(&mut m, &credential(&r.container, &expired)).await;
+    exec(
+        &mut m,
+        &format!(
+            "DROP CREDENTIAL [{}]; {}",
+            r.container,
+            credential(&r.container, &expired)
+        ),
+    )
+    .await;
     r.mi.server.clock().set_speed(1000.0);
     // A hang guard only.
     let result = tokio::time::timeout(Duration::from_secs(120), restore)

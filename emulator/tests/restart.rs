@@ -146,13 +146,13 @@ async fn a_restarted_server_keeps_its_catalog_and_data() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restore_in_flight_carries_on_after_a_restart() {
-    let az = Azurite::start().unwrap();
+/// Sales (one row, 7) backed up into Azurite's `backups` container: the backup's URL, and the
+/// statement that gives a server a Read+List credential for the container.
+async fn sales_backup(az: &Azurite) -> (String, String) {
     az.create_container("backups").await.unwrap();
     let container = az.container_url("backups");
-    let sas = |perms| azurite::devstore_container_sas("backups", perms).unwrap();
-    let credential = |sas: String| {
+    let credential = |perms| {
+        let sas = azurite::devstore_container_sas("backups", perms).unwrap();
         format!(
             "CREATE CREDENTIAL [{container}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{sas}'"
         )
@@ -162,20 +162,26 @@ async fn a_restore_in_flight_carries_on_after_a_restart() {
         .run_sql("CREATE DATABASE Sales; CREATE TABLE Sales.dbo.T (Id int); INSERT INTO Sales.dbo.T VALUES (7)")
         .unwrap();
     let mut s = connect(&src).await;
-    exec(&mut s, &credential(sas("racwl"))).await;
+    exec(&mut s, &credential("racwl")).await;
     let url = format!("{container}/Sales/Sales.bak");
     exec(
         &mut s,
         &format!("BACKUP DATABASE Sales TO URL = '{url}' WITH COPY_ONLY, CHECKSUM"),
     )
     .await;
+    (url, credential("rl"))
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_in_flight_carries_on_after_a_restart() {
+    let az = Azurite::start().unwrap();
+    let (url, read_credential) = sales_backup(&az).await;
     let mi = start(mi(), TlsMode::Required).await;
     // 40 virtual seconds at 20× speed: two real seconds, a tick (50 ms) being 2.5 %.
     mi.server.set_restore_time(Some(Duration::from_secs(40)));
     mi.server.clock().set_speed(20.0);
     let mut m = connect(&mi).await;
-    exec(&mut m, &credential(sas("rl"))).await;
+    exec(&mut m, &read_credential).await;
     // The client walks away as soon as the restore has started; it runs on in the background.
     mi.server
         .inject(Fault::disconnect_during("RESTORE DATABASE").times(1));
@@ -232,32 +238,12 @@ async fn a_restore_in_flight_carries_on_after_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_waiting_on_a_restore_loses_its_connection_when_the_server_stops() {
     let az = Azurite::start().unwrap();
-    az.create_container("backups").await.unwrap();
-    let container = az.container_url("backups");
-    let sas = |perms| azurite::devstore_container_sas("backups", perms).unwrap();
-    let credential = |sas: String| {
-        format!(
-            "CREATE CREDENTIAL [{container}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{sas}'"
-        )
-    };
-    let src = start(sql2019(), TlsMode::Required).await;
-    src.server
-        .run_sql("CREATE DATABASE Sales; CREATE TABLE Sales.dbo.T (Id int)")
-        .unwrap();
-    let mut s = connect(&src).await;
-    exec(&mut s, &credential(sas("racwl"))).await;
-    let url = format!("{container}/Sales/Sales.bak");
-    exec(
-        &mut s,
-        &format!("BACKUP DATABASE Sales TO URL = '{url}' WITH COPY_ONLY, CHECKSUM"),
-    )
-    .await;
-
+    let (url, read_credential) = sales_backup(&az).await;
     let mi = start(mi(), TlsMode::Required).await;
     mi.server.set_restore_time(Some(Duration::from_secs(40)));
     mi.server.clock().set_speed(20.0);
     let mut m = connect(&mi).await;
-    exec(&mut m, &credential(sas("rl"))).await;
+    exec(&mut m, &read_credential).await;
     let waiting = tokio::spawn(async move {
         let r = m
             .simple_query(format!("RESTORE DATABASE Sales FROM URL = '{url}'"))

@@ -10,7 +10,7 @@ use ferry_sdk::{Failure, blob_names};
 
 use crate::config::{BackupsFrom, Config, TailLog};
 use crate::history::{self, Folder};
-use crate::job::{Job, MAX_LOST_BACKUPS, State, ended, file_stem, wait};
+use crate::job::{Job, State, backup_lost, ended, file_stem, look_in_msdb, wait};
 use crate::mi::{self, Look, arm};
 use crate::preflight::backup_name_refusal;
 use crate::share;
@@ -132,14 +132,10 @@ pub fn tail_log(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Ou
     match ended {
         // No error number: SQL Server never answered (the connection was lost), so the backup
         // may or may not have been taken: msdb tells, after a pause.
-        Err(Error::Failed(f)) if f.code.is_none() && job.lost_backups < MAX_LOST_BACKUPS => {
-            let mut job = job;
-            job.lost_backups += 1;
-            Ok(Outcome::wait_for(
-                std::time::Duration::from_secs(2u64 << job.lost_backups.min(4)),
-                State::TailUnsure { job },
-                format!("{}; looking in msdb", f.message),
-            ))
+        Err(Error::Failed(f)) if backup_lost(&f, &job) => {
+            Ok(look_in_msdb(job, &f.message, |job| State::TailUnsure {
+                job,
+            }))
         }
         Err(e) => Err(backup_failure(cx, &job, e)),
         // ferry stopped before the backup finished.

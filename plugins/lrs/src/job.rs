@@ -128,6 +128,19 @@ pub enum StorageCheck {
 /// backup is a network problem a person should look at.
 pub const MAX_LOST_BACKUPS: u32 = 5;
 
+/// Whether `f` is a backup whose connection was lost before SQL Server answered (no error
+/// number), with lost connections to spare: whether it was taken is then read from msdb.
+pub fn backup_lost(f: &ferry_sdk::Failure, job: &Job) -> bool {
+    f.code.is_none() && job.lost_backups < MAX_LOST_BACKUPS
+}
+
+/// After a lost backup connection: a pause (4 s doubling to 32 s), then `next` looks in msdb.
+pub fn look_in_msdb(mut job: Job, why: &str, next: fn(Job) -> State) -> Outcome<State> {
+    job.lost_backups += 1;
+    let pause = Duration::from_secs(2u64 << job.lost_backups.min(4));
+    Outcome::wait_for(pause, next(job), format!("{why}; looking in msdb"))
+}
+
 pub use ferry_sdk::striping::file_stem;
 
 /// What an operation ended as: Ok(true) succeeded, Ok(false) unknown (ferry restarted).

@@ -6,7 +6,7 @@ use ferry_sdk::{blob_names, mi_limits, now_ms};
 
 use crate::config::{self, BackupsFrom, Config, Mode};
 use crate::history;
-use crate::job::{Job, MAX_LOST_BACKUPS, State, ended, file_stem};
+use crate::job::{Job, State, backup_lost, ended, file_stem, look_in_msdb};
 use crate::mi::{self, Look, arm_get};
 use crate::preflight::{self, Mi};
 use crate::source::{
@@ -291,14 +291,8 @@ pub fn backing_up(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<
         Ok(false) => Ok(Outcome::Next(State::Prepared { job })),
         // No error number: SQL Server never answered (the connection was lost), so the
         // backups may or may not have finished: msdb tells, after a pause.
-        Err(Error::Failed(f)) if f.code.is_none() && job.lost_backups < MAX_LOST_BACKUPS => {
-            let mut job = job;
-            job.lost_backups += 1;
-            Ok(Outcome::wait_for(
-                std::time::Duration::from_secs(2u64 << job.lost_backups.min(4)),
-                State::Prepared { job },
-                format!("{}; looking in msdb", f.message),
-            ))
+        Err(Error::Failed(f)) if backup_lost(&f, &job) => {
+            Ok(look_in_msdb(job, &f.message, |job| State::Prepared { job }))
         }
         Err(e) => Err(backup_failure(cx, &job, e)),
     }
