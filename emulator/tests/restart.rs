@@ -172,16 +172,22 @@ async fn sales_backup(az: &Azurite) -> (String, String) {
     (url, credential("rl"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restore_in_flight_carries_on_after_a_restart() {
+/// An MI whose restores take 40 virtual seconds at 20× speed (two real seconds, a tick of 50 ms
+/// being 2.5 %), a client on it holding the credential for the Sales backup at the URL given.
+async fn mi_with_sales_backup() -> (Azurite, String, Running, C) {
     let az = Azurite::start().unwrap();
     let (url, read_credential) = sales_backup(&az).await;
     let mi = start(mi(), TlsMode::Required).await;
-    // 40 virtual seconds at 20× speed: two real seconds, a tick (50 ms) being 2.5 %.
     mi.server.set_restore_time(Some(Duration::from_secs(40)));
     mi.server.clock().set_speed(20.0);
     let mut m = connect(&mi).await;
     exec(&mut m, &read_credential).await;
+    (az, url, mi, m)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_in_flight_carries_on_after_a_restart() {
+    let (_az, url, mi, mut m) = mi_with_sales_backup().await;
     // The client walks away as soon as the restore has started; it runs on in the background.
     mi.server
         .inject(Fault::disconnect_during("RESTORE DATABASE").times(1));
@@ -237,13 +243,7 @@ async fn a_restore_in_flight_carries_on_after_a_restart() {
 /// made up for it), and the restore carries on once the server is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_waiting_on_a_restore_loses_its_connection_when_the_server_stops() {
-    let az = Azurite::start().unwrap();
-    let (url, read_credential) = sales_backup(&az).await;
-    let mi = start(mi(), TlsMode::Required).await;
-    mi.server.set_restore_time(Some(Duration::from_secs(40)));
-    mi.server.clock().set_speed(20.0);
-    let mut m = connect(&mi).await;
-    exec(&mut m, &read_credential).await;
+    let (_az, url, mi, mut m) = mi_with_sales_backup().await;
     let waiting = tokio::spawn(async move {
         let r = m
             .simple_query(format!("RESTORE DATABASE Sales FROM URL = '{url}'"))
