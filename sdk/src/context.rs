@@ -164,6 +164,19 @@ impl<'h, C> Context<'h, C> {
     ) -> Result<ListPage> {
         self.host.storage_list(c.0, prefix, marker, max)
     }
+    /// Every object under a prefix, a page (blob storage's maximum of 5,000) at a time.
+    pub fn list_all(&mut self, c: Container, prefix: &str) -> Result<Vec<ObjectInfo>> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self.list(c, prefix, marker.as_deref(), 5000)?;
+            out.extend(page.objects);
+            match page.next_marker {
+                Some(m) => marker = Some(m),
+                None => return Ok(out),
+            }
+        }
+    }
     /// The URL SQL Server and MI use for `name` in a blob container (the container's URL for
     /// an empty name), without any SAS.
     pub fn url(&mut self, c: Container, name: &str) -> Result<String> {

@@ -138,8 +138,8 @@ pub fn tail_log(cx: &mut Context<'_, Config>, job: Job, op: String) -> Result<Ou
             }))
         }
         Err(e) => Err(backup_failure(cx, &job, e)),
-        // ferry stopped before the backup finished.
-        Ok(_) => tail_unsure(cx, job),
+        // ferry stopped before the backup finished (msdb was asked above).
+        Ok(_) => tail_not_recorded(cx, job),
     }
 }
 
@@ -150,6 +150,12 @@ pub fn tail_unsure(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<Sta
     if tail_in_msdb(cx, &job)? {
         return tail_taken(cx, job);
     }
+    tail_not_recorded(cx, job)
+}
+
+/// msdb has no record of the tail-log backup: one still running is waited for; none, it is
+/// taken again while the source is ONLINE.
+fn tail_not_recorded(cx: &mut Context<'_, Config>, job: Job) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
     let db = cx.item().to_owned();
     if log_backup_running(cx, &db)? {

@@ -24,22 +24,15 @@ fn listing(
     c: Container,
     prefix: &str,
 ) -> Result<BTreeMap<String, u64>> {
-    let mut out = BTreeMap::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = cx.list(c, &format!("{prefix}/"), marker.as_deref(), 5000)?;
-        for o in page.objects {
-            if let Some(name) = o.name.strip_prefix(&format!("{prefix}/"))
-                && !name.contains('/')
-            {
-                out.insert(name.to_owned(), o.size);
-            }
-        }
-        match page.next_marker {
-            Some(m) => marker = Some(m),
-            None => return Ok(out),
-        }
-    }
+    let folder = format!("{prefix}/");
+    Ok(cx
+        .list_all(c, &folder)?
+        .into_iter()
+        .filter_map(|o| {
+            let name = o.name.strip_prefix(&folder)?;
+            (!name.contains('/')).then(|| (name.to_owned(), o.size))
+        })
+        .collect())
 }
 
 /// What the database's folder holds on the share and in the container, by file name with its

@@ -128,21 +128,15 @@ fn nested_blob(
     folder: &str,
 ) -> Result<Option<String>> {
     let prefix = format!("{folder}/");
-    let mut marker: Option<String> = None;
-    loop {
-        let page = cx.list(container, &prefix, marker.as_deref(), 5000)?;
-        if let Some(o) = page.objects.iter().find(|o| {
+    Ok(cx
+        .list_all(container, &prefix)?
+        .into_iter()
+        .find(|o| {
             o.name
                 .strip_prefix(&prefix)
                 .is_some_and(|rest| rest.contains('/'))
-        }) {
-            return Ok(Some(o.name.clone()));
-        }
-        match page.next_marker {
-            Some(m) => marker = Some(m),
-            None => return Ok(None),
-        }
-    }
+        })
+        .map(|o| o.name))
 }
 
 /// The instance through ARM, with what a `target` label adds; what could not be read is said.
