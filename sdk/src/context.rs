@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::errors::Result;
-use crate::handles::{Container, Param, Secret, SqlConnection};
+use crate::handles::{Container, Param, SealedRowSet, Secret, SqlConnection};
 use crate::host::Host;
 use crate::wit::{
     ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
@@ -113,6 +113,37 @@ impl<'h, C> Context<'h, C> {
         self.host.secret_reveal(secret.0)
     }
 
+    /// A new random password only the host knows (no grant needed), for protecting a value
+    /// in transit between two sealed uses: `CERTPRIVATEKEY`'s encryption password, then the
+    /// PFX built from it.
+    pub fn generate_secret(&mut self, purpose: &str) -> Secret {
+        Secret(self.host.secret_generate(purpose))
+    }
+    /// A sealed, base64 PKCS#12 (PFX) built by the host from a certificate's DER bytes and its
+    /// private key as SQL Server's `CERTPRIVATEKEY` exports it (a sealed cell), protected by
+    /// `password`: what Azure's `tdeCertificates` API takes as `privateBlob`.
+    pub fn pkcs12(
+        &mut self,
+        certificate: &[u8],
+        private_key: Secret,
+        key_password: Secret,
+        password: Secret,
+    ) -> Result<Secret> {
+        self.host
+            .secret_pkcs12(certificate, private_key.0, key_password.0, password.0)
+            .map(Secret)
+    }
+
+    /// Starts the step's reviewable `<name>.sql` file afresh (needs the `scripts` grant).
+    pub fn script_start(&mut self, name: &str) -> Result<()> {
+        self.host.script_start(name)
+    }
+    /// Appends a statement to `<name>.sql`, parameters written as literals and sealed ones
+    /// with their values (the file is owner-only and says so).
+    pub fn script_append(&mut self, name: &str, statement: &str, params: &[Param]) -> Result<()> {
+        self.host.script_append(name, statement, params)
+    }
+
     /// Opens a T-SQL connection by label.
     pub fn sql(&mut self, label: &str) -> Result<SqlConnection> {
         self.host.sql_open(label).map(SqlConnection)
@@ -128,6 +159,21 @@ impl<'h, C> Context<'h, C> {
         limits: QueryLimits,
     ) -> Result<QueryResult> {
         self.host.sql_query(conn.0, statement, params, limits)
+    }
+    /// Runs a query whose `sealed_columns` (by name) come back as [`crate::Cell::Sealed`] secrets: a
+    /// password hash or a private key passes from one server to another without the plugin
+    /// ever holding it. Grant rules as for [`Context::query`].
+    pub fn query_sealed(
+        &mut self,
+        conn: SqlConnection,
+        statement: &str,
+        params: &[Param],
+        limits: QueryLimits,
+        sealed_columns: &[&str],
+    ) -> Result<Vec<SealedRowSet>> {
+        let cols: Vec<String> = sealed_columns.iter().map(|c| (*c).to_owned()).collect();
+        self.host
+            .sql_query_sealed(conn.0, statement, params, limits, &cols)
     }
     /// Runs a statement; returns rows affected.
     pub fn execute(

@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 
 use crate::bindings::ferry::plugin::types::{Outcome as WitOutcome, WaitFor as WitWaitFor};
 use crate::errors::{Error, Result};
-use crate::handles::Param;
+use crate::handles::{Cell, Param, ParamValue, SealedRowSet, Secret};
 use crate::host::Host;
 use crate::plugin::Plugin;
 use crate::wit::{
     ArmRequest, ArmResponse, CapabilityKind, Level, ListPage, ObjectInfo, ObjectRow,
-    OperationStatus, ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions,
-    StepContext, UploadOptions,
+    OperationStatus, ProgressUpdate, QueryLimits, QueryResult, SasPermission, SqlValue,
+    StatementOptions, StepContext, UploadOptions,
 };
 
 type QueryHandler = Box<dyn FnMut(&str, &str, &[Param]) -> Result<QueryResult>>;
@@ -43,6 +43,9 @@ pub struct FakeHost {
     pub planning: bool,
     /// Signals an operator sent (`"cutover"`).
     pub signals: Vec<String>,
+    /// Statements appended to script files, as (file name, statement); a `start` clears its
+    /// file's lines. Sealed parameters are shown as `@name = <label>`, never a value.
+    pub scripts: Vec<(String, String)>,
     secrets: BTreeMap<String, (String, bool)>,
     open_secrets: Vec<String>,
     sql_labels: Vec<String>,
@@ -159,6 +162,28 @@ impl Host for FakeHost {
             .cloned()
             .unwrap_or_default()
     }
+    fn secret_generate(&mut self, purpose: &str) -> u32 {
+        let label = format!("generated:{purpose}");
+        self.secrets
+            .insert(label.clone(), ("generated-password".into(), false));
+        self.open_secrets.push(label);
+        (self.open_secrets.len() - 1) as u32
+    }
+    fn secret_pkcs12(
+        &mut self,
+        certificate: &[u8],
+        private_key: u32,
+        _key_password: u32,
+        _password: u32,
+    ) -> Result<u32> {
+        if certificate.is_empty() {
+            return Err(Error::failed("building the PFX: the certificate is empty"));
+        }
+        let label = format!("pkcs12:{}", self.secret_label(private_key));
+        self.secrets.insert(label.clone(), ("pfx".into(), false));
+        self.open_secrets.push(label);
+        Ok((self.open_secrets.len() - 1) as u32)
+    }
     fn secret_reveal(&mut self, secret: u32) -> Result<String> {
         let label = self.secret_label(secret);
         match self.secrets.get(&label) {
@@ -197,6 +222,46 @@ impl Host for FakeHost {
             Some(h) => h(&label, statement, params),
             None => Self::unsupported("SQL handler"),
         }
+    }
+    fn sql_query_sealed(
+        &mut self,
+        conn: u32,
+        statement: &str,
+        params: &[Param],
+        limits: QueryLimits,
+        sealed_columns: &[String],
+    ) -> Result<Vec<SealedRowSet>> {
+        // The handler answers as for `query`; the sealed columns' cells become secrets the
+        // plugin cannot reveal, labelled `sealed:<column>:<row>`.
+        let result = self.sql_query(conn, statement, params, limits)?;
+        let mut sets = Vec::new();
+        for set in result.sets {
+            let mut rows = Vec::new();
+            for (r, row) in set.rows.into_iter().enumerate() {
+                let mut cells = Vec::new();
+                for (k, v) in row.into_iter().enumerate() {
+                    let name = set.columns.get(k).map(|c| c.name.clone()).unwrap_or_default();
+                    let sealed = sealed_columns.iter().any(|c| c.eq_ignore_ascii_case(&name));
+                    cells.push(match v {
+                        SqlValue::Null => Cell::Value(SqlValue::Null),
+                        v if sealed => {
+                            let label = format!("sealed:{name}:{r}");
+                            self.secrets.insert(label.clone(), (format!("{v:?}"), false));
+                            self.open_secrets.push(label);
+                            Cell::Sealed(Secret((self.open_secrets.len() - 1) as u32))
+                        }
+                        v => Cell::Value(v),
+                    });
+                }
+                rows.push(cells);
+            }
+            sets.push(SealedRowSet {
+                columns: set.columns,
+                rows,
+                truncated: set.truncated,
+            });
+        }
+        Ok(sets)
     }
     fn sql_execute(
         &mut self,
@@ -309,6 +374,27 @@ impl Host for FakeHost {
     fn operation_cancel(&mut self, _id: &str) -> Result<()> {
         Self::unsupported("operation backend")
     }
+    fn script_start(&mut self, name: &str) -> Result<()> {
+        self.scripts.retain(|(n, _)| n != name);
+        Ok(())
+    }
+    fn script_append(&mut self, name: &str, statement: &str, params: &[Param]) -> Result<()> {
+        let shown: Vec<String> = params
+            .iter()
+            .map(|p| match &p.value {
+                ParamValue::Sealed(s) => format!("@{} = <{}>", p.name, self.secret_label(s.0)),
+                ParamValue::Value(v) => format!("@{} = {v:?}", p.name),
+            })
+            .collect();
+        let line = if shown.is_empty() {
+            statement.to_owned()
+        } else {
+            format!("{statement} [{}]", shown.join(", "))
+        };
+        self.scripts.push((name.to_owned(), line));
+        Ok(())
+    }
+
     fn planning(&mut self) -> bool {
         self.planning
     }

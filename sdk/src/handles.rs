@@ -2,7 +2,7 @@
 //! and statement parameters. Kept apart from [`crate::context`] so that [`crate::host::Host`],
 //! which takes them, does not depend on the context that calls it.
 
-use crate::wit::SqlValue;
+use crate::wit::{Column, SqlValue};
 
 /// A secret held by the host. The plugin can pass it on (as a sealed parameter) without seeing it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,4 +50,25 @@ impl Param {
             value: ParamValue::Sealed(secret),
         }
     }
+}
+
+/// A result cell of [`crate::Context::query_sealed`]: a value, or a secret the host kept in its
+/// place (a password hash, a private key) that the plugin can pass on as a sealed parameter.
+#[derive(Debug, Clone)]
+pub enum Cell {
+    /// A plain value (NULL cells are always plain).
+    Value(SqlValue),
+    /// A value only the host holds.
+    Sealed(Secret),
+}
+
+/// One result set of [`crate::Context::query_sealed`].
+#[derive(Debug, Clone)]
+pub struct SealedRowSet {
+    /// The columns, in order.
+    pub columns: Vec<Column>,
+    /// The rows; each has one cell per column.
+    pub rows: Vec<Vec<Cell>>,
+    /// True when rows were left out to stay within the query's limits.
+    pub truncated: bool,
 }

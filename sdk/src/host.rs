@@ -5,7 +5,7 @@
 //! fake host need not imitate WIT resources.
 
 use crate::errors::Result;
-use crate::handles::Param;
+use crate::handles::{Param, SealedRowSet};
 use crate::wit::{
     ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
     ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions, UploadOptions,
@@ -23,6 +23,14 @@ pub trait Host {
     fn secret_open(&mut self, label: &str) -> Result<u32>;
     fn secret_label(&mut self, secret: u32) -> String;
     fn secret_reveal(&mut self, secret: u32) -> Result<String>;
+    fn secret_generate(&mut self, purpose: &str) -> u32;
+    fn secret_pkcs12(
+        &mut self,
+        certificate: &[u8],
+        private_key: u32,
+        key_password: u32,
+        password: u32,
+    ) -> Result<u32>;
 
     fn sql_open(&mut self, label: &str) -> Result<u32>;
     fn sql_query(
@@ -32,6 +40,14 @@ pub trait Host {
         params: &[Param],
         limits: QueryLimits,
     ) -> Result<QueryResult>;
+    fn sql_query_sealed(
+        &mut self,
+        conn: u32,
+        statement: &str,
+        params: &[Param],
+        limits: QueryLimits,
+        sealed_columns: &[String],
+    ) -> Result<Vec<SealedRowSet>>;
     fn sql_execute(
         &mut self,
         conn: u32,
@@ -99,6 +115,9 @@ pub trait Host {
 
     fn operation_status(&mut self, id: &str) -> Result<OperationStatus>;
     fn operation_cancel(&mut self, id: &str) -> Result<()>;
+
+    fn script_start(&mut self, name: &str) -> Result<()>;
+    fn script_append(&mut self, name: &str, statement: &str, params: &[Param]) -> Result<()>;
 
     fn planning(&mut self) -> bool;
     fn signal_requested(&mut self, name: &str) -> bool;

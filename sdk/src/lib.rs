@@ -60,7 +60,7 @@ mod wit;
 pub use config_schema::{config_schema, stated_and_real_defaults};
 pub use context::Context;
 pub use errors::{Error, Result};
-pub use handles::{Container, Param, ParamValue, Secret, SqlConnection};
+pub use handles::{Cell, Container, Param, ParamValue, SealedRowSet, Secret, SqlConnection};
 pub use host::Host;
 pub use phases::{Phases, now_ms};
 pub use plugin::{Outcome, Plugin, WaitFor, need};

@@ -6,10 +6,11 @@ use std::marker::PhantomData;
 
 use crate::bindings::exports::ferry::plugin::plugin::Guest;
 use crate::bindings::ferry::plugin::{
-    azure, log, operations, planning, progress, report, secrets, signals, storage, tsql, types,
+    azure, log, operations, planning, progress, report, scripts, secrets, signals, storage, tsql,
+    types,
 };
 use crate::errors::{Error, Result};
-use crate::handles::{Param, ParamValue};
+use crate::handles::{Cell, Param, ParamValue, SealedRowSet, Secret};
 use crate::host::Host;
 use crate::plugin::Plugin;
 use crate::wit::{
@@ -127,6 +128,25 @@ impl Host for WasmHost {
     fn secret_reveal(&mut self, secret: u32) -> Result<String> {
         self.secret(secret)?.reveal()
     }
+    fn secret_generate(&mut self, purpose: &str) -> u32 {
+        let s = secrets::Secret::generate(purpose);
+        push(&mut self.secrets, s)
+    }
+    fn secret_pkcs12(
+        &mut self,
+        certificate: &[u8],
+        private_key: u32,
+        key_password: u32,
+        password: u32,
+    ) -> Result<u32> {
+        let s = secrets::Secret::pkcs12(
+            certificate,
+            self.secret(private_key)?,
+            self.secret(key_password)?,
+            self.secret(password)?,
+        )?;
+        Ok(push(&mut self.secrets, s))
+    }
 
     fn sql_open(&mut self, label: &str) -> Result<u32> {
         let c = tsql::Connection::open(label)?;
@@ -141,6 +161,41 @@ impl Host for WasmHost {
     ) -> Result<QueryResult> {
         let params = self.params(params)?;
         self.connection(conn)?.query(statement, &params, limits)
+    }
+    fn sql_query_sealed(
+        &mut self,
+        conn: u32,
+        statement: &str,
+        params: &[Param],
+        limits: QueryLimits,
+        sealed_columns: &[String],
+    ) -> Result<Vec<SealedRowSet>> {
+        let result = {
+            let params = self.params(params)?;
+            self.connection(conn)?
+                .query_sealed(statement, &params, limits, sealed_columns)?
+        };
+        let mut sets = Vec::with_capacity(result.sets.len());
+        for set in result.sets {
+            let rows = set
+                .rows
+                .into_iter()
+                .map(|row| {
+                    row.into_iter()
+                        .map(|cell| match cell {
+                            tsql::Cell::Value(v) => Cell::Value(v),
+                            tsql::Cell::Sealed(s) => Cell::Sealed(Secret(push(&mut self.secrets, s))),
+                        })
+                        .collect()
+                })
+                .collect();
+            sets.push(SealedRowSet {
+                columns: set.columns,
+                rows,
+                truncated: set.truncated,
+            });
+        }
+        Ok(sets)
     }
     fn sql_execute(
         &mut self,
@@ -253,6 +308,14 @@ impl Host for WasmHost {
     fn operation_cancel(&mut self, id: &str) -> Result<()> {
         operations::cancel(id)
     }
+    fn script_start(&mut self, name: &str) -> Result<()> {
+        scripts::start(name)
+    }
+    fn script_append(&mut self, name: &str, statement: &str, params: &[Param]) -> Result<()> {
+        let params = self.params(params)?;
+        scripts::append(name, statement, &params)
+    }
+
     fn planning(&mut self) -> bool {
         planning::active()
     }

@@ -8,6 +8,7 @@ pub mod operations;
 pub mod planning;
 pub mod progress;
 pub mod report;
+pub mod scripts;
 pub mod secrets;
 pub mod signals;
 pub mod storage;

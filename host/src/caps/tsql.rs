@@ -8,9 +8,10 @@ use std::sync::Arc;
 use wasmtime::component::Resource;
 
 use crate::bindings::ferry::plugin::tsql::{
-    Host, HostConnection, Param, ParamValue, QueryLimits, QueryResult, StatementOptions,
+    Cell, Host, HostConnection, Param, ParamValue, QueryLimits, QueryResult, SealedQueryResult,
+    SealedRowSet, SqlValue, StatementOptions,
 };
-use crate::bindings::handles::ConnectionHandle;
+use crate::bindings::handles::{ConnectionHandle, SecretHandle};
 use crate::bindings::types::PluginError;
 use crate::bindings::{HostError, failed};
 use crate::capability::{Access, Kind, QueryUse, query_check};
@@ -19,7 +20,7 @@ use crate::runtime::store::StepData;
 use crate::sql::{BoundParam, Pool, Prepared};
 
 impl StepData {
-    fn bind(&mut self, params: Vec<Param>) -> Result<Vec<BoundParam>, PluginError> {
+    pub(super) fn bind(&mut self, params: Vec<Param>) -> Result<Vec<BoundParam>, PluginError> {
         params
             .into_iter()
             .map(|p| match p.value {
@@ -28,7 +29,7 @@ impl StepData {
                     value,
                 }),
                 ParamValue::Sealed(secret) => {
-                    let value = self.sealed_value(&secret, &format!("parameter @{}", p.name))?;
+                    let value = self.sealed(&secret, &format!("parameter @{}", p.name))?;
                     Ok(BoundParam::Sealed {
                         name: p.name,
                         value,
@@ -130,6 +131,50 @@ impl HostConnection for StepData {
         Ok(rows)
     }
 
+    async fn query_sealed(
+        &mut self,
+        c: Resource<ConnectionHandle>,
+        statement: String,
+        params: Vec<Param>,
+        limits: QueryLimits,
+        sealed_columns: Vec<String>,
+    ) -> Result<SealedQueryResult, HostError> {
+        let result = self.query(c, statement, params, limits).await?;
+        let mut sets = Vec::with_capacity(result.sets.len());
+        for set in result.sets {
+            let sealed: Vec<bool> = set
+                .columns
+                .iter()
+                .map(|col| {
+                    sealed_columns
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(&col.name))
+                })
+                .collect();
+            let mut rows = Vec::with_capacity(set.rows.len());
+            for row in set.rows {
+                let mut cells = Vec::with_capacity(row.len());
+                for (k, value) in row.into_iter().enumerate() {
+                    cells.push(if sealed.get(k).copied().unwrap_or(false) {
+                        self.seal_cell(&set.columns[k].name, value)?
+                    } else {
+                        Cell::Value(value)
+                    });
+                }
+                rows.push(cells);
+            }
+            sets.push(SealedRowSet {
+                columns: set.columns,
+                rows,
+                truncated: set.truncated,
+            });
+        }
+        Ok(SealedQueryResult {
+            sets,
+            messages: result.messages,
+        })
+    }
+
     async fn execute(
         &mut self,
         c: Resource<ConnectionHandle>,
@@ -172,6 +217,25 @@ impl HostConnection for StepData {
     async fn drop(&mut self, c: Resource<ConnectionHandle>) -> wasmtime::Result<()> {
         self.table.delete(c)?;
         Ok(())
+    }
+}
+
+impl StepData {
+    /// A cell of a sealed column: kept by the host, handed to the plugin as a handle.
+    fn seal_cell(&mut self, column: &str, value: SqlValue) -> Result<Cell, HostError> {
+        let label = match value {
+            SqlValue::Null => return Ok(Cell::Value(SqlValue::Null)),
+            SqlValue::Binary(b) => self.scope.vault.seal_binary("sealed-read", &b),
+            SqlValue::Text(t) => self.scope.vault.seal_generated("sealed-read", t),
+            _ => {
+                return Err(failed(format!(
+                    "query-sealed: column `{column}` is neither text nor binary; only those \
+                     can be sealed"
+                ))
+                .into());
+            }
+        };
+        Ok(Cell::Sealed(self.table.push(SecretHandle { label })?))
     }
 }
 

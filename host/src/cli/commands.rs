@@ -281,6 +281,7 @@ pub(super) async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
         .clone()
         .unwrap_or_else(|| default_state_dir(&migration_path));
     let opts = ApplyOptions {
+        scripts_dir: state_dir.join("scripts"),
         state_dir: state_dir.clone(),
         fresh: args.fresh,
         log_level: if g.verbose > 0 {

@@ -41,6 +41,9 @@ pub(super) async fn plan(g: &Global, args: &PlanArgs) -> Exit {
     let gate = PlanGate::Record(recorded.clone());
     let opts = ApplyOptions {
         state_dir: scratch.clone(),
+        scripts_dir: crate::pipeline::run::default_state_dir(&args.files.migration)
+            .join("scripts")
+            .join("plan"),
         fresh: true,
         log_level: if g.verbose > 0 {
             LogLevel::Debug

@@ -82,6 +82,9 @@ pub struct Grants {
     pub azure: Vec<Grant>,
     pub secrets: Vec<Grant>,
     pub scratch: bool,
+    /// May write reviewable `.sql` files (the `scripts` interface) into the state directory.
+    /// They hold the sealed values the step passes in clear, so the grant is explicit.
+    pub scripts: bool,
 }
 
 /// One granted label with its access.
@@ -193,6 +196,8 @@ struct GrantsEntry {
     secrets: Vec<Spanned<String>>,
     #[serde(default)]
     scratch: bool,
+    #[serde(default)]
+    scripts: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -594,6 +599,7 @@ fn parse_grants(lines: &Lines, g: GrantsEntry) -> Result<Grants, (usize, String)
         azure: parse(Kind::Azure, g.azure)?,
         secrets: parse(Kind::Secret, g.secrets)?,
         scratch: g.scratch,
+        scripts: g.scripts,
     })
 }
 

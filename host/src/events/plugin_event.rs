@@ -85,6 +85,8 @@ pub enum ObjectStatus {
     Skipped,
     Warning,
     Failed,
+    Refused,
+    Conflict,
 }
 
 impl ObjectStatus {
@@ -95,6 +97,8 @@ impl ObjectStatus {
             ObjectStatus::Skipped => "skipped",
             ObjectStatus::Warning => "warning",
             ObjectStatus::Failed => "failed",
+            ObjectStatus::Refused => "refused",
+            ObjectStatus::Conflict => "conflict",
         }
     }
 }
@@ -107,6 +111,8 @@ impl From<PluginObjectStatus> for ObjectStatus {
             PluginObjectStatus::Skipped => ObjectStatus::Skipped,
             PluginObjectStatus::Warning => ObjectStatus::Warning,
             PluginObjectStatus::Failed => ObjectStatus::Failed,
+            PluginObjectStatus::Refused => ObjectStatus::Refused,
+            PluginObjectStatus::Conflict => ObjectStatus::Conflict,
         }
     }
 }

@@ -22,6 +22,9 @@ pub struct ApplyOptions {
     pub gate: crate::plan::PlanGate,
     /// Call failed and skipped items of the last run again (`ferry apply --retry-failed`).
     pub retry_failed: bool,
+    /// Where steps with the `scripts` grant write their `.sql` files: `<state>/scripts`, or
+    /// `<state>/scripts/plan` while planning (a plan's own state directory is thrown away).
+    pub scripts_dir: PathBuf,
 }
 
 /// What every work item of a run shares.

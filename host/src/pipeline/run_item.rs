@@ -145,6 +145,10 @@ impl<'a> StepCaller<'a> {
             azure: ctx.azure.clone(),
             signals: crate::signals::Signals::new(&ctx.run, ctx.log.journal.clone()),
             plan: ctx.opts.gate.clone(),
+            scripts: step
+                .grants
+                .scripts
+                .then(|| scripts_dir(&ctx.opts.scripts_dir, &step.name, &item.item)),
         });
         Ok(StepCaller {
             ctx,
@@ -234,21 +238,36 @@ async fn wait_for(ctx: &RunContext, item: &ItemRecord, wait: &WaitRecord) -> Res
 
 /// A private scratch directory per run, step and item. Names are sanitised: a database name
 /// cannot climb out of the state directory.
+/// `<scripts>/<step>/` for the instance's item, `<scripts>/<step>/<item>/` for a database's:
+/// names made safe for a file system, as scratch directories are.
+fn scripts_dir(root: &Path, step: &str, item: &str) -> PathBuf {
+    let dir = root.join(safe_component(step));
+    if item == crate::config::INSTANCE_ITEM {
+        dir
+    } else {
+        dir.join(safe_component(item))
+    }
+}
+
+/// A name as one path component: letters, digits, `-` and `_` kept, anything else `_`, and a
+/// short hash of the whole so two names that clean to the same text stay apart.
+fn safe_component(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let hash = hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(s.as_bytes())[..4]);
+    format!("{cleaned}-{hash}")
+}
+
 fn scratch_dir(state: &Path, run: &str, step: &str, item: &str) -> Result<PathBuf, ApplyError> {
-    let safe = |s: &str| -> String {
-        let cleaned: String = s
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let hash = hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(s.as_bytes())[..4]);
-        format!("{cleaned}-{hash}")
-    };
+    let safe = safe_component;
     let dir = state
         .join("scratch")
         .join(safe(run))

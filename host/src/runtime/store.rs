@@ -43,6 +43,8 @@ pub struct CallScope {
     pub azure: Arc<crate::azure::ArmClients>,
     /// Whether mutating calls run, are recorded (`ferry plan`) or must be in a plan.
     pub plan: crate::plan::PlanGate,
+    /// Where this item's `.sql` files go, when the step has the `scripts` grant.
+    pub scripts: Option<std::path::PathBuf>,
 }
 
 impl CallScope {
@@ -62,6 +64,7 @@ impl CallScope {
             azure: Arc::default(),
             signals: crate::signals::Signals::default(),
             plan: crate::plan::PlanGate::Off,
+            scripts: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use tiberius::Query;
 
 use crate::bindings::ferry::plugin::tsql::SqlValue;
 use crate::bindings::types::{Failure, PluginError};
+use crate::vault::SealedValue;
 
 /// A parameter as the host received it, the sealed ones resolved.
 pub enum BoundParam {
@@ -17,7 +18,7 @@ pub enum BoundParam {
     /// The value is a secret: rendered into the statement, shown as `***` in logs.
     Sealed {
         name: String,
-        value: String,
+        value: SealedValue,
     },
 }
 
@@ -34,6 +35,45 @@ pub struct Prepared {
     sql: String,
     binds: Vec<SqlValue>,
     log: String,
+    /// Every parameter written as a literal, sealed ones with their values: the form a
+    /// reviewable `.sql` file holds (the `scripts` interface), never logged.
+    script: String,
+}
+
+/// A sealed value as it goes into the text: quoted text, or a binary literal whose form the
+/// vault guarantees (`0x` and hex digits), checked again here because it is not quoted.
+fn sealed_literal(value: &SealedValue) -> Result<String, PluginError> {
+    match value {
+        SealedValue::Text(t) => Ok(ferry_tsql::quote_text(t)),
+        SealedValue::Binary(b)
+            if b.starts_with("0x") && b[2..].bytes().all(|c| c.is_ascii_hexdigit()) =>
+        {
+            Ok(b.clone())
+        }
+        SealedValue::Binary(_) => Err(PluginError::Failed(Failure {
+            message: "a sealed binary value is not a hex literal".into(),
+            code: None,
+        })),
+    }
+}
+
+/// A plain value as a T-SQL literal, for the `.sql` files.
+fn literal(v: &SqlValue) -> String {
+    match v {
+        SqlValue::Null => "NULL".to_owned(),
+        SqlValue::Bit(b) => u8::from(*b).to_string(),
+        SqlValue::Int(i) => i.to_string(),
+        SqlValue::Float(f) => f.to_string(),
+        SqlValue::Decimal(d) => {
+            if d.bytes().all(|c| c.is_ascii_digit() || c == b'.' || c == b'-') {
+                d.clone()
+            } else {
+                ferry_tsql::quote_text(d)
+            }
+        }
+        SqlValue::Text(t) | SqlValue::Datetime(t) | SqlValue::Guid(t) => ferry_tsql::quote_text(t),
+        SqlValue::Binary(b) => format!("0x{}", hex::encode_upper(b)),
+    }
 }
 
 impl Prepared {
@@ -53,6 +93,7 @@ impl Prepared {
             })
         })?;
         let mut sql = String::with_capacity(statement.len());
+        let mut script = String::with_capacity(statement.len());
         let mut order: Vec<usize> = Vec::new();
         let mut copied = 0;
         for t in tokens {
@@ -67,9 +108,15 @@ impl Prepared {
                 continue;
             };
             sql.push_str(&statement[copied..t.span.start]);
+            script.push_str(&statement[copied..t.span.start]);
             match &params[k] {
-                BoundParam::Sealed { value, .. } => sql.push_str(&ferry_tsql::quote_text(value)),
-                BoundParam::Value { .. } => {
+                BoundParam::Sealed { value, .. } => {
+                    let text = sealed_literal(value)?;
+                    sql.push_str(&text);
+                    script.push_str(&text);
+                }
+                BoundParam::Value { value, .. } => {
+                    script.push_str(&literal(value));
                     let pos = order.iter().position(|o| *o == k).unwrap_or_else(|| {
                         order.push(k);
                         order.len() - 1
@@ -80,6 +127,7 @@ impl Prepared {
             copied = t.span.end;
         }
         sql.push_str(&statement[copied..]);
+        script.push_str(&statement[copied..]);
         let log = {
             let shown: Vec<String> = params
                 .iter()
@@ -101,7 +149,18 @@ impl Prepared {
                 BoundParam::Sealed { .. } => SqlValue::Null,
             })
             .collect();
-        Ok(Prepared { sql, binds, log })
+        Ok(Prepared {
+            sql,
+            binds,
+            log,
+            script,
+        })
+    }
+
+    /// The statement with every parameter written as a literal, sealed values included: for
+    /// the owner-only `.sql` files and nothing else.
+    pub fn for_script(&self) -> &str {
+        &self.script
     }
 
     /// The statement with sealed values as `***`: the only form that is ever logged.
@@ -167,7 +226,7 @@ mod tests {
             vec![
                 BoundParam::Sealed {
                     name: "sas".into(),
-                    value: "sv=1&sig=a'b".into(),
+                    value: SealedValue::Text("sv=1&sig=a'b".into()),
                 },
                 BoundParam::Value {
                     name: "db".into(),
@@ -201,12 +260,53 @@ mod tests {
             "CREATE CREDENTIAL [a]]@sas] WITH IDENTITY = 'x', SECRET = @sas",
             vec![BoundParam::Sealed {
                 name: "sas".into(),
-                value: "sig=SECRET".into(),
+                value: SealedValue::Text("sig=SECRET".into()),
             }],
         );
         assert_eq!(
             p.sql,
             "CREATE CREDENTIAL [a]]@sas] WITH IDENTITY = 'x', SECRET = N'sig=SECRET'"
+        );
+    }
+
+    #[test]
+    fn a_sealed_binary_is_a_hex_literal_and_scripts_write_every_value() {
+        let p = prep(
+            "CREATE LOGIN [a] WITH PASSWORD = @h HASHED, SID = @sid, DEFAULT_DATABASE = @db",
+            vec![
+                BoundParam::Sealed {
+                    name: "h".into(),
+                    value: SealedValue::Binary("0x0200AB".into()),
+                },
+                BoundParam::Value {
+                    name: "sid".into(),
+                    value: SqlValue::Binary(vec![1, 0xfe]),
+                },
+                BoundParam::Value {
+                    name: "db".into(),
+                    value: SqlValue::Text("it's".into()),
+                },
+            ],
+        );
+        assert_eq!(
+            p.sql,
+            "CREATE LOGIN [a] WITH PASSWORD = 0x0200AB HASHED, SID = @P1, DEFAULT_DATABASE = @P2"
+        );
+        assert_eq!(
+            p.for_script(),
+            "CREATE LOGIN [a] WITH PASSWORD = 0x0200AB HASHED, SID = 0x01FE, DEFAULT_DATABASE = N'it''s'"
+        );
+        assert!(p.for_log().contains("@h = ***") && !p.for_log().contains("0200AB"));
+        // A "binary" that is not hex is never written unquoted.
+        assert!(
+            Prepared::new(
+                "SELECT @h",
+                vec![BoundParam::Sealed {
+                    name: "h".into(),
+                    value: SealedValue::Binary("0x12; DROP DATABASE x".into()),
+                }],
+            )
+            .is_err()
         );
     }
 
@@ -230,7 +330,7 @@ mod tests {
             );
             let p = prep(
                 &statement,
-                vec![BoundParam::Sealed { name: "sas".into(), value: "SEALED".into() }],
+                vec![BoundParam::Sealed { name: "sas".into(), value: SealedValue::Text("SEALED".into()) }],
             );
             // The real reference is the last `@sas AS v`: the quoted ones come before it.
             let at = statement.rfind("@sas AS v").unwrap();
