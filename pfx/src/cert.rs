@@ -1,12 +1,13 @@
 //! The certificate side: `CERTENCODED`'s DER bytes, parsed only as far as the checks need.
 
 use sha1::{Digest, Sha1};
+use x509_parser::certificate::X509Certificate;
 use x509_parser::public_key::PublicKey;
 
 use crate::error::PfxError;
 
-/// The RSA modulus of the DER X.509 certificate `der`, big-endian without leading zeros.
-pub(crate) fn rsa_modulus(der: &[u8]) -> Result<Vec<u8>, PfxError> {
+/// `der` parsed as one DER X.509 certificate, nothing after it.
+pub(crate) fn parse(der: &[u8]) -> Result<X509Certificate<'_>, PfxError> {
     let (rest, cert) =
         x509_parser::parse_x509_certificate(der).map_err(|e| PfxError::NotCertificate {
             reason: e.to_string(),
@@ -16,6 +17,12 @@ pub(crate) fn rsa_modulus(der: &[u8]) -> Result<Vec<u8>, PfxError> {
             reason: format!("{} bytes follow the certificate", rest.len()),
         });
     }
+    Ok(cert)
+}
+
+/// The RSA modulus of the DER X.509 certificate `der`, big-endian without leading zeros.
+pub(crate) fn rsa_modulus(der: &[u8]) -> Result<Vec<u8>, PfxError> {
+    let cert = parse(der)?;
     let found = match cert.public_key().parsed() {
         Ok(PublicKey::RSA(rsa)) => return Ok(trim(rsa.modulus).to_vec()),
         Ok(PublicKey::EC(_)) => "EC",

@@ -65,10 +65,10 @@ pub fn pfx_from_sql_server(
 /// `sys.certificates.thumbprint` (and Azure in a TDE certificate's thumbprint).
 ///
 /// # Errors
-/// [`PfxError::NotCertificate`] when `certificate_der` is not one DER X.509 certificate, and
-/// [`PfxError::NotRsa`] when its key is not RSA (SQL Server's certificates all are).
+/// [`PfxError::NotCertificate`] when `certificate_der` is not one DER X.509 certificate (of
+/// any key type).
 pub fn thumbprint(certificate_der: &[u8]) -> Result<[u8; 20], PfxError> {
-    cert::rsa_modulus(certificate_der)?;
+    cert::parse(certificate_der)?;
     Ok(cert::thumbprint(certificate_der))
 }
 

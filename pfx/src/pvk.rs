@@ -56,7 +56,7 @@ const MAX_KEY_BITS: usize = 16_384;
 pub(crate) fn decode(pvk: &[u8], password: &str) -> Result<RsaPrivateKey, PfxError> {
     let not_pvk = |reason| PfxError::NotPvk { reason };
     if pvk.len() < HEADER_LEN {
-        return Err(not_pvk("shorter than the 24-byte PVK header"));
+        return Err(not_pvk("it is shorter than the 24-byte PVK header"));
     }
     let field = |i: usize| le_u32(&pvk[i * 4..i * 4 + 4]);
     if field(0) != PVK_MAGIC {
@@ -172,6 +172,8 @@ fn rsa_key(body: &[u8]) -> Result<RsaPrivateKey, PfxError> {
     );
 
     let inconsistent = |reason| PfxError::InconsistentKey { reason };
+    // Variable-time decoding is fine: the key is read once, on the operator's machine, where
+    // no one can time it.
     let uint = |be: &[u8]| BoxedUint::from_be_slice_vartime(be);
     let key = RsaPrivateKey::from_components(uint(&n), e, uint(&d), vec![uint(&p), uint(&q)])
         .map_err(|_| inconsistent("its modulus, primes and exponents do not form an RSA key"))?;
