@@ -13,6 +13,7 @@ const BUNDLED: &[(&str, &str)] = &[
     ("hello-steps", "hello-steps"),
     ("native-restore", "native-restore"),
     ("lrs", "lrs"),
+    ("instance-objects", "instance-objects"),
 ];
 /// Plugins only tests load, by path.
 const FIXTURES: &[&str] = &["hostile", "sql-probe"];

@@ -44,6 +44,7 @@ fn call() -> StepCall {
             azure: Arc::default(),
             signals: ferry_host::signals::Signals::default(),
             plan: ferry_host::plan::PlanGate::Off,
+            scripts: None,
         }),
         limits: StepLimits {
             timeout_ms: 60_000,

@@ -248,12 +248,6 @@ sas = "env:TEST_SAS"
     );
 }
 
-fn toml_array(values: &[Value]) -> String {
-    // JSON objects and arrays of strings/numbers are valid TOML inline tables when keys are bare.
-    let items: Vec<String> = values.iter().map(toml_value).collect();
-    format!("[\n  {}\n]", items.join(",\n  "))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_restore_runs_as_a_host_operation_with_rising_progress() {
     use ferry_emulator::azurite::{self, Azurite};

@@ -240,13 +240,18 @@ impl Host for FakeHost {
             for (r, row) in set.rows.into_iter().enumerate() {
                 let mut cells = Vec::new();
                 for (k, v) in row.into_iter().enumerate() {
-                    let name = set.columns.get(k).map(|c| c.name.clone()).unwrap_or_default();
+                    let name = set
+                        .columns
+                        .get(k)
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default();
                     let sealed = sealed_columns.iter().any(|c| c.eq_ignore_ascii_case(&name));
                     cells.push(match v {
                         SqlValue::Null => Cell::Value(SqlValue::Null),
                         v if sealed => {
                             let label = format!("sealed:{name}:{r}");
-                            self.secrets.insert(label.clone(), (format!("{v:?}"), false));
+                            self.secrets
+                                .insert(label.clone(), (format!("{v:?}"), false));
                             self.open_secrets.push(label);
                             Cell::Sealed(Secret((self.open_secrets.len() - 1) as u32))
                         }

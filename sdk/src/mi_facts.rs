@@ -64,6 +64,11 @@ impl<C> Context<'_, C> {
                 &[],
             )?
             .and_then(|r| r.first().map(|r| int(r.first()).max(0) as u64));
+        // The certificates a TDE database's restore looks for, by thumbprint: uploaded
+        // through `tdeCertificates` or made with CREATE CERTIFICATE, both land in master.
+        instance.certificates = self
+            .rows_if_present(conn, "SELECT thumbprint FROM master.sys.certificates", &[])?
+            .map(|rows| rows.iter().map(|r| text(r.first())).collect());
         Ok((policy, instance))
     }
 }

@@ -184,7 +184,9 @@ impl Host for WasmHost {
                     row.into_iter()
                         .map(|cell| match cell {
                             tsql::Cell::Value(v) => Cell::Value(v),
-                            tsql::Cell::Sealed(s) => Cell::Sealed(Secret(push(&mut self.secrets, s))),
+                            tsql::Cell::Sealed(s) => {
+                                Cell::Sealed(Secret(push(&mut self.secrets, s)))
+                            }
                         })
                         .collect()
                 })

@@ -106,6 +106,7 @@ mod tests {
             azure: vec![g("mi", Write)],
             secrets: vec![g("token", Read), g("sas", Reveal)],
             scratch: false,
+            scripts: false,
         }
     }
 

@@ -12,7 +12,6 @@ use crate::capability::{Access, Kind};
 use crate::events::PluginEvent;
 use crate::runtime::store::StepData;
 use crate::vault::SealedValue;
-use base64::Engine as _;
 
 /// 32 characters from the 66 unreserved URL characters: about 193 bits, and at least one
 /// upper, lower, digit and symbol so SQL Server's password policy (CHECK_POLICY) accepts it
@@ -23,7 +22,8 @@ fn random_password() -> wasmtime::Result<String> {
         let mut p = String::with_capacity(32);
         while p.len() < 32 {
             let mut bytes = [0u8; 64];
-            getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            getrandom::fill(&mut bytes)
+                .map_err(|e| wasmtime::Error::msg(format!("no randomness: {e}")))?;
             // 256 is 3 × 66 + 58: a byte of 198 or more is dropped rather than folded, so
             // every character is equally likely.
             for b in bytes.iter().filter(|b| **b < 198) {
@@ -68,10 +68,7 @@ impl HostSecret for StepData {
         Ok(value)
     }
 
-    async fn generate(
-        &mut self,
-        purpose: String,
-    ) -> wasmtime::Result<Resource<SecretHandle>> {
+    async fn generate(&mut self, purpose: String) -> wasmtime::Result<Resource<SecretHandle>> {
         let value = random_password()?;
         let purpose: String = purpose
             .chars()
@@ -97,7 +94,7 @@ impl HostSecret for StepData {
         let password = self.sealed_value(&password, "pkcs12 password")?;
         let pfx = ferry_pfx::pfx_from_sql_server(&certificate, &key, &key_password, &password)
             .map_err(|e| failed(format!("building the PFX: {e}")))?;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(pfx);
+        let encoded = ferry_pfx::to_base64(&pfx);
         let label = self.scope.vault.seal_generated("pfx", encoded);
         Ok(self.table.push(SecretHandle { label })?)
     }

@@ -106,29 +106,15 @@ impl HostConnection for StepData {
         params: Vec<Param>,
         limits: QueryLimits,
     ) -> Result<QueryResult, HostError> {
-        let label = self.connection_label(&c)?;
-        let used = query_check(&self.scope.grants, &self.scope.step, &label, &statement)?;
-        let (pool, prepared) = self.prepare(&label, Access::Read, &statement, params)?;
-        if used == QueryUse::Changes {
-            // A change through `query` (write grant): a plan cannot return its rows, so planning
-            // refuses it; otherwise it passes the plan gate as `execute` would.
-            if self.scope.plan.planning() {
-                return Err(failed(format!(
-                    "while planning, `query` may only read, and this statement may change \
-                     something: {}. Send changes with `execute` so they are recorded in the plan",
-                    prepared.for_log().lines().next().unwrap_or_default()
-                ))
-                .into());
+        let mut result = self.query_raw(c, statement, params, limits).await?;
+        for set in &mut result.sets {
+            for row in &mut set.rows {
+                for cell in row.iter_mut() {
+                    self.mask_cell(cell);
+                }
             }
-            self.sql_gate(&label, "execute", &prepared)?;
         }
-        // Reading twice changes nothing, so a read is retried after a dropped connection; a
-        // change is not.
-        let rows = pool
-            .query(&prepared, limits, used == QueryUse::Reads)
-            .await
-            .map_err(|e| self.clean_error(e))?;
-        Ok(rows)
+        Ok(result)
     }
 
     async fn query_sealed(
@@ -139,7 +125,7 @@ impl HostConnection for StepData {
         limits: QueryLimits,
         sealed_columns: Vec<String>,
     ) -> Result<SealedQueryResult, HostError> {
-        let result = self.query(c, statement, params, limits).await?;
+        let result = self.query_raw(c, statement, params, limits).await?;
         let mut sets = Vec::with_capacity(result.sets.len());
         for set in result.sets {
             let sealed: Vec<bool> = set
@@ -158,6 +144,8 @@ impl HostConnection for StepData {
                     cells.push(if sealed.get(k).copied().unwrap_or(false) {
                         self.seal_cell(&set.columns[k].name, value)?
                     } else {
+                        let mut value = value;
+                        self.mask_cell(&mut value);
                         Cell::Value(value)
                     });
                 }
@@ -221,6 +209,57 @@ impl HostConnection for StepData {
 }
 
 impl StepData {
+    /// `query` without the redaction of its cells: `query-sealed` seals first.
+    async fn query_raw(
+        &mut self,
+        c: Resource<ConnectionHandle>,
+        statement: String,
+        params: Vec<Param>,
+        limits: QueryLimits,
+    ) -> Result<QueryResult, HostError> {
+        let label = self.connection_label(&c)?;
+        let used = query_check(&self.scope.grants, &self.scope.step, &label, &statement)?;
+        let (pool, prepared) = self.prepare(&label, Access::Read, &statement, params)?;
+        if used == QueryUse::Changes {
+            // A change through `query` (write grant): a plan cannot return its rows, so planning
+            // refuses it; otherwise it passes the plan gate as `execute` would.
+            if self.scope.plan.planning() {
+                return Err(failed(format!(
+                    "while planning, `query` may only read, and this statement may change \
+                     something: {}. Send changes with `execute` so they are recorded in the plan",
+                    prepared.for_log().lines().next().unwrap_or_default()
+                ))
+                .into());
+            }
+            self.sql_gate(&label, "execute", &prepared)?;
+        }
+        // Reading twice changes nothing, so a read is retried after a dropped connection; a
+        // change is not.
+        let rows = pool
+            .query(&prepared, limits, used == QueryUse::Reads)
+            .await
+            .map_err(|e| self.clean_error(e))?;
+        Ok(rows)
+    }
+
+    /// A result cell that holds a secret the host knows (`SELECT @sas` with a sealed
+    /// parameter, a value stored earlier and read back) is masked: results reach the plugin,
+    /// and a sealed value must never come back out of the server unsealed. Binary cells are
+    /// compared in hex, the form sealed binary values are registered in.
+    fn mask_cell(&self, cell: &mut SqlValue) {
+        match cell {
+            SqlValue::Text(t) if self.scope.redactor.leaks(t) => {
+                *t = self.scope.redactor.redact(t).into_owned();
+            }
+            SqlValue::Binary(b)
+                if b.len() >= 8 && self.scope.redactor.leaks(&hex::encode_upper(&*b)) =>
+            {
+                *cell = SqlValue::Text(crate::redact::MASK.to_owned());
+            }
+            _ => {}
+        }
+    }
+
     /// A cell of a sealed column: kept by the host, handed to the plugin as a handle.
     fn seal_cell(&mut self, column: &str, value: SqlValue) -> Result<Cell, HostError> {
         let label = match value {

@@ -177,6 +177,10 @@ struct StepEntry {
     scope: Option<Spanned<String>>,
     #[serde(default)]
     config: Option<toml::Table>,
+    /// Config keys whose value lives in a file of its own (`entra = "entra-map.toml"`),
+    /// relative to the migration file: a mapping a team reviews and commits apart.
+    #[serde(default)]
+    config_files: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     grants: GrantsEntry,
     #[serde(default)]
@@ -227,6 +231,8 @@ const DEFAULT_MEMORY_MB: u64 = 256;
 /// `ferry apply` instead of failing it.
 const DEFAULT_RETRY_WINDOW_SECONDS: u64 = 300;
 const DEFAULT_CONCURRENCY: usize = 4;
+/// A step's config file (a Windows → Entra mapping for thousands of principals is ~100 KiB).
+const MAX_CONFIG_FILE_BYTES: u64 = 4 << 20;
 
 impl Migration {
     /// Reads and checks a migration file. Plugin needs are checked later, against the plugins.
@@ -327,15 +333,31 @@ impl Migration {
                 .map_err(|(line, m)| err(Some(line), format!("step `{name}`: {m}")))?;
             let limits = step_limits(s.limits)
                 .map_err(|m| err(Some(line), format!("step `{name}`: {m}")))?;
-            let config = match s.config {
-                Some(t) => serde_json::to_value(t).map_err(|e| {
-                    err(
-                        Some(line),
-                        format!("step `{name}`: config cannot be represented as JSON: {e}"),
-                    )
-                })?,
-                None => serde_json::Value::Object(Default::default()),
-            };
+            let mut table = s.config.unwrap_or_default();
+            for (key, file) in s.config_files {
+                let file_line = lines.of(file.span().start);
+                if table.contains_key(&key) {
+                    return Err(err(
+                        Some(file_line),
+                        format!(
+                            "step `{name}`: `{key}` is in both [steps.config] and \
+                             [steps.config_files]; keep one"
+                        ),
+                    ));
+                }
+                let at = path
+                    .parent()
+                    .unwrap_or_else(|| Path::new("."))
+                    .join(file.get_ref());
+                let (value, _): (toml::Table, String) = read_toml(&at, MAX_CONFIG_FILE_BYTES)?;
+                table.insert(key, toml::Value::Table(value));
+            }
+            let config = serde_json::to_value(table).map_err(|e| {
+                err(
+                    Some(line),
+                    format!("step `{name}`: config cannot be represented as JSON: {e}"),
+                )
+            })?;
             steps.push(Step {
                 name,
                 plugin,

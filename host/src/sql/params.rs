@@ -65,7 +65,9 @@ fn literal(v: &SqlValue) -> String {
         SqlValue::Int(i) => i.to_string(),
         SqlValue::Float(f) => f.to_string(),
         SqlValue::Decimal(d) => {
-            if d.bytes().all(|c| c.is_ascii_digit() || c == b'.' || c == b'-') {
+            if d.bytes()
+                .all(|c| c.is_ascii_digit() || c == b'.' || c == b'-')
+            {
                 d.clone()
             } else {
                 ferry_tsql::quote_text(d)

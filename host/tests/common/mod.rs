@@ -211,6 +211,12 @@ pub fn item_done_output(stdout: &str) -> serde_json::Value {
 }
 
 /// JSON objects and arrays as TOML inline tables and arrays (keys here are bare words).
+/// A TOML array of inline tables from JSON objects (their keys must be bare TOML keys).
+pub fn toml_array(values: &[serde_json::Value]) -> String {
+    let items: Vec<String> = values.iter().map(toml_value).collect();
+    format!("[\n  {}\n]", items.join(",\n  "))
+}
+
 pub fn toml_value(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Object(m) => format!(

@@ -119,7 +119,7 @@ fn row(d: &Decision, status: ObjectStatus, code: Option<&str>, text: Option<Stri
 fn run(
     cx: &mut Context<'_, Config>,
     target: SqlConnection,
-    script: &str,
+    script: Option<&str>,
     d: &Decision,
     statements: &[Statement],
 ) -> std::result::Result<(), String> {
@@ -129,9 +129,16 @@ fn run(
             .iter()
             .map(|n| format!("-- {}\n", n.replace('\n', " ")))
             .collect::<String>();
-        let sql = format!("-- {} {}\n{header}{}", d.kind, d.name.replace('\n', " "), s.sql);
-        cx.script_append(script, &sql, &s.params)
-            .map_err(|e| e.describe())?;
+        let sql = format!(
+            "-- {} {}\n{header}{}",
+            d.kind,
+            d.name.replace('\n', " "),
+            s.sql
+        );
+        if let Some(script) = script {
+            cx.script_append(script, &sql, &s.params)
+                .map_err(|e| e.describe())?;
+        }
         // Not idempotent: a CREATE sent twice after a dropped connection fails the second
         // time, and the next apply finds the object made and reports it unchanged.
         let options = StatementOptions {
@@ -148,7 +155,7 @@ fn run(
 pub fn carry_out(
     cx: &mut Context<'_, Config>,
     target: SqlConnection,
-    script: &str,
+    script: Option<&str>,
     decisions: &[Decision],
 ) -> Tally {
     let replace = cx.config().replace;
@@ -177,28 +184,29 @@ pub fn carry_out(
                 t.unchanged += 1;
                 row(d, ObjectStatus::Unchanged, None, None)
             }
-            Verdict::Conflict { differs, replace: fix } if replace => {
-                match run(cx, target, script, d, fix) {
-                    Ok(()) => {
-                        t.migrated += 1;
-                        row(
-                            d,
-                            ObjectStatus::Migrated,
-                            Some("replaced"),
-                            Some(format!("Replaced on the target ({differs}).")),
-                        )
-                    }
-                    Err(e) => {
-                        t.failed += 1;
-                        row(
-                            d,
-                            ObjectStatus::Failed,
-                            Some("target-refused"),
-                            Some(format!("Replacing it failed: {e} ({differs}).")),
-                        )
-                    }
+            Verdict::Conflict {
+                differs,
+                replace: fix,
+            } if replace => match run(cx, target, script, d, fix) {
+                Ok(()) => {
+                    t.migrated += 1;
+                    row(
+                        d,
+                        ObjectStatus::Migrated,
+                        Some("replaced"),
+                        Some(format!("Replaced on the target ({differs}).")),
+                    )
                 }
-            }
+                Err(e) => {
+                    t.failed += 1;
+                    row(
+                        d,
+                        ObjectStatus::Failed,
+                        Some("target-refused"),
+                        Some(format!("Replacing it failed: {e} ({differs}).")),
+                    )
+                }
+            },
             Verdict::Conflict { differs, .. } => {
                 t.conflict += 1;
                 row(

@@ -77,7 +77,11 @@ mod tests {
     fn map() -> EntraMap {
         EntraMap {
             domains: [("CONTOSO".to_owned(), "contoso.com".to_owned())].into(),
-            principals: [("CONTOSO\\svc_app".to_owned(), "svc-app@contoso.com".to_owned())].into(),
+            principals: [(
+                "CONTOSO\\svc_app".to_owned(),
+                "svc-app@contoso.com".to_owned(),
+            )]
+            .into(),
         }
     }
 

@@ -102,8 +102,10 @@ pub struct Config {
     pub sas_secret: Option<String>,
     /// How LRS reads the blob folder.
     pub storage_identity: StorageIdentity,
-    /// Set when a step before this one moved the TDE certificates to the MI; without it a
-    /// TDE-protected database stops before anything is backed up.
+    /// A TDE-protected database goes ahead when the MI already holds its certificate (by
+    /// thumbprint, as an `instance-objects` step before this one leaves it); set this when
+    /// the MI holds it in a way T-SQL cannot see, to go ahead anyway. Otherwise such a
+    /// database stops before anything is backed up.
     pub tde_certificates_migrated: bool,
     /// A cutover gate in the migration file: in continuous mode, cutover begins by itself at
     /// this moment (RFC 3339, e.g. `2026-11-28T22:00:00Z`), as `ferry cutover` would then.

@@ -55,7 +55,11 @@ pub fn source_refusal(db: &str, src: &SourceDatabase, cfg: &Config, mi: &Mi) -> 
     if let Some(r) = mi_limits::layout_stop(db, &src.layout, tier) {
         return Some(r.reason);
     }
-    if src.encrypted && !cfg.tde_certificates_migrated {
+    let on_target = src
+        .tde_certificate
+        .as_ref()
+        .is_some_and(|(_, t)| mi.instance.has_certificate(t));
+    if src.encrypted && !cfg.tde_certificates_migrated && !on_target {
         let cert = src
             .tde_certificate
             .as_ref()

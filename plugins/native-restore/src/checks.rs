@@ -56,7 +56,11 @@ pub fn source_stop(
     if let Some(s) = mi_limits::layout_stop(db, &src.layout, tier) {
         return Some(s);
     }
-    if src.encrypted && !tde_migrated {
+    let on_target = src
+        .tde_certificate
+        .as_ref()
+        .is_some_and(|(_, t)| target.instance.has_certificate(t));
+    if src.encrypted && !tde_migrated && !on_target {
         let cert = src
             .tde_certificate
             .as_ref()

@@ -67,7 +67,10 @@ pub struct Config {
     /// 195 GiB (50,000 blocks × 4 MiB); 150 GiB leaves room for a database that grows meanwhile.
     #[schemars(range(min = 1048576))]
     pub stripe_bytes: u64,
-    /// Set when a certificate step moves TDE certificates to the MI before this one.
+    /// A TDE-protected database goes ahead when the MI already holds its certificate (by
+    /// thumbprint, as an `instance-objects` step before this one leaves it); set this when
+    /// the MI holds it in a way T-SQL cannot see, to go ahead anyway. Otherwise such a
+    /// database stops before anything is backed up.
     pub tde_certificates_migrated: bool,
 }
 

@@ -24,11 +24,23 @@ pub struct Instance {
     pub user_databases: Option<u64>,
     /// Database files on the instance now, tempdb's left out (it is on local storage).
     pub files: Option<u64>,
+    /// Thumbprints (upper-case hex) of the certificates in master, when they could be read.
+    pub certificates: Option<Vec<String>>,
 }
 
 impl Instance {
     pub fn tier(&self) -> Tier {
         self.tier.unwrap_or(Tier::Unknown)
+    }
+
+    /// Whether the instance holds the certificate with this thumbprint (upper-case hex), so
+    /// a TDE database it protects can be restored there.
+    pub fn has_certificate(&self, thumbprint: &str) -> bool {
+        !thumbprint.is_empty()
+            && self
+                .certificates
+                .as_ref()
+                .is_some_and(|c| c.iter().any(|t| t.eq_ignore_ascii_case(thumbprint)))
     }
 
     /// What could not be read, as a list for a sentence, or None when all was: the checks that
@@ -146,7 +158,16 @@ mod tests {
             used_mb: Some(1000 * 1024),
             user_databases: Some(10),
             files: Some(30),
+            certificates: Some(vec!["AB12".into()]),
         }
+    }
+
+    #[test]
+    fn a_certificate_is_found_by_thumbprint_in_any_case() {
+        assert!(gp().has_certificate("ab12"));
+        assert!(!gp().has_certificate("AB13"));
+        assert!(!gp().has_certificate(""));
+        assert!(!Instance::default().has_certificate("AB12"));
     }
 
     #[test]

@@ -14,9 +14,10 @@ pub fn tde_stop(db: &str, certificate: Option<(&str, &str)>) -> Refusal {
     Refusal::new(
         "tde-certificate",
         format!(
-            "[{db}] is protected by TDE with {cert}; migrate that certificate to the MI first \
-             (methods.md §4.6: POST …/tdeCertificates), then set tde_certificates_migrated = \
-             true. Without it the restore fails with error 41923 (LRS: MissingThumbprint)"
+            "[{db}] is protected by TDE with {cert}, which the MI does not have; run an \
+             `instance-objects` step before this one (it uploads TDE certificates through \
+             tdeCertificates), or upload it yourself (methods.md §4.6) and apply again. \
+             Without it the restore fails with error 41923 (LRS: MissingThumbprint)"
         ),
     )
 }

@@ -10,10 +10,10 @@ use ferry_sdk::prelude::*;
 use ferry_sdk::tsql_text::quote_name;
 use ferry_sdk::{Param, SqlConnection, SqlValue};
 
-use super::Servers;
 use super::principals::hex_literal;
 use crate::config::Config;
 use crate::decision::{Decision, Statement, Verdict};
+use crate::servers::Servers;
 use crate::table::Table;
 
 pub struct Certificate {
@@ -38,13 +38,19 @@ pub fn read(cx: &mut Context<'_, Config>, conn: SqlConnection) -> Result<Vec<Cer
             name: r.text("name"),
             thumbprint: r.bytes("thumbprint").unwrap_or_default(),
             // NA: no private key ("sys.certificates").
-            has_private_key: !r.text("pvt_key_encryption_type").trim().eq_ignore_ascii_case("NA"),
+            has_private_key: !r
+                .text("pvt_key_encryption_type")
+                .trim()
+                .eq_ignore_ascii_case("NA"),
         })
         .collect())
 }
 
 /// Thumbprints of the certificates protecting a database encryption key: the TDE family's.
-pub fn tde_thumbprints(cx: &mut Context<'_, Config>, conn: SqlConnection) -> Result<BTreeSet<Vec<u8>>> {
+pub fn tde_thumbprints(
+    cx: &mut Context<'_, Config>,
+    conn: SqlConnection,
+) -> Result<BTreeSet<Vec<u8>>> {
     let t = Table::read(
         cx,
         conn,
@@ -52,7 +58,9 @@ pub fn tde_thumbprints(cx: &mut Context<'_, Config>, conn: SqlConnection) -> Res
         "SELECT encryptor_thumbprint FROM sys.dm_database_encryption_keys",
         &[],
     )?;
-    Ok(t.rows().filter_map(|r| r.bytes("encryptor_thumbprint")).collect())
+    Ok(t.rows()
+        .filter_map(|r| r.bytes("encryptor_thumbprint"))
+        .collect())
 }
 
 /// A certificate's public bytes and its private key (sealed, encrypted with a password the
@@ -63,7 +71,11 @@ pub struct Exported {
     pub password: Secret,
 }
 
-pub fn export(cx: &mut Context<'_, Config>, source: SqlConnection, c: &Certificate) -> Result<Exported> {
+pub fn export(
+    cx: &mut Context<'_, Config>,
+    source: SqlConnection,
+    c: &Certificate,
+) -> Result<Exported> {
     let password = cx.generate_secret("certificate-export");
     let t = Table::read_sealed(
         cx,
@@ -78,7 +90,10 @@ pub fn export(cx: &mut Context<'_, Config>, source: SqlConnection, c: &Certifica
         &["pvk"],
     )?;
     let row = t.rows().next().ok_or_else(|| {
-        Error::failed(format!("certificate `{}` disappeared from the source while it was read", c.name))
+        Error::failed(format!(
+            "certificate `{}` disappeared from the source while it was read",
+            c.name
+        ))
     })?;
     let der = row.bytes("der").ok_or_else(|| {
         Error::failed(format!(
@@ -121,7 +136,8 @@ pub fn decide(cx: &mut Context<'_, Config>, s: Servers) -> Result<Vec<Decision>>
             Verdict::Unchanged
         } else if dst.iter().any(|t| t.name.eq_ignore_ascii_case(&c.name)) {
             Verdict::Conflict {
-                differs: "a different certificate has this name there (its thumbprint differs)".into(),
+                differs: "a different certificate has this name there (its thumbprint differs)"
+                    .into(),
                 replace: Vec::new(),
             }
         } else {
@@ -133,7 +149,9 @@ pub fn decide(cx: &mut Context<'_, Config>, s: Servers) -> Result<Vec<Decision>>
             );
             let mut st = Statement::new(String::new());
             if let Some(key) = e.key.filter(|_| c.has_private_key) {
-                sql.push_str(" WITH PRIVATE KEY (BINARY = @key, DECRYPTION BY PASSWORD = @password)");
+                sql.push_str(
+                    " WITH PRIVATE KEY (BINARY = @key, DECRYPTION BY PASSWORD = @password)",
+                );
                 st = st
                     .with(Param::sealed("key", key))
                     .with(Param::sealed("password", e.password));

@@ -7,9 +7,9 @@ use ferry_sdk::prelude::*;
 use ferry_sdk::tsql_text::{quote_name, quote_text};
 use ferry_sdk::{Param, SqlConnection};
 
-use super::Servers;
 use crate::config::Config;
 use crate::decision::{Decision, Statement, Verdict};
+use crate::servers::Servers;
 use crate::table::Table;
 
 fn read(cx: &mut Context<'_, Config>, conn: SqlConnection) -> Result<Vec<(String, String)>> {

@@ -10,10 +10,10 @@ use ferry_sdk::prelude::*;
 use ferry_sdk::tsql_text::quote_name;
 use ferry_sdk::{Param, Secret, SqlConnection, SqlValue};
 
-use super::Servers;
 use super::principals::{self, Principal, hex_literal, is_system};
 use crate::config::Config;
 use crate::decision::{Decision, Statement, Verdict};
+use crate::servers::Servers;
 use crate::table::Table;
 
 /// A SQL login's `sys.sql_logins` columns; the hash only ever as a sealed handle.
@@ -162,7 +162,10 @@ fn create(src: &Logins, p: &Principal, name: &str) -> std::result::Result<Vec<St
                 quote_name(db)
             );
             if !p.default_language.is_empty() {
-                sql.push_str(&format!(", DEFAULT_LANGUAGE = {}", quote_name(&p.default_language)));
+                sql.push_str(&format!(
+                    ", DEFAULT_LANGUAGE = {}",
+                    quote_name(&p.default_language)
+                ));
             }
             sql.push_str(&format!(
                 ", CHECK_POLICY = {}, CHECK_EXPIRATION = {}",
@@ -172,7 +175,9 @@ fn create(src: &Logins, p: &Principal, name: &str) -> std::result::Result<Vec<St
             out.push(Statement::new(sql).with(Param::sealed("hash", hash)));
         }
         "U" | "G" | "E" | "X" => {
-            out.push(Statement::new(format!("CREATE LOGIN {q} FROM EXTERNAL PROVIDER")));
+            out.push(Statement::new(format!(
+                "CREATE LOGIN {q} FROM EXTERNAL PROVIDER"
+            )));
         }
         "C" => {
             let Some(cert) = src.certificates.get(&p.sid) else {
@@ -400,11 +405,7 @@ pub fn decide(cx: &mut Context<'_, Config>, s: Servers) -> Result<Vec<Decision>>
 }
 
 /// `ALTER LOGIN … ADD CREDENTIAL` for each login↔credential mapping of a login that lands.
-fn credential_mappings(
-    src: &Logins,
-    dst: &Logins,
-    made: &BTreeMap<i64, String>,
-) -> Vec<Decision> {
+fn credential_mappings(src: &Logins, dst: &Logins, made: &BTreeMap<i64, String>) -> Vec<Decision> {
     let mut out = Vec::new();
     for (id, credential) in &src.credentials {
         let Some(login) = made.get(id) else { continue };

@@ -9,20 +9,14 @@ pub mod logins;
 pub mod permissions;
 pub mod principals;
 pub mod roles;
+pub mod tde;
 
 use ferry_sdk::prelude::*;
-use ferry_sdk::SqlConnection;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, FamilyConfig};
 use crate::decision::{Decision, Verdict};
-
-/// The two servers of the step.
-#[derive(Clone, Copy)]
-pub struct Servers {
-    pub source: SqlConnection,
-    pub target: SqlConnection,
-}
+use crate::servers::Servers;
 
 /// A family of objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,7 +100,7 @@ impl Family {
     /// decided here too; their upload (an ARM operation) is the step's own phase.
     pub fn decide(self, cx: &mut Context<'_, Config>, s: Servers) -> Result<Vec<Decision>> {
         match self {
-            Family::TdeCertificates => crate::tde::decide(cx, s).map(|(d, _)| d),
+            Family::TdeCertificates => tde::decide(cx, s).map(|(d, _)| d),
             Family::Certificates => certificates::decide(cx, s),
             Family::Credentials => credentials::decide(cx, s),
             Family::Logins => logins::decide(cx, s),

@@ -3,14 +3,14 @@
 //! Managed Instance and are reported, not made. `CONNECT SQL` granted to a login is what
 //! `CREATE LOGIN` gives it anyway; a denied one is the login's own row.
 
-use ferry_sdk::prelude::*;
 use ferry_sdk::SqlConnection;
+use ferry_sdk::prelude::*;
 use ferry_sdk::tsql_text::quote_name;
 
-use super::Servers;
 use super::principals::{self, Principal, is_system};
 use crate::config::Config;
 use crate::decision::{Decision, Statement, Verdict};
+use crate::servers::Servers;
 use crate::table::Table;
 
 /// One row of `sys.server_permissions`, with its principals resolved to names.
@@ -26,7 +26,11 @@ struct Permission {
     state: String,
 }
 
-fn read(cx: &mut Context<'_, Config>, conn: SqlConnection, ps: &[Principal]) -> Result<Vec<Permission>> {
+fn read(
+    cx: &mut Context<'_, Config>,
+    conn: SqlConnection,
+    ps: &[Principal],
+) -> Result<Vec<Permission>> {
     let t = Table::read(
         cx,
         conn,
@@ -42,7 +46,11 @@ fn read(cx: &mut Context<'_, Config>, conn: SqlConnection, ps: &[Principal]) -> 
             Some(Permission {
                 class,
                 class_desc: r.text("class_desc"),
-                on: if class == 101 { find(r.int("major_id")) } else { None },
+                on: if class == 101 {
+                    find(r.int("major_id"))
+                } else {
+                    None
+                },
                 grantee: find(r.int("grantee_principal_id"))?,
                 permission: r.text("permission_name").trim().to_uppercase(),
                 state: r.text("state").trim().to_uppercase(),
@@ -60,8 +68,16 @@ fn statement(p: &Permission, grantee: &str, on: Option<&str>) -> String {
         (Some(name), Some(_)) => format!(" ON LOGIN::{}", quote_name(name)),
         _ => String::new(),
     };
-    let with = if p.state == "W" { " WITH GRANT OPTION" } else { "" };
-    format!("{verb} {}{on} TO {}{with}", p.permission, quote_name(grantee))
+    let with = if p.state == "W" {
+        " WITH GRANT OPTION"
+    } else {
+        ""
+    };
+    format!(
+        "{verb} {}{on} TO {}{with}",
+        p.permission,
+        quote_name(grantee)
+    )
 }
 
 pub fn decide(cx: &mut Context<'_, Config>, s: Servers) -> Result<Vec<Decision>> {

@@ -2,8 +2,8 @@
 //! source login has on the Managed Instance: the same for SQL, certificate and Entra logins,
 //! the mapped Entra name for Windows ones.
 
-use ferry_sdk::prelude::*;
 use ferry_sdk::SqlConnection;
+use ferry_sdk::prelude::*;
 
 use crate::config::Config;
 use crate::entra::WindowsKind;

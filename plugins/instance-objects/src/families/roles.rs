@@ -3,14 +3,14 @@
 
 use std::collections::BTreeSet;
 
-use ferry_sdk::prelude::*;
 use ferry_sdk::SqlConnection;
+use ferry_sdk::prelude::*;
 use ferry_sdk::tsql_text::quote_name;
 
-use super::Servers;
 use super::principals::{self, Principal, is_system};
 use crate::config::Config;
 use crate::decision::{Decision, Statement, Verdict};
+use crate::servers::Servers;
 use crate::table::Table;
 
 fn members(cx: &mut Context<'_, Config>, conn: SqlConnection) -> Result<BTreeSet<(i64, i64)>> {
@@ -73,7 +73,10 @@ pub fn decide(cx: &mut Context<'_, Config>, s: Servers) -> Result<Vec<Decision>>
         let (Some(role), Some(member)) = (by_id(&src, *role_id), by_id(&src, *member_id)) else {
             continue;
         };
-        if !patterns.admits(&role.name) || is_system(member) || !cfg.logins.patterns().admits(&member.name) {
+        if !patterns.admits(&role.name)
+            || is_system(member)
+            || !cfg.logins.patterns().admits(&member.name)
+        {
             continue;
         }
         let name = format!("{} ∋ {}", role.name, member.name);

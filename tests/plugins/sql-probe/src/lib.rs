@@ -29,6 +29,20 @@ struct Statement {
     /// (transient vs permanent) applies to it.
     #[serde(default)]
     propagate: bool,
+    /// For "copy-sealed": `sql` is read with these columns sealed, then `then` runs once per
+    /// row (through `then_kind`, "query" or "execute", on `then_label`) with each column as
+    /// `@column`, the sealed ones as sealed parameters; `script` also appends `then` to that
+    /// script file.
+    #[serde(default)]
+    sealed_columns: Vec<String>,
+    #[serde(default)]
+    then: String,
+    #[serde(default)]
+    then_kind: String,
+    #[serde(default)]
+    then_label: String,
+    #[serde(default)]
+    script: Option<String>,
 }
 
 /// A storage call: `op` is "write", "read", "list", "stat" or "delete".
@@ -113,6 +127,81 @@ fn text(v: &SqlValue) -> Value {
             b.iter().map(|x| format!("{x:02X}")).collect::<String>()
         )),
     }
+}
+
+/// One "copy-sealed" statement: a sealed read, then `then` per row with the cells as
+/// parameters.
+#[allow(dead_code)] // only used in the wasm build
+fn copy_sealed(
+    cx: &mut Context<'_, serde_json::Value>,
+    conn: ferry_sdk::SqlConnection,
+    st: &Statement,
+    params: &[Param],
+) -> Value {
+    let limits = QueryLimits {
+        max_rows: 100,
+        max_bytes: 1 << 20,
+    };
+    let sealed: Vec<&str> = st.sealed_columns.iter().map(String::as_str).collect();
+    let sets = match cx.query_sealed(conn, &st.sql, params, limits, &sealed) {
+        Ok(s) => s,
+        Err(e) => return json!({ "error": e.describe() }),
+    };
+    let then_conn = match cx.sql(&st.then_label) {
+        Ok(c) => c,
+        Err(e) => return json!({ "error": e.describe() }),
+    };
+    let mut out = Vec::new();
+    for set in sets {
+        for row in set.rows {
+            let mut p = Vec::new();
+            let mut shown = Vec::new();
+            for (col, cell) in set.columns.iter().zip(row) {
+                match cell {
+                    ferry_sdk::Cell::Sealed(s) => {
+                        shown.push(json!("sealed"));
+                        p.push(Param::sealed(&col.name, s));
+                    }
+                    ferry_sdk::Cell::Value(v) => {
+                        shown.push(text(&v));
+                        p.push(Param::value(&col.name, v));
+                    }
+                }
+            }
+            if let Some(script) = &st.script
+                && let Err(e) = cx.script_append(script, &st.then, &p)
+            {
+                out.push(json!({ "cells": shown, "error": e.describe() }));
+                continue;
+            }
+            let done = if st.then_kind == "query" {
+                cx.query(then_conn, &st.then, &p, limits).map(|r| {
+                    json!(
+                        r.into_first_rows()
+                            .iter()
+                            .map(|row| row.iter().map(text).collect::<Vec<_>>())
+                            .collect::<Vec<_>>()
+                    )
+                })
+            } else {
+                cx.execute(
+                    then_conn,
+                    &st.then,
+                    &p,
+                    StatementOptions {
+                        idempotent: false,
+                        timeout_ms: None,
+                    },
+                )
+                .map(|n| json!(n))
+            };
+            out.push(match done {
+                Ok(v) => json!({ "cells": shown, "then": v }),
+                Err(e) => json!({ "cells": shown, "error": e.describe() }),
+            });
+        }
+    }
+    json!({ "rows": out })
 }
 
 /// Where the probe is between calls: the next statement, the results so far, and the host
@@ -279,6 +368,10 @@ impl Plugin for SqlProbe {
             for (name, label) in &st.sealed {
                 let secret = cx.secret(label.as_str().unwrap_or_default())?;
                 params.push(Param::sealed(name, secret));
+            }
+            if st.kind == "copy-sealed" {
+                results.push(copy_sealed(cx, conn, st, &params));
+                continue;
             }
             if st.kind == "start" {
                 let id = cx.start_statement(conn, &st.sql, &params, &st.sql)?;

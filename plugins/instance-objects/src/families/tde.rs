@@ -5,14 +5,14 @@
 //! no file is written on the source; the host builds the PFX from the sealed key and writes
 //! the PFX and its password into the request; none of it passes through the plugin.
 
-use ferry_sdk::prelude::*;
 use ferry_sdk::ArmRequest;
+use ferry_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::certificates::{self, Certificate};
 use crate::config::Config;
 use crate::decision::{Decision, Verdict};
-use crate::families::Servers;
-use crate::families::certificates::{self, Certificate};
+use crate::servers::Servers;
 use crate::table::Table;
 
 /// The Microsoft.Sql api-version of the upload (stable, in the REST specs'
@@ -40,7 +40,9 @@ fn protected(cx: &mut Context<'_, Config>, s: Servers) -> Result<Vec<(Certificat
     let certs = certificates::read(cx, s.source)?;
     let mut out: Vec<(Certificate, Vec<String>)> = Vec::new();
     for r in keys.rows() {
-        let Some(t) = r.bytes("encryptor_thumbprint") else { continue };
+        let Some(t) = r.bytes("encryptor_thumbprint") else {
+            continue;
+        };
         let db = r.text("name");
         if db.eq_ignore_ascii_case("tempdb") {
             // tempdb is encrypted whenever any database is, with the instance's own key.
@@ -143,7 +145,11 @@ pub fn begin_upload(cx: &mut Context<'_, Config>, s: Servers, p: &Pending) -> Re
         api_version: API_VERSION.into(),
         body: Some(body.to_string()),
     };
-    cx.azure_begin_sealed(azure, &request, &[("blob", pfx), ("password", pfx_password)])
+    cx.azure_begin_sealed(
+        azure,
+        &request,
+        &[("blob", pfx), ("password", pfx_password)],
+    )
 }
 
 /// The report row of a finished upload.
