@@ -1,0 +1,703 @@
+//! SQL Server Agent in msdb: the tables a migration tool reads, the procedures it recreates
+//! objects with, their errors, and the Managed Instance's refusals.
+
+mod common;
+
+use common::*;
+use ferry_emulator::TlsMode;
+use tiberius::Row;
+
+async fn rows(c: &mut C, sql: &str) -> Vec<Row> {
+    c.simple_query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_first_result()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+async fn int(c: &mut C, sql: &str) -> i64 {
+    let row = one_row(c, sql).await;
+    row.try_get::<i32, _>(0)
+        .ok()
+        .flatten()
+        .map(i64::from)
+        .or_else(|| row.try_get::<u8, _>(0).ok().flatten().map(i64::from))
+        .or_else(|| row.try_get::<i64, _>(0).ok().flatten())
+        .unwrap_or_else(|| panic!("{sql}: no integer in {row:?}"))
+}
+
+async fn sql2019_client() -> (Running, C) {
+    let r = start(sql2019(), TlsMode::Required).await;
+    let c = connect(&r).await;
+    (r, c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msdb_has_the_agent_tables_and_seeded_categories() {
+    let (_r, mut c) = sql2019_client().await;
+    for table in [
+        "sysjobs",
+        "sysjobsteps",
+        "sysschedules",
+        "sysjobschedules",
+        "sysjobservers",
+        "syscategories",
+        "sysoperators",
+        "sysalerts",
+        "sysnotifications",
+        "sysproxies",
+        "sysproxylogin",
+        "sysproxysubsystem",
+        "syssubsystems",
+        "sysjobs_view",
+    ] {
+        exec(&mut c, &format!("SELECT TOP 1 * FROM msdb.dbo.{table}")).await;
+    }
+    exec(
+        &mut c,
+        "SELECT job_id, name, enabled, description, owner_sid, category_id, start_step_id, notify_level_email, notify_email_operator_id, notify_level_eventlog, delete_level FROM msdb.dbo.sysjobs",
+    )
+    .await;
+    let r = one_row(
+        &mut c,
+        "SELECT name, category_class, category_type FROM msdb.dbo.syscategories WHERE category_id = 0",
+    )
+    .await;
+    assert_eq!(r.get::<&str, _>(0), Some("[Uncategorized (Local)]"));
+    assert_eq!(
+        int(&mut c, "SELECT COUNT(*) FROM msdb.dbo.syscategories WHERE name = N'Database Maintenance' AND category_class = 1").await,
+        1
+    );
+    assert_eq!(
+        int(&mut c, "SELECT COUNT(*) FROM msdb.dbo.syssubsystems WHERE subsystem IN (N'TSQL', N'CmdExec', N'PowerShell', N'SSIS', N'Merge')").await,
+        5
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sp_add_job_returns_its_id_and_validates_as_msdb_does() {
+    let (_r, mut c) = sql2019_client().await;
+    let row = one_row(
+        &mut c,
+        "DECLARE @id uniqueidentifier; EXEC msdb.dbo.sp_add_job @job_name = N'Nightly', @job_id = @id OUTPUT; SELECT @id",
+    )
+    .await;
+    let id = row.get::<tiberius::Uuid, _>(0).expect("a job id");
+    let stored = one_row(&mut c, "SELECT job_id, description, category_id, notify_level_eventlog FROM msdb.dbo.sysjobs WHERE name = N'Nightly'").await;
+    assert_eq!(stored.get::<tiberius::Uuid, _>(0), Some(id));
+    assert_eq!(stored.get::<&str, _>(1), Some("No description available."));
+    assert_eq!(stored.get::<i32, _>(2), Some(0));
+    assert_eq!(
+        stored.get::<i32, _>(3),
+        Some(2),
+        "sp_add_job's default event log level"
+    );
+    // The owner defaults to the caller.
+    assert_eq!(
+        int(&mut c, "SELECT COUNT(*) FROM msdb.dbo.sysjobs j JOIN sys.server_principals p ON p.sid = j.owner_sid WHERE p.name = N'sa'").await,
+        1
+    );
+    // Duplicate name: 14261. An owner that is no login: 14234 (sp_verify_job).
+    assert_eq!(
+        error_code(&mut c, "EXEC msdb.dbo.sp_add_job @job_name = N'Nightly'").await,
+        14261
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_add_job @job_name = N'Other', @owner_login_name = N'nobody'"
+        )
+        .await,
+        14234
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_add_job @job_name = N'Other', @category_name = N'No such category'"
+        )
+        .await,
+        14234
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_add_job @job_name = N'Other', @enabled = 3"
+        )
+        .await,
+        14266
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_add_job @job_name = N'Other', @bogus = 1"
+        )
+        .await,
+        8145
+    );
+    // The procedure lives in msdb: not found from master unless qualified.
+    assert_eq!(
+        error_code(&mut c, "EXEC sp_add_job @job_name = N'Other'").await,
+        2812
+    );
+    exec(
+        &mut c,
+        "EXEC msdb..sp_add_job N'Positional', 0, N'by position'",
+    )
+    .await;
+    let r = one_row(
+        &mut c,
+        "SELECT enabled, description FROM msdb.dbo.sysjobs WHERE name = N'Positional'",
+    )
+    .await;
+    assert_eq!(r.get::<u8, _>(0), Some(0));
+    assert_eq!(r.get::<&str, _>(1), Some("by position"));
+    exec(
+        &mut c,
+        "USE msdb; EXEC dbo.sp_add_job @job_name = N'From msdb'",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_steps_are_checked_and_numbered() {
+    let (_r, mut c) = sql2019_client().await;
+    exec(&mut c, "CREATE DATABASE Sales").await;
+    exec(&mut c, "EXEC msdb.dbo.sp_add_job @job_name = N'J'").await;
+    let add = |rest: &str| format!("EXEC msdb.dbo.sp_add_jobstep @job_name = N'J', {rest}");
+    exec(&mut c, &add("@step_name = N'one', @command = N'SELECT 1', @database_name = N'Sales', @on_success_action = 3")).await;
+    exec(&mut c, &add("@step_name = N'two', @subsystem = N'CmdExec', @command = N'dir', @database_name = N'Sales'")).await;
+    let r = one_row(&mut c, "SELECT subsystem, database_name, on_fail_action, step_uid FROM msdb.dbo.sysjobsteps WHERE step_name = N'two'").await;
+    assert_eq!(r.get::<&str, _>(0), Some("CmdExec"));
+    assert_eq!(r.get::<&str, _>(1), None, "CmdExec steps have no database");
+    assert_eq!(r.get::<u8, _>(2), Some(2));
+    assert!(r.get::<tiberius::Uuid, _>(3).is_some());
+    assert_eq!(
+        error_code(&mut c, &add("@step_name = N'x', @subsystem = N'Nope'")).await,
+        14234
+    );
+    assert_eq!(error_code(&mut c, &add("@step_name = N'one'")).await, 14261);
+    assert_eq!(
+        error_code(&mut c, &add("@step_name = N'x', @on_success_action = 9")).await,
+        14266
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            &add("@step_name = N'x', @step_id = 3, @on_fail_action = 4, @on_fail_step_id = 3")
+        )
+        .await,
+        14235
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            &add("@step_name = N'x', @database_name = N'NoSuchDb'")
+        )
+        .await,
+        14262
+    );
+    assert_eq!(
+        error_code(&mut c, &add("@step_name = N'x', @step_id = 7")).await,
+        14266
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            &add("@step_name = N'x', @proxy_name = N'NoProxy', @subsystem = N'CmdExec'")
+        )
+        .await,
+        14262
+    );
+    // Inserting at step 1 moves the others up.
+    exec(&mut c, &add("@step_name = N'zero', @step_id = 1")).await;
+    let steps = rows(
+        &mut c,
+        "SELECT step_id, step_name FROM msdb.dbo.sysjobsteps ORDER BY step_id",
+    )
+    .await;
+    let names: Vec<_> = steps
+        .iter()
+        .map(|r| r.get::<&str, _>(1).unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["zero", "one", "two"]);
+    exec(&mut c, "EXEC msdb.dbo.sp_update_jobstep @job_name = N'J', @step_id = 2, @command = N'SELECT 2', @retry_attempts = 3").await;
+    let r = one_row(
+        &mut c,
+        "SELECT command, retry_attempts, database_name FROM msdb.dbo.sysjobsteps WHERE step_id = 2",
+    )
+    .await;
+    assert_eq!(r.get::<&str, _>(0), Some("SELECT 2"));
+    assert_eq!(r.get::<i32, _>(1), Some(3));
+    assert_eq!(r.get::<&str, _>(2), Some("Sales"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_are_validated_attached_and_deleted() {
+    let (_r, mut c) = sql2019_client().await;
+    exec(&mut c, "EXEC msdb.dbo.sp_add_job @job_name = N'J'").await;
+    let id = int(
+        &mut c,
+        "DECLARE @sid int; EXEC msdb.dbo.sp_add_schedule @schedule_name = N'Weekly', @freq_type = 8, @freq_interval = 2, @freq_recurrence_factor = 1, @active_start_time = 233000, @schedule_id = @sid OUTPUT; SELECT @sid",
+    )
+    .await;
+    let r = one_row(&mut c, &format!("SELECT freq_type, freq_interval, freq_subday_type, active_end_date, active_end_time FROM msdb.dbo.sysschedules WHERE schedule_id = {id}")).await;
+    assert_eq!(
+        (
+            r.get::<i32, _>(0),
+            r.get::<i32, _>(1),
+            r.get::<i32, _>(2),
+            r.get::<i32, _>(3),
+            r.get::<i32, _>(4)
+        ),
+        (Some(8), Some(2), Some(1), Some(99991231), Some(235959))
+    );
+    exec(
+        &mut c,
+        &format!("EXEC msdb.dbo.sp_attach_schedule @job_name = N'J', @schedule_id = {id}"),
+    )
+    .await;
+    exec(&mut c, "EXEC msdb.dbo.sp_add_jobschedule @job_name = N'J', @name = N'Daily', @freq_type = 4, @freq_interval = 1").await;
+    assert_eq!(
+        int(&mut c, "SELECT COUNT(*) FROM msdb.dbo.sysjobschedules").await,
+        2
+    );
+    // The freq_* checks of sp_verify_schedule.
+    let bad = |rest: &str| format!("EXEC msdb.dbo.sp_add_schedule @schedule_name = N'Bad', {rest}");
+    assert_eq!(error_code(&mut c, &bad("@freq_type = 3")).await, 14266);
+    assert_eq!(error_code(&mut c, &bad("@freq_type = 2")).await, 14295);
+    assert_eq!(
+        error_code(&mut c, &bad("@freq_type = 4, @freq_interval = 0")).await,
+        14278
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            &bad("@freq_type = 8, @freq_interval = 200, @freq_recurrence_factor = 1")
+        )
+        .await,
+        14278
+    );
+    assert_eq!(
+        error_code(&mut c, &bad("@freq_type = 8, @freq_interval = 2")).await,
+        14278
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            &bad("@freq_type = 4, @freq_interval = 1, @active_start_time = 126000")
+        )
+        .await,
+        14287
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            &bad("@freq_type = 4, @freq_interval = 1, @active_start_time = 256000")
+        )
+        .await,
+        14266
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            &bad("@freq_type = 1, @active_start_date = 20261340")
+        )
+        .await,
+        14266
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            &bad("@freq_type = 4, @freq_interval = 1, @owner_login_name = N'ghost'")
+        )
+        .await,
+        14262
+    );
+    // CPU idle is a SQL Server schedule type.
+    exec(&mut c, &bad("@freq_type = 128")).await;
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_delete_schedule @schedule_name = N'Weekly'"
+        )
+        .await,
+        14372
+    );
+    assert_eq!(
+        error_code(&mut c, "EXEC msdb.dbo.sp_attach_schedule @job_name = N'J'").await,
+        14373
+    );
+    // Deleting the job takes its schedules that no other job uses.
+    exec(
+        &mut c,
+        "EXEC msdb.dbo.sp_delete_job @job_name = N'J', @delete_unused_schedule = 1",
+    )
+    .await;
+    assert_eq!(
+        int(
+            &mut c,
+            "SELECT COUNT(*) FROM msdb.dbo.sysschedules WHERE name IN (N'Weekly', N'Daily')"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        int(&mut c, "SELECT COUNT(*) FROM msdb.dbo.sysjobs").await,
+        0
+    );
+    assert_eq!(
+        error_code(&mut c, "EXEC msdb.dbo.sp_delete_job @job_name = N'J'").await,
+        14262
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_notifications_and_alerts() {
+    let (_r, mut c) = sql2019_client().await;
+    exec(&mut c, "EXEC msdb.dbo.sp_add_operator @name = N'DBA', @email_address = N'dba@contoso.example', @pager_address = N'555'").await;
+    assert_eq!(
+        error_code(&mut c, "EXEC msdb.dbo.sp_add_operator @name = N'DBA'").await,
+        14261
+    );
+    exec(&mut c, "EXEC msdb.dbo.sp_add_job @job_name = N'J'").await;
+    assert_eq!(
+        error_code(&mut c, "EXEC msdb.dbo.sp_update_job @job_name = N'J', @notify_level_email = 2, @notify_email_operator_name = N'Nobody'").await,
+        14234
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_update_job @job_name = N'J', @notify_email_operator_name = N'DBA'"
+        )
+        .await,
+        14266,
+        "an operator needs a level"
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_update_job @job_name = N'J', @owner_login_name = N'ghost'"
+        )
+        .await,
+        14262
+    );
+    exec(&mut c, "EXEC msdb.dbo.sp_update_job @job_name = N'J', @notify_level_email = 2, @notify_email_operator_name = N'DBA', @description = N'changed'").await;
+    let r = one_row(&mut c, "SELECT j.notify_level_email, o.name, j.description FROM msdb.dbo.sysjobs j JOIN msdb.dbo.sysoperators o ON o.id = j.notify_email_operator_id").await;
+    assert_eq!(r.get::<i32, _>(0), Some(2));
+    assert_eq!(r.get::<&str, _>(1), Some("DBA"));
+    assert_eq!(r.get::<&str, _>(2), Some("changed"));
+    exec(
+        &mut c,
+        "EXEC msdb.dbo.sp_update_operator @name = N'DBA', @enabled = 0",
+    )
+    .await;
+    assert_eq!(
+        int(
+            &mut c,
+            "SELECT enabled FROM msdb.dbo.sysoperators WHERE name = N'DBA'"
+        )
+        .await,
+        0
+    );
+    exec(
+        &mut c,
+        "EXEC msdb.dbo.sp_add_alert @name = N'Sev 17', @severity = 17",
+    )
+    .await;
+    assert_eq!(
+        error_code(&mut c, "EXEC msdb.dbo.sp_add_alert @name = N'Nothing'").await,
+        14500
+    );
+    exec(&mut c, "EXEC msdb.dbo.sp_add_notification @alert_name = N'Sev 17', @operator_name = N'DBA', @notification_method = 1").await;
+    assert_eq!(
+        error_code(&mut c, "EXEC msdb.dbo.sp_add_notification @alert_name = N'Sev 17', @operator_name = N'DBA', @notification_method = 1").await,
+        14261
+    );
+    assert_eq!(
+        int(&mut c, "SELECT COUNT(*) FROM msdb.dbo.sysnotifications").await,
+        1
+    );
+    exec(&mut c, "EXEC msdb.dbo.sp_delete_operator @name = N'DBA'").await;
+    assert_eq!(
+        int(
+            &mut c,
+            "SELECT notify_email_operator_id FROM msdb.dbo.sysjobs"
+        )
+        .await,
+        0
+    );
+    exec(
+        &mut c,
+        "EXEC msdb.dbo.sp_add_category @class = N'JOB', @type = N'LOCAL', @name = N'ETL'",
+    )
+    .await;
+    assert_eq!(
+        error_code(&mut c, "EXEC msdb.dbo.sp_add_category @name = N'ETL'").await,
+        14261
+    );
+    assert_eq!(
+        int(
+            &mut c,
+            "SELECT category_id FROM msdb.dbo.syscategories WHERE name = N'ETL'"
+        )
+        .await,
+        100
+    );
+    let help = rows(&mut c, "EXEC msdb.dbo.sp_help_job").await;
+    assert_eq!(help.len(), 1);
+    assert_eq!(help[0].get::<&str, _>("name"), Some("J"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxies_on_sql_server() {
+    let (_r, mut c) = sql2019_client().await;
+    exec(
+        &mut c,
+        "CREATE CREDENTIAL [etl_cred] WITH IDENTITY = N'CONTOSO\\etl', SECRET = N'pw'",
+    )
+    .await;
+    let proxy = int(&mut c, "DECLARE @p int; EXEC msdb.dbo.sp_add_proxy @proxy_name = N'ETL proxy', @credential_name = N'etl_cred', @proxy_id = @p OUTPUT; SELECT @p").await;
+    assert_eq!(proxy, 1);
+    exec(&mut c, "EXEC msdb.dbo.sp_grant_proxy_to_subsystem @proxy_name = N'ETL proxy', @subsystem_name = N'CmdExec'").await;
+    assert_eq!(error_code(&mut c, "EXEC msdb.dbo.sp_grant_proxy_to_subsystem @proxy_name = N'ETL proxy', @subsystem_name = N'TSQL'").await, 14530);
+    exec(
+        &mut c,
+        "EXEC msdb.dbo.sp_grant_login_to_proxy @login_name = N'sa', @proxy_name = N'ETL proxy'",
+    )
+    .await;
+    exec(&mut c, "EXEC msdb.dbo.sp_add_job @job_name = N'J'").await;
+    exec(&mut c, "EXEC msdb.dbo.sp_add_jobstep @job_name = N'J', @step_name = N's', @subsystem = N'CmdExec', @command = N'x.exe', @proxy_name = N'ETL proxy', @output_file_name = N'C:\\logs\\j.txt'").await;
+    let r = one_row(
+        &mut c,
+        "SELECT proxy_id, output_file_name FROM msdb.dbo.sysjobsteps",
+    )
+    .await;
+    assert_eq!(r.get::<i32, _>(0), Some(1));
+    assert_eq!(r.get::<&str, _>(1), Some("C:\\logs\\j.txt"));
+    assert_eq!(
+        error_code(&mut c, "EXEC msdb.dbo.sp_add_jobstep @job_name = N'J', @step_name = N't', @subsystem = N'PowerShell', @proxy_name = N'ETL proxy'").await,
+        14600
+    );
+    assert_eq!(
+        int(&mut c, "SELECT COUNT(*) FROM msdb.dbo.sysproxylogin").await,
+        1
+    );
+    exec(
+        &mut c,
+        "EXEC msdb.dbo.sp_set_sqlagent_properties @jobhistory_max_rows = 2000",
+    )
+    .await;
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_set_agent_properties @jobhistory_max_rows = 2000"
+        )
+        .await,
+        2812
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_instance_refuses_what_its_agent_lacks() {
+    let r = start(mi(), TlsMode::Required).await;
+    let mut c = connect(&r).await;
+    exec(&mut c, "EXEC msdb.dbo.sp_add_job @job_name = N'J'").await;
+    let step = |rest: &str| {
+        format!("EXEC msdb.dbo.sp_add_jobstep @job_name = N'J', @step_name = N's', {rest}")
+    };
+    for sub in [
+        "CmdExec",
+        "Merge",
+        "QueueReader",
+        "ANALYSISCOMMAND",
+        "ANALYSISQUERY",
+    ] {
+        assert_eq!(
+            error_code(&mut c, &step(&format!("@subsystem = N'{sub}'"))).await,
+            14234,
+            "{sub}"
+        );
+    }
+    for sub in ["TSQL", "SSIS", "PowerShell"] {
+        exec(&mut c, &format!("EXEC msdb.dbo.sp_add_jobstep @job_name = N'J', @step_name = N'{sub}', @subsystem = N'{sub}', @command = N'x'")).await;
+    }
+    assert_eq!(
+        error_code(&mut c, &step("@output_file_name = N'/tmp/out.txt'")).await,
+        41978
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_add_schedule @schedule_name = N'Idle', @freq_type = 128"
+        )
+        .await,
+        41914
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_add_jobschedule @job_name = N'J', @name = N'Idle', @freq_type = 128"
+        )
+        .await,
+        41914
+    );
+    exec(
+        &mut c,
+        "EXEC msdb.dbo.sp_add_schedule @schedule_name = N'At start', @freq_type = 64",
+    )
+    .await;
+    assert_eq!(error_code(&mut c, "CREATE CREDENTIAL [c] WITH IDENTITY = N'SHARED ACCESS SIGNATURE', SECRET = N'x'; EXEC msdb.dbo.sp_add_proxy @proxy_name = N'p', @credential_name = N'c'").await, 41914);
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_add_alert @name = N'a', @severity = 17"
+        )
+        .await,
+        41914
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_set_agent_properties @jobhistory_max_rows = 10"
+        )
+        .await,
+        41905
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_add_operator @name = N'o', @netsend_address = N'host'"
+        )
+        .await,
+        41914
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_add_operator @name = N'o', @pager_address = N'555'"
+        )
+        .await,
+        41914
+    );
+    exec(
+        &mut c,
+        "EXEC msdb.dbo.sp_add_operator @name = N'o', @email_address = N'o@contoso.example'",
+    )
+    .await;
+    assert_eq!(
+        error_code(&mut c, "EXEC msdb.dbo.sp_update_job @job_name = N'J', @notify_level_netsend = 2, @notify_netsend_operator_name = N'o'").await,
+        41914
+    );
+    // Email notifications are what MI has; the event log level is set to 0 (msdb on MI).
+    exec(&mut c, "EXEC msdb.dbo.sp_update_job @job_name = N'J', @notify_level_email = 2, @notify_email_operator_name = N'o', @notify_level_eventlog = 2").await;
+    let r = one_row(
+        &mut c,
+        "SELECT notify_level_email, notify_level_eventlog FROM msdb.dbo.sysjobs",
+    )
+    .await;
+    assert_eq!((r.get::<i32, _>(0), r.get::<i32, _>(1)), (Some(2), Some(0)));
+}
+
+/// What a migration tool diffs: a job read back from the source's msdb and recreated through
+/// the procedures on the target reads back the same, ids and dates aside.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_recreated_from_msdb_reads_back_identically() {
+    let src = start(sql2019(), TlsMode::Required).await;
+    let dst = start(mi(), TlsMode::Required).await;
+    let mut s = connect(&src).await;
+    let mut d = connect(&dst).await;
+    let setup = concat!(
+        "CREATE DATABASE Sales; ",
+        "EXEC msdb.dbo.sp_add_category @name = N'ETL'; ",
+        "EXEC msdb.dbo.sp_add_operator @name = N'DBA', @email_address = N'dba@contoso.example'; ",
+        "DECLARE @jobId BINARY(16); ",
+        "EXEC msdb.dbo.sp_add_job @job_name = N'Load', @enabled = 1, @description = N'Nightly load', @category_name = N'ETL', @owner_login_name = N'sa', @notify_level_eventlog = 0, @notify_level_email = 2, @notify_email_operator_name = N'DBA', @job_id = @jobId OUTPUT; ",
+        "EXEC msdb.dbo.sp_add_jobstep @job_id = @jobId, @step_name = N'Extract', @step_id = 1, @subsystem = N'TSQL', @command = N'EXEC dbo.extract', @database_name = N'Sales', @on_success_action = 3, @on_fail_action = 2, @retry_attempts = 2, @retry_interval = 5; ",
+        "EXEC msdb.dbo.sp_add_jobstep @job_id = @jobId, @step_name = N'Load', @step_id = 2, @subsystem = N'TSQL', @command = N'EXEC dbo.load', @database_name = N'Sales', @on_success_action = 1, @on_fail_action = 4, @on_fail_step_id = 1; ",
+        "EXEC msdb.dbo.sp_update_job @job_id = @jobId, @start_step_id = 1; ",
+        "EXEC msdb.dbo.sp_add_jobschedule @job_id = @jobId, @name = N'Nightly 02:00', @enabled = 1, @freq_type = 4, @freq_interval = 1, @freq_subday_type = 1, @active_start_date = 20260101, @active_start_time = 20000; ",
+        "EXEC msdb.dbo.sp_add_schedule @schedule_name = N'Hourly', @freq_type = 4, @freq_interval = 1, @freq_subday_type = 8, @freq_subday_interval = 1, @active_start_date = 20260101; ",
+        "EXEC msdb.dbo.sp_attach_schedule @job_id = @jobId, @schedule_name = N'Hourly'; ",
+        "EXEC msdb.dbo.sp_add_jobserver @job_id = @jobId, @server_name = N'(local)'"
+    );
+    exec(&mut s, setup).await;
+
+    let job_sql = "SELECT j.name, j.enabled, j.description, c.name AS category, j.start_step_id, j.notify_level_eventlog, j.notify_level_email, o.name AS operator, j.delete_level FROM msdb.dbo.sysjobs j JOIN msdb.dbo.syscategories c ON c.category_id = j.category_id LEFT JOIN msdb.dbo.sysoperators o ON o.id = j.notify_email_operator_id";
+    let steps_sql = "SELECT step_id, step_name, subsystem, command, database_name, on_success_action, on_success_step_id, on_fail_action, on_fail_step_id, retry_attempts, retry_interval, output_file_name, proxy_id FROM msdb.dbo.sysjobsteps ORDER BY step_id";
+    let sched_sql = "SELECT s.name, s.enabled, s.freq_type, s.freq_interval, s.freq_subday_type, s.freq_subday_interval, s.freq_relative_interval, s.freq_recurrence_factor, s.active_start_date, s.active_end_date, s.active_start_time, s.active_end_time FROM msdb.dbo.sysschedules s JOIN msdb.dbo.sysjobschedules js ON js.schedule_id = s.schedule_id ORDER BY s.name";
+    let servers_sql = "SELECT server_id FROM msdb.dbo.sysjobservers";
+
+    // Recreate from what the source's tables say, as a migration tool scripts it.
+    let job = one_row(&mut s, job_sql).await;
+    let steps = rows(&mut s, steps_sql).await;
+    let scheds = rows(&mut s, sched_sql).await;
+    let mut script = String::from(concat!(
+        "CREATE DATABASE Sales; ",
+        "EXEC msdb.dbo.sp_add_category @name = N'ETL'; ",
+        "EXEC msdb.dbo.sp_add_operator @name = N'DBA', @email_address = N'dba@contoso.example'; ",
+        "DECLARE @jobId uniqueidentifier; "
+    ));
+    let q = |v: Option<&str>| {
+        v.map_or("NULL".to_owned(), |t| {
+            format!("N'{}'", t.replace('\'', "''"))
+        })
+    };
+    script += &format!(
+        "EXEC msdb.dbo.sp_add_job @job_name = {}, @enabled = {}, @description = {}, @category_name = {}, @notify_level_eventlog = {}, @notify_level_email = {}, @notify_email_operator_name = {}, @delete_level = {}, @job_id = @jobId OUTPUT; ",
+        q(job.get(0)),
+        job.get::<u8, _>(1).unwrap(),
+        q(job.get(2)),
+        q(job.get(3)),
+        job.get::<i32, _>(5).unwrap(),
+        job.get::<i32, _>(6).unwrap(),
+        q(job.get(7)),
+        job.get::<i32, _>(8).unwrap()
+    );
+    for st in &steps {
+        script += &format!(
+            "EXEC msdb.dbo.sp_add_jobstep @job_id = @jobId, @step_id = {}, @step_name = {}, @subsystem = {}, @command = {}, @database_name = {}, @on_success_action = {}, @on_success_step_id = {}, @on_fail_action = {}, @on_fail_step_id = {}, @retry_attempts = {}, @retry_interval = {}; ",
+            st.get::<i32, _>(0).unwrap(),
+            q(st.get(1)),
+            q(st.get(2)),
+            q(st.get(3)),
+            q(st.get(4)),
+            st.get::<u8, _>(5).unwrap(),
+            st.get::<i32, _>(6).unwrap(),
+            st.get::<u8, _>(7).unwrap(),
+            st.get::<i32, _>(8).unwrap(),
+            st.get::<i32, _>(9).unwrap(),
+            st.get::<i32, _>(10).unwrap()
+        );
+    }
+    script += &format!(
+        "EXEC msdb.dbo.sp_update_job @job_id = @jobId, @start_step_id = {}; ",
+        job.get::<i32, _>(4).unwrap()
+    );
+    for sc in &scheds {
+        let n = |i: usize| sc.get::<i32, _>(i).unwrap();
+        script += &format!(
+            "EXEC msdb.dbo.sp_add_jobschedule @job_id = @jobId, @name = {}, @enabled = {}, @freq_type = {}, @freq_interval = {}, @freq_subday_type = {}, @freq_subday_interval = {}, @freq_relative_interval = {}, @freq_recurrence_factor = {}, @active_start_date = {}, @active_end_date = {}, @active_start_time = {}, @active_end_time = {}; ",
+            q(sc.get(0)),
+            n(1),
+            n(2),
+            n(3),
+            n(4),
+            n(5),
+            n(6),
+            n(7),
+            n(8),
+            n(9),
+            n(10),
+            n(11)
+        );
+    }
+    script += "EXEC msdb.dbo.sp_add_jobserver @job_id = @jobId, @server_name = N'(local)'";
+    exec(&mut d, &script).await;
+
+    for sql in [job_sql, steps_sql, sched_sql, servers_sql] {
+        let a = rows(&mut s, sql).await;
+        let b = rows(&mut d, sql).await;
+        assert_eq!(format!("{a:?}"), format!("{b:?}"), "{sql}");
+    }
+}
