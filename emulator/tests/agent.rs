@@ -701,3 +701,35 @@ async fn a_job_recreated_from_msdb_reads_back_identically() {
         assert_eq!(format!("{a:?}"), format!("{b:?}"), "{sql}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uids_passed_by_a_script_are_kept() {
+    let (_r, mut c) = sql2019_client().await;
+    exec(
+        &mut c,
+        concat!(
+            "EXEC msdb.dbo.sp_add_job @job_name = N'J'; ",
+            "EXEC msdb.dbo.sp_add_jobstep @job_name = N'J', @step_name = N's', @step_uid = N'0C5F1B2A-1111-4222-8333-444455556666'; ",
+            "EXEC msdb.dbo.sp_add_jobschedule @job_name = N'J', @name = N'Daily', @freq_type = 4, @freq_interval = 1, @schedule_uid = N'7D1E2F3A-AAAA-4BBB-8CCC-DDDDEEEEFFFF'"
+        ),
+    )
+    .await;
+    let step = one_row(
+        &mut c,
+        "SELECT CAST(step_uid AS nvarchar(36)) FROM msdb.dbo.sysjobsteps",
+    )
+    .await;
+    assert_eq!(
+        step.get::<&str, _>(0),
+        Some("0C5F1B2A-1111-4222-8333-444455556666")
+    );
+    let sched = one_row(
+        &mut c,
+        "SELECT CAST(schedule_uid AS nvarchar(36)) FROM msdb.dbo.sysschedules",
+    )
+    .await;
+    assert_eq!(
+        sched.get::<&str, _>(0),
+        Some("7D1E2F3A-AAAA-4BBB-8CCC-DDDDEEEEFFFF")
+    );
+}

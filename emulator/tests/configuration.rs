@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use ferry_emulator::TlsMode;
+use ferry_emulator::{Server, ServerOptions, TlsMode};
 use tiberius::Row;
 
 async fn rows(c: &mut C, sql: &str) -> Vec<Row> {
@@ -238,5 +238,62 @@ async fn user_defined_messages() {
             .await
             .len(),
         1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_installs_static_options_and_keeps_msdb() {
+    let r = start(sql2019(), TlsMode::Required).await;
+    let mut c = connect(&r).await;
+    exec(
+        &mut c,
+        "EXEC sp_configure 'show advanced options', 1; RECONFIGURE",
+    )
+    .await;
+    exec(&mut c, "EXEC sp_configure 'priority boost', 1; RECONFIGURE").await;
+    exec(&mut c, "EXEC sp_addmessage 50010, 16, N'kept'").await;
+    exec(&mut c, "EXEC msdb.dbo.sp_add_job @job_name = N'Kept'").await;
+    assert_eq!(option(&mut c, "priority boost").await, (1, 0));
+    drop(c);
+    let options = ServerOptions::local(sql2019(), r._data.path(), PASSWORD);
+    let certs = std::sync::Arc::new(ferry_emulator::ServerTls::generate(&[]).unwrap());
+    let addr = r.server.addr;
+    let Running { server, ca, _data } = r;
+    drop(server);
+    std::fs::write(ca.path(), &certs.ca_pem).unwrap();
+    let again = Running {
+        server: std::sync::Arc::new(Server::start(addr, options, certs).await.unwrap()),
+        ca,
+        _data,
+    };
+    let mut c = connect(&again).await;
+    assert_eq!(option(&mut c, "priority boost").await, (1, 1));
+    assert_eq!(
+        one_row(
+            &mut c,
+            "SELECT COUNT(*) FROM msdb.dbo.sysjobs WHERE name = N'Kept'"
+        )
+        .await
+        .get::<i32, _>(0),
+        Some(1)
+    );
+    assert_eq!(
+        one_row(
+            &mut c,
+            "SELECT COUNT(*) FROM sys.messages WHERE message_id = 50010"
+        )
+        .await
+        .get::<i32, _>(0),
+        Some(1)
+    );
+    assert_eq!(
+        one_row(
+            &mut c,
+            "SELECT COUNT(*) FROM msdb.dbo.syscategories WHERE category_id < 100"
+        )
+        .await
+        .get::<i32, _>(0),
+        Some(21),
+        "the permanent categories are seeded once"
     );
 }

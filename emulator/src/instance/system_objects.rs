@@ -45,6 +45,10 @@ impl Instance {
                 )?;
             }
         }
+        // A server that starts puts every configured value in use, the static options'
+        // included ("Server configuration options": they take effect after a restart).
+        self.conn
+            .execute_batch(r#"UPDATE "sys.configurations" SET value_in_use = value"#)?;
         Ok(())
     }
 }

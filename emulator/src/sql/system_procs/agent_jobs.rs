@@ -237,8 +237,8 @@ fn owner(c: &mut Ctx<'_, '_>) -> Result<Option<Vec<u8>>, ServerMessage> {
     match c.p.raw_text("owner_login_name").filter(|n| !n.is_empty()) {
         None => Ok(None),
         Some(name) => match c.login_sid(&name)? {
-            Some(sid) => Ok(Some(sid)),
-            None => Err(invalid_see(
+            Some(sid) if !c.is_group(&sid)? => Ok(Some(sid)),
+            _ => Err(invalid_see(
                 "@owner_login_name",
                 "sp_helplogins [excluding Windows NT groups]",
             )),

@@ -270,8 +270,12 @@ fn insert(
     if name.eq_ignore_ascii_case("ALL") {
         return Err(invalid_plain("@name"));
     }
-    let uid =
-        crate::instance::guid_text(&crate::instance::unique_bytes(name, 16)).to_ascii_uppercase();
+    // A uid the caller passes is kept (scripted jobs pass the source's), else a new one.
+    let uid = match c.p.guid("schedule_uid")? {
+        Some(u) => u,
+        None => crate::instance::guid_text(&crate::instance::unique_bytes(name, 16))
+            .to_ascii_uppercase(),
+    };
     let now = c.now();
     let mut params = vec![
         Value::Text(uid.clone()),

@@ -334,8 +334,12 @@ fn add_jobstep(c: &mut Ctx<'_, '_>) -> Result<Vec<Outcome>, ServerMessage> {
             &[key.clone(), Value::Int(step_id)],
         )?;
     }
-    let uid = crate::instance::guid_text(&crate::instance::unique_bytes(&s.step_name, 16))
-        .to_ascii_uppercase();
+    // A step uid the caller passes is kept, else a new one (sp_add_jobstep_internal).
+    let uid = match c.p.guid("step_uid")? {
+        Some(u) => u,
+        None => crate::instance::guid_text(&crate::instance::unique_bytes(&s.step_name, 16))
+            .to_ascii_uppercase(),
+    };
     let mut params = vec![key.clone(), Value::Int(step_id)];
     params.extend(values(&s));
     params.push(Value::Text(uid.clone()));

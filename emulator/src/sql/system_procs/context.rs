@@ -73,6 +73,17 @@ impl Ctx<'_, '_> {
         )
     }
 
+    /// Whether a SID is a Windows or Entra group's (`isntgroup`), which cannot own jobs or
+    /// schedules (sp_verify_job, sp_verify_schedule).
+    pub fn is_group(&mut self, sid: &[u8]) -> Result<bool, ServerMessage> {
+        Ok(self
+            .scalar_int(
+                r#"SELECT 1 FROM main."sys.server_principals" WHERE sid = ?1 AND type IN ('G', 'X')"#,
+                &[Value::Binary(sid.to_vec())],
+            )?
+            .is_some())
+    }
+
     /// The caller's SID (`SUSER_SID()`).
     pub fn caller_sid(&mut self) -> Result<Vec<u8>, ServerMessage> {
         let me = self.s.user.to_owned();
