@@ -51,6 +51,7 @@ async fn msdb_has_the_agent_tables_and_seeded_categories() {
         "sysproxysubsystem",
         "syssubsystems",
         "sysjobs_view",
+        "sysjobhistory",
     ] {
         exec(&mut c, &format!("SELECT TOP 1 * FROM msdb.dbo.{table}")).await;
     }

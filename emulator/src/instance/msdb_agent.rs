@@ -3,6 +3,8 @@
 //! … pages of the Transact-SQL reference), and the rows SQL Server seeds them with: the
 //! permanent categories and the subsystems.
 //!
+//! `sysjobhistory` is there to be read; the emulator runs no jobs, so it stays empty.
+//!
 //! `msdb.dbo.sysjobs_view` is the permission-filtered view Agent's procedures read; every
 //! session of the emulator is a sysadmin, so it shows every job, as it does for a sysadmin.
 
@@ -80,6 +82,12 @@ CREATE TABLE IF NOT EXISTS msdb."dbo.syssubsystems" (
     subsystem_id int NOT NULL, subsystem nvarchar(40) NOT NULL, description_id int, subsystem_dll nvarchar(255),
     agent_exe nvarchar(255), start_entry_point nvarchar(30), event_entry_point nvarchar(30),
     stop_entry_point nvarchar(30), max_worker_threads int
+);
+CREATE TABLE IF NOT EXISTS msdb."dbo.sysjobhistory" (
+    instance_id INTEGER PRIMARY KEY, job_id uniqueidentifier NOT NULL, step_id int NOT NULL, step_name sysname NOT NULL,
+    sql_message_id int NOT NULL, sql_severity int NOT NULL, message nvarchar(4000), run_status int NOT NULL,
+    run_date int NOT NULL, run_time int NOT NULL, run_duration int NOT NULL, operator_id_emailed int NOT NULL,
+    operator_id_netsent int NOT NULL, operator_id_paged int NOT NULL, retries_attempted int NOT NULL, server sysname NOT NULL
 );
 CREATE VIEW IF NOT EXISTS msdb."dbo.sysjobs_view" AS
 SELECT job_id, originating_server_id, name, enabled, description, start_step_id, category_id, owner_sid,
