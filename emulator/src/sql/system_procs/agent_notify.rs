@@ -3,8 +3,8 @@
 //! sp_verify_notification checks. On a Managed Instance msdb refuses alerts ("Alerts aren't
 //! yet supported": sp_add_alert raises 41914 'alerting' when EngineEdition is 8) and net send.
 
-use super::agent_jobs::job_of;
 use super::context::{Ctx, Def};
+use super::job_checks::job_of;
 use super::proc_errors::{exists, invalid, mi_agent_feature, missing};
 use crate::protocol::tokens::ServerMessage;
 use crate::protocol::types::Value;

@@ -2,29 +2,14 @@
 //! `sp_delete_schedule` ("sp_add_schedule (Transact-SQL)"), with msdb's sp_verify_schedule
 //! checks of the freq_* values, their defaults and their reasons (14278 with 14572 … 14577).
 
-use super::agent_jobs::job_of;
 use super::agent_steps::touch_job;
 use super::context::{Ctx, Def};
-use super::proc_errors::{
-    bad_schedule, invalid, invalid_plain, mi_agent_feature, missing, supply_either,
-};
+use super::job_checks::job_of;
+use super::proc_errors::{invalid_plain, missing, supply_either};
+use super::schedule_checks::{FREQ, verify};
 use crate::protocol::tokens::ServerMessage;
 use crate::protocol::types::{SqlType, Value};
 use crate::sql::outcome::Outcome;
-
-const FREQ: &[&str] = &[
-    "enabled",
-    "freq_type",
-    "freq_interval",
-    "freq_subday_type",
-    "freq_subday_interval",
-    "freq_relative_interval",
-    "freq_recurrence_factor",
-    "active_start_date",
-    "active_end_date",
-    "active_start_time",
-    "active_end_time",
-];
 
 pub(super) const ENTRIES: &[Def] = &[
     (
@@ -94,171 +79,6 @@ pub(super) const ENTRIES: &[Def] = &[
         delete_schedule,
     ),
 ];
-
-/// A schedule's values after sp_verify_schedule (defaults filled, unused ones zeroed), in
-/// FREQ's order.
-fn verify(c: &Ctx<'_, '_>, default_freq_type: i64) -> Result<[i64; 11], ServerMessage> {
-    let g = |n: &str, d: i64| -> Result<i64, ServerMessage> { c.p.int_or(n, d) };
-    let freq_type = g("freq_type", default_freq_type)?;
-    if c.mi() && freq_type == 0x80 {
-        // msdb on MI (sp_add_schedule, sp_verify_schedule): "start when the CPU is idle" is
-        // refused ("Job schedule trigger based on an idle CPU is not supported").
-        return Err(mi_agent_feature("Schedule job ONIDLE"));
-    }
-    let enabled = g("enabled", 1)?;
-    let mut interval = g("freq_interval", 0)?;
-    let mut subday_type = g("freq_subday_type", 0)?;
-    let mut subday_interval = g("freq_subday_interval", 0)?;
-    let mut relative = g("freq_relative_interval", 0)?;
-    let mut recurrence = g("freq_recurrence_factor", 0)?;
-    let today = {
-        let t = crate::protocol::types::now_text();
-        t[..10].replace('-', "").parse().unwrap_or(20260101)
-    };
-    let start_date =
-        c.p.int("active_start_date")?
-            .filter(|d| *d != 0)
-            .unwrap_or(today);
-    let end_date =
-        c.p.int("active_end_date")?
-            .filter(|d| *d != 0)
-            .unwrap_or(99991231);
-    let start_time = g("active_start_time", 0)?;
-    let end_time =
-        c.p.int("active_end_time")?
-            .filter(|t| *t != 0)
-            .unwrap_or(235959);
-    if enabled != 0 && enabled != 1 {
-        return Err(invalid("@enabled", "0, 1"));
-    }
-    if freq_type == 0x2 {
-        return Err(ServerMessage::error(
-            14295,
-            16,
-            "Frequency Type 0x2 (OnDemand) is no longer supported.",
-        ));
-    }
-    if ![0x1, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80].contains(&freq_type) {
-        return Err(invalid("@freq_type", "1, 4, 8, 16, 32, 64, 128"));
-    }
-    if subday_type != 0 && ![1, 2, 4, 8].contains(&subday_type) {
-        return Err(invalid("@freq_subday_type", "0x1, 0x2, 0x4, 0x8"));
-    }
-    for (d, name) in [
-        (end_date, "@active_end_date"),
-        (start_date, "@active_start_date"),
-    ] {
-        if !(19900101..=99991231).contains(&d) || !valid_date(d) {
-            return Err(invalid(name, "19900101..99991231"));
-        }
-    }
-    if end_date < start_date {
-        return Err(ServerMessage::error(
-            14288,
-            16,
-            "@active_end_date cannot be before @active_start_date.",
-        ));
-    }
-    for (t, name) in [
-        (end_time, "@active_end_time"),
-        (start_time, "@active_start_time"),
-    ] {
-        if !(0..=235959).contains(&t) {
-            return Err(invalid(name, "000000..235959"));
-        }
-        for (part, v, max) in [
-            ("hour", t / 10000, 23),
-            ("minute", t / 100 % 100, 59),
-            ("second", t % 100, 59),
-        ] {
-            if v > max {
-                return Err(ServerMessage::error(
-                    14287,
-                    16,
-                    format!("The '{name}' supplied has an invalid {part}."),
-                ));
-            }
-        }
-    }
-    if start_time == end_time && [2, 4, 8].contains(&subday_type) {
-        return Err(invalid(
-            "@active_end_time",
-            "before or after @active_start_time",
-        ));
-    }
-    if [0x1, 0x40, 0x80].contains(&freq_type) {
-        (interval, subday_type, subday_interval, relative, recurrence) = (0, 0, 0, 0, 0);
-    } else {
-        if subday_type == 0 {
-            subday_type = 1;
-        }
-        if (subday_type != 1 && subday_interval < 1) || (subday_type == 2 && subday_interval < 10) {
-            return Err(bad_schedule(
-                "The specified '@freq_subday_interval' is invalid.",
-            ));
-        }
-        match freq_type {
-            0x4 => {
-                recurrence = 0;
-                if interval < 1 {
-                    return Err(bad_schedule(
-                        "@freq_interval must be at least 1 for a daily job.",
-                    ));
-                }
-            }
-            0x8 if !(1..=127).contains(&interval) => {
-                return Err(bad_schedule(
-                    "@freq_interval must be a valid day of the week bitmask [Sunday = 1 .. Saturday = 64] for a weekly job.",
-                ));
-            }
-            0x10 if !(1..=31).contains(&interval) => {
-                return Err(bad_schedule(
-                    "@freq_interval must be between 1 and 31 for a monthly job.",
-                ));
-            }
-            0x20 if ![1, 2, 4, 8, 16].contains(&relative) => {
-                return Err(bad_schedule(
-                    "@freq_relative_interval must be one of 1st (0x1), 2nd (0x2), 3rd [0x4], 4th (0x8) or Last (0x10).",
-                ));
-            }
-            0x20 if !(1..=10).contains(&interval) => {
-                return Err(bad_schedule(
-                    "@freq_interval must be between 1 and 10 (1 = Sunday .. 7 = Saturday, 8 = Day, 9 = Weekday, 10 = Weekend-day) for a monthly-relative job.",
-                ));
-            }
-            _ => {}
-        }
-        if [0x8, 0x10, 0x20].contains(&freq_type) && recurrence < 1 {
-            return Err(bad_schedule("@freq_recurrence_factor must be at least 1."));
-        }
-    }
-    Ok([
-        enabled,
-        freq_type,
-        interval,
-        subday_type,
-        subday_interval,
-        relative,
-        recurrence,
-        start_date,
-        end_date,
-        start_time,
-        end_time,
-    ])
-}
-
-fn valid_date(d: i64) -> bool {
-    let (y, m, day) = (d / 10000, d / 100 % 100, d % 100);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1..=days).contains(&day)
-}
 
 /// Stores a verified schedule; returns its id and uid.
 fn insert(

@@ -3,8 +3,8 @@
 //! schedules and target servers as three more result sets; the emulator returns the job's row
 //! only (those are readable from sysjobsteps, sysjobschedules and sysjobservers).
 
-use super::agent_jobs::job_of;
 use super::context::{Ctx, Def};
+use super::job_checks::job_of;
 use crate::protocol::tokens::ServerMessage;
 use crate::protocol::types::Value;
 use crate::sql::outcome::Outcome;

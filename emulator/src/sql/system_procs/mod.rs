@@ -10,15 +10,21 @@
 mod agent_jobs;
 mod agent_misc;
 mod agent_notify;
+mod agent_proxies;
 mod agent_schedules;
 mod agent_steps;
 mod configure;
 mod context;
 mod help_job;
+mod job_checks;
 mod mail;
+mod mail_checks;
+mod mail_profiles;
 mod messages;
 mod params;
 mod proc_errors;
+mod schedule_checks;
+mod step_fields;
 
 use super::outcome::Outcome;
 use super::procedures::Arg;
@@ -62,8 +68,10 @@ fn registry() -> Vec<Entry> {
     all.extend(agent_schedules::ENTRIES.iter().map(entry(true)));
     all.extend(agent_misc::ENTRIES.iter().map(entry(true)));
     all.extend(agent_notify::ENTRIES.iter().map(entry(true)));
+    all.extend(agent_proxies::ENTRIES.iter().map(entry(true)));
     all.extend(help_job::ENTRIES.iter().map(entry(true)));
     all.extend(mail::ENTRIES.iter().map(entry(true)));
+    all.extend(mail_profiles::ENTRIES.iter().map(entry(true)));
     all.extend(configure::ENTRIES.iter().map(entry(false)));
     all.extend(messages::ENTRIES.iter().map(entry(false)));
     all
