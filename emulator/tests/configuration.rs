@@ -230,6 +230,38 @@ async fn user_defined_messages() {
         .await,
         15033
     );
+    // RAISERROR by number raises the stored text, formatted, with the number.
+    let err = c
+        .simple_query("RAISERROR(50001, 16, 1, 42)")
+        .await
+        .err()
+        .expect("raised");
+    match err {
+        tiberius::error::Error::Server(e) => {
+            assert_eq!(e.code(), 50001);
+            assert_eq!(e.message(), "again");
+        }
+        other => panic!("{other:?}"),
+    }
+    exec(
+        &mut c,
+        "EXEC sp_addmessage 50004, 16, N'Order %d was not found.'",
+    )
+    .await;
+    let err = c
+        .simple_query("RAISERROR(50004, -1, 1, 42)")
+        .await
+        .err()
+        .expect("raised");
+    match err {
+        tiberius::error::Error::Server(e) => {
+            assert_eq!((e.code(), e.class()), (50004, 16));
+            assert_eq!(e.message(), "Order 42 was not found.");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(error_code(&mut c, "RAISERROR(59999, 16, 1)").await, 18054);
+    exec(&mut c, "EXEC sp_dropmessage 50004").await;
     exec(&mut c, "EXEC sp_dropmessage 50002").await;
     assert_eq!(error_code(&mut c, "EXEC sp_dropmessage 50002").await, 15179);
     assert_eq!(error_code(&mut c, "EXEC sp_dropmessage 2812").await, 15178);

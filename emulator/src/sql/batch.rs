@@ -589,8 +589,11 @@ impl Run<'_> {
                     .map(eval)
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(one)?;
-                let (m, terminate) =
-                    raise::raiserror(&message, severity, state, &args, r.with_log).map_err(one)?;
+                let (m, terminate) = super::system_procs::raise_user_message(
+                    inst, &message, severity, state, &args, r.with_log,
+                )
+                .unwrap_or_else(|| raise::raiserror(&message, severity, state, &args, r.with_log))
+                .map_err(one)?;
                 self.vars.error = m.number;
                 if m.class > 10 {
                     self.out.push(Outcome::Error(m));

@@ -5,6 +5,7 @@
 //! user-defined messages, not SQL Server's own.
 
 use super::context::{Ctx, Def};
+use crate::instance::Instance;
 use crate::protocol::tokens::ServerMessage;
 use crate::protocol::types::Value;
 use crate::sql::outcome::Outcome;
@@ -146,4 +147,37 @@ fn drop_message(c: &mut Ctx<'_, '_>) -> Result<Vec<Outcome>, ServerMessage> {
         &key,
     )?;
     Ok(Vec::new())
+}
+
+/// RAISERROR of a user-defined message by its number ("RAISERROR (Transact-SQL)": msg_id
+/// from sys.messages, its text formatted with the arguments; a severity of -1 takes the
+/// message's own). None when the number is not a message sp_addmessage added.
+pub(crate) fn raise_user_message(
+    inst: &mut Instance,
+    message: &Value,
+    severity: i64,
+    state: i64,
+    args: &[Value],
+    with_log: bool,
+) -> Option<Result<(ServerMessage, bool), ServerMessage>> {
+    let id = match message {
+        Value::Int(i) if *i > 50000 => *i,
+        _ => return None,
+    };
+    let (_, rows) = inst
+        .query(
+            r#"SELECT severity, text FROM main."sys.messages" WHERE message_id = ?1 AND language_id = 1033"#,
+            &[Value::Int(id)],
+        )
+        .ok()?;
+    let row = rows.into_iter().next()?;
+    let stored = crate::protocol::types::int(&row[0]);
+    let text = Value::Text(crate::protocol::types::text(&row[1]));
+    let severity = if severity < 0 { stored } else { severity };
+    Some(
+        crate::sql::raise::raiserror(&text, severity, state, args, with_log).map(|(mut m, end)| {
+            m.number = id as i32;
+            (m, end)
+        }),
+    )
 }

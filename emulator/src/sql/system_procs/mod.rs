@@ -35,6 +35,7 @@ use crate::protocol::tokens::ServerMessage;
 
 pub(super) use configure::reconfigure;
 use context::{Ctx, Def, Proc};
+pub(super) use messages::raise_user_message;
 use params::Params;
 
 /// A call as EXEC wrote it.
