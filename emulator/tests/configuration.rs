@@ -231,11 +231,9 @@ async fn user_defined_messages() {
         15033
     );
     // RAISERROR by number raises the stored text, formatted, with the number.
-    let err = c
-        .simple_query("RAISERROR(50001, 16, 1, 42)")
-        .await
-        .err()
-        .expect("raised");
+    let Err(err) = c.simple_query("RAISERROR(50001, 16, 1, 42)").await else {
+        panic!("not raised")
+    };
     match err {
         tiberius::error::Error::Server(e) => {
             assert_eq!(e.code(), 50001);
@@ -248,11 +246,9 @@ async fn user_defined_messages() {
         "EXEC sp_addmessage 50004, 16, N'Order %d was not found.'",
     )
     .await;
-    let err = c
-        .simple_query("RAISERROR(50004, -1, 1, 42)")
-        .await
-        .err()
-        .expect("raised");
+    let Err(err) = c.simple_query("RAISERROR(50004, -1, 1, 42)").await else {
+        panic!("not raised")
+    };
     match err {
         tiberius::error::Error::Server(e) => {
             assert_eq!((e.code(), e.class()), (50004, 16));
