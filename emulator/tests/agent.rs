@@ -60,6 +60,16 @@ async fn msdb_has_the_agent_tables_and_seeded_categories() {
         "SELECT job_id, name, enabled, description, owner_sid, category_id, start_step_id, notify_level_email, notify_email_operator_id, notify_level_eventlog, delete_level FROM msdb.dbo.sysjobs",
     )
     .await;
+    exec(&mut c, "EXEC msdb.dbo.sp_add_job @job_name = N'Viewed'").await;
+    let v = one_row(
+        &mut c,
+        "SELECT originating_server, name, master_server, originating_server_id FROM msdb.dbo.sysjobs_view",
+    )
+    .await;
+    assert_eq!(v.get::<&str, _>(0), Some("SRC01"));
+    assert_eq!(v.get::<&str, _>(1), Some("Viewed"));
+    assert_eq!(v.get::<bool, _>(2), Some(false));
+    assert_eq!(v.get::<i32, _>(3), Some(0));
     let r = one_row(
         &mut c,
         "SELECT name, category_class, category_type FROM msdb.dbo.syscategories WHERE category_id = 0",

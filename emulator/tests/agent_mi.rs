@@ -85,6 +85,14 @@ async fn a_managed_instance_refuses_what_its_agent_lacks() {
     assert_eq!(
         error_code(
             &mut c,
+            "EXEC msdb.dbo.sp_set_sqlagent_properties @jobhistory_max_rows = 10"
+        )
+        .await,
+        41905
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
             "EXEC msdb.dbo.sp_add_operator @name = N'o', @netsend_address = N'host'"
         )
         .await,

@@ -89,11 +89,6 @@ CREATE TABLE IF NOT EXISTS msdb."dbo.sysjobhistory" (
     run_date int NOT NULL, run_time int NOT NULL, run_duration int NOT NULL, operator_id_emailed int NOT NULL,
     operator_id_netsent int NOT NULL, operator_id_paged int NOT NULL, retries_attempted int NOT NULL, server sysname NOT NULL
 );
-CREATE VIEW IF NOT EXISTS msdb."dbo.sysjobs_view" AS
-SELECT job_id, originating_server_id, name, enabled, description, start_step_id, category_id, owner_sid,
-    notify_level_eventlog, notify_level_email, notify_level_netsend, notify_level_page, notify_email_operator_id,
-    notify_netsend_operator_id, notify_page_operator_id, delete_level, date_created, date_modified, version_number
-FROM msdb."dbo.sysjobs";
 "#;
 
 /// The permanent categories (ids below 100) SQL Server's msdb holds from installation.
@@ -148,9 +143,34 @@ pub(super) const SUBSYSTEMS: &[(i64, &str, Option<i64>, bool)] = &[
     (12, "PowerShell", None, true),
 ];
 
+/// `sysjobs_view` with the columns of msdb's: the job's columns in its order, with the name of
+/// its originating server and whether that is a master server, from
+/// `sysoriginatingservers_view` (this server, id 0, upper-case, not a master: the emulator has
+/// no multi-server administration). That view is kept as a one-row table, rewritten when the
+/// server starts, so its columns keep their declared types.
+fn jobs_view(server: &str) -> String {
+    format!(
+        r#"DROP VIEW IF EXISTS msdb."dbo.sysjobs_view";
+        DROP TABLE IF EXISTS msdb."dbo.sysoriginatingservers_view";
+        CREATE TABLE msdb."dbo.sysoriginatingservers_view" (
+            originating_server_id int, originating_server sysname, master_server bit
+        );
+        INSERT INTO msdb."dbo.sysoriginatingservers_view" VALUES (0, '{}', 0);
+        CREATE VIEW msdb."dbo.sysjobs_view" AS
+        SELECT j.job_id, s.originating_server, j.name, j.enabled, j.description, j.start_step_id,
+            j.category_id, j.owner_sid, j.notify_level_eventlog, j.notify_level_email, j.notify_level_netsend,
+            j.notify_level_page, j.notify_email_operator_id, j.notify_netsend_operator_id, j.notify_page_operator_id,
+            j.delete_level, j.date_created, j.date_modified, j.version_number, j.originating_server_id, s.master_server
+        FROM msdb."dbo.sysjobs" j JOIN msdb."dbo.sysoriginatingservers_view" s
+            ON s.originating_server_id = j.originating_server_id;"#,
+        server.to_ascii_uppercase().replace('\'', "''")
+    )
+}
+
 /// Creates the tables (a new instance) and seeds them the first time.
 pub(super) fn prepare(conn: &Connection, p: &Personality) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(&jobs_view(p.server_name()))?;
     let seeded: i64 = conn.query_row(
         r#"SELECT COUNT(*) FROM msdb."dbo.syscategories""#,
         [],

@@ -243,8 +243,10 @@ fn grant_login(c: &mut Ctx<'_, '_>) -> Result<Vec<Outcome>, ServerMessage> {
 
 fn set_agent_properties(c: &mut Ctx<'_, '_>) -> Result<Vec<Outcome>, ServerMessage> {
     if c.mi() {
-        // "SQL Server Agent settings are read only. The procedure sp_set_agent_properties isn't
-        // supported" (T-SQL differences); older revisions of the page quote the error: 41905.
+        // msdb's sp_set_sqlagent_properties raises 41905 naming itself when EngineEdition is 8;
+        // the documentation ("SQL Server Agent settings are read only. The procedure
+        // sp_set_agent_properties isn't supported", T-SQL differences; older revisions quote
+        // the 41905 text with that name) uses the other name, refused the same way.
         return Err(mi_procedure(c.proc_name));
     }
     if c.proc_name == "sp_set_agent_properties" {
