@@ -540,3 +540,45 @@ async fn uids_passed_by_a_script_are_kept() {
         Some("7D1E2F3A-AAAA-4BBB-8CCC-DDDDEEEEFFFF")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolled_back_transaction_undoes_what_the_procedures_did() {
+    let (_r, mut c) = sql2019_client().await;
+    exec(
+        &mut c,
+        concat!(
+            "BEGIN TRANSACTION; ",
+            "EXEC msdb.dbo.sp_add_operator @name = N'Temp'; ",
+            "EXEC msdb.dbo.sp_add_job @job_name = N'Scripted'; ",
+            "EXEC msdb.dbo.sp_add_jobstep @job_name = N'Scripted', @step_name = N's'; ",
+            "EXEC sp_configure 'show advanced options', 1; ",
+            "ROLLBACK TRANSACTION"
+        ),
+    )
+    .await;
+    assert_eq!(
+        int(&mut c, "SELECT COUNT(*) FROM msdb.dbo.sysjobs").await,
+        0
+    );
+    assert_eq!(
+        int(&mut c, "SELECT COUNT(*) FROM msdb.dbo.sysjobsteps").await,
+        0
+    );
+    assert_eq!(
+        int(&mut c, "SELECT COUNT(*) FROM msdb.dbo.sysoperators").await,
+        0
+    );
+    assert_eq!(
+        int(&mut c, "SELECT CAST(value AS int) FROM sys.configurations WHERE name = N'show advanced options'").await,
+        0
+    );
+    exec(
+        &mut c,
+        "BEGIN TRAN; EXEC msdb.dbo.sp_add_job @job_name = N'Kept'; COMMIT",
+    )
+    .await;
+    assert_eq!(
+        int(&mut c, "SELECT COUNT(*) FROM msdb.dbo.sysjobs").await,
+        1
+    );
+}
