@@ -582,3 +582,80 @@ async fn a_rolled_back_transaction_undoes_what_the_procedures_did() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steps_schedules_and_categories_come_apart_as_msdb_takes_them() {
+    let (_r, mut c) = sql2019_client().await;
+    exec(
+        &mut c,
+        concat!(
+            "EXEC msdb.dbo.sp_add_category @name = N'ETL'; ",
+            "EXEC msdb.dbo.sp_add_job @job_name = N'J', @category_name = N'ETL'; ",
+            "EXEC msdb.dbo.sp_add_jobstep @job_name = N'J', @step_name = N'a', @on_success_action = 3; ",
+            "EXEC msdb.dbo.sp_add_jobstep @job_name = N'J', @step_name = N'b', @on_fail_action = 4, @on_fail_step_id = 3; ",
+            "EXEC msdb.dbo.sp_add_jobstep @job_name = N'J', @step_name = N'c', @on_success_action = 4, @on_success_step_id = 2; ",
+            "EXEC msdb.dbo.sp_add_jobschedule @job_name = N'J', @name = N'Daily', @freq_type = 4, @freq_interval = 1"
+        ),
+    )
+    .await;
+    exec(
+        &mut c,
+        "EXEC msdb.dbo.sp_delete_jobstep @job_name = N'J', @step_id = 2",
+    )
+    .await;
+    let steps = rows(&mut c, "SELECT step_id, step_name, on_success_action, on_success_step_id, on_fail_action, on_fail_step_id FROM msdb.dbo.sysjobsteps ORDER BY step_id").await;
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps[1].get::<&str, _>(1), Some("c"));
+    assert_eq!(steps[1].get::<i32, _>(0), Some(2));
+    // c jumped to the deleted step: it now quits with success.
+    assert_eq!(
+        (steps[1].get::<u8, _>(2), steps[1].get::<i32, _>(3)),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_delete_jobstep @job_name = N'J', @step_id = 5"
+        )
+        .await,
+        14266
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_detach_schedule @job_name = N'J', @schedule_name = N'Nope'"
+        )
+        .await,
+        14262
+    );
+    exec(&mut c, "EXEC msdb.dbo.sp_detach_schedule @job_name = N'J', @schedule_name = N'Daily', @delete_unused_schedule = 1").await;
+    assert_eq!(
+        int(&mut c, "SELECT COUNT(*) FROM msdb.dbo.sysschedules").await,
+        0
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_delete_category @class = N'JOB', @name = N'Database Maintenance'"
+        )
+        .await,
+        14276
+    );
+    exec(
+        &mut c,
+        "EXEC msdb.dbo.sp_delete_category @class = N'JOB', @name = N'ETL'",
+    )
+    .await;
+    assert_eq!(
+        int(&mut c, "SELECT category_id FROM msdb.dbo.sysjobs").await,
+        0
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_delete_category @class = N'JOB', @name = N'ETL'"
+        )
+        .await,
+        14262
+    );
+}

@@ -11,6 +11,7 @@ mod agent_jobs;
 mod agent_misc;
 mod agent_notify;
 mod agent_proxies;
+mod agent_removals;
 mod agent_schedules;
 mod agent_steps;
 mod configure;
@@ -70,6 +71,7 @@ fn registry() -> Vec<Entry> {
     all.extend(agent_misc::ENTRIES.iter().map(entry(true)));
     all.extend(agent_notify::ENTRIES.iter().map(entry(true)));
     all.extend(agent_proxies::ENTRIES.iter().map(entry(true)));
+    all.extend(agent_removals::ENTRIES.iter().map(entry(true)));
     all.extend(help_job::ENTRIES.iter().map(entry(true)));
     all.extend(mail::ENTRIES.iter().map(entry(true)));
     all.extend(mail_profiles::ENTRIES.iter().map(entry(true)));
