@@ -268,6 +268,40 @@ async fn schedules_are_validated_attached_and_deleted() {
         &format!("EXEC msdb.dbo.sp_attach_schedule @job_name = N'J', @schedule_id = {id}"),
     )
     .await;
+    // sp_update_schedule keeps what it is not given, and checks the result.
+    exec(&mut c, "EXEC msdb.dbo.sp_update_schedule @name = N'Weekly', @freq_interval = 65, @new_name = N'Weekend'").await;
+    let u = one_row(&mut c, &format!("SELECT name, freq_type, freq_interval, freq_recurrence_factor, active_start_time FROM msdb.dbo.sysschedules WHERE schedule_id = {id}")).await;
+    assert_eq!(u.get::<&str, _>(0), Some("Weekend"));
+    assert_eq!(
+        (
+            u.get::<i32, _>(1),
+            u.get::<i32, _>(2),
+            u.get::<i32, _>(3),
+            u.get::<i32, _>(4)
+        ),
+        (Some(8), Some(65), Some(1), Some(233000))
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_update_schedule @name = N'Weekend', @freq_interval = 0"
+        )
+        .await,
+        14278
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_update_schedule @name = N'Nope', @enabled = 0"
+        )
+        .await,
+        14262
+    );
+    exec(
+        &mut c,
+        "EXEC msdb.dbo.sp_update_schedule @name = N'Weekend', @new_name = N'Weekly'",
+    )
+    .await;
     exec(&mut c, "EXEC msdb.dbo.sp_add_jobschedule @job_name = N'J', @name = N'Daily', @freq_type = 4, @freq_interval = 1").await;
     assert_eq!(
         int(&mut c, "SELECT COUNT(*) FROM msdb.dbo.sysjobschedules").await,

@@ -65,6 +65,14 @@ async fn a_managed_instance_refuses_what_its_agent_lacks() {
         "EXEC msdb.dbo.sp_add_schedule @schedule_name = N'At start', @freq_type = 64",
     )
     .await;
+    assert_eq!(
+        error_code(
+            &mut c,
+            "EXEC msdb.dbo.sp_update_schedule @name = N'At start', @freq_type = 128"
+        )
+        .await,
+        41914
+    );
     assert_eq!(error_code(&mut c, "CREATE CREDENTIAL [c] WITH IDENTITY = N'SHARED ACCESS SIGNATURE', SECRET = N'x'; EXEC msdb.dbo.sp_add_proxy @proxy_name = N'p', @credential_name = N'c'").await, 41914);
     assert_eq!(
         error_code(

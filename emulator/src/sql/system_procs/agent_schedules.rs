@@ -69,6 +69,28 @@ pub(super) const ENTRIES: &[Def] = &[
         attach_schedule,
     ),
     (
+        "sp_update_schedule",
+        &[
+            "schedule_id",
+            "name",
+            "new_name",
+            "enabled",
+            "freq_type",
+            "freq_interval",
+            "freq_subday_type",
+            "freq_subday_interval",
+            "freq_relative_interval",
+            "freq_recurrence_factor",
+            "active_start_date",
+            "active_end_date",
+            "active_start_time",
+            "active_end_time",
+            "owner_login_name",
+            "automatic_post",
+        ],
+        update_schedule,
+    ),
+    (
         "sp_delete_schedule",
         &[
             "schedule_id",
@@ -141,7 +163,7 @@ fn add_schedule(c: &mut Ctx<'_, '_>) -> Result<Vec<Outcome>, ServerMessage> {
             "Procedure or function 'sp_add_schedule' expects parameter '@schedule_name', which was not supplied.",
         ));
     };
-    let f = verify(c, 0)?;
+    let f = verify(c, 0, None)?;
     let owner = match c.p.raw_text("owner_login_name").filter(|n| !n.is_empty()) {
         Some(login) => c
             .login_sid(&login)?
@@ -179,7 +201,7 @@ fn add_jobschedule(c: &mut Ctx<'_, '_>) -> Result<Vec<Outcome>, ServerMessage> {
             "Procedure or function 'sp_add_jobschedule' expects parameter '@name', which was not supplied.",
         ));
     };
-    let f = verify(c, 1)?;
+    let f = verify(c, 1, None)?;
     // The new schedule belongs to the job's owner (sp_add_jobschedule).
     let owner = match c.scalar(
         r#"SELECT owner_sid FROM msdb."dbo.sysjobs" WHERE job_id = ?1 COLLATE NOCASE"#,
@@ -195,8 +217,8 @@ fn add_jobschedule(c: &mut Ctx<'_, '_>) -> Result<Vec<Outcome>, ServerMessage> {
 }
 
 /// sp_verify_schedule_identifiers: exactly one of the id and the name, naming one schedule.
-fn schedule_of(c: &mut Ctx<'_, '_>) -> Result<(i64, String), ServerMessage> {
-    match (c.p.int("schedule_id")?, c.p.text("schedule_name")) {
+fn schedule_of(c: &mut Ctx<'_, '_>, name_param: &str) -> Result<(i64, String), ServerMessage> {
+    match (c.p.int("schedule_id")?, c.p.text(name_param)) {
         (Some(id), None) => c
             .scalar(
                 r#"SELECT name FROM msdb."dbo.sysschedules" WHERE schedule_id = ?1"#,
@@ -210,7 +232,7 @@ fn schedule_of(c: &mut Ctx<'_, '_>) -> Result<(i64, String), ServerMessage> {
                 &[Value::Text(name.clone())],
             )?;
             match rows.len() {
-                0 => Err(missing("@schedule_name", &name)),
+                0 => Err(missing(&format!("@{name_param}"), &name)),
                 1 => Ok((crate::protocol::types::int(&rows[0][0]), name)),
                 _ => Err(ServerMessage::error(
                     14371,
@@ -221,19 +243,24 @@ fn schedule_of(c: &mut Ctx<'_, '_>) -> Result<(i64, String), ServerMessage> {
                 )),
             }
         }
-        _ => Err(supply_either(14373, "@schedule_id", "@schedule_name", "")),
+        _ => Err(supply_either(
+            14373,
+            "@schedule_id",
+            &format!("@{name_param}"),
+            "",
+        )),
     }
 }
 
 fn attach_schedule(c: &mut Ctx<'_, '_>) -> Result<Vec<Outcome>, ServerMessage> {
     let (job, _) = job_of(c)?;
-    let (schedule, _) = schedule_of(c)?;
+    let (schedule, _) = schedule_of(c, "schedule_name")?;
     attach(c, &job, schedule)?;
     Ok(Vec::new())
 }
 
 fn delete_schedule(c: &mut Ctx<'_, '_>) -> Result<Vec<Outcome>, ServerMessage> {
-    let (id, _) = schedule_of(c)?;
+    let (id, _) = schedule_of(c, "schedule_name")?;
     let used = c
         .scalar_int(
             r#"SELECT COUNT(*) FROM msdb."dbo.sysjobschedules" WHERE schedule_id = ?1"#,
@@ -259,5 +286,49 @@ fn delete_schedule(c: &mut Ctx<'_, '_>) -> Result<Vec<Outcome>, ServerMessage> {
         r#"DELETE FROM msdb."dbo.sysschedules" WHERE schedule_id = ?1"#,
         &[Value::Int(id)],
     )?;
+    Ok(Vec::new())
+}
+
+/// sp_update_schedule: what the call passes changes, the rest is kept; the result is checked
+/// as a new schedule is.
+fn update_schedule(c: &mut Ctx<'_, '_>) -> Result<Vec<Outcome>, ServerMessage> {
+    let (id, _) = schedule_of(c, "name")?;
+    let (_, rows) = c.inst.query(
+        &format!(
+            r#"SELECT {} FROM msdb."dbo.sysschedules" WHERE schedule_id = ?1"#,
+            FREQ.join(", ")
+        ),
+        &[Value::Int(id)],
+    )?;
+    let mut base = [0i64; 11];
+    for (b, v) in base.iter_mut().zip(rows.first().into_iter().flatten()) {
+        *b = crate::protocol::types::int(v);
+    }
+    let f = verify(c, base[1], Some(base))?;
+    let mut params: Vec<Value> = vec![Value::Int(id)];
+    params.extend(f.iter().map(|v| Value::Int(*v)));
+    params.push(c.now());
+    let sets: Vec<String> = FREQ
+        .iter()
+        .enumerate()
+        .map(|(i, col)| format!("{col} = ?{}", i + 2))
+        .collect();
+    let mut sql = format!(
+        r#"UPDATE msdb."dbo.sysschedules" SET {}, date_modified = ?13, version_number = version_number + 1"#,
+        sets.join(", ")
+    );
+    if let Some(new_name) = c.p.text("new_name") {
+        params.push(Value::Text(new_name));
+        sql += &format!(", name = ?{}", params.len());
+    }
+    if let Some(login) = c.p.text("owner_login_name") {
+        let sid = c
+            .login_sid(&login)?
+            .ok_or_else(|| missing("@owner_login_name", &login))?;
+        params.push(Value::Binary(sid));
+        sql += &format!(", owner_sid = ?{}", params.len());
+    }
+    sql += " WHERE schedule_id = ?1";
+    c.write("msdb", "dbo.sysschedules", &sql, &params)?;
     Ok(Vec::new())
 }

@@ -21,38 +21,59 @@ pub(super) const FREQ: &[&str] = &[
 ];
 
 /// A schedule's values after sp_verify_schedule (defaults filled, unused ones zeroed), in
-/// FREQ's order.
-pub(super) fn verify(c: &Ctx<'_, '_>, default_freq_type: i64) -> Result<[i64; 11], ServerMessage> {
-    let g = |n: &str, d: i64| -> Result<i64, ServerMessage> { c.p.int_or(n, d) };
-    let freq_type = g("freq_type", default_freq_type)?;
-    if c.mi() && freq_type == 0x80 {
-        // msdb on MI (sp_add_schedule, sp_verify_schedule): "start when the CPU is idle" is
-        // refused ("Job schedule trigger based on an idle CPU is not supported").
-        return Err(mi_agent_feature("Schedule job ONIDLE"));
-    }
-    let enabled = g("enabled", 1)?;
-    let mut interval = g("freq_interval", 0)?;
-    let mut subday_type = g("freq_subday_type", 0)?;
-    let mut subday_interval = g("freq_subday_interval", 0)?;
-    let mut relative = g("freq_relative_interval", 0)?;
-    let mut recurrence = g("freq_recurrence_factor", 0)?;
+/// FREQ's order. `base` holds the values of the schedule being updated (sp_update_schedule
+/// keeps what the call does not pass); a new schedule takes sp_add_schedule's defaults.
+pub(super) fn verify(
+    c: &Ctx<'_, '_>,
+    default_freq_type: i64,
+    base: Option<[i64; 11]>,
+) -> Result<[i64; 11], ServerMessage> {
     let today = {
         let t = crate::protocol::types::now_text();
         t[..10].replace('-', "").parse().unwrap_or(20260101)
     };
-    let start_date =
-        c.p.int("active_start_date")?
-            .filter(|d| *d != 0)
-            .unwrap_or(today);
-    let end_date =
-        c.p.int("active_end_date")?
-            .filter(|d| *d != 0)
-            .unwrap_or(99991231);
-    let start_time = g("active_start_time", 0)?;
-    let end_time =
-        c.p.int("active_end_time")?
-            .filter(|t| *t != 0)
-            .unwrap_or(235959);
+    let d = base.unwrap_or([
+        1,
+        default_freq_type,
+        0,
+        0,
+        0,
+        0,
+        0,
+        today,
+        99991231,
+        0,
+        235959,
+    ]);
+    let g = |i: usize| -> Result<i64, ServerMessage> { c.p.int_or(FREQ[i], d[i]) };
+    let freq_type = g(1)?;
+    if c.mi() && freq_type == 0x80 {
+        // msdb on MI (sp_add_schedule, sp_update_schedule, sp_verify_schedule): "start when
+        // the CPU is idle" is refused ("Job schedule trigger based on an idle CPU is not
+        // supported").
+        return Err(mi_agent_feature("Schedule job ONIDLE"));
+    }
+    let enabled = g(0)?;
+    let mut interval = g(2)?;
+    let mut subday_type = g(3)?;
+    let mut subday_interval = g(4)?;
+    let mut relative = g(5)?;
+    let mut recurrence = g(6)?;
+    // 0 means "the default" for the dates and the end time (sp_verify_schedule).
+    let nonzero = |i: usize, dflt: i64| -> Result<i64, ServerMessage> {
+        Ok(c.p
+            .int(FREQ[i])?
+            .filter(|v| *v != 0)
+            .unwrap_or(if c.p.int(FREQ[i])?.is_some() {
+                dflt
+            } else {
+                d[i]
+            }))
+    };
+    let start_date = nonzero(7, today)?;
+    let end_date = nonzero(8, 99991231)?;
+    let start_time = g(9)?;
+    let end_time = nonzero(10, 235959)?;
     if enabled != 0 && enabled != 1 {
         return Err(invalid("@enabled", "0, 1"));
     }
