@@ -172,18 +172,20 @@ fn seed(src: &Server) -> Result<(), ferry_emulator::protocol::tokens::ServerMess
             "INSERT INTO [{db}].dbo.Notes VALUES (1, N'sample database for ferry rehearsals')"
         ))?;
     }
-    // A few SQL Server Agent jobs and an operator, as msdb holds them (sp_add_job is not
-    // emulated yet, so they are inserted directly).
+    // A few SQL Server Agent jobs and an operator, created through msdb's procedures.
     src.run_sql(concat!(
-        "INSERT INTO msdb.dbo.sysoperators VALUES (1, N'DBA Team', 1, N'dba@contoso.example'); ",
-        "INSERT INTO msdb.dbo.sysjobs VALUES ('1A6B4C2D-0000-4000-8000-000000000001', N'Nightly index maintenance', 1, N'Rebuilds fragmented indexes', 1, 3, 0x01, '2026-01-01 00:00:00', '2026-01-01 00:00:00'), ",
-        "('1A6B4C2D-0000-4000-8000-000000000002', N'SalesDb log backup', 1, N'Every 15 minutes', 1, 3, 0x01, '2026-01-01 00:00:00', '2026-01-01 00:00:00'), ",
-        "('1A6B4C2D-0000-4000-8000-000000000003', N'Purge HR audit', 0, N'Disabled', 1, 0, 0x01, '2026-01-01 00:00:00', '2026-01-01 00:00:00'); ",
-        "INSERT INTO msdb.dbo.sysjobsteps VALUES ('1A6B4C2D-0000-4000-8000-000000000001', 1, N'Rebuild', N'TSQL', N'ALTER INDEX ALL ON dbo.Orders REBUILD', N'SalesDb', 1, 2), ",
-        "('1A6B4C2D-0000-4000-8000-000000000002', 1, N'Backup log', N'TSQL', N'BACKUP LOG SalesDb TO DISK = ''/backups/SalesDb.trn''', N'master', 1, 2), ",
-        "('1A6B4C2D-0000-4000-8000-000000000003', 1, N'Purge', N'CmdExec', N'purge-audit.exe --older-than 90', N'master', 1, 2); ",
-        "INSERT INTO msdb.dbo.sysschedules VALUES (1, N'Nightly 02:00', 1, 4, 1, 20000), (2, N'Every 15 minutes', 1, 4, 1, 0); ",
-        "INSERT INTO msdb.dbo.sysjobschedules VALUES (1, '1A6B4C2D-0000-4000-8000-000000000001'), (2, '1A6B4C2D-0000-4000-8000-000000000002')",
+        "EXEC msdb.dbo.sp_add_operator @name = N'DBA Team', @email_address = N'dba@contoso.example'; ",
+        "EXEC msdb.dbo.sp_add_job @job_name = N'Nightly index maintenance', @description = N'Rebuilds fragmented indexes', @category_name = N'Database Maintenance', @notify_level_email = 2, @notify_email_operator_name = N'DBA Team'; ",
+        "EXEC msdb.dbo.sp_add_jobstep @job_name = N'Nightly index maintenance', @step_name = N'Rebuild', @command = N'ALTER INDEX ALL ON dbo.Orders REBUILD', @database_name = N'SalesDb'; ",
+        "EXEC msdb.dbo.sp_add_jobschedule @job_name = N'Nightly index maintenance', @name = N'Nightly 02:00', @freq_type = 4, @freq_interval = 1, @active_start_time = 20000; ",
+        "EXEC msdb.dbo.sp_add_jobserver @job_name = N'Nightly index maintenance'; ",
+        "EXEC msdb.dbo.sp_add_job @job_name = N'SalesDb log backup', @description = N'Every 15 minutes', @category_name = N'Database Maintenance'; ",
+        "EXEC msdb.dbo.sp_add_jobstep @job_name = N'SalesDb log backup', @step_name = N'Backup log', @command = N'BACKUP LOG SalesDb TO DISK = ''/backups/SalesDb.trn''', @database_name = N'master'; ",
+        "EXEC msdb.dbo.sp_add_jobschedule @job_name = N'SalesDb log backup', @name = N'Every 15 minutes', @freq_type = 4, @freq_interval = 1, @freq_subday_type = 4, @freq_subday_interval = 15; ",
+        "EXEC msdb.dbo.sp_add_jobserver @job_name = N'SalesDb log backup'; ",
+        "EXEC msdb.dbo.sp_add_job @job_name = N'Purge HR audit', @enabled = 0, @description = N'Disabled'; ",
+        "EXEC msdb.dbo.sp_add_jobstep @job_name = N'Purge HR audit', @step_name = N'Purge', @subsystem = N'CmdExec', @command = N'purge-audit.exe --older-than 90'; ",
+        "EXEC msdb.dbo.sp_add_jobserver @job_name = N'Purge HR audit'",
     ))?;
     src.run_sql("CREATE LOGIN [app_reader] WITH PASSWORD = N'Reader#2026', CHECK_POLICY = OFF; CREATE LOGIN [etl_writer] WITH PASSWORD = N'Writer#2026', CHECK_POLICY = OFF")?;
     Ok(())

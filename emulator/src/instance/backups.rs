@@ -26,19 +26,6 @@ CREATE TABLE msdb."dbo.backupset" (
 CREATE TABLE msdb."dbo.backupmediafamily" (
     media_set_id int, family_sequence_number tinyint, physical_device_name nvarchar(260), device_type tinyint
 );
-CREATE TABLE msdb."dbo.sysjobs" (
-    job_id uniqueidentifier, name sysname, enabled tinyint, description nvarchar(512), start_step_id int,
-    category_id int, owner_sid varbinary(85), date_created datetime2, date_modified datetime2
-);
-CREATE TABLE msdb."dbo.sysjobsteps" (
-    job_id uniqueidentifier, step_id int, step_name sysname, subsystem nvarchar(40), command nvarchar(-1),
-    database_name sysname, on_success_action tinyint, on_fail_action tinyint
-);
-CREATE TABLE msdb."dbo.sysschedules" (
-    schedule_id int, name sysname, enabled int, freq_type int, freq_interval int, active_start_time int
-);
-CREATE TABLE msdb."dbo.sysjobschedules" (schedule_id int, job_id uniqueidentifier);
-CREATE TABLE msdb."dbo.sysoperators" (id int, name sysname, enabled tinyint, email_address nvarchar(100));
 CREATE TABLE msdb."dbo.restorehistory" (
     restore_history_id INTEGER PRIMARY KEY, restore_date datetime2, destination_database_name nvarchar(128),
     user_name nvarchar(128), backup_set_id int, restore_type char(1), replace bit, recovery bit

@@ -31,7 +31,7 @@ use crate::protocol::tokens::ServerMessage;
 const CATALOG: &str = "catalog.sqlite";
 const LOCK: &str = "instance.lock";
 /// The catalog's layout; a directory written with another is refused, not misread.
-const LAYOUT_VERSION: i32 = 3;
+const LAYOUT_VERSION: i32 = 4;
 
 const DATABASES_SCHEMA: &str = r#"
 CREATE TABLE "ferry.databases" (

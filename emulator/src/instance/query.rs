@@ -182,6 +182,10 @@ fn from_sqlite(v: rusqlite::types::Value, ty: SqlType) -> Value {
             Value::Int(f as i64)
         }
         (SqlType::Bit, V::Integer(i)) => Value::Bit(i != 0),
+        // sys.configurations' sql_variant columns hold int.
+        (SqlType::SqlVariant, V::Integer(i)) => {
+            Value::Variant(Box::new((SqlType::Int, Value::Int(i))))
+        }
         (SqlType::Float, V::Real(f)) => Value::Float(f),
         (SqlType::Float, V::Integer(i)) => Value::Float(i as f64),
         (SqlType::Decimal(_, s), v) => {

@@ -409,6 +409,29 @@ pub fn parse_datetime(text: &str) -> Option<(u32, u64)> {
     Some((days, ((h * 60 + mi) * 60 + s) * 10_000_000 + frac))
 }
 
+/// A GUID (textual byte order) in SQL Server's storage order: the first three groups
+/// little-endian. The same swap turns storage order back into textual order.
+pub fn guid_storage_bytes(g: &[u8; 16]) -> [u8; 16] {
+    let mut b = *g;
+    b[..4].reverse();
+    b[4..6].reverse();
+    b[6..8].reverse();
+    b
+}
+
+/// A GUID written as text (`6F9619FF-8B86-D011-B42D-00C04FC964FF`), or NULL when it is not one.
+pub fn parse_guid_text(s: &str) -> Value {
+    let hex: String = s.chars().filter(char::is_ascii_hexdigit).collect();
+    if hex.len() != 32 {
+        return Value::Null;
+    }
+    let mut g = [0u8; 16];
+    for (i, b) in g.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).unwrap_or(0);
+    }
+    Value::Guid(g)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -238,6 +238,9 @@ fn open_instance(options: &ServerOptions) -> std::io::Result<Instance> {
             std::io::Error::other(format!("cannot set up login {name}: {}", e.text))
         })?;
     }
+    instance
+        .prepare_system_objects(&options.personality)
+        .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
     Ok(instance)
 }
 

@@ -589,8 +589,11 @@ impl Run<'_> {
                     .map(eval)
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(one)?;
-                let (m, terminate) =
-                    raise::raiserror(&message, severity, state, &args, r.with_log).map_err(one)?;
+                let (m, terminate) = super::system_procs::raise_user_message(
+                    inst, &message, severity, state, &args, r.with_log,
+                )
+                .unwrap_or_else(|| raise::raiserror(&message, severity, state, &args, r.with_log))
+                .map_err(one)?;
                 self.vars.error = m.number;
                 if m.class > 10 {
                     self.out.push(Outcome::Error(m));
@@ -618,6 +621,10 @@ impl Run<'_> {
             Plan::Return => {
                 done(&mut self.out);
                 return Ok(Flow::Stop);
+            }
+            Plan::Reconfigure(with_override) => {
+                super::system_procs::reconfigure(inst, spid, *with_override).map_err(one)?;
+                done(&mut self.out);
             }
         }
         Ok(Flow::Next)
@@ -716,7 +723,33 @@ impl Run<'_> {
                         let columns = sp_who_columns();
                         (*status, vec![Outcome::Rows { columns, rows }], Flow::Next)
                     }
-                    _ => return Err(one(not_found(written))),
+                    other => {
+                        let view = self.view();
+                        let call = super::system_procs::Call {
+                            name: other,
+                            written,
+                            args,
+                            values: &values,
+                            s: &view,
+                        };
+                        match super::system_procs::call(&call, inst) {
+                            None => return Err(one(not_found(written))),
+                            Some(Err(e)) => {
+                                // A failed msdb procedure returns 1 (its RETURN(1)).
+                                if let Some(var) = status {
+                                    self.assign(var, (SqlType::Int, Value::Int(1)))
+                                        .map_err(one)?;
+                                }
+                                return Err(one(e));
+                            }
+                            Some(Ok(done)) => {
+                                for (var, v) in done.outputs {
+                                    self.assign(&var, v).map_err(one)?;
+                                }
+                                (*status, done.out, Flow::Next)
+                            }
+                        }
+                    }
                 }
             }
         };

@@ -168,6 +168,9 @@ pub fn convert(v: Value, from: SqlType, to: SqlType) -> Result<Value, ServerMess
                 Value::Binary(b) => b,
                 Value::Text(t) => t.into_bytes(),
                 Value::Int(i) => i.to_be_bytes().to_vec(),
+                // uniqueidentifier to binary(16): SQL Server's storage order, the first three
+                // groups little-endian (as `DECLARE @jobId BINARY(16)` in scripted jobs holds it).
+                Value::Guid(g) => types::guid_storage_bytes(&g).to_vec(),
                 other => return Err(conversion_failed(from, &other, to)),
             };
             Value::Binary(match n {

@@ -21,6 +21,7 @@ mod scalar;
 mod script;
 pub mod security;
 mod session;
+mod system_procs;
 mod table;
 mod variables;
 

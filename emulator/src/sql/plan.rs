@@ -78,6 +78,8 @@ pub enum Plan<'t> {
     /// THROW with its number, message and state.
     Throw([Expr<'t>; 3]),
     Return,
+    /// RECONFIGURE [WITH OVERRIDE].
+    Reconfigure(bool),
 }
 
 /// A transaction's name after BEGIN/COMMIT/ROLLBACK/SAVE [TRAN[SACTION]].
@@ -179,6 +181,13 @@ pub fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     }
     if first.is("SET") {
         return plan_set(st);
+    }
+    if first.is("RECONFIGURE") {
+        return match &st[1..] {
+            [] => Ok(Plan::Reconfigure(false)),
+            [w, o] if w.is("WITH") && o.is("OVERRIDE") => Ok(Plan::Reconfigure(true)),
+            [x, ..] => Err(syntax_error(&x.display())),
+        };
     }
     if first.is("EXEC") || first.is("EXECUTE") {
         return parse_exec(st).map(Plan::Exec);

@@ -16,6 +16,8 @@ const SERVER_VIEWS: &[&str] = &[
     "dm_operation_status",
     "certificates",
     "dm_database_encryption_keys",
+    "configurations",
+    "messages",
 ];
 
 /// Views of the server's sessions and resources, rebuilt in the connection's `temp` schema

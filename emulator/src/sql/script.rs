@@ -61,6 +61,7 @@ const STARTS: &[&str] = &[
     "BREAK",
     "CONTINUE",
     "GOTO",
+    "RECONFIGURE",
 ];
 
 /// BEGIN followed by these starts a statement (BEGIN TRAN…), not a block.
