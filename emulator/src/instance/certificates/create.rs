@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use super::errors::{bad_key_data, bad_password, key_mismatch};
 use super::keys::RsaParts;
 use super::pvk::{self, PvkError};
 use super::store::{KeyProtection, not_a_certificate};
@@ -41,30 +42,6 @@ pub struct PrivateKeyBinary {
     pub pvk: Vec<u8>,
     pub decryption: Option<String>,
     pub encryption: Option<String>,
-}
-
-/// SQL Server error 15297 (severity 16): private-key bytes that are not a PVK key.
-fn bad_key_data() -> ServerMessage {
-    ServerMessage::error(
-        15297,
-        16,
-        "The certificate, asymmetric key, or private key data is invalid.",
-    )
-}
-
-/// SQL Server error 15465 (severity 16): the decryption password does not open the key.
-pub(super) fn bad_password() -> ServerMessage {
-    ServerMessage::error(15465, 16, "Private key password is invalid.")
-}
-
-/// SQL Server error 15474 (severity 16): "CREATE CERTIFICATE": "The private key must
-/// correspond to the public key specified by certificate_name".
-fn key_mismatch() -> ServerMessage {
-    ServerMessage::error(
-        15474,
-        16,
-        "Invalid private key. The private key does not match the public key of the certificate.",
-    )
 }
 
 /// A date option: `'YYYYMMDD'` or `'YYYY-MM-DD[ HH:MM[:SS]]'`, in UTC ("START_DATE is in UTC
@@ -180,7 +157,7 @@ impl Instance {
 /// be an integer multiple of 64 bits." Refused as invalid key data (15297).
 fn check_imported_size(key: &RsaParts) -> Result<(), ServerMessage> {
     let bits = key.bits();
-    if (384..=4096).contains(&bits) && bits % 64 == 0 {
+    if (384..=4096).contains(&bits) && bits.is_multiple_of(64) {
         Ok(())
     } else {
         Err(bad_key_data())

@@ -14,9 +14,9 @@ use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{Value, ValueRef};
 
-use super::create::bad_password;
+use super::errors::bad_password;
 use super::keys::RsaParts;
-use super::store::password_hash;
+use super::keys::password_hash;
 use crate::protocol::tokens::ServerMessage;
 
 /// Marks the errors this module raises inside SQLite, so [`function_error`] can give them back

@@ -6,6 +6,7 @@ use rsa::PrivateKey;
 use rsa::pkcs1::der::{Decode, Encode};
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey, UintRef};
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use sha2::{Digest, Sha256};
 
 /// An RSA private key's components, big-endian without leading zeros.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,4 +70,10 @@ impl RsaParts {
     pub fn bits(&self) -> usize {
         self.n.len() * 8 - self.n.first().map_or(0, |b| b.leading_zeros() as usize)
     }
+}
+
+/// What the emulator keeps of a password that protects a private key, to check the one a
+/// statement gives.
+pub(super) fn password_hash(password: &str) -> Vec<u8> {
+    Sha256::digest(password.as_bytes()).to_vec()
 }

@@ -5,6 +5,7 @@
 //! target must hold.
 
 mod create;
+mod errors;
 mod functions;
 mod keys;
 mod pfx;

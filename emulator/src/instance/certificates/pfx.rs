@@ -16,11 +16,14 @@ pub enum TdeUploadError {
     AlreadyExists,
 }
 
-/// The certificates (DER) and private keys (PKCS#8 DER) a PFX holds.
-pub(super) fn read(
-    pfx: &[u8],
-    password: &str,
-) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), TdeUploadError> {
+/// What a PFX holds: certificates (DER) and private keys (PKCS#8 DER).
+pub(super) struct Contents {
+    pub certs: Vec<Vec<u8>>,
+    pub keys: Vec<Vec<u8>>,
+}
+
+/// The certificates and private keys a PFX holds.
+pub(super) fn read(pfx: &[u8], password: &str) -> Result<Contents, TdeUploadError> {
     let archive = Pkcs12Archive::from_pkcs12(pfx, password)
         .map_err(|e| TdeUploadError::InvalidBlobOrPassword(e.to_string()))?;
     let certs: Vec<Vec<u8>> = archive
@@ -38,6 +41,6 @@ pub(super) fn read(
             "it holds no certificate".into(),
         )),
         (false, true) => Err(TdeUploadError::WithoutPrivateKey),
-        (false, false) => Ok((certs, keys)),
+        (false, false) => Ok(Contents { certs, keys }),
     }
 }

@@ -2,10 +2,9 @@
 //! (Transact-SQL)"), with each certificate's DER and private key kept apart from the view in
 //! `ferry.certificate_keys`, as SQL Server keeps key material out of its catalog views.
 
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::keys::RsaParts;
+use super::keys::{RsaParts, password_hash};
 use super::x509::{self, BadCertificate, Facts};
 use crate::instance::{Instance, sqlite_error};
 use crate::protocol::tokens::ServerMessage;
@@ -20,7 +19,7 @@ CREATE TABLE IF NOT EXISTS "sys.certificates" (
     key_length int
 );
 CREATE TABLE IF NOT EXISTS "ferry.certificate_keys" (
-    certificate_id int PRIMARY KEY, der varbinary(max), private_key varbinary(max),
+    certificate_id int PRIMARY KEY, der varbinary(-1), private_key varbinary(-1),
     password_hash varbinary(32)
 );
 "#;
@@ -66,10 +65,6 @@ pub enum KeyProtection {
     MasterKey,
     /// A password (`PW`).
     Password(String),
-}
-
-pub(super) fn password_hash(password: &str) -> Vec<u8> {
-    Sha256::digest(password.as_bytes()).to_vec()
 }
 
 /// The login SID a certificate maps to: S-1-9-1 followed by the first 20 bytes of its

@@ -19,7 +19,7 @@ impl Instance {
         pfx_bytes: &[u8],
         password: &str,
     ) -> Result<(), TdeUploadError> {
-        let (certs, keys) = pfx::read(pfx_bytes, password)?;
+        let pfx::Contents { certs, keys } = pfx::read(pfx_bytes, password)?;
         let keys: Vec<(Vec<u8>, RsaParts)> = keys
             .into_iter()
             .filter_map(|k| RsaParts::from_pkcs8(&k).ok().map(|p| (k, p)))
