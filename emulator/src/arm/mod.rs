@@ -27,6 +27,7 @@ mod restore_details;
 mod routes;
 mod state;
 mod target;
+mod tde_certificates;
 mod tls;
 
 pub use front_end::ArmServer;

@@ -32,7 +32,7 @@ mod undo;
 pub(crate) use backup_devices::{blob_error, os_error};
 pub use backups::Report;
 pub(crate) use certificates::function_error as certificate_function_error;
-pub use certificates::{CertificateStatement, PrivateKeyBinary, TdeUploadError};
+pub use certificates::{CertificateStatement, PrivateKeyBinary, TdeCertificate, TdeUploadError};
 pub use change_log::DB_MARKER;
 pub use operations::{OperationProgress, OperationStart};
 pub(crate) use query::sqlite_error;

@@ -318,21 +318,13 @@ pub fn rewrite(
                     "))",
                 ))
             } else if t.is("CERTPRIVATEKEY") {
-                // The key is looked up by the first argument and handed with the passwords to
-                // ferry_certprivatekey (instance/certificates/functions.rs); a missing third
-                // argument is a NULL decryption password.
-                let args = 1 + top_level_commas(&tokens[i + 2..]);
-                Some(if args == 3 {
-                    (
-                        "(SELECT ferry_certprivatekey(k.private_key, k.password_hash, v.column2, v.column3) FROM (VALUES (",
-                        r#")) v LEFT JOIN main."ferry.certificate_keys" k ON k.certificate_id = v.column1)"#,
-                    )
-                } else {
-                    (
-                        "(SELECT ferry_certprivatekey(k.private_key, k.password_hash, v.column2, NULL) FROM (VALUES (",
-                        r#")) v LEFT JOIN main."ferry.certificate_keys" k ON k.certificate_id = v.column1)"#,
-                    )
-                })
+                // The arguments go into a JSON array; the key is looked up by the first and
+                // handed with the passwords to ferry_certprivatekey
+                // (instance/certificates/functions.rs). A missing third argument reads NULL.
+                Some((
+                    "(SELECT ferry_certprivatekey(k.private_key, k.password_hash, json_extract(a.j, '$[1]'), json_extract(a.j, '$[2]')) FROM (SELECT json_array(",
+                    r#") AS j) a LEFT JOIN main."ferry.certificate_keys" k ON k.certificate_id = json_extract(a.j, '$[0]'))"#,
+                ))
             } else {
                 None
             };
@@ -464,25 +456,6 @@ pub fn rewrite(
 }
 
 /// Where a T-SQL name lives: (SQLite schema = attached database, SQLite table name).
-/// The commas at depth 0 before the `)` that closes a call whose arguments start `rest`.
-fn top_level_commas(rest: &[Token]) -> usize {
-    let mut depth = 0usize;
-    let mut commas = 0;
-    for t in rest {
-        if t.is_punct("(") {
-            depth += 1;
-        } else if t.is_punct(")") {
-            if depth == 0 {
-                break;
-            }
-            depth -= 1;
-        } else if depth == 0 && t.is_punct(",") {
-            commas += 1;
-        }
-    }
-    commas
-}
-
 fn resolve(
     name: &TableName,
     current_db: &str,

@@ -20,3 +20,4 @@ pub use create::{CertificateStatement, PrivateKeyBinary};
 pub(crate) use functions::{function_error, register};
 pub use pfx::TdeUploadError;
 pub(crate) use store::ensure_schema;
+pub use upload::TdeCertificate;

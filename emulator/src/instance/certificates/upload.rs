@@ -10,15 +10,20 @@
 use super::keys::RsaParts;
 use super::pfx::{self, TdeUploadError};
 use super::store::KeyProtection;
+use super::x509::Facts;
 use crate::instance::Instance;
 
-impl Instance {
-    /// Adds the certificate and key of a PFX opened with `password`.
-    pub fn upload_tde_certificate(
-        &mut self,
-        pfx_bytes: &[u8],
-        password: &str,
-    ) -> Result<(), TdeUploadError> {
+/// A certificate and its private key, read from a PFX and checked to belong together.
+#[derive(Debug, Clone)]
+pub struct TdeCertificate {
+    der: Vec<u8>,
+    facts: Facts,
+    pkcs8: Vec<u8>,
+}
+
+impl TdeCertificate {
+    /// The certificate in a PFX opened with `password` whose private key the PFX also holds.
+    pub fn from_pfx(pfx_bytes: &[u8], password: &str) -> Result<TdeCertificate, TdeUploadError> {
         let pfx::Contents { certs, keys } = pfx::read(pfx_bytes, password)?;
         let keys: Vec<(Vec<u8>, RsaParts)> = keys
             .into_iter()
@@ -27,25 +32,45 @@ impl Instance {
         if keys.is_empty() {
             return Err(TdeUploadError::WithoutPrivateKey);
         }
-        let pair = certs.iter().find_map(|der| {
-            let facts = Self::read_certificate(der).ok()?;
-            let (pkcs8, _) = keys.iter().find(|(_, p)| Self::key_matches(&facts, p))?;
-            Some((der, facts, pkcs8))
-        });
-        let Some((der, facts, pkcs8)) = pair else {
-            return Err(TdeUploadError::InvalidBlobOrPassword(
-                "no certificate in it matches its private key".into(),
-            ));
-        };
-        if self.has_certificate(&facts.thumbprint) {
+        certs
+            .into_iter()
+            .find_map(|der| {
+                let facts = Instance::read_certificate(&der).ok()?;
+                let (pkcs8, _) = keys
+                    .iter()
+                    .find(|(_, p)| Instance::key_matches(&facts, p))?;
+                Some(TdeCertificate {
+                    pkcs8: pkcs8.clone(),
+                    der,
+                    facts,
+                })
+            })
+            .ok_or_else(|| {
+                TdeUploadError::InvalidBlobOrPassword(
+                    "no certificate in it matches its private key".into(),
+                )
+            })
+    }
+
+    /// SHA-1 of the certificate's DER.
+    pub fn thumbprint(&self) -> &[u8] {
+        &self.facts.thumbprint
+    }
+}
+
+impl Instance {
+    /// Adds an uploaded TDE certificate; [`TdeUploadError::AlreadyExists`] when the instance
+    /// holds it already.
+    pub fn add_tde_certificate(&mut self, cert: &TdeCertificate) -> Result<(), TdeUploadError> {
+        if self.has_certificate(cert.thumbprint()) {
             return Err(TdeUploadError::AlreadyExists);
         }
-        let name = format!("TdeCertificate_{}", hex(&facts.thumbprint));
+        let name = format!("TdeCertificate_{}", hex(cert.thumbprint()));
         self.insert_certificate(
             &name,
-            der,
-            &facts,
-            Some(pkcs8),
+            &cert.der,
+            &cert.facts,
+            Some(&cert.pkcs8),
             &KeyProtection::MasterKey,
             None,
         )
