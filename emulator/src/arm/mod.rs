@@ -28,6 +28,7 @@ mod routes;
 mod state;
 mod target;
 mod tde_certificates;
+mod tde_install;
 mod tls;
 
 pub use front_end::ArmServer;

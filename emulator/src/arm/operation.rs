@@ -82,7 +82,7 @@ impl Work {
                 .await
                 .map_err(|e| ("DatabaseDeleteFailed", e.text)),
             Work::AddTdeCertificate { pfx, password } => {
-                super::tde_certificates::install(mi, pfx, password).await
+                super::tde_install::install(mi, pfx, password).await
             }
         };
         match result {

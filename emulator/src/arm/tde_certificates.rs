@@ -28,9 +28,17 @@ use super::reply::{error, instance_down};
 use super::state::Arm;
 use super::target::OperationKind;
 use crate::instance::{TdeCertificate, TdeUploadError};
-use crate::server::Server;
 
-fn refusal(e: &TdeUploadError) -> Response {
+/// A 400 the upload answers: ARM error code and message.
+struct Refused(&'static str, &'static str);
+
+impl Refused {
+    fn answer(&self) -> Response {
+        error(StatusCode::BAD_REQUEST, self.0, self.1)
+    }
+}
+
+fn refusal(e: &TdeUploadError) -> Refused {
     let (code, message) = match e {
         TdeUploadError::InvalidBlobOrPassword(_) => (
             "InvalidPrivateBlobOrPassword",
@@ -45,14 +53,13 @@ fn refusal(e: &TdeUploadError) -> Response {
             "A certificate with a given name already exists or this certificate already has been added to the database.",
         ),
     };
-    error(StatusCode::BAD_REQUEST, code, message)
+    Refused(code, message)
 }
 
 /// The PFX and password of a request body, or the answer refusing it.
-fn read_body(body: &[u8]) -> Result<(Vec<u8>, String, String), Response> {
+fn read_body(body: &[u8]) -> Result<(Vec<u8>, String, String), Refused> {
     let invalid = || {
-        error(
-            StatusCode::BAD_REQUEST,
+        Refused(
             "InvalidResourceRequestBody",
             "The resource or resource properties in the request body is empty or invalid.",
         )
@@ -68,8 +75,7 @@ fn read_body(body: &[u8]) -> Result<(Vec<u8>, String, String), Response> {
         Some(_) => return Err(invalid()),
     };
     if blob.trim().is_empty() {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
+        return Err(Refused(
             "MissingPrivateBlob",
             "The private blob is missing.",
         ));
@@ -89,11 +95,11 @@ fn read_body(body: &[u8]) -> Result<(Vec<u8>, String, String), Response> {
 pub(super) async fn upload(arm: &Arc<Arm>, body: &[u8], version: ApiVersion) -> Response {
     let (pfx, blob, password) = match read_body(body) {
         Ok(x) => x,
-        Err(refused) => return refused,
+        Err(refused) => return refused.answer(),
     };
     let cert = match TdeCertificate::from_pfx(&pfx, &password) {
         Ok(c) => c,
-        Err(e) => return refusal(&e),
+        Err(e) => return refusal(&e).answer(),
     };
     if !arm.mi.is_running() {
         return instance_down();
@@ -103,32 +109,11 @@ pub(super) async fn upload(arm: &Arc<Arm>, body: &[u8], version: ApiVersion) -> 
         .with_instance_when_running(|i| i.has_certificate(cert.thumbprint()))
         .await;
     if present {
-        return refusal(&TdeUploadError::AlreadyExists);
+        return refusal(&TdeUploadError::AlreadyExists).answer();
     }
     let id = arm.operation(Work::AddTdeCertificate {
         pfx: blob,
         password,
     });
     accepted_at(arm, &id, version, OperationKind::tde_segment)
-}
-
-/// The operation's work: the certificate into the instance's store. A certificate already
-/// there (the operation run again after a restart) is success.
-pub(super) async fn install(
-    mi: &Server,
-    blob: &str,
-    password: &str,
-) -> Result<(), (&'static str, String)> {
-    let failed = |e: String| ("InvalidPrivateBlobOrPassword", e);
-    let pfx = base64::engine::general_purpose::STANDARD
-        .decode(blob)
-        .map_err(|e| failed(e.to_string()))?;
-    let cert = TdeCertificate::from_pfx(&pfx, password).map_err(|e| failed(format!("{e:?}")))?;
-    match mi
-        .with_instance_when_running(|i| i.add_tde_certificate(&cert))
-        .await
-    {
-        Ok(()) | Err(TdeUploadError::AlreadyExists) => Ok(()),
-        Err(e) => Err(failed(format!("{e:?}"))),
-    }
 }
