@@ -209,3 +209,38 @@ impl Instance {
         key.n == facts.modulus && key.e == facts.exponent
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_catalog_gains_the_new_columns_and_keeps_its_rows() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            r#"CREATE TABLE "sys.certificates" (
+                name sysname, certificate_id int, principal_id int, pvt_key_encryption_type char(2),
+                subject nvarchar(4000), thumbprint varbinary(32), start_date datetime2, expiry_date datetime2
+            );
+            INSERT INTO "sys.certificates" VALUES ('Old', 257, 1, 'MK', 'old', x'0102', '2026-01-01', '2036-01-01');"#,
+        )
+        .unwrap();
+        ensure_schema(&conn).unwrap();
+        ensure_schema(&conn).unwrap();
+        let (thumbprint, key_length): (Vec<u8>, Option<i64>) = conn
+            .query_row(
+                r#"SELECT thumbprint, key_length FROM "sys.certificates" WHERE name = 'Old'"#,
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((thumbprint, key_length), (vec![1, 2], None));
+    }
+
+    #[test]
+    fn a_certificate_sid_is_s_1_9_1_and_its_thumbprint() {
+        let (sid, text) = sid(&[1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(sid.len(), 32);
+        assert_eq!(text, "S-1-9-1-1-2-0-0-0");
+    }
+}
