@@ -186,6 +186,55 @@ fn from(st: &[Token], i: usize, name: String) -> Result<CertificateStatement, Se
     })
 }
 
+/// The text with the string literals inside each `CERTPRIVATEKEY(…)` call masked: they are
+/// passwords, which the statement log never keeps.
+pub fn mask_private_key_passwords(text: &str) -> String {
+    let upper = text.to_ascii_uppercase();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(at) = upper[i..].find("CERTPRIVATEKEY") {
+        let start = i + at + "CERTPRIVATEKEY".len();
+        out.push_str(&text[i..start]);
+        let mut depth = 0i32;
+        let mut j = start;
+        let bytes = text.as_bytes();
+        while j < bytes.len() {
+            match bytes[j] {
+                b'(' => depth += 1,
+                b')' => {
+                    depth -= 1;
+                    if depth <= 0 {
+                        break;
+                    }
+                }
+                b'\'' => {
+                    let mut k = j + 1;
+                    while k < bytes.len() {
+                        if bytes[k] == b'\'' {
+                            if bytes.get(k + 1) == Some(&b'\'') {
+                                k += 2;
+                                continue;
+                            }
+                            break;
+                        }
+                        k += 1;
+                    }
+                    out.push_str("'***'");
+                    j = k + 1;
+                    continue;
+                }
+                _ => {}
+            }
+            let ch = text[j..].chars().next().unwrap_or(' ');
+            out.push(ch);
+            j += ch.len_utf8();
+        }
+        i = j.min(text.len());
+    }
+    out.push_str(&text[i..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +276,16 @@ mod tests {
         let t = tokenize("CREATE CERTIFICATE c FROM BINARY = 0x30 WITH PRIVATE KEY (BINARY = 0x1E")
             .unwrap();
         assert_eq!(create(&t).unwrap_err().number, 102);
+    }
+
+    #[test]
+    fn certprivatekey_passwords_are_masked() {
+        assert_eq!(
+            mask_private_key_passwords(
+                "SELECT CERTPRIVATEKEY(CERT_ID('c'), 'Enc''1', N'dec') AS k, 'kept'"
+            ),
+            "SELECT CERTPRIVATEKEY(CERT_ID('***'), '***', N'***') AS k, 'kept'"
+        );
+        assert_eq!(mask_private_key_passwords("SELECT 'é'"), "SELECT 'é'");
     }
 }

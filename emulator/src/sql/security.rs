@@ -314,8 +314,9 @@ pub fn apply(
     }
 }
 
-/// The statement text with `SECRET = '…'` and plain `PASSWORD = '…'` values masked, for the
-/// statement log: the emulator keeps what ran, never the secrets in it.
+/// The statement text with `SECRET = '…'`, plain `PASSWORD = '…'` values and CERTPRIVATEKEY's
+/// passwords masked, for the statement log: the emulator keeps what ran, never the secrets in
+/// it.
 pub fn mask_secrets(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let upper = text.to_ascii_uppercase();
@@ -359,7 +360,7 @@ pub fn mask_secrets(text: &str) -> String {
         out.push(ch);
         i += ch.len_utf8();
     }
-    out
+    super::certificate::mask_private_key_passwords(&out)
 }
 
 #[cfg(test)]
