@@ -87,6 +87,24 @@ async fn tde_backup_needs_its_certificate_on_the_target() {
             .collect()
     };
     let (encoded, pvk) = (hex("encoded"), hex("pvk"));
+    // The certificate without its private key does not open the backup.
+    exec(
+        &mut d,
+        &format!("CREATE CERTIFICATE TdeCert FROM BINARY = 0x{encoded}"),
+    )
+    .await;
+    assert_eq!(
+        error_code(
+            &mut d,
+            &format!("RESTORE DATABASE Secure FROM DISK = '{bak}'")
+        )
+        .await,
+        33111
+    );
+    exec(&mut d, "DROP CERTIFICATE TdeCert").await;
+    assert_eq!(error_code(&mut d, "DROP CERTIFICATE TdeCert").await, 15151);
+    // On the source it protects a database: it cannot be dropped (3716).
+    assert_eq!(error_code(&mut s, "DROP CERTIFICATE TdeCert").await, 3716);
     exec(&mut d, &format!("CREATE CERTIFICATE TdeCert FROM BINARY = 0x{encoded} WITH PRIVATE KEY (BINARY = 0x{pvk}, DECRYPTION BY PASSWORD = 'Export#2026')")).await;
     exec(
         &mut d,

@@ -106,7 +106,7 @@ pub(super) async fn upload(arm: &Arc<Arm>, body: &[u8], version: ApiVersion) -> 
     }
     let present = arm
         .mi
-        .with_instance_when_running(|i| i.has_certificate(cert.thumbprint()))
+        .with_instance_when_running(|i| i.holds_certificate(cert.thumbprint()))
         .await;
     if present {
         return refusal(&TdeUploadError::AlreadyExists).answer();

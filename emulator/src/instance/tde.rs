@@ -81,11 +81,14 @@ impl Instance {
             .ok()
     }
 
-    /// Whether a certificate with this thumbprint exists here.
+    /// Whether a certificate with this thumbprint and its private key is here, as restoring a
+    /// TDE backup needs ("Move a TDE protected database to another SQL Server": the
+    /// certificate must be restored with its private key on the destination). A certificate
+    /// loaded without its key does not do.
     pub fn has_certificate(&self, thumbprint: &[u8]) -> bool {
         self.conn
             .query_row(
-                r#"SELECT 1 FROM "sys.certificates" WHERE thumbprint = ?1"#,
+                r#"SELECT 1 FROM "sys.certificates" WHERE thumbprint = ?1 AND pvt_key_encryption_type <> 'NA'"#,
                 [thumbprint],
                 |_| Ok(()),
             )

@@ -59,6 +59,15 @@ pub fn backup(st: &[Token]) -> Result<CertificateStatement, ServerMessage> {
     Ok(CertificateStatement::Backup { name })
 }
 
+/// `DROP CERTIFICATE c`.
+pub fn drop(st: &[Token]) -> Result<CertificateStatement, ServerMessage> {
+    let name = name_at(st, 2)?;
+    match st.get(3) {
+        None => Ok(CertificateStatement::Drop { name }),
+        Some(t) => Err(syntax_error(&t.display())),
+    }
+}
+
 /// `CREATE CERTIFICATE …`.
 pub fn create(st: &[Token]) -> Result<CertificateStatement, ServerMessage> {
     let name = name_at(st, 2)?;

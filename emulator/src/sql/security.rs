@@ -91,6 +91,9 @@ pub fn parse(st: &[Token]) -> Option<Result<SecurityStatement, ServerMessage>> {
     if verb.is("CREATE") && object.is("CERTIFICATE") {
         return Some(super::certificate::create(st).map(SecurityStatement::Certificate));
     }
+    if verb.is("DROP") && object.is("CERTIFICATE") {
+        return Some(super::certificate::drop(st).map(SecurityStatement::Certificate));
+    }
     if verb.is("BACKUP") && object.is("CERTIFICATE") {
         return Some(super::certificate::backup(st).map(SecurityStatement::Certificate));
     }

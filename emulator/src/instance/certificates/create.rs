@@ -34,6 +34,8 @@ pub enum CertificateStatement {
     FromFile { name: String, keyword: String },
     /// `BACKUP CERTIFICATE c TO FILE = '…' …`.
     Backup { name: String },
+    /// `DROP CERTIFICATE c`.
+    Drop { name: String },
 }
 
 /// `WITH PRIVATE KEY (BINARY = …)`.
@@ -148,6 +150,7 @@ impl Instance {
                 Err(crate::syntax::syntax_error(&keyword))
             }
             CertificateStatement::Backup { .. } => Err(crate::syntax::syntax_error("TO")),
+            CertificateStatement::Drop { name } => self.drop_certificate(&name),
         }
     }
 }

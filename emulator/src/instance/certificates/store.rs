@@ -117,6 +117,69 @@ pub(super) fn not_a_certificate() -> ServerMessage {
 }
 
 impl Instance {
+    /// Whether a certificate with this thumbprint is here, with its private key or without.
+    pub fn holds_certificate(&self, thumbprint: &[u8]) -> bool {
+        self.conn
+            .query_row(
+                r#"SELECT 1 FROM "sys.certificates" WHERE thumbprint = ?1"#,
+                [thumbprint],
+                |_| Ok(()),
+            )
+            .is_ok()
+    }
+
+    /// DROP CERTIFICATE: refused while a database encryption key is bound to it.
+    pub(super) fn drop_certificate(&mut self, name: &str) -> Result<(), ServerMessage> {
+        let found: Option<(i64, Vec<u8>)> = self
+            .conn
+            .query_row(
+                r#"SELECT certificate_id, thumbprint FROM "sys.certificates" WHERE name = ?1 COLLATE NOCASE"#,
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok();
+        let Some((id, thumbprint)) = found else {
+            return Err(ServerMessage::error(
+                15151,
+                16,
+                format!(
+                    "Cannot drop the certificate '{name}', because it does not exist or you do not have permission."
+                ),
+            ));
+        };
+        let bound = self
+            .conn
+            .query_row(
+                r#"SELECT 1 FROM "sys.dm_database_encryption_keys" WHERE encryptor_thumbprint = ?1"#,
+                [&thumbprint],
+                |_| Ok(()),
+            )
+            .is_ok();
+        if bound {
+            // SQL Server error 3716 (severity 16).
+            return Err(ServerMessage::error(
+                3716,
+                16,
+                format!(
+                    "The certificate '{name}' cannot be dropped because it is bound to one or more database encryption key."
+                ),
+            ));
+        }
+        self.conn
+            .execute(
+                r#"DELETE FROM "sys.certificates" WHERE certificate_id = ?1"#,
+                [id],
+            )
+            .map_err(sqlite_error)?;
+        self.conn
+            .execute(
+                r#"DELETE FROM "ferry.certificate_keys" WHERE certificate_id = ?1"#,
+                [id],
+            )
+            .map_err(sqlite_error)?;
+        Ok(())
+    }
+
     /// Inserts a certificate; `key` is its private key (PKCS#8), already checked to match.
     pub(super) fn insert_certificate(
         &mut self,

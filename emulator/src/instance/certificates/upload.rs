@@ -62,7 +62,7 @@ impl Instance {
     /// Adds an uploaded TDE certificate; [`TdeUploadError::AlreadyExists`] when the instance
     /// holds it already.
     pub fn add_tde_certificate(&mut self, cert: &TdeCertificate) -> Result<(), TdeUploadError> {
-        if self.has_certificate(cert.thumbprint()) {
+        if self.holds_certificate(cert.thumbprint()) {
             return Err(TdeUploadError::AlreadyExists);
         }
         let name = format!("TdeCertificate_{}", hex(cert.thumbprint()));
