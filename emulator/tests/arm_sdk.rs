@@ -2,7 +2,9 @@
 //! (`azure-mgmt-sql`, pinned in tests/arm_sdk/requirements.txt) drives the whole LRS flow over
 //! HTTPS — listing managed instances, the start as a long-running operation, restoreDetails
 //! read through its typed models, completeRestore, a failure with an unrestorable file, and
-//! delete — and fails on any answer its models cannot take (tests/arm_sdk/lrs_flow.py).
+//! delete, then a TDE certificate upload (`managed_instance_tde_certificates.begin_create`: its
+//! refusals and its long-running operation) — and fails on any answer its models cannot take
+//! (tests/arm_sdk/lrs_flow.py).
 
 mod common;
 
@@ -45,6 +47,8 @@ async fn azure_mgmt_sql_runs_the_lrs_flow_against_the_emulator() {
     rig.backup("LOG", "Broken", &stage, "broken_log3.trn");
     rig.put_text_blob(&broken, "notes.txt").await;
 
+    let (pfx, pfx_password) = tde_pfx(&rig, dir.path());
+
     let rwl = ferry_emulator::azurite::devstore_container_sas("migration", "racwl").unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, &rig.certs.ca_pem).unwrap();
@@ -63,6 +67,7 @@ async fn azure_mgmt_sql_runs_the_lrs_flow_against_the_emulator() {
             "copy_from": format!("{stage}/broken_log3.trn?{}", rig.rl),
             "copy_to": format!("{broken}/broken_log3.trn?{rwl}"),
         },
+        "tde": { "pfx": pfx, "password": pfx_password },
     });
     let config_path = dir.path().join("config.json");
     std::fs::write(&config_path, config.to_string()).unwrap();
@@ -91,4 +96,79 @@ async fn azure_mgmt_sql_runs_the_lrs_flow_against_the_emulator() {
         stdout.contains("failed BrokenRestorePlanGapInLogBackups"),
         "{stdout}"
     );
+    assert!(stdout.contains("tde certificate uploaded"), "{stdout}");
+}
+
+/// A certificate made on the source, exported with CERTENCODED and CERTPRIVATEKEY and turned
+/// into a PFX by the openssl CLI: (base64 PFX, its password).
+fn tde_pfx(rig: &Rig, dir: &std::path::Path) -> (String, String) {
+    use base64::Engine as _;
+    rig.source("CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Mk#2026'; CREATE CERTIFICATE SdkTde WITH SUBJECT = 'TDE for the SDK check'");
+    let out = tokio::task::block_in_place(|| {
+        rig.src.run_sql(
+            "SELECT CERTENCODED(CERT_ID('SdkTde')), CERTPRIVATEKEY(CERT_ID('SdkTde'), 'Export#2026')",
+        )
+    })
+    .unwrap();
+    let row = out
+        .into_iter()
+        .find_map(|o| match o {
+            ferry_emulator::sql::Outcome::Rows { rows, .. } => rows.into_iter().next(),
+            _ => None,
+        })
+        .unwrap();
+    let bytes = |v: &ferry_emulator::protocol::types::Value| match v {
+        ferry_emulator::protocol::types::Value::Binary(b) => b.clone(),
+        other => panic!("not bytes: {other:?}"),
+    };
+    let path = |f: &str| dir.join(f).to_str().unwrap().to_owned();
+    std::fs::write(path("sdk.cer"), bytes(&row[0])).unwrap();
+    std::fs::write(path("sdk.pvk"), bytes(&row[1])).unwrap();
+    for args in [
+        vec![
+            "x509",
+            "-inform",
+            "DER",
+            "-in",
+            &path("sdk.cer"),
+            "-out",
+            &path("sdk.pem"),
+        ],
+        vec![
+            "rsa",
+            "-provider",
+            "legacy",
+            "-provider",
+            "default",
+            "-inform",
+            "PVK",
+            "-passin",
+            "pass:Export#2026",
+            "-in",
+            &path("sdk.pvk"),
+            "-out",
+            &path("sdk.key"),
+        ],
+        vec![
+            "pkcs12",
+            "-export",
+            "-in",
+            &path("sdk.pem"),
+            "-inkey",
+            &path("sdk.key"),
+            "-passout",
+            "pass:Pfx#2026",
+            "-out",
+            &path("sdk.pfx"),
+        ],
+    ] {
+        let out = std::process::Command::new("openssl")
+            .args(&args)
+            .output()
+            .expect("the openssl command-line tool must be installed for this test");
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    }
+    let pfx =
+        base64::engine::general_purpose::STANDARD.encode(std::fs::read(path("sdk.pfx")).unwrap());
+    (pfx, "Pfx#2026".into())
 }

@@ -56,7 +56,7 @@ async fn tde_backup_needs_its_certificate_on_the_target() {
         .get::<&[u8], _>("EncryptorThumbprint")
         .unwrap()
         .to_vec();
-    let cert = s.simple_query("SELECT thumbprint, CERTENCODED(CERT_ID('TdeCert')) AS encoded FROM sys.certificates WHERE name = N'TdeCert'").await.unwrap().into_row().await.unwrap().unwrap();
+    let cert = s.simple_query("SELECT thumbprint, CERTENCODED(CERT_ID('TdeCert')) AS encoded, CERTPRIVATEKEY(CERT_ID('TdeCert'), 'Export#2026') AS pvk FROM sys.certificates WHERE name = N'TdeCert'").await.unwrap().into_row().await.unwrap().unwrap();
     assert_eq!(
         cert.get::<&[u8], _>("thumbprint"),
         Some(&thumbprint[..]),
@@ -79,13 +79,33 @@ async fn tde_backup_needs_its_certificate_on_the_target() {
         }
         other => panic!("{:?}", other.map(|_| ())),
     }
-    let encoded: String = cert
-        .get::<&[u8], _>("encoded")
-        .unwrap()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect();
-    exec(&mut d, &format!("CREATE CERTIFICATE TdeCert FROM BINARY = 0x{encoded} WITH PRIVATE KEY (BINARY = 0x00, DECRYPTION BY PASSWORD = 'x')")).await;
+    let hex = |col: &str| -> String {
+        cert.get::<&[u8], _>(col)
+            .unwrap()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect()
+    };
+    let (encoded, pvk) = (hex("encoded"), hex("pvk"));
+    // The certificate without its private key does not open the backup.
+    exec(
+        &mut d,
+        &format!("CREATE CERTIFICATE TdeCert FROM BINARY = 0x{encoded}"),
+    )
+    .await;
+    assert_eq!(
+        error_code(
+            &mut d,
+            &format!("RESTORE DATABASE Secure FROM DISK = '{bak}'")
+        )
+        .await,
+        33111
+    );
+    exec(&mut d, "DROP CERTIFICATE TdeCert").await;
+    assert_eq!(error_code(&mut d, "DROP CERTIFICATE TdeCert").await, 15151);
+    // On the source it protects a database: it cannot be dropped (3716).
+    assert_eq!(error_code(&mut s, "DROP CERTIFICATE TdeCert").await, 3716);
+    exec(&mut d, &format!("CREATE CERTIFICATE TdeCert FROM BINARY = 0x{encoded} WITH PRIVATE KEY (BINARY = 0x{pvk}, DECRYPTION BY PASSWORD = 'Export#2026')")).await;
     exec(
         &mut d,
         &format!("RESTORE DATABASE Secure FROM DISK = '{bak}'"),

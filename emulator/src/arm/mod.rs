@@ -12,7 +12,9 @@
 //! injectable faults (429 with `Retry-After`, 5xx, a garbled body). `createMode:
 //! RestoreExternalBackup` starts a Log Replay Service job ([`crate::lrs`]), a long-running
 //! operation watched through `restoreDetails/Default` (shaped per api-version) and finished
-//! by `completeRestore`. Over HTTP, or HTTPS with the emulator's CA ([`https_config`]).
+//! by `completeRestore`. `POST {MI}/tdeCertificates` uploads a TDE certificate (PFX) into the
+//! instance's certificate store (`tde_certificates`). Over HTTP, or HTTPS with the emulator's
+//! CA ([`https_config`]).
 
 mod accepted;
 mod api_version;
@@ -27,6 +29,8 @@ mod restore_details;
 mod routes;
 mod state;
 mod target;
+mod tde_certificates;
+mod tde_install;
 mod tls;
 
 pub use front_end::ArmServer;

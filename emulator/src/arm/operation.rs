@@ -55,6 +55,11 @@ impl JobStep {
 pub(super) enum Work {
     CreateDatabase(String),
     DropDatabase(String),
+    /// A TDE certificate upload: the PFX (base64) and its password.
+    AddTdeCertificate {
+        pfx: String,
+        password: String,
+    },
 }
 
 impl Work {
@@ -76,6 +81,9 @@ impl Work {
                 })
                 .await
                 .map_err(|e| ("DatabaseDeleteFailed", e.text)),
+            Work::AddTdeCertificate { pfx, password } => {
+                super::tde_install::install(mi, pfx, password).await
+            }
         };
         match result {
             Ok(()) => json!({ "status": "Succeeded" }),

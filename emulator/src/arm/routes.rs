@@ -138,6 +138,9 @@ async fn answer(
         ("DELETE", Target::Database(db)) => delete_database(&arm, &db, version),
         ("GET", Target::RestoreDetails(db, name)) => get_restore_details(&arm, &db, &name, version),
         ("POST", Target::CompleteRestore(db)) => lrs::complete_restore(&arm, &db, &body, version),
+        ("POST", Target::TdeCertificates) => {
+            super::tde_certificates::upload(&arm, &body, version).await
+        }
         ("GET", Target::Operation(kind, id)) => operation_reply(&arm, kind, &id),
         (m, t) => error(
             StatusCode::BAD_REQUEST,

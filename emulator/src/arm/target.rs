@@ -20,6 +20,8 @@ pub(super) enum Target {
     /// `…/databases/{db}/restoreDetails/{name}`; the only name is `Default`.
     RestoreDetails(String, String),
     CompleteRestore(String),
+    /// `POST …/tdeCertificates` (ManagedInstanceTdeCertificates_Create).
+    TdeCertificates,
     /// An operation URL handed out: `…/locations/{loc}/{kind}/{id}`.
     Operation(OperationKind, String),
 }
@@ -38,6 +40,16 @@ impl OperationKind {
         match self {
             OperationKind::AsyncOperation => "managedDatabaseAzureAsyncOperation",
             OperationKind::OperationResult => "managedDatabaseOperationResults",
+        }
+    }
+
+    /// The segment of a TDE certificate upload's operation URLs: Microsoft.Sql's resource
+    /// types `locations/managedInstanceTdeCertAzureAsyncOperation` and
+    /// `locations/managedInstanceTdeCertOperationResults` (the provider's resource-type list).
+    pub(super) fn tde_segment(self) -> &'static str {
+        match self {
+            OperationKind::AsyncOperation => "managedInstanceTdeCertAzureAsyncOperation",
+            OperationKind::OperationResult => "managedInstanceTdeCertOperationResults",
         }
     }
 }
@@ -63,6 +75,7 @@ impl Target {
                 "managedInstances/databases"
             }
             Target::RestoreDetails(..) => "managedInstances/databases/restoreDetails",
+            Target::TdeCertificates => "managedInstances/tdeCertificates",
             Target::Operation(kind, _) => match kind {
                 OperationKind::AsyncOperation => "locations/managedDatabaseAzureAsyncOperation",
                 OperationKind::OperationResult => "locations/managedDatabaseOperationResults",
@@ -95,7 +108,7 @@ pub(super) fn parse(path: &str, o: &ArmOptions) -> Result<Target, Miss> {
                 OperationKind::OperationResult,
             ]
             .into_iter()
-            .find(|k| is(kind, k.segment()))
+            .find(|k| is(kind, k.segment()) || is(kind, k.tde_segment()))
             .ok_or(Miss::Other)?;
             Ok(Target::Operation(kind, (*id).to_owned()))
         }
@@ -131,6 +144,7 @@ fn in_group(rest: &[&str], o: &ArmOptions) -> Result<Target, Miss> {
         [d, db, r, name] if is(d, "databases") && is(r, "restoreDetails") => {
             Ok(Target::RestoreDetails((*db).to_owned(), (*name).to_owned()))
         }
+        [t] if is(t, "tdeCertificates") => Ok(Target::TdeCertificates),
         [d, db, c] if is(d, "databases") && is(c, "completeRestore") => {
             Ok(Target::CompleteRestore((*db).to_owned()))
         }

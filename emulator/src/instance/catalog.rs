@@ -56,6 +56,7 @@ impl Instance {
         conn.execute_batch("PRAGMA synchronous = OFF")?;
         register_functions(&conn)?;
         super::division::register(&conn)?;
+        super::certificates::register(&conn)?;
         let names = super::database_names::Names::default();
         super::database_names::register(&conn, &names)?;
         let version: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -86,6 +87,7 @@ impl Instance {
                 dir.display()
             ),
         }
+        super::certificates::ensure_schema(&inst.conn)?;
         inst.conn.execute_batch(undo::SCHEMA)?;
         inst.conn.execute_batch(sessions::SCHEMA)?;
         inst.conn.execute_batch(super::resource_views::SCHEMA)?;

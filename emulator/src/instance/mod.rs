@@ -8,6 +8,7 @@ mod backup_devices;
 mod backup_rows;
 mod backups;
 mod catalog;
+mod certificates;
 mod change_log;
 mod checksum;
 mod config_options;
@@ -34,6 +35,8 @@ mod undo;
 
 pub(crate) use backup_devices::{blob_error, os_error};
 pub use backups::Report;
+pub(crate) use certificates::function_error as certificate_function_error;
+pub use certificates::{CertificateStatement, PrivateKeyBinary, TdeCertificate, TdeUploadError};
 pub use change_log::DB_MARKER;
 pub use operations::{OperationProgress, OperationStart};
 pub(crate) use query::sqlite_error;

@@ -16,6 +16,9 @@ pub(crate) fn sqlite_error(e: rusqlite::Error) -> ServerMessage {
         rusqlite::Error::SqlInputError { msg, .. } => msg,
         other => other.to_string(),
     };
+    if let Some(m) = super::certificate_function_error(&text) {
+        return m;
+    }
     if text == super::division::DIVIDE_BY_ZERO {
         // SQL Server error 8134, severity 16.
         return ServerMessage::error(8134, 16, text);

@@ -1,20 +1,12 @@
-//! Certificates and Transparent Data Encryption, as far as migration depends on them: a TDE
-//! database's backups name the certificate thumbprint that protects them, and restoring one
-//! needs a certificate with that thumbprint on the target (SQL Server error 33111).
-//!
-//! Guess: a real certificate's `CERTENCODED` bytes are DER; the emulator's are the 20-byte
-//! thumbprint itself, so `CREATE CERTIFICATE … FROM BINARY = <CERTENCODED(…)>` on a target
-//! carries the identity that matters here.
+//! Transparent Data Encryption, as far as migration depends on it: a TDE database's backups
+//! name the thumbprint of the certificate that protects them (SHA-1 of its DER, see
+//! `certificates`), and restoring one needs a certificate with that thumbprint on the target
+//! (SQL Server error 33111).
 
-use super::security::unique_bytes;
 use super::{Instance, sqlite_error};
 use crate::protocol::tokens::ServerMessage;
 
 pub const SCHEMA: &str = r#"
-CREATE TABLE "sys.certificates" (
-    name sysname, certificate_id int, principal_id int, pvt_key_encryption_type char(2),
-    subject nvarchar(4000), thumbprint varbinary(32), start_date datetime2, expiry_date datetime2
-);
 CREATE TABLE "sys.dm_database_encryption_keys" (
     database_id int, encryption_state int, key_algorithm nvarchar(32), key_length int,
     encryptor_thumbprint varbinary(32), encryptor_type nvarchar(32)
@@ -22,49 +14,6 @@ CREATE TABLE "sys.dm_database_encryption_keys" (
 "#;
 
 impl Instance {
-    /// CREATE CERTIFICATE name WITH SUBJECT = '…', or FROM BINARY = 0x… (its thumbprint).
-    pub fn create_certificate(
-        &mut self,
-        name: &str,
-        subject: Option<&str>,
-        binary: Option<Vec<u8>>,
-    ) -> Result<(), ServerMessage> {
-        let exists = self
-            .conn
-            .query_row(
-                r#"SELECT 1 FROM "sys.certificates" WHERE name = ?1 COLLATE NOCASE"#,
-                [name],
-                |_| Ok(()),
-            )
-            .is_ok();
-        if exists {
-            // SQL Server error 15232 (class 16).
-            return Err(ServerMessage::error(
-                15232,
-                16,
-                format!(
-                    "A certificate with name '{name}' already exists or this certificate already has been added to the database."
-                ),
-            ));
-        }
-        let thumbprint = binary.unwrap_or_else(|| unique_bytes(name, 20));
-        let id: i64 = self
-            .conn
-            .query_row(
-                r#"SELECT COALESCE(MAX(certificate_id), 256) + 1 FROM "sys.certificates""#,
-                [],
-                |r| r.get(0),
-            )
-            .map_err(sqlite_error)?;
-        self.conn
-            .execute(
-                r#"INSERT INTO "sys.certificates" VALUES (?1, ?2, 1, 'MK', ?3, ?4, '2026-01-01 00:00:00', '2036-01-01 00:00:00')"#,
-                rusqlite::params![name, id, subject.unwrap_or(name), thumbprint],
-            )
-            .map_err(sqlite_error)?;
-        Ok(())
-    }
-
     /// CREATE DATABASE ENCRYPTION KEY … ENCRYPTION BY SERVER CERTIFICATE cert, in `db`.
     pub fn create_encryption_key(
         &mut self,
@@ -132,11 +81,14 @@ impl Instance {
             .ok()
     }
 
-    /// Whether a certificate with this thumbprint exists here.
+    /// Whether a certificate with this thumbprint and its private key is here, as restoring a
+    /// TDE backup needs ("Move a TDE protected database to another SQL Server": the
+    /// certificate must be restored with its private key on the destination). A certificate
+    /// loaded without its key does not do.
     pub fn has_certificate(&self, thumbprint: &[u8]) -> bool {
         self.conn
             .query_row(
-                r#"SELECT 1 FROM "sys.certificates" WHERE thumbprint = ?1"#,
+                r#"SELECT 1 FROM "sys.certificates" WHERE thumbprint = ?1 AND pvt_key_encryption_type <> 'NA'"#,
                 [thumbprint],
                 |_| Ok(()),
             )

@@ -233,6 +233,9 @@ fn open_instance(options: &ServerOptions) -> std::io::Result<Instance> {
     let mi = options.personality.is_managed_instance();
     let mut instance = Instance::open(&options.data_dir, options.personality.compatibility_level())
         .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+    instance
+        .ensure_system_certificates(mi)
+        .map_err(|e| std::io::Error::other(e.text))?;
     for (name, password) in &options.logins {
         instance.ensure_login(name, password, mi).map_err(|e| {
             std::io::Error::other(format!("cannot set up login {name}: {}", e.text))

@@ -6,6 +6,7 @@
 
 pub mod backup;
 mod batch;
+mod certificate;
 mod convert;
 mod divisor;
 mod env;

@@ -198,9 +198,13 @@ pub fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
 fn plan_select(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     let assigns =
         matches!((st.get(1), st.get(2)), (Some(Token::Var(_)), Some(eq)) if eq.is_punct("="));
-    let from = st
-        .iter()
-        .any(|t| t.is("FROM") || t.is("LOGINPROPERTY") || t.is("CERTENCODED") || t.is("CERT_ID"));
+    let from = st.iter().any(|t| {
+        t.is("FROM")
+            || t.is("LOGINPROPERTY")
+            || t.is("CERTENCODED")
+            || t.is("CERTPRIVATEKEY")
+            || t.is("CERT_ID")
+    });
     if assigns {
         // Each item is `@var = expression`, up to FROM at depth 0.
         let mut items = Vec::new();

@@ -316,12 +316,17 @@ pub fn rewrite(
                 ))
             } else if t.is("CERTENCODED") {
                 Some((
-                    r#"(SELECT thumbprint FROM main."sys.certificates" WHERE certificate_id = ("#,
+                    r#"(SELECT der FROM main."ferry.certificate_keys" WHERE certificate_id = ("#,
                     "))",
                 ))
             } else if t.is("CERTPRIVATEKEY") {
-                // Guess: the emulator keeps no private keys; a placeholder blob stands in.
-                Some(("(SELECT X'00' FROM (SELECT ", "))"))
+                // The arguments go into a JSON array; the key is looked up by the first and
+                // handed with the passwords to ferry_certprivatekey
+                // (instance/certificates/functions.rs). A missing third argument reads NULL.
+                Some((
+                    "(SELECT ferry_certprivatekey(k.private_key, k.password_hash, json_extract(a.j, '$[1]'), json_extract(a.j, '$[2]')) FROM (SELECT json_array(",
+                    r#") AS j) a LEFT JOIN main."ferry.certificate_keys" k ON k.certificate_id = json_extract(a.j, '$[0]'))"#,
+                ))
             } else {
                 None
             };

@@ -1,4 +1,5 @@
-//! CREATE/ALTER/DROP LOGIN and CREATE/DROP CREDENTIAL, parsed from tokens.
+//! CREATE/ALTER/DROP LOGIN and CREATE/DROP CREDENTIAL, parsed from tokens; certificate
+//! statements are parsed in sql/certificate.rs.
 
 use crate::instance::{LoginKind, Password};
 use crate::protocol::tokens::ServerMessage;
@@ -25,12 +26,8 @@ pub enum SecurityStatement {
         secret: Option<String>,
     },
     DropCredential(String),
-    /// CREATE CERTIFICATE … WITH SUBJECT | FROM BINARY.
-    CreateCertificate {
-        name: String,
-        subject: Option<String>,
-        binary: Option<Vec<u8>>,
-    },
+    /// CREATE CERTIFICATE, BACKUP CERTIFICATE (sql/certificate.rs).
+    Certificate(crate::instance::CertificateStatement),
     /// CREATE DATABASE ENCRYPTION KEY … ENCRYPTION BY SERVER CERTIFICATE cert.
     CreateEncryptionKey {
         certificate: String,
@@ -92,7 +89,13 @@ pub fn parse(st: &[Token]) -> Option<Result<SecurityStatement, ServerMessage>> {
         return Some(Ok(SecurityStatement::CreateMasterKey));
     }
     if verb.is("CREATE") && object.is("CERTIFICATE") {
-        return Some(certificate(st));
+        return Some(super::certificate::create(st).map(SecurityStatement::Certificate));
+    }
+    if verb.is("DROP") && object.is("CERTIFICATE") {
+        return Some(super::certificate::drop(st).map(SecurityStatement::Certificate));
+    }
+    if verb.is("BACKUP") && object.is("CERTIFICATE") {
+        return Some(super::certificate::backup(st).map(SecurityStatement::Certificate));
     }
     if verb.is("CREATE")
         && object.is("DATABASE")
@@ -224,44 +227,6 @@ fn password_value(value: &Token, hashed: bool) -> Result<Password, ServerMessage
     }
 }
 
-fn certificate(st: &[Token]) -> Result<SecurityStatement, ServerMessage> {
-    let name = name_at(st, 2)?;
-    match st.get(3) {
-        Some(t)
-            if t.is("FROM")
-                && st.get(4).is_some_and(|x| x.is("BINARY"))
-                && st.get(5).is_some_and(|x| x.is_punct("=")) =>
-        {
-            match st.get(6) {
-                Some(Token::Number(n)) => Ok(SecurityStatement::CreateCertificate {
-                    name,
-                    subject: None,
-                    binary: Some(hex(n).ok_or_else(|| syntax_error(n))?),
-                }),
-                other => Err(syntax_error(
-                    &other.map(|t| t.display()).unwrap_or_default(),
-                )),
-            }
-        }
-        Some(t) if t.is("WITH") => {
-            let subject =
-                st.iter()
-                    .position(|x| x.is("SUBJECT"))
-                    .and_then(|i| match st.get(i + 2) {
-                        Some(Token::Str { text, .. }) => Some(text.clone()),
-                        _ => None,
-                    });
-            Ok(SecurityStatement::CreateCertificate {
-                name,
-                subject,
-                binary: None,
-            })
-        }
-        Some(t) => Err(syntax_error(&t.display())),
-        None => Err(syntax_error(&name)),
-    }
-}
-
 fn credential(st: &[Token]) -> Result<SecurityStatement, ServerMessage> {
     let name = name_at(st, 2)?;
     if st[0].is("DROP") {
@@ -304,7 +269,7 @@ fn catalog_tables(sec: &SecurityStatement) -> &'static [&'static str] {
         SecurityStatement::CreateCredential { .. } | SecurityStatement::DropCredential(_) => {
             &["sys.credentials", "ferry.credential_secrets"]
         }
-        SecurityStatement::CreateCertificate { .. } => &["sys.certificates"],
+        SecurityStatement::Certificate(_) => &["sys.certificates", "ferry.certificate_keys"],
         SecurityStatement::CreateEncryptionKey { .. } => &["sys.dm_database_encryption_keys"],
         SecurityStatement::CreateMasterKey => &[],
     }
@@ -344,11 +309,7 @@ pub fn apply(
             secret,
         } => inst.create_credential(&name, &identity, secret.as_deref()),
         S::DropCredential(name) => inst.drop_credential(&name),
-        S::CreateCertificate {
-            name,
-            subject,
-            binary,
-        } => inst.create_certificate(&name, subject.as_deref(), binary),
+        S::Certificate(st) => inst.certificate_statement(st, mi),
         S::CreateEncryptionKey { certificate } => {
             inst.create_encryption_key(database, &certificate)
         }
@@ -356,8 +317,9 @@ pub fn apply(
     }
 }
 
-/// The statement text with `SECRET = '…'` and plain `PASSWORD = '…'` values masked, for the
-/// statement log: the emulator keeps what ran, never the secrets in it.
+/// The statement text with `SECRET = '…'`, plain `PASSWORD = '…'` values and CERTPRIVATEKEY's
+/// passwords masked, for the statement log: the emulator keeps what ran, never the secrets in
+/// it.
 pub fn mask_secrets(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let upper = text.to_ascii_uppercase();
@@ -401,7 +363,7 @@ pub fn mask_secrets(text: &str) -> String {
         out.push(ch);
         i += ch.len_utf8();
     }
-    out
+    super::certificate::mask_private_key_passwords(&out)
 }
 
 #[cfg(test)]

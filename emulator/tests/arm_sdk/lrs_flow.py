@@ -1,4 +1,4 @@
-"""The Log Replay Service flow through Microsoft's own Python SDK (azure-mgmt-sql, pinned in
+"""The Log Replay Service flow, and a TDE certificate upload, through Microsoft's own Python SDK (azure-mgmt-sql, pinned in
 requirements.txt), against the emulated ARM front end over HTTPS.
 
 Run by emulator/tests/arm_sdk.rs with one argument, a JSON file naming the endpoint, the token,
@@ -269,6 +269,23 @@ def main(config_path):
     except ResourceNotFoundError:
         pass
     print("deleted", broken["db"])
+
+    # A TDE certificate upload (ManagedInstanceTdeCertificates_Create): refusals surface as
+    # HttpResponseError with the spec's codes, and the upload runs as a long-running operation
+    # to its end.
+    tde = c["tde"]
+
+    def upload(blob, password):
+        certificate = models.TdeCertificate(private_blob=blob, cert_password=password)
+        return client.managed_instance_tde_certificates.begin_create(rg, mi, certificate).result(
+            timeout=DEADLINE_SECONDS
+        )
+
+    assert error_code(lambda: upload("", tde["password"])) == "MissingPrivateBlob"
+    assert error_code(lambda: upload(tde["pfx"], "wrong")) == "InvalidPrivateBlobOrPassword"
+    assert upload(tde["pfx"], tde["password"]) is None
+    assert error_code(lambda: upload(tde["pfx"], tde["password"])) == "CertificateAlreadyExists"
+    print("tde certificate uploaded")
     print("CONFORMANT")
 
 
