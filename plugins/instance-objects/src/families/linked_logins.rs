@@ -62,9 +62,9 @@ pub struct Server<'a> {
 }
 
 fn add(server: &str, local: Option<&str>, m: &Mapping) -> String {
-    let local = local.map_or("NULL".to_owned(), |l| format!("N{}", quote_text(l)));
+    let local = local.map_or("NULL".to_owned(), |l| quote_text(l));
     let head = format!(
-        "EXEC master.dbo.sp_addlinkedsrvlogin @rmtsrvname = N{}, @useself = N'{}', \
+        "EXEC master.dbo.sp_addlinkedsrvlogin @rmtsrvname = {}, @useself = N'{}', \
          @locallogin = {local}",
         quote_text(server),
         if m.uses_self { "True" } else { "False" }
@@ -75,7 +75,7 @@ fn add(server: &str, local: Option<&str>, m: &Mapping) -> String {
         format!("{head}, @rmtuser = NULL, @rmtpassword = NULL")
     } else {
         format!(
-            "{head}, @rmtuser = N{}, @rmtpassword = @rmtpassword",
+            "{head}, @rmtuser = {}, @rmtpassword = @rmtpassword",
             quote_text(&m.remote)
         )
     }

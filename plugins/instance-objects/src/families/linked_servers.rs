@@ -187,7 +187,8 @@ fn plan(l: &Linked, source_name: &str, target_name: &str) -> std::result::Result
         ));
         data_source = target_name.to_owned();
     }
-    if l.options[9] == "true" {
+    // Remote procedures called inside a transaction promote it to a distributed one.
+    if l.options[1] == "true" && l.options[9] == "true" {
         notes.push(
             "remote proc transaction promotion: distributed transactions run on Managed \
              Instance only among instances of the same server trust group"
@@ -201,7 +202,7 @@ fn exec(proc: &str, args: &[(&str, Option<&str>)]) -> String {
     let args: Vec<String> = args
         .iter()
         .map(|(k, v)| match v {
-            Some(v) => format!("@{k} = N{}", quote_text(v)),
+            Some(v) => format!("@{k} = {}", quote_text(v)),
             None => format!("@{k} = NULL"),
         })
         .collect();

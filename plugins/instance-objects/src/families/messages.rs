@@ -60,7 +60,7 @@ fn languages(cx: &mut Context<'_, Config>, conn: SqlConnection) -> Result<Vec<(i
 
 fn add(m: &Message, language: &str, replace: bool) -> Statement {
     Statement::new(format!(
-        "EXEC sp_addmessage @msgnum = {}, @severity = {}, @msgtext = N{}, @lang = N{}, \
+        "EXEC sp_addmessage @msgnum = {}, @severity = {}, @msgtext = {}, @lang = {}, \
          @with_log = '{}'{}",
         m.id,
         m.severity,
