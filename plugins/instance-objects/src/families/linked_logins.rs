@@ -62,7 +62,7 @@ pub struct Server<'a> {
 }
 
 fn add(server: &str, local: Option<&str>, m: &Mapping) -> String {
-    let local = local.map_or("NULL".to_owned(), |l| quote_text(l));
+    let local = local.map_or("NULL".to_owned(), quote_text);
     let head = format!(
         "EXEC master.dbo.sp_addlinkedsrvlogin @rmtsrvname = {}, @useself = N'{}', \
          @locallogin = {local}",
