@@ -118,6 +118,7 @@ fn source() -> Server {
                 login(2, 0, true, None),
                 login(3, 260, false, Some("loop_user")),
                 login(5, 0, true, None),
+                login(6, 0, false, None),
             ],
         )
         .table(
@@ -298,6 +299,14 @@ fn linked_servers_are_remapped_repointed_refused_and_unchanged_the_second_time()
     );
     assert_eq!(row(&h, "ORA/(all logins)").status, ObjectStatus::Skipped);
     assert_eq!(row(&h, "SAME/(all logins)").status, ObjectStatus::Unchanged);
+    let diff_login = row(&h, "DIFF/(all logins)");
+    assert_eq!(diff_login.status, ObjectStatus::Conflict);
+    assert!(
+        diff_login
+            .notes
+            .unwrap()
+            .contains("its own credentials there")
+    );
 
     let sent = sent.borrow();
     let texts: Vec<&str> = sent.iter().map(|(s, _)| s.as_str()).collect();
@@ -327,7 +336,7 @@ fn linked_servers_are_remapped_repointed_refused_and_unchanged_the_second_time()
     assert!(matches!(params[0].value, ParamValue::Sealed(_)) && params[0].name == "rmtpassword");
     assert!(!h.executed.iter().any(|(_, s)| s.contains(SECRET)));
     assert!(!h.scripts.iter().any(|(_, s)| s.contains(SECRET)));
-    assert_eq!(out["conflict"], 1, "{out}");
+    assert_eq!(out["conflict"], 2, "{out}");
     drop(sent);
 
     // Again: nothing to do.

@@ -53,6 +53,14 @@ fn source() -> Server {
             "EXECUTE AS LOGIN = 'CONTOSO\\svc'; PRINT 1; REVERT;",
             None,
         ),
+        (
+            10,
+            "cfg_trg",
+            false,
+            false,
+            "EXEC sp_configure 'remote access', 0; RECONFIGURE;",
+            None,
+        ),
     ];
     Server::default()
         .table(
@@ -167,6 +175,9 @@ fn server_triggers_are_made_as_stored_and_those_that_cannot_work_refused() {
     assert_eq!(path.status, ObjectStatus::Migrated);
     assert!(path.notes.unwrap().contains("file path"));
     assert_eq!(row(&h, "same_trg").status, ObjectStatus::Unchanged);
+    let cfg = row(&h, "cfg_trg");
+    assert_eq!(cfg.status, ObjectStatus::Migrated);
+    assert!(cfg.notes.unwrap().contains("sp_configure `remote access`"));
     let diff = row(&h, "diff_trg");
     assert_eq!(diff.status, ObjectStatus::Conflict);
     assert!(diff.notes.unwrap().contains("definition differs"));
