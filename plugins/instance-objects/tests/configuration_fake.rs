@@ -16,7 +16,10 @@ const CONFIG: &str = "sys.configurations";
 const COLS: [&str; 5] = ["name", "value", "value_in_use", "is_advanced", "is_dynamic"];
 
 fn o(name: &str, value: i64, advanced: bool) -> Vec<SqlValue> {
-    vec![t(name), i(value), i(value), b(advanced), b(true)]
+    // `cost threshold for parallelism` is dynamic on SQL Server; here it stands in for a
+    // static option.
+    let dynamic = name != "cost threshold for parallelism";
+    vec![t(name), i(value), i(value), b(advanced), b(dynamic)]
 }
 
 fn source() -> Server {

@@ -84,6 +84,7 @@ struct Option_ {
     name: String,
     value: i64,
     advanced: bool,
+    dynamic: bool,
 }
 
 fn read(cx: &mut Context<'_, Config>, conn: SqlConnection) -> Result<Vec<Option_>> {
@@ -99,6 +100,7 @@ fn read(cx: &mut Context<'_, Config>, conn: SqlConnection) -> Result<Vec<Option_
             name: r.text("name"),
             value: r.int("value"),
             advanced: r.flag("is_advanced"),
+            dynamic: r.flag("is_dynamic"),
         })
         .collect())
 }
@@ -165,7 +167,14 @@ pub fn decide(cx: &mut Context<'_, Config>, s: Servers) -> Result<Vec<Decision>>
                 }
             }
         };
-        out.push(Decision::new("configuration", &o.name, verdict));
+        let mut d = Decision::new("configuration", &o.name, verdict);
+        if !o.dynamic && matches!(d.verdict, Verdict::Create(_)) {
+            d = d.note(
+                "not dynamic (sys.configurations is_dynamic = 0): the value takes effect when \
+                 the Managed Instance restarts",
+            );
+        }
+        out.push(d);
     }
     if needs_advanced {
         // Advanced options are set only while `show advanced options` is on; it stays on, as
