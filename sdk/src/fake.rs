@@ -50,6 +50,8 @@ pub struct FakeHost {
     open_secrets: Vec<String>,
     sql_labels: Vec<String>,
     on_query: Option<QueryHandler>,
+    containers: BTreeMap<String, String>,
+    open_containers: Vec<String>,
 }
 
 impl FakeHost {
@@ -62,6 +64,13 @@ impl FakeHost {
     pub fn secret(mut self, label: &str, value: &str, reveal: bool) -> Self {
         self.secrets
             .insert(label.to_owned(), (value.to_owned(), reveal));
+        self
+    }
+
+    /// Grants a storage label whose container has this URL; only `storage_url` answers (the
+    /// other storage calls stay unsupported).
+    pub fn container(mut self, label: &str, url: &str) -> Self {
+        self.containers.insert(label.to_owned(), url.to_owned());
         self
     }
 
@@ -297,8 +306,12 @@ impl Host for FakeHost {
         Self::unsupported("operation backend")
     }
 
-    fn storage_open(&mut self, _label: &str) -> Result<u32> {
-        Self::unsupported("storage")
+    fn storage_open(&mut self, label: &str) -> Result<u32> {
+        if !self.containers.contains_key(label) {
+            return Self::unsupported("storage");
+        }
+        self.open_containers.push(label.to_owned());
+        Ok((self.open_containers.len() - 1) as u32)
     }
     fn storage_list(
         &mut self,
@@ -327,8 +340,19 @@ impl Host for FakeHost {
     fn storage_delete(&mut self, _c: u32, _name: &str) -> Result<bool> {
         Self::unsupported("storage")
     }
-    fn storage_url(&mut self, _c: u32, _name: &str) -> Result<String> {
-        Self::unsupported("storage")
+    fn storage_url(&mut self, c: u32, name: &str) -> Result<String> {
+        let Some(url) = self
+            .open_containers
+            .get(c as usize)
+            .and_then(|l| self.containers.get(l))
+        else {
+            return Self::unsupported("storage");
+        };
+        Ok(if name.is_empty() {
+            url.clone()
+        } else {
+            crate::blob_names::url_in(url, name)
+        })
     }
     fn storage_create_sas(
         &mut self,

@@ -111,6 +111,12 @@ pub struct Config {
     pub linked_servers: FamilyConfig,
     /// Server audits and audit specifications.
     pub audits: FamilyConfig,
+    /// Storage label of the blob container a `TO FILE` server audit is rewritten to write to
+    /// (`TO URL`): Managed Instance writes audits only to Azure Blob storage or Azure Monitor.
+    /// The MI needs a credential for that container (a SAS or its managed identity). Without
+    /// it, file audits are refused.
+    #[schemars(length(min = 1))]
+    pub audit_storage: Option<String>,
     /// Server-level DDL triggers.
     pub server_triggers: FamilyConfig,
     /// User-defined error messages (`sys.messages` above 50000).
@@ -143,6 +149,7 @@ impl Default for Config {
             agent_jobs: FamilyConfig::default(),
             linked_servers: FamilyConfig::default(),
             audits: FamilyConfig::default(),
+            audit_storage: None,
             server_triggers: FamilyConfig::default(),
             messages: FamilyConfig::default(),
             configuration: FamilyConfig::default(),

@@ -3,12 +3,18 @@
 //! logins before roles, permissions, Mail and job owners, operators before the jobs that
 //! notify them.
 
+pub mod audits;
 pub mod certificates;
+pub mod configuration;
 pub mod credentials;
+pub mod linked_logins;
+pub mod linked_servers;
 pub mod logins;
+pub mod messages;
 pub mod permissions;
 pub mod principals;
 pub mod roles;
+pub mod server_triggers;
 pub mod tde;
 
 use ferry_sdk::prelude::*;
@@ -106,6 +112,11 @@ impl Family {
             Family::Logins => logins::decide(cx, s),
             Family::ServerRoles => roles::decide(cx, s),
             Family::ServerPermissions => permissions::decide(cx, s),
+            Family::LinkedServers => linked_servers::decide(cx, s),
+            Family::Audits => audits::decide(cx, s),
+            Family::ServerTriggers => server_triggers::decide(cx, s),
+            Family::Messages => messages::decide(cx, s),
+            Family::Configuration => configuration::decide(cx, s),
             other => Ok(vec![not_yet(other)]),
         }
     }
