@@ -3,8 +3,11 @@
 //! logins before roles, permissions, Mail and job owners, operators before the jobs that
 //! notify them.
 
+pub mod agent_jobs;
+pub mod agent_operators;
 pub mod certificates;
 pub mod credentials;
+pub mod database_mail;
 pub mod logins;
 pub mod permissions;
 pub mod principals;
@@ -106,6 +109,9 @@ impl Family {
             Family::Logins => logins::decide(cx, s),
             Family::ServerRoles => roles::decide(cx, s),
             Family::ServerPermissions => permissions::decide(cx, s),
+            Family::DatabaseMail => database_mail::decide(cx, s),
+            Family::AgentOperators => agent_operators::decide(cx, s),
+            Family::AgentJobs => agent_jobs::decide(cx, s),
             other => Ok(vec![not_yet(other)]),
         }
     }
