@@ -534,7 +534,7 @@ fn status(
         .find(|r| r.object_type == kind && r.name == name)
         .unwrap_or_else(|| panic!("no {kind} row for {name}: {:#?}", h.rows));
     (
-        r.status.clone(),
+        r.status,
         r.reason_code.clone(),
         r.notes.clone().unwrap_or_default(),
     )

@@ -328,14 +328,14 @@ pub fn decide(cx: &mut Context<'_, Config>, s: Servers) -> Result<Vec<Decision>>
     let dst = read::mail(cx, s.target)?;
     let mut out = Vec::new();
     let mut refused = BTreeSet::new();
-    for a in &src.accounts {
+    // An account left out by `exclude` is not looked at (its secret may not be granted); a
+    // profile that uses it then needs it on the MI already.
+    for a in src.accounts.iter().filter(|a| patterns.admits(&a.name)) {
         let d = account_decision(cx, a, &dst)?;
         if !d.lands() && !matches!(d.verdict, Verdict::Conflict { .. }) {
             refused.insert(a.name.to_lowercase());
         }
-        if patterns.admits(&a.name) {
-            out.push(d);
-        }
+        out.push(d);
     }
     let mut admitted = BTreeSet::new();
     for p in src.profiles.iter().filter(|p| patterns.admits(&p.name)) {

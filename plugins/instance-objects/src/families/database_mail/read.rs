@@ -84,7 +84,7 @@ impl Mail {
             .filter(|(p, _, _)| *p == profile)
             .filter_map(|(_, a, seq)| Some((self.account(*a)?.name.clone(), *seq)))
             .collect();
-        v.sort_by(|a, b| (a.1, a.0.to_lowercase()).cmp(&(b.1, b.0.to_lowercase())));
+        v.sort_by_key(|(name, seq)| (*seq, name.to_lowercase()));
         v
     }
 
