@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod agent;
+
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
