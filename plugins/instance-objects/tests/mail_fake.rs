@@ -138,6 +138,25 @@ fn apply(db: &mut Db, proc: &str, a: &Args, _: &mut Option<i64>) -> Result<(), S
                 ]),
             );
         }
+        "sysmail_delete_profileaccount_sp" => {
+            let p = id_of(db, PROFILES, "profile_id", &text(a, "profile_name"))?;
+            let acc = id_of(db, ACCOUNTS, "account_id", &text(a, "account_name"))?;
+            db.rows_mut(LINKS)
+                .retain(|r| !(cell_int(r, "profile_id") == p && cell_int(r, "account_id") == acc));
+        }
+        "sysmail_delete_principalprofile_sp" => {
+            let p = id_of(db, PROFILES, "profile_id", &text(a, "profile_name"))?;
+            let name = text(a, "principal_name");
+            let sid = if name == "public" {
+                vec![0]
+            } else {
+                return Err(format!("only public here, not {name}"));
+            };
+            db.rows_mut(PRINCIPALS).retain(|r| {
+                !(cell_int(r, "profile_id") == p
+                    && matches!(r.get("principal_sid"), Some(SqlValue::Binary(b)) if *b == sid))
+            });
+        }
         other => return Err(format!("the fake msdb has no {other}")),
     }
     Ok(())
@@ -373,6 +392,27 @@ fn a_profile_that_differs_is_a_conflict_and_an_unreadable_agent_profile_is_said(
         "{notes}"
     );
     assert_eq!(out["conflict"], 1, "{out}");
+
+    // A default flag that differs is set by dropping and making the association again.
+    for r in dst.borrow_mut().rows_mut(PRINCIPALS) {
+        if matches!(r.get("principal_sid"), Some(SqlValue::Binary(b)) if b == &[0]) {
+            r.insert("is_default".into(), i(0));
+        }
+    }
+    let mut replace = mail_config();
+    replace["replace"] = serde_json::json!(true);
+    let mut h = host(source(Some((1, "Ops alerts".into()))), dst.clone(), apply)
+        .secret("smtp-ops", PASSWORD, false);
+    h.run_item::<InstanceObjects>(replace, "(instance)")
+        .unwrap();
+    let (s, code, _) = status(&h, "database-mail-principal-profile", "Ops alerts → public");
+    assert_eq!(
+        (s, code.as_deref()),
+        (ObjectStatus::Migrated, Some("replaced"))
+    );
+    let (again, out) = run(source(Some((1, "Ops alerts".into()))), dst);
+    assert!(again.executed.is_empty(), "{:#?}", again.executed);
+    assert_eq!(out["conflict"], 0, "{out}");
 
     // Agent mail off on the source: no copy is needed.
     let (h, _) = run(source(Some((0, "Ops alerts".into()))), target());

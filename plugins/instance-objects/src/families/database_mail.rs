@@ -130,6 +130,38 @@ fn lower(v: &[(String, i64)]) -> Vec<(String, i64)> {
     v.iter().map(|(n, s)| (n.to_lowercase(), *s)).collect()
 }
 
+/// Makes the target profile's account list the source's, in place: dropping the profile would
+/// also drop which principals may use it (sysmail_delete_profile_sp), which are decided on
+/// their own.
+fn relink(profile: &str, have: &[(String, i64)], want: &[(String, i64)]) -> Vec<Statement> {
+    let (have_l, want_l) = (lower(have), lower(want));
+    let mut out = Vec::new();
+    for ((account, _), key) in have.iter().zip(&have_l) {
+        if !want_l.contains(key) {
+            out.push(Statement::new(exec(
+                "sysmail_delete_profileaccount_sp",
+                &[
+                    ("profile_name", text(profile)),
+                    ("account_name", text(account)),
+                ],
+            )));
+        }
+    }
+    for ((account, seq), key) in want.iter().zip(&want_l) {
+        if !have_l.contains(key) {
+            out.push(Statement::new(exec(
+                "sysmail_add_profileaccount_sp",
+                &[
+                    ("profile_name", text(profile)),
+                    ("account_name", text(account)),
+                    ("sequence_number", Arg::Int(*seq)),
+                ],
+            )));
+        }
+    }
+    out
+}
+
 /// The decision for profile `name`, made from the source's profile `p`.
 fn profile_decision(
     name: &str,
@@ -154,28 +186,32 @@ fn profile_decision(
             },
         );
     }
-    let make = profile_statements(name, p, &accounts);
     let verdict = match dst.profile_named(name) {
-        None => Verdict::Create(make),
+        None => Verdict::Create(profile_statements(name, p, &accounts)),
         Some(t) => {
             let mut what = Vec::new();
+            let mut fix = Vec::new();
             if t.description != p.description {
                 what.push("its description differs");
+                fix.push(Statement::new(exec(
+                    "sysmail_update_profile_sp",
+                    &[
+                        ("profile_name", text(&t.name)),
+                        ("description", text(&p.description)),
+                    ],
+                )));
             }
-            if lower(&dst.accounts_of(t.id)) != lower(&accounts) {
+            let have = dst.accounts_of(t.id);
+            if lower(&have) != lower(&accounts) {
                 what.push("its accounts or their order differ");
+                fix.extend(relink(&t.name, &have, &accounts));
             }
             if what.is_empty() {
                 Verdict::Unchanged
             } else {
                 Verdict::Conflict {
                     differs: what.join("; "),
-                    replace: std::iter::once(Statement::new(exec(
-                        "sysmail_delete_profile_sp",
-                        &[("profile_name", text(&t.name))],
-                    )))
-                    .chain(make)
-                    .collect(),
+                    replace: fix,
                 }
             }
         }
@@ -248,12 +284,14 @@ fn principal_decisions(
                 &args,
             ))]),
             Some((_, _, d)) if d == is_default => Verdict::Unchanged,
+            // Dropped and made again: sysmail_delete_principalprofile_sp and
+            // sysmail_add_principalprofile_sp together set the default flag.
             Some(_) => Verdict::Conflict {
                 differs: "whether it is the principal's default profile differs".into(),
-                replace: vec![Statement::new(exec(
-                    "sysmail_update_principalprofile_sp",
-                    &args,
-                ))],
+                replace: vec![
+                    Statement::new(exec("sysmail_delete_principalprofile_sp", &args[..2])),
+                    Statement::new(exec("sysmail_add_principalprofile_sp", &args)),
+                ],
             },
         };
         let mut d = Decision::new("database-mail-principal-profile", label, verdict);
