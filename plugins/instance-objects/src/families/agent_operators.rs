@@ -22,6 +22,7 @@ pub struct Operator {
     pub enabled: bool,
     pub email: String,
     pub pager: String,
+    /// Days the pager is on duty (a bit per day); dropped with the pager.
     pub pager_days: i64,
     pub netsend: String,
     pub category_id: i64,
@@ -131,7 +132,7 @@ pub fn decide(cx: &mut Context<'_, Config>, s: Servers) -> Result<Vec<Decision>>
     let mut out = category_decisions(&src_cats, &dst_cats, 3);
     for o in src.iter().filter(|o| patterns.admits(&o.name)) {
         let mut notes = Vec::new();
-        if !o.pager.is_empty() || o.pager_days != 0 {
+        if !o.pager.is_empty() {
             notes.push(format!(
                 "pager `{}` dropped: Managed Instance notifies operators by e-mail only.",
                 o.pager
