@@ -21,6 +21,7 @@ pub mod config;
 pub mod decision;
 pub mod entra;
 pub mod families;
+pub mod msdb;
 pub mod patterns;
 pub mod servers;
 pub mod table;

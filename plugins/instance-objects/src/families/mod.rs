@@ -3,10 +3,13 @@
 //! logins before roles, permissions, Mail and job owners, operators before the jobs that
 //! notify them.
 
+pub mod agent_jobs;
+pub mod agent_operators;
 pub mod audits;
 pub mod certificates;
 pub mod configuration;
 pub mod credentials;
+pub mod database_mail;
 pub mod linked_logins;
 pub mod linked_servers;
 pub mod logins;
@@ -21,7 +24,7 @@ use ferry_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, FamilyConfig};
-use crate::decision::{Decision, Verdict};
+use crate::decision::Decision;
 use crate::servers::Servers;
 
 /// A family of objects.
@@ -117,25 +120,9 @@ impl Family {
             Family::ServerTriggers => server_triggers::decide(cx, s),
             Family::Messages => messages::decide(cx, s),
             Family::Configuration => configuration::decide(cx, s),
-            other => Ok(vec![not_yet(other)]),
+            Family::DatabaseMail => database_mail::decide(cx, s),
+            Family::AgentOperators => agent_operators::decide(cx, s),
+            Family::AgentJobs => agent_jobs::decide(cx, s),
         }
     }
-}
-
-/// The row of a family ferry does not move yet: every object of it stays on the source.
-fn not_yet(f: Family) -> Decision {
-    Decision::new(
-        "family",
-        f.name(),
-        Verdict::Skipped {
-            code: "not-supported-yet",
-            why: format!(
-                "ferry does not move {} yet: script them by hand (dbatools' Copy-Dba* commands \
-                 cover them), or set `{}.enabled = false` in the step's config to leave this \
-                 row out.",
-                f.name(),
-                f.name().replace('-', "_")
-            ),
-        },
-    )
 }
