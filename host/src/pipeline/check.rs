@@ -17,14 +17,18 @@ pub struct CheckReport {
 
 /// Every string at the top level of a step's config: the labels it may name.
 fn config_labels(config: &serde_json::Value) -> Vec<String> {
-    config
-        .as_object()
-        .map(|m| {
-            m.values()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    // Nested tables count too: a map of objects to secret labels (`[steps.config.secrets]`).
+    match config {
+        serde_json::Value::Object(m) => m
+            .values()
+            .flat_map(|v| match v {
+                serde_json::Value::String(s) => vec![s.clone()],
+                serde_json::Value::Object(_) => config_labels(v),
+                _ => Vec::new(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Checks a loaded migration without running anything.

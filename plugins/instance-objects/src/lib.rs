@@ -1,7 +1,9 @@
 //! `instance-objects`: what lives outside the databases, moved to Azure SQL Managed Instance
 //! (methods.md §4.6, §5): TDE certificates (through ARM), certificates, credentials, logins
 //! (SQL with SID and password hash; Windows → Microsoft Entra), server roles, membership and
-//! permissions; then, per database once restored, the remapping of its Windows users.
+//! permissions, Database Mail, Agent operators and jobs, linked servers, audits, server
+//! triggers, user-defined messages and configuration; then, per database once restored, the
+//! remapping of its Windows users.
 //!
 //! Each family is read on both servers and every object decided: made, unchanged, a conflict
 //! (left alone unless `replace = true`), skipped or refused with a reason a DBA can act on,
@@ -284,29 +286,27 @@ fn finish(tally: Tally) -> Result<Outcome<State>> {
 impl Plugin for InstanceObjects {
     const NAME: &'static str = "instance-objects";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const SUMMARY: &'static str = "Moves logins, roles, permissions, credentials and certificates (TDE ones through ARM) to Managed Instance, and remaps restored databases' Windows users to Microsoft Entra";
+    const SUMMARY: &'static str = "Moves what lives outside the databases to Managed Instance (logins, roles, permissions, credentials, certificates and TDE certificates, Agent, Database Mail, linked servers, audits, triggers, messages, configuration) and remaps restored databases' Windows users to Microsoft Entra";
     type Config = Config;
     type State = State;
 
+    /// The two servers only: the MI's azure label (TDE certificates), a storage label for
+    /// file audits and the secret labels are optional, named in the config, and checked
+    /// against the grants by the host on every call.
     fn needs() -> Vec<CapabilityNeed> {
         vec![
             need(
                 CapabilityKind::Sql,
                 "source",
                 Access::Read,
-                "reads the server's principals, permissions, credentials and certificates",
+                "reads what lives in master and msdb: principals, permissions, credentials, \
+                 certificates, Agent, Database Mail, linked servers, audits, triggers",
             ),
             need(
                 CapabilityKind::Sql,
                 "target",
                 Access::Write,
-                "creates logins, roles, permissions, credentials and certificates on the MI",
-            ),
-            need(
-                CapabilityKind::Azure,
-                "mi",
-                Access::Write,
-                "uploads TDE certificates (tdeCertificates)",
+                "makes them on the Managed Instance; remaps restored databases' users",
             ),
         ]
     }
