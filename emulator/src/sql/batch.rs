@@ -716,7 +716,16 @@ impl Run<'_> {
                         let columns = sp_who_columns();
                         (*status, vec![Outcome::Rows { columns, rows }], Flow::Next)
                     }
-                    _ => return Err(one(not_found(written))),
+                    other => match super::procedures::route(other) {
+                        Some(handler) => {
+                            let call = super::procedures::Call {
+                                args: args.iter().map(|a| a.name).zip(values).collect(),
+                                session: &self.view(),
+                            };
+                            (*status, handler(&call, inst)?, Flow::Next)
+                        }
+                        None => return Err(one(not_found(written))),
+                    },
                 }
             }
         };

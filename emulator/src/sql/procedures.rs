@@ -4,6 +4,8 @@
 //! error 2812.
 
 use super::expr::{Expr, parse_expr};
+use super::{Outcome, SessionView, env::Typed};
+use crate::instance::Instance;
 use crate::protocol::tokens::ServerMessage;
 use crate::protocol::types::SqlType;
 use crate::syntax::{Token, expect, near, parse_type, syntax_error};
@@ -122,6 +124,29 @@ pub fn parse_declaration(text: &str) -> Result<Vec<(String, SqlType, bool)>, Ser
         };
     }
     Ok(out)
+}
+
+/// A call of a system procedure that lives in a module of its own.
+pub struct Call<'a> {
+    /// Each argument: its `@name` (without `@`) when passed by name, and its value.
+    pub args: Vec<(Option<&'a str>, Typed)>,
+    pub session: &'a SessionView<'a>,
+}
+
+/// What a routed procedure produced (result sets, messages); errors end the call.
+pub type Handler = fn(&Call<'_>, &mut Instance) -> Result<Vec<Outcome>, Vec<ServerMessage>>;
+
+/// The system procedures kept in modules of their own, by lowercase name. Each module lists
+/// its procedures in one table; add a module here with one line.
+const ROUTES: &[&[(&str, Handler)]] = &[super::linked_servers::PROCEDURES];
+
+/// The module procedure named `name` (without database and schema), if one has it.
+pub fn route(name: &str) -> Option<Handler> {
+    ROUTES
+        .iter()
+        .flat_map(|table| table.iter())
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, h)| *h)
 }
 
 /// SQL Server error 2812 (severity 16).
