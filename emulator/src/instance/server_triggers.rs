@@ -43,8 +43,9 @@ pub struct TriggerEvent {
 pub struct ServerTrigger {
     pub name: String,
     pub events: Vec<TriggerEvent>,
-    /// The whole batch, as sent: the module's text as `sys.server_sql_modules` shows it.
-    pub definition: String,
+    /// The whole batch, as sent: the module's text as `sys.server_sql_modules` shows it;
+    /// None for WITH ENCRYPTION.
+    pub definition: Option<String>,
     /// EXECUTE AS: None for CALLER (the default), else the login's principal id.
     pub execute_as: Option<i64>,
 }
@@ -124,6 +125,20 @@ impl Instance {
             )
             .map_err(sqlite_error)?;
         Ok(())
+    }
+
+    /// Every server trigger's name (ENABLE / DISABLE TRIGGER ALL ON ALL SERVER).
+    pub fn server_trigger_names(&self) -> Result<Vec<String>, ServerMessage> {
+        let mut stmt = self
+            .conn
+            .prepare(r#"SELECT name FROM "sys.server_triggers" ORDER BY object_id"#)
+            .map_err(sqlite_error)?;
+        let names = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(sqlite_error)?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(sqlite_error)?;
+        Ok(names)
     }
 
     /// ENABLE / DISABLE TRIGGER … ON ALL SERVER.

@@ -32,6 +32,7 @@ pub fn execute_batch(sql: &str, s: &SessionView<'_>, inst: &mut Instance) -> Vec
         options: s.options,
         depth: 0,
         out: Vec::new(),
+        text: String::new(),
     };
     inst.set_current_session(Some(s.spid));
     run.batch(sql, inst);
@@ -149,6 +150,8 @@ struct Run<'a> {
     options: SessionOptions,
     depth: u8,
     out: Vec<Outcome>,
+    /// The batch's text: a CREATE TRIGGER's definition.
+    text: String,
 }
 
 impl Run<'_> {
@@ -193,6 +196,16 @@ impl Run<'_> {
                 return Flow::Next;
             }
         };
+        let module_not_first = steps
+            .iter()
+            .skip(1)
+            .any(|s| matches!(s, Step::Do(_, Plan::ServerObject(d)) if d.starts_batch()));
+        if module_not_first {
+            self.out
+                .push(Outcome::Error(super::server_ddl::not_first_in_batch()));
+            return Flow::Next;
+        }
+        sql.clone_into(&mut self.text);
         for step in &steps {
             match self.step(step, inst) {
                 Flow::Next => {}
@@ -544,6 +557,13 @@ impl Run<'_> {
                 inst.add_file(db, change).map_err(one)?;
                 done(&mut self.out);
             }
+            Plan::ServerObject(ddl) => {
+                let view = self.view();
+                let messages =
+                    super::server_ddl::apply(ddl, &self.text, &view, inst).map_err(one)?;
+                self.out.extend(messages.into_iter().map(Outcome::Info));
+                done(&mut self.out);
+            }
             Plan::Security(sec) => {
                 super::security::apply(sec.clone(), inst, &self.database, mi).map_err(one)?;
                 done(&mut self.out);
@@ -658,6 +678,7 @@ impl Run<'_> {
             options: self.options,
             depth: self.depth + 1,
             out: Vec::new(),
+            text: String::new(),
         };
         let flow = inner.batch(text, inst);
         self.options = inner.options;

@@ -4,9 +4,12 @@
 //! statements (databases, logins, credentials, BACKUP, RESTORE). Anything else gets the error
 //! SQL Server gives for a statement it cannot resolve, naming what was not understood.
 
+mod audit_ddl;
+mod audit_groups;
 pub mod backup;
 mod batch;
 mod convert;
+mod ddl_events;
 mod divisor;
 mod env;
 mod expr;
@@ -22,6 +25,7 @@ pub mod rewrite;
 mod scalar;
 mod script;
 pub mod security;
+mod server_ddl;
 mod session;
 mod table;
 mod variables;

@@ -244,6 +244,8 @@ fn statement_end(t: &[Token], start: usize) -> usize {
                         true
                     }
                     "ROLLBACK" => prev == "WITH",
+                    // DROP … IF EXISTS ("DROP TRIGGER", "DROP TABLE").
+                    "IF" => first == "DROP" && word(t.get(i + 1)).as_deref() == Some("EXISTS"),
                     "DELETE" | "UPDATE" => prev == "ON" || prev == "FOR" || first == "WITH",
                     "DROP" | "SET" | "CREATE" => first == "ALTER",
                     "INSERT" | "MERGE" => first == "WITH",
