@@ -107,6 +107,8 @@ fn check_variables(step: &Step<'_>, declared: &mut Vec<String>) -> Result<(), Se
                 declared.push((*name).to_owned());
             }
         }
+        // A trigger's body is its own module, compiled on its own: its variables are its own.
+        Step::Do(_, Plan::ServerObject(_)) => {}
         Step::Do(t, plan) => check(t, declared, matches!(plan, Plan::Exec(_)))?,
         Step::If {
             condition,
