@@ -284,4 +284,13 @@ async fn a_managed_instance_takes_only_sql_server_providers_and_names_itself_by_
     )
     .await;
     assert_eq!(n.get::<i32, _>(0), Some(4));
+    // The statement log keeps what ran, never the remote password.
+    let log: Vec<String> = dst
+        .server
+        .statements()
+        .into_iter()
+        .map(|r| r.text)
+        .collect();
+    assert!(log.iter().any(|t| t.contains("sp_addlinkedsrvlogin")));
+    assert!(!log.iter().any(|t| t.contains("Pw!remote1")), "{log:?}");
 }

@@ -28,6 +28,9 @@ pub enum AuditDdl {
 
 type R<T> = Result<T, ServerMessage>;
 
+/// `KEY = value` pairs of an option list.
+type Options<'t> = Vec<(String, &'t [Token])>;
+
 fn name_at(st: &[Token], i: usize) -> R<String> {
     match st.get(i) {
         Some(Token::Word(w) | Token::Quoted(w)) => Ok(w.clone()),
@@ -36,7 +39,7 @@ fn name_at(st: &[Token], i: usize) -> R<String> {
 }
 
 /// `( KEY = value, … )` starting at `st[open]`: the pairs and the index after `)`.
-fn options(st: &[Token], open: usize) -> R<(Vec<(String, &[Token])>, usize)> {
+fn options(st: &[Token], open: usize) -> R<(Options<'_>, usize)> {
     if !st.get(open).is_some_and(|t| t.is_punct("(")) {
         return Err(near(&st[open.min(st.len())..]));
     }

@@ -8,6 +8,7 @@ mod audit_ddl;
 mod audit_groups;
 pub mod backup;
 mod batch;
+mod call;
 mod convert;
 mod ddl_events;
 mod divisor;

@@ -2,7 +2,7 @@
 //! SQL Server's errors for what does not match ("EXECUTE (Transact-SQL)": once one argument is
 //! passed by name, the ones after it must be too).
 
-use super::procedures::Call;
+use super::call::Call;
 use crate::protocol::tokens::ServerMessage;
 use crate::protocol::types::{self, Value};
 

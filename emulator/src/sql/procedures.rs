@@ -3,9 +3,8 @@
 //! back), and of `sp_who`. Any other procedure is one the emulator does not have: SQL Server
 //! error 2812.
 
+pub use super::call::{Call, Handler};
 use super::expr::{Expr, parse_expr};
-use super::{Outcome, SessionView, env::Typed};
-use crate::instance::Instance;
 use crate::protocol::tokens::ServerMessage;
 use crate::protocol::types::SqlType;
 use crate::syntax::{Token, expect, near, parse_type, syntax_error};
@@ -125,16 +124,6 @@ pub fn parse_declaration(text: &str) -> Result<Vec<(String, SqlType, bool)>, Ser
     }
     Ok(out)
 }
-
-/// A call of a system procedure that lives in a module of its own.
-pub struct Call<'a> {
-    /// Each argument: its `@name` (without `@`) when passed by name, and its value.
-    pub args: Vec<(Option<&'a str>, Typed)>,
-    pub session: &'a SessionView<'a>,
-}
-
-/// What a routed procedure produced (result sets, messages); errors end the call.
-pub type Handler = fn(&Call<'_>, &mut Instance) -> Result<Vec<Outcome>, Vec<ServerMessage>>;
 
 /// The system procedures kept in modules of their own, by lowercase name. Each module lists
 /// its procedures in one table; add a module here with one line.
