@@ -264,6 +264,15 @@ async fn a_managed_instance_takes_only_sql_server_providers_and_names_itself_by_
         .await;
     }
     exec(&mut d, "EXEC sp_addlinkedserver N'SRC01', N'SQL Server'").await;
+    // The MI's own name is taken by server_id 0.
+    assert_eq!(
+        error_code(
+            &mut d,
+            "EXEC sp_addlinkedserver N'MI-TARGET.public.abc123.database.windows.net', N'SQL Server'"
+        )
+        .await,
+        15028
+    );
     // SQL authentication mapping for every login.
     exec(
         &mut d,

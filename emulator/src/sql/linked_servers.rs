@@ -89,6 +89,15 @@ fn add_linked_server(call: &Call<'_>, inst: &mut Instance) -> Result<Vec<Outcome
     // SQL Server error 15004 (severity 16).
     let name =
         text(&a[0]).ok_or_else(|| one(ServerMessage::error(15004, 16, "Name cannot be NULL.")))?;
+    // The local server is sys.servers' row 0: a linked server cannot take its name.
+    if name.eq_ignore_ascii_case(call.session.personality.server_name()) {
+        // SQL Server error 15028 (severity 16).
+        return Err(one(ServerMessage::error(
+            15028,
+            16,
+            format!("The server '{name}' already exists."),
+        )));
+    }
     let (product, provider) = (text(&a[1]), text(&a[2]));
     let (data_source, location, provider_string, catalog) =
         (text(&a[3]), text(&a[4]), text(&a[5]), text(&a[6]));
