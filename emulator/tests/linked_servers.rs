@@ -303,3 +303,35 @@ async fn a_managed_instance_takes_only_sql_server_providers_and_names_itself_by_
     assert!(log.iter().any(|t| t.contains("sp_addlinkedsrvlogin")));
     assert!(!log.iter().any(|t| t.contains("Pw!remote1")), "{log:?}");
 }
+
+#[test]
+fn a_failed_linked_server_procedure_returns_1() {
+    use ferry_emulator::protocol::types::Value;
+    use ferry_emulator::sql::{Outcome, SessionOptions, SessionView, Variables, execute_batch};
+    let dir = tempfile::tempdir().unwrap();
+    let mut inst = ferry_emulator::instance::Instance::open(dir.path(), 150).unwrap();
+    let personality = sql2019();
+    let vars = Variables::default();
+    let view = SessionView {
+        personality: &personality,
+        database: "master",
+        spid: 51,
+        user: "sa",
+        vars: &vars,
+        options: SessionOptions::default(),
+    };
+    let out = execute_batch(
+        "DECLARE @rc int = 0; EXEC @rc = sp_dropserver N'NOPE'; SELECT @rc",
+        &view,
+        &mut inst,
+    );
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Outcome::Error(m) if m.number == 15015))
+    );
+    let rows = out.iter().find_map(|o| match o {
+        Outcome::Rows { rows, .. } => Some(rows.clone()),
+        _ => None,
+    });
+    assert_eq!(rows, Some(vec![vec![Value::Int(1)]]));
+}

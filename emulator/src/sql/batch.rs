@@ -745,7 +745,19 @@ impl Run<'_> {
                                 args: args.iter().map(|a| a.name).zip(values).collect(),
                                 session: &self.view(),
                             };
-                            (*status, handler(&call, inst)?, Flow::Next)
+                            // A failed system procedure returns 1 ("Return code values:
+                            // 0 (success) or 1 (failure)").
+                            let out = match handler(&call, inst) {
+                                Ok(out) => out,
+                                Err(e) => {
+                                    if let Some(var) = status {
+                                        self.assign(var, (SqlType::Int, Value::Int(1)))
+                                            .map_err(one)?;
+                                    }
+                                    return Err(e);
+                                }
+                            };
+                            (*status, out, Flow::Next)
                         }
                         None => return Err(one(not_found(written))),
                     },

@@ -6,6 +6,7 @@
 
 mod audit_ddl;
 mod audit_groups;
+mod audit_target;
 pub mod backup;
 mod batch;
 mod call;
@@ -16,6 +17,7 @@ mod env;
 mod expr;
 mod file_change;
 mod functions;
+mod linked_login_mask;
 mod linked_servers;
 mod outcome;
 mod plan;

@@ -401,7 +401,7 @@ pub fn mask_secrets(text: &str) -> String {
         out.push(ch);
         i += ch.len_utf8();
     }
-    super::linked_servers::mask_linked_login_passwords(&out)
+    super::linked_login_mask::mask_linked_login_passwords(&out)
 }
 
 #[cfg(test)]
