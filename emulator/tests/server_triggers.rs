@@ -109,6 +109,13 @@ async fn a_server_trigger_keeps_its_text_events_and_state() {
     let n = one_row(&mut s, "SELECT COUNT(*) FROM sys.server_sql_modules").await;
     assert_eq!(n.get::<i32, _>(0), Some(0));
     exec(&mut s, "DROP TRIGGER IF EXISTS ddl_guard ON ALL SERVER").await;
+    // Event notifications are read the same way; the emulator has none (no Service Broker).
+    let n = one_row(
+        &mut s,
+        "SELECT COUNT(*) FROM sys.server_event_notifications",
+    )
+    .await;
+    assert_eq!(n.get::<i32, _>(0), Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,7 @@ pub const SERVER_OBJECT_VIEWS: &[&str] = &[
     "server_triggers",
     "server_trigger_events",
     "server_sql_modules",
+    "server_event_notifications",
     "server_audits",
     "server_file_audits",
     "server_audit_specifications",

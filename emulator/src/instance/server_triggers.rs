@@ -1,5 +1,7 @@
 //! Server-level DDL and logon triggers: `sys.server_triggers`, `sys.server_trigger_events` and
-//! `sys.server_sql_modules` (their "(Transact-SQL)" pages). The emulator keeps a trigger's
+//! `sys.server_sql_modules` (their "(Transact-SQL)" pages). `sys.server_event_notifications` is
+//! there with its documented columns and stays empty: the emulator has no Service Broker, so
+//! CREATE EVENT NOTIFICATION is not among its statements. The emulator keeps a trigger's
 //! definition and events only: it never runs a trigger body when an event happens, so a
 //! trigger that would roll back a CREATE LOGIN, or refuse a logon, has no effect here.
 
@@ -16,6 +18,11 @@ CREATE TABLE IF NOT EXISTS "sys.server_triggers" (
 CREATE TABLE IF NOT EXISTS "sys.server_trigger_events" (
     object_id int, type int, type_desc nvarchar(60), is_trigger_event bit, event_group_type int,
     event_group_type_desc nvarchar(60), is_first bit, is_last bit
+);
+CREATE TABLE IF NOT EXISTS "sys.server_event_notifications" (
+    name nvarchar(128), object_id int, parent_class tinyint, parent_class_desc nvarchar(60),
+    parent_id int, create_date datetime, modify_date datetime, service_name nvarchar(256),
+    broker_instance nvarchar(128), creator_sid varbinary(85), principal_id int
 );
 CREATE TABLE IF NOT EXISTS "sys.server_sql_modules" (
     object_id int, definition nvarchar(-1), uses_ansi_nulls bit, uses_quoted_identifier bit,
