@@ -64,7 +64,36 @@ async fn a_linked_server_with_its_options_and_mapping_reads_back() {
         r.get::<&str, _>("collation_name"),
         Some("Latin1_General_CI_AS")
     );
+    assert_eq!(r.get::<bool, _>("uses_remote_collation"), Some(false));
+    assert_eq!(
+        r.get::<bool, _>("is_remote_proc_transaction_promotion_enabled"),
+        Some(true)
+    );
     let id = r.get::<i32, _>("server_id").unwrap();
+    // Collation compatible clears the collation name, and a collation name clears it back.
+    exec(
+        &mut s,
+        "EXEC sp_serveroption N'SALES', N'collation compatible', N'on'",
+    )
+    .await;
+    let c = one_row(
+        &mut s,
+        "SELECT is_collation_compatible, collation_name FROM sys.servers WHERE name = N'SALES'",
+    )
+    .await;
+    assert_eq!(c.get::<bool, _>(0), Some(true));
+    assert_eq!(c.get::<&str, _>(1), None);
+    exec(
+        &mut s,
+        "EXEC sp_serveroption N'SALES', N'collation name', N'Latin1_General_CI_AS'",
+    )
+    .await;
+    let c = one_row(
+        &mut s,
+        "SELECT is_collation_compatible FROM sys.servers WHERE name = N'SALES'",
+    )
+    .await;
+    assert_eq!(c.get::<bool, _>(0), Some(false));
     assert!(id > 0);
 
     // The default self-mapping sp_addlinkedserver adds, and the explicit one.

@@ -72,7 +72,7 @@ impl Instance {
         self.conn
             .execute(
                 r#"INSERT INTO "sys.servers" VALUES (0, ?1, 'SQL Server', 'SQLNCLI', ?1, NULL, NULL, NULL,
-                   0, 0, 0, 1, 1, 0, 0, 1, NULL, 0, 0, 0, 0, 0, 0, 1, ?2)"#,
+                   0, 0, 0, 1, 1, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 1, ?2)"#,
                 rusqlite::params![server_name, now_text()],
             )
             .map_err(sqlite_error)?;
@@ -123,12 +123,14 @@ impl Instance {
             )
             .map_err(sqlite_error)?;
         let now = now_text();
-        // Defaults of a new linked server as sp_serveroption documents them: data access on,
-        // rpc out off, remote collation used, remote proc transaction promotion on.
+        // A new linked server's options: "use remote collation … The default is false" and
+        // "remote proc transaction promotion … The default value for this option is TRUE"
+        // (sp_serveroption); data access on and rpc out off are the emulator's reading of what
+        // sp_addlinkedserver leaves (the pages give no default for them).
         self.conn
             .execute(
                 r#"INSERT INTO "sys.servers" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0, 1, 0, 0, 1, 0,
-                   1, NULL, 0, 0, 0, 0, 0, 0, 1, ?9)"#,
+                   0, NULL, 0, 0, 0, 0, 0, 0, 1, ?9)"#,
                 rusqlite::params![
                     id,
                     s.name,
@@ -222,7 +224,18 @@ impl Instance {
             )
         };
         use rusqlite::types::Value as V;
+        // "If the collation compatible option is set to TRUE, collation name automatically will
+        // be set to NULL. If collation name is set to a nonnull value, collation compatible
+        // automatically will be set to FALSE." (sp_serveroption, Remarks)
         match option {
+            ServerOption::Flag("is_collation_compatible", true) => {
+                run(set("collation_name"), V::Null)?;
+                run(set("is_collation_compatible"), V::Integer(1))?
+            }
+            ServerOption::Collation(Some(name)) => {
+                run(set("is_collation_compatible"), V::Integer(0))?;
+                run(set("collation_name"), V::Text(name.clone()))?
+            }
             ServerOption::Flag(column, on) => run(set(column), V::Integer(i64::from(*on)))?,
             ServerOption::Timeout(column, seconds) => run(set(column), V::Integer(*seconds))?,
             ServerOption::Collation(name) => {

@@ -283,6 +283,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("rpc", "is_remote_login_enabled"),
     ("rpc out", "is_rpc_out_enabled"),
     ("sub", "is_subscriber"),
+    ("system", "is_system"),
     ("use remote collation", "uses_remote_collation"),
     (
         "remote proc transaction promotion",
