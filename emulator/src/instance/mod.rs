@@ -4,6 +4,8 @@
 //! T-SQL column types kept as SQLite declared types so results come back typed exactly.
 //! Server-level catalog views (`sys.databases`, …) live in the connection's `main` schema.
 
+mod audit_specs;
+mod audits;
 mod backup_devices;
 mod backup_rows;
 mod backups;
@@ -16,6 +18,7 @@ mod database_names;
 mod database_options;
 mod databases;
 mod division;
+mod linked_servers;
 mod mi_restore;
 mod msdb_agent;
 mod msdb_mail;
@@ -25,6 +28,8 @@ mod query;
 mod resource_views;
 mod restores;
 mod security;
+mod server_objects;
+mod server_triggers;
 mod session_state;
 mod sessions;
 mod state;
@@ -33,15 +38,20 @@ mod tde;
 mod transactions;
 mod undo;
 
+pub use audit_specs::SpecChange;
+pub use audits::{AuditChange, AuditTarget, ServerAudit};
 pub(crate) use backup_devices::{blob_error, os_error};
 pub use backups::Report;
 pub(crate) use certificates::function_error as certificate_function_error;
 pub use certificates::{CertificateStatement, PrivateKeyBinary, TdeCertificate, TdeUploadError};
 pub use change_log::DB_MARKER;
+pub use linked_servers::{LinkedServer, ServerOption, no_such_server};
 pub use operations::{OperationProgress, OperationStart};
 pub(crate) use query::sqlite_error;
 pub use resource_views::COMPUTED_VIEWS;
 pub use security::{LoginKind, Password, password_hash};
 pub(crate) use security::{guid_text, unique_bytes};
+pub use server_objects::SERVER_OBJECT_VIEWS;
+pub use server_triggers::{ServerTrigger, TriggerEvent};
 pub use session_state::{Descriptor, SessionInfo};
 pub use state::{DatabaseInfo, Instance, Recovery};

@@ -35,6 +35,7 @@ pub const COMPUTED_VIEWS: &[&str] = &[
     "dm_tran_persistent_version_store_stats",
     "master_files",
     "server_resource_stats",
+    "servers",
 ];
 
 /// The emulated MI's size. General Purpose only (the README says so); 8 vCores and 32 GB
@@ -61,6 +62,7 @@ impl Instance {
         match view.to_ascii_lowercase().as_str() {
             "databases" => self.refresh_database_settings(),
             "dm_tran_persistent_version_store_stats" => self.refresh_version_stores(),
+            "servers" => self.refresh_local_server(server_name),
             "master_files" => self.refresh_master_files(),
             "server_resource_stats" if mi => self.refresh_server_resources(server_name, now),
             "server_resource_stats" => Err(ServerMessage::error(

@@ -32,6 +32,7 @@ pub fn execute_batch(sql: &str, s: &SessionView<'_>, inst: &mut Instance) -> Vec
         options: s.options,
         depth: 0,
         out: Vec::new(),
+        text: String::new(),
     };
     inst.set_current_session(Some(s.spid));
     run.batch(sql, inst);
@@ -106,6 +107,8 @@ fn check_variables(step: &Step<'_>, declared: &mut Vec<String>) -> Result<(), Se
                 declared.push((*name).to_owned());
             }
         }
+        // A trigger's body is its own module, compiled on its own: its variables are its own.
+        Step::Do(_, Plan::ServerObject(_)) => {}
         Step::Do(t, plan) => check(t, declared, matches!(plan, Plan::Exec(_)))?,
         Step::If {
             condition,
@@ -149,6 +152,8 @@ struct Run<'a> {
     options: SessionOptions,
     depth: u8,
     out: Vec<Outcome>,
+    /// The batch's text: a CREATE TRIGGER's definition.
+    text: String,
 }
 
 impl Run<'_> {
@@ -193,6 +198,16 @@ impl Run<'_> {
                 return Flow::Next;
             }
         };
+        let module_not_first = steps
+            .iter()
+            .skip(1)
+            .any(|s| matches!(s, Step::Do(_, Plan::ServerObject(d)) if d.starts_batch()));
+        if module_not_first {
+            self.out
+                .push(Outcome::Error(super::server_ddl::not_first_in_batch()));
+            return Flow::Next;
+        }
+        sql.clone_into(&mut self.text);
         for step in &steps {
             match self.step(step, inst) {
                 Flow::Next => {}
@@ -544,6 +559,13 @@ impl Run<'_> {
                 inst.add_file(db, change).map_err(one)?;
                 done(&mut self.out);
             }
+            Plan::ServerObject(ddl) => {
+                let view = self.view();
+                let messages =
+                    super::server_ddl::apply(ddl, &self.text, &view, inst).map_err(one)?;
+                self.out.extend(messages.into_iter().map(Outcome::Info));
+                done(&mut self.out);
+            }
             Plan::Security(sec) => {
                 super::security::apply(sec.clone(), inst, &self.database, mi).map_err(one)?;
                 done(&mut self.out);
@@ -665,6 +687,7 @@ impl Run<'_> {
             options: self.options,
             depth: self.depth + 1,
             out: Vec::new(),
+            text: String::new(),
         };
         let flow = inner.batch(text, inst);
         self.options = inner.options;
@@ -733,7 +756,6 @@ impl Run<'_> {
                             s: &view,
                         };
                         match super::system_procs::call(&call, inst) {
-                            None => return Err(one(not_found(written))),
                             Some(Err(e)) => {
                                 // A failed msdb procedure returns 1 (its RETURN(1)).
                                 if let Some(var) = status {
@@ -748,6 +770,33 @@ impl Run<'_> {
                                 }
                                 (*status, done.out, Flow::Next)
                             }
+                            None => match super::procedures::route(other) {
+                                Some(handler) => {
+                                    let session = self.view();
+                                    let call = super::procedures::Call {
+                                        args: args
+                                            .iter()
+                                            .map(|a| a.name)
+                                            .zip(values.iter().cloned())
+                                            .collect(),
+                                        session: &session,
+                                    };
+                                    // A failed system procedure returns 1 ("Return code
+                                    // values: 0 (success) or 1 (failure)").
+                                    let out = match handler(&call, inst) {
+                                        Ok(out) => out,
+                                        Err(e) => {
+                                            if let Some(var) = status {
+                                                self.assign(var, (SqlType::Int, Value::Int(1)))
+                                                    .map_err(one)?;
+                                            }
+                                            return Err(e);
+                                        }
+                                    };
+                                    (*status, out, Flow::Next)
+                                }
+                                None => return Err(one(not_found(written))),
+                            },
                         }
                     }
                 }

@@ -4,23 +4,32 @@
 //! statements (databases, logins, credentials, BACKUP, RESTORE). Anything else gets the error
 //! SQL Server gives for a statement it cannot resolve, naming what was not understood.
 
+mod audit_ddl;
+mod audit_groups;
+mod audit_target;
 pub mod backup;
 mod batch;
+mod call;
 mod certificate;
 mod convert;
+mod ddl_events;
 mod divisor;
 mod env;
 mod expr;
 mod file_change;
 mod functions;
+mod linked_login_mask;
+mod linked_servers;
 mod outcome;
 mod plan;
+mod proc_args;
 mod procedures;
 mod raise;
 pub mod rewrite;
 mod scalar;
 mod script;
 pub mod security;
+mod server_ddl;
 mod session;
 mod system_procs;
 mod table;

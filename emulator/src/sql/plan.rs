@@ -62,6 +62,8 @@ pub enum Plan<'t> {
     DropDatabase(String),
     SetRecovery(String, Recovery),
     Security(security::SecurityStatement),
+    /// Server triggers and audits.
+    ServerObject(super::server_ddl::ServerDdl),
     Backup(BackupSpec),
     AddFile(String, FileChange),
     SetEncryption(String, bool),
@@ -101,6 +103,9 @@ pub fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     let first = &st[0];
     if let Some(sec) = security::parse(st) {
         return sec.map(Plan::Security);
+    }
+    if let Some(ddl) = super::server_ddl::parse(st) {
+        return ddl.map(Plan::ServerObject);
     }
     if first.is("BACKUP") {
         return backup::parse_backup(st).map(Plan::Backup);

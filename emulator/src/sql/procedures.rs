@@ -3,6 +3,7 @@
 //! back), and of `sp_who`. Any other procedure is one the emulator does not have: SQL Server
 //! error 2812.
 
+pub use super::call::{Call, Handler};
 use super::expr::{Expr, parse_expr};
 use crate::protocol::tokens::ServerMessage;
 use crate::protocol::types::SqlType;
@@ -122,6 +123,19 @@ pub fn parse_declaration(text: &str) -> Result<Vec<(String, SqlType, bool)>, Ser
         };
     }
     Ok(out)
+}
+
+/// The system procedures kept in modules of their own, by lowercase name. Each module lists
+/// its procedures in one table; add a module here with one line.
+const ROUTES: &[&[(&str, Handler)]] = &[super::linked_servers::PROCEDURES];
+
+/// The module procedure named `name` (without database and schema), if one has it.
+pub fn route(name: &str) -> Option<Handler> {
+    ROUTES
+        .iter()
+        .flat_map(|table| table.iter())
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, h)| *h)
 }
 
 /// SQL Server error 2812 (severity 16).

@@ -465,7 +465,11 @@ fn resolve(
 ) -> Result<(String, String), ServerMessage> {
     let schema = name.schema.clone().unwrap_or_else(|| "dbo".into());
     if schema.eq_ignore_ascii_case("sys") {
-        for (views, at) in [(SESSION_VIEWS, "temp"), (SERVER_VIEWS, "main")] {
+        for (views, at) in [
+            (SESSION_VIEWS, "temp"),
+            (SERVER_VIEWS, "main"),
+            (crate::instance::SERVER_OBJECT_VIEWS, "main"),
+        ] {
             if views.iter().any(|v| v.eq_ignore_ascii_case(&name.object)) {
                 return Ok((
                     at.into(),

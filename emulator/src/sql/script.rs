@@ -245,6 +245,12 @@ fn statement_end(t: &[Token], start: usize) -> usize {
                         true
                     }
                     "ROLLBACK" => prev == "WITH",
+                    // DROP TRIGGER IF EXISTS … ("DROP TRIGGER (Transact-SQL)").
+                    "IF" => {
+                        first == "DROP"
+                            && word(t.get(start + 1)).as_deref() == Some("TRIGGER")
+                            && word(t.get(i + 1)).as_deref() == Some("EXISTS")
+                    }
                     "DELETE" | "UPDATE" => prev == "ON" || prev == "FOR" || first == "WITH",
                     "DROP" | "SET" | "CREATE" => first == "ALTER",
                     "INSERT" | "MERGE" => first == "WITH",

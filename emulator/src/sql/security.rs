@@ -363,7 +363,9 @@ pub fn mask_secrets(text: &str) -> String {
         out.push(ch);
         i += ch.len_utf8();
     }
-    super::certificate::mask_private_key_passwords(&out)
+    super::linked_login_mask::mask_linked_login_passwords(
+        &super::certificate::mask_private_key_passwords(&out),
+    )
 }
 
 #[cfg(test)]
