@@ -545,7 +545,8 @@ impl Run<'_> {
                 done(&mut self.out);
             }
             Plan::Security(sec) => {
-                super::security::apply(sec.clone(), inst, &self.database, mi).map_err(one)?;
+                super::security::apply(sec.clone(), inst, &self.database, self.base.user, mi)
+                    .map_err(one)?;
                 done(&mut self.out);
             }
             Plan::BeginTran(name) => {
@@ -716,7 +717,10 @@ impl Run<'_> {
                         let columns = sp_who_columns();
                         (*status, vec![Outcome::Rows { columns, rows }], Flow::Next)
                     }
-                    _ => return Err(one(not_found(written))),
+                    other => match super::principal_functions::procedure(other, args, &values, inst) {
+                        Some(r) => (*status, r.map_err(one)?, Flow::Next),
+                        None => return Err(one(not_found(written))),
+                    },
                 }
             }
         };

@@ -244,6 +244,8 @@ fn statement_end(t: &[Token], start: usize) -> usize {
                         true
                     }
                     "ROLLBACK" => prev == "WITH",
+                    // GRANT … WITH GRANT OPTION.
+                    "GRANT" => prev == "WITH",
                     "DELETE" | "UPDATE" => prev == "ON" || prev == "FOR" || first == "WITH",
                     "DROP" | "SET" | "CREATE" => first == "ALTER",
                     "INSERT" | "MERGE" => first == "WITH",

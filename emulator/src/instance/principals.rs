@@ -1,0 +1,705 @@
+//! Logins: `sys.server_principals` and `sys.sql_logins` with the columns their reference pages
+//! list, the principals a new instance has, CREATE / ALTER / DROP LOGIN in their documented
+//! forms ("CREATE LOGIN (Transact-SQL)", "ALTER LOGIN (Transact-SQL)"), and the checks a TDS
+//! login passes after its password.
+
+use super::security::{password_hash, unique_bytes, verify};
+use super::{Instance, sqlite_error};
+use crate::protocol::tokens::ServerMessage;
+
+/// How a login authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginKind {
+    /// A SQL login: a password (plain) or a hash (`HASHED`).
+    Sql {
+        password: Option<String>,
+        hash: Option<Vec<u8>>,
+    },
+    /// `FROM WINDOWS` (type U).
+    Windows,
+    /// `FROM EXTERNAL PROVIDER`: Microsoft Entra, MI only (type E, or X for a group).
+    External,
+    /// `FROM CERTIFICATE c` (type C).
+    Certificate(String),
+    /// `FROM ASYMMETRIC KEY k` (type K).
+    AsymmetricKey(String),
+}
+
+/// A password as CREATE/ALTER LOGIN gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Password {
+    Plain(String),
+    Hashed(Vec<u8>),
+}
+
+/// The WITH options of CREATE and ALTER LOGIN; None where the statement leaves one alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginOptions {
+    pub password: Option<Password>,
+    pub must_change: bool,
+    /// ALTER LOGIN … OLD_PASSWORD: accepted, not checked (the caller is an administrator).
+    pub sid: Option<Vec<u8>>,
+    pub default_database: Option<String>,
+    pub default_language: Option<String>,
+    pub check_policy: Option<bool>,
+    pub check_expiration: Option<bool>,
+    pub credential: Option<String>,
+    /// ALTER LOGIN … NAME = new.
+    pub name: Option<String>,
+    /// ALTER LOGIN … NO CREDENTIAL.
+    pub no_credential: bool,
+}
+
+pub const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS "sys.server_principals" (
+    name sysname, principal_id int, sid varbinary(85), type char(1), type_desc nvarchar(60),
+    is_disabled int, create_date datetime, modify_date datetime, default_database_name sysname,
+    default_language_name sysname, credential_id int, owning_principal_id int, is_fixed_role bit
+);
+CREATE TABLE IF NOT EXISTS "sys.sql_logins" (
+    name sysname, principal_id int, sid varbinary(85), type char(1), type_desc nvarchar(60),
+    is_disabled int, create_date datetime, modify_date datetime, default_database_name sysname,
+    default_language_name sysname, credential_id int, owning_principal_id int, is_fixed_role bit,
+    is_policy_checked bit, is_expiration_checked bit, password_hash varbinary(256)
+);
+CREATE TABLE IF NOT EXISTS "sys.server_principal_credentials" (principal_id int, credential_id int);
+CREATE TABLE IF NOT EXISTS "ferry.login_flags" (principal_id int PRIMARY KEY, must_change int);
+"#;
+
+/// Columns an older catalog's principal tables lack, added when it is opened.
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("modify_date", "datetime"),
+    ("default_language_name", "sysname"),
+    ("credential_id", "int"),
+    ("owning_principal_id", "int"),
+    ("is_fixed_role", "bit"),
+];
+
+pub(super) const NOW: &str = "2026-01-01 00:00:00.000";
+
+/// A SID written `S-1-…` as its binary form (revision, count, 6-byte authority, sub-authorities
+/// little-endian), as SUSER_SID returns Windows SIDs.
+fn windows_sid(text: &str) -> Vec<u8> {
+    let parts: Vec<u64> = text
+        .trim_start_matches("S-")
+        .split('-')
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let mut out = vec![parts[0] as u8, (parts.len() - 2) as u8];
+    out.extend_from_slice(&parts[1].to_be_bytes()[2..]);
+    for p in &parts[2..] {
+        out.extend_from_slice(&(*p as u32).to_le_bytes());
+    }
+    out
+}
+
+/// A certificate-mapped login's SID: S-1-9-1 followed by bytes of the certificate. Guess: the
+/// real tail is the certificate's thumbprint; the emulator derives bytes from the name.
+fn certificate_sid(name: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha512};
+    let mut sid = vec![1, 6, 0, 0, 0, 0, 0, 9, 1, 0, 0, 0];
+    sid.extend_from_slice(&Sha512::digest(name.to_ascii_lowercase().as_bytes())[..20]);
+    sid
+}
+
+/// (name, principal_id, sid, type, type_desc, is_disabled, is_fixed_role) as a new instance
+/// has them. Fixed server roles and their ids: "Server-level roles" and
+/// "sys.server_principals". The certificate logins and the Windows principals are what a SQL
+/// Server setup on Windows creates; their ids after 256 differ between installations.
+fn seeds(mi: bool) -> Vec<(&'static str, i64, Vec<u8>, &'static str, i64, bool)> {
+    let mut v = vec![("sa", 1, vec![1u8], "S", 0, false), ("public", 2, vec![2], "R", 0, false)];
+    for (i, role) in [
+        "sysadmin",
+        "securityadmin",
+        "serveradmin",
+        "setupadmin",
+        "processadmin",
+        "diskadmin",
+        "dbcreator",
+        "bulkadmin",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = i as i64 + 3;
+        v.push((role, id, vec![id as u8], "R", 0, true));
+    }
+    if mi {
+        // Docs are silent on MI's other built-in principals; it has no Windows principals
+        // ("T-SQL differences between SQL Server and Azure SQL Managed Instance"), so none.
+        return v;
+    }
+    for (name, id) in [
+        ("##MS_SQLResourceSigningCertificate##", 101),
+        ("##MS_SQLReplicationSigningCertificate##", 102),
+        ("##MS_SQLAuthenticatorCertificate##", 103),
+        ("##MS_PolicySigningCertificate##", 105),
+        ("##MS_SmoExtendedSigningCertificate##", 106),
+        ("##MS_AgentSigningCertificate##", 258),
+    ] {
+        v.push((name, id, certificate_sid(name), "C", 0, false));
+    }
+    v.push(("##MS_PolicyEventProcessingLogin##", 256, unique_bytes("policy-event", 16), "S", 1, false));
+    v.push(("##MS_PolicyTsqlExecutionLogin##", 257, unique_bytes("policy-tsql", 16), "S", 1, false));
+    for (name, id, sid, ty) in [
+        ("NT AUTHORITY\\SYSTEM", 259, "S-1-5-18", "U"),
+        (
+            "NT SERVICE\\MSSQLSERVER",
+            260,
+            "S-1-5-80-3880718306-3832830129-1677859214-2598158968-1052248003",
+            "U",
+        ),
+        (
+            "NT SERVICE\\SQLSERVERAGENT",
+            261,
+            "S-1-5-80-344959196-2060754871-2302487193-2804545603-1466107430",
+            "U",
+        ),
+        ("BUILTIN\\Administrators", 262, "S-1-5-32-544", "G"),
+    ] {
+        v.push((name, id, windows_sid(sid), ty, 0, false));
+    }
+    v
+}
+
+pub(super) fn type_desc(ty: &str) -> &'static str {
+    match ty {
+        "S" => "SQL_LOGIN",
+        "U" => "WINDOWS_LOGIN",
+        "G" => "WINDOWS_GROUP",
+        "R" => "SERVER_ROLE",
+        "C" => "CERTIFICATE_MAPPED_LOGIN",
+        "K" => "ASYMMETRIC_KEY_MAPPED_LOGIN",
+        "E" => "EXTERNAL_LOGIN",
+        _ => "EXTERNAL_GROUP",
+    }
+}
+
+/// SQL Server error 15151 (class 16): "Cannot %S_MSG the %S_MSG '%.*ls', because it does not
+/// exist or you do not have permission."
+pub(crate) fn not_found(verb: &str, what: &str, name: &str) -> ServerMessage {
+    ServerMessage::error(
+        15151,
+        16,
+        format!("Cannot {verb} the {what} '{name}', because it does not exist or you do not have permission."),
+    )
+}
+
+/// A server principal's row: (principal_id, name as stored, sid, type).
+pub(crate) type Principal = (i64, String, Vec<u8>, String);
+
+impl Instance {
+    /// The principal tables in the catalog's current layout, and what a new instance has in
+    /// them; run at every start (an older catalog is brought up to date).
+    pub fn prepare_principals(&mut self, mi: bool) -> Result<(), ServerMessage> {
+        for table in ["sys.server_principals", "sys.sql_logins"] {
+            let cols = self.columns_of("main", table);
+            for (col, ty) in ADDED_COLUMNS {
+                if !cols.is_empty() && !cols.iter().any(|c| c == col) {
+                    let sql = format!(r#"ALTER TABLE "{table}" ADD COLUMN {col} {ty}"#);
+                    self.conn.execute_batch(&sql).map_err(sqlite_error)?;
+                }
+            }
+        }
+        self.conn.execute_batch(SCHEMA).map_err(sqlite_error)?;
+        self.conn
+            .execute_batch(super::server_roles::SCHEMA)
+            .map_err(sqlite_error)?;
+        self.conn
+            .execute_batch(super::permissions::SCHEMA)
+            .map_err(sqlite_error)?;
+        self.conn
+            .execute_batch(super::entra::SCHEMA)
+            .map_err(sqlite_error)?;
+        for (name, id, sid, ty, disabled, fixed) in seeds(mi) {
+            let by_id = self
+                .conn
+                .query_row(
+                    r#"SELECT name FROM "sys.server_principals" WHERE principal_id = ?1"#,
+                    [id],
+                    |r| r.get::<_, String>(0),
+                )
+                .ok();
+            if by_id.is_some() {
+                continue;
+            }
+            // A login of that name made before principal ids were seeded (an older catalog):
+            // it becomes the built-in one.
+            self.conn
+                .execute(
+                    r#"DELETE FROM "sys.server_principals" WHERE name = ?1 COLLATE NOCASE"#,
+                    [name],
+                )
+                .map_err(sqlite_error)?;
+            let (db, lang, owner) = if ty == "R" {
+                (None, None, Some(1))
+            } else {
+                (Some("master"), Some("us_english"), None)
+            };
+            self.conn
+                .execute(
+                    r#"INSERT INTO "sys.server_principals" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, NULL, ?10, ?11)"#,
+                    rusqlite::params![name, id, sid, ty, type_desc(ty), disabled, NOW, db, lang, owner, fixed],
+                )
+                .map_err(sqlite_error)?;
+            if ty == "S" {
+                let existing = self.password_hash_of(name);
+                self.conn
+                    .execute(
+                        r#"DELETE FROM "sys.sql_logins" WHERE name = ?1 COLLATE NOCASE"#,
+                        [name],
+                    )
+                    .map_err(sqlite_error)?;
+                let hash = existing.unwrap_or_else(|| {
+                    password_hash(&super::tde::hex(&unique_bytes(name, 16)), [0, 0, 0, 0])
+                });
+                self.insert_sql_login(id, hash, true, false)?;
+            }
+            if ty != "R" {
+                self.grant_connect_sql(id)?;
+            }
+        }
+        self.seed_permissions(mi)?;
+        self.seed_entra_directory()?;
+        // The server's own administrator is a member of sysadmin ("Server-level roles").
+        self.add_role_member_ids(3, 1)
+    }
+
+    fn insert_sql_login(
+        &self,
+        id: i64,
+        hash: Vec<u8>,
+        policy: bool,
+        expiration: bool,
+    ) -> Result<(), ServerMessage> {
+        self.conn
+            .execute(
+                r#"INSERT INTO "sys.sql_logins" SELECT name, principal_id, sid, type, type_desc, is_disabled, create_date, modify_date, default_database_name, default_language_name, credential_id, owning_principal_id, is_fixed_role, ?2, ?3, ?4 FROM "sys.server_principals" WHERE principal_id = ?1"#,
+                rusqlite::params![id, policy, expiration, hash],
+            )
+            .map_err(sqlite_error)?;
+        Ok(())
+    }
+
+    /// Copies a principal's row into `sys.sql_logins`, which repeats it for SQL logins.
+    fn sync_sql_login(&self, id: i64) -> Result<(), ServerMessage> {
+        self.conn
+            .execute(
+                r#"UPDATE "sys.sql_logins" SET (name, sid, is_disabled, modify_date, default_database_name, default_language_name, credential_id) = (SELECT name, sid, is_disabled, modify_date, default_database_name, default_language_name, credential_id FROM "sys.server_principals" p WHERE p.principal_id = ?1) WHERE principal_id = ?1"#,
+                [id],
+            )
+            .map_err(sqlite_error)?;
+        Ok(())
+    }
+
+    /// A server principal (login or role) by name.
+    pub(crate) fn principal(&self, name: &str) -> Option<Principal> {
+        self.conn
+            .query_row(
+                r#"SELECT principal_id, name, sid, type FROM "sys.server_principals" WHERE name = ?1 COLLATE NOCASE"#,
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .ok()
+    }
+
+    /// A server principal by id or by SID (SUSER_NAME, SUSER_SNAME).
+    pub(crate) fn principal_where(&self, column: &str, value: rusqlite::types::Value) -> Option<Principal> {
+        let column = if column == "sid" { "sid" } else { "principal_id" };
+        self.conn
+            .query_row(
+                &format!(r#"SELECT principal_id, name, sid, type FROM "sys.server_principals" WHERE {column} = ?1"#),
+                [value],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .ok()
+    }
+
+    pub(super) fn next_principal_id(&self) -> Result<i64, ServerMessage> {
+        self.conn
+            .query_row(
+                r#"SELECT MAX(COALESCE(MAX(principal_id), 0), 262) + 1 FROM "sys.server_principals""#,
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sqlite_error)
+    }
+
+    /// CREATE LOGIN. `mi` applies Managed Instance's rules.
+    pub fn create_login(
+        &mut self,
+        name: &str,
+        kind: LoginKind,
+        o: LoginOptions,
+        mi: bool,
+    ) -> Result<(), ServerMessage> {
+        if self.principal(name).is_some() {
+            // SQL Server error 15025 (class 16).
+            return Err(ServerMessage::error(
+                15025,
+                16,
+                format!("The server principal '{name}' already exists."),
+            ));
+        }
+        let (ty, sid) = match &kind {
+            LoginKind::Sql { .. } => ("S", None),
+            LoginKind::Windows if mi => {
+                // methods.md: MI has no Windows logins; they map to Microsoft Entra ones.
+                return Err(ServerMessage::error(
+                    41901,
+                    16,
+                    "Windows logins are not supported in this version of SQL Server. Use FROM EXTERNAL PROVIDER.",
+                ));
+            }
+            LoginKind::Windows => {
+                // "CREATE LOGIN": a Windows name is [domain\login]; error 15407 (class 11).
+                let valid = name.split_once('\\').is_some_and(|(d, u)| !d.is_empty() && !u.is_empty());
+                if !valid {
+                    return Err(ServerMessage::error(
+                        15407,
+                        11,
+                        format!("'{name}' is not a valid Windows NT name. Give the complete name: <domain\\username>."),
+                    ));
+                }
+                // Guess: a group is told from a user by the directory; the emulator has none
+                // for Windows, so every Windows login is a user (type U) with a SID of the
+                // domain-account shape S-1-5-21-….
+                let mut sid = vec![1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0];
+                sid.extend_from_slice(&unique_bytes(name, 16));
+                ("U", Some(sid))
+            }
+            LoginKind::External if !mi => {
+                return Err(ServerMessage::error(
+                    102,
+                    15,
+                    "Incorrect syntax near 'EXTERNAL'.",
+                ));
+            }
+            LoginKind::External => {
+                let (group, object_id) = self.entra_lookup(name)?;
+                (if group { "X" } else { "E" }, Some(object_id))
+            }
+            LoginKind::Certificate(c) => {
+                if !self.certificate_exists(c) {
+                    return Err(not_found("find", "certificate", c));
+                }
+                ("C", Some(certificate_sid(c)))
+            }
+            LoginKind::AsymmetricKey(k) => {
+                // The emulator keeps no asymmetric keys, so none can be found (error 15151).
+                return Err(not_found("find", "asymmetric key", k));
+            }
+        };
+        self.check_login_options(ty, &o)?;
+        let sid = match (o.sid.clone(), sid) {
+            (Some(s), _) => s,
+            (None, Some(s)) => s,
+            (None, None) => unique_bytes(name, 16),
+        };
+        let taken = self
+            .conn
+            .query_row(
+                r#"SELECT 1 FROM "sys.server_principals" WHERE sid = ?1"#,
+                [&sid],
+                |_| Ok(()),
+            )
+            .is_ok();
+        if taken {
+            // SQL Server error 15433 (class 16).
+            return Err(ServerMessage::error(15433, 16, "Supplied parameter sid is in use."));
+        }
+        let credential = match &o.credential {
+            Some(c) => Some(self.credential_id(c)?),
+            None => None,
+        };
+        let db = o.default_database.clone().unwrap_or_else(|| "master".into());
+        let lang = o.default_language.clone().unwrap_or_else(|| "us_english".into());
+        let id = self.next_principal_id()?;
+        self.conn
+            .execute(
+                r#"INSERT INTO "sys.server_principals" VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, ?7, ?8, ?9, NULL, 0)"#,
+                rusqlite::params![name, id, sid, ty, type_desc(ty), NOW, db, lang, credential],
+            )
+            .map_err(sqlite_error)?;
+        if let LoginKind::Sql { password, hash } = kind {
+            let hash = match (hash, password) {
+                (Some(h), _) => h,
+                (None, Some(p)) => new_hash(name, &p),
+                (None, None) => return Err(crate::syntax::syntax_error("PASSWORD")),
+            };
+            // "CREATE LOGIN": CHECK_POLICY defaults to ON, CHECK_EXPIRATION to OFF.
+            let policy = o.check_policy.unwrap_or(true);
+            let expiration = o.check_expiration.unwrap_or(false) || o.must_change;
+            self.insert_sql_login(id, hash, policy, expiration)?;
+            self.conn
+                .execute(
+                    r#"INSERT OR REPLACE INTO "ferry.login_flags" VALUES (?1, ?2)"#,
+                    rusqlite::params![id, o.must_change],
+                )
+                .map_err(sqlite_error)?;
+        }
+        if credential.is_some() {
+            self.map_credential(id, credential)?;
+        }
+        // "CREATE LOGIN": a new login is granted CONNECT SQL.
+        self.grant_connect_sql(id)
+    }
+
+    /// The option rules CREATE and ALTER LOGIN share (errors from sys.messages).
+    fn check_login_options(&self, ty: &str, o: &LoginOptions) -> Result<(), ServerMessage> {
+        let sql_only = [
+            ("PASSWORD", o.password.is_some()),
+            ("CHECK_POLICY", o.check_policy.is_some()),
+            ("CHECK_EXPIRATION", o.check_expiration.is_some()),
+            ("SID", o.sid.is_some()),
+        ];
+        if let Some((param, _)) = sql_only.iter().find(|(_, set)| *set) {
+            match ty {
+                "U" | "G" => {
+                    // 15080: Cannot use parameter %s for a Windows login.
+                    return Err(ServerMessage::error(15080, 16, format!("Cannot use parameter {param} for a Windows login.")));
+                }
+                "C" | "K" => {
+                    return Err(ServerMessage::error(15171, 16, format!("Cannot use the parameter \"{param}\" for a certificate or asymmetric key login.")));
+                }
+                _ => {}
+            }
+        }
+        if let Some(db) = &o.default_database
+            && self.database(db).is_none()
+        {
+            return Err(ServerMessage::error(
+                15010,
+                16,
+                format!("The database '{db}' does not exist. Supply a valid database name. To see available databases, use sys.databases."),
+            ));
+        }
+        if o.check_policy == Some(false) && o.check_expiration == Some(true) {
+            return Err(ServerMessage::error(15122, 16, "The CHECK_EXPIRATION option cannot be used when CHECK_POLICY is OFF."));
+        }
+        if o.must_change && (o.check_policy == Some(false) || o.check_expiration == Some(false)) {
+            return Err(ServerMessage::error(15128, 16, "The CHECK_POLICY and CHECK_EXPIRATION options cannot be turned OFF when MUST_CHANGE is ON."));
+        }
+        Ok(())
+    }
+
+    fn certificate_exists(&self, name: &str) -> bool {
+        self.conn
+            .query_row(
+                r#"SELECT 1 FROM "sys.certificates" WHERE name = ?1 COLLATE NOCASE"#,
+                [name],
+                |_| Ok(()),
+            )
+            .is_ok()
+    }
+
+    /// A SQL login the server is configured with: created the first time, given the configured
+    /// password when it has another one (a restart with a changed password), else left alone.
+    /// It administers the server, so it is a member of sysadmin.
+    pub fn ensure_login(&mut self, name: &str, password: &str, mi: bool) -> Result<(), ServerMessage> {
+        if self.authenticate(name, password).is_none() {
+            let o = LoginOptions {
+                password: Some(Password::Plain(password.to_owned())),
+                ..Default::default()
+            };
+            if self.principal(name).is_some() {
+                self.alter_login(name, o)?;
+            } else {
+                let kind = LoginKind::Sql {
+                    password: Some(password.to_owned()),
+                    hash: None,
+                };
+                self.create_login(name, kind, LoginOptions::default(), mi)?;
+            }
+        }
+        let id = self.principal(name).map_or(1, |p| p.0);
+        self.add_role_member_ids(3, id)
+    }
+
+    /// DROP LOGIN. A login that owns a server role cannot go (error 15141).
+    pub fn drop_login(&mut self, name: &str) -> Result<(), ServerMessage> {
+        let Some((id, _, _, ty)) = self.principal(name).filter(|p| p.3 != "R") else {
+            return Err(not_found("drop", "login", name));
+        };
+        let owns: bool = self
+            .conn
+            .query_row(
+                r#"SELECT 1 FROM "sys.server_principals" WHERE owning_principal_id = ?1"#,
+                [id],
+                |_| Ok(()),
+            )
+            .is_ok();
+        if owns || id == 1 || ty == "C" && id < 256 {
+            return Err(ServerMessage::error(
+                15141,
+                16,
+                "The server principal owns one or more server role(s) and cannot be dropped.",
+            ));
+        }
+        for sql in [
+            r#"DELETE FROM "sys.server_principals" WHERE principal_id = ?1"#,
+            r#"DELETE FROM "sys.sql_logins" WHERE principal_id = ?1"#,
+            r#"DELETE FROM "ferry.login_flags" WHERE principal_id = ?1"#,
+            r#"DELETE FROM "sys.server_role_members" WHERE member_principal_id = ?1"#,
+            r#"DELETE FROM "sys.server_permissions" WHERE grantee_principal_id = ?1 OR (class = 101 AND major_id = ?1)"#,
+            r#"DELETE FROM "sys.server_principal_credentials" WHERE principal_id = ?1"#,
+        ] {
+            self.conn.execute(sql, [id]).map_err(sqlite_error)?;
+        }
+        Ok(())
+    }
+
+    /// ALTER LOGIN … ENABLE | DISABLE.
+    pub fn set_login_disabled(&mut self, name: &str, disabled: bool) -> Result<(), ServerMessage> {
+        let Some((id, ..)) = self.principal(name).filter(|p| p.3 != "R") else {
+            return Err(not_found("alter", "login", name));
+        };
+        self.conn
+            .execute(
+                r#"UPDATE "sys.server_principals" SET is_disabled = ?2, modify_date = ?3 WHERE principal_id = ?1"#,
+                rusqlite::params![id, disabled, NOW],
+            )
+            .map_err(sqlite_error)?;
+        self.sync_sql_login(id)
+    }
+
+    /// ALTER LOGIN … WITH ….
+    pub fn alter_login(&mut self, name: &str, o: LoginOptions) -> Result<(), ServerMessage> {
+        let Some((id, _, _, ty)) = self.principal(name).filter(|p| p.3 != "R") else {
+            return Err(not_found("alter", "login", name));
+        };
+        self.check_login_options(&ty, &o)?;
+        if let Some(new) = &o.name
+            && self.principal(new).is_some_and(|p| p.0 != id)
+        {
+            return Err(ServerMessage::error(15025, 16, format!("The server principal '{new}' already exists.")));
+        }
+        let credential = match &o.credential {
+            Some(c) => Some(self.credential_id(c)?),
+            None => None,
+        };
+        let set = |col: &str, v: rusqlite::types::Value| {
+            self.conn
+                .execute(
+                    &format!(r#"UPDATE "sys.server_principals" SET {col} = ?2, modify_date = ?3 WHERE principal_id = ?1"#),
+                    rusqlite::params![id, v, NOW],
+                )
+                .map_err(sqlite_error)
+        };
+        use rusqlite::types::Value as V;
+        if let Some(n) = &o.name {
+            set("name", V::Text(n.clone()))?;
+        }
+        if let Some(d) = &o.default_database {
+            set("default_database_name", V::Text(d.clone()))?;
+        }
+        if let Some(l) = &o.default_language {
+            set("default_language_name", V::Text(l.clone()))?;
+        }
+        if let Some(c) = credential {
+            set("credential_id", V::Integer(c))?;
+            self.map_credential(id, Some(c))?;
+        }
+        if o.no_credential {
+            set("credential_id", V::Null)?;
+            self.map_credential(id, None)?;
+        }
+        self.sync_sql_login(id)?;
+        let sql_set = |col: &str, v: rusqlite::types::Value| {
+            self.conn
+                .execute(
+                    &format!(r#"UPDATE "sys.sql_logins" SET {col} = ?2 WHERE principal_id = ?1"#),
+                    rusqlite::params![id, v],
+                )
+                .map_err(sqlite_error)
+        };
+        if let Some(p) = o.check_policy {
+            sql_set("is_policy_checked", V::Integer(i64::from(p)))?;
+        }
+        if let Some(e) = o.check_expiration {
+            sql_set("is_expiration_checked", V::Integer(i64::from(e)))?;
+        }
+        if let Some(p) = o.password {
+            let hash = match p {
+                Password::Plain(p) => new_hash(name, &p),
+                Password::Hashed(h) => h,
+            };
+            sql_set("password_hash", V::Blob(hash))?;
+            self.conn
+                .execute(
+                    r#"INSERT OR REPLACE INTO "ferry.login_flags" VALUES (?1, ?2)"#,
+                    rusqlite::params![id, o.must_change],
+                )
+                .map_err(sqlite_error)?;
+        }
+        Ok(())
+    }
+
+    /// Checks a SQL login's password; the login's name as stored when it is right. Whether
+    /// the login may then connect is [`Instance::login_refusal`]'s question.
+    pub fn authenticate(&self, name: &str, password: &str) -> Option<String> {
+        let (stored, hash): (String, Vec<u8>) = self
+            .conn
+            .query_row(
+                r#"SELECT name, password_hash FROM "sys.sql_logins" WHERE name = ?1 COLLATE NOCASE"#,
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok()?;
+        verify(password, &hash).then_some(stored)
+    }
+
+    /// Why an authenticated login may not connect, as SQL Server answers at login: disabled
+    /// (18470), must change its password (18488: the emulator's clients cannot change it at
+    /// login), or denied CONNECT SQL (18456, the reason kept in the server's log).
+    pub fn login_refusal(&self, name: &str) -> Option<ServerMessage> {
+        let (id, disabled): (i64, bool) = self
+            .conn
+            .query_row(
+                r#"SELECT principal_id, is_disabled FROM "sys.server_principals" WHERE name = ?1 COLLATE NOCASE"#,
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok()?;
+        if disabled {
+            return Some(ServerMessage::error(18470, 14, format!("Login failed for user '{name}'. Reason: The account is disabled.")));
+        }
+        let must_change = self
+            .conn
+            .query_row(r#"SELECT must_change FROM "ferry.login_flags" WHERE principal_id = ?1"#, [id], |r| r.get::<_, bool>(0))
+            .unwrap_or(false);
+        if must_change {
+            return Some(ServerMessage::error(18488, 14, format!("Login failed for user '{name}'. Reason: The password of the account must be changed.")));
+        }
+        if self.connect_denied(id) {
+            return Some(ServerMessage::error(18456, 14, format!("Login failed for user '{name}'.")));
+        }
+        None
+    }
+
+    /// LOGINPROPERTY(name, 'PasswordHash').
+    pub fn password_hash_of(&self, name: &str) -> Option<Vec<u8>> {
+        self.conn
+            .query_row(
+                r#"SELECT password_hash FROM "sys.sql_logins" WHERE name = ?1 COLLATE NOCASE"#,
+                [name],
+                |r| r.get(0),
+            )
+            .ok()
+    }
+}
+
+fn new_hash(name: &str, password: &str) -> Vec<u8> {
+    password_hash(password, unique_bytes(name, 4).try_into().unwrap_or([0; 4]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_sids_have_the_binary_shape() {
+        assert_eq!(crate::instance::tde::hex(&windows_sid("S-1-5-18")), "0x010100000000000512000000");
+        assert_eq!(crate::instance::tde::hex(&windows_sid("S-1-5-32-544")), "0x01020000000000052000000020020000");
+    }
+}
