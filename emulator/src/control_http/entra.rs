@@ -24,8 +24,14 @@ pub(super) struct DirectoryBody {
 
 pub(super) async fn get_directory(State(s): State<Arc<Server>>) -> (StatusCode, Json<J>) {
     match s.entra_directory() {
-        Ok((users, groups)) => (StatusCode::OK, Json(json!({ "users": users, "groups": groups }))),
-        Err(e) => (StatusCode::CONFLICT, Json(json!({ "error": { "message": e.text } }))),
+        Ok((users, groups)) => (
+            StatusCode::OK,
+            Json(json!({ "users": users, "groups": groups })),
+        ),
+        Err(e) => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": { "message": e.text } })),
+        ),
     }
 }
 
@@ -38,6 +44,9 @@ pub(super) async fn put_directory(
     }
     match s.set_entra_directory(&b.users, &b.groups) {
         Ok(()) => done(),
-        Err(e) => (StatusCode::CONFLICT, Json(json!({ "error": { "message": e.text } }))),
+        Err(e) => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": { "message": e.text } })),
+        ),
     }
 }

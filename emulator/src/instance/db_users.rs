@@ -4,7 +4,7 @@
 //! Changes in user databases go to the change log, so differential and log backups carry them.
 
 use super::change_log::DB_MARKER;
-use super::principals::{NOW, not_found};
+use super::principal_basics::{NOW, not_found};
 use super::query::q;
 use super::{Instance, sqlite_error};
 use crate::protocol::tokens::ServerMessage;
@@ -15,6 +15,21 @@ const TABLE: &str = r#"CREATE TABLE IF NOT EXISTS {db}."sys.database_principals"
     create_date datetime, modify_date datetime, owning_principal_id int, sid varbinary(85),
     is_fixed_role bit, authentication_type int, authentication_type_desc nvarchar(60)
 )"#;
+
+/// A built-in database principal: name, id, type, type_desc, default schema, owner, SID,
+/// fixed role, authentication type and its description.
+type SeedUser = (
+    String,
+    i64,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<i64>,
+    Option<Vec<u8>>,
+    bool,
+    i64,
+    &'static str,
+);
 
 /// Where a new user's identity comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,17 +88,76 @@ impl Instance {
             .map_err(sqlite_error)?;
         let count: i64 = self
             .conn
-            .query_row(&format!(r#"SELECT COUNT(*) FROM {qdb}."sys.database_principals""#), [], |r| r.get(0))
+            .query_row(
+                &format!(r#"SELECT COUNT(*) FROM {qdb}."sys.database_principals""#),
+                [],
+                |r| r.get(0),
+            )
             .map_err(sqlite_error)?;
         if count > 0 {
             return Ok(());
         }
-        let mut rows: Vec<(String, i64, &str, &str, Option<&str>, Option<i64>, Option<Vec<u8>>, bool, i64, &str)> = vec![
-            ("public".into(), 0, "R", "DATABASE_ROLE", None, Some(1), None, false, 0, "NONE"),
-            ("dbo".into(), 1, "S", "SQL_USER", Some("dbo"), None, Some(vec![1]), false, 1, "INSTANCE"),
-            ("guest".into(), 2, "S", "SQL_USER", Some("guest"), None, Some(vec![0]), false, 0, "NONE"),
-            ("INFORMATION_SCHEMA".into(), 3, "S", "SQL_USER", None, None, None, false, 0, "NONE"),
-            ("sys".into(), 4, "S", "SQL_USER", None, None, None, false, 0, "NONE"),
+        let mut rows: Vec<SeedUser> = vec![
+            (
+                "public".into(),
+                0,
+                "R",
+                "DATABASE_ROLE",
+                None,
+                Some(1),
+                None,
+                false,
+                0,
+                "NONE",
+            ),
+            (
+                "dbo".into(),
+                1,
+                "S",
+                "SQL_USER",
+                Some("dbo"),
+                None,
+                Some(vec![1]),
+                false,
+                1,
+                "INSTANCE",
+            ),
+            (
+                "guest".into(),
+                2,
+                "S",
+                "SQL_USER",
+                Some("guest"),
+                None,
+                Some(vec![0]),
+                false,
+                0,
+                "NONE",
+            ),
+            (
+                "INFORMATION_SCHEMA".into(),
+                3,
+                "S",
+                "SQL_USER",
+                None,
+                None,
+                None,
+                false,
+                0,
+                "NONE",
+            ),
+            (
+                "sys".into(),
+                4,
+                "S",
+                "SQL_USER",
+                None,
+                None,
+                None,
+                false,
+                0,
+                "NONE",
+            ),
         ];
         for (role, id) in [
             ("db_owner", 16384),
@@ -96,12 +170,30 @@ impl Instance {
             ("db_denydatareader", 16392),
             ("db_denydatawriter", 16393),
         ] {
-            rows.push((role.into(), id, "R", "DATABASE_ROLE", None, Some(1), None, true, 0, "NONE"));
+            rows.push((
+                role.into(),
+                id,
+                "R",
+                "DATABASE_ROLE",
+                None,
+                Some(1),
+                None,
+                true,
+                0,
+                "NONE",
+            ));
         }
-        let sql = format!(r#"INSERT INTO {qdb}."sys.database_principals" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11)"#);
+        let sql = format!(
+            r#"INSERT INTO {qdb}."sys.database_principals" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11)"#
+        );
         for (name, id, ty, desc, schema, owner, sid, fixed, auth, auth_desc) in rows {
             self.conn
-                .execute(&sql, rusqlite::params![name, id, ty, desc, schema, NOW, owner, sid, fixed, auth, auth_desc])
+                .execute(
+                    &sql,
+                    rusqlite::params![
+                        name, id, ty, desc, schema, NOW, owner, sid, fixed, auth, auth_desc
+                    ],
+                )
                 .map_err(sqlite_error)?;
         }
         Ok(())
@@ -132,7 +224,10 @@ impl Instance {
     fn user_with_sid(&self, db: &str, sid: &[u8]) -> Option<String> {
         self.conn
             .query_row(
-                &format!(r#"SELECT name FROM {}."sys.database_principals" WHERE sid = ?1"#, q(db)),
+                &format!(
+                    r#"SELECT name FROM {}."sys.database_principals" WHERE sid = ?1"#,
+                    q(db)
+                ),
                 [sid],
                 |r| r.get(0),
             )
@@ -142,7 +237,13 @@ impl Instance {
     fn usable_database(&self, db: &str) -> Result<(), ServerMessage> {
         match self.database(db) {
             Some(info) => info.usable(),
-            None => Err(ServerMessage::error(911, 16, format!("Database '{db}' does not exist. Make sure that the name is entered correctly."))),
+            None => Err(ServerMessage::error(
+                911,
+                16,
+                format!(
+                    "Database '{db}' does not exist. Make sure that the name is entered correctly."
+                ),
+            )),
         }
     }
 
@@ -157,13 +258,21 @@ impl Instance {
     ) -> Result<(), ServerMessage> {
         self.usable_database(db)?;
         if self.user(db, name).is_some() {
-            return Err(ServerMessage::error(15023, 16, format!("User, group, or role '{name}' already exists in the current database.")));
+            return Err(ServerMessage::error(
+                15023,
+                16,
+                format!("User, group, or role '{name}' already exists in the current database."),
+            ));
         }
         let (sid, login_type) = match source {
             UserSource::Login(login) => {
                 let login = login.unwrap_or_else(|| name.to_owned());
                 let Some((_, _, sid, ty)) = self.principal(&login).filter(|p| p.3 != "R") else {
-                    return Err(ServerMessage::error(15007, 16, format!("'{login}' is not a valid login or you do not have permission.")));
+                    return Err(ServerMessage::error(
+                        15007,
+                        16,
+                        format!("'{login}' is not a valid login or you do not have permission."),
+                    ));
                 };
                 (sid, ty)
             }
@@ -182,10 +291,18 @@ impl Instance {
             }
         };
         if self.user_with_sid(db, &sid).is_some() {
-            return Err(ServerMessage::error(15063, 16, "The login already has an account under a different user name."));
+            return Err(ServerMessage::error(
+                15063,
+                16,
+                "The login already has an account under a different user name.",
+            ));
         }
         let (ty, desc, auth, auth_desc) = user_type(&login_type);
-        let (auth, auth_desc) = if sid.starts_with(&[1, 5, 0, 0, 0, 0, 0, 9, 3]) { (0, "NONE") } else { (auth, auth_desc) };
+        let (auth, auth_desc) = if sid.starts_with(&[1, 5, 0, 0, 0, 0, 0, 9, 3]) {
+            (0, "NONE")
+        } else {
+            (auth, auth_desc)
+        };
         let schema = default_schema.unwrap_or_else(|| "dbo".into());
         let id: i64 = self
             .conn
@@ -211,7 +328,10 @@ impl Instance {
             V::Text(auth_desc.into()),
         ];
         let list: Vec<String> = values.iter().map(lit).collect();
-        let sql = format!(r#"INSERT INTO {DB_MARKER}."sys.database_principals" VALUES ({})"#, list.join(", "));
+        let sql = format!(
+            r#"INSERT INTO {DB_MARKER}."sys.database_principals" VALUES ({})"#,
+            list.join(", ")
+        );
         self.change_users(db, sql)
     }
 
@@ -219,30 +339,56 @@ impl Instance {
     /// the login's SID and kind: a restored `DOMAIN\user` becomes a Microsoft Entra user on MI
     /// ("ALTER USER": "Remaps a user to another login by changing the user's SID to match the
     /// login's SID"; "Migrate SQL Server Windows users and groups to Azure SQL Managed Instance").
-    pub fn alter_user(&mut self, db: &str, name: &str, change: UserChange) -> Result<(), ServerMessage> {
+    pub fn alter_user(
+        &mut self,
+        db: &str,
+        name: &str,
+        change: UserChange,
+    ) -> Result<(), ServerMessage> {
         self.usable_database(db)?;
         let Some((id, stored, _)) = self.user(db, name).filter(|u| u.2 != "R") else {
             return Err(not_found("alter", "user", name));
         };
         if id <= 4 {
-            return Err(ServerMessage::error(15150, 16, format!("Cannot alter the user '{stored}'.")));
+            return Err(ServerMessage::error(
+                15150,
+                16,
+                format!("Cannot alter the user '{stored}'."),
+            ));
         }
         let mut sets: Vec<String> = Vec::new();
         if let Some(login) = &change.login {
             let Some((_, _, sid, ty)) = self.principal(login).filter(|p| p.3 != "R") else {
-                return Err(ServerMessage::error(15007, 16, format!("'{login}' is not a valid login or you do not have permission.")));
+                return Err(ServerMessage::error(
+                    15007,
+                    16,
+                    format!("'{login}' is not a valid login or you do not have permission."),
+                ));
             };
-            if self.user_with_sid(db, &sid).is_some_and(|u| !u.eq_ignore_ascii_case(&stored)) {
-                return Err(ServerMessage::error(15063, 16, "The login already has an account under a different user name."));
+            if self
+                .user_with_sid(db, &sid)
+                .is_some_and(|u| !u.eq_ignore_ascii_case(&stored))
+            {
+                return Err(ServerMessage::error(
+                    15063,
+                    16,
+                    "The login already has an account under a different user name.",
+                ));
             }
             let (ty, desc, auth, auth_desc) = user_type(&ty);
             sets.push(format!("sid = X'{}'", blob_hex(&sid)));
             sets.push(format!("type = '{ty}', type_desc = '{desc}'"));
-            sets.push(format!("authentication_type = {auth}, authentication_type_desc = '{auth_desc}'"));
+            sets.push(format!(
+                "authentication_type = {auth}, authentication_type_desc = '{auth_desc}'"
+            ));
         }
         if let Some(new) = &change.name {
             if self.user(db, new).is_some_and(|u| u.0 != id) {
-                return Err(ServerMessage::error(15023, 16, format!("User, group, or role '{new}' already exists in the current database.")));
+                return Err(ServerMessage::error(
+                    15023,
+                    16,
+                    format!("User, group, or role '{new}' already exists in the current database."),
+                ));
             }
             sets.push(format!("name = '{}'", new.replace('\'', "''")));
         }
@@ -253,7 +399,10 @@ impl Instance {
             return Ok(());
         }
         sets.push(format!("modify_date = '{NOW}'"));
-        let sql = format!(r#"UPDATE {DB_MARKER}."sys.database_principals" SET {} WHERE principal_id = {id}"#, sets.join(", "));
+        let sql = format!(
+            r#"UPDATE {DB_MARKER}."sys.database_principals" SET {} WHERE principal_id = {id}"#,
+            sets.join(", ")
+        );
         self.change_users(db, sql)
     }
 
@@ -264,9 +413,15 @@ impl Instance {
             return Err(not_found("drop", "user", name));
         };
         if id <= 4 {
-            return Err(ServerMessage::error(15150, 16, format!("Cannot drop the user '{stored}'.")));
+            return Err(ServerMessage::error(
+                15150,
+                16,
+                format!("Cannot drop the user '{stored}'."),
+            ));
         }
-        let sql = format!(r#"DELETE FROM {DB_MARKER}."sys.database_principals" WHERE principal_id = {id}"#);
+        let sql = format!(
+            r#"DELETE FROM {DB_MARKER}."sys.database_principals" WHERE principal_id = {id}"#
+        );
         self.change_users(db, sql)
     }
 }

@@ -29,7 +29,9 @@ impl Instance {
     pub(super) fn seed_entra_directory(&self) -> Result<(), ServerMessage> {
         let empty = self
             .conn
-            .query_row(r#"SELECT COUNT(*) FROM "ferry.entra_directory""#, [], |r| r.get::<_, i64>(0))
+            .query_row(r#"SELECT COUNT(*) FROM "ferry.entra_directory""#, [], |r| {
+                r.get::<_, i64>(0)
+            })
             .map_err(sqlite_error)?
             == 0;
         if empty {
@@ -41,7 +43,11 @@ impl Instance {
     }
 
     /// Replaces the directory with these users (UPNs) and groups (display names).
-    pub fn set_entra_directory(&self, users: &[String], groups: &[String]) -> Result<(), ServerMessage> {
+    pub fn set_entra_directory(
+        &self,
+        users: &[String],
+        groups: &[String],
+    ) -> Result<(), ServerMessage> {
         self.conn
             .execute(r#"DELETE FROM "ferry.entra_directory""#, [])
             .map_err(sqlite_error)?;

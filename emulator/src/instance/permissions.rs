@@ -4,7 +4,7 @@
 //! `sys.server_permissions` with its type codes ("sys.server_permissions (Transact-SQL)"), and
 //! `sys.endpoints` with the default TSQL endpoints ("sys.endpoints").
 
-use super::principals::not_found;
+use super::principal_basics::not_found;
 use super::{Instance, sqlite_error};
 use crate::protocol::tokens::ServerMessage;
 
@@ -170,7 +170,11 @@ impl Instance {
     pub(super) fn seed_permissions(&self, mi: bool) -> Result<(), ServerMessage> {
         let seeded = self
             .conn
-            .query_row(r#"SELECT 1 FROM "sys.server_permissions" WHERE grantee_principal_id = 2"#, [], |_| Ok(()))
+            .query_row(
+                r#"SELECT 1 FROM "sys.server_permissions" WHERE grantee_principal_id = 2"#,
+                [],
+                |_| Ok(()),
+            )
             .is_ok();
         if seeded {
             return Ok(());
@@ -180,8 +184,24 @@ impl Instance {
             return Ok(());
         }
         for (name, id, protocol, pdesc, state, sdesc, admin) in [
-            ("Dedicated Admin Connection", 1, 2, "TCP", 0, "STARTED", true),
-            ("TSQL Local Machine", 2, 4, "SHARED_MEMORY", 0, "STARTED", false),
+            (
+                "Dedicated Admin Connection",
+                1,
+                2,
+                "TCP",
+                0,
+                "STARTED",
+                true,
+            ),
+            (
+                "TSQL Local Machine",
+                2,
+                4,
+                "SHARED_MEMORY",
+                0,
+                "STARTED",
+                false,
+            ),
             ("TSQL Named Pipes", 3, 3, "NAMED_PIPES", 0, "STARTED", false),
             ("TSQL Default TCP", 4, 2, "TCP", 0, "STARTED", false),
             ("TSQL Default VIA", 5, 5, "VIA", 1, "STOPPED", false),
@@ -226,7 +246,11 @@ impl Instance {
                 .ok_or_else(|| not_found("find", "server role", n)),
             Securable::Endpoint(n) => self
                 .conn
-                .query_row(r#"SELECT endpoint_id FROM "sys.endpoints" WHERE name = ?1 COLLATE NOCASE"#, [n], |r| r.get(0))
+                .query_row(
+                    r#"SELECT endpoint_id FROM "sys.endpoints" WHERE name = ?1 COLLATE NOCASE"#,
+                    [n],
+                    |r| r.get(0),
+                )
                 .map_err(|_| not_found("find", "endpoint", n)),
             // Neither personality keeps availability groups (MI has none a user can create:
             // "T-SQL differences … Always On availability groups"), so none can be found.
@@ -249,7 +273,11 @@ impl Instance {
         // "GRANT Server Permissions": server-scope permissions are granted in master
         // (error 4621).
         if !database.eq_ignore_ascii_case("master") {
-            return Err(ServerMessage::error(4621, 16, "Permissions at the server scope can only be granted when the current database is master"));
+            return Err(ServerMessage::error(
+                4621,
+                16,
+                "Permissions at the server scope can only be granted when the current database is master",
+            ));
         }
         let (class, class_desc, allowed) = class_of(&c.on);
         let mut perms = Vec::new();
@@ -258,19 +286,29 @@ impl Instance {
                 Some(found) => perms.push(*found),
                 // 4606: Granted or revoked privilege %ls is not compatible with object.
                 None if class != 100 => {
-                    return Err(ServerMessage::error(4606, 16, format!("Granted or revoked privilege {p} is not compatible with object.")));
+                    return Err(ServerMessage::error(
+                        4606,
+                        16,
+                        format!("Granted or revoked privilege {p} is not compatible with object."),
+                    ));
                 }
                 None => return Err(crate::syntax::syntax_error(p)),
             }
         }
         let major = self.securable_id(&c.on, mi)?;
         let grantor = match &c.grantor {
-            Some(g) => self.principal(g).map(|p| p.0).ok_or_else(|| not_found("find", "login", g))?,
+            Some(g) => self
+                .principal(g)
+                .map(|p| p.0)
+                .ok_or_else(|| not_found("find", "login", g))?,
             None => self.principal(current).map_or(1, |p| p.0),
         };
         let mut grantees = Vec::new();
         for g in &c.grantees {
-            let id = self.principal(g).map(|p| p.0).ok_or_else(|| not_found("find", "login", g))?;
+            let id = self
+                .principal(g)
+                .map(|p| p.0)
+                .ok_or_else(|| not_found("find", "login", g))?;
             grantees.push(id);
         }
         for &grantee in &grantees {
@@ -286,19 +324,44 @@ impl Instance {
                 let grantable = current_state.as_deref() == Some("W");
                 // 4611: revoking or denying a grantable permission needs CASCADE.
                 if grantable && c.action != Action::Grant && !c.cascade {
-                    return Err(ServerMessage::error(4611, 16, "To revoke or deny grantable privileges, specify the CASCADE option."));
+                    return Err(ServerMessage::error(
+                        4611,
+                        16,
+                        "To revoke or deny grantable privileges, specify the CASCADE option.",
+                    ));
                 }
                 match c.action {
                     Action::Grant => {
                         let state = if c.with_grant_option { "W" } else { "G" };
-                        self.insert_permission((class, class_desc), major, grantee, grantor, (name, code), state)?;
+                        self.insert_permission(
+                            (class, class_desc),
+                            major,
+                            grantee,
+                            grantor,
+                            (name, code),
+                            state,
+                        )?;
                     }
                     Action::Deny => {
-                        self.insert_permission((class, class_desc), major, grantee, grantor, (name, code), "D")?;
+                        self.insert_permission(
+                            (class, class_desc),
+                            major,
+                            grantee,
+                            grantor,
+                            (name, code),
+                            "D",
+                        )?;
                     }
                     Action::Revoke if c.grant_option_for => {
                         if grantable {
-                            self.insert_permission((class, class_desc), major, grantee, grantor, (name, code), "G")?;
+                            self.insert_permission(
+                                (class, class_desc),
+                                major,
+                                grantee,
+                                grantor,
+                                (name, code),
+                                "G",
+                            )?;
                         }
                     }
                     Action::Revoke => {

@@ -3,6 +3,7 @@
 //! forms ("CREATE LOGIN (Transact-SQL)", "ALTER LOGIN (Transact-SQL)"), and the checks a TDS
 //! login passes after its password.
 
+use super::principal_basics::{NOW, not_found};
 use super::security::{password_hash, unique_bytes, verify};
 use super::{Instance, sqlite_error};
 use crate::protocol::tokens::ServerMessage;
@@ -66,100 +67,13 @@ CREATE TABLE IF NOT EXISTS "sys.server_principal_credentials" (principal_id int,
 CREATE TABLE IF NOT EXISTS "ferry.login_flags" (principal_id int PRIMARY KEY, must_change int);
 "#;
 
-/// Columns an older catalog's principal tables lack, added when it is opened.
-const ADDED_COLUMNS: &[(&str, &str)] = &[
-    ("modify_date", "datetime"),
-    ("default_language_name", "sysname"),
-    ("credential_id", "int"),
-    ("owning_principal_id", "int"),
-    ("is_fixed_role", "bit"),
-];
-
-pub(super) const NOW: &str = "2026-01-01 00:00:00.000";
-
-/// A SID written `S-1-…` as its binary form (revision, count, 6-byte authority, sub-authorities
-/// little-endian), as SUSER_SID returns Windows SIDs.
-fn windows_sid(text: &str) -> Vec<u8> {
-    let parts: Vec<u64> = text
-        .trim_start_matches("S-")
-        .split('-')
-        .filter_map(|p| p.parse().ok())
-        .collect();
-    let mut out = vec![parts[0] as u8, (parts.len() - 2) as u8];
-    out.extend_from_slice(&parts[1].to_be_bytes()[2..]);
-    for p in &parts[2..] {
-        out.extend_from_slice(&(*p as u32).to_le_bytes());
-    }
-    out
-}
-
 /// A certificate-mapped login's SID: S-1-9-1 followed by bytes of the certificate. Guess: the
 /// real tail is the certificate's thumbprint; the emulator derives bytes from the name.
-fn certificate_sid(name: &str) -> Vec<u8> {
+pub(super) fn certificate_sid(name: &str) -> Vec<u8> {
     use sha2::{Digest, Sha512};
     let mut sid = vec![1, 6, 0, 0, 0, 0, 0, 9, 1, 0, 0, 0];
     sid.extend_from_slice(&Sha512::digest(name.to_ascii_lowercase().as_bytes())[..20]);
     sid
-}
-
-/// (name, principal_id, sid, type, type_desc, is_disabled, is_fixed_role) as a new instance
-/// has them. Fixed server roles and their ids: "Server-level roles" and
-/// "sys.server_principals". The certificate logins and the Windows principals are what a SQL
-/// Server setup on Windows creates; their ids after 256 differ between installations.
-fn seeds(mi: bool) -> Vec<(&'static str, i64, Vec<u8>, &'static str, i64, bool)> {
-    let mut v = vec![("sa", 1, vec![1u8], "S", 0, false), ("public", 2, vec![2], "R", 0, false)];
-    for (i, role) in [
-        "sysadmin",
-        "securityadmin",
-        "serveradmin",
-        "setupadmin",
-        "processadmin",
-        "diskadmin",
-        "dbcreator",
-        "bulkadmin",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let id = i as i64 + 3;
-        v.push((role, id, vec![id as u8], "R", 0, true));
-    }
-    if mi {
-        // Docs are silent on MI's other built-in principals; it has no Windows principals
-        // ("T-SQL differences between SQL Server and Azure SQL Managed Instance"), so none.
-        return v;
-    }
-    for (name, id) in [
-        ("##MS_SQLResourceSigningCertificate##", 101),
-        ("##MS_SQLReplicationSigningCertificate##", 102),
-        ("##MS_SQLAuthenticatorCertificate##", 103),
-        ("##MS_PolicySigningCertificate##", 105),
-        ("##MS_SmoExtendedSigningCertificate##", 106),
-        ("##MS_AgentSigningCertificate##", 258),
-    ] {
-        v.push((name, id, certificate_sid(name), "C", 0, false));
-    }
-    v.push(("##MS_PolicyEventProcessingLogin##", 256, unique_bytes("policy-event", 16), "S", 1, false));
-    v.push(("##MS_PolicyTsqlExecutionLogin##", 257, unique_bytes("policy-tsql", 16), "S", 1, false));
-    for (name, id, sid, ty) in [
-        ("NT AUTHORITY\\SYSTEM", 259, "S-1-5-18", "U"),
-        (
-            "NT SERVICE\\MSSQLSERVER",
-            260,
-            "S-1-5-80-3880718306-3832830129-1677859214-2598158968-1052248003",
-            "U",
-        ),
-        (
-            "NT SERVICE\\SQLSERVERAGENT",
-            261,
-            "S-1-5-80-344959196-2060754871-2302487193-2804545603-1466107430",
-            "U",
-        ),
-        ("BUILTIN\\Administrators", 262, "S-1-5-32-544", "G"),
-    ] {
-        v.push((name, id, windows_sid(sid), ty, 0, false));
-    }
-    v
 }
 
 pub(super) fn type_desc(ty: &str) -> &'static str {
@@ -175,97 +89,11 @@ pub(super) fn type_desc(ty: &str) -> &'static str {
     }
 }
 
-/// SQL Server error 15151 (class 16): "Cannot %S_MSG the %S_MSG '%.*ls', because it does not
-/// exist or you do not have permission."
-pub(crate) fn not_found(verb: &str, what: &str, name: &str) -> ServerMessage {
-    ServerMessage::error(
-        15151,
-        16,
-        format!("Cannot {verb} the {what} '{name}', because it does not exist or you do not have permission."),
-    )
-}
-
 /// A server principal's row: (principal_id, name as stored, sid, type).
 pub(crate) type Principal = (i64, String, Vec<u8>, String);
 
 impl Instance {
-    /// The principal tables in the catalog's current layout, and what a new instance has in
-    /// them; run at every start (an older catalog is brought up to date).
-    pub fn prepare_principals(&mut self, mi: bool) -> Result<(), ServerMessage> {
-        for table in ["sys.server_principals", "sys.sql_logins"] {
-            let cols = self.columns_of("main", table);
-            for (col, ty) in ADDED_COLUMNS {
-                if !cols.is_empty() && !cols.iter().any(|c| c == col) {
-                    let sql = format!(r#"ALTER TABLE "{table}" ADD COLUMN {col} {ty}"#);
-                    self.conn.execute_batch(&sql).map_err(sqlite_error)?;
-                }
-            }
-        }
-        self.conn.execute_batch(SCHEMA).map_err(sqlite_error)?;
-        self.conn
-            .execute_batch(super::server_roles::SCHEMA)
-            .map_err(sqlite_error)?;
-        self.conn
-            .execute_batch(super::permissions::SCHEMA)
-            .map_err(sqlite_error)?;
-        self.conn
-            .execute_batch(super::entra::SCHEMA)
-            .map_err(sqlite_error)?;
-        for (name, id, sid, ty, disabled, fixed) in seeds(mi) {
-            let by_id = self
-                .conn
-                .query_row(
-                    r#"SELECT name FROM "sys.server_principals" WHERE principal_id = ?1"#,
-                    [id],
-                    |r| r.get::<_, String>(0),
-                )
-                .ok();
-            if by_id.is_some() {
-                continue;
-            }
-            // A login of that name made before principal ids were seeded (an older catalog):
-            // it becomes the built-in one.
-            self.conn
-                .execute(
-                    r#"DELETE FROM "sys.server_principals" WHERE name = ?1 COLLATE NOCASE"#,
-                    [name],
-                )
-                .map_err(sqlite_error)?;
-            let (db, lang, owner) = if ty == "R" {
-                (None, None, Some(1))
-            } else {
-                (Some("master"), Some("us_english"), None)
-            };
-            self.conn
-                .execute(
-                    r#"INSERT INTO "sys.server_principals" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, NULL, ?10, ?11)"#,
-                    rusqlite::params![name, id, sid, ty, type_desc(ty), disabled, NOW, db, lang, owner, fixed],
-                )
-                .map_err(sqlite_error)?;
-            if ty == "S" {
-                let existing = self.password_hash_of(name);
-                self.conn
-                    .execute(
-                        r#"DELETE FROM "sys.sql_logins" WHERE name = ?1 COLLATE NOCASE"#,
-                        [name],
-                    )
-                    .map_err(sqlite_error)?;
-                let hash = existing.unwrap_or_else(|| {
-                    password_hash(&super::tde::hex(&unique_bytes(name, 16)), [0, 0, 0, 0])
-                });
-                self.insert_sql_login(id, hash, true, false)?;
-            }
-            if ty != "R" {
-                self.grant_connect_sql(id)?;
-            }
-        }
-        self.seed_permissions(mi)?;
-        self.seed_entra_directory()?;
-        // The server's own administrator is a member of sysadmin ("Server-level roles").
-        self.add_role_member_ids(3, 1)
-    }
-
-    fn insert_sql_login(
+    pub(super) fn insert_sql_login(
         &self,
         id: i64,
         hash: Vec<u8>,
@@ -304,8 +132,16 @@ impl Instance {
     }
 
     /// A server principal by id or by SID (SUSER_NAME, SUSER_SNAME).
-    pub(crate) fn principal_where(&self, column: &str, value: rusqlite::types::Value) -> Option<Principal> {
-        let column = if column == "sid" { "sid" } else { "principal_id" };
+    pub(crate) fn principal_where(
+        &self,
+        column: &str,
+        value: rusqlite::types::Value,
+    ) -> Option<Principal> {
+        let column = if column == "sid" {
+            "sid"
+        } else {
+            "principal_id"
+        };
         self.conn
             .query_row(
                 &format!(r#"SELECT principal_id, name, sid, type FROM "sys.server_principals" WHERE {column} = ?1"#),
@@ -353,12 +189,16 @@ impl Instance {
             }
             LoginKind::Windows => {
                 // "CREATE LOGIN": a Windows name is [domain\login]; error 15407 (class 11).
-                let valid = name.split_once('\\').is_some_and(|(d, u)| !d.is_empty() && !u.is_empty());
+                let valid = name
+                    .split_once('\\')
+                    .is_some_and(|(d, u)| !d.is_empty() && !u.is_empty());
                 if !valid {
                     return Err(ServerMessage::error(
                         15407,
                         11,
-                        format!("'{name}' is not a valid Windows NT name. Give the complete name: <domain\\username>."),
+                        format!(
+                            "'{name}' is not a valid Windows NT name. Give the complete name: <domain\\username>."
+                        ),
                     ));
                 }
                 // Guess: a group is told from a user by the directory; the emulator has none
@@ -406,14 +246,24 @@ impl Instance {
             .is_ok();
         if taken {
             // SQL Server error 15433 (class 16).
-            return Err(ServerMessage::error(15433, 16, "Supplied parameter sid is in use."));
+            return Err(ServerMessage::error(
+                15433,
+                16,
+                "Supplied parameter sid is in use.",
+            ));
         }
         let credential = match &o.credential {
             Some(c) => Some(self.credential_id(c)?),
             None => None,
         };
-        let db = o.default_database.clone().unwrap_or_else(|| "master".into());
-        let lang = o.default_language.clone().unwrap_or_else(|| "us_english".into());
+        let db = o
+            .default_database
+            .clone()
+            .unwrap_or_else(|| "master".into());
+        let lang = o
+            .default_language
+            .clone()
+            .unwrap_or_else(|| "us_english".into());
         let id = self.next_principal_id()?;
         self.conn
             .execute(
@@ -457,10 +307,20 @@ impl Instance {
             match ty {
                 "U" | "G" => {
                     // 15080: Cannot use parameter %s for a Windows login.
-                    return Err(ServerMessage::error(15080, 16, format!("Cannot use parameter {param} for a Windows login.")));
+                    return Err(ServerMessage::error(
+                        15080,
+                        16,
+                        format!("Cannot use parameter {param} for a Windows login."),
+                    ));
                 }
                 "C" | "K" => {
-                    return Err(ServerMessage::error(15171, 16, format!("Cannot use the parameter \"{param}\" for a certificate or asymmetric key login.")));
+                    return Err(ServerMessage::error(
+                        15171,
+                        16,
+                        format!(
+                            "Cannot use the parameter \"{param}\" for a certificate or asymmetric key login."
+                        ),
+                    ));
                 }
                 _ => {}
             }
@@ -471,14 +331,24 @@ impl Instance {
             return Err(ServerMessage::error(
                 15010,
                 16,
-                format!("The database '{db}' does not exist. Supply a valid database name. To see available databases, use sys.databases."),
+                format!(
+                    "The database '{db}' does not exist. Supply a valid database name. To see available databases, use sys.databases."
+                ),
             ));
         }
         if o.check_policy == Some(false) && o.check_expiration == Some(true) {
-            return Err(ServerMessage::error(15122, 16, "The CHECK_EXPIRATION option cannot be used when CHECK_POLICY is OFF."));
+            return Err(ServerMessage::error(
+                15122,
+                16,
+                "The CHECK_EXPIRATION option cannot be used when CHECK_POLICY is OFF.",
+            ));
         }
         if o.must_change && (o.check_policy == Some(false) || o.check_expiration == Some(false)) {
-            return Err(ServerMessage::error(15128, 16, "The CHECK_POLICY and CHECK_EXPIRATION options cannot be turned OFF when MUST_CHANGE is ON."));
+            return Err(ServerMessage::error(
+                15128,
+                16,
+                "The CHECK_POLICY and CHECK_EXPIRATION options cannot be turned OFF when MUST_CHANGE is ON.",
+            ));
         }
         Ok(())
     }
@@ -496,7 +366,12 @@ impl Instance {
     /// A SQL login the server is configured with: created the first time, given the configured
     /// password when it has another one (a restart with a changed password), else left alone.
     /// It administers the server, so it is a member of sysadmin.
-    pub fn ensure_login(&mut self, name: &str, password: &str, mi: bool) -> Result<(), ServerMessage> {
+    pub fn ensure_login(
+        &mut self,
+        name: &str,
+        password: &str,
+        mi: bool,
+    ) -> Result<(), ServerMessage> {
         if self.authenticate(name, password).is_none() {
             let o = LoginOptions {
                 password: Some(Password::Plain(password.to_owned())),
@@ -572,7 +447,11 @@ impl Instance {
         if let Some(new) = &o.name
             && self.principal(new).is_some_and(|p| p.0 != id)
         {
-            return Err(ServerMessage::error(15025, 16, format!("The server principal '{new}' already exists.")));
+            return Err(ServerMessage::error(
+                15025,
+                16,
+                format!("The server principal '{new}' already exists."),
+            ));
         }
         let credential = match &o.credential {
             Some(c) => Some(self.credential_id(c)?),
@@ -662,17 +541,35 @@ impl Instance {
             )
             .ok()?;
         if disabled {
-            return Some(ServerMessage::error(18470, 14, format!("Login failed for user '{name}'. Reason: The account is disabled.")));
+            return Some(ServerMessage::error(
+                18470,
+                14,
+                format!("Login failed for user '{name}'. Reason: The account is disabled."),
+            ));
         }
         let must_change = self
             .conn
-            .query_row(r#"SELECT must_change FROM "ferry.login_flags" WHERE principal_id = ?1"#, [id], |r| r.get::<_, bool>(0))
+            .query_row(
+                r#"SELECT must_change FROM "ferry.login_flags" WHERE principal_id = ?1"#,
+                [id],
+                |r| r.get::<_, bool>(0),
+            )
             .unwrap_or(false);
         if must_change {
-            return Some(ServerMessage::error(18488, 14, format!("Login failed for user '{name}'. Reason: The password of the account must be changed.")));
+            return Some(ServerMessage::error(
+                18488,
+                14,
+                format!(
+                    "Login failed for user '{name}'. Reason: The password of the account must be changed."
+                ),
+            ));
         }
         if self.connect_denied(id) {
-            return Some(ServerMessage::error(18456, 14, format!("Login failed for user '{name}'.")));
+            return Some(ServerMessage::error(
+                18456,
+                14,
+                format!("Login failed for user '{name}'."),
+            ));
         }
         None
     }
@@ -691,15 +588,4 @@ impl Instance {
 
 fn new_hash(name: &str, password: &str) -> Vec<u8> {
     password_hash(password, unique_bytes(name, 4).try_into().unwrap_or([0; 4]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn windows_sids_have_the_binary_shape() {
-        assert_eq!(crate::instance::tde::hex(&windows_sid("S-1-5-18")), "0x010100000000000512000000");
-        assert_eq!(crate::instance::tde::hex(&windows_sid("S-1-5-32-544")), "0x01020000000000052000000020020000");
-    }
 }

@@ -116,17 +116,27 @@ impl Instance {
                 [name],
                 |r| r.get(0),
             )
-            .map_err(|_| super::principals::not_found("find", "credential", name))
+            .map_err(|_| super::principal_basics::not_found("find", "credential", name))
     }
 
     /// Maps a login to a credential ("sys.server_principal_credentials"), or unmaps it.
-    pub(super) fn map_credential(&self, principal: i64, credential: Option<i64>) -> Result<(), ServerMessage> {
+    pub(super) fn map_credential(
+        &self,
+        principal: i64,
+        credential: Option<i64>,
+    ) -> Result<(), ServerMessage> {
         self.conn
-            .execute(r#"DELETE FROM "sys.server_principal_credentials" WHERE principal_id = ?1"#, [principal])
+            .execute(
+                r#"DELETE FROM "sys.server_principal_credentials" WHERE principal_id = ?1"#,
+                [principal],
+            )
             .map_err(sqlite_error)?;
         if let Some(c) = credential {
             self.conn
-                .execute(r#"INSERT INTO "sys.server_principal_credentials" VALUES (?1, ?2)"#, [principal, c])
+                .execute(
+                    r#"INSERT INTO "sys.server_principal_credentials" VALUES (?1, ?2)"#,
+                    [principal, c],
+                )
                 .map_err(sqlite_error)?;
         }
         Ok(())
@@ -134,9 +144,14 @@ impl Instance {
 
     /// ALTER LOGIN … ADD CREDENTIAL c (true) | DROP CREDENTIAL c: more than one credential may
     /// be mapped to a login this way ("ALTER LOGIN (Transact-SQL)").
-    pub fn login_credential(&mut self, login: &str, credential: &str, add: bool) -> Result<(), ServerMessage> {
+    pub fn login_credential(
+        &mut self,
+        login: &str,
+        credential: &str,
+        add: bool,
+    ) -> Result<(), ServerMessage> {
         let Some((id, ..)) = self.principal(login).filter(|p| p.3 != "R") else {
-            return Err(super::principals::not_found("alter", "login", login));
+            return Err(super::principal_basics::not_found("alter", "login", login));
         };
         let c = self.credential_id(credential)?;
         if add {
@@ -156,10 +171,20 @@ impl Instance {
         if let Ok(c) = self.credential_id(name) {
             let used = self
                 .conn
-                .query_row(r#"SELECT 1 FROM "sys.server_principal_credentials" WHERE credential_id = ?1"#, [c], |_| Ok(()))
+                .query_row(
+                    r#"SELECT 1 FROM "sys.server_principal_credentials" WHERE credential_id = ?1"#,
+                    [c],
+                    |_| Ok(()),
+                )
                 .is_ok();
             if used {
-                return Err(ServerMessage::error(15541, 16, format!("Cannot drop the credential '{name}' because it is used by a server principal.")));
+                return Err(ServerMessage::error(
+                    15541,
+                    16,
+                    format!(
+                        "Cannot drop the credential '{name}' because it is used by a server principal."
+                    ),
+                ));
             }
         }
         self.drop_principal(

@@ -2,7 +2,7 @@
 //! sp_dropsrvrolemember, `sys.server_role_members` and IS_SRVROLEMEMBER ("CREATE SERVER ROLE",
 //! "ALTER SERVER ROLE", "DROP SERVER ROLE", "Server-level roles"). Errors are sys.messages'.
 
-use super::principals::{NOW, not_found};
+use super::principal_basics::{NOW, not_found};
 use super::{Instance, sqlite_error};
 use crate::protocol::tokens::ServerMessage;
 
@@ -75,13 +75,21 @@ impl Instance {
     }
 
     /// ALTER SERVER ROLE.
-    pub fn alter_server_role(&mut self, name: &str, change: RoleChange) -> Result<(), ServerMessage> {
+    pub fn alter_server_role(
+        &mut self,
+        name: &str,
+        change: RoleChange,
+    ) -> Result<(), ServerMessage> {
         let Some((id, fixed)) = self.role(name) else {
             return Err(not_found("alter", "server role", name));
         };
         if id == 2 {
             // 15081: Membership of the public role cannot be changed.
-            return Err(ServerMessage::error(15081, 16, "Membership of the public role cannot be changed."));
+            return Err(ServerMessage::error(
+                15081,
+                16,
+                "Membership of the public role cannot be changed.",
+            ));
         }
         match change {
             RoleChange::Rename(new) => {
@@ -89,7 +97,11 @@ impl Instance {
                     return Err(not_found("alter", "server role", name));
                 }
                 if self.principal(&new).is_some() {
-                    return Err(ServerMessage::error(15025, 16, format!("The server principal '{new}' already exists.")));
+                    return Err(ServerMessage::error(
+                        15025,
+                        16,
+                        format!("The server principal '{new}' already exists."),
+                    ));
                 }
                 self.conn
                     .execute(r#"UPDATE "sys.server_principals" SET name = ?2, modify_date = ?3 WHERE principal_id = ?1"#, rusqlite::params![id, new, NOW])
@@ -101,11 +113,22 @@ impl Instance {
                     return Err(not_found("add", "principal", &m));
                 };
                 if member.0 == id {
-                    return Err(ServerMessage::error(15413, 11, "Cannot make a role a member of itself."));
+                    return Err(ServerMessage::error(
+                        15413,
+                        11,
+                        "Cannot make a role a member of itself.",
+                    ));
                 }
-                if member.0 == 1 || (member.3 == "R" && self.role(&m).is_some_and(|r| r.1)) || member.0 == 2 {
+                if member.0 == 1
+                    || (member.3 == "R" && self.role(&m).is_some_and(|r| r.1))
+                    || member.0 == 2
+                {
                     // 15405: Cannot use the special principal '%s' (sa, public, fixed roles).
-                    return Err(ServerMessage::error(15405, 11, format!("Cannot use the special principal '{}'.", member.1)));
+                    return Err(ServerMessage::error(
+                        15405,
+                        11,
+                        format!("Cannot use the special principal '{}'.", member.1),
+                    ));
                 }
                 self.add_role_member_ids(id, member.0)
             }
@@ -114,7 +137,11 @@ impl Instance {
                     return Err(not_found("drop", "principal", &m));
                 };
                 if member.0 == 1 {
-                    return Err(ServerMessage::error(15405, 11, format!("Cannot use the special principal '{}'.", member.1)));
+                    return Err(ServerMessage::error(
+                        15405,
+                        11,
+                        format!("Cannot use the special principal '{}'.", member.1),
+                    ));
                 }
                 self.conn
                     .execute(r#"DELETE FROM "sys.server_role_members" WHERE role_principal_id = ?1 AND member_principal_id = ?2"#, [id, member.0])
@@ -136,17 +163,33 @@ impl Instance {
         }
         let has_members = self
             .conn
-            .query_row(r#"SELECT 1 FROM "sys.server_role_members" WHERE role_principal_id = ?1"#, [id], |_| Ok(()))
+            .query_row(
+                r#"SELECT 1 FROM "sys.server_role_members" WHERE role_principal_id = ?1"#,
+                [id],
+                |_| Ok(()),
+            )
             .is_ok();
         if has_members {
-            return Err(ServerMessage::error(15144, 16, "The role has members. It must be empty before it can be dropped."));
+            return Err(ServerMessage::error(
+                15144,
+                16,
+                "The role has members. It must be empty before it can be dropped.",
+            ));
         }
         let owns = self
             .conn
-            .query_row(r#"SELECT 1 FROM "sys.server_principals" WHERE owning_principal_id = ?1"#, [id], |_| Ok(()))
+            .query_row(
+                r#"SELECT 1 FROM "sys.server_principals" WHERE owning_principal_id = ?1"#,
+                [id],
+                |_| Ok(()),
+            )
             .is_ok();
         if owns {
-            return Err(ServerMessage::error(15141, 16, "The server principal owns one or more server role(s) and cannot be dropped."));
+            return Err(ServerMessage::error(
+                15141,
+                16,
+                "The server principal owns one or more server role(s) and cannot be dropped.",
+            ));
         }
         for sql in [
             r#"DELETE FROM "sys.server_principals" WHERE principal_id = ?1"#,
@@ -160,12 +203,25 @@ impl Instance {
 
     /// sp_addsrvrolemember / sp_dropsrvrolemember: fixed roles only ("sp_addsrvrolemember";
     /// 15402 for another role, 15007 for an unknown login).
-    pub fn srvrolemember_procedure(&mut self, login: &str, role: &str, add: bool) -> Result<(), ServerMessage> {
+    pub fn srvrolemember_procedure(
+        &mut self,
+        login: &str,
+        role: &str,
+        add: bool,
+    ) -> Result<(), ServerMessage> {
         if !self.role(role).is_some_and(|r| r.1) {
-            return Err(ServerMessage::error(15402, 11, format!("'{role}' is not a fixed server role.")));
+            return Err(ServerMessage::error(
+                15402,
+                11,
+                format!("'{role}' is not a fixed server role."),
+            ));
         }
         if self.principal(login).is_none_or(|p| p.3 == "R") {
-            return Err(ServerMessage::error(15007, 16, format!("'{login}' is not a valid login or you do not have permission.")));
+            return Err(ServerMessage::error(
+                15007,
+                16,
+                format!("'{login}' is not a valid login or you do not have permission."),
+            ));
         }
         let change = if add {
             RoleChange::AddMember(login.to_owned())

@@ -140,7 +140,11 @@ impl Server {
     /// Replaces the emulated Microsoft Entra directory that `FROM EXTERNAL PROVIDER` names
     /// resolve in (instance/entra.rs): user principal names and group display names. Kept in
     /// the catalog, so across restarts. Error 50000 while the server is stopped.
-    pub fn set_entra_directory(&self, users: &[String], groups: &[String]) -> Result<(), ServerMessage> {
+    pub fn set_entra_directory(
+        &self,
+        users: &[String],
+        groups: &[String],
+    ) -> Result<(), ServerMessage> {
         self.shared
             .with_instance(|i| i.set_entra_directory(users, groups))
             .map_err(|_| ServerMessage::error(50000, 16, "the server is stopped"))?
@@ -249,9 +253,9 @@ fn open_instance(options: &ServerOptions) -> std::io::Result<Instance> {
     let mi = options.personality.is_managed_instance();
     let mut instance = Instance::open(&options.data_dir, options.personality.compatibility_level())
         .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
-    instance
-        .prepare_principals(mi)
-        .map_err(|e| std::io::Error::other(format!("cannot set up the server principals: {}", e.text)))?;
+    instance.prepare_principals(mi).map_err(|e| {
+        std::io::Error::other(format!("cannot set up the server principals: {}", e.text))
+    })?;
     for (name, password) in &options.logins {
         instance.ensure_login(name, password, mi).map_err(|e| {
             std::io::Error::other(format!("cannot set up login {name}: {}", e.text))

@@ -717,10 +717,12 @@ impl Run<'_> {
                         let columns = sp_who_columns();
                         (*status, vec![Outcome::Rows { columns, rows }], Flow::Next)
                     }
-                    other => match super::principal_functions::procedure(other, args, &values, inst) {
-                        Some(r) => (*status, r.map_err(one)?, Flow::Next),
-                        None => return Err(one(not_found(written))),
-                    },
+                    other => {
+                        match super::principal_functions::procedure(other, args, &values, inst) {
+                            Some(r) => (*status, r.map_err(one)?, Flow::Next),
+                            None => return Err(one(not_found(written))),
+                        }
+                    }
                 }
             }
         };

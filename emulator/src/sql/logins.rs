@@ -1,7 +1,7 @@
 //! CREATE / ALTER / DROP LOGIN read from tokens, in the forms "CREATE LOGIN (Transact-SQL)"
 //! and "ALTER LOGIN (Transact-SQL)" document.
 
-use super::principals::Statement;
+use super::principal_statement::Statement;
 use crate::instance::{LoginKind, LoginOptions, Password};
 use crate::protocol::tokens::ServerMessage;
 use crate::syntax::{Token, name_at, syntax_error};
@@ -138,13 +138,24 @@ pub(super) fn parse(st: &[Token]) -> Result<Statement, ServerMessage> {
             Some(t) if (t.is("ENABLE") || t.is("DISABLE")) && st.len() == 4 => {
                 Ok(Statement::SetLoginDisabled(name, t.is("DISABLE")))
             }
-            Some(t) if (t.is("ADD") || t.is("DROP")) && st.get(4).is_some_and(|c| c.is("CREDENTIAL")) => {
+            Some(t)
+                if (t.is("ADD") || t.is("DROP"))
+                    && st.get(4).is_some_and(|c| c.is("CREDENTIAL")) =>
+            {
                 if st.len() != 6 {
-                    return Err(syntax_error(&st.last().map(|x| x.display()).unwrap_or_default()));
+                    return Err(syntax_error(
+                        &st.last().map(|x| x.display()).unwrap_or_default(),
+                    ));
                 }
-                Ok(Statement::LoginCredential(name, name_at(st, 5)?, t.is("ADD")))
+                Ok(Statement::LoginCredential(
+                    name,
+                    name_at(st, 5)?,
+                    t.is("ADD"),
+                ))
             }
-            Some(t) if t.is("WITH") => Ok(Statement::AlterLogin(name, login_options(&st[4..], true)?)),
+            Some(t) if t.is("WITH") => {
+                Ok(Statement::AlterLogin(name, login_options(&st[4..], true)?))
+            }
             Some(t) => Err(syntax_error(&t.display())),
             None => Err(syntax_error(&name)),
         };
@@ -236,9 +247,13 @@ mod tests {
         let t = tokenize("CREATE LOGIN x WITH PASSWORD = 0x0100 HASHED").unwrap();
         assert_eq!(parse(&t).unwrap_err().number, 15021);
         let t = tokenize("CREATE LOGIN [c] FROM CERTIFICATE [cert1]").unwrap();
-        assert!(matches!(parse(&t).unwrap(), Statement::CreateLogin(_, LoginKind::Certificate(c), _) if c == "cert1"));
+        assert!(
+            matches!(parse(&t).unwrap(), Statement::CreateLogin(_, LoginKind::Certificate(c), _) if c == "cert1")
+        );
         let t = tokenize("ALTER LOGIN a WITH NAME = b, NO CREDENTIAL").unwrap();
-        assert!(matches!(parse(&t).unwrap(), Statement::AlterLogin(_, o) if o.no_credential && o.name.as_deref() == Some("b")));
+        assert!(
+            matches!(parse(&t).unwrap(), Statement::AlterLogin(_, o) if o.no_credential && o.name.as_deref() == Some("b"))
+        );
         let t = tokenize("CREATE LOGIN x WITH PASSWORD = 'a', BOGUS = 1").unwrap();
         assert_eq!(parse(&t).unwrap_err().number, 102);
     }

@@ -8,7 +8,10 @@ use crate::protocol::tokens::ServerMessage;
 use crate::syntax::{Token, syntax_error};
 
 fn words(t: &[Token]) -> String {
-    t.iter().map(|x| x.display().to_ascii_uppercase()).collect::<Vec<_>>().join(" ")
+    t.iter()
+        .map(|x| x.display().to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn names(t: &[Token]) -> Result<Vec<String>, ServerMessage> {
@@ -40,7 +43,10 @@ pub(super) fn parse(st: &[Token]) -> Option<Result<PermissionChange, ServerMessa
     if grant_option_for {
         i = 4;
     }
-    let end = st[i..].iter().position(|t| t.is("ON") || t.is("TO") || (action == Action::Revoke && t.is("FROM")))? + i;
+    let end = st[i..]
+        .iter()
+        .position(|t| t.is("ON") || t.is("TO") || (action == Action::Revoke && t.is("FROM")))?
+        + i;
     let permissions: Vec<String> = st[i..end].split(|t| t.is_punct(",")).map(words).collect();
     let mut j = end;
     let mut on = Securable::Server;
@@ -98,7 +104,11 @@ fn parse_tail(
     let mut k = stop;
     while k < rest.len() {
         let t = &rest[k];
-        if t.is("WITH") && action == Action::Grant && rest.get(k + 1).is_some_and(|x| x.is("GRANT")) && rest.get(k + 2).is_some_and(|x| x.is("OPTION")) {
+        if t.is("WITH")
+            && action == Action::Grant
+            && rest.get(k + 1).is_some_and(|x| x.is("GRANT"))
+            && rest.get(k + 2).is_some_and(|x| x.is("OPTION"))
+        {
             c.with_grant_option = true;
             k += 3;
         } else if t.is("CASCADE") && action != Action::Grant {
@@ -124,12 +134,15 @@ mod tests {
 
     #[test]
     fn reads_server_grants_and_leaves_database_ones() {
-        let t = tokenize("GRANT VIEW SERVER STATE, ALTER ANY LOGIN TO [app] WITH GRANT OPTION AS [sa]").unwrap();
+        let t =
+            tokenize("GRANT VIEW SERVER STATE, ALTER ANY LOGIN TO [app] WITH GRANT OPTION AS [sa]")
+                .unwrap();
         let c = parse(&t).unwrap().unwrap();
         assert_eq!(c.permissions, vec!["VIEW SERVER STATE", "ALTER ANY LOGIN"]);
         assert!(c.with_grant_option);
         assert_eq!(c.grantor.as_deref(), Some("sa"));
-        let t = tokenize("REVOKE GRANT OPTION FOR IMPERSONATE ON LOGIN::[x] FROM y CASCADE").unwrap();
+        let t =
+            tokenize("REVOKE GRANT OPTION FOR IMPERSONATE ON LOGIN::[x] FROM y CASCADE").unwrap();
         let c = parse(&t).unwrap().unwrap();
         assert!(c.grant_option_for && c.cascade);
         assert_eq!(c.on, Securable::Login("x".into()));

@@ -42,7 +42,10 @@ pub fn call(name: &str, args: &[Typed], env: &Env<'_>) -> Result<Typed, ServerMe
                     inst.principal_where("sid", rusqlite::types::Value::Blob(b.clone()))
                 }
                 Some(Value::Null) | None => None,
-                Some(v) => inst.principal_where("principal_id", rusqlite::types::Value::Integer(types::int(v))),
+                Some(v) => inst.principal_where(
+                    "principal_id",
+                    rusqlite::types::Value::Integer(types::int(v)),
+                ),
             };
             (
                 SqlType::NVarChar(Some(128)),
@@ -58,7 +61,10 @@ pub fn call(name: &str, args: &[Typed], env: &Env<'_>) -> Result<Typed, ServerMe
                 None => me.to_owned(),
             };
             let r = inst.is_srvrolemember(&role, &who);
-            (SqlType::Int, r.map_or(Value::Null, |b| Value::Int(i64::from(b))))
+            (
+                SqlType::Int,
+                r.map_or(Value::Null, |b| Value::Int(i64::from(b))),
+            )
         }
     })
 }
@@ -84,7 +90,11 @@ pub fn procedure(
             Some("rolename") => 1,
             Some(other) => {
                 // SQL Server error 8145 (severity 16).
-                return Some(Err(ServerMessage::error(8145, 16, format!("@{other} is not a parameter for procedure {name}."))));
+                return Some(Err(ServerMessage::error(
+                    8145,
+                    16,
+                    format!("@{other} is not a parameter for procedure {name}."),
+                )));
             }
             None => i,
         };
@@ -96,8 +106,21 @@ pub fn procedure(
     }
     let (Some(login), Some(role)) = (login, role) else {
         // SQL Server error 201 (severity 16).
-        let missing = if args.is_empty() { "@loginame" } else { "@rolename" };
-        return Some(Err(ServerMessage::error(201, 16, format!("Procedure or function '{name}' expects parameter '{missing}', which was not supplied."))));
+        let missing = if args.is_empty() {
+            "@loginame"
+        } else {
+            "@rolename"
+        };
+        return Some(Err(ServerMessage::error(
+            201,
+            16,
+            format!(
+                "Procedure or function '{name}' expects parameter '{missing}', which was not supplied."
+            ),
+        )));
     };
-    Some(inst.srvrolemember_procedure(&login, &role, add).map(|()| Vec::new()))
+    Some(
+        inst.srvrolemember_procedure(&login, &role, add)
+            .map(|()| Vec::new()),
+    )
 }

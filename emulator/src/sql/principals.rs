@@ -2,29 +2,10 @@
 //! and applied. Reading is in logins.rs, users.rs and permissions.rs; applying in the
 //! instance (instance/principals.rs, server_roles.rs, permissions.rs, db_users.rs).
 
-use crate::instance::{
-    Instance, LoginKind, LoginOptions, PermissionChange, RoleChange, UserChange, UserSource,
-};
+pub use super::principal_statement::Statement;
+use crate::instance::Instance;
 use crate::protocol::tokens::ServerMessage;
 use crate::syntax::Token;
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Statement {
-    CreateLogin(String, LoginKind, LoginOptions),
-    AlterLogin(String, LoginOptions),
-    SetLoginDisabled(String, bool),
-    /// ALTER LOGIN l ADD (true) | DROP CREDENTIAL c.
-    LoginCredential(String, String, bool),
-    DropLogin(String),
-    CreateServerRole(String, Option<String>),
-    AlterServerRole(String, RoleChange),
-    DropServerRole(String),
-    Permissions(PermissionChange),
-    CreateUser(String, UserSource, Option<String>),
-    AlterUser(String, UserChange),
-    /// DROP USER [IF EXISTS] u.
-    DropUser(String, bool),
-}
 
 /// A principal statement, or None when `st` is none.
 pub fn parse(st: &[Token]) -> Option<Result<Statement, ServerMessage>> {

@@ -2,7 +2,7 @@
 //! USER", "ALTER USER", "CREATE SERVER ROLE", "ALTER SERVER ROLE").
 
 use super::logins::items;
-use super::principals::Statement;
+use super::principal_statement::Statement;
 use crate::instance::{RoleChange, UserChange, UserSource};
 use crate::protocol::tokens::ServerMessage;
 use crate::syntax::{Token, name_at, syntax_error};
@@ -38,7 +38,12 @@ fn user_change(st: &[Token], alter: bool) -> Result<UserChange, ServerMessage> {
 /// CREATE, ALTER or DROP USER (`st[1]` is USER).
 pub(super) fn parse_user(st: &[Token]) -> Result<Statement, ServerMessage> {
     if st[0].is("DROP") {
-        let at = if st.get(2).is_some_and(|t| t.is("IF")) && st.get(3).is_some_and(|t| t.is("EXISTS")) { 4 } else { 2 };
+        let at =
+            if st.get(2).is_some_and(|t| t.is("IF")) && st.get(3).is_some_and(|t| t.is("EXISTS")) {
+                4
+            } else {
+                2
+            };
         let name = name_at(st, at)?;
         return match st.get(at + 1) {
             None => Ok(Statement::DropUser(name, at == 4)),
@@ -58,7 +63,9 @@ pub(super) fn parse_user(st: &[Token]) -> Result<Statement, ServerMessage> {
             (UserSource::Login(Some(name_at(st, 5)?)), 6)
         }
         (Some(w), Some(l)) if w.is("WITHOUT") && l.is("LOGIN") => (UserSource::WithoutLogin, 5),
-        (Some(f), Some(e)) if f.is("FROM") && e.is("EXTERNAL") && st.get(5).is_some_and(|p| p.is("PROVIDER")) => {
+        (Some(f), Some(e))
+            if f.is("FROM") && e.is("EXTERNAL") && st.get(5).is_some_and(|p| p.is("PROVIDER")) =>
+        {
             (UserSource::ExternalProvider, 6)
         }
         (Some(t), _) if t.is("WITH") => (UserSource::Login(None), 3),
@@ -86,14 +93,22 @@ pub(super) fn parse_server_role(st: &[Token]) -> Result<Statement, ServerMessage
     if st[0].is("CREATE") {
         return match rest {
             [] => Ok(Statement::CreateServerRole(name, None)),
-            [a, owner] if a.is("AUTHORIZATION") => Ok(Statement::CreateServerRole(name, Some(name_value(owner)?))),
+            [a, owner] if a.is("AUTHORIZATION") => {
+                Ok(Statement::CreateServerRole(name, Some(name_value(owner)?)))
+            }
             [t, ..] => Err(syntax_error(&t.display())),
         };
     }
     let change = match rest {
-        [verb, m, member] if verb.is("ADD") && m.is("MEMBER") => RoleChange::AddMember(name_value(member)?),
-        [verb, m, member] if verb.is("DROP") && m.is("MEMBER") => RoleChange::DropMember(name_value(member)?),
-        [w, n, eq, new] if w.is("WITH") && n.is("NAME") && eq.is_punct("=") => RoleChange::Rename(name_value(new)?),
+        [verb, m, member] if verb.is("ADD") && m.is("MEMBER") => {
+            RoleChange::AddMember(name_value(member)?)
+        }
+        [verb, m, member] if verb.is("DROP") && m.is("MEMBER") => {
+            RoleChange::DropMember(name_value(member)?)
+        }
+        [w, n, eq, new] if w.is("WITH") && n.is("NAME") && eq.is_punct("=") => {
+            RoleChange::Rename(name_value(new)?)
+        }
         [t, ..] => return Err(syntax_error(&t.display())),
         [] => return Err(near_end(st)),
     };
