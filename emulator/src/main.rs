@@ -403,7 +403,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         ),
     }
     println!(
-        "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time, stop, restart), /arm/… (throttle, fail, garble, stop, restart), /blob/… (faults)"
+        "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time, entra-directory, stop, restart), /arm/… (throttle, fail, garble, stop, restart), /blob/… (faults)"
     );
     // Ctrl-C or SIGTERM (what `kill` and service managers send) stops the servers and, by
     // dropping it, the Azurite child, which would otherwise outlive the emulator.

@@ -14,9 +14,15 @@ pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS "ferry.entra_directory" (name TEXT PRIMARY KEY COLLATE NOCASE, is_group INTEGER NOT NULL);
 "#;
 
-/// The directory a new instance has: the administrator the tests' access token names, two
-/// users and two groups.
-pub const DEFAULT_USERS: &[&str] = &["admin@contoso.com", "alice@contoso.com", "bob@contoso.com"];
+/// The directory a new instance has: the names the emulator's and ferry's tests use for
+/// access tokens and Entra logins (admin@, ferry@), three users, and two groups.
+pub const DEFAULT_USERS: &[&str] = &[
+    "admin@contoso.com",
+    "alice@contoso.com",
+    "bob@contoso.com",
+    "jdoe@contoso.com",
+    "ferry@contoso.com",
+];
 pub const DEFAULT_GROUPS: &[&str] = &["SQL Admins", "Data Readers"];
 
 /// A directory object's id, stable for its name: MI gives an Entra login or user the object id

@@ -303,12 +303,28 @@ impl Instance {
                 .ok_or_else(|| not_found("find", "login", g))?,
             None => self.principal(current).map_or(1, |p| p.0),
         };
+        let me = self.principal(current).map(|p| p.0);
         let mut grantees = Vec::new();
         for g in &c.grantees {
             let id = self
                 .principal(g)
                 .map(|p| p.0)
                 .ok_or_else(|| not_found("find", "login", g))?;
+            if id == 1 || Some(id) == me {
+                return Err(ServerMessage::error(
+                    4624,
+                    16,
+                    "Cannot grant, deny, or revoke permissions to sa, dbo, entity owner, information_schema, sys, or yourself.",
+                ));
+            }
+            // The fixed server roles (ids 3–10) have their permissions built in.
+            if (3..=10).contains(&id) {
+                return Err(ServerMessage::error(
+                    4617,
+                    16,
+                    "Cannot grant, deny or revoke permissions to or from special roles.",
+                ));
+            }
             grantees.push(id);
         }
         for &grantee in &grantees {

@@ -54,12 +54,12 @@ pub struct LoginOptions {
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS "sys.server_principals" (
     name sysname, principal_id int, sid varbinary(85), type char(1), type_desc nvarchar(60),
-    is_disabled int, create_date datetime, modify_date datetime, default_database_name sysname,
+    is_disabled bit, create_date datetime, modify_date datetime, default_database_name sysname,
     default_language_name sysname, credential_id int, owning_principal_id int, is_fixed_role bit
 );
 CREATE TABLE IF NOT EXISTS "sys.sql_logins" (
     name sysname, principal_id int, sid varbinary(85), type char(1), type_desc nvarchar(60),
-    is_disabled int, create_date datetime, modify_date datetime, default_database_name sysname,
+    is_disabled bit, create_date datetime, modify_date datetime, default_database_name sysname,
     default_language_name sysname, credential_id int, owning_principal_id int, is_fixed_role bit,
     is_policy_checked bit, is_expiration_checked bit, password_hash varbinary(256)
 );
