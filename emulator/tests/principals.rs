@@ -792,3 +792,67 @@ async fn a_restored_windows_user_is_remapped_to_an_entra_login_on_mi() {
         33130
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_entra_directory_is_set_over_the_control_api() {
+    let dst = start(mi(), TlsMode::Required).await;
+    let app = ferry_emulator::control_http::router(dst.server.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::new();
+    let url = format!("{base}/entra-directory");
+    let got: serde_json::Value =
+        serde_json::from_str(&http.get(&url).send().await.unwrap().text().await.unwrap()).unwrap();
+    assert!(
+        got["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u == "alice@contoso.com"),
+        "{got}"
+    );
+    let put = http
+        .put(&url)
+        .header("content-type", "application/json")
+        .body(r#"{"users": ["dave@fabrikam.com"], "groups": ["Auditors"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    let bad = http
+        .put(&url)
+        .header("content-type", "application/json")
+        .body(r#"{"users": [""]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let got: serde_json::Value =
+        serde_json::from_str(&http.get(&url).send().await.unwrap().text().await.unwrap()).unwrap();
+    assert_eq!(
+        got,
+        serde_json::json!({ "users": ["dave@fabrikam.com"], "groups": ["Auditors"] })
+    );
+    let mut d = connect(&dst).await;
+    exec(
+        &mut d,
+        "CREATE LOGIN [dave@fabrikam.com] FROM EXTERNAL PROVIDER",
+    )
+    .await;
+    exec(&mut d, "CREATE LOGIN [Auditors] FROM EXTERNAL PROVIDER").await;
+    assert_eq!(
+        error_code(
+            &mut d,
+            "CREATE LOGIN [alice@contoso.com] FROM EXTERNAL PROVIDER"
+        )
+        .await,
+        33130
+    );
+    // The directory is kept in the catalog: a restart keeps it.
+    dst.server.restart().await.unwrap();
+    assert_eq!(
+        dst.server.entra_directory().unwrap().1,
+        vec!["Auditors".to_owned()]
+    );
+}
