@@ -669,6 +669,16 @@ async fn database_users_survive_backup_and_restore_as_orphans() {
         .map(|r| r.get::<&str, _>(0).unwrap())
         .collect();
     assert_eq!(names, vec!["CONTOSO\\alice", "hr_app", "late", "robot"]);
+    // The same question through SUSER_SNAME inside a query.
+    assert_eq!(count(&mut d, "SELECT COUNT(*) FROM HR.sys.database_principals dp WHERE SUSER_SNAME(dp.sid) IS NULL AND dp.type IN ('S', 'U') AND dp.principal_id > 4").await, 4);
+    assert_eq!(
+        count(
+            &mut d,
+            "SELECT COUNT(*) FROM HR.sys.database_principals dp WHERE SUSER_SNAME(dp.sid) = 'sa'"
+        )
+        .await,
+        1
+    );
     // The classic fix: the login with the source's SID.
     let sid = one_row(
         &mut s,

@@ -321,6 +321,23 @@ pub fn rewrite(
                     r#"(SELECT thumbprint FROM main."sys.certificates" WHERE certificate_id = ("#,
                     "))",
                 ))
+            } else if t.is("SUSER_SNAME") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
+                // Login functions with an argument inside a query ("SUSER_SNAME", "SUSER_SID",
+                // "SUSER_ID"): subqueries of sys.server_principals.
+                Some((
+                    r#"(SELECT name FROM main."sys.server_principals" WHERE sid = ("#,
+                    "))",
+                ))
+            } else if t.is("SUSER_SID") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
+                Some((
+                    r#"(SELECT sid FROM main."sys.server_principals" WHERE name = ("#,
+                    ") COLLATE NOCASE)",
+                ))
+            } else if t.is("SUSER_ID") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
+                Some((
+                    r#"(SELECT principal_id FROM main."sys.server_principals" WHERE name = ("#,
+                    ") COLLATE NOCASE)",
+                ))
             } else if t.is("CERTPRIVATEKEY") {
                 // Guess: the emulator keeps no private keys; a placeholder blob stands in.
                 Some(("(SELECT X'00' FROM (SELECT ", "))"))
