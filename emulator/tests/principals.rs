@@ -277,6 +277,19 @@ async fn tds_login_refuses_disabled_denied_and_must_change_logins() {
     .unwrap();
     exec(&mut c, "DENY CONNECT SQL TO denied").await;
     assert_eq!(login_error(&src, "denied", "Pa55word!x").await, 18456);
+    let flags = one_row(&mut c, "SELECT l.denylogin, l.hasaccess, l.sysadmin, p.is_disabled FROM sys.server_principals p LEFT JOIN sys.syslogins l ON l.name = p.name WHERE p.name = 'denied'").await;
+    assert_eq!(flags.get::<i32, _>(0), Some(1));
+    assert_eq!(flags.get::<i32, _>(1), Some(0));
+    assert_eq!(flags.get::<i32, _>(2), Some(0));
+    assert_eq!(
+        one_row(
+            &mut c,
+            "SELECT sysadmin FROM sys.syslogins WHERE name = 'sa'"
+        )
+        .await
+        .get::<i32, _>(0),
+        Some(1)
+    );
     exec(&mut c, "GRANT CONNECT SQL TO denied").await;
     connect_with(
         &src,

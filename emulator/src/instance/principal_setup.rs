@@ -7,6 +7,30 @@ use super::security::{password_hash, unique_bytes};
 use super::{Instance, sqlite_error};
 use crate::protocol::tokens::ServerMessage;
 
+/// `sys.syslogins`, the compatibility view scripts such as sp_help_revlogin still read
+/// ("sys.syslogins (Transact-SQL)"): one row per login, with its access (CONNECT SQL granted
+/// or denied) and its fixed-role memberships as flags. Re-created at every start.
+const SYSLOGINS: &str = r#"
+DROP VIEW IF EXISTS "sys.syslogins";
+CREATE VIEW "sys.syslogins" AS SELECT
+    p.sid AS sid, 9 AS status, p.create_date AS createdate, p.modify_date AS updatedate,
+    p.create_date AS accdate, p.name AS name, p.default_database_name AS dbname,
+    NULL AS password, p.default_language_name AS language,
+    EXISTS (SELECT 1 FROM "sys.server_permissions" x WHERE x.class = 100 AND x.grantee_principal_id = p.principal_id AND x.type = 'COSQ' AND x.state = 'D') AS denylogin,
+    EXISTS (SELECT 1 FROM "sys.server_permissions" x WHERE x.class = 100 AND x.grantee_principal_id = p.principal_id AND x.type = 'COSQ' AND x.state IN ('G', 'W')) AS hasaccess,
+    p.type IN ('U', 'G') AS isntname, p.type = 'G' AS isntgroup, p.type = 'U' AS isntuser,
+    EXISTS (SELECT 1 FROM "sys.server_role_members" m WHERE m.member_principal_id = p.principal_id AND m.role_principal_id = 3) AS sysadmin,
+    EXISTS (SELECT 1 FROM "sys.server_role_members" m WHERE m.member_principal_id = p.principal_id AND m.role_principal_id = 4) AS securityadmin,
+    EXISTS (SELECT 1 FROM "sys.server_role_members" m WHERE m.member_principal_id = p.principal_id AND m.role_principal_id = 5) AS serveradmin,
+    EXISTS (SELECT 1 FROM "sys.server_role_members" m WHERE m.member_principal_id = p.principal_id AND m.role_principal_id = 6) AS setupadmin,
+    EXISTS (SELECT 1 FROM "sys.server_role_members" m WHERE m.member_principal_id = p.principal_id AND m.role_principal_id = 7) AS processadmin,
+    EXISTS (SELECT 1 FROM "sys.server_role_members" m WHERE m.member_principal_id = p.principal_id AND m.role_principal_id = 8) AS diskadmin,
+    EXISTS (SELECT 1 FROM "sys.server_role_members" m WHERE m.member_principal_id = p.principal_id AND m.role_principal_id = 9) AS dbcreator,
+    EXISTS (SELECT 1 FROM "sys.server_role_members" m WHERE m.member_principal_id = p.principal_id AND m.role_principal_id = 10) AS bulkadmin,
+    p.name AS loginname
+FROM "sys.server_principals" p WHERE p.type IN ('S', 'U', 'G', 'C', 'K', 'E', 'X');
+"#;
+
 type Seed = (&'static str, i64, Vec<u8>, &'static str, i64, bool);
 
 /// Columns an older catalog's principal tables lack, added when it is opened.
@@ -134,6 +158,7 @@ impl Instance {
         self.conn
             .execute_batch(super::entra::SCHEMA)
             .map_err(sqlite_error)?;
+        self.conn.execute_batch(SYSLOGINS).map_err(sqlite_error)?;
         for (name, id, sid, ty, disabled, fixed) in seeds(mi) {
             let by_id = self
                 .conn

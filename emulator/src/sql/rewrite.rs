@@ -16,6 +16,7 @@ const SERVER_VIEWS: &[&str] = &[
     "server_permissions",
     "server_principal_credentials",
     "endpoints",
+    "syslogins",
     "credentials",
     "dm_operation_status",
     "certificates",
