@@ -16,6 +16,8 @@ mod databases;
 mod db_users;
 mod division;
 mod entra;
+mod login_access;
+mod login_changes;
 mod mi_restore;
 mod objects;
 mod operations;

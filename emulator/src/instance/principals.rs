@@ -4,7 +4,7 @@
 //! login passes after its password.
 
 use super::principal_basics::{NOW, not_found};
-use super::security::{password_hash, unique_bytes, verify};
+use super::security::{password_hash, unique_bytes};
 use super::{Instance, sqlite_error};
 use crate::protocol::tokens::ServerMessage;
 
@@ -110,7 +110,7 @@ impl Instance {
     }
 
     /// Copies a principal's row into `sys.sql_logins`, which repeats it for SQL logins.
-    fn sync_sql_login(&self, id: i64) -> Result<(), ServerMessage> {
+    pub(super) fn sync_sql_login(&self, id: i64) -> Result<(), ServerMessage> {
         self.conn
             .execute(
                 r#"UPDATE "sys.sql_logins" SET (name, sid, is_disabled, modify_date, default_database_name, default_language_name, credential_id) = (SELECT name, sid, is_disabled, modify_date, default_database_name, default_language_name, credential_id FROM "sys.server_principals" p WHERE p.principal_id = ?1) WHERE principal_id = ?1"#,
@@ -296,7 +296,11 @@ impl Instance {
     }
 
     /// The option rules CREATE and ALTER LOGIN share (errors from sys.messages).
-    fn check_login_options(&self, ty: &str, o: &LoginOptions) -> Result<(), ServerMessage> {
+    pub(super) fn check_login_options(
+        &self,
+        ty: &str,
+        o: &LoginOptions,
+    ) -> Result<(), ServerMessage> {
         let sql_only = [
             ("PASSWORD", o.password.is_some()),
             ("CHECK_POLICY", o.check_policy.is_some()),
@@ -390,202 +394,8 @@ impl Instance {
         let id = self.principal(name).map_or(1, |p| p.0);
         self.add_role_member_ids(3, id)
     }
-
-    /// DROP LOGIN. A login that owns a server role cannot go (error 15141).
-    pub fn drop_login(&mut self, name: &str) -> Result<(), ServerMessage> {
-        let Some((id, _, _, ty)) = self.principal(name).filter(|p| p.3 != "R") else {
-            return Err(not_found("drop", "login", name));
-        };
-        let owns: bool = self
-            .conn
-            .query_row(
-                r#"SELECT 1 FROM "sys.server_principals" WHERE owning_principal_id = ?1"#,
-                [id],
-                |_| Ok(()),
-            )
-            .is_ok();
-        if owns || id == 1 || ty == "C" && id < 256 {
-            return Err(ServerMessage::error(
-                15141,
-                16,
-                "The server principal owns one or more server role(s) and cannot be dropped.",
-            ));
-        }
-        for sql in [
-            r#"DELETE FROM "sys.server_principals" WHERE principal_id = ?1"#,
-            r#"DELETE FROM "sys.sql_logins" WHERE principal_id = ?1"#,
-            r#"DELETE FROM "ferry.login_flags" WHERE principal_id = ?1"#,
-            r#"DELETE FROM "sys.server_role_members" WHERE member_principal_id = ?1"#,
-            r#"DELETE FROM "sys.server_permissions" WHERE grantee_principal_id = ?1 OR (class = 101 AND major_id = ?1)"#,
-            r#"DELETE FROM "sys.server_principal_credentials" WHERE principal_id = ?1"#,
-        ] {
-            self.conn.execute(sql, [id]).map_err(sqlite_error)?;
-        }
-        Ok(())
-    }
-
-    /// ALTER LOGIN … ENABLE | DISABLE.
-    pub fn set_login_disabled(&mut self, name: &str, disabled: bool) -> Result<(), ServerMessage> {
-        let Some((id, ..)) = self.principal(name).filter(|p| p.3 != "R") else {
-            return Err(not_found("alter", "login", name));
-        };
-        self.conn
-            .execute(
-                r#"UPDATE "sys.server_principals" SET is_disabled = ?2, modify_date = ?3 WHERE principal_id = ?1"#,
-                rusqlite::params![id, disabled, NOW],
-            )
-            .map_err(sqlite_error)?;
-        self.sync_sql_login(id)
-    }
-
-    /// ALTER LOGIN … WITH ….
-    pub fn alter_login(&mut self, name: &str, o: LoginOptions) -> Result<(), ServerMessage> {
-        let Some((id, _, _, ty)) = self.principal(name).filter(|p| p.3 != "R") else {
-            return Err(not_found("alter", "login", name));
-        };
-        self.check_login_options(&ty, &o)?;
-        if let Some(new) = &o.name
-            && self.principal(new).is_some_and(|p| p.0 != id)
-        {
-            return Err(ServerMessage::error(
-                15025,
-                16,
-                format!("The server principal '{new}' already exists."),
-            ));
-        }
-        let credential = match &o.credential {
-            Some(c) => Some(self.credential_id(c)?),
-            None => None,
-        };
-        let set = |col: &str, v: rusqlite::types::Value| {
-            self.conn
-                .execute(
-                    &format!(r#"UPDATE "sys.server_principals" SET {col} = ?2, modify_date = ?3 WHERE principal_id = ?1"#),
-                    rusqlite::params![id, v, NOW],
-                )
-                .map_err(sqlite_error)
-        };
-        use rusqlite::types::Value as V;
-        if let Some(n) = &o.name {
-            set("name", V::Text(n.clone()))?;
-        }
-        if let Some(d) = &o.default_database {
-            set("default_database_name", V::Text(d.clone()))?;
-        }
-        if let Some(l) = &o.default_language {
-            set("default_language_name", V::Text(l.clone()))?;
-        }
-        if let Some(c) = credential {
-            set("credential_id", V::Integer(c))?;
-            self.map_credential(id, Some(c))?;
-        }
-        if o.no_credential {
-            set("credential_id", V::Null)?;
-            self.map_credential(id, None)?;
-        }
-        self.sync_sql_login(id)?;
-        let sql_set = |col: &str, v: rusqlite::types::Value| {
-            self.conn
-                .execute(
-                    &format!(r#"UPDATE "sys.sql_logins" SET {col} = ?2 WHERE principal_id = ?1"#),
-                    rusqlite::params![id, v],
-                )
-                .map_err(sqlite_error)
-        };
-        if let Some(p) = o.check_policy {
-            sql_set("is_policy_checked", V::Integer(i64::from(p)))?;
-        }
-        if let Some(e) = o.check_expiration {
-            sql_set("is_expiration_checked", V::Integer(i64::from(e)))?;
-        }
-        if let Some(p) = o.password {
-            let hash = match p {
-                Password::Plain(p) => new_hash(name, &p),
-                Password::Hashed(h) => h,
-            };
-            sql_set("password_hash", V::Blob(hash))?;
-            self.conn
-                .execute(
-                    r#"INSERT OR REPLACE INTO "ferry.login_flags" VALUES (?1, ?2)"#,
-                    rusqlite::params![id, o.must_change],
-                )
-                .map_err(sqlite_error)?;
-        }
-        Ok(())
-    }
-
-    /// Checks a SQL login's password; the login's name as stored when it is right. Whether
-    /// the login may then connect is [`Instance::login_refusal`]'s question.
-    pub fn authenticate(&self, name: &str, password: &str) -> Option<String> {
-        let (stored, hash): (String, Vec<u8>) = self
-            .conn
-            .query_row(
-                r#"SELECT name, password_hash FROM "sys.sql_logins" WHERE name = ?1 COLLATE NOCASE"#,
-                [name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .ok()?;
-        verify(password, &hash).then_some(stored)
-    }
-
-    /// Why an authenticated login may not connect, as SQL Server answers at login: disabled
-    /// (18470), must change its password (18488: the emulator's clients cannot change it at
-    /// login), or denied CONNECT SQL (18456, the reason kept in the server's log).
-    pub fn login_refusal(&self, name: &str) -> Option<ServerMessage> {
-        let (id, disabled): (i64, bool) = self
-            .conn
-            .query_row(
-                r#"SELECT principal_id, is_disabled FROM "sys.server_principals" WHERE name = ?1 COLLATE NOCASE"#,
-                [name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .ok()?;
-        if disabled {
-            return Some(ServerMessage::error(
-                18470,
-                14,
-                format!("Login failed for user '{name}'. Reason: The account is disabled."),
-            ));
-        }
-        let must_change = self
-            .conn
-            .query_row(
-                r#"SELECT must_change FROM "ferry.login_flags" WHERE principal_id = ?1"#,
-                [id],
-                |r| r.get::<_, bool>(0),
-            )
-            .unwrap_or(false);
-        if must_change {
-            return Some(ServerMessage::error(
-                18488,
-                14,
-                format!(
-                    "Login failed for user '{name}'. Reason: The password of the account must be changed."
-                ),
-            ));
-        }
-        if self.connect_denied(id) {
-            return Some(ServerMessage::error(
-                18456,
-                14,
-                format!("Login failed for user '{name}'."),
-            ));
-        }
-        None
-    }
-
-    /// LOGINPROPERTY(name, 'PasswordHash').
-    pub fn password_hash_of(&self, name: &str) -> Option<Vec<u8>> {
-        self.conn
-            .query_row(
-                r#"SELECT password_hash FROM "sys.sql_logins" WHERE name = ?1 COLLATE NOCASE"#,
-                [name],
-                |r| r.get(0),
-            )
-            .ok()
-    }
 }
 
-fn new_hash(name: &str, password: &str) -> Vec<u8> {
+pub(super) fn new_hash(name: &str, password: &str) -> Vec<u8> {
     password_hash(password, unique_bytes(name, 4).try_into().unwrap_or([0; 4]))
 }
