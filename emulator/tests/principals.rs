@@ -291,6 +291,33 @@ async fn tds_login_refuses_disabled_denied_and_must_change_logins() {
         Some(1)
     );
     exec(&mut c, "GRANT CONNECT SQL TO denied").await;
+    assert_eq!(
+        error_code(&mut c, "ALTER LOGIN [BUILTIN\\Administrators] DISABLE").await,
+        33129
+    );
+    // The catalog is transactional: a login created in a rolled-back transaction is gone.
+    exec(&mut c, "BEGIN TRAN; CREATE LOGIN ghost WITH PASSWORD = 'Pa55word!x'; CREATE SERVER ROLE ghosts; ROLLBACK").await;
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT COUNT(*) FROM sys.server_principals WHERE name IN ('ghost', 'ghosts')"
+        )
+        .await,
+        0
+    );
+    exec(
+        &mut c,
+        "CREATE DATABASE Tx; BEGIN TRAN; USE Tx; CREATE USER u1 WITHOUT LOGIN; ROLLBACK",
+    )
+    .await;
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT COUNT(*) FROM Tx.sys.database_principals WHERE name = 'u1'"
+        )
+        .await,
+        0
+    );
     connect_with(
         &src,
         AuthMethod::sql_server("denied", "Pa55word!x"),

@@ -41,9 +41,17 @@ impl Instance {
 
     /// ALTER LOGIN … ENABLE | DISABLE.
     pub fn set_login_disabled(&mut self, name: &str, disabled: bool) -> Result<(), ServerMessage> {
-        let Some((id, ..)) = self.principal(name).filter(|p| p.3 != "R") else {
+        let Some((id, _, _, ty)) = self.principal(name).filter(|p| p.3 != "R") else {
             return Err(not_found("alter", "login", name));
         };
+        if ty == "G" || ty == "X" {
+            // 33129 (sys.messages): groups are let in or kept out with CONNECT SQL.
+            return Err(ServerMessage::error(
+                33129,
+                16,
+                "Cannot use ALTER LOGIN with the ENABLE or DISABLE argument for a Windows group. GRANT or REVOKE the CONNECT SQL permission instead.",
+            ));
+        }
         self.conn
             .execute(
                 r#"UPDATE "sys.server_principals" SET is_disabled = ?2, modify_date = ?3 WHERE principal_id = ?1"#,
