@@ -906,3 +906,56 @@ async fn the_entra_directory_is_set_over_the_control_api() {
         vec!["Auditors".to_owned()]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_from_before_the_principal_columns_is_brought_up_to_date() {
+    let src = start(sql2019(), TlsMode::Required).await;
+    src.server.stop().await;
+    // The layout an older emulator wrote: fewer columns, in another order, and logins
+    // numbered from 257.
+    let hash = ferry_emulator::instance::password_hash("Legacy#pw1", [9, 9, 9, 9]);
+    let conn = rusqlite::Connection::open(src._data.path().join("catalog.sqlite")).unwrap();
+    conn.execute_batch(
+        r#"DROP TABLE "sys.server_principals"; DROP TABLE "sys.sql_logins";
+        CREATE TABLE "sys.server_principals" (name nvarchar(128), principal_id int, sid varbinary(85), type char(1), type_desc nvarchar(60), is_disabled bit, create_date datetime2, default_database_name nvarchar(128));
+        CREATE TABLE "sys.sql_logins" (name nvarchar(128), principal_id int, sid varbinary(85), type char(1), type_desc nvarchar(60), is_disabled bit, default_database_name nvarchar(128), password_hash varbinary(256), is_policy_checked bit, is_expiration_checked bit);
+        DELETE FROM "sys.server_role_members"; DELETE FROM "sys.server_permissions";"#,
+    )
+    .unwrap();
+    for (name, id, sid) in [
+        ("sa", 257, vec![0xAAu8; 16]),
+        ("legacy", 258, vec![0xBB; 16]),
+    ] {
+        conn.execute(r#"INSERT INTO "sys.server_principals" VALUES (?1, ?2, ?3, 'S', 'SQL_LOGIN', 0, '2026-01-01', 'master')"#, rusqlite::params![name, id, sid]).unwrap();
+        conn.execute(r#"INSERT INTO "sys.sql_logins" VALUES (?1, ?2, ?3, 'S', 'SQL_LOGIN', 0, 'master', ?4, 1, 0)"#, rusqlite::params![name, id, sid, hash]).unwrap();
+    }
+    drop(conn);
+    src.server.restart().await.unwrap();
+    let mut c = connect(&src).await;
+    let sa = one_row(
+        &mut c,
+        "SELECT principal_id, default_language_name FROM sys.server_principals WHERE name = 'sa'",
+    )
+    .await;
+    assert_eq!(sa.get::<i32, _>(0), Some(1));
+    assert_eq!(sa.get::<&str, _>(1), Some("us_english"));
+    let mut l = connect_with(
+        &src,
+        AuthMethod::sql_server("legacy", "Legacy#pw1"),
+        EncryptionLevel::Required,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        scalar_string(&mut l, "SELECT SUSER_SNAME()").await,
+        "legacy"
+    );
+    exec(
+        &mut c,
+        "CREATE LOGIN newer WITH PASSWORD = 'Pa55word!x', DEFAULT_LANGUAGE = Deutsch",
+    )
+    .await;
+    let n = one_row(&mut c, "SELECT default_database_name, default_language_name, is_fixed_role FROM sys.sql_logins WHERE name = 'newer'").await;
+    assert_eq!(n.get::<&str, _>(0), Some("master"));
+    assert_eq!(n.get::<&str, _>(1), Some("Deutsch"));
+}

@@ -35,6 +35,7 @@ type Seed = (&'static str, i64, Vec<u8>, &'static str, i64, bool);
 
 /// Columns an older catalog's principal tables lack, added when it is opened.
 const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("create_date", "datetime"),
     ("modify_date", "datetime"),
     ("default_language_name", "sysname"),
     ("credential_id", "int"),
@@ -186,7 +187,7 @@ impl Instance {
             };
             self.conn
                 .execute(
-                    r#"INSERT INTO "sys.server_principals" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, NULL, ?10, ?11)"#,
+                    r#"INSERT INTO "sys.server_principals" (name, principal_id, sid, type, type_desc, is_disabled, create_date, modify_date, default_database_name, default_language_name, credential_id, owning_principal_id, is_fixed_role) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, NULL, ?10, ?11)"#,
                     rusqlite::params![name, id, sid, ty, type_desc(ty), disabled, NOW, db, lang, owner, fixed],
                 )
                 .map_err(sqlite_error)?;

@@ -102,7 +102,7 @@ impl Instance {
     ) -> Result<(), ServerMessage> {
         self.conn
             .execute(
-                r#"INSERT INTO "sys.sql_logins" SELECT name, principal_id, sid, type, type_desc, is_disabled, create_date, modify_date, default_database_name, default_language_name, credential_id, owning_principal_id, is_fixed_role, ?2, ?3, ?4 FROM "sys.server_principals" WHERE principal_id = ?1"#,
+                r#"INSERT INTO "sys.sql_logins" (name, principal_id, sid, type, type_desc, is_disabled, create_date, modify_date, default_database_name, default_language_name, credential_id, owning_principal_id, is_fixed_role, is_policy_checked, is_expiration_checked, password_hash) SELECT name, principal_id, sid, type, type_desc, is_disabled, create_date, modify_date, default_database_name, default_language_name, credential_id, owning_principal_id, is_fixed_role, ?2, ?3, ?4 FROM "sys.server_principals" WHERE principal_id = ?1"#,
                 rusqlite::params![id, policy, expiration, hash],
             )
             .map_err(sqlite_error)?;
@@ -267,7 +267,7 @@ impl Instance {
         let id = self.next_principal_id()?;
         self.conn
             .execute(
-                r#"INSERT INTO "sys.server_principals" VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, ?7, ?8, ?9, NULL, 0)"#,
+                r#"INSERT INTO "sys.server_principals" (name, principal_id, sid, type, type_desc, is_disabled, create_date, modify_date, default_database_name, default_language_name, credential_id, owning_principal_id, is_fixed_role) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, ?7, ?8, ?9, NULL, 0)"#,
                 rusqlite::params![name, id, sid, ty, type_desc(ty), NOW, db, lang, credential],
             )
             .map_err(sqlite_error)?;

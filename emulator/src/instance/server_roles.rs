@@ -56,7 +56,7 @@ impl Instance {
         let sid = super::unique_bytes(name, 16);
         self.conn
             .execute(
-                r#"INSERT INTO "sys.server_principals" VALUES (?1, ?2, ?3, 'R', 'SERVER_ROLE', 0, ?4, ?4, NULL, NULL, NULL, ?5, 0)"#,
+                r#"INSERT INTO "sys.server_principals" (name, principal_id, sid, type, type_desc, is_disabled, create_date, modify_date, default_database_name, default_language_name, credential_id, owning_principal_id, is_fixed_role) VALUES (?1, ?2, ?3, 'R', 'SERVER_ROLE', 0, ?4, ?4, NULL, NULL, NULL, ?5, 0)"#,
                 rusqlite::params![name, id, sid, NOW, owner_id],
             )
             .map_err(sqlite_error)?;
