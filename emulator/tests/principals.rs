@@ -115,6 +115,11 @@ async fn create_login_in_every_form_with_its_errors() {
     assert_eq!(r.get::<&str, _>(0), Some("Sales"));
     assert_eq!(r.get::<&str, _>(1), Some("British"));
     assert_eq!(r.get::<bool, _>(3), Some(true));
+    let lp = one_row(&mut c, "SELECT LOGINPROPERTY('app', 'IsMustChange'), LOGINPROPERTY('app', 'DefaultDatabase'), LOGINPROPERTY('app', 'PasswordHashAlgorithm'), LOGINPROPERTY('sa', 'IsMustChange')").await;
+    assert_eq!(lp.get::<i32, _>(0), Some(1));
+    assert_eq!(lp.get::<&str, _>(1), Some("Sales"));
+    assert_eq!(lp.get::<i32, _>(2), Some(2));
+    assert_eq!(lp.get::<i32, _>(3), Some(0));
     // A new login is granted CONNECT SQL.
     assert_eq!(count(&mut c, "SELECT COUNT(*) FROM sys.server_permissions p JOIN sys.server_principals s ON s.principal_id = p.grantee_principal_id WHERE s.name = 'app' AND p.permission_name = 'CONNECT SQL'").await, 1);
     assert_eq!(

@@ -394,10 +394,22 @@ pub fn rewrite(
                 Token::Str { text, .. } => text.to_ascii_lowercase(),
                 other => return Err(syntax_error(&other.display())),
             };
-            out.push(if property == "passwordhash" {
-                format!(r#"(SELECT password_hash FROM main."sys.sql_logins" WHERE name = ({arg}) COLLATE NOCASE)"#)
-            } else {
-                "NULL".into()
+            // "LOGINPROPERTY (Transact-SQL)": SQL logins only (NULL for others); the emulator
+            // keeps no lockout, expiry or history, so those read as never locked or expired.
+            let expr = match property.as_str() {
+                "passwordhash" => Some("l.password_hash"),
+                "defaultdatabase" => Some("l.default_database_name"),
+                "defaultlanguage" => Some("l.default_language_name"),
+                "passwordhashalgorithm" => Some("2"),
+                "ismustchange" => Some(
+                    r#"COALESCE((SELECT must_change FROM main."ferry.login_flags" f WHERE f.principal_id = l.principal_id), 0)"#,
+                ),
+                "islocked" | "isexpired" | "badpasswordcount" | "historylength" => Some("0"),
+                _ => None,
+            };
+            out.push(match expr {
+                Some(e) => format!(r#"(SELECT {e} FROM main."sys.sql_logins" l WHERE l.name = ({arg}) COLLATE NOCASE)"#),
+                None => "NULL".into(),
             });
             i = close + 1;
             continue;
