@@ -724,6 +724,18 @@ async fn database_users_survive_backup_and_restore_as_orphans() {
         .await,
         1
     );
+    assert_eq!(
+        count(
+            &mut d,
+            "SELECT COUNT(*) FROM HR.sys.database_principals WHERE SUSER_SNAME(sid) = 'sa'"
+        )
+        .await,
+        1
+    );
+    // LOGINPROPERTY with an unqualified column reads each row's own login.
+    let all = count(&mut d, "SELECT COUNT(*) FROM sys.sql_logins").await;
+    assert_eq!(count(&mut d, "SELECT COUNT(*) FROM sys.sql_logins WHERE LOGINPROPERTY(name, 'PasswordHash') = password_hash").await, all);
+    assert!(all > 1);
     // The classic fix: the login with the source's SID.
     let sid = one_row(
         &mut s,

@@ -324,20 +324,22 @@ pub fn rewrite(
                 ))
             } else if t.is("SUSER_SNAME") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
                 // Login functions with an argument inside a query ("SUSER_SNAME", "SUSER_SID",
-                // "SUSER_ID"): subqueries of sys.server_principals.
+                // "SUSER_ID"): subqueries of sys.server_principals. The argument sits in a
+                // FROM-less derived table, so an unqualified column in it (SUSER_SNAME(sid))
+                // names the outer query's column, not the catalog's.
                 Some((
-                    r#"(SELECT name FROM main."sys.server_principals" WHERE sid = ("#,
-                    "))",
+                    "(SELECT ferry_p.name FROM (SELECT (",
+                    r#") AS ferry_arg) AS ferry_a JOIN main."sys.server_principals" AS ferry_p ON ferry_p.sid = ferry_a.ferry_arg)"#,
                 ))
             } else if t.is("SUSER_SID") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
                 Some((
-                    r#"(SELECT sid FROM main."sys.server_principals" WHERE name = ("#,
-                    ") COLLATE NOCASE)",
+                    "(SELECT ferry_p.sid FROM (SELECT (",
+                    r#") AS ferry_arg) AS ferry_a JOIN main."sys.server_principals" AS ferry_p ON ferry_p.name = ferry_a.ferry_arg COLLATE NOCASE)"#,
                 ))
             } else if t.is("SUSER_ID") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
                 Some((
-                    r#"(SELECT principal_id FROM main."sys.server_principals" WHERE name = ("#,
-                    ") COLLATE NOCASE)",
+                    "(SELECT ferry_p.principal_id FROM (SELECT (",
+                    r#") AS ferry_arg) AS ferry_a JOIN main."sys.server_principals" AS ferry_p ON ferry_p.name = ferry_a.ferry_arg COLLATE NOCASE)"#,
                 ))
             } else if t.is("CERTPRIVATEKEY") {
                 // Guess: the emulator keeps no private keys; a placeholder blob stands in.
@@ -396,6 +398,8 @@ pub fn rewrite(
             };
             // "LOGINPROPERTY (Transact-SQL)": SQL logins only (NULL for others); the emulator
             // keeps no lockout, expiry or history, so those read as never locked or expired.
+            // The argument is evaluated in a FROM-less derived table, in the outer query's
+            // scope (see the login functions above).
             let expr = match property.as_str() {
                 "passwordhash" => Some("l.password_hash"),
                 "defaultdatabase" => Some("l.default_database_name"),
@@ -408,7 +412,9 @@ pub fn rewrite(
                 _ => None,
             };
             out.push(match expr {
-                Some(e) => format!(r#"(SELECT {e} FROM main."sys.sql_logins" l WHERE l.name = ({arg}) COLLATE NOCASE)"#),
+                Some(e) => format!(
+                    r#"(SELECT {e} FROM (SELECT ({arg}) AS ferry_arg) AS ferry_a JOIN main."sys.sql_logins" AS l ON l.name = ferry_a.ferry_arg COLLATE NOCASE)"#
+                ),
                 None => "NULL".into(),
             });
             i = close + 1;
