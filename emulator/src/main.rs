@@ -97,6 +97,13 @@ struct Serve {
     /// require before they send a bearer token.
     #[arg(long)]
     arm_tls: bool,
+    /// A user principal name in the target MI's emulated Microsoft Entra directory (repeat
+    /// for more); with --entra-group, replaces the default directory.
+    #[arg(long = "entra-user", value_name = "UPN")]
+    entra_users: Vec<String>,
+    /// A group display name in the target MI's emulated Microsoft Entra directory (repeat).
+    #[arg(long = "entra-group", value_name = "NAME")]
+    entra_groups: Vec<String>,
     /// The bearer token the ARM front end accepts, read from this environment variable; the
     /// front end is not started when it is unset.
     #[arg(long, default_value = "FERRY_EMULATOR_ARM_TOKEN", value_name = "VAR")]
@@ -269,6 +276,10 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
     )
     .await?;
     let dst = Server::start(SocketAddr::new(s.bind, s.target_port), target, certs).await?;
+    if !s.entra_users.is_empty() || !s.entra_groups.is_empty() {
+        dst.set_entra_directory(&s.entra_users, &s.entra_groups)
+            .map_err(|e| anyhow::anyhow!("cannot set the Entra directory: {}", e.text))?;
+    }
     if fresh && !s.no_seed {
         seed(&src).map_err(|e| {
             anyhow::anyhow!(
@@ -394,7 +405,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         ),
     }
     println!(
-        "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time, stop, restart), /arm/… (throttle, fail, garble, stop, restart), /blob/… (faults)"
+        "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time, entra-directory, stop, restart), /arm/… (throttle, fail, garble, stop, restart), /blob/… (faults)"
     );
     // Ctrl-C or SIGTERM (what `kill` and service managers send) stops the servers and, by
     // dropping it, the Azurite child, which would otherwise outlive the emulator.

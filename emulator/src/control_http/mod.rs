@@ -5,6 +5,7 @@
 
 mod arm;
 mod blob;
+mod entra;
 mod reply;
 mod server;
 

@@ -8,6 +8,7 @@
 //! | `POST /faults` | `{"pattern": "backup database", "error": 3201}` or `"disconnect": true`, `"disconnect_during": true` or `"delay_ms": 500`; optional `"times": 1`, `"skip": 2` (let two matches pass first), `"at": "login"` (match login names at login instead of statements) | injects a fault |
 //! | `DELETE /faults` | | removes every fault |
 //! | `GET /clock`, `POST /clock` | `{"speed": 60}` | reads or sets the virtual clock's speed |
+//! | `GET /entra-directory`, `PUT /entra-directory` | `{"users": ["alice@contoso.com"], "groups": ["SQL Admins"]}` | reads or replaces the emulated Microsoft Entra directory (MI's `FROM EXTERNAL PROVIDER`) |
 //! | `POST /restore-time` | `{"seconds": 120}` or `{"seconds": null}` | sets how long a background restore takes (virtual) |
 //! | `POST /stop` | | stops the server (clients find nothing listening) |
 //! | `POST /restart` | | starts it again (stopping it first if it runs) on the same port and data |
@@ -35,6 +36,10 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/sql", post(sql))
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/clock", get(clock).post(set_clock))
+        .route(
+            "/entra-directory",
+            get(super::entra::get_directory).put(super::entra::put_directory),
+        )
         .route("/restore-time", post(restore_time))
         .route("/stop", post(stop))
         .route("/restart", post(restart))

@@ -111,6 +111,7 @@ impl Instance {
             l = name.replace('\'', "''")
         );
         self.conn.execute_batch(&files).map_err(sqlite_error)?;
+        self.ensure_database_principals(name)?;
         if !system {
             let log = format!(
                 r#"CREATE TABLE IF NOT EXISTS "{q}"."{}" (lsn INTEGER PRIMARY KEY AUTOINCREMENT, sql TEXT NOT NULL)"#,

@@ -1,5 +1,5 @@
-//! Logins and credentials: `sys.server_principals`, `sys.sql_logins` (with the SQL Server 2012+
-//! password hash `LOGINPROPERTY(name, 'PasswordHash')` returns) and `sys.credentials`.
+//! The SQL Server 2012+ password hash logins keep (principals.rs), credentials
+//! (`sys.credentials`) and the logins mapped to them (`sys.server_principal_credentials`).
 //! Credential secrets are kept apart from every catalog view, as SQL Server keeps them.
 
 use sha2::{Digest, Sha512};
@@ -22,7 +22,7 @@ pub fn password_hash(password: &str, salt: [u8; 4]) -> Vec<u8> {
     out
 }
 
-fn verify(password: &str, hash: &[u8]) -> bool {
+pub(super) fn verify(password: &str, hash: &[u8]) -> bool {
     hash.len() == 70
         && hash[..2] == [0x02, 0x00]
         && password_hash(password, [hash[2], hash[3], hash[4], hash[5]]) == hash
@@ -50,30 +50,7 @@ pub(crate) fn guid_text(b: &[u8]) -> String {
     crate::protocol::types::text(&crate::protocol::types::Value::Guid(g))
 }
 
-/// How a login authenticates.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoginKind {
-    /// A SQL login: a password (plain) or a hash (`HASHED`).
-    Sql {
-        password: Option<String>,
-        hash: Option<Vec<u8>>,
-    },
-    /// `FROM WINDOWS` (type U).
-    Windows,
-    /// `FROM EXTERNAL PROVIDER` (type E): Microsoft Entra, MI only.
-    External,
-}
-
 pub const SCHEMA: &str = r#"
-CREATE TABLE "sys.server_principals" (
-    name nvarchar(128), principal_id int, sid varbinary(85), type char(1), type_desc nvarchar(60),
-    is_disabled bit, create_date datetime2, default_database_name nvarchar(128)
-);
-CREATE TABLE "sys.sql_logins" (
-    name nvarchar(128), principal_id int, sid varbinary(85), type char(1), type_desc nvarchar(60),
-    is_disabled bit, default_database_name nvarchar(128), password_hash varbinary(256),
-    is_policy_checked bit, is_expiration_checked bit
-);
 CREATE TABLE "sys.credentials" (
     credential_id int, name nvarchar(128), credential_identity nvarchar(4000), create_date datetime2,
     modify_date datetime2, target_type nvarchar(100), target_id int
@@ -84,188 +61,6 @@ CREATE TABLE "ferry.credential_secrets" (name nvarchar(128), secret nvarchar(400
 const NOW: &str = "2026-01-01 00:00:00.0000000";
 
 impl Instance {
-    fn principal_exists(&self, name: &str) -> bool {
-        self.conn
-            .query_row(
-                r#"SELECT 1 FROM "sys.server_principals" WHERE name = ?1 COLLATE NOCASE"#,
-                [name],
-                |_| Ok(()),
-            )
-            .is_ok()
-    }
-
-    /// CREATE LOGIN.
-    pub fn create_login(
-        &mut self,
-        name: &str,
-        kind: LoginKind,
-        sid: Option<Vec<u8>>,
-        default_db: Option<String>,
-        mi: bool,
-    ) -> Result<(), ServerMessage> {
-        if self.principal_exists(name) {
-            // SQL Server error 15025 (class 16).
-            return Err(ServerMessage::error(
-                15025,
-                16,
-                format!("The server principal '{name}' already exists."),
-            ));
-        }
-        if let Some(sid) = &sid {
-            let taken = self
-                .conn
-                .query_row(
-                    r#"SELECT 1 FROM "sys.server_principals" WHERE sid = ?1"#,
-                    [sid],
-                    |_| Ok(()),
-                )
-                .is_ok();
-            if taken {
-                // SQL Server error 15433 (class 16).
-                return Err(ServerMessage::error(
-                    15433,
-                    16,
-                    "Supplied parameter sid is in use.",
-                ));
-            }
-        }
-        let (ty, desc) = match &kind {
-            LoginKind::Sql { .. } => ("S", "SQL_LOGIN"),
-            LoginKind::Windows if mi => {
-                // methods.md: MI has no Windows logins; they map to Microsoft Entra ones.
-                return Err(ServerMessage::error(
-                    41901,
-                    16,
-                    "Windows logins are not supported in this version of SQL Server. Use FROM EXTERNAL PROVIDER.",
-                ));
-            }
-            LoginKind::Windows => ("U", "WINDOWS_LOGIN"),
-            LoginKind::External if !mi => {
-                return Err(ServerMessage::error(
-                    102,
-                    15,
-                    "Incorrect syntax near 'EXTERNAL'.",
-                ));
-            }
-            LoginKind::External => ("E", "EXTERNAL_LOGIN"),
-        };
-        let sid = sid.unwrap_or_else(|| unique_bytes(name, 16));
-        let db = default_db.unwrap_or_else(|| "master".into());
-        let id: i64 = self
-            .conn
-            .query_row(
-                r#"SELECT COALESCE(MAX(principal_id), 256) + 1 FROM "sys.server_principals""#,
-                [],
-                |r| r.get(0),
-            )
-            .map_err(sqlite_error)?;
-        self.conn
-            .execute(
-                r#"INSERT INTO "sys.server_principals" VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)"#,
-                rusqlite::params![name, id, sid, ty, desc, NOW, db],
-            )
-            .map_err(sqlite_error)?;
-        if let LoginKind::Sql { password, hash } = kind {
-            let hash = match (hash, password) {
-                (Some(h), _) => h,
-                (None, Some(p)) => {
-                    password_hash(&p, unique_bytes(name, 4).try_into().unwrap_or([0; 4]))
-                }
-                (None, None) => {
-                    return Err(ServerMessage::error(
-                        102,
-                        15,
-                        "Incorrect syntax near 'PASSWORD'.",
-                    ));
-                }
-            };
-            self.conn
-                .execute(r#"INSERT INTO "sys.sql_logins" VALUES (?1, ?2, ?3, 'S', 'SQL_LOGIN', 0, ?4, ?5, 1, 0)"#, rusqlite::params![name, id, sid, db, hash])
-                .map_err(sqlite_error)?;
-        }
-        Ok(())
-    }
-
-    /// A SQL login the server is configured with: created the first time, given the configured
-    /// password when it has another one (a restart with a changed password), else left alone.
-    pub fn ensure_login(
-        &mut self,
-        name: &str,
-        password: &str,
-        mi: bool,
-    ) -> Result<(), ServerMessage> {
-        if self.authenticate(name, password).is_some() {
-            return Ok(());
-        }
-        if self.principal_exists(name) {
-            return self.alter_login(name, Some(Password::Plain(password.to_owned())), None);
-        }
-        let kind = LoginKind::Sql {
-            password: Some(password.to_owned()),
-            hash: None,
-        };
-        self.create_login(name, kind, None, None, mi)
-    }
-
-    /// DROP LOGIN.
-    pub fn drop_login(&mut self, name: &str) -> Result<(), ServerMessage> {
-        self.drop_principal(name, "login", ["sys.server_principals", "sys.sql_logins"])
-    }
-
-    /// ALTER LOGIN … WITH PASSWORD / ENABLE / DISABLE.
-    pub fn alter_login(
-        &mut self,
-        name: &str,
-        password: Option<Password>,
-        disabled: Option<bool>,
-    ) -> Result<(), ServerMessage> {
-        if !self.principal_exists(name) {
-            // SQL Server error 15151 (class 16).
-            return Err(ServerMessage::error(
-                15151,
-                16,
-                format!(
-                    "Cannot alter the login '{name}', because it does not exist or you do not have permission."
-                ),
-            ));
-        }
-        if let Some(d) = disabled {
-            for table in ["sys.server_principals", "sys.sql_logins"] {
-                self.conn.execute(&format!(r#"UPDATE "{table}" SET is_disabled = ?2 WHERE name = ?1 COLLATE NOCASE"#), rusqlite::params![name, d]).map_err(sqlite_error)?;
-            }
-        }
-        if let Some(p) = password {
-            let hash = match p {
-                Password::Plain(p) => {
-                    password_hash(&p, unique_bytes(name, 4).try_into().unwrap_or([0; 4]))
-                }
-                Password::Hashed(h) => h,
-            };
-            self.conn.execute(r#"UPDATE "sys.sql_logins" SET password_hash = ?2 WHERE name = ?1 COLLATE NOCASE"#, rusqlite::params![name, hash]).map_err(sqlite_error)?;
-        }
-        Ok(())
-    }
-
-    /// Checks a SQL login's password; the login's name as stored when it is right and enabled.
-    pub fn authenticate(&self, name: &str, password: &str) -> Option<String> {
-        let (stored, hash, disabled): (String, Vec<u8>, bool) = self
-            .conn
-            .query_row(r#"SELECT name, password_hash, is_disabled FROM "sys.sql_logins" WHERE name = ?1 COLLATE NOCASE"#, [name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .ok()?;
-        (!disabled && verify(password, &hash)).then_some(stored)
-    }
-
-    /// LOGINPROPERTY(name, 'PasswordHash').
-    pub fn password_hash_of(&self, name: &str) -> Option<Vec<u8>> {
-        self.conn
-            .query_row(
-                r#"SELECT password_hash FROM "sys.sql_logins" WHERE name = ?1 COLLATE NOCASE"#,
-                [name],
-                |r| r.get(0),
-            )
-            .ok()
-    }
-
     /// CREATE CREDENTIAL.
     pub fn create_credential(
         &mut self,
@@ -313,8 +108,85 @@ impl Instance {
         Ok(())
     }
 
-    /// DROP CREDENTIAL.
+    /// A credential's id; error 15151 when there is none (ALTER LOGIN … ADD CREDENTIAL).
+    pub(super) fn credential_id(&self, name: &str) -> Result<i64, ServerMessage> {
+        self.conn
+            .query_row(
+                r#"SELECT credential_id FROM "sys.credentials" WHERE name = ?1 COLLATE NOCASE"#,
+                [name],
+                |r| r.get(0),
+            )
+            .map_err(|_| super::principal_basics::not_found("find", "credential", name))
+    }
+
+    /// Maps a login to a credential ("sys.server_principal_credentials"), or unmaps it.
+    pub(super) fn map_credential(
+        &self,
+        principal: i64,
+        credential: Option<i64>,
+    ) -> Result<(), ServerMessage> {
+        self.conn
+            .execute(
+                r#"DELETE FROM "sys.server_principal_credentials" WHERE principal_id = ?1"#,
+                [principal],
+            )
+            .map_err(sqlite_error)?;
+        if let Some(c) = credential {
+            self.conn
+                .execute(
+                    r#"INSERT INTO "sys.server_principal_credentials" VALUES (?1, ?2)"#,
+                    [principal, c],
+                )
+                .map_err(sqlite_error)?;
+        }
+        Ok(())
+    }
+
+    /// ALTER LOGIN … ADD CREDENTIAL c (true) | DROP CREDENTIAL c: more than one credential may
+    /// be mapped to a login this way ("ALTER LOGIN (Transact-SQL)").
+    pub fn login_credential(
+        &mut self,
+        login: &str,
+        credential: &str,
+        add: bool,
+    ) -> Result<(), ServerMessage> {
+        let Some((id, ..)) = self.principal(login).filter(|p| p.3 != "R") else {
+            return Err(super::principal_basics::not_found("alter", "login", login));
+        };
+        let c = self.credential_id(credential)?;
+        if add {
+            self.conn
+                .execute(r#"INSERT INTO "sys.server_principal_credentials" SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM "sys.server_principal_credentials" WHERE principal_id = ?1 AND credential_id = ?2)"#, [id, c])
+                .map_err(sqlite_error)?;
+        } else {
+            self.conn
+                .execute(r#"DELETE FROM "sys.server_principal_credentials" WHERE principal_id = ?1 AND credential_id = ?2"#, [id, c])
+                .map_err(sqlite_error)?;
+        }
+        Ok(())
+    }
+
+    /// DROP CREDENTIAL: not while a login is mapped to it (error 15541).
     pub fn drop_credential(&mut self, name: &str) -> Result<(), ServerMessage> {
+        if let Ok(c) = self.credential_id(name) {
+            let used = self
+                .conn
+                .query_row(
+                    r#"SELECT 1 FROM "sys.server_principal_credentials" WHERE credential_id = ?1"#,
+                    [c],
+                    |_| Ok(()),
+                )
+                .is_ok();
+            if used {
+                return Err(ServerMessage::error(
+                    15541,
+                    16,
+                    format!(
+                        "Cannot drop the credential '{name}' because it is used by a server principal."
+                    ),
+                ));
+            }
+        }
         self.drop_principal(
             name,
             "credential",
@@ -362,13 +234,6 @@ impl Instance {
             )
             .ok()
     }
-}
-
-/// A password as CREATE/ALTER LOGIN gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Password {
-    Plain(String),
-    Hashed(Vec<u8>),
 }
 
 #[cfg(test)]

@@ -137,6 +137,26 @@ impl Server {
         let _ = self.shared.with_instance(|i| i.set_reserved_storage_mb(mb));
     }
 
+    /// Replaces the emulated Microsoft Entra directory that `FROM EXTERNAL PROVIDER` names
+    /// resolve in (instance/entra.rs): user principal names and group display names. Kept in
+    /// the catalog, so across restarts. Error 50000 while the server is stopped.
+    pub fn set_entra_directory(
+        &self,
+        users: &[String],
+        groups: &[String],
+    ) -> Result<(), ServerMessage> {
+        self.shared
+            .with_instance(|i| i.set_entra_directory(users, groups))
+            .map_err(|_| ServerMessage::error(50000, 16, "the server is stopped"))?
+    }
+
+    /// The emulated Entra directory: (users, groups).
+    pub fn entra_directory(&self) -> Result<(Vec<String>, Vec<String>), ServerMessage> {
+        self.shared
+            .with_instance(|i| i.entra_directory())
+            .map_err(|_| ServerMessage::error(50000, 16, "the server is stopped"))?
+    }
+
     /// Sets how long (in virtual time) a background restore takes; None restores the default.
     pub fn set_restore_time(&self, t: Option<Duration>) {
         *self.shared.restore_time.lock() = t;
@@ -233,6 +253,9 @@ fn open_instance(options: &ServerOptions) -> std::io::Result<Instance> {
     let mi = options.personality.is_managed_instance();
     let mut instance = Instance::open(&options.data_dir, options.personality.compatibility_level())
         .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+    instance.prepare_principals(mi).map_err(|e| {
+        std::io::Error::other(format!("cannot set up the server principals: {}", e.text))
+    })?;
     instance
         .ensure_system_certificates(mi)
         .map_err(|e| std::io::Error::other(e.text))?;

@@ -139,6 +139,19 @@ async fn accept_login<S: AsyncRead + AsyncWrite + Unpin>(
         refuse_login(io, &[failed], &server, spid).await?;
         return Ok(None);
     };
+    // A right password is not the end of it: a disabled login, one that must change its
+    // password or one denied CONNECT SQL is refused (instance/principals.rs).
+    let refusal = if login.access_token.is_none() {
+        s.with_instance(|i| i.login_refusal(&user))
+            .map_err(|_| malformed("the server stopped during the login"))?
+    } else {
+        None
+    };
+    if let Some(m) = refusal {
+        tracing::info!(spid, user = %user, number = m.number, "login refused");
+        refuse_login(io, &[m], &server, spid).await?;
+        return Ok(None);
+    }
     if pre.fed_auth_required && login.access_token.is_none() && login.fed_auth_echo {
         return Err(malformed("FEDAUTH echoed without a token"));
     }

@@ -567,7 +567,8 @@ impl Run<'_> {
                 done(&mut self.out);
             }
             Plan::Security(sec) => {
-                super::security::apply(sec.clone(), inst, &self.database, mi).map_err(one)?;
+                super::security::apply(sec.clone(), inst, &self.database, self.base.user, mi)
+                    .map_err(one)?;
                 done(&mut self.out);
             }
             Plan::BeginTran(name) => {
@@ -795,7 +796,12 @@ impl Run<'_> {
                                     };
                                     (*status, out, Flow::Next)
                                 }
-                                None => return Err(one(not_found(written))),
+                                None => match super::principal_functions::procedure(
+                                    other, args, &values, inst,
+                                ) {
+                                    Some(r) => (*status, r.map_err(one)?, Flow::Next),
+                                    None => return Err(one(not_found(written))),
+                                },
                             },
                         }
                     }

@@ -94,6 +94,11 @@ pub fn call(name: &str, args: &[Typed], env: &Env<'_>) -> Result<Typed, ServerMe
             let open = env.inst.transaction_count(s.spid) > 0;
             (SqlType::SmallInt, Value::Int(i64::from(open)))
         }
+        "suser_sname" | "suser_name" | "suser_id" | "suser_sid" | "is_srvrolemember"
+            if !args.is_empty() || lower != "suser_sname" && lower != "suser_name" =>
+        {
+            super::principal_functions::call(&lower, args, env)?
+        }
         "suser_sname" | "suser_name" | "user_name" | "original_login" => {
             nvarchar(Some(s.user.to_owned()), 128)
         }

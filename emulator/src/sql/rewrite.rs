@@ -12,6 +12,11 @@ const SERVER_VIEWS: &[&str] = &[
     "databases",
     "server_principals",
     "sql_logins",
+    "server_role_members",
+    "server_permissions",
+    "server_principal_credentials",
+    "endpoints",
+    "syslogins",
     "credentials",
     "dm_operation_status",
     "certificates",
@@ -319,6 +324,25 @@ pub fn rewrite(
                     r#"(SELECT der FROM main."ferry.certificate_keys" WHERE certificate_id = ("#,
                     "))",
                 ))
+            } else if t.is("SUSER_SNAME") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
+                // Login functions with an argument inside a query ("SUSER_SNAME", "SUSER_SID",
+                // "SUSER_ID"): subqueries of sys.server_principals. The argument sits in a
+                // FROM-less derived table, so an unqualified column in it (SUSER_SNAME(sid))
+                // names the outer query's column, not the catalog's.
+                Some((
+                    "(SELECT ferry_p.name FROM (SELECT (",
+                    r#") AS ferry_arg) AS ferry_a JOIN main."sys.server_principals" AS ferry_p ON ferry_p.sid = ferry_a.ferry_arg)"#,
+                ))
+            } else if t.is("SUSER_SID") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
+                Some((
+                    "(SELECT ferry_p.sid FROM (SELECT (",
+                    r#") AS ferry_arg) AS ferry_a JOIN main."sys.server_principals" AS ferry_p ON ferry_p.name = ferry_a.ferry_arg COLLATE NOCASE)"#,
+                ))
+            } else if t.is("SUSER_ID") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
+                Some((
+                    "(SELECT ferry_p.principal_id FROM (SELECT (",
+                    r#") AS ferry_arg) AS ferry_a JOIN main."sys.server_principals" AS ferry_p ON ferry_p.name = ferry_a.ferry_arg COLLATE NOCASE)"#,
+                ))
             } else if t.is("CERTPRIVATEKEY") {
                 // The arguments go into a JSON array; the key is looked up by the first and
                 // handed with the passwords to ferry_certprivatekey
@@ -379,10 +403,26 @@ pub fn rewrite(
                 Token::Str { text, .. } => text.to_ascii_lowercase(),
                 other => return Err(syntax_error(&other.display())),
             };
-            out.push(if property == "passwordhash" {
-                format!(r#"(SELECT password_hash FROM main."sys.sql_logins" WHERE name = ({arg}) COLLATE NOCASE)"#)
-            } else {
-                "NULL".into()
+            // "LOGINPROPERTY (Transact-SQL)": SQL logins only (NULL for others); the emulator
+            // keeps no lockout, expiry or history, so those read as never locked or expired.
+            // The argument is evaluated in a FROM-less derived table, in the outer query's
+            // scope (see the login functions above).
+            let expr = match property.as_str() {
+                "passwordhash" => Some("l.password_hash"),
+                "defaultdatabase" => Some("l.default_database_name"),
+                "defaultlanguage" => Some("l.default_language_name"),
+                "passwordhashalgorithm" => Some("2"),
+                "ismustchange" => Some(
+                    r#"COALESCE((SELECT must_change FROM main."ferry.login_flags" f WHERE f.principal_id = l.principal_id), 0)"#,
+                ),
+                "islocked" | "isexpired" | "badpasswordcount" | "historylength" => Some("0"),
+                _ => None,
+            };
+            out.push(match expr {
+                Some(e) => format!(
+                    r#"(SELECT {e} FROM (SELECT ({arg}) AS ferry_arg) AS ferry_a JOIN main."sys.sql_logins" AS l ON l.name = ferry_a.ferry_arg COLLATE NOCASE)"#
+                ),
+                None => "NULL".into(),
             });
             i = close + 1;
             continue;

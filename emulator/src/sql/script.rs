@@ -251,6 +251,8 @@ fn statement_end(t: &[Token], start: usize) -> usize {
                             && word(t.get(start + 1)).as_deref() == Some("TRIGGER")
                             && word(t.get(i + 1)).as_deref() == Some("EXISTS")
                     }
+                    // GRANT … WITH GRANT OPTION.
+                    "GRANT" => prev == "WITH",
                     "DELETE" | "UPDATE" => prev == "ON" || prev == "FOR" || first == "WITH",
                     "DROP" | "SET" | "CREATE" => first == "ALTER",
                     "INSERT" | "MERGE" => first == "WITH",

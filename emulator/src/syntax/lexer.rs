@@ -8,11 +8,11 @@ pub use ferry_tsql::Token;
 /// Why text could not be tokenized: (SQL Server error number, message).
 pub type LexError = (i32, String);
 
-/// Punctuation the emulator's parser understands; SQL Server itself knows more (`::`, `$`…),
+/// Punctuation the emulator's parser understands; SQL Server itself knows more (`$`…),
 /// which the emulator answers as SQL Server answers text it cannot parse: error 102.
 const KNOWN_PUNCTUATION: &[&str] = &[
     "(", ")", ",", ".", ";", "=", "<", ">", "+", "-", "*", "/", "%", "&", "|", "^", "~", "<=",
-    ">=", "<>", "!=", "!<", "!>",
+    ">=", "<>", "!=", "!<", "!>", "::",
 ];
 
 pub fn tokenize(sql: &str) -> Result<Vec<Token>, LexError> {
