@@ -305,3 +305,34 @@ async fn from_binary_loads_the_key_and_refuses_bad_input() {
     assert!(n(one_row(&mut s, system).await) >= 6);
     assert_eq!(n(one_row(&mut d, system).await), 0);
 }
+
+/// `CERTENCODED(certificate_id)` in a query over sys.certificates reads each row's own
+/// certificate (a migration tool exports them all in one query), not the first one's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certencoded_of_a_column_reads_each_rows_certificate() {
+    let src = start(sql2019(), TlsMode::Required).await;
+    let mut s = connect(&src).await;
+    exec(&mut s, "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Mk#2026'; CREATE CERTIFICATE One WITH SUBJECT = 'one'; CREATE CERTIFICATE Two WITH SUBJECT = 'two'").await;
+    let rows = s
+        .simple_query(
+            "SELECT name, thumbprint, CERTENCODED(certificate_id) AS der, CERT_ID(name) AS id, certificate_id \
+             FROM master.sys.certificates WHERE name IN (N'One', N'Two')",
+        )
+        .await
+        .unwrap()
+        .into_first_result()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        let name = r.get::<&str, _>("name").unwrap();
+        let der = r.get::<&[u8], _>("der").unwrap();
+        let thumbprint = r.get::<&[u8], _>("thumbprint").unwrap();
+        assert_eq!(Sha1::digest(der).as_slice(), thumbprint, "{name}");
+        assert_eq!(
+            r.get::<i32, _>("id"),
+            r.get::<i32, _>("certificate_id"),
+            "CERT_ID({name})"
+        );
+    }
+}

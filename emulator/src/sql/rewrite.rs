@@ -314,15 +314,18 @@ pub fn rewrite(
         // Certificate functions read sys.certificates: CERT_ID(name), CERTENCODED(id) and
         // CERTPRIVATEKEY(id, …) become subqueries whose closing text replaces the call's ")".
         if tokens.get(i + 1).is_some_and(|x| x.is_punct("(")) {
+            // The argument sits in a FROM-less derived table, so a column in it
+            // (`CERTENCODED(certificate_id)` in a query over sys.certificates) names the outer
+            // query's row, not the catalog table's own column of that name.
             let template = if t.is("CERT_ID") {
                 Some((
-                    r#"(SELECT certificate_id FROM main."sys.certificates" WHERE name = ("#,
-                    ") COLLATE NOCASE)",
+                    "(SELECT ferry_c.certificate_id FROM (SELECT (",
+                    r#") AS ferry_arg) AS ferry_a JOIN main."sys.certificates" AS ferry_c ON ferry_c.name = ferry_a.ferry_arg COLLATE NOCASE)"#,
                 ))
             } else if t.is("CERTENCODED") {
                 Some((
-                    r#"(SELECT der FROM main."ferry.certificate_keys" WHERE certificate_id = ("#,
-                    "))",
+                    "(SELECT ferry_k.der FROM (SELECT (",
+                    r#") AS ferry_arg) AS ferry_a JOIN main."ferry.certificate_keys" AS ferry_k ON ferry_k.certificate_id = ferry_a.ferry_arg)"#,
                 ))
             } else if t.is("SUSER_SNAME") && !tokens.get(i + 2).is_some_and(|x| x.is_punct(")")) {
                 // Login functions with an argument inside a query ("SUSER_SNAME", "SUSER_SID",
