@@ -46,6 +46,7 @@ mod system_objects;
 mod tde;
 mod transactions;
 mod undo;
+mod windows_groups;
 
 pub use audit_specs::SpecChange;
 pub use audits::{AuditChange, AuditTarget, ServerAudit};

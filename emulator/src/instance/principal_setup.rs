@@ -159,6 +159,9 @@ impl Instance {
         self.conn
             .execute_batch(super::entra::SCHEMA)
             .map_err(sqlite_error)?;
+        self.conn
+            .execute_batch(super::windows_groups::SCHEMA)
+            .map_err(sqlite_error)?;
         self.conn.execute_batch(SYSLOGINS).map_err(sqlite_error)?;
         for (name, id, sid, ty, disabled, fixed) in seeds(mi) {
             let by_id = self

@@ -201,12 +201,17 @@ impl Instance {
                         ),
                     ));
                 }
-                // Guess: a group is told from a user by the directory; the emulator has none
-                // for Windows, so every Windows login is a user (type U) with a SID of the
-                // domain-account shape S-1-5-21-….
+                // A group is told from a user by the directory: the configured Windows groups
+                // (instance/windows_groups.rs) are type G, any other name a user (U); both
+                // with a SID of the domain-account shape S-1-5-21-….
                 let mut sid = vec![1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0];
                 sid.extend_from_slice(&unique_bytes(name, 16));
-                ("U", Some(sid))
+                let ty = if self.is_windows_group(name) {
+                    "G"
+                } else {
+                    "U"
+                };
+                (ty, Some(sid))
             }
             LoginKind::External if !mi => {
                 return Err(ServerMessage::error(
@@ -220,10 +225,12 @@ impl Instance {
                 (if group { "X" } else { "E" }, Some(object_id))
             }
             LoginKind::Certificate(c) => {
-                if !self.certificate_exists(c) {
+                // The login takes the certificate's own SID (sys.certificates.sid), which is
+                // how a certificate-mapped login and its certificate are found together.
+                let Some(sid) = self.certificate_sid_of(c) else {
                     return Err(not_found("find", "certificate", c));
-                }
-                ("C", Some(certificate_sid(c)))
+                };
+                ("C", Some(sid))
             }
             LoginKind::AsymmetricKey(k) => {
                 // The emulator keeps no asymmetric keys, so none can be found (error 15151).
@@ -357,14 +364,15 @@ impl Instance {
         Ok(())
     }
 
-    fn certificate_exists(&self, name: &str) -> bool {
+    fn certificate_sid_of(&self, name: &str) -> Option<Vec<u8>> {
         self.conn
             .query_row(
-                r#"SELECT 1 FROM "sys.certificates" WHERE name = ?1 COLLATE NOCASE"#,
+                r#"SELECT sid FROM "sys.certificates" WHERE name = ?1 COLLATE NOCASE"#,
                 [name],
-                |_| Ok(()),
+                |r| r.get::<_, Option<Vec<u8>>>(0),
             )
-            .is_ok()
+            .ok()
+            .map(|sid| sid.unwrap_or_else(|| certificate_sid(name)))
     }
 
     /// A SQL login the server is configured with: created the first time, given the configured

@@ -150,6 +150,15 @@ impl Server {
             .map_err(|_| ServerMessage::error(50000, 16, "the server is stopped"))?
     }
 
+    /// Names the Windows groups (`DOMAIN\name`) a SQL Server personality records as type G
+    /// when a login is made for them (instance/windows_groups.rs). Error 50000 while the
+    /// server is stopped.
+    pub fn set_windows_groups(&self, groups: &[String]) -> Result<(), ServerMessage> {
+        self.shared
+            .with_instance(|i| i.set_windows_groups(groups))
+            .map_err(|_| ServerMessage::error(50000, 16, "the server is stopped"))?
+    }
+
     /// The emulated Entra directory: (users, groups).
     pub fn entra_directory(&self) -> Result<(Vec<String>, Vec<String>), ServerMessage> {
         self.shared
