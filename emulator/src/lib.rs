@@ -21,6 +21,7 @@ pub mod instance;
 pub mod lrs;
 pub mod personality;
 pub mod protocol;
+pub mod seed;
 pub mod server;
 pub mod sql;
 pub mod statement;
