@@ -217,7 +217,22 @@ fn tde_step(
         None,
         Some(&format!("uploading {}", p.name)),
     );
-    let op = tde::begin_upload(cx, s, &p)?;
+    let op = match tde::begin_upload(cx, s, &p) {
+        Ok(op) => op,
+        Err(e @ Error::Transient(_)) => return Err(e),
+        // This certificate cannot go (a key that does not export, a PFX Azure refuses): its
+        // row says why, and the other families still move.
+        Err(e) => {
+            tally.failed += 1;
+            cx.report(tde::uploaded(&p, Some(e.describe())));
+            return Ok(Outcome::Next(State::TdeUploads {
+                queue,
+                running: None,
+                tally,
+                scripts,
+            }));
+        }
+    };
     if cx.planning() {
         return Ok(Outcome::Next(State::TdeUploads {
             queue,

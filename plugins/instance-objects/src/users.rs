@@ -185,6 +185,30 @@ pub fn run(cx: &mut Context<'_, Config>, scripts: bool) -> Result<Tally> {
     let db = cfg.target_name.replace("{db}", &source_db);
     let source = cx.sql(&cfg.source)?;
     let target = cx.sql(&cfg.target)?;
+    let there = Table::read(
+        cx,
+        target,
+        "sys.databases",
+        "SELECT name FROM sys.databases WHERE name = @db",
+        &[ferry_sdk::Param::value(
+            "db",
+            ferry_sdk::SqlValue::Text(db.clone()),
+        )],
+    )?;
+    if there.is_empty() {
+        if cx.planning() {
+            // A plan is made before the restore that brings the database: its users are
+            // read and remapped when apply gets here.
+            cx.info(&format!(
+                "[{db}] is not on the Managed Instance yet; its users are remapped after its restore"
+            ));
+            return Ok(Tally::default());
+        }
+        return Err(Error::failed(format!(
+            "[{db}] is not on the Managed Instance: the `users` part runs after the step that \
+             restores it (list it after that step in migration.toml)"
+        )));
+    }
     let src = principals::read(cx, source)?;
     let dst = principals::read(cx, target)?;
     let mut decisions: Vec<Decision> = users(cx, target, &db)?

@@ -210,7 +210,7 @@ fn source() -> Db {
         2,
     );
     step(&mut db, "J2", 1, "extract", "SSIS", "", Some(1));
-    step(&mut db, "J2", 2, "shell", "CmdExec", "", None);
+    step(&mut db, "J2", 2, "shell", "PowerShell", "", None);
     schedule(&mut db, "J2", 2, "At start", 64);
     job(
         &mut db,
@@ -342,7 +342,7 @@ fn each_managed_instance_rule_is_a_note_or_a_refusal_and_a_second_pass_changes_n
     );
     assert!(notes.contains("proxy `ETL proxy` dropped"), "{notes}");
     assert!(
-        notes.contains("CmdExec step") && notes.contains("verify"),
+        notes.contains("PowerShell step") && notes.contains("verify"),
         "{notes}"
     );
     assert!(notes.contains("after every failover"), "{notes}");

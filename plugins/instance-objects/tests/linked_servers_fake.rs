@@ -332,8 +332,13 @@ fn linked_servers_are_remapped_repointed_refused_and_unchanged_the_second_time()
         .iter()
         .find(|(s, _)| s.contains("@rmtuser = N'report_reader'"))
         .unwrap();
-    assert!(pw_sql.contains("@rmtpassword = @rmtpassword"), "{pw_sql}");
-    assert!(matches!(params[0].value, ParamValue::Sealed(_)) && params[0].name == "rmtpassword");
+    assert!(
+        pw_sql.contains("@rmtpassword = @remote_password"),
+        "{pw_sql}"
+    );
+    assert!(
+        matches!(params[0].value, ParamValue::Sealed(_)) && params[0].name == "remote_password"
+    );
     assert!(!h.executed.iter().any(|(_, s)| s.contains(SECRET)));
     assert!(!h.scripts.iter().any(|(_, s)| s.contains(SECRET)));
     assert_eq!(out["conflict"], 2, "{out}");

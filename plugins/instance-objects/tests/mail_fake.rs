@@ -42,7 +42,7 @@ fn apply(db: &mut Db, proc: &str, a: &Args, _: &mut Option<i64>) -> Result<(), S
         "sysmail_add_account_sp" | "sysmail_update_account_sp" => {
             let name = text(a, "account_name");
             match a.get("password") {
-                Some(SqlValue::Text(p)) if p != "var:@password" => {
+                Some(SqlValue::Text(p)) if p != "var:@smtp_password" => {
                     return Err(format!("a password in the text: {p}"));
                 }
                 _ => {}
@@ -340,13 +340,15 @@ fn accounts_profiles_and_the_agent_profile_are_made_with_passwords_only_sealed()
         .unwrap();
     assert!(
         ops.1
-            .contains("@username = N'smtp-user', @password = @password"),
+            .contains("@username = N'smtp-user', @password = @smtp_password"),
         "{}",
         ops.1
     );
     assert!(
-        db.sealed
-            .contains(&("sysmail_add_account_sp".into(), vec!["password".into()])),
+        db.sealed.contains(&(
+            "sysmail_add_account_sp".into(),
+            vec!["smtp_password".into()]
+        )),
         "{:?}",
         db.sealed
     );
@@ -359,7 +361,7 @@ fn accounts_profiles_and_the_agent_profile_are_made_with_passwords_only_sealed()
     assert!(
         h.scripts
             .iter()
-            .any(|(_, l)| l.contains("@password = <smtp-ops>")),
+            .any(|(_, l)| l.contains("@smtp_password = <smtp-ops>")),
         "{:#?}",
         h.scripts
     );

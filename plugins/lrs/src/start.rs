@@ -73,7 +73,12 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
             "the source has no database named [{db}]; check the name in `databases`"
         )));
     };
-    if let Some(why) = preflight::source_refusal(&db, &facts, &cfg, &mi) {
+    // A plan is made before the steps ahead of this one have run: a TDE certificate an
+    // `instance-objects` step will upload is not on the MI yet, so planning does not stop on
+    // it; apply checks it again when the database's turn comes.
+    let mut checked = cfg.clone();
+    checked.tde_certificates_migrated |= cx.planning();
+    if let Some(why) = preflight::source_refusal(&db, &facts, &checked, &mi) {
         return Err(Error::failed(why));
     }
     if let Some(note) = mi_limits::layout_note(&db, &facts.layout, mi.instance.tier()) {

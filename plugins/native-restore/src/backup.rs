@@ -82,7 +82,15 @@ pub fn start(cx: &mut Context<'_, Config>) -> Step {
                 ));
             };
             if let Some(s) =
-                checks::source_stop(&db, &facts, cfg.tde_certificates_migrated, &target_facts)
+                // A plan is made before the steps ahead of this one ran: a TDE certificate an
+                // `instance-objects` step will upload is not on the MI yet, so planning does
+                // not stop on it; apply checks it again.
+                checks::source_stop(
+                    &db,
+                    &facts,
+                    cfg.tde_certificates_migrated || cx.planning(),
+                    &target_facts,
+                )
             {
                 return Err(crate::job::Fail::Stop(s));
             }

@@ -38,7 +38,9 @@ fn account_statement(proc: &str, a: &Account, password: Option<Secret>) -> State
             args.push(("username", text(&s.username)));
         }
         if password.is_some() {
-            args.push(("password", Arg::Param("password")));
+            // The batch's parameter is not named `@password`: the host writes a sealed value
+            // wherever its name stands, and `@password = @password` would put it on both sides.
+            args.push(("password", Arg::Param("smtp_password")));
         }
         args.extend([
             (
@@ -50,7 +52,7 @@ fn account_statement(proc: &str, a: &Account, password: Option<Secret>) -> State
     }
     let st = Statement::new(exec(proc, &args));
     match password {
-        Some(p) => st.with(Param::sealed("password", p)),
+        Some(p) => st.with(Param::sealed("smtp_password", p)),
         None => st,
     }
 }

@@ -75,7 +75,7 @@ fn add(server: &str, local: Option<&str>, m: &Mapping) -> String {
         format!("{head}, @rmtuser = NULL, @rmtpassword = NULL")
     } else {
         format!(
-            "{head}, @rmtuser = {}, @rmtpassword = @rmtpassword",
+            "{head}, @rmtuser = {}, @rmtpassword = @remote_password",
             quote_text(&m.remote)
         )
     }
@@ -255,7 +255,8 @@ impl Logins {
                     ),
                 });
             };
-            statement = statement.with(Param::sealed("rmtpassword", cx.secret(label)?));
+            // Not `@rmtpassword`: the host writes a sealed value wherever its name stands.
+            statement = statement.with(Param::sealed("remote_password", cx.secret(label)?));
         }
         Ok(match there {
             None => Verdict::Create(vec![statement]),

@@ -29,8 +29,12 @@ pub struct Refusal {
 }
 
 /// Subsystems Managed Instance lacks: merge and queue reader replication, Analysis Services,
-/// and ActiveScripting (removed from SQL Server 2016 as well).
-const MISSING: [&str; 5] = [
+/// ActiveScripting (removed from SQL Server 2016 as well), and the command shell: the docs
+/// disagree on it ("T-SQL differences" says "Command shell isn't yet supported", the job
+/// automation page mentions OS command steps), and the stricter reading is taken, as the
+/// emulator's MI takes it.
+const MISSING: [&str; 6] = [
+    "CMDEXEC",
     "MERGE",
     "QUEUEREADER",
     "ANALYSISCOMMAND",
@@ -40,10 +44,9 @@ const MISSING: [&str; 5] = [
 /// Subsystems Managed Instance runs as the documentation describes them: T-SQL, SSIS (with an
 /// Azure-SSIS integration runtime) and snapshot, log reader and distribution replication.
 const SUPPORTED: [&str; 5] = ["TSQL", "SSIS", "SNAPSHOT", "LOGREADER", "DISTRIBUTION"];
-/// Documented inconsistently: the differences page says "Command shell isn't yet supported",
-/// the job automation page describes OS command and PowerShell steps without local files,
-/// network shares or external modules.
-const VERIFY: [&str; 2] = ["CMDEXEC", "POWERSHELL"];
+/// Supported with limits the job automation page describes: no local files, network shares
+/// or external modules.
+const VERIFY: [&str; 1] = ["POWERSHELL"];
 
 /// `flags` bit for "append to the output file" (sp_add_jobstep): meaningless without the file.
 const APPEND_OUTPUT_FILE: i64 = 2;
