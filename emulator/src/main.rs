@@ -75,6 +75,12 @@ struct Serve {
     /// when the data directory is new anyway).
     #[arg(long)]
     no_seed: bool,
+    /// Also seed the source as a whole instance (ferry_emulator::seed: ~50 logins, roles,
+    /// permissions, credentials, Agent jobs, Database Mail, linked servers, a trigger, an
+    /// audit, a TDE-protected HRDb) and give the MI's Entra directory the names
+    /// examples/full-instance/entra-map.toml maps them to. For `examples/full-instance`.
+    #[arg(long)]
+    instance_objects: bool,
     /// Also start Azurite (installed by `npm ci --prefix tools/azurite`) with a `backups`
     /// container, and print its URL and SAS tokens (Azurite's public development key).
     #[arg(long)]
@@ -198,6 +204,26 @@ fn seed(src: &Server) -> Result<(), ferry_emulator::protocol::tokens::ServerMess
     Ok(())
 }
 
+/// The whole-instance seed on the source and the matching Entra names on the MI.
+fn seed_instance(src: &Server, dst: &Server) -> anyhow::Result<()> {
+    use ferry_emulator::seed;
+    let fail = |e: ferry_emulator::protocol::tokens::ServerMessage| {
+        anyhow::anyhow!(
+            "seeding the instance objects failed: {} ({})",
+            e.text,
+            e.number
+        )
+    };
+    src.set_windows_groups(&seed::windows_groups())
+        .map_err(fail)?;
+    for batch in seed::instance_objects(&["SalesDb", "HRDb", "InventoryDb"]) {
+        src.run_sql(&batch).map_err(fail)?;
+    }
+    let (users, groups) = seed::entra_directory();
+    dst.set_entra_directory(&users, &groups).map_err(fail)?;
+    Ok(())
+}
+
 async fn start_azurite(
     bin: Option<&std::path::Path>,
     port: u16,
@@ -211,6 +237,8 @@ async fn start_azurite(
     let rl = azurite::devstore_container_sas("backups", "rl")?;
     // LRS reserves `backup` and `backups` in the container name: its rehearsals use another.
     az.ensure_container("migration").await?;
+    // Where examples/full-instance sends the MI's server audits (TO URL).
+    az.ensure_container("audits").await?;
     println!("  Azurite blob container: {}", az.container_url("backups"));
     println!("    SAS for BACKUP (read/add/create/write/list): {rw}");
     println!("    SAS for RESTORE (read/list):                 {rl}");
@@ -288,6 +316,9 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
                 e.number
             )
         })?;
+        if s.instance_objects {
+            seed_instance(&src, &dst)?;
+        }
     }
     let _azurite = if s.azurite {
         Some(

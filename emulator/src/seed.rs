@@ -67,7 +67,7 @@ pub fn instance_objects(databases: &[&str]) -> Vec<String> {
             if i % 3 == 0 { "ON" } else { "OFF" }
         ));
     }
-    for name in ["report_reader", "etl_writer", "legacy_app", "old_vendor"] {
+    for name in ["report_reader", "etl_service", "legacy_app", "old_vendor"] {
         logins.push(format!(
             "CREATE LOGIN [{name}] WITH PASSWORD = '{p}', CHECK_POLICY = OFF, DEFAULT_DATABASE = [{}]",
             databases.first().unwrap_or(&"master")
@@ -78,7 +78,7 @@ pub fn instance_objects(databases: &[&str]) -> Vec<String> {
     logins.push("DENY CONNECT SQL TO [old_vendor]".into());
     logins.push("DENY CONNECT SQL TO [app_30]".into());
     logins.push(
-        "ALTER LOGIN [etl_writer] ADD CREDENTIAL [https://backupsacct.blob.core.windows.net/sql]"
+        "ALTER LOGIN [etl_service] ADD CREDENTIAL [https://backupsacct.blob.core.windows.net/sql]"
             .into(),
     );
     logins.push("CREATE LOGIN [code_signer] FROM CERTIFICATE [CodeSigning]".into());
@@ -97,11 +97,11 @@ pub fn instance_objects(databases: &[&str]) -> Vec<String> {
     b.push(
         "CREATE SERVER ROLE [monitoring]; CREATE SERVER ROLE [deployers] AUTHORIZATION [CONTOSO\\DBAs]; \
          ALTER SERVER ROLE [monitoring] ADD MEMBER [app_01]; ALTER SERVER ROLE [monitoring] ADD MEMBER [CONTOSO\\Report Readers]; \
-         ALTER SERVER ROLE [deployers] ADD MEMBER [etl_writer]; ALTER SERVER ROLE [sysadmin] ADD MEMBER [CONTOSO\\DBAs]; \
+         ALTER SERVER ROLE [deployers] ADD MEMBER [etl_service]; ALTER SERVER ROLE [sysadmin] ADD MEMBER [CONTOSO\\DBAs]; \
          ALTER SERVER ROLE [dbcreator] ADD MEMBER [FABRIKAM\\legacy_admin]; \
          GRANT VIEW SERVER STATE TO [monitoring]; GRANT VIEW ANY DEFINITION TO [CONTOSO\\anna]; \
          GRANT ALTER ANY LOGIN TO [deployers] WITH GRANT OPTION; DENY VIEW ANY DATABASE TO [report_reader]; \
-         GRANT IMPERSONATE ON LOGIN::[etl_writer] TO [app_02]; \
+         GRANT IMPERSONATE ON LOGIN::[etl_service] TO [app_02]; \
          GRANT CONNECT ON ENDPOINT::[TSQL Default TCP] TO [app_03]"
             .to_owned(),
     );
@@ -120,21 +120,31 @@ pub fn instance_objects(databases: &[&str]) -> Vec<String> {
         b.push(format!("USE [{db}]; {}; USE master", creates.join("; ")));
     }
     b.extend(agent());
+    if let Some(db) = databases.first() {
+        // A job whose step runs in a user database: it can be made on the MI only once that
+        // database has been restored there.
+        b.push(format!(
+            "EXEC msdb.dbo.sp_add_job @job_name = N'Refresh reporting', @owner_login_name = N'sa'; \
+             EXEC msdb.dbo.sp_add_jobstep @job_name = N'Refresh reporting', @step_name = N'Refresh', \
+             @command = N'UPDATE dbo.T SET Id = Id', @database_name = N'{db}'; \
+             EXEC msdb.dbo.sp_add_jobserver @job_name = N'Refresh reporting'"
+        ));
+    }
     b.extend(mail_and_servers());
     b
 }
 
-/// Operators, alerts, a proxy, and 30 jobs: 24 T-SQL jobs on schedules, two CmdExec and one
+/// Operators, alerts, a proxy, and 30 jobs (31 with the one in a user database): 24 T-SQL jobs on schedules, two CmdExec and one
 /// PowerShell step, one Merge replication job (MI has no Merge agent), one that runs through
 /// the proxy and writes an output file, one on a CPU-idle schedule.
 fn agent() -> Vec<String> {
     let mut b = vec![
-        "EXEC msdb.dbo.sp_add_operator @name = N'DBA Team', @email_address = N'dba@contoso.example'; \
+        "EXEC msdb.dbo.sp_add_operator @name = N'DBA On Call', @email_address = N'dba@contoso.example'; \
          EXEC msdb.dbo.sp_add_operator @name = N'Night Shift', @email_address = N'night@contoso.example', @pager_address = N'555-0100'; \
          EXEC msdb.dbo.sp_add_category @class = N'JOB', @type = N'LOCAL', @name = N'Contoso ETL'"
             .to_owned(),
         "EXEC msdb.dbo.sp_add_alert @name = N'Severity 17', @severity = 17; \
-         EXEC msdb.dbo.sp_add_notification @alert_name = N'Severity 17', @operator_name = N'DBA Team', @notification_method = 1; \
+         EXEC msdb.dbo.sp_add_notification @alert_name = N'Severity 17', @operator_name = N'DBA On Call', @notification_method = 1; \
          EXEC msdb.dbo.sp_add_alert @name = N'Log full', @message_id = 9002"
             .to_owned(),
         "EXEC msdb.dbo.sp_add_proxy @proxy_name = N'ETL proxy', @credential_name = N'etl_proxy_cred'; \
@@ -144,11 +154,11 @@ fn agent() -> Vec<String> {
     ];
     for i in 1..=24 {
         // msdb refuses a Windows group as a job's owner (sp_verify_job), so owners are logins.
-        let owner = if i % 4 == 0 { "etl_writer" } else { "sa" };
+        let owner = if i % 4 == 0 { "etl_service" } else { "sa" };
         let owner = if i % 8 == 0 { "CONTOSO\\anna" } else { owner };
         b.push(format!(
             "EXEC msdb.dbo.sp_add_job @job_name = N'Maintenance {i:02}', @owner_login_name = N'{owner}', \
-             @category_name = N'Database Maintenance', @notify_level_email = 2, @notify_email_operator_name = N'DBA Team'; \
+             @category_name = N'Database Maintenance', @notify_level_email = 2, @notify_email_operator_name = N'DBA On Call'; \
              EXEC msdb.dbo.sp_add_jobstep @job_name = N'Maintenance {i:02}', @step_name = N'Check', \
              @command = N'DBCC CHECKDB WITH NO_INFOMSGS', @database_name = N'master', @on_success_action = 3; \
              EXEC msdb.dbo.sp_add_jobstep @job_name = N'Maintenance {i:02}', @step_name = N'Statistics', \

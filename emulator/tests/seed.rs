@@ -47,7 +47,7 @@ async fn the_seeded_instance_has_every_kind_of_object() {
             ),
             "1",
         ),
-        (n("SELECT COUNT(*) FROM msdb.dbo.sysjobs"), "30"),
+        (n("SELECT COUNT(*) FROM msdb.dbo.sysjobs"), "31"),
         (n("SELECT COUNT(*) FROM msdb.dbo.sysalerts"), "2"),
         (
             n("SELECT COUNT(*) FROM sys.servers WHERE is_linked = 1"),

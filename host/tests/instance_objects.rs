@@ -315,7 +315,18 @@ async fn a_seeded_instance_moves_to_the_mi_with_every_refusal_explained() {
     // Jobs, with what Managed Instance cannot run refused and what it rewrote noted.
     assert_eq!(
         count(&rig.mi, "SELECT COUNT(*) FROM msdb.dbo.sysjobs"),
-        "26"
+        "27"
+    );
+    // A job whose step runs in a user database waits for the objects step after the restores.
+    let waited = rows
+        .iter()
+        .find(|r| r["name"] == "Refresh reporting" && r["status"] == "skipped")
+        .expect("the first objects step leaves it for later");
+    assert_eq!(waited["reason_code"], "database-not-on-target", "{waited}");
+    assert!(
+        rows.iter()
+            .any(|r| r["name"] == "Refresh reporting" && r["status"] == "migrated"),
+        "the objects step after the restores makes it"
     );
     let etl = row_of("agent-job", "ETL load");
     assert_eq!(etl["status"], "migrated", "{etl}");
@@ -456,4 +467,59 @@ async fn a_seeded_instance_moves_to_the_mi_with_every_refusal_explained() {
         .filter(|r| r["status"] == "migrated" && r["object_type"] != "database")
         .collect();
     assert!(migrated.is_empty(), "{migrated:#?}");
+}
+
+/// `ferry apply` SIGKILLed while the logins are being made; the next `apply` resumes the same
+/// run: the logins already made are found unchanged, the rest are made once, and the run ends
+/// with every database migrated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_mid_way_is_resumed_by_the_next_apply() {
+    let rig = rig().await;
+    let cmd = rig.command(&["apply", "migration.toml"]);
+    let mi = rig.mi.clone();
+    kill_when(cmd, &rig.site.path("killed.log"), move || {
+        received(&mi, "CREATE LOGIN [app_15]") > 0
+    })
+    .await;
+    assert_eq!(
+        count(
+            &rig.mi,
+            "SELECT COUNT(*) FROM sys.server_principals WHERE name = 'app_30'"
+        ),
+        "0",
+        "killed before the last login"
+    );
+    let (out, all) = rig.ferry(&["apply", "migration.toml"]).await;
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("already done") || all.contains("resum"),
+        "{all}"
+    );
+    for i in 1..=30 {
+        assert_eq!(
+            count(
+                &rig.mi,
+                &format!("SELECT COUNT(*) FROM sys.server_principals WHERE name = 'app_{i:02}'")
+            ),
+            "1",
+            "app_{i:02}"
+        );
+    }
+    // Each login was sent once: the resumed run found the earlier ones made.
+    assert_eq!(received(&rig.mi, "CREATE LOGIN [app_01]"), 1);
+    assert_eq!(received(&rig.mi, "CREATE LOGIN [app_30]"), 1);
+    // Each of the two instance steps (before and after the databases) done once.
+    assert_eq!(times_done(&rig.site, "(instance)"), 2);
+    for db in DATABASES {
+        assert_eq!(
+            count(
+                &rig.mi,
+                &format!(
+                    "SELECT COUNT(*) FROM sys.databases WHERE name = '{db}' AND state_desc = 'ONLINE'"
+                )
+            ),
+            "1",
+            "{db}"
+        );
+    }
 }

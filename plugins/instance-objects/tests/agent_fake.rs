@@ -261,6 +261,9 @@ fn target() -> Rc<RefCell<Db>> {
     base(&mut db);
     db.login(300, "app", &[0xAA; 16], "S");
     db.login(301, "bob@contoso.com", &[0x11; 16], "E");
+    for name in ["master", "msdb", "Sales"] {
+        db.add("sys.databases", row(&[("name", t(name))]));
+    }
     Rc::new(RefCell::new(db))
 }
 

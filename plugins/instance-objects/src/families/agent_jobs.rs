@@ -160,8 +160,41 @@ pub fn decide(cx: &mut Context<'_, Config>, s: Servers) -> Result<Vec<Decision>>
     let dp = principals::read(cx, s.target)?;
     let src = read::agent(cx, s.source)?;
     let dst = read::agent(cx, s.target)?;
+    let on_target = crate::table::Table::read(
+        cx,
+        s.target,
+        "sys.databases",
+        "SELECT name FROM sys.databases",
+        &[],
+    )?;
+    let on_target: Vec<String> = on_target.rows().map(|r| r.text("name")).collect();
     let mut out = category_decisions(&src.categories, &dst.categories, 1);
     for job in src.jobs.iter().filter(|j| patterns.admits(&j.name)) {
+        // msdb refuses a step in a database the MI does not have (14262), and an instance
+        // step before the restores runs when none is there yet: such a job waits for an
+        // instance-objects step after the databases (examples/full-instance has one).
+        let missing = src.steps_of(job).iter().find(|st| {
+            !st.database_name.is_empty()
+                && !on_target
+                    .iter()
+                    .any(|d| d.eq_ignore_ascii_case(&st.database_name))
+        });
+        if let Some(st) = missing {
+            out.push(Decision::new(
+                "agent-job",
+                &job.name,
+                Verdict::Skipped {
+                    code: "database-not-on-target",
+                    why: format!(
+                        "step {} `{}` runs in [{}], which is not on the Managed Instance yet: an \
+                         instance-objects step listed after the databases' restore makes this \
+                         job once it is",
+                        st.step_id, st.name, st.database_name
+                    ),
+                },
+            ));
+            continue;
+        }
         out.push(job_decision(&cfg, job, &src, &dst, &sp, &dp));
     }
     for a in read::alerts(cx, s.source)? {
