@@ -736,3 +736,66 @@ fn the_example_site_passes_check_as_shipped_and_from_a_share() {
         "{stdout}{stderr}"
     );
 }
+
+/// A TDE-protected database goes with LRS and no manual step: an `instance-objects` step before
+/// it uploads the certificate through ARM (`tdeCertificates`), and the LRS step then finds the
+/// thumbprint on the MI and goes ahead; the restore brings the database ONLINE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tde_database_goes_with_lrs_once_an_instance_step_uploads_its_certificate() {
+    // `target`: the MI's SQL label, through which LRS sees the MI's certificates.
+    let (_az, src, mi, _front, site, _data) =
+        setup("mode = \"autocomplete\"\ntarget = \"target\"").await;
+    tokio::task::block_in_place(|| {
+        src.run_sql(
+            "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Mk#Lrs-2026'; \
+             CREATE CERTIFICATE [LrsTde] WITH SUBJECT = 'TDE for Sales'",
+        )
+        .unwrap();
+        src.run_sql(
+            "USE Sales; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 \
+             ENCRYPTION BY SERVER CERTIFICATE [LrsTde]; USE master",
+        )
+        .unwrap();
+        src.run_sql("ALTER DATABASE Sales SET ENCRYPTION ON")
+            .unwrap();
+    });
+    let off: String = [
+        "certificates",
+        "credentials",
+        "logins",
+        "server_roles",
+        "server_permissions",
+        "database_mail",
+        "agent_operators",
+        "agent_jobs",
+        "linked_servers",
+        "audits",
+        "server_triggers",
+        "messages",
+        "configuration",
+    ]
+    .iter()
+    .map(|f| format!("{f} = {{ enabled = false }}\n"))
+    .collect();
+    let migration = std::fs::read_to_string(site.migration()).unwrap().replacen(
+        "[[steps]]",
+        &format!(
+            "[plugins.objects]\nbundled = \"instance-objects\"\n[[steps]]\nname = \"tde\"\nplugin = \"objects\"\n\
+             scope = \"instance\"\n[steps.config]\nsource = \"source\"\ntarget = \"target\"\nazure = \"mi\"\n{off}\
+             [steps.grants]\nsql = [\"source\", \"target:write\"]\nazure = [\"mi:write\"]\n\n[[steps]]"
+        ),
+        1,
+    );
+    std::fs::write(site.migration(), migration).unwrap();
+    applied(&site, "Sales_log_0001.trn").await;
+    assert!(sales_state(&mi).contains("ONLINE"), "{}", sales_state(&mi));
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(site.path(".ferry/migration/report.json")).unwrap(),
+    )
+    .unwrap();
+    let text = report.to_string();
+    assert!(
+        text.contains("\"name\":\"LrsTde\"") && text.contains("tdeCertificates"),
+        "the certificate's row says it was uploaded: {text}"
+    );
+}

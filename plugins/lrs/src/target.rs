@@ -11,8 +11,8 @@ use crate::config::{Config, StorageIdentity};
 use crate::job::{Job, State, StorageCheck};
 use crate::preflight::Mi;
 
-/// Adds what T-SQL on the MI tells (storage used, files, and the tier where ARM did not say)
-/// to what ARM told.
+/// Adds what T-SQL on the MI tells (storage used, files, its certificates, and the tier where
+/// ARM did not say) to what ARM told.
 pub fn add_facts(cx: &mut Context<'_, Config>, mi: &mut Mi) -> Result<()> {
     let Some(label) = cx.config().target.clone() else {
         return Ok(());
@@ -25,6 +25,7 @@ pub fn add_facts(cx: &mut Context<'_, Config>, mi: &mut Mi) -> Result<()> {
     i.used_mb = seen.used_mb;
     i.user_databases = i.user_databases.or(seen.user_databases);
     i.files = seen.files;
+    i.certificates = seen.certificates;
     Ok(())
 }
 
