@@ -192,10 +192,13 @@ fn create(src: &Logins, p: &Principal, name: &str) -> std::result::Result<Vec<St
             )));
         }
         _ => {
-            return Err(Verdict::Skipped {
-                code: "not-supported-yet",
-                why: "ferry does not move asymmetric keys yet: create the key in master on the \
-                      MI, then CREATE LOGIN … FROM ASYMMETRIC KEY by hand"
+            return Err(Verdict::Refused {
+                code: "asymmetric-key-login",
+                why: "its asymmetric key cannot be copied: T-SQL has no function that returns an \
+                      asymmetric key's private key, and Managed Instance reads no key files. \
+                      Create the key in master on the MI from its original source (CREATE \
+                      ASYMMETRIC KEY … FROM PROVIDER, or a key in Azure Key Vault), then CREATE \
+                      LOGIN … FROM ASYMMETRIC KEY"
                     .into(),
             });
         }
