@@ -197,10 +197,35 @@ async fn a_managed_instance_takes_blob_urls_only() {
         .await,
         25749
     );
+    assert_eq!(
+        error_code(
+            &mut d,
+            "CREATE EVENT SESSION pm ON SERVER ADD EVENT sqlserver.error_reported ADD TARGET package0.pair_matching"
+        )
+        .await,
+        25749
+    );
+    // The form the instance-objects plugin writes.
     exec(
         &mut d,
-        "CREATE EVENT SESSION [LongQueries] ON SERVER ADD EVENT sqlserver.error_reported \
-         ADD TARGET package0.event_file (SET filename = N'https://acct.blob.core.windows.net/xe/long.xel')",
+        "CREATE EVENT SESSION [LongQueries] ON SERVER ADD EVENT sqlserver.sql_statement_completed \
+         (ACTION (sqlserver.sql_text) WHERE ([duration]>(5000000))) \
+         ADD TARGET package0.event_file (SET filename = N'https://acct.blob.core.windows.net/xe/long.xel', max_file_size = 100) \
+         WITH (MAX_MEMORY = 8192 KB, EVENT_RETENTION_MODE = ALLOW_SINGLE_EVENT_LOSS, \
+         MAX_DISPATCH_LATENCY = INFINITE, MAX_EVENT_SIZE = 0 KB, MEMORY_PARTITION_MODE = NONE, \
+         TRACK_CAUSALITY = OFF, STARTUP_STATE = ON)",
+    )
+    .await;
+    let r = one_row(
+        &mut d,
+        "SELECT max_dispatch_latency, max_memory, startup_state FROM sys.server_event_sessions",
+    )
+    .await;
+    assert_eq!(r.get::<i32, _>("max_dispatch_latency"), Some(-1));
+    assert_eq!(r.get::<i32, _>("max_memory"), Some(8192));
+    exec(
+        &mut d,
+        "ALTER EVENT SESSION [LongQueries] ON SERVER STATE = START",
     )
     .await;
     exec(

@@ -2,7 +2,7 @@
 //! the grammar, with the Managed Instance's limits ("Extended Events in Azure SQL Database
 //! and Azure SQL Managed Instance": "the event_file target always uses blobs in Azure
 //! Storage, rather than files on disk"; "Extended Events targets": etw_classic_sync_target
-//! is not available on Managed Instance). Message texts are sys.messages' (25xxx family).
+//! and pair_matching are not available on Managed Instance). Message texts are sys.messages' (25xxx family).
 
 use super::session::SessionView;
 use crate::instance::{EventSession, FieldValue, Instance, XeEvent, XeOptions, XeTarget};
@@ -312,10 +312,11 @@ fn options(t: &[Token]) -> R<XeOptions> {
             }
             "TRACK_CAUSALITY" => o.track_causality = word(&k, v, &on_off)? == '1',
             "STARTUP_STATE" => o.startup_state = word(&k, v, &on_off)? == '1',
-            // INFINITE is stored as 0, which the view's page gives as "0 = infinite".
+            // "sys.server_event_sessions": milliseconds, "-1 indicates that dispatch latency
+            // is infinite".
             "MAX_DISPATCH_LATENCY" => {
                 o.max_dispatch_latency = match v {
-                    [t] if t.is("INFINITE") => 0,
+                    [t] if t.is("INFINITE") => -1,
                     [Token::Number(n), s] if s.is("SECONDS") => {
                         n.parse::<i64>().map_err(|_| invalid_option(&k))? * 1000
                     }
@@ -381,8 +382,9 @@ fn is_blob_url(url: &str) -> bool {
 
 fn check_target(t: &XeTarget, mi: bool) -> R<()> {
     let full = format!("{}.{}", t.package, t.name);
-    if mi && t.name.eq_ignore_ascii_case("etw_classic_sync_target") {
-        // Message 25749.
+    let unavailable = ["etw_classic_sync_target", "pair_matching"];
+    if mi && unavailable.iter().any(|n| t.name.eq_ignore_ascii_case(n)) {
+        // Message 25749; the targets page's availability table marks both "No" for MI.
         return Err(ServerMessage::error(
             25749,
             16,

@@ -123,6 +123,7 @@ fn source() -> Server {
     add(&mut s, 3, "Etw", 4096, "etw_classic_sync_target", &[]);
     add(&mut s, 4, "Ring", 4096, "ring_buffer", &[]);
     add(&mut s, 5, "Diff", 4096, "ring_buffer", &[]);
+    add(&mut s, 6, "Pairs", 4096, "pair_matching", &[]);
     s.push(XE, vec![t("Long queries")]);
     s.push(XE, vec![t("system_health")]);
     s
@@ -131,6 +132,8 @@ fn source() -> Server {
 fn target() -> Server {
     let mut s = empty();
     add(&mut s, 70, "Ring", 4096, "ring_buffer", &[]);
+    // The target writes the same predicate in its own spacing: not a difference.
+    s.rows_mut(EVENTS)[0][4] = t("( [duration] > (5000000) )");
     add(&mut s, 71, "Diff", 2048, "ring_buffer", &[]);
     s
 }
@@ -211,6 +214,10 @@ fn an_event_file_moves_to_the_container_and_the_session_starts() {
     );
     assert_eq!(row(&h, "Etw").reason_code.as_deref(), Some("etw-target"));
     assert_eq!(row(&h, "Etw").status, ObjectStatus::Refused);
+    assert_eq!(
+        row(&h, "Pairs").reason_code.as_deref(),
+        Some("pair-matching-target")
+    );
     assert_eq!(row(&h, "Ring").status, ObjectStatus::Unchanged);
     let long = row(&h, "Long queries");
     assert_eq!(long.status, ObjectStatus::Migrated, "{long:?}");

@@ -26,12 +26,37 @@ const BUILT_IN: [&str; 5] = [
 
 type Fields = Vec<(String, String)>;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct Event {
     object: String,
     predicate: String,
     actions: Vec<String>,
     fields: Fields,
+}
+
+/// A predicate without the spaces outside its string literals: each server writes back its
+/// own normal form, which the pages do not give.
+fn squeezed(p: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in p.chars() {
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        if quoted || !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl PartialEq for Event {
+    fn eq(&self, o: &Self) -> bool {
+        self.object == o.object
+            && squeezed(&self.predicate) == squeezed(&o.predicate)
+            && self.actions == o.actions
+            && self.fields == o.fields
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,8 +91,9 @@ fn dotted(package: &str, name: &str) -> String {
 
 fn options(r: &crate::table::Row<'_>) -> String {
     let latency = match r.int("max_dispatch_latency") {
-        // The view stores milliseconds; 0 is INFINITE.
-        0 => "INFINITE".to_owned(),
+        // "sys.server_event_sessions": milliseconds, -1 infinite (0 read as infinite too:
+        // older releases' pages call it seconds, and no session dispatches at 0).
+        ms if ms <= 0 => "INFINITE".to_owned(),
         ms => format!("{} SECONDS", (ms + 999) / 1000),
     };
     let on = |c: &str| if r.flag(c) { "ON" } else { "OFF" };
