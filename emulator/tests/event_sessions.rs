@@ -140,6 +140,10 @@ async fn session_statements_answer_with_sql_servers_errors() {
         15151
     );
     assert_eq!(
+        error_code(&mut s, "ALTER EVENT SESSION LongQueries ON SERVER").await,
+        102
+    );
+    assert_eq!(
         error_code(&mut s, "ALTER EVENT SESSION nope ON SERVER STATE = START").await,
         15151
     );

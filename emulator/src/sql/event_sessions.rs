@@ -363,6 +363,9 @@ fn alter(name: String, t: &[Token]) -> R<XeDdl> {
             Clause::With(_) => return Err(syntax_error("WITH")),
         }
     }
+    if add_events.is_empty() && add_targets.is_empty() && drops.is_empty() && state.is_none() {
+        return Err(syntax_error(&name));
+    }
     Ok(XeDdl::Alter {
         name,
         add_events,
