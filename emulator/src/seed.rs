@@ -131,6 +131,16 @@ pub fn instance_objects(databases: &[&str]) -> Vec<String> {
         ));
     }
     b.extend(mail_and_servers());
+    // A user extended event session writing to a file on disk, running: MI takes it only
+    // with its event_file moved to a blob URL.
+    b.push(
+        "CREATE EVENT SESSION [Long queries] ON SERVER \
+         ADD EVENT sqlserver.sql_statement_completed (ACTION (sqlserver.sql_text, sqlserver.database_name) WHERE duration > 5000000) \
+         ADD TARGET package0.event_file (SET filename = N'D:\\XE\\long_queries.xel', max_file_size = 100) \
+         WITH (MAX_MEMORY = 8 MB, MAX_DISPATCH_LATENCY = 10 SECONDS, STARTUP_STATE = ON); \
+         ALTER EVENT SESSION [Long queries] ON SERVER STATE = START"
+            .to_owned(),
+    );
     b
 }
 

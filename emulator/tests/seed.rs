@@ -56,6 +56,11 @@ async fn the_seeded_instance_has_every_kind_of_object() {
         (n("SELECT COUNT(*) FROM sys.server_triggers"), "1"),
         (n("SELECT COUNT(*) FROM sys.server_audits"), "1"),
         (
+            n("SELECT COUNT(*) FROM sys.server_event_session_fields WHERE name = 'filename'"),
+            "1",
+        ),
+        (n("SELECT COUNT(*) FROM sys.dm_xe_sessions"), "1"),
+        (
             n(
                 "SELECT COUNT(*) FROM sys.dm_database_encryption_keys k JOIN sys.databases d ON d.database_id = k.database_id WHERE d.name = 'HRDb'",
             ),

@@ -20,6 +20,7 @@ mod databases;
 mod db_users;
 mod division;
 mod entra;
+mod event_sessions;
 mod linked_servers;
 mod login_access;
 mod login_changes;
@@ -57,6 +58,7 @@ pub use certificates::{CertificateStatement, PrivateKeyBinary, TdeCertificate, T
 pub use change_log::DB_MARKER;
 pub use db_users::{UserChange, UserSource};
 pub use entra::{DEFAULT_GROUPS, DEFAULT_USERS};
+pub use event_sessions::{EventSession, FieldValue, XeEvent, XeOptions, XeTarget, missing_session};
 pub use linked_servers::{LinkedServer, ServerOption, no_such_server};
 pub use operations::{OperationProgress, OperationStart};
 pub use permissions::{Action, PermissionChange, Securable, is_server_permission};

@@ -17,10 +17,17 @@ pub const SERVER_OBJECT_VIEWS: &[&str] = &[
     "server_file_audits",
     "server_audit_specifications",
     "server_audit_specification_details",
+    "server_event_sessions",
+    "server_event_session_events",
+    "server_event_session_actions",
+    "server_event_session_targets",
+    "server_event_session_fields",
+    "dm_xe_sessions",
 ];
 
 pub(super) fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(super::linked_servers::SCHEMA)?;
     conn.execute_batch(super::server_triggers::SCHEMA)?;
-    conn.execute_batch(super::audits::SCHEMA)
+    conn.execute_batch(super::audits::SCHEMA)?;
+    conn.execute_batch(super::event_sessions::SCHEMA)
 }

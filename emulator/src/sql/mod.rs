@@ -15,6 +15,8 @@ mod convert;
 mod ddl_events;
 mod divisor;
 mod env;
+mod event_session_options;
+mod event_sessions;
 mod expr;
 mod file_change;
 mod functions;

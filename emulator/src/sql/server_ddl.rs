@@ -8,6 +8,7 @@
 
 use super::audit_ddl::{self, AuditDdl};
 use super::ddl_events;
+use super::event_sessions::{self, XeDdl};
 use super::session::SessionView;
 use crate::instance::{Instance, ServerTrigger, TriggerEvent};
 use crate::protocol::tokens::ServerMessage;
@@ -36,6 +37,7 @@ pub enum ServerDdl {
         if_exists: bool,
     },
     Audit(AuditDdl),
+    EventSession(XeDdl),
 }
 
 impl ServerDdl {
@@ -75,6 +77,9 @@ pub fn parse(st: &[Token]) -> Option<Result<ServerDdl, ServerMessage>> {
     let first = st.first()?;
     if let Some(audit) = audit_ddl::parse(st) {
         return Some(audit.map(ServerDdl::Audit));
+    }
+    if let Some(x) = event_sessions::parse(st) {
+        return Some(x.map(ServerDdl::EventSession));
     }
     let trigger = st.get(1).is_some_and(|t| t.is("TRIGGER"));
     if first.is("CREATE") && trigger {
@@ -308,6 +313,7 @@ pub fn apply(
             }
         }
         ServerDdl::Audit(a) => return audit_ddl::apply(a, s, inst),
+        ServerDdl::EventSession(x) => return event_sessions::apply(x, s, inst),
     }
     Ok(Vec::new())
 }

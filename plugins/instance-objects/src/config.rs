@@ -123,6 +123,9 @@ pub struct Config {
     pub messages: FamilyConfig,
     /// `sp_configure` options Managed Instance lets a user set.
     pub configuration: FamilyConfig,
+    /// Server-scoped extended event sessions (not the built-in ones); an `event_file` target
+    /// on disk is moved to the `audit_storage` container, keeping its file name.
+    pub event_sessions: FamilyConfig,
     /// For `part = "users"`: the database's name on the MI; `{db}` is the source name.
     #[schemars(length(min = 1))]
     pub target_name: String,
@@ -153,6 +156,7 @@ impl Default for Config {
             server_triggers: FamilyConfig::default(),
             messages: FamilyConfig::default(),
             configuration: FamilyConfig::default(),
+            event_sessions: FamilyConfig::default(),
             target_name: "{db}".into(),
         }
     }

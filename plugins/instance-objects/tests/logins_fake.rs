@@ -231,6 +231,7 @@ fn config() -> serde_json::Value {
         "server_triggers",
         "messages",
         "configuration",
+        "event_sessions",
     ] {
         c[f] = json!({ "enabled": false });
     }

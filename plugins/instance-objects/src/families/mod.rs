@@ -10,6 +10,7 @@ pub mod certificates;
 pub mod configuration;
 pub mod credentials;
 pub mod database_mail;
+pub mod event_sessions;
 pub mod linked_logins;
 pub mod linked_servers;
 pub mod logins;
@@ -45,10 +46,11 @@ pub enum Family {
     ServerTriggers,
     Messages,
     Configuration,
+    EventSessions,
 }
 
 /// Dependency order.
-pub const ORDER: [Family; 14] = [
+pub const ORDER: [Family; 15] = [
     Family::TdeCertificates,
     Family::Certificates,
     Family::Credentials,
@@ -63,6 +65,7 @@ pub const ORDER: [Family; 14] = [
     Family::ServerTriggers,
     Family::Messages,
     Family::Configuration,
+    Family::EventSessions,
 ];
 
 impl Family {
@@ -83,6 +86,7 @@ impl Family {
             Family::ServerTriggers => "server-triggers",
             Family::Messages => "messages",
             Family::Configuration => "configuration",
+            Family::EventSessions => "event-sessions",
         }
     }
 
@@ -102,6 +106,7 @@ impl Family {
             Family::ServerTriggers => &c.server_triggers,
             Family::Messages => &c.messages,
             Family::Configuration => &c.configuration,
+            Family::EventSessions => &c.event_sessions,
         }
     }
 
@@ -123,6 +128,7 @@ impl Family {
             Family::DatabaseMail => database_mail::decide(cx, s),
             Family::AgentOperators => agent_operators::decide(cx, s),
             Family::AgentJobs => agent_jobs::decide(cx, s),
+            Family::EventSessions => event_sessions::decide(cx, s),
         }
     }
 }

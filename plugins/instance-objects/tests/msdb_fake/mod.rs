@@ -270,6 +270,7 @@ pub fn config(families: &[&str]) -> serde_json::Value {
         "server_triggers",
         "messages",
         "configuration",
+        "event_sessions",
     ] {
         if !families.contains(&f) {
             c[f] = serde_json::json!({ "enabled": false });
