@@ -17,10 +17,14 @@ pub const SERVER_OBJECT_VIEWS: &[&str] = &[
     "server_file_audits",
     "server_audit_specifications",
     "server_audit_specification_details",
+    "resource_governor_configuration",
+    "resource_governor_resource_pools",
+    "resource_governor_workload_groups",
 ];
 
 pub(super) fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(super::linked_servers::SCHEMA)?;
     conn.execute_batch(super::server_triggers::SCHEMA)?;
-    conn.execute_batch(super::audits::SCHEMA)
+    conn.execute_batch(super::audits::SCHEMA)?;
+    conn.execute_batch(super::resource_governor::SCHEMA)
 }

@@ -36,6 +36,7 @@ pub enum ServerDdl {
         if_exists: bool,
     },
     Audit(AuditDdl),
+    ResourceGovernor(super::resource_governor::RgDdl),
 }
 
 impl ServerDdl {
@@ -75,6 +76,9 @@ pub fn parse(st: &[Token]) -> Option<Result<ServerDdl, ServerMessage>> {
     let first = st.first()?;
     if let Some(audit) = audit_ddl::parse(st) {
         return Some(audit.map(ServerDdl::Audit));
+    }
+    if let Some(rg) = super::resource_governor::parse(st) {
+        return Some(rg.map(ServerDdl::ResourceGovernor));
     }
     let trigger = st.get(1).is_some_and(|t| t.is("TRIGGER"));
     if first.is("CREATE") && trigger {
@@ -308,6 +312,7 @@ pub fn apply(
             }
         }
         ServerDdl::Audit(a) => return audit_ddl::apply(a, s, inst),
+        ServerDdl::ResourceGovernor(d) => return super::resource_governor::apply(d, s, inst),
     }
     Ok(Vec::new())
 }
