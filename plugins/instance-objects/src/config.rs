@@ -123,6 +123,10 @@ pub struct Config {
     pub messages: FamilyConfig,
     /// `sp_configure` options Managed Instance lets a user set.
     pub configuration: FamilyConfig,
+    /// Resource Governor: user resource pools and workload groups (by name), the `default`
+    /// pool's and group's settings, and whether the governor is on. A classifier function is
+    /// reported, not moved.
+    pub resource_governor: FamilyConfig,
     /// For `part = "users"`: the database's name on the MI; `{db}` is the source name.
     #[schemars(length(min = 1))]
     pub target_name: String,
@@ -153,6 +157,7 @@ impl Default for Config {
             server_triggers: FamilyConfig::default(),
             messages: FamilyConfig::default(),
             configuration: FamilyConfig::default(),
+            resource_governor: FamilyConfig::default(),
             target_name: "{db}".into(),
         }
     }

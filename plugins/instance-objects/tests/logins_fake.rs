@@ -231,6 +231,7 @@ fn config() -> serde_json::Value {
         "server_triggers",
         "messages",
         "configuration",
+        "resource_governor",
     ] {
         c[f] = json!({ "enabled": false });
     }

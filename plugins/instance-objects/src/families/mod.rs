@@ -16,6 +16,7 @@ pub mod logins;
 pub mod messages;
 pub mod permissions;
 pub mod principals;
+pub mod resource_governor;
 pub mod roles;
 pub mod server_triggers;
 pub mod tde;
@@ -45,10 +46,11 @@ pub enum Family {
     ServerTriggers,
     Messages,
     Configuration,
+    ResourceGovernor,
 }
 
 /// Dependency order.
-pub const ORDER: [Family; 14] = [
+pub const ORDER: [Family; 15] = [
     Family::TdeCertificates,
     Family::Certificates,
     Family::Credentials,
@@ -63,6 +65,7 @@ pub const ORDER: [Family; 14] = [
     Family::ServerTriggers,
     Family::Messages,
     Family::Configuration,
+    Family::ResourceGovernor,
 ];
 
 impl Family {
@@ -83,6 +86,7 @@ impl Family {
             Family::ServerTriggers => "server-triggers",
             Family::Messages => "messages",
             Family::Configuration => "configuration",
+            Family::ResourceGovernor => "resource-governor",
         }
     }
 
@@ -102,6 +106,7 @@ impl Family {
             Family::ServerTriggers => &c.server_triggers,
             Family::Messages => &c.messages,
             Family::Configuration => &c.configuration,
+            Family::ResourceGovernor => &c.resource_governor,
         }
     }
 
@@ -120,6 +125,7 @@ impl Family {
             Family::ServerTriggers => server_triggers::decide(cx, s),
             Family::Messages => messages::decide(cx, s),
             Family::Configuration => configuration::decide(cx, s),
+            Family::ResourceGovernor => resource_governor::decide(cx, s),
             Family::DatabaseMail => database_mail::decide(cx, s),
             Family::AgentOperators => agent_operators::decide(cx, s),
             Family::AgentJobs => agent_jobs::decide(cx, s),

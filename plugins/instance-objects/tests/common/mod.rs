@@ -111,7 +111,7 @@ pub fn host(
     })
 }
 
-const FAMILIES: [&str; 14] = [
+const FAMILIES: [&str; 15] = [
     "tde_certificates",
     "certificates",
     "credentials",
@@ -126,6 +126,7 @@ const FAMILIES: [&str; 14] = [
     "server_triggers",
     "messages",
     "configuration",
+    "resource_governor",
 ];
 
 /// A config with only `family` on, plus `extra`'s keys.

@@ -270,6 +270,7 @@ pub fn config(families: &[&str]) -> serde_json::Value {
         "server_triggers",
         "messages",
         "configuration",
+        "resource_governor",
     ] {
         if !families.contains(&f) {
             c[f] = serde_json::json!({ "enabled": false });
