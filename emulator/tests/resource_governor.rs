@@ -161,6 +161,20 @@ async fn bad_settings_are_refused_with_sql_servers_errors() {
         "ALTER RESOURCE GOVERNOR WITH (CLASSIFIER_FUNCTION = NULL)",
     )
     .await;
+    // The catalog is transactional; the governor's configuration cannot change in a
+    // transaction.
+    exec(&mut s, "BEGIN TRAN; CREATE RESOURCE POOL rolled_back").await;
+    assert_eq!(
+        error_code(&mut s, "ALTER RESOURCE GOVERNOR RECONFIGURE").await,
+        574
+    );
+    exec(&mut s, "ROLLBACK").await;
+    let n = one_row(
+        &mut s,
+        "SELECT COUNT(*) FROM sys.resource_governor_resource_pools WHERE name = N'rolled_back'",
+    )
+    .await;
+    assert_eq!(n.get::<i32, _>(0), Some(0));
     // Nothing the refusals touched was written.
     let n = one_row(
         &mut s,

@@ -219,6 +219,18 @@ fn check_iops_on_mi(o: &PoolOptions, mi: bool) -> R<()> {
 
 pub fn apply(d: &RgDdl, s: &SessionView<'_>, inst: &mut Instance) -> R<Vec<ServerMessage>> {
     let mi = s.personality.is_managed_instance();
+    let governor = matches!(
+        d,
+        RgDdl::Classifier(_) | RgDdl::Enable(_) | RgDdl::ResetStatistics
+    );
+    // "ALTER RESOURCE GOVERNOR": it can't be used inside a user transaction (error 574).
+    if governor && inst.in_transaction() {
+        return Err(ServerMessage::error(
+            574,
+            16,
+            "ALTER RESOURCE GOVERNOR statement cannot be used inside a user transaction.",
+        ));
+    }
     match d {
         RgDdl::CreatePool(name, o) => {
             check_iops_on_mi(o, mi)?;
