@@ -97,7 +97,8 @@ fn pool(st: &[Token], name: String, create: bool) -> R<RgDdl> {
             }
         }
         i = after;
-    } else if with {
+    } else if with || !create {
+        // ALTER RESOURCE POOL's option list is not optional ("ALTER RESOURCE POOL").
         return Err(near(&st[i.min(st.len())..]));
     }
     end(st, i)?;
@@ -290,6 +291,7 @@ mod tests {
             matches!(p("ALTER RESOURCE POOL [default] (MAX_CPU_PERCENT = 90)"), Ok(RgDdl::AlterPool(n, _)) if n == "default")
         );
         assert!(p("ALTER RESOURCE POOL default (MAX_CPU_PERCENT = 90)").is_err());
+        assert!(p("ALTER RESOURCE POOL p").is_err());
         let RgDdl::CreateGroup(_, o, pool) =
             p("CREATE WORKLOAD GROUP g WITH (IMPORTANCE = HIGH, MAX_DOP = 4) USING reports")
                 .unwrap()
