@@ -62,6 +62,16 @@ async fn the_seeded_instance_has_every_kind_of_object() {
         (n("SELECT COUNT(*) FROM sys.dm_xe_sessions"), "1"),
         (
             n(
+                "SELECT COUNT(*) FROM sys.resource_governor_workload_groups g JOIN sys.resource_governor_resource_pools p ON p.pool_id = g.pool_id WHERE g.name = 'reporting_group' AND p.name = 'reporting_pool' AND p.max_iops_per_volume = 400",
+            ),
+            "1",
+        ),
+        (
+            n("SELECT COUNT(*) FROM sys.resource_governor_configuration WHERE is_enabled = 1"),
+            "1",
+        ),
+        (
+            n(
                 "SELECT COUNT(*) FROM sys.dm_database_encryption_keys k JOIN sys.databases d ON d.database_id = k.database_id WHERE d.name = 'HRDb'",
             ),
             "1",

@@ -23,11 +23,15 @@ pub const SERVER_OBJECT_VIEWS: &[&str] = &[
     "server_event_session_targets",
     "server_event_session_fields",
     "dm_xe_sessions",
+    "resource_governor_configuration",
+    "resource_governor_resource_pools",
+    "resource_governor_workload_groups",
 ];
 
 pub(super) fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(super::linked_servers::SCHEMA)?;
     conn.execute_batch(super::server_triggers::SCHEMA)?;
     conn.execute_batch(super::audits::SCHEMA)?;
-    conn.execute_batch(super::event_sessions::SCHEMA)
+    conn.execute_batch(super::event_sessions::SCHEMA)?;
+    conn.execute_batch(super::resource_governor::SCHEMA)
 }

@@ -32,6 +32,7 @@ mod principals;
 mod proc_args;
 mod procedures;
 mod raise;
+mod resource_governor;
 pub mod rewrite;
 mod scalar;
 mod script;

@@ -245,6 +245,8 @@ fn statement_end(t: &[Token], start: usize) -> usize {
                         true
                     }
                     "ROLLBACK" => prev == "WITH",
+                    // ALTER RESOURCE GOVERNOR RECONFIGURE ("ALTER RESOURCE GOVERNOR").
+                    "RECONFIGURE" => prev == "GOVERNOR",
                     // DROP TRIGGER IF EXISTS … ("DROP TRIGGER (Transact-SQL)").
                     "IF" => {
                         first == "DROP"

@@ -38,6 +38,7 @@ pub enum ServerDdl {
     },
     Audit(AuditDdl),
     EventSession(XeDdl),
+    ResourceGovernor(super::resource_governor::RgDdl),
 }
 
 impl ServerDdl {
@@ -80,6 +81,9 @@ pub fn parse(st: &[Token]) -> Option<Result<ServerDdl, ServerMessage>> {
     }
     if let Some(x) = event_sessions::parse(st) {
         return Some(x.map(ServerDdl::EventSession));
+    }
+    if let Some(rg) = super::resource_governor::parse(st) {
+        return Some(rg.map(ServerDdl::ResourceGovernor));
     }
     let trigger = st.get(1).is_some_and(|t| t.is("TRIGGER"));
     if first.is("CREATE") && trigger {
@@ -314,6 +318,7 @@ pub fn apply(
         }
         ServerDdl::Audit(a) => return audit_ddl::apply(a, s, inst),
         ServerDdl::EventSession(x) => return event_sessions::apply(x, s, inst),
+        ServerDdl::ResourceGovernor(d) => return super::resource_governor::apply(d, s, inst),
     }
     Ok(Vec::new())
 }

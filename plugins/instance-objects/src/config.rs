@@ -126,6 +126,10 @@ pub struct Config {
     /// Server-scoped extended event sessions (not the built-in ones); an `event_file` target
     /// on disk is moved to the `audit_storage` container, keeping its file name.
     pub event_sessions: FamilyConfig,
+    /// Resource Governor: user resource pools and workload groups (by name), the `default`
+    /// pool's and group's settings, and whether the governor is on. A classifier function is
+    /// reported, not moved.
+    pub resource_governor: FamilyConfig,
     /// For `part = "users"`: the database's name on the MI; `{db}` is the source name.
     #[schemars(length(min = 1))]
     pub target_name: String,
@@ -157,6 +161,7 @@ impl Default for Config {
             messages: FamilyConfig::default(),
             configuration: FamilyConfig::default(),
             event_sessions: FamilyConfig::default(),
+            resource_governor: FamilyConfig::default(),
             target_name: "{db}".into(),
         }
     }

@@ -232,6 +232,7 @@ fn config() -> serde_json::Value {
         "messages",
         "configuration",
         "event_sessions",
+        "resource_governor",
     ] {
         c[f] = json!({ "enabled": false });
     }

@@ -17,6 +17,7 @@ pub mod logins;
 pub mod messages;
 pub mod permissions;
 pub mod principals;
+pub mod resource_governor;
 pub mod roles;
 pub mod server_triggers;
 pub mod tde;
@@ -47,10 +48,11 @@ pub enum Family {
     Messages,
     Configuration,
     EventSessions,
+    ResourceGovernor,
 }
 
 /// Dependency order.
-pub const ORDER: [Family; 15] = [
+pub const ORDER: [Family; 16] = [
     Family::TdeCertificates,
     Family::Certificates,
     Family::Credentials,
@@ -66,6 +68,7 @@ pub const ORDER: [Family; 15] = [
     Family::Messages,
     Family::Configuration,
     Family::EventSessions,
+    Family::ResourceGovernor,
 ];
 
 impl Family {
@@ -87,6 +90,7 @@ impl Family {
             Family::Messages => "messages",
             Family::Configuration => "configuration",
             Family::EventSessions => "event-sessions",
+            Family::ResourceGovernor => "resource-governor",
         }
     }
 
@@ -107,6 +111,7 @@ impl Family {
             Family::Messages => &c.messages,
             Family::Configuration => &c.configuration,
             Family::EventSessions => &c.event_sessions,
+            Family::ResourceGovernor => &c.resource_governor,
         }
     }
 
@@ -125,6 +130,7 @@ impl Family {
             Family::ServerTriggers => server_triggers::decide(cx, s),
             Family::Messages => messages::decide(cx, s),
             Family::Configuration => configuration::decide(cx, s),
+            Family::ResourceGovernor => resource_governor::decide(cx, s),
             Family::DatabaseMail => database_mail::decide(cx, s),
             Family::AgentOperators => agent_operators::decide(cx, s),
             Family::AgentJobs => agent_jobs::decide(cx, s),

@@ -111,7 +111,7 @@ pub fn host(
     })
 }
 
-const FAMILIES: [&str; 15] = [
+const FAMILIES: [&str; 16] = [
     "tde_certificates",
     "certificates",
     "credentials",
@@ -127,6 +127,7 @@ const FAMILIES: [&str; 15] = [
     "messages",
     "configuration",
     "event_sessions",
+    "resource_governor",
 ];
 
 /// A config with only `family` on, plus `extra`'s keys.

@@ -271,6 +271,7 @@ pub fn config(families: &[&str]) -> serde_json::Value {
         "messages",
         "configuration",
         "event_sessions",
+        "resource_governor",
     ] {
         if !families.contains(&f) {
             c[f] = serde_json::json!({ "enabled": false });
