@@ -395,6 +395,23 @@ async fn a_seeded_instance_moves_to_the_mi_with_every_refusal_explained() {
             "a reason to act on: {r}"
         );
     }
+    // Resource Governor and extended events: made, with MI's rewrites noted.
+    let pool = row_of("resource-pool", "reporting_pool");
+    assert_eq!(pool["status"], "migrated", "{pool}");
+    assert_eq!(
+        row_of("workload-group", "reporting_group")["status"],
+        "migrated"
+    );
+    let xe = row_of("event-session", "Long queries");
+    assert_eq!(xe["status"], "migrated", "{xe}");
+    assert_eq!(
+        count(
+            &rig.mi,
+            "SELECT COUNT(*) FROM sys.dm_xe_sessions WHERE name = 'Long queries'"
+        ),
+        "1",
+        "started on the MI as it runs on the source"
+    );
     let audit = row_of("server-audit", "Compliance");
     assert_eq!(audit["status"], "migrated", "{audit}");
     assert_eq!(
