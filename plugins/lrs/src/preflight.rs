@@ -64,16 +64,16 @@ pub fn source_refusal(db: &str, src: &SourceDatabase, cfg: &Config, mi: &Mi) -> 
             .tde_certificate
             .as_ref()
             .map(|(n, t)| (n.as_str(), t.as_str()));
+        let stop = mi_limits::tde_stop(db, cert).reason;
         if mi.instance.certificates.is_none() {
             // ARM lists no TDE certificates: only the MI's own SQL label can show them.
             return Some(format!(
-                "[{db}] is protected by TDE, and without the MI's SQL label ferry cannot see \
-                 whether its certificate is there: set `target` in this step's config to the \
-                 MI's sql label (read is enough), or set tde_certificates_migrated = true once \
-                 the certificate is uploaded"
+                "{stop}. ferry cannot see the MI's certificates without its SQL label: set \
+                 `target` in this step's config to the MI's sql label (read is enough), or set \
+                 tde_certificates_migrated = true once the certificate is uploaded"
             ));
         }
-        return Some(mi_limits::tde_stop(db, cert).reason);
+        return Some(stop);
     }
     if cfg.backups_from == BackupsFrom::Ferry
         && let Some(why) = striping::too_large(db, src.layout.size_bytes())
