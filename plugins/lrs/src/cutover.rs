@@ -256,6 +256,11 @@ pub fn completing(
     if let Some(id) = &op {
         match ended(cx, id, "completeRestore") {
             Ok(true) => return finish(cx, job),
+            // The POST this call sent found the restore completed by the one a killed ferry
+            // had sent (its database still showed Restoring when this run looked).
+            Err(e) if code_of(&e) == Some("LRSCutoverDatabaseAlreadyRestored") => {
+                return finish(cx, job);
+            }
             Err(e) if already_completing(&e) => return awaiting_completion(cx, job),
             Err(e) if code_of(&e).is_some_and(|c| NOT_YET.contains(&c)) => {
                 return wait(
