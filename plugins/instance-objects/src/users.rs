@@ -155,9 +155,10 @@ fn default_databases(
     src: &[Principal],
     dst: &[Principal],
 ) -> Vec<Decision> {
+    let logins = cfg.logins.patterns();
     src.iter()
         .filter(|p| !is_system(p) && p.default_database.eq_ignore_ascii_case(source_db))
-        .filter(|p| cfg.logins.patterns().admits(&p.name))
+        .filter(|p| logins.admits(&p.name))
         .filter_map(|p| {
             let name = principals::target_name(cfg, p).ok()?;
             let t = dst.iter().find(|t| t.name.eq_ignore_ascii_case(&name))?;

@@ -37,6 +37,7 @@ fn by_name<'a>(ps: &'a [Principal], name: &str) -> Option<&'a Principal> {
 pub fn decide(cx: &mut Context<'_, Config>, s: Servers) -> Result<Vec<Decision>> {
     let cfg = cx.config().clone();
     let patterns = cfg.server_roles.patterns();
+    let logins = cfg.logins.patterns();
     let src = principals::read(cx, s.source)?;
     let dst = principals::read(cx, s.target)?;
     let src_members = members(cx, s.source)?;
@@ -73,10 +74,7 @@ pub fn decide(cx: &mut Context<'_, Config>, s: Servers) -> Result<Vec<Decision>>
         let (Some(role), Some(member)) = (by_id(&src, *role_id), by_id(&src, *member_id)) else {
             continue;
         };
-        if !patterns.admits(&role.name)
-            || is_system(member)
-            || !cfg.logins.patterns().admits(&member.name)
-        {
+        if !patterns.admits(&role.name) || is_system(member) || !logins.admits(&member.name) {
             continue;
         }
         let name = format!("{} ∋ {}", role.name, member.name);
