@@ -17,6 +17,7 @@ pub mod blob;
 pub mod blob_proxy;
 pub mod control;
 pub mod control_http;
+pub mod hadr;
 pub mod instance;
 pub mod lrs;
 pub mod personality;

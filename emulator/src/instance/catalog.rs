@@ -92,6 +92,7 @@ impl Instance {
         inst.conn.execute_batch(sessions::SCHEMA)?;
         inst.conn.execute_batch(super::resource_views::SCHEMA)?;
         super::server_objects::create_tables(&inst.conn)?;
+        crate::hadr::schema::create_tables(&inst.conn)?;
         inst.recover_transactions().map_err(|e| {
             anyhow::anyhow!("cannot roll back the transactions left open: {}", e.text)
         })?;

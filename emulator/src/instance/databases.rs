@@ -42,7 +42,7 @@ impl Instance {
         let now = types::datetime_text(types::days_from_civil(2026, 1, 1).unwrap_or(0), 0);
         self.conn
             .execute(
-                r#"INSERT INTO "sys.databases" VALUES (?1, ?2, ?3, ?4, 'SQL_Latin1_General_CP1_CI_AS', 'MULTI_USER', 0, 'ONLINE', ?5, ?6, 0, 0, 0, 'NONE', 0)"#,
+                r#"INSERT INTO "sys.databases" (name, database_id, create_date, compatibility_level, collation_name, user_access_desc, state, state_desc, recovery_model, recovery_model_desc, is_read_only, is_encrypted, containment, containment_desc, is_accelerated_database_recovery_on) VALUES (?1, ?2, ?3, ?4, 'SQL_Latin1_General_CP1_CI_AS', 'MULTI_USER', 0, 'ONLINE', ?5, ?6, 0, 0, 0, 'NONE', 0)"#,
                 rusqlite::params![name, id, now, self.compatibility_level, recovery as i64, recovery.desc()],
             )
             .map_err(sqlite_error)?;

@@ -243,6 +243,14 @@ impl Server {
         }
     }
 
+    /// Runs `f` on the instance under its lock; error 50000 while the server is stopped.
+    pub(crate) fn with_running_instance<T>(
+        &self,
+        f: impl FnOnce(&mut Instance) -> T,
+    ) -> Result<T, ServerMessage> {
+        self.shared.with_instance(f).map_err(|s| s.message())
+    }
+
     pub fn personality(&self) -> &Personality {
         &self.shared.options.personality
     }

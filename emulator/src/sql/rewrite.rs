@@ -512,6 +512,8 @@ fn resolve(
             (SESSION_VIEWS, "temp"),
             (SERVER_VIEWS, "main"),
             (crate::instance::SERVER_OBJECT_VIEWS, "main"),
+            (crate::hadr::schema::CATALOG_VIEWS, "main"),
+            (crate::hadr::schema::RUNTIME_VIEWS, "temp"),
         ] {
             if views.iter().any(|v| v.eq_ignore_ascii_case(&name.object)) {
                 return Ok((
