@@ -6,9 +6,11 @@
 mod arm;
 mod blob;
 mod entra;
+mod link;
 mod reply;
 mod server;
 
 pub use arm::arm_router;
 pub use blob::blob_router;
+pub use link::{link_router, workload_router};
 pub use server::router;

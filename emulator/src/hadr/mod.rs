@@ -19,3 +19,18 @@ pub use model::{
     ReplicaRole, ReplicaRuntime, SeedingRuntime,
 };
 pub use network::{Network, Unreachable};
+
+// The MI link engine: trust certificates, links, seeding and redo (hadr::link*,
+// hadr::engine*), and the write workload.
+mod engine;
+mod engine_checks;
+mod engine_dmv;
+mod engine_requests;
+mod engine_seed;
+mod engine_sync;
+pub mod link;
+mod link_create;
+mod link_roles;
+mod link_status;
+mod link_store;
+pub mod workload;

@@ -77,6 +77,11 @@ impl Server {
         Ok(())
     }
 
+    /// How many times it has started (1 after `start`, one more per restart).
+    pub fn launches(&self) -> u64 {
+        self.shared.launches.load(Ordering::Relaxed)
+    }
+
     /// Whether it is serving (not stopped).
     pub fn is_running(&self) -> bool {
         self.shared.tasks.lock().is_some()
@@ -289,6 +294,7 @@ fn open_instance(options: &ServerOptions) -> std::io::Result<Instance> {
 
 /// Starts the listener's task and the background operations the catalog says were running.
 fn launch(shared: &Arc<Shared>, listener: TcpListener) {
+    shared.launches.fetch_add(1, Ordering::Relaxed);
     let mut tasks = JoinSet::new();
     tasks.spawn(accept(shared.clone(), listener));
     *shared.tasks.lock() = Some(tasks);

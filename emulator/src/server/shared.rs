@@ -34,6 +34,8 @@ pub(super) struct Shared {
     pub(super) login_budget: LoginBudget,
     /// What tests set on the instance, set again when it is opened after a restart.
     pub(super) settings: Mutex<InstanceSettings>,
+    /// How many times the server has started: the MI link restarts seeding after a restart.
+    pub(super) launches: std::sync::atomic::AtomicU64,
 }
 
 /// Settings of the instance that outlive a restart of the server.
@@ -88,6 +90,7 @@ impl Shared {
             tasks: Mutex::new(None),
             login_budget: LoginBudget::default(),
             settings: Mutex::default(),
+            launches: Default::default(),
         }
     }
 

@@ -171,6 +171,9 @@ pub(super) fn table_statement(
         let (columns, rows) = inst.query(&rw.sql, &params)?;
         return Ok(Outcome::Rows { columns, rows });
     }
+    if let Some(db) = rw.target.as_deref() {
+        inst.refuse_write_on_link_secondary(db)?;
+    }
     let creating = tokens[0].is("CREATE");
     let dropping = tokens[0].is("DROP");
     if in_memory.is_some()
