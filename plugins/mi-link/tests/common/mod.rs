@@ -514,7 +514,7 @@ impl World {
             )
         } else if q("msdb.dbo.sysjobs WHERE") || q("msdb.dbo.sysjobhistory") {
             return self.source(sql, params);
-        } else if q("msdb.dbo.sysjobsteps") {
+        } else if q("msdb.dbo.sysjobsteps WHERE") {
             set(&["u"], vec![vec![SqlValue::Guid("2222".into())]])
         } else if q("sysjobstepslogs") {
             set(
