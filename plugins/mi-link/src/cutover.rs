@@ -111,12 +111,23 @@ fn split_brain(link: &Link) -> Error {
 }
 
 pub fn draining(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<State>> {
-    let (source_role, _, _) = roles(cx, &link)?;
+    let (source_role, _, exists) = roles(cx, &link)?;
     if source_role
         .as_deref()
         .is_some_and(|r| r.eq_ignore_ascii_case("SECONDARY"))
     {
         return failed_over(cx, link);
+    }
+    // The break a killed ferry sent went through: the link is gone from the MI.
+    if !exists {
+        if link.one_way {
+            link.broken = true;
+            return failed_over(cx, link);
+        }
+        return Err(Error::failed(format!(
+            "[{}]: the MI no longer has the link [{}] during cutover, and SQL Server is still its primary: someone deleted it. Check the database on the MI before using it; run `ferry apply --retry-failed` to make the link again",
+            link.db, link.dag
+        )));
     }
     let Some(group) = group_id(cx, &link.dag)? else {
         return Err(Error::failed(format!(
@@ -194,7 +205,14 @@ pub fn draining(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<
 fn fail_over(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<State>> {
     let forced = cx.config().failover == Failover::Forced;
     let path = arm::link_path(&link);
-    let op = if forced {
+    // One way (2016–2019): failing over is breaking the link; forced or not, the DELETE.
+    let op = if link.one_way {
+        link.broken = true;
+        if arm::link_view(cx, &link)?.is_none() {
+            return failed_over(cx, link);
+        }
+        Some(arm::begin(cx, "DELETE", &path, None)?)
+    } else if forced {
         cx.warn(&format!(
             "[{}]: forced failover; transactions the MI has not hardened are lost",
             link.db
@@ -205,9 +223,6 @@ fn fail_over(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<Sta
             &format!("{path}/failover"),
             Some(json!({ "failoverType": "ForcedAllowDataLoss" })),
         )?)
-    } else if link.one_way {
-        link.broken = true;
-        Some(arm::begin(cx, "DELETE", &path, None)?)
     } else if link.tsql_failover {
         exec(
             cx,

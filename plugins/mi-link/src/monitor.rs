@@ -188,7 +188,17 @@ fn log_held(cx: &mut Context<'_, Config>, link: &mut Link) -> Result<()> {
         link.log_warned = false;
         return Ok(());
     }
-    let used = rows(cx, Side::Source, "DBCC SQLPERF(LOGSPACE)", &[])?
+    // Log space only sharpens the warning: a server that refuses DBCC SQLPERF (no VIEW
+    // SERVER STATE) leaves it out, the link goes on.
+    let space = match rows(cx, Side::Source, "DBCC SQLPERF(LOGSPACE)", &[]) {
+        Ok(r) => r,
+        Err(Error::Failed(f)) => {
+            cx.debug(&format!("DBCC SQLPERF(LOGSPACE): {}", f.message));
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
+    let used = space
         .iter()
         .find(|r| text(r.first()) == link.db)
         .and_then(|r| text(r.get(2)).trim().parse::<f64>().ok());

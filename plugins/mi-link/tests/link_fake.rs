@@ -402,3 +402,34 @@ fn the_endpoint_certificate_close_to_expiry_is_rotated_and_the_endpoint_switched
     );
     assert!(arm_changes(&h).contains(&format!("PUT serverTrustCertificates/{name}")));
 }
+
+#[test]
+fn a_repeat_after_the_break_does_not_delete_again() {
+    let w = world();
+    {
+        let mut w = w.borrow_mut();
+        w.version = "15.0.4312.2".into();
+        w.ags = vec!["AG_Sales".into(), "DAG_Sales".into()];
+        w.link = None;
+        w.mode_sync = true;
+    }
+    let link = mi_link::Link {
+        db: "Sales".into(),
+        ag: "AG_Sales".into(),
+        dag: "DAG_Sales".into(),
+        mi_name: "mi1".into(),
+        one_way: true,
+        cutover_started_ms: 1,
+        ..mi_link::Link::default()
+    };
+    let state = serde_json::to_string(&mi_link::State::Draining { link }).unwrap();
+    let mut h = host(&w);
+    let ctx = h.context(&config(), "Sales", 2);
+    let out = ferry_sdk::run_step::<MiLink>(&mut h, ctx, Some(&state)).unwrap();
+    let shown = format!("{out:?}");
+    assert!(
+        shown.contains("AwaitingBackup") && shown.contains("\\\"broken\\\":true"),
+        "{shown}"
+    );
+    assert!(arm_changes(&h).is_empty(), "{:?}", arm_changes(&h));
+}
