@@ -184,9 +184,29 @@ impl Config {
         self.dag_name.replace("{db}", db)
     }
 
-    /// The link body's shape: `databases[]` from 2024-05-01-preview on (methods.md §1.3).
+    /// The link body's shape: `databases[]`, `instanceLinkRole`, `failoverMode` in the preview
+    /// api-versions from 2023-05-01-preview (DistributedAvailabilityGroups.json there); the
+    /// stable 2023-08-01 and older have `targetDatabase`/`sourceEndpoint` (methods.md §1.3). A
+    /// stable version after 2023-08-01 is taken to have the newer shape (not checked).
     pub fn databases_shape(&self) -> bool {
-        self.api_version.get(..10).unwrap_or("") >= "2024-05-01"
+        let date = self.api_version.get(..10).unwrap_or("");
+        if self.api_version.ends_with("-preview") {
+            date >= "2023-05-01"
+        } else {
+            date > "2023-08-01"
+        }
+    }
+
+    /// Whether the api-version has `POST …/failover`: the 2023-08-01-preview and 2024-05-01-
+    /// preview specs define it (with `setRole`), the stable 2023-08-01 does not; the 2023-05-01-
+    /// preview spec is taken to lack it too (its file has neither action's request body).
+    pub fn arm_failover(&self) -> bool {
+        let date = self.api_version.get(..10).unwrap_or("");
+        if self.api_version.ends_with("-preview") {
+            date >= "2023-08-01"
+        } else {
+            date > "2023-08-01"
+        }
     }
 }
 
@@ -211,8 +231,15 @@ mod tests {
     #[test]
     fn the_body_shape_follows_the_api_version() {
         let mut c = Config::default();
-        assert!(c.databases_shape());
+        assert!(c.databases_shape() && c.arm_failover());
         c.api_version = "2023-08-01".into();
+        assert!(!c.databases_shape());
+        assert!(!c.arm_failover());
+        c.api_version = "2023-05-01-preview".into();
+        assert!(c.databases_shape() && !c.arm_failover());
+        c.api_version = "2023-08-01-preview".into();
+        assert!(c.databases_shape() && c.arm_failover());
+        c.api_version = "2021-11-01".into();
         assert!(!c.databases_shape());
         c.api_version = "2025-01-01".into();
         assert!(c.databases_shape());

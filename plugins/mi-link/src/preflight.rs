@@ -366,6 +366,23 @@ pub fn judge(db: &str, f: &Facts, cfg: &Config, ag: &str) -> Vec<Check> {
             );
         }
     }
+    if let Some(v) = f.version {
+        // The cutover's failover goes through ARM unless the source breaks the link (one way)
+        // or fails over with T-SQL (2022 CU13+); old api-versions have no `failover` action.
+        let forced = cfg.failover == crate::config::Failover::Forced;
+        let needs_arm = !versions::one_way(v) && (forced || !versions::tsql_failover(v));
+        if needs_arm && !cfg.arm_failover() {
+            add(
+                "api-version",
+                Refuse,
+                format!(
+                    "api-version {} has no distributedAvailabilityGroups failover action, which the cutover of {} needs: use 2024-05-01-preview (or 2023-08-01-preview or later)",
+                    cfg.api_version,
+                    v.release()
+                ),
+            );
+        }
+    }
     match &f.failover_group {
         Some(Some(g)) => add("failover-group", Refuse, format!("the MI is in auto-failover group `{g}`; a link cannot coexist with one on the same instance. Remove the failover group first")),
         Some(None) => add("failover-group", Pass, "in no auto-failover group".into()),

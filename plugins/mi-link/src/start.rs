@@ -67,7 +67,8 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
         cluster_type: versions::has_cluster_type(v),
         one_way: versions::one_way(v),
         tsql_failover: versions::tsql_failover(v),
-        two_way: versions::two_way(v, policy),
+        // The older body has no failoverMode: such a link is one-way for failback purposes.
+        two_way: versions::two_way(v, policy) && cfg.databases_shape(),
         ..Link::default()
     };
     if link.mi_name.is_empty() || link.mi_fqdn.is_empty() {

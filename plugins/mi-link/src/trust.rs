@@ -193,11 +193,12 @@ pub fn trust(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<Sta
             "the MI already trusts a different certificate named `{name}` (thumbprint {theirs}, SQL Server's is {thumbprint}): delete it (DELETE serverTrustCertificates/{name}) if it is an old one of this server, then apply again"
         )));
     }
+    // Hex without `0x`, as the spec's example sends it (ServerTrustCertificatesCreate.json).
     let op = arm::begin(
         cx,
         "PUT",
         &path,
-        Some(json!({ "properties": { "publicBlob": format!("0x{blob}") } })),
+        Some(json!({ "properties": { "publicBlob": blob } })),
     )?;
     Ok(Outcome::wait_operation(
         op.clone(),

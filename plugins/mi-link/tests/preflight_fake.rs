@@ -239,3 +239,19 @@ fn a_collation_mismatch_is_a_warning_and_check_only_changes_nothing() {
         |r| r.reason_code.as_deref() == Some("version") && r.status == ObjectStatus::Unchanged
     ));
 }
+#[test]
+fn an_api_version_without_failover_is_refused_where_the_cutover_needs_it() {
+    let mut cfg = config();
+    cfg["api_version"] = json!("2023-08-01");
+    let (codes, err) = refused(|w| w.version = "16.0.1000.6".into(), cfg.clone());
+    assert_eq!(codes, vec!["api-version"]);
+    assert!(err.contains("2024-05-01-preview"), "{err}");
+    // 2022 CU13 fails over with T-SQL, 2019 breaks the link: no ARM failover needed.
+    for version in ["16.0.4125.3", "15.0.4312.2"] {
+        let w = world();
+        w.borrow_mut().version = version.into();
+        let mut h = host(&w);
+        h.signals = vec!["cutover".into()];
+        h.run_item::<MiLink>(cfg.clone(), "Sales").unwrap();
+    }
+}

@@ -575,11 +575,10 @@ impl World {
                     .find(|c| c.name == n)
                     .map(|c| c.thumbprint.clone())
                     .unwrap_or_default();
+                let blob = body["properties"]["publicBlob"].as_str().unwrap();
                 assert!(
-                    body["properties"]["publicBlob"]
-                        .as_str()
-                        .unwrap()
-                        .starts_with("0x")
+                    !blob.starts_with("0x"),
+                    "hex without 0x, as the spec's example"
                 );
                 if !self.planning {
                     self.trust.push((n, thumb));
