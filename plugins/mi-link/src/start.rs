@@ -1,7 +1,6 @@
 //! The first call: every precondition judged and reported, then the link's names and what
 //! the source's version can do fixed in the journaled [`Link`].
 
-use ferry_sdk::now_ms;
 use ferry_sdk::prelude::*;
 
 use crate::config::Config;
@@ -79,10 +78,10 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
     let mut link = link;
     link.phases.begin("setup");
     cx.info(&format!(
-        "[{db}]: {} link ({}), started {}",
+        "[{db}]: a {} link from {} to [{}]",
         if link.two_way { "two-way" } else { "one-way" },
         v.release(),
-        now_ms()
+        link.mi_name
     ));
     if cfg.connectivity_test {
         return network::start(cx, link);

@@ -433,3 +433,32 @@ fn a_repeat_after_the_break_does_not_delete_again() {
     );
     assert!(arm_changes(&h).is_empty(), "{:?}", arm_changes(&h));
 }
+
+#[test]
+fn a_two_way_link_waits_after_cutover_and_fails_back_on_the_signal() {
+    let w = world();
+    let mut cfg = config();
+    cfg["await_failback"] = json!(true);
+    let mut h = host(&w);
+    h.signals = vec!["cutover".into(), "failback".into()];
+    let out = h.run_item::<MiLink>(cfg, "Sales").unwrap();
+    assert_eq!(out["failed_back"], true);
+    let arm = arm_changes(&h);
+    let patches = arm.iter().filter(|a| a.starts_with("PATCH")).count();
+    assert_eq!(
+        patches, 2,
+        "sync before the cutover and before the failback: {arm:?}"
+    );
+    assert!(arm.contains(&"POST distributedAvailabilityGroups/DAG_Sales/failover".to_owned()));
+    assert!(
+        !arm.iter().any(|a| a.starts_with("DELETE")),
+        "the link is kept"
+    );
+    assert_eq!(w.borrow().source_role, "PRIMARY");
+    assert_eq!(
+        w.borrow().failovers,
+        2,
+        "T-SQL failover to the MI, ARM failover back"
+    );
+    assert!(w.borrow().ags.contains(&"DAG_Sales".to_owned()));
+}

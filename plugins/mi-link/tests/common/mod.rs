@@ -643,6 +643,12 @@ impl World {
             }
             ("POST", p) if p.ends_with("/failover") => {
                 self.failovers += 1;
+                if self.mi_role == "Primary" {
+                    // Failing back: SQL Server is primary again.
+                    self.mi_role = "Secondary".into();
+                    self.source_role = "PRIMARY".into();
+                    return ok(json!({}));
+                }
                 self.mi_role = "Primary".into();
                 let forced = body["failoverType"] == "ForcedAllowDataLoss";
                 self.source_role = if forced && self.split_brain_on_force {
