@@ -84,12 +84,28 @@ fn roles(
     cx: &mut Context<'_, Config>,
     link: &Link,
 ) -> Result<(Option<String>, Option<String>, bool)> {
-    let source = match group_id(cx, &link.dag)? {
-        Some(g) => replicas(cx, &g)?
-            .into_iter()
-            .find(|r| r.is_local)
-            .map(|r| r.role),
-        None => None,
+    let read = |cx: &mut Context<'_, Config>| -> Result<Option<String>> {
+        Ok(match group_id(cx, &link.dag)? {
+            Some(g) => replicas(cx, &g)?
+                .into_iter()
+                .find(|r| r.is_local)
+                .map(|r| r.role),
+            None => None,
+        })
+    };
+    let source = match read(cx) {
+        Ok(r) => r,
+        // A forced failover is for a source that is lost: not reaching it is expected, and
+        // its role unknown (a split brain shows once it is back).
+        Err(e) if cx.config().failover == Failover::Forced => {
+            cx.warn(&format!(
+                "[{}]: SQL Server's role could not be read: {}",
+                link.db,
+                e.describe()
+            ));
+            None
+        }
+        Err(e) => return Err(e),
     };
     let view = arm::link_view(cx, link)?;
     let exists = view.is_some();
@@ -205,6 +221,16 @@ pub fn draining(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<
 fn fail_over(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<State>> {
     let forced = cx.config().failover == Failover::Forced;
     let path = arm::link_path(&link);
+    if !link.one_way {
+        // A failover a killed ferry sent may have happened: a second one would swap back.
+        let (source, mi, _) = roles(cx, &link)?;
+        let source_secondary = source
+            .as_deref()
+            .is_some_and(|r| r.eq_ignore_ascii_case("SECONDARY"));
+        if primary(&mi) || source_secondary {
+            return failed_over(cx, link);
+        }
+    }
     // One way (2016–2019): failing over is breaking the link; forced or not, the DELETE.
     let op = if link.one_way {
         link.broken = true;

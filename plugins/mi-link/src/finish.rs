@@ -32,7 +32,14 @@ pub fn awaiting_backup(cx: &mut Context<'_, Config>, link: Link) -> Result<Outco
         cx.info(&format!("[{}]: the link is kept for failback; `ferry cutover` again finishes, a `failback` signal fails back", link.db));
         return Ok(Outcome::Next(State::Reversed { link }));
     }
-    if cfg.drop_source_ag {
+    let forced = cfg.failover == crate::config::Failover::Forced;
+    if forced && cfg.drop_source_ag {
+        cx.warn(&format!(
+            "[{}]: after a forced failover ferry leaves SQL Server's DAG [{}] and AG [{}] alone: its copy may hold writes the MI lacks. Back it up, then drop them (or SET (ROLE = SECONDARY) to rejoin) once it is reachable",
+            link.db, link.dag, link.ag
+        ));
+    }
+    if cfg.drop_source_ag && !forced {
         // A two-way link that failed over still exists on the MI: deleted first, so the MI
         // stops looking for its old primary.
         if !link.broken && arm::link_view(cx, &link)?.is_some() {

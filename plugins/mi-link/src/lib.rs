@@ -18,7 +18,7 @@
 //!
 //! | Change (made in state) | Killed right after it, the journal holds | How the repeat converges |
 //! |---|---|---|
-//! | Agent test jobs, `TEST_ENDPOINT`/`TEST_CERT` (`Start`) | `Start` | a job of the same name is deleted and made again; the test endpoint exists, so it is not made again and the job tests through it — but `Network` never learnt it made it, so it is left: drop `TEST_ENDPOINT` and `TEST_CERT` by hand (the only leftover) |
+//! | Agent test jobs, `TEST_CERT`, `TEST_ENDPOINT` (`Start`) | `Start` | a job of the same name is deleted and made again; `TEST_CERT` found is not made again; a `TEST_ENDPOINT` found is the mirroring endpoint the test uses, and is dropped after it as if just made |
 //! | `sp_delete_job`, DROP ENDPOINT (`Network`) | `Network` | each drop of something gone fails quietly (logged) |
 //! | CREATE MASTER KEY (`Trust`) | `Trust` | `sys.symmetric_keys` id 101 exists: not made again |
 //! | CREATE CERTIFICATE `Cert_<server>_endpoint[_<date>]` (`Trust`) | `Trust` | found in `master.sys.certificates` and not near expiry: reused, never a second one |
@@ -28,6 +28,7 @@
 //! | CREATE/ALTER ENDPOINT (`Linking`) | `Linking` | the endpoint already authenticates with the certificate: no statement |
 //! | CREATE AVAILABILITY GROUP (AG, then DAG) (`Linking`) | `Linking` | found by name in `sys.availability_groups`: not made again |
 //! | PUT `distributedAvailabilityGroups/{dag}` (`Linking`; an operation) | `Linking`, or `Creating` with an unknown operation | GET finds the link: followed, never created twice; none and the operation unknown: the PUT never left, and is sent |
+//! | forced failover: POST `failover` `ForcedAllowDataLoss` (`Synchronizing` at cutover) | `Synchronizing` or `FailingOver` | the roles are read first as below; a source that cannot be reached counts as not primary; SQL Server's AG and DAG are never dropped after it (its copy may hold writes the MI lacks) |
 //! | PATCH `replicationMode = Sync` + ALTER … MODIFY … SYNCHRONOUS_COMMIT (`Synchronizing` at cutover) | `Synchronizing` or `SwitchingSync` | setting the mode a side has is harmless: both are sent again |
 //! | the failover: T-SQL FAILOVER (2022 CU13+) or POST `failover` (`Draining`) | `Draining` or `FailingOver` | the roles are read first: SQL Server's replica SECONDARY (or the MI's role Primary) means it happened, and nothing is sent — a second failover would swap the roles back |
 //! | DELETE of the link, one way (`Draining`) | `Draining` or `FailingOver` | SQL Server's replica is no longer PRIMARY of a link ARM still has, or the link is gone: the break is finished, not repeated |

@@ -174,17 +174,21 @@ pub fn start(cx: &mut Context<'_, Config>, link: Link) -> Result<Outcome<State>>
     if endpoint.is_none() && !dmk {
         report(cx, "connectivity-mi-to-sql", ObjectStatus::Skipped, "not tested: SQL Server has no mirroring endpoint to answer and no master key to make a temporary one with".into());
     } else {
+        // A TEST_ENDPOINT found is one a killed run made: used, then dropped like a new one.
+        tests.test_endpoint = endpoint.as_ref().is_some_and(|e| e.name == TEST_ENDPOINT);
         if endpoint.is_none() {
-            exec(
-                cx,
-                Side::Source,
-                &format!(
-                    "CREATE CERTIFICATE {} WITH SUBJECT = N'ferry link connectivity test'",
-                    quote_name(TEST_CERT)
-                ),
-                &[],
-                "the test endpoint's certificate",
-            )?;
+            if crate::trust::cert_id(cx, TEST_CERT)? == 0 {
+                exec(
+                    cx,
+                    Side::Source,
+                    &format!(
+                        "CREATE CERTIFICATE {} WITH SUBJECT = N'ferry link connectivity test'",
+                        quote_name(TEST_CERT)
+                    ),
+                    &[],
+                    "the test endpoint's certificate",
+                )?;
+            }
             exec(
                 cx,
                 Side::Source,

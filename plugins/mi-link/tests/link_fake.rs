@@ -462,3 +462,58 @@ fn a_two_way_link_waits_after_cutover_and_fails_back_on_the_signal() {
     );
     assert!(w.borrow().ags.contains(&"DAG_Sales".to_owned()));
 }
+
+#[test]
+fn a_forced_failover_skips_the_sync_switch_and_leaves_the_source_ag() {
+    let w = world();
+    let mut cfg = config();
+    cfg["failover"] = json!("forced");
+    cfg["allow_data_loss"] = json!(true);
+    let (h, out) = run(&w, cfg);
+    out.unwrap();
+    let arm = arm_changes(&h);
+    assert!(!arm.iter().any(|a| a.starts_with("PATCH")), "{arm:?}");
+    assert!(arm.contains(&"POST distributedAvailabilityGroups/DAG_Sales/failover".to_owned()));
+    assert!(!statements(&h).iter().any(
+        |s| s.starts_with("DROP AVAILABILITY GROUP") || s.contains("MODIFY AVAILABILITY GROUP")
+    ));
+    assert!(
+        h.logs
+            .iter()
+            .any(|(_, m)| m.contains("forced failover ferry leaves"))
+    );
+}
+
+#[test]
+fn a_repeat_after_a_forced_failover_does_not_send_it_again() {
+    let w = world();
+    {
+        let mut w = w.borrow_mut();
+        w.ags = vec!["AG_Sales".into(), "DAG_Sales".into()];
+        w.link = Some(
+            json!({"properties": {"databases": [{"databaseName": "Sales", "replicaState": "LinkSynchronizing"}]}}),
+        );
+        w.seeding_gets = 0;
+        w.source_role = "SECONDARY".into();
+        w.mi_role = "Primary".into();
+    }
+    let link = mi_link::Link {
+        db: "Sales".into(),
+        ag: "AG_Sales".into(),
+        dag: "DAG_Sales".into(),
+        mi_name: "mi1".into(),
+        two_way: true,
+        ..mi_link::Link::default()
+    };
+    let state = serde_json::to_string(&mi_link::State::Synchronizing { link }).unwrap();
+    let mut cfg = config();
+    cfg["failover"] = json!("forced");
+    cfg["allow_data_loss"] = json!(true);
+    let mut h = host(&w);
+    h.signals = vec!["cutover".into()];
+    let ctx = h.context(&cfg, "Sales", 2);
+    let out = ferry_sdk::run_step::<MiLink>(&mut h, ctx, Some(&state)).unwrap();
+    assert!(format!("{out:?}").contains("AwaitingBackup"), "{out:?}");
+    assert!(arm_changes(&h).is_empty(), "{:?}", arm_changes(&h));
+    assert_eq!(w.borrow().failovers, 0);
+}
