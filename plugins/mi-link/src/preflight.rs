@@ -22,6 +22,8 @@ pub struct Facts {
     pub hadr: bool,
     pub server_name: String,
     pub sysadmin: bool,
+    /// `SERVERPROPERTY('Collation')`: the instance's, which the guide compares with the MI's.
+    pub collation: String,
     pub db: SourceDatabase,
     pub master_key: bool,
     /// Full backups in msdb that are not COPY_ONLY.
@@ -61,7 +63,7 @@ pub fn read(cx: &mut Context<'_, Config>, db: &str) -> Result<Facts> {
         Side::Source,
         "SELECT SERVERPROPERTY('ProductVersion') AS version, SERVERPROPERTY('Edition') AS edition, \
          SERVERPROPERTY('IsHadrEnabled') AS is_hadr_enabled, @@SERVERNAME AS server_name, \
-         IS_SRVROLEMEMBER('sysadmin') AS is_sysadmin",
+         IS_SRVROLEMEMBER('sysadmin') AS is_sysadmin, SERVERPROPERTY('Collation') AS collation",
         &[],
     )?
     .unwrap_or_default();
@@ -108,6 +110,7 @@ pub fn read(cx: &mut Context<'_, Config>, db: &str) -> Result<Facts> {
         hadr: int(server.get(2)) == 1,
         server_name: text(server.get(3)),
         sysadmin: int(server.get(4)) == 1,
+        collation: text(server.get(5)),
         db: d,
         master_key,
         full_backups,
@@ -301,15 +304,15 @@ pub fn judge(db: &str, f: &Facts, cfg: &Config, ag: &str) -> Vec<Check> {
         ),
     }
     if !f.mi.collation.is_empty()
-        && !f.db.collation.is_empty()
-        && !f.mi.collation.eq_ignore_ascii_case(&f.db.collation)
+        && !f.collation.is_empty()
+        && !f.mi.collation.eq_ignore_ascii_case(&f.collation)
     {
         add(
             "collation",
             Warn,
             format!(
-                "[{db}] uses {} and the MI {}: the database keeps its own, but the guide asks for matching collations (server-name casing in connections can break)",
-                f.db.collation, f.mi.collation
+                "SQL Server's collation is {} and the MI's {}: the guide asks for matching server collations (a mismatch can break server-name casing in the link's connection); [{db}] keeps its own",
+                f.collation, f.mi.collation
             ),
         );
     }

@@ -32,6 +32,7 @@ impl World {
                     i(self.hadr as i64),
                     t(&self.server),
                     i(self.sysadmin as i64),
+                    t(&self.collation),
                 ]],
             )
         } else if q("SERVERPROPERTY('ProductVersion') AS version") {
