@@ -6,7 +6,8 @@ use ferry_sdk::{Error, Result, Warning};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// How cutover fails over ("Fail over link", learn.microsoft.com).
+/// How cutover fails over ("Fail over link", learn.microsoft.com). `ferry cutover
+/// --allow-data-loss` forces it whatever this says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Failover {
@@ -105,9 +106,10 @@ pub struct Config {
     /// After cutover, drop the DAG and AG on SQL Server (once the MI took its first full
     /// backup of the database).
     pub drop_source_ag: bool,
-    /// After a two-way cutover, keep the link and wait for a `failback` signal (a planned
-    /// failover back to SQL Server) or a `cutover` signal to finish.
-    pub await_failback: bool,
+    /// After a two-way cutover keep the link, SQL Server its secondary: `ferry failback` fails
+    /// back (a planned failover once the LSNs are equal and stable), `ferry finish` ends the
+    /// wait (dropping the link and AGs as `drop_source_ag` says).
+    pub keep_link: bool,
     /// Seconds between looks at the link.
     #[schemars(range(min = 1, max = 3600))]
     pub poll_seconds: u32,
@@ -140,7 +142,7 @@ impl Default for Config {
             stable_seconds: 30,
             cutover_after: None,
             drop_source_ag: true,
-            await_failback: false,
+            keep_link: false,
             poll_seconds: 10,
             log_warn_percent: 70,
         }

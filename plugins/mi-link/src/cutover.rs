@@ -11,20 +11,21 @@ use ferry_sdk::tsql_text::{quote_name, quote_text};
 use serde_json::json;
 
 use crate::arm;
-use crate::config::{Config, Failover};
-use crate::dmv::{db_replicas, group_id, lsns_equal, mi_backup_mark, replicas, seconds};
+use crate::config::Config;
+use crate::dmv::{Hold, group_id, hold, mi_backup_mark, replicas, seconds};
 use crate::setup::link_failure;
 use crate::sql::{Side, exec};
-use crate::state::{Link, State, ended, wait};
+use crate::state::{Link, State, ended, forced, wait};
 
 pub fn begin(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<State>> {
     if link.cutover_started_ms == 0 {
         link.cutover_started_ms = now_ms();
         link.phases.begin("cutover");
         link.mi_backup_mark = mi_backup_mark(cx, &link.db)?;
+        link.forced = forced(cx);
     }
     cx.info(&format!("[{}]: cutover begins", link.db));
-    if cx.config().failover == Failover::Forced {
+    if link.forced {
         return fail_over(cx, link);
     }
     sync_on_source(cx, &link)?;
@@ -97,7 +98,7 @@ fn roles(
         Ok(r) => r,
         // A forced failover is for a source that is lost: not reaching it is expected, and
         // its role unknown (a split brain shows once it is back).
-        Err(e) if cx.config().failover == Failover::Forced => {
+        Err(e) if link.forced => {
             cx.warn(&format!(
                 "[{}]: SQL Server's role could not be read: {}",
                 link.db,
@@ -169,47 +170,26 @@ pub fn draining(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<
             "the DAG switches to synchronous commit",
         );
     }
-    let source: Vec<String> = db_replicas(cx, &group)?
-        .into_iter()
-        .map(|d| d.last_hardened_lsn)
-        .collect();
-    let mi = arm::link_view(cx, &link)?.and_then(|v| v.last_hardened_lsn);
-    let now = now_ms();
-    let Some(common) = lsns_equal(&source, mi.as_deref()) else {
-        link.stable = None;
-        cx.phase(
-            "cutover",
-            None,
-            Some(&format!(
-                "waiting for the MI to harden the tail: source {} / MI {}",
-                source.join(","),
-                mi.clone().unwrap_or_else(|| "?".into())
-            )),
-        );
-        return wait(cx, State::Draining { link }, "last_hardened_lsn differs");
-    };
-    let common = common.to_string();
-    match &link.stable {
-        Some((l, since)) if *l == common => {
-            let window = u64::from(cx.config().stable_seconds) * 1000;
-            if now.saturating_sub(*since) >= window {
-                link.compared = Some((
-                    source.first().cloned().unwrap_or_default(),
-                    mi.unwrap_or_else(|| common.clone()),
-                ));
-                return fail_over(cx, link);
-            }
+    let held = hold(cx, &mut link, &group)?;
+    let msg = match held {
+        Hold::Stable(src, mi) => {
+            link.compared = Some((src, mi));
+            return fail_over(cx, link);
         }
-        _ => link.stable = Some((common.clone(), now)),
-    }
-    cx.phase(
-        "cutover",
-        None,
-        Some(&format!(
-            "last_hardened_lsn {common} equal on both sides; holding for {} s",
+        Hold::Differs(lsns) => {
+            cx.phase(
+                "cutover",
+                None,
+                Some(&format!("waiting for the MI to harden the tail: {lsns}")),
+            );
+            return wait(cx, State::Draining { link }, "last_hardened_lsn differs");
+        }
+        Hold::Holding(lsn) => format!(
+            "last_hardened_lsn {lsn} equal on both sides; holding for {} s",
             cx.config().stable_seconds
-        )),
-    );
+        ),
+    };
+    cx.phase("cutover", None, Some(&msg));
     wait(
         cx,
         State::Draining { link },
@@ -219,7 +199,7 @@ pub fn draining(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<
 
 /// Sends the failover (or the break).
 fn fail_over(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<State>> {
-    let forced = cx.config().failover == Failover::Forced;
+    let forced = link.forced;
     let path = arm::link_path(&link);
     if !link.one_way {
         // A failover a killed ferry sent may have happened: a second one would swap back.
@@ -350,7 +330,7 @@ fn failed_over(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<S
         ));
     }
     // After a forced failover the source may still claim PRIMARY: split brain.
-    if cx.config().failover == Failover::Forced && !link.broken {
+    if link.forced && !link.broken {
         let (source, mi, _) = roles(cx, &link)?;
         if primary(&source) && primary(&mi) {
             return Err(split_brain(&link));

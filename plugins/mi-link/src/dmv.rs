@@ -5,8 +5,10 @@
 use ferry_sdk::prelude::*;
 use ferry_sdk::sql_value::{int, text};
 
+use crate::arm;
 use crate::config::Config;
 use crate::sql::{Side, lsn, p, row, rows};
+use crate::state::Link;
 
 /// One row of `sys.dm_hadr_database_replica_states` for the DAG.
 #[derive(Debug, Clone, Default)]
@@ -106,6 +108,47 @@ pub fn lsns_equal(source: &[String], mi: Option<&str>) -> Option<u128> {
         Some(None) => None,
         _ => Some(first),
     }
+}
+
+/// Where the hardened LSNs stand for a planned role change.
+pub enum Hold {
+    /// Not equal yet: the source's values and the MI's.
+    Differs(String),
+    /// Equal, and waiting for `stable_seconds` to pass: the value.
+    Holding(String),
+    /// Equal and stable: (source, MI) as compared.
+    Stable(String, String),
+}
+
+/// Compares `last_hardened_lsn` of the DAG's rows on SQL Server with ARM's, keeping in
+/// `link.stable` since when they are equal (methods.md §1.5 step 3: equal **and stable**).
+pub fn hold(cx: &mut Context<'_, Config>, link: &mut Link, group: &str) -> Result<Hold> {
+    let source: Vec<String> = db_replicas(cx, group)?
+        .into_iter()
+        .map(|d| d.last_hardened_lsn)
+        .collect();
+    let mi = arm::link_view(cx, link)?.and_then(|v| v.last_hardened_lsn);
+    let now = ferry_sdk::now_ms();
+    let Some(common) = lsns_equal(&source, mi.as_deref()) else {
+        link.stable = None;
+        return Ok(Hold::Differs(format!(
+            "source {} / MI {}",
+            source.join(","),
+            mi.unwrap_or_else(|| "?".into())
+        )));
+    };
+    let common = common.to_string();
+    match &link.stable {
+        Some((l, since)) if *l == common => {
+            let window = u64::from(cx.config().stable_seconds) * 1000;
+            if now.saturating_sub(*since) >= window {
+                let src = source.first().cloned().unwrap_or_default();
+                return Ok(Hold::Stable(src, mi.unwrap_or(common)));
+            }
+        }
+        _ => link.stable = Some((common.clone(), now)),
+    }
+    Ok(Hold::Holding(common))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! After the failover: the MI's first full backup awaited before the link's metadata goes
 //! (dropping earlier is a known cause of the database going unavailable after a later MI
 //! restart; "Fail over link", clean up; methods.md §1.5 step 7), the DAG and AG dropped on
-//! SQL Server when asked, failback for a two-way link, and the per-database report.
+//! SQL Server when asked, and the per-database report.
 
 use ferry_sdk::prelude::*;
 use ferry_sdk::tsql_text::quote_name;
@@ -9,13 +9,12 @@ use serde_json::json;
 
 use crate::arm;
 use crate::config::Config;
-use crate::dmv::{group_id, mi_backup_mark, replicas, seconds};
+use crate::dmv::{mi_backup_mark, seconds};
 use crate::setup::ag_exists;
 use crate::sql::{Side, exec};
-use crate::state::{Link, State, ended, wait};
+use crate::state::{Link, State, wait};
 
 pub fn awaiting_backup(cx: &mut Context<'_, Config>, link: Link) -> Result<Outcome<State>> {
-    let cfg = cx.config().clone();
     if mi_backup_mark(cx, &link.db)? <= link.mi_backup_mark {
         cx.phase(
             "awaiting-backup",
@@ -28,20 +27,30 @@ pub fn awaiting_backup(cx: &mut Context<'_, Config>, link: Link) -> Result<Outco
             "the MI takes its first full backup",
         );
     }
-    if link.two_way && !link.broken && cfg.await_failback {
-        cx.info(&format!("[{}]: the link is kept for failback; `ferry cutover` again finishes, a `failback` signal fails back", link.db));
+    if link.two_way && !link.broken && !link.forced && cx.config().keep_link {
+        cx.info(&format!(
+            "[{}]: the link is kept, SQL Server its secondary: `ferry failback` fails back, `ferry finish` ends the wait",
+            link.db
+        ));
         return Ok(Outcome::Next(State::Reversed { link }));
     }
-    let forced = cfg.failover == crate::config::Failover::Forced;
-    if forced && cfg.drop_source_ag {
+    wrap_up(cx, link)
+}
+
+/// The end of a link: after a forced failover SQL Server's side is left alone (said why);
+/// otherwise with `drop_source_ag` the link is deleted on the MI if it still exists, then its
+/// DAG and AG dropped on SQL Server; then the report.
+pub fn wrap_up(cx: &mut Context<'_, Config>, link: Link) -> Result<Outcome<State>> {
+    let cfg = cx.config().clone();
+    if link.forced && cfg.drop_source_ag {
         cx.warn(&format!(
             "[{}]: after a forced failover ferry leaves SQL Server's DAG [{}] and AG [{}] alone: its copy may hold writes the MI lacks. Back it up, then drop them (or SET (ROLE = SECONDARY) to rejoin) once it is reachable",
             link.db, link.dag, link.ag
         ));
     }
-    if cfg.drop_source_ag && !forced {
-        // A two-way link that failed over still exists on the MI: deleted first, so the MI
-        // stops looking for its old primary.
+    if cfg.drop_source_ag && !link.forced {
+        // A link that failed over still exists on the MI: deleted first, so the MI stops
+        // looking for its old partner.
         if !link.broken && arm::link_view(cx, &link)?.is_some() {
             let op = arm::begin(cx, "DELETE", &arm::link_path(&link), None)?;
             return Ok(Outcome::wait_operation(
@@ -63,87 +72,6 @@ pub fn awaiting_backup(cx: &mut Context<'_, Config>, link: Link) -> Result<Outco
         }
     }
     finish(cx, link, false)
-}
-
-/// Two-way, after cutover: waits for `failback` (fail back) or `cutover` (finish).
-pub fn reversed(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<State>> {
-    if cx.signal_requested("failback") {
-        let path = arm::link_path(&link);
-        // Synchronous commit first, as for the cutover; the failover follows on the next call.
-        if !link.failback_sync_sent {
-            let op = arm::begin(
-                cx,
-                "PATCH",
-                &path,
-                Some(json!({ "properties": { "replicationMode": "Sync" } })),
-            )?;
-            link.failback_sync_sent = true;
-            return Ok(Outcome::wait_operation(
-                op,
-                State::Reversed { link },
-                "the link switches to synchronous commit",
-            ));
-        }
-        // A failover a killed ferry sent may have happened: the roles say, before a second
-        // one would swap them back.
-        if source_role(cx, &link)?
-            .as_deref()
-            .is_some_and(|r| r.eq_ignore_ascii_case("PRIMARY"))
-        {
-            return finish(cx, link, true);
-        }
-        let op = arm::begin(
-            cx,
-            "POST",
-            &format!("{path}/failover"),
-            Some(json!({ "failoverType": "Planned" })),
-        )?;
-        return Ok(Outcome::wait_operation(
-            op.clone(),
-            State::FailingBack { link, op: Some(op) },
-            "failing back to SQL Server",
-        ));
-    }
-    if cx.signal_requested("cutover") {
-        return finish(cx, link, false);
-    }
-    wait(
-        cx,
-        State::Reversed { link },
-        "waiting for `failback` or `cutover`",
-    )
-}
-
-pub fn failing_back(
-    cx: &mut Context<'_, Config>,
-    link: Link,
-    op: Option<String>,
-) -> Result<Outcome<State>> {
-    if let Some(op) = &op {
-        ended(cx, op, "the failback")?;
-    }
-    if source_role(cx, &link)?
-        .as_deref()
-        .is_some_and(|r| r.eq_ignore_ascii_case("PRIMARY"))
-    {
-        return finish(cx, link, true);
-    }
-    wait(
-        cx,
-        State::FailingBack { link, op: None },
-        "SQL Server becomes primary again",
-    )
-}
-
-/// The role of SQL Server's replica in the DAG, if it has one.
-fn source_role(cx: &mut Context<'_, Config>, link: &Link) -> Result<Option<String>> {
-    Ok(match group_id(cx, &link.dag)? {
-        Some(g) => replicas(cx, &g)?
-            .into_iter()
-            .find(|r| r.is_local)
-            .map(|r| r.role),
-        None => None,
-    })
 }
 
 /// The report row and output: seeding time, peak lag, LSNs compared, downtime.

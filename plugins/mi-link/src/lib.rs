@@ -8,8 +8,10 @@
 //! the two connectivity tests through temporary Agent jobs; the trust (master key, endpoint
 //! certificate uploaded through `serverTrustCertificates`, the MI's certificate and the root
 //! CAs imported); the endpoint, the AG and the DAG on SQL Server; the link's ARM PUT; seeding
-//! and replication watched; cutover on `ferry cutover` (or `cutover_after`); the MI's first
-//! full backup awaited before the source's AG and DAG are dropped.
+//! and replication watched; cutover on `ferry cutover` (or `cutover_after`; forced with `ferry
+//! cutover --allow-data-loss`); the MI's first full backup awaited before the source's AG and
+//! DAG are dropped. A two-way link can be kept (`keep_link`): `ferry failback` fails back,
+//! `ferry finish` ends it.
 //!
 //! # Side effects, and why each is safe to repeat
 //!
@@ -33,7 +35,8 @@
 //! | the failover: T-SQL FAILOVER (2022 CU13+) or POST `failover` (`Draining`) | `Draining` or `FailingOver` | the roles are read first: SQL Server's replica SECONDARY (or the MI's role Primary) means it happened, and nothing is sent — a second failover would swap the roles back |
 //! | DELETE of the link, one way (`Draining`) | `Draining` or `FailingOver` | SQL Server's replica is no longer PRIMARY of a link ARM still has, or the link is gone: the break is finished, not repeated |
 //! | DELETE of the link after a two-way failover, DROP AVAILABILITY GROUP DAG then AG (`AwaitingBackup`) | `AwaitingBackup` | the link and each AG are looked up first; what is gone is not dropped again |
-//! | PATCH Sync and POST `failover` for failback (`Reversed`) | `Reversed` | SQL Server's replica PRIMARY again means the failback happened: finished, not sent again |
+//! | PATCH Sync for failback (`Reversed`, on `ferry failback`) | `Reversed` | sent again: harmless |
+//! | POST `failover` for failback (`FailbackDraining`, once the LSNs are equal and stable) | `FailbackDraining` or `FailingBack` | SQL Server's replica PRIMARY again means the failback happened: finished, not sent again |
 //!
 //! A plan (`ferry plan`) walks the same path: reads are real, every statement and ARM call is
 //! recorded (the master key's password as `***`), and it ends after the link's PUT.
@@ -41,9 +44,9 @@
 //! # Modules
 //!
 //! ```text
-//! lib ── start ── network        trust ── setup ── monitor ── cutover ── finish
-//!          │                       │        │         │          │         │
-//!          └── preflight ──────────┴── endpoint ──────┴──────────┴─────────┘
+//! lib ── start ── network        trust ── setup ── monitor ── cutover ── finish ←── failback
+//!          │                       │        │         │          │         │           │
+//!          └── preflight ──────────┴── endpoint ──────┴──────────┴─────────┴───────────┘
 //! shared:  arm (ARM requests, the link's view)   dmv (the DAG's DMVs, the MI's backups)
 //!          sql (T-SQL by side)   state (State, Link, Tests)
 //! data:    config   versions   link_errors
@@ -54,6 +57,7 @@ pub mod config;
 mod cutover;
 mod dmv;
 pub mod endpoint;
+mod failback;
 mod finish;
 pub mod link_errors;
 mod monitor;
@@ -121,8 +125,9 @@ impl Plugin for MiLink {
             State::Draining { link } => cutover::draining(cx, link),
             State::FailingOver { link, op } => cutover::failing_over(cx, link, op),
             State::AwaitingBackup { link } => finish::awaiting_backup(cx, link),
-            State::Reversed { link } => finish::reversed(cx, link),
-            State::FailingBack { link, op } => finish::failing_back(cx, link, op),
+            State::Reversed { link } => failback::reversed(cx, link),
+            State::FailbackDraining { link } => failback::draining(cx, link),
+            State::FailingBack { link, op } => failback::failing_back(cx, link, op),
         }
     }
 

@@ -128,7 +128,7 @@ pub fn seeding(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<S
 
 pub fn synchronizing(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<State>> {
     // A forced failover is for a lost source: its DMVs are not waited for.
-    if cx.config().failover == crate::config::Failover::Forced && cutover_requested(cx) {
+    if crate::state::forced(cx) && cutover_requested(cx) {
         return cutover::begin(cx, link);
     }
     let Some(group) = group_id(cx, &link.dag)? else {

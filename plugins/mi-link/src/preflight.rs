@@ -357,12 +357,12 @@ pub fn judge(db: &str, f: &Facts, cfg: &Config, ag: &str) -> Vec<Check> {
     if let Some(v) = f.version {
         if let Some(why) = newer_than_policy(v, policy) {
             add("update-policy", Refuse, why);
-        } else if cfg.await_failback && !versions::two_way(v, policy) {
+        } else if cfg.keep_link && !versions::two_way(v, policy) {
             add(
                 "update-policy",
                 Refuse,
                 format!(
-                    "await_failback needs a two-way link: SQL Server 2022 or 2025 with the MI on the matching update policy; the source is {} and the MI has {}. Unset await_failback, or change the MI's update policy",
+                    "keep_link needs a two-way link: SQL Server 2022 or 2025 with the MI on the matching update policy; the source is {} and the MI has {}. Unset keep_link, or change the MI's update policy",
                     v.release(),
                     policy.describe()
                 ),

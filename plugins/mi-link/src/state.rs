@@ -38,6 +38,8 @@ pub enum State {
     AwaitingBackup { link: Link },
     /// Two-way, after cutover: the link is kept for `failback`.
     Reversed { link: Link },
+    /// Failback: waiting for `last_hardened_lsn` equal and stable, then the failover.
+    FailbackDraining { link: Link },
     /// Failback: the planned failover back to SQL Server runs as `op`.
     FailingBack { link: Link, op: Option<String> },
 }
@@ -86,6 +88,9 @@ pub struct Link {
     pub sync_sent: bool,
     /// The failover (or break) was accepted.
     pub failed_over: bool,
+    /// The cutover is a forced failover (`failover = "forced"`, or `ferry cutover
+    /// --allow-data-loss`): fixed when cutover begins.
+    pub forced: bool,
     /// The link was broken (deleted) rather than failed over.
     pub broken: bool,
     /// Failback: the PATCH to synchronous commit was sent.
@@ -94,6 +99,13 @@ pub struct Link {
     pub log_warned: bool,
     /// The last link error said, so each is said once.
     pub last_error: Option<String>,
+}
+
+/// Whether cutover is a forced failover: configured (with `allow_data_loss`, which the
+/// config's validation demands), or asked for with `ferry cutover --allow-data-loss`, which
+/// sends `force-failover` beside `cutover`.
+pub fn forced(cx: &mut Context<'_, Config>) -> bool {
+    cx.config().failover == crate::config::Failover::Forced || cx.signal_requested("force-failover")
 }
 
 /// Looks again in `poll_seconds`.

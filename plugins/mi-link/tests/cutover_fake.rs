@@ -133,7 +133,7 @@ fn a_repeat_after_the_break_does_not_delete_again() {
 fn a_two_way_link_waits_after_cutover_and_fails_back_on_the_signal() {
     let w = world();
     let mut cfg = config();
-    cfg["await_failback"] = json!(true);
+    cfg["keep_link"] = json!(true);
     let mut h = host(&w);
     h.signals = vec!["cutover".into(), "failback".into()];
     let out = h.run_item::<MiLink>(cfg, "Sales").unwrap();
@@ -211,4 +211,46 @@ fn a_repeat_after_a_forced_failover_does_not_send_it_again() {
     assert!(format!("{out:?}").contains("AwaitingBackup"), "{out:?}");
     assert!(arm_changes(&h).is_empty(), "{:?}", arm_changes(&h));
     assert_eq!(w.borrow().failovers, 0);
+}
+
+#[test]
+fn a_kept_link_waits_for_finish_not_for_the_cutover_signal_that_led_there() {
+    let w = world();
+    let mut cfg = config();
+    cfg["keep_link"] = json!(true);
+    let mut h = host(&w);
+    h.signals = vec!["cutover".into()];
+    let e = h
+        .run_item::<MiLink>(cfg.clone(), "Sales")
+        .unwrap_err()
+        .describe();
+    assert!(e.contains("1,000 step calls"), "still waiting: {e}");
+    assert!(h.waits.iter().any(|(r, _)| r.contains("ferry finish")));
+    assert!(!arm_changes(&h).iter().any(|a| a.starts_with("DELETE")));
+
+    let w = world();
+    let mut h = host(&w);
+    h.signals = vec!["cutover".into(), "finish".into()];
+    let out = h.run_item::<MiLink>(cfg, "Sales").unwrap();
+    assert_eq!(out["failed_back"], false);
+    assert!(arm_changes(&h).contains(&"DELETE distributedAvailabilityGroups/DAG_Sales".to_owned()));
+    assert!(w.borrow().ags.is_empty(), "DAG and AG dropped on finish");
+}
+
+#[test]
+fn ferry_cutover_allow_data_loss_forces_the_failover_whatever_the_config() {
+    let w = world();
+    let mut h = host(&w);
+    h.signals = vec!["force-failover".into(), "cutover".into()];
+    h.run_item::<MiLink>(config(), "Sales").unwrap();
+    let post = h
+        .arm
+        .iter()
+        .find(|(_, r)| r.path.ends_with("/failover"))
+        .unwrap();
+    assert_eq!(
+        post.1.body.as_deref(),
+        Some(r#"{"failoverType":"ForcedAllowDataLoss"}"#)
+    );
+    assert!(!statements(&h).iter().any(|s| s.ends_with("] FAILOVER")));
 }

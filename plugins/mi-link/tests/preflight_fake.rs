@@ -178,7 +178,7 @@ fn a_2025_source_under_the_2022_update_policy_is_refused() {
 #[test]
 fn failback_under_always_up_to_date_is_refused() {
     let mut cfg = config();
-    cfg["await_failback"] = json!(true);
+    cfg["keep_link"] = json!(true);
     let (codes, err) = refused(|w| w.mi_policy = "AlwaysUpToDate".into(), cfg);
     assert_eq!(codes, vec!["update-policy"]);
     assert!(err.contains("two-way"), "{err}");
