@@ -20,6 +20,7 @@ use crate::wit::{
 };
 
 type QueryHandler = Box<dyn FnMut(&str, &str, &[Param]) -> Result<QueryResult>>;
+type ArmHandler = Box<dyn FnMut(&str, &ArmRequest) -> Result<ArmResponse>>;
 
 /// A host for native tests: records everything a plugin emits and answers capability calls
 /// from what the test configured. Unconfigured capabilities answer `unsupported`.
@@ -43,6 +44,9 @@ pub struct FakeHost {
     pub planning: bool,
     /// Signals an operator sent (`"cutover"`).
     pub signals: Vec<String>,
+    /// ARM requests sent (plain, sealed or begun), as (label, request); a sealed body shows
+    /// each secret's `"{{name}}"` placeholder, never a value.
+    pub arm: Vec<(String, ArmRequest)>,
     /// Statements appended to script files, as (file name, statement); a `start` clears its
     /// file's lines. Sealed parameters are shown as `@name = <label>`, never a value.
     pub scripts: Vec<(String, String)>,
@@ -52,6 +56,9 @@ pub struct FakeHost {
     on_query: Option<QueryHandler>,
     containers: BTreeMap<String, String>,
     open_containers: Vec<String>,
+    on_azure: Option<ArmHandler>,
+    /// Operations begun through `azure_begin`: the handler's answer, by id.
+    arm_operations: BTreeMap<String, std::result::Result<(), crate::wit::Failure>>,
 }
 
 impl FakeHost {
@@ -87,6 +94,39 @@ impl FakeHost {
     ) -> Self {
         self.on_query = Some(Box::new(handler));
         self
+    }
+
+    /// Answers every ARM request with `handler(label, request)`. A long-running operation
+    /// (`azure_begin`) is sent to the same handler at once: its answer is how the operation
+    /// ends (an error becomes a Failed operation), which `operation_status` then reports.
+    pub fn on_azure(
+        mut self,
+        handler: impl FnMut(&str, &ArmRequest) -> Result<ArmResponse> + 'static,
+    ) -> Self {
+        self.on_azure = Some(Box::new(handler));
+        self
+    }
+
+    fn arm_send(&mut self, label: &str, request: &ArmRequest) -> Result<ArmResponse> {
+        self.arm.push((label.to_owned(), request.clone()));
+        match self.on_azure.as_mut() {
+            Some(h) => h(label, request),
+            None => Self::unsupported("Azure"),
+        }
+    }
+
+    fn arm_begin(&mut self, label: &str, request: &ArmRequest) -> Result<String> {
+        if self.on_azure.is_none() {
+            return Self::unsupported("Azure");
+        }
+        let answer = match self.arm_send(label, request) {
+            Ok(_) => Ok(()),
+            Err(Error::Failed(f) | Error::Transient(f)) => Err(f),
+            Err(e) => return Err(e),
+        };
+        let id = format!("arm-{}", self.arm_operations.len() + 1);
+        self.arm_operations.insert(id.clone(), answer);
+        Ok(id)
     }
 
     /// A step context for `item` with the given config.
@@ -374,31 +414,45 @@ impl Host for FakeHost {
         Self::unsupported("storage")
     }
 
-    fn azure_request(&mut self, _label: &str, _request: &ArmRequest) -> Result<ArmResponse> {
-        Self::unsupported("Azure")
+    fn azure_request(&mut self, label: &str, request: &ArmRequest) -> Result<ArmResponse> {
+        self.arm_send(label, request)
     }
-    fn azure_begin(&mut self, _label: &str, _request: &ArmRequest) -> Result<String> {
-        Self::unsupported("Azure")
+    fn azure_begin(&mut self, label: &str, request: &ArmRequest) -> Result<String> {
+        self.arm_begin(label, request)
     }
     fn azure_request_sealed(
         &mut self,
-        _label: &str,
-        _request: &ArmRequest,
+        label: &str,
+        request: &ArmRequest,
         _secrets: &[(String, u32)],
     ) -> Result<ArmResponse> {
-        Self::unsupported("Azure")
+        self.arm_send(label, request)
     }
     fn azure_begin_sealed(
         &mut self,
-        _label: &str,
-        _request: &ArmRequest,
+        label: &str,
+        request: &ArmRequest,
         _secrets: &[(String, u32)],
     ) -> Result<String> {
-        Self::unsupported("Azure")
+        self.arm_begin(label, request)
     }
 
-    fn operation_status(&mut self, _id: &str) -> Result<OperationStatus> {
-        Self::unsupported("operation backend")
+    fn operation_status(&mut self, id: &str) -> Result<OperationStatus> {
+        let Some(answer) = self.arm_operations.get(id) else {
+            return Self::unsupported("operation backend");
+        };
+        Ok(OperationStatus {
+            id: id.to_owned(),
+            description: "ARM operation".into(),
+            state: match answer {
+                Ok(()) => crate::wit::OperationState::Succeeded,
+                Err(f) => crate::wit::OperationState::Failed(f.clone()),
+            },
+            fraction: None,
+            bytes_done: None,
+            message: None,
+            result: None,
+        })
     }
     fn operation_cancel(&mut self, _id: &str) -> Result<()> {
         Self::unsupported("operation backend")

@@ -85,7 +85,26 @@ pub(crate) enum Command {
     /// "none"`, uses yours), waits for it to be restored and completes the restore. The signal
     /// is kept in the journal, so a `ferry apply` started later still sees it. Stop the
     /// applications first. A step's `cutover_after` setting is the same go at a set time.
+    ///
+    /// For the `mi-link` plugin it is the planned failover: both sides switched to synchronous
+    /// commit, the last hardened LSNs compared until equal and stable, then the failover (or,
+    /// for SQL Server 2016–2019, breaking the link). With --allow-data-loss it is a forced
+    /// failover, for when the source is lost: committed transactions the MI had not hardened
+    /// are lost, and the source must be repaired before it can be a secondary again.
     Cutover(CutoverArgs),
+    /// Fail back: make SQL Server the primary again after a cutover (the `mi-link` plugin, with
+    /// a two-way link the step keeps after its cutover: SQL Server 2022/2025 and an MI whose
+    /// update policy matches).
+    ///
+    /// A planned failover the other way: the MI switched to synchronous commit, its last
+    /// hardened LSN compared with SQL Server's until equal and stable, then the failover. The
+    /// link stays, so `ferry cutover` can fail over to the MI again.
+    Failback(CutoverArgs),
+    /// Finish: tell databases that wait after their cutover (a link kept for failback) that
+    /// they are done; the step then ends as its settings say (for `mi-link`: once the MI has
+    /// taken its first full backup, the link is removed and the source's availability groups
+    /// dropped if `drop_source_ag` is set).
+    Finish(CutoverArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -141,6 +160,10 @@ pub(crate) struct CutoverArgs {
     /// The migration file.
     #[arg(value_name = "MIGRATION", default_value = "migration.toml")]
     pub(crate) migration: PathBuf,
+    /// Cutover only: force the failover even though the MI may not have every committed
+    /// transaction (the `mi-link` plugin's forced failover). Only when the source is lost.
+    #[arg(long)]
+    pub(crate) allow_data_loss: bool,
     /// Only these databases [default: every database of the run].
     #[arg(long = "database", value_name = "NAME")]
     pub(crate) database: Vec<String>,

@@ -1,6 +1,8 @@
-//! `ferry cutover`: sends the `cutover` signal to a run's databases (all, or those named). The
-//! running `ferry apply` — or the next one, if none runs — hands it to the plugins, which take
-//! the tail-log backup and complete the restore (the `lrs` plugin in continuous mode).
+//! `ferry cutover`, `ferry failback` and `ferry finish`: each journals a signal for a run's
+//! databases (all, or those named). The running `ferry apply` — or the next one, if none runs —
+//! hands it to the plugins: `cutover` makes the `lrs` plugin take the tail-log backup and
+//! complete the restore and the `mi-link` plugin fail over; `failback` and `finish` are the
+//! `mi-link` plugin's, for a link kept after its cutover.
 
 use super::common::{error, open_journal};
 use super::{CutoverArgs, Exit, Global, view};
@@ -8,34 +10,133 @@ use crate::events::RunEvent;
 use crate::journal::{Journal, RunStatus};
 use crate::signals;
 
+/// The signals these commands send, by the name plugins ask `signals.requested` for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Signal {
+    Cutover,
+    /// Sent beside `cutover` by `ferry cutover --allow-data-loss`.
+    ForceFailover,
+    Failback,
+    Finish,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Cutover => "cutover",
+            Signal::ForceFailover => "force-failover",
+            Signal::Failback => "failback",
+            Signal::Finish => "finish",
+        }
+    }
+
+    /// What the running apply does with it, for the confirmation line.
+    fn effect(self) -> &'static str {
+        match self {
+            Signal::Cutover => {
+                "The running `ferry apply` (or the next one) cuts over: LRS takes the tail-log \
+                 backup and completes the restore; an MI link switches to synchronous commit, \
+                 waits for equal LSNs and fails over"
+            }
+            Signal::ForceFailover => {
+                "The running `ferry apply` (or the next one) forces the MI link's failover: \
+                 transactions the MI had not hardened are lost"
+            }
+            Signal::Failback => {
+                "The running `ferry apply` (or the next one) fails the MI link back to SQL Server \
+                 once the LSNs are equal and stable"
+            }
+            Signal::Finish => {
+                "The running `ferry apply` (or the next one) ends the databases' wait after \
+                 cutover as the step's settings say"
+            }
+        }
+    }
+}
+
 pub(super) fn cutover(g: &Global, args: &CutoverArgs) -> Exit {
-    let mut journal = match open_journal(g, &args.migration, args.state_dir.as_deref()) {
-        Ok(j) => j,
+    if args.allow_data_loss {
+        // The force signal first: a plugin that sees `cutover` must already see how.
+        match send_quiet(g, args, Signal::ForceFailover) {
+            Ok(_) => {}
+            Err(code) => return code,
+        }
+    }
+    send(g, args, Signal::Cutover)
+}
+
+pub(super) fn send(g: &Global, args: &CutoverArgs, signal: Signal) -> Exit {
+    if args.allow_data_loss && !matches!(signal, Signal::Cutover | Signal::ForceFailover) {
+        return error(
+            g,
+            Exit::InvalidInput,
+            "--allow-data-loss belongs to `ferry cutover` only (a forced failover to the MI)",
+        );
+    }
+    let run = match send_quiet(g, args, signal) {
+        Ok(run) => run,
         Err(code) => return code,
     };
+    let which = if args.database.is_empty() {
+        "every database".to_owned()
+    } else {
+        args.database.join(", ")
+    };
+    if g.json {
+        let event = match signal {
+            Signal::Cutover => RunEvent::CutoverRequested {
+                run: run.clone(),
+                databases: args.database.clone(),
+            },
+            other => RunEvent::SignalSent {
+                run: run.clone(),
+                signal: other.name().to_owned(),
+                databases: args.database.clone(),
+            },
+        };
+        view::print_json(&event);
+    } else {
+        outln!(
+            "{} requested for {which} in run {run}. {}; watch it there or with `ferry status`.",
+            signal.name(),
+            signal.effect()
+        );
+    }
+    Exit::Ok
+}
+
+/// Journals `signal` for the databases named (or all) of the latest run, which must still be
+/// running; the run's id.
+fn send_quiet(g: &Global, args: &CutoverArgs, signal: Signal) -> Result<String, Exit> {
+    let mut journal = open_journal(g, &args.migration, args.state_dir.as_deref())?;
     let run = match journal.latest_run() {
         Ok(Some(r)) => r,
-        Ok(None) => return error(g, Exit::InvalidInput, "the journal holds no run yet"),
-        Err(e) => return error(g, Exit::Internal, &format!("{e:#}")),
+        Ok(None) => return Err(error(g, Exit::InvalidInput, "the journal holds no run yet")),
+        Err(e) => return Err(error(g, Exit::Internal, &format!("{e:#}"))),
     };
     if run.status != RunStatus::Running {
-        return error(
+        return Err(error(
             g,
             Exit::Refused,
             &format!(
-                "run {} has already ended; there is nothing to cut over",
-                run.id
+                "run {} has already ended; there is nothing to {}",
+                run.id,
+                match signal {
+                    Signal::Cutover | Signal::ForceFailover => "cut over",
+                    Signal::Failback =>
+                        "fail back (a link is kept for failback only while its step waits after cutover: set `keep_link = true`)",
+                    Signal::Finish => "finish",
+                }
             ),
-        );
+        ));
     }
-    let items = match journal.items(&run.id) {
-        Ok(i) => i,
-        Err(e) => return error(g, Exit::Internal, &format!("{e:#}")),
-    };
+    let items = journal
+        .items(&run.id)
+        .map_err(|e| error(g, Exit::Internal, &format!("{e:#}")))?;
     for db in &args.database {
         if !items.iter().any(|i| &i.item == db) {
             let known: Vec<&str> = items.iter().map(|i| i.item.as_str()).collect();
-            return error(
+            return Err(error(
                 g,
                 Exit::InvalidInput,
                 &format!(
@@ -43,7 +144,7 @@ pub(super) fn cutover(g: &Global, args: &CutoverArgs) -> Exit {
                     run.id,
                     known.join(", ")
                 ),
-            );
+            ));
         }
     }
     let targets: Vec<Option<&str>> = if args.database.is_empty() {
@@ -52,27 +153,9 @@ pub(super) fn cutover(g: &Global, args: &CutoverArgs) -> Exit {
         args.database.iter().map(|d| Some(d.as_str())).collect()
     };
     for item in &targets {
-        if let Err(e) = journal.add_event(&run.id, None, *item, &signals::signal("cutover")) {
-            return error(g, Exit::Internal, &format!("{e:#}"));
-        }
+        journal
+            .add_event(&run.id, None, *item, &signals::signal(signal.name()))
+            .map_err(|e| error(g, Exit::Internal, &format!("{e:#}")))?;
     }
-    let which = if args.database.is_empty() {
-        "every database".to_owned()
-    } else {
-        args.database.join(", ")
-    };
-    if g.json {
-        view::print_json(&RunEvent::CutoverRequested {
-            run: run.id.clone(),
-            databases: args.database.clone(),
-        });
-    } else {
-        outln!(
-            "cutover requested for {which} in run {}. The running `ferry apply` (or the next \
-             one) takes the tail-log backup and completes the restore; watch it there or with \
-             `ferry status`.",
-            run.id
-        );
-    }
-    Exit::Ok
+    Ok(run.id)
 }

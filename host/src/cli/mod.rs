@@ -78,6 +78,8 @@ async fn run(cli: Cli) -> Exit {
         Command::Apply(args) => commands::apply(&g, &args).await,
         Command::Plan(args) => plan::plan(&g, &args).await,
         Command::Cutover(args) => cutover::cutover(&g, &args),
+        Command::Failback(args) => cutover::send(&g, &args, cutover::Signal::Failback),
+        Command::Finish(args) => cutover::send(&g, &args, cutover::Signal::Finish),
         Command::Status(args) => commands::status(&g, &args),
     }
 }

@@ -9,7 +9,7 @@ use super::plugin_event::PluginEvent;
 use super::summary::{RunSummary, WaitRecord};
 
 /// One event. Most belong to a run and travel in an [`Envelope`]; `Report`, `Summary`, `Plan`
-/// and `CutoverRequested` are the closing lines of a command's `--json` output, printed bare and
+/// `CutoverRequested` and `SignalSent` are the closing lines of a command's `--json` output, printed bare and
 /// never journaled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
@@ -84,6 +84,13 @@ pub enum RunEvent {
     /// `cutover --json`: the signal was journaled for these databases (none named: all).
     CutoverRequested {
         run: String,
+        databases: Vec<String>,
+    },
+    /// `failback --json`, `finish --json` and `cutover --allow-data-loss --json`: the named
+    /// signal was journaled for these databases (none named: all).
+    SignalSent {
+        run: String,
+        signal: String,
         databases: Vec<String>,
     },
     /// What a work item's plugin emitted, and the host's own log lines and progress about the

@@ -213,6 +213,14 @@ fn bare() -> Vec<(RunEvent, &'static str)> {
             },
             r#"{"databases":["Sales"],"event":"cutover-requested","run":"run-1"}"#,
         ),
+        (
+            RunEvent::SignalSent {
+                run: "run-1".into(),
+                signal: "failback".into(),
+                databases: vec![],
+            },
+            r#"{"databases":[],"event":"signal-sent","run":"run-1","signal":"failback"}"#,
+        ),
     ]
 }
 
