@@ -14,6 +14,7 @@ const BUNDLED: &[(&str, &str)] = &[
     ("native-restore", "native-restore"),
     ("lrs", "lrs"),
     ("instance-objects", "instance-objects"),
+    ("mi-link", "mi-link"),
 ];
 /// Plugins only tests load, by path.
 const FIXTURES: &[&str] = &["hostile", "sql-probe"];

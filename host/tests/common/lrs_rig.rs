@@ -145,6 +145,16 @@ impl Apply {
         )
     }
 
+    /// `cmd` started with its stdout going to `log`.
+    pub fn spawn(mut cmd: std::process::Command, log: std::path::PathBuf) -> Apply {
+        let file = std::fs::File::create(&log).unwrap();
+        cmd.stdout(file).stderr(std::process::Stdio::null());
+        Apply {
+            child: cmd.spawn().unwrap(),
+            log,
+        }
+    }
+
     /// `ferry args`, with stdout (or, for `stderr`, stderr) going to `log` in the site.
     pub fn start_with(site: &Site, args: &[&str], log: &str, stderr: bool) -> Apply {
         let log = site.path(log);
