@@ -327,3 +327,18 @@ fn a_link_put_whose_operation_was_lost_is_read_back_and_sent_only_if_missing() {
     assert!(format!("{out:?}").contains("Linking"), "{out:?}");
     assert!(arm_changes(&h).is_empty());
 }
+
+#[test]
+fn an_endpoint_certificate_close_to_expiry_in_arm_is_warned_about_once() {
+    let w = world();
+    w.borrow_mut().partner_cert_expiry = Some("2000-01-01T00:00:00Z".into());
+    w.borrow_mut().catchup_reads = 4;
+    let (h, out) = run(&w, config());
+    out.unwrap();
+    let warned = h
+        .logs
+        .iter()
+        .filter(|(_, m)| m.contains("endpoint certificate") && m.contains("expires in"))
+        .count();
+    assert_eq!(warned, 1, "{:?}", h.logs);
+}
