@@ -127,6 +127,8 @@ pub struct LinkView {
     /// `instanceLinkRole` (newer) or `instanceRole` (older).
     pub instance_role: Option<String>,
     pub replication_mode: Option<String>,
+    /// `partnerAuthCertValidity.expiryDate`: when SQL Server's endpoint certificate expires.
+    pub partner_cert_expiry: Option<String>,
 }
 
 impl LinkView {
@@ -165,6 +167,7 @@ impl LinkView {
             lag_seconds: lag,
             instance_role: s(&p["instanceLinkRole"]).or_else(|| s(&p["instanceRole"])),
             replication_mode: s(&p["replicationMode"]),
+            partner_cert_expiry: s(&d["partnerAuthCertValidity"]["expiryDate"]),
         }
     }
 

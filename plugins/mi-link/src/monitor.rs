@@ -167,6 +167,7 @@ pub fn synchronizing(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Out
         )),
     });
     log_held(cx, &mut link)?;
+    cert_expiry(cx, &mut link, v.partner_cert_expiry.as_deref());
     if cutover_requested(cx) {
         return cutover::begin(cx, link);
     }
@@ -217,6 +218,23 @@ fn log_held(cx: &mut Context<'_, Config>, link: &mut Link) -> Result<()> {
         link.log_warned = true;
     }
     Ok(())
+}
+
+/// Warns once when ARM says SQL Server's endpoint certificate expires within
+/// `rotate_certificate_days` (at least 30): the link stops when it expires (methods.md §1.6).
+fn cert_expiry(cx: &mut Context<'_, Config>, link: &mut Link, expiry: Option<&str>) {
+    let Some(day) = expiry.and_then(crate::trust::day_of) else {
+        return;
+    };
+    let left = day - crate::trust::today();
+    let within = i64::from(cx.config().rotate_certificate_days.max(30));
+    if left <= within && !link.cert_warned {
+        cx.warn(&format!(
+            "[{}]: SQL Server's endpoint certificate [{}] expires in {left} days and the link stops then: rotate it (a new certificate uploaded through serverTrustCertificates, ALTER ENDPOINT … AUTHENTICATION = CERTIFICATE [new]); ferry rotates it when the link is set up again with rotate_certificate_days",
+            link.db, link.cert_name
+        ));
+        link.cert_warned = true;
+    }
 }
 
 /// `ferry cutover` for this database, or `cutover_after` passed.

@@ -46,6 +46,7 @@ pub enum State {
 
 /// One database's link.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Link {
     pub db: String,
     pub ag: String,
@@ -95,6 +96,8 @@ pub struct Link {
     pub broken: bool,
     /// Failback: the PATCH to synchronous commit was sent.
     pub failback_sync_sent: bool,
+    /// The warning that SQL Server's endpoint certificate expires soon was given.
+    pub cert_warned: bool,
     /// The log-held warning was given (once per crossing).
     pub log_warned: bool,
     /// The last link error said, so each is said once.

@@ -295,3 +295,50 @@ fn the_endpoint_certificate_close_to_expiry_is_rotated_and_the_endpoint_switched
     );
     assert!(arm_changes(&h).contains(&format!("PUT serverTrustCertificates/{name}")));
 }
+
+#[test]
+fn a_link_put_whose_operation_was_lost_is_read_back_and_sent_only_if_missing() {
+    let link = mi_link::Link {
+        db: "Sales".into(),
+        ag: "AG_Sales".into(),
+        dag: "DAG_Sales".into(),
+        mi_name: "mi1".into(),
+        mi_fqdn: "mi1.zone.database.windows.net".into(),
+        source_url: "TCP://10.0.0.4:5022".into(),
+        ..mi_link::Link::default()
+    };
+    let state = serde_json::to_string(&mi_link::State::Creating {
+        link,
+        op: Some("lost".into()),
+    })
+    .unwrap();
+    // ARM has the link: followed.
+    let w = world();
+    w.borrow_mut().link = Some(json!({"properties": {"databases": [{"databaseName": "Sales"}]}}));
+    let mut h = host(&w);
+    let ctx = h.context(&config(), "Sales", 2);
+    let out = ferry_sdk::run_step::<MiLink>(&mut h, ctx, Some(&state)).unwrap();
+    assert!(format!("{out:?}").contains("Seeding"), "{out:?}");
+    // ARM has none: the PUT never left, and the setup is taken up again.
+    let w = world();
+    let mut h = host(&w);
+    let ctx = h.context(&config(), "Sales", 2);
+    let out = ferry_sdk::run_step::<MiLink>(&mut h, ctx, Some(&state)).unwrap();
+    assert!(format!("{out:?}").contains("Linking"), "{out:?}");
+    assert!(arm_changes(&h).is_empty());
+}
+
+#[test]
+fn an_endpoint_certificate_close_to_expiry_in_arm_is_warned_about_once() {
+    let w = world();
+    w.borrow_mut().partner_cert_expiry = Some("2000-01-01T00:00:00Z".into());
+    w.borrow_mut().catchup_reads = 4;
+    let (h, out) = run(&w, config());
+    out.unwrap();
+    let warned = h
+        .logs
+        .iter()
+        .filter(|(_, m)| m.contains("endpoint certificate") && m.contains("expires in"))
+        .count();
+    assert_eq!(warned, 1, "{:?}", h.logs);
+}

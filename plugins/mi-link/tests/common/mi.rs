@@ -130,6 +130,12 @@ impl World {
                     "lastHardenedLsn".into(),
                     json!((if caught { self.lsn } else { self.lsn - 100 }).to_string()),
                 );
+                if let Some(e) = &self.partner_cert_expiry {
+                    fields.insert(
+                        "partnerAuthCertValidity".into(),
+                        json!({ "certificateName": "c", "expiryDate": e }),
+                    );
+                }
                 let target = if newer {
                     &mut link["properties"]["databases"][0]
                 } else {

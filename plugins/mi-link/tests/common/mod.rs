@@ -103,6 +103,8 @@ pub struct World {
     pub tnc_ok: bool,
     pub jobs: Vec<String>,
     pub planning: bool,
+    /// ARM's `partnerAuthCertValidity.expiryDate`, if any.
+    pub partner_cert_expiry: Option<String>,
 }
 
 impl Default for World {
@@ -144,6 +146,7 @@ impl Default for World {
             tnc_ok: true,
             jobs: vec![],
             planning: false,
+            partner_cert_expiry: None,
         }
     }
 }
