@@ -36,9 +36,8 @@ fn assert_accepted(r: &Reply, segment: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trust_certificates_are_uploaded_listed_refused_and_deleted() {
     let rig = LinkRig::new().await;
-    let dir = tempfile::tempdir().unwrap();
     let mut c = rig.source().await;
-    let blob = prepare_source(&mut c, "Trust", dir.path()).await;
+    let blob = prepare_source(&mut c, "Trust", rig.src._data.path()).await;
     exec(
         &mut c,
         "CREATE CERTIFICATE [Other] WITH SUBJECT = 'another'",
@@ -322,9 +321,8 @@ async fn without_the_link_engine_the_link_is_refused_by_name() {
 /// Trust both ways and the source's AG and DAG, then the link created over ARM; the DAG's
 /// name.
 async fn linked(rig: &LinkRig, db: &str, failover_mode: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
     let mut c = rig.source().await;
-    let blob = prepare_source(&mut c, db, dir.path()).await;
+    let blob = prepare_source(&mut c, db, rig.src._data.path()).await;
     let put = rig
         .call(
             Method::PUT,
@@ -494,9 +492,8 @@ async fn a_link_is_created_shaped_per_version_synchronised_failed_over_and_delet
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_trust_certificate_shows_in_the_link_not_as_an_http_error() {
     let rig = LinkRig::new().await;
-    let dir = tempfile::tempdir().unwrap();
     let mut c = rig.source().await;
-    prepare_source(&mut c, "NoTrust", dir.path()).await;
+    prepare_source(&mut c, "NoTrust", rig.src._data.path()).await;
     let mi = rig
         .call(Method::GET, "endpointCertificates/DATABASE_MIRRORING", None)
         .await;

@@ -74,6 +74,10 @@ impl LinkRig {
             TlsMode::Optional,
         )
         .await;
+        // Seeding and the link's checks run on the servers' virtual clocks.
+        for s in [&src.server, &mi.server] {
+            s.clock().set_speed(600.0);
+        }
         let network = Network::new();
         let names = |n: &[&str]| n.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         network.register(&names(&[SRC, "127.0.0.1", "localhost"]), src.server.clone());
@@ -216,7 +220,8 @@ pub async fn cert_hex(c: &mut C, name: &str) -> String {
 /// recovery with a full backup, a master key, the endpoint certificate, the MI's certificate
 /// imported under its FQDN (`mi_blob`: hex without `0x`, as endpointCertificates answers
 /// it), the mirroring endpoint, the AG and the DAG naming the MI. Returns the source
-/// certificate's CERTENCODED (with `0x`).
+/// certificate's CERTENCODED (with `0x`). `dir` takes the backup (the source's data
+/// directory, where it may write).
 pub async fn prepare_source(c: &mut C, db: &str, dir: &std::path::Path) -> String {
     exec(
         c,
@@ -235,14 +240,12 @@ pub async fn prepare_source(c: &mut C, db: &str, dir: &std::path::Path) -> Strin
     .await;
     exec(
         c,
-        "IF NOT EXISTS (SELECT 1 FROM sys.symmetric_keys WHERE symmetric_key_id = 101) \
-         CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Link#Master2026'",
+        "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Link#Master2026'",
     )
     .await;
     exec(
         c,
-        "IF CERT_ID(N'Cert_SRC01_endpoint') IS NULL \
-         CREATE CERTIFICATE [Cert_SRC01_endpoint] WITH SUBJECT = 'Certificate for Cert_SRC01_endpoint', EXPIRY_DATE = '2030-01-01'",
+        "CREATE CERTIFICATE [Cert_SRC01_endpoint] WITH SUBJECT = 'Certificate for Cert_SRC01_endpoint', EXPIRY_DATE = '2030-01-01'",
     )
     .await;
     cert_hex(c, "Cert_SRC01_endpoint").await
@@ -253,15 +256,12 @@ pub async fn prepare_source(c: &mut C, db: &str, dir: &std::path::Path) -> Strin
 pub async fn finish_source(c: &mut C, db: &str, mi_blob: &str) {
     exec(
         c,
-        &format!(
-            "IF CERT_ID(N'{MI_FQDN}') IS NULL CREATE CERTIFICATE [{MI_FQDN}] FROM BINARY = 0x{mi_blob}"
-        ),
+        &format!("CREATE CERTIFICATE [{MI_FQDN}] FROM BINARY = 0x{mi_blob}"),
     )
     .await;
     exec(
         c,
-        "IF NOT EXISTS (SELECT 1 FROM sys.database_mirroring_endpoints) \
-         CREATE ENDPOINT database_mirroring_endpoint STATE = STARTED \
+        "CREATE ENDPOINT database_mirroring_endpoint STATE = STARTED \
          AS TCP (LISTENER_PORT = 5022, LISTENER_IP = ALL) \
          FOR DATABASE_MIRRORING (ROLE = ALL, AUTHENTICATION = CERTIFICATE [Cert_SRC01_endpoint], \
          ENCRYPTION = REQUIRED ALGORITHM AES)",
