@@ -7,11 +7,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::engine::Sides;
+use super::engine_base::Sides;
 use super::engine_seed::DEFAULT_RATE;
 use super::engine_sync::{split_brain, synchronous};
-use super::link::{LinkRole, Links};
+use super::link_state::Links;
 use super::link_store::{DbRecord, LinkRecord, Phase};
+use super::link_types::LinkRole;
 use super::model::{DatabaseRuntime, ReplicaRole, ReplicaRuntime, SeedingRuntime};
 use crate::server::Server;
 
@@ -128,8 +129,8 @@ fn publish_database(
     let queue_kb = if caught_up || !primary_side {
         0
     } else {
-        let bytes =
-            super::engine::on(server, |i| i.log_bytes_after(&d.name, d.secondary_lsn)).unwrap_or(0);
+        let bytes = super::engine_base::on(server, |i| i.log_bytes_after(&d.name, d.secondary_lsn))
+            .unwrap_or(0);
         (bytes + 1023) / 1024
     };
     let row = |is_local: bool, is_primary: bool, lsn: i64| DatabaseRuntime {

@@ -23,6 +23,7 @@ pub use network::{Network, Unreachable};
 // The MI link engine: trust certificates, links, seeding and redo (hadr::link*,
 // hadr::engine*), and the write workload.
 mod engine;
+mod engine_base;
 mod engine_checks;
 mod engine_dmv;
 mod engine_requests;
@@ -30,7 +31,10 @@ mod engine_seed;
 mod engine_sync;
 pub mod link;
 mod link_create;
+mod link_errors;
 mod link_roles;
+mod link_state;
 mod link_status;
 mod link_store;
+mod link_types;
 pub mod workload;
