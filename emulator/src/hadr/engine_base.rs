@@ -115,6 +115,15 @@ pub(super) fn update_db(l: &Links, dag: &str, db: &str, f: impl FnOnce(&mut DbRe
     });
 }
 
+/// datetime2 text of a virtual time.
+pub(super) fn datetime_text(t: SystemTime) -> String {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    // Days since 0001-01-01; 719,162 of them before 1970-01-01.
+    let days = (d.as_secs() / 86_400) as u32 + 719_162;
+    let ticks = (d.as_secs() % 86_400) * 10_000_000 + u64::from(d.subsec_nanos() / 100);
+    crate::protocol::types::datetime_text(days, ticks)
+}
+
 pub(super) fn literal(s: &str) -> String {
     format!("N'{}'", s.replace('\'', "''"))
 }

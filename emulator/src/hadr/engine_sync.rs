@@ -124,7 +124,7 @@ pub(super) fn automatic_backups(l: &Links, dag: &str) {
         return;
     }
     let server = l.mi_fqdn();
-    let stamp = super::engine_dmv::datetime_text(now);
+    let stamp = super::engine_base::datetime_text(now);
     for d in rec
         .databases
         .iter()
