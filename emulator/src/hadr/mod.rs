@@ -19,3 +19,8 @@ pub use model::{
     ReplicaRole, ReplicaRuntime, SeedingRuntime,
 };
 pub use network::{Network, Unreachable};
+
+pub mod ddl;
+mod ddl_endpoint;
+mod ddl_group;
+pub mod statements;
