@@ -6,6 +6,7 @@
 
 mod endpoint_cert;
 pub mod errors;
+pub mod fabric;
 pub mod model;
 pub mod network;
 mod requests;
@@ -13,6 +14,7 @@ mod runtime;
 pub mod schema;
 mod server_api;
 mod store;
+mod string_functions;
 
 pub use model::{
     AvailabilityGroup, AvailabilityMode, DatabaseRuntime, Endpoint, HadrRequest, Replica,
@@ -23,4 +25,5 @@ pub use network::{Network, Unreachable};
 pub mod ddl;
 mod ddl_endpoint;
 mod ddl_group;
+pub mod procs;
 pub mod statements;
