@@ -6,6 +6,7 @@
 
 mod endpoint_cert;
 pub mod errors;
+pub mod fabric;
 pub mod model;
 pub mod network;
 mod requests;
@@ -13,12 +14,19 @@ mod runtime;
 pub mod schema;
 mod server_api;
 mod store;
+mod string_functions;
 
 pub use model::{
     AvailabilityGroup, AvailabilityMode, DatabaseRuntime, Endpoint, HadrRequest, Replica,
     ReplicaRole, ReplicaRuntime, SeedingRuntime,
 };
 pub use network::{Network, Unreachable};
+
+pub mod ddl;
+mod ddl_endpoint;
+mod ddl_group;
+pub mod procs;
+pub mod statements;
 
 // The MI link engine: trust certificates, links, seeding and redo (hadr::link*,
 // hadr::engine*), and the write workload.

@@ -69,10 +69,15 @@ impl Network {
         for n in names {
             s.servers.insert(n.to_ascii_lowercase(), server.clone());
         }
-        s.servers.insert(
-            server.personality().server_name().to_ascii_lowercase(),
-            server.clone(),
-        );
+        let name = server.personality().server_name().to_ascii_lowercase();
+        if server.personality().is_managed_instance() {
+            // The node the fabric DMVs name answers for the instance (hadr::fabric).
+            let node = super::fabric::Fabric::of(&name)
+                .node_fqdn()
+                .to_ascii_lowercase();
+            s.servers.insert(node, server.clone());
+        }
+        s.servers.insert(name, server.clone());
     }
 
     /// The server a name resolves to; None when unknown or its DNS record is broken.
