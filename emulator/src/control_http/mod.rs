@@ -6,9 +6,11 @@
 mod arm;
 mod blob;
 mod entra;
+mod network;
 mod reply;
 mod server;
 
 pub use arm::arm_router;
 pub use blob::blob_router;
+pub use network::network_router;
 pub use server::router;
