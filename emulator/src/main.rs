@@ -273,7 +273,7 @@ async fn start_azurite(
 async fn serve(s: Serve) -> anyhow::Result<()> {
     let release = Release::parse(&s.source_version).ok_or_else(|| {
         anyhow::anyhow!(
-            "--source-version must be 2008, 2008r2, 2012, 2014, 2016, 2017, 2019 or 2022"
+            "--source-version must be 2008, 2008r2, 2012, 2014, 2016, 2016-acp, 2017, 2017-acp, 2019, 2022, 2022-cu13 or 2025"
         )
     })?;
     let edition = Edition::parse(&s.source_edition).ok_or_else(|| {
