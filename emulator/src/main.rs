@@ -54,7 +54,10 @@ struct Serve {
     /// Edition of the source: enterprise, developer or standard.
     #[arg(long, default_value = "enterprise")]
     source_edition: String,
-    /// Whether the source has Always On (HADR) enabled.
+    /// Whether the source has Always On (HADR) enabled. Also runs the Managed Instance link:
+    /// both servers on one emulated network (the source answers to FERRY-SOURCE, 127.0.0.1
+    /// and localhost, the MI to its FQDN), the MI's link engine behind the ARM front end's
+    /// link resources, and its control routes (/target/link/…, /source/workload).
     #[arg(long)]
     hadr: bool,
     /// TLS mode of both servers.
@@ -117,6 +120,23 @@ struct Serve {
     /// Where to write the CA certificate clients must trust.
     #[arg(long, default_value = "ferry-emulator-ca.pem")]
     ca_file: PathBuf,
+}
+
+/// The emulated network between the two servers and the MI's link engine (`--hadr`), its
+/// links kept with the MI (`data_dir/target/links.json`) so they survive a restart.
+fn hadr_links(
+    src: &Arc<Server>,
+    dst: &Arc<Server>,
+    data_dir: &std::path::Path,
+) -> Arc<ferry_emulator::hadr::link::Links> {
+    let network = ferry_emulator::hadr::Network::new();
+    let names = |n: &[&str]| n.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    network.register(
+        &names(&["FERRY-SOURCE", "127.0.0.1", "localhost"]),
+        src.clone(),
+    );
+    network.register(&names(&[dst.personality().server_name()]), dst.clone());
+    ferry_emulator::hadr::link::Links::new(dst.clone(), network, Some(data_dir.join("target")))
 }
 
 /// The target's name in its ARM scope.
@@ -253,7 +273,7 @@ async fn start_azurite(
 async fn serve(s: Serve) -> anyhow::Result<()> {
     let release = Release::parse(&s.source_version).ok_or_else(|| {
         anyhow::anyhow!(
-            "--source-version must be 2008, 2008r2, 2012, 2014, 2016, 2017, 2019 or 2022"
+            "--source-version must be 2008, 2008r2, 2012, 2014, 2016, 2016-acp, 2017, 2017-acp, 2019, 2022, 2022-cu13 or 2025"
         )
     })?;
     let edition = Edition::parse(&s.source_edition).ok_or_else(|| {
@@ -348,11 +368,13 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         None => None,
     };
     let (src, dst) = (Arc::new(src), Arc::new(dst));
+    let links = s.hadr.then(|| hadr_links(&src, &dst, &s.data_dir));
     let arm = match std::env::var(&s.arm_token_env) {
         Ok(token) => {
             let options = ferry_emulator::arm::ArmOptions {
                 data_dir: Some(s.data_dir.join("arm")),
                 tls: arm_tls,
+                links: links.clone(),
                 ..ferry_emulator::arm::ArmOptions::local(ARM_INSTANCE, &token)
             };
             let front = ferry_emulator::arm::ArmServer::start(
@@ -376,9 +398,18 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         }
         Err(_) => None,
     };
+    let (mut source_api, mut target_api) = (
+        ferry_emulator::control_http::router(src.clone()),
+        ferry_emulator::control_http::router(dst.clone()),
+    );
+    if let Some(l) = &links {
+        use ferry_emulator::control_http::{link_router, workload_router};
+        source_api = source_api.nest("/workload", workload_router(src.clone()));
+        target_api = target_api.nest("/link", link_router(l.clone()));
+    }
     let mut app = axum::Router::new()
-        .nest("/source", ferry_emulator::control_http::router(src.clone()))
-        .nest("/target", ferry_emulator::control_http::router(dst.clone()));
+        .nest("/source", source_api)
+        .nest("/target", target_api);
     if let Some(front) = &arm {
         app = app.nest(
             "/arm",

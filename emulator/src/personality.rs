@@ -27,6 +27,17 @@ pub enum Release {
     Sql2019,
     /// 2022 RTM, 16.0.1000.6
     Sql2022,
+    /// 2016 SP3 with the Azure Connect feature pack, 13.0.7000.253: the first 2016 build the
+    /// link supports ("Prepare environment for link": SQL Server 2016 SP3 (KB 5003279) and
+    /// the SQL Server 2016 Azure Connect pack (KB 5014242)).
+    Sql2016AzureConnect,
+    /// 2017 CU31 with the Azure Connect feature pack, 14.0.3490.10 (same page, KB 5016884).
+    Sql2017AzureConnect,
+    /// 2022 CU13, 16.0.4125.3: the first build whose DAG takes a planned `FAILOVER` ("Failover
+    /// a link": "starting with SQL Server 2022 CU13").
+    Sql2022Cu13,
+    /// 2025 RTM, 17.0.1000.7.
+    Sql2025,
 }
 
 impl Release {
@@ -40,6 +51,10 @@ impl Release {
             "2017" => Release::Sql2017,
             "2019" => Release::Sql2019,
             "2022" => Release::Sql2022,
+            "2016-acp" => Release::Sql2016AzureConnect,
+            "2017-acp" => Release::Sql2017AzureConnect,
+            "2022-cu13" => Release::Sql2022Cu13,
+            "2025" => Release::Sql2025,
             _ => return None,
         })
     }
@@ -55,6 +70,10 @@ impl Release {
             Release::Sql2017 => ("2017", (14, 0, 3456, 2), "RTM", "CU31"),
             Release::Sql2019 => ("2019", (15, 0, 4312, 2), "RTM", "CU20"),
             Release::Sql2022 => ("2022", (16, 0, 1000, 6), "RTM", ""),
+            Release::Sql2016AzureConnect => ("2016", (13, 0, 7000, 253), "SP3", ""),
+            Release::Sql2017AzureConnect => ("2017", (14, 0, 3490, 10), "RTM", "CU31"),
+            Release::Sql2022Cu13 => ("2022", (16, 0, 4125, 3), "RTM", "CU13"),
+            Release::Sql2025 => ("2025", (17, 0, 1000, 7), "RTM", ""),
         }
     }
 }
@@ -114,10 +133,11 @@ impl Personality {
                 Release::Sql2008 | Release::Sql2008R2 => 100,
                 Release::Sql2012 => 110,
                 Release::Sql2014 => 120,
-                Release::Sql2016 => 130,
-                Release::Sql2017 => 140,
+                Release::Sql2016 | Release::Sql2016AzureConnect => 130,
+                Release::Sql2017 | Release::Sql2017AzureConnect => 140,
                 Release::Sql2019 => 150,
-                Release::Sql2022 => 160,
+                Release::Sql2022 | Release::Sql2022Cu13 => 160,
+                Release::Sql2025 => 170,
             },
             Personality::ManagedInstance { .. } => 160,
         }

@@ -65,6 +65,7 @@ impl ArmServer {
             restore_limit: MAX_CONCURRENT_RESTORES.into(),
             database_limit: MAX_DATABASES.into(),
             identity_grants: Mutex::default(),
+            link_ops: Mutex::default(),
             tasks: Mutex::new(None),
             saving: Mutex::new(()),
             last_saved: Mutex::default(),

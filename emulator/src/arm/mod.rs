@@ -18,8 +18,16 @@
 
 mod accepted;
 mod api_version;
+mod dag_body;
+mod dag_shape;
+mod dags;
 mod databases;
+mod endpoint_certificates;
 mod front_end;
+mod link_ops;
+mod link_routes;
+mod link_target;
+mod link_work;
 mod lrs;
 mod operation;
 mod options;
@@ -32,6 +40,7 @@ mod target;
 mod tde_certificates;
 mod tde_install;
 mod tls;
+mod trust_certificates;
 
 pub use front_end::ArmServer;
 pub use options::ArmOptions;

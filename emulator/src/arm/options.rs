@@ -19,6 +19,9 @@ pub struct ArmOptions {
     pub data_dir: Option<std::path::PathBuf>,
     /// Serve HTTPS with this identity (see [`super::https_config`]); None serves plain HTTP.
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// The instance's Managed Instance links (`ferry-emulator serve --hadr`); None answers the
+    /// link's resources with a refusal naming the missing engine.
+    pub links: Option<std::sync::Arc<crate::hadr::link::Links>>,
 }
 
 impl ArmOptions {
@@ -35,6 +38,7 @@ impl ArmOptions {
             operation_time: Duration::from_millis(200),
             data_dir: None,
             tls: None,
+            links: None,
         }
     }
 }

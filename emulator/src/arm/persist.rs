@@ -27,6 +27,8 @@ pub(super) struct Snapshot {
     job_ops: BTreeMap<String, (String, JobStep)>,
     operations: BTreeMap<String, Operation>,
     identity_grants: BTreeMap<String, (String, String)>,
+    #[serde(default)]
+    link_ops: BTreeMap<String, super::link_work::LinkOp>,
 }
 
 pub(super) fn state_file(dir: &Path) -> PathBuf {
@@ -59,6 +61,7 @@ impl Arm {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            link_ops: self.link_ops.lock().clone(),
         }
     }
 
@@ -116,6 +119,7 @@ impl Arm {
         *self.jobs.lock() = jobs.into_iter().collect();
         *self.operations.lock() = snap.operations.into_iter().collect();
         *self.identity_grants.lock() = snap.identity_grants.into_iter().collect();
+        *self.link_ops.lock() = snap.link_ops;
         self.next_op
             .store(snap.next_op, std::sync::atomic::Ordering::SeqCst);
         *self.last_saved.lock() = text;
@@ -146,6 +150,7 @@ impl Arm {
         for id in pending {
             self.run_operation(id);
         }
+        self.resume_link_operations();
         let me = self.clone();
         self.spawn(async move {
             loop {

@@ -142,6 +142,9 @@ async fn answer(
             super::tde_certificates::upload(&arm, &body, version).await
         }
         ("GET", Target::Operation(kind, id)) => operation_reply(&arm, kind, &id),
+        (_, Target::Link(t)) => {
+            super::link_routes::answer(&arm, method.clone(), t, &body, version).await
+        }
         (m, t) => error(
             StatusCode::BAD_REQUEST,
             "NotSupportedYet",
@@ -228,6 +231,9 @@ fn get_restore_details(arm: &Arm, db: &str, name: &str, version: ApiVersion) -> 
 /// The operation URLs handed out: `Azure-AsyncOperation` answers a status body; `Location`
 /// answers 202 while running, then 204, or the error with its status.
 fn operation_reply(arm: &Arm, kind: OperationKind, id: &str) -> Response {
+    if let Some(reply) = super::link_ops::operation_reply(arm, kind, id) {
+        return reply;
+    }
     let job_step = arm.job_ops.lock().get(id).cloned();
     let status = match &job_step {
         Some((job, step)) => Some(step.status(job)),

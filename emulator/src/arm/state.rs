@@ -46,6 +46,8 @@ pub(super) struct Arm {
     /// Every task of the running front end (listener, jobs, operations, saver); None while
     /// it is stopped.
     pub(super) tasks: Mutex<Option<JoinSet<()>>>,
+    /// The Managed Instance link's operations (`link_ops`), by id.
+    pub(super) link_ops: Mutex<std::collections::BTreeMap<String, super::link_work::LinkOp>>,
     /// Serialises writes of the state file, and the last text written.
     pub(super) saving: Mutex<()>,
     pub(super) last_saved: Mutex<String>,

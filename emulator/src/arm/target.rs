@@ -5,6 +5,7 @@
 //! microsoft.sql/MANAGEDINSTANCES/mi` is the instance.
 
 use super::ArmOptions;
+use super::link_target::{self, LinkTarget};
 
 /// A resource or collection the front end answers for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub(super) enum Target {
     TdeCertificates,
     /// An operation URL handed out: `…/locations/{loc}/{kind}/{id}`.
     Operation(OperationKind, String),
+    /// The Managed Instance link's resources.
+    Link(LinkTarget),
 }
 
 /// The two kinds of operation URL the SQL resource provider hands out.
@@ -52,6 +55,22 @@ impl OperationKind {
             OperationKind::OperationResult => "managedInstanceTdeCertOperationResults",
         }
     }
+
+    /// The segment of a distributed availability group's operation URLs (see `link_target`).
+    pub(super) fn link_segment(self) -> &'static str {
+        match self {
+            OperationKind::AsyncOperation => link_target::DAG_ASYNC,
+            OperationKind::OperationResult => link_target::DAG_RESULTS,
+        }
+    }
+
+    /// The segment of a server trust certificate's operation URLs (see `link_target`).
+    pub(super) fn trust_segment(self) -> &'static str {
+        match self {
+            OperationKind::AsyncOperation => link_target::TRUST_ASYNC,
+            OperationKind::OperationResult => link_target::TRUST_RESULTS,
+        }
+    }
 }
 
 /// Why a path names nothing here.
@@ -76,6 +95,7 @@ impl Target {
             }
             Target::RestoreDetails(..) => "managedInstances/databases/restoreDetails",
             Target::TdeCertificates => "managedInstances/tdeCertificates",
+            Target::Link(l) => l.resource_type(),
             Target::Operation(kind, _) => match kind {
                 OperationKind::AsyncOperation => "locations/managedDatabaseAzureAsyncOperation",
                 OperationKind::OperationResult => "locations/managedDatabaseOperationResults",
@@ -108,7 +128,12 @@ pub(super) fn parse(path: &str, o: &ArmOptions) -> Result<Target, Miss> {
                 OperationKind::OperationResult,
             ]
             .into_iter()
-            .find(|k| is(kind, k.segment()) || is(kind, k.tde_segment()))
+            .find(|k| {
+                is(kind, k.segment())
+                    || is(kind, k.tde_segment())
+                    || is(kind, k.link_segment())
+                    || is(kind, k.trust_segment())
+            })
             .ok_or(Miss::Other)?;
             Ok(Target::Operation(kind, (*id).to_owned()))
         }
@@ -148,7 +173,9 @@ fn in_group(rest: &[&str], o: &ArmOptions) -> Result<Target, Miss> {
         [d, db, c] if is(d, "databases") && is(c, "completeRestore") => {
             Ok(Target::CompleteRestore((*db).to_owned()))
         }
-        _ => Err(Miss::Other),
+        rest => link_target::parse(rest)
+            .map(Target::Link)
+            .ok_or(Miss::Other),
     }
 }
 

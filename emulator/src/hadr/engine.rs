@@ -4,14 +4,12 @@
 //! (learn.microsoft.com): CreatingLink (initial seeding), LinkSynchronizing, and the error
 //! states LinkInitError and LinkCreationError.
 
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 use std::time::Duration;
 
-use super::link::{LinkRole, Links};
-use super::link_create::parse_endpoint;
-use super::link_store::{LinkRecord, Phase};
-use crate::instance::Instance;
-use crate::server::Server;
+use super::engine_base::sides;
+use super::link_state::Links;
+use super::link_store::Phase;
 
 /// How often the engine looks, in virtual time.
 const TICK: Duration = Duration::from_secs(1);
@@ -46,73 +44,6 @@ pub(super) fn step(l: &Links) {
     }
 }
 
-/// The two servers of a link as this pass sees them.
-pub(super) struct Sides {
-    /// SQL Server, when its name resolves.
-    pub source: Option<Arc<Server>>,
-    /// Whether the MI reaches SQL Server's endpoint and SQL Server reaches the MI's.
-    pub connected: bool,
-    /// Why not, for last_connect_error.
-    pub why: Option<String>,
-}
-
-impl Sides {
-    /// (primary, secondary) for a role of the MI.
-    pub fn roles(&self, mi: &Arc<Server>, mi_role: LinkRole) -> Option<(Arc<Server>, Arc<Server>)> {
-        let source = self.source.clone()?;
-        Some(match mi_role {
-            LinkRole::Primary => (mi.clone(), source),
-            LinkRole::Secondary => (source, mi.clone()),
-        })
-    }
-}
-
-pub(super) fn sides(l: &Links, rec: &LinkRecord) -> Sides {
-    let Some((host, port)) = parse_endpoint(&rec.spec.partner_endpoint) else {
-        return Sides {
-            source: None,
-            connected: false,
-            why: Some(format!(
-                "partnerEndpoint '{}' is not TCP://host:port",
-                rec.spec.partner_endpoint
-            )),
-        };
-    };
-    let source = l.network.resolve(&host);
-    if l.faults.lock().partitioned {
-        return Sides {
-            source,
-            connected: false,
-            why: Some(
-                "the network between SQL Server and the managed instance is partitioned".into(),
-            ),
-        };
-    }
-    let there = l.network.reachable(&l.mi, &host, port);
-    let back = match &source {
-        Some(s) => l
-            .network
-            .reachable(s, &l.mi_fqdn(), super::network::MI_MIRRORING_PORT)
-            .map(|_| ()),
-        None => Ok(()),
-    };
-    let why = match (&there, &back) {
-        (Err(e), _) => Some(e.to_string()),
-        (_, Err(e)) => Some(e.to_string()),
-        _ => None,
-    };
-    Sides {
-        source,
-        connected: why.is_none(),
-        why,
-    }
-}
-
-/// Runs `f` on a running server's instance; None when it is stopped.
-pub(super) fn on<T>(s: &Server, f: impl FnOnce(&mut Instance) -> T) -> Option<T> {
-    s.with_running_instance(f).ok()
-}
-
 fn step_link(l: &Links, dag: &str) {
     let Some(rec) = l.store.lock().link(dag).cloned() else {
         return;
@@ -140,22 +71,4 @@ fn step_link(l: &Links, dag: &str) {
     if let Some(rec) = l.store.lock().link(dag).cloned() {
         super::engine_dmv::publish(l, &rec, &sides);
     }
-}
-
-/// Changes one database's record of one link and saves.
-pub(super) fn update_db(
-    l: &Links,
-    dag: &str,
-    db: &str,
-    f: impl FnOnce(&mut super::link_store::DbRecord),
-) {
-    l.update(|s| {
-        if let Some(d) = s.link_mut(dag).and_then(|r| {
-            r.databases
-                .iter_mut()
-                .find(|d| d.name.eq_ignore_ascii_case(db))
-        }) {
-            f(d);
-        }
-    });
 }

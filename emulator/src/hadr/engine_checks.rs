@@ -4,65 +4,16 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::engine::{Sides, update_db};
-use super::link::{LinkRole, Links};
-use super::link_create::{parse_endpoint, since};
+use super::engine_base::{Sides, literal, parse_endpoint, scalar, since, update_db};
+use super::link_errors::{INIT_ERROR, e41962, e41973, e41974, e41976, e41977, e41986};
+use super::link_state::Links;
 use super::link_store::LinkRecord;
+use super::link_types::LinkRole;
 use crate::protocol::types::Value;
 use crate::server::Server;
-use crate::sql::Outcome;
 
 /// "Troubleshoot link": error 41962, the link was not initiated within 5 minutes.
 const INIT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
-
-pub(super) const INIT_ERROR: &str = "LinkInitError";
-pub(super) const CREATION_ERROR: &str = "LinkCreationError";
-
-pub(super) fn e41962() -> (i32, String) {
-    (
-        41962,
-        "Operation was aborted as replication to Azure SQL Managed Instance did not start within 5 minutes since it was initiated. Please verify the network connectivity and firewall rules are configured according to the guidelines described at https://aka.ms/mi-link-troubleshooting, and retry the operation.".into(),
-    )
-}
-
-fn e41973() -> (i32, String) {
-    (
-        41973,
-        "The link cannot be established because the endpoint certificate from SQL Server has not been imported to Azure SQL Managed Instance. Please import the endpoint certificate from SQL Server to Managed Instance, and retry the link creation again. Please see online documentation for Managed Instance link for more information.".into(),
-    )
-}
-
-fn e41974() -> (i32, String) {
-    (
-        41974,
-        "The link cannot be established because the endpoint certificate from SQL Azure SQL Managed Instance has not been imported to SQL Server. Please download the endpoint certificate from Managed Instance and import it to SQL Server, and retry the link creation again. Please see online documentation for Managed Instance link for more information.".into(),
-    )
-}
-
-fn e41976(ag: &str, endpoint: &str) -> (i32, String) {
-    (
-        41976,
-        format!(
-            "Connection with availability group '{ag}' on the server with endpoint '{endpoint}' cannot be established as it is not responding. Possible causes could be nonexistence of availability group or distributed availability group on the partner server, incorrectly specified names or configuration parameters. Please check the log file on the partner server for the exact error cause."
-        ),
-    )
-}
-
-pub(super) fn e41977(ag: &str, endpoint: &str) -> (i32, String) {
-    (
-        41977,
-        format!(
-            "Connection with availability group '{ag}' on the server with endpoint '{endpoint}' is established, but there is no response from the target database. Possible causes could be errors with creating a database on the partner server, incorrectly specified names or configuration parameters. Please check the log file on the partner server for the exact error cause."
-        ),
-    )
-}
-
-fn e41986() -> (i32, String) {
-    (
-        41986,
-        "Azure SQL Managed Instance link creation failed because either connection to SQL Server failed, or the server did not respond after a prolonged period of time. Verify the network connectivity and firewall rules between SQL Server and Managed Instance are properly configured and retry again.".into(),
-    )
-}
 
 /// One pass for a database whose link is not yet seeding.
 pub(super) fn init(l: &Links, rec: &LinkRecord, db: &str, sides: &Sides) {
@@ -163,19 +114,6 @@ fn partner_groups(
         }
         _ => Ok(()),
     }
-}
-
-fn literal(s: &str) -> String {
-    format!("N'{}'", s.replace('\'', "''"))
-}
-
-/// The first value of the first row a query returns on `server`.
-pub(super) fn scalar(server: &Server, sql: &str) -> Option<Value> {
-    let outcomes = server.run_sql(sql).ok()?;
-    outcomes.into_iter().find_map(|o| match o {
-        Outcome::Rows { rows, .. } => rows.into_iter().next()?.into_iter().next(),
-        _ => None,
-    })
 }
 
 /// A certificate's DER on `server` (CERTENCODED), by name.

@@ -7,22 +7,14 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::engine::Sides;
+use super::engine_base::Sides;
 use super::engine_seed::DEFAULT_RATE;
 use super::engine_sync::{split_brain, synchronous};
-use super::link::{LinkRole, Links};
+use super::link_state::Links;
 use super::link_store::{DbRecord, LinkRecord, Phase};
+use super::link_types::LinkRole;
 use super::model::{DatabaseRuntime, ReplicaRole, ReplicaRuntime, SeedingRuntime};
 use crate::server::Server;
-
-/// datetime2 text of a virtual time.
-pub(super) fn datetime_text(t: SystemTime) -> String {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    // Days since 0001-01-01; 719,162 of them before 1970-01-01.
-    let days = (d.as_secs() / 86_400) as u32 + 719_162;
-    let ticks = (d.as_secs() % 86_400) * 10_000_000 + u64::from(d.subsec_nanos() / 100);
-    crate::protocol::types::datetime_text(days, ticks)
-}
 
 fn role(r: LinkRole) -> ReplicaRole {
     match r {
@@ -128,8 +120,8 @@ fn publish_database(
     let queue_kb = if caught_up || !primary_side {
         0
     } else {
-        let bytes =
-            super::engine::on(server, |i| i.log_bytes_after(&d.name, d.secondary_lsn)).unwrap_or(0);
+        let bytes = super::engine_base::on(server, |i| i.log_bytes_after(&d.name, d.secondary_lsn))
+            .unwrap_or(0);
         (bytes + 1023) / 1024
     };
     let row = |is_local: bool, is_primary: bool, lsn: i64| DatabaseRuntime {

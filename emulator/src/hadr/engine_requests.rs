@@ -5,9 +5,10 @@
 //! session ("Fail over link": FAILOVER on the primary, FORCE_FAILOVER_ALLOW_DATA_LOSS on the
 //! secondary).
 
-use super::engine::sides;
-use super::link::{LinkRole, Links};
+use super::engine_base::sides;
 use super::link_roles::{Side, demote, promote_forced, promote_planned};
+use super::link_state::Links;
+use super::link_types::{LinkError, LinkRole};
 use super::model::HadrRequest;
 
 pub(super) fn drain(l: &Links) {
@@ -52,7 +53,7 @@ pub(super) fn drain(l: &Links) {
                 };
                 promote_planned(l, &dag, to)
             }
-            HadrRequest::Failover { .. } => Err(super::link::LinkError::refused(
+            HadrRequest::Failover { .. } => Err(LinkError::refused(
                 "FAILOVER must run on the primary replica",
             )),
             HadrRequest::ForceFailover { .. } => promote_forced(l, &dag, side),

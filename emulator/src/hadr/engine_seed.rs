@@ -5,31 +5,16 @@
 //! truncates the log seeding needs: the link fails with error 1412 (LinkCreationError).
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
-use super::engine::{Sides, on, update_db};
-use super::engine_checks::{CREATION_ERROR, e41977, scalar};
-use super::link::Links;
-use super::link_create::since;
+use super::engine_base::{Sides, on, scalar, since, update_db};
+use super::link_errors::{CREATION_ERROR, INIT_ERROR, e41977};
+use super::link_state::{Links, SeedRun};
 use super::link_store::{LinkRecord, Phase};
-use crate::instance::SeedingImage;
 use crate::protocol::types::Value;
 use crate::server::Server;
 
 /// "Troubleshoot link": a link able to push 84 GB an hour seeds 100 GB in about 1.2 hours.
 pub(super) const DEFAULT_RATE: i64 = 84 * 1024 * 1024 * 1024 / 3600;
-
-/// A seeding under way (kept in memory only: a restart begins it again).
-pub(crate) struct SeedRun {
-    image: SeedingImage,
-    /// Each side's start count when it began.
-    launches: (u64, u64),
-    /// The newest log backup of the database on the primary when it began.
-    log_mark: i64,
-    last_tick: SystemTime,
-    /// Lost the connection: starts again once it is back.
-    interrupted: bool,
-}
 
 fn key(dag: &str, db: &str) -> (String, String) {
     (dag.to_ascii_lowercase(), db.to_ascii_lowercase())
@@ -62,9 +47,7 @@ pub(super) fn start(
     let image = match image {
         Ok(i) => i,
         Err(m) => {
-            return update_db(l, dag, db, |d| {
-                d.fail(super::engine_checks::INIT_ERROR, m.number, m.text)
-            });
+            return update_db(l, dag, db, |d| d.fail(INIT_ERROR, m.number, m.text));
         }
     };
     // The copy may be there already from an attempt that was interrupted.

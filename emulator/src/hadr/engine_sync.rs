@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::engine::{Sides, on, update_db};
-use super::link::{LinkRole, Links};
-use super::link_create::since;
+use super::engine_base::{Sides, on, since, update_db};
+use super::link_state::Links;
 use super::link_store::LinkRecord;
+use super::link_types::LinkRole;
 use super::model::AvailabilityMode;
 use crate::server::Server;
 
@@ -124,7 +124,7 @@ pub(super) fn automatic_backups(l: &Links, dag: &str) {
         return;
     }
     let server = l.mi_fqdn();
-    let stamp = super::engine_dmv::datetime_text(now);
+    let stamp = super::engine_base::datetime_text(now);
     for d in rec
         .databases
         .iter()

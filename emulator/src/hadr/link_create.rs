@@ -3,29 +3,12 @@
 //! T-SQL": the MI creates an availability group for the database and joins the DAG). Whether
 //! the partner answers, trusts and holds the database is found in the background (engine).
 
-use std::time::SystemTime;
-
-use super::link::{LinkError, LinkRole, LinkSpec, Links};
+use super::engine_base::parse_endpoint;
+use super::link_state::Links;
 use super::link_store::{DbRecord, LinkRecord};
+use super::link_types::{LinkError, LinkRole, LinkSpec};
 use super::model::{AvailabilityGroup, AvailabilityMode, Replica, ReplicaRole};
 use crate::instance::{guid_text, unique_bytes};
-
-/// `TCP://host:port` (any case) as host and port.
-pub(super) fn parse_endpoint(url: &str) -> Option<(String, u16)> {
-    let rest = url.trim();
-    let scheme = rest.get(..6)?;
-    if !scheme.eq_ignore_ascii_case("tcp://") {
-        return None;
-    }
-    // A LISTENER_URL may carry `;Server=[…]` after the address.
-    let addr = rest[6..].split(';').next()?.trim_end_matches('/');
-    let (host, port) = addr.rsplit_once(':')?;
-    let port: u16 = port.parse().ok()?;
-    if host.is_empty() || port == 0 {
-        return None;
-    }
-    Some((host.to_owned(), port))
-}
 
 fn guid(seed: &str) -> String {
     guid_text(&unique_bytes(seed, 16))
@@ -169,31 +152,4 @@ fn put_mi_groups(links: &Links, l: &LinkRecord) -> Result<(), LinkError> {
     let refused = |m: crate::protocol::tokens::ServerMessage| LinkError::new(m.number, "", m.text);
     links.mi.put_availability_group(ag).map_err(refused)?;
     links.mi.put_availability_group(dag).map_err(refused)
-}
-
-/// Virtual seconds since `t`.
-pub(super) fn since(now: SystemTime, t: SystemTime) -> std::time::Duration {
-    now.duration_since(t).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_endpoint;
-
-    #[test]
-    fn endpoints_parse_with_or_without_the_server_suffix() {
-        assert_eq!(
-            parse_endpoint("TCP://10.0.0.4:5022"),
-            Some(("10.0.0.4".into(), 5022))
-        );
-        assert_eq!(
-            parse_endpoint("tcp://mi.zone.database.windows.net:5022;Server=[mi]"),
-            Some(("mi.zone.database.windows.net".into(), 5022))
-        );
-        assert_eq!(parse_endpoint("http://x:5022"), None);
-        assert_eq!(parse_endpoint("TCP://x"), None);
-        assert_eq!(parse_endpoint("TCP://x:99999"), None);
-        assert_eq!(parse_endpoint("TCP://:5022"), None);
-        assert_eq!(parse_endpoint("TC"), None);
-    }
 }

@@ -7,10 +7,12 @@
 
 use std::sync::Arc;
 
-use super::engine::{on, sides};
+use super::engine_base::{on, sides};
 use super::engine_sync::{catch_up, synchronous};
-use super::link::{LinkError, LinkRole, Links};
+use super::link_errors::{e41142, e41965};
+use super::link_state::Links;
 use super::link_store::{LinkRecord, Phase};
+use super::link_types::{LinkError, LinkRole};
 use super::model::{AvailabilityMode, ReplicaRole};
 use crate::server::Server;
 
@@ -34,26 +36,6 @@ fn role_of(rec: &LinkRecord, side: Side) -> LinkRole {
         Side::Mi => rec.instance_role,
         Side::Source => rec.partner_role,
     }
-}
-
-/// SQL Server error 41142: the target cannot become primary without data loss.
-fn e41142(ag: &str) -> LinkError {
-    LinkError::new(
-        41142,
-        "",
-        format!(
-            "The availability replica for availability group '{ag}' on this instance of SQL Server cannot become the primary replica. One or more databases are not synchronized or have not joined the availability group. If the availability replica uses the asynchronous-commit mode, consider performing a forced manual failover (with possible data loss). Otherwise, once all local secondary databases are joined and synchronized, you can perform a planned manual failover to this secondary replica (without data loss). For more information, see SQL Server Books Online."
-        ),
-    )
-}
-
-/// Error 41965: the MI is in the requested role already.
-fn e41965() -> LinkError {
-    LinkError::new(
-        41965,
-        "",
-        "Setting the role cannot be applied as Azure SQL Managed Instance is already in the requested role.",
-    )
 }
 
 fn one_way(rec: &LinkRecord) -> Result<(), LinkError> {

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::link::{LinkRole, LinkSpec, TrustCertificate};
+use super::link_types::{LinkRole, LinkSpec, TrustCertificate};
 
 /// Where a database of a link stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

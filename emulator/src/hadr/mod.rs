@@ -6,6 +6,7 @@
 
 mod endpoint_cert;
 pub mod errors;
+pub mod fabric;
 pub mod model;
 pub mod network;
 mod requests;
@@ -13,6 +14,7 @@ mod runtime;
 pub mod schema;
 mod server_api;
 mod store;
+mod string_functions;
 
 pub use model::{
     AvailabilityGroup, AvailabilityMode, DatabaseRuntime, Endpoint, HadrRequest, Replica,
@@ -20,9 +22,16 @@ pub use model::{
 };
 pub use network::{Network, Unreachable};
 
+pub mod ddl;
+mod ddl_endpoint;
+mod ddl_group;
+pub mod procs;
+pub mod statements;
+
 // The MI link engine: trust certificates, links, seeding and redo (hadr::link*,
 // hadr::engine*), and the write workload.
 mod engine;
+mod engine_base;
 mod engine_checks;
 mod engine_dmv;
 mod engine_requests;
@@ -30,7 +39,10 @@ mod engine_seed;
 mod engine_sync;
 pub mod link;
 mod link_create;
+mod link_errors;
 mod link_roles;
+mod link_state;
 mod link_status;
 mod link_store;
+mod link_types;
 pub mod workload;

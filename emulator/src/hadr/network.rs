@@ -69,10 +69,15 @@ impl Network {
         for n in names {
             s.servers.insert(n.to_ascii_lowercase(), server.clone());
         }
-        s.servers.insert(
-            server.personality().server_name().to_ascii_lowercase(),
-            server.clone(),
-        );
+        let name = server.personality().server_name().to_ascii_lowercase();
+        if server.personality().is_managed_instance() {
+            // The node the fabric DMVs name answers for the instance (hadr::fabric).
+            let node = super::fabric::Fabric::of(&name)
+                .node_fqdn()
+                .to_ascii_lowercase();
+            s.servers.insert(node, server.clone());
+        }
+        s.servers.insert(name, server.clone());
     }
 
     /// The server a name resolves to; None when unknown or its DNS record is broken.
@@ -95,7 +100,20 @@ impl Network {
         to_host: &str,
         port: u16,
     ) -> Result<Arc<Server>, Unreachable> {
+        // Every server of the network sees the same firewall and DNS; the source matters
+        // only for a fault a test would aim at one side, which `block_port` does not offer.
         let _ = from;
+        self.probe(to_host, port, |s| s.mirroring_endpoint())
+    }
+
+    /// [`Network::reachable`] from anywhere, reading a target's mirroring endpoint with
+    /// `endpoint` (the Agent's `tnc` reads its own server's without locking it again).
+    pub fn probe(
+        &self,
+        to_host: &str,
+        port: u16,
+        endpoint: impl Fn(&Arc<Server>) -> Option<super::model::Endpoint>,
+    ) -> Result<Arc<Server>, Unreachable> {
         let target = self
             .resolve(to_host)
             .ok_or_else(|| Unreachable::UnknownHost(to_host.to_owned()))?;
@@ -122,9 +140,7 @@ impl Network {
             port == MI_MIRRORING_PORT || MI_HADR_PORTS.contains(&port) || port == target.addr.port()
         } else {
             port == target.addr.port()
-                || target
-                    .mirroring_endpoint()
-                    .is_some_and(|e| e.started && e.port == port)
+                || endpoint(&target).is_some_and(|e| e.started && e.port == port)
         };
         if listens {
             Ok(target)

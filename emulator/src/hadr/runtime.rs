@@ -194,7 +194,12 @@ pub(crate) fn write_seeding(
     remote: &str,
     seeding: Option<&SeedingRuntime>,
 ) -> Result<(), ServerMessage> {
-    for db in &ag.databases {
+    inst.execute(
+        r#"DELETE FROM temp."sys.dm_hadr_physical_seeding_stats" WHERE local_physical_seeding_id IN
+           (SELECT operation_id FROM temp."sys.dm_hadr_automatic_seeding" WHERE ag_id = ?1)"#,
+        &[s(&ag.group_id)],
+    )?;
+    for db in ag.databases.iter().chain(seeding.map(|x| &x.database)) {
         inst.execute(
             r#"DELETE FROM temp."sys.dm_hadr_physical_seeding_stats" WHERE local_database_name = ?1 COLLATE NOCASE"#,
             &[s(db)],

@@ -70,6 +70,9 @@ CREATE TABLE IF NOT EXISTS "ferry.availability_groups" (
     name TEXT PRIMARY KEY COLLATE NOCASE, local_role INTEGER NOT NULL, create_any_database INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS "ferry.hadr_endpoint_certificate" (der BLOB NOT NULL, thumbprint TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS "ferry.certificate_issuers" (
+    certificate TEXT NOT NULL COLLATE NOCASE, issuer TEXT NOT NULL COLLATE NOCASE, PRIMARY KEY (certificate, issuer)
+);
 "#;
 
 const RUNTIME: &str = r#"
@@ -112,19 +115,17 @@ CREATE TEMP TABLE IF NOT EXISTS "sys.dm_hadr_automatic_seeding" (
     failure_state_desc nvarchar(128), error_code int, number_of_attempts int
 );
 CREATE TEMP TABLE IF NOT EXISTS "sys.dm_hadr_fabric_config_parameters" (
-    section_name nvarchar(256), parameter_name nvarchar(256), value_name nvarchar(256),
-    value_type nvarchar(256), parameter_value nvarchar(4000)
+    section_name nvarchar(256), parameter_name nvarchar(256), value nvarchar(4000)
 );
 CREATE TEMP TABLE IF NOT EXISTS "sys.dm_hadr_fabric_partitions" (
-    partition_id uniqueidentifier, service_name nvarchar(256), partition_kind nvarchar(256)
+    partition_id uniqueidentifier, service_name nvarchar(256)
 );
 CREATE TEMP TABLE IF NOT EXISTS "sys.dm_hadr_fabric_replicas" (
-    partition_id uniqueidentifier, replica_id bigint, replica_role_desc nvarchar(256),
-    replica_status_desc nvarchar(256), node_name nvarchar(256)
+    partition_id uniqueidentifier, replica_id bigint, replica_role int, replica_status int,
+    replica_address nvarchar(512), node_name nvarchar(256)
 );
 CREATE TEMP TABLE IF NOT EXISTS "sys.dm_hadr_fabric_nodes" (
-    node_name nvarchar(256), node_id uniqueidentifier, ip_address_or_fqdn nvarchar(256),
-    node_status_desc nvarchar(256)
+    node_name nvarchar(256), node_id nvarchar(256), ip_address_or_fqdn nvarchar(256)
 );
 CREATE TEMP TABLE IF NOT EXISTS "ferry.hadr_requests" (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ag TEXT NOT NULL);
 "#;
@@ -141,6 +142,7 @@ const DATABASE_COLUMNS: &[(&str, &str)] = &[
 
 /// Creates what is missing; called every time an instance is opened.
 pub fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
+    super::string_functions::register(conn)?;
     conn.execute_batch(CATALOG)?;
     conn.execute_batch(RUNTIME)?;
     let has_databases: bool = conn

@@ -73,11 +73,18 @@ pub(crate) fn endpoint(inst: &mut Instance) -> Result<Option<Endpoint>, ServerMe
         started: int(&r[3]) == 0,
         role: r[4].clone().unwrap_or_default(),
         certificate: r[5].clone(),
-        windows_auth: r[6]
+        windows_auth: r[6].as_deref().is_some_and(|a| {
+            ["NTLM", "KERBEROS", "NEGOTIATE"]
+                .iter()
+                .any(|m| a.contains(m))
+        }),
+        // SUPPORTED shows as "NONE, …": encryption is then enabled but not required.
+        encryption_required: int(&r[7]) == 1 && !r[8].as_deref().unwrap_or("").starts_with("NONE"),
+        algorithm: r[8]
             .as_deref()
-            .is_some_and(|a| a.starts_with("WINDOWS") || a.contains(", WINDOWS")),
-        encryption_required: int(&r[7]) == 1,
-        algorithm: r[8].clone().unwrap_or_default(),
+            .unwrap_or("NONE")
+            .trim_start_matches("NONE, ")
+            .replace(", ", " "),
     }))
 }
 

@@ -566,6 +566,10 @@ impl Run<'_> {
                 self.out.extend(messages.into_iter().map(Outcome::Info));
                 done(&mut self.out);
             }
+            Plan::Hadr(h) => {
+                crate::hadr::statements::apply(h, self.view().personality, inst).map_err(one)?;
+                done(&mut self.out);
+            }
             Plan::Security(sec) => {
                 super::security::apply(sec.clone(), inst, &self.database, self.base.user, mi)
                     .map_err(one)?;

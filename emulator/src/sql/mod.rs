@@ -20,6 +20,7 @@ mod event_sessions;
 mod expr;
 mod file_change;
 mod functions;
+mod hadr_procs;
 mod linked_login_mask;
 mod linked_servers;
 mod logins;

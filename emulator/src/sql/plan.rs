@@ -82,6 +82,8 @@ pub enum Plan<'t> {
     Return,
     /// RECONFIGURE [WITH OVERRIDE].
     Reconfigure(bool),
+    /// Endpoints and availability groups (hadr::ddl).
+    Hadr(crate::hadr::ddl::HadrStatement),
 }
 
 /// A transaction's name after BEGIN/COMMIT/ROLLBACK/SAVE [TRAN[SACTION]].
@@ -106,6 +108,9 @@ pub fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     }
     if let Some(ddl) = super::server_ddl::parse(st) {
         return ddl.map(Plan::ServerObject);
+    }
+    if let Some(h) = crate::hadr::ddl::parse(st) {
+        return h.map(Plan::Hadr);
     }
     if first.is("BACKUP") {
         return backup::parse_backup(st).map(Plan::Backup);

@@ -127,7 +127,10 @@ pub fn parse_declaration(text: &str) -> Result<Vec<(String, SqlType, bool)>, Ser
 
 /// The system procedures kept in modules of their own, by lowercase name. Each module lists
 /// its procedures in one table; add a module here with one line.
-const ROUTES: &[&[(&str, Handler)]] = &[super::linked_servers::PROCEDURES];
+const ROUTES: &[&[(&str, Handler)]] = &[
+    super::linked_servers::PROCEDURES,
+    super::hadr_procs::PROCEDURES,
+];
 
 /// The module procedure named `name` (without database and schema), if one has it.
 pub fn route(name: &str) -> Option<Handler> {

@@ -464,6 +464,9 @@ pub fn rewrite(
                     format!("Must declare the scalar variable \"@@{g}\"."),
                 ));
             }
+            // T-SQL's + concatenates strings ("+ (String Concatenation) (Transact-SQL)");
+            // SQLite's adds. Next to a string literal it is a concatenation.
+            Token::Punct(p) if p == "+" && concatenates(tokens, i) => "||".into(),
             Token::Punct(p) => p.clone(),
         });
         i += 1;
@@ -498,6 +501,12 @@ pub fn rewrite(
         target,
         target_table,
     })
+}
+
+/// Whether the `+` at `tokens[i]` has a string literal on either side.
+fn concatenates(tokens: &[Token], i: usize) -> bool {
+    let is_str = |t: Option<&Token>| matches!(t, Some(Token::Str { .. }));
+    is_str(tokens.get(i + 1)) || (i > 0 && is_str(tokens.get(i - 1)))
 }
 
 /// Where a T-SQL name lives: (SQLite schema = attached database, SQLite table name).

@@ -253,8 +253,10 @@ fn statement_end(t: &[Token], start: usize) -> usize {
                             && word(t.get(start + 1)).as_deref() == Some("TRIGGER")
                             && word(t.get(i + 1)).as_deref() == Some("EXISTS")
                     }
-                    // GRANT … WITH GRANT OPTION.
-                    "GRANT" => prev == "WITH",
+                    // GRANT … WITH GRANT OPTION; ALTER AVAILABILITY GROUP [ag] GRANT|DENY
+                    // CREATE ANY DATABASE ("ALTER AVAILABILITY GROUP").
+                    "GRANT" => prev == "WITH" || alters_group(t, start, &first),
+                    "DENY" => alters_group(t, start, &first),
                     "DELETE" | "UPDATE" => prev == "ON" || prev == "FOR" || first == "WITH",
                     "DROP" | "SET" | "CREATE" => first == "ALTER",
                     "INSERT" | "MERGE" => first == "WITH",
@@ -271,6 +273,14 @@ fn statement_end(t: &[Token], start: usize) -> usize {
         i += 1;
     }
     t.len()
+}
+
+/// Whether the statement from `start` is ALTER AVAILABILITY GROUP, whose GRANT/DENY CREATE
+/// ANY DATABASE belongs to it.
+fn alters_group(t: &[Token], start: usize, first: &str) -> bool {
+    first == "ALTER"
+        && word(t.get(start + 1)).as_deref() == Some("AVAILABILITY")
+        && word(t.get(start + 2)).as_deref() == Some("GROUP")
 }
 
 #[cfg(test)]

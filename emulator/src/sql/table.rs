@@ -159,6 +159,7 @@ pub(super) fn table_statement(
     let tokens = in_memory.as_deref().unwrap_or(tokens);
     refresh_session_views(tokens, s, inst)?;
     refresh_resource_views(tokens, s, inst)?;
+    crate::hadr::fabric::refresh(tokens, s.personality, inst)?;
     let rw = rewrite::rewrite(tokens, s.database, inst)?;
     let mut params = Vec::with_capacity(rw.params.len());
     for name in &rw.params {

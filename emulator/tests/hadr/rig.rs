@@ -66,7 +66,11 @@ pub async fn prepare(r: &Rig, db: &str) -> C {
     exec(&mut c, &format!("CREATE DATABASE [{db}]")).await;
     exec(&mut c, &format!("ALTER DATABASE [{db}] SET RECOVERY FULL")).await;
     exec(&mut c, &format!("CREATE TABLE [{db}].dbo.t (id INT NOT NULL, note NVARCHAR(100)); INSERT INTO [{db}].dbo.t VALUES (1, N'before the link')")).await;
-    exec(&mut c, &format!("BACKUP DATABASE [{db}] TO DISK = N'{dir}/{db}.bak'")).await;
+    exec(
+        &mut c,
+        &format!("BACKUP DATABASE [{db}] TO DISK = N'{dir}/{db}.bak'"),
+    )
+    .await;
     trust(r, &mut c).await;
     exec(&mut c, &format!(
         "CREATE AVAILABILITY GROUP [AG_{db}] WITH (CLUSTER_TYPE = NONE) FOR DATABASE [{db}] REPLICA ON N'{SOURCE}' WITH (ENDPOINT_URL = 'TCP://{SOURCE}:5022', AVAILABILITY_MODE = SYNCHRONOUS_COMMIT, FAILOVER_MODE = MANUAL, SEEDING_MODE = AUTOMATIC)"
@@ -80,11 +84,25 @@ pub async fn prepare(r: &Rig, db: &str) -> C {
 /// Master key, endpoint certificate and endpoint on SQL Server; the MI's certificate imported
 /// under the MI's FQDN; SQL Server's certificate uploaded to the MI.
 pub async fn trust(r: &Rig, c: &mut C) {
-    exec(c, "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Str0ng-Passw0rd!'").await;
+    exec(
+        c,
+        "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Str0ng-Passw0rd!'",
+    )
+    .await;
     exec(c, &format!("CREATE CERTIFICATE [{SOURCE_CERT}] WITH SUBJECT = 'Certificate for {SOURCE_CERT}', EXPIRY_DATE = '20300101'")).await;
     exec(c, &format!("CREATE ENDPOINT database_mirroring_endpoint STATE = STARTED AS TCP (LISTENER_PORT = 5022, LISTENER_IP = ALL) FOR DATABASE_MIRRORING (ROLE = ALL, AUTHENTICATION = CERTIFICATE [{SOURCE_CERT}], ENCRYPTION = REQUIRED ALGORITHM AES)")).await;
-    let (mi_der, _) = r.mi.server.endpoint_certificate().expect("the MI's endpoint certificate");
-    exec(c, &format!("CREATE CERTIFICATE [{MI_FQDN}] FROM BINARY = 0x{}", hex(&mi_der))).await;
+    let (mi_der, _) =
+        r.mi.server
+            .endpoint_certificate()
+            .expect("the MI's endpoint certificate");
+    exec(
+        c,
+        &format!(
+            "CREATE CERTIFICATE [{MI_FQDN}] FROM BINARY = 0x{}",
+            hex(&mi_der)
+        ),
+    )
+    .await;
     let der = source_certificate(c).await;
     r.links.put_trust_certificate(SOURCE_CERT, &der).unwrap();
 }

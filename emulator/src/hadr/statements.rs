@@ -1,0 +1,29 @@
+//! Running the Always On statements the batch read (hadr::ddl) on the instance.
+
+/// Runs an Always On statement the batch read (hadr::ddl).
+pub fn apply(
+    st: &super::ddl::HadrStatement,
+    p: &crate::personality::Personality,
+    inst: &mut crate::instance::Instance,
+) -> Result<(), crate::protocol::tokens::ServerMessage> {
+    use super::ddl::HadrStatement as H;
+    let endpoint_ok = || {
+        if p.is_managed_instance() {
+            Err(super::errors::not_on_mi("ENDPOINT"))
+        } else {
+            Ok(())
+        }
+    };
+    match st {
+        H::CreateEndpoint(spec) => {
+            endpoint_ok().and_then(|_| super::ddl_endpoint::create(inst, spec))
+        }
+        H::AlterEndpoint(spec) => {
+            endpoint_ok().and_then(|_| super::ddl_endpoint::alter(inst, spec))
+        }
+        H::DropEndpoint(name) => endpoint_ok().and_then(|_| super::ddl_endpoint::drop(inst, name)),
+        H::CreateGroup(spec) => super::ddl_group::create(p, inst, spec),
+        H::AlterGroup(name, action) => super::ddl_group::alter(p, inst, name, action),
+        H::DropGroup(name) => super::ddl_group::drop(p, inst, name),
+    }
+}
