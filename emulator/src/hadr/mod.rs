@@ -7,6 +7,7 @@
 mod endpoint_cert;
 pub mod errors;
 pub mod fabric;
+mod membership;
 pub mod model;
 pub mod network;
 mod requests;
@@ -27,3 +28,4 @@ mod ddl_endpoint;
 mod ddl_group;
 pub mod procs;
 pub mod statements;
+pub mod tnc;
