@@ -7,6 +7,7 @@
 mod endpoint_cert;
 pub mod errors;
 pub mod fabric;
+mod membership;
 pub mod model;
 pub mod network;
 mod requests;
@@ -46,3 +47,4 @@ mod link_status;
 mod link_store;
 mod link_types;
 pub mod workload;
+pub mod tnc;
