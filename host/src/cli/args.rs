@@ -98,7 +98,7 @@ pub(crate) enum Command {
     ///
     /// A planned failover the other way: the MI switched to synchronous commit, its last
     /// hardened LSN compared with SQL Server's until equal and stable, then the failover. The
-    /// link stays, so `ferry cutover` can fail over to the MI again.
+    /// database's work item then ends (failed back); a new run moves it again.
     Failback(CutoverArgs),
     /// Finish: tell databases that wait after their cutover (a link kept for failback) that
     /// they are done; the step then ends as its settings say (for `mi-link`: once the MI has
