@@ -24,7 +24,7 @@ fn outputs(log: &str) -> Vec<(String, Value)> {
 async fn three_databases_cut_over_under_a_workload_without_losing_a_committed_row() {
     let s = setup("2022", &["SalesDb", "HRDb", "InventoryDb"], "").await;
     let apply = s.apply();
-    s.until_synchronizing(Duration::from_secs(120)).await;
+    s.until_synchronizing(&apply, Duration::from_secs(120)).await;
 
     // The applications write while the links replicate, then stop (cutover's step 1).
     let workloads = s.workloads(40.0);
@@ -62,7 +62,7 @@ async fn three_databases_cut_over_under_a_workload_without_losing_a_committed_ro
 async fn a_one_way_version_breaks_the_link_instead_of_failing_over() {
     let s = setup("2019", &["SalesDb"], "").await;
     let apply = s.apply();
-    s.until_synchronizing(Duration::from_secs(120)).await;
+    s.until_synchronizing(&apply, Duration::from_secs(120)).await;
     let before = fingerprint(&s.src, "SalesDb");
     let out = run(&s.site, &["cutover", "migration.toml"]).await;
     assert!(out.status.success(), "{:?}", text(&out));
@@ -95,7 +95,8 @@ fn the_example_site_passes_check() {
     let environment = std::fs::read_to_string(root.join("environment.toml")).unwrap();
     let check = |migration: &str| {
         let site = Site::new(migration, &environment);
-        std::fs::write(site.path("emulator-ca.pem"), "").unwrap();
+        let ca = ferry_emulator::ServerTls::generate(&[]).unwrap().ca_pem;
+        std::fs::write(site.path("emulator-ca.pem"), ca).unwrap();
         site.run(
             &["check", "migration.toml"],
             &[

@@ -88,6 +88,7 @@ impl Instance {
             ),
         }
         super::certificates::ensure_schema(&inst.conn)?;
+        inst.conn.execute_batch(super::master_key::SCHEMA)?;
         inst.conn.execute_batch(undo::SCHEMA)?;
         inst.conn.execute_batch(sessions::SCHEMA)?;
         inst.conn.execute_batch(super::resource_views::SCHEMA)?;

@@ -25,6 +25,7 @@ mod link_replica;
 mod linked_servers;
 mod login_access;
 mod login_changes;
+pub(crate) mod master_key;
 mod mi_restore;
 mod msdb_agent;
 mod msdb_mail;

@@ -20,6 +20,7 @@ const SERVER_VIEWS: &[&str] = &[
     "credentials",
     "dm_operation_status",
     "certificates",
+    "symmetric_keys",
     "dm_database_encryption_keys",
     "configurations",
     "messages",

@@ -22,7 +22,7 @@ pub enum SecurityStatement {
     CreateEncryptionKey {
         certificate: String,
     },
-    /// CREATE MASTER KEY …: accepted; the emulator keeps no key hierarchy.
+    /// CREATE MASTER KEY …: `master`'s key in sys.symmetric_keys (instance/master_key.rs).
     CreateMasterKey,
 }
 
@@ -109,7 +109,7 @@ fn catalog_tables(sec: &SecurityStatement) -> &'static [&'static str] {
         }
         SecurityStatement::Certificate(_) => &["sys.certificates", "ferry.certificate_keys"],
         SecurityStatement::CreateEncryptionKey { .. } => &["sys.dm_database_encryption_keys"],
-        SecurityStatement::CreateMasterKey => &[],
+        SecurityStatement::CreateMasterKey => &["sys.symmetric_keys"],
     }
 }
 
@@ -146,7 +146,7 @@ pub fn apply(
         S::CreateEncryptionKey { certificate } => {
             inst.create_encryption_key(database, &certificate)
         }
-        S::CreateMasterKey => Ok(()),
+        S::CreateMasterKey => inst.create_master_key(database),
     }
 }
 

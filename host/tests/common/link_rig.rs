@@ -209,7 +209,7 @@ impl LinkSite {
     }
 
     /// Waits until every database's link replicates (`LinkSynchronizing`), `limit` at most.
-    pub async fn until_synchronizing(&self, limit: Duration) {
+    pub async fn until_synchronizing(&self, apply: &Apply, limit: Duration) {
         let deadline = Instant::now() + limit;
         loop {
             let states: Vec<String> = self
@@ -224,10 +224,16 @@ impl LinkSite {
             if states.iter().all(|s| s == "LinkSynchronizing") {
                 return;
             }
+            let out = apply.output();
+            assert!(
+                !out.contains("\"run-finished\""),
+                "ferry apply ended before the links synchronized: {states:?}\n{out}"
+            );
             assert!(
                 Instant::now() < deadline,
-                "the links never all synchronized: {:?} {states:?}",
-                self.dbs
+                "the links never all synchronized: {:?} {states:?}\n{}",
+                self.dbs,
+                apply.output()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -171,6 +171,11 @@ impl Apply {
         }
     }
 
+    /// What it printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// Waits until a line of its output contains `needle` (60 s at most).
     pub async fn until(&self, needle: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -98,6 +98,12 @@ impl Instance {
                 let (der, pkcs8) =
                     x509::generate(&subject, start, expiry).map_err(|_| not_a_certificate())?;
                 let facts = Self::read_certificate(&der)?;
+                // "CREATE CERTIFICATE": without ENCRYPTION BY PASSWORD "the private key is
+                // encrypted using the database master key" — none in master is error 15581. A
+                // Managed Instance's master is taken to have one (the docs are silent).
+                if password.is_none() && !mi && !self.has_master_key() {
+                    return Err(crate::instance::master_key::no_master_key());
+                }
                 let protection = password.map_or(KeyProtection::MasterKey, KeyProtection::Password);
                 self.insert_certificate(&name, &der, &facts, Some(&pkcs8), &protection, None)?;
                 Ok(())
