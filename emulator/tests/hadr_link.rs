@@ -128,21 +128,15 @@ async fn a_stalled_seeding_restarts_from_zero_when_the_mi_restarts_and_the_injec
     let _src = prepare(&r, "db1").await;
     r.links.set_seeding_rate(100);
     r.links.create(spec("db1", false)).unwrap();
-    wait_for(&r.links, "DAG_db1", "seeding", |s| {
-        state(s) == "CreatingLink"
-    })
-    .await;
     r.links.inject(LinkFault::StallSeeding { stalled: true });
-    r.mi.server.restart().await.unwrap();
-    // The attempt count is kept in the status through seedingProgress starting over; the DMV
-    // shows number_of_attempts.
+    let attempts = "SELECT CAST(number_of_attempts AS int) FROM sys.dm_hadr_automatic_seeding";
     let mut mi = connect(&r.mi).await;
-    wait_sql(
-        &mut mi,
-        "SELECT CAST(number_of_attempts AS int) FROM sys.dm_hadr_automatic_seeding",
-        "2",
-    )
-    .await;
+    wait_sql(&mut mi, attempts, "1").await;
+    drop(mi);
+    r.mi.server.restart().await.unwrap();
+    // Seeding is not resumable: it begins again, a second attempt.
+    let mut mi = connect(&r.mi).await;
+    wait_sql(&mut mi, attempts, "2").await;
     r.links.inject(LinkFault::TruncateLog);
     let s = wait_for(&r.links, "DAG_db1", "LinkCreationError", |s| {
         state(s) == "LinkCreationError"
