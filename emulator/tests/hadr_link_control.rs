@@ -91,14 +91,16 @@ async fn the_workload_commits_rows_that_the_link_ships_and_the_control_api_drive
 
     let lag = http
         .post(format!("{link}/lag"))
-        .json(&serde_json::json!({"seconds": 2}))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"seconds": 2}).to_string())
         .send()
         .await
         .unwrap();
     assert_eq!(lag.status(), 204);
     let bad = http
         .post(format!("{link}/faults"))
-        .json(&serde_json::json!({"kind": "meteor"}))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"kind": "meteor"}).to_string())
         .send()
         .await
         .unwrap();
@@ -106,7 +108,11 @@ async fn the_workload_commits_rows_that_the_link_ships_and_the_control_api_drive
 
     let started = http
         .post(format!("{work}/"))
-        .json(&serde_json::json!({"database": "db1", "table": "load", "rows_per_second": 5}))
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({"database": "db1", "table": "load", "rows_per_second": 5})
+                .to_string(),
+        )
         .send()
         .await
         .unwrap();
@@ -118,8 +124,9 @@ async fn the_workload_commits_rows_that_the_link_ships_and_the_control_api_drive
         .send()
         .await
         .unwrap()
-        .json()
+        .text()
         .await
+        .map(|t| serde_json::from_str(&t).unwrap())
         .unwrap();
     let rows = stopped["rows_committed"].as_u64().unwrap();
     assert!(rows > 0, "{stopped}");
@@ -136,7 +143,8 @@ async fn the_workload_commits_rows_that_the_link_ships_and_the_control_api_drive
 
     let partition = http
         .post(format!("{link}/faults"))
-        .json(&serde_json::json!({"kind": "partition", "partitioned": true}))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"kind": "partition", "partitioned": true}).to_string())
         .send()
         .await
         .unwrap();

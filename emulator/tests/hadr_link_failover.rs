@@ -104,12 +104,10 @@ async fn planned_failover_needs_sync_on_both_sides_then_the_mi_takes_every_row_a
     )
     .await;
 
-    // Failing back: planned, from the MI side (T-SQL on the primary).
-    exec(&mut mi, "ALTER AVAILABILITY GROUP [DAG_db1] FAILOVER").await;
-    wait_for(&r.links, "DAG_db1", "SQL Server primary again", |s| {
-        s.instance_role == LinkRole::Secondary
-    })
-    .await;
+    // Failing back: planned, from the MI side (ARM setRole Secondary, Planned).
+    r.links.set_role("DAG_db1", false, false).unwrap();
+    let s = r.links.status("DAG_db1").unwrap();
+    assert_eq!(s.instance_role, LinkRole::Secondary);
     exec(
         &mut src,
         "INSERT INTO db1.dbo.t VALUES (23, N'after failing back')",

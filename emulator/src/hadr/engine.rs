@@ -31,6 +31,7 @@ pub(super) async fn run(links: Weak<Links>) {
 
 /// One pass over every link.
 pub(super) fn step(l: &Links) {
+    let _turn = l.turn.lock();
     super::engine_requests::drain(l);
     let dags: Vec<String> = l
         .store
