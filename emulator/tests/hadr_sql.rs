@@ -258,6 +258,11 @@ async fn a_database_joins_an_availability_group_only_when_ready() {
         .await,
         "AVAILABILITY_REPLICA"
     );
+    assert_eq!(
+        error_code(&mut c, "DROP DATABASE [sales]").await,
+        3752,
+        "still in the AG"
+    );
     exec(&mut c, "DROP AVAILABILITY GROUP [AG_sales]").await;
     assert!(r.server.availability_groups().is_empty());
     assert_eq!(

@@ -7,10 +7,12 @@ mod arm;
 mod blob;
 mod entra;
 mod link;
+mod network;
 mod reply;
 mod server;
 
 pub use arm::arm_router;
 pub use blob::blob_router;
 pub use link::{link_router, workload_router};
+pub use network::network_router;
 pub use server::router;

@@ -251,6 +251,18 @@ pub(crate) fn create(s: &Personality, inst: &mut Instance, spec: &GroupSpec) -> 
         ));
     }
     let mut dbs: Vec<String> = Vec::new();
+    if distributed {
+        // A distributed AG carries the databases of its local member AG
+        // ("sys.availability_databases_cluster" lists them under the DAG as well).
+        for r in &replicas {
+            if let Some(member) = all
+                .iter()
+                .find(|g| !g.distributed && g.name.eq_ignore_ascii_case(&r.server_name))
+            {
+                dbs.extend(member.databases.iter().cloned());
+            }
+        }
+    }
     for db in &spec.databases {
         if dbs.iter().any(|d| d.eq_ignore_ascii_case(db)) {
             return Err(ServerMessage::error(

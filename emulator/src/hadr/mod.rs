@@ -7,6 +7,7 @@
 mod endpoint_cert;
 pub mod errors;
 pub mod fabric;
+mod membership;
 pub mod model;
 pub mod network;
 mod requests;
@@ -27,6 +28,7 @@ mod ddl_endpoint;
 mod ddl_group;
 pub mod procs;
 pub mod statements;
+pub mod tnc;
 
 // The MI link engine: trust certificates, links, seeding and redo (hadr::link*,
 // hadr::engine*), and the write workload.
