@@ -245,3 +245,51 @@ async fn deleting_a_link_during_seeding_drops_the_copy_on_the_mi() {
         Some("0")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_during_cutover_refuses_the_planned_failover_and_t_sql_failover_carries_it_out()
+{
+    let (r, mut src, mut mi) = linked(true).await;
+    r.links.set_replication_mode("DAG_db1", true).unwrap();
+    exec(&mut src, TO_SYNC).await;
+    exec(
+        &mut src,
+        "INSERT INTO db1.dbo.t VALUES (2, N'last before cutover')",
+    )
+    .await;
+    r.links
+        .inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: true });
+    wait_for(&r.links, "DAG_db1", "DISCONNECTED", |s| {
+        s.databases[0].connected_state == "DISCONNECTED"
+    })
+    .await;
+    assert_eq!(
+        r.links.failover("DAG_db1", false).unwrap_err().number,
+        41142
+    );
+    r.links
+        .inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: false });
+    wait_for(&r.links, "DAG_db1", "CONNECTED", |s| {
+        s.databases[0].connected_state == "CONNECTED"
+    })
+    .await;
+    // "Fail over link": T-SQL on the primary, SQL Server 2022 CU13 and later.
+    exec(&mut src, "ALTER AVAILABILITY GROUP [DAG_db1] FAILOVER").await;
+    wait_for(&r.links, "DAG_db1", "the MI primary", |s| {
+        s.instance_role == LinkRole::Primary
+    })
+    .await;
+    assert_eq!(
+        text(&mut mi, "SELECT note FROM db1.dbo.t WHERE id = 2")
+            .await
+            .as_deref(),
+        Some("last before cutover")
+    );
+    exec(&mut mi, "INSERT INTO db1.dbo.t VALUES (3, N'on the MI')").await;
+    let s = r.links.status("DAG_db1").unwrap();
+    let (cert, _) = s.databases[0]
+        .partner_cert
+        .clone()
+        .expect("partnerAuthCertValidity");
+    assert_eq!(cert, SOURCE_CERT);
+}
