@@ -230,3 +230,34 @@ async fn requests_that_cannot_be_a_link_are_refused_at_once() {
             .is_err()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_dag_on_sql_server_stops_the_flow() {
+    let r = rig(common::sql2019()).await;
+    let mut src = prepare(&r, "db1").await;
+    r.links.create(spec("db1", false)).unwrap();
+    wait_for(&r.links, "DAG_db1", SYNCHRONIZING, |s| {
+        state(s) == SYNCHRONIZING
+    })
+    .await;
+    exec(&mut src, "DROP AVAILABILITY GROUP [DAG_db1]").await;
+    wait_for(&r.links, "DAG_db1", "DISCONNECTED", |s| {
+        s.databases[0].connected_state == "DISCONNECTED"
+    })
+    .await;
+    exec(
+        &mut src,
+        "INSERT INTO db1.dbo.t VALUES (2, N'after the drop')",
+    )
+    .await;
+    // A full pass of the engine and more: nothing arrives.
+    r.links.set_lag(Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut mi = connect(&r.mi).await;
+    assert_eq!(
+        text(&mut mi, "SELECT COUNT(*) FROM db1.dbo.t")
+            .await
+            .as_deref(),
+        Some("1")
+    );
+}
