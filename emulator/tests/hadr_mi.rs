@@ -82,11 +82,11 @@ async fn sql_server_hands_out_its_endpoint_certificate_only_with_the_azure_conne
     .await;
     exec(
         &mut c,
-        "DECLARE @id int; SELECT @id = certificate_id FROM sys.certificates WHERE name = 'MicrosoftPKI'; EXEC sp_certificate_add_issuer @id, N'*.database.windows.net'",
+        "DECLARE @id int = CERT_ID('MicrosoftPKI'); EXEC sp_certificate_add_issuer @id, N'*.database.windows.net'; EXEC sp_certificate_add_issuer @id, N'*.database.windows.net'",
     )
     .await;
     assert_eq!(
-        error_code(&mut c, "DECLARE @id int; SELECT @id = certificate_id FROM sys.certificates WHERE name = 'nope'; EXEC sp_certificate_add_issuer @id, N'*.database.windows.net'").await,
+        error_code(&mut c, "DECLARE @id int = CERT_ID('nope'); EXEC sp_certificate_add_issuer @id, N'*.database.windows.net'").await,
         50000
     );
     assert_eq!(
