@@ -334,6 +334,12 @@ async fn a_distributed_availability_group_is_created_modified_and_failed_over() 
         r.server.availability_group("DAG_sales").unwrap().local_role,
         ReplicaRole::Secondary
     );
+    // The forwarder sets modes too (failback needs both sides synchronous).
+    exec(
+        &mut c,
+        "ALTER AVAILABILITY GROUP [DAG_sales] MODIFY AVAILABILITY GROUP ON 'AG_sales' WITH (AVAILABILITY_MODE = ASYNCHRONOUS_COMMIT)",
+    )
+    .await;
     exec(
         &mut c,
         "ALTER AVAILABILITY GROUP [DAG_sales] FORCE_FAILOVER_ALLOW_DATA_LOSS",
@@ -343,6 +349,9 @@ async fn a_distributed_availability_group_is_created_modified_and_failed_over() 
         r.server.take_hadr_requests(),
         vec![
             HadrRequest::SetRoleSecondary {
+                ag: "DAG_sales".into()
+            },
+            HadrRequest::ModeChanged {
                 ag: "DAG_sales".into()
             },
             HadrRequest::ForceFailover {

@@ -330,7 +330,10 @@ pub(crate) fn alter(
                     "REPLICA"
                 }));
             }
-            if g.local_role != ReplicaRole::Primary {
+            // A distributed AG's modes are set on both sides, the global primary and the
+            // forwarder ("Configure an Always On distributed availability group": failover
+            // sets SYNCHRONOUS_COMMIT on both); a basic AG is changed on its primary.
+            if !g.distributed && g.local_role != ReplicaRole::Primary {
                 return Err(not_primary(&ag));
             }
             for m in members {
