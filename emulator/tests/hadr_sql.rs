@@ -406,3 +406,25 @@ async fn an_availability_group_without_databases_takes_create_any_database() {
     let ag = r.server.availability_group("AG_mi").unwrap();
     assert!(ag.databases.is_empty() && ag.create_any_database);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_link_s_releases_report_their_builds() {
+    for (name, release, version) in [
+        ("2016-acp", Release::Sql2016AzureConnect, "13.0.7000.253"),
+        ("2017-acp", Release::Sql2017AzureConnect, "14.0.3490.10"),
+        ("2022-cu13", Release::Sql2022Cu13, "16.0.4125.3"),
+        ("2025", Release::Sql2025, "17.0.1000.7"),
+    ] {
+        assert_eq!(Release::parse(name), Some(release));
+        let r = start(sql(release, true), TlsMode::Required).await;
+        let mut c = connect(&r).await;
+        assert_eq!(
+            scalar_string(
+                &mut c,
+                "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(30))"
+            )
+            .await,
+            version
+        );
+    }
+}
