@@ -7,6 +7,7 @@
 mod endpoint_cert;
 pub mod errors;
 pub mod fabric;
+mod membership;
 pub mod model;
 pub mod network;
 mod requests;
@@ -25,8 +26,11 @@ pub use network::{Network, Unreachable};
 pub mod ddl;
 mod ddl_endpoint;
 mod ddl_group;
+mod endpoint_options;
+mod group_checks;
 pub mod procs;
 pub mod statements;
+pub mod tnc;
 
 // The MI link engine: trust certificates, links, seeding and redo (hadr::link*,
 // hadr::engine*), and the write workload.

@@ -4,7 +4,8 @@
 //! ("Troubleshoot issues with Managed Instance link", learn.microsoft.com).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
@@ -64,7 +65,20 @@ impl Network {
     }
 
     /// Makes `server` answer to each of `names` (its host name, FQDN, `localhost`, …).
-    pub fn register(&self, names: &[String], server: Arc<Server>) {
+    pub fn register(self: &Arc<Self>, names: &[String], server: Arc<Server>) {
+        let token = super::membership::new_token();
+        match server.with_running_instance(|i| super::membership::record(i, &token)) {
+            Ok(Ok(())) => super::membership::add(
+                token,
+                Arc::new(Member {
+                    net: Arc::downgrade(self),
+                    me: Arc::downgrade(&server),
+                }),
+            ),
+            _ => tracing::warn!(
+                "a stopped server joined the network: its Agent jobs will not reach it"
+            ),
+        }
         let mut s = self.state.lock();
         for n in names {
             s.servers.insert(n.to_ascii_lowercase(), server.clone());
@@ -112,7 +126,7 @@ impl Network {
         &self,
         to_host: &str,
         port: u16,
-        endpoint: impl Fn(&Arc<Server>) -> Option<super::model::Endpoint>,
+        mut endpoint: impl FnMut(&Arc<Server>) -> Option<super::model::Endpoint>,
     ) -> Result<Arc<Server>, Unreachable> {
         let target = self
             .resolve(to_host)
@@ -172,5 +186,47 @@ impl Network {
         let mut s = self.state.lock();
         s.blocked.clear();
         s.broken_dns.clear();
+    }
+}
+
+/// The network as one registered server's statements reach it (hadr::membership).
+struct Member {
+    net: Weak<Network>,
+    me: Weak<Server>,
+}
+
+impl super::membership::Prober for Member {
+    fn probe(
+        &self,
+        host: &str,
+        port: u16,
+        own_endpoint: Option<super::model::Endpoint>,
+    ) -> Result<String, String> {
+        let (Some(net), Some(me)) = (self.net.upgrade(), self.me.upgrade()) else {
+            return Err(format!("name resolution of {host} failed"));
+        };
+        net.probe(host, port, |target| {
+            if Arc::ptr_eq(target, &me) {
+                return own_endpoint.clone();
+            }
+            // Another server's lock, waited for briefly: two servers probing each other at
+            // once cannot block each other for good; one that stays busy does not answer.
+            target
+                .try_with_running_instance(Duration::from_secs(2), |i| {
+                    super::store::endpoint(i).ok().flatten()
+                })
+                .flatten()
+        })
+        .map(|t| t.addr.ip().to_string())
+        .map_err(|e| e.to_string())
+    }
+
+    fn address(&self, host: &str) -> Option<String> {
+        let net = self.net.upgrade()?;
+        net.resolve(host).map(|s| s.addr.ip().to_string())
+    }
+
+    fn alive(&self) -> bool {
+        self.net.strong_count() > 0 && self.me.strong_count() > 0
     }
 }

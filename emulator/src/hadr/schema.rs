@@ -70,6 +70,17 @@ CREATE TABLE IF NOT EXISTS "ferry.availability_groups" (
     name TEXT PRIMARY KEY COLLATE NOCASE, local_role INTEGER NOT NULL, create_any_database INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS "ferry.hadr_endpoint_certificate" (der BLOB NOT NULL, thumbprint TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS "ferry.hadr_network" (token TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS msdb."dbo.sysjobactivity" (
+    session_id int, job_id uniqueidentifier NOT NULL, run_requested_date datetime, run_requested_source sysname,
+    queued_date datetime, start_execution_date datetime, last_executed_step_id int,
+    last_executed_step_date datetime, stop_execution_date datetime, job_history_id int,
+    next_scheduled_run_date datetime
+);
+CREATE TABLE IF NOT EXISTS msdb."dbo.sysjobstepslogs" (
+    log_id INTEGER PRIMARY KEY, log nvarchar(-1) NOT NULL, date_created datetime NOT NULL,
+    date_modified datetime NOT NULL, log_size bigint NOT NULL, step_uid uniqueidentifier NOT NULL
+);
 CREATE TABLE IF NOT EXISTS "ferry.certificate_issuers" (
     certificate TEXT NOT NULL COLLATE NOCASE, issuer TEXT NOT NULL COLLATE NOCASE, PRIMARY KEY (certificate, issuer)
 );

@@ -3,7 +3,8 @@
 //! … pages of the Transact-SQL reference), and the rows SQL Server seeds them with: the
 //! permanent categories and the subsystems.
 //!
-//! `sysjobhistory` is there to be read; the emulator runs no jobs, so it stays empty.
+//! `sysjobhistory` is written by `sp_start_job` (sql/system_procs/agent_run.rs), which runs only
+//! the link's PowerShell `tnc` steps; the emulator runs no schedules.
 //!
 //! `msdb.dbo.sysjobs_view` is the permission-filtered view Agent's procedures read; every
 //! session of the emulator is a sysadmin, so it shows every job, as it does for a sysadmin.

@@ -256,6 +256,16 @@ impl Server {
         self.shared.with_instance(f).map_err(|s| s.message())
     }
 
+    /// [`Server::with_running_instance`] waiting at most `wait` for the lock; None when the
+    /// server is stopped or busy that long.
+    pub(crate) fn try_with_running_instance<T>(
+        &self,
+        wait: Duration,
+        f: impl FnOnce(&mut Instance) -> T,
+    ) -> Option<T> {
+        self.shared.instance.try_lock_for(wait)?.as_mut().map(f)
+    }
+
     pub fn personality(&self) -> &Personality {
         &self.shared.options.personality
     }

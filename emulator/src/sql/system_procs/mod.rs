@@ -12,6 +12,7 @@ mod agent_misc;
 mod agent_notify;
 mod agent_proxies;
 mod agent_removals;
+mod agent_run;
 mod agent_schedules;
 mod agent_steps;
 mod configure;
@@ -72,6 +73,7 @@ fn registry() -> Vec<Entry> {
     all.extend(agent_notify::ENTRIES.iter().map(entry(true)));
     all.extend(agent_proxies::ENTRIES.iter().map(entry(true)));
     all.extend(agent_removals::ENTRIES.iter().map(entry(true)));
+    all.extend(agent_run::ENTRIES.iter().map(entry(true)));
     all.extend(help_job::ENTRIES.iter().map(entry(true)));
     all.extend(mail::ENTRIES.iter().map(entry(true)));
     all.extend(mail_profiles::ENTRIES.iter().map(entry(true)));
