@@ -48,7 +48,8 @@ struct Serve {
     #[arg(long, default_value_t = 14331)]
     target_port: u16,
     /// SQL Server version of the source: 2008, 2008r2, 2012, 2014, 2016, 2017, 2019 or 2022
-    /// (2012 is SP2, from before ProductMajorVersion existed).
+    /// (2012 is SP2, from before ProductMajorVersion existed); for the link also 2016-acp and
+    /// 2017-acp (with the Azure Connect pack), 2022-cu13 and 2025.
     #[arg(long, default_value = "2019")]
     source_version: String,
     /// Edition of the source: enterprise, developer or standard.
@@ -128,7 +129,10 @@ fn hadr_links(
     src: &Arc<Server>,
     dst: &Arc<Server>,
     data_dir: &std::path::Path,
-) -> Arc<ferry_emulator::hadr::link::Links> {
+) -> (
+    Arc<ferry_emulator::hadr::Network>,
+    Arc<ferry_emulator::hadr::link::Links>,
+) {
     let network = ferry_emulator::hadr::Network::new();
     let names = |n: &[&str]| n.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     network.register(
@@ -136,7 +140,12 @@ fn hadr_links(
         src.clone(),
     );
     network.register(&names(&[dst.personality().server_name()]), dst.clone());
-    ferry_emulator::hadr::link::Links::new(dst.clone(), network, Some(data_dir.join("target")))
+    let links = ferry_emulator::hadr::link::Links::new(
+        dst.clone(),
+        network.clone(),
+        Some(data_dir.join("target")),
+    );
+    (network, links)
 }
 
 /// The target's name in its ARM scope.
@@ -368,7 +377,8 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         None => None,
     };
     let (src, dst) = (Arc::new(src), Arc::new(dst));
-    let links = s.hadr.then(|| hadr_links(&src, &dst, &s.data_dir));
+    let hadr = s.hadr.then(|| hadr_links(&src, &dst, &s.data_dir));
+    let links = hadr.as_ref().map(|(_, l)| l.clone());
     let arm = match std::env::var(&s.arm_token_env) {
         Ok(token) => {
             let options = ferry_emulator::arm::ArmOptions {
@@ -402,14 +412,14 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         ferry_emulator::control_http::router(src.clone()),
         ferry_emulator::control_http::router(dst.clone()),
     );
-    if let Some(l) = &links {
-        use ferry_emulator::control_http::{link_router, workload_router};
+    let mut app = axum::Router::new();
+    if let Some((network, l)) = &hadr {
+        use ferry_emulator::control_http::{link_router, network_router, workload_router};
         source_api = source_api.nest("/workload", workload_router(src.clone()));
         target_api = target_api.nest("/link", link_router(l.clone()));
+        app = app.nest("/network", network_router(network.clone()));
     }
-    let mut app = axum::Router::new()
-        .nest("/source", source_api)
-        .nest("/target", target_api);
+    app = app.nest("/source", source_api).nest("/target", target_api);
     if let Some(front) = &arm {
         app = app.nest(
             "/arm",
@@ -467,7 +477,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         ),
     }
     println!(
-        "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time, entra-directory, stop, restart), /arm/… (throttle, fail, garble, stop, restart), /blob/… (faults)"
+        "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time, entra-directory, stop, restart), /arm/… (throttle, fail, garble, stop, restart), /blob/… (faults); with --hadr /target/link/… (faults, lag, seeding-rate), /source/workload and /network/… (block, break-dns, heal, probe)"
     );
     // Ctrl-C or SIGTERM (what `kill` and service managers send) stops the servers and, by
     // dropping it, the Azurite child, which would otherwise outlive the emulator.

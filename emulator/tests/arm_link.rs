@@ -544,3 +544,96 @@ async fn a_missing_trust_certificate_shows_in_the_link_not_as_an_http_error() {
         r.body
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_operation_cut_short_by_a_restart_is_carried_out_after_it() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().to_owned();
+    let rig = LinkRig::with_options(|o| ferry_emulator::arm::ArmOptions {
+        data_dir: Some(dir),
+        operation_time: std::time::Duration::from_millis(500),
+        ..o
+    })
+    .await;
+    let mut c = rig.source().await;
+    let blob = prepare_source(&mut c, "Restart", rig.src._data.path()).await;
+    let path = "serverTrustCertificates/Restarted";
+    let put = rig
+        .call(
+            Method::PUT,
+            path,
+            Some(json!({ "properties": { "publicBlob": blob } })),
+        )
+        .await;
+    assert_eq!(put.status, 202, "{}", put.body);
+    rig.arm.restart().await.unwrap();
+    assert_eq!(rig.follow(&put).await["status"], "Succeeded");
+    assert_eq!(rig.call(Method::GET, path, None).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stable_2023_08_01_shape_creates_a_one_way_link() {
+    let rig = LinkRig::new().await;
+    let mut c = rig.source().await;
+    let blob = prepare_source(&mut c, "Old", rig.src._data.path()).await;
+    let put = rig
+        .call(
+            Method::PUT,
+            "serverTrustCertificates/Cert_SRC01_endpoint",
+            Some(json!({ "properties": { "publicBlob": blob } })),
+        )
+        .await;
+    assert_eq!(rig.follow(&put).await["status"], "Succeeded");
+    let mi = rig
+        .call(Method::GET, "endpointCertificates/DATABASE_MIRRORING", None)
+        .await;
+    finish_source(
+        &mut c,
+        "Old",
+        mi.body["properties"]["publicBlob"].as_str().unwrap(),
+    )
+    .await;
+    let body = json!({ "properties": {
+        "targetDatabase": "Old",
+        "sourceEndpoint": "TCP://SRC01:5022",
+        "primaryAvailabilityGroupName": "AG_Old",
+        "secondaryAvailabilityGroupName": MI,
+        "replicationMode": "Async",
+    }});
+    let r = rig
+        .call_at(
+            "2023-08-01",
+            Method::PUT,
+            "distributedAvailabilityGroups/DAG_Old",
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(
+        r.header("location")
+            .unwrap()
+            .ends_with("api-version=2023-08-01")
+    );
+    assert_eq!(rig.follow(&r).await["status"], "Succeeded");
+    let old = rig
+        .call_at(
+            "2023-08-01",
+            Method::GET,
+            "distributedAvailabilityGroups",
+            None,
+        )
+        .await;
+    let p = &old.body["value"][0]["properties"];
+    assert_eq!(p["targetDatabase"], "Old", "{}", old.body);
+    assert!(p["distributedAvailabilityGroupId"].is_string(), "{p}");
+    // The newer shape of the same link: one-way (these versions have no failoverMode).
+    let new = rig
+        .call(Method::GET, "distributedAvailabilityGroups/DAG_Old", None)
+        .await;
+    assert_eq!(
+        new.body["properties"]["failoverMode"], "None",
+        "{}",
+        new.body
+    );
+    assert_eq!(new.body["properties"]["instanceLinkRole"], "Secondary");
+}

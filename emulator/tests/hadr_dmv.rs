@@ -154,8 +154,9 @@ async fn the_engine_s_state_shows_in_the_documented_monitoring_queries() {
     assert_eq!(rows[1].get::<i64, _>(4), Some(12));
 
     // Seeding shows in both seeding DMVs, joined as "Troubleshoot link" joins them.
+    // The engine reports seeding on the local AG; the DAG holding it names the partner.
     s.set_seeding(
-        "DAG_sales",
+        "AG_sales",
         Some(SeedingRuntime {
             database: "sales".into(),
             state: "READING_DATABASE_FILES".into(),
@@ -171,7 +172,7 @@ async fn the_engine_s_state_shows_in_the_documented_monitoring_queries() {
     let seed = one_row(
         &mut c,
         "SELECT s.local_database_name, s.internal_state_desc, s.transferred_size_bytes, s.database_size_bytes,
-                a.current_state, a.is_source, a.number_of_attempts, s.role_desc
+                a.current_state, a.is_source, a.number_of_attempts, s.role_desc, s.remote_machine_name
          FROM sys.dm_hadr_physical_seeding_stats s
          JOIN sys.dm_hadr_automatic_seeding a ON s.local_physical_seeding_id = a.operation_id",
     )
@@ -182,7 +183,11 @@ async fn the_engine_s_state_shows_in_the_documented_monitoring_queries() {
     assert_eq!(seed.get::<&str, _>(4), Some("SEEDING"));
     assert_eq!(seed.get::<bool, _>(5), Some(true));
     assert_eq!(seed.get::<&str, _>(7), Some("Source"));
-    s.set_seeding("DAG_sales", None);
+    assert_eq!(
+        seed.get::<&str, _>(8),
+        Some("mi-target.public.abc123.database.windows.net")
+    );
+    s.set_seeding("AG_sales", None);
     let n = one_row(
         &mut c,
         "SELECT COUNT(*) FROM sys.dm_hadr_physical_seeding_stats",

@@ -128,21 +128,15 @@ async fn a_stalled_seeding_restarts_from_zero_when_the_mi_restarts_and_the_injec
     let _src = prepare(&r, "db1").await;
     r.links.set_seeding_rate(100);
     r.links.create(spec("db1", false)).unwrap();
-    wait_for(&r.links, "DAG_db1", "seeding", |s| {
-        state(s) == "CreatingLink"
-    })
-    .await;
     r.links.inject(LinkFault::StallSeeding { stalled: true });
-    r.mi.server.restart().await.unwrap();
-    // The attempt count is kept in the status through seedingProgress starting over; the DMV
-    // shows number_of_attempts.
+    let attempts = "SELECT CAST(number_of_attempts AS int) FROM sys.dm_hadr_automatic_seeding";
     let mut mi = connect(&r.mi).await;
-    wait_sql(
-        &mut mi,
-        "SELECT CAST(number_of_attempts AS int) FROM sys.dm_hadr_automatic_seeding",
-        "2",
-    )
-    .await;
+    wait_sql(&mut mi, attempts, "1").await;
+    drop(mi);
+    r.mi.server.restart().await.unwrap();
+    // Seeding is not resumable: it begins again, a second attempt.
+    let mut mi = connect(&r.mi).await;
+    wait_sql(&mut mi, attempts, "2").await;
     r.links.inject(LinkFault::TruncateLog);
     let s = wait_for(&r.links, "DAG_db1", "LinkCreationError", |s| {
         state(s) == "LinkCreationError"
@@ -234,5 +228,36 @@ async fn requests_that_cannot_be_a_link_are_refused_at_once() {
         r.links
             .put_trust_certificate("x", b"not a certificate")
             .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_dag_on_sql_server_stops_the_flow() {
+    let r = rig(common::sql2019()).await;
+    let mut src = prepare(&r, "db1").await;
+    r.links.create(spec("db1", false)).unwrap();
+    wait_for(&r.links, "DAG_db1", SYNCHRONIZING, |s| {
+        state(s) == SYNCHRONIZING
+    })
+    .await;
+    exec(&mut src, "DROP AVAILABILITY GROUP [DAG_db1]").await;
+    wait_for(&r.links, "DAG_db1", "DISCONNECTED", |s| {
+        s.databases[0].connected_state == "DISCONNECTED"
+    })
+    .await;
+    exec(
+        &mut src,
+        "INSERT INTO db1.dbo.t VALUES (2, N'after the drop')",
+    )
+    .await;
+    // A full pass of the engine and more: nothing arrives.
+    r.links.set_lag(Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut mi = connect(&r.mi).await;
+    assert_eq!(
+        text(&mut mi, "SELECT COUNT(*) FROM db1.dbo.t")
+            .await
+            .as_deref(),
+        Some("1")
     );
 }

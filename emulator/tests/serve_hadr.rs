@@ -60,6 +60,16 @@ async fn serve_hadr_answers_the_link_and_keeps_it_across_a_restart() {
         .await
         .unwrap();
     assert!(lag.status().is_success(), "{:?}", lag.text().await);
+    // The emulated network's control routes: no endpoint listens on the source yet.
+    let probe = reqwest::Client::new()
+        .post(format!("{}/network/probe", serving.control))
+        .header("content-type", "application/json")
+        .body(json!({ "host": "FERRY-SOURCE", "port": 5022 }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let probe: Value = serde_json::from_str(&probe.text().await.unwrap()).unwrap();
+    assert_eq!(probe["reachable"], false, "{probe}");
 
     let cert = rcgen::generate_simple_self_signed(vec!["FERRY-SOURCE".to_owned()]).unwrap();
     let blob: String = cert.cert.der().iter().map(|b| format!("{b:02X}")).collect();

@@ -31,6 +31,7 @@ pub(super) async fn run(links: Weak<Links>) {
 
 /// One pass over every link.
 pub(super) fn step(l: &Links) {
+    let _turn = l.turn.lock();
     super::engine_requests::drain(l);
     let dags: Vec<String> = l
         .store
@@ -68,7 +69,9 @@ fn step_link(l: &Links, dag: &str) {
         }
     }
     super::engine_sync::automatic_backups(l, dag);
-    if let Some(rec) = l.store.lock().link(dag).cloned() {
+    // Bound first: an `if let` would hold the store's lock through the block.
+    let rec = l.store.lock().link(dag).cloned();
+    if let Some(rec) = rec {
         super::engine_dmv::publish(l, &rec, &sides);
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::link_state::Links;
-use super::link_store::{DbRecord, LinkRecord};
+use super::link_store::{DbRecord, LinkRecord, Phase};
 use super::link_types::LinkRole;
 use crate::instance::Instance;
 use crate::protocol::types::Value;
@@ -90,6 +90,21 @@ pub(super) fn sides(l: &Links, rec: &LinkRecord) -> Sides {
         (_, Err(e)) => Some(e.to_string()),
         _ => None,
     };
+    // Once the link runs, SQL Server's DAG is what talks to the MI: dropped there (DROP
+    // AVAILABILITY GROUP), nothing flows, as if disconnected. Before, the checks report 41976.
+    let started = rec
+        .databases
+        .iter()
+        .any(|d| matches!(d.phase, Phase::Seeding | Phase::Synchronizing));
+    let why = why.or_else(|| {
+        let s = source.as_ref()?;
+        (started && s.availability_group(&rec.spec.dag).is_none()).then(|| {
+            format!(
+                "the distributed availability group '{}' no longer exists on SQL Server",
+                rec.spec.dag
+            )
+        })
+    });
     Sides {
         source,
         connected: why.is_none(),

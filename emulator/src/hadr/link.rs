@@ -30,6 +30,7 @@ impl Links {
             faults: Mutex::default(),
             seeds: Mutex::default(),
             engine: Mutex::new(None),
+            turn: Mutex::new(()),
         });
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let task = rt.spawn(super::engine::run(Arc::downgrade(&links)));
@@ -41,6 +42,7 @@ impl Links {
     /// PUT distributedAvailabilityGroups/{dag}: checks the request, then establishes the link
     /// in the background (its state shows in [`Links::status`]).
     pub fn create(&self, spec: LinkSpec) -> Result<(), LinkError> {
+        let _turn = self.turn.lock();
         super::link_create::create(self, spec)
     }
 
@@ -59,23 +61,27 @@ impl Links {
 
     /// PATCH replicationMode: the MI side's availability mode.
     pub fn set_replication_mode(&self, dag: &str, sync: bool) -> Result<(), LinkError> {
+        let _turn = self.turn.lock();
         super::link_roles::set_replication_mode(self, dag, sync)
     }
 
     /// POST …/failover: failoverType Planned (false) or ForcedAllowDataLoss (true).
     pub fn failover(&self, dag: &str, forced: bool) -> Result<(), LinkError> {
+        let _turn = self.turn.lock();
         super::link_roles::failover(self, dag, forced)
     }
 
     /// POST …/setRole: instanceRole Primary (true) or Secondary, roleChangeType Forced (true)
     /// or Planned.
     pub fn set_role(&self, dag: &str, primary: bool, forced: bool) -> Result<(), LinkError> {
+        let _turn = self.turn.lock();
         super::link_roles::set_role(self, dag, primary, forced)
     }
 
     /// DELETE distributedAvailabilityGroups/{dag}: breaks the link; both databases become
     /// independent.
     pub fn delete(&self, dag: &str) -> Result<(), LinkError> {
+        let _turn = self.turn.lock();
         super::link_roles::delete(self, dag)
     }
 }

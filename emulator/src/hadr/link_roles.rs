@@ -292,13 +292,16 @@ pub(super) fn delete(l: &Links, dag: &str) -> Result<(), LinkError> {
             .lock()
             .remove(&(dag.to_ascii_lowercase(), d.name.to_ascii_lowercase()));
         let restoring = on(&l.mi, |i| i.database(&d.name).map(|x| x.restoring)).flatten();
-        let _ = on(&l.mi, |i| {
+        let dropped = on(&l.mi, |i| {
             if restoring == Some(true) {
                 i.drop_database(&d.name)
             } else {
                 i.set_link_secondary(&d.name, false)
             }
         });
+        if let Some(Err(m)) = dropped {
+            return Err(LinkError::new(m.number, "", m.text));
+        }
         if let Some(s) = &source {
             let _ = on(s, |i| i.set_link_secondary(&d.name, false));
             let _ = s.set_log_reuse_wait(&d.name, "NOTHING");

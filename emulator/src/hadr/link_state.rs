@@ -47,6 +47,9 @@ pub struct Links {
     /// The seedings under way, per (dag, database) in lower case.
     pub(super) seeds: Mutex<HashMap<(String, String), SeedRun>>,
     pub(super) engine: Mutex<Option<tokio::task::AbortHandle>>,
+    /// Held by an engine pass and by every request that changes a link, so a request never
+    /// lands in the middle of a pass (a delete while a seeding pass recreates the copy).
+    pub(super) turn: Mutex<()>,
 }
 
 impl Drop for Links {

@@ -26,8 +26,11 @@ pub use network::{Network, Unreachable};
 pub mod ddl;
 mod ddl_endpoint;
 mod ddl_group;
+mod endpoint_options;
+mod group_checks;
 pub mod procs;
 pub mod statements;
+pub mod tnc;
 
 // The MI link engine: trust certificates, links, seeding and redo (hadr::link*,
 // hadr::engine*), and the write workload.
@@ -47,4 +50,3 @@ mod link_status;
 mod link_store;
 mod link_types;
 pub mod workload;
-pub mod tnc;

@@ -4,7 +4,7 @@
 //! learn.microsoft.com).
 
 use super::model::{
-    AvailabilityGroup, DatabaseRuntime, ReplicaRole, ReplicaRuntime, SeedingRuntime,
+    AvailabilityGroup, DatabaseRuntime, Replica, ReplicaRole, ReplicaRuntime, SeedingRuntime,
 };
 use super::store::{i, rows, s, time_text};
 use crate::instance::Instance;
@@ -191,7 +191,7 @@ pub(crate) fn write_seeding(
     inst: &mut Instance,
     ag: &AvailabilityGroup,
     local_primary: bool,
-    remote: &str,
+    remote: Option<&Replica>,
     seeding: Option<&SeedingRuntime>,
 ) -> Result<(), ServerMessage> {
     inst.execute(
@@ -233,15 +233,26 @@ pub(crate) fn write_seeding(
         None => (Value::Null, Value::Null),
     };
     let seeding_id = super::store::new_guid(&sd.database);
+    // remote_machine_name: the partner's host, from its endpoint (or listener) URL.
+    let remote_host = remote
+        .map(|r| {
+            let url = r.endpoint_url.split(';').next().unwrap_or("");
+            let hostport = url.get(6..).unwrap_or(url);
+            hostport
+                .rsplit_once(':')
+                .map_or(hostport, |(h, _)| h)
+                .to_owned()
+        })
+        .unwrap_or_default();
     inst.execute(
         r#"INSERT INTO temp."sys.dm_hadr_physical_seeding_stats" VALUES
            (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, 0, ?14, ?15, ?16, 1)"#,
         &[
             s(&seeding_id),
-            s(&super::store::new_guid(remote)),
+            s(&super::store::new_guid(&remote_host)),
             database_id.map_or(Value::Null, i),
             s(&sd.database),
-            s(remote),
+            s(&remote_host),
             s(if local_primary {
                 "Source"
             } else {
@@ -272,11 +283,7 @@ pub(crate) fn write_seeding(
     } else {
         "SEEDING".to_owned()
     };
-    let remote_replica = ag
-        .replicas
-        .iter()
-        .find(|r| r.server_name.eq_ignore_ascii_case(remote) || r.endpoint_url.contains(remote))
-        .map(|r| r.replica_id.clone());
+    let remote_replica = remote.map(|r| r.replica_id.clone());
     inst.execute(
         r#"INSERT INTO temp."sys.dm_hadr_automatic_seeding" VALUES
            (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, NULL, ?10, ?11)"#,

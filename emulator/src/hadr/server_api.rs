@@ -123,19 +123,29 @@ impl Server {
             let Some(g) = all.iter().find(|g| g.name.eq_ignore_ascii_case(ag)) else {
                 return Ok(());
             };
-            let remote = g
-                .replicas
-                .iter()
-                .find(|r| !runtime::is_local(&all, g, &r.server_name, &server))
-                .map(|r| r.server_name.clone())
-                .unwrap_or_default();
-            runtime::write_seeding(
-                i,
-                g,
-                g.local_role == ReplicaRole::Primary,
-                &remote,
-                s.as_ref(),
-            )
+            // Seeding runs between the members of the distributed AG that holds this AG (the
+            // link); its role there says whether this side is the source.
+            let dag = all.iter().find(|d| {
+                d.distributed
+                    && d.replicas
+                        .iter()
+                        .any(|r| r.server_name.eq_ignore_ascii_case(&g.name))
+            });
+            let (primary, remote) = match dag {
+                Some(d) => (
+                    d.local_role == ReplicaRole::Primary,
+                    d.replicas
+                        .iter()
+                        .find(|r| !r.server_name.eq_ignore_ascii_case(&g.name)),
+                ),
+                None => (
+                    g.local_role == ReplicaRole::Primary,
+                    g.replicas
+                        .iter()
+                        .find(|r| !runtime::is_local(&all, g, &r.server_name, &server)),
+                ),
+            };
+            runtime::write_seeding(i, g, primary, remote, s.as_ref())
         });
     }
 

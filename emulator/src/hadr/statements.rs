@@ -27,3 +27,24 @@ pub fn apply(
         H::DropGroup(name) => super::ddl_group::drop(p, inst, name),
     }
 }
+
+/// A database in an availability group cannot be dropped: error 3752 ("Troubleshoot drop
+/// database … in an availability group", support.microsoft.com).
+pub fn may_drop_database(
+    inst: &mut crate::instance::Instance,
+    name: &str,
+) -> Result<(), crate::protocol::tokens::ServerMessage> {
+    let joined = super::store::groups(inst)?
+        .iter()
+        .any(|g| !g.distributed && g.databases.iter().any(|d| d.eq_ignore_ascii_case(name)));
+    if joined {
+        return Err(crate::protocol::tokens::ServerMessage::error(
+            3752,
+            16,
+            format!(
+                "The database {name} is currently joined to an availability group. Before you can drop the database, you need to remove it from the availability group."
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -520,6 +520,7 @@ impl Run<'_> {
                 done(&mut self.out);
             }
             Plan::DropDatabase(name) => {
+                crate::hadr::statements::may_drop_database(inst, name).map_err(one)?;
                 inst.drop_database(name).map_err(one)?;
                 done(&mut self.out);
             }

@@ -183,7 +183,9 @@ pub async fn text(c: &mut C, sql: &str) -> Option<String> {
         return Some(n.to_string());
     }
     if let Ok(Some(n)) = row.try_get::<tiberius::numeric::Numeric, _>(0) {
-        return Some(n.to_string());
+        // numeric(25,0) LSNs as integers.
+        let t = n.to_string();
+        return Some(t.strip_suffix(".0").map(str::to_owned).unwrap_or(t));
     }
     None
 }
