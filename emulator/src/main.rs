@@ -48,7 +48,8 @@ struct Serve {
     #[arg(long, default_value_t = 14331)]
     target_port: u16,
     /// SQL Server version of the source: 2008, 2008r2, 2012, 2014, 2016, 2017, 2019 or 2022
-    /// (2012 is SP2, from before ProductMajorVersion existed).
+    /// (2012 is SP2, from before ProductMajorVersion existed); for the link also 2016-acp and
+    /// 2017-acp (with the Azure Connect pack), 2022-cu13 and 2025.
     #[arg(long, default_value = "2019")]
     source_version: String,
     /// Edition of the source: enterprise, developer or standard.

@@ -11,9 +11,8 @@ use ferry_emulator::hadr::fabric::Fabric;
 
 const MI: &str = "mi-target.public.abc123.database.windows.net";
 
-/// The recipe's test endpoint; its EXPIRY_DATE N'3/30/2051' written ISO, as the emulator's
-/// CREATE CERTIFICATE reads no month/day/year dates.
-const TEST_ENDPOINT: &str = "CREATE CERTIFICATE TEST_CERT WITH SUBJECT = N'Certificate for SQL Server', EXPIRY_DATE = N'2051-03-30';
+/// The recipe's test endpoint, as "Prepare environment for link" writes it.
+const TEST_ENDPOINT: &str = "CREATE CERTIFICATE TEST_CERT WITH SUBJECT = N'Certificate for SQL Server', EXPIRY_DATE = N'3/30/2051';
     CREATE ENDPOINT TEST_ENDPOINT STATE=STARTED AS TCP (LISTENER_PORT=5022, LISTENER_IP = ALL)
       FOR DATABASE_MIRRORING (ROLE=ALL, AUTHENTICATION = CERTIFICATE TEST_CERT, ENCRYPTION = REQUIRED ALGORITHM AES)";
 
@@ -64,6 +63,16 @@ async fn the_managed_instance_reaches_the_sql_server_test_endpoint() {
     )
     .await;
     exec(&mut s, TEST_ENDPOINT).await;
+    let expiry = one_row(
+        &mut s,
+        "SELECT COUNT(*) FROM sys.certificates WHERE name = 'TEST_CERT' AND expiry_date >= '2051-03-30' AND expiry_date < '2051-03-31'",
+    )
+    .await;
+    assert_eq!(
+        expiry.get::<i32, _>(0),
+        Some(1),
+        "N'3/30/2051' is March 30 (mdy)"
+    );
     exec(
         &mut m,
         "EXEC msdb.dbo.sp_start_job @job_name = N'NetHelper'",

@@ -82,11 +82,11 @@ async fn sql_server_hands_out_its_endpoint_certificate_only_with_the_azure_conne
     .await;
     exec(
         &mut c,
-        "DECLARE @id int; SELECT @id = certificate_id FROM sys.certificates WHERE name = 'MicrosoftPKI'; EXEC sp_certificate_add_issuer @id, N'*.database.windows.net'",
+        "DECLARE @id int = CERT_ID('MicrosoftPKI'); EXEC sp_certificate_add_issuer @id, N'*.database.windows.net'; EXEC sp_certificate_add_issuer @id, N'*.database.windows.net'",
     )
     .await;
     assert_eq!(
-        error_code(&mut c, "DECLARE @id int; SELECT @id = certificate_id FROM sys.certificates WHERE name = 'nope'; EXEC sp_certificate_add_issuer @id, N'*.database.windows.net'").await,
+        error_code(&mut c, "DECLARE @id int = CERT_ID('nope'); EXEC sp_certificate_add_issuer @id, N'*.database.windows.net'").await,
         50000
     );
     assert_eq!(
@@ -110,8 +110,7 @@ async fn sql_server_hands_out_its_endpoint_certificate_only_with_the_azure_conne
     );
 }
 
-/// The recipe's query, as "Prepare environment for link" gives it, but with `1 AS JoinCol`
-/// for `JoinCol = 1`: the emulator's SELECT does not read the `alias = expression` form.
+/// The recipe's query, as "Prepare environment for link" gives it.
 const RECIPE: &str = "SELECT 'DECLARE @serverName NVARCHAR(512) = N'''+ value + ''''
    FROM sys.dm_hadr_fabric_config_parameters
    WHERE parameter_name = 'DnsRecordName'
@@ -119,13 +118,13 @@ const RECIPE: &str = "SELECT 'DECLARE @serverName NVARCHAR(512) = N'''+ value + 
    SELECT 'DECLARE @node NVARCHAR(512) = N'''+ NodeName + '.' + Cluster + ''''
    FROM
    (SELECT SUBSTRING(replica_address,0, CHARINDEX('\\', replica_address)) as NodeName
-   , RIGHT(service_name,CHARINDEX('/', REVERSE(service_name))-1) AppName, 1 AS JoinCol
+   , RIGHT(service_name,CHARINDEX('/', REVERSE(service_name))-1) AppName, JoinCol = 1
    FROM sys.dm_hadr_fabric_partitions fp
    JOIN sys.dm_hadr_fabric_replicas fr ON fp.partition_id = fr.partition_id
    JOIN sys.dm_hadr_fabric_nodes fn ON fr.node_name = fn.node_name
    WHERE service_name like '%ManagedServer%' and replica_role = 2) t1
    LEFT JOIN
-   (SELECT value as Cluster, 1 AS JoinCol
+   (SELECT value as Cluster, JoinCol = 1
    FROM sys.dm_hadr_fabric_config_parameters
    WHERE parameter_name  = 'ClusterName') t2
    ON (t1.JoinCol = t2.JoinCol)

@@ -334,6 +334,12 @@ async fn a_distributed_availability_group_is_created_modified_and_failed_over() 
         r.server.availability_group("DAG_sales").unwrap().local_role,
         ReplicaRole::Secondary
     );
+    // The forwarder sets modes too (failback needs both sides synchronous).
+    exec(
+        &mut c,
+        "ALTER AVAILABILITY GROUP [DAG_sales] MODIFY AVAILABILITY GROUP ON 'AG_sales' WITH (AVAILABILITY_MODE = ASYNCHRONOUS_COMMIT)",
+    )
+    .await;
     exec(
         &mut c,
         "ALTER AVAILABILITY GROUP [DAG_sales] FORCE_FAILOVER_ALLOW_DATA_LOSS",
@@ -343,6 +349,9 @@ async fn a_distributed_availability_group_is_created_modified_and_failed_over() 
         r.server.take_hadr_requests(),
         vec![
             HadrRequest::SetRoleSecondary {
+                ag: "DAG_sales".into()
+            },
+            HadrRequest::ModeChanged {
                 ag: "DAG_sales".into()
             },
             HadrRequest::ForceFailover {
@@ -396,4 +405,26 @@ async fn an_availability_group_without_databases_takes_create_any_database() {
     .await;
     let ag = r.server.availability_group("AG_mi").unwrap();
     assert!(ag.databases.is_empty() && ag.create_any_database);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_link_s_releases_report_their_builds() {
+    for (name, release, version) in [
+        ("2016-acp", Release::Sql2016AzureConnect, "13.0.7000.253"),
+        ("2017-acp", Release::Sql2017AzureConnect, "14.0.3490.10"),
+        ("2022-cu13", Release::Sql2022Cu13, "16.0.4125.3"),
+        ("2025", Release::Sql2025, "17.0.1000.7"),
+    ] {
+        assert_eq!(Release::parse(name), Some(release));
+        let r = start(sql(release, true), TlsMode::Required).await;
+        let mut c = connect(&r).await;
+        assert_eq!(
+            scalar_string(
+                &mut c,
+                "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(30))"
+            )
+            .await,
+            version
+        );
+    }
 }

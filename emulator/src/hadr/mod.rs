@@ -26,6 +26,8 @@ pub use network::{Network, Unreachable};
 pub mod ddl;
 mod ddl_endpoint;
 mod ddl_group;
+mod endpoint_options;
+mod group_checks;
 pub mod procs;
 pub mod statements;
 pub mod tnc;

@@ -377,17 +377,32 @@ pub fn now_text() -> String {
     datetime_text(days as u32, ticks)
 }
 
-/// Parses `YYYY-MM-DD[( |T)HH:MM[:SS[.fffffff]]]` into days and 100 ns ticks.
+/// Parses `YYYY-MM-DD[( |T)HH:MM[:SS[.fffffff]]]` into days and 100 ns ticks, and
+/// `M/D/YYYY[ HH:MM…]`, the order us_english's DATEFORMAT mdy reads a slashed date in (the
+/// default language of SQL Server and MI; "SET DATEFORMAT (Transact-SQL)").
 pub fn parse_datetime(text: &str) -> Option<(u32, u64)> {
     let text = text.trim();
     let (date, time) = match text.find([' ', 'T']) {
         Some(i) => (&text[..i], Some(&text[i + 1..])),
         None => (text, None),
     };
-    let mut dp = date.split('-');
-    let y: i64 = dp.next()?.parse().ok()?;
-    let m: u32 = dp.next()?.parse().ok()?;
-    let d: u32 = dp.next()?.parse().ok()?;
+    let (y, m, d): (i64, u32, u32) = if date.contains('/') {
+        let mut dp = date.split('/');
+        let m = dp.next()?.parse().ok()?;
+        let d = dp.next()?.parse().ok()?;
+        let y = dp.next()?;
+        if y.len() != 4 || dp.next().is_some() {
+            return None;
+        }
+        (y.parse().ok()?, m, d)
+    } else {
+        let mut dp = date.split('-');
+        (
+            dp.next()?.parse().ok()?,
+            dp.next()?.parse().ok()?,
+            dp.next()?.parse().ok()?,
+        )
+    };
     let days = days_from_civil(y, m, d)?;
     let Some(time) = time else {
         return Some((days, 0));

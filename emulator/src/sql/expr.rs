@@ -56,7 +56,15 @@ pub enum Expr<'t> {
 
 /// Whether a text expression needs the tables: it holds a subquery or EXISTS.
 pub fn needs_tables(t: &[Token]) -> bool {
-    t.iter().any(|x| x.is("SELECT") || x.is("EXISTS"))
+    // The certificate functions read sys.certificates, which only SQLite has
+    // (`DECLARE @id int = CERT_ID('MicrosoftPKI')`, "Configure link with T-SQL").
+    t.iter().any(|x| {
+        x.is("SELECT")
+            || x.is("EXISTS")
+            || x.is("CERT_ID")
+            || x.is("CERTENCODED")
+            || x.is("CERTPRIVATEKEY")
+    })
 }
 
 pub fn parse_expr(t: &[Token]) -> Parsed<'_, Expr<'_>> {

@@ -38,6 +38,7 @@ pub mod rewrite;
 mod scalar;
 mod script;
 pub mod security;
+mod select_alias;
 mod server_ddl;
 mod session;
 mod system_procs;

@@ -155,6 +155,7 @@ pub(super) fn table_statement(
     inst: &mut Instance,
 ) -> Result<Outcome, ServerMessage> {
     let tokens = &inline_server_functions(tokens, &Env { s, inst });
+    let tokens = &super::select_alias::rewrite(tokens);
     let in_memory = memory_optimized(tokens);
     let tokens = in_memory.as_deref().unwrap_or(tokens);
     refresh_session_views(tokens, s, inst)?;
