@@ -168,32 +168,31 @@ pub fn cell(server: &Server, sql: &str) -> String {
     String::new()
 }
 
-/// Every table's row count and content checksum in `db` on `server`, in table order: what a
-/// cutover must carry over unchanged.
-pub fn fingerprint(server: &Server, db: &str) -> Vec<(String, String, String)> {
-    let tables = tokio::task::block_in_place(|| {
-        server.run_sql(&format!(
-            "SELECT name FROM [{db}].sys.tables ORDER BY name"
-        ))
-    })
-    .unwrap();
-    let mut names = Vec::new();
-    for o in tables {
-        if let ferry_emulator::sql::Outcome::Rows { rows, .. } = o {
-            for r in rows {
-                names.push(ferry_emulator::protocol::types::text(&r[0]));
-            }
-        }
-    }
-    names
+/// Every table's row count and a hash of its rows in key order, in `db` on `server`: what a
+/// cutover must carry over unchanged. (Hashed here rather than with CHECKSUM_AGG, whose
+/// algorithm Microsoft does not document and the emulator does not imitate.)
+pub fn fingerprint(server: &Server, db: &str) -> Vec<(String, usize, u64)> {
+    use std::hash::{Hash, Hasher};
+    let rows = |sql: &str| -> Vec<Vec<String>> {
+        let out = tokio::task::block_in_place(|| server.run_sql(sql))
+            .unwrap_or_else(|e| panic!("{sql}: Msg {}: {}", e.number, e.text));
+        out.into_iter()
+            .filter_map(|o| match o {
+                ferry_emulator::sql::Outcome::Rows { rows, .. } => Some(rows),
+                _ => None,
+            })
+            .flatten()
+            .map(|r| r.iter().map(ferry_emulator::protocol::types::text).collect())
+            .collect()
+    };
+    rows(&format!("SELECT name FROM [{db}].sys.tables ORDER BY name"))
         .into_iter()
         .map(|t| {
-            let count = cell(server, &format!("SELECT COUNT(*) FROM [{db}].dbo.[{t}]"));
-            let sum = cell(
-                server,
-                &format!("SELECT CHECKSUM_AGG(CHECKSUM(*)) FROM [{db}].dbo.[{t}]"),
-            );
-            (t, count, sum)
+            let table = t[0].clone();
+            let content = rows(&format!("SELECT * FROM [{db}].dbo.[{table}] ORDER BY 1"));
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            content.hash(&mut h);
+            (table, content.len(), h.finish())
         })
         .collect()
 }

@@ -196,7 +196,11 @@ impl Apply {
     pub async fn finished(mut self) -> String {
         let deadline = Instant::now() + RUN_LIMIT;
         while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "ferry apply never finished");
+            assert!(
+                Instant::now() < deadline,
+                "ferry apply never finished:\n{}",
+                self.output()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         std::fs::read_to_string(&self.log).unwrap_or_default()

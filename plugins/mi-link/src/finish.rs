@@ -15,7 +15,10 @@ use crate::sql::{Side, exec};
 use crate::state::{Link, State, wait};
 
 pub fn awaiting_backup(cx: &mut Context<'_, Config>, link: Link) -> Result<Outcome<State>> {
-    if mi_backup_mark(cx, &link.db)? <= link.mi_backup_mark {
+    // The wait protects the MI's copy from losing the link's metadata before its first backup
+    // ("Fail over link", clean up). A broken one-way link was deleted at the break itself, so
+    // there is nothing left to drop early: SQL Server's AGs go at once.
+    if !link.broken && mi_backup_mark(cx, &link.db)? <= link.mi_backup_mark {
         cx.phase(
             "awaiting-backup",
             None,
