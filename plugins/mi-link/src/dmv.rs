@@ -142,8 +142,14 @@ pub fn hold(cx: &mut Context<'_, Config>, link: &mut Link, group: &str) -> Resul
         Some((l, since)) if *l == common => {
             let window = u64::from(cx.config().stable_seconds) * 1000;
             if now.saturating_sub(*since) >= window {
-                let src = source.first().cloned().unwrap_or_default();
-                return Ok(Hold::Stable(src, mi.unwrap_or(common)));
+                // As numbers: the DMV's numeric(25,0) and ARM's decimal string spell the
+                // same LSN differently ("59.0", "59").
+                let number = |v: Option<&str>| {
+                    v.and_then(crate::sql::lsn)
+                        .map_or_else(|| common.clone(), |n| n.to_string())
+                };
+                let src = number(source.first().map(String::as_str));
+                return Ok(Hold::Stable(src, number(mi.as_deref())));
             }
         }
         _ => link.stable = Some((common.clone(), now)),

@@ -73,6 +73,17 @@ pub fn exec(
     )
     .map(|_| ())
     .map_err(|e| match e {
+        // The master key, the endpoint certificate, the MI's certificate and the mirroring
+        // endpoint belong to the instance, not to one database: two databases' steps running
+        // at once may both find one missing and both make it. The second is told it exists
+        // (15578 master key, 15232 certificate, 7862 endpoint of that type); retried, the step
+        // reads it back and goes on.
+        Error::Failed(f) if matches!(f.code, Some(15578 | 15232 | 7862)) => Error::transient(
+            format!(
+                "{what} on `{l}`: another database's step made it at the same moment ({}); the step is retried and uses it",
+                f.message
+            ),
+        ),
         Error::Failed(f) => Error::Failed(ferry_sdk::Failure {
             message: format!("{what} on `{l}` failed: {}", f.message),
             code: f.code,
