@@ -113,3 +113,193 @@ fn the_example_site_passes_check() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("allow_data_loss"), "{stderr}");
 }
+
+/// How many `method` requests whose path contains `needle` reached the MI's ARM.
+fn arm_requests(s: &LinkSite, method: &str, needle: &str) -> usize {
+    s.front
+        .requests()
+        .iter()
+        .filter(|(m, p)| m == method && p.contains(needle))
+        .count()
+}
+
+/// Seeding slowed to about `real_seconds` for the small test databases (virtual time).
+fn slow_seeding(s: &LinkSite) {
+    s.links.set_seeding_rate(64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kill_during_seeding_resumes_without_creating_the_link_twice() {
+    let s = setup("2022", &["SalesDb"], "").await;
+    slow_seeding(&s);
+    let seeding = || {
+        s.link("SalesDb")
+            .and_then(|l| l.databases.first().map(|d| d.replica_state.clone()))
+            .is_some_and(|st| st == "CreatingLink")
+    };
+    kill_when(
+        ferry_cmd(&s.site, &["apply", "--json", "migration.toml"]),
+        &s.site.path("killed.log"),
+        seeding,
+    )
+    .await;
+    s.links.set_seeding_rate(1 << 30);
+    // The signal waits in the journal for the resumed run.
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    let before = fingerprint(&s.src, "SalesDb");
+    let out = run(&s.site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(outputs(&stdout).len(), 1, "{stdout}");
+    assert_eq!(
+        arm_requests(&s, "PUT", "distributedAvailabilityGroups/DAG_SalesDb"),
+        1,
+        "the link was created once: {:?}",
+        s.front.requests()
+    );
+    assert_eq!(fingerprint(&s.mi, "SalesDb"), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kill_during_cutover_resumes_without_failing_over_twice() {
+    let s = setup("2022", &["SalesDb"], "").await;
+    let apply = s.apply();
+    s.until_synchronizing(&apply, Duration::from_secs(120)).await;
+    apply.kill();
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    let before = fingerprint(&s.src, "SalesDb");
+    // Killed once the failover has reached the MI's ARM (its reply not yet journaled).
+    kill_when(
+        ferry_cmd(&s.site, &["apply", "--json", "migration.toml"]),
+        &s.site.path("killed.log"),
+        || arm_requests(&s, "POST", "DAG_SalesDb/failover") > 0,
+    )
+    .await;
+    let out = run(&s.site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(outputs(&stdout).len(), 1, "{stdout}");
+    assert_eq!(
+        arm_requests(&s, "POST", "DAG_SalesDb/failover"),
+        1,
+        "one failover: a second would swap the roles back"
+    );
+    assert_eq!(fingerprint(&s.mi, "SalesDb"), before);
+    tokio::task::block_in_place(|| {
+        s.mi.run_sql("INSERT INTO [SalesDb].dbo.T VALUES (100000, N'mi')")
+    })
+    .unwrap();
+}
+
+/// Runs `ferry apply` to its end; its database failed with every phrase in `reason`.
+async fn fails_with(s: &LinkSite, reason: &[&str]) -> String {
+    let out = run(&s.site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let failed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("\"item-failed\""))
+        .collect();
+    assert_eq!(failed.len(), 1, "{stdout}");
+    for phrase in reason {
+        assert!(failed[0].contains(phrase), "`{phrase}` in {}", failed[0]);
+    }
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_log_backup_during_seeding_ends_the_database_with_drop_and_recreate() {
+    let s = setup("2022", &["SalesDb"], "").await;
+    slow_seeding(&s);
+    let src = s.src.clone();
+    let backup = s.site.path("SalesDb.trn");
+    let links = s.links.clone();
+    // The DBA's log backup job runs while the MI seeds ("Troubleshoot link": 1408/1412).
+    let truncate = tokio::spawn(async move {
+        loop {
+            let seeding = links
+                .status("DAG_SalesDb")
+                .and_then(|l| l.databases.first().map(|d| d.replica_state.clone()))
+                .is_some_and(|st| st == "CreatingLink");
+            if seeding {
+                tokio::task::block_in_place(|| {
+                    src.run_sql(&format!(
+                        "BACKUP LOG [SalesDb] TO DISK = '{}'",
+                        backup.display()
+                    ))
+                })
+                .unwrap();
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let out = fails_with(&s, &["1412", "drop"]).await;
+    truncate.await.unwrap();
+    assert!(!out.contains("\"item-done\""), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_forced_failover_with_the_source_still_primary_is_a_split_brain_with_its_repair() {
+    let s = setup("2022", &["SalesDb"], "").await;
+    let apply = s.apply();
+    s.until_synchronizing(&apply, Duration::from_secs(120)).await;
+    apply.kill();
+    let out = run(&s.site, &["cutover", "--allow-data-loss", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    fails_with(&s, &["split brain", "SET (ROLE = SECONDARY)"]).await;
+    assert_eq!(arm_requests(&s, "POST", "DAG_SalesDb/failover"), 1);
+    // SQL Server's side is left for the DBA: its AGs are not dropped.
+    assert!(
+        !s.src
+            .statements()
+            .iter()
+            .any(|st| st.text.contains("DROP AVAILABILITY GROUP")),
+        "nothing dropped on SQL Server after a forced failover"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn seeding_that_stalls_ends_after_the_documented_six_days() {
+    let s = setup("2022", &["SalesDb"], "").await;
+    slow_seeding(&s);
+    s.links.inject(ferry_emulator::hadr::link::LinkFault::StallSeeding { stalled: true });
+    // Six virtual days pass in seconds.
+    s.mi.clock().set_speed(200_000.0);
+    fails_with(&s, &["6 days"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_partition_during_cutover_holds_the_failover_until_the_network_heals() {
+    let s = setup("2022", &["SalesDb"], "").await;
+    let apply = s.apply();
+    s.until_synchronizing(&apply, Duration::from_secs(120)).await;
+    let before = fingerprint(&s.src, "SalesDb");
+    s.links.inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: true });
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        arm_requests(&s, "POST", "DAG_SalesDb/failover"),
+        0,
+        "no failover while the sides cannot compare LSNs:\n{}",
+        apply.output()
+    );
+    let waiting = apply.output();
+    s.links.inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: false });
+    let log = apply.finished().await;
+    assert_eq!(outputs(&log).len(), 1, "done once healed:\n{log}");
+    assert_eq!(fingerprint(&s.mi, "SalesDb"), before);
+    let last_wait = waiting
+        .lines()
+        .rev()
+        .find(|l| l.contains("\"item-waiting\""))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        last_wait.to_lowercase().contains("connect") || last_wait.contains("LSN"),
+        "the wait says why: {last_wait}"
+    );
+}

@@ -184,6 +184,14 @@ pub fn draining(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<
             );
             return wait(cx, State::Draining { link }, "last_hardened_lsn differs");
         }
+        Hold::Disconnected(why) => {
+            cx.phase("cutover", None, Some(&why));
+            return wait(
+                cx,
+                State::Draining { link },
+                "SQL Server and the MI are not connected; waiting for the link to reconnect",
+            );
+        }
         Hold::Holding(lsn) => format!(
             "last_hardened_lsn {lsn} equal on both sides; holding for {} s",
             cx.config().stable_seconds

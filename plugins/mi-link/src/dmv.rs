@@ -118,16 +118,39 @@ pub enum Hold {
     Holding(String),
     /// Equal and stable: (source, MI) as compared.
     Stable(String, String),
+    /// The two sides are not connected: why, and what to check.
+    Disconnected(String),
 }
 
 /// Compares `last_hardened_lsn` of the DAG's rows on SQL Server with ARM's, keeping in
 /// `link.stable` since when they are equal (methods.md §1.5 step 3: equal **and stable**).
 pub fn hold(cx: &mut Context<'_, Config>, link: &mut Link, group: &str) -> Result<Hold> {
+    // A replica that is not connected reports the last LSN it heard of, which stays "equal
+    // and stable" however far behind it is: the comparison counts only while both sides are
+    // connected (SQL Server's DAG rows and ARM's `connectedState`).
+    let disconnected = replicas(cx, group)?
+        .into_iter()
+        .find(|r| !r.is_local && !r.connected.eq_ignore_ascii_case("CONNECTED"));
+    let view = arm::link_view(cx, link)?;
+    let arm_disconnected = view
+        .as_ref()
+        .and_then(|v| v.connected.as_deref())
+        .is_some_and(|c| !c.eq_ignore_ascii_case("CONNECTED"));
+    if disconnected.is_some() || arm_disconnected {
+        link.stable = None;
+        let why = disconnected
+            .filter(|r| r.error_number != 0)
+            .map(|r| format!(" (last error {}: {})", r.error_number, r.error_description))
+            .unwrap_or_default();
+        return Ok(Hold::Disconnected(format!(
+            "SQL Server and the MI are not connected{why}; the LSNs are compared once the link reconnects (check the network between them: TCP 5022 and 11000-11999)"
+        )));
+    }
     let source: Vec<String> = db_replicas(cx, group)?
         .into_iter()
         .map(|d| d.last_hardened_lsn)
         .collect();
-    let mi = arm::link_view(cx, link)?.and_then(|v| v.last_hardened_lsn);
+    let mi = view.and_then(|v| v.last_hardened_lsn);
     let now = ferry_sdk::now_ms();
     let Some(common) = lsns_equal(&source, mi.as_deref()) else {
         link.stable = None;

@@ -87,6 +87,14 @@ pub fn draining(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<
                 "last_hardened_lsn differs",
             );
         }
+        Hold::Disconnected(why) => {
+            cx.phase("failback", None, Some(&why));
+            return wait(
+                cx,
+                State::FailbackDraining { link },
+                "SQL Server and the MI are not connected; waiting for the link to reconnect",
+            );
+        }
         Hold::Holding(lsn) => {
             cx.phase(
                 "failback",
