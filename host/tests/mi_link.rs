@@ -29,7 +29,7 @@ async fn three_databases_cut_over_under_a_workload_without_losing_a_committed_ro
     // The applications write while the links replicate, then stop (cutover's step 1).
     let workloads = s.workloads(40.0);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let committed = stop(&workloads);
+    let committed = stop(&workloads).await;
     assert!(committed.iter().all(|&n| n > 0), "{committed:?}");
     let before: Vec<_> = s.dbs.iter().map(|db| fingerprint(&s.src, db)).collect();
 

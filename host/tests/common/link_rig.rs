@@ -252,11 +252,12 @@ impl LinkSite {
 }
 
 /// Stops `workloads`; how many rows each committed.
-pub fn stop(workloads: &[Workload]) -> Vec<u64> {
-    workloads
-        .iter()
-        .map(|w| w.stop().map(|r| r.rows_committed).unwrap_or(0))
-        .collect()
+pub async fn stop(workloads: &[Workload]) -> Vec<u64> {
+    let mut committed = Vec::new();
+    for w in workloads {
+        committed.push(w.stop().await.map(|r| r.rows_committed).unwrap_or(0));
+    }
+    committed
 }
 
 impl Apply {
