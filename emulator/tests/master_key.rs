@@ -24,9 +24,11 @@ async fn master_key_is_made_once_and_protects_certificates() {
     let err = c
         .simple_query("CREATE CERTIFICATE NoKey WITH SUBJECT = 'no master key'")
         .await
-        .err()
-        .expect("a certificate the master key would protect needs one");
-    assert!(err.to_string().contains("15581") || err.to_string().contains("create a master key"), "{err}");
+        .expect_err("a certificate the master key would protect needs one");
+    assert!(
+        err.to_string().contains("15581") || err.to_string().contains("create a master key"),
+        "{err}"
+    );
     // One protected by a password needs none.
     c.simple_query("CREATE CERTIFICATE WithPassword ENCRYPTION BY PASSWORD = 'Cert#Pa55word' WITH SUBJECT = 'own password'")
         .await
@@ -50,9 +52,11 @@ async fn master_key_is_made_once_and_protects_certificates() {
     let again = c
         .simple_query("CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Another#Key-2026'")
         .await
-        .err()
-        .expect("a second master key is refused");
-    assert!(again.to_string().contains("already a master key"), "{again}");
+        .expect_err("a second master key is refused");
+    assert!(
+        again.to_string().contains("already a master key"),
+        "{again}"
+    );
     c.simple_query("CREATE CERTIFICATE Endpoint WITH SUBJECT = 'endpoint'")
         .await
         .unwrap();

@@ -16,7 +16,12 @@ fn outputs(log: &str) -> Vec<(String, Value)> {
     log.lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|e| e["event"] == "item-done")
-        .map(|e| (e["item"].as_str().unwrap_or("").to_owned(), e["output"].clone()))
+        .map(|e| {
+            (
+                e["item"].as_str().unwrap_or("").to_owned(),
+                e["output"].clone(),
+            )
+        })
         .collect()
 }
 
@@ -24,7 +29,8 @@ fn outputs(log: &str) -> Vec<(String, Value)> {
 async fn three_databases_cut_over_under_a_workload_without_losing_a_committed_row() {
     let s = setup("2022", &["SalesDb", "HRDb", "InventoryDb"], "").await;
     let apply = s.apply();
-    s.until_synchronizing(&apply, Duration::from_secs(120)).await;
+    s.until_synchronizing(&apply, Duration::from_secs(120))
+        .await;
 
     // The applications write while the links replicate, then stop (cutover's step 1).
     let workloads = s.workloads(40.0);
@@ -40,14 +46,23 @@ async fn three_databases_cut_over_under_a_workload_without_losing_a_committed_ro
     assert_eq!(done.len(), 3, "every database done:\n{log}");
 
     for (db, before) in s.dbs.iter().zip(before) {
-        assert_eq!(fingerprint(&s.mi, db), before, "{db} on the MI after cutover");
+        assert_eq!(
+            fingerprint(&s.mi, db),
+            before,
+            "{db} on the MI after cutover"
+        );
         // The MI's copy is the primary now: writable.
         tokio::task::block_in_place(|| {
-            s.mi.run_sql(&format!("INSERT INTO [{db}].dbo.T VALUES (100000, N'after cutover')"))
+            s.mi.run_sql(&format!(
+                "INSERT INTO [{db}].dbo.T VALUES (100000, N'after cutover')"
+            ))
         })
         .unwrap_or_else(|e| panic!("{db} is not writable on the MI: {}", e.text));
         let (_, output) = done.iter().find(|(i, _)| i == db).unwrap();
-        assert_eq!(output["broken"], false, "{db}: a two-way version fails over");
+        assert_eq!(
+            output["broken"], false,
+            "{db}: a two-way version fails over"
+        );
         assert!(output["seeding_ms"].as_u64().is_some(), "{output}");
         assert!(output["downtime_ms"].as_u64().is_some(), "{output}");
         let (src_lsn, mi_lsn) = (&output["lsn_source"], &output["lsn_mi"]);
@@ -62,7 +77,8 @@ async fn three_databases_cut_over_under_a_workload_without_losing_a_committed_ro
 async fn a_one_way_version_breaks_the_link_instead_of_failing_over() {
     let s = setup("2019", &["SalesDb"], "").await;
     let apply = s.apply();
-    s.until_synchronizing(&apply, Duration::from_secs(120)).await;
+    s.until_synchronizing(&apply, Duration::from_secs(120))
+        .await;
     let before = fingerprint(&s.src, "SalesDb");
     let out = run(&s.site, &["cutover", "migration.toml"]).await;
     assert!(out.status.success(), "{:?}", text(&out));
@@ -107,7 +123,10 @@ fn the_example_site_passes_check() {
     };
     let out = check(&migration);
     assert!(out.status.success(), "{:?}", text(&out));
-    let forced = migration.replace("poll_seconds = 5", "poll_seconds = 5\nfailover = \"forced\"");
+    let forced = migration.replace(
+        "poll_seconds = 5",
+        "poll_seconds = 5\nfailover = \"forced\"",
+    );
     let out = check(&forced);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -165,7 +184,8 @@ async fn a_kill_during_seeding_resumes_without_creating_the_link_twice() {
 async fn a_kill_during_cutover_resumes_without_failing_over_twice() {
     let s = setup("2022", &["SalesDb"], "").await;
     let apply = s.apply();
-    s.until_synchronizing(&apply, Duration::from_secs(120)).await;
+    s.until_synchronizing(&apply, Duration::from_secs(120))
+        .await;
     apply.kill();
     let out = run(&s.site, &["cutover", "migration.toml"]).await;
     assert!(out.status.success(), "{:?}", text(&out));
@@ -246,7 +266,8 @@ async fn a_log_backup_during_seeding_ends_the_database_with_drop_and_recreate() 
 async fn a_forced_failover_with_the_source_still_primary_is_a_split_brain_with_its_repair() {
     let s = setup("2022", &["SalesDb"], "").await;
     let apply = s.apply();
-    s.until_synchronizing(&apply, Duration::from_secs(120)).await;
+    s.until_synchronizing(&apply, Duration::from_secs(120))
+        .await;
     apply.kill();
     let out = run(&s.site, &["cutover", "--allow-data-loss", "migration.toml"]).await;
     assert!(out.status.success(), "{:?}", text(&out));
@@ -266,7 +287,8 @@ async fn a_forced_failover_with_the_source_still_primary_is_a_split_brain_with_i
 async fn seeding_that_stalls_ends_after_the_documented_six_days() {
     let s = setup("2022", &["SalesDb"], "").await;
     slow_seeding(&s);
-    s.links.inject(ferry_emulator::hadr::link::LinkFault::StallSeeding { stalled: true });
+    s.links
+        .inject(ferry_emulator::hadr::link::LinkFault::StallSeeding { stalled: true });
     // Six virtual days pass in seconds.
     s.mi.clock().set_speed(200_000.0);
     fails_with(&s, &["6 days"]).await;
@@ -276,9 +298,11 @@ async fn seeding_that_stalls_ends_after_the_documented_six_days() {
 async fn a_partition_during_cutover_holds_the_failover_until_the_network_heals() {
     let s = setup("2022", &["SalesDb"], "").await;
     let apply = s.apply();
-    s.until_synchronizing(&apply, Duration::from_secs(120)).await;
+    s.until_synchronizing(&apply, Duration::from_secs(120))
+        .await;
     let before = fingerprint(&s.src, "SalesDb");
-    s.links.inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: true });
+    s.links
+        .inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: true });
     let out = run(&s.site, &["cutover", "migration.toml"]).await;
     assert!(out.status.success(), "{:?}", text(&out));
     tokio::time::sleep(Duration::from_secs(6)).await;
@@ -289,7 +313,8 @@ async fn a_partition_during_cutover_holds_the_failover_until_the_network_heals()
         apply.output()
     );
     let waiting = apply.output();
-    s.links.inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: false });
+    s.links
+        .inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: false });
     let log = apply.finished().await;
     assert_eq!(outputs(&log).len(), 1, "done once healed:\n{log}");
     assert_eq!(fingerprint(&s.mi, "SalesDb"), before);

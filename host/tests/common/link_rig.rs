@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_emulator::arm::{ArmOptions, ArmServer};
+use ferry_emulator::hadr::Network;
 use ferry_emulator::hadr::link::{LinkStatus, Links};
 use ferry_emulator::hadr::workload::Workload;
-use ferry_emulator::hadr::Network;
 use ferry_emulator::{Edition, Personality, Release, Server, ServerOptions, ServerTls};
 
 use super::lrs_rig::Apply;
@@ -71,11 +71,7 @@ pub async fn setup(release: &str, dbs: &[&str], config: &str) -> LinkSite {
     let names = |n: &[&str]| n.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     network.register(&names(&[SRC, "127.0.0.1", "localhost"]), src.clone());
     network.register(&names(&[MI_FQDN]), mi.clone());
-    let links = Links::new(
-        mi.clone(),
-        network.clone(),
-        Some(data.path().join("links")),
-    );
+    let links = Links::new(mi.clone(), network.clone(), Some(data.path().join("links")));
     let front = ArmServer::start(
         "127.0.0.1:0".parse().unwrap(),
         mi.clone(),
@@ -182,7 +178,11 @@ pub fn fingerprint(server: &Server, db: &str) -> Vec<(String, usize, u64)> {
                 _ => None,
             })
             .flatten()
-            .map(|r| r.iter().map(ferry_emulator::protocol::types::text).collect())
+            .map(|r| {
+                r.iter()
+                    .map(ferry_emulator::protocol::types::text)
+                    .collect()
+            })
             .collect()
     };
     rows(&format!("SELECT name FROM [{db}].sys.tables ORDER BY name"))
@@ -263,6 +263,9 @@ pub async fn stop(workloads: &[Workload]) -> Vec<u64> {
 impl Apply {
     /// `ferry apply --json` in a link site.
     pub fn start_link(site: &Site) -> Apply {
-        Apply::spawn(ferry_cmd(site, &["apply", "--json", "migration.toml"]), site.path("apply.log"))
+        Apply::spawn(
+            ferry_cmd(site, &["apply", "--json", "migration.toml"]),
+            site.path("apply.log"),
+        )
     }
 }
