@@ -636,4 +636,33 @@ async fn the_stable_2023_08_01_shape_creates_a_one_way_link() {
         new.body
     );
     assert_eq!(new.body["properties"]["instanceLinkRole"], "Secondary");
+    // 2023-02-01-preview answers the newer names without the modes; 2023-05-01-preview has
+    // no failover action.
+    let preview = rig
+        .call_at(
+            "2023-02-01-preview",
+            Method::GET,
+            "distributedAvailabilityGroups/DAG_Old",
+            None,
+        )
+        .await;
+    let p = &preview.body["properties"];
+    assert_eq!(
+        p["partnerAvailabilityGroupName"], "AG_Old",
+        "{}",
+        preview.body
+    );
+    assert!(
+        p.get("failoverMode").is_none() && p.get("targetDatabase").is_none(),
+        "{p}"
+    );
+    let r = rig
+        .call_at(
+            "2023-05-01-preview",
+            Method::POST,
+            "distributedAvailabilityGroups/DAG_Old/failover",
+            Some(json!({ "failoverType": "Planned" })),
+        )
+        .await;
+    assert_eq!(r.code(), Some("NoRegisteredProviderFound"), "{}", r.body);
 }

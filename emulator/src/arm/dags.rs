@@ -146,7 +146,7 @@ pub(super) fn put(
     body: &[u8],
     version: ApiVersion,
 ) -> Response {
-    let b = match read_create(body, DagShape::of(version.as_str())) {
+    let b = match read_create(body, DagShape::request_of(version.as_str())) {
         Ok(b) => b,
         Err(e) => return invalid(e),
     };
@@ -208,7 +208,7 @@ fn fixed_properties(s: &LinkStatus, shape: DagShape) -> Vec<(&'static str, Strin
             ("primaryAvailabilityGroupName", spec.partner_ag.clone()),
             ("secondaryAvailabilityGroupName", spec.instance_ag.clone()),
         ],
-        DagShape::Partner => vec![
+        DagShape::Partner | DagShape::PartnerReadOnly => vec![
             ("partnerAvailabilityGroupName", spec.partner_ag.clone()),
             ("partnerEndpoint", spec.partner_endpoint.clone()),
             ("instanceAvailabilityGroupName", spec.instance_ag.clone()),
@@ -254,7 +254,7 @@ pub(super) fn patch(
         Ok(m) => m == "Sync",
         Err(e) => return invalid(e),
     };
-    let shape = DagShape::of(version.as_str());
+    let shape = DagShape::request_of(version.as_str());
     for (key, value) in fixed_properties(&current, shape) {
         if let Some(given) = p.get(key).and_then(J::as_str)
             && !given.eq_ignore_ascii_case(&value)
