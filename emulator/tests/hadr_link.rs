@@ -107,6 +107,13 @@ async fn seeding_shows_progress_and_a_log_backup_during_it_fails_the_link_with_1
         "AVAILABILITY_REPLICA",
     )
     .await;
+    // Both sides show the seeding ("Troubleshoot link": the seeding query runs on either).
+    wait_sql(
+        &mut src,
+        "SELECT COUNT(*) FROM sys.dm_hadr_physical_seeding_stats WHERE local_database_name = 'db1'",
+        "1",
+    )
+    .await;
     let dir = r.src._data.path().display().to_string();
     exec(
         &mut src,
@@ -260,4 +267,25 @@ async fn dropping_the_dag_on_sql_server_stops_the_flow() {
             .as_deref(),
         Some("1")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeding_that_never_finishes_is_canceled_after_six_days() {
+    let r = rig(common::sql2019()).await;
+    let _src = prepare(&r, "db1").await;
+    r.links.set_seeding_rate(1);
+    r.links.create(spec("db1", false)).unwrap();
+    wait_for(&r.links, "DAG_db1", "seeding", |s| {
+        s.databases[0].seeding_progress != "0%"
+    })
+    .await;
+    r.links.inject(LinkFault::StallSeeding { stalled: true });
+    // Six virtual days in well under a real second.
+    r.mi.server.clock().set_speed(1_000_000.0);
+    let s = wait_for(&r.links, "DAG_db1", "LinkCreationError", |s| {
+        state(s) == "LinkCreationError"
+    })
+    .await;
+    let err = s.databases[0].most_recent_link_error.clone().unwrap();
+    assert!(err.contains("6 days"), "{err}");
 }

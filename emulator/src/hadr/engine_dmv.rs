@@ -71,7 +71,7 @@ pub(super) fn publish(l: &Links, rec: &LinkRecord, sides: &Sides) {
             &rec.spec.partner_ag
         };
         for d in &rec.databases {
-            publish_database(l, rec, d, server, *own, sync, sides.connected);
+            publish_database(rec, d, server, *own, sync, sides.connected);
             let seeding = (d.phase == Phase::Seeding).then(|| seeding_runtime(l, d));
             server.set_seeding(local_ag, seeding);
         }
@@ -79,7 +79,6 @@ pub(super) fn publish(l: &Links, rec: &LinkRecord, sides: &Sides) {
 }
 
 fn publish_database(
-    l: &Links,
     rec: &LinkRecord,
     d: &DbRecord,
     server: &Server,
@@ -135,7 +134,6 @@ fn publish_database(
         is_local,
         is_primary,
     };
-    let _ = l;
     if primary_side {
         server.set_database_runtime(&rec.spec.dag, &d.name, row(true, true, d.primary_lsn));
         server.set_database_runtime(&rec.spec.dag, &d.name, row(false, false, d.secondary_lsn));

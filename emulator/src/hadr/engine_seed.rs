@@ -16,6 +16,9 @@ use crate::server::Server;
 /// "Troubleshoot link": a link able to push 84 GB an hour seeds 100 GB in about 1.2 hours.
 pub(super) const DEFAULT_RATE: i64 = 84 * 1024 * 1024 * 1024 / 3600;
 
+/// "Troubleshoot link": link creation is canceled after 6 days of seeding.
+const GIVE_UP: std::time::Duration = std::time::Duration::from_secs(6 * 24 * 3600);
+
 fn key(dag: &str, db: &str) -> (String, String) {
     (dag.to_ascii_lowercase(), db.to_ascii_lowercase())
 }
@@ -94,6 +97,15 @@ pub(super) fn seed(l: &Links, rec: &LinkRecord, db: &str, sides: &Sides) {
     };
     let now = l.mi.clock().now();
     let k = key(dag, db);
+    if since(now, rec.created) > GIVE_UP {
+        l.seeds.lock().remove(&k);
+        // "Troubleshoot link": "Link creation is automatically canceled after 6 days"; no
+        // error number is documented for it.
+        let text = format!(
+            "ferry-emulator: creating the link for database '{db}' was canceled: seeding did not finish within 6 days"
+        );
+        return update_db(l, dag, db, |d| d.fail(CREATION_ERROR, 50000, text));
+    }
     let restart = {
         let mut seeds = l.seeds.lock();
         match seeds.get_mut(&k) {

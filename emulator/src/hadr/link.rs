@@ -48,15 +48,12 @@ impl Links {
 
     pub fn status(&self, dag: &str) -> Option<LinkStatus> {
         let s = self.store.lock();
-        s.link(dag).map(|l| super::link_status::status(l, &s))
+        s.link(dag).map(super::link_status::status)
     }
 
     pub fn list(&self) -> Vec<LinkStatus> {
         let s = self.store.lock();
-        s.links
-            .iter()
-            .map(|l| super::link_status::status(l, &s))
-            .collect()
+        s.links.iter().map(super::link_status::status).collect()
     }
 
     /// PATCH replicationMode: the MI side's availability mode.

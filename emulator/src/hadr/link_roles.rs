@@ -68,7 +68,7 @@ fn server_of(mi: &Arc<Server>, source: &Arc<Server>, side: Side) -> Arc<Server> 
 }
 
 pub(super) fn set_replication_mode(l: &Links, dag: &str, sync: bool) -> Result<(), LinkError> {
-    let rec = record(l, dag)?;
+    record(l, dag)?;
     if let Some(mut g) = l.mi.availability_group(dag) {
         let mode = if sync {
             AvailabilityMode::SynchronousCommit
@@ -81,7 +81,6 @@ pub(super) fn set_replication_mode(l: &Links, dag: &str, sync: bool) -> Result<(
         l.mi.put_availability_group(g)
             .map_err(|m| LinkError::new(m.number, "", m.text))?;
     }
-    let _ = rec;
     l.update(|s| {
         if let Some(r) = s.link_mut(dag) {
             r.sync = sync;

@@ -2,10 +2,10 @@
 //! Microsoft.Sql 2025-01-01): per database the replica state, seeding progress, health,
 //! connection, LSNs (decimal strings) and their times, the last error and the lags.
 
-use super::link_store::{DbRecord, LinkRecord, Phase, Store};
+use super::link_store::{DbRecord, LinkRecord, Phase};
 use super::link_types::{LinkDatabaseStatus, LinkStatus};
 
-pub(super) fn status(l: &LinkRecord, _store: &Store) -> LinkStatus {
+pub(super) fn status(l: &LinkRecord) -> LinkStatus {
     LinkStatus {
         spec: l.spec.clone(),
         id: l.id.clone(),
