@@ -10,7 +10,7 @@ use super::dag_body::{has_failover, has_set_role};
 use super::link_target::LinkTarget;
 use super::reply::{error, guessed_error};
 use super::state::Arm;
-use super::{dags, endpoint_certificates as endpoints, trust_certificates as trust};
+use super::{dag_actions, dags, endpoint_certificates as endpoints, trust_certificates as trust};
 use crate::hadr::link::Links;
 
 pub(super) async fn answer(
@@ -55,8 +55,10 @@ pub(super) async fn answer(
         ("PUT", LinkTarget::Dag(d)) => dags::put(arm, links, &d, body, version),
         ("PATCH", LinkTarget::Dag(d)) => dags::patch(arm, links, &d, body, version),
         ("DELETE", LinkTarget::Dag(d)) => dags::delete(arm, links, &d, version),
-        ("POST", LinkTarget::DagFailover(d)) => dags::failover(arm, links, &d, body, version),
-        ("POST", LinkTarget::DagSetRole(d)) => dags::set_role(arm, links, &d, body, version),
+        ("POST", LinkTarget::DagFailover(d)) => {
+            dag_actions::failover(arm, links, &d, body, version)
+        }
+        ("POST", LinkTarget::DagSetRole(d)) => dag_actions::set_role(arm, links, &d, body, version),
         (m, t) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
