@@ -666,3 +666,30 @@ async fn the_stable_2023_08_01_shape_creates_a_one_way_link() {
         .await;
     assert_eq!(r.code(), Some("NoRegisteredProviderFound"), "{}", r.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_operation_on_a_link_waits_for_the_first() {
+    // Operations long enough that the second request surely meets the first still running.
+    let rig = LinkRig::with_options(|o| ferry_emulator::arm::ArmOptions {
+        operation_time: std::time::Duration::from_secs(3),
+        ..o
+    })
+    .await;
+    let dag = linked(&rig, "Busy", "Manual").await;
+    let path = format!("distributedAvailabilityGroups/{dag}");
+    let sync = json!({ "properties": { "replicationMode": "Sync" } });
+    let first = rig.call(Method::PATCH, &path, Some(sync.clone())).await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    let second = rig.call(Method::PATCH, &path, Some(sync)).await;
+    assert_eq!(
+        (second.status, second.code()),
+        (409, Some("ConflictingDatabaseOperation")),
+        "{}",
+        second.body
+    );
+    let delete = rig.call(Method::DELETE, &path, None).await;
+    assert_eq!(delete.code(), Some("ConflictingDatabaseOperation"));
+    assert_eq!(rig.follow(&first).await["status"], "Succeeded");
+    let again = rig.call(Method::DELETE, &path, None).await;
+    assert_eq!(again.status, 202, "{}", again.body);
+}
