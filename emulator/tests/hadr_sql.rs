@@ -263,6 +263,12 @@ async fn a_database_joins_an_availability_group_only_when_ready() {
         3752,
         "still in the AG"
     );
+    assert_eq!(
+        error_code(&mut c, "ALTER DATABASE [sales] SET RECOVERY SIMPLE").await,
+        1468,
+        "an availability database stays FULL"
+    );
+    exec(&mut c, "ALTER DATABASE [sales] SET RECOVERY FULL").await;
     exec(&mut c, "DROP AVAILABILITY GROUP [AG_sales]").await;
     assert!(r.server.availability_groups().is_empty());
     assert_eq!(

@@ -143,7 +143,7 @@ async fn workload_report(State(w): State<WorkloadState>) -> (StatusCode, Json<J>
 }
 
 async fn stop_workload(State(w): State<WorkloadState>) -> (StatusCode, Json<J>) {
-    match w.workload.stop() {
+    match w.workload.stop().await {
         Some(r) => (StatusCode::OK, Json(json!(r))),
         None => (
             StatusCode::NOT_FOUND,

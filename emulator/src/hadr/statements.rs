@@ -28,16 +28,44 @@ pub fn apply(
     }
 }
 
+/// A database in an availability group keeps the FULL recovery model: SQL Server refuses a
+/// change with error 1468 ("Prerequisites, Restrictions, and Recommendations for Always On
+/// availability groups": availability databases must use the full recovery model). The text
+/// is the one that names availability groups; the docs' error table still shows the older,
+/// mirroring-only wording of 1468 ("Database engine events and errors 1000 to 1999").
+pub fn may_set_recovery(
+    inst: &mut crate::instance::Instance,
+    name: &str,
+    model: crate::instance::Recovery,
+) -> Result<(), crate::protocol::tokens::ServerMessage> {
+    if model == crate::instance::Recovery::Full || !in_group(inst, name)? {
+        return Ok(());
+    }
+    Err(crate::protocol::tokens::ServerMessage::error(
+        1468,
+        16,
+        format!(
+            "The operation cannot be performed on database \"{name}\" because it is involved in a database mirroring session or an availability group. Some operations are not allowed on a database that is participating in a database mirroring session or in an availability group."
+        ),
+    ))
+}
+
+fn in_group(
+    inst: &mut crate::instance::Instance,
+    name: &str,
+) -> Result<bool, crate::protocol::tokens::ServerMessage> {
+    Ok(super::store::groups(inst)?
+        .iter()
+        .any(|g| !g.distributed && g.databases.iter().any(|d| d.eq_ignore_ascii_case(name))))
+}
+
 /// A database in an availability group cannot be dropped: error 3752 ("Troubleshoot drop
 /// database … in an availability group", support.microsoft.com).
 pub fn may_drop_database(
     inst: &mut crate::instance::Instance,
     name: &str,
 ) -> Result<(), crate::protocol::tokens::ServerMessage> {
-    let joined = super::store::groups(inst)?
-        .iter()
-        .any(|g| !g.distributed && g.databases.iter().any(|d| d.eq_ignore_ascii_case(name)));
-    if joined {
+    if in_group(inst, name)? {
         return Err(crate::protocol::tokens::ServerMessage::error(
             3752,
             16,

@@ -75,7 +75,10 @@ impl Workload {
                 ));
             }
         }
-        self.stop();
+        if let Some(old) = self.running.lock().take() {
+            old.stop.store(true, Ordering::SeqCst);
+            old.task.abort();
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let committed = Arc::new(AtomicU64::new(0));
         let error = Arc::new(Mutex::new(None));
@@ -98,11 +101,13 @@ impl Workload {
         Ok(())
     }
 
-    /// Stops the workload; what it did, or None when none ran.
-    pub fn stop(&self) -> Option<WorkloadReport> {
+    /// Stops the workload once its insert in flight has committed; what it did, or None when
+    /// none ran.
+    pub async fn stop(&self) -> Option<WorkloadReport> {
         let r = self.running.lock().take()?;
         r.stop.store(true, Ordering::SeqCst);
-        r.task.abort();
+        // The task checks the flag between inserts: waiting for it makes the count final.
+        let _ = r.task.await;
         Some(WorkloadReport {
             database: r.database,
             table: r.table,

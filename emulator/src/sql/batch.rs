@@ -525,6 +525,7 @@ impl Run<'_> {
                 done(&mut self.out);
             }
             Plan::SetRecovery(name, model) => {
+                crate::hadr::statements::may_set_recovery(inst, name, *model).map_err(one)?;
                 inst.set_recovery_by_user(name, *model, mi).map_err(one)?;
                 done(&mut self.out);
             }

@@ -125,14 +125,14 @@ pub fn spec(db: &str, two_way: bool) -> LinkSpec {
     }
 }
 
-/// Waits (up to 20 s real time) until the link's status satisfies `pred`; the last status.
+/// Waits (up to 60 s real time) until the link's status satisfies `pred`; the last status.
 pub async fn wait_for(
     links: &Links,
     dag: &str,
     what: &str,
     pred: impl Fn(&LinkStatus) -> bool,
 ) -> LinkStatus {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let s = links.status(dag).expect("the link exists");
         if pred(&s) {
@@ -151,7 +151,7 @@ pub fn state(s: &LinkStatus) -> &str {
 
 /// Waits until `sql` on `c` returns `want` as its first column of its first row (text).
 pub async fn wait_sql(c: &mut C, sql: &str, want: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let got = text(c, sql).await;
         if got.as_deref() == Some(want) {
