@@ -188,6 +188,10 @@ pub(super) fn put(
     if let Some(r) = database_refusal(arm, &spec) {
         return r;
     }
+    // The link exists from the request on (GET shows it `CreatingLink`), as the spec's 201
+    // with the resource implies; the operation ends once its time has passed. A refusal is
+    // met again by the operation, which fails with it.
+    let _ = tokio::task::block_in_place(|| links.create(spec.clone()));
     start(
         arm,
         LinkWork::Create(spec),
