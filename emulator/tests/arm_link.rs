@@ -321,6 +321,13 @@ async fn without_the_link_engine_the_link_is_refused_by_name() {
 /// Trust both ways and the source's AG and DAG, then the link created over ARM; the DAG's
 /// name.
 async fn linked(rig: &LinkRig, db: &str, failover_mode: &str) -> String {
+    let (dag, r) = link_started(rig, db, failover_mode).await;
+    assert_eq!(rig.follow(&r).await["status"], "Succeeded");
+    dag
+}
+
+/// As `linked`, without waiting for the PUT's operation: the DAG's name and the 202.
+async fn link_started(rig: &LinkRig, db: &str, failover_mode: &str) -> (String, Reply) {
     let mut c = rig.source().await;
     let blob = prepare_source(&mut c, db, rig.src._data.path()).await;
     let put = rig
@@ -351,8 +358,7 @@ async fn linked(rig: &LinkRig, db: &str, failover_mode: &str) -> String {
         )
         .await;
     assert_accepted(&r, "distributedAvailabilityGroupsOperationResults");
-    assert_eq!(rig.follow(&r).await["status"], "Succeeded");
-    dag
+    (dag, r)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -636,4 +642,83 @@ async fn the_stable_2023_08_01_shape_creates_a_one_way_link() {
         new.body
     );
     assert_eq!(new.body["properties"]["instanceLinkRole"], "Secondary");
+    // 2023-02-01-preview answers the newer names without the modes; 2023-05-01-preview has
+    // no failover action.
+    let preview = rig
+        .call_at(
+            "2023-02-01-preview",
+            Method::GET,
+            "distributedAvailabilityGroups/DAG_Old",
+            None,
+        )
+        .await;
+    let p = &preview.body["properties"];
+    assert_eq!(
+        p["partnerAvailabilityGroupName"], "AG_Old",
+        "{}",
+        preview.body
+    );
+    assert!(
+        p.get("failoverMode").is_none() && p.get("targetDatabase").is_none(),
+        "{p}"
+    );
+    let r = rig
+        .call_at(
+            "2023-05-01-preview",
+            Method::POST,
+            "distributedAvailabilityGroups/DAG_Old/failover",
+            Some(json!({ "failoverType": "Planned" })),
+        )
+        .await;
+    assert_eq!(r.code(), Some("NoRegisteredProviderFound"), "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_operation_on_a_link_waits_for_the_first() {
+    // Operations long enough that the second request surely meets the first still running.
+    let rig = LinkRig::with_options(|o| ferry_emulator::arm::ArmOptions {
+        operation_time: std::time::Duration::from_secs(3),
+        ..o
+    })
+    .await;
+    let dag = linked(&rig, "Busy", "Manual").await;
+    let path = format!("distributedAvailabilityGroups/{dag}");
+    let sync = json!({ "properties": { "replicationMode": "Sync" } });
+    let first = rig.call(Method::PATCH, &path, Some(sync.clone())).await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    let second = rig.call(Method::PATCH, &path, Some(sync)).await;
+    assert_eq!(
+        (second.status, second.code()),
+        (409, Some("ConflictingDatabaseOperation")),
+        "{}",
+        second.body
+    );
+    let delete = rig.call(Method::DELETE, &path, None).await;
+    assert_eq!(delete.code(), Some("ConflictingDatabaseOperation"));
+    assert_eq!(rig.follow(&first).await["status"], "Succeeded");
+    let again = rig.call(Method::DELETE, &path, None).await;
+    assert_eq!(again.status, 202, "{}", again.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_shows_from_its_put_on_and_the_same_put_again_is_answered_with_it() {
+    let rig = LinkRig::with_options(|o| ferry_emulator::arm::ArmOptions {
+        operation_time: std::time::Duration::from_secs(3),
+        ..o
+    })
+    .await;
+    let (dag, put) = link_started(&rig, "Early", "Manual").await;
+    let path = format!("distributedAvailabilityGroups/{dag}");
+    let got = rig.call(Method::GET, &path, None).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(
+        got.body["properties"]["databases"][0]["databaseName"],
+        "Early"
+    );
+    // A client that lost the 202 and sends the PUT again meets the link, not a second one.
+    let again = rig
+        .call(Method::PUT, &path, Some(link_body("Early", "Manual")))
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(rig.follow(&put).await["status"], "Succeeded");
 }

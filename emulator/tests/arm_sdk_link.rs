@@ -3,8 +3,8 @@
 //! the source side is set up with T-SQL over TDS as "Configure link with scripts" gives it,
 //! then tests/arm_sdk/link_flow.py uploads the trust certificate, reads the MI's endpoint
 //! certificate, creates the link and follows it to LinkSynchronizing, switches it to Sync;
-//! after SQL Server's side is switched too, fails it over (planned), meets setRole's refusals
-//! and deletes it — failing on any answer the SDK's models cannot take.
+//! after SQL Server's side is switched too, fails it over (planned), meets setRole's refusals,
+//! fails back with setRole and deletes it — failing on any answer the SDK's models cannot take.
 
 mod common;
 
@@ -107,14 +107,16 @@ async fn azure_mgmt_sql_runs_the_link_flow_against_the_emulator() {
     .await;
     let out = run_flow(&config_path, "cutover").await;
     assert!(
-        out.contains("failed over") && out.contains("deleted DAG_Sales"),
+        out.contains("failed over")
+            && out.contains("failed back")
+            && out.contains("deleted DAG_Sales"),
         "{out}"
     );
-    // The MI's copy is the primary now: writable, with the source's rows.
+    // The link is broken: the MI's copy is independent and writable.
     let mut mi = common::connect(&rig.mi).await;
     exec(
         &mut mi,
-        "INSERT INTO [Sales].dbo.T VALUES (3, N'after cutover')",
+        "INSERT INTO [Sales].dbo.T VALUES (3, N'after the link')",
     )
     .await;
 }

@@ -11,6 +11,12 @@
 //!   (`None` one-way, `Manual` two-way), `seedingMode` ("Automatic (default), or Manual") and
 //!   `databases[].databaseName`.
 //!
+//! Between them, 2023-02-01-preview takes the stable shape in requests and answers the newer one
+//! without `failoverMode` and `seedingMode` (its `CreateOrUpdateProperties` and
+//! `DistributedAvailabilityGroupProperties`). `setRole` is in the specs from 2023-02-01-preview
+//! on, `failover` from 2023-08-01-preview on (the 2023-02-01 and 2023-05-01 previews define no
+//! failover request body); the stable 2021-11-01 and 2023-08-01 have neither.
+//!
 //! A value missing or not one of the spec's enum values is refused with the spec's
 //! `InvalidParameterValue` ("An invalid value was given to a parameter."), naming the property.
 //! Enum values are read without regard to case (the spec models them as strings) and answered
@@ -22,23 +28,43 @@ use serde_json::Value as J;
 /// Which body shape an api-version uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum DagShape {
-    /// `targetDatabase`, `sourceEndpoint`, … (stable 2021-11-01 to 2023-08-01).
+    /// `targetDatabase`, `sourceEndpoint`, … (stable 2021-11-01 and 2023-08-01).
     Stable2023,
-    /// `databases[]`, `partnerEndpoint`, … (2023-08-01-preview on, stable 2025-01-01).
+    /// `databases[]`, `partnerEndpoint`, … without `failoverMode`/`seedingMode` (answers of
+    /// 2023-02-01-preview).
+    PartnerReadOnly,
+    /// `databases[]`, `partnerEndpoint`, `failoverMode`, … (2023-05-01-preview on, stable
+    /// 2025-01-01).
     Partner,
 }
 
 impl DagShape {
-    /// The shape of `version`: the versions whose spec has `failover` (2023-08-01-preview on)
-    /// use the newer one.
+    /// The shape of `version`'s answers (and of a PATCH body).
     pub(super) fn of(version: &str) -> DagShape {
         match version {
-            "2021-11-01" | "2023-02-01-preview" | "2023-05-01-preview" | "2023-08-01" => {
-                DagShape::Stable2023
-            }
+            "2021-11-01" | "2023-08-01" => DagShape::Stable2023,
+            "2023-02-01-preview" => DagShape::PartnerReadOnly,
             _ => DagShape::Partner,
         }
     }
+
+    /// The shape of `version`'s create requests.
+    pub(super) fn request_of(version: &str) -> DagShape {
+        match DagShape::of(version) {
+            DagShape::PartnerReadOnly => DagShape::Stable2023,
+            shape => shape,
+        }
+    }
+}
+
+/// Whether `version`'s spec has `POST …/setRole`.
+pub(super) fn has_set_role(version: &str) -> bool {
+    DagShape::of(version) != DagShape::Stable2023
+}
+
+/// Whether `version`'s spec has `POST …/failover`.
+pub(super) fn has_failover(version: &str) -> bool {
+    DagShape::of(version) == DagShape::Partner && version != "2023-05-01-preview"
 }
 
 /// What a create request asks for, whichever its shape.
@@ -148,7 +174,7 @@ pub(super) fn read_create(body: &[u8], shape: DagShape) -> Result<DagBody, BadBo
             seeding_automatic: true,
             instance_primary: false,
         },
-        DagShape::Partner => {
+        DagShape::Partner | DagShape::PartnerReadOnly => {
             let databases = match p.get("databases") {
                 Some(J::Array(items)) if !items.is_empty() => items
                     .iter()
@@ -191,7 +217,7 @@ pub(super) fn read_create(body: &[u8], shape: DagShape) -> Result<DagBody, BadBo
     };
     let key = match shape {
         DagShape::Stable2023 => "sourceEndpoint",
-        DagShape::Partner => "partnerEndpoint",
+        DagShape::Partner | DagShape::PartnerReadOnly => "partnerEndpoint",
     };
     check_endpoint(key, &out.partner_endpoint)?;
     // Checked like any other value the spec enumerates, though creation ignores it.
@@ -227,6 +253,26 @@ mod tests {
         let b = read_create(old.to_string().as_bytes(), DagShape::Stable2023).unwrap();
         assert_eq!(b.databases, vec!["db".to_owned()]);
         assert!(!b.failover_manual && !b.instance_primary);
+    }
+
+    #[test]
+    fn versions_have_their_shapes_and_actions() {
+        assert_eq!(DagShape::of("2023-08-01"), DagShape::Stable2023);
+        assert_eq!(
+            DagShape::of("2023-02-01-preview"),
+            DagShape::PartnerReadOnly
+        );
+        assert_eq!(
+            DagShape::request_of("2023-02-01-preview"),
+            DagShape::Stable2023
+        );
+        assert_eq!(
+            DagShape::request_of("2023-05-01-preview"),
+            DagShape::Partner
+        );
+        assert!(has_set_role("2023-02-01-preview") && !has_set_role("2021-11-01"));
+        assert!(!has_failover("2023-05-01-preview") && has_failover("2023-08-01-preview"));
+        assert!(has_failover("2025-01-01") && !has_failover("2023-08-01"));
     }
 
     #[test]

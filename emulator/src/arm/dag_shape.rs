@@ -96,9 +96,9 @@ fn mode(sync: bool) -> &'static str {
     if sync { "Sync" } else { "Async" }
 }
 
-/// The properties of a link in the newer shape.
-fn partner_properties(s: &LinkStatus) -> J {
-    json!({
+/// The properties of a link in the newer shape; 2023-02-01-preview's lacks the modes.
+fn partner_properties(s: &LinkStatus, modes: bool) -> J {
+    let mut p = json!({
         "distributedAvailabilityGroupName": s.spec.dag,
         "distributedAvailabilityGroupId": s.id,
         "replicationMode": mode(s.replication_mode_sync),
@@ -110,7 +110,12 @@ fn partner_properties(s: &LinkStatus) -> J {
         "failoverMode": if s.spec.failover_manual { "Manual" } else { "None" },
         "seedingMode": if s.spec.seeding_automatic { "Automatic" } else { "Manual" },
         "databases": s.databases.iter().map(database).collect::<Vec<_>>(),
-    })
+    });
+    if !modes && let Some(o) = p.as_object_mut() {
+        o.remove("failoverMode");
+        o.remove("seedingMode");
+    }
+    p
 }
 
 /// The properties of a link in the stable 2023-08-01 shape: one database. The spec does not
@@ -170,7 +175,8 @@ fn stable_properties(s: &LinkStatus) -> J {
 /// A DAG resource as `version` shapes it.
 pub(super) fn dag_resource(arm: &Arm, s: &LinkStatus, version: ApiVersion) -> J {
     let properties = match DagShape::of(version.as_str()) {
-        DagShape::Partner => partner_properties(s),
+        DagShape::Partner => partner_properties(s, true),
+        DagShape::PartnerReadOnly => partner_properties(s, false),
         DagShape::Stable2023 => stable_properties(s),
     };
     json!({

@@ -11,11 +11,7 @@
 //!   the MI as initial primary of a database it does not have: `404 DatabaseDoesNotExist`;
 //! - an operation still running on the DAG: `409 ConflictingDatabaseOperation` (setRole:
 //!   `409 DistributedAvailabilityGroupSetRoleChangeRoleAlreadyInProgress`);
-//! - a planned failover while a database is not synchronizing: `409
-//!   DistributedAvailabilityGroupFailoverSecondariesNotSynchronizing`;
-//! - setRole to the role the MI has: `409
-//!   DistributedAvailabilityGroupSetRoleInstanceAlreadyInRequestedRole`; to Primary with
-//!   `roleChangeType: Planned`: `409 DistributedAvailabilityGroupSetRolePrimaryPlannedNotSupported`.
+//! - the actions' own refusals: see `dag_actions`.
 //!
 //! What the link finds wrong once it runs (certificates, network, names: 41962, 41973, 41974,
 //! 41976 …) shows in the databases' `replicaState` and `mostRecentLinkError`, as "Troubleshoot
@@ -38,7 +34,7 @@ use super::state::{Arm, database_names};
 use super::target::OperationKind;
 use crate::hadr::link::{LinkRole, LinkSpec, LinkStatus, Links};
 
-fn invalid(e: BadBody) -> Response {
+pub(super) fn invalid(e: BadBody) -> Response {
     error(
         StatusCode::BAD_REQUEST,
         "InvalidParameterValue",
@@ -46,7 +42,7 @@ fn invalid(e: BadBody) -> Response {
     )
 }
 
-fn conflict(code: &str, message: &str) -> Response {
+pub(super) fn conflict(code: &str, message: &str) -> Response {
     error(StatusCode::CONFLICT, code, message)
 }
 
@@ -62,14 +58,19 @@ fn not_found(arm: &Arm, dag: &str) -> Response {
 }
 
 /// 202 naming the operation that does `work` on `dag`.
-fn start(arm: &Arc<Arm>, work: LinkWork, result: LinkResult, version: ApiVersion) -> Response {
+pub(super) fn start(
+    arm: &Arc<Arm>,
+    work: LinkWork,
+    result: LinkResult,
+    version: ApiVersion,
+) -> Response {
     let id = arm.link_operation(work, result, version);
     accepted_at(arm, &id, version, OperationKind::link_segment)
 }
 
 /// The link named `dag` (any case), or its 404.
 /// (The refusal is boxed: a `Response` is large.)
-fn existing(arm: &Arm, links: &Links, dag: &str) -> Result<LinkStatus, Box<Response>> {
+pub(super) fn existing(arm: &Arm, links: &Links, dag: &str) -> Result<LinkStatus, Box<Response>> {
     links
         .list()
         .into_iter()
@@ -78,7 +79,7 @@ fn existing(arm: &Arm, links: &Links, dag: &str) -> Result<LinkStatus, Box<Respo
 }
 
 /// 409 when an operation still runs on `dag`.
-fn busy(arm: &Arm, dag: &str) -> Option<Response> {
+pub(super) fn busy(arm: &Arm, dag: &str) -> Option<Response> {
     arm.pending_on(dag).map(|_| {
         conflict(
             "ConflictingDatabaseOperation",
@@ -146,7 +147,7 @@ pub(super) fn put(
     body: &[u8],
     version: ApiVersion,
 ) -> Response {
-    let b = match read_create(body, DagShape::of(version.as_str())) {
+    let b = match read_create(body, DagShape::request_of(version.as_str())) {
         Ok(b) => b,
         Err(e) => return invalid(e),
     };
@@ -187,6 +188,10 @@ pub(super) fn put(
     if let Some(r) = database_refusal(arm, &spec) {
         return r;
     }
+    // The link exists from the request on (GET shows it `CreatingLink`), as the spec's 201
+    // with the resource implies; the operation ends once its time has passed. A refusal is
+    // met again by the operation, which fails with it.
+    let _ = tokio::task::block_in_place(|| links.create(spec.clone()));
     start(
         arm,
         LinkWork::Create(spec),
@@ -208,7 +213,7 @@ fn fixed_properties(s: &LinkStatus, shape: DagShape) -> Vec<(&'static str, Strin
             ("primaryAvailabilityGroupName", spec.partner_ag.clone()),
             ("secondaryAvailabilityGroupName", spec.instance_ag.clone()),
         ],
-        DagShape::Partner => vec![
+        DagShape::Partner | DagShape::PartnerReadOnly => vec![
             ("partnerAvailabilityGroupName", spec.partner_ag.clone()),
             ("partnerEndpoint", spec.partner_endpoint.clone()),
             ("instanceAvailabilityGroupName", spec.instance_ag.clone()),
@@ -254,7 +259,7 @@ pub(super) fn patch(
         Ok(m) => m == "Sync",
         Err(e) => return invalid(e),
     };
-    let shape = DagShape::of(version.as_str());
+    let shape = DagShape::request_of(version.as_str());
     for (key, value) in fixed_properties(&current, shape) {
         if let Some(given) = p.get(key).and_then(J::as_str)
             && !given.eq_ignore_ascii_case(&value)
@@ -290,123 +295,6 @@ pub(super) fn delete(arm: &Arc<Arm>, links: &Links, dag: &str, version: ApiVersi
         arm,
         LinkWork::Delete(current.spec.dag),
         LinkResult::Nothing,
-        version,
-    )
-}
-
-/// The top-level body of an action (failover, setRole): no `properties` wrapper.
-fn action_body(body: &[u8]) -> Result<J, BadBody> {
-    serde_json::from_slice::<J>(body)
-        .ok()
-        .filter(J::is_object)
-        .ok_or_else(|| BadBody("The request body must be a JSON object.".to_owned()))
-}
-
-/// A replica state that is synchronizing (not seeding, not failed, connected).
-fn synchronizing(s: &LinkStatus) -> bool {
-    s.databases.iter().all(|d| {
-        d.connected_state == "CONNECTED"
-            && !d.replica_state.contains("Error")
-            && d.replica_state != "CreatingLink"
-    })
-}
-
-pub(super) fn failover(
-    arm: &Arc<Arm>,
-    links: &Links,
-    dag: &str,
-    body: &[u8],
-    version: ApiVersion,
-) -> Response {
-    let current = match existing(arm, links, dag) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let forced = match action_body(body).and_then(|b| {
-        choice(
-            &b,
-            "failoverType",
-            &["Planned", "ForcedAllowDataLoss"],
-            None,
-        )
-    }) {
-        Ok(t) => t == "ForcedAllowDataLoss",
-        Err(e) => return invalid(BadBody(e.0.replace("properties.", ""))),
-    };
-    if let Some(r) = busy(arm, &current.spec.dag) {
-        return r;
-    }
-    if !forced && !synchronizing(&current) {
-        return conflict(
-            "DistributedAvailabilityGroupFailoverSecondariesNotSynchronizing",
-            "Planned failover cannot be executed if secondaries are not synchronizing.",
-        );
-    }
-    let dag = current.spec.dag;
-    start(
-        arm,
-        LinkWork::Failover {
-            dag: dag.clone(),
-            forced,
-        },
-        LinkResult::Dag(dag),
-        version,
-    )
-}
-
-pub(super) fn set_role(
-    arm: &Arc<Arm>,
-    links: &Links,
-    dag: &str,
-    body: &[u8],
-    version: ApiVersion,
-) -> Response {
-    let current = match existing(arm, links, dag) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let read = action_body(body).and_then(|b| {
-        let role = choice(&b, "instanceRole", &["Primary", "Secondary"], None)?;
-        let kind = choice(&b, "roleChangeType", &["Forced", "Planned"], None)?;
-        Ok((role == "Primary", kind == "Forced"))
-    });
-    let (primary, forced) = match read {
-        Ok(x) => x,
-        Err(e) => return invalid(BadBody(e.0.replace("properties.", ""))),
-    };
-    if matches!(
-        arm.pending_on(&current.spec.dag),
-        Some(LinkWork::SetRole { .. })
-    ) {
-        return conflict(
-            "DistributedAvailabilityGroupSetRoleChangeRoleAlreadyInProgress",
-            "Changing the server role cannot be executed at this time as there exist a previous role change in progress on Azure SQL Managed Instance. Only when the previous role change completes, a new request could be submitted. Please wait for the previous role change to complete and retry again.",
-        );
-    }
-    if let Some(r) = busy(arm, &current.spec.dag) {
-        return r;
-    }
-    if primary && !forced {
-        return conflict(
-            "DistributedAvailabilityGroupSetRolePrimaryPlannedNotSupported",
-            "User attempted to perform setRole operation to primary in planned fashion and that is not supported.",
-        );
-    }
-    if (current.instance_role == LinkRole::Primary) == primary {
-        return conflict(
-            "DistributedAvailabilityGroupSetRoleInstanceAlreadyInRequestedRole",
-            "User attempted to perform setRole operation while managed instance link is already in requested role.",
-        );
-    }
-    let dag = current.spec.dag;
-    start(
-        arm,
-        LinkWork::SetRole {
-            dag: dag.clone(),
-            primary,
-            forced,
-        },
-        LinkResult::Dag(dag),
         version,
     )
 }

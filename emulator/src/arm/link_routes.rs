@@ -6,11 +6,11 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 
 use super::api_version::ApiVersion;
-use super::dag_body::DagShape;
+use super::dag_body::{has_failover, has_set_role};
 use super::link_target::LinkTarget;
 use super::reply::{error, guessed_error};
 use super::state::Arm;
-use super::{dags, endpoint_certificates as endpoints, trust_certificates as trust};
+use super::{dag_actions, dags, endpoint_certificates as endpoints, trust_certificates as trust};
 use crate::hadr::link::Links;
 
 pub(super) async fn answer(
@@ -29,12 +29,14 @@ pub(super) async fn answer(
         );
     };
     let links: &Links = &links;
-    let actions = matches!(
-        target,
-        LinkTarget::DagFailover(_) | LinkTarget::DagSetRole(_)
-    );
-    if actions && DagShape::of(version.as_str()) == DagShape::Stable2023 {
-        // The stable 2023-08-01 spec and the versions before it have no failover or setRole.
+    let v = version.as_str();
+    let missing = match target {
+        LinkTarget::DagFailover(_) => !has_failover(v),
+        LinkTarget::DagSetRole(_) => !has_set_role(v),
+        _ => false,
+    };
+    if missing {
+        // An action the api-version's spec does not have (see `dag_body`).
         return super::api_version::refusal(
             &super::api_version::VersionRefusal::Unknown(version.as_str().to_owned()),
             &arm.options.location,
@@ -53,8 +55,10 @@ pub(super) async fn answer(
         ("PUT", LinkTarget::Dag(d)) => dags::put(arm, links, &d, body, version),
         ("PATCH", LinkTarget::Dag(d)) => dags::patch(arm, links, &d, body, version),
         ("DELETE", LinkTarget::Dag(d)) => dags::delete(arm, links, &d, version),
-        ("POST", LinkTarget::DagFailover(d)) => dags::failover(arm, links, &d, body, version),
-        ("POST", LinkTarget::DagSetRole(d)) => dags::set_role(arm, links, &d, body, version),
+        ("POST", LinkTarget::DagFailover(d)) => {
+            dag_actions::failover(arm, links, &d, body, version)
+        }
+        ("POST", LinkTarget::DagSetRole(d)) => dag_actions::set_role(arm, links, &d, body, version),
         (m, t) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",

@@ -18,6 +18,7 @@
 
 mod accepted;
 mod api_version;
+mod dag_actions;
 mod dag_body;
 mod dag_shape;
 mod dags;

@@ -9,7 +9,8 @@ token, the CA to trust, the source's certificate and the link to make:
   it through seeding to LinkSynchronizing with `get` and `list_by_instance`, and switch it to
   synchronous replication (PATCH);
 - `cutover` (after the test switched SQL Server's side to SYNCHRONOUS_COMMIT): a planned
-  failover, setRole's documented refusals, delete of the link and the trust certificate.
+  failover, setRole's documented refusals, a failback by setRole (Secondary, Planned), delete
+  of the link and the trust certificate.
 
 Every answer is read through the SDK's typed models and checked field by field
 (lrs_flow.check_model): a field the SDK cannot deserialize, of the wrong type, or unknown to
@@ -121,6 +122,12 @@ def cutover(client, c):
     code = error_code(lambda: set_role("Primary", "Planned"))
     assert code == "DistributedAvailabilityGroupSetRolePrimaryPlannedNotSupported", code
     print("setRole refused", code)
+    # Failback: the MI back to secondary, SQL Server primary again (a planned role change).
+    failed_back = set_role("Secondary", "Planned")
+    check_model(failed_back, "failed-back link")
+    assert failed_back.properties.instance_link_role == "Secondary", failed_back
+    assert failed_back.properties.partner_link_role == "Primary", failed_back
+    print("failed back")
 
     client.distributed_availability_groups.begin_delete(rg, mi, c["dag"]).result(timeout=DEADLINE_SECONDS)
     try:
