@@ -180,9 +180,15 @@ pub fn trust(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<Sta
         .unwrap_or_default();
     let path = format!("serverTrustCertificates/{name}");
     if let Some(found) = arm::get(cx, &path)? {
+        // The spec's example gives the thumbprint as bare hex; sys.certificates' is binary.
+        // A `0x` prefix is tolerated, so a service that adds one is not taken for a stranger.
         let theirs = found["properties"]["thumbprint"]
             .as_str()
             .unwrap_or_default();
+        let theirs = theirs
+            .strip_prefix("0x")
+            .or_else(|| theirs.strip_prefix("0X"))
+            .unwrap_or(theirs);
         if theirs.eq_ignore_ascii_case(&thumbprint) {
             return Ok(Outcome::Next(State::TrustUpload {
                 link,
