@@ -75,7 +75,8 @@ async fn three_databases_cut_over_under_a_workload_without_losing_a_committed_ro
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_one_way_version_breaks_the_link_instead_of_failing_over() {
-    let s = setup("2019", &["SalesDb"], "").await;
+    // With the documented connectivity tests first: both pass on an open network.
+    let s = setup("2019", &["SalesDb"], "connectivity_test = true").await;
     let apply = s.apply();
     s.until_synchronizing(&apply, Duration::from_secs(120))
         .await;
@@ -327,5 +328,32 @@ async fn a_partition_during_cutover_holds_the_failover_until_the_network_heals()
     assert!(
         last_wait.to_lowercase().contains("connect") || last_wait.contains("LSN"),
         "the wait says why: {last_wait}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_blocked_port_fails_the_connectivity_test_before_anything_changes() {
+    let s = setup("2022", &["SalesDb"], "connectivity_test = true").await;
+    // The MI's subnet drops SQL Server's traffic to 5022 (an NSG without the link's rule).
+    s.network.block_port(MI_FQDN, 5022);
+    fails_with(&s, &["5022"]).await;
+    assert_eq!(
+        arm_requests(&s, "PUT", "distributedAvailabilityGroups"),
+        0,
+        "no link was created"
+    );
+    assert!(
+        !s.src
+            .statements()
+            .iter()
+            .any(|st| st.text.contains("CREATE AVAILABILITY GROUP")
+                || st.text.contains("CREATE MASTER KEY")),
+        "nothing was changed on SQL Server"
+    );
+    // The temporary Agent jobs are gone again.
+    assert_eq!(
+        cell(&s.src, "SELECT COUNT(*) FROM msdb.dbo.sysjobs"),
+        "0",
+        "the test jobs were removed"
     );
 }

@@ -62,16 +62,18 @@ fn start_job(
         exec(
             cx,
             side,
+            // Parameters are named apart from the procedure's own (`@command`, `@flags`): the
+            // host writes a parameter's value wherever its name stands.
             "EXEC msdb.dbo.sp_add_jobstep @job_name = @job, @step_name = @step, @subsystem = N'PowerShell', \
-             @command = @command, @on_success_action = @ok, @on_fail_action = @fail, @flags = @flags",
+             @command = @tnc, @on_success_action = @ok, @on_fail_action = @fail, @flags = @log_flags",
             &[
                 p("job", job),
                 p("step", &format!("tnc {}", i + 1)),
-                p("command", command),
+                p("tnc", command),
                 Param::value("ok", SqlValue::Int(ok)),
                 Param::value("fail", SqlValue::Int(fail)),
                 // 8: write the step's output to sysjobstepslogs (sp_add_jobstep, sql-docs).
-                Param::value("flags", SqlValue::Int(if log_to_table { 8 } else { 0 })),
+                Param::value("log_flags", SqlValue::Int(if log_to_table { 8 } else { 0 })),
             ],
             "a connectivity test step",
         )?;
@@ -136,23 +138,54 @@ pub fn start(cx: &mut Context<'_, Config>, link: Link) -> Result<Outcome<State>>
         None,
         Some("connectivity tests through Agent jobs"),
     );
+    // The recipe ("Test the connection from SQL Server to SQL Managed Instance"): the HADR
+    // port from the fabric's configuration, and the FQDN of the node that hosts the primary
+    // replica of the instance's ManagedServer service. Read view by view and joined here.
     let params = rows(
         cx,
         Side::Mi,
-        "SELECT parameter_name, parameter_value FROM sys.dm_hadr_fabric_config_parameters \
-         WHERE parameter_name IN (N'DnsRecordName', N'HadrPort')",
+        "SELECT parameter_name, value FROM sys.dm_hadr_fabric_config_parameters \
+         WHERE parameter_name = N'HadrPort'",
         &[],
     )?;
-    let value = |n: &str| {
-        params
+    let port = params.first().map(|r| text(r.get(1))).unwrap_or_default();
+    let partitions: Vec<String> = rows(
+        cx,
+        Side::Mi,
+        "SELECT partition_id, service_name FROM sys.dm_hadr_fabric_partitions",
+        &[],
+    )?
+    .iter()
+    .filter(|r| text(r.get(1)).contains("/ManagedServer/"))
+    .map(|r| text(r.first()).to_ascii_lowercase())
+    .collect();
+    let primary_nodes: Vec<String> = rows(
+        cx,
+        Side::Mi,
+        "SELECT partition_id, replica_role, node_name FROM sys.dm_hadr_fabric_replicas",
+        &[],
+    )?
+    .iter()
+    // replica_role 2: the primary (Service Fabric's ReplicaRole.Primary).
+    .filter(|r| partitions.contains(&text(r.first()).to_ascii_lowercase()) && int(r.get(1)) == 2)
+    .map(|r| text(r.get(2)))
+    .collect();
+    let nodes: Vec<String> = rows(
+        cx,
+        Side::Mi,
+        "SELECT node_name, ip_address_or_fqdn FROM sys.dm_hadr_fabric_nodes",
+        &[],
+    )?
+    .iter()
+    .filter(|r| {
+        primary_nodes
             .iter()
-            .filter(|r| text(r.first()) == n)
-            .map(|r| text(r.get(1)))
-            .collect::<Vec<_>>()
-    };
-    let port = value("HadrPort").into_iter().next().unwrap_or_default();
+            .any(|n| n.eq_ignore_ascii_case(&text(r.first())))
+    })
+    .map(|r| text(r.get(1)))
+    .collect();
     let mut commands = vec![format!("tnc {} -port 5022", link.mi_fqdn)];
-    for node in value("DnsRecordName") {
+    for node in nodes {
         commands.push(format!("tnc {node} -port {port}"));
     }
     let (to_mi, from_mi) = job_names(&link.db);
