@@ -193,7 +193,7 @@ async fn create_login_in_every_form_with_its_errors() {
     );
     exec(
         &mut c,
-        "CREATE CERTIFICATE SignCert WITH SUBJECT = 'signing'",
+        "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master#Key-2026'; CREATE CERTIFICATE SignCert WITH SUBJECT = 'signing'",
     )
     .await;
     exec(&mut c, "CREATE LOGIN signer FROM CERTIFICATE SignCert").await;
