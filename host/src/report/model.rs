@@ -124,7 +124,12 @@ impl RunReport {
                 name: name.clone(),
                 wave: wave_name(wave),
                 outcome: status_name(worst).to_owned(),
-                reason: steps.iter().find_map(|i| i.error.clone()),
+                // A done step's error is one it got past (a transient failure retried): the
+                // reason is the first step that did not finish.
+                reason: steps
+                    .iter()
+                    .filter(|i| i.status != ItemStatus::Done)
+                    .find_map(|i| i.error.clone()),
                 method: output("method").and_then(|v| v.as_str().map(str::to_owned)),
                 size_bytes: output("size_bytes").and_then(|v| v.as_u64()),
                 duration_ms,
@@ -134,7 +139,7 @@ impl RunReport {
                     .map(|i| StepReport {
                         step: i.step.clone(),
                         status: status_name(i.status).to_owned(),
-                        reason: i.error.clone(),
+                        reason: i.error.clone().filter(|_| i.status != ItemStatus::Done),
                     })
                     .collect(),
             });
