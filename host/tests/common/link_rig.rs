@@ -147,21 +147,31 @@ pub async fn run(site: &Site, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// One cell of `sql`'s first row on `server`, as text.
-pub fn cell(server: &Server, sql: &str) -> String {
+/// The rows `sql` answers on `server` (every result set), each cell as text.
+pub fn rows(server: &Server, sql: &str) -> Vec<Vec<String>> {
     let out = tokio::task::block_in_place(|| server.run_sql(sql))
         .unwrap_or_else(|e| panic!("{sql}: Msg {}: {}", e.number, e.text));
-    for o in out {
-        if let ferry_emulator::sql::Outcome::Rows { rows, .. } = o
-            && let Some(row) = rows.first()
-        {
-            return row
-                .first()
+    out.into_iter()
+        .filter_map(|o| match o {
+            ferry_emulator::sql::Outcome::Rows { rows, .. } => Some(rows),
+            _ => None,
+        })
+        .flatten()
+        .map(|r| {
+            r.iter()
                 .map(ferry_emulator::protocol::types::text)
-                .unwrap_or_default();
-        }
-    }
-    String::new()
+                .collect()
+        })
+        .collect()
+}
+
+/// One cell of `sql`'s first row on `server`, as text.
+pub fn cell(server: &Server, sql: &str) -> String {
+    rows(server, sql)
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next())
+        .unwrap_or_default()
 }
 
 /// Every table's row count and a hash of its rows in key order, in `db` on `server`: what a
@@ -169,32 +179,22 @@ pub fn cell(server: &Server, sql: &str) -> String {
 /// algorithm Microsoft does not document and the emulator does not imitate.)
 pub fn fingerprint(server: &Server, db: &str) -> Vec<(String, usize, u64)> {
     use std::hash::{Hash, Hasher};
-    let rows = |sql: &str| -> Vec<Vec<String>> {
-        let out = tokio::task::block_in_place(|| server.run_sql(sql))
-            .unwrap_or_else(|e| panic!("{sql}: Msg {}: {}", e.number, e.text));
-        out.into_iter()
-            .filter_map(|o| match o {
-                ferry_emulator::sql::Outcome::Rows { rows, .. } => Some(rows),
-                _ => None,
-            })
-            .flatten()
-            .map(|r| {
-                r.iter()
-                    .map(ferry_emulator::protocol::types::text)
-                    .collect()
-            })
-            .collect()
-    };
-    rows(&format!("SELECT name FROM [{db}].sys.tables ORDER BY name"))
-        .into_iter()
-        .map(|t| {
-            let table = t[0].clone();
-            let content = rows(&format!("SELECT * FROM [{db}].dbo.[{table}] ORDER BY 1"));
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            content.hash(&mut h);
-            (table, content.len(), h.finish())
-        })
-        .collect()
+    rows(
+        server,
+        &format!("SELECT name FROM [{db}].sys.tables ORDER BY name"),
+    )
+    .into_iter()
+    .map(|t| {
+        let table = t[0].clone();
+        let content = rows(
+            server,
+            &format!("SELECT * FROM [{db}].dbo.[{table}] ORDER BY 1"),
+        );
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        content.hash(&mut h);
+        (table, content.len(), h.finish())
+    })
+    .collect()
 }
 
 impl LinkSite {

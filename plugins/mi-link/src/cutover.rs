@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::arm;
 use crate::config::Config;
-use crate::dmv::{Hold, group_id, hold, mi_backup_mark, replicas, seconds};
+use crate::dmv::{Hold, group_id, hold, mi_backup_mark, seconds, source_role};
 use crate::setup::link_failure;
 use crate::sql::{Side, exec};
 use crate::state::{Link, State, ended, forced, wait};
@@ -85,16 +85,7 @@ fn roles(
     cx: &mut Context<'_, Config>,
     link: &Link,
 ) -> Result<(Option<String>, Option<String>, bool)> {
-    let read = |cx: &mut Context<'_, Config>| -> Result<Option<String>> {
-        Ok(match group_id(cx, &link.dag)? {
-            Some(g) => replicas(cx, &g)?
-                .into_iter()
-                .find(|r| r.is_local)
-                .map(|r| r.role),
-            None => None,
-        })
-    };
-    let source = match read(cx) {
+    let source = match source_role(cx, &link.dag) {
         Ok(r) => r,
         // A forced failover is for a source that is lost: not reaching it is expected, and
         // its role unknown (a split brain shows once it is back).

@@ -81,6 +81,17 @@ pub fn replicas(cx: &mut Context<'_, Config>, group: &str) -> Result<Vec<Replica
     .collect())
 }
 
+/// The role of SQL Server's own replica in the DAG `dag`, if the DAG exists there.
+pub fn source_role(cx: &mut Context<'_, Config>, dag: &str) -> Result<Option<String>> {
+    Ok(match group_id(cx, dag)? {
+        Some(g) => replicas(cx, &g)?
+            .into_iter()
+            .find(|r| r.is_local)
+            .map(|r| r.role),
+        None => None,
+    })
+}
+
 /// The MI's highest full backup id of `db` (0 for none).
 pub fn mi_backup_mark(cx: &mut Context<'_, Config>, db: &str) -> Result<i64> {
     Ok(row(

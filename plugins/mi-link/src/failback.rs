@@ -9,23 +9,12 @@ use serde_json::json;
 
 use crate::arm;
 use crate::config::Config;
-use crate::dmv::{Hold, group_id, hold, replicas};
+use crate::dmv::{Hold, group_id, hold, source_role};
 use crate::finish::{finish, wrap_up};
 use crate::state::{Link, State, ended, wait};
 
-/// The role of SQL Server's replica in the DAG, if it has one.
-fn source_role(cx: &mut Context<'_, Config>, link: &Link) -> Result<Option<String>> {
-    Ok(match group_id(cx, &link.dag)? {
-        Some(g) => replicas(cx, &g)?
-            .into_iter()
-            .find(|r| r.is_local)
-            .map(|r| r.role),
-        None => None,
-    })
-}
-
 fn source_primary(cx: &mut Context<'_, Config>, link: &Link) -> Result<bool> {
-    Ok(source_role(cx, link)?
+    Ok(source_role(cx, &link.dag)?
         .as_deref()
         .is_some_and(|r| r.eq_ignore_ascii_case("PRIMARY")))
 }
