@@ -122,6 +122,55 @@ async fn planned_failover_needs_sync_on_both_sides_then_the_mi_takes_every_row_a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_planned_failover_goes_back_to_sql_server_with_what_the_mi_wrote() {
+    let (r, mut src, mut mi) = linked(true).await;
+    r.links.set_replication_mode("DAG_db1", true).unwrap();
+    exec(&mut src, TO_SYNC).await;
+    wait_sql(
+        &mut src,
+        "SELECT drs.synchronization_state_desc FROM sys.dm_hadr_database_replica_states drs JOIN sys.availability_groups ag ON ag.group_id = drs.group_id WHERE ag.is_distributed = 1 AND drs.is_local = 0",
+        "SYNCHRONIZED",
+    )
+    .await;
+    r.links.failover("DAG_db1", false).unwrap();
+    wait_sql(&mut mi, LOCAL_ROLE, "PRIMARY").await;
+    exec(
+        &mut mi,
+        "INSERT INTO db1.dbo.t VALUES (2, N'written on the MI')",
+    )
+    .await;
+    wait_sql(
+        &mut src,
+        "SELECT note FROM db1.dbo.t WHERE id = 2",
+        "written on the MI",
+    )
+    .await;
+
+    // The same POST …/failover (Planned) is the failback ("Fail over a link").
+    r.links.failover("DAG_db1", false).unwrap();
+    let s = r.links.status("DAG_db1").unwrap();
+    assert_eq!(
+        (s.instance_role, s.partner_role),
+        (LinkRole::Secondary, LinkRole::Primary)
+    );
+    wait_sql(&mut src, LOCAL_ROLE, "PRIMARY").await;
+    wait_sql(&mut mi, LOCAL_ROLE, "SECONDARY").await;
+    exec(
+        &mut src,
+        "INSERT INTO db1.dbo.t VALUES (3, N'SQL Server again')",
+    )
+    .await;
+    assert_eq!(
+        error_code(
+            &mut mi,
+            "INSERT INTO db1.dbo.t VALUES (4, N'on the MI again')"
+        )
+        .await,
+        3906
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forced_failover_splits_the_brain_until_sql_server_is_set_secondary() {
     let (r, mut src, mut mi) = linked(true).await;
     r.links.failover("DAG_db1", true).unwrap();

@@ -375,3 +375,49 @@ async fn a_blocked_port_fails_the_connectivity_test_before_anything_changes() {
         "the test jobs were removed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kept_link_fails_back_to_sql_server_with_what_the_mi_wrote() {
+    let s = setup("2022", &["SalesDb"], "keep_link = true").await;
+    let apply = s.apply();
+    s.until_synchronizing(&apply, Duration::from_secs(120))
+        .await;
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    // After the cutover the item waits, the MI the primary and SQL Server its secondary.
+    apply
+        .until("waiting for `ferry failback` or `ferry finish`")
+        .await;
+    tokio::task::block_in_place(|| {
+        s.mi.run_sql("INSERT INTO [SalesDb].dbo.T VALUES (100000, N'written on the MI')")
+    })
+    .unwrap();
+    let out = run(&s.site, &["failback", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    let log = apply.finished().await;
+    let done = outputs(&log);
+    assert_eq!(done.len(), 1, "{log}");
+    assert_eq!(done[0].1["failed_back"], true, "{log}");
+    // SQL Server is the primary again, with the MI's row, and writable.
+    assert_eq!(
+        fingerprint(&s.src, "SalesDb"),
+        fingerprint(&s.mi, "SalesDb")
+    );
+    assert_eq!(
+        cell(
+            &s.src,
+            "SELECT COUNT(*) FROM [SalesDb].dbo.T WHERE Id = 100000"
+        ),
+        "1"
+    );
+    tokio::task::block_in_place(|| {
+        s.src
+            .run_sql("INSERT INTO [SalesDb].dbo.T VALUES (100001, N'SQL Server again')")
+    })
+    .unwrap();
+    assert_eq!(
+        arm_requests(&s, "POST", "DAG_SalesDb/failover"),
+        2,
+        "there and back"
+    );
+}

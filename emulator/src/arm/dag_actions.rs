@@ -78,6 +78,8 @@ pub(super) fn failover(
         LinkWork::Failover {
             dag: dag.clone(),
             forced,
+            // A forced failover always makes the MI primary (see `Links::failover`).
+            mi_primary: forced || current.instance_role != LinkRole::Primary,
         },
         LinkResult::Dag(dag),
         version,

@@ -21,9 +21,13 @@ pub(super) enum LinkWork {
         dag: String,
         sync: bool,
     },
+    /// `mi_primary`: the MI's role once done, read when the POST came (a planned failover
+    /// goes to whichever side was secondary then), so a replayed operation is not a second
+    /// failover back.
     Failover {
         dag: String,
         forced: bool,
+        mi_primary: bool,
     },
     SetRole {
         dag: String,
@@ -81,8 +85,14 @@ impl LinkWork {
                 None => links.create(spec.clone()),
             },
             LinkWork::SetMode { dag, sync } => links.set_replication_mode(dag, *sync),
-            LinkWork::Failover { dag, forced } => match links.status(dag) {
-                Some(s) if s.instance_role == LinkRole::Primary && !*forced => Ok(()),
+            LinkWork::Failover {
+                dag,
+                forced,
+                mi_primary,
+            } => match links.status(dag) {
+                Some(s) if (s.instance_role == LinkRole::Primary) == *mi_primary && !*forced => {
+                    Ok(())
+                }
                 _ => links.failover(dag, *forced),
             },
             LinkWork::SetRole {

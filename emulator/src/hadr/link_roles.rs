@@ -252,10 +252,19 @@ pub(super) fn demote(l: &Links, dag: &str, side: Side) -> Result<(), LinkError> 
     Ok(())
 }
 
-/// ARM failover: the MI becomes primary.
+/// ARM failover: a planned one makes the current secondary primary (the MI on the way
+/// there, SQL Server on the way back), a forced one the MI.
 pub(super) fn failover(l: &Links, dag: &str, forced: bool) -> Result<(), LinkError> {
+    // "Distributed Availability Groups - Failover" documents only the failover types. "Fail
+    // over a link" uses the same call (Start-AzSqlInstanceLinkFailover) for the failback from
+    // the MI to SQL Server 2022, so a planned failover goes to whichever side is secondary.
+    // Forced failover over ARM is documented for a lost SQL Server (the MI takes over); the
+    // docs are silent on forcing the other way over ARM, so the stricter reading: always the MI.
+    let rec = record(l, dag)?;
     if forced {
         promote_forced(l, dag, Side::Mi)
+    } else if rec.instance_role == LinkRole::Primary {
+        promote_planned(l, dag, Side::Source)
     } else {
         promote_planned(l, dag, Side::Mi)
     }
