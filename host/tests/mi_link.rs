@@ -421,3 +421,37 @@ async fn a_kept_link_fails_back_to_sql_server_with_what_the_mi_wrote() {
         "there and back"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_trust_certificate_deleted_before_the_link_starts_ends_the_database_with_41973() {
+    let s = setup("2022", &["SalesDb"], "").await;
+    // The link is created while SQL Server cannot reach the MI, so it waits to start ...
+    s.links
+        .inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: true });
+    let apply = s.apply();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while s.link("SalesDb").is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no link created:\n{}",
+            apply.output()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // ... and meanwhile someone removes SQL Server's certificate from the MI (an admin's
+    // DELETE serverTrustCertificates/{name}), then the network heals.
+    let trusted = s.links.trust_certificates();
+    assert_eq!(trusted.len(), 1, "ferry uploaded the endpoint certificate");
+    s.links.delete_trust_certificate(&trusted[0].name).unwrap();
+    s.links
+        .inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: false });
+    let log = apply.finished().await;
+    let failed: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"item-failed\""))
+        .collect();
+    assert_eq!(failed.len(), 1, "{log}");
+    for phrase in ["41973", "serverTrustCertificates"] {
+        assert!(failed[0].contains(phrase), "`{phrase}` in {}", failed[0]);
+    }
+}
