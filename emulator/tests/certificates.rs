@@ -336,3 +336,60 @@ async fn certencoded_of_a_column_reads_each_rows_certificate() {
         );
     }
 }
+
+/// A text result, or None for NULL (typed int when alone, as in [`bytes`]).
+async fn text_of(c: &mut C, sql: &str) -> Option<String> {
+    let row = one_row(c, sql).await;
+    match row.try_get::<&str, _>(0) {
+        Ok(v) => v.map(str::to_owned),
+        Err(_) => {
+            assert_eq!(row.try_get::<i32, _>(0).unwrap(), None, "{sql}");
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn convert_with_a_binary_style_writes_a_certificates_der_as_hex() {
+    // "CAST and CONVERT (Transact-SQL)", Binary styles: 1 is `0x` and upper-case hex, 2 the
+    // same without `0x` ("Configure link with scripts" reads a public key this way).
+    let src = start(sql2019(), TlsMode::Required).await;
+    let mut s = connect(&src).await;
+    exec(&mut s, "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Mk#2026'; CREATE CERTIFICATE LinkCert WITH SUBJECT = 'link'").await;
+    let der = bytes(&mut s, "SELECT CERTENCODED(CERT_ID(N'LinkCert'))")
+        .await
+        .unwrap();
+    // Over the catalog (a query SQLite runs) and as a scalar expression.
+    assert_eq!(
+        text_of(
+            &mut s,
+            "SELECT CONVERT(varchar(max), CERTENCODED(CERT_ID(N'LinkCert')), 1) AS der"
+        )
+        .await,
+        Some(format!("0x{}", hex(&der)))
+    );
+    assert_eq!(
+        text_of(
+            &mut s,
+            "SELECT CONVERT(nvarchar(max), CERTENCODED(certificate_id), 2) FROM master.sys.certificates WHERE name = N'LinkCert'"
+        )
+        .await,
+        Some(hex(&der))
+    );
+    assert_eq!(
+        text_of(&mut s, "SELECT CONVERT(varchar(20), 0x0aff10, 1)").await,
+        Some("0x0AFF10".into())
+    );
+    assert_eq!(
+        text_of(&mut s, "SELECT CONVERT(varchar(20), 0x0aff10, 2)").await,
+        Some("0AFF10".into())
+    );
+    assert_eq!(
+        text_of(
+            &mut s,
+            "SELECT CONVERT(varchar(max), CERTENCODED(CERT_ID(N'NoSuchCert')), 1)"
+        )
+        .await,
+        None
+    );
+}

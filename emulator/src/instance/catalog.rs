@@ -56,6 +56,7 @@ impl Instance {
         conn.execute_batch("PRAGMA synchronous = OFF")?;
         register_functions(&conn)?;
         super::division::register(&conn)?;
+        super::convert_fn::register(&conn)?;
         super::certificates::register(&conn)?;
         let names = super::database_names::Names::default();
         super::database_names::register(&conn, &names)?;

@@ -14,6 +14,7 @@ mod certificates;
 mod change_log;
 mod checksum;
 mod config_options;
+mod convert_fn;
 mod database_names;
 mod database_options;
 mod databases;

@@ -6,6 +6,19 @@
 use crate::protocol::tokens::ServerMessage;
 use crate::protocol::types::{self, SqlType, Value};
 
+/// CONVERT of binary bytes to characters with a binary style ("CAST and CONVERT
+/// (Transact-SQL)", Binary styles): 1 writes `0x` and two upper-case hex digits a byte, 2 the
+/// digits alone. Style 0 (bytes as ASCII characters) and other styles: None, the plain
+/// conversion's business.
+pub fn binary_styled(bytes: &[u8], style: i64) -> Option<String> {
+    let digits = || bytes.iter().map(|b| format!("{b:02X}")).collect::<String>();
+    match style {
+        1 => Some(format!("0x{}", digits())),
+        2 => Some(digits()),
+        _ => None,
+    }
+}
+
 /// A type's name as SQL Server's messages write it.
 pub fn type_name(ty: SqlType) -> String {
     match ty {

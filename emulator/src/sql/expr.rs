@@ -35,6 +35,8 @@ pub enum Expr<'t> {
     Var(&'t str),
     Call(&'t str, Vec<Expr<'t>>),
     Cast(Box<Expr<'t>>, SqlType),
+    /// CONVERT with a style (the third argument).
+    Convert(Box<Expr<'t>>, SqlType, Box<Expr<'t>>),
     Neg(Box<Expr<'t>>),
     BitNot(Box<Expr<'t>>),
     Not(Box<Expr<'t>>),
@@ -308,11 +310,13 @@ fn primary(t: &[Token]) -> Parsed<'_, Expr<'_>> {
             let rest = expect(&t[1..], "(")?;
             let (ty, rest) = parse_type(rest)?;
             let rest = expect(rest, ",")?;
-            let (e, mut rest) = parse_expr(rest)?;
-            // A style argument changes how dates and numbers are written; the emulator
-            // writes them one way.
+            let (e, rest) = parse_expr(rest)?;
+            // A style: binary styles are honoured (scalar.rs); the date and number styles are
+            // not, the emulator writes those one way.
             if rest.first().is_some_and(|x| x.is_punct(",")) {
-                rest = additive(&rest[1..])?.1;
+                let (style, rest) = additive(&rest[1..])?;
+                let rest = expect(rest, ")")?;
+                return Ok((Expr::Convert(Box::new(e), ty, Box::new(style)), rest));
             }
             let rest = expect(rest, ")")?;
             Ok((Expr::Cast(Box::new(e), ty), rest))

@@ -158,6 +158,8 @@ pub fn rewrite(
     current_db: &str,
     inst: &Instance,
 ) -> Result<Rewritten, ServerMessage> {
+    let converted = super::convert_calls::rewrite_converts(tokens)?;
+    let tokens: &[Token] = &converted;
     let mut out: Vec<String> = Vec::new();
     let mut params: Vec<String> = Vec::new();
     let mut param_slots: Vec<(usize, usize)> = Vec::new();

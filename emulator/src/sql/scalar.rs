@@ -119,6 +119,23 @@ pub fn value(e: &Expr<'_>, env: &Env<'_>) -> Result<Typed, ServerMessage> {
             let (from, v) = value(inner, env)?;
             (*ty, convert(v, from, *ty)?)
         }
+        Expr::Convert(inner, ty, style) => {
+            let (from, v) = value(inner, env)?;
+            let style = match value(style, env)?.1 {
+                Value::Int(n) => n,
+                _ => 0,
+            };
+            let styled = match (&v, ty) {
+                (Value::Binary(b), SqlType::VarChar(_) | SqlType::NVarChar(_)) => {
+                    crate::sql::convert::binary_styled(b, style)
+                }
+                _ => None,
+            };
+            match styled {
+                Some(t) => (*ty, convert(Value::Text(t), SqlType::VarChar(None), *ty)?),
+                None => (*ty, convert(v, from, *ty)?),
+            }
+        }
         Expr::Neg(inner) => match value(inner, env)? {
             (ty, Value::Int(i)) => (ty, fit_int(-i128::from(i), ty)?),
             (ty, Value::Float(f)) => (ty, Value::Float(-f)),
