@@ -27,10 +27,7 @@ fn outputs(log: &str) -> Vec<(String, Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_databases_cut_over_under_a_workload_without_losing_a_committed_row() {
-    let s = setup("2022", &["SalesDb", "HRDb", "InventoryDb"], "").await;
-    let apply = s.apply();
-    s.until_synchronizing(&apply, Duration::from_secs(120))
-        .await;
+    let (s, apply) = replicating("2022", &["SalesDb", "HRDb", "InventoryDb"], "").await;
 
     // The applications write while the links replicate, then stop (cutover's step 1).
     let workloads = s.workloads(40.0);
@@ -86,10 +83,7 @@ async fn three_databases_cut_over_under_a_workload_without_losing_a_committed_ro
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_one_way_version_breaks_the_link_instead_of_failing_over() {
     // With the documented connectivity tests first: both pass on an open network.
-    let s = setup("2019", &["SalesDb"], "connectivity_test = true").await;
-    let apply = s.apply();
-    s.until_synchronizing(&apply, Duration::from_secs(120))
-        .await;
+    let (s, apply) = replicating("2019", &["SalesDb"], "connectivity_test = true").await;
     let before = fingerprint(&s.src, "SalesDb");
     let out = run(&s.site, &["cutover", "migration.toml"]).await;
     assert!(out.status.success(), "{:?}", text(&out));
@@ -193,10 +187,7 @@ async fn a_kill_during_seeding_resumes_without_creating_the_link_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_kill_during_cutover_resumes_without_failing_over_twice() {
-    let s = setup("2022", &["SalesDb"], "").await;
-    let apply = s.apply();
-    s.until_synchronizing(&apply, Duration::from_secs(120))
-        .await;
+    let (s, apply) = replicating("2022", &["SalesDb"], "").await;
     apply.kill();
     let out = run(&s.site, &["cutover", "migration.toml"]).await;
     assert!(out.status.success(), "{:?}", text(&out));
@@ -229,15 +220,21 @@ async fn fails_with(s: &LinkSite, reason: &[&str]) -> String {
     let out = run(&s.site, &["apply", "--json", "migration.toml"]).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    let failed: Vec<&str> = stdout
+    failed_with(&stdout, reason);
+    stdout
+}
+
+/// The one database that failed in `log` (a `--json` run's output) failed with every phrase in
+/// `reason`.
+fn failed_with(log: &str, reason: &[&str]) {
+    let failed: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("\"item-failed\""))
         .collect();
-    assert_eq!(failed.len(), 1, "{stdout}");
+    assert_eq!(failed.len(), 1, "{log}");
     for phrase in reason {
         assert!(failed[0].contains(phrase), "`{phrase}` in {}", failed[0]);
     }
-    stdout
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -283,10 +280,7 @@ async fn a_log_backup_during_seeding_ends_the_database_with_drop_and_recreate() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_forced_failover_with_the_source_still_primary_is_a_split_brain_with_its_repair() {
-    let s = setup("2022", &["SalesDb"], "").await;
-    let apply = s.apply();
-    s.until_synchronizing(&apply, Duration::from_secs(120))
-        .await;
+    let (s, apply) = replicating("2022", &["SalesDb"], "").await;
     apply.kill();
     let out = run(&s.site, &["cutover", "--allow-data-loss", "migration.toml"]).await;
     assert!(out.status.success(), "{:?}", text(&out));
@@ -315,10 +309,7 @@ async fn seeding_that_stalls_ends_after_the_documented_six_days() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_partition_during_cutover_holds_the_failover_until_the_network_heals() {
-    let s = setup("2022", &["SalesDb"], "").await;
-    let apply = s.apply();
-    s.until_synchronizing(&apply, Duration::from_secs(120))
-        .await;
+    let (s, apply) = replicating("2022", &["SalesDb"], "").await;
     let before = fingerprint(&s.src, "SalesDb");
     s.links
         .inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: true });
@@ -378,10 +369,7 @@ async fn a_blocked_port_fails_the_connectivity_test_before_anything_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_kept_link_fails_back_to_sql_server_with_what_the_mi_wrote() {
-    let s = setup("2022", &["SalesDb"], "keep_link = true").await;
-    let apply = s.apply();
-    s.until_synchronizing(&apply, Duration::from_secs(120))
-        .await;
+    let (s, apply) = replicating("2022", &["SalesDb"], "keep_link = true").await;
     let out = run(&s.site, &["cutover", "migration.toml"]).await;
     assert!(out.status.success(), "{:?}", text(&out));
     // After the cutover the item waits, the MI the primary and SQL Server its secondary.
@@ -445,13 +433,102 @@ async fn a_trust_certificate_deleted_before_the_link_starts_ends_the_database_wi
     s.links.delete_trust_certificate(&trusted[0].name).unwrap();
     s.links
         .inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: false });
-    let log = apply.finished().await;
-    let failed: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("\"item-failed\""))
-        .collect();
-    assert_eq!(failed.len(), 1, "{log}");
-    for phrase in ["41973", "serverTrustCertificates"] {
-        assert!(failed[0].contains(phrase), "`{phrase}` in {}", failed[0]);
+    failed_with(
+        &apply.finished().await,
+        &["41973", "serverTrustCertificates"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_plan_lists_every_call_of_a_link_to_its_clean_up_and_applying_it_cuts_over() {
+    let s = setup("2022", &["SalesDb", "HrDb"], "").await;
+    let out = run(&s.site, &["plan", "migration.toml"]).await;
+    let (plan, stderr) = text(&out);
+    assert!(out.status.success(), "{plan}\n{stderr}");
+    for needle in [
+        "CREATE MASTER KEY ENCRYPTION BY PASSWORD = @password [@password = ***]",
+        "CREATE CERTIFICATE [Cert_SRC01_endpoint]",
+        "PUT serverTrustCertificates/Cert_SRC01_endpoint",
+        // A certificate the plan makes is uploaded under a placeholder the host fills in.
+        "{\"properties\":{\"publicBlob\":\"{{public_blob}}\"}}",
+        "CREATE ENDPOINT [database_mirroring_endpoint]",
+        "CREATE AVAILABILITY GROUP [AG_SalesDb]",
+        "CREATE AVAILABILITY GROUP [DAG_HrDb] WITH (DISTRIBUTED)",
+        "PUT distributedAvailabilityGroups/DAG_SalesDb",
+        // Cutover and the clean-up, listed though they cannot be walked while planning.
+        "ALTER AVAILABILITY GROUP [DAG_SalesDb] MODIFY AVAILABILITY GROUP ON N'AG_SalesDb'",
+        "PATCH distributedAvailabilityGroups/DAG_SalesDb",
+        "{\"properties\":{\"replicationMode\":\"Sync\"}}",
+        "POST distributedAvailabilityGroups/DAG_HrDb/failover",
+        "{\"failoverType\":\"Planned\"}",
+        "DELETE distributedAvailabilityGroups/DAG_SalesDb",
+        "DROP AVAILABILITY GROUP [DAG_SalesDb]",
+        "DROP AVAILABILITY GROUP [AG_HrDb]",
+    ] {
+        assert!(plan.contains(needle), "the plan shows `{needle}`:\n{plan}");
     }
+    assert!(!plan.contains("ForcedAllowDataLoss"), "{plan}");
+    // Planning read and changed nothing, on either server or in Azure.
+    assert_eq!(arm_requests(&s, "PUT", ""), 0);
+    assert_eq!(arm_requests(&s, "POST", ""), 0);
+    assert!(s.links.trust_certificates().is_empty());
+    assert_eq!(
+        cell(&s.src, "SELECT COUNT(*) FROM sys.availability_groups"),
+        "0"
+    );
+
+    // The reviewed plan is what runs: everything it lists, to cutover and the clean-up.
+    let apply = s.apply_plan();
+    s.until_synchronizing(&apply, Duration::from_secs(120))
+        .await;
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    let log = apply.finished().await;
+    assert_eq!(outputs(&log).len(), 2, "both cut over:\n{log}");
+    assert_eq!(
+        fingerprint(&s.src, "SalesDb"),
+        fingerprint(&s.mi, "SalesDb")
+    );
+    assert_eq!(
+        cell(&s.src, "SELECT COUNT(*) FROM sys.availability_groups"),
+        "0",
+        "the AGs and DAGs dropped, as planned"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_partition_longer_than_the_limit_ends_the_database_and_a_retry_cuts_over_once_healed() {
+    let (s, apply) = replicating("2022", &["SalesDb"], "disconnected_limit_seconds = 2").await;
+    let before = fingerprint(&s.src, "SalesDb");
+    s.links
+        .inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: true });
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    failed_with(
+        &apply.finished().await,
+        &[
+            "not been connected",
+            "41142",
+            "5022",
+            "ferry apply --retry-failed",
+        ],
+    );
+    assert_eq!(arm_requests(&s, "POST", "DAG_SalesDb/failover"), 0);
+    // Healed, the retry takes the database up again from its link and cuts over.
+    s.links
+        .inject(ferry_emulator::hadr::link::LinkFault::Partition { partitioned: false });
+    let out = run(
+        &s.site,
+        &["apply", "--json", "--retry-failed", "migration.toml"],
+    )
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(outputs(&stdout).len(), 1, "{stdout}");
+    assert_eq!(fingerprint(&s.mi, "SalesDb"), before);
+    assert_eq!(
+        arm_requests(&s, "PUT", "distributedAvailabilityGroups/DAG_SalesDb"),
+        1,
+        "the link was followed, not made again"
+    );
 }

@@ -131,6 +131,15 @@ pub async fn setup(release: &str, dbs: &[&str], config: &str) -> LinkSite {
     }
 }
 
+/// [`setup`], then `ferry apply` running until every database's link replicates.
+pub async fn replicating(release: &str, dbs: &[&str], config: &str) -> (LinkSite, Apply) {
+    let s = setup(release, dbs, config).await;
+    let apply = s.apply();
+    s.until_synchronizing(&apply, Duration::from_secs(120))
+        .await;
+    (s, apply)
+}
+
 pub fn ferry_cmd(site: &Site, args: &[&str]) -> std::process::Command {
     let mut cmd = site.ferry(args);
     cmd.env("TEST_SA", SA)
@@ -200,6 +209,14 @@ pub fn fingerprint(server: &Server, db: &str) -> Vec<(String, usize, u64)> {
 impl LinkSite {
     pub fn apply(&self) -> Apply {
         Apply::start_link(&self.site)
+    }
+
+    /// `ferry apply --json migration.plan.json`: runs what `ferry plan` wrote, and only that.
+    pub fn apply_plan(&self) -> Apply {
+        Apply::spawn(
+            ferry_cmd(&self.site, &["apply", "--json", "migration.plan.json"]),
+            self.site.path("apply.log"),
+        )
     }
 
     /// The link of `db` as the MI's ARM shows it.

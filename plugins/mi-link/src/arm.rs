@@ -2,9 +2,9 @@
 //! (`ManagedInstances.json`, `ServerTrustCertificates.json`, `EndpointCertificates.json`,
 //! `DistributedAvailabilityGroups.json` in azure-rest-api-specs; methods.md §1.3–§1.5).
 
-use ferry_sdk::ArmRequest;
 use ferry_sdk::prelude::*;
 use ferry_sdk::sql_version::UpdatePolicy;
+use ferry_sdk::{ArmRequest, Secret};
 use serde_json::{Value, json};
 
 use crate::config::Config;
@@ -54,6 +54,18 @@ pub fn begin(
 ) -> Result<String> {
     let cfg = cx.config().clone();
     cx.azure_begin(&cfg.azure, &request(method, path, &cfg, body))
+}
+
+/// [`begin`] with sealed values written into `body` where `"{{name}}"` stands.
+pub fn begin_sealed(
+    cx: &mut Context<'_, Config>,
+    method: &str,
+    path: &str,
+    body: Value,
+    sealed: &[(&str, Secret)],
+) -> Result<String> {
+    let cfg = cx.config().clone();
+    cx.azure_begin_sealed(&cfg.azure, &request(method, path, &cfg, Some(body)), sealed)
 }
 
 /// What ARM says of the instance.

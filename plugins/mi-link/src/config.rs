@@ -100,6 +100,11 @@ pub struct Config {
     /// Seconds `last_hardened_lsn` must stay equal on both sides before a planned failover.
     #[schemars(range(min = 0, max = 3600))]
     pub stable_seconds: u32,
+    /// Seconds a planned failover (cutover or failback) waits for SQL Server and the MI to
+    /// reconnect before it ends the database with the reason; 0 waits as long as it takes.
+    /// A short partition is held through; the docs give no bound, so this is ferry's.
+    #[schemars(range(min = 0, max = 604800))]
+    pub disconnected_limit_seconds: u32,
     /// A cutover gate (RFC 3339): cutover begins by itself at this moment, as `ferry cutover`.
     #[schemars(length(min = 20))]
     pub cutover_after: Option<String>,
@@ -140,6 +145,7 @@ impl Default for Config {
             failover: Failover::Planned,
             allow_data_loss: false,
             stable_seconds: 30,
+            disconnected_limit_seconds: 900,
             cutover_after: None,
             drop_source_ag: true,
             keep_link: false,

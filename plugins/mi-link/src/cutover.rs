@@ -29,12 +29,7 @@ pub fn begin(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<Sta
         return fail_over(cx, link);
     }
     sync_on_source(cx, &link)?;
-    let op = arm::begin(
-        cx,
-        "PATCH",
-        &arm::link_path(&link),
-        Some(json!({ "properties": { "replicationMode": "Sync" } })),
-    )?;
+    let op = patch_sync(cx, &link)?;
     Ok(Outcome::wait_operation(
         op.clone(),
         State::SwitchingSync { link, op: Some(op) },
@@ -42,9 +37,19 @@ pub fn begin(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<Sta
     ))
 }
 
+/// ARM's half of synchronous commit (PATCH `replicationMode = Sync`), at cutover and failback.
+pub fn patch_sync(cx: &mut Context<'_, Config>, link: &Link) -> Result<String> {
+    arm::begin(
+        cx,
+        "PATCH",
+        &arm::link_path(link),
+        Some(json!({ "properties": { "replicationMode": "Sync" } })),
+    )
+}
+
 /// `ALTER AVAILABILITY GROUP [dag] MODIFY AVAILABILITY GROUP ON … SYNCHRONOUS_COMMIT`: setting
 /// the mode it has is harmless, so it is sent again after a restart.
-fn sync_on_source(cx: &mut Context<'_, Config>, link: &Link) -> Result<()> {
+pub fn sync_on_source(cx: &mut Context<'_, Config>, link: &Link) -> Result<()> {
     let sql = format!(
         "ALTER AVAILABILITY GROUP {} MODIFY AVAILABILITY GROUP ON {} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT), {} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)",
         quote_name(&link.dag),
@@ -198,8 +203,6 @@ pub fn draining(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<
 
 /// Sends the failover (or the break).
 fn fail_over(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<State>> {
-    let forced = link.forced;
-    let path = arm::link_path(&link);
     if !link.one_way {
         // A failover a killed ferry sent may have happened: a second one would swap back.
         let (source, mi, _) = roles(cx, &link)?;
@@ -211,13 +214,40 @@ fn fail_over(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<Sta
         }
     }
     // One way (2016–2019): failing over is breaking the link; forced or not, the DELETE.
-    let op = if link.one_way {
+    if link.one_way && arm::link_view(cx, &link)?.is_none() {
         link.broken = true;
-        if arm::link_view(cx, &link)?.is_none() {
-            return failed_over(cx, link);
-        }
+        return failed_over(cx, link);
+    }
+    let op = send_failover(cx, &mut link)?;
+    if cx.planning() {
+        return Ok(Outcome::Done(
+            json!({ "method": "mi-link", "database": link.db, "planned": true }),
+        ));
+    }
+    let reason = if link.broken {
+        "the link is deleted (break)"
+    } else {
+        "the link fails over"
+    };
+    Ok(match op {
+        Some(op) => Outcome::wait_operation(
+            op.clone(),
+            State::FailingOver { link, op: Some(op) },
+            reason,
+        ),
+        None => Outcome::Next(State::FailingOver { link, op: None }),
+    })
+}
+
+/// The failover itself, with no reads: the ARM DELETE (one way: the break), the forced or
+/// planned ARM `failover`, or T-SQL `FAILOVER`. Its operation, if it is one. `ferry plan`
+/// lists the same calls (`crate::plan`).
+pub fn send_failover(cx: &mut Context<'_, Config>, link: &mut Link) -> Result<Option<String>> {
+    let path = arm::link_path(link);
+    Ok(if link.one_way {
+        link.broken = true;
         Some(arm::begin(cx, "DELETE", &path, None)?)
-    } else if forced {
+    } else if link.forced {
         cx.warn(&format!(
             "[{}]: forced failover; transactions the MI has not hardened are lost",
             link.db
@@ -247,24 +277,6 @@ fn fail_over(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<Sta
             &format!("{path}/failover"),
             Some(json!({ "failoverType": "Planned" })),
         )?)
-    };
-    if cx.planning() {
-        return Ok(Outcome::Done(
-            json!({ "method": "mi-link", "database": link.db, "planned": true }),
-        ));
-    }
-    let reason = if link.broken {
-        "the link is deleted (break)"
-    } else {
-        "the link fails over"
-    };
-    Ok(match op {
-        Some(op) => Outcome::wait_operation(
-            op.clone(),
-            State::FailingOver { link, op: Some(op) },
-            reason,
-        ),
-        None => Outcome::Next(State::FailingOver { link, op: None }),
     })
 }
 

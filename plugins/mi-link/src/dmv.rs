@@ -147,22 +147,34 @@ pub fn hold(cx: &mut Context<'_, Config>, link: &mut Link, group: &str) -> Resul
         .as_ref()
         .and_then(|v| v.connected.as_deref())
         .is_some_and(|c| !c.eq_ignore_ascii_case("CONNECTED"));
+    let now = ferry_sdk::now_ms();
     if disconnected.is_some() || arm_disconnected {
         link.stable = None;
         let why = disconnected
             .filter(|r| r.error_number != 0)
             .map(|r| format!(" (last error {}: {})", r.error_number, r.error_description))
             .unwrap_or_default();
+        if link.disconnected_since_ms == 0 {
+            link.disconnected_since_ms = now;
+        }
+        let limit = u64::from(cx.config().disconnected_limit_seconds);
+        let apart = now.saturating_sub(link.disconnected_since_ms) / 1000;
+        if limit > 0 && apart >= limit {
+            return Err(Error::failed(format!(
+                "[{}]: SQL Server and the MI have not been connected for {apart} s during the planned failover{why}, longer than disconnected_limit_seconds ({limit}). Nothing failed over: a planned failover needs both replicas connected and synchronized (error 41142 otherwise), and the link is kept as it is. Fix the network between them (TCP 5022 and 11000-11999 both ways), then run `ferry apply --retry-failed` to take the database up again; only if SQL Server is lost, `ferry cutover --allow-data-loss` fails over without what the MI has not hardened",
+                link.db
+            )));
+        }
         return Ok(Hold::Disconnected(format!(
-            "SQL Server and the MI are not connected{why}; the LSNs are compared once the link reconnects (check the network between them: TCP 5022 and 11000-11999)"
+            "SQL Server and the MI are not connected{why} ({apart} s); the LSNs are compared once the link reconnects (check the network between them: TCP 5022 and 11000-11999)"
         )));
     }
+    link.disconnected_since_ms = 0;
     let source: Vec<String> = db_replicas(cx, group)?
         .into_iter()
         .map(|d| d.last_hardened_lsn)
         .collect();
     let mi = view.and_then(|v| v.last_hardened_lsn);
-    let now = ferry_sdk::now_ms();
     let Some(common) = lsns_equal(&source, mi.as_deref()) else {
         link.stable = None;
         return Ok(Hold::Differs(format!(

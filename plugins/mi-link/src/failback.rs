@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::arm;
 use crate::config::Config;
+use crate::cutover::patch_sync;
 use crate::dmv::{Hold, group_id, hold, source_role};
 use crate::finish::{finish, wrap_up};
 use crate::state::{Link, State, ended, wait};
@@ -25,12 +26,7 @@ pub fn reversed(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<
     if cx.signal_requested("failback") {
         link.stable = None;
         if !link.failback_sync_sent {
-            let op = arm::begin(
-                cx,
-                "PATCH",
-                &arm::link_path(&link),
-                Some(json!({ "properties": { "replicationMode": "Sync" } })),
-            )?;
+            let op = patch_sync(cx, &link)?;
             link.failback_sync_sent = true;
             return Ok(Outcome::wait_operation(
                 op,
@@ -97,17 +93,23 @@ pub fn draining(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<
             );
         }
     }
-    let op = arm::begin(
-        cx,
-        "POST",
-        &format!("{}/failover", arm::link_path(&link)),
-        Some(json!({ "failoverType": "Planned" })),
-    )?;
+    let op = send_failback(cx, &link)?;
     Ok(Outcome::wait_operation(
         op.clone(),
         State::FailingBack { link, op: Some(op) },
         "failing back to SQL Server",
     ))
+}
+
+/// The failback: ARM's planned `failover`, which goes to the side that is secondary (SQL
+/// Server, after the cutover). `ferry plan` lists it for a kept link.
+pub fn send_failback(cx: &mut Context<'_, Config>, link: &Link) -> Result<String> {
+    arm::begin(
+        cx,
+        "POST",
+        &format!("{}/failover", arm::link_path(link)),
+        Some(json!({ "failoverType": "Planned" })),
+    )
 }
 
 pub fn failing_back(

@@ -64,17 +64,22 @@ pub fn wrap_up(cx: &mut Context<'_, Config>, link: Link) -> Result<Outcome<State
         }
         for name in [&link.dag, &link.ag] {
             if ag_exists(cx, name)? {
-                exec(
-                    cx,
-                    Side::Source,
-                    &format!("DROP AVAILABILITY GROUP {}", quote_name(name)),
-                    &[],
-                    "dropping the link's availability group on SQL Server",
-                )?;
+                drop_group(cx, name)?;
             }
         }
     }
     finish(cx, link, false)
+}
+
+/// DROP AVAILABILITY GROUP on SQL Server (the DAG first, then its AG).
+pub fn drop_group(cx: &mut Context<'_, Config>, name: &str) -> Result<()> {
+    exec(
+        cx,
+        Side::Source,
+        &format!("DROP AVAILABILITY GROUP {}", quote_name(name)),
+        &[],
+        "dropping the link's availability group on SQL Server",
+    )
 }
 
 /// The report row and output: seeding time, peak lag, LSNs compared, downtime.

@@ -39,12 +39,15 @@
 //! | POST `failover` for failback (`FailbackDraining`, once the LSNs are equal and stable) | `FailbackDraining` or `FailingBack` | SQL Server's replica PRIMARY again means the failback happened: finished, not sent again |
 //!
 //! A plan (`ferry plan`) walks the same path: reads are real, every statement and ARM call is
-//! recorded (the master key's password as `***`), and it ends after the link's PUT.
+//! recorded (the master key's password as `***`) up to the link's PUT; after it, `plan`
+//! lists what cutover, failback and the clean-up would send (they cannot be walked: the
+//! link does not exist to be read).
 //!
 //! # Modules
 //!
 //! ```text
 //! lib ── start ── network        trust ── setup ── monitor ── cutover ── finish ←── failback
+//!  └── plan (while planning, after setup: the calls of cutover, failback, finish)
 //!          │                       │        │         │          │         │           │
 //!          └── preflight ──────────┴── endpoint ──────┴──────────┴─────────┴───────────┘
 //! shared:  arm (ARM requests, the link's view)   dmv (the DAG's DMVs, the MI's backups)
@@ -62,6 +65,7 @@ mod finish;
 pub mod link_errors;
 mod monitor;
 mod network;
+mod plan;
 pub mod preflight;
 mod setup;
 mod sql;
@@ -118,6 +122,7 @@ impl Plugin for MiLink {
             State::Trust { link } => trust::trust(cx, link),
             State::TrustUpload { link, op } => trust::uploaded(cx, link, op),
             State::Linking { link } => setup::linking(cx, link),
+            State::Creating { link, .. } if cx.planning() => plan::after_link(cx, link),
             State::Creating { link, op } => setup::creating(cx, link, op),
             State::Seeding { link } => monitor::seeding(cx, link),
             State::Synchronizing { link } => monitor::synchronizing(cx, link),

@@ -100,9 +100,8 @@ pub fn linking(cx: &mut Context<'_, Config>, link: Link) -> Result<Outcome<State
         Some(arm::link_body(&cfg, &link)),
     )?;
     if cx.planning() {
-        return Ok(Outcome::Done(serde_json::json!({
-            "method": "mi-link", "database": link.db, "planned": true
-        })));
+        // Nothing to wait for: `plan` lists what follows (see lib.rs's dispatch).
+        return Ok(Outcome::Next(State::Creating { link, op: None }));
     }
     Ok(Outcome::wait_operation(
         op.clone(),

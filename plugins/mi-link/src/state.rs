@@ -77,6 +77,9 @@ pub struct Link {
     pub peak_lag_seconds: f64,
     /// The hardened LSN seen equal on both sides and since when.
     pub stable: Option<(String, u64)>,
+    /// Since when (ms) the two sides are seen disconnected during a planned failover; 0 while
+    /// connected.
+    pub disconnected_since_ms: u64,
     /// The LSNs compared when cutover went ahead: (source, MI).
     pub compared: Option<(String, String)>,
     pub cutover_started_ms: u64,

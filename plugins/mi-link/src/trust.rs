@@ -7,7 +7,7 @@
 use ferry_sdk::prelude::*;
 use ferry_sdk::sql_value::{int, text};
 use ferry_sdk::tsql_text::{quote_name, quote_text};
-use ferry_sdk::{Param, SqlValue, now_ms};
+use ferry_sdk::{Cell, Param, QueryLimits, Secret, SqlValue, now_ms};
 use serde_json::json;
 
 use crate::arm;
@@ -99,6 +99,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The public key of certificate `name` on SQL Server, upper-case hex (CERTENCODED).
+/// `CERTENCODED` of a certificate in master as hex (None: no such certificate).
 fn encoded(cx: &mut Context<'_, Config>, name: &str) -> Result<Option<String>> {
     let r = row(
         cx,
@@ -110,6 +111,37 @@ fn encoded(cx: &mut Context<'_, Config>, name: &str) -> Result<Option<String>> {
         Some(SqlValue::Binary(b)) if !b.is_empty() => Some(hex(b)),
         _ => None,
     }))
+}
+
+/// `CERTENCODED` of the endpoint certificate, held by the host (None: no such certificate yet). Not
+/// because a public key is secret: a sealed value goes into the ARM body as `"{{public_blob}}"`,
+/// so the PUT reads the same in `ferry plan` (made before the certificate exists) and in
+/// `ferry apply plan.json`, whose gate runs only what the plan lists. Read as text (`CONVERT`
+/// style 1: `0x…` hex, the form PowerShell's `New-AzSqlInstanceServerTrustCertificate
+/// -PublicKey` is given in "Configure link with scripts"): the host lets a sealed *binary*
+/// value go only into T-SQL, which is right for private keys.
+fn sealed_encoded(cx: &mut Context<'_, Config>, name: &str) -> Result<Option<Secret>> {
+    let l = cx.config().source.clone();
+    let conn = cx.sql(&l)?;
+    let sets = cx.query_sealed(
+        conn,
+        "SELECT CONVERT(varchar(max), CERTENCODED(CERT_ID(@name)), 1) AS der",
+        &[p("name", name)],
+        QueryLimits {
+            max_rows: 1,
+            max_bytes: 64 << 10,
+        },
+        &["der"],
+    )?;
+    Ok(sets
+        .into_iter()
+        .next()
+        .and_then(|s| s.rows.into_iter().next())
+        .and_then(|r| r.into_iter().next())
+        .and_then(|c| match c {
+            Cell::Sealed(s) => Some(s),
+            Cell::Value(_) => None,
+        }))
 }
 
 /// Master key and endpoint certificate, then the upload (a long-running PUT) unless the MI
@@ -164,9 +196,11 @@ pub fn trust(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<Sta
         cx.warn(&format!("the endpoint certificate [{name}] expires in {} days; set rotate_certificate_days to replace it", c.expiry_day - today()));
     }
     link.cert_name = name.clone();
-    let blob = match encoded(cx, &name)? {
-        Some(b) => b,
-        None if cx.planning() => format!("<CERTENCODED of [{name}]>"),
+    // While planning, a certificate the plan creates does not exist yet: the placeholder is
+    // recorded as it is (nothing is sent), the same text the sealed PUT shows when applied.
+    let blob = match sealed_encoded(cx, &name)? {
+        Some(b) => Some(b),
+        None if cx.planning() => None,
         None => {
             return Err(Error::failed(format!(
                 "CERTENCODED(CERT_ID(N'{name}')) answered nothing: the certificate is not in master"
@@ -199,13 +233,11 @@ pub fn trust(cx: &mut Context<'_, Config>, mut link: Link) -> Result<Outcome<Sta
             "the MI already trusts a different certificate named `{name}` (thumbprint {theirs}, SQL Server's is {thumbprint}): delete it (DELETE serverTrustCertificates/{name}) if it is an old one of this server, then apply again"
         )));
     }
-    // Hex without `0x`, as the spec's example sends it (ServerTrustCertificatesCreate.json).
-    let op = arm::begin(
-        cx,
-        "PUT",
-        &path,
-        Some(json!({ "properties": { "publicBlob": blob } })),
-    )?;
+    let body = json!({ "properties": { "publicBlob": "{{public_blob}}" } });
+    let op = match blob {
+        Some(b) => arm::begin_sealed(cx, "PUT", &path, body, &[("public_blob", b)])?,
+        None => arm::begin(cx, "PUT", &path, Some(body))?,
+    };
     Ok(Outcome::wait_operation(
         op.clone(),
         State::TrustUpload { link, op },

@@ -248,9 +248,18 @@ fn a_plan_lists_every_change_with_the_master_key_password_sealed() {
         arm_changes(&h),
         vec![
             "PUT serverTrustCertificates/Cert_SQL01_endpoint",
-            "PUT distributedAvailabilityGroups/DAG_Sales"
+            "PUT distributedAvailabilityGroups/DAG_Sales",
+            // What cutover would send: synchronous commit, then (one way) the break.
+            "PATCH distributedAvailabilityGroups/DAG_Sales",
+            "DELETE distributedAvailabilityGroups/DAG_Sales",
         ]
     );
+    for needle in [
+        "DROP AVAILABILITY GROUP [DAG_Sales]",
+        "DROP AVAILABILITY GROUP [AG_Sales]",
+    ] {
+        position(&sql, needle);
+    }
     assert!(
         w.borrow().link.is_none() && w.borrow().ags.is_empty(),
         "nothing was made"
