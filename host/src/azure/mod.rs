@@ -164,7 +164,11 @@ impl ArmClient {
                 None,
             ));
         }
-        Ok(format!("{}{path}?api-version={api_version}", self.endpoint))
+        let sep = if path.contains('?') { '&' } else { '?' };
+        Ok(format!(
+            "{}{path}{sep}api-version={api_version}",
+            self.endpoint
+        ))
     }
 
     /// Sends one request to `url` (already checked), retrying 429 and 5xx. ARM errors come

@@ -17,7 +17,43 @@ pub fn scope_path(label: &AzureLabel) -> String {
     p
 }
 
-/// The full ARM path for `relative` under `scope`, or why it would leave the scope.
+/// Query parameters a plugin may add after `?` (at most this many): ARM's `$expand`,
+/// `$filter`-free reads such as DMS's `$expand=MigrationStatusDetails&migrationOperationId=…` and
+/// `force=true` on a DELETE need a few; `api-version` is the request's own field.
+const MAX_QUERY_PARAMS: usize = 4;
+
+/// Whether `query` (after `?`) is plain `name=value` pairs: names letters and digits (an
+/// optional leading `$`), values letters, digits and `-_.:,` only, so nothing in it can be
+/// decoded into something else by the server (no `%`, `+`, `/`, `&` inside a value).
+fn plain_query(query: &str) -> Result<(), &'static str> {
+    let pairs: Vec<&str> = query.split('&').collect();
+    if pairs.len() > MAX_QUERY_PARAMS {
+        return Err("has more query parameters than ferry passes on");
+    }
+    for pair in pairs {
+        let Some((name, value)) = pair.split_once('=') else {
+            return Err("has a query parameter without a value");
+        };
+        let bare = name.strip_prefix('$').unwrap_or(name);
+        if bare.is_empty() || !bare.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err("has a query parameter name that is not letters and digits");
+        }
+        if name.eq_ignore_ascii_case("api-version") || name.eq_ignore_ascii_case("apiversion") {
+            return Err("sets api-version in the path (it is the request's own field)");
+        }
+        if value.is_empty()
+            || !value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:,".contains(c))
+        {
+            return Err("has a query value that is not plain letters, digits and -_.:,");
+        }
+    }
+    Ok(())
+}
+
+/// The full ARM path for `relative` under `scope` (with its query, if it has a plain one), or
+/// why it would leave the scope.
 pub fn resolve(scope: &str, relative: &str) -> Result<String, String> {
     let bad = |why: &str| {
         Err(format!(
@@ -28,8 +64,18 @@ pub fn resolve(scope: &str, relative: &str) -> Result<String, String> {
     if relative.starts_with('/') {
         return bad("is absolute");
     }
+    let (relative_path, query) = match relative.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (relative, None),
+    };
+    if let Some(q) = query
+        && let Err(why) = plain_query(q)
+    {
+        return bad(why);
+    }
+    let relative = relative_path;
     if relative.contains(['?', '#', '\\']) || relative.chars().any(char::is_control) {
-        return bad("holds a query, fragment, backslash or control character");
+        return bad("holds a fragment, backslash or control character");
     }
     // Percent-encoding is refused outright: `%2e%2e` and `%2f` would be decoded by the server
     // after this check, and no ARM resource name ferry uses needs one.
@@ -37,8 +83,12 @@ pub fn resolve(scope: &str, relative: &str) -> Result<String, String> {
         return bad("is percent-encoded");
     }
     let segments: Vec<&str> = relative.split('/').collect();
+    let with_query = |p: String| match query {
+        Some(q) => format!("{p}?{q}"),
+        None => p,
+    };
     if relative.is_empty() {
-        return Ok(scope.to_owned());
+        return Ok(with_query(scope.to_owned()));
     }
     if segments
         .iter()
@@ -46,7 +96,7 @@ pub fn resolve(scope: &str, relative: &str) -> Result<String, String> {
     {
         return bad("has an empty, `.` or `..` segment");
     }
-    Ok(format!("{scope}/{relative}"))
+    Ok(with_query(format!("{scope}/{relative}")))
 }
 
 /// Whether an absolute URL the service handed back (an `Azure-AsyncOperation` or `Location`
@@ -85,6 +135,21 @@ mod tests {
             ),
             ("databases/%2e%2e/%2e%2e/b", false),
             ("databases/Sales?api-version=x", false),
+            ("databases/Sales?API-VERSION=x", false),
+            (
+                "providers/Microsoft.DataMigration/databaseMigrations/Sales?$expand=MigrationStatusDetails&migrationOperationId=0f6b2c1e-1d2a-4c8e-9a51-2b1f3d2c9e77",
+                true,
+            ),
+            ("databases/Sales?force=true", true),
+            ("databases/Sales?$expand=a%2fb", false),
+            ("databases/Sales?$expand=a/../b", false),
+            ("databases/Sales?$expand=a+b", false),
+            ("databases/Sales?$expand", false),
+            ("databases/Sales?=x", false),
+            ("databases/Sales?a=1&b=2&c=3&d=4&e=5", false),
+            ("databases/Sales?a=1?b=2", false),
+            ("../b?force=true", false),
+            ("databases/Sales?x=1#frag", false),
             ("databases//Sales", false),
             ("databases/./Sales", false),
             ("databases\\..\\b", false),
@@ -94,6 +159,11 @@ mod tests {
             assert_eq!(r.is_ok(), allowed, "{path}: {r:?}");
             if let Ok(p) = r {
                 assert!(p.starts_with(MI_A), "{p}");
+                assert_eq!(
+                    p.matches('?').count(),
+                    usize::from(path.contains('?')),
+                    "{p}"
+                );
             }
         }
     }
