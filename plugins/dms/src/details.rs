@@ -42,14 +42,12 @@ impl Details {
             return Details::default();
         }
         let mut files = Vec::new();
-        let mut sets: Vec<&Value> = d["activeBackupSets"]
-            .as_array()
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
-        // The full set is listed apart; it is part of what must be restored.
+        // The full set is listed apart; it is part of what must be restored, and first.
+        let mut sets: Vec<&Value> = Vec::new();
         if d["fullBackupSetInfo"].is_object() {
             sets.push(&d["fullBackupSetInfo"]);
         }
+        sets.extend(d["activeBackupSets"].as_array().into_iter().flatten());
         for set in sets {
             let kind = text(&set["backupType"]).unwrap_or_default();
             for f in set["listOfBackupFiles"].as_array().into_iter().flatten() {

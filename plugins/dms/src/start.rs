@@ -76,7 +76,8 @@ fn adopt(
         ));
     }
     m.phases.begin("restoring");
-    cx.phase("restoring", None, Some("DMS migrates the database"));
+    // This look counts: a file first seen here keeps its first status in the timeline.
+    crate::observe::observe(cx, &mut m, &v);
     Ok(Outcome::Next(State::Monitoring { m }))
 }
 
