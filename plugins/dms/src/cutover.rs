@@ -5,6 +5,7 @@
 
 use ferry_sdk::now_ms;
 use ferry_sdk::prelude::*;
+use ferry_sdk::sql_value::text;
 use ferry_sdk::tsql_text::{quote_name, quote_text};
 
 use crate::arm::{self, View, dms, migration_path, operation_body};
@@ -12,7 +13,7 @@ use crate::config::{Config, cutover_ms, join_unc};
 use crate::dms_errors::{self, explain};
 use crate::observe::{failure, observe};
 use crate::report;
-use crate::sql::exec;
+use crate::sql::{exec, p, rows};
 use crate::state::{Migration, State, ended, wait};
 
 /// Times DMS may answer MigrationNotReadyForCutoverError before the item stops.
@@ -37,6 +38,18 @@ pub fn prepare(cx: &mut Context<'_, Config>, mut m: Migration, v: &View) -> Resu
         cx.info(&format!("[{}]: cutover asked for", m.db));
     }
     if cfg.tail_log_backup && m.tail_file.is_none() {
+        if let Some(taken) = tail_taken(cx, &m.db)? {
+            cx.info(&format!(
+                "[{}]: the source is RESTORING: the tail-log backup {taken} was taken already",
+                m.db
+            ));
+            m.tail_file = Some(taken);
+            return wait(
+                cx,
+                State::Monitoring { m },
+                "DMS picks up the tail-log backup",
+            );
+        }
         let file = format!("{}_tail_{}.trn", m.db, m.cutover_requested_ms);
         let share = cfg.share.as_ref().expect("validated: a tail needs a share");
         let folder = join_unc(
@@ -92,6 +105,40 @@ pub fn prepare(cx: &mut Context<'_, Config>, mut m: Migration, v: &View) -> Resu
         }
         Err(e) => not_ready(cx, m, e),
     }
+}
+
+/// A source left RESTORING by a tail-log backup a cut-short call took: its file, the newest
+/// log backup msdb shows (its name after the last `\\` or `/`).
+fn tail_taken(cx: &mut Context<'_, Config>, db: &str) -> Result<Option<String>> {
+    let source = cx.config().source.clone();
+    let state = rows(
+        cx,
+        &source,
+        "SELECT state_desc FROM sys.databases WHERE name = @db",
+        &[p("db", db)],
+    )?;
+    if !state
+        .first()
+        .is_some_and(|r| text(r.first()) == "RESTORING")
+    {
+        return Ok(None);
+    }
+    let newest = rows(
+        cx,
+        &source,
+        "SELECT TOP 1 m.physical_device_name FROM msdb.dbo.backupset b \
+         JOIN msdb.dbo.backupmediafamily m ON m.media_set_id = b.media_set_id \
+         WHERE b.database_name = @db AND b.type = 'L' ORDER BY b.backup_finish_date DESC",
+        &[p("db", db)],
+    )?;
+    Ok(newest.first().map(|r| {
+        let device = text(r.first());
+        device
+            .rsplit(['\\', '/'])
+            .next()
+            .unwrap_or(&device)
+            .to_owned()
+    }))
 }
 
 /// MigrationNotReadyForCutoverError sends the database back to waiting, a few times.

@@ -20,8 +20,8 @@
 //! | PUT `sqlMigrationServices/{name}` (`Service`) | `Service` with or without its operation | GET finds the service: not created again; the PUT of an existing service is an update of its location and tags |
 //! | PUT `databaseMigrations/{db}` (`Starting`) | `Starting` without operation (attempt > 1), or with one unknown to a restarted ferry | GET finds the migration with our source database: adopted as ours by its operation id, never a second PUT; none found: the PUT never left, and is sent |
 //! | (a journal lost or a new run) | `Start` | GET finds a running migration of this database: adopted (not ours: never cancelled) |
-//! | BACKUP LOG … WITH NORECOVERY (`Monitoring`, at cutover) | `Monitoring` without `tail_file` | made again: the source is RESTORING after the first, so the second fails and says so (the first is in the folder and DMS restores it) |
-//! | POST `cutover` (`Monitoring`) | `Monitoring`, or `CuttingOver` with an unknown operation | a migration already Completing/Succeeded is followed; DMS answers a second cutover on a completed one with CutoverNotAllowedMigrationCompleteError, explained |
+//! | BACKUP LOG … WITH NORECOVERY (`Monitoring`, at cutover) | `Monitoring` without `tail_file` | the source database RESTORING means it was taken: its file is the newest log backup msdb shows, awaited as the tail; not taken again |
+//! | POST `cutover` (`Monitoring`) | `Monitoring`, or `CuttingOver` with an unknown operation | GET shows `Completing` or `Succeeded`: followed to the end, never sent again (a second one on a completed migration would be CutoverNotAllowedMigrationCompleteError) |
 //! | POST `cancel`, DELETE (`Monitoring`, `Canceling`) | `Canceling` | GET shows Canceling/Canceled: followed; DELETE of a gone record is done |
 //!
 //! A plan (`ferry plan`) walks the same path: reads are real, the service's PUT and the

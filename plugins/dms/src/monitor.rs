@@ -39,6 +39,14 @@ pub fn monitoring(cx: &mut Context<'_, Config>, mut m: Migration) -> Result<Outc
             }
             return wait(cx, State::Monitoring { m }, "DMS retries the migration");
         }
+        // A cutover was sent (by a call cut short before its state was journaled, or from
+        // the portal): followed, never sent again.
+        "Completing" => {
+            if m.cutover_sent_ms == 0 && cx.config().mode == Mode::Online {
+                m.cutover_sent_ms = now_ms();
+            }
+            return Ok(Outcome::Next(State::CuttingOver { m, op: None }));
+        }
         _ => m.retriable_since_ms = 0,
     }
     if cx.signal_requested("cancel") {

@@ -102,6 +102,8 @@ pub struct World {
     pub planning: bool,
     /// GETs while Completing before Succeeded.
     pub completing_gets: u32,
+    /// The source database was left RESTORING by a tail-log backup of this name.
+    pub tail_taken: Option<String>,
 }
 
 impl Default for World {
@@ -132,6 +134,7 @@ impl Default for World {
             deletes: 0,
             planning: false,
             completing_gets: 1,
+            tail_taken: None,
         }
     }
 }
@@ -150,6 +153,19 @@ impl World {
             )
         } else if q("sys.server_permissions") {
             set(&["n"], vec![vec![i(self.control_server.into())]])
+        } else if q("SELECT state_desc FROM sys.databases") {
+            let state = if self.tail_taken.is_some() {
+                "RESTORING"
+            } else {
+                "ONLINE"
+            };
+            set(&["s"], vec![vec![t(state)]])
+        } else if q("TOP 1 m.physical_device_name") {
+            let tail = self.tail_taken.clone().unwrap_or_default();
+            set(
+                &["d"],
+                vec![vec![t(&format!("\\\\fs01\\backups\\Sales\\{tail}"))]],
+            )
         } else if q("msdb.dbo.backupset") {
             let rows = self
                 .files
