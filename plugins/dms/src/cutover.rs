@@ -117,10 +117,7 @@ fn tail_taken(cx: &mut Context<'_, Config>, db: &str) -> Result<Option<String>> 
         "SELECT state_desc FROM sys.databases WHERE name = @db",
         &[p("db", db)],
     )?;
-    if !state
-        .first()
-        .is_some_and(|r| text(r.first()) == "RESTORING")
-    {
+    if state.first().is_none_or(|r| text(r.first()) != "RESTORING") {
         return Ok(None);
     }
     let newest = rows(

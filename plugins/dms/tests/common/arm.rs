@@ -66,8 +66,7 @@ impl World {
         let last = self
             .files
             .iter()
-            .filter(|f| self.status_of(f.stage) == "Restored")
-            .next_back()
+            .rfind(|f| self.status_of(f.stage) == "Restored")
             .map(|f| f.name.clone());
         json!({
             "migrationState": "WaitForLogBackups",
