@@ -72,7 +72,22 @@ pub fn prepare(cx: &mut Context<'_, Config>, mut m: Migration, v: &View) -> Resu
             "DMS picks up the tail-log backup",
         );
     }
-    let tail_restored = m.tail_file.as_deref().is_none_or(|t| v.details.restored(t));
+    if !v.details.present && !m.no_details_said {
+        m.no_details_said = true;
+        cx.warn(&format!(
+            "[{}]: DMS gave no migrationStatusDetails (ferry cannot send `{}` yet): cutover \
+             goes ahead on migrationStatus ReadyForCutover alone, without seeing each file \
+             Restored",
+            m.db,
+            arm::EXPAND
+        ));
+    }
+    let ready = if v.details.present {
+        let tail_restored = m.tail_file.as_deref().is_none_or(|t| v.details.restored(t));
+        v.details.ready_for_cutover() && tail_restored
+    } else {
+        v.migration_status == "ReadyForCutover"
+    };
     let Some(op_id) = m.operation_id.clone() else {
         return wait(
             cx,
@@ -80,7 +95,7 @@ pub fn prepare(cx: &mut Context<'_, Config>, mut m: Migration, v: &View) -> Resu
             "DMS gives the migration's operation id",
         );
     };
-    if !(v.details.ready_for_cutover() && tail_restored) {
+    if !ready {
         return wait(
             cx,
             State::Monitoring { m },

@@ -8,7 +8,7 @@
 use ferry_sdk::prelude::*;
 use ferry_sdk::sql_value::{int, text};
 
-use crate::config::{Config, container_rules};
+use crate::config::{Config, container_rules, join_unc};
 use crate::sql::{p, rows};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +141,33 @@ fn backups(cx: &mut Context<'_, Config>, cfg: &Config, db: &str) -> Result<Vec<C
         .filter(|r| int(r.get(3)) == 0)
         .map(|r| text(r.get(4)))
         .collect();
-    Ok(vec![
+    let mut out = Vec::new();
+    // The runtime reads only the database's folder: a backup written elsewhere is not seen.
+    if let Some(share) = &cfg.share
+        && let Some(source_path) = &share.source_path
+    {
+        let folder = join_unc(source_path, &share.folder.replace("{db}", db)).to_lowercase();
+        let outside: Vec<String> = chain
+            .iter()
+            .map(|r| text(r.get(4)))
+            .filter(|d| {
+                let d = d.to_lowercase();
+                d.strip_prefix(&folder)
+                    .and_then(|rest| rest.strip_prefix('\\'))
+                    .is_none_or(|name| name.contains('\\'))
+            })
+            .collect();
+        out.push(check(
+            "backup-outside-folder",
+            outside.is_empty(),
+            format!(
+                "backups msdb shows outside the folder DMS reads, {folder} ({}): take the chain \
+                 again into that one flat folder",
+                outside.join(", ")
+            ),
+        ));
+    }
+    out.extend([
         check(
             "backup-appended",
             appended.is_empty(),
@@ -160,10 +186,12 @@ fn backups(cx: &mut Context<'_, Config>, cfg: &Config, db: &str) -> Result<Vec<C
                 unchecked.join(", ")
             ),
         ),
-    ])
+    ]);
+    Ok(out)
 }
 
-/// A TDE database's certificate must already be on the MI, found by thumbprint.
+/// The source's version for a share; a TDE database's certificate already on the MI, found by
+/// thumbprint.
 fn tde(cx: &mut Context<'_, Config>, cfg: &Config, db: &str) -> Result<Vec<Check>> {
     let conn = cx.sql(&cfg.source)?;
     let Some(source) = cx.source_database(conn, db)? else {
@@ -173,21 +201,37 @@ fn tde(cx: &mut Context<'_, Config>, cfg: &Config, db: &str) -> Result<Vec<Check
             format!("the source has no database [{db}]"),
         )]);
     };
+    let mut out = Vec::new();
+    // methods.md §3.2: SQL Server 2012 and 2014 sources must use blob (page blobs), not a share.
+    if cfg.share.is_some()
+        && let Some(v) = source.version
+    {
+        out.push(check(
+            "share-needs-sql-2016",
+            v.major >= 13,
+            format!(
+                "the source is {}: DMS migrates SQL Server 2012 and 2014 only from blob \
+                 storage; back up TO URL into a container and use `blob`",
+                v.release()
+            ),
+        ));
+    }
     let Some((name, thumb)) = source.tde_certificate.clone().filter(|_| source.encrypted) else {
-        return Ok(Vec::new());
+        return Ok(out);
     };
     let mi = cx.sql(&cfg.target)?;
     let certs = cx.rows_if_present(mi, "SELECT thumbprint FROM master.sys.certificates", &[])?;
     let Some(certs) = certs else {
-        return Ok(vec![Check {
+        out.push(Check {
             code: "tde-certificate-missing",
             status: Status::NotChecked,
             reason: "the MI's certificates could not be read".into(),
-        }]);
+        });
+        return Ok(out);
     };
     let norm = |t: &str| t.trim_start_matches("0x").to_ascii_uppercase();
     let found = certs.iter().any(|r| norm(&text(r.first())) == norm(&thumb));
-    Ok(vec![check(
+    out.push(check(
         "tde-certificate-missing",
         found,
         format!(
@@ -195,7 +239,8 @@ fn tde(cx: &mut Context<'_, Config>, cfg: &Config, db: &str) -> Result<Vec<Check
              does not hold: migrate it first (an `instance-objects` step, or the portal's TDE \
              certificate migration), or DMS fails the restore (2009)"
         ),
-    )])
+    ));
+    Ok(out)
 }
 
 /// Reports the checks and fails when any refuses.

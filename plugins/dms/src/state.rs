@@ -58,6 +58,8 @@ pub struct Migration {
     pub retriable_since_ms: u64,
     /// The last blocking reason said, so each is said once.
     pub last_blocking: Option<String>,
+    /// The warning that DMS gave no details was given.
+    pub no_details_said: bool,
     /// The cancel was sent; the DELETE was sent.
     pub cancel_sent: bool,
     pub delete_sent: bool,

@@ -271,3 +271,30 @@ fn retriable_is_waited_through() {
         1
     );
 }
+
+#[test]
+fn a_passed_cutover_gate_cuts_over_without_a_signal() {
+    let w = world();
+    let mut cfg = share_config();
+    cfg["cutover_after"] = json!("2020-01-01T00:00:00Z");
+    let (_, out) = run(&w, cfg, &[]);
+    out.unwrap();
+    assert_eq!(w.borrow().cutover_posts, 1);
+    assert!(!w.borrow().cutover_too_early);
+}
+
+#[test]
+fn without_details_cutover_follows_ready_for_cutover_and_says_so_once() {
+    let w = world();
+    w.borrow_mut().no_details = true;
+    let (h, out) = run(&w, share_config(), &["cutover"]);
+    out.unwrap();
+    assert!(!w.borrow().cutover_too_early);
+    assert_eq!(
+        h.logs
+            .iter()
+            .filter(|(_, l)| l.contains("no migrationStatusDetails"))
+            .count(),
+        1
+    );
+}

@@ -108,3 +108,54 @@ fn a_container_named_backup_is_refused() {
     let msg = refused(|w| w.share = false, cfg, "invalid-container-name");
     assert!(msg.contains("InvalidContainerName"), "{msg}");
 }
+
+#[test]
+fn a_share_from_sql_server_2014_is_refused() {
+    let msg = refused(
+        |w| w.version = "12.0.6024.0".into(),
+        share_config(),
+        "share-needs-sql-2016",
+    );
+    assert!(msg.contains("from blob"), "{msg}");
+}
+
+#[test]
+fn backups_outside_the_share_folder_are_refused() {
+    let msg = refused(
+        |w| w.elsewhere = true,
+        share_config(),
+        "backup-outside-folder",
+    );
+    assert!(msg.contains("Other"), "{msg}");
+}
+
+#[test]
+fn validate_ir_errors_refuse_the_database_explained() {
+    let w = world();
+    w.borrow_mut().validate_errors = vec![("2012".into(), "cannot reach \\\\fs01".into())];
+    let mut cfg = share_config();
+    cfg["validate_ir"] = json!(true);
+    let (h, out) = run(&w, cfg, &["cutover"]);
+    let (_, msg) = failure(out);
+    assert!(
+        msg.contains("validateIr") && msg.contains("TestConnectionFailed"),
+        "{msg}"
+    );
+    assert_eq!(w.borrow().puts, 0);
+    let text = recorded_text(&h);
+    assert!(SECRETS.iter().all(|s| !text.contains(s)));
+}
+
+#[test]
+fn validate_ir_passing_lets_the_migration_start() {
+    let w = world();
+    let mut cfg = share_config();
+    cfg["validate_ir"] = json!(true);
+    let (h, out) = run(&w, cfg, &["cutover"]);
+    out.unwrap();
+    assert!(
+        h.arm
+            .iter()
+            .any(|(l, r)| l == "dms" && r.path.ends_with("/validateIr"))
+    );
+}

@@ -128,7 +128,9 @@ impl World {
         let details = self.details();
         let m = self.migration.as_mut().expect("a migration");
         m["properties"]["migrationStatus"] = json!(next);
-        m["properties"]["migrationStatusDetails"] = details;
+        if !self.no_details {
+            m["properties"]["migrationStatusDetails"] = details;
+        }
     }
 
     pub(super) fn arm(&mut self, _label: &str, req: &ArmRequest) -> Result<ArmResponse, Error> {
@@ -163,7 +165,16 @@ impl World {
                 ok(json!({}))
             }
             ("POST", p) if p.ends_with("/validateIr") => {
-                ok(json!({"succeeded": true, "errors": []}))
+                assert_eq!(
+                    body["sourceSqlConnection"]["password"],
+                    "{{source_password}}"
+                );
+                let errors: Vec<Value> = self
+                    .validate_errors
+                    .iter()
+                    .map(|(c, m)| json!({"code": c, "message": m}))
+                    .collect();
+                ok(json!({"succeeded": errors.is_empty(), "errors": errors}))
             }
             ("GET", MIGRATION) => {
                 if self.migration.is_none() {

@@ -104,6 +104,13 @@ pub struct World {
     pub completing_gets: u32,
     /// The source database was left RESTORING by a tail-log backup of this name.
     pub tail_taken: Option<String>,
+    pub version: String,
+    /// msdb shows the backups written to another folder.
+    pub elsewhere: bool,
+    /// GETs leave out migrationStatusDetails.
+    pub no_details: bool,
+    /// validateIr answers these (code, message) errors.
+    pub validate_errors: Vec<(String, String)>,
 }
 
 impl Default for World {
@@ -135,6 +142,10 @@ impl Default for World {
             planning: false,
             completing_gets: 1,
             tail_taken: None,
+            version: "16.0.4125.3".into(),
+            elsewhere: false,
+            no_details: false,
+            validate_errors: vec![],
         }
     }
 }
@@ -177,7 +188,11 @@ impl World {
                         t(&f.kind.to_string()),
                         i(f.position),
                         i(f.checksum.into()),
-                        t(&format!("\\\\fs01\\backups\\Sales\\{}", f.name)),
+                        t(&format!(
+                            "\\\\fs01\\backups\\{}\\{}",
+                            if self.elsewhere { "Other" } else { "Sales" },
+                            f.name
+                        )),
                     ]
                 })
                 .collect();
@@ -185,7 +200,7 @@ impl World {
         } else if q("SERVERPROPERTY('ProductVersion')") {
             set(
                 &["v", "e"],
-                vec![vec![t("16.0.4125.3"), t("Enterprise Edition")]],
+                vec![vec![t(&self.version), t("Enterprise Edition")]],
             )
         } else if q("state_desc, recovery_model_desc") {
             set(
