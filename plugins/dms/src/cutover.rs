@@ -9,10 +9,11 @@ use ferry_sdk::sql_value::text;
 use ferry_sdk::tsql_text::{quote_name, quote_text};
 
 use crate::arm::{self, View, dms, migration_path, operation_body};
-use crate::config::{Config, cutover_ms, join_unc};
+use crate::config::Config;
 use crate::dms_errors::{self, explain};
 use crate::observe::{failure, observe};
 use crate::report;
+use crate::rules::{cutover_ms, join_unc};
 use crate::sql::{exec, p, rows};
 use crate::state::{Migration, State, ended, wait};
 

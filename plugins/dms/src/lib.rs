@@ -37,7 +37,7 @@
 //! shared:  arm (ARM requests, the migration's view)   details (migrationStatusDetails)
 //!          observe (each GET recorded, failures explained)
 //!          state (State, Migration)
-//! data:    config   dms_errors
+//! data:    config   rules   dms_errors
 //! ```
 
 pub mod arm;
@@ -50,6 +50,7 @@ mod monitor;
 mod observe;
 pub mod preflight;
 mod report;
+pub mod rules;
 mod secrets;
 mod service;
 mod sql;

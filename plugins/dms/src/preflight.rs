@@ -8,7 +8,8 @@
 use ferry_sdk::prelude::*;
 use ferry_sdk::sql_value::{int, text};
 
-use crate::config::{Config, container_rules, join_unc};
+use crate::config::Config;
+use crate::rules::{container_rules, join_unc};
 use crate::sql::{p, rows};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
