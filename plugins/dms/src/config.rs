@@ -190,9 +190,9 @@ impl Default for Config {
             target_collation: None,
             delete_on_cancel: false,
             validate_ir: false,
-            // The stable version of azure-mgmt-datamigration 10.x; the emulator and the spec
-            // (sqlmigration.json) have the same databaseMigrations shape from 2022-03-30-preview.
-            api_version: "2022-03-30-preview".into(),
+            // sqlmigration.json stable/2025-06-30, the version azure-mgmt-datamigration 10.1.0
+            // calls (and the only one the emulator answers).
+            api_version: "2025-06-30".into(),
             sql_api_version: "2023-08-01".into(),
             poll_seconds: 30,
         }

@@ -399,6 +399,44 @@ mod tests {
         assert_eq!(key(Some("InvalidLocation"), ""), "invalid-location");
     }
     #[test]
+    fn codes_by_name_as_the_service_sends_them() {
+        assert_eq!(
+            key(
+                Some("CutoverFailedOrCancelled"),
+                "Cutover failed or cancelled for database Sales. Error details: The restore plan is broken"
+            ),
+            "2007"
+        );
+        assert_eq!(key(Some("TestConnectionFailed"), ""), "2012");
+        assert_eq!(key(Some("IntegrationRuntimeIsNotOnline"), ""), "2014");
+    }
+    #[test]
+    fn runtime_not_self_hosted() {
+        assert_eq!(
+            key(Some("IntegrationRuntimeIsNotSelfHosted"), ""),
+            "runtime-not-self-hosted"
+        );
+    }
+    #[test]
+    fn cutover_after_complete() {
+        assert_eq!(
+            key(Some("CutoverNotAllowedMigrationCompleteError"), ""),
+            "cutover-after-complete"
+        );
+    }
+    #[test]
+    fn explain_keeps_the_number_and_says_what_to_do() {
+        let e = explain(
+            "Sales",
+            ferry_sdk::Error::failed("starting failed: azure label `mi`: InvalidLocation: west"),
+        );
+        let ferry_sdk::Error::Failed(f) = e else {
+            panic!("failed")
+        };
+        assert!(f.message.contains("What to do") && f.message.contains("region"));
+        assert_eq!(f.code, None);
+    }
+    #[test]
     fn unknown_errors_are_not_guessed() {
         assert_eq!(key(Some("SomethingElse"), "error 1234"), "none");
         let d = describe("Sales", find(Some("2014"), "").unwrap(), "offline.");

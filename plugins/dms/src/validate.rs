@@ -1,7 +1,8 @@
 //! `validateIr` (methods.md §3.3 step 3, the check the Azure SQL migration extension ran before
 //! a share migration): the runtime tests the source login and the share. Only when asked
 //! (`validate_ir`), only for a share, never while planning (it is a POST the plan would only
-//! record); a service without the action (404, 400) leaves it not made.
+//! record); a service without the action (400, 404, 405: sqlmigration.json 2025-06-30 has no
+//! `validateIr`) leaves it reported as not made.
 
 use ferry_sdk::prelude::*;
 use serde_json::{Value, json};
@@ -31,7 +32,7 @@ pub fn validate_ir(cx: &mut Context<'_, Config>, m: &Migration) -> Result<()> {
     );
     let answer = match cx.azure_sealed(&cfg.service_azure, &req, &sealed) {
         Ok(r) => serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null),
-        Err(Error::Failed(f)) if matches!(f.code, Some(404 | 400)) => {
+        Err(Error::Failed(f)) if matches!(f.code, Some(400 | 404 | 405)) => {
             cx.report(ObjectRow {
                 object_type: "dms-precondition".into(),
                 name: format!("{}: validate-ir", m.db),

@@ -58,7 +58,7 @@ fn an_online_share_migration_runs_to_a_cutover_with_a_file_timeline() {
         .map(|(l, r)| (l.clone(), r.clone()))
         .unwrap();
     assert_eq!(put.0, "mi");
-    assert_eq!(put.1.api_version, "2022-03-30-preview");
+    assert_eq!(put.1.api_version, "2025-06-30");
     let body: serde_json::Value = serde_json::from_str(put.1.body.as_deref().unwrap()).unwrap();
     let bc = &body["properties"]["backupConfiguration"];
     assert_eq!(
