@@ -110,7 +110,7 @@ const RESTORE_FAILED_OTHER: Meaning = m(
     "read the message for the restore's own error, fix the backup chain, then start again",
 );
 
-pub const TABLE: [Meaning; 13] = [
+pub const TABLE: [Meaning; 14] = [
     m(
         "2007",
         Some(2007),
@@ -196,6 +196,15 @@ pub const TABLE: [Meaning; 13] = [
         "IntegrationRuntimeIsNotSelfHosted",
         "the service's integration runtime is not a self-hosted one",
         "register a self-hosted integration runtime made by the migration tooling (an ADF one cannot be reused)",
+    ),
+    // LRS's code for a name in use, which DMS's restore passes on ("Migrate databases with
+    // Log Replay Service", learn.microsoft.com).
+    m(
+        "target-name-in-use",
+        None,
+        "ManagedDatabaseNameInUse",
+        "a database of the target's name exists on the MI: DMS never overwrites",
+        "drop or rename the database on the MI, or set target_name, then run `ferry apply --retry-failed`",
     ),
     m(
         "cutover-after-complete",
@@ -415,6 +424,16 @@ mod tests {
         assert_eq!(
             key(Some("IntegrationRuntimeIsNotSelfHosted"), ""),
             "runtime-not-self-hosted"
+        );
+    }
+    #[test]
+    fn target_name_in_use() {
+        assert_eq!(
+            key(
+                Some("ManagedDatabaseNameInUse"),
+                "Database 'Sales' already exists"
+            ),
+            "target-name-in-use"
         );
     }
     #[test]
