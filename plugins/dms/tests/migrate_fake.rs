@@ -255,6 +255,13 @@ fn an_offline_runtime_is_waited_for_with_what_to_do_said_once() {
         h.arm.iter().all(|(_, r)| !r.path.contains("listAuthKeys")),
         "ferry never reads the auth keys"
     );
+    assert!(
+        h.logs
+            .iter()
+            .any(|(_, l)| l.contains("runtime node SHIR01: 1 of 10 concurrent jobs")),
+        "{:?}",
+        h.logs
+    );
 }
 
 #[test]

@@ -164,6 +164,10 @@ impl World {
                 }
                 ok(json!({}))
             }
+            ("POST", p) if p.ends_with("/listMonitoringData") => ok(json!({"name": "ir1",
+                "nodes": [{"nodeName": "SHIR01", "availableMemoryInMB": 2048, "cpuUtilization": 12,
+                    "concurrentJobsLimit": 10, "concurrentJobsRunning": 1, "maxConcurrentJobs": 10,
+                    "sentBytes": 0.0, "receivedBytes": 0.0}]})),
             ("POST", p) if p.ends_with("/validateIr") => {
                 assert_eq!(
                     body["sourceSqlConnection"]["password"],
