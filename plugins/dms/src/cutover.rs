@@ -52,7 +52,12 @@ pub fn prepare(cx: &mut Context<'_, Config>, mut m: Migration, v: &View) -> Resu
             );
         }
         let file = format!("{}_tail_{}.trn", m.db, m.cutover_requested_ms);
-        let share = cfg.share.as_ref().expect("validated: a tail needs a share");
+        let Some(share) = cfg.share.as_ref() else {
+            return Err(Error::invalid_config(
+                Some("tail_log_backup"),
+                "the tail-log backup goes into the share's folder: it needs `share`",
+            ));
+        };
         let folder = join_unc(
             share.source_path.as_deref().unwrap_or(&share.path),
             &share.folder.replace("{db}", &m.db),

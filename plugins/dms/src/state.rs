@@ -77,17 +77,18 @@ pub struct FileSeen {
 impl Migration {
     /// Records `status` for `name` when it changed; true when it did.
     pub fn saw(&mut self, name: &str, backup_type: &str, status: &str, now: u64) -> bool {
-        let f = match self.files.iter_mut().find(|f| f.name == name) {
-            Some(f) => f,
+        let at = match self.files.iter().position(|f| f.name == name) {
+            Some(at) => at,
             None => {
                 self.files.push(FileSeen {
                     name: name.to_owned(),
                     backup_type: backup_type.to_owned(),
                     statuses: Vec::new(),
                 });
-                self.files.last_mut().expect("just pushed")
+                self.files.len() - 1
             }
         };
+        let f = &mut self.files[at];
         if f.statuses.last().map(|(s, _)| s.as_str()) == Some(status) {
             return false;
         }
