@@ -15,6 +15,7 @@ const BUNDLED: &[(&str, &str)] = &[
     ("lrs", "lrs"),
     ("instance-objects", "instance-objects"),
     ("mi-link", "mi-link"),
+    ("dms", "dms"),
 ];
 /// Plugins only tests load, by path.
 const FIXTURES: &[&str] = &["hostile", "sql-probe"];

@@ -1,9 +1,8 @@
 //! The ARM calls: `Microsoft.DataMigration` (sqlmigration.json in azure-rest-api-specs;
 //! methods.md §3.3) on the service's resource group and under the MI, and the MI's own GET.
 //!
-//! The host refuses a query string in a relative path (host/src/azure/scope.rs), so the
-//! monitor's `$expand=MigrationStatusDetails` and DELETE's `force=true` cannot be sent yet:
-//! the GET is plain and the details are read when the service includes them.
+//! The migration's GET carries `$expand=MigrationStatusDetails` (a plain query the host passes
+//! on, host/src/azure/scope.rs): without it DMS leaves out the per-file details.
 
 use ferry_sdk::ArmRequest;
 use ferry_sdk::prelude::*;
@@ -12,8 +11,7 @@ use serde_json::{Value, json};
 use crate::config::{Config, Mode};
 use crate::state::Migration;
 
-/// The monitor's query (sqlmigration.json `DatabaseMigrationsSqlMi_Get`), to be sent once the
-/// host carries one.
+/// The monitor's query (sqlmigration.json `DatabaseMigrationsSqlMi_Get`).
 pub const EXPAND: &str = "$expand=MigrationStatusDetails";
 
 pub fn service_path(cfg: &Config) -> String {
@@ -92,7 +90,12 @@ pub fn migration(cx: &mut Context<'_, Config>, target: &str) -> Result<Option<Vi
     let body = get_on(
         cx,
         &cfg.azure,
-        &dms("GET", &migration_path(target), &cfg, None),
+        &dms(
+            "GET",
+            &format!("{}?{EXPAND}", migration_path(target)),
+            &cfg,
+            None,
+        ),
     )?;
     Ok(body.map(|b| View::from_body(&b)))
 }

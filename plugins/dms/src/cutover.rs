@@ -81,7 +81,7 @@ pub fn prepare(cx: &mut Context<'_, Config>, mut m: Migration, v: &View) -> Resu
     if !v.details.present && !m.no_details_said {
         m.no_details_said = true;
         cx.warn(&format!(
-            "[{}]: DMS gave no migrationStatusDetails (ferry cannot send `{}` yet): cutover \
+            "[{}]: DMS gave no migrationStatusDetails though ferry asked with `{}`: cutover \
              goes ahead on migrationStatus ReadyForCutover alone, without seeing each file \
              Restored",
             m.db,

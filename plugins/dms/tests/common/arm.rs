@@ -139,7 +139,12 @@ impl World {
             .as_deref()
             .and_then(|b| serde_json::from_str(b).ok())
             .unwrap_or(Value::Null);
-        let path = req.path.as_str();
+        // DMS leaves the per-file details out unless the GET asks for them
+        // (sqlmigration.json `DatabaseMigrationsSqlMi_Get`, `$expand`).
+        let (path, query) = req.path.split_once('?').unwrap_or((req.path.as_str(), ""));
+        let expand = query
+            .split('&')
+            .any(|q| q == "$expand=MigrationStatusDetails");
         match (req.method.as_str(), path) {
             ("GET", "") => ok(json!({"id": MI_ID, "name": "mi1", "location": "westeurope"})),
             ("GET", SERVICE) => match &self.service {
@@ -185,7 +190,11 @@ impl World {
                     return not_found(path);
                 }
                 self.advance();
-                ok(self.migration.clone().unwrap_or_default())
+                let mut m = self.migration.clone().unwrap_or_default();
+                if !expand && let Some(p) = m["properties"].as_object_mut() {
+                    p.remove("migrationStatusDetails");
+                }
+                ok(m)
             }
             ("PUT", MIGRATION) => {
                 self.puts += 1;
