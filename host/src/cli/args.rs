@@ -105,6 +105,11 @@ pub(crate) enum Command {
     /// taken its first full backup, the link is removed and the source's availability groups
     /// dropped if `drop_source_ag` is set).
     Finish(CutoverArgs),
+    /// Cancel: stop the Azure DMS migrations (the `dms` plugin) of the databases named (or all)
+    /// that this run started; DMS leaves the target database as its cancel does. A migration
+    /// this run did not start is never cancelled. With the step's `delete_on_cancel` the
+    /// migration's record is deleted too.
+    Cancel(CutoverArgs),
 }
 
 #[derive(Subcommand, Debug)]

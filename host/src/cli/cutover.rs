@@ -1,8 +1,9 @@
-//! `ferry cutover`, `ferry failback` and `ferry finish`: each journals a signal for a run's
-//! databases (all, or those named). The running `ferry apply` — or the next one, if none runs —
-//! hands it to the plugins: `cutover` makes the `lrs` plugin take the tail-log backup and
-//! complete the restore and the `mi-link` plugin fail over; `failback` and `finish` are the
-//! `mi-link` plugin's, for a link kept after its cutover.
+//! `ferry cutover`, `ferry failback`, `ferry finish` and `ferry cancel`: each journals a signal
+//! for a run's databases (all, or those named). The running `ferry apply` — or the next one, if
+//! none runs — hands it to the plugins: `cutover` makes the `lrs` plugin take the tail-log
+//! backup and complete the restore, the `mi-link` plugin fail over and the `dms` plugin cut
+//! over; `failback` and `finish` are the `mi-link` plugin's, for a link kept after its cutover;
+//! `cancel` is the `dms` plugin's.
 
 use super::common::{error, open_journal};
 use super::{CutoverArgs, Exit, Global, view};
@@ -18,6 +19,7 @@ pub(super) enum Signal {
     ForceFailover,
     Failback,
     Finish,
+    Cancel,
 }
 
 impl Signal {
@@ -27,6 +29,7 @@ impl Signal {
             Signal::ForceFailover => "force-failover",
             Signal::Failback => "failback",
             Signal::Finish => "finish",
+            Signal::Cancel => "cancel",
         }
     }
 
@@ -49,6 +52,11 @@ impl Signal {
             Signal::Finish => {
                 "The running `ferry apply` (or the next one) ends the databases' wait after \
                  cutover as the step's settings say"
+            }
+            Signal::Cancel => {
+                "The running `ferry apply` (or the next one) cancels the DMS migrations this run \
+                 started (and deletes their records with `delete_on_cancel`); the databases on \
+                 the MI are left as DMS leaves them"
             }
         }
     }
@@ -126,6 +134,7 @@ fn send_quiet(g: &Global, args: &CutoverArgs, signal: Signal) -> Result<String, 
                     Signal::Failback =>
                         "fail back (a link is kept for failback only while its step waits after cutover: set `keep_link = true`)",
                     Signal::Finish => "finish",
+                    Signal::Cancel => "cancel",
                 }
             ),
         ));

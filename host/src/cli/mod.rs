@@ -80,6 +80,7 @@ async fn run(cli: Cli) -> Exit {
         Command::Cutover(args) => cutover::cutover(&g, &args),
         Command::Failback(args) => cutover::send(&g, &args, cutover::Signal::Failback),
         Command::Finish(args) => cutover::send(&g, &args, cutover::Signal::Finish),
+        Command::Cancel(args) => cutover::send(&g, &args, cutover::Signal::Cancel),
         Command::Status(args) => commands::status(&g, &args),
     }
 }
