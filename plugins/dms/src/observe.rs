@@ -18,7 +18,7 @@ pub fn failure(m: &Migration, v: &View) -> Error {
     explain(
         &m.db,
         Error::failed(format!(
-            "azure label `mi`: {}: {msg}",
+            "{}: {msg}",
             code.as_deref().unwrap_or(&v.migration_status)
         )),
     )

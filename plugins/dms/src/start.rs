@@ -47,7 +47,7 @@ fn adopt(
         let why = explain(
             &m.db,
             Error::failed(format!(
-                "azure label `mi`: {}: {msg}",
+                "{}: {msg}",
                 code.as_deref().unwrap_or("Failed")
             )),
         );
