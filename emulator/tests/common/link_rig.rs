@@ -97,13 +97,7 @@ impl LinkRig {
             network,
             links,
             arm,
-            // No kept-alive connections: a test that restarts the ARM server would otherwise
-            // send its next request down a connection the old server closed (IncompleteMessage
-            // when the machine is busy enough that the close is not seen first).
-            http: reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
+            http: super::fresh_connections(),
         }
     }
 

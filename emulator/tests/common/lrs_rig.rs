@@ -118,7 +118,7 @@ impl Rig {
             mi,
             arm,
             certs,
-            http: reqwest::Client::new(),
+            http: super::fresh_connections(),
             rl,
             _data: data,
         }

@@ -165,3 +165,13 @@ pub async fn still_serves_in_the_clear(server: &Server, user: &str, password: &s
     let row = one_row(&mut c, "SELECT 41 + 1").await;
     assert_eq!(row.get::<i32, _>(0), Some(42));
 }
+
+/// An HTTP client that keeps no idle connection: tests that stop or restart the ARM server
+/// must not send their next request down a connection the old server still holds open (it
+/// answers, or fails with IncompleteMessage, depending on how busy the machine is).
+pub fn fresh_connections() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("a reqwest client")
+}

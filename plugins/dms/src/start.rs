@@ -46,10 +46,7 @@ fn adopt(
         let (code, msg) = v.error.clone().unwrap_or((None, String::new()));
         let why = explain(
             &m.db,
-            Error::failed(format!(
-                "{}: {msg}",
-                code.as_deref().unwrap_or("Failed")
-            )),
+            Error::failed(format!("{}: {msg}", code.as_deref().unwrap_or("Failed"))),
         );
         if ours {
             return Err(why);
