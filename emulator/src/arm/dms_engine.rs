@@ -78,8 +78,9 @@ async fn scan_blob(m: &Migration, container_url: &str, sas: &str) -> Result<(), 
             format!("{container_url} is not a container URL"),
         ));
     };
-    let (l, s) = (loc.clone(), sas.to_owned());
-    let listed = match crate::blob::block_on(async move { crate::blob::list(&l, &s).await }) {
+    // Awaited on the front end's own tasks (not `blob::block_on`), so stopping the front end
+    // aborts a listing in flight instead of waiting out the storage client's retries.
+    let listed = match crate::blob::list(&loc, sas).await {
         Ok(l) => l,
         Err(e) => {
             // The documents list storage that DMS cannot read under 2009 (storage firewall,
@@ -101,14 +102,12 @@ async fn scan_blob(m: &Migration, container_url: &str, sas: &str) -> Result<(), 
             container_url: loc.container_url.clone(),
             blob: name.clone(),
         };
-        let s = sas.to_owned();
-        let bytes = crate::blob::block_on(async move { crate::blob::download(&file, &s).await })
-            .map_err(|e| {
-                (
-                    "MigrationRestoreFailed".to_owned(),
-                    format!("{name}: {e:?}"),
-                )
-            })?;
+        let bytes = crate::blob::download(&file, sas).await.map_err(|e| {
+            (
+                "MigrationRestoreFailed".to_owned(),
+                format!("{name}: {e:?}"),
+            )
+        })?;
         let mut run = m.run.lock();
         match crate::backup::decode(&bytes) {
             Ok((header, _)) => run.files.push(FileSeen {

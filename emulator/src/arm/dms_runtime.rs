@@ -185,9 +185,7 @@ pub(super) async fn step(arm: &Arc<Arm>, m: &Migration) -> Result<(), (String, S
             container_url: format!("{}/{container}", endpoint.trim_end_matches('/')),
             blob: name.clone(),
         };
-        let s = write_sas.clone();
-        let uploaded =
-            crate::blob::block_on(async move { crate::blob::upload(&loc, &s, bytes, true).await });
+        let uploaded = crate::blob::upload(&loc, &write_sas, bytes, true).await;
         match uploaded {
             Ok(()) => set_status(m, &name, "Uploaded"),
             Err(e) => {
