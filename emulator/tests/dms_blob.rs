@@ -146,12 +146,21 @@ async fn an_online_blob_migration_restores_new_logs_until_cutover() {
     // And the service lists it.
     let list = d
         .at(
-            Method::POST,
+            Method::GET,
             &format!("{}/listMigrations", Dms::service_path("dms1")),
             None,
         )
         .await;
     assert_eq!(list.body["value"][0]["name"], "Sales", "{}", list.body);
+    // listMigrations is a GET (sqlmigration.json); a POST is refused.
+    let post = d
+        .at(
+            Method::POST,
+            &format!("{}/listMigrations", Dms::service_path("dms1")),
+            None,
+        )
+        .await;
+    assert_eq!(post.status, 405, "{}", post.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

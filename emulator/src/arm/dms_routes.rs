@@ -5,10 +5,10 @@ use std::sync::Arc;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 
-use super::dms_target::{self, DmsTarget, MigrationAction};
+use super::dms_target::{self, DmsTarget, MigrationAction, ServiceAction};
 use super::reply::error;
 use super::state::Arm;
-use super::{dms_migration as migration, dms_service as service};
+use super::{dms_migration as migration, dms_service as service, dms_steps as steps};
 
 pub(super) async fn answer(
     arm: &Arc<Arm>,
@@ -26,15 +26,22 @@ pub(super) async fn answer(
         ("PUT", DmsTarget::Service(n)) => service::put(arm, &n, body, version),
         ("PATCH", DmsTarget::Service(n)) => service::patch(arm, &n, body),
         ("DELETE", DmsTarget::Service(n)) => service::delete(arm, &n),
-        ("POST", DmsTarget::ServiceAction(n, a)) => service::action(arm, &n, a, body),
+        // listMigrations is a GET, the other actions POSTs (sqlmigration.json 2025-06-30).
+        ("GET", DmsTarget::ServiceAction(n, a @ ServiceAction::ListMigrations)) => {
+            service::action(arm, &n, a, body)
+        }
+        ("POST", DmsTarget::ServiceAction(n, a)) if a != ServiceAction::ListMigrations => {
+            service::action(arm, &n, a, body)
+        }
+        ("GET", DmsTarget::Services) => service::list(arm),
         ("GET", DmsTarget::Migration(db)) => migration::get(arm, &db, query),
         ("PUT", DmsTarget::Migration(db)) => migration::put(arm, &db, body, version),
-        ("DELETE", DmsTarget::Migration(db)) => migration::delete(arm, &db, query).await,
+        ("DELETE", DmsTarget::Migration(db)) => steps::delete(arm, &db, query).await,
         ("POST", DmsTarget::MigrationAction(db, MigrationAction::Cutover)) => {
-            migration::cutover(arm, &db, body, version)
+            steps::cutover(arm, &db, body, version)
         }
         ("POST", DmsTarget::MigrationAction(db, MigrationAction::Cancel)) => {
-            migration::cancel(arm, &db, body, version)
+            steps::cancel(arm, &db, body, version)
         }
         ("GET", DmsTarget::Operation(id)) => super::dms_ops::status(arm, &id),
         (m, t) => error(

@@ -74,6 +74,18 @@ pub(super) fn get(arm: &Arm, name: &str) -> Response {
     }
 }
 
+/// Every service (the front end has one resource group).
+pub(super) fn list(arm: &Arm) -> Response {
+    let value: Vec<J> = arm
+        .dms
+        .services
+        .lock()
+        .values()
+        .map(|s| arm.service_json(s))
+        .collect();
+    axum::Json(json!({ "value": value })).into_response()
+}
+
 /// PUT: 201 with `Azure-AsyncOperation` for a new service (long-running), 200 for an update
 /// of an existing one's tags.
 pub(super) fn put(arm: &Arc<Arm>, name: &str, body: &[u8], version: &str) -> Response {

@@ -32,6 +32,8 @@ pub(super) enum MigrationAction {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum DmsTarget {
+    /// `GET …/sqlMigrationServices` of the subscription, or of the resource group.
+    Services,
     Service(String),
     ServiceAction(String, ServiceAction),
     Migration(String),
@@ -45,7 +47,9 @@ pub(super) enum DmsTarget {
 impl DmsTarget {
     pub(super) fn resource_type(&self) -> &'static str {
         match self {
-            DmsTarget::Service(_) | DmsTarget::ServiceAction(..) => "sqlMigrationServices",
+            DmsTarget::Services | DmsTarget::Service(_) | DmsTarget::ServiceAction(..) => {
+                "sqlMigrationServices"
+            }
             DmsTarget::Migration(_) | DmsTarget::MigrationAction(..) => "databaseMigrations",
             DmsTarget::Operation(_) => "locations/operationStatuses",
         }
@@ -68,10 +72,12 @@ pub(super) fn parse(path: &str, o: &ArmOptions) -> Option<DmsTarget> {
         return None;
     }
     match rest {
+        [p, ns, t] if dm(p, ns) && is(t, "sqlMigrationServices") => Some(DmsTarget::Services),
         [p, ns, l, loc, k, id] if dm(p, ns) && is(l, "locations") && is(loc, &o.location) => {
             is(k, OPERATION_SEGMENT).then(|| DmsTarget::Operation(name(id)))
         }
         [g, rg, more @ ..] if is(g, "resourceGroups") && is(rg, &o.resource_group) => match more {
+            [p, ns, t] if dm(p, ns) && is(t, "sqlMigrationServices") => Some(DmsTarget::Services),
             [p, ns, t, n] if dm(p, ns) && is(t, "sqlMigrationServices") => {
                 Some(DmsTarget::Service(name(n)))
             }

@@ -32,6 +32,7 @@ mod dms_runtime;
 mod dms_service;
 mod dms_shape;
 mod dms_state;
+mod dms_steps;
 mod dms_target;
 mod endpoint_certificates;
 mod front_end;

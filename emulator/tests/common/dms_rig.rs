@@ -20,7 +20,12 @@ pub struct Dms {
 impl Dms {
     /// The rig, with Azurite's account known to DMS as a standard account in West Europe.
     pub async fn new() -> Dms {
-        let rig = Rig::new().await;
+        Self::with(false).await
+    }
+
+    /// With `tls`, the front end serves HTTPS with the rig's CA (as Microsoft's SDK needs).
+    pub async fn with(tls: bool) -> Dms {
+        let rig = Rig::with(false, tls).await;
         rig.arm.dms_storage_account(
             azurite::ACCOUNT,
             &rig.az.endpoint(),
