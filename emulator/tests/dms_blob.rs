@@ -486,3 +486,36 @@ async fn a_canceled_migration_leaves_no_database_and_frees_the_name() {
     );
     let _ = MI_PATH;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_carries_on_after_the_front_end_restarts() {
+    let d = Dms::new().await;
+    d.service("dms1").await;
+    d.rig.seed("Again");
+    d.backup("DATABASE", "Again", "migration", "full.bak");
+    let started = d
+        .start("Again", d.blob_body("Again", "migration", None))
+        .await;
+    let op = started.body["properties"]["migrationOperationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    d.until_status("Again", "ReadyForCutover").await;
+    d.rig.arm.restart().await.unwrap();
+    // A log taken after the restart is still found, and the cutover goes through.
+    d.rig.source("INSERT INTO [Again].dbo.T VALUES (2)");
+    d.backup("LOG", "Again", "migration", "log1.trn");
+    d.until("Again", |p| {
+        p["migrationStatusDetails"]["lastRestoredFilename"] == "log1.trn"
+            && p["migrationStatus"] == "ReadyForCutover"
+    })
+    .await;
+    let cut = d.action("Again", "cutover", &op).await;
+    assert_eq!(cut.status, 202, "{}", cut.body);
+    d.until_status("Again", "Succeeded").await;
+    assert!(
+        d.rig.mi_count("Again").contains("Int(2)"),
+        "{}",
+        d.rig.mi_count("Again")
+    );
+}

@@ -16,6 +16,32 @@ use crate::lrs::job::{Job, Start};
 /// Real time between two looks at the source.
 const TICK: Duration = Duration::from_millis(100);
 
+impl Arm {
+    /// Carries on the migrations still going when the front end (re)starts: each follows
+    /// the LRS job the front end resumed (the one it read back, when it keeps its state on
+    /// disk).
+    pub(super) fn resume_migrations(self: &Arc<Self>) {
+        let going: Vec<Arc<Migration>> = self
+            .dms
+            .migrations
+            .lock()
+            .values()
+            .filter(|m| !m.run.lock().ended())
+            .cloned()
+            .collect();
+        for m in going {
+            let job = self.jobs.lock().get(&m.db.to_ascii_lowercase()).cloned();
+            {
+                let mut state = m.run.lock();
+                if state.job.is_some() {
+                    state.job = job;
+                }
+            }
+            self.spawn(run(self.clone(), m));
+        }
+    }
+}
+
 pub(super) async fn run(arm: Arc<Arm>, m: Arc<Migration>) {
     let (endpoint, account, key) = m.source.storage();
     let container = m.source.container().to_owned();
