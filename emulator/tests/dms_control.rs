@@ -139,6 +139,14 @@ async fn the_runtime_is_driven_through_the_control_api() {
     let (s, _) = send(
         &http,
         reqwest::Method::POST,
+        &format!("{base}/ir/upload-time"),
+        Some(json!({ "milliseconds": 5 })),
+    )
+    .await;
+    assert_eq!(s, 204);
+    let (s, _) = send(
+        &http,
+        reqwest::Method::POST,
         &format!("{base}/shares"),
         Some(json!({ "prefix": r"\\files\b", "path": data.path() })),
     )

@@ -240,8 +240,16 @@ async fn an_offline_share_migration_ends_with_the_newest_backup() {
     backup(&d, dir.path(), "DATABASE", "Hr", "full.bak");
     d.rig.source("INSERT INTO [Hr].dbo.T VALUES (2)");
     backup(&d, dir.path(), "LOG", "Hr", "log1.trn");
+    d.rig
+        .arm
+        .dms_upload_time(std::time::Duration::from_millis(700));
     let started = d.start("Hr", share_body("Hr", true)).await;
     assert_eq!(started.status, 201, "{}", started.body);
+    // Files go Arrived → Queued → Uploading → Uploaded before LRS restores them.
+    let uploading = d
+        .until("Hr", |p| p.to_string().contains(r#""status":"Uploading""#))
+        .await;
+    assert_eq!(uploading["migrationStatus"], "InProgress", "{uploading}");
     let done = d
         .until("Hr", |p| {
             !matches!(p["migrationStatus"].as_str(), Some("InProgress"))

@@ -52,4 +52,9 @@ impl ArmServer {
     pub fn dms_node_online(&self, node: &str, online: bool) -> bool {
         self.state().set_node_online(node, online)
     }
+
+    /// Each upload by the runtime takes `time` (real time) from now on.
+    pub fn dms_upload_time(&self, time: std::time::Duration) {
+        *self.state().dms.upload_time.lock() = time;
+    }
 }

@@ -181,6 +181,8 @@ pub(super) async fn step(arm: &Arc<Arm>, m: &Migration) -> Result<(), (String, S
         });
         set_status(m, &name, "Queued");
         set_status(m, &name, "Uploading");
+        let slow = *arm.dms.upload_time.lock();
+        tokio::time::sleep(slow).await;
         let loc = crate::blob::BlobLocation {
             container_url: format!("{}/{container}", endpoint.trim_end_matches('/')),
             blob: name.clone(),

@@ -27,6 +27,9 @@ pub(crate) struct Dms {
     pub(super) shares: Mutex<Vec<(String, PathBuf)>>,
     /// Operation id → what it reports on.
     pub(super) operations: Mutex<HashMap<String, DmsOp>>,
+    /// How long (real time) the runtime takes over each upload: a test's way to find a file
+    /// `Uploading`.
+    pub(super) upload_time: Mutex<std::time::Duration>,
 }
 
 pub(super) struct Service {

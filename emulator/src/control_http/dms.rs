@@ -7,6 +7,7 @@
 //! | `POST /ir/register` | `{"authKey": "IR@…", "nodeName": "node1"}` | registers a runtime node with a service's current key; answers `{"service": name}` (400 for a key that is no service's current one) |
 //! | `POST /ir/nodes/{node}/offline` | | takes the node offline: share migrations wait as `Retriable` (2014) |
 //! | `POST /ir/nodes/{node}/online` | | brings it back; they carry on |
+//! | `POST /ir/upload-time` | `{"milliseconds": 2000}` | each upload takes that long (real time), so a file can be caught `Uploading` |
 //! | `POST /shares` | `{"prefix": "\\\\host\\share", "path": "/local/dir"}` | the runtime's host sees the UNC prefix as that folder |
 //! | `POST /storage-accounts` | `{"name": "acct", "endpoint": "http://127.0.0.1:10000/acct", "location": "westeurope", "kind": "StorageV2", "tier": "Standard"}` | a storage account DMS can reach (the last segment of `storageAccountResourceId`) |
 
@@ -26,6 +27,7 @@ pub fn dms_router(arm: Arc<ArmServer>) -> Router {
     Router::new()
         .route("/ir/register", post(register))
         .route("/ir/nodes/{node}/{state}", post(node_state))
+        .route("/ir/upload-time", post(upload_time))
         .route("/shares", post(share))
         .route("/storage-accounts", post(account))
         .with_state(arm)
@@ -106,5 +108,19 @@ async fn account(State(arm): State<Arc<ArmServer>>, body: Json<J>) -> (StatusCod
         );
     };
     arm.dms_storage_account(&a.name, &a.endpoint, &a.location, &a.kind, &a.tier);
+    done()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadTime {
+    milliseconds: u64,
+}
+
+async fn upload_time(State(arm): State<Arc<ArmServer>>, body: Json<J>) -> (StatusCode, Json<J>) {
+    let Ok(t) = serde_json::from_value::<UploadTime>(body.0) else {
+        return bad_request(r#"send {"milliseconds": 2000}"#);
+    };
+    arm.dms_upload_time(std::time::Duration::from_millis(t.milliseconds));
     done()
 }
