@@ -289,14 +289,21 @@ async fn start_azurite(
     Ok(az)
 }
 
-/// What `--dms` tells the emulated DMS: Azurite's account, and the shares (which the source
-/// may back up into).
+/// What `--dms` tells the emulated DMS: Azurite's account, the source server, and the shares
+/// (which the source may back up into).
 fn dms_setup(
     front: &ferry_emulator::arm::ArmServer,
-    src: &Server,
+    src: &Arc<Server>,
     azurite: Option<&ferry_emulator::azurite::Azurite>,
     shares: &[String],
 ) -> anyhow::Result<()> {
+    // The names a `sourceSqlConnection.dataSource` may give the source by; the runtime reads
+    // backup headers through it.
+    let port = src.addr.port();
+    for name in ["localhost", "127.0.0.1", "FERRY-SOURCE"] {
+        front.dms_source(name, src.clone());
+        front.dms_source(&format!("{name},{port}"), src.clone());
+    }
     if let Some(az) = azurite {
         front.dms_storage_account(
             ferry_emulator::azurite::ACCOUNT,

@@ -141,6 +141,17 @@ async fn a_share_migration_uploads_restores_waits_out_an_offline_runtime_and_cut
         .dms_register_node(k["authKey1"].as_str().unwrap(), "node1")
         .unwrap();
 
+    d.rig.arm.dms_source("SRC", d.rig.src.clone());
+    // A source server the runtime cannot reach.
+    let mut body = share_body("Sales", false);
+    body["properties"]["sourceSqlConnection"]["dataSource"] = json!(r"elsewhere\\SQL1");
+    let r = d.start("Sales", body).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (400, Some("TestConnectionFailed")),
+        "{}",
+        r.body
+    );
     // A path the runtime cannot reach.
     let mut body = share_body("Sales", false);
     body["properties"]["backupConfiguration"]["sourceLocation"]["fileShare"]["path"] =
@@ -157,6 +168,8 @@ async fn a_share_migration_uploads_restores_waits_out_an_offline_runtime_and_cut
     backup(&d, dir.path(), "DATABASE", "Sales", "full.bak");
     d.rig.source("INSERT INTO [Sales].dbo.T VALUES (2)");
     backup(&d, dir.path(), "LOG", "Sales", "log1.trn");
+    // A file that is not a backup: the source cannot read its header.
+    std::fs::write(dir.path().join("Sales").join("notes.txt"), "not a backup").unwrap();
     let started = d.start("Sales", share_body("Sales", false)).await;
     assert_eq!(started.status, 201, "{}", started.body);
     let op = started.body["properties"]["migrationOperationId"]
@@ -167,6 +180,11 @@ async fn a_share_migration_uploads_restores_waits_out_an_offline_runtime_and_cut
     let details = &ready["migrationStatusDetails"];
     assert_eq!(details["blobContainerName"], "dms-sales", "{ready}");
     assert_eq!(details["lastRestoredFilename"], "log1.trn", "{ready}");
+    assert_eq!(details["invalidFiles"], json!(["notes.txt"]), "{ready}");
+    let blocking = details["fileUploadBlockingErrors"][0]
+        .as_str()
+        .unwrap_or_default();
+    assert!(blocking.starts_with("notes.txt: Msg "), "{ready}");
     // The files are in the target account's container.
     let sas = azurite::devstore_container_sas("dms-sales", "rl").unwrap();
     let listing = d

@@ -57,4 +57,14 @@ impl ArmServer {
     pub fn dms_upload_time(&self, time: std::time::Duration) {
         *self.state().dms.upload_time.lock() = time;
     }
+
+    /// The runtime reaches `server` as `data_source` (a `sourceSqlConnection.dataSource`,
+    /// compared without regard to case): it reads each backup's header through it.
+    pub fn dms_source(&self, data_source: &str, server: std::sync::Arc<crate::server::Server>) {
+        self.state()
+            .dms
+            .sources
+            .lock()
+            .push((data_source.to_ascii_lowercase(), server));
+    }
 }

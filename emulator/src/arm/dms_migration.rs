@@ -215,6 +215,17 @@ pub(super) fn put(arm: &Arc<Arm>, db: &str, body: &[u8], version: &str) -> Respo
                 ),
             );
         }
+        let data_source = p["sourceSqlConnection"]["dataSource"]
+            .as_str()
+            .unwrap_or_default();
+        if arm.runtime_source(data_source).is_err() {
+            return bad(
+                "TestConnectionFailed",
+                &format!(
+                    "Failed to test connections using provided Integration Runtime. Error details: 'A network-related or instance-specific error occurred while establishing a connection to SQL Server {data_source}.'"
+                ),
+            );
+        }
         let path = loc["fileShare"]["path"].as_str().unwrap_or_default();
         let Some(local) = arm.share_folder(path) else {
             // 2012 `TestConnectionFailed` (spec text): the runtime cannot reach the share.

@@ -68,6 +68,27 @@ impl Arm {
         found
     }
 
+    /// The source server a `dataSource` names for the runtime: `Ok(None)` when no source was
+    /// made known (nothing to check against), `Err` when some were and this is none of them.
+    pub(super) fn runtime_source(
+        &self,
+        data_source: &str,
+    ) -> Result<Option<Arc<crate::server::Server>>, ()> {
+        let sources = self.dms.sources.lock();
+        if sources.is_empty() {
+            return Ok(None);
+        }
+        let want = data_source
+            .trim()
+            .trim_start_matches("tcp:")
+            .to_ascii_lowercase();
+        sources
+            .iter()
+            .find(|(n, _)| *n == want)
+            .map(|(_, s)| Some(s.clone()))
+            .ok_or(())
+    }
+
     fn runtime_online(&self, service: &str) -> bool {
         self.dms
             .services
@@ -165,6 +186,12 @@ pub(super) async fn step(arm: &Arc<Arm>, m: &Migration) -> Result<(), (String, S
         let Ok(bytes) = std::fs::read(&file) else {
             continue;
         };
+        if let Some(why) = source_refuses(arm, m, &file) {
+            let mut run = m.run.lock();
+            run.upload_errors.push(format!("{name}: {why}"));
+            run.invalid.push(name);
+            continue;
+        }
         let header = match crate::backup::decode(&bytes) {
             Ok((h, _)) => h,
             Err(_) => {
@@ -208,4 +235,28 @@ fn set_status(m: &Migration, name: &str, status: &'static str) {
 
 fn seen(m: &Migration, name: &str) -> bool {
     m.run.lock().seen(name)
+}
+
+/// What the source SQL Server says when the runtime has it read `file`'s header
+/// (`RESTORE HEADERONLY`, as the runtime validates backups against the source, methods.md
+/// §3.1), or None when it reads it (or no source server was made known).
+fn source_refuses(arm: &Arm, m: &Migration, file: &std::path::Path) -> Option<String> {
+    let data_source = m.request["sourceSqlConnection"]["dataSource"]
+        .as_str()
+        .unwrap_or_default();
+    let server = arm.runtime_source(data_source).ok().flatten()?;
+    let sql = format!(
+        "RESTORE HEADERONLY FROM DISK = N'{}'",
+        file.display().to_string().replace('\'', "''")
+    );
+    match tokio::task::block_in_place(|| server.run_sql(&sql)) {
+        Ok(out) => out.iter().find_map(|o| match o {
+            crate::sql::Outcome::Error(e) => Some(format!("Msg {}: {}", e.number, e.text)),
+            crate::sql::Outcome::Errors(v) => {
+                v.first().map(|e| format!("Msg {}: {}", e.number, e.text))
+            }
+            _ => None,
+        }),
+        Err(e) => Some(format!("Msg {}: {}", e.number, e.text)),
+    }
 }

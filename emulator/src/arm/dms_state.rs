@@ -27,6 +27,9 @@ pub(crate) struct Dms {
     pub(super) shares: Mutex<Vec<(String, PathBuf)>>,
     /// Operation id → what it reports on.
     pub(super) operations: Mutex<HashMap<String, DmsOp>>,
+    /// The SQL Servers the runtime can reach, by the lower-case names a `dataSource` may
+    /// give; empty when none were made known (then backups are not checked against one).
+    pub(super) sources: Mutex<Vec<(String, Arc<crate::server::Server>)>>,
     /// How long (real time) the runtime takes over each upload: a test's way to find a file
     /// `Uploading`.
     pub(super) upload_time: Mutex<std::time::Duration>,
