@@ -13,8 +13,11 @@
 //! RestoreExternalBackup` starts a Log Replay Service job ([`crate::lrs`]), a long-running
 //! operation watched through `restoreDetails/Default` (shaped per api-version) and finished
 //! by `completeRestore`. `POST {MI}/tdeCertificates` uploads a TDE certificate (PFX) into the
-//! instance's certificate store (`tde_certificates`). Over HTTP, or HTTPS with the emulator's
-//! CA ([`https_config`]).
+//! instance's certificate store (`tde_certificates`). Azure Database Migration Service
+//! (`Microsoft.DataMigration`: `sqlMigrationServices`, `databaseMigrations` under the
+//! instance, an emulated self-hosted integration runtime) is answered by the `dms_*` modules,
+//! its migrations run by the same LRS jobs. Over HTTP, or HTTPS with the emulator's CA
+//! ([`https_config`]).
 
 mod accepted;
 mod api_version;
