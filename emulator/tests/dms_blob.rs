@@ -522,3 +522,26 @@ async fn a_migration_carries_on_after_the_front_end_restarts() {
         d.rig.mi_count("Again")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_waits_out_a_stopped_instance_with_2030() {
+    let d = Dms::new().await;
+    d.service("dms1").await;
+    d.rig.seed("Pause");
+    d.backup("DATABASE", "Pause", "migration", "full.bak");
+    let started = d
+        .start("Pause", d.blob_body("Pause", "migration", None))
+        .await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    d.until_status("Pause", "ReadyForCutover").await;
+    d.rig.mi.stop().await;
+    let waiting = d.until_status("Pause", "Retriable").await;
+    assert_eq!(
+        waiting["migrationFailureError"]["code"], "AzureSQLManagedInstanceNotReady",
+        "{waiting}"
+    );
+    d.rig.mi.restart().await.unwrap();
+    let back = d.until_status("Pause", "ReadyForCutover").await;
+    assert!(back.get("migrationFailureError").is_none(), "{back}");
+    d.rig.arm.stop().await;
+}

@@ -71,6 +71,10 @@ pub(super) async fn run(arm: Arc<Arm>, m: Arc<Migration>) {
         if m.run.lock().ended() {
             return;
         }
+        if !instance_ready(&arm, &m) {
+            tokio::time::sleep(TICK).await;
+            continue;
+        }
         let found = match &m.source {
             Source::Blob { .. } => scan_blob(&m, &container_url, &read_sas).await,
             Source::Share { .. } => super::dms_runtime::step(&arm, &m).await,
@@ -94,6 +98,32 @@ pub(super) async fn run(arm: Arc<Arm>, m: Arc<Migration>) {
         follow_job(&m);
         tokio::time::sleep(TICK).await;
     }
+}
+
+/// Whether the target instance can be restored to. While it is not (stopped, restarting) the
+/// migration waits as `Retriable` with 2030 `AzureSQLManagedInstanceNotReady` (methods.md
+/// §3.6), and carries on when it is back.
+fn instance_ready(arm: &Arm, m: &Migration) -> bool {
+    const NOT_READY: &str = "AzureSQLManagedInstanceNotReady";
+    let mut run = m.run.lock();
+    if arm.mi.is_running() {
+        if run.error.as_ref().is_some_and(|(c, _)| c == NOT_READY) {
+            run.status = "InProgress";
+            run.error = None;
+        }
+        return true;
+    }
+    if !run.ended() {
+        run.status = "Retriable";
+        run.error = Some((
+            NOT_READY.into(),
+            format!(
+                "The target Azure SQL Managed Instance '{}' is not ready; the migration of '{}' resumes when it is.",
+                arm.options.instance, m.db
+            ),
+        ));
+    }
+    false
 }
 
 /// Reads the headers of the container's blobs not seen yet.
