@@ -166,6 +166,9 @@ async fn scan_blob(m: &Migration, container_url: &str, sas: &str) -> Result<(), 
         })?;
         let mut run = m.run.lock();
         match crate::backup::decode(&bytes) {
+            // A blob source has no upload step: a file is `Queued` for the restore as soon as
+            // it is read. Guess: the documents list the statuses but not which a blob-source
+            // file starts in; `Arrived` → `Queued` is collapsed into one look.
             Ok((header, _)) => run.files.push(FileSeen {
                 name,
                 size,
