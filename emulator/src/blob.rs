@@ -69,6 +69,18 @@ pub fn locate(url: &str) -> Result<BlobLocation, String> {
     })
 }
 
+/// Like [`locate`], but a URL naming only a container is its root folder (`blob` empty): the
+/// folder a DMS blob source reads (`azureBlob.blobContainerName` names no folder).
+pub fn locate_folder(url: &str) -> Result<BlobLocation, String> {
+    locate(url).or_else(|e| {
+        let root = locate(&format!("{}/_", url.trim_end_matches('/'))).map_err(|_| e)?;
+        Ok(BlobLocation {
+            container_url: root.container_url,
+            blob: String::new(),
+        })
+    })
+}
+
 fn client(loc: &BlobLocation, sas: &str) -> Result<azure_storage_blob::BlobClient, BlobError> {
     let mut url = Url::parse(&loc.container_url).map_err(|e| BlobError::Other(e.to_string()))?;
     url.set_query(Some(sas.trim_start_matches('?')));
@@ -217,7 +229,8 @@ pub async fn list(loc: &BlobLocation, sas: &str) -> Result<Vec<(String, u64)>, B
     let container =
         BlobContainerClient::new(url, None, None).map_err(|e| BlobError::Other(e.to_string()))?;
     let options = azure_storage_blob::models::BlobContainerClientListBlobsOptions {
-        prefix: Some(format!("{}/", loc.blob.trim_end_matches('/'))),
+        // An empty `blob` is the container's root (a DMS blob source: `blobContainerName`).
+        prefix: (!loc.blob.is_empty()).then(|| format!("{}/", loc.blob.trim_end_matches('/'))),
         ..Default::default()
     };
     let mut pages = container

@@ -118,6 +118,16 @@ struct Serve {
     /// front end is not started when it is unset.
     #[arg(long, default_value = "FERRY_EMULATOR_ARM_TOKEN", value_name = "VAR")]
     arm_token_env: String,
+    /// Also answer as Azure Database Migration Service (Microsoft.DataMigration) on the ARM
+    /// front end, with an emulated self-hosted integration runtime driven through the control
+    /// API's /dms/… routes (register, node offline/online, shares, storage accounts). With
+    /// --azurite, Azurite's account is the storage account `devstoreaccount1` in westeurope.
+    #[arg(long)]
+    dms: bool,
+    /// With --dms: a share the runtime's host sees, as `\\host\share=/local/dir` (repeat);
+    /// the source may back up TO DISK into the folder.
+    #[arg(long = "dms-share", value_name = "UNC=DIR")]
+    dms_shares: Vec<String>,
     /// Where to write the CA certificate clients must trust.
     #[arg(long, default_value = "ferry-emulator-ca.pem")]
     ca_file: PathBuf,
@@ -279,6 +289,42 @@ async fn start_azurite(
     Ok(az)
 }
 
+/// What `--dms` tells the emulated DMS: Azurite's account, the source server, and the shares
+/// (which the source may back up into).
+fn dms_setup(
+    front: &ferry_emulator::arm::ArmServer,
+    src: &Arc<Server>,
+    azurite: Option<&ferry_emulator::azurite::Azurite>,
+    shares: &[String],
+) -> anyhow::Result<()> {
+    // The names a `sourceSqlConnection.dataSource` may give the source by; the runtime reads
+    // backup headers through it.
+    let port = src.addr.port();
+    for name in ["localhost", "127.0.0.1", "FERRY-SOURCE"] {
+        front.dms_source(name, src.clone());
+        front.dms_source(&format!("{name},{port}"), src.clone());
+    }
+    if let Some(az) = azurite {
+        front.dms_storage_account(
+            ferry_emulator::azurite::ACCOUNT,
+            &az.endpoint(),
+            "westeurope",
+            "StorageV2",
+            "Standard",
+        );
+    }
+    for share in shares {
+        let Some((prefix, dir)) = share.split_once('=') else {
+            anyhow::bail!("--dms-share {share}: write it as \\\\host\\share=/local/dir");
+        };
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir)?;
+        src.allow_backup_directory(&dir)?;
+        front.dms_share(prefix, dir);
+    }
+    Ok(())
+}
+
 async fn serve(s: Serve) -> anyhow::Result<()> {
     let release = Release::parse(&s.source_version).ok_or_else(|| {
         anyhow::anyhow!(
@@ -404,6 +450,9 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
                     );
                 }
             }
+            if s.dms {
+                dms_setup(&front, &src, _azurite.as_ref(), &s.dms_shares)?;
+            }
             Some(Arc::new(front))
         }
         Err(_) => None,
@@ -424,6 +473,12 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         app = app.nest(
             "/arm",
             ferry_emulator::control_http::arm_router(front.clone()),
+        );
+    }
+    if let (Some(front), true) = (&arm, s.dms) {
+        app = app.nest(
+            "/dms",
+            ferry_emulator::control_http::dms_router(front.clone()),
         );
     }
     if let Some(proxy) = &blob_proxy {
@@ -477,7 +532,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         ),
     }
     println!(
-        "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time, entra-directory, stop, restart), /arm/… (throttle, fail, garble, stop, restart), /blob/… (faults); with --hadr /target/link/… (faults, lag, seeding-rate), /source/workload and /network/… (block, break-dns, heal, probe)"
+        "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time, entra-directory, stop, restart), /arm/… (throttle, fail, garble, stop, restart), /blob/… (faults); with --dms /dms/… (ir/register, ir/nodes/{{node}}/offline|online, shares, storage-accounts); with --hadr /target/link/… (faults, lag, seeding-rate), /source/workload and /network/… (block, break-dns, heal, probe)"
     );
     // Ctrl-C or SIGTERM (what `kill` and service managers send) stops the servers and, by
     // dropping it, the Azurite child, which would otherwise outlive the emulator.

@@ -69,6 +69,7 @@ impl ArmServer {
             tasks: Mutex::new(None),
             saving: Mutex::new(()),
             last_saved: Mutex::default(),
+            dms: Default::default(),
         });
         state
             .load()
@@ -126,6 +127,10 @@ impl ArmServer {
             status,
             code: code.to_owned(),
         });
+    }
+
+    pub(super) fn state(&self) -> &Arm {
+        &self.state
     }
 
     /// The endpoint a client's azure label names.

@@ -13,8 +13,11 @@
 //! RestoreExternalBackup` starts a Log Replay Service job ([`crate::lrs`]), a long-running
 //! operation watched through `restoreDetails/Default` (shaped per api-version) and finished
 //! by `completeRestore`. `POST {MI}/tdeCertificates` uploads a TDE certificate (PFX) into the
-//! instance's certificate store (`tde_certificates`). Over HTTP, or HTTPS with the emulator's
-//! CA ([`https_config`]).
+//! instance's certificate store (`tde_certificates`). Azure Database Migration Service
+//! (`Microsoft.DataMigration`: `sqlMigrationServices`, `databaseMigrations` under the
+//! instance, an emulated self-hosted integration runtime) is answered by the `dms_*` modules,
+//! its migrations run by the same LRS jobs. Over HTTP, or HTTPS with the emulator's CA
+//! ([`https_config`]).
 
 mod accepted;
 mod api_version;
@@ -23,6 +26,17 @@ mod dag_body;
 mod dag_shape;
 mod dags;
 mod databases;
+mod dms_control;
+mod dms_engine;
+mod dms_migration;
+mod dms_ops;
+mod dms_routes;
+mod dms_runtime;
+mod dms_service;
+mod dms_shape;
+mod dms_state;
+mod dms_steps;
+mod dms_target;
 mod endpoint_certificates;
 mod front_end;
 mod link_ops;

@@ -151,6 +151,7 @@ impl Arm {
             self.run_operation(id);
         }
         self.resume_link_operations();
+        self.resume_migrations();
         let me = self.clone();
         self.spawn(async move {
             loop {

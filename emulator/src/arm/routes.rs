@@ -117,6 +117,9 @@ async fn answer(
     if let Some(refusal) = injected_refusal(&arm, &method, uri.path()) {
         return refusal;
     }
+    if let Some(t) = super::dms_target::parse(uri.path(), &arm.options) {
+        return super::dms_routes::answer(&arm, &method, t, uri.query(), &body).await;
+    }
     let target = match target::parse(uri.path(), &arm.options) {
         Ok(t) => t,
         Err(miss) => return missing(&arm, &miss, uri.path()),

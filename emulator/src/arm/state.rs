@@ -51,6 +51,8 @@ pub(super) struct Arm {
     /// Serialises writes of the state file, and the last text written.
     pub(super) saving: Mutex<()>,
     pub(super) last_saved: Mutex<String>,
+    /// The emulated Database Migration Service (`dms_*`).
+    pub(super) dms: super::dms_state::Dms,
 }
 
 /// The instance behind the front end is stopped (restarting): ARM cannot read its databases.

@@ -162,7 +162,7 @@ impl Job {
 
 /// Runs the job until it completes, fails or is cancelled.
 pub async fn run(job: Arc<Job>, mi: Arc<Server>) {
-    let loc = match blob::locate(&job.start.folder) {
+    let loc = match blob::locate_folder(&job.start.folder) {
         Ok(l) => l,
         Err(e) => return job.refuse_start("StorageBrokenIssueDetectedAtTheStart", e),
     };
@@ -315,7 +315,10 @@ async fn read_new(
     headers: &mut Vec<(String, BackupHeader)>,
     payloads: &mut HashMap<String, Vec<u8>>,
 ) -> Result<(), (&'static str, String)> {
-    let folder = format!("{}/", loc.blob.trim_end_matches('/'));
+    let folder = match loc.blob.trim_end_matches('/') {
+        "" => String::new(),
+        f => format!("{f}/"),
+    };
     if let Some(nested) = listed.iter().find(|n| {
         n.strip_prefix(&folder)
             .is_some_and(|rest| rest.contains('/'))

@@ -19,7 +19,7 @@ pub const VERSION: &str = "2025-01-01";
 
 pub struct Rig {
     pub az: Azurite,
-    pub src: Server,
+    pub src: Arc<Server>,
     pub mi: Arc<Server>,
     pub arm: ArmServer,
     pub certs: Arc<ServerTls>,
@@ -114,7 +114,7 @@ impl Rig {
         });
         Rig {
             az,
-            src,
+            src: Arc::new(src),
             mi,
             arm,
             certs,
