@@ -25,6 +25,10 @@ const PROFILE: &str = "plugin";
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_path_buf();
+    // Relative to the package (cargo resolves them against the checkout being built): cargo
+    // keys a build script's last run by a hash that is the same for every checkout of this
+    // workspace, so with a shared CARGO_TARGET_DIR absolute paths would be another
+    // checkout's, and this one's plugin changes would not rebuild its plugins.
     for dir in [
         "plugins",
         "sdk",
@@ -33,7 +37,7 @@ fn main() {
         "Cargo.lock",
         "Cargo.toml",
     ] {
-        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+        println!("cargo:rerun-if-changed=../{dir}");
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 

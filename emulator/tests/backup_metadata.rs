@@ -483,3 +483,43 @@ async fn block_blobs_in_maxtransfersize_blocks_up_to_the_block_limit() {
         "no blob was committed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msdb_gives_each_backup_set_its_position_on_the_media() {
+    // "backupset (Transact-SQL)": `position`, the set's place on its media; a BACKUP without
+    // INIT appends to the file, so the second set on it is at 2 (DMS and LRS refuse those).
+    let src = start(sql2019(), TlsMode::Required).await;
+    let share = tempfile::tempdir().unwrap();
+    src.server.allow_backup_directory(share.path()).unwrap();
+    let file = share.path().join("both.bak").display().to_string();
+    let own = share.path().join("own.trn").display().to_string();
+    let mut s = connect(&src).await;
+    exec(
+        &mut s,
+        "CREATE DATABASE Ops; ALTER DATABASE Ops SET RECOVERY FULL",
+    )
+    .await;
+    exec(
+        &mut s,
+        &format!(
+            "BACKUP DATABASE Ops TO DISK = '{file}'; BACKUP LOG Ops TO DISK = '{file}'; BACKUP LOG Ops TO DISK = '{own}' WITH INIT"
+        ),
+    )
+    .await;
+    let positions: Vec<(String, Option<i32>)> = rows(
+        &mut s,
+        "SELECT type, position FROM msdb.dbo.backupset WHERE database_name = 'Ops' ORDER BY backup_set_id",
+    )
+    .await
+    .iter()
+    .map(|r| (r.get::<&str, _>(0).unwrap().to_owned(), r.get::<i32, _>(1)))
+    .collect();
+    assert_eq!(
+        positions,
+        vec![
+            ("D".to_owned(), Some(1)),
+            ("L".to_owned(), Some(2)),
+            ("L".to_owned(), Some(1))
+        ]
+    );
+}

@@ -170,6 +170,15 @@ pub(super) async fn step(arm: &Arc<Arm>, m: &Migration) -> Result<(), (String, S
             format!("Failed to test connections using provided Integration Runtime. Error details: '{path}: {e}'"),
         )
     })?;
+    // The runtime is online and reaches the share: the validations passed and the migration
+    // started ("provisioningState = Succeeded", methods.md §3.3 step 4), before any upload;
+    // what the uploads and the restore find wrong fails the migration, not its start.
+    {
+        let mut run = m.run.lock();
+        if run.provisioning == "Provisioning" {
+            run.provisioning = "Succeeded";
+        }
+    }
     let mut names: Vec<(String, PathBuf)> = entries
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))

@@ -21,7 +21,7 @@ CREATE TABLE msdb."dbo.backupset" (
     checkpoint_lsn numeric(25,0), database_backup_lsn numeric(25,0), differential_base_guid uniqueidentifier,
     is_copy_only bit, has_backup_checksums bit, begins_log_chain bit, backup_size numeric(20,0), compressed_backup_size numeric(20,0),
     backup_start_date datetime2, backup_finish_date datetime2, recovery_model nvarchar(60), server_name nvarchar(128),
-    family_guid uniqueidentifier
+    family_guid uniqueidentifier, position int
 );
 CREATE TABLE msdb."dbo.backupmediafamily" (
     media_set_id int, family_sequence_number tinyint, physical_device_name nvarchar(260), device_type tinyint
@@ -384,9 +384,10 @@ impl Instance {
             name: spec.name.clone(),
             description: spec.description.clone(),
         };
-        self.write_devices(spec, &header, &details, stored, max_transfer)
+        let position = self
+            .write_devices(spec, &header, &details, stored, max_transfer)
             .map_err(fail)?;
-        self.record_backup(&header, &details, spec, now)
+        self.record_backup(&header, &details, spec, now, position)
             .map_err(fail)?;
         if spec.kind == BackupType::Log {
             self.update_database(&db, |i| i.log_chain = true)
@@ -419,7 +420,7 @@ impl Instance {
         details: &BackupDetails,
         stored: Vec<u8>,
         max_transfer: u32,
-    ) -> Result<(), ServerMessage> {
+    ) -> Result<i64, ServerMessage> {
         // Stripes are slices of one buffer; each is written as prefix, payload, trailer with
         // no copy of the payload (a 1 GiB backup would otherwise be copied twice).
         let lens: Vec<usize> = backup::split(&stored, spec.devices.len())
@@ -428,6 +429,9 @@ impl Instance {
             .collect();
         let shared = azure_core::Bytes::from(stored);
         let mut at = 0;
+        // The backup set's place on its media ("backupset": `position`): after the sets a
+        // disk file already holds when appended; first on new media and on a blob.
+        let mut position = 1;
         for (i, (device, len)) in spec.devices.iter().zip(lens).enumerate() {
             let part = shared.slice(at..at + len);
             at += len;
@@ -456,6 +460,9 @@ impl Instance {
                                 old.stripe_count, header.stripe_count
                             ),
                         ));
+                    }
+                    if i == 0 {
+                        position = existing.len() as i64 + 1;
                     }
                     write_file(&real, !existing.is_empty(), &[&prefix, &part, &trailer])
                         .map_err(|e| os_error(&shown, &e))?;
@@ -490,6 +497,17 @@ impl Instance {
                 }
             }
         }
+        Ok(position)
+    }
+
+    /// msdb brought up to date at every start: `backupset.position` came later.
+    pub fn prepare_msdb(&self) -> Result<(), ServerMessage> {
+        let cols = self.columns_of("msdb", "dbo.backupset");
+        if !cols.is_empty() && !cols.iter().any(|c| c == "position") {
+            self.conn
+                .execute_batch(r#"ALTER TABLE msdb."dbo.backupset" ADD COLUMN position int"#)
+                .map_err(sqlite_error)?;
+        }
         Ok(())
     }
 
@@ -499,6 +517,7 @@ impl Instance {
         d: &BackupDetails,
         spec: &BackupSpec,
         now: &str,
+        position: i64,
     ) -> Result<(), ServerMessage> {
         let media: i64 = self
             .conn
@@ -511,11 +530,11 @@ impl Instance {
         self.conn
             .execute(
                 r#"INSERT INTO msdb."dbo.backupset" (backup_set_uuid, media_set_id, name, description, database_name, type, first_lsn, last_lsn, checkpoint_lsn, database_backup_lsn,
-                   differential_base_guid, is_copy_only, has_backup_checksums, begins_log_chain, backup_size, compressed_backup_size, backup_start_date, backup_finish_date, recovery_model, server_name, family_guid)
-                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18, ?19, ?20)"#,
+                   differential_base_guid, is_copy_only, has_backup_checksums, begins_log_chain, backup_size, compressed_backup_size, backup_start_date, backup_finish_date, recovery_model, server_name, family_guid, position)
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18, ?19, ?20, ?21)"#,
                 rusqlite::params![
                     h.backup_set_guid, media, spec.name, spec.description, h.database, h.backup_type.msdb_code(), h.first_lsn, h.last_lsn, h.checkpoint_lsn, h.database_backup_lsn,
-                    h.differential_base_guid, h.copy_only, h.checksum, d.begins_log_chain, h.backup_size as i64, d.compressed_size as i64, now, h.recovery_model, h.server_name, h.family_guid
+                    h.differential_base_guid, h.copy_only, h.checksum, d.begins_log_chain, h.backup_size as i64, d.compressed_size as i64, now, h.recovery_model, h.server_name, h.family_guid, position
                 ],
             )
             .map_err(sqlite_error)?;

@@ -185,8 +185,8 @@ impl Instance {
         self.conn
             .execute(
                 r#"INSERT INTO msdb."dbo.backupset" (backup_set_uuid, media_set_id, name, database_name, type, first_lsn, last_lsn, checkpoint_lsn, database_backup_lsn,
-                   is_copy_only, has_backup_checksums, begins_log_chain, backup_size, compressed_backup_size, backup_start_date, backup_finish_date, recovery_model, server_name, family_guid)
-                   VALUES (?1, ?2, NULL, ?3, 'D', ?4, ?4, ?4, 0, 0, 1, 0, 0, 0, ?5, ?5, 'FULL', ?6, ?7)"#,
+                   is_copy_only, has_backup_checksums, begins_log_chain, backup_size, compressed_backup_size, backup_start_date, backup_finish_date, recovery_model, server_name, family_guid, position)
+                   VALUES (?1, ?2, NULL, ?3, 'D', ?4, ?4, ?4, 0, 0, 1, 0, 0, 0, ?5, ?5, 'FULL', ?6, ?7, 1)"#,
                 rusqlite::params![guid, media, info.name, lsn, now, server_name, info.family_guid],
             )
             .map_err(sqlite_error)?;

@@ -20,6 +20,7 @@ mod database_options;
 mod databases;
 mod db_users;
 mod division;
+mod effective_permissions;
 mod entra;
 mod event_sessions;
 mod link_replica;

@@ -239,8 +239,14 @@ impl Instance {
         if role_id == 2 {
             return Some(true);
         }
-        let mut frontier = vec![login_id];
+        Some(self.server_roles_of(login_id)?.contains(&role_id))
+    }
+
+    /// Every server role `principal` is a member of, directly or through nested roles.
+    pub(super) fn server_roles_of(&self, principal: i64) -> Option<Vec<i64>> {
+        let mut frontier = vec![principal];
         let mut seen = Vec::new();
+        let mut roles = Vec::new();
         while let Some(p) = frontier.pop() {
             if seen.contains(&p) {
                 continue;
@@ -250,16 +256,14 @@ impl Instance {
                 .conn
                 .prepare(r#"SELECT role_principal_id FROM "sys.server_role_members" WHERE member_principal_id = ?1"#)
                 .ok()?;
-            let roles: Vec<i64> = stmt
+            let direct: Vec<i64> = stmt
                 .query_map([p], |r| r.get(0))
                 .ok()?
                 .filter_map(Result::ok)
                 .collect();
-            if roles.contains(&role_id) {
-                return Some(true);
-            }
-            frontier.extend(roles);
+            roles.extend(direct.iter().copied());
+            frontier.extend(direct);
         }
-        Some(false)
+        Some(roles)
     }
 }

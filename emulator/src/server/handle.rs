@@ -289,6 +289,9 @@ fn open_instance(options: &ServerOptions) -> std::io::Result<Instance> {
         std::io::Error::other(format!("cannot set up the server principals: {}", e.text))
     })?;
     instance
+        .prepare_msdb()
+        .map_err(|e| std::io::Error::other(format!("cannot bring msdb up to date: {}", e.text)))?;
+    instance
         .ensure_system_certificates(mi)
         .map_err(|e| std::io::Error::other(e.text))?;
     for (name, password) in &options.logins {

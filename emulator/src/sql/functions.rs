@@ -95,6 +95,7 @@ pub fn call(name: &str, args: &[Typed], env: &Env<'_>) -> Result<Typed, ServerMe
             (SqlType::SmallInt, Value::Int(i64::from(open)))
         }
         "suser_sname" | "suser_name" | "suser_id" | "suser_sid" | "is_srvrolemember"
+        | "has_perms_by_name"
             if !args.is_empty() || lower != "suser_sname" && lower != "suser_name" =>
         {
             super::principal_functions::call(&lower, args, env)?

@@ -1,6 +1,6 @@
-//! SUSER_ID, SUSER_SID, SUSER_SNAME / SUSER_NAME with an argument and IS_SRVROLEMEMBER
-//! (their Transact-SQL reference pages), and the procedures sp_addsrvrolemember and
-//! sp_dropsrvrolemember.
+//! SUSER_ID, SUSER_SID, SUSER_SNAME / SUSER_NAME with an argument, IS_SRVROLEMEMBER and
+//! HAS_PERMS_BY_NAME on the server (their Transact-SQL reference pages), and the procedures
+//! sp_addsrvrolemember and sp_dropsrvrolemember.
 
 use super::env::{Env, Typed};
 use super::outcome::Outcome;
@@ -50,6 +50,24 @@ pub fn call(name: &str, args: &[Typed], env: &Env<'_>) -> Result<Typed, ServerMe
             (
                 SqlType::NVarChar(Some(128)),
                 p.map_or(Value::Null, |p| Value::Text(p.1)),
+            )
+        }
+        // HAS_PERMS_BY_NAME(NULL, NULL, 'permission'): the caller's effective server
+        // permission (instance/effective_permissions.rs). Other securable classes are not
+        // modelled: refused by name rather than answered wrongly.
+        "has_perms_by_name" => {
+            if args.len() < 3 || text(args.first()).is_some() || text(args.get(1)).is_some() {
+                return Err(ServerMessage::error(
+                    50000,
+                    16,
+                    "ferry-emulator models HAS_PERMS_BY_NAME only for the server (securable and securable_class NULL)",
+                ));
+            }
+            let permission = text(args.get(2)).unwrap_or_default();
+            let r = inst.has_server_permission(me, &permission);
+            (
+                SqlType::Int,
+                r.map_or(Value::Null, |b| Value::Int(i64::from(b))),
             )
         }
         // IS_SRVROLEMEMBER('role' [, 'login']): 1, 0, or NULL for a role or login that is

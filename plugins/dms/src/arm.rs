@@ -139,7 +139,7 @@ pub fn start_body(cfg: &Config, m: &Migration) -> Value {
         (None, Some(b), _) => json!({ "sourceLocation": { "azureBlob": {
             "storageAccountResourceId": b.storage_account_id,
             "accountKey": "{{account_key}}",
-            "blobContainerName": b.container.replace("{db}", &m.db),
+            "blobContainerName": b.container_for(&m.db),
         }}}),
         (None, None, _) => json!({}),
     };

@@ -65,7 +65,8 @@ pub struct Blob {
     /// The storage account's ARM resource id.
     #[schemars(length(min = 1))]
     pub storage_account_id: String,
-    /// The container; `{db}` is the database's name. Not `backup` (DMS refuses it with
+    /// The container; `{db}` is the database's name in lower case (container names are). Not
+    /// `backup` (DMS refuses it with
     /// `InvalidContainerName`).
     #[schemars(length(min = 3, max = 63))]
     pub container: String,
@@ -203,6 +204,13 @@ fn bad(key: &str, why: impl Into<String>) -> Error {
     Error::invalid_config(Some(key), why)
 }
 
+impl Blob {
+    /// The container of database `db` (`{db}` in lower case: container names are).
+    pub fn container_for(&self, db: &str) -> String {
+        self.container.replace("{db}", &db.to_ascii_lowercase())
+    }
+}
+
 impl Config {
     pub fn validate(&self) -> Result<Vec<Warning>> {
         for (key, v) in [
@@ -250,7 +258,9 @@ impl Config {
                 }
             }
             (None, Some(b)) => {
-                container_rules(&b.container.replace("{db}", "db"))
+                // A sample name stands for `{db}` here; each database's own name is checked
+                // before its migration starts (preflight).
+                container_rules(&b.container.replace("{db}", "db1"))
                     .map_err(|why| bad("blob.container", why))?;
                 if self.mode == Mode::Offline && self.last_backup_name.is_none() {
                     return Err(bad(

@@ -3,9 +3,9 @@
 //! with the Azure SQL migration extension, the portal and `az datamigration`,
 //! learn.microsoft.com; `Microsoft.DataMigration` sqlmigration.json in azure-rest-api-specs).
 //!
-//! Per database (one work item each): a migration DMS already runs for it is adopted; the
-//! `sqlMigrationServices` resource is read or created and, for a share, its self-hosted
-//! integration runtime awaited Online; every precondition judged before anything starts; the
+//! Per database (one work item each): a migration DMS already runs for it is adopted; every
+//! precondition judged before anything starts; the `sqlMigrationServices` resource read or
+//! created and, for a share, its self-hosted integration runtime awaited Online; the
 //! `databaseMigrations` PUT with every secret sealed; the migration followed file by file;
 //! cutover on `ferry cutover` (or `cutover_after`) once every file is Restored and no log is
 //! pending; cancel on the `cancel` signal, only for a migration this run started.

@@ -56,7 +56,7 @@ pub fn run(cx: &mut Context<'_, Config>, db: &str, target: &str) -> Result<Vec<C
         ),
     ));
     if let Some(b) = &cfg.blob {
-        let name = b.container.replace("{db}", db);
+        let name = b.container_for(db);
         let rule = container_rules(&name);
         out.push(check(
             "invalid-container-name",
@@ -147,13 +147,16 @@ fn backups(cx: &mut Context<'_, Config>, cfg: &Config, db: &str) -> Result<Vec<C
     if let Some(share) = &cfg.share
         && let Some(source_path) = &share.source_path
     {
-        let folder = join_unc(source_path, &share.folder.replace("{db}", db)).to_lowercase();
+        // Compared with one separator and without regard to case (Windows paths are not
+        // case sensitive; msdb writes what the BACKUP statement said).
+        let same = |p: &str| p.to_lowercase().replace('/', "\\");
+        let folder = same(&join_unc(source_path, &share.folder.replace("{db}", db)));
         let outside: Vec<String> = chain
             .iter()
             .map(|r| text(r.get(4)))
             .filter(|d| {
-                let d = d.to_lowercase();
-                d.strip_prefix(&folder)
+                same(d)
+                    .strip_prefix(&folder)
                     .and_then(|rest| rest.strip_prefix('\\'))
                     .is_none_or(|name| name.contains('\\'))
             })

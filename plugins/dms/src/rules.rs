@@ -1,12 +1,20 @@
-//! Rules on names and times the config and the checks share: a UNC folder under a share,
-//! Azure's container names, and the cutover gate's RFC 3339 time.
-
+/// `folder` under `base`, with `base`'s own separator: `\\` for a UNC or Windows path, `/`
+/// for a path on a Linux SQL Server (`/var/opt/mssql/backups`).
 pub fn join_unc(base: &str, folder: &str) -> String {
-    let base = base.trim_end_matches('\\');
+    let sep = if base.contains('\\') || !base.contains('/') {
+        '\\'
+    } else {
+        '/'
+    };
+    let base = base.trim_end_matches(['\\', '/']);
+    let folder = folder.trim_matches(['\\', '/']);
     if folder.is_empty() {
         base.to_owned()
     } else {
-        format!("{base}\\{}", folder.trim_matches('\\'))
+        format!(
+            "{base}{sep}{}",
+            folder.replace(['\\', '/'], &sep.to_string())
+        )
     }
 }
 
@@ -66,6 +74,11 @@ mod tests {
     fn folders_join_and_gates_parse() {
         assert_eq!(join_unc("\\\\fs\\b\\", "Sales"), "\\\\fs\\b\\Sales");
         assert_eq!(join_unc("\\\\fs\\b", ""), "\\\\fs\\b");
+        assert_eq!(
+            join_unc("/var/opt/mssql/backups/", "Sales"),
+            "/var/opt/mssql/backups/Sales"
+        );
+        assert_eq!(join_unc("D:\\backups", "a/b"), "D:\\backups\\a\\b");
         assert!(cutover_ms("2026-11-28T22:00:00Z").is_ok());
         assert!(cutover_ms("tomorrow").is_err());
     }

@@ -51,7 +51,7 @@ pub fn service(
         if cx.planning() {
             // The new service's id is only known once ARM made it.
             m.service_id = format!("<id of sqlMigrationServices/{}>", cfg.service_name);
-            return Ok(Outcome::Next(State::Checking { m }));
+            return ready(cx, m);
         }
         return Ok(Outcome::wait_operation(
             id.clone(),
@@ -95,8 +95,7 @@ pub fn service(
         m.last_blocking = None;
         nodes(cx, &m.db);
     }
-    m.phases.begin("checking");
-    Ok(Outcome::Next(State::Checking { m }))
+    ready(cx, m)
 }
 
 /// What to do when the runtime is not Online (methods.md §3.3 step 2; "Troubleshoot common
@@ -142,4 +141,11 @@ fn nodes(cx: &mut Context<'_, Config>, db: &str) {
             num("availableMemoryInMB"),
         ));
     }
+}
+
+/// The service is there (and its runtime Online for a share): `validateIr` if asked, then the
+/// start.
+fn ready(cx: &mut Context<'_, Config>, m: Migration) -> Result<Outcome<State>> {
+    crate::validate::validate_ir(cx, &m)?;
+    Ok(Outcome::Next(State::Starting { m, op: None }))
 }

@@ -8,7 +8,7 @@ use crate::arm::{self, View, dms, migration_path};
 use crate::config::Config;
 use crate::dms_errors::explain;
 use crate::state::{Migration, State, ended, wait};
-use crate::{preflight, secrets, validate};
+use crate::{preflight, secrets};
 
 pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
@@ -23,8 +23,9 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
     }
     let (mi_id, _) = arm::instance(cx)?;
     m.mi_id = mi_id;
-    m.phases.begin("service");
-    Ok(Outcome::Next(State::Service { m, op: None }))
+    // The preconditions first: a refusal is known at once, not after the runtime is up.
+    m.phases.begin("checking");
+    Ok(Outcome::Next(State::Checking { m }))
 }
 
 /// A migration ARM already has for the target: followed when it is this database's and still
@@ -79,12 +80,12 @@ fn adopt(
 }
 
 /// The preconditions, then `validateIr` when asked.
-pub fn checking(cx: &mut Context<'_, Config>, m: Migration) -> Result<Outcome<State>> {
+pub fn checking(cx: &mut Context<'_, Config>, mut m: Migration) -> Result<Outcome<State>> {
     cx.phase("checking", None, Some("preconditions of the migration"));
     let checks = preflight::run(cx, &m.db, &m.target)?;
     preflight::judge(cx, &m.db, &checks)?;
-    validate::validate_ir(cx, &m)?;
-    Ok(Outcome::Next(State::Starting { m, op: None }))
+    m.phases.begin("service");
+    Ok(Outcome::Next(State::Service { m, op: None }))
 }
 
 pub fn starting(

@@ -1,0 +1,192 @@
+//! The `dms` plugin through the `ferry` binary against the emulated Azure DMS: online from a
+//! share through the self-hosted integration runtime and from blob without it, offline, the
+//! failures DMS documents ending their database with the reason and what to do, and kills
+//! during upload and cutover resumed without a second start.
+
+mod common;
+
+use std::time::Duration;
+
+use common::dms_rig::*;
+use common::lrs_rig::SA as SA_PASSWORD;
+use common::*;
+use serde_json::Value;
+
+fn outputs(log: &str) -> Vec<(String, Value)> {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "item-done")
+        .map(|e| {
+            (
+                e["item"].as_str().unwrap_or("").to_owned(),
+                e["output"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// The one database that failed in `log` failed with every phrase in `reason`.
+fn failed_with(log: &str, reason: &[&str]) {
+    let failed: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"item-failed\""))
+        .collect();
+    assert_eq!(failed.len(), 1, "{log}");
+    for phrase in reason {
+        assert!(failed[0].contains(phrase), "`{phrase}` in {}", failed[0]);
+    }
+}
+
+/// How many `method` requests whose path contains `needle` reached ARM.
+fn arm_requests(s: &DmsSite, method: &str, needle: &str) -> usize {
+    s.front
+        .requests()
+        .iter()
+        .filter(|(m, p)| m == method && p.contains(needle))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_databases_from_a_share_migrate_online_with_logs_arriving_and_cut_over() {
+    let s = setup(&["SalesDb", "HRDb", "InventoryDb"], Backups::Share, "").await;
+    // Uploads slow enough for ferry to see each file go through its statuses.
+    s.front.dms_upload_time(Duration::from_secs(4));
+    let apply = s.apply();
+    // The operator installs the runtime once ferry has made the service.
+    s.register_runtime("SHIR01").await;
+    s.until_all("ReadyForCutover", &apply).await;
+    // The DBA's log backup jobs go on while DMS restores.
+    for db in &s.dbs {
+        s.sql(&format!("INSERT INTO [{db}].dbo.T VALUES (52)"));
+        s.backup("LOG", db, "log2.trn");
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    let log = apply.finished().await;
+    let done = outputs(&log);
+    assert_eq!(done.len(), 3, "{log}");
+    for db in &s.dbs {
+        assert!(s.mi_rows(db).contains("52"), "{db}: {}", s.mi_rows(db));
+        assert_eq!(
+            arm_requests(&s, "PUT", &format!("databaseMigrations/{db}")),
+            1
+        );
+    }
+    // The report: each file's timeline (statuses as ferry saw them, with times) and the
+    // cutover time.
+    let report = std::fs::read_to_string(s.site.path(".ferry/migration/report.md")).unwrap();
+    let row = report
+        .lines()
+        .find(|l| l.contains("SalesDb\\_full.bak"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        row.contains("Uploading") && row.contains("→") && row.contains("Restored"),
+        "{row}"
+    );
+    assert!(report.contains("SalesDb\\_log2.trn"), "{report}");
+    assert!(report.contains("cutover sent"), "{report}");
+    // The secrets went to DMS sealed: in no output or report.
+    let state = std::fs::read_dir(s.site.path(".ferry/migration")).unwrap();
+    for f in state.flatten() {
+        let text =
+            String::from_utf8_lossy(&std::fs::read(f.path()).unwrap_or_default()).to_string();
+        for secret in ["Share#Pa55-w0rd", SA_PASSWORD] {
+            assert!(
+                !text.contains(secret),
+                "{} holds a secret",
+                f.path().display()
+            );
+        }
+    }
+    assert!(!log.contains("Share#Pa55-w0rd") && !log.contains(SA_PASSWORD));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_databases_from_blob_migrate_online_without_a_runtime() {
+    let s = setup(&["SalesDb", "HRDb"], Backups::Blob, "").await;
+    let apply = s.apply();
+    s.until_all("ReadyForCutover", &apply).await;
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    let log = apply.finished().await;
+    assert_eq!(outputs(&log).len(), 2, "{log}");
+    for db in &s.dbs {
+        assert!(s.mi_rows(db).contains("51"), "{db}: {}", s.mi_rows(db));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn offline_mode_completes_without_a_cutover() {
+    let s = setup(&["SalesDb"], Backups::Share, "mode = \"offline\"").await;
+    let apply = s.apply();
+    s.register_runtime("SHIR01").await;
+    let log = apply.finished().await;
+    assert_eq!(outputs(&log).len(), 1, "{log}");
+    assert_eq!(arm_requests(&s, "POST", "/cutover"), 0);
+    assert!(s.mi_rows("SalesDb").contains("51"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_without_checksum_is_refused_before_anything_starts() {
+    let s = setup(&["SalesDb"], Backups::Share, "").await;
+    s.sql(&format!(
+        "BACKUP LOG [SalesDb] TO DISK = '{}'",
+        s.backup_target("SalesDb", "nochecksum.trn")
+    ));
+    let out = run(&s.site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, _) = text(&out);
+    failed_with(&stdout, &["CHECKSUM"]);
+    assert_eq!(arm_requests(&s, "PUT", "databaseMigrations"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_runtime_going_offline_is_waited_through_with_what_to_do() {
+    let s = setup(&["SalesDb"], Backups::Share, "").await;
+    let apply = s.apply();
+    s.register_runtime("SHIR01").await;
+    s.until_all("ReadyForCutover", &apply).await;
+    s.front.dms_node_online("SHIR01", false);
+    s.sql("INSERT INTO [SalesDb].dbo.T VALUES (52)");
+    s.backup("LOG", "SalesDb", "log2.trn");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let waiting = apply.output();
+    assert!(
+        waiting.to_lowercase().contains("integration runtime") && waiting.contains("not online"),
+        "{waiting}"
+    );
+    s.front.dms_node_online("SHIR01", true);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    let log = apply.finished().await;
+    assert_eq!(outputs(&log).len(), 1, "{log}");
+    assert!(s.mi_rows("SalesDb").contains("52"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kill_during_upload_resumes_without_a_second_start() {
+    let s = setup(&["SalesDb"], Backups::Share, "").await;
+    s.front.dms_upload_time(Duration::from_secs(3));
+    let apply = s.apply();
+    s.register_runtime("SHIR01").await;
+    // Killed while the runtime uploads the full backup.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let m = s.migration("SalesDb").await;
+        if m.to_string().contains("Uploading") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{m}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    apply.kill();
+    s.front.dms_upload_time(Duration::from_millis(10));
+    let apply = s.apply();
+    s.until_all("ReadyForCutover", &apply).await;
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    let log = apply.finished().await;
+    assert_eq!(outputs(&log).len(), 1, "{log}");
+    assert_eq!(arm_requests(&s, "PUT", "databaseMigrations/SalesDb"), 1);
+}
