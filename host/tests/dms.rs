@@ -48,7 +48,12 @@ fn arm_requests(s: &DmsSite, method: &str, needle: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_databases_from_a_share_migrate_online_with_logs_arriving_and_cut_over() {
-    let s = setup(&["SalesDb", "HRDb", "InventoryDb"], Backups::Share, "").await;
+    let s = setup(
+        &["SalesDb", "HRDb", "InventoryDb"],
+        Backups::Share,
+        "tail_log_backup = true",
+    )
+    .await;
     // Uploads slow enough for ferry to see each file go through its statuses.
     s.front.dms_upload_time(Duration::from_secs(4));
     let apply = s.apply();
@@ -86,6 +91,8 @@ async fn three_databases_from_a_share_migrate_online_with_logs_arriving_and_cut_
     );
     assert!(report.contains("SalesDb\\_log2.trn"), "{report}");
     assert!(report.contains("cutover sent"), "{report}");
+    // The tail-log backups went into each database's folder on the share, and were restored.
+    assert!(report.contains("SalesDb\\_tail\\_"), "{report}");
     // The secrets went to DMS sealed: in no output or report.
     let state = std::fs::read_dir(s.site.path(".ferry/migration")).unwrap();
     for f in state.flatten() {
@@ -189,4 +196,46 @@ async fn a_kill_during_upload_resumes_without_a_second_start() {
     let log = apply.finished().await;
     assert_eq!(outputs(&log).len(), 1, "{log}");
     assert_eq!(arm_requests(&s, "PUT", "databaseMigrations/SalesDb"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tde_database_whose_certificate_is_not_on_the_mi_is_refused_before_anything_starts() {
+    let s = setup(&["SalesDb"], Backups::Blob, "").await;
+    s.sql(
+        "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Mk#2026'; \
+         CREATE CERTIFICATE TdeCert WITH SUBJECT = 'TDE for SalesDb'; \
+         USE SalesDb; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 \
+         ENCRYPTION BY SERVER CERTIFICATE TdeCert; USE master; \
+         ALTER DATABASE SalesDb SET ENCRYPTION ON",
+    );
+    let out = run(&s.site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, _) = text(&out);
+    failed_with(&stdout, &["TdeCert"]);
+    assert_eq!(arm_requests(&s, "PUT", "databaseMigrations"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kill_during_cutover_resumes_without_a_second_cutover() {
+    let s = setup(&["SalesDb"], Backups::Blob, "").await;
+    let apply = s.apply();
+    s.until_all("ReadyForCutover", &apply).await;
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    // Killed once the cutover reached DMS.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while arm_requests(&s, "POST", "/cutover") == 0 {
+        assert!(std::time::Instant::now() < deadline, "{}", apply.output());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    apply.kill();
+    let out = run(&s.site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(outputs(&stdout).len(), 1, "{stdout}");
+    assert_eq!(arm_requests(&s, "POST", "/cutover"), 1, "one cutover");
+    assert_eq!(
+        arm_requests(&s, "PUT", "databaseMigrations/SalesDb"),
+        1,
+        "one start"
+    );
 }

@@ -62,7 +62,7 @@ pub fn prepare(cx: &mut Context<'_, Config>, mut m: Migration, v: &View) -> Resu
             share.source_path.as_deref().unwrap_or(&share.path),
             &share.folder.replace("{db}", &m.db),
         );
-        let path = format!("{folder}\\{file}");
+        let path = join_unc(&folder, &file);
         // NORECOVERY leaves the source RESTORING: no write can follow the last backup.
         let stmt = format!(
             "BACKUP LOG {} TO DISK = {} WITH NORECOVERY, CHECKSUM",
