@@ -239,3 +239,22 @@ async fn a_kill_during_cutover_resumes_without_a_second_cutover() {
         "one start"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_broken_log_chain_ends_the_database_with_2007() {
+    let s = setup(&["SalesDb"], Backups::Blob, "").await;
+    // A log backup taken elsewhere (not in the container) leaves a gap before the next one.
+    // (A row first: the emulator's LSNs advance with changes only, so a log backup of nothing
+    // would leave no gap.)
+    s.sql("INSERT INTO [SalesDb].dbo.T VALUES (52)");
+    let elsewhere = s.site.path("elsewhere.trn").display().to_string();
+    s.sql(&format!(
+        "BACKUP LOG [SalesDb] TO DISK = '{elsewhere}' WITH CHECKSUM"
+    ));
+    s.sql("INSERT INTO [SalesDb].dbo.T VALUES (53)");
+    s.backup("LOG", "SalesDb", "log3.trn");
+    // DMS finds the restore plan broken before anything is restored.
+    let out = run(&s.site, &["apply", "--json", "migration.toml"]).await;
+    let (stdout, _) = text(&out);
+    failed_with(&stdout, &["2007", "restore plan"]);
+}
