@@ -92,7 +92,7 @@ async fn three_databases_from_a_share_migrate_online_with_logs_arriving_and_cut_
     assert!(report.contains("SalesDb\\_log2.trn"), "{report}");
     assert!(report.contains("cutover sent"), "{report}");
     // The tail-log backups went into each database's folder on the share, and were restored.
-    assert!(report.contains("SalesDb\\_tail\\_"), "{report}");
+    assert!(report.contains("SalesDb\\_tail.trn"), "{report}");
     // The secrets went to DMS sealed: in no output or report.
     let state = std::fs::read_dir(s.site.path(".ferry/migration")).unwrap();
     for f in state.flatten() {
@@ -107,6 +107,51 @@ async fn three_databases_from_a_share_migrate_online_with_logs_arriving_and_cut_
         }
     }
     assert!(!log.contains("Share#Pa55-w0rd") && !log.contains(SA_PASSWORD));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_plan_lists_the_service_start_tail_and_cutover_and_applying_it_cuts_over() {
+    let s = setup(&["SalesDb"], Backups::Share, "tail_log_backup = true").await;
+    let out = run(&s.site, &["plan", "migration.toml"]).await;
+    let (plan, stderr) = text(&out);
+    assert!(out.status.success(), "{plan}\n{stderr}");
+    for needle in [
+        "PUT providers/Microsoft.DataMigration/sqlMigrationServices/",
+        "PUT providers/Microsoft.DataMigration/databaseMigrations/SalesDb",
+        // The service does not exist yet: its id is read when the start is sent.
+        "\"migrationService\":\"{{service_id}}\"",
+        "{{service_id}} = GET providers/Microsoft.DataMigration/sqlMigrationServices/",
+        "\"password\":\"{{source_password}}\"",
+        "BACKUP LOG [SalesDb] TO DISK = N'",
+        "SalesDb_tail.trn' WITH NORECOVERY, CHECKSUM",
+        "POST providers/Microsoft.DataMigration/databaseMigrations/SalesDb/cutover",
+        "{\"migrationOperationId\":\"{{operation_id}}\"}",
+        "{{operation_id}} = GET providers/Microsoft.DataMigration/databaseMigrations/SalesDb?api-version=",
+        "/properties/migrationOperationId",
+    ] {
+        assert!(plan.contains(needle), "the plan shows `{needle}`:\n{plan}");
+    }
+    assert!(!plan.contains("Share#Pa55-w0rd") && !plan.contains(SA_PASSWORD));
+    // Planning changed nothing in Azure.
+    assert_eq!(arm_requests(&s, "PUT", ""), 0);
+    assert_eq!(arm_requests(&s, "POST", ""), 0);
+
+    // The reviewed plan is what runs, to the cutover.
+    let apply = s.apply_plan();
+    s.register_runtime("SHIR01").await;
+    s.until_all("ReadyForCutover", &apply).await;
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    let log = apply.finished().await;
+    assert_eq!(outputs(&log).len(), 1, "{log}");
+    assert!(!log.contains("not in the reviewed plan"), "{log}");
+    assert!(
+        s.mi_rows("SalesDb").contains("51"),
+        "{}",
+        s.mi_rows("SalesDb")
+    );
+    assert_eq!(arm_requests(&s, "PUT", "databaseMigrations/SalesDb"), 1);
+    assert_eq!(arm_requests(&s, "POST", "SalesDb/cutover"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -6,7 +6,7 @@ use crate::errors::Result;
 use crate::handles::{Container, Param, SealedRowSet, Secret, SqlConnection};
 use crate::host::Host;
 use crate::wit::{
-    ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
+    ArmReference, ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
     ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions, UploadOptions,
 };
 
@@ -314,6 +314,26 @@ impl<'h, C> Context<'h, C> {
             .map(|(name, s)| ((*name).to_owned(), s.0))
             .collect();
         self.host.azure_begin_sealed(label, request, &handles)
+    }
+
+    /// Starts an ARM long-running operation whose body holds sealed secrets and values the
+    /// host reads from ARM as it sends it (`"{{name}}"` for each): the id of a resource this
+    /// run creates, a migration's current operation id. Plans show where each value comes
+    /// from, so a plan made before the resource existed matches the apply. Returns the
+    /// operation id.
+    pub fn azure_begin_with_references(
+        &mut self,
+        label: &str,
+        request: &ArmRequest,
+        secrets: &[(&str, Secret)],
+        references: &[ArmReference],
+    ) -> Result<String> {
+        let handles: Vec<(String, u32)> = secrets
+            .iter()
+            .map(|(name, s)| ((*name).to_owned(), s.0))
+            .collect();
+        self.host
+            .azure_begin_with_references(label, request, &handles, references)
     }
 
     /// The status of a host operation.

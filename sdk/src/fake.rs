@@ -14,7 +14,7 @@ use crate::handles::{Cell, Param, ParamValue, SealedRowSet, Secret};
 use crate::host::Host;
 use crate::plugin::Plugin;
 use crate::wit::{
-    ArmRequest, ArmResponse, CapabilityKind, Level, ListPage, ObjectInfo, ObjectRow,
+    ArmReference, ArmRequest, ArmResponse, CapabilityKind, Level, ListPage, ObjectInfo, ObjectRow,
     OperationStatus, ProgressUpdate, QueryLimits, QueryResult, SasPermission, SqlValue,
     StatementOptions, StepContext, UploadOptions,
 };
@@ -47,6 +47,8 @@ pub struct FakeHost {
     /// ARM requests sent (plain, sealed or begun), as (label, request); a sealed body shows
     /// each secret's `"{{name}}"` placeholder, never a value.
     pub arm: Vec<(String, ArmRequest)>,
+    /// The references `azure_begin_with_references` resolved, as (name, value), in order.
+    pub arm_references: Vec<(String, String)>,
     /// Statements appended to script files, as (file name, statement); a `start` clears its
     /// file's lines. Sealed parameters are shown as `@name = <label>`, never a value.
     pub scripts: Vec<(String, String)>,
@@ -435,6 +437,53 @@ impl Host for FakeHost {
         _secrets: &[(String, u32)],
     ) -> Result<String> {
         self.arm_begin(label, request)
+    }
+
+    fn azure_begin_with_references(
+        &mut self,
+        label: &str,
+        request: &ArmRequest,
+        _secrets: &[(String, u32)],
+        references: &[ArmReference],
+    ) -> Result<String> {
+        if self.on_azure.is_none() {
+            return Self::unsupported("Azure");
+        }
+        // Resolved as the host does, through the same handler (so a test sees the GET), kept
+        // for assertions and written into the body (they are not secrets).
+        let mut request = request.clone();
+        // While planning the host reads nothing: the call is only recorded.
+        let planning = self.planning;
+        for r in references.iter().filter(|_| !planning) {
+            let get = ArmRequest {
+                method: "GET".into(),
+                path: r.path.clone(),
+                api_version: r.api_version.clone(),
+                body: None,
+            };
+            let reply = self.arm_send(&r.label, &get)?;
+            let value = serde_json::from_str::<serde_json::Value>(&reply.body)
+                .ok()
+                .and_then(|v| {
+                    v.pointer(&r.pointer)
+                        .and_then(|x| x.as_str())
+                        .map(str::to_owned)
+                })
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    Error::failed(format!(
+                        "`{{{{{}}}}}` comes from GET {} on `{}`, which has no string at {}; \
+                         nothing was sent",
+                        r.name, r.path, r.label, r.pointer
+                    ))
+                })?;
+            if let Some(body) = &mut request.body {
+                let json = serde_json::Value::String(value.clone()).to_string();
+                *body = body.replace(&format!("\"{{{{{}}}}}\"", r.name), &json);
+            }
+            self.arm_references.push((r.name.clone(), value));
+        }
+        self.arm_begin(label, &request)
     }
 
     fn operation_status(&mut self, id: &str) -> Result<OperationStatus> {

@@ -7,7 +7,7 @@
 use crate::errors::Result;
 use crate::handles::{Param, SealedRowSet};
 use crate::wit::{
-    ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
+    ArmReference, ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
     ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions, UploadOptions,
 };
 
@@ -105,6 +105,13 @@ pub trait Host {
         label: &str,
         request: &ArmRequest,
         secrets: &[(String, u32)],
+    ) -> Result<String>;
+    fn azure_begin_with_references(
+        &mut self,
+        label: &str,
+        request: &ArmRequest,
+        secrets: &[(String, u32)],
+        references: &[ArmReference],
     ) -> Result<String>;
     fn azure_request_sealed(
         &mut self,

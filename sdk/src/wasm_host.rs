@@ -14,7 +14,7 @@ use crate::handles::{Cell, Param, ParamValue, SealedRowSet, Secret};
 use crate::host::Host;
 use crate::plugin::Plugin;
 use crate::wit::{
-    ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
+    ArmReference, ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
     ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions, UploadOptions,
 };
 
@@ -302,6 +302,17 @@ impl Host for WasmHost {
     ) -> Result<String> {
         let sealed = self.arm_secrets(secrets)?;
         azure::begin_sealed(label, request, &sealed)
+    }
+
+    fn azure_begin_with_references(
+        &mut self,
+        label: &str,
+        request: &ArmRequest,
+        secrets: &[(String, u32)],
+        references: &[ArmReference],
+    ) -> Result<String> {
+        let sealed = self.arm_secrets(secrets)?;
+        azure::begin_with_references(label, request, &sealed, references)
     }
 
     fn operation_status(&mut self, id: &str) -> Result<OperationStatus> {

@@ -2,7 +2,7 @@
 //! [`crate::host::Host`]). The crate root re-exports them; the SDK's own modules import them
 //! from here, so that no module depends on the crate root.
 
-pub use crate::bindings::ferry::plugin::azure::{ArmRequest, ArmResponse};
+pub use crate::bindings::ferry::plugin::azure::{ArmReference, ArmRequest, ArmResponse};
 pub use crate::bindings::ferry::plugin::log::Level;
 pub use crate::bindings::ferry::plugin::operations::{OperationState, OperationStatus};
 pub use crate::bindings::ferry::plugin::progress::ProgressUpdate;

@@ -54,6 +54,21 @@ impl StepData {
             .mutating(&self.scope.step, &self.scope.item, action)
     }
 
+    /// Errors from a server pass through the redactor like every plugin-visible string.
+    pub(crate) fn clean_error(&self, e: PluginError) -> PluginError {
+        match e {
+            PluginError::Failed(mut f) => {
+                f.message = self.clean(&f.message, 16 << 10);
+                PluginError::Failed(f)
+            }
+            PluginError::Transient(mut f) => {
+                f.message = self.clean(&f.message, 16 << 10);
+                PluginError::Transient(f)
+            }
+            other => other,
+        }
+    }
+
     /// A plugin-supplied string made safe to keep: secrets masked, length capped.
     pub(crate) fn clean(&self, text: &str, max: usize) -> String {
         let text = self.scope.redactor.redact(text);

@@ -75,21 +75,6 @@ impl StepData {
     ) -> Result<Decision, PluginError> {
         self.plan_gate(kind, label, prepared.for_log(), 64 << 10)
     }
-
-    /// Errors from the server pass through the redactor like every plugin-visible string.
-    fn clean_error(&self, e: PluginError) -> PluginError {
-        match e {
-            PluginError::Failed(mut f) => {
-                f.message = self.clean(&f.message, 16 << 10);
-                PluginError::Failed(f)
-            }
-            PluginError::Transient(mut f) => {
-                f.message = self.clean(&f.message, 16 << 10);
-                PluginError::Transient(f)
-            }
-            other => other,
-        }
-    }
 }
 
 impl HostConnection for StepData {

@@ -197,6 +197,14 @@ impl DmsSite {
         )
     }
 
+    /// `ferry apply migration.plan.json`: only what the reviewed plan lists runs.
+    pub fn apply_plan(&self) -> Apply {
+        Apply::spawn(
+            dms_cmd(&self.site, &["apply", "--json", "migration.plan.json"]),
+            self.site.path("apply.log"),
+        )
+    }
+
     /// ARM `method` on `path` (absolute) with DMS's api-version, as an operator's `az` does.
     pub async fn arm(&self, method: reqwest::Method, path: &str) -> Value {
         let url = format!("{}{path}?api-version={DMS_VERSION}", self.front.endpoint());

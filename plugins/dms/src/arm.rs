@@ -4,8 +4,8 @@
 //! The migration's GET carries `$expand=MigrationStatusDetails` (a plain query the host passes
 //! on, host/src/azure/scope.rs): without it DMS leaves out the per-file details.
 
-use ferry_sdk::ArmRequest;
 use ferry_sdk::prelude::*;
+use ferry_sdk::{ArmReference, ArmRequest};
 use serde_json::{Value, json};
 
 use crate::config::{Config, Mode};
@@ -107,7 +107,7 @@ pub fn start_body(cfg: &Config, m: &Migration) -> Value {
     let mut props = json!({
         "kind": "SqlMi",
         "scope": m.mi_id,
-        "migrationService": m.service_id,
+        "migrationService": SERVICE_ID,
         "sourceDatabaseName": m.db,
         "sourceSqlConnection": {
             "dataSource": cfg.source_data_source,
@@ -159,6 +159,33 @@ pub fn start_body(cfg: &Config, m: &Migration) -> Value {
     }
     props["offlineConfiguration"] = off;
     json!({ "properties": props })
+}
+
+/// The service's ARM id in a start body: read by the host when it sends the PUT (the service
+/// may not exist yet while planning).
+pub const SERVICE_ID: &str = "{{service_id}}";
+
+/// Where the host reads the service's id (`/id` of its GET, on `service_azure`).
+pub fn service_id_reference(cfg: &Config) -> ArmReference {
+    ArmReference {
+        name: "service_id".into(),
+        label: cfg.service_azure.clone(),
+        path: service_path(cfg),
+        api_version: cfg.api_version.clone(),
+        pointer: "/id".into(),
+    }
+}
+
+/// Where the host reads a migration's current operation id when it sends its cutover: the
+/// id a plan cannot know, DMS's GET gives at once.
+pub fn operation_id_reference(cfg: &Config, target: &str) -> ArmReference {
+    ArmReference {
+        name: "operation_id".into(),
+        label: cfg.azure.clone(),
+        path: migration_path(target),
+        api_version: cfg.api_version.clone(),
+        pointer: "/properties/migrationOperationId".into(),
+    }
 }
 
 /// The body of POST cutover and cancel (sqlmigration.json `MigrationOperationInput`).

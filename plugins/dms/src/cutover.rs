@@ -51,25 +51,16 @@ pub fn prepare(cx: &mut Context<'_, Config>, mut m: Migration, v: &View) -> Resu
                 "DMS picks up the tail-log backup",
             );
         }
-        let file = format!("{}_tail_{}.trn", m.db, m.cutover_requested_ms);
-        let Some(share) = cfg.share.as_ref() else {
-            return Err(Error::invalid_config(
-                Some("tail_log_backup"),
-                "the tail-log backup goes into the share's folder: it needs `share`",
-            ));
-        };
-        let folder = join_unc(
-            share.source_path.as_deref().unwrap_or(&share.path),
-            &share.folder.replace("{db}", &m.db),
-        );
-        let path = join_unc(&folder, &file);
-        // NORECOVERY leaves the source RESTORING: no write can follow the last backup.
-        let stmt = format!(
-            "BACKUP LOG {} TO DISK = {} WITH NORECOVERY, CHECKSUM",
-            quote_name(&m.db),
-            quote_text(&path)
-        );
-        exec(cx, &cfg.source, &stmt, &[], "the tail-log backup")?;
+        let (file, path) = tail_file(&cfg, &m.db)?;
+        if let Some(when) = backed_up_to(cx, &path)? {
+            return Err(Error::failed(format!(
+                "[{}]: a backup was written to {path} before ({when}), and the database is \
+                 online again: the tail-log backup would be appended to it, and DMS takes one \
+                 backup per file. Move that file out of the folder, then `ferry cutover` again",
+                m.db
+            )));
+        }
+        take_tail(cx, &m.db, &path)?;
         cx.info(&format!("[{}]: tail-log backup taken to {path}", m.db));
         m.tail_file = Some(file);
         return wait(
@@ -108,13 +99,14 @@ pub fn prepare(cx: &mut Context<'_, Config>, mut m: Migration, v: &View) -> Resu
             "every file Restored and no log backup pending before cutover",
         );
     }
-    let post = dms(
-        "POST",
-        &format!("{}/cutover", migration_path(&m.target)),
-        &cfg,
-        Some(operation_body(&op_id)),
-    );
-    match cx.azure_begin(&cfg.azure, &post) {
+    if v.operation_id.as_deref().is_none_or(|o| o != op_id) {
+        return wait(
+            cx,
+            State::Monitoring { m },
+            "DMS shows the migration's operation id",
+        );
+    }
+    match send(cx, &m.target) {
         Ok(id) => {
             m.cutover_sent_ms = now_ms();
             cx.phase("cutover", None, Some("DMS completes the cutover"));
@@ -126,6 +118,82 @@ pub fn prepare(cx: &mut Context<'_, Config>, mut m: Migration, v: &View) -> Resu
         }
         Err(e) => not_ready(cx, m, e),
     }
+}
+
+/// The cutover's calls while planning, made by the functions cutover itself uses: the
+/// tail-log backup (when asked) and the POST. `ferry apply plan.json` runs only what its plan
+/// lists, so these must be in it; the operation id is read when the POST is sent.
+pub fn plan(cx: &mut Context<'_, Config>, m: &Migration) -> Result<()> {
+    let cfg = cx.config().clone();
+    if cfg.tail_log_backup {
+        let (_, path) = tail_file(&cfg, &m.db)?;
+        take_tail(cx, &m.db, &path)?;
+    }
+    send(cx, &m.target)?;
+    Ok(())
+}
+
+/// POST `cutover` with the migration's operation id, which the host reads from DMS as it
+/// sends (sqlmigration.json `DatabaseMigrationsSqlMi_cutover`).
+fn send(cx: &mut Context<'_, Config>, target: &str) -> Result<String> {
+    let cfg = cx.config().clone();
+    let post = dms(
+        "POST",
+        &format!("{}/cutover", migration_path(target)),
+        &cfg,
+        Some(operation_body("{{operation_id}}")),
+    );
+    cx.azure_begin_with_references(
+        &cfg.azure,
+        &post,
+        &[],
+        &[arm::operation_id_reference(&cfg, target)],
+    )
+}
+
+/// The tail-log backup's file name and its path as the source writes it. The name is the same
+/// in a plan and its apply (a plan lists the exact statement); a second tail of one database
+/// cannot happen while the first left it RESTORING.
+fn tail_file(cfg: &Config, db: &str) -> Result<(String, String)> {
+    let Some(share) = cfg.share.as_ref() else {
+        return Err(Error::invalid_config(
+            Some("tail_log_backup"),
+            "the tail-log backup goes into the share's folder: it needs `share`",
+        ));
+    };
+    let file = format!("{db}_tail.trn");
+    let folder = join_unc(
+        share.source_path.as_deref().unwrap_or(&share.path),
+        &share.folder.replace("{db}", db),
+    );
+    let path = join_unc(&folder, &file);
+    Ok((file, path))
+}
+
+/// `BACKUP LOG … WITH NORECOVERY`: the source is left RESTORING, so no write can follow the
+/// last backup.
+fn take_tail(cx: &mut Context<'_, Config>, db: &str, path: &str) -> Result<()> {
+    let source = cx.config().source.clone();
+    let stmt = format!(
+        "BACKUP LOG {} TO DISK = {} WITH NORECOVERY, CHECKSUM",
+        quote_name(db),
+        quote_text(path)
+    );
+    exec(cx, &source, &stmt, &[], "the tail-log backup")
+}
+
+/// When msdb last saw a backup written to `path`, if ever.
+fn backed_up_to(cx: &mut Context<'_, Config>, path: &str) -> Result<Option<String>> {
+    let source = cx.config().source.clone();
+    let found = rows(
+        cx,
+        &source,
+        "SELECT TOP 1 b.backup_finish_date FROM msdb.dbo.backupset b \
+         JOIN msdb.dbo.backupmediafamily m ON m.media_set_id = b.media_set_id \
+         WHERE m.physical_device_name = @path ORDER BY b.backup_finish_date DESC",
+        &[p("path", path)],
+    )?;
+    Ok(found.first().map(|r| text(r.first())))
 }
 
 /// A source left RESTORING by a tail-log backup a cut-short call took: its file, the newest

@@ -25,8 +25,10 @@
 //! | POST `cancel`, DELETE (`Monitoring`, `Canceling`) | `Canceling` | GET shows Canceling/Canceled: followed; DELETE of a gone record is done |
 //!
 //! A plan (`ferry plan`) walks the same path: reads are real, the service's PUT and the
-//! migration's PUT are recorded with every secret as its `{{name}}` placeholder, and it ends
-//! after the migration's PUT.
+//! migration's PUT are recorded with every secret as its `{{name}}` placeholder, then (online)
+//! the tail-log backup and the cutover's POST, made by the functions cutover uses. The service's
+//! id and the operation id are references the host reads as it sends each call, so the plan,
+//! made before either exists, matches the apply.
 //!
 //! # Modules
 //!

@@ -49,8 +49,8 @@ pub fn service(
         );
         let id = cx.azure_begin(&cfg.service_azure, &put)?;
         if cx.planning() {
-            // The new service's id is only known once ARM made it.
-            m.service_id = format!("<id of sqlMigrationServices/{}>", cfg.service_name);
+            // The new service's id is only known once ARM made it: the start reads it then
+            // (`arm::service_id_reference`).
             return ready(cx, m);
         }
         return Ok(Outcome::wait_operation(

@@ -123,9 +123,18 @@ pub fn starting(
         Some(arm::start_body(&cfg, &m)),
     );
     let id = cx
-        .azure_begin_sealed(&cfg.azure, &put, &sealed)
+        .azure_begin_with_references(
+            &cfg.azure,
+            &put,
+            &sealed,
+            &[arm::service_id_reference(&cfg)],
+        )
         .map_err(|e| explain(&m.db, e))?;
     if cx.planning() {
+        // The cutover's calls too: `ferry apply plan.json` runs only what the plan lists.
+        if cfg.mode == crate::config::Mode::Online {
+            crate::cutover::plan(cx, &m)?;
+        }
         return Ok(Outcome::Done(serde_json::json!({
             "method": "dms", "database": m.db, "target": m.target, "planned": true
         })));

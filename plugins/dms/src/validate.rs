@@ -19,6 +19,8 @@ pub fn validate_ir(cx: &mut Context<'_, Config>, m: &Migration) -> Result<()> {
         return Ok(());
     }
     let mut body = crate::arm::start_body(&cfg, m)["properties"].clone();
+    // Never planned (above), so the service exists and its id is known.
+    body["migrationService"] = json!(m.service_id);
     body["validateIntegrationRuntimeOnline"] = json!(true);
     body["sourceSqlConnection"]["testConnectivity"] = json!(true);
     body["backupConfiguration"]["sourceLocation"]["testConnectivity"] = json!(true);

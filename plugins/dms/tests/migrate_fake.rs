@@ -28,12 +28,21 @@ fn an_online_share_migration_runs_to_a_cutover_with_a_file_timeline() {
         .find(|(_, s)| s.starts_with("BACKUP LOG"))
         .expect("a tail-log backup");
     assert!(
-        tail.1.contains("\\\\fs01\\backups\\Sales\\Sales_tail_")
+        tail.1.contains("\\\\fs01\\backups\\Sales\\Sales_tail.trn'")
             && tail.1.ends_with("WITH NORECOVERY, CHECKSUM"),
         "{}",
         tail.1
     );
     assert_eq!(tail.0, "source");
+    // The values only ARM knows were read as the calls went out: the service's id for the
+    // start, the migration's operation id for the cutover.
+    assert_eq!(
+        h.arm_references,
+        vec![
+            ("service_id".to_owned(), DMS_ID.to_owned()),
+            ("operation_id".to_owned(), "op-1".to_owned())
+        ]
+    );
     // One row per file seen: full, log1, log2 (arrived while running) and the tail.
     let files: Vec<_> = h
         .rows
@@ -193,8 +202,11 @@ fn the_plan_lists_the_service_and_the_start_with_secrets_as_placeholders() {
         vec![
             "PUT providers/Microsoft.DataMigration/sqlMigrationServices/dms1",
             "PUT providers/Microsoft.DataMigration/databaseMigrations/Sales",
+            "POST providers/Microsoft.DataMigration/databaseMigrations/Sales/cutover",
         ]
     );
+    // Nothing was read for the values only the apply can know.
+    assert!(h.arm_references.is_empty(), "{:?}", h.arm_references);
     let text = recorded_text(&h);
     assert!(text.contains("{{source_password}}") && text.contains("{{share_password}}"));
     for s in SECRETS {
@@ -304,4 +316,20 @@ fn without_details_cutover_follows_ready_for_cutover_and_says_so_once() {
             .count(),
         1
     );
+}
+
+#[test]
+fn a_tail_log_path_an_earlier_backup_used_is_refused_not_appended_to() {
+    let w = world();
+    w.borrow_mut().tail_path_used = true;
+    let mut cfg = share_config();
+    cfg["tail_log_backup"] = json!(true);
+    let (h, out) = run(&w, cfg, &["cutover"]);
+    let (_, msg) = failure(out);
+    assert!(
+        msg.contains("Sales_tail.trn") && msg.contains("Move that file out of the folder"),
+        "{msg}"
+    );
+    assert!(!h.executed.iter().any(|(_, s)| s.starts_with("BACKUP LOG")));
+    assert_eq!(w.borrow().cutover_posts, 0);
 }

@@ -214,6 +214,11 @@ impl World {
                 }
                 ok(json!({}))
             }
+            ("POST", p) if p == format!("{MIGRATION}/cutover") && self.planning => {
+                // Recorded, not sent: the operation id is still the placeholder.
+                assert_eq!(body["migrationOperationId"], "{{operation_id}}");
+                ok(json!({}))
+            }
             ("POST", p) if p == format!("{MIGRATION}/cutover") => {
                 self.cutover_posts += 1;
                 if self.not_ready_answers > 0 {

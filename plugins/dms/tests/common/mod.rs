@@ -111,6 +111,8 @@ pub struct World {
     pub no_details: bool,
     /// validateIr answers these (code, message) errors.
     pub validate_errors: Vec<(String, String)>,
+    /// msdb shows a backup already written to the tail-log backup's path.
+    pub tail_path_used: bool,
 }
 
 impl Default for World {
@@ -146,6 +148,7 @@ impl Default for World {
             elsewhere: false,
             no_details: false,
             validate_errors: vec![],
+            tail_path_used: false,
         }
     }
 }
@@ -177,6 +180,14 @@ impl World {
                 &["d"],
                 vec![vec![t(&format!("\\\\fs01\\backups\\Sales\\{tail}"))]],
             )
+        } else if q("WHERE m.physical_device_name = @path") {
+            // No earlier backup went to the tail's path unless a test says so.
+            let rows = self
+                .tail_path_used
+                .then(|| vec![t("2026-11-01T10:00:00")])
+                .into_iter()
+                .collect();
+            set(&["finished"], rows)
         } else if q("msdb.dbo.backupset") {
             let rows = self
                 .files
