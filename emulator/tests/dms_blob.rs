@@ -545,3 +545,39 @@ async fn a_migration_waits_out_a_stopped_instance_with_2030() {
     assert!(back.get("migrationFailureError").is_none(), "{back}");
     d.rig.arm.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_view_keeps_its_details_while_the_migration_goes_on() {
+    let d = Dms::new().await;
+    d.service("dms1").await;
+    d.rig.seed("Sales");
+    d.backup("DATABASE", "Sales", "migration", "full.bak");
+    let started = d
+        .start("Sales", d.blob_body("Sales", "migration", None))
+        .await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    d.until_status("Sales", "ReadyForCutover").await;
+    assert!(!d.rig.arm.dms_freeze_details("Nope", true));
+    assert_eq!(d.rig.arm.dms_ready_for_cutover("Nope"), None);
+    assert!(d.rig.arm.dms_freeze_details("Sales", true));
+    d.rig.source("INSERT INTO [Sales].dbo.T VALUES (2)");
+    d.backup("LOG", "Sales", "migration", "log1.trn");
+    // DMS goes on (log1 is found and restored) while the view shows the full backup alone.
+    for _ in 0..20 {
+        let p = d.get("Sales").await.body["properties"].clone();
+        assert_eq!(
+            file_statuses(&p),
+            vec![("full.bak".into(), "Restored".into())],
+            "{p}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+    assert!(d.rig.arm.dms_freeze_details("Sales", false));
+    let live = d
+        .until("Sales", |p| {
+            p["migrationStatusDetails"]["lastRestoredFilename"] == "log1.trn"
+        })
+        .await;
+    assert_eq!(file_statuses(&live).len(), 2, "{live}");
+    assert_eq!(d.rig.arm.dms_ready_for_cutover("Sales"), Some(true));
+}

@@ -155,6 +155,60 @@ async fn the_plan_lists_the_service_start_tail_and_cutover_and_applying_it_cuts_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cutover_dms_is_not_ready_for_ends_the_database_and_a_retry_cuts_over_without_a_second_start()
+ {
+    let s = setup(&["SalesDb"], Backups::Share, "").await;
+    let apply = s.apply();
+    s.register_runtime("SHIR01").await;
+    s.until_all("ReadyForCutover", &apply).await;
+    // DMS's monitoring view lags: it still shows every file restored while a log backup the
+    // DBA's job just took is on its way (a slow upload), so DMS itself is not ready.
+    assert!(s.front.dms_freeze_details("SalesDb", true));
+    s.front.dms_upload_time(Duration::from_secs(30));
+    s.sql("INSERT INTO [SalesDb].dbo.T VALUES (53)");
+    s.backup("LOG", "SalesDb", "log2.trn");
+    // DMS sees it (a cutover now would be refused) while the view does not.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while s.front.dms_ready_for_cutover("SalesDb") != Some(false) {
+        assert!(std::time::Instant::now() < deadline, "DMS never saw log2");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let view = s.migration("SalesDb").await;
+    let details = &view["properties"]["migrationStatusDetails"];
+    assert_eq!(details["pendingLogBackupsCount"], 0, "{view}");
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    failed_with(
+        &apply.finished().await,
+        &[
+            "MigrationNotReadyForCutoverError",
+            "refused the cutover 5 times",
+            "ferry apply --retry-failed",
+        ],
+    );
+    assert_eq!(arm_requests(&s, "POST", "SalesDb/cutover"), 5);
+    // The view catches up; the retry follows the same migration and cuts over once the log
+    // backup is restored.
+    assert!(s.front.dms_freeze_details("SalesDb", false));
+    let out = run(
+        &s.site,
+        &["apply", "--json", "--retry-failed", "migration.toml"],
+    )
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(outputs(&stdout).len(), 1, "{stdout}");
+    // The row written before log2 is there: log2 was restored before the cutover.
+    assert!(
+        s.mi_rows("SalesDb").contains("52"),
+        "{}",
+        s.mi_rows("SalesDb")
+    );
+    assert_eq!(arm_requests(&s, "PUT", "databaseMigrations/SalesDb"), 1);
+    assert_eq!(arm_requests(&s, "POST", "SalesDb/cutover"), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_databases_from_blob_migrate_online_without_a_runtime() {
     let s = setup(&["SalesDb", "HRDb"], Backups::Blob, "").await;
     let apply = s.apply();

@@ -84,7 +84,11 @@ pub(super) fn migration_json(arm: &Arm, m: &Migration, expand: bool) -> J {
         p.insert("sourceServerName".into(), json!(server));
     }
     if expand {
-        p.insert("migrationStatusDetails".into(), details(m, &run));
+        let d = run
+            .frozen_details
+            .clone()
+            .unwrap_or_else(|| details(m, &run));
+        p.insert("migrationStatusDetails".into(), d);
     }
     json!({
         "id": migration_id(arm, &m.db),
@@ -253,6 +257,11 @@ fn details(m: &Migration, run: &Run) -> J {
         out["restoreBlockingReason"] = json!(why.message);
     }
     out
+}
+
+/// The details as they are now (what a frozen view holds).
+pub(super) fn details_now(m: &Migration) -> J {
+    details(m, &m.run.lock())
 }
 
 /// Whether a migration may be cut over: its full backup and every log backup seen are

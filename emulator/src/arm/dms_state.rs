@@ -160,6 +160,8 @@ pub(super) struct Run {
     pub(super) upload_errors: Vec<String>,
     pub(super) cutover: bool,
     pub(super) cancelled: bool,
+    /// `migrationStatusDetails` held as they were (`dms_monitor_lag`), or None: live.
+    pub(super) frozen_details: Option<serde_json::Value>,
 }
 
 impl Run {

@@ -29,6 +29,7 @@ mod databases;
 mod dms_control;
 mod dms_engine;
 mod dms_migration;
+mod dms_monitor_lag;
 mod dms_ops;
 mod dms_routes;
 mod dms_runtime;

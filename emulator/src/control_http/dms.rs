@@ -7,6 +7,8 @@
 //! | `POST /ir/register` | `{"authKey": "IR@…", "nodeName": "node1"}` | registers a runtime node with a service's current key; answers `{"service": name}` (400 for a key that is no service's current one) |
 //! | `POST /ir/nodes/{node}/offline` | | takes the node offline: share migrations wait as `Retriable` (2014) |
 //! | `POST /ir/nodes/{node}/online` | | brings it back; they carry on |
+//! | `POST /migrations/{db}/details/frozen` | | the migration's `migrationStatusDetails` stay as they are now while it goes on (a lagging monitoring view: `arm::dms_monitor_lag`) |
+//! | `POST /migrations/{db}/details/live` | | they follow the migration again |
 //! | `POST /ir/upload-time` | `{"milliseconds": 2000}` | each upload takes that long (real time), so a file can be caught `Uploading` |
 //! | `POST /shares` | `{"prefix": "\\\\host\\share", "path": "/local/dir"}` | the runtime's host sees the UNC prefix as that folder |
 //! | `POST /storage-accounts` | `{"name": "acct", "endpoint": "http://127.0.0.1:10000/acct", "location": "westeurope", "kind": "StorageV2", "tier": "Standard"}` | a storage account DMS can reach (the last segment of `storageAccountResourceId`) |
@@ -28,6 +30,7 @@ pub fn dms_router(arm: Arc<ArmServer>) -> Router {
         .route("/ir/register", post(register))
         .route("/ir/nodes/{node}/{state}", post(node_state))
         .route("/ir/upload-time", post(upload_time))
+        .route("/migrations/{db}/details/{view}", post(details_view))
         .route("/shares", post(share))
         .route("/storage-accounts", post(account))
         .with_state(arm)
@@ -123,4 +126,23 @@ async fn upload_time(State(arm): State<Arc<ArmServer>>, body: Json<J>) -> (Statu
     };
     arm.dms_upload_time(std::time::Duration::from_millis(t.milliseconds));
     done()
+}
+
+async fn details_view(
+    State(arm): State<Arc<ArmServer>>,
+    Path((db, view)): Path<(String, String)>,
+) -> (StatusCode, Json<J>) {
+    let frozen = match view.as_str() {
+        "frozen" => true,
+        "live" => false,
+        _ => return bad_request("POST …/migrations/{db}/details/frozen or …/live"),
+    };
+    if arm.dms_freeze_details(&db, frozen) {
+        done()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": { "message": format!("no migration to '{db}'") } })),
+        )
+    }
 }

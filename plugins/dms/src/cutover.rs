@@ -236,8 +236,20 @@ fn not_ready(cx: &mut Context<'_, Config>, mut m: Migration, e: Error) -> Result
         }
         _ => false,
     };
-    if !is_not_ready || m.not_ready + 1 >= NOT_READY_TRIES {
+    if !is_not_ready {
         return Err(explain(&m.db, e));
+    }
+    if m.not_ready + 1 >= NOT_READY_TRIES {
+        // ferry only posts once its view shows the database ready: DMS deciding otherwise
+        // this often means the view lags what DMS does, which waiting here will not mend.
+        return Err(Error::failed(format!(
+            "{} — DMS refused the cutover {NOT_READY_TRIES} times although its \
+             migrationStatusDetails showed every file Restored and no log backup pending. \
+             The migration goes on and is not started again: look at it in the portal (or \
+             `az datamigration sql-managed-instance show --expand MigrationStatusDetails`), \
+             then run `ferry apply --retry-failed`, which cuts over once DMS is ready",
+            explain(&m.db, e).describe()
+        )));
     }
     m.not_ready += 1;
     cx.warn(&format!(

@@ -79,6 +79,11 @@ fn not_ready_for_cutover_too_often_ends_the_database_explained() {
     let (_, out) = run(&w, share_config(), &["cutover"]);
     let (_, msg) = failure(out);
     assert!(msg.contains("MigrationNotReadyForCutoverError"), "{msg}");
+    assert!(
+        msg.contains("refused the cutover 5 times") && msg.contains("ferry apply --retry-failed"),
+        "{msg}"
+    );
+    assert_eq!(w.borrow().cutover_posts, 5);
 }
 
 #[test]
