@@ -235,3 +235,26 @@ fn a_storage_id_that_is_no_arm_id_is_a_config_error() {
         e.describe()
     );
 }
+
+#[test]
+fn an_account_reached_outside_the_ids_resource_group_is_a_config_error() {
+    let w = world();
+    {
+        let mut w = w.borrow_mut();
+        w.storage_by_name = true;
+        w.accounts = vec![storage_account(
+            "/subscriptions/s/resourceGroups/other/providers/Microsoft.Storage/storageAccounts/sa1",
+            "westeurope",
+            "StorageV2",
+            "Standard",
+        )];
+    }
+    let (_, out) = run(&w, with_storage_label(share_config()), &["cutover"]);
+    let e = out.unwrap_err().describe();
+    assert!(
+        e.contains(SA_ID) && e.contains("resourceGroups/other"),
+        "{e}"
+    );
+    assert!(e.contains("`storage` label"), "{e}");
+    assert_eq!(w.borrow().puts, 0);
+}

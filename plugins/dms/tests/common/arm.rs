@@ -258,10 +258,11 @@ impl World {
         assert_eq!(req.method, "GET", "the storage label is only read");
         assert_eq!(req.api_version, "2026-09-01");
         let full = format!("{}/{}", self.storage_scope, req.path);
+        let name = |p: &str| p.rsplit('/').next().map(str::to_ascii_lowercase);
         match self.accounts.iter().find(|a| {
-            a["id"]
-                .as_str()
-                .is_some_and(|id| id.eq_ignore_ascii_case(&full))
+            a["id"].as_str().is_some_and(|id| {
+                id.eq_ignore_ascii_case(&full) || (self.storage_by_name && name(id) == name(&full))
+            })
         }) {
             Some(a) => ok(a.clone()),
             None => not_found(&full),

@@ -117,6 +117,9 @@ pub struct World {
     pub accounts: Vec<Value>,
     /// The scope of the `storage` label: a resource group or a subscription.
     pub storage_scope: String,
+    /// The `storage` label's GETs answer an account by its name alone (whatever the path's
+    /// resource group), as if the label reached another account of that name.
+    pub storage_by_name: bool,
 }
 
 impl Default for World {
@@ -155,6 +158,7 @@ impl Default for World {
             service_location: "westeurope".into(),
             accounts: vec![],
             storage_scope: "/subscriptions/s/resourceGroups/rg".into(),
+            storage_by_name: false,
         }
     }
 }
