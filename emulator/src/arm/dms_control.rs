@@ -19,6 +19,21 @@ impl ArmServer {
         kind: &str,
         tier: &str,
     ) {
+        let rg = self.state().options.resource_group.clone();
+        self.dms_storage_account_in(&rg, name, endpoint, location, kind, tier);
+    }
+
+    /// As [`Self::dms_storage_account`], the account's ARM id naming `resource_group`
+    /// (`GET …/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name}`).
+    pub fn dms_storage_account_in(
+        &self,
+        resource_group: &str,
+        name: &str,
+        endpoint: &str,
+        location: &str,
+        kind: &str,
+        tier: &str,
+    ) {
         self.state().dms.accounts.lock().insert(
             name.to_ascii_lowercase(),
             StorageAccount {
@@ -26,6 +41,8 @@ impl ArmServer {
                 location: location.to_owned(),
                 kind: kind.to_owned(),
                 tier: tier.to_owned(),
+                resource_group: resource_group.to_owned(),
+                created: std::time::SystemTime::now(),
             },
         );
     }

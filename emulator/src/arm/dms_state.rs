@@ -61,6 +61,10 @@ pub(crate) struct StorageAccount {
     pub kind: String,
     /// `Standard` or `Premium`.
     pub tier: String,
+    /// The resource group its ARM id names (`GET …/storageAccounts/{name}` answers there only).
+    pub resource_group: String,
+    /// When it was made known: its `creationTime`.
+    pub created: SystemTime,
 }
 
 #[derive(Debug, Clone)]

@@ -16,7 +16,8 @@
 //! instance's certificate store (`tde_certificates`). Azure Database Migration Service
 //! (`Microsoft.DataMigration`: `sqlMigrationServices`, `databaseMigrations` under the
 //! instance, an emulated self-hosted integration runtime) is answered by the `dms_*` modules,
-//! its migrations run by the same LRS jobs. Over HTTP, or HTTPS with the emulator's CA
+//! its migrations run by the same LRS jobs. `GET …/Microsoft.Storage/storageAccounts/{name}` reads
+//! the storage accounts DMS was told about (`storage_accounts`). Over HTTP, or HTTPS with the emulator's CA
 //! ([`https_config`]).
 
 mod accepted;
@@ -52,6 +53,7 @@ mod reply;
 mod restore_details;
 mod routes;
 mod state;
+mod storage_accounts;
 mod target;
 mod tde_certificates;
 mod tde_install;

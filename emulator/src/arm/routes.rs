@@ -120,6 +120,9 @@ async fn answer(
     if let Some(t) = super::dms_target::parse(uri.path(), &arm.options) {
         return super::dms_routes::answer(&arm, &method, t, uri.query(), &body).await;
     }
+    if let Some((rg, name)) = super::storage_accounts::parse(uri.path(), &arm.options) {
+        return super::storage_accounts::answer(&arm, &method, &rg, &name, uri.query());
+    }
     let target = match target::parse(uri.path(), &arm.options) {
         Ok(t) => t,
         Err(miss) => return missing(&arm, &miss, uri.path()),

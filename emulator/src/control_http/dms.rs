@@ -11,7 +11,7 @@
 //! | `POST /migrations/{db}/details/live` | | they follow the migration again |
 //! | `POST /ir/upload-time` | `{"milliseconds": 2000}` | each upload takes that long (real time), so a file can be caught `Uploading` |
 //! | `POST /shares` | `{"prefix": "\\\\host\\share", "path": "/local/dir"}` | the runtime's host sees the UNC prefix as that folder |
-//! | `POST /storage-accounts` | `{"name": "acct", "endpoint": "http://127.0.0.1:10000/acct", "location": "westeurope", "kind": "StorageV2", "tier": "Standard"}` | a storage account DMS can reach (the last segment of `storageAccountResourceId`) |
+//! | `POST /storage-accounts` | `{"name": "acct", "endpoint": "http://127.0.0.1:10000/acct", "location": "westeurope", "kind": "StorageV2", "tier": "Standard", "resourceGroup": "rg"}` | a storage account DMS can reach (the last segment of `storageAccountResourceId`), also answered by `GET …/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name}`; `resourceGroup` is optional (default: the front end's own) |
 
 use std::sync::Arc;
 
@@ -95,22 +95,29 @@ async fn share(State(arm): State<Arc<ArmServer>>, body: Json<J>) -> (StatusCode,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Account {
     name: String,
     endpoint: String,
     location: String,
     kind: String,
     tier: String,
+    resource_group: Option<String>,
 }
 
 async fn account(State(arm): State<Arc<ArmServer>>, body: Json<J>) -> (StatusCode, Json<J>) {
     let Ok(a) = serde_json::from_value::<Account>(body.0) else {
         return bad_request(
-            r#"send {"name", "endpoint", "location", "kind" (StorageV2|BlockBlobStorage), "tier" (Standard|Premium)}"#,
+            r#"send {"name", "endpoint", "location", "kind" (StorageV2|BlockBlobStorage), "tier" (Standard|Premium), optional "resourceGroup"}"#,
         );
     };
-    arm.dms_storage_account(&a.name, &a.endpoint, &a.location, &a.kind, &a.tier);
+    match &a.resource_group {
+        Some(rg) if !rg.trim().is_empty() => {
+            arm.dms_storage_account_in(rg, &a.name, &a.endpoint, &a.location, &a.kind, &a.tier);
+        }
+        Some(_) => return bad_request("resourceGroup, when given, must not be empty"),
+        None => arm.dms_storage_account(&a.name, &a.endpoint, &a.location, &a.kind, &a.tier),
+    }
     done()
 }
 

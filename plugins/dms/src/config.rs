@@ -7,7 +7,7 @@ use ferry_sdk::{Error, Result, Warning};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::rules::{container_rules, cutover_ms, join_unc};
+use crate::rules::{account_id, container_rules, cutover_ms, join_unc};
 
 /// Online migrations restore log backups as they arrive until `ferry cutover`; offline ones
 /// restore up to the last backup and bring the database online by themselves ("Migrate SQL
@@ -125,6 +125,13 @@ pub struct Config {
     pub blob: Option<Blob>,
     /// With `share`: the storage account DMS uploads to.
     pub target_storage: Option<TargetStorage>,
+    /// Azure label (read is enough) scoped to the storage account's resource group, or to its
+    /// subscription: before anything starts, the account (`blob.storage_account_id` or
+    /// `target_storage.storage_account_id`) is read to check it exists, is in the service's
+    /// region and, premium, of kind BlockBlobStorage. Without it DMS refuses a wrong account
+    /// only at the start (InvalidLocation / InvalidStorageAccount).
+    #[schemars(length(min = 1))]
+    pub storage_azure: Option<String>,
     /// The source as the integration runtime reaches it (`host\instance` or `host,port`).
     #[schemars(length(min = 1))]
     pub source_data_source: String,
@@ -161,6 +168,9 @@ pub struct Config {
     /// The Microsoft.Sql api-version for reading the MI itself.
     #[schemars(length(min = 10))]
     pub sql_api_version: String,
+    /// The Microsoft.Storage api-version for reading the storage account.
+    #[schemars(length(min = 10))]
+    pub storage_api_version: String,
     /// Seconds between looks at the migration.
     #[schemars(range(min = 1, max = 3600))]
     pub poll_seconds: u32,
@@ -180,6 +190,7 @@ impl Default for Config {
             share: None,
             blob: None,
             target_storage: None,
+            storage_azure: None,
             source_data_source: String::new(),
             source_user: String::new(),
             source_password_secret: String::new(),
@@ -195,6 +206,9 @@ impl Default for Config {
             // calls (and the only one the emulator answers).
             api_version: "2025-06-30".into(),
             sql_api_version: "2023-08-01".into(),
+            // storage.json stable/2026-09-01, the version azure-mgmt-storage 25.3.0 calls (and
+            // the only one the emulator answers).
+            storage_api_version: "2026-09-01".into(),
             poll_seconds: 30,
         }
     }
@@ -278,6 +292,11 @@ impl Config {
                 }
             }
         }
+        if self.storage_azure.is_some() {
+            for (key, id) in self.storage_account_ids() {
+                account_id(id).map_err(|why| bad(key, why))?;
+            }
+        }
         if let Some(at) = &self.cutover_after {
             cutover_ms(at).map_err(|why| bad("cutover_after", why))?;
         }
@@ -299,6 +318,22 @@ impl Config {
 
     pub fn target_for(&self, db: &str) -> String {
         self.target_name.replace("{db}", db)
+    }
+
+    /// The storage accounts the migration uses, by config key: the blob source's, or the one a
+    /// share's backups are uploaded to.
+    pub fn storage_account_ids(&self) -> Vec<(&'static str, &str)> {
+        let mut ids = Vec::new();
+        if let Some(b) = &self.blob {
+            ids.push(("blob.storage_account_id", b.storage_account_id.as_str()));
+        }
+        if let (Some(_), Some(t)) = (&self.share, &self.target_storage) {
+            ids.push((
+                "target_storage.storage_account_id",
+                t.storage_account_id.as_str(),
+            ));
+        }
+        ids
     }
 
     /// The share folder DMS reads for `db` (`\\host\share\db`).
@@ -370,6 +405,17 @@ mod tests {
         c.mode = Mode::Offline;
         assert!(c.validate().is_err());
         c.last_backup_name = Some("Sales_log3.trn".into());
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn with_storage_azure_the_account_ids_must_be_arm_ids() {
+        let mut c = share();
+        c.storage_azure = Some("storage".into());
+        assert!(c.validate().is_err(), "/s/sa is no ARM id");
+        c.target_storage.as_mut().unwrap().storage_account_id =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/sa"
+                .into();
         assert!(c.validate().is_ok());
     }
 

@@ -33,17 +33,19 @@
 //! # Modules
 //!
 //! ```text
-//! lib ── start ── service        monitor ── cutover ── report
-//!          ├── preflight ── sql     └── cancel
+//! lib ── start ── service ── telemetry     monitor ── cutover ── report
+//!          ├── preflight ── sql                ├── cancel
+//!          │      └── storage                  └── telemetry
 //!          └── validate ── secrets
 //! shared:  arm (ARM requests, the migration's view)   details (migrationStatusDetails)
 //!          observe (each GET recorded, failures explained)
-//!          state (State, Migration)
+//!          state (State, Migration)   check (a precondition's verdict)
 //! data:    config   rules   dms_errors
 //! ```
 
 pub mod arm;
 mod cancel;
+mod check;
 pub mod config;
 mod cutover;
 pub mod details;
@@ -58,6 +60,8 @@ mod service;
 mod sql;
 mod start;
 mod state;
+mod storage;
+mod telemetry;
 mod validate;
 
 use ferry_sdk::prelude::*;
@@ -79,7 +83,9 @@ impl Plugin for Dms {
     }
 
     // Each need is named by its config key, so the host's check follows a renamed label
-    // (`azure = "mi-prod"`).
+    // (`azure = "mi-prod"`). `storage_azure` (read the storage account) is optional, so not a
+    // need: the host's check would ask every step for it; a configured label granted is
+    // recognised as the step's without a declared need.
     fn needs() -> Vec<CapabilityNeed> {
         vec![
             need(

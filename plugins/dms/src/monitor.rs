@@ -20,6 +20,7 @@ pub fn monitoring(cx: &mut Context<'_, Config>, mut m: Migration) -> Result<Outc
             m.db, m.target
         )));
     };
+    crate::telemetry::refresh(cx, &mut m);
     observe(cx, &mut m, &v);
     match v.migration_status.as_str() {
         "Succeeded" => return Ok(report::finish(cx, m)),

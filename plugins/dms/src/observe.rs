@@ -79,8 +79,12 @@ pub fn observe(cx: &mut Context<'_, Config>, m: &mut Migration, v: &View) {
         bytes_total: None,
         current: d.current_restoring.clone(),
         message: Some(format!(
-            "{msg} ({restored}/{} files restored)",
-            d.files.len()
+            "{msg} ({restored}/{} files restored){}",
+            d.files.len(),
+            m.telemetry
+                .as_ref()
+                .map(|t| format!("; {t}"))
+                .unwrap_or_default()
         )),
     });
 }

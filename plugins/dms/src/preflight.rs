@@ -3,7 +3,8 @@
 //! learn.microsoft.com): the DMS login is sysadmin or holds CONTROL SERVER; the backups since
 //! the last full are each in their own media (never appended: `position > 1`) and WITH
 //! CHECKSUM; the target name is free on the MI (DMS never overwrites); a TDE database's
-//! certificate is already on the MI; a blob container is not named `backup`.
+//! certificate is already on the MI; a blob container is not named `backup`; the storage
+//! account is in the service's region and of an accepted kind (`storage`).
 
 use ferry_sdk::prelude::*;
 use ferry_sdk::sql_value::{int, text};
@@ -12,27 +13,8 @@ use crate::config::Config;
 use crate::rules::{container_rules, join_unc};
 use crate::sql::{p, rows};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Pass,
-    Refuse,
-    NotChecked,
-}
-
-#[derive(Debug, Clone)]
-pub struct Check {
-    pub code: &'static str,
-    pub status: Status,
-    pub reason: String,
-}
-
-fn check(code: &'static str, ok: bool, reason: impl Into<String>) -> Check {
-    Check {
-        code,
-        status: if ok { Status::Pass } else { Status::Refuse },
-        reason: reason.into(),
-    }
-}
+use crate::check::check;
+pub use crate::check::{Check, Status};
 
 /// Every check for `db` (restored as `target`).
 pub fn run(cx: &mut Context<'_, Config>, db: &str, target: &str) -> Result<Vec<Check>> {
@@ -55,6 +37,7 @@ pub fn run(cx: &mut Context<'_, Config>, db: &str, target: &str) -> Result<Vec<C
              or set target_name"
         ),
     ));
+    out.extend(crate::storage::checks(cx, &cfg, db)?);
     if let Some(b) = &cfg.blob {
         let name = b.container_for(db);
         let rule = container_rules(&name);

@@ -52,6 +52,58 @@ pub fn cutover_ms(at: &str) -> std::result::Result<u64, String> {
         .map_err(|_| format!("`{at}` is before 1970"))
 }
 
+/// A storage account's ARM id, split: `/subscriptions/{s}/resourceGroups/{rg}/providers/
+/// Microsoft.Storage/storageAccounts/{name}` (the fixed segments compared without regard to
+/// case, as ARM does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountId {
+    pub subscription: String,
+    pub resource_group: String,
+    pub name: String,
+}
+
+pub fn account_id(id: &str) -> std::result::Result<AccountId, String> {
+    let seg: Vec<&str> = id.split('/').collect();
+    let is = |s: &str, fixed: &str| s.eq_ignore_ascii_case(fixed);
+    match seg.as_slice() {
+        ["", s, sub, g, rg, p, ns, t, name]
+            if is(s, "subscriptions")
+                && is(g, "resourceGroups")
+                && is(p, "providers")
+                && is(ns, "Microsoft.Storage")
+                && is(t, "storageAccounts")
+                && [sub, rg, name].iter().all(|v| !v.is_empty()) =>
+        {
+            Ok(AccountId {
+                subscription: (*sub).to_owned(),
+                resource_group: (*rg).to_owned(),
+                name: (*name).to_owned(),
+            })
+        }
+        _ => Err(format!(
+            "`{id}` is not a storage account's ARM id like /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<name>"
+        )),
+    }
+}
+
+/// Whether two Azure regions are the same: ARM answers the programmatic name (`westeurope`)
+/// where a person may write the display name (`West Europe`).
+pub fn same_region(a: &str, b: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    norm(a) == norm(b)
+}
+
+/// DMS accepts a premium storage account only of kind `BlockBlobStorage` (methods.md §3.2;
+/// "Migrate databases with Azure SQL Migration extension", prerequisites, learn.microsoft.com).
+pub fn premium_kind_refused(tier: &str, kind: &str) -> bool {
+    tier.eq_ignore_ascii_case("Premium") && !kind.eq_ignore_ascii_case("BlockBlobStorage")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +133,33 @@ mod tests {
         assert_eq!(join_unc("D:\\backups", "a/b"), "D:\\backups\\a\\b");
         assert!(cutover_ms("2026-11-28T22:00:00Z").is_ok());
         assert!(cutover_ms("tomorrow").is_err());
+    }
+
+    #[test]
+    fn storage_ids_regions_and_kinds() {
+        let a = account_id(
+            "/subscriptions/s1/resourcegroups/data-rg/providers/Microsoft.Storage/storageAccounts/acct",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                a.subscription.as_str(),
+                a.resource_group.as_str(),
+                a.name.as_str()
+            ),
+            ("s1", "data-rg", "acct")
+        );
+        assert!(account_id("/s/sa").is_err());
+        assert!(
+            account_id(
+                "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Sql/managedInstances/a"
+            )
+            .is_err()
+        );
+        assert!(same_region("West Europe", "westeurope"));
+        assert!(!same_region("northeurope", "westeurope"));
+        assert!(premium_kind_refused("Premium", "StorageV2"));
+        assert!(!premium_kind_refused("Premium", "BlockBlobStorage"));
+        assert!(!premium_kind_refused("Standard", "StorageV2"));
     }
 }

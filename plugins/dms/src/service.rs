@@ -93,7 +93,7 @@ pub fn service(
             );
         }
         m.last_blocking = None;
-        nodes(cx, &m.db);
+        nodes(cx, &mut m);
     }
     ready(cx, m)
 }
@@ -113,33 +113,11 @@ pub fn runtime_advice(cfg: &Config, db: &str, state: &str) -> String {
     )
 }
 
-/// The runtime's nodes (`listMonitoringData`, methods.md §3.3 step 2), logged: how loaded each
-/// is matters when many databases share it (about 10 migrations per node). Best effort.
-fn nodes(cx: &mut Context<'_, Config>, db: &str) {
-    let cfg = cx.config().clone();
-    let req = dms(
-        "POST",
-        &format!("{}/listMonitoringData", service_path(&cfg)),
-        &cfg,
-        None,
-    );
-    let body = match cx.azure(&cfg.service_azure, &req) {
-        Ok(r) => serde_json::from_str::<serde_json::Value>(&r.body).unwrap_or_default(),
-        Err(e) => {
-            cx.debug(&format!("listMonitoringData: {}", e.describe()));
-            return;
-        }
-    };
-    for n in body["nodes"].as_array().into_iter().flatten() {
-        let num = |k: &str| n[k].as_f64().map_or("?".to_owned(), |v| v.to_string());
-        cx.info(&format!(
-            "[{db}]: runtime node {}: {} of {} concurrent jobs running, CPU {}%, {} MB free",
-            n["nodeName"].as_str().unwrap_or("?"),
-            num("concurrentJobsRunning"),
-            num("maxConcurrentJobs"),
-            num("cpuUtilization"),
-            num("availableMemoryInMB"),
-        ));
+/// The runtime's nodes (`listMonitoringData`), logged once the runtime is Online; their
+/// summary kept for the progress (`telemetry`). Best effort.
+fn nodes(cx: &mut Context<'_, Config>, m: &mut Migration) {
+    for line in crate::telemetry::read(cx, m).unwrap_or_default() {
+        cx.info(&format!("[{}]: {line}", m.db));
     }
 }
 

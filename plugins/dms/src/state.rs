@@ -63,6 +63,11 @@ pub struct Migration {
     /// The cancel was sent; the DELETE was sent.
     pub cancel_sent: bool,
     pub delete_sent: bool,
+    /// When the runtime's nodes were last read (`listMonitoringData`, ms since the epoch) and
+    /// their one-line summary, shown with the progress. Absent from older journals: the
+    /// struct's `serde(default)` reads them as never.
+    pub telemetry_ms: u64,
+    pub telemetry: Option<String>,
 }
 
 /// One backup file's timeline.
@@ -144,5 +149,13 @@ mod tests {
         m.started_operation_id = Some("x".into());
         m.operation_id = Some("x".into());
         assert!(m.ours());
+    }
+
+    #[test]
+    fn a_journal_from_before_the_telemetry_loads() {
+        let m: Migration =
+            serde_json::from_str(r#"{"db": "Sales", "target": "Sales", "not_ready": 2}"#).unwrap();
+        assert_eq!((m.telemetry_ms, m.telemetry.as_deref()), (0, None));
+        assert_eq!(m.not_ready, 2);
     }
 }

@@ -108,7 +108,6 @@ fn cancel_of_a_migration_this_run_started_posts_cancel_then_delete() {
     assert_eq!(
         arm_changes(&h),
         vec![
-            "POST providers/Microsoft.DataMigration/sqlMigrationServices/dms1/listMonitoringData",
             "PUT providers/Microsoft.DataMigration/databaseMigrations/Sales",
             "POST providers/Microsoft.DataMigration/databaseMigrations/Sales/cancel",
             "DELETE providers/Microsoft.DataMigration/databaseMigrations/Sales",

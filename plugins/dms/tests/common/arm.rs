@@ -133,7 +133,10 @@ impl World {
         }
     }
 
-    pub(super) fn arm(&mut self, _label: &str, req: &ArmRequest) -> Result<ArmResponse, Error> {
+    pub fn arm(&mut self, label: &str, req: &ArmRequest) -> Result<ArmResponse, Error> {
+        if label == "storage" {
+            return self.storage(req);
+        }
         let body: Value = req
             .body
             .as_deref()
@@ -157,7 +160,7 @@ impl World {
                         ir.clone()
                     };
                     ok(
-                        json!({"id": DMS_ID, "name": "dms1", "location": "westeurope",
+                        json!({"id": DMS_ID, "name": "dms1", "location": self.service_location,
                         "properties": {"provisioningState": "Succeeded", "integrationRuntimeState": ir}}),
                     )
                 }
@@ -251,6 +254,23 @@ impl World {
                 ok(json!({}))
             }
             _ => not_found(path),
+        }
+    }
+
+    /// The `storage` label's GETs: the path resolved under its scope, as the host does, and
+    /// answered by the account with that id (ARM compares ids without regard to case).
+    fn storage(&mut self, req: &ArmRequest) -> Result<ArmResponse, Error> {
+        assert_eq!(req.method, "GET", "the storage label is only read");
+        assert_eq!(req.api_version, "2026-09-01");
+        let full = format!("{}/{}", self.storage_scope, req.path);
+        let name = |p: &str| p.rsplit('/').next().map(str::to_ascii_lowercase);
+        match self.accounts.iter().find(|a| {
+            a["id"].as_str().is_some_and(|id| {
+                id.eq_ignore_ascii_case(&full) || (self.storage_by_name && name(id) == name(&full))
+            })
+        }) {
+            Some(a) => ok(a.clone()),
+            None => not_found(&full),
         }
     }
 }

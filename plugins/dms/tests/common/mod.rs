@@ -113,6 +113,15 @@ pub struct World {
     pub validate_errors: Vec<(String, String)>,
     /// msdb shows a backup already written to the tail-log backup's path.
     pub tail_path_used: bool,
+    /// The service's region.
+    pub service_location: String,
+    /// Storage accounts ARM has (storage.json `StorageAccount` bodies, each with its `id`).
+    pub accounts: Vec<Value>,
+    /// The scope of the `storage` label: a resource group or a subscription.
+    pub storage_scope: String,
+    /// The `storage` label's GETs answer an account by its name alone (whatever the path's
+    /// resource group), as if the label reached another account of that name.
+    pub storage_by_name: bool,
 }
 
 impl Default for World {
@@ -149,6 +158,10 @@ impl Default for World {
             no_details: false,
             validate_errors: vec![],
             tail_path_used: false,
+            service_location: "westeurope".into(),
+            accounts: vec![],
+            storage_scope: "/subscriptions/s/resourceGroups/rg".into(),
+            storage_by_name: false,
         }
     }
 }
@@ -325,11 +338,12 @@ pub fn run(
     (h, out)
 }
 
-/// The ARM calls that change something, as `METHOD path`.
+/// The ARM calls that change something, as `METHOD path`. `listMonitoringData` is a POST that
+/// only reads (the runtime's node telemetry): not a change.
 pub fn arm_changes(host: &FakeHost) -> Vec<String> {
     host.arm
         .iter()
-        .filter(|(_, r)| r.method != "GET")
+        .filter(|(_, r)| r.method != "GET" && !r.path.ends_with("/listMonitoringData"))
         .map(|(_, r)| format!("{} {}", r.method, r.path))
         .collect()
 }
@@ -363,4 +377,26 @@ pub fn failure(out: ferry_sdk::Result<Value>) -> (i32, String) {
         Err(Error::Failed(f)) => (f.code.unwrap_or(0), f.message),
         other => panic!("expected a failure, got {other:?}"),
     }
+}
+
+pub const SA_ID: &str =
+    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/sa1";
+
+/// A storage account as Storage Accounts - Get Properties answers it.
+pub fn storage_account(id: &str, location: &str, kind: &str, tier: &str) -> Value {
+    json!({"id": id, "name": id.rsplit('/').next(), "type": "Microsoft.Storage/storageAccounts",
+        "location": location, "kind": kind, "sku": {"name": format!("{tier}_LRS"), "tier": tier},
+        "properties": {"provisioningState": "Succeeded",
+            "primaryEndpoints": {"blob": "https://sa1.blob.core.windows.net/"}}})
+}
+
+/// `config` with the `storage` label and `SA_ID` as the account it uses.
+pub fn with_storage_label(mut config: Value) -> Value {
+    config["storage_azure"] = json!("storage");
+    for key in ["blob", "target_storage"] {
+        if config[key].is_object() {
+            config[key]["storage_account_id"] = json!(SA_ID);
+        }
+    }
+    config
 }
