@@ -51,7 +51,8 @@ async fn three_databases_from_a_share_migrate_online_with_logs_arriving_and_cut_
     let s = setup(
         &["SalesDb", "HRDb", "InventoryDb"],
         Backups::Share,
-        "tail_log_backup = true",
+        // The storage account DMS uploads to is checked before anything starts, and passes.
+        "tail_log_backup = true\nstorage_azure = \"rg\"",
     )
     .await;
     // Uploads slow enough for ferry to see each file go through its statuses.
@@ -60,6 +61,10 @@ async fn three_databases_from_a_share_migrate_online_with_logs_arriving_and_cut_
     // The operator installs the runtime once ferry has made the service.
     s.register_runtime("SHIR01").await;
     s.until_all("ReadyForCutover", &apply).await;
+    // `ferry status` shows how loaded the runtime's node is, beside each database.
+    let out = run(&s.site, &["status", "migration.toml"]).await;
+    let (status, _) = text(&out);
+    assert!(status.contains("runtime SHIR01"), "{status}");
     // The DBA's log backup jobs go on while DMS restores.
     for db in &s.dbs {
         s.sql(&format!("INSERT INTO [{db}].dbo.T VALUES (52)"));
@@ -220,6 +225,25 @@ async fn two_databases_from_blob_migrate_online_without_a_runtime() {
     for db in &s.dbs {
         assert!(s.mi_rows(db).contains("51"), "{db}: {}", s.mi_rows(db));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_storage_account_outside_the_service_region_is_refused_before_anything_starts() {
+    let s = setup(&["SalesDb"], Backups::Blob, "storage_azure = \"rg\"").await;
+    // The account the backups are in is in another region than the service (westeurope).
+    s.front.dms_storage_account(
+        ferry_emulator::azurite::ACCOUNT,
+        &s.az.endpoint(),
+        "northeurope",
+        "StorageV2",
+        "Standard",
+    );
+    let log = s.apply().finished().await;
+    failed_with(
+        &log,
+        &["storage account", "northeurope", "westeurope", "InvalidLocation"],
+    );
+    assert_eq!(arm_requests(&s, "PUT", ""), 0, "nothing was made or started");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
