@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::dms_rig::*;
-use common::lrs_rig::SA as SA_PASSWORD;
+use common::lrs_rig::{Apply, SA as SA_PASSWORD};
 use common::*;
 use serde_json::Value;
 
@@ -241,9 +241,18 @@ async fn a_storage_account_outside_the_service_region_is_refused_before_anything
     let log = s.apply().finished().await;
     failed_with(
         &log,
-        &["storage account", "northeurope", "westeurope", "InvalidLocation"],
+        &[
+            "storage account",
+            "northeurope",
+            "westeurope",
+            "InvalidLocation",
+        ],
     );
-    assert_eq!(arm_requests(&s, "PUT", ""), 0, "nothing was made or started");
+    assert_eq!(
+        arm_requests(&s, "PUT", ""),
+        0,
+        "nothing was made or started"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -292,6 +301,53 @@ async fn the_runtime_going_offline_is_waited_through_with_what_to_do() {
     let log = apply.finished().await;
     assert_eq!(outputs(&log).len(), 1, "{log}");
     assert!(s.mi_rows("SalesDb").contains("52"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_runtime_offline_past_its_limit_ends_the_database_and_a_retry_follows_the_migration() {
+    let s = setup(
+        &["SalesDb"],
+        Backups::Share,
+        "runtime_offline_limit_seconds = 3",
+    )
+    .await;
+    let apply = s.apply();
+    s.register_runtime("SHIR01").await;
+    s.until_all("ReadyForCutover", &apply).await;
+    // The runtime's machine goes down with a log backup waiting to be uploaded: DMS retries
+    // (2014), ferry waits its limit, then ends the database with what to do.
+    s.front.dms_node_online("SHIR01", false);
+    s.sql("INSERT INTO [SalesDb].dbo.T VALUES (52)");
+    s.backup("LOG", "SalesDb", "log2.trn");
+    failed_with(
+        &apply.finished().await,
+        &[
+            "integration runtime",
+            "runtime_offline_limit_seconds",
+            "not started again",
+            "ferry apply --retry-failed",
+        ],
+    );
+    // Back online, the retry follows the same migration to its cutover.
+    s.front.dms_node_online("SHIR01", true);
+    let retry = Apply::spawn(
+        dms_cmd(
+            &s.site,
+            &["apply", "--json", "--retry-failed", "migration.toml"],
+        ),
+        s.site.path("retry.log"),
+    );
+    s.until_all("ReadyForCutover", &retry).await;
+    let out = run(&s.site, &["cutover", "migration.toml"]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    let log = retry.finished().await;
+    assert_eq!(outputs(&log).len(), 1, "{log}");
+    assert!(
+        s.mi_rows("SalesDb").contains("52"),
+        "{}",
+        s.mi_rows("SalesDb")
+    );
+    assert_eq!(arm_requests(&s, "PUT", "databaseMigrations/SalesDb"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

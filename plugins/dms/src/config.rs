@@ -174,6 +174,13 @@ pub struct Config {
     /// Seconds between looks at the migration.
     #[schemars(range(min = 1, max = 3600))]
     pub poll_seconds: u32,
+    /// How long the self-hosted integration runtime may stay not Online — before the start,
+    /// or while DMS retries a running migration with 2014 — before the database ends with
+    /// what to do (the migration in DMS stays as it is; `--retry-failed` follows it). 0: as
+    /// long as DMS itself retries. An hour by default: long enough for a node to restart or
+    /// be re-registered, short enough that a wave does not wait a day on a dead machine.
+    #[schemars(range(max = 604_800))]
+    pub runtime_offline_limit_seconds: u32,
 }
 
 impl Default for Config {
@@ -210,6 +217,7 @@ impl Default for Config {
             // the only one the emulator answers).
             storage_api_version: "2026-09-01".into(),
             poll_seconds: 30,
+            runtime_offline_limit_seconds: 3600,
         }
     }
 }

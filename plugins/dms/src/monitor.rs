@@ -38,6 +38,19 @@ pub fn monitoring(cx: &mut Context<'_, Config>, mut m: Migration) -> Result<Outc
                         .unwrap_or_default()
                 ));
             }
+            let (code, message) = v.error.clone().unwrap_or_default();
+            let meaning = crate::dms_errors::find(code.as_deref(), &message);
+            if meaning.is_some_and(|x| x.key == "2014") {
+                let advice = crate::service::runtime_advice(cx.config(), &m.db, "offline");
+                crate::service::offline_too_long(
+                    cx,
+                    &mut m,
+                    &advice,
+                    "the migration stays in DMS as it is and is followed, not started again",
+                )?;
+            } else {
+                m.runtime_offline_since_ms = 0;
+            }
             return wait(cx, State::Monitoring { m }, "DMS retries the migration");
         }
         // A cutover was sent (by a call cut short before its state was journaled, or from
@@ -48,7 +61,10 @@ pub fn monitoring(cx: &mut Context<'_, Config>, mut m: Migration) -> Result<Outc
             }
             return Ok(Outcome::Next(State::CuttingOver { m, op: None }));
         }
-        _ => m.retriable_since_ms = 0,
+        _ => {
+            m.retriable_since_ms = 0;
+            m.runtime_offline_since_ms = 0;
+        }
     }
     if cx.signal_requested("cancel") {
         return cancel::begin(cx, m);

@@ -82,10 +82,12 @@ pub fn service(
     if cfg.share.is_some() && !cx.planning() {
         let ir = p["integrationRuntimeState"].as_str().unwrap_or_default();
         if ir != "Online" {
+            let advice = runtime_advice(&cfg, &m.db, ir);
             if m.last_blocking.as_deref() != Some(ir) {
-                cx.warn(&runtime_advice(&cfg, &m.db, ir));
+                cx.warn(&advice);
                 m.last_blocking = Some(ir.to_owned());
             }
+            offline_too_long(cx, &mut m, &advice, "nothing was started")?;
             return wait(
                 cx,
                 State::Service { m, op: None },
@@ -93,9 +95,33 @@ pub fn service(
             );
         }
         m.last_blocking = None;
+        m.runtime_offline_since_ms = 0;
         nodes(cx, &mut m);
     }
     ready(cx, m)
+}
+
+/// Ends the database once the runtime has not been Online for longer than
+/// `runtime_offline_limit_seconds` (0: never); `after` says what stays as it is.
+pub fn offline_too_long(
+    cx: &mut Context<'_, Config>,
+    m: &mut Migration,
+    advice: &str,
+    after: &str,
+) -> Result<()> {
+    let limit = cx.config().runtime_offline_limit_seconds;
+    let now = ferry_sdk::now_ms();
+    if m.runtime_offline_since_ms == 0 {
+        m.runtime_offline_since_ms = now;
+    }
+    if limit == 0 || now.saturating_sub(m.runtime_offline_since_ms) < u64::from(limit) * 1000 {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "{} — it has not been Online for {limit} s (runtime_offline_limit_seconds), so ferry \
+         stops waiting; {after}. Once the runtime is Online, run `ferry apply --retry-failed`",
+        advice.trim_end_matches('.')
+    )))
 }
 
 /// What to do when the runtime is not Online (methods.md §3.3 step 2; "Troubleshoot common

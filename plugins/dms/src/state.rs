@@ -56,6 +56,8 @@ pub struct Migration {
     pub not_ready: u32,
     /// Since when DMS shows `Retriable`, to say it once.
     pub retriable_since_ms: u64,
+    /// Since when the runtime has been seen not Online (0: it is, or there is none).
+    pub runtime_offline_since_ms: u64,
     /// The last blocking reason said, so each is said once.
     pub last_blocking: Option<String>,
     /// The warning that DMS gave no details was given.
