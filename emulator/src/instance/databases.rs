@@ -267,16 +267,7 @@ impl Instance {
 
     /// The column names of a table, in order.
     pub fn columns_of(&self, schema_db: &str, table: &str) -> Vec<String> {
-        let sql = format!(
-            r#"PRAGMA "{}".table_info("{}")"#,
-            schema_db.replace('"', "\"\""),
-            table.replace('"', "\"\"")
-        );
-        let Ok(mut stmt) = self.conn.prepare(&sql) else {
-            return vec![];
-        };
-        stmt.query_map([], |r| r.get::<_, String>(1))
-            .map(|rows| rows.filter_map(Result::ok).collect())
-            .unwrap_or_default()
+        let columns = self.column_decls(schema_db, table);
+        columns.into_iter().map(|(name, _)| name).collect()
     }
 }

@@ -152,6 +152,23 @@ pub fn digest(algorithm: &str, bytes: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
+impl super::Instance {
+    /// A table's columns with their declared T-SQL types, in order.
+    pub fn column_decls(&self, schema_db: &str, table: &str) -> Vec<(String, String)> {
+        let sql = format!(
+            r#"PRAGMA "{}".table_info("{}")"#,
+            schema_db.replace('"', "\"\""),
+            table.replace('"', "\"\"")
+        );
+        let Ok(mut stmt) = self.conn.prepare(&sql) else {
+            return vec![];
+        };
+        stmt.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .map(|rows| rows.filter_map(Result::ok).collect())
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug)]
 struct Failed(String);
 
@@ -219,7 +236,10 @@ mod tests {
     #[test]
     fn values_are_laid_out_as_sql_server_holds_them() {
         let b = |k, v| sql_bytes(k, v).unwrap().unwrap();
-        assert_eq!(b(Kind::VarChar, ValueRef::Text("é€".as_bytes())), [0xE9, 0x80]);
+        assert_eq!(
+            b(Kind::VarChar, ValueRef::Text("é€".as_bytes())),
+            [0xE9, 0x80]
+        );
         assert_eq!(b(Kind::VarChar, ValueRef::Text("ā".as_bytes())), b"?");
         assert_eq!(b(Kind::NVarChar, ValueRef::Text(b"ab")), [b'a', 0, b'b', 0]);
         assert_eq!(b(Kind::Int(4), ValueRef::Integer(258)), [0, 0, 1, 2]);

@@ -22,7 +22,7 @@ fn kind(ty: SqlType) -> Option<&'static str> {
 }
 
 /// The index of the `)` closing the `(` at `open`, and the top-level commas between.
-fn call_shape(t: &[Token], open: usize) -> Option<(usize, Vec<usize>)> {
+pub(super) fn call_shape(t: &[Token], open: usize) -> Option<(usize, Vec<usize>)> {
     let mut depth = 0;
     let mut commas = Vec::new();
     for (i, tok) in t.iter().enumerate().skip(open) {

@@ -168,6 +168,9 @@ pub fn call(name: &str, args: &[Typed], env: &Env<'_>) -> Result<Typed, ServerMe
             };
             (ty, t.map_or(Value::Null, Value::Text))
         }
+        "hashbytes" | "checksum" | "binary_checksum" | "concat_ws" => {
+            super::hash_functions::call(&lower, args)?
+        }
         "concat" => {
             let mut out = String::new();
             for i in 0..args.len() {

@@ -22,6 +22,8 @@ mod expr;
 mod file_change;
 mod functions;
 mod hadr_procs;
+mod hash_calls;
+mod hash_functions;
 mod linked_login_mask;
 mod linked_servers;
 mod logins;

@@ -120,7 +120,7 @@ struct TableName {
 }
 
 /// Reads `a`, `a.b`, `a.b.c` or `a..c` from the front of `t`.
-fn read_name(t: &[Token]) -> Option<(Vec<Option<String>>, usize)> {
+pub(super) fn read_name(t: &[Token]) -> Option<(Vec<Option<String>>, usize)> {
     let mut parts = Vec::new();
     let mut i = 0;
     loop {
@@ -158,7 +158,10 @@ pub fn rewrite(
     current_db: &str,
     inst: &Instance,
 ) -> Result<Rewritten, ServerMessage> {
-    let converted = super::convert_calls::rewrite_converts(tokens)?;
+    // HASHBYTES and the checksums learn their inputs' T-SQL types first (sql/hash_calls.rs).
+    let hashed =
+        super::hash_calls::rewrite_calls(tokens, &|| statement_columns(tokens, current_db, inst))?;
+    let converted = super::convert_calls::rewrite_converts(&hashed)?;
     let tokens: &[Token] = &converted;
     let mut out: Vec<String> = Vec::new();
     let mut params: Vec<String> = Vec::new();
@@ -169,7 +172,6 @@ pub fn rewrite(
     let mut in_from = false;
     let mut expect_table = false;
     let mut from_tables: Vec<(String, String)> = Vec::new();
-    let mut checksum_star_at: Option<usize> = None;
     // Where each open `ferry_divisor(` closes (input token indexes, innermost last). Table
     // definitions keep their expressions as written: SQLite stores them in the schema.
     let mut divisor_ends: Vec<usize> = Vec::new();
@@ -270,18 +272,6 @@ pub fn rewrite(
                 }
                 _ => return Err(syntax_error("TOP")),
             }
-            continue;
-        }
-        // BINARY_CHECKSUM(*) needs the FROM table's columns, known once the FROM is read.
-        if t.is("BINARY_CHECKSUM")
-            && tokens.get(i + 1).is_some_and(|x| x.is_punct("("))
-            && tokens.get(i + 2).is_some_and(|x| x.is_punct("*"))
-        {
-            out.push("ferry_binary_checksum(".into());
-            depth += 1;
-            checksum_star_at = Some(out.len());
-            out.push(String::new());
-            i += 3;
             continue;
         }
         // Table definitions: IDENTITY(seed, increment), CLUSTERED/NONCLUSTERED and
@@ -475,21 +465,6 @@ pub fn rewrite(
         i += 1;
     }
     out.extend(divisor_ends.drain(..).map(|_| ")".to_owned()));
-    if let Some(at) = checksum_star_at {
-        let Some((db, table)) = from_tables.first() else {
-            return Err(ServerMessage::error(
-                263,
-                16,
-                "Must specify table to select from.",
-            ));
-        };
-        out[at] = inst
-            .columns_of(db, table)
-            .iter()
-            .map(|c| quote(c))
-            .collect::<Vec<_>>()
-            .join(", ");
-    }
     if let Some(n) = limit {
         out.push(format!("LIMIT {n}"));
     }
@@ -504,6 +479,15 @@ pub fn rewrite(
         target,
         target_table,
     })
+}
+
+/// The columns (name, declared type) of the tables a statement reads.
+fn statement_columns(tokens: &[Token], current_db: &str, inst: &Instance) -> Vec<(String, String)> {
+    super::hash_calls::from_tables(tokens)
+        .into_iter()
+        .filter_map(|parts| resolve(&table_name(parts), current_db, inst).ok())
+        .flat_map(|(db, table)| inst.column_decls(&db, &table))
+        .collect()
 }
 
 /// Whether the `+` at `tokens[i]` has a string literal on either side.
