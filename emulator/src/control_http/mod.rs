@@ -12,6 +12,7 @@ mod link;
 mod network;
 mod reply;
 mod server;
+mod tables;
 
 pub use arm::arm_router;
 pub use blob::blob_router;

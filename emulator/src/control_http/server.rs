@@ -12,6 +12,8 @@
 //! | `POST /restore-time` | `{"seconds": 120}` or `{"seconds": null}` | sets how long a background restore takes (virtual) |
 //! | `POST /stop` | | stops the server (clients find nothing listening) |
 //! | `POST /restart` | | starts it again (stopping it first if it runs) on the same port and data |
+//! | `POST /tables/{db}/{schema}/{table}/tamper` | `{"update": {"set": "Qty = Qty + 1", "where": "Id IN (7, 9)"}}`, `{"delete_where": "Id = 3"}` or `{"insert": "VALUES (…)"}` | changes rows on this server only, past the change log (no backup, restore or link replica carries it); answers `{"rows": n}` (tables.rs) |
+//! | `POST /tables/{db}/{schema}/{table}/corrupt` | `{"corrupt": true}` | DBCC CHECKDB reports the table's page unreadable (8939, 8928, 8989) until `false` (tables.rs) |
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -31,7 +33,7 @@ use crate::sql::Outcome;
 
 /// The routes for one server; `serve` nests one per server under `/source` and `/target`.
 pub fn router(server: Arc<Server>) -> Router {
-    Router::new()
+    super::tables::routes(Router::new())
         .route("/statements", get(statements))
         .route("/sql", post(sql))
         .route("/faults", post(add_fault).delete(clear_faults))

@@ -568,6 +568,15 @@ impl Run<'_> {
                 self.out.extend(messages.into_iter().map(Outcome::Info));
                 done(&mut self.out);
             }
+            Plan::CheckDb(c) => {
+                let view = self.view();
+                let messages = super::maintenance::apply(c, &view, inst).map_err(one)?;
+                self.out.extend(messages.into_iter().map(|m| match m.class {
+                    0..=10 => Outcome::Info(m),
+                    _ => Outcome::Error(m),
+                }));
+                done(&mut self.out);
+            }
             Plan::Hadr(h) => {
                 crate::hadr::statements::apply(h, self.view().personality, inst).map_err(one)?;
                 done(&mut self.out);

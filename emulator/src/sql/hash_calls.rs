@@ -34,15 +34,6 @@ fn is_call(t: &[Token], i: usize, name: &str) -> bool {
     t[i].is(name) && t.get(i + 1).is_some_and(|x| x.is_punct("("))
 }
 
-/// The tables after FROM / JOIN, as name parts (`db`, `schema`, `object`, missing ones None).
-pub fn from_tables(t: &[Token]) -> Vec<Vec<Option<String>>> {
-    t.iter()
-        .enumerate()
-        .filter(|(_, tok)| tok.is("FROM") || tok.is("JOIN"))
-        .filter_map(|(i, _)| super::rewrite::read_name(&t[i + 1..]).map(|(parts, _)| parts))
-        .collect()
-}
-
 /// SQL Server error 8116 for a noncomparable input named where the function refuses it.
 fn invalid_argument(decl: &str, at: usize, function: &str) -> ServerMessage {
     let ty = decl

@@ -27,6 +27,7 @@ mod hash_functions;
 mod linked_login_mask;
 mod linked_servers;
 mod logins;
+mod maintenance;
 mod outcome;
 mod permissions;
 mod plan;

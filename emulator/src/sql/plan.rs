@@ -82,6 +82,8 @@ pub enum Plan<'t> {
     Return,
     /// RECONFIGURE [WITH OVERRIDE].
     Reconfigure(bool),
+    /// DBCC CHECKDB (sql/maintenance.rs).
+    CheckDb(super::maintenance::CheckDb),
     /// Endpoints and availability groups (hadr::ddl).
     Hadr(crate::hadr::ddl::HadrStatement),
 }
@@ -111,6 +113,9 @@ pub fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     }
     if let Some(h) = crate::hadr::ddl::parse(st) {
         return h.map(Plan::Hadr);
+    }
+    if let Some(c) = super::maintenance::parse(st) {
+        return c.map(Plan::CheckDb);
     }
     if first.is("BACKUP") {
         return backup::parse_backup(st).map(Plan::Backup);

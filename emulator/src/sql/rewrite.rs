@@ -120,7 +120,7 @@ struct TableName {
 }
 
 /// Reads `a`, `a.b`, `a.b.c` or `a..c` from the front of `t`.
-pub(super) fn read_name(t: &[Token]) -> Option<(Vec<Option<String>>, usize)> {
+fn read_name(t: &[Token]) -> Option<(Vec<Option<String>>, usize)> {
     let mut parts = Vec::new();
     let mut i = 0;
     loop {
@@ -483,8 +483,12 @@ pub fn rewrite(
 
 /// The columns (name, declared type) of the tables a statement reads.
 fn statement_columns(tokens: &[Token], current_db: &str, inst: &Instance) -> Vec<(String, String)> {
-    super::hash_calls::from_tables(tokens)
-        .into_iter()
+    let after = |(i, t): (usize, &Token)| (t.is("FROM") || t.is("JOIN")).then_some(i + 1);
+    tokens
+        .iter()
+        .enumerate()
+        .filter_map(after)
+        .filter_map(|at| read_name(&tokens[at..]).map(|(parts, _)| parts))
         .filter_map(|parts| resolve(&table_name(parts), current_db, inst).ok())
         .flat_map(|(db, table)| inst.column_decls(&db, &table))
         .collect()

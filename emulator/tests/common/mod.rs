@@ -176,3 +176,24 @@ pub fn fresh_connections() -> reqwest::Client {
         .build()
         .expect("a reqwest client")
 }
+
+/// POSTs a JSON body: (status, body text).
+pub async fn post_json(client: &reqwest::Client, url: &str, body: &str) -> (u16, String) {
+    let r = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The control API of `r`'s server on a free port: its base URL and a client.
+pub async fn control_api(r: &Running) -> (String, reqwest::Client) {
+    let app = ferry_emulator::control_http::router(r.server.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, reqwest::Client::new())
+}
