@@ -33,6 +33,7 @@ async fn int(c: &mut C, sql: &str) -> i64 {
         .flatten()
         .map(i64::from)
         .or_else(|| row.try_get::<i64, _>(0).ok().flatten())
+        .or_else(|| row.try_get::<u8, _>(0).ok().flatten().map(i64::from))
         .unwrap_or_else(|| panic!("{sql}: no integer"))
 }
 
@@ -187,4 +188,51 @@ async fn tamper_changes_rows_past_the_change_log() {
     let (status, _) = post_json(&http, &url, r#"{"delete_where": "1 = 1; DROP TABLE x"}"#).await;
     assert_eq!(status, 422);
     assert_eq!(int(&mut c, "SELECT COUNT(*) FROM Shop.dbo.Orders").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_updates_are_recorded_and_compatibility_levels_checked() {
+    let r = start(sql2019(), TlsMode::Required).await;
+    let mut c = connect(&r).await;
+    exec(
+        &mut c,
+        "CREATE DATABASE Shop; CREATE TABLE Shop.dbo.Orders (Id int); CREATE TABLE Shop.dbo.Lines (Id int); USE Shop",
+    )
+    .await;
+    let date = "SELECT CASE WHEN STATS_DATE(OBJECT_ID('dbo.Orders'), 1) IS NULL THEN 0 ELSE 1 END";
+    assert_eq!(int(&mut c, date).await, 0);
+    exec(&mut c, "UPDATE STATISTICS dbo.Orders WITH FULLSCAN").await;
+    assert_eq!(int(&mut c, date).await, 1);
+    let lines = "SELECT CASE WHEN STATS_DATE(OBJECT_ID('dbo.Lines'), 1) IS NULL THEN 0 ELSE 1 END";
+    assert_eq!(int(&mut c, lines).await, 0);
+    exec(&mut c, "EXEC sp_updatestats").await;
+    assert_eq!(int(&mut c, lines).await, 1);
+    // "UPDATE STATISTICS": a table that is not there is SQL Server's 1088.
+    assert_eq!(error_code(&mut c, "UPDATE STATISTICS dbo.Nope").await, 1088);
+
+    // ALTER DATABASE … SET COMPATIBILITY_LEVEL: sys.databases follows; SQL Server 2019 takes
+    // 100 to 150 and answers 15048 otherwise.
+    exec(&mut c, "ALTER DATABASE Shop SET COMPATIBILITY_LEVEL = 130").await;
+    assert_eq!(
+        int(
+            &mut c,
+            "SELECT compatibility_level FROM sys.databases WHERE name = 'Shop'"
+        )
+        .await,
+        130
+    );
+    let m = messages(&r, "ALTER DATABASE Shop SET COMPATIBILITY_LEVEL = 160");
+    assert_eq!(
+        m,
+        [(
+            15048,
+            16,
+            "Valid values of the database compatibility level are 100, 110, 120, 130, 140, or 150."
+                .to_owned()
+        )]
+    );
+    assert_eq!(
+        error_code(&mut c, "ALTER DATABASE Nope SET COMPATIBILITY_LEVEL = 150").await,
+        911
+    );
 }

@@ -50,6 +50,7 @@ mod server_triggers;
 mod session_state;
 mod sessions;
 mod state;
+mod statistics;
 mod system_objects;
 mod tde;
 mod transactions;

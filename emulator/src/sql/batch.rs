@@ -568,6 +568,11 @@ impl Run<'_> {
                 self.out.extend(messages.into_iter().map(Outcome::Info));
                 done(&mut self.out);
             }
+            Plan::Statistics(st) => {
+                let view = self.view();
+                super::statistics::apply(st, &view, inst).map_err(one)?;
+                done(&mut self.out);
+            }
             Plan::CheckDb(c) => {
                 let view = self.view();
                 let messages = super::maintenance::apply(c, &view, inst).map_err(one)?;

@@ -168,6 +168,7 @@ pub fn call(name: &str, args: &[Typed], env: &Env<'_>) -> Result<Typed, ServerMe
             };
             (ty, t.map_or(Value::Null, Value::Text))
         }
+        "stats_date" => super::statistics::stats_date(args, env)?,
         "hashbytes" | "checksum" | "binary_checksum" | "concat_ws" => {
             super::hash_functions::call(&lower, args)?
         }

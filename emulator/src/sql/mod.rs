@@ -45,6 +45,7 @@ pub mod security;
 mod select_alias;
 mod server_ddl;
 mod session;
+pub(crate) mod statistics;
 mod system_procs;
 mod table;
 mod users;

@@ -82,6 +82,8 @@ pub enum Plan<'t> {
     Return,
     /// RECONFIGURE [WITH OVERRIDE].
     Reconfigure(bool),
+    /// UPDATE STATISTICS, ALTER DATABASE … SET COMPATIBILITY_LEVEL (sql/statistics.rs).
+    Statistics(super::statistics::Statement),
     /// DBCC CHECKDB (sql/maintenance.rs).
     CheckDb(super::maintenance::CheckDb),
     /// Endpoints and availability groups (hadr::ddl).
@@ -113,6 +115,9 @@ pub fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     }
     if let Some(h) = crate::hadr::ddl::parse(st) {
         return h.map(Plan::Hadr);
+    }
+    if let Some(x) = super::statistics::parse(st) {
+        return x.map(Plan::Statistics);
     }
     if let Some(c) = super::maintenance::parse(st) {
         return c.map(Plan::CheckDb);

@@ -26,6 +26,7 @@ mod messages;
 mod params;
 mod proc_errors;
 mod schedule_checks;
+mod stats;
 mod step_fields;
 
 use super::outcome::Outcome;
@@ -79,6 +80,7 @@ fn registry() -> Vec<Entry> {
     all.extend(mail_profiles::ENTRIES.iter().map(entry(true)));
     all.extend(configure::ENTRIES.iter().map(entry(false)));
     all.extend(messages::ENTRIES.iter().map(entry(false)));
+    all.extend(stats::ENTRIES.iter().map(entry(false)));
     all
 }
 
