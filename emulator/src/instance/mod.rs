@@ -41,6 +41,7 @@ mod query;
 mod resource_governor;
 mod resource_views;
 mod restores;
+mod schema_objects;
 mod security;
 mod server_objects;
 mod server_roles;
