@@ -108,7 +108,7 @@ fn check_variables(step: &Step<'_>, declared: &mut Vec<String>) -> Result<(), Se
             }
         }
         // A trigger's body is its own module, compiled on its own: its variables are its own.
-        Step::Do(_, Plan::ServerObject(_)) => {}
+        Step::Do(_, Plan::ServerObject(_) | Plan::Objects(_)) => {}
         Step::Do(t, plan) => check(t, declared, matches!(plan, Plan::Exec(_)))?,
         Step::If {
             condition,
@@ -205,6 +205,13 @@ impl Run<'_> {
         if module_not_first {
             self.out
                 .push(Outcome::Error(super::server_ddl::not_first_in_batch()));
+            return Flow::Next;
+        }
+        if let Some(Step::Do(_, Plan::Objects(d))) = steps.iter().skip(1).find(
+            |s| matches!(s, Step::Do(_, Plan::Objects(d)) if super::objects_ddl::starts_batch(d)),
+        ) {
+            self.out
+                .push(Outcome::Error(super::objects_ddl::not_first_in_batch(d)));
             return Flow::Next;
         }
         sql.clone_into(&mut self.text);
@@ -566,6 +573,11 @@ impl Run<'_> {
                 let messages =
                     super::server_ddl::apply(ddl, &self.text, &view, inst).map_err(one)?;
                 self.out.extend(messages.into_iter().map(Outcome::Info));
+                done(&mut self.out);
+            }
+            Plan::Objects(ddl) => {
+                let view = self.view();
+                super::objects_ddl::apply(ddl, &self.text, &view, inst)?;
                 done(&mut self.out);
             }
             Plan::Hadr(h) => {

@@ -25,6 +25,7 @@ mod hadr_procs;
 mod linked_login_mask;
 mod linked_servers;
 mod logins;
+mod objects_ddl;
 mod outcome;
 mod permissions;
 mod plan;

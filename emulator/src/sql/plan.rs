@@ -84,6 +84,8 @@ pub enum Plan<'t> {
     Reconfigure(bool),
     /// Endpoints and availability groups (hadr::ddl).
     Hadr(crate::hadr::ddl::HadrStatement),
+    /// Modules, indexes, constraints and schemas in a database (objects_ddl).
+    Objects(crate::statement::ObjectDdl),
 }
 
 /// A transaction's name after BEGIN/COMMIT/ROLLBACK/SAVE [TRAN[SACTION]].
@@ -111,6 +113,9 @@ pub fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     }
     if let Some(h) = crate::hadr::ddl::parse(st) {
         return h.map(Plan::Hadr);
+    }
+    if let Some(o) = super::objects_ddl::parse(st) {
+        return o.map(Plan::Objects);
     }
     if first.is("BACKUP") {
         return backup::parse_backup(st).map(Plan::Backup);

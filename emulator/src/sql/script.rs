@@ -215,6 +215,10 @@ fn statement_end(t: &[Token], start: usize) -> usize {
     {
         return t.len();
     }
+    // So do CREATE OR ALTER and ALTER of a module.
+    if super::objects_ddl::is_module_statement(&t[start..]) {
+        return t.len();
+    }
     let mut nesting = Nesting::default();
     // Words the statement so far still takes as its own, once each.
     let mut own_select = matches!(first.as_str(), "INSERT" | "WITH");

@@ -63,15 +63,6 @@ impl TableCtx {
     }
 }
 
-/// SQL Server error 1750 (severity 16), which follows the reason a constraint failed.
-pub(super) fn could_not_create() -> ServerMessage {
-    ServerMessage::error(
-        1750,
-        16,
-        "Could not create constraint or index. See previous errors.",
-    )
-}
-
 impl Instance {
     /// The catalog statements for one constraint; `trusted` is false for WITH NOCHECK.
     pub(super) fn constraint_rows(

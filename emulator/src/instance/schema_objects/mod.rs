@@ -55,7 +55,6 @@ pub(super) struct FoundTable {
     pub db: String,
     pub object_id: i64,
     pub schema_id: i64,
-    pub sqlite_name: String,
     pub name: String,
 }
 
@@ -94,6 +93,16 @@ impl Instance {
             }
         }
         Ok(())
+    }
+
+    /// Writes the catalog rows CREATE TABLE or DROP TABLE planned ([`Instance::plan_new_table`],
+    /// [`Instance::plan_drop_table`]) once SQLite has made the change.
+    pub(crate) fn record_catalog(
+        &mut self,
+        db: &str,
+        rows: &[String],
+    ) -> Result<(), ServerMessage> {
+        self.catalog_write(db, rows)
     }
 
     /// The next object id of a database.
@@ -169,7 +178,6 @@ impl Instance {
                     db: db.clone(),
                     object_id: r.get(0)?,
                     schema_id,
-                    sqlite_name: r.get(1)?,
                     name: r.get(2)?,
                 })
             })
