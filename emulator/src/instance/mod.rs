@@ -74,6 +74,7 @@ pub use principals::{LoginKind, LoginOptions, Password};
 pub(crate) use query::sqlite_error;
 pub use resource_governor::PoolOptions;
 pub use resource_views::COMPUTED_VIEWS;
+pub use schema_objects::object_property_types;
 pub use security::password_hash;
 pub(crate) use security::{guid_text, unique_bytes};
 pub use server_objects::SERVER_OBJECT_VIEWS;

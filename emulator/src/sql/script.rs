@@ -252,10 +252,12 @@ fn statement_end(t: &[Token], start: usize) -> usize {
                     // ALTER RESOURCE GOVERNOR RECONFIGURE ("ALTER RESOURCE GOVERNOR").
                     "RECONFIGURE" => prev == "GOVERNOR",
                     // DROP TRIGGER IF EXISTS … ("DROP TRIGGER (Transact-SQL)").
+                    // … and DROP VIEW | PROCEDURE | FUNCTION | INDEX | SCHEMA | TABLE IF EXISTS,
+                    // ALTER TABLE … DROP CONSTRAINT IF EXISTS.
                     "IF" => {
-                        first == "DROP"
-                            && word(t.get(start + 1)).as_deref() == Some("TRIGGER")
-                            && word(t.get(i + 1)).as_deref() == Some("EXISTS")
+                        word(t.get(i + 1)).as_deref() == Some("EXISTS")
+                            && ((first == "DROP" && i == start + 2)
+                                || (first == "ALTER" && prev == "CONSTRAINT"))
                     }
                     // GRANT … WITH GRANT OPTION; ALTER AVAILABILITY GROUP [ag] GRANT|DENY
                     // CREATE ANY DATABASE ("ALTER AVAILABILITY GROUP").

@@ -18,6 +18,9 @@ const INLINED: &[&str] = &[
     "DB_NAME",
     "DB_ID",
     "OBJECT_ID",
+    "OBJECT_NAME",
+    "OBJECT_SCHEMA_NAME",
+    "OBJECTPROPERTY",
     "SUSER_SNAME",
     "SUSER_NAME",
     "USER_NAME",
@@ -164,6 +167,7 @@ pub(super) fn table_statement(
     };
     let tokens = &inline_server_functions(&tokens, &Env { s, inst });
     let tokens = &super::select_alias::rewrite(tokens);
+    let tokens = &super::objects_ddl::rewrite_object_functions(tokens, s.database);
     let in_memory = memory_optimized(tokens);
     let tokens = in_memory.as_deref().unwrap_or(tokens);
     refresh_session_views(tokens, s, inst)?;

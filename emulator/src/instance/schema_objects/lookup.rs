@@ -26,6 +26,15 @@ const PROPERTIES: &[(&str, &[&str])] = &[
     ("IsSystemTable", &[]),
 ];
 
+/// The sys.objects types for which OBJECTPROPERTY's `property` is 1; None for a property the
+/// emulator does not answer.
+pub fn object_property_types(property: &str) -> Option<&'static [&'static str]> {
+    PROPERTIES
+        .iter()
+        .find(|(p, _)| p.eq_ignore_ascii_case(property.trim()))
+        .map(|(_, t)| *t)
+}
+
 impl Instance {
     /// The id of `schema.name` in `db`, when an object has it (and, with `kind`, is of that
     /// sys.objects type).
@@ -68,9 +77,7 @@ impl Instance {
     /// OBJECTPROPERTY(id, property): 1 or 0, NULL for an unknown object or property.
     pub fn object_property(&self, db: &str, id: i64, property: &str) -> Option<i64> {
         let (_, _, ty) = self.object_row(db, id)?;
-        let (_, types) = PROPERTIES
-            .iter()
-            .find(|(p, _)| p.eq_ignore_ascii_case(property.trim()))?;
+        let types = object_property_types(property)?;
         Some(i64::from(types.contains(&ty.trim())))
     }
 }

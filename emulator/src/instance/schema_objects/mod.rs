@@ -22,6 +22,8 @@ use super::query::{q, sqlite_error};
 use crate::protocol::tokens::ServerMessage;
 use crate::statement::ObjectName;
 
+pub use lookup::object_property_types;
+
 /// The catalog tables a DDL statement may change.
 const CATALOG_TABLES: &[&str] = &[
     "ferry.objects",
@@ -168,7 +170,7 @@ impl Instance {
             return Ok(None);
         };
         let sql = format!(
-            r#"SELECT o.object_id, o.sqlite_name, o.name FROM {}."sys.objects" o WHERE o.type = 'U' AND o.schema_id = ?1 AND o.name = ?2 COLLATE NOCASE"#,
+            r#"SELECT o.object_id, o.name, o.name FROM {}."sys.objects" o WHERE o.type = 'U' AND o.schema_id = ?1 AND o.name = ?2 COLLATE NOCASE"#,
             q(&db)
         );
         Ok(self

@@ -2,7 +2,9 @@
 //! "DROP INDEX", "ALTER TABLE", "CREATE SCHEMA", "DROP SCHEMA").
 
 use super::constraint::{skip_index_options, table_constraint};
-use super::words::{ident, kept_expression, key_columns, name_list, need_name, object_name};
+use super::words::{
+    ident, kept_expression, key_columns, name_list, need_name, object_name, split_top,
+};
 use crate::protocol::tokens::ServerMessage;
 use crate::statement::{AlterTable, IndexDef, ObjectDdl, ObjectName};
 use crate::syntax::{Token, near};
@@ -135,7 +137,7 @@ pub(super) fn alter_table(st: &[Token]) -> Option<Result<ObjectDdl, ServerMessag
     let x = st.get(i)?;
     let change = if x.is("ADD") {
         let mut constraints = Vec::new();
-        for item in st[i + 1..].split(|x| x.is_punct(",")) {
+        for item in split_top(&st[i + 1..]) {
             match table_constraint(item) {
                 Some(Ok(c)) => constraints.push(c),
                 Some(Err(e)) => return Some(Err(e)),

@@ -5,10 +5,12 @@
 
 mod constraint;
 mod ddl;
+mod functions;
 mod modules;
 mod table_def;
 mod words;
 
+pub use functions::rewrite_object_functions;
 pub use modules::is_module_statement;
 pub use table_def::read as read_table;
 

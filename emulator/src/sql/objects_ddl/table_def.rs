@@ -9,7 +9,7 @@
 //! DEFAULT (with the expression as written).
 
 use super::constraint::{column_constraint, skip_index_options, table_constraint};
-use super::words::{group, ident, key_columns, name_list, need_name};
+use super::words::{group, ident, key_columns, name_list, need_name, split_top};
 use crate::protocol::tokens::ServerMessage;
 use crate::statement::{ColumnDef, IndexDef, TableDef};
 use crate::syntax::{Token, closing_paren, near};
@@ -46,24 +46,6 @@ fn read_table(t: &[Token]) -> Result<(TableDef, Vec<Token>), ServerMessage> {
     }
     out.extend_from_slice(&t[close..]);
     Ok((def, out))
-}
-
-/// `a, b (c, d), e` split at top-level commas.
-fn split_top(t: &[Token]) -> Vec<&[Token]> {
-    let mut out = Vec::new();
-    let (mut depth, mut start) = (0, 0);
-    for (i, x) in t.iter().enumerate() {
-        if x.is_punct("(") {
-            depth += 1;
-        } else if x.is_punct(")") {
-            depth -= 1;
-        } else if depth == 0 && x.is_punct(",") {
-            out.push(&t[start..i]);
-            start = i + 1;
-        }
-    }
-    out.push(&t[start..]);
-    out
 }
 
 /// `WITH (MEMORY_OPTIMIZED = ON, DURABILITY = SCHEMA_ONLY | SCHEMA_AND_DATA)` after the

@@ -90,6 +90,24 @@ pub(super) fn name_list(t: &[Token], at: usize) -> Result<(Vec<String>, usize), 
     Ok((cols.into_iter().map(|c| c.name).collect(), next))
 }
 
+/// `a, b (c, d), e` split at top-level commas.
+pub(super) fn split_top(t: &[Token]) -> Vec<&[Token]> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, x) in t.iter().enumerate() {
+        if x.is_punct("(") {
+            depth += 1;
+        } else if x.is_punct(")") {
+            depth -= 1;
+        } else if depth == 0 && x.is_punct(",") {
+            out.push(&t[start..i]);
+            start = i + 1;
+        }
+    }
+    out.push(&t[start..]);
+    out
+}
+
 /// Words that stay words in a kept expression.
 const KEYWORDS: &[&str] = &[
     "AND", "OR", "NOT", "IN", "LIKE", "IS", "NULL", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE",
