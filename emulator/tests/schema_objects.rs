@@ -638,6 +638,33 @@ async fn the_validation_queries_run_as_written() {
     assert_eq!(partition.get::<i64, _>(0), partition.get::<i64, _>(1));
     assert_eq!(partition.get::<i32, _>(2), Some(1));
     assert_eq!(partition.get::<&str, _>(3), Some("NONE"));
+    // INFORMATION_SCHEMA.
+    let t = rows(&mut c, "SELECT TABLE_CATALOG, TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE FROM INFORMATION_SCHEMA.TABLES ORDER BY TABLE_SCHEMA, TABLE_NAME").await;
+    assert_eq!(t.len(), 3);
+    assert_eq!(
+        (
+            t[2].get::<&str, _>(0),
+            t[2].get::<&str, _>(1),
+            t[2].get::<&str, _>(2),
+            t[2].get::<&str, _>(3)
+        ),
+        (
+            Some("Shop"),
+            Some("sales"),
+            Some("Leads"),
+            Some("BASE TABLE")
+        )
+    );
+    let col = one_row(&mut c, "SELECT DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE, ORDINAL_POSITION FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = 'Leads' AND COLUMN_NAME = 'Note'").await;
+    assert_eq!(
+        (
+            col.get::<&str, _>(0),
+            num(&col, 1),
+            col.get::<&str, _>(2),
+            num(&col, 3)
+        ),
+        (Some("nvarchar"), 200, Some("YES"), 2)
+    );
     // The integrity inventory: foreign keys and checks with their trust.
     let n = rows(&mut c, "SELECT OBJECT_SCHEMA_NAME(parent_object_id), OBJECT_NAME(parent_object_id), name, is_disabled, is_not_trusted FROM sys.foreign_keys UNION ALL SELECT OBJECT_SCHEMA_NAME(parent_object_id), OBJECT_NAME(parent_object_id), name, is_disabled, is_not_trusted FROM sys.check_constraints").await;
     assert_eq!(n.len(), 2);

@@ -101,7 +101,7 @@ impl Instance {
         self.conn.execute_batch(&files).map_err(sqlite_error)?;
         self.ensure_database_principals(name)?;
         // Schema objects and their catalog views (schema_objects).
-        self.ensure_object_catalog(name)?;
+        self.ensure_object_catalog(name, system)?;
         if !system {
             let log = format!(
                 r#"CREATE TABLE IF NOT EXISTS "{q}"."{}" (lsn INTEGER PRIMARY KEY AUTOINCREMENT, sql TEXT NOT NULL)"#,

@@ -84,8 +84,10 @@ const OBJECT_COLUMNS: &str = "o.name, o.object_id, o.principal_id, o.schema_id, 
 const LIVE: &str = "(o.type <> 'U' OR EXISTS (SELECT 1 FROM sqlite_master m WHERE m.type = 'table' AND m.name = o.sqlite_name))";
 
 /// The views, re-created at every attach (their text names no database, so a restore under
-/// another name keeps working).
-pub(super) fn views(d: &str) -> String {
+/// another name keeps working; INFORMATION_SCHEMA's TABLE_CATALOG is the name it is attached
+/// under).
+pub(super) fn views(d: &str, db: &str) -> String {
+    let catalog = super::lit(db);
     let oc = OBJECT_COLUMNS;
     let view = |name: &str, body: String| {
         format!(r#"DROP VIEW IF EXISTS {d}."sys.{name}"; CREATE VIEW {d}."sys.{name}" AS {body};"#)
@@ -169,6 +171,14 @@ pub(super) fn views(d: &str) -> String {
         view(
             "types",
             r#"SELECT name, system_type_id, user_type_id, schema_id, principal_id, max_length, precision, scale, collation_name, is_nullable, is_user_defined, is_assembly_type, default_object_id, rule_object_id, is_table_type FROM "ferry.types""#.into(),
+        ),
+        // "INFORMATION_SCHEMA.TABLES" and "INFORMATION_SCHEMA.COLUMNS" (a subset of their
+        // columns): tables and views; columns of tables.
+        format!(
+            r#"DROP VIEW IF EXISTS {d}."INFORMATION_SCHEMA.TABLES"; CREATE VIEW {d}."INFORMATION_SCHEMA.TABLES" AS SELECT {catalog} AS TABLE_CATALOG, s.name AS TABLE_SCHEMA, o.name AS TABLE_NAME, CASE o.type WHEN 'U' THEN 'BASE TABLE' ELSE 'VIEW' END AS TABLE_TYPE FROM "ferry.objects" o JOIN "ferry.schemas" s ON s.schema_id = o.schema_id WHERE o.type IN ('U', 'V') AND {LIVE};"#
+        ),
+        format!(
+            r#"DROP VIEW IF EXISTS {d}."INFORMATION_SCHEMA.COLUMNS"; CREATE VIEW {d}."INFORMATION_SCHEMA.COLUMNS" AS SELECT {catalog} AS TABLE_CATALOG, s.name AS TABLE_SCHEMA, o.name AS TABLE_NAME, c.name AS COLUMN_NAME, c.column_id AS ORDINAL_POSITION, dc.definition AS COLUMN_DEFAULT, CASE c.is_nullable WHEN 1 THEN 'YES' ELSE 'NO' END AS IS_NULLABLE, ty.name AS DATA_TYPE, CASE WHEN c.system_type_id IN (167, 175, 165, 173) THEN c.max_length WHEN c.system_type_id IN (231, 239) THEN CASE c.max_length WHEN -1 THEN -1 ELSE c.max_length / 2 END END AS CHARACTER_MAXIMUM_LENGTH, CASE WHEN c.system_type_id IN (48, 52, 56, 127, 106, 108, 59, 62, 60, 122) THEN c.precision END AS NUMERIC_PRECISION, CASE WHEN c.system_type_id IN (48, 52, 56, 127, 106, 108, 60, 122) THEN c.scale END AS NUMERIC_SCALE, c.collation_name AS COLLATION_NAME FROM "ferry.columns" c JOIN "ferry.objects" o ON o.object_id = c.object_id JOIN "ferry.schemas" s ON s.schema_id = o.schema_id JOIN "ferry.types" ty ON ty.user_type_id = c.user_type_id LEFT JOIN "ferry.constraints" dc ON dc.object_id = c.default_object_id WHERE {LIVE};"#
         ),
     ]
     .concat()

@@ -62,17 +62,22 @@ pub(super) struct FoundTable {
 
 impl Instance {
     /// Creates the catalog tables and views in a database (at every attach), and records the
-    /// tables a file from before the catalog existed already has.
-    pub(super) fn ensure_object_catalog(&self, db: &str) -> Result<(), ServerMessage> {
+    /// tables a file from before the catalog existed already has (in a system database, as
+    /// objects that ship with SQL Server: msdb's tables are).
+    pub(super) fn ensure_object_catalog(
+        &self,
+        db: &str,
+        system: bool,
+    ) -> Result<(), ServerMessage> {
         let d = q(db);
         self.conn
             .execute_batch(&catalog_sql::TABLES.replace("{d}", &d))
             .map_err(sqlite_error)?;
         self.conn
-            .execute_batch(&catalog_sql::views(&d))
+            .execute_batch(&catalog_sql::views(&d, db))
             .map_err(sqlite_error)?;
         self.seed_schemas_and_types(db)?;
-        self.adopt_unrecorded_tables(db)
+        self.adopt_unrecorded_tables(db, system)
     }
 
     /// Runs catalog statements on `db` (`{db}` in them stands for the database): the tables

@@ -15,14 +15,14 @@ pub(super) fn key_name(primary: bool, table: &str, object_id: i64) -> String {
     format!("{prefix}__{}__{object_id:016X}", cut(table, 8))
 }
 
-/// `CK__Table__Column__000F4241`, `DF__…`, `FK__Table__Referenced__…`.
+/// `CK__Table__Column__000F4241`, `DF__…`, `FK__Table__Referenced__…`; a table CHECK has
+/// no column part (`CK__Table__000F4241`).
 pub(super) fn other_name(prefix: &str, table: &str, second: &str, object_id: i64) -> String {
-    format!(
-        "{prefix}__{}__{}__{:08X}",
-        cut(table, 8),
-        cut(second, 9),
-        object_id & 0xFFFF_FFFF
-    )
+    let hex = format!("{:08X}", object_id & 0xFFFF_FFFF);
+    if second.is_empty() {
+        return format!("{prefix}__{}__{hex}", cut(table, 8));
+    }
+    format!("{prefix}__{}__{}__{hex}", cut(table, 8), cut(second, 9))
 }
 
 #[cfg(test)]
@@ -39,6 +39,6 @@ mod tests {
             other_name("DF", "Orders", "CreatedAt", 1_000_002),
             "DF__Orders__CreatedAt__000F4242"
         );
-        assert_eq!(other_name("CK", "T", "", 16), "CK__T____00000010");
+        assert_eq!(other_name("CK", "T", "", 16), "CK__T__00000010");
     }
 }

@@ -166,7 +166,11 @@ impl Instance {
 
     /// Records the user tables SQLite has and the catalog does not (a file written before the
     /// catalog existed): columns from their declared types, no constraints.
-    pub(super) fn adopt_unrecorded_tables(&self, db: &str) -> Result<(), ServerMessage> {
+    pub(super) fn adopt_unrecorded_tables(
+        &self,
+        db: &str,
+        system: bool,
+    ) -> Result<(), ServerMessage> {
         let d = q(db);
         let sql = format!(
             r#"SELECT m.name FROM {d}.sqlite_master m WHERE m.type = 'table' AND m.name LIKE '%.%' AND m.name NOT LIKE 'sys.%' AND m.name NOT LIKE 'ferry.%' AND NOT EXISTS (SELECT 1 FROM {d}."ferry.objects" o WHERE o.sqlite_name = m.name)"#
@@ -232,6 +236,14 @@ impl Instance {
             for r in rows {
                 self.conn
                     .execute_batch(&r.replace("{db}", &d))
+                    .map_err(sqlite_error)?;
+            }
+            if system {
+                self.conn
+                    .execute(
+                        &format!(r#"UPDATE {d}."ferry.objects" SET is_ms_shipped = 1 WHERE sqlite_name = ?1 OR parent_object_id IN (SELECT object_id FROM {d}."ferry.objects" WHERE sqlite_name = ?1)"#),
+                        [&name],
+                    )
                     .map_err(sqlite_error)?;
             }
         }
