@@ -229,7 +229,8 @@ async fn tables_show_their_columns_constraints_and_indexes() {
     let mut c = connect(&r).await;
     shop(&mut c).await;
     // sys.columns by the type pages.
-    let cols: Vec<(String, u8, i16, u8, u8, bool, bool, Option<String>)> = rows(
+    type Col = (String, u8, i16, u8, u8, bool, bool, Option<String>);
+    let cols: Vec<Col> = rows(
         &mut c,
         "SELECT c.name, c.system_type_id, c.max_length, c.precision, c.scale, c.is_nullable, c.is_identity, c.collation_name FROM sys.columns c JOIN sys.tables t ON t.object_id = c.object_id WHERE t.name = 'Orders' ORDER BY c.column_id",
     )
@@ -284,7 +285,8 @@ async fn tables_show_their_columns_constraints_and_indexes() {
     assert!(keys[1].0.starts_with("UQ__Customer__"), "{keys:?}");
     assert_eq!(keys[1].2, 2);
     assert_eq!((keys[2].0.as_str(), keys[2].2), ("PK_Orders", 1));
-    let idx: Vec<(Option<String>, i32, u8, String, bool, bool, bool)> = rows(&mut c, "SELECT i.name, i.index_id, i.type, i.type_desc, i.is_unique, i.is_primary_key, i.is_unique_constraint FROM sys.indexes i WHERE i.object_id = OBJECT_ID('dbo.Customers') ORDER BY i.index_id")
+    type Ix = (Option<String>, i32, u8, String, bool, bool, bool);
+    let idx: Vec<Ix> = rows(&mut c, "SELECT i.name, i.index_id, i.type, i.type_desc, i.is_unique, i.is_primary_key, i.is_unique_constraint FROM sys.indexes i WHERE i.object_id = OBJECT_ID('dbo.Customers') ORDER BY i.index_id")
         .await
         .iter()
         .map(|r| (r.get::<&str, _>(0).map(str::to_owned), r.get::<i32, _>(1).unwrap(), r.get::<u8, _>(2).unwrap(), r.get::<&str, _>(3).unwrap().to_owned(), r.get::<bool, _>(4).unwrap(), r.get::<bool, _>(5).unwrap(), r.get::<bool, _>(6).unwrap()))

@@ -28,7 +28,7 @@ impl Instance {
         &self,
         current: &str,
         table: &ObjectName,
-    ) -> Result<super::FoundTable, ServerMessage> {
+    ) -> Result<super::shared::FoundTable, ServerMessage> {
         self.find_table(current, table)?
             .ok_or_else(|| no_table(&table.written()))
     }

@@ -87,7 +87,7 @@ const LIVE: &str = "(o.type <> 'U' OR EXISTS (SELECT 1 FROM sqlite_master m WHER
 /// another name keeps working; INFORMATION_SCHEMA's TABLE_CATALOG is the name it is attached
 /// under).
 pub(super) fn views(d: &str, db: &str) -> String {
-    let catalog = super::lit(db);
+    let catalog = super::shared::lit(db);
     let oc = OBJECT_COLUMNS;
     let view = |name: &str, body: String| {
         format!(r#"DROP VIEW IF EXISTS {d}."sys.{name}"; CREATE VIEW {d}."sys.{name}" AS {body};"#)

@@ -4,7 +4,7 @@
 //! ("sys.default_constraints"), from CREATE TABLE and ALTER TABLE … ADD.
 
 use super::names::{key_name, other_name};
-use super::{already_exists, lit};
+use super::shared::{already_exists, lit};
 use crate::instance::Instance;
 use crate::protocol::tokens::ServerMessage;
 use crate::statement::{ConstraintDef, ConstraintKind, IndexDef};

@@ -5,7 +5,7 @@
 //! enforced by SQLite's own, see sql/table_def.rs).
 
 use super::constraints::TableCtx;
-use super::{FoundTable, lit, lit_opt};
+use super::shared::{FoundTable, lit, lit_opt};
 use crate::instance::Instance;
 use crate::instance::query::{q, sqlite_error};
 use crate::protocol::tokens::ServerMessage;

@@ -12,6 +12,7 @@ mod lookup;
 mod modules;
 mod names;
 mod schemas;
+mod shared;
 mod stats;
 mod tables;
 mod types;
@@ -23,6 +24,7 @@ use crate::protocol::tokens::ServerMessage;
 use crate::statement::ObjectName;
 
 pub use lookup::object_property_types;
+use shared::FoundTable;
 
 /// The catalog tables a DDL statement may change.
 const CATALOG_TABLES: &[&str] = &[
@@ -40,25 +42,6 @@ const CATALOG_TABLES: &[&str] = &[
 /// The first object id a database hands out. Docs are silent on how SQL Server picks ids;
 /// they are just unique in the database, so the emulator counts up from here.
 const FIRST_OBJECT_ID: i64 = 1_000_000;
-
-/// A value as a SQL literal for catalog statements (these are logged with their values).
-pub(super) fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// An optional text as a literal or NULL.
-pub(super) fn lit_opt(s: Option<&str>) -> String {
-    s.map_or_else(|| "NULL".to_owned(), lit)
-}
-
-/// A table the statement names, found: its database, object id, schema id and SQLite name.
-#[derive(Debug, Clone)]
-pub(super) struct FoundTable {
-    pub db: String,
-    pub object_id: i64,
-    pub schema_id: i64,
-    pub name: String,
-}
 
 impl Instance {
     /// Creates the catalog tables and views in a database (at every attach), and records the
@@ -96,7 +79,7 @@ impl Instance {
                 .execute_batch(&s.replace("{db}", &q(db)))
                 .map_err(sqlite_error)?;
             if logged {
-                self.log_change(db, &s.replace("{db}", &format!("{DB_MARKER}")))?;
+                self.log_change(db, &s.replace("{db}", DB_MARKER))?;
             }
         }
         Ok(())
@@ -204,13 +187,4 @@ impl Instance {
             .map(|rows| rows.filter_map(Result::ok).collect())
             .unwrap_or_default()
     }
-}
-
-/// SQL Server error 2714 (severity 16).
-pub(super) fn already_exists(name: &str) -> ServerMessage {
-    ServerMessage::error(
-        2714,
-        16,
-        format!("There is already an object named '{name}' in the database."),
-    )
 }

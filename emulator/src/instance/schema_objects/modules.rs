@@ -3,7 +3,7 @@
 //! "sys.triggers"). The emulator keeps their text and catalog rows; it does not run them (a
 //! view is not selectable, a procedure not executable, a trigger does not fire).
 
-use super::{already_exists, lit};
+use super::shared::{already_exists, lit};
 use crate::instance::Instance;
 use crate::protocol::tokens::ServerMessage;
 use crate::statement::{FunctionKind, ModuleDef, ModuleKind, ObjectName};

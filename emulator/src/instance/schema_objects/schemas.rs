@@ -1,8 +1,8 @@
 //! Schemas ("sys.schemas (Transact-SQL)", "CREATE SCHEMA", "DROP SCHEMA") and the system
 //! types every database has.
 
+use super::shared::{already_exists, lit};
 use super::types::{DEFAULT_COLLATION, SYSTEM_TYPES};
-use super::{already_exists, lit};
 use crate::instance::Instance;
 use crate::instance::query::{q, sqlite_error};
 use crate::protocol::tokens::ServerMessage;

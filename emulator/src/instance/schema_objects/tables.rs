@@ -5,8 +5,8 @@
 
 use super::constraints::TableCtx;
 use super::indexes::heap_row;
+use super::shared::{already_exists, lit, lit_opt};
 use super::types::{DEFAULT_COLLATION, column_type};
-use super::{already_exists, lit, lit_opt};
 use crate::instance::Instance;
 use crate::instance::query::{q, sqlite_error};
 use crate::protocol::tokens::ServerMessage;

@@ -122,10 +122,8 @@ pub(super) fn column_type(name: &str, args: &[Option<i64>]) -> Option<ColumnType
             t.max_length = decimal_bytes(p);
         }
         // "float and real": float(1..24) is real.
-        "float" => {
-            if arg(0).flatten().is_some_and(|n| n <= 24) {
-                return column_type("real", &[]);
-            }
+        "float" if arg(0).flatten().is_some_and(|n| n <= 24) => {
+            return column_type("real", &[]);
         }
         "datetime2" | "time" | "datetimeoffset" => {
             let s = arg(0).flatten().unwrap_or(7);
