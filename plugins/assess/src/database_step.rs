@@ -1,0 +1,56 @@
+//! A database's assessment: its facts, the database rules and the instance's per-database
+//! ones (version, edition), its method. Used by a database step (one work item per database)
+//! and by the instance step (one database per call, for the drafts).
+
+use ferry_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::facts::{InstanceFacts, database};
+use crate::methods::{Choice, choose};
+use crate::rules::{Finding, Scope, Subject, evaluate};
+
+/// What one database's assessment found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseAssessment {
+    pub database: String,
+    pub findings: Vec<Finding>,
+    pub choice: Choice,
+    /// Module text the lexer could not read, and how many modules were scanned.
+    pub modules_scanned: u64,
+    pub modules_unreadable: Vec<String>,
+}
+
+/// Assesses `db` on the source behind `conn`; None when the source has no such database.
+pub fn assess(
+    cx: &mut Context<'_, Config>,
+    conn: ferry_sdk::SqlConnection,
+    instance: &InstanceFacts,
+    instance_findings: &[Finding],
+    db: &str,
+) -> Result<Option<DatabaseAssessment>> {
+    let cfg = cx.config().clone();
+    let Some(facts) = database::read(cx, conn, db)? else {
+        return Ok(None);
+    };
+    let findings = evaluate(
+        Scope::Database,
+        &Subject {
+            instance,
+            database: Some(&facts),
+            config: &cfg,
+        },
+    )?;
+    let considered: Vec<&Finding> = findings
+        .iter()
+        .chain(instance_findings.iter().filter(|f| f.per_database))
+        .collect();
+    let choice = choose(db, facts.size_bytes, &considered, cfg.tier, &cfg);
+    Ok(Some(DatabaseAssessment {
+        database: db.to_owned(),
+        findings,
+        choice,
+        modules_scanned: facts.modules.modules,
+        modules_unreadable: facts.modules.unreadable.clone(),
+    }))
+}

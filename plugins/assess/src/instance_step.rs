@@ -1,0 +1,182 @@
+//! The instance step (`scope = "instance"`): the instance's facts and rules, the sampling
+//! window (one sample per call, a wait between them, so a restart of ferry resumes the window
+//! where the journal left it), then each database's assessment (one per call), then the
+//! sizing per tier and the drafts.
+
+use std::time::Duration;
+
+use ferry_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, TargetTier};
+use crate::database_step::{DatabaseAssessment, assess};
+use crate::draft::{Draft, drafts};
+use crate::facts::{InstanceFacts, instance};
+use crate::report::{finding_rows, method_row};
+use crate::rules::{Finding, Scope, Subject, evaluate};
+use crate::sizing::{Measured, Suggestion, measure, sample, suggest};
+use crate::state::{Progress, State};
+
+/// The instance step's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceOutput {
+    pub instance: InstanceSummary,
+    pub findings: Vec<Finding>,
+    pub sizing: Sizing,
+    pub databases: Vec<DatabaseAssessment>,
+    pub missing_databases: Vec<String>,
+    pub drafts: Vec<Draft>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceSummary {
+    pub product_version: String,
+    pub edition: String,
+    pub collation: String,
+    pub trace_flags_source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sizing {
+    pub measured: Measured,
+    pub suggestions: Vec<Suggestion>,
+}
+
+/// The first call: facts, rules, rows, the first sample.
+pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
+    let cfg = cx.config().clone();
+    cx.phase("facts", Some(0.0), Some("reading the instance"));
+    let conn = cx.sql(&cfg.source)?;
+    let facts = instance::read(cx, conn)?;
+    let findings = evaluate(
+        Scope::Instance,
+        &Subject {
+            instance: &facts,
+            database: None,
+            config: &cfg,
+        },
+    )?;
+    for row in finding_rows("instance", &findings, cfg.tier) {
+        cx.report(row);
+    }
+    let (databases, missing) = selected(&facts, &cfg.databases);
+    let first = sample::take(cx, conn)?;
+    let p = Progress {
+        facts,
+        findings,
+        samples: vec![first],
+        databases,
+        assessed: Vec::new(),
+        missing,
+    };
+    Ok(after_sample(&cfg, p))
+}
+
+/// The databases to assess: the configured ones the source has (and those it lacks), or all.
+fn selected(facts: &InstanceFacts, wanted: &[String]) -> (Vec<String>, Vec<String>) {
+    let all: Vec<String> = facts.databases.iter().map(|d| d.name.clone()).collect();
+    if wanted.is_empty() {
+        return (all, Vec::new());
+    }
+    let have = |w: &String| all.iter().find(|a| a.eq_ignore_ascii_case(w)).cloned();
+    (
+        wanted.iter().filter_map(have).collect(),
+        wanted
+            .iter()
+            .filter(|w| have(w).is_none())
+            .cloned()
+            .collect(),
+    )
+}
+
+/// Waits for the next sample, or goes on to the databases once the window is full.
+fn after_sample(cfg: &Config, p: Progress) -> Outcome<State> {
+    let taken = p.samples.len() as u32;
+    if taken < cfg.samples {
+        let reason = format!(
+            "sampling CPU, memory and IO: {taken} of {} samples, the next in {} s",
+            cfg.samples, cfg.sample_seconds
+        );
+        return Outcome::wait_for(
+            Duration::from_secs(u64::from(cfg.sample_seconds)),
+            State::Sampling(Box::new(p)),
+            reason,
+        );
+    }
+    Outcome::Next(State::Databases(Box::new(p)))
+}
+
+/// A later sample of the window.
+pub fn sampling(cx: &mut Context<'_, Config>, mut p: Progress) -> Result<Outcome<State>> {
+    let cfg = cx.config().clone();
+    let conn = cx.sql(&cfg.source)?;
+    let fraction = p.samples.len() as f32 / cfg.samples.max(1) as f32;
+    cx.phase("sampling", Some(fraction * 0.5), None);
+    p.samples.push(sample::take(cx, conn)?);
+    Ok(after_sample(&cfg, p))
+}
+
+/// One database's assessment per call; the output once all are done.
+pub fn databases(cx: &mut Context<'_, Config>, mut p: Progress) -> Result<Outcome<State>> {
+    let cfg = cx.config().clone();
+    let Some(db) = p.databases.get(p.assessed.len()).cloned() else {
+        return Ok(finish(cx, p));
+    };
+    let done = p.assessed.len() as f32 / p.databases.len().max(1) as f32;
+    cx.phase("databases", Some(0.5 + done * 0.5), Some(&db));
+    let conn = cx.sql(&cfg.source)?;
+    match assess(cx, conn, &p.facts, &p.findings, &db)? {
+        Some(a) => p.assessed.push(a),
+        // Dropped since the instance was read: said in the output, not assessed.
+        None => {
+            p.missing.push(db.clone());
+            p.databases.retain(|d| *d != db);
+        }
+    }
+    Ok(Outcome::Next(State::Databases(Box::new(p))))
+}
+
+fn finish(cx: &mut Context<'_, Config>, p: Progress) -> Outcome<State> {
+    let cfg = cx.config().clone();
+    let size: u64 = p.facts.databases.iter().map(|d| d.size_bytes).sum();
+    let measured = measure(&p.samples, p.facts.cpu_count, size);
+    let suggestions: Vec<Suggestion> = TargetTier::ALL
+        .iter()
+        .map(|&t| {
+            suggest(
+                &measured,
+                t,
+                cfg.target_cpu_percent,
+                cfg.storage_growth_percent,
+            )
+        })
+        .collect();
+    for a in &p.assessed {
+        cx.report(method_row(&a.choice));
+    }
+    if let Some(s) = suggestions.iter().find(|s| s.tier == cfg.tier) {
+        cx.info(&format!(
+            "sizing on {}: {}",
+            cfg.tier.key(),
+            s.reasoning.join(" | ")
+        ));
+    }
+    let choices: Vec<_> = p.assessed.iter().map(|a| a.choice.clone()).collect();
+    let output = InstanceOutput {
+        instance: InstanceSummary {
+            product_version: p.facts.product_version.clone(),
+            edition: p.facts.edition.clone(),
+            collation: p.facts.collation.clone(),
+            trace_flags_source: p.facts.trace_flags_source.clone(),
+        },
+        findings: p.findings,
+        sizing: Sizing {
+            measured,
+            suggestions,
+        },
+        drafts: drafts(&cfg.source, &choices),
+        databases: p.assessed,
+        missing_databases: p.missing,
+    };
+    Outcome::Done(serde_json::to_value(output).unwrap_or_default())
+}

@@ -1,0 +1,389 @@
+//! The database rules' predicates, one small pure function per rule id of `rules.toml`.
+
+use super::subject::{Hit, Predicate, Subject};
+use crate::config::TargetTier;
+use crate::facts::DatabaseFacts;
+
+pub const PREDICATES: &[(&str, Predicate)] = &[
+    ("filestream", filestream),
+    ("filetable", filetable),
+    ("in-memory-oltp", in_memory_oltp),
+    ("multiple-log-files", multiple_log_files),
+    ("database-size", database_size),
+    ("file-count", file_count),
+    ("partially-contained", partially_contained),
+    ("recovery-model", recovery_model),
+    ("compatibility-level", compatibility_level),
+    ("collation-database", collation_database),
+    ("tde-certificate", tde_certificate),
+    ("cross-database-references", cross_database_references),
+    ("distributed-transactions", distributed_transactions),
+    ("clr-assemblies", clr_assemblies),
+    ("service-broker-routes", service_broker_routes),
+    ("xp-cmdshell-used", xp_cmdshell_used),
+    ("ole-automation-used", ole_automation_used),
+    ("sql-mail-used", sql_mail_used),
+    ("deprecated-features", deprecated_features),
+];
+
+/// The database's hit when `yes`.
+fn db_when(
+    s: &Subject,
+    yes: impl Fn(&DatabaseFacts) -> bool,
+    detail: impl Fn(&DatabaseFacts) -> String,
+) -> Vec<Hit> {
+    match s.database {
+        Some(d) if yes(d) => vec![Hit::new(&d.name, detail(d))],
+        _ => Vec::new(),
+    }
+}
+
+/// One hit per module that uses something, with the database's name before it.
+fn modules(s: &Subject, list: impl Fn(&DatabaseFacts) -> Vec<String>, what: &str) -> Vec<Hit> {
+    let Some(d) = s.database else {
+        return Vec::new();
+    };
+    list(d)
+        .into_iter()
+        .map(|m| Hit::new(format!("{}.{m}", d.name), what.to_owned()))
+        .collect()
+}
+
+fn filestream(s: &Subject) -> Vec<Hit> {
+    db_when(
+        s,
+        |d| d.filestream,
+        |_| "a FILESTREAM filegroup or container".into(),
+    )
+}
+
+fn filetable(s: &Subject) -> Vec<Hit> {
+    let Some(d) = s.database else {
+        return Vec::new();
+    };
+    d.filetables
+        .iter()
+        .flatten()
+        .map(|t| Hit::new(format!("{}.{t}", d.name), "a FileTable"))
+        .collect()
+}
+
+fn in_memory_oltp(s: &Subject) -> Vec<Hit> {
+    db_when(
+        s,
+        |d| {
+            d.memory_optimized_filegroup
+                || d.memory_optimized_tables
+                    .as_ref()
+                    .is_some_and(|t| !t.is_empty())
+        },
+        |d| {
+            let tables = d.memory_optimized_tables.clone().unwrap_or_default();
+            if tables.is_empty() {
+                "a MEMORY_OPTIMIZED_DATA filegroup".into()
+            } else {
+                format!("memory-optimized tables {}", tables.join(", "))
+            }
+        },
+    )
+}
+
+fn multiple_log_files(s: &Subject) -> Vec<Hit> {
+    db_when(
+        s,
+        |d| d.log_files > 1,
+        |d| format!("{} log files", d.log_files),
+    )
+}
+
+/// The tiers of which `over` holds, as one hit on the database.
+fn db_on_tiers(
+    s: &Subject,
+    detail: String,
+    over: impl Fn(&DatabaseFacts, TargetTier) -> bool,
+) -> Vec<Hit> {
+    let Some(d) = s.database else {
+        return Vec::new();
+    };
+    let tiers: Vec<TargetTier> = TargetTier::ALL
+        .into_iter()
+        .filter(|&t| over(d, t))
+        .collect();
+    if tiers.is_empty() {
+        return Vec::new();
+    }
+    vec![Hit {
+        object: d.name.clone(),
+        detail,
+        tiers: Some(tiers),
+    }]
+}
+
+fn database_size(s: &Subject) -> Vec<Hit> {
+    let gb = s.database.map_or(0, |d| d.size_bytes.div_ceil(1 << 30));
+    db_on_tiers(s, format!("its files take {gb} GB"), |_, t| {
+        gb > t.tier().max_storage_gb()
+    })
+}
+
+fn file_count(s: &Subject) -> Vec<Hit> {
+    let n = s.database.map_or(0, |d| d.files);
+    db_on_tiers(s, format!("{n} files"), |_, t| n > t.tier().max_files().0)
+}
+
+fn partially_contained(s: &Subject) -> Vec<Hit> {
+    db_when(
+        s,
+        |d| d.partially_contained,
+        |_| "CONTAINMENT = PARTIAL".into(),
+    )
+}
+
+fn recovery_model(s: &Subject) -> Vec<Hit> {
+    db_when(
+        s,
+        |d| !d.recovery_model.is_empty() && !d.recovery_model.eq_ignore_ascii_case("FULL"),
+        |d| format!("recovery model {}", d.recovery_model),
+    )
+}
+
+fn compatibility_level(s: &Subject) -> Vec<Hit> {
+    db_when(
+        s,
+        |d| d.compatibility_level > 0 && d.compatibility_level < 100,
+        |d| format!("compatibility level {}", d.compatibility_level),
+    )
+}
+
+fn collation_database(s: &Subject) -> Vec<Hit> {
+    let target = &s.config.target_collation;
+    db_when(
+        s,
+        |d| !d.collation.is_empty() && !d.collation.eq_ignore_ascii_case(target),
+        |d| {
+            format!(
+                "the database's collation is {}, the target instance's {target}",
+                d.collation
+            )
+        },
+    )
+}
+
+fn tde_certificate(s: &Subject) -> Vec<Hit> {
+    db_when(
+        s,
+        |d| d.encrypted,
+        |d| match &d.tde_certificate {
+            Some((name, thumb)) => {
+                format!("protected by certificate [{name}] (thumbprint 0x{thumb})")
+            }
+            None => "protected by TDE; its certificate could not be read".into(),
+        },
+    )
+}
+
+fn cross_database_references(s: &Subject) -> Vec<Hit> {
+    let Some(d) = s.database else {
+        return Vec::new();
+    };
+    d.modules
+        .cross_database
+        .iter()
+        .map(|(m, other)| {
+            Hit::new(
+                format!("{}.{m}", d.name),
+                format!("names database [{other}]"),
+            )
+        })
+        .collect()
+}
+
+fn distributed_transactions(s: &Subject) -> Vec<Hit> {
+    modules(
+        s,
+        |d| d.modules.distributed_transactions.clone(),
+        "BEGIN DISTRIBUTED TRANSACTION",
+    )
+}
+
+fn clr_assemblies(s: &Subject) -> Vec<Hit> {
+    let Some(d) = s.database else {
+        return Vec::new();
+    };
+    d.assemblies
+        .iter()
+        .filter(|a| !a.permission_set.eq_ignore_ascii_case("SAFE_ACCESS"))
+        .map(|a| {
+            Hit::new(
+                format!("{}.{}", d.name, a.name),
+                format!("PERMISSION_SET {}", a.permission_set),
+            )
+        })
+        .collect()
+}
+
+fn service_broker_routes(s: &Subject) -> Vec<Hit> {
+    let Some(d) = s.database else {
+        return Vec::new();
+    };
+    d.routes
+        .iter()
+        .filter(|r| !r.address.eq_ignore_ascii_case("LOCAL"))
+        .map(|r| {
+            Hit::new(
+                format!("{}.{}", d.name, r.name),
+                format!("address {}", r.address),
+            )
+        })
+        .collect()
+}
+
+fn xp_cmdshell_used(s: &Subject) -> Vec<Hit> {
+    modules(s, |d| d.modules.xp_cmdshell.clone(), "calls xp_cmdshell")
+}
+
+fn ole_automation_used(s: &Subject) -> Vec<Hit> {
+    modules(
+        s,
+        |d| d.modules.ole_automation.clone(),
+        "calls sp_OA* (OLE Automation)",
+    )
+}
+
+fn sql_mail_used(s: &Subject) -> Vec<Hit> {
+    modules(
+        s,
+        |d| d.modules.sql_mail.clone(),
+        "calls SQL Mail (xp_sendmail …)",
+    )
+}
+
+fn deprecated_features(s: &Subject) -> Vec<Hit> {
+    let Some(d) = s.database else {
+        return Vec::new();
+    };
+    d.modules
+        .deprecated
+        .iter()
+        .map(|(m, what)| Hit::new(format!("{}.{m}", d.name), what.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::facts::{Assembly, InstanceFacts, ModuleScan, Route};
+
+    fn run(p: Predicate, d: &DatabaseFacts) -> Vec<Hit> {
+        let (i, c) = (InstanceFacts::default(), Config::default());
+        p(&Subject {
+            instance: &i,
+            database: Some(d),
+            config: &c,
+        })
+    }
+
+    fn clean() -> DatabaseFacts {
+        DatabaseFacts {
+            name: "Sales".into(),
+            compatibility_level: 150,
+            collation: "SQL_Latin1_General_CP1_CI_AS".into(),
+            recovery_model: "FULL".into(),
+            state: "ONLINE".into(),
+            size_bytes: 10 << 30,
+            files: 2,
+            log_files: 1,
+            filetables: Some(Vec::new()),
+            memory_optimized_tables: Some(Vec::new()),
+            ..DatabaseFacts::default()
+        }
+    }
+
+    fn troubled() -> DatabaseFacts {
+        DatabaseFacts {
+            compatibility_level: 90,
+            collation: "Latin1_General_CS_AS".into(),
+            recovery_model: "SIMPLE".into(),
+            partially_contained: true,
+            encrypted: true,
+            tde_certificate: Some(("TdeCert".into(), "AB12".into())),
+            size_bytes: 5 << 40,
+            files: 300,
+            log_files: 2,
+            filestream: true,
+            filetables: Some(vec!["dbo.Docs".into()]),
+            memory_optimized_filegroup: true,
+            memory_optimized_tables: Some(vec!["dbo.Hot".into()]),
+            assemblies: vec![
+                Assembly {
+                    name: "Safe".into(),
+                    permission_set: "SAFE_ACCESS".into(),
+                },
+                Assembly {
+                    name: "Net".into(),
+                    permission_set: "EXTERNAL_ACCESS".into(),
+                },
+            ],
+            routes: vec![Route {
+                name: "ToHr".into(),
+                address: "TCP://hr01:4022".into(),
+            }],
+            modules: ModuleScan {
+                xp_cmdshell: vec!["dbo.a".into()],
+                ole_automation: vec!["dbo.b".into()],
+                sql_mail: vec!["dbo.c".into()],
+                distributed_transactions: vec!["dbo.d".into()],
+                cross_database: vec![("dbo.e".into(), "Hr".into())],
+                deprecated: vec![("dbo.f".into(), "sp_dboption".into())],
+                ..ModuleScan::default()
+            },
+            ..clean()
+        }
+    }
+
+    #[test]
+    fn each_database_rule_fires_on_its_fact_and_not_without_it() {
+        for (id, p) in PREDICATES {
+            assert!(!run(*p, &troubled()).is_empty(), "{id} did not fire");
+            assert!(
+                run(*p, &clean()).is_empty() || *id == "collation-database",
+                "{id} fired on a clean database"
+            );
+        }
+        // The clean database's collation is the target's default: no finding either.
+        assert!(run(collation_database, &clean()).is_empty());
+    }
+
+    #[test]
+    fn hits_name_the_object_and_the_tiers() {
+        let d = troubled();
+        assert_eq!(run(filetable, &d)[0].object, "Sales.dbo.Docs");
+        assert_eq!(run(clr_assemblies, &d).len(), 1);
+        assert_eq!(run(clr_assemblies, &d)[0].object, "Sales.Net");
+        assert!(
+            run(cross_database_references, &d)[0]
+                .detail
+                .contains("[Hr]")
+        );
+        // 5 TB: over Business Critical's 4 TB only.
+        assert_eq!(
+            run(database_size, &d)[0].tiers,
+            Some(vec![TargetTier::BusinessCritical])
+        );
+        // 300 files: over General Purpose's 280.
+        assert_eq!(
+            run(file_count, &d)[0].tiers,
+            Some(vec![TargetTier::GeneralPurpose])
+        );
+        assert!(run(tde_certificate, &d)[0].detail.contains("0xAB12"));
+        let local = DatabaseFacts {
+            routes: vec![Route {
+                name: "Here".into(),
+                address: "LOCAL".into(),
+            }],
+            ..clean()
+        };
+        assert!(run(service_broker_routes, &local).is_empty());
+    }
+}
