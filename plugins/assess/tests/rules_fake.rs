@@ -1,0 +1,352 @@
+//! A test per rule, through the plugin on FakeHost: the scripted source without the rule's
+//! trigger has no row for it; with the trigger, the row `<db or instance>: <rule>` is there with
+//! the rule's id as reason code and the status the tier's severity maps to.
+
+mod common;
+
+use common::{Db, Source, row, run};
+use ferry_sdk::ObjectStatus;
+use serde_json::json;
+
+const INSTANCE: &str = "(instance)";
+
+fn check(item: &str, rule: &str, status: ObjectStatus, mutate: impl Fn(&mut Source)) {
+    let subject = if item == INSTANCE { "instance" } else { item };
+    let name = format!("{subject}: {rule}");
+    let only_sales = json!({"databases": ["Sales"]});
+    let (out, h) = run(Source::default(), item, only_sales.clone());
+    out.unwrap();
+    assert!(
+        row(&h.rows, &name).is_none(),
+        "{name} on the clean source: {:?}",
+        row(&h.rows, &name)
+    );
+    let mut s = Source::default();
+    mutate(&mut s);
+    let (out, h) = run(s, item, only_sales);
+    let out = out.unwrap();
+    let r = row(&h.rows, &name).unwrap_or_else(|| {
+        let names: Vec<&str> = h.rows.iter().map(|r| r.name.as_str()).collect();
+        panic!("no row {name}; rows: {names:?}")
+    });
+    assert_eq!(r.reason_code.as_deref(), Some(rule));
+    assert_eq!(r.status, status, "{name}: {:?}", r.notes);
+    assert!(
+        r.notes
+            .as_deref()
+            .unwrap()
+            .contains("https://learn.microsoft.com/")
+    );
+    // The output holds the finding too.
+    let findings = if item == INSTANCE {
+        let mut all = out["findings"].as_array().unwrap().clone();
+        for d in out["databases"].as_array().unwrap() {
+            all.extend(d["findings"].as_array().unwrap().iter().cloned());
+        }
+        all
+    } else {
+        out["findings"].as_array().unwrap().clone()
+    };
+    assert!(
+        findings.iter().any(|f| f["rule"] == rule),
+        "{rule} not in the output"
+    );
+}
+
+macro_rules! rule {
+    ($test:ident, $item:expr, $rule:expr, $status:ident, $mutate:expr) => {
+        #[test]
+        fn $test() {
+            check($item, $rule, ObjectStatus::$status, $mutate)
+        }
+    };
+}
+
+fn sales(s: &mut Source) -> &mut Db {
+    s.db_mut("Sales")
+}
+
+fn module(s: &mut Source, text: &str) {
+    sales(s)
+        .modules
+        .push(("dbo".into(), "Job".into(), text.into()));
+}
+
+// Instance rules.
+rule!(
+    source_newer_than_policy,
+    INSTANCE,
+    "source-newer-than-policy",
+    Refused,
+    |s| s.version = "17.0.1000.7".into()
+);
+rule!(
+    version_unsupported,
+    INSTANCE,
+    "version-unsupported",
+    Refused,
+    |s| s.version = "9.00.5000.00".into()
+);
+rule!(link_version, INSTANCE, "link-version", Skipped, |s| s
+    .version =
+    "13.0.6300.2".into());
+rule!(link_edition, INSTANCE, "link-edition", Skipped, |s| s
+    .edition =
+    "Express Edition (64-bit)".into());
+rule!(database_count, INSTANCE, "database-count", Refused, |s| {
+    for n in 0..100 {
+        s.databases.push(Db::new(&format!("Extra{n}"), 100 + n, 1));
+    }
+});
+rule!(
+    instance_file_count,
+    INSTANCE,
+    "instance-file-count",
+    Refused,
+    |s| {
+        sales(s).files.extend((0..280).map(|_| (0, 128)));
+    }
+);
+rule!(
+    instance_storage,
+    INSTANCE,
+    "instance-storage",
+    Refused,
+    |s| {
+        s.databases.push(Db::new("Archive", 7, 17 * 1024));
+    }
+);
+rule!(
+    collation_instance,
+    INSTANCE,
+    "collation-instance",
+    Warning,
+    |s| s.collation = "Latin1_General_CI_AS".into()
+);
+rule!(
+    linked_server_provider,
+    INSTANCE,
+    "linked-server-provider",
+    Refused,
+    |s| {
+        s.linked_servers.push((
+            "ORA".into(),
+            "Oracle".into(),
+            "OraOLEDB.Oracle".into(),
+            "ora01".into(),
+        ));
+    }
+);
+rule!(
+    windows_login_unmapped,
+    INSTANCE,
+    "windows-login-unmapped",
+    Refused,
+    |s| {
+        s.principals.push(("CONTOSO\\bob".into(), "U".into()));
+    }
+);
+rule!(
+    agent_subsystem_unsupported,
+    INSTANCE,
+    "agent-subsystem-unsupported",
+    Refused,
+    |s| {
+        s.job_steps
+            .push(("Merge agent".into(), "run".into(), "Merge".into()));
+    }
+);
+rule!(
+    agent_subsystem_verify,
+    INSTANCE,
+    "agent-subsystem-verify",
+    Warning,
+    |s| {
+        s.job_steps
+            .push(("Cleanup".into(), "del".into(), "CmdExec".into()));
+    }
+);
+rule!(
+    xp_cmdshell_enabled,
+    INSTANCE,
+    "xp-cmdshell-enabled",
+    Warning,
+    |s| s.configurations[0].1 = 1
+);
+rule!(
+    ole_automation_enabled,
+    INSTANCE,
+    "ole-automation-enabled",
+    Warning,
+    |s| s.configurations[1].1 = 1
+);
+rule!(trace_flags, INSTANCE, "trace-flags", Warning, |s| s
+    .trace_flags =
+    vec![1117, 3226]);
+rule!(
+    trace_flags_unread,
+    INSTANCE,
+    "trace-flags-unread",
+    Skipped,
+    |s| {
+        s.dbcc_denied = true;
+        s.registry_readable = false;
+    }
+);
+rule!(sql_mail, INSTANCE, "sql-mail", Warning, |s| s
+    .configurations
+    .push(("SQL Mail XPs".into(), 1)));
+rule!(database_mail, INSTANCE, "database-mail", Skipped, |s| s
+    .mail_profiles
+    .push("Ops".into()));
+
+// Database rules.
+rule!(filestream, "Sales", "filestream", Refused, |s| {
+    sales(s).filegroups.push("FD".into());
+    sales(s).files.push((2, 0));
+});
+rule!(filetable, "Sales", "filetable", Refused, |s| sales(s)
+    .filetables
+    .push("Docs".into()));
+rule!(in_memory_oltp, "Sales", "in-memory-oltp", Refused, |s| {
+    sales(s).filegroups.push("FX".into());
+    sales(s).files.push((2, 0));
+    sales(s).memory_optimized_tables.push("Hot".into());
+});
+rule!(
+    multiple_log_files,
+    "Sales",
+    "multiple-log-files",
+    Refused,
+    |s| sales(s).files.push((1, 128))
+);
+rule!(database_size, "Sales", "database-size", Refused, |s| {
+    sales(s).files[0].1 = 17 * 1024 * 131_072
+});
+rule!(file_count, "Sales", "file-count", Refused, |s| sales(s)
+    .files
+    .extend((0..280).map(|_| (0, 128))));
+rule!(
+    partially_contained,
+    "Sales",
+    "partially-contained",
+    Refused,
+    |s| sales(s).containment = 1
+);
+rule!(recovery_model, "Sales", "recovery-model", Skipped, |s| {
+    sales(s).recovery = "SIMPLE".into()
+});
+rule!(
+    compatibility_level,
+    "Sales",
+    "compatibility-level",
+    Warning,
+    |s| sales(s).compatibility_level = 90
+);
+rule!(
+    collation_database,
+    "Sales",
+    "collation-database",
+    Skipped,
+    |s| sales(s).collation = "Latin1_General_CS_AS".into()
+);
+rule!(tde_certificate, "Sales", "tde-certificate", Warning, |s| {
+    sales(s).encrypted = true
+});
+rule!(
+    cross_database_references,
+    "Sales",
+    "cross-database-references",
+    Warning,
+    |s| module(s, "CREATE VIEW dbo.v AS SELECT * FROM Hr.dbo.Staff")
+);
+rule!(
+    distributed_transactions,
+    "Sales",
+    "distributed-transactions",
+    Warning,
+    |s| module(s, "BEGIN DISTRIBUTED TRANSACTION; COMMIT")
+);
+rule!(clr_assemblies, "Sales", "clr-assemblies", Warning, |s| {
+    sales(s)
+        .assemblies
+        .push(("Net".into(), "EXTERNAL_ACCESS".into()))
+});
+rule!(
+    service_broker_routes,
+    "Sales",
+    "service-broker-routes",
+    Warning,
+    |s| sales(s)
+        .routes
+        .push(("ToHr".into(), "TCP://hr01:4022".into()))
+);
+rule!(
+    xp_cmdshell_used,
+    "Sales",
+    "xp-cmdshell-used",
+    Warning,
+    |s| module(s, "EXEC xp_cmdshell 'dir'")
+);
+rule!(
+    ole_automation_used,
+    "Sales",
+    "ole-automation-used",
+    Warning,
+    |s| module(s, "EXEC sp_OACreate 'x', @o OUT")
+);
+rule!(
+    sql_mail_used,
+    "Sales",
+    "sql-mail-used",
+    Warning,
+    |s| module(s, "EXEC master..xp_sendmail 'ops@contoso.com'")
+);
+rule!(
+    deprecated_features,
+    "Sales",
+    "deprecated-features",
+    Skipped,
+    |s| module(s, "EXEC sp_dboption 'Sales', 'read only', 'true'")
+);
+
+#[test]
+fn every_rule_in_the_data_has_a_test_here() {
+    let here = include_str!("rules_fake.rs");
+    let data = include_str!("../src/rules/rules.toml");
+    for line in data.lines().filter(|l| l.starts_with("id = ")) {
+        let id = line.trim_start_matches("id = ").trim_matches('"');
+        assert!(
+            here.contains(&format!("\"{id}\",")),
+            "rule {id} has no test"
+        );
+    }
+}
+
+#[test]
+fn the_instance_version_rules_are_each_database_s_rows_too() {
+    let mut s = Source::default();
+    s.version = "13.0.6300.2".into();
+    let (out, h) = run(s, "Sales", json!({}));
+    out.unwrap();
+    assert!(row(&h.rows, "Sales: link-version").is_some());
+}
+
+#[test]
+fn blockers_fail_the_database_only_when_asked() {
+    let mut s = Source::default();
+    s.db_mut("Sales").containment = 1;
+    let (out, h) = run(s.clone(), "Sales", json!({"fail_on_blockers": true}));
+    let e = out.unwrap_err().describe();
+    assert!(e.contains("partially-contained"), "{e}");
+    // Its rows are reported before it fails.
+    assert!(row(&h.rows, "Sales: partially-contained").is_some());
+    let (out, _) = run(s, "Sales", json!({}));
+    assert!(out.is_ok());
+}
+
+#[test]
+fn a_database_the_source_lacks_is_named() {
+    let (out, _) = run(Source::default(), "Nope", json!({}));
+    assert!(out.unwrap_err().describe().contains("[Nope]"));
+}
