@@ -22,6 +22,25 @@ use crate::wit::{
 type QueryHandler = Box<dyn FnMut(&str, &str, &[Param]) -> Result<QueryResult>>;
 type ArmHandler = Box<dyn FnMut(&str, &ArmRequest) -> Result<ArmResponse>>;
 
+/// A one-set query result with these columns (typed `nvarchar`: handlers answer values, the
+/// type name is not read) and rows, for a test's query handler.
+pub fn result_set(columns: &[&str], rows: Vec<Vec<SqlValue>>) -> QueryResult {
+    QueryResult {
+        sets: vec![crate::wit::RowSet {
+            columns: columns
+                .iter()
+                .map(|c| crate::wit::Column {
+                    name: (*c).to_owned(),
+                    sql_type: "nvarchar".into(),
+                })
+                .collect(),
+            rows,
+            truncated: false,
+        }],
+        messages: vec![],
+    }
+}
+
 /// A host for native tests: records everything a plugin emits and answers capability calls
 /// from what the test configured. Unconfigured capabilities answer `unsupported`.
 #[derive(Default)]

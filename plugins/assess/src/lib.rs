@@ -15,11 +15,11 @@
 //! # Modules
 //!
 //! ```text
-//! lib ── instance_step ── database_step ── methods
-//!   │          ├── sizing (sample)            └── rules (instance_rules, database_rules)
-//!   │          ├── draft                                      └── facts (instance, database, modules)
-//!   │          └── report
-//!   └── database_step, report
+//! lib ── instance_step ── sizing (sample)      database_step ── methods
+//!   │          ├── draft                             ├── facts (instance, database, modules)
+//!   │          ├── database_step                     └── rules (instance_rules, database_rules,
+//!   │          └── report                                       subject; data: rules.toml)
+//!   └── database_step, report, state (State, Progress)
 //! data: config
 //! ```
 

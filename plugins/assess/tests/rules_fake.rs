@@ -325,8 +325,10 @@ fn every_rule_in_the_data_has_a_test_here() {
 
 #[test]
 fn the_instance_version_rules_are_each_database_s_rows_too() {
-    let mut s = Source::default();
-    s.version = "13.0.6300.2".into();
+    let s = Source {
+        version: "13.0.6300.2".into(),
+        ..Source::default()
+    };
     let (out, h) = run(s, "Sales", json!({}));
     out.unwrap();
     assert!(row(&h.rows, "Sales: link-version").is_some());

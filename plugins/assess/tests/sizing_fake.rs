@@ -9,12 +9,25 @@ use std::rc::Rc;
 use assess::{Assess, State};
 use common::{Source, config, host, run};
 use ferry_sdk::bindings::ferry::plugin::types::{Outcome, WaitFor};
+use ferry_sdk::fake::FakeHost;
 use serde_json::{Value, json};
 
 fn busy() -> Source {
     Source {
         cpu_percent: 60,
         ..Source::default()
+    }
+}
+
+/// Runs the instance step from `state` to its output, skipping waits.
+fn to_the_end(h: &mut FakeHost, cfg: &Value, mut state: String) -> Value {
+    loop {
+        let ctx = h.context(cfg, "(instance)", 1);
+        match ferry_sdk::run_step::<Assess>(h, ctx, Some(&state)).unwrap() {
+            Outcome::Done(out) => return serde_json::from_str(&out).unwrap(),
+            Outcome::Next(s) => state = s,
+            Outcome::Wait(w) => state = w.state,
+        }
     }
 }
 
@@ -120,15 +133,7 @@ fn a_restart_resumes_the_window_from_the_journaled_state() {
     let state: State = serde_json::from_str(&again).unwrap();
     assert!(matches!(&state, State::Sampling(p) if p.samples.len() == 2));
     // To the end.
-    let mut state = s2;
-    let out = loop {
-        let ctx = h2.context(&cfg, "(instance)", 1);
-        match ferry_sdk::run_step::<Assess>(&mut h2, ctx, Some(&state)).unwrap() {
-            Outcome::Done(out) => break serde_json::from_str::<Value>(&out).unwrap(),
-            Outcome::Next(s) => state = s,
-            Outcome::Wait(w) => state = w.state,
-        }
-    };
+    let out = to_the_end(&mut h2, &cfg, s2);
     assert_eq!(out["sizing"]["measured"]["samples"], 3);
     // Four clock reads (the repeated call took one too): the window spans the first to the last kept.
     assert!(
@@ -152,15 +157,7 @@ fn a_server_restart_in_the_window_leaves_the_rates_unknown_not_wrong() {
     src.borrow_mut().io_ops = 0;
     src.borrow_mut().log_bytes = 0;
     src.borrow_mut().log_bytes_per_tick = 1_000_000;
-    let mut state = w.state;
-    let out = loop {
-        let ctx = h.context(&cfg, "(instance)", 1);
-        match ferry_sdk::run_step::<Assess>(&mut h, ctx, Some(&state)).unwrap() {
-            Outcome::Done(out) => break serde_json::from_str::<Value>(&out).unwrap(),
-            Outcome::Next(s) => state = s,
-            Outcome::Wait(w) => state = w.state,
-        }
-    };
+    let out = to_the_end(&mut h, &cfg, w.state);
     assert_eq!(out["sizing"]["measured"]["iops"], Value::Null);
     assert_eq!(out["sizing"]["measured"]["log_mbps"], Value::Null);
 }

@@ -38,15 +38,26 @@ fn db_when(
     }
 }
 
-/// One hit per module that uses something, with the database's name before it.
-fn modules(s: &Subject, list: impl Fn(&DatabaseFacts) -> Vec<String>, what: &str) -> Vec<Hit> {
+/// One hit per part of the database `parts` names (a module, a table, an assembly, a route),
+/// as `(part, what about it)`, each named `<db>.<part>`.
+fn parts(s: &Subject, parts: impl Fn(&DatabaseFacts) -> Vec<(String, String)>) -> Vec<Hit> {
     let Some(d) = s.database else {
         return Vec::new();
     };
-    list(d)
+    parts(d)
         .into_iter()
-        .map(|m| Hit::new(format!("{}.{m}", d.name), what.to_owned()))
+        .map(|(part, what)| Hit::new(format!("{}.{part}", d.name), what))
         .collect()
+}
+
+/// The modules in `list`, each with the same `what`.
+fn modules(s: &Subject, list: impl Fn(&DatabaseFacts) -> &Vec<String>, what: &str) -> Vec<Hit> {
+    parts(s, |d| {
+        list(d)
+            .iter()
+            .map(|m| (m.clone(), what.to_owned()))
+            .collect()
+    })
 }
 
 fn filestream(s: &Subject) -> Vec<Hit> {
@@ -58,14 +69,12 @@ fn filestream(s: &Subject) -> Vec<Hit> {
 }
 
 fn filetable(s: &Subject) -> Vec<Hit> {
-    let Some(d) = s.database else {
-        return Vec::new();
-    };
-    d.filetables
-        .iter()
-        .flatten()
-        .map(|t| Hit::new(format!("{}.{t}", d.name), "a FileTable"))
-        .collect()
+    parts(s, |d| {
+        let tables = d.filetables.iter().flatten();
+        tables
+            .map(|t| (t.clone(), "a FileTable".to_owned()))
+            .collect()
+    })
 }
 
 fn in_memory_oltp(s: &Subject) -> Vec<Hit> {
@@ -183,90 +192,64 @@ fn tde_certificate(s: &Subject) -> Vec<Hit> {
 }
 
 fn cross_database_references(s: &Subject) -> Vec<Hit> {
-    let Some(d) = s.database else {
-        return Vec::new();
-    };
-    d.modules
-        .cross_database
-        .iter()
-        .map(|(m, other)| {
-            Hit::new(
-                format!("{}.{m}", d.name),
-                format!("names database [{other}]"),
-            )
-        })
-        .collect()
+    parts(s, |d| {
+        let refs = d.modules.cross_database.iter();
+        refs.map(|(m, other)| (m.clone(), format!("names database [{other}]")))
+            .collect()
+    })
 }
 
 fn distributed_transactions(s: &Subject) -> Vec<Hit> {
     modules(
         s,
-        |d| d.modules.distributed_transactions.clone(),
+        |d| &d.modules.distributed_transactions,
         "BEGIN DISTRIBUTED TRANSACTION",
     )
 }
 
 fn clr_assemblies(s: &Subject) -> Vec<Hit> {
-    let Some(d) = s.database else {
-        return Vec::new();
-    };
-    d.assemblies
-        .iter()
-        .filter(|a| !a.permission_set.eq_ignore_ascii_case("SAFE_ACCESS"))
-        .map(|a| {
-            Hit::new(
-                format!("{}.{}", d.name, a.name),
-                format!("PERMISSION_SET {}", a.permission_set),
-            )
-        })
-        .collect()
+    parts(s, |d| {
+        d.assemblies
+            .iter()
+            .filter(|a| !a.permission_set.eq_ignore_ascii_case("SAFE_ACCESS"))
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    format!("PERMISSION_SET {}", a.permission_set),
+                )
+            })
+            .collect()
+    })
 }
 
 fn service_broker_routes(s: &Subject) -> Vec<Hit> {
-    let Some(d) = s.database else {
-        return Vec::new();
-    };
-    d.routes
-        .iter()
-        .filter(|r| !r.address.eq_ignore_ascii_case("LOCAL"))
-        .map(|r| {
-            Hit::new(
-                format!("{}.{}", d.name, r.name),
-                format!("address {}", r.address),
-            )
-        })
-        .collect()
+    parts(s, |d| {
+        d.routes
+            .iter()
+            .filter(|r| !r.address.eq_ignore_ascii_case("LOCAL"))
+            .map(|r| (r.name.clone(), format!("address {}", r.address)))
+            .collect()
+    })
 }
 
 fn xp_cmdshell_used(s: &Subject) -> Vec<Hit> {
-    modules(s, |d| d.modules.xp_cmdshell.clone(), "calls xp_cmdshell")
+    modules(s, |d| &d.modules.xp_cmdshell, "calls xp_cmdshell")
 }
 
 fn ole_automation_used(s: &Subject) -> Vec<Hit> {
     modules(
         s,
-        |d| d.modules.ole_automation.clone(),
+        |d| &d.modules.ole_automation,
         "calls sp_OA* (OLE Automation)",
     )
 }
 
 fn sql_mail_used(s: &Subject) -> Vec<Hit> {
-    modules(
-        s,
-        |d| d.modules.sql_mail.clone(),
-        "calls SQL Mail (xp_sendmail …)",
-    )
+    modules(s, |d| &d.modules.sql_mail, "calls SQL Mail (xp_sendmail …)")
 }
 
 fn deprecated_features(s: &Subject) -> Vec<Hit> {
-    let Some(d) = s.database else {
-        return Vec::new();
-    };
-    d.modules
-        .deprecated
-        .iter()
-        .map(|(m, what)| Hit::new(format!("{}.{m}", d.name), what.clone()))
-        .collect()
+    parts(s, |d| d.modules.deprecated.clone())
 }
 
 #[cfg(test)]

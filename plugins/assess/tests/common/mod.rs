@@ -10,9 +10,7 @@ use std::rc::Rc;
 
 use assess::Assess;
 use ferry_sdk::fake::FakeHost;
-use ferry_sdk::{
-    CapabilityKind, Column, Error, ObjectRow, Param, ParamValue, QueryResult, RowSet, SqlValue,
-};
+use ferry_sdk::{CapabilityKind, Error, ObjectRow, Param, ParamValue, QueryResult, SqlValue};
 use serde_json::{Value, json};
 
 pub fn t(s: &str) -> SqlValue {
@@ -22,22 +20,7 @@ pub fn i(n: i64) -> SqlValue {
     SqlValue::Int(n)
 }
 
-pub fn set(columns: &[&str], rows: Vec<Vec<SqlValue>>) -> QueryResult {
-    QueryResult {
-        sets: vec![RowSet {
-            columns: columns
-                .iter()
-                .map(|c| Column {
-                    name: (*c).to_owned(),
-                    sql_type: "nvarchar".into(),
-                })
-                .collect(),
-            rows,
-            truncated: false,
-        }],
-        messages: vec![],
-    }
-}
+pub use ferry_sdk::fake::result_set as set;
 
 /// One database of the source.
 #[derive(Clone, Debug)]
