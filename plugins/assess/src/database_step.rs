@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::facts::{InstanceFacts, database};
 use crate::methods::{Choice, choose};
+use crate::report::{finding_rows, method_row};
 use crate::rules::{Finding, Scope, Subject, evaluate};
 
 /// What one database's assessment found.
@@ -16,9 +17,11 @@ pub struct DatabaseAssessment {
     pub database: String,
     pub findings: Vec<Finding>,
     pub choice: Choice,
-    /// Module text the lexer could not read, and how many modules were scanned.
+    /// Module text the lexer could not read, how many modules were scanned, and whether the
+    /// text was cut to the query's limit (then the module rules saw only part of it).
     pub modules_scanned: u64,
     pub modules_unreadable: Vec<String>,
+    pub modules_truncated: bool,
 }
 
 /// Assesses `db` on the source behind `conn`; None when the source has no such database.
@@ -33,7 +36,7 @@ pub fn assess(
     let Some(facts) = database::read(cx, conn, db)? else {
         return Ok(None);
     };
-    let findings = evaluate(
+    let mut findings = evaluate(
         Scope::Database,
         &Subject {
             instance,
@@ -41,16 +44,31 @@ pub fn assess(
             config: &cfg,
         },
     )?;
-    let considered: Vec<&Finding> = findings
-        .iter()
-        .chain(instance_findings.iter().filter(|f| f.per_database))
-        .collect();
+    // The instance's per-database findings (its version and edition) are this database's too.
+    findings.extend(instance_findings.iter().filter(|f| f.per_database).cloned());
+    let considered: Vec<&Finding> = findings.iter().collect();
     let choice = choose(db, facts.size_bytes, &considered, cfg.tier, &cfg);
+    if facts.modules.truncated {
+        cx.warn(&format!(
+            "[{db}]'s module text was cut to the query's limit: the module rules covered only \
+             the modules that came"
+        ));
+    }
     Ok(Some(DatabaseAssessment {
         database: db.to_owned(),
         findings,
         choice,
         modules_scanned: facts.modules.modules,
         modules_unreadable: facts.modules.unreadable.clone(),
+        modules_truncated: facts.modules.truncated,
     }))
+}
+
+/// Reports `a`'s rows: one per rule that found something, and its method.
+pub fn report(cx: &mut Context<'_, Config>, a: &DatabaseAssessment) {
+    let tier = cx.config().tier;
+    for row in finding_rows(&a.database, &a.findings, tier) {
+        cx.report(row);
+    }
+    cx.report(method_row(&a.choice));
 }

@@ -12,7 +12,7 @@ use crate::config::{Config, TargetTier};
 use crate::database_step::{DatabaseAssessment, assess};
 use crate::draft::{Draft, drafts};
 use crate::facts::{InstanceFacts, instance};
-use crate::report::{finding_rows, method_row};
+use crate::report::finding_rows;
 use crate::rules::{Finding, Scope, Subject, evaluate};
 use crate::sizing::{Measured, Suggestion, measure, sample, suggest};
 use crate::state::{Progress, State};
@@ -126,7 +126,10 @@ pub fn databases(cx: &mut Context<'_, Config>, mut p: Progress) -> Result<Outcom
     cx.phase("databases", Some(0.5 + done * 0.5), Some(&db));
     let conn = cx.sql(&cfg.source)?;
     match assess(cx, conn, &p.facts, &p.findings, &db)? {
-        Some(a) => p.assessed.push(a),
+        Some(a) => {
+            crate::database_step::report(cx, &a);
+            p.assessed.push(a);
+        }
         // Dropped since the instance was read: said in the output, not assessed.
         None => {
             p.missing.push(db.clone());
@@ -151,9 +154,6 @@ fn finish(cx: &mut Context<'_, Config>, p: Progress) -> Outcome<State> {
             )
         })
         .collect();
-    for a in &p.assessed {
-        cx.report(method_row(&a.choice));
-    }
     if let Some(s) = suggestions.iter().find(|s| s.tier == cfg.tier) {
         cx.info(&format!(
             "sizing on {}: {}",

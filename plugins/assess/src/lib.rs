@@ -36,7 +36,6 @@ pub mod state;
 
 use config::Config;
 use ferry_sdk::prelude::*;
-use report::{finding_rows, method_row};
 use rules::{Scope, Severity, Subject, evaluate};
 pub use state::{Progress, State};
 
@@ -65,18 +64,9 @@ fn database(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
             "the source has no database [{db}]: check its name in migration.toml"
         )));
     };
-    // The instance's per-database findings (version, edition) are this database's too.
-    let mine: Vec<_> = a
+    database_step::report(cx, &a);
+    let blockers: Vec<&str> = a
         .findings
-        .iter()
-        .chain(instance_findings.iter().filter(|f| f.per_database))
-        .cloned()
-        .collect();
-    for row in finding_rows(&db, &mine, cfg.tier) {
-        cx.report(row);
-    }
-    cx.report(method_row(&a.choice));
-    let blockers: Vec<&str> = mine
         .iter()
         .filter(|f| f.on(cfg.tier) == Some(Severity::Blocker))
         .map(|f| f.rule.as_str())

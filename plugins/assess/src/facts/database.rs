@@ -15,7 +15,7 @@ use super::modules::{Module, scan};
 use super::{Assembly, DatabaseFacts, Route};
 
 /// Module text can be long: up to 16 MiB of it is read (the host caps it too); a cut answer is
-/// said in the report (`ModuleScan::read` stays true, the scan covers what came).
+/// said in the log and the output (`ModuleScan::truncated`), the scan covers what came.
 const MODULE_LIMITS: QueryLimits = QueryLimits {
     max_rows: 100_000,
     max_bytes: 16 << 20,
@@ -131,8 +131,9 @@ fn modules<C>(
          JOIN {q}.sys.schemas s ON s.schema_id = o.schema_id \
          WHERE o.is_ms_shipped = 0"
     );
-    let found: Vec<Module> = cx
-        .query(conn, &sql, &[], MODULE_LIMITS)?
+    let result = cx.query(conn, &sql, &[], MODULE_LIMITS)?;
+    let truncated = result.sets.iter().any(|s| s.truncated);
+    let found: Vec<Module> = result
         .into_first_rows()
         .iter()
         .map(|r| Module {
@@ -140,5 +141,7 @@ fn modules<C>(
             definition: text(r.get(2)),
         })
         .collect();
-    Ok(scan(db, &found))
+    let mut scan = scan(db, &found);
+    scan.truncated = truncated;
+    Ok(scan)
 }

@@ -35,16 +35,19 @@ pub fn read<C>(cx: &mut Context<'_, C>, conn: SqlConnection) -> Result<InstanceF
     }
     // "sys.dm_os_sys_info": cpu_count (logical CPUs), physical_memory_kb (2012+; the column
     // was physical_memory_in_bytes before, so an older server leaves memory unknown).
-    if let Some(r) = cx
-        .rows_if_present(
-            conn,
-            "SELECT cpu_count, physical_memory_kb FROM sys.dm_os_sys_info",
-            &[],
-        )?
+    let both = cx.rows_if_present(
+        conn,
+        "SELECT cpu_count, physical_memory_kb FROM sys.dm_os_sys_info",
+        &[],
+    )?;
+    if let Some(r) = both.as_ref().and_then(|r| r.first()) {
+        f.cpu_count = Some(int(r.first()).max(0) as u64);
+        f.physical_memory_kb = Some(int(r.get(1)).max(0) as u64);
+    } else if let Some(r) = cx
+        .rows_if_present(conn, "SELECT cpu_count FROM sys.dm_os_sys_info", &[])?
         .and_then(|r| r.into_iter().next())
     {
         f.cpu_count = Some(int(r.first()).max(0) as u64);
-        f.physical_memory_kb = Some(int(r.get(1)).max(0) as u64);
     }
     configurations(cx, conn, &mut f)?;
     // "sys.servers": linked servers only (server_id 0 is the instance itself).

@@ -32,6 +32,8 @@ pub struct ModuleScan {
     pub deprecated: Vec<(String, String)>,
     /// Whether the module text could be read at all (`sys.sql_modules`).
     pub read: bool,
+    /// Whether the answer was cut to the query's limit.
+    pub truncated: bool,
 }
 
 /// Procedures a Managed Instance does not run: `xp_cmdshell` ("T-SQL differences between SQL

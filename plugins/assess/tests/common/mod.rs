@@ -44,6 +44,8 @@ pub struct Db {
     pub routes: Vec<(String, String)>,
     /// (schema, name, definition).
     pub modules: Vec<(String, String, String)>,
+    /// The module text answer is cut to the query's limits.
+    pub modules_truncated: bool,
 }
 
 impl Db {
@@ -68,6 +70,7 @@ impl Db {
                 "GetOrders".into(),
                 "CREATE PROCEDURE dbo.GetOrders AS SELECT * FROM dbo.Orders".into(),
             )],
+            modules_truncated: false,
         }
     }
 }
@@ -96,6 +99,8 @@ pub struct Source {
     pub startup_args: Vec<String>,
     /// False: `sys.dm_server_registry` answers "Invalid object name" (error 208).
     pub registry_readable: bool,
+    /// SQL Server 2008's `sys.dm_os_sys_info`, without `physical_memory_kb` (error 207).
+    pub sys_info_2008: bool,
     pub databases: Vec<Db>,
     /// Clock and counters, advanced on each clock read.
     pub ms_ticks: i64,
@@ -128,6 +133,7 @@ impl Default for Source {
             dbcc_denied: false,
             startup_args: vec!["-dC:\\data\\master.mdf".into()],
             registry_readable: true,
+            sys_info_2008: false,
             databases: vec![Db::new("Sales", 5, 10), Db::new("Hr", 6, 200)],
             ms_ticks: 1_000_000,
             tick_ms: 30_000,
@@ -214,6 +220,15 @@ impl Source {
             return ok(&["ms_ticks"], vec![vec![i(self.ms_ticks)]]);
         }
         if sql.contains("sys.dm_os_sys_info") {
+            if self.sys_info_2008 {
+                if sql.contains("physical_memory_kb") {
+                    return Err(Error::failed_with_code(
+                        "Invalid column name 'physical_memory_kb'.",
+                        207,
+                    ));
+                }
+                return ok(&["cpu_count"], vec![vec![i(self.cpu_count)]]);
+            }
             return ok(
                 &["cpu_count", "physical_memory_kb"],
                 vec![vec![i(self.cpu_count), i(self.memory_kb)]],
@@ -408,7 +423,9 @@ impl Source {
                 .iter()
                 .map(|(s, n, def)| vec![t(s), t(n), t(def)])
                 .collect();
-            return ok(&["schema", "name", "definition"], rows);
+            let mut r = set(&["schema", "name", "definition"], rows);
+            r.sets[0].truncated = d.modules_truncated;
+            return Ok(r);
         }
         Err(Error::failed(format!(
             "the scripted source does not know: {sql}"

@@ -1,0 +1,75 @@
+//! Facts a server's version or a read grant makes harder to read, through the plugin on
+//! FakeHost: each is read another documented way, or said to be unknown.
+
+mod common;
+
+use common::{Source, row, run};
+use ferry_sdk::Level;
+use serde_json::json;
+
+#[test]
+fn trace_flags_come_from_the_startup_parameters_when_dbcc_is_refused() {
+    let s = Source {
+        dbcc_denied: true,
+        startup_args: vec![
+            "-dC:\\data\\master.mdf".into(),
+            "-T1117".into(),
+            "-T3226".into(),
+        ],
+        ..Source::default()
+    };
+    let (out, h) = run(s, "(instance)", json!({"databases": ["Sales"]}));
+    let out = out.unwrap();
+    let notes = row(&h.rows, "instance: trace-flags")
+        .unwrap()
+        .notes
+        .clone()
+        .unwrap();
+    assert!(
+        notes.contains("1117, 3226") && notes.contains("sys.dm_server_registry"),
+        "{notes}"
+    );
+    assert!(
+        out["instance"]["trace_flags_source"]
+            .as_str()
+            .unwrap()
+            .contains("startup parameters")
+    );
+}
+
+#[test]
+fn sql_server_2008_s_sys_info_still_gives_the_cpu_count() {
+    let s = Source {
+        sys_info_2008: true,
+        version: "10.50.6000.34".into(),
+        ..Source::default()
+    };
+    let (out, _) = run(s, "(instance)", json!({"databases": ["Sales"]}));
+    let out = out.unwrap();
+    assert_eq!(out["sizing"]["measured"]["cpu_count"], 8);
+}
+
+#[test]
+fn module_text_cut_to_the_limit_is_said() {
+    let mut s = Source::default();
+    s.db_mut("Sales").modules_truncated = true;
+    let (out, h) = run(s, "Sales", json!({}));
+    let out = out.unwrap();
+    assert_eq!(out["modules_truncated"], true);
+    assert!(
+        h.logs
+            .iter()
+            .any(|(l, m)| *l == Level::Warn && m.contains("[Sales]'s module text was cut"))
+    );
+}
+
+#[test]
+fn the_instance_step_reports_each_database_s_rows_as_it_assesses_it() {
+    let mut s = Source::default();
+    s.db_mut("Hr").filegroups.push("FD".into());
+    let (out, h) = run(s, "(instance)", json!({}));
+    out.unwrap();
+    assert!(row(&h.rows, "Hr: filestream").is_some());
+    assert!(row(&h.rows, "Hr: method").is_some());
+    assert!(row(&h.rows, "Sales: method").is_some());
+}
