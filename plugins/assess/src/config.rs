@@ -81,6 +81,11 @@ pub struct Config {
     /// SQL label of the source SQL Server (read is enough: the step never changes anything).
     #[schemars(length(min = 1))]
     pub source: String,
+    /// SQL label of the target Managed Instance, when it exists already (read is enough): its
+    /// collation and update policy replace `target_collation` and `update_policy`, and its
+    /// free room, database names and TDE certificates are checked per database.
+    #[schemars(length(min = 1))]
+    pub target: Option<String>,
     /// The tier report rows are judged for; the output holds every tier's verdicts.
     pub tier: TargetTier,
     /// The target instance's update policy: a source newer than it cannot be restored.
@@ -123,6 +128,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             source: "source".into(),
+            target: None,
             tier: TargetTier::GeneralPurpose,
             update_policy: Policy::SqlServer2022,
             // The collation a Managed Instance gets when none is chosen ("Collation", Azure

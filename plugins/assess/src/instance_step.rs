@@ -47,7 +47,8 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
     cx.phase("facts", Some(0.0), Some("reading the instance"));
     let conn = cx.sql(&cfg.source)?;
-    let facts = instance::read(cx, conn)?;
+    let mut facts = instance::read(cx, conn)?;
+    crate::facts::target::attach(cx, &mut facts)?;
     let findings = evaluate(
         Scope::Instance,
         &Subject {

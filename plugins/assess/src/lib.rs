@@ -50,7 +50,8 @@ fn database(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
     let db = cx.item().to_owned();
     cx.phase("facts", Some(0.0), Some(&db));
     let conn = cx.sql(&cfg.source)?;
-    let instance = facts::instance::read(cx, conn)?;
+    let mut instance = facts::instance::read(cx, conn)?;
+    facts::target::attach(cx, &mut instance)?;
     let instance_findings = evaluate(
         Scope::Instance,
         &Subject {

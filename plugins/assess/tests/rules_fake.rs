@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Db, Source, row, run};
+use common::{Db, Source, Target, row, run};
 use ferry_sdk::ObjectStatus;
 use serde_json::json;
 
@@ -309,6 +309,78 @@ rule!(
     Skipped,
     |s| module(s, "EXEC sp_dboption 'Sales', 'read only', 'true'")
 );
+
+// Database rules with a target read (`target = "target"`).
+fn check_with_target(rule: &str, status: ObjectStatus, mutate: impl Fn(&mut Target)) {
+    let name = format!("Sales: {rule}");
+    let with = |t: Target| Source {
+        target: Some(t),
+        ..Source::default()
+    };
+    let cfg = json!({"target": "target"});
+    let (out, h) = run(with(Target::default()), "Sales", cfg.clone());
+    out.unwrap();
+    assert!(row(&h.rows, &name).is_none(), "{name} on a roomy target");
+    let mut t = Target::default();
+    mutate(&mut t);
+    let (out, h) = run(with(t), "Sales", cfg);
+    out.unwrap();
+    let r = row(&h.rows, &name).unwrap_or_else(|| panic!("no row {name}"));
+    assert_eq!(r.status, status);
+}
+
+#[test]
+fn target_capacity() {
+    check_with_target("target-capacity", ObjectStatus::Refused, |t| {
+        // 11 GiB of files, 8 GiB free.
+        t.used_mb = t.reserved_mb - 8 * 1024;
+    });
+}
+
+#[test]
+fn target_name_taken() {
+    check_with_target("target-name-taken", ObjectStatus::Refused, |t| {
+        t.databases.push("sales".into())
+    });
+}
+
+#[test]
+fn a_target_read_replaces_the_configured_collation_policy_and_certificate_check() {
+    let mut s = Source {
+        version: "17.0.1000.7".into(),
+        collation: "Latin1_General_CI_AS".into(),
+        target: Some(Target {
+            update_type: "Continuous".into(),
+            collation: "Latin1_General_CI_AS".into(),
+            certificates: vec!["AB12".into()],
+            ..Target::default()
+        }),
+        ..Source::default()
+    };
+    s.db_mut("Sales").encrypted = true;
+    s.db_mut("Sales").collation = "Latin1_General_CI_AS".into();
+    let (out, h) = run(s.clone(), "Sales", json!({"target": "target"}));
+    out.unwrap();
+    // Always-up-to-date restores 2025; the collations match; the certificate is there.
+    for rule in [
+        "source-newer-than-policy",
+        "collation-database",
+        "tde-certificate",
+    ] {
+        assert!(row(&h.rows, &format!("Sales: {rule}")).is_none(), "{rule}");
+    }
+    // Without the target read the config's defaults (2022 policy, the default collation)
+    // find all three.
+    let (out, h) = run(s, "Sales", json!({}));
+    out.unwrap();
+    for rule in [
+        "source-newer-than-policy",
+        "collation-database",
+        "tde-certificate",
+    ] {
+        assert!(row(&h.rows, &format!("Sales: {rule}")).is_some(), "{rule}");
+    }
+}
 
 #[test]
 fn every_rule_in_the_data_has_a_test_here() {

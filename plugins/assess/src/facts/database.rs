@@ -44,6 +44,11 @@ pub fn read<C>(
         size_bytes: layout.size_bytes(),
         files: layout.files.len() as u64,
         log_files: count(FileKind::Log),
+        file_sizes: layout
+            .files
+            .iter()
+            .map(|f| (f.kind.is_log(), f.size_bytes))
+            .collect(),
         // A type-2 file outside an FX filegroup is FILESTREAM's (the SDK's layout rule).
         filestream: layout.filegroups.contains(&FilegroupKind::Filestream)
             || (count(FileKind::Container) > 0 && !fx),

@@ -6,8 +6,12 @@
 pub mod database;
 pub mod instance;
 pub mod modules;
+pub mod target;
 
+use ferry_sdk::mi_limits::Instance;
 use serde::{Deserialize, Serialize};
+
+use crate::config::{Policy, TargetTier};
 
 pub use modules::ModuleScan;
 
@@ -76,6 +80,39 @@ pub struct InstanceFacts {
     pub job_steps: Vec<JobStep>,
     /// User databases (database_id > 4) with their size and file count.
     pub databases: Vec<DatabaseSize>,
+    /// The target Managed Instance, when a `target` label reaches it.
+    pub target: Option<TargetFacts>,
+}
+
+/// The target Managed Instance, when it exists and a `target` label reaches it: what it says
+/// about itself replaces the config's assumptions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetFacts {
+    pub collation: String,
+    pub policy: Option<Policy>,
+    /// None when `sys.server_resource_stats` did not tell.
+    pub tier: Option<TargetTier>,
+    pub reserved_mb: Option<u64>,
+    pub used_mb: Option<u64>,
+    pub user_databases: Option<u64>,
+    pub files: Option<u64>,
+    pub certificates: Option<Vec<String>>,
+    /// Every database name on the instance.
+    pub databases: Vec<String>,
+}
+
+impl TargetFacts {
+    /// The SDK's view of the instance, for its capacity checks.
+    pub fn instance(&self) -> Instance {
+        Instance {
+            tier: self.tier.map(TargetTier::tier),
+            reserved_mb: self.reserved_mb,
+            used_mb: self.used_mb,
+            user_databases: self.user_databases,
+            files: self.files,
+            certificates: self.certificates.clone(),
+        }
+    }
 }
 
 /// A CLR assembly (`sys.assemblies`, user-defined).
@@ -113,6 +150,8 @@ pub struct DatabaseFacts {
     /// Data and log files (`sys.database_files`).
     pub files: u64,
     pub log_files: u64,
+    /// Each file as (is it the log, allocated bytes), for the target's capacity checks.
+    pub file_sizes: Vec<(bool, u64)>,
     /// A FILESTREAM filegroup (`sys.filegroups.type` FD) or FILESTREAM container (type 2 file
     /// outside an FX filegroup).
     pub filestream: bool,

@@ -1,5 +1,7 @@
 //! The database rules' predicates, one small pure function per rule id of `rules.toml`.
 
+use ferry_sdk::mi_limits::{DbFile, FileKind, FileLayout, capacity_stop};
+
 use super::subject::{Hit, Predicate, Subject};
 use crate::config::TargetTier;
 use crate::facts::DatabaseFacts;
@@ -24,6 +26,8 @@ pub const PREDICATES: &[(&str, Predicate)] = &[
     ("ole-automation-used", ole_automation_used),
     ("sql-mail-used", sql_mail_used),
     ("deprecated-features", deprecated_features),
+    ("target-capacity", target_capacity),
+    ("target-name-taken", target_name_taken),
 ];
 
 /// The database's hit when `yes`.
@@ -165,7 +169,7 @@ fn compatibility_level(s: &Subject) -> Vec<Hit> {
 }
 
 fn collation_database(s: &Subject) -> Vec<Hit> {
-    let target = &s.config.target_collation;
+    let target = s.target_collation();
     db_when(
         s,
         |d| !d.collation.is_empty() && !d.collation.eq_ignore_ascii_case(target),
@@ -179,15 +183,55 @@ fn collation_database(s: &Subject) -> Vec<Hit> {
 }
 
 fn tde_certificate(s: &Subject) -> Vec<Hit> {
+    // A target read whose certificates include the database's: nothing to do.
+    let on_target = |d: &DatabaseFacts| {
+        let target = s.instance.target.as_ref().map(|t| t.instance());
+        let thumb = d.tde_certificate.as_ref().map(|(_, t)| t.as_str());
+        matches!((target, thumb), (Some(mi), Some(t)) if mi.has_certificate(t.trim_start_matches("0x")))
+    };
     db_when(
         s,
-        |d| d.encrypted,
+        |d| d.encrypted && !on_target(d),
         |d| match &d.tde_certificate {
             Some((name, thumb)) => {
                 format!("protected by certificate [{name}] (thumbprint 0x{thumb})")
             }
             None => "protected by TDE; its certificate could not be read".into(),
         },
+    )
+}
+
+/// The target read: the first of its limits the database's restore would pass (the SDK's
+/// `capacity_stop`: database count, free storage, file count, file size).
+fn target_capacity(s: &Subject) -> Vec<Hit> {
+    let (Some(d), Some(t)) = (s.database, s.instance.target.as_ref()) else {
+        return Vec::new();
+    };
+    let layout = FileLayout {
+        files: d
+            .file_sizes
+            .iter()
+            .map(|&(log, size_bytes)| DbFile {
+                kind: if log { FileKind::Log } else { FileKind::Rows },
+                size_bytes,
+            })
+            .collect(),
+        ..FileLayout::default()
+    };
+    capacity_stop(&d.name, &layout, &t.instance())
+        .map(|r| vec![Hit::new(&d.name, format!("{}: {}", r.code, r.reason))])
+        .unwrap_or_default()
+}
+
+/// The target read: a database of the same name is there already.
+fn target_name_taken(s: &Subject) -> Vec<Hit> {
+    let Some(t) = s.instance.target.as_ref() else {
+        return Vec::new();
+    };
+    db_when(
+        s,
+        |d| t.databases.iter().any(|n| n.eq_ignore_ascii_case(&d.name)),
+        |d| format!("the Managed Instance already has a database [{}]", d.name),
     )
 }
 
@@ -256,10 +300,20 @@ fn deprecated_features(s: &Subject) -> Vec<Hit> {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::facts::{Assembly, InstanceFacts, ModuleScan, Route};
+    use crate::facts::{Assembly, InstanceFacts, ModuleScan, Route, TargetFacts};
 
     fn run(p: Predicate, d: &DatabaseFacts) -> Vec<Hit> {
-        let (i, c) = (InstanceFacts::default(), Config::default());
+        // The troubled database's target is full and has a database of its name.
+        let target = (d.name == "Sales" && d.encrypted).then(|| TargetFacts {
+            user_databases: Some(100),
+            databases: vec!["SALES".into()],
+            ..TargetFacts::default()
+        });
+        let i = InstanceFacts {
+            target,
+            ..InstanceFacts::default()
+        };
+        let c = Config::default();
         p(&Subject {
             instance: &i,
             database: Some(d),

@@ -56,7 +56,7 @@ fn on_tiers(object: &str, detail: String, over: impl Fn(TargetTier) -> bool) -> 
 }
 
 fn source_newer_than_policy(s: &Subject) -> Vec<Hit> {
-    let why = version(s).and_then(|v| newer_than_policy(v, s.config.update_policy.policy()));
+    let why = version(s).and_then(|v| newer_than_policy(v, s.policy()));
     why.map(|w| vec![Hit::new(INSTANCE, w)]).unwrap_or_default()
 }
 
@@ -120,7 +120,7 @@ fn instance_storage(s: &Subject) -> Vec<Hit> {
 }
 
 fn collation_instance(s: &Subject) -> Vec<Hit> {
-    let (src, target) = (&s.instance.collation, &s.config.target_collation);
+    let (src, target) = (&s.instance.collation, s.target_collation());
     when(
         !src.is_empty() && !src.eq_ignore_ascii_case(target),
         INSTANCE,
