@@ -73,3 +73,29 @@ fn the_instance_step_reports_each_database_s_rows_as_it_assesses_it() {
     assert!(row(&h.rows, "Hr: method").is_some());
     assert!(row(&h.rows, "Sales: method").is_some());
 }
+
+#[test]
+fn a_database_whose_catalog_refuses_the_login_is_assessed_from_the_instance_s_views() {
+    let mut s = Source::default();
+    s.db_mut("Hr").refuses = true;
+    let (out, h) = run(s, "(instance)", json!({}));
+    let out = out.unwrap();
+    let notes = row(&h.rows, "Hr: database-not-read")
+        .unwrap()
+        .notes
+        .clone()
+        .unwrap();
+    assert!(
+        notes.contains("916") || notes.contains("not able to access"),
+        "{notes}"
+    );
+    // Its size still comes from sys.master_files, and it still gets a method.
+    let hr = out["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["database"] == "Hr")
+        .unwrap();
+    assert_eq!(hr["choice"]["size_gb"], 201);
+    assert_eq!(hr["choice"]["pick"], "mi-link");
+}

@@ -303,6 +303,13 @@ rule!(
     |s| module(s, "EXEC master..xp_sendmail 'ops@contoso.com'")
 );
 rule!(
+    database_not_read,
+    "Sales",
+    "database-not-read",
+    Warning,
+    |s| sales(s).state = "OFFLINE".into()
+);
+rule!(
     deprecated_features,
     "Sales",
     "deprecated-features",

@@ -22,22 +22,88 @@ const MODULE_LIMITS: QueryLimits = QueryLimits {
 };
 
 /// Reads database `db` on the source behind `conn`, or None when there is none of that name.
+/// A database that is not ONLINE, or whose catalog cannot be read, is described from
+/// `sys.databases` and `sys.master_files` only, with why in `not_read`.
 pub fn read<C>(
     cx: &mut Context<'_, C>,
     conn: SqlConnection,
     db: &str,
 ) -> Result<Option<DatabaseFacts>> {
-    let Some(src) = cx.source_database(conn, db)? else {
+    let by_name = [Param::value("db", SqlValue::Text(db.to_owned()))];
+    // "sys.databases": the state decides what else can be read.
+    let row = cx
+        .rows_if_present(
+            conn,
+            "SELECT state_desc, recovery_model_desc, collation_name, compatibility_level \
+             FROM sys.databases WHERE name = @db",
+            &by_name,
+        )?
+        .and_then(|r| r.into_iter().next());
+    let Some(r) = row else {
         return Ok(None);
+    };
+    let base = DatabaseFacts {
+        name: db.to_owned(),
+        state: text(r.first()),
+        recovery_model: text(r.get(1)),
+        collation: text(r.get(2)),
+        compatibility_level: int(r.get(3)),
+        ..DatabaseFacts::default()
+    };
+    if !base.state.eq_ignore_ascii_case("ONLINE") {
+        let why = format!("the database is {}", base.state);
+        return Ok(Some(from_master_files(cx, conn, base, why)?));
+    }
+    match online(cx, conn, base.clone()) {
+        Ok(f) => Ok(Some(f)),
+        // A catalog the login cannot read (error 916, 229…): what the instance says, and why.
+        Err(Error::Failed(e)) => Ok(Some(from_master_files(cx, conn, base, e.message)?)),
+        Err(e) => Err(e),
+    }
+}
+
+/// A database whose own catalog was not read: its files from "sys.master_files" (readable
+/// whatever the database's state).
+fn from_master_files<C>(
+    cx: &mut Context<'_, C>,
+    conn: SqlConnection,
+    mut f: DatabaseFacts,
+    why: String,
+) -> Result<DatabaseFacts> {
+    let by_name = [Param::value("db", SqlValue::Text(f.name.clone()))];
+    let files = cx
+        .rows_if_present(
+            conn,
+            "SELECT type, size FROM sys.master_files WHERE database_id = DB_ID(@db)",
+            &by_name,
+        )?
+        .unwrap_or_default();
+    f.file_sizes = files
+        .iter()
+        .map(|r| (int(r.first()) == 1, int(r.get(1)).max(0) as u64 * 8192))
+        .collect();
+    f.size_bytes = f.file_sizes.iter().map(|(_, s)| s).sum();
+    f.files = f.file_sizes.len() as u64;
+    f.log_files = f.file_sizes.iter().filter(|(log, _)| *log).count() as u64;
+    f.not_read = Some(why);
+    Ok(f)
+}
+
+/// An ONLINE database, from the SDK's `source_database` and its own catalog views.
+fn online<C>(
+    cx: &mut Context<'_, C>,
+    conn: SqlConnection,
+    base: DatabaseFacts,
+) -> Result<DatabaseFacts> {
+    let db = base.name.clone();
+    let db = db.as_str();
+    let Some(src) = cx.source_database(conn, db)? else {
+        return Err(Error::failed(format!("[{db}] went away while it was read")));
     };
     let layout = &src.layout;
     let count = |k: FileKind| layout.files.iter().filter(|f| f.kind == k).count() as u64;
     let fx = layout.filegroups.contains(&FilegroupKind::MemoryOptimized);
     let mut f = DatabaseFacts {
-        name: db.to_owned(),
-        collation: src.collation.clone(),
-        recovery_model: src.recovery.clone(),
-        state: src.state.clone(),
         partially_contained: layout.partially_contained,
         encrypted: src.encrypted,
         tde_certificate: src.tde_certificate.clone(),
@@ -53,24 +119,8 @@ pub fn read<C>(
         filestream: layout.filegroups.contains(&FilegroupKind::Filestream)
             || (count(FileKind::Container) > 0 && !fx),
         memory_optimized_filegroup: fx,
-        ..DatabaseFacts::default()
+        ..base
     };
-    let by_name = [Param::value("db", SqlValue::Text(db.to_owned()))];
-    // "sys.databases": compatibility_level.
-    f.compatibility_level = cx
-        .query(
-            conn,
-            "SELECT compatibility_level FROM sys.databases WHERE name = @db",
-            &by_name,
-            QueryLimits {
-                max_rows: 1,
-                max_bytes: 1024,
-            },
-        )?
-        .into_first_rows()
-        .first()
-        .map(|r| int(r.first()))
-        .unwrap_or_default();
     let q = quote_name(db);
     // "sys.tables": is_filetable (2012+), is_memory_optimized (2014+); a server without the
     // column leaves the fact unknown.
@@ -103,7 +153,7 @@ pub fn read<C>(
     })
     .collect();
     f.modules = modules(cx, conn, db, &q)?;
-    Ok(Some(f))
+    Ok(f)
 }
 
 fn table_names<C>(

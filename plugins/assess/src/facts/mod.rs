@@ -165,4 +165,7 @@ pub struct DatabaseFacts {
     /// Routes other than `AutoCreatedLocal`.
     pub routes: Vec<Route>,
     pub modules: ModuleScan,
+    /// Why the database's own catalog was not read (not ONLINE, or refused); then only what
+    /// `sys.databases` and `sys.master_files` say is known.
+    pub not_read: Option<String>,
 }

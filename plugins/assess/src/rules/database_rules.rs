@@ -28,6 +28,7 @@ pub const PREDICATES: &[(&str, Predicate)] = &[
     ("deprecated-features", deprecated_features),
     ("target-capacity", target_capacity),
     ("target-name-taken", target_name_taken),
+    ("database-not-read", database_not_read),
 ];
 
 /// The database's hit when `yes`.
@@ -221,6 +222,14 @@ fn target_capacity(s: &Subject) -> Vec<Hit> {
     capacity_stop(&d.name, &layout, &t.instance())
         .map(|r| vec![Hit::new(&d.name, format!("{}: {}", r.code, r.reason))])
         .unwrap_or_default()
+}
+
+fn database_not_read(s: &Subject) -> Vec<Hit> {
+    db_when(
+        s,
+        |d| d.not_read.is_some(),
+        |d| d.not_read.clone().unwrap_or_default(),
+    )
 }
 
 /// The target read: a database of the same name is there already.

@@ -42,6 +42,7 @@ fn clean() -> DatabaseFacts {
 fn troubled() -> DatabaseFacts {
     DatabaseFacts {
         compatibility_level: 90,
+        not_read: Some("the database is OFFLINE".into()),
         collation: "Latin1_General_CS_AS".into(),
         recovery_model: "SIMPLE".into(),
         partially_contained: true,

@@ -29,6 +29,10 @@ pub struct Db {
     pub modules: Vec<(String, String, String)>,
     /// The module text answer is cut to the query's limits.
     pub modules_truncated: bool,
+    /// `state_desc` (ONLINE, OFFLINE, …).
+    pub state: String,
+    /// Its catalog refuses the login (error 916).
+    pub refuses: bool,
 }
 
 impl Db {
@@ -54,6 +58,8 @@ impl Db {
                 "CREATE PROCEDURE dbo.GetOrders AS SELECT * FROM dbo.Orders".into(),
             )],
             modules_truncated: false,
+            state: "ONLINE".into(),
+            refuses: false,
         }
     }
 }
@@ -330,6 +336,22 @@ impl Source {
             let Some(d) = self.db_named(p).cloned() else {
                 return ok(&["x"], vec![]);
             };
+            if sql.contains("compatibility_level FROM sys.databases") {
+                return ok(
+                    &[
+                        "state_desc",
+                        "recovery_model_desc",
+                        "collation_name",
+                        "compatibility_level",
+                    ],
+                    vec![vec![
+                        t(&d.state),
+                        t(&d.recovery),
+                        t(&d.collation),
+                        i(d.compatibility_level),
+                    ]],
+                );
+            }
             if sql.starts_with("SELECT state_desc") {
                 return ok(
                     &[
@@ -351,14 +373,15 @@ impl Source {
             if sql.starts_with("SELECT containment") {
                 return ok(&["containment"], vec![vec![i(d.containment)]]);
             }
-            if sql.starts_with("SELECT compatibility_level") {
-                return ok(
-                    &["compatibility_level"],
-                    vec![vec![i(d.compatibility_level)]],
-                );
-            }
             // ADR off.
             return ok(&["adr", "database_id"], vec![vec![i(0), i(d.id)]]);
+        }
+        if sql.contains("FROM sys.master_files WHERE database_id = DB_ID(@db)") {
+            let Some(d) = self.db_named(p) else {
+                return ok(&["type", "size"], vec![]);
+            };
+            let rows = d.files.iter().map(|(k, s)| vec![i(*k), i(*s)]).collect();
+            return ok(&["type", "size"], rows);
         }
         if sql.contains("sys.dm_database_encryption_keys") {
             return ok(&["name", "thumbprint"], vec![vec![t("TdeCert"), t("AB12")]]);
@@ -368,6 +391,15 @@ impl Source {
                 "the scripted source does not know: {sql}"
             )));
         };
+        if d.refuses || d.state != "ONLINE" {
+            return Err(Error::failed_with_code(
+                format!(
+                    "The server principal is not able to access the database \"{}\" under the current security context.",
+                    d.name
+                ),
+                916,
+            ));
+        }
         if sql.contains("sys.database_files") {
             return ok(
                 &["type", "size"],
