@@ -6,6 +6,7 @@
 // Each test file uses a part of the harness.
 #![allow(dead_code, unused_imports)]
 
+mod answers;
 mod source;
 mod target;
 
