@@ -47,7 +47,9 @@ impl TargetTier {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Policy {
+    #[serde(rename = "sql-server-2022")]
     SqlServer2022,
+    #[serde(rename = "sql-server-2025")]
     SqlServer2025,
     AlwaysUpToDate,
 }
@@ -149,6 +151,12 @@ impl Default for Config {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn policies_read_as_written() {
+        let p: super::Policy = serde_json::from_str("\"sql-server-2025\"").unwrap();
+        assert_eq!(p, super::Policy::SqlServer2025);
+    }
+
     #[test]
     fn the_schema_states_the_defaults_the_plugin_uses() {
         let (stated, real) = ferry_sdk::stated_and_real_defaults::<super::Config>().unwrap();

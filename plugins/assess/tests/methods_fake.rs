@@ -5,12 +5,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use assess::Assess;
+use common::migration_file::File;
 use common::{Db, Source, row, run};
 use ferry_sdk::{Access, ObjectStatus, Plugin};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn source() -> Source {
@@ -93,88 +91,6 @@ fn the_databases_setting_limits_the_assessment_and_names_the_missing() {
     assert_eq!(out["databases"].as_array().unwrap().len(), 1);
     assert_eq!(out["databases"][0]["database"], "Sales");
     assert_eq!(out["missing_databases"], json!(["Gone"]));
-}
-
-// The host's migration.toml, as host/src/config/migration.rs reads it (unknown keys refused).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    migration: Header,
-    #[serde(default)]
-    plugins: BTreeMap<String, PluginEntry>,
-    #[serde(default)]
-    steps: Vec<StepEntry>,
-    #[serde(default)]
-    waves: Vec<WaveEntry>,
-    #[serde(default)]
-    databases: Option<Vec<String>>,
-    #[serde(default)]
-    limits: Option<toml::Table>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Header {
-    name: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PluginEntry {
-    bundled: Option<String>,
-    #[allow(dead_code)]
-    path: Option<String>,
-    #[allow(dead_code)]
-    sha256: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StepEntry {
-    name: String,
-    plugin: String,
-    #[serde(default)]
-    scope: Option<String>,
-    #[serde(default)]
-    config: Option<toml::Table>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    config_files: BTreeMap<String, String>,
-    #[serde(default)]
-    grants: Grants,
-    #[serde(default)]
-    #[allow(dead_code)]
-    limits: Option<toml::Table>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct Grants {
-    #[serde(default)]
-    sql: Vec<String>,
-    #[serde(default)]
-    storage: Vec<String>,
-    #[serde(default)]
-    azure: Vec<String>,
-    #[serde(default)]
-    secrets: Vec<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    scratch: bool,
-    #[serde(default)]
-    #[allow(dead_code)]
-    scripts: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WaveEntry {
-    #[allow(dead_code)]
-    name: String,
-    databases: Vec<String>,
 }
 
 /// The config checked by plugin `P`'s own type and `validate`.

@@ -7,6 +7,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod answers;
+pub mod migration_file;
 mod source;
 mod target;
 
