@@ -93,6 +93,13 @@ rule!(link_version, INSTANCE, "link-version", Skipped, |s| s
 rule!(link_edition, INSTANCE, "link-edition", Skipped, |s| s
     .edition =
     "Express Edition (64-bit)".into());
+rule!(
+    link_hadr_disabled,
+    INSTANCE,
+    "link-hadr-disabled",
+    Skipped,
+    |s| s.hadr_enabled = false
+);
 rule!(database_count, INSTANCE, "database-count", Refused, |s| {
     for n in 0..100 {
         s.databases.push(Db::new(&format!("Extra{n}"), 100 + n, 1));

@@ -20,18 +20,24 @@ pub fn rows<C>(cx: &mut Context<'_, C>, conn: SqlConnection, sql: &str) -> Resul
 /// Reads the instance behind `conn`.
 pub fn read<C>(cx: &mut Context<'_, C>, conn: SqlConnection) -> Result<InstanceFacts> {
     let mut f = InstanceFacts::default();
-    // "SERVERPROPERTY (Transact-SQL)": ProductVersion, Edition, Collation.
+    // "SERVERPROPERTY (Transact-SQL)": ProductVersion, Edition, Collation, IsHadrEnabled.
     let server = rows(
         cx,
         conn,
         "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS product_version, \
          CAST(SERVERPROPERTY('Edition') AS nvarchar(128)) AS edition, \
-         CAST(SERVERPROPERTY('Collation') AS nvarchar(128)) AS collation",
+         CAST(SERVERPROPERTY('Collation') AS nvarchar(128)) AS collation, \
+         CAST(SERVERPROPERTY('IsHadrEnabled') AS int) AS is_hadr_enabled",
     )?;
     if let Some(r) = server.first() {
         f.product_version = text(r.first());
         f.edition = text(r.get(1));
         f.collation = text(r.get(2));
+        // NULL before SQL Server 2012 (no Always On): unknown, not off.
+        f.hadr_enabled = match r.get(3) {
+            None | Some(SqlValue::Null) => None,
+            v => Some(int(v) == 1),
+        };
     }
     // "sys.dm_os_sys_info": cpu_count (logical CPUs), physical_memory_kb (2012+; the column
     // was physical_memory_in_bytes before, so an older server leaves memory unknown).

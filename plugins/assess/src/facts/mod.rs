@@ -57,6 +57,9 @@ pub struct InstanceFacts {
     pub edition: String,
     /// `SERVERPROPERTY('Collation')`.
     pub collation: String,
+    /// `SERVERPROPERTY('IsHadrEnabled')`: Always On availability groups enabled (None: the
+    /// version has no such property).
+    pub hadr_enabled: Option<bool>,
     /// `sys.dm_os_sys_info.cpu_count` (logical CPUs).
     pub cpu_count: Option<u64>,
     /// `sys.dm_os_sys_info.physical_memory_kb`.

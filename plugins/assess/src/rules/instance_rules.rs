@@ -12,6 +12,7 @@ pub const PREDICATES: &[(&str, Predicate)] = &[
     ("version-unsupported", version_unsupported),
     ("link-version", link_version),
     ("link-edition", link_edition),
+    ("link-hadr-disabled", link_hadr_disabled),
     ("database-count", database_count),
     ("instance-file-count", instance_file_count),
     ("instance-storage", instance_storage),
@@ -87,6 +88,14 @@ fn link_edition(s: &Subject) -> Vec<Hit> {
         e.contains("express") || e.starts_with("web"),
         INSTANCE,
         format!("the source is {}", s.instance.edition),
+    )
+}
+
+fn link_hadr_disabled(s: &Subject) -> Vec<Hit> {
+    when(
+        s.instance.hadr_enabled == Some(false),
+        INSTANCE,
+        "SERVERPROPERTY('IsHadrEnabled') = 0".into(),
     )
 }
 

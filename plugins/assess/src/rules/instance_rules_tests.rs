@@ -42,6 +42,13 @@ fn versions_per_policy_and_method() {
         ..v("16.0.1000.6")
     };
     assert_eq!(run(link_edition, &express, &c).len(), 1);
+    let off = InstanceFacts {
+        hadr_enabled: Some(false),
+        ..v("16.0.1000.6")
+    };
+    assert_eq!(run(link_hadr_disabled, &off, &c).len(), 1);
+    // Unknown (before 2012) is not off.
+    assert!(run(link_hadr_disabled, &v("10.50.6000.34"), &c).is_empty());
     assert!(run(link_edition, &v("16.0.1000.6"), &c).is_empty());
 }
 

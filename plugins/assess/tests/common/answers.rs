@@ -62,8 +62,13 @@ impl Source {
         }
         if sql.contains("CAST(SERVERPROPERTY('ProductVersion')") {
             return ok(
-                &["product_version", "edition", "collation"],
-                vec![vec![t(&self.version), t(&self.edition), t(&self.collation)]],
+                &["product_version", "edition", "collation", "is_hadr_enabled"],
+                vec![vec![
+                    t(&self.version),
+                    t(&self.edition),
+                    t(&self.collation),
+                    i(self.hadr_enabled as i64),
+                ]],
             );
         }
         if sql.contains("SERVERPROPERTY('ProductVersion')") {

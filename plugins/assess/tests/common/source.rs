@@ -67,6 +67,8 @@ pub struct Source {
     pub version: String,
     pub edition: String,
     pub collation: String,
+    /// SERVERPROPERTY('IsHadrEnabled').
+    pub hadr_enabled: bool,
     pub cpu_count: i64,
     pub memory_kb: i64,
     /// (name, value_in_use) of sys.configurations.
@@ -106,6 +108,7 @@ impl Default for Source {
             version: "16.0.4135.4".into(),
             edition: "Enterprise Edition: Core-based Licensing (64-bit)".into(),
             collation: "SQL_Latin1_General_CP1_CI_AS".into(),
+            hadr_enabled: true,
             cpu_count: 8,
             memory_kb: 16 << 20,
             configurations: vec![
