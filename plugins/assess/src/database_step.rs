@@ -2,12 +2,15 @@
 //! ones (version, edition), its method. Used by a database step (one work item per database)
 //! and by the instance step (one database per call, for the drafts).
 
+use std::collections::BTreeMap;
+
 use ferry_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use crate::config::{Config, TargetTier};
 use crate::facts::{InstanceFacts, database};
 use crate::methods::{Choice, choose};
+use crate::readiness::{Readiness, per_tier};
 use crate::report::{finding_rows, method_row};
 use crate::rules::{Finding, Scope, Subject, evaluate};
 
@@ -15,6 +18,8 @@ use crate::rules::{Finding, Scope, Subject, evaluate};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatabaseAssessment {
     pub database: String,
+    /// Per tier: ready or not, and the rules that block and warn.
+    pub readiness: BTreeMap<TargetTier, Readiness>,
     pub findings: Vec<Finding>,
     pub choice: Choice,
     /// Module text the lexer could not read, how many modules were scanned, and whether the
@@ -56,6 +61,7 @@ pub fn assess(
     }
     Ok(Some(DatabaseAssessment {
         database: db.to_owned(),
+        readiness: per_tier(&findings),
         findings,
         choice,
         modules_scanned: facts.modules.modules,

@@ -3,6 +3,7 @@
 //! where the journal left it), then each database's assessment (one per call), then the
 //! sizing per tier and the drafts.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ferry_sdk::prelude::*;
@@ -12,6 +13,7 @@ use crate::config::{Config, TargetTier};
 use crate::database_step::{DatabaseAssessment, assess};
 use crate::draft::{Draft, drafts};
 use crate::facts::{InstanceFacts, instance};
+use crate::readiness::{Readiness, per_tier};
 use crate::report::finding_rows;
 use crate::rules::{Finding, Scope, Subject, evaluate};
 use crate::sizing::{Measured, Suggestion, measure, sample, suggest};
@@ -21,6 +23,8 @@ use crate::state::{Progress, State};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstanceOutput {
     pub instance: InstanceSummary,
+    /// Per tier, the instance's own findings: ready or not, what blocks and warns.
+    pub readiness: BTreeMap<TargetTier, Readiness>,
     pub findings: Vec<Finding>,
     pub sizing: Sizing,
     pub databases: Vec<DatabaseAssessment>,
@@ -170,6 +174,7 @@ fn finish(cx: &mut Context<'_, Config>, p: Progress) -> Outcome<State> {
             collation: p.facts.collation.clone(),
             trace_flags_source: p.facts.trace_flags_source.clone(),
         },
+        readiness: per_tier(&p.findings),
         findings: p.findings,
         sizing: Sizing {
             measured,

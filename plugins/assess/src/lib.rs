@@ -29,6 +29,7 @@ pub mod draft;
 pub mod facts;
 pub mod instance_step;
 pub mod methods;
+pub mod readiness;
 pub mod report;
 pub mod rules;
 pub mod sizing;

@@ -41,6 +41,19 @@ fn each_database_gets_the_method_its_findings_and_size_allow() {
     assert_eq!(pick(&out, "Sales"), "lrs");
     assert_eq!(pick(&out, "Legacy"), "native");
     assert_eq!(pick(&out, "Docs"), Value::Null);
+    // Readiness per tier, per database.
+    let docs = out["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["database"] == "Docs")
+        .unwrap();
+    assert_eq!(docs["readiness"]["business-critical"]["ready"], false);
+    assert_eq!(
+        docs["readiness"]["general-purpose"]["blockers"],
+        json!(["filestream"])
+    );
+    assert_eq!(out["readiness"]["general-purpose"]["ready"], true);
     let hr = row(&h.rows, "Hr: method").unwrap();
     assert_eq!(hr.reason_code.as_deref(), Some("method-mi-link"));
     assert_eq!(hr.status, ObjectStatus::Skipped);
