@@ -34,6 +34,7 @@ pub struct InstanceOutput {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstanceSummary {
+    pub server_name: String,
     pub product_version: String,
     pub edition: String,
     pub collation: String,
@@ -169,6 +170,7 @@ fn finish(cx: &mut Context<'_, Config>, p: Progress) -> Outcome<State> {
     let choices: Vec<_> = p.assessed.iter().map(|a| a.choice.clone()).collect();
     let output = InstanceOutput {
         instance: InstanceSummary {
+            server_name: p.facts.server_name.clone(),
             product_version: p.facts.product_version.clone(),
             edition: p.facts.edition.clone(),
             collation: p.facts.collation.clone(),
@@ -180,9 +182,18 @@ fn finish(cx: &mut Context<'_, Config>, p: Progress) -> Outcome<State> {
             measured,
             suggestions,
         },
-        drafts: drafts(&cfg.source, &choices),
+        drafts: drafts(&instance_name(&p.facts.server_name, &cfg.source), &choices),
         databases: p.assessed,
         missing_databases: p.missing,
     };
     Outcome::Done(serde_json::to_value(output).unwrap_or_default())
+}
+
+/// The instance as the drafts name it: its server name, else its label.
+fn instance_name(server_name: &str, label: &str) -> String {
+    if server_name.trim().is_empty() {
+        format!("the server labelled `{label}`")
+    } else {
+        server_name.to_owned()
+    }
 }

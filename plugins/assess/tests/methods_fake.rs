@@ -136,6 +136,7 @@ fn each_draft_is_a_migration_toml_its_plugin_accepts() {
         assert_eq!(json!(dbs), d["databases"]);
         assert!(!dbs.contains(&"Docs".to_owned()));
         assert!(text.contains("Not in any draft until their blockers are fixed: Docs."));
+        assert!(text.starts_with("# A draft ferry's `assess` step wrote for SQL01"));
         assert_eq!(file.steps.len(), 1);
         let step = &file.steps[0];
         assert!(step.scope.is_none() && !step.name.is_empty());

@@ -20,19 +20,22 @@ pub fn rows<C>(cx: &mut Context<'_, C>, conn: SqlConnection, sql: &str) -> Resul
 /// Reads the instance behind `conn`.
 pub fn read<C>(cx: &mut Context<'_, C>, conn: SqlConnection) -> Result<InstanceFacts> {
     let mut f = InstanceFacts::default();
-    // "SERVERPROPERTY (Transact-SQL)": ProductVersion, Edition, Collation, IsHadrEnabled.
+    // "SERVERPROPERTY (Transact-SQL)": ProductVersion, Edition, Collation, IsHadrEnabled,
+    // ServerName.
     let server = rows(
         cx,
         conn,
         "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS product_version, \
          CAST(SERVERPROPERTY('Edition') AS nvarchar(128)) AS edition, \
          CAST(SERVERPROPERTY('Collation') AS nvarchar(128)) AS collation, \
-         CAST(SERVERPROPERTY('IsHadrEnabled') AS int) AS is_hadr_enabled",
+         CAST(SERVERPROPERTY('IsHadrEnabled') AS int) AS is_hadr_enabled, \
+         CAST(SERVERPROPERTY('ServerName') AS nvarchar(256)) AS server_name",
     )?;
     if let Some(r) = server.first() {
         f.product_version = text(r.first());
         f.edition = text(r.get(1));
         f.collation = text(r.get(2));
+        f.server_name = text(r.get(4));
         // NULL before SQL Server 2012 (no Always On): unknown, not off.
         f.hadr_enabled = match r.get(3) {
             None | Some(SqlValue::Null) => None,

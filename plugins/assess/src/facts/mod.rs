@@ -51,6 +51,8 @@ pub struct DatabaseSize {
 /// What the instance is and holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InstanceFacts {
+    /// `SERVERPROPERTY('ServerName')`: the server and instance name.
+    pub server_name: String,
     /// `SERVERPROPERTY('ProductVersion')`, e.g. `15.0.4312.2`.
     pub product_version: String,
     /// `SERVERPROPERTY('Edition')`, e.g. `Enterprise Edition (64-bit)`.

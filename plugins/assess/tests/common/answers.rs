@@ -62,12 +62,19 @@ impl Source {
         }
         if sql.contains("CAST(SERVERPROPERTY('ProductVersion')") {
             return ok(
-                &["product_version", "edition", "collation", "is_hadr_enabled"],
+                &[
+                    "product_version",
+                    "edition",
+                    "collation",
+                    "is_hadr_enabled",
+                    "server_name",
+                ],
                 vec![vec![
                     t(&self.version),
                     t(&self.edition),
                     t(&self.collation),
                     i(self.hadr_enabled as i64),
+                    t("SQL01"),
                 ]],
             );
         }
