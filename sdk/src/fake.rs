@@ -14,8 +14,8 @@ use crate::handles::{Cell, Param, ParamValue, SealedRowSet, Secret};
 use crate::host::Host;
 use crate::plugin::Plugin;
 use crate::wit::{
-    ArmReference, ArmRequest, ArmResponse, CapabilityKind, Level, ListPage, ObjectInfo, ObjectRow,
-    OperationStatus, ProgressUpdate, QueryLimits, QueryResult, SasPermission, SqlValue,
+    ArmReference, ArmRequest, ArmResponse, CapabilityKind, Chart, Level, ListPage, ObjectInfo,
+    ObjectRow, OperationStatus, ProgressUpdate, QueryLimits, QueryResult, SasPermission, SqlValue,
     StatementOptions, StepContext, UploadOptions,
 };
 
@@ -32,6 +32,8 @@ pub struct FakeHost {
     pub progress: Vec<ProgressUpdate>,
     /// Report rows, in order.
     pub rows: Vec<ObjectRow>,
+    /// Report charts, in order.
+    pub charts: Vec<Chart>,
     /// Waits the plugin asked for, as (reason, what) — the fake does not really wait.
     pub waits: Vec<(String, String)>,
     /// Labels whose secrets were revealed.
@@ -194,6 +196,9 @@ impl Host for FakeHost {
     }
     fn report(&mut self, row: &ObjectRow) {
         self.rows.push(row.clone())
+    }
+    fn chart(&mut self, chart: &Chart) {
+        self.charts.push(chart.clone())
     }
 
     fn secret_open(&mut self, label: &str) -> Result<u32> {
