@@ -1,0 +1,185 @@
+//! `after`: the same capture on the Managed Instance at the source's compatibility level,
+//! compared with the baseline; then, when asked, at a raised level, compared again
+//! (methods.md §6: keep the source's level at cutover, capture, raise, compare).
+
+use std::collections::BTreeSet;
+
+use ferry_sdk::prelude::*;
+use serde_json::json;
+
+use crate::capture::{self, Window};
+use crate::compare::{Comparison, Judge, compare};
+use crate::config::{Config, RegressionStatus};
+use crate::model::Capture;
+use crate::report;
+use crate::server;
+use crate::state::{State, open};
+use crate::store;
+
+fn judge(cfg: &Config) -> Judge {
+    Judge {
+        ratio: cfg.regression_ratio,
+        min_executions: cfg.min_executions,
+        min_wait_ms: cfg.min_wait_ms,
+    }
+}
+
+/// Before the first window: the source's level kept on the MI. A restore keeps it already
+/// (methods.md §6); one changed since is set back, and said. Below 100 the MI cannot run it.
+pub fn keep_level(
+    cx: &mut Context<'_, Config>,
+    label: &str,
+    db: &str,
+    baseline: &Capture,
+) -> Result<Option<String>> {
+    let facts = server::facts(cx, label, db)?;
+    let want = baseline.compatibility_level;
+    if facts.compatibility_level == want {
+        return Ok(None);
+    }
+    if want < 100 {
+        return Ok(Some(format!(
+            "the source ran at level {want}, which a Managed Instance does not have (100 and \
+             above); compared at the MI's level {}",
+            facts.compatibility_level
+        )));
+    }
+    server::set_level(cx, label, db, want)?;
+    Ok(Some(format!(
+        "[{db}] was at level {} on `{label}`: set back to the source's {want} before capturing",
+        facts.compatibility_level
+    )))
+}
+
+/// The baseline read back, the window's capture (keeping every query of the baseline) and
+/// their comparison.
+fn capture_and_compare(
+    cx: &mut Context<'_, Config>,
+    w: Window,
+) -> Result<(Capture, Capture, Comparison)> {
+    let item = cx.item().to_owned();
+    let baseline = store::load(cx, &item)?;
+    let hashes: BTreeSet<String> = baseline
+        .queries
+        .iter()
+        .map(|q| q.query_hash.clone())
+        .collect();
+    let cap = capture::finish(cx, w, &hashes)?;
+    let cmp = compare(&baseline, &cap, judge(cx.config()));
+    Ok((baseline, cap, cmp))
+}
+
+/// The window at the kept level has ended: compare, then raise or finish.
+pub fn compared(cx: &mut Context<'_, Config>, w: Window) -> Result<Outcome<State>> {
+    let item = cx.item().to_owned();
+    let cfg = cx.config().clone();
+    let (label, db) = (w.label.clone(), w.db.clone());
+    let facts = w.facts.clone();
+    let (baseline, cap, kept) = capture_and_compare(cx, w)?;
+    let stage = format!("at level {}", cap.compatibility_level);
+    report::rows(cx, &item, &kept, &stage, "query");
+    if !cfg.raise_compatibility {
+        return finish(cx, &baseline, &cap, kept, None);
+    }
+    let level = cfg
+        .compatibility_level
+        .map_or_else(|| facts.highest_level(), i64::from);
+    if level <= cap.compatibility_level {
+        cx.info(&format!(
+            "[{db}] is at level {} already: not raised to {level}",
+            cap.compatibility_level
+        ));
+        return finish(cx, &baseline, &cap, kept, None);
+    }
+    server::set_level(cx, &label, &db, level)?;
+    let mut w = capture::begin(cx, &label, &db)?;
+    w.notes.push(format!(
+        "level raised from {} to {level}",
+        cap.compatibility_level
+    ));
+    let kept = Box::new(kept);
+    Ok(open(cx, w, |w, until_ms| State::Raised {
+        w,
+        until_ms,
+        kept,
+        level,
+    }))
+}
+
+/// The window at the raised level has ended: compare again and finish.
+pub fn raised(
+    cx: &mut Context<'_, Config>,
+    w: Window,
+    kept: Comparison,
+    level: i64,
+) -> Result<Outcome<State>> {
+    let item = cx.item().to_owned();
+    let (baseline, cap, again) = capture_and_compare(cx, w)?;
+    report::rows(
+        cx,
+        &item,
+        &again,
+        &format!("raised to {level}"),
+        "query-raised",
+    );
+    finish(cx, &baseline, &cap, kept, Some(again))
+}
+
+fn finish(
+    cx: &mut Context<'_, Config>,
+    baseline: &Capture,
+    cap: &Capture,
+    kept: Comparison,
+    raised: Option<Comparison>,
+) -> Result<Outcome<State>> {
+    let item = cx.item().to_owned();
+    cx.phase("done", Some(1.0), Some("compared with the baseline"));
+    let regressed: Vec<String> = kept
+        .regressions()
+        .chain(raised.iter().flat_map(Comparison::regressions))
+        .map(|q| {
+            let (b, a) = (q.before.as_ref(), q.after.as_ref());
+            format!(
+                "{} ({}: plan {} → {})",
+                q.query_hash,
+                q.text.chars().take(40).collect::<String>(),
+                b.map_or("", |s| s.plan_hash.as_str()),
+                a.map_or("", |s| s.plan_hash.as_str()),
+            )
+        })
+        .collect();
+    if cx.config().regression_status == RegressionStatus::Failed && !regressed.is_empty() {
+        return Err(Error::failed(format!(
+            "[{item}]: {} queries regressed past ×{} on the Managed Instance: {}",
+            regressed.len(),
+            cx.config().regression_ratio,
+            regressed.join("; ")
+        )));
+    }
+    Ok(Outcome::Done(json!({
+        "plugin": "baseline",
+        "phase": "after",
+        "database": item,
+        "baseline": {
+            "captured_at": baseline.captured_at,
+            "product_version": baseline.product_version,
+            "origin": baseline.origin,
+            "compatibility_level": baseline.compatibility_level,
+            "totals": baseline.totals,
+        },
+        "after": {
+            "captured_at": cap.captured_at,
+            "origin": cap.origin,
+            "compatibility_level": cap.compatibility_level,
+            "totals": cap.totals,
+            "notes": cap.notes,
+        },
+        "regressions": regressed.len(),
+        "comparison": kept,
+        "series": report::series(&kept),
+        "raised": raised.as_ref().map(|r| json!({
+            "comparison": r,
+            "series": report::series(r),
+        })),
+    })))
+}
