@@ -66,6 +66,25 @@ pub struct FakeHost {
     arm_operations: BTreeMap<String, std::result::Result<(), crate::wit::Failure>>,
 }
 
+/// A query's answer with one result set: `columns` by name (typed `nvarchar`: plugins read
+/// cells by position and whatever their type) and `rows`.
+pub fn result_set(columns: &[&str], rows: Vec<Vec<SqlValue>>) -> QueryResult {
+    QueryResult {
+        sets: vec![crate::wit::RowSet {
+            columns: columns
+                .iter()
+                .map(|c| crate::wit::Column {
+                    name: (*c).to_owned(),
+                    sql_type: "nvarchar".into(),
+                })
+                .collect(),
+            rows,
+            truncated: false,
+        }],
+        messages: vec![],
+    }
+}
+
 impl FakeHost {
     /// An empty fake host.
     pub fn new() -> Self {
