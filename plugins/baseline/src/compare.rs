@@ -281,3 +281,7 @@ pub fn compare(before: &Capture, after: &Capture, j: Judge) -> Comparison {
         }),
     }
 }
+
+#[cfg(test)]
+#[path = "compare_tests.rs"]
+mod tests;

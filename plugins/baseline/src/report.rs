@@ -91,7 +91,8 @@ fn query_notes(q: &QueryComparison) -> String {
 }
 
 /// One row per query, per wait category and one for the database, for one comparison.
-/// `stage` names it ("at level 130", "raised to 160").
+/// `stage` names it ("at level 130", "raised to 160"); `kind` is the queries' object type
+/// (`query`, `query-raised`), the waits' and the database's follow it (`wait-raised`, …).
 pub fn rows(cx: &mut Context<'_, Config>, db: &str, c: &Comparison, stage: &str, kind: &str) {
     let regression = cx.config().regression_status;
     for q in &c.queries {
@@ -106,7 +107,7 @@ pub fn rows(cx: &mut Context<'_, Config>, db: &str, c: &Comparison, stage: &str,
     }
     for w in &c.waits {
         cx.report(ObjectRow {
-            object_type: "wait".into(),
+            object_type: kind.replace("query", "wait"),
             name: format!("{db}: {}", w.category),
             status: if w.grew {
                 ObjectStatus::Warning
@@ -127,7 +128,7 @@ pub fn rows(cx: &mut Context<'_, Config>, db: &str, c: &Comparison, stage: &str,
     let r = &c.ratios;
     let f = |x: Option<f64>| x.map_or_else(|| "n/a".to_owned(), |x| format!("×{x:.2}"));
     cx.report(ObjectRow {
-        object_type: "performance".into(),
+        object_type: kind.replace("query", "performance"),
         name: db.into(),
         status: if regressed > 0 {
             status(Verdict::Regressed, regression)
