@@ -225,6 +225,12 @@ mod tests {
     }
 
     #[test]
+    fn the_schema_states_the_defaults_the_plugin_uses() {
+        let (stated, real) = ferry_sdk::stated_and_real_defaults::<Config>().unwrap();
+        assert_eq!(stated, real);
+    }
+
+    #[test]
     fn a_phase_is_needed_and_after_needs_the_baseline() {
         let e = cfg(serde_json::json!({})).unwrap().validate().unwrap_err();
         assert!(e.describe().contains("phase"), "{e:?}");

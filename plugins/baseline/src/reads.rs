@@ -18,10 +18,14 @@
 //!   example does.
 //! - sys.dm_os_wait_stats: `wait_time_ms` per `wait_type` since the instance started.
 //!
-//! The intervals read are those that end after the window began: Query Store's intervals
-//! (`interval_length_minutes`, 60 by default) are not cut to the window, so the first one
-//! may hold executions from just before it. Averages per execution, which the comparison
-//! judges, do not depend on that.
+//! The intervals read are those that end after the window began, and in them the rows of
+//! plans last executed after it began (`last_execution_time`, as the page's first example
+//! filters). Query Store lives in the database, so a restored database brings the source's
+//! intervals to the Managed Instance, the last of them ending up to an interval after the
+//! backup: without the second filter an `after` window opened soon after cutover would count
+//! the source's last executions as the MI's. Intervals (`interval_length_minutes`, 60 by
+//! default) are not cut to the window, so a row may still hold executions from just before
+//! it; averages per execution, which the comparison judges, do not depend on that.
 
 use ferry_sdk::prelude::*;
 use ferry_sdk::sql_value::text;
@@ -57,6 +61,7 @@ pub fn query_store(
          JOIN {d}.sys.query_store_query AS q ON q.query_id = p.query_id \
          JOIN {d}.sys.query_store_query_text AS qt ON qt.query_text_id = q.query_text_id \
          WHERE rsi.end_time > DATEADD(MINUTE, -{minutes}, GETUTCDATE()) \
+           AND rs.last_execution_time > DATEADD(MINUTE, -{minutes}, GETUTCDATE()) \
          GROUP BY q.query_hash, p.query_plan_hash \
          ORDER BY total_cpu_time DESC"
     );
@@ -78,6 +83,11 @@ pub fn query_store_waits(
          JOIN {d}.sys.query_store_runtime_stats_interval AS rsi \
            ON rsi.runtime_stats_interval_id = ws.runtime_stats_interval_id \
          WHERE rsi.end_time > DATEADD(MINUTE, -{minutes}, GETUTCDATE()) \
+           AND EXISTS (SELECT 1 FROM {d}.sys.query_store_runtime_stats AS rs \
+             WHERE rs.plan_id = ws.plan_id \
+               AND rs.runtime_stats_interval_id = ws.runtime_stats_interval_id \
+               AND rs.execution_type = ws.execution_type \
+               AND rs.last_execution_time > DATEADD(MINUTE, -{minutes}, GETUTCDATE())) \
          GROUP BY ws.wait_category_desc"
     );
     let (found, _) = rows(cx, label, &sql)?;

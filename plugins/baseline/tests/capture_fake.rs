@@ -108,10 +108,24 @@ fn the_baseline_holds_the_top_queries_with_plans_and_waits_as_the_views_give_the
         "SUM(rs.avg_logical_io_reads * rs.count_executions)",
         "[Sales].sys.query_store_plan",
         "rsi.end_time > DATEADD(MINUTE, -30, GETUTCDATE())",
+        // A restored database's Query Store holds the source's last interval.
+        "rs.last_execution_time > DATEADD(MINUTE, -30, GETUTCDATE())",
         "GROUP BY q.query_hash, p.query_plan_hash",
     ] {
         assert!(qs.contains(part), "{part} in {qs}");
     }
+    let waits = log
+        .iter()
+        .find(|s| s.contains("sys.query_store_wait_stats"))
+        .unwrap();
+    assert!(
+        waits.contains("SUM(ws.total_query_wait_time_ms)"),
+        "{waits}"
+    );
+    assert!(
+        waits.contains("rs.execution_type = ws.execution_type"),
+        "{waits}"
+    );
     assert!(
         !log.iter().any(|s| s.starts_with("ALTER")),
         "nothing changed: {log:?}"
@@ -259,4 +273,23 @@ fn a_plan_reads_and_records_without_waiting() {
         "no baseline yet is no error in a plan: {out}"
     );
     assert!(h.waits.is_empty());
+}
+
+#[test]
+fn every_read_passes_the_read_grant_classifier() {
+    let mut old = source();
+    old.version = "12.0.6024.0";
+    for s in [source(), old] {
+        let w = world(s, mi());
+        let mut h = host(&w);
+        h.run_item::<Baseline>(before_config(), "Sales").unwrap();
+        h.run_item::<Baseline>(after_config(), "Sales").unwrap();
+        for label in ["source", "target"] {
+            for sql in sent(&w, label).iter().filter(|s| !s.starts_with("ALTER")) {
+                if let Err(r) = ferry_tsql::read_only::check(sql) {
+                    panic!("{r}: {sql}");
+                }
+            }
+        }
+    }
 }
