@@ -25,29 +25,37 @@ fn judge(cfg: &Config) -> Judge {
 }
 
 /// Before the first window: the source's level kept on the MI. A restore keeps it already
-/// (methods.md §6); one changed since is set back, and said. Below 100 the MI cannot run it.
+/// (methods.md §6); one changed since is set back, and said (true: it was, so Query Store's
+/// history is at another level and the window must be waited). Below 100 the MI cannot run
+/// it.
 pub fn keep_level(
     cx: &mut Context<'_, Config>,
     label: &str,
     db: &str,
     baseline: &Capture,
-) -> Result<Option<String>> {
+) -> Result<Option<(String, bool)>> {
     let facts = server::facts(cx, label, db)?;
     let want = baseline.compatibility_level;
     if facts.compatibility_level == want {
         return Ok(None);
     }
     if want < 100 {
-        return Ok(Some(format!(
-            "the source ran at level {want}, which a Managed Instance does not have (100 and \
+        return Ok(Some((
+            format!(
+                "the source ran at level {want}, which a Managed Instance does not have (100 and \
              above); compared at the MI's level {}",
-            facts.compatibility_level
+                facts.compatibility_level
+            ),
+            false,
         )));
     }
     server::set_level(cx, label, db, want)?;
-    Ok(Some(format!(
-        "[{db}] was at level {} on `{label}`: set back to the source's {want} before capturing",
-        facts.compatibility_level
+    Ok(Some((
+        format!(
+            "[{db}] was at level {} on `{label}`: set back to the source's {want} before capturing",
+            facts.compatibility_level
+        ),
+        true,
     )))
 }
 
@@ -92,7 +100,8 @@ pub fn compared(cx: &mut Context<'_, Config>, w: Window) -> Result<Outcome<State
         return finish(cx, &baseline, &cap, kept, None);
     }
     server::set_level(cx, &label, &db, level)?;
-    let mut w = capture::begin(cx, &label, &db)?;
+    // Query Store's history is at the old level: the raised level's window is waited.
+    let mut w = capture::begin(cx, &label, &db, true)?;
     w.notes.push(format!(
         "level raised from {} to {level}",
         cap.compatibility_level

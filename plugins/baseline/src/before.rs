@@ -14,11 +14,8 @@ pub fn captured(cx: &mut Context<'_, Config>, w: Window) -> Result<Outcome<crate
     let item = cx.item().to_owned();
     cx.phase("capture", Some(0.9), Some("reading the window's figures"));
     let cap = capture::finish(cx, w, &BTreeSet::new())?;
-    let kept = match cx.config().baseline_from {
-        Some(_) => Some(store::save(cx, &item, &cap)?),
-        None => None,
-    };
-    report::baseline_row(cx, &item, &cap, kept.as_deref());
+    let kept = store::save(cx, &item, &cap)?;
+    report::baseline_row(cx, &item, &cap, &kept);
     cx.phase("done", Some(1.0), Some("baseline captured"));
     Ok(Outcome::Done(json!({
         "plugin": "baseline",

@@ -33,14 +33,21 @@ pub struct Window {
 }
 
 /// Decides how to capture `db` on `label` (turning Query Store on when asked and needed)
-/// and makes the window's first reads.
-pub fn begin(cx: &mut Context<'_, Config>, label: &str, db: &str) -> Result<Window> {
+/// and makes the window's first reads. `must_wait`: the history does not show what is to be
+/// captured (the compatibility level was just changed), so the window is waited whatever
+/// `wait` says.
+pub fn begin(
+    cx: &mut Context<'_, Config>,
+    label: &str,
+    db: &str,
+    must_wait: bool,
+) -> Result<Window> {
     let cfg = cx.config().clone();
     let facts = server::facts(cx, label, db)?;
     let mut w = Window {
         label: label.to_owned(),
         db: db.to_owned(),
-        waits_window: cfg.wait,
+        waits_window: cfg.wait || must_wait,
         ..Window::default()
     };
     if facts.has_query_store() {
@@ -48,7 +55,7 @@ pub fn begin(cx: &mut Context<'_, Config>, label: &str, db: &str) -> Result<Wind
         let usable = |s: &server::StoreState, waits: bool| {
             if waits { s.records() } else { s.readable() }
         };
-        if !usable(&state, cfg.wait) && cfg.enable_query_store {
+        if !usable(&state, w.waits_window) && cfg.enable_query_store {
             server::enable_query_store(cx, label, db)?;
             w.notes.push(format!(
                 "Query Store was {} and was turned on (READ_WRITE): the window starts now",

@@ -46,7 +46,7 @@ pub struct Config {
     #[schemars(length(min = 1))]
     pub target_name: String,
     /// Storage label (a blob container or a share) the baseline is kept in: `before` writes
-    /// it there (`write` grant), `after` reads it back (`read`). One step cannot read
+    /// it there (`write` grant), `after` reads it back (`read`). Needed: one step cannot read
     /// another's output, so this is how the capture crosses from one step to the next.
     #[schemars(length(min = 1))]
     pub baseline_from: Option<String>,
@@ -163,23 +163,16 @@ impl Config {
                 format!("{level} is not a compatibility level (100, 110, … 170)"),
             ));
         }
-        let mut warnings = Vec::new();
-        match (phase, &self.baseline_from) {
-            (Phase::After, None) => {
-                return Err(bad(
-                    "baseline_from",
-                    "is needed by `after`: the storage label the `before` step wrote the \
-                     baseline to",
-                ));
-            }
-            (Phase::Before, None) => warnings.push(Warning {
-                key: Some("baseline_from".into()),
-                message: "without it the baseline is only in this step's report: an `after` \
-                          step cannot compare with it"
-                    .into(),
-            }),
-            _ => {}
+        if self.baseline_from.is_none() {
+            // Also for `before`: its capture is what `after` compares with, and the host's
+            // check asks every step for the storage need.
+            return Err(bad(
+                "baseline_from",
+                "is needed: the storage label (a blob container or a share) the `before` step \
+                 writes the baseline to and the `after` step reads it from",
+            ));
         }
+        let mut warnings = Vec::new();
         if phase == Phase::Before
             && (self.raise_compatibility || self.compatibility_level.is_some())
         {
@@ -239,11 +232,17 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(e.describe().contains("baseline_from"), "{e:?}");
-        let w = cfg(serde_json::json!({"phase": "before"}))
+        let e = cfg(serde_json::json!({"phase": "before"}))
             .unwrap()
             .validate()
-            .unwrap();
-        assert_eq!(w[0].key.as_deref(), Some("baseline_from"));
+            .unwrap_err();
+        assert!(e.describe().contains("baseline_from"), "{e:?}");
+        let w = cfg(serde_json::json!({"phase": "before", "baseline_from": "b",
+                                       "raise_compatibility": true}))
+        .unwrap()
+        .validate()
+        .unwrap();
+        assert_eq!(w[0].key.as_deref(), Some("raise_compatibility"));
     }
 
     #[test]

@@ -112,17 +112,22 @@ fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
     let cfg = cx.config().clone();
     let item = cx.item().to_owned();
     let (label, db) = (cfg.label().to_owned(), cfg.database(&item));
-    let mut notes = Vec::new();
+    let (mut notes, mut must_wait) = (Vec::new(), false);
     if cfg.phase() == Phase::After {
         // The baseline first: an hour's window is not waited for a comparison that cannot be
         // made. A plan is made before the `before` step ran, so there it may be missing.
         match store::load(cx, &item) {
-            Ok(baseline) => notes.extend(after::keep_level(cx, &label, &db, &baseline)?),
+            Ok(baseline) => {
+                if let Some((note, changed)) = after::keep_level(cx, &label, &db, &baseline)? {
+                    notes.push(note);
+                    must_wait = changed;
+                }
+            }
             Err(_) if cx.planning() => {}
             Err(e) => return Err(e),
         }
     }
-    let mut w = capture::begin(cx, &label, &db)?;
+    let mut w = capture::begin(cx, &label, &db, must_wait)?;
     for n in &notes {
         cx.info(n);
     }

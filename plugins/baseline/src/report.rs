@@ -162,7 +162,7 @@ pub fn rows(cx: &mut Context<'_, Config>, db: &str, c: &Comparison, stage: &str,
 }
 
 /// The before step's row: what the baseline holds and where it went.
-pub fn baseline_row(cx: &mut Context<'_, Config>, db: &str, cap: &Capture, kept: Option<&str>) {
+pub fn baseline_row(cx: &mut Context<'_, Config>, db: &str, cap: &Capture, kept: &str) {
     let mut notes = format!(
         "{} queries kept of {} seen ({} executions) over {} min from {:?}, level {}",
         cap.queries.len(),
@@ -172,15 +172,12 @@ pub fn baseline_row(cx: &mut Context<'_, Config>, db: &str, cap: &Capture, kept:
         cap.origin,
         cap.compatibility_level
     );
-    match kept {
-        Some(at) => notes.push_str(&format!("; kept in {at}")),
-        None => notes.push_str("; not kept (no baseline_from): an after step cannot compare"),
-    }
+    notes.push_str(&format!("; kept in {kept}"));
     for n in &cap.notes {
         notes.push_str("; ");
         notes.push_str(n);
     }
-    let plain = cap.notes.is_empty() && kept.is_some() && !cap.truncated;
+    let plain = cap.notes.is_empty() && !cap.truncated;
     cx.report(ObjectRow {
         object_type: "baseline".into(),
         name: db.into(),

@@ -192,7 +192,8 @@ fn the_source_level_is_kept_first_then_raised_and_compared_again() {
         ],
     );
     let w = world(source(), t);
-    let (h, out) = run(&w, json!({"raise_compatibility": true}));
+    // History capture asked, but a level just set has no history: both windows are waited.
+    let (h, out) = run(&w, json!({"raise_compatibility": true, "wait": false}));
     let out = out.unwrap();
     let alters: Vec<String> = sent(&w, "target")
         .into_iter()
@@ -218,7 +219,11 @@ fn the_source_level_is_kept_first_then_raised_and_compared_again() {
     assert_eq!(orders["verdict"], "regressed");
     assert_eq!(orders["after"]["plan_hash"], plan_of(5));
     assert_eq!(out["regressions"], 1);
-    assert_eq!(h.waits.len(), 3, "the before window and two after");
+    assert_eq!(
+        h.waits.len(),
+        3,
+        "the before window and both after, though `wait = false`"
+    );
     assert!(
         rows_of(&h, "query-raised")
             .iter()
