@@ -73,10 +73,17 @@ pub fn begin(
             w.origin = Some(Origin::QueryStore);
             w.store_waits = facts.has_query_store_waits() && state.wait_capture == "ON";
         } else {
+            let fix = if cfg.enable_query_store {
+                "it stayed so after `SET QUERY_STORE = ON`: see readonly_reason in \
+                 sys.database_query_store_options (\"Best practices for managing the Query \
+                 Store\": an ERROR state needs `SET QUERY_STORE CLEAR` or \
+                 sp_query_store_consistency_check)"
+            } else {
+                "set `enable_query_store = true` (with a write grant) to turn it on"
+            };
             let why = format!(
                 "Query Store is {} in [{db}] on `{label}`{}; captured from \
-                 sys.dm_exec_query_stats instead (plan-cache totals over the window). Set \
-                 `enable_query_store = true` (with a write grant) to turn it on",
+                 sys.dm_exec_query_stats instead (plan-cache totals over the window): {fix}",
                 if state.actual.is_empty() {
                     "not readable"
                 } else {
