@@ -27,6 +27,22 @@
 //! A plan (`ferry plan`) reads the server and records the changes it would make, without
 //! waiting or capturing.
 //!
+//! # Output (what the report reads)
+//!
+//! - `before`: `{"plugin": "baseline", "phase": "before", "database", "kept_in", "capture"}`,
+//!   `capture` being the [`model::Capture`] also written to `baseline_from`.
+//! - `after`: `{"plugin": "baseline", "phase": "after", "database", "regressions",
+//!   "baseline": {…totals}, "after": {…totals}, "comparison": compare::Comparison,
+//!   "series": {"queries": {"labels", "verdicts", "before_avg_cpu_us", "after_avg_cpu_us",
+//!   "before_avg_duration_us", "after_avg_duration_us", "before_avg_logical_reads",
+//!   "after_avg_logical_reads"}, "waits": {"source", "categories", "before_ms_per_minute",
+//!   "after_ms_per_minute"}}, "raised": null | {"comparison", "series"}}`: parallel lists, one
+//!   entry per query compared on both sides and per wait category, ready for bar charts.
+//!
+//! Rows: `query` / `query-raised` per query (status from [`report::status`]), `wait` /
+//! `wait-raised` per category, `performance` / `performance-raised` per database, `baseline`
+//! for a `before` capture.
+//!
 //! # Modules
 //!
 //! ```text
@@ -42,7 +58,7 @@ pub mod compare;
 pub mod config;
 pub mod model;
 mod reads;
-mod report;
+pub mod report;
 pub mod server;
 mod sql;
 mod state;
