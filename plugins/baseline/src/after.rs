@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 
 use ferry_sdk::prelude::*;
-use serde_json::json;
 
 use crate::capture::{self, Window};
 use crate::compare::{Comparison, Judge, compare};
@@ -165,30 +164,12 @@ fn finish(
             regressed.join("; ")
         )));
     }
-    Ok(Outcome::Done(json!({
-        "plugin": "baseline",
-        "phase": "after",
-        "database": item,
-        "baseline": {
-            "captured_at": baseline.captured_at,
-            "product_version": baseline.product_version,
-            "origin": baseline.origin,
-            "compatibility_level": baseline.compatibility_level,
-            "totals": baseline.totals,
-        },
-        "after": {
-            "captured_at": cap.captured_at,
-            "origin": cap.origin,
-            "compatibility_level": cap.compatibility_level,
-            "totals": cap.totals,
-            "notes": cap.notes,
-        },
-        "regressions": regressed.len(),
-        "comparison": kept,
-        "series": report::series(&kept),
-        "raised": raised.as_ref().map(|r| json!({
-            "comparison": r,
-            "series": report::series(r),
-        })),
-    })))
+    Ok(Outcome::Done(crate::output::after(
+        &item,
+        baseline,
+        cap,
+        &kept,
+        raised.as_ref(),
+        regressed.len(),
+    )))
 }

@@ -3,7 +3,6 @@
 use std::collections::BTreeSet;
 
 use ferry_sdk::prelude::*;
-use serde_json::json;
 
 use crate::capture::{self, Window};
 use crate::config::Config;
@@ -17,11 +16,5 @@ pub fn captured(cx: &mut Context<'_, Config>, w: Window) -> Result<Outcome<crate
     let kept = store::save(cx, &item, &cap)?;
     report::baseline_row(cx, &item, &cap, &kept);
     cx.phase("done", Some(1.0), Some("baseline captured"));
-    Ok(Outcome::Done(json!({
-        "plugin": "baseline",
-        "phase": "before",
-        "database": item,
-        "kept_in": kept,
-        "capture": cap,
-    })))
+    Ok(Outcome::Done(crate::output::before(&item, &kept, &cap)))
 }

@@ -8,9 +8,10 @@ use ferry_sdk::sql_value::text;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::model::{Capture, FORMAT, Origin, PlanRow, summarize, top};
+use crate::model::{Capture, FORMAT, Origin, summarize, top};
 use crate::reads;
 use crate::server::{self, Facts};
+use crate::snapshot::{self, Cached, SNAPSHOT_ROWS};
 use crate::sql::rows;
 use crate::waits::{Snapshot, Waits, delta};
 
@@ -28,7 +29,7 @@ pub struct Window {
     /// sys.dm_os_wait_stats at the start (when waiting).
     pub os_waits: Option<Snapshot>,
     /// sys.dm_exec_query_stats at the start (when captured from the plan cache).
-    pub cache: Option<Vec<PlanRow>>,
+    pub cache: Option<Vec<Cached>>,
     pub notes: Vec<String>,
 }
 
@@ -113,7 +114,14 @@ pub fn begin(
     if origin == Origin::ExecQueryStats {
         // Plan-cache totals run since each plan was cached: only a difference is a window.
         w.waits_window = true;
-        w.cache = Some(reads::plan_cache(cx, label, db)?.0);
+        let (kept, cut) = snapshot::keep(reads::plan_cache(cx, label, db)?.0);
+        if cut {
+            w.notes.push(format!(
+                "more than {SNAPSHOT_ROWS} plans were cached at the window's start: the \
+                 smallest count with their totals since they were cached"
+            ));
+        }
+        w.cache = Some(kept);
     }
     if w.waits_window {
         w.os_waits = Some(reads::os_waits(cx, label)?);
@@ -148,7 +156,7 @@ pub fn finish(
         Origin::ExecQueryStats => {
             let (end, truncated) = reads::plan_cache(cx, &label, &db)?;
             let start = w.cache.take().unwrap_or_default();
-            (reads::cache_delta(&start, &end), truncated)
+            (snapshot::delta(&start, &end), truncated)
         }
     };
     let mut waits = Waits::default();

@@ -37,9 +37,11 @@ pub struct Side {
     pub avg_cpu_us: f64,
     pub avg_duration_us: f64,
     pub avg_logical_reads: f64,
-    /// The plan with the most CPU in the window, and every plan seen.
+    /// The plan with the most CPU in the window (every plan is in the capture; this is
+    /// journaled while a raised level's window runs, so it stays small).
     pub plan_hash: String,
-    pub plan_hashes: Vec<String>,
+    /// How many plans the query ran with (at most the capture's `PLANS_KEPT`).
+    pub plans: usize,
 }
 
 impl Side {
@@ -50,7 +52,7 @@ impl Side {
             avg_duration_us: q.avg_duration_us(),
             avg_logical_reads: q.avg_logical_reads(),
             plan_hash: q.main_plan().to_owned(),
-            plan_hashes: q.plans.iter().map(|p| p.plan_hash.clone()).collect(),
+            plans: q.plans.len(),
         }
     }
 }
@@ -58,6 +60,7 @@ impl Side {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueryComparison {
     pub query_hash: String,
+    /// The start of the query's text, at most [`TEXT_SHOWN`] characters.
     pub text: String,
     pub verdict: Verdict,
     pub before: Option<Side>,
@@ -121,6 +124,18 @@ impl Comparison {
     }
 }
 
+/// Characters of a query's text a comparison keeps: it is journaled while a raised level's
+/// window runs, within the host's 1 MiB state (the capture keeps more).
+pub const TEXT_SHOWN: usize = 80;
+
+fn shown(text: &str) -> String {
+    let mut out: String = text.chars().take(TEXT_SHOWN).collect();
+    if text.chars().count() > TEXT_SHOWN {
+        out.push('…');
+    }
+    out
+}
+
 /// `a ÷ b`, None when `b` is 0 (nothing to compare with).
 fn ratio(a: f64, b: f64) -> Option<f64> {
     (b > 0.0).then(|| a / b)
@@ -151,12 +166,12 @@ fn judge_query(before: &Query, after: &Query, j: Judge) -> QueryComparison {
     };
     QueryComparison {
         query_hash: before.query_hash.clone(),
-        text: before.text.clone(),
+        text: shown(&before.text),
         verdict,
         cpu_ratio,
         duration_ratio,
         logical_reads_ratio: ratio(a.avg_logical_reads, b.avg_logical_reads),
-        plan_changed: Some(!b.plan_hashes.contains(&a.plan_hash)),
+        plan_changed: Some(!before.plans.iter().any(|p| p.plan_hash == a.plan_hash)),
         before: Some(b),
         after: Some(a),
     }
@@ -166,7 +181,7 @@ fn one_side(q: &Query, verdict: Verdict, after: bool) -> QueryComparison {
     let side = Some(Side::of(q));
     QueryComparison {
         query_hash: q.query_hash.clone(),
-        text: q.text.clone(),
+        text: shown(&q.text),
         verdict,
         before: if after { None } else { side.clone() },
         after: if after { side } else { None },

@@ -63,8 +63,9 @@ pub struct Config {
     /// has totals since each plan was cached, so the window is the difference of two reads).
     pub wait: bool,
     /// Queries kept: the top `top` by total CPU, by total duration and by total logical
-    /// reads (their union).
-    #[schemars(range(min = 1, max = 1000))]
+    /// reads (their union). At most 100: the comparison is journaled while a raised level's
+    /// window runs, and a step's state is at most 1 MiB.
+    #[schemars(range(min = 1, max = 100))]
     pub top: u32,
     /// A query regressed when its average CPU time or duration per execution on the Managed
     /// Instance exceeds the source's times this ratio; it improved when both fell below the
@@ -141,13 +142,14 @@ impl Config {
         if !(1..=10080).contains(&self.window_minutes) {
             return Err(bad("window_minutes", "must be from 1 to 10080 (a week)"));
         }
-        if self.top == 0 || self.min_executions == 0 {
-            let key = if self.top == 0 {
-                "top"
-            } else {
-                "min_executions"
-            };
-            return Err(bad(key, "must be at least 1"));
+        if !(1..=100).contains(&self.top) {
+            return Err(bad(
+                "top",
+                format!("must be from 1 to 100, not {}", self.top),
+            ));
+        }
+        if self.min_executions == 0 {
+            return Err(bad("min_executions", "must be at least 1"));
         }
         if !self.baseline_path.contains("{db}") {
             return Err(bad(
@@ -254,6 +256,8 @@ mod tests {
             ),
             (serde_json::json!({"window_minutes": 0}), "window_minutes"),
             (serde_json::json!({"top": 0}), "top"),
+            (serde_json::json!({"top": 101}), "top"),
+            (serde_json::json!({"min_executions": 0}), "min_executions"),
             (
                 serde_json::json!({"baseline_path": "x.json"}),
                 "baseline_path",

@@ -47,6 +47,7 @@
 //!
 //! ```text
 //! lib ── before ── capture ── reads ── waits      after ── compare ── model
+//!   │        │          └── snapshot (the plan cache's first read)
 //!   │        └── store           └── server          └── report
 //!   └── state (State, the window's wait)      sql (reads, cells)   config
 //! ```
@@ -56,10 +57,14 @@ mod before;
 mod capture;
 pub mod compare;
 pub mod config;
+#[cfg(test)]
+mod fixtures;
 pub mod model;
+mod output;
 mod reads;
 pub mod report;
 pub mod server;
+mod snapshot;
 mod sql;
 mod state;
 mod store;

@@ -47,9 +47,12 @@ pub struct Query {
     pub cpu_us: f64,
     pub duration_us: f64,
     pub logical_reads: f64,
-    /// Its plans, the one with the most CPU first.
+    /// Its plans, the one with the most CPU first, at most [`PLANS_KEPT`].
     pub plans: Vec<Plan>,
 }
+
+/// Plans kept per query (the most CPU first); the query's totals count them all.
+pub const PLANS_KEPT: usize = 10;
 
 /// How much of a query's text is kept.
 pub const TEXT_EXCERPT: usize = 120;
@@ -151,6 +154,9 @@ pub fn summarize(rows: &[PlanRow]) -> (Vec<Query>, Totals) {
     let mut all: Vec<Query> = by_hash.into_values().collect();
     for q in &mut all {
         q.plans.sort_by(|a, b| b.cpu_us.total_cmp(&a.cpu_us));
+        // Query Store keeps up to 200 plans a query (MAX_PLANS_PER_QUERY's default): the
+        // heaviest are the ones a plan change is judged by, and the baseline stays small.
+        q.plans.truncate(PLANS_KEPT);
     }
     all.sort_by(|a, b| b.cpu_us.total_cmp(&a.cpu_us));
     (all, totals)

@@ -53,3 +53,52 @@ pub fn open(
         why,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Origin;
+    use crate::snapshot::{Cached, SNAPSHOT_ROWS};
+
+    /// The host refuses a state over 1 MiB (`MAX_STATE_BYTES`): the largest a raised level's
+    /// window can journal must stay under it.
+    #[test]
+    fn the_largest_raised_window_fits_the_hosts_state_limit() {
+        // top 100 on three orders after, plus a baseline of as many not seen after.
+        let kept = crate::fixtures::widest_comparison(600, 1);
+        let w = Window {
+            label: "target".into(),
+            db: "x".repeat(128),
+            origin: Some(Origin::ExecQueryStats),
+            waits_window: true,
+            os_waits: Some(
+                (0..1500)
+                    .map(|i| (format!("WAIT_TYPE_NUMBER_{i:04}_LONG"), i64::MAX))
+                    .collect(),
+            ),
+            cache: Some(
+                (0..SNAPSHOT_ROWS)
+                    .map(|_| {
+                        Cached(
+                            "0x0123456789ABCDEF".into(),
+                            "0x0123456789ABCDEF".into(),
+                            u64::MAX,
+                            1.2e15,
+                            1.2e15,
+                            1.2e15,
+                        )
+                    })
+                    .collect(),
+            ),
+            ..Window::default()
+        };
+        let state = State::Raised {
+            w,
+            until_ms: u64::MAX,
+            kept: Box::new(kept),
+            level: 160,
+        };
+        let bytes = serde_json::to_vec(&state).unwrap().len();
+        assert!(bytes < 1 << 20, "{bytes} bytes");
+    }
+}

@@ -63,10 +63,22 @@ fn the_baseline_holds_the_top_queries_with_plans_and_waits_as_the_views_give_the
     let out = h.run_item::<Baseline>(before_config(), "Sales").unwrap();
     assert_eq!(out["phase"], "before");
     let b = stored(&h, "Sales");
+    // The output summarizes what the store holds in full.
+    for key in [
+        "origin",
+        "totals",
+        "waits",
+        "captured_at",
+        "compatibility_level",
+    ] {
+        assert_eq!(b[key], out[key], "{key}");
+    }
     assert_eq!(
-        b, out["capture"],
-        "the stored baseline is the step's capture"
+        out["kept_in"],
+        "`baseline/Sales.before.json` in `baselines`"
     );
+    assert_eq!(out["queries"][0]["avg_cpu_us"], 120.0);
+    assert_eq!(out["queries"][0]["plan_hash"], plan_of(1));
     assert_eq!(b["origin"], "query_store");
     assert_eq!(b["compatibility_level"], 130);
     assert_eq!(b["window_minutes"], 30);
@@ -148,7 +160,8 @@ fn sql_server_2014_is_captured_from_the_plan_cache_with_a_warning() {
     let mut cfg = before_config();
     cfg["wait"] = json!(false);
     let out = h.run_item::<Baseline>(cfg, "Sales").unwrap();
-    let b = &out["capture"];
+    assert_eq!(out["origin"], "exec_query_stats");
+    let b = stored(&h, "Sales");
     assert_eq!(b["origin"], "exec_query_stats");
     assert_eq!(
         b["queries"][0]["executions"], 500,
@@ -189,7 +202,7 @@ fn query_store_off_is_turned_on_when_asked_and_the_window_waited() {
     cfg["wait"] = json!(false);
     cfg["enable_query_store"] = json!(true);
     let out = h.run_item::<Baseline>(cfg, "Sales").unwrap();
-    assert_eq!(out["capture"]["origin"], "query_store");
+    assert_eq!(out["origin"], "query_store");
     let alters: Vec<String> = sent(&w, "source")
         .into_iter()
         .filter(|s| s.starts_with("ALTER"))
@@ -209,9 +222,9 @@ fn query_store_off_without_the_option_falls_back_to_the_plan_cache() {
     let w = world(s, mi());
     let mut h = host(&w);
     let out = h.run_item::<Baseline>(before_config(), "Sales").unwrap();
-    assert_eq!(out["capture"]["origin"], "exec_query_stats");
+    assert_eq!(out["origin"], "exec_query_stats");
     assert!(
-        out["capture"]["notes"][0]
+        out["notes"][0]
             .as_str()
             .unwrap()
             .contains("enable_query_store")
