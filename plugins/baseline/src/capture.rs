@@ -139,7 +139,9 @@ pub fn finish(
 ) -> Result<Capture> {
     let cfg = cx.config().clone();
     let (label, db) = (w.label.clone(), w.db.clone());
-    // The level may have changed since the start (a raise): read it again with the time.
+    // The window ran at the level read at its start (the one this plugin set, when it set
+    // one). A call made again after a kill that followed a raise reads the raised level
+    // here, but the window it captures ran before: the start's level stays the capture's.
     let now_sql = format!(
         "SELECT SYSUTCDATETIME() AS now, d.compatibility_level \
          FROM sys.databases AS d WHERE d.name = {}",
@@ -147,8 +149,12 @@ pub fn finish(
     );
     let (now, _) = rows(cx, &label, &now_sql)?;
     let captured_at = now.first().map(|r| text(r.first())).unwrap_or_default();
-    if let Some(level) = now.first().map(|r| ferry_sdk::sql_value::int(r.get(1))) {
-        w.facts.compatibility_level = level;
+    let end_level = now.first().map(|r| ferry_sdk::sql_value::int(r.get(1)));
+    if let Some(level) = end_level.filter(|l| *l != w.facts.compatibility_level) {
+        w.notes.push(format!(
+            "the compatibility level was {} at the window's start and is {level} at its end",
+            w.facts.compatibility_level
+        ));
     }
     let origin = w.origin.unwrap_or(Origin::ExecQueryStats);
     let (rows, truncated) = match origin {

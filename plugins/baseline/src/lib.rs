@@ -22,22 +22,26 @@
 //! | `ALTER DATABASE … SET COMPATIBILITY_LEVEL = <source's>` (`Start`, after) | `Start` | the level already matches: not sent again |
 //! | the window's wait (`Window`, `Raised`) | the wait with its state | the host waits only what is left of it; the capture reads the window that ran |
 //! | the baseline's write (`Window`, before) | `Window` | the capture is made again and the object replaced |
-//! | `ALTER DATABASE … SET COMPATIBILITY_LEVEL = <raised>` (`Window`, after) | `Window` | the kept-level capture is made again (Query Store keeps its intervals), then the same level set again |
+//! | `ALTER DATABASE … SET COMPATIBILITY_LEVEL = <raised>` (`Window`, after) | `Window` | the kept-level capture is made again at the level its window started with (Query Store keeps its intervals), then the same level set again |
 //!
 //! A plan (`ferry plan`) reads the server and records the changes it would make, without
 //! waiting or capturing.
 //!
 //! # Output (what the report reads)
 //!
-//! - `before`: `{"plugin": "baseline", "phase": "before", "database", "kept_in", "capture"}`,
-//!   `capture` being the [`model::Capture`] also written to `baseline_from`.
+//! - `before`: `{"plugin": "baseline", "phase": "before", "database", "kept_in", "origin",
+//!   "compatibility_level", "product_version", "window_minutes", "captured_at", "totals",
+//!   "waits", "truncated", "notes", "queries": [{"query_hash", "text", "executions",
+//!   "avg_cpu_us", "avg_duration_us", "avg_logical_reads", "plan_hash", "plans"}]}`; the whole
+//!   [`model::Capture`] is the object written to `baseline_from`.
 //! - `after`: `{"plugin": "baseline", "phase": "after", "database", "regressions",
 //!   "baseline": {…totals}, "after": {…totals}, "comparison": compare::Comparison,
 //!   "series": {"queries": {"labels", "verdicts", "before_avg_cpu_us", "after_avg_cpu_us",
 //!   "before_avg_duration_us", "after_avg_duration_us", "before_avg_logical_reads",
 //!   "after_avg_logical_reads"}, "waits": {"source", "categories", "before_ms_per_minute",
-//!   "after_ms_per_minute"}}, "raised": null | {"comparison", "series"}}`: parallel lists, one
-//!   entry per query compared on both sides and per wait category, ready for bar charts.
+//!   "after_ms_per_minute"}}, "raised": null | {"comparison", "series"}, "trimmed": null |
+//!   why}`: parallel lists, one entry per query compared on both sides and per wait
+//!   category, ready for bar charts ([`output`] keeps it within the host's 1 MiB).
 //!
 //! Rows: `query` / `query-raised` per query (status from [`report::status`]), `wait` /
 //! `wait-raised` per category, `performance` / `performance-raised` per database, `baseline`
@@ -60,7 +64,7 @@ pub mod config;
 #[cfg(test)]
 mod fixtures;
 pub mod model;
-mod output;
+pub mod output;
 mod reads;
 pub mod report;
 pub mod server;

@@ -257,3 +257,47 @@ fn an_after_step_without_a_baseline_stops_before_waiting() {
         .describe();
     assert!(e.contains("not a baseline ferry can read"), "{e}");
 }
+
+#[test]
+fn a_kill_after_the_raise_captures_the_kept_level_again_and_raises_on() {
+    use ferry_sdk::bindings::ferry::plugin::types::Outcome;
+    let mut t = target((1, 120.0, 300.0), 3000.0);
+    t.queries
+        .insert(160, vec![q(1, 5, ORDERS, 500, 400.0, 900.0, 40.0)]);
+    let w = world(source(), t);
+    let mut h = host(&w);
+    h.run_item::<Baseline>(before_config(), "Sales").unwrap();
+    let mut cfg = after_config();
+    cfg["raise_compatibility"] = json!(true);
+    let step = |h: &mut FakeHost, state: Option<&str>, attempt: u32| {
+        let ctx = h.context(&cfg, "Sales", attempt);
+        ferry_sdk::run_step::<Baseline>(h, ctx, state).unwrap()
+    };
+    let Outcome::Wait(window) = step(&mut h, None, 1) else {
+        panic!("the kept level's window is waited")
+    };
+    // The window's call raises the level, then ferry is killed before the journal has the
+    // state it returned: the call is made again with the window's state.
+    let Outcome::Wait(_lost) = step(&mut h, Some(&window.state), 1) else {
+        panic!("the raised level's window is waited")
+    };
+    assert_eq!(w.borrow().servers["target"].level, 160);
+    let Outcome::Wait(raised) = step(&mut h, Some(&window.state), 2) else {
+        panic!("raised again, not taken for a level already reached")
+    };
+    let Outcome::Done(out) = step(&mut h, Some(&raised.state), 1) else {
+        panic!("done after the raised window")
+    };
+    let out: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        out["comparison"]["after_level"], 130,
+        "the kept window ran at 130"
+    );
+    assert_eq!(out["raised"]["comparison"]["after_level"], 160);
+    assert_eq!(
+        out["raised"]["comparison"]["queries"][0]["verdict"],
+        "regressed"
+    );
+    // (This fake answers Query Store by the level now, so the repeated kept-level read sees
+    // the raised figures; a real Query Store returns the intervals the window ran in.)
+}
