@@ -78,13 +78,10 @@ fn capture_and_compare(
 
 /// The window at the kept level has ended: compare, then raise or finish.
 pub fn compared(cx: &mut Context<'_, Config>, w: Window) -> Result<Outcome<State>> {
-    let item = cx.item().to_owned();
     let cfg = cx.config().clone();
     let (label, db) = (w.label.clone(), w.db.clone());
     let facts = w.facts.clone();
     let (baseline, cap, kept) = capture_and_compare(cx, w)?;
-    let stage = format!("at level {}", cap.compatibility_level);
-    report::rows(cx, &item, &kept, &stage, "query");
     if !cfg.raise_compatibility {
         return finish(cx, &baseline, &cap, kept, None);
     }
@@ -115,24 +112,13 @@ pub fn compared(cx: &mut Context<'_, Config>, w: Window) -> Result<Outcome<State
 }
 
 /// The window at the raised level has ended: compare again and finish.
-pub fn raised(
-    cx: &mut Context<'_, Config>,
-    w: Window,
-    kept: Comparison,
-    level: i64,
-) -> Result<Outcome<State>> {
-    let item = cx.item().to_owned();
+pub fn raised(cx: &mut Context<'_, Config>, w: Window, kept: Comparison) -> Result<Outcome<State>> {
     let (baseline, cap, again) = capture_and_compare(cx, w)?;
-    report::rows(
-        cx,
-        &item,
-        &again,
-        &format!("raised to {level}"),
-        "query-raised",
-    );
     finish(cx, &baseline, &cap, kept, Some(again))
 }
 
+/// The rows of both comparisons (made here, once, rather than as each window ends: a call
+/// made again after a kill would report them twice), and the output.
 fn finish(
     cx: &mut Context<'_, Config>,
     baseline: &Capture,
@@ -141,6 +127,12 @@ fn finish(
     raised: Option<Comparison>,
 ) -> Result<Outcome<State>> {
     let item = cx.item().to_owned();
+    let stage = format!("at level {}", kept.after_level);
+    report::rows(cx, &item, &kept, &stage, "query");
+    if let Some(r) = &raised {
+        let stage = format!("raised to {}", r.after_level);
+        report::rows(cx, &item, r, &stage, "query-raised");
+    }
     cx.phase("done", Some(1.0), Some("compared with the baseline"));
     let regressed: Vec<String> = kept
         .regressions()

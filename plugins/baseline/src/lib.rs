@@ -128,7 +128,7 @@ impl Plugin for Baseline {
                 Phase::Before => before::captured(cx, w),
                 Phase::After => after::compared(cx, w),
             },
-            State::Raised { w, kept, level, .. } => after::raised(cx, w, *kept, level),
+            State::Raised { w, kept, .. } => after::raised(cx, w, *kept),
         }
     }
 }

@@ -224,6 +224,7 @@ fn the_source_level_is_kept_first_then_raised_and_compared_again() {
         3,
         "the before window and both after, though `wait = false`"
     );
+    assert_eq!(rows_of(&h, "query").len(), 3, "each kept-level query once");
     assert!(
         rows_of(&h, "query-raised")
             .iter()
