@@ -122,7 +122,7 @@ pub fn plan_cache(
          CROSS APPLY sys.dm_exec_sql_text(qs.sql_handle) AS st \
          WHERE st.dbid = DB_ID({}) \
          GROUP BY qs.query_hash, qs.query_plan_hash \
-         ORDER BY total_worker_time DESC",
+         ORDER BY SUM(qs.total_worker_time) DESC",
         quote_text(db)
     );
     let (found, truncated) = rows(cx, label, &sql)?;
