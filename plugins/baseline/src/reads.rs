@@ -11,11 +11,12 @@
 //!   must not vanish from the comparison.
 //! - Query Store waits (sys.query_store_wait_stats, SQL Server 2017 and later):
 //!   `total_query_wait_time_ms` by `wait_category_desc`.
-//! - The plan cache (sys.dm_exec_query_stats with sys.dm_exec_sql_text, whose `dbid` is "the
-//!   database where the statements were compiled" for ad hoc and prepared statements):
-//!   totals since each plan was cached (`total_worker_time` and `total_elapsed_time` in
-//!   microseconds), the statement's text cut from the batch by its offsets as that page's
-//!   example does.
+//! - The plan cache (sys.dm_exec_query_stats): totals since each plan was cached
+//!   (`total_worker_time` and `total_elapsed_time` in microseconds), the statement's text cut
+//!   from sys.dm_exec_sql_text's batch by its offsets as that page's example does. The
+//!   database is the plan's `dbid` attribute (sys.dm_exec_plan_attributes: "for ad hoc or
+//!   prepared batches, the ID of the database from which the batch is executed"), not
+//!   sys.dm_exec_sql_text's `dbid`, which is NULL for all but static SQL in a procedure.
 //! - sys.dm_os_wait_stats: `wait_time_ms` per `wait_type` since the instance started.
 //!
 //! The intervals read are those that end after the window began, and in them the rows of
@@ -120,7 +121,8 @@ pub fn plan_cache(
            AS statement_text \
          FROM sys.dm_exec_query_stats AS qs \
          CROSS APPLY sys.dm_exec_sql_text(qs.sql_handle) AS st \
-         WHERE st.dbid = DB_ID({}) \
+         CROSS APPLY sys.dm_exec_plan_attributes(qs.plan_handle) AS pa \
+         WHERE pa.attribute = N'dbid' AND CONVERT(int, pa.value) = DB_ID({}) \
          GROUP BY qs.query_hash, qs.query_plan_hash \
          ORDER BY SUM(qs.total_worker_time) DESC",
         quote_text(db)
