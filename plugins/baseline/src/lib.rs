@@ -51,8 +51,10 @@
 //!
 //! ```text
 //! lib ── before ── capture ── reads ── waits      after ── compare ── model
-//!   │        │          └── snapshot (the plan cache's first read)
-//!   │        └── store           └── server          └── report
+//!   │        │          ├── snapshot (the plan cache's first read)
+//!   │        │          └── server
+//!   │        ├── store ── model                     ├── report ── compare
+//!   │        └── output ── report                   └── output
 //!   └── state (State, the window's wait)      sql (reads, cells)   config
 //! ```
 
