@@ -124,6 +124,9 @@ pub struct Config {
     /// A database step fails its database when a finding is a blocker on `tier` (after its
     /// rows are reported), so the steps after it in the same migration do not run for it.
     pub fail_on_blockers: bool,
+    /// A `passed` row for every rule that found nothing, so the report lists every check made;
+    /// false keeps only what was found.
+    pub report_passed: bool,
 }
 
 impl Default for Config {
@@ -145,6 +148,7 @@ impl Default for Config {
             target_cpu_percent: 70,
             storage_growth_percent: 20,
             fail_on_blockers: false,
+            report_passed: true,
         }
     }
 }

@@ -11,8 +11,8 @@ use crate::config::{Config, TargetTier};
 use crate::facts::{InstanceFacts, database};
 use crate::methods::{Choice, choose};
 use crate::readiness::{Readiness, per_tier};
-use crate::report::{finding_rows, method_row};
-use crate::rules::{Finding, Scope, Subject, evaluate};
+use crate::report::{finding_rows, method_row, passed_rows};
+use crate::rules::{Finding, Scope, Subject, evaluate, rules_for};
 
 /// What one database's assessment found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,7 +50,12 @@ pub fn assess(
         },
     )?;
     // The instance's per-database findings (its version and edition) are this database's too.
-    findings.extend(instance_findings.iter().filter(|f| f.per_database).cloned());
+    findings.extend(
+        instance_findings
+            .iter()
+            .filter(|f| f.rule().is_some_and(|r| r.per_database))
+            .cloned(),
+    );
     let considered: Vec<&Finding> = findings.iter().collect();
     let choice = choose(db, facts.size_bytes, &considered, cfg.tier, &cfg);
     if facts.modules.truncated {
@@ -70,11 +75,19 @@ pub fn assess(
     }))
 }
 
-/// Reports `a`'s rows: one per rule that found something, and its method.
-pub fn report(cx: &mut Context<'_, Config>, a: &DatabaseAssessment) {
-    let tier = cx.config().tier;
-    for row in finding_rows(&a.database, &a.findings, tier) {
+/// Reports `a`'s rows: one per rule that found something, a `passed` one per rule that did
+/// not (unless `report_passed = false`), and its method.
+pub fn report(cx: &mut Context<'_, Config>, a: &DatabaseAssessment) -> Result<()> {
+    let cfg = cx.config().clone();
+    for row in finding_rows(&a.database, &a.findings, cfg.tier) {
         cx.report(row);
     }
+    if cfg.report_passed {
+        let rules = rules_for(Scope::Database)?;
+        for row in passed_rows(&a.database, &rules, &a.findings, cfg.tier) {
+            cx.report(row);
+        }
+    }
     cx.report(method_row(&a.choice));
+    Ok(())
 }

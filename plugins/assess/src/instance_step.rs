@@ -14,8 +14,8 @@ use crate::database_step::{DatabaseAssessment, assess};
 use crate::draft::{Draft, drafts};
 use crate::facts::{InstanceFacts, instance};
 use crate::readiness::{Readiness, per_tier};
-use crate::report::finding_rows;
-use crate::rules::{Finding, Scope, Subject, evaluate};
+use crate::report::{finding_rows, passed_rows};
+use crate::rules::{Finding, Scope, Subject, evaluate, rules_for};
 use crate::sizing::{Measured, Suggestion, measure, sample, suggest};
 use crate::state::{Progress, State};
 
@@ -64,6 +64,12 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
     )?;
     for row in finding_rows("instance", &findings, cfg.tier) {
         cx.report(row);
+    }
+    if cfg.report_passed {
+        let rules = rules_for(Scope::Instance)?;
+        for row in passed_rows("instance", &rules, &findings, cfg.tier) {
+            cx.report(row);
+        }
     }
     let (databases, missing) = selected(&facts, &cfg.databases);
     let first = sample::take(cx, conn)?;
@@ -133,7 +139,7 @@ pub fn databases(cx: &mut Context<'_, Config>, mut p: Progress) -> Result<Outcom
     let conn = cx.sql(&cfg.source)?;
     match assess(cx, conn, &p.facts, &p.findings, &db)? {
         Some(a) => {
-            crate::database_step::report(cx, &a);
+            crate::database_step::report(cx, &a)?;
             p.assessed.push(a);
         }
         // Dropped since the instance was read: said in the output, not assessed.

@@ -66,7 +66,7 @@ fn database(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
             "the source has no database [{db}]: check its name in migration.toml"
         )));
     };
-    database_step::report(cx, &a);
+    database_step::report(cx, &a)?;
     let blockers: Vec<&str> = a
         .findings
         .iter()

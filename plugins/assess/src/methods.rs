@@ -56,14 +56,17 @@ pub fn choose(
         Method::ALL.iter().map(|&m| (m, Vec::new())).collect();
     let mut tier_blockers = Vec::new();
     for f in findings {
-        for (m, why) in &f.blocks {
-            methods
-                .entry(*m)
-                .or_default()
-                .push(format!("{} ({}): {why}", f.rule, f.detail));
+        let blocks = f.rule().map(|r| &r.blocks).into_iter().flatten();
+        for (m, why) in blocks {
+            let text = format!("{} ({}): {why}", f.rule, f.detail);
+            let list = methods.entry(*m).or_default();
+            if !list.contains(&text) {
+                list.push(text);
+            }
         }
-        if f.on(tier) == Some(Severity::Blocker) {
-            tier_blockers.push(format!("{} ({})", f.rule, f.object));
+        // By rule id once: a rule that found fifty FileTables is one reason.
+        if f.on(tier) == Some(Severity::Blocker) && !tier_blockers.contains(&f.rule.as_str()) {
+            tier_blockers.push(f.rule.as_str());
         }
     }
     if !tier_blockers.is_empty() {
@@ -135,7 +138,9 @@ pub fn choose(
 mod tests {
     use super::*;
 
-    fn finding(rule: &str, blocks: &[(Method, &str)], blocker: bool) -> Finding {
+    /// A finding of rule `rule` (its blocks are the rule file's), a blocker on every tier or
+    /// an info.
+    fn finding(rule: &str, blocker: bool) -> Finding {
         let sev = if blocker {
             Severity::Blocker
         } else {
@@ -143,16 +148,9 @@ mod tests {
         };
         Finding {
             rule: rule.into(),
-            object_kind: "database".into(),
             object: "Sales".into(),
-            title: String::new(),
             detail: "d".into(),
             severity: TargetTier::ALL.iter().map(|&t| (t, sev)).collect(),
-            reason: String::new(),
-            source: String::new(),
-            action: String::new(),
-            blocks: blocks.iter().map(|(m, w)| (*m, (*w).to_owned())).collect(),
-            per_database: false,
         }
     }
 
@@ -179,33 +177,33 @@ mod tests {
     fn blocked_methods_are_skipped_with_why_and_tier_blockers_stop_all() {
         let cfg = Config::default();
         let gp = TargetTier::GeneralPurpose;
-        let old = finding("link-version", &[(Method::MiLink, "too old")], false);
+        let old = finding("link-version", false);
         let c = choose("Sales", 500 * GB, &[&old], gp, &cfg);
         assert_eq!(c.pick, Some(Method::Lrs));
         assert!(
             c.rationale
-                .contains("mi-link cannot (link-version (d): too old)"),
+                .contains("mi-link cannot (link-version (d): the source's build"),
             "{}",
             c.rationale
         );
         assert!(c.methods[&Method::Native].is_empty());
-        let simple = finding(
-            "recovery-model",
-            &[
-                (Method::Lrs, "x"),
-                (Method::MiLink, "x"),
-                (Method::Dms, "x"),
-            ],
-            false,
-        );
+        let simple = finding("recovery-model", false);
         assert_eq!(
             choose("Sales", 500 * GB, &[&simple], gp, &cfg).pick,
             Some(Method::Native)
         );
-        let fs = finding("filestream", &[], true);
-        let none = choose("Sales", GB, &[&fs], gp, &cfg);
+        let fs = finding("filetable", true);
+        let fs2 = Finding {
+            object: "Sales.dbo.Other".into(),
+            ..fs.clone()
+        };
+        let none = choose("Sales", GB, &[&fs, &fs2], gp, &cfg);
         assert_eq!(none.pick, None);
-        assert!(none.methods[&Method::Native][0].contains("filestream (Sales)"));
+        // One reason per rule, however many objects it found.
+        assert_eq!(
+            none.methods[&Method::Native],
+            ["blocked on General Purpose: filetable"]
+        );
         assert!(none.rationale.contains("no method"));
     }
 }

@@ -50,19 +50,12 @@ mod tests {
     fn each_tier_lists_its_blockers_and_warnings_once() {
         let f = |rule: &str, gp: Severity, bc: Severity| Finding {
             rule: rule.into(),
-            object_kind: String::new(),
             object: String::new(),
-            title: String::new(),
             detail: String::new(),
             severity: BTreeMap::from([
                 (TargetTier::GeneralPurpose, gp),
                 (TargetTier::BusinessCritical, bc),
             ]),
-            reason: String::new(),
-            source: String::new(),
-            action: String::new(),
-            blocks: BTreeMap::new(),
-            per_database: false,
         };
         let r = per_tier(&[
             f("in-memory-oltp", Severity::Blocker, Severity::Info),

@@ -7,16 +7,16 @@ use ferry_sdk::prelude::*;
 
 use crate::config::TargetTier;
 use crate::methods::Choice;
-use crate::rules::{Finding, Severity};
+use crate::rules::{Finding, Rule, Severity};
 
-/// The one mapping from a finding's severity to a row's status. A blocker is `refused` (the
-/// target cannot take it as it is), a warning `warning`, an info `skipped` (nothing to do
-/// before migrating). When the host grows `blocked`/`passed` statuses, only this changes.
+/// The one mapping from a finding's severity to a row's status: a blocker is `blocked` (it
+/// stops the migration until dealt with), a warning `warning`, an info `passed` (nothing in
+/// the way; the notes say what was seen). A rule that found nothing is `passed` too.
 pub fn status(severity: Severity) -> ObjectStatus {
     match severity {
-        Severity::Blocker => ObjectStatus::Refused,
+        Severity::Blocker => ObjectStatus::Blocked,
         Severity::Warning => ObjectStatus::Warning,
-        Severity::Info => ObjectStatus::Skipped,
+        Severity::Info => ObjectStatus::Passed,
     }
 }
 
@@ -32,7 +32,9 @@ pub fn finding_rows(subject: &str, findings: &[Finding], tier: TargetTier) -> Ve
         let Some(worst) = hits.iter().filter_map(|f| f.on(tier)).max() else {
             continue;
         };
-        let first = hits[0];
+        let Some(rule_data) = hits.first().and_then(|f| f.rule()) else {
+            continue;
+        };
         let objects: Vec<String> = hits
             .iter()
             .filter(|f| f.on(tier).is_some())
@@ -54,18 +56,18 @@ pub fn finding_rows(subject: &str, findings: &[Finding], tier: TargetTier) -> Ve
                 )
             })
             .collect();
-        let blocks: Vec<String> = first
+        let blocks: Vec<String> = rule_data
             .blocks
             .iter()
             .map(|(m, why)| format!("{} ({why})", m.key()))
             .collect();
         let mut notes = format!(
-            "{}. {} — {}. What to do: {} Source: {}. Other tiers: {}.",
-            first.title,
+            "{}. {} — {} What to do: {} Source: {}. Other tiers: {}.",
+            rule_data.title,
             objects.join("; "),
-            first.reason,
-            first.action,
-            first.source,
+            rule_data.reason,
+            rule_data.action,
+            rule_data.source,
             others.join(", ")
         );
         if !blocks.is_empty() {
@@ -80,6 +82,31 @@ pub fn finding_rows(subject: &str, findings: &[Finding], tier: TargetTier) -> Ve
         });
     }
     rows
+}
+
+/// A `passed` row for each of `rules` that found nothing on `tier` for `subject`: the report
+/// then lists every check made, not only what was found.
+pub fn passed_rows(
+    subject: &str,
+    rules: &[&Rule],
+    findings: &[Finding],
+    tier: TargetTier,
+) -> Vec<ObjectRow> {
+    rules
+        .iter()
+        .filter(|r| {
+            !findings
+                .iter()
+                .any(|f| f.rule == r.id && f.on(tier).is_some())
+        })
+        .map(|r| ObjectRow {
+            object_type: "assessment".into(),
+            name: format!("{subject}: {}", r.id),
+            status: ObjectStatus::Passed,
+            reason_code: Some(r.id.clone()),
+            notes: Some(format!("{}: none found. Source: {}.", r.title, r.source)),
+        })
+        .collect()
 }
 
 /// The row for a database's method: info when one is picked, a blocker when none can move it.
@@ -104,7 +131,7 @@ pub fn method_row(c: &Choice) -> ObjectRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::Method;
+    use crate::rules::{Scope, rules_for};
 
     fn f(rule: &str, object: &str, gp: Severity, bc: Option<Severity>) -> Finding {
         let mut severity = BTreeMap::from([(TargetTier::GeneralPurpose, gp)]);
@@ -113,16 +140,9 @@ mod tests {
         }
         Finding {
             rule: rule.into(),
-            object_kind: "login".into(),
             object: object.into(),
-            title: "T".into(),
             detail: "d".into(),
             severity,
-            reason: "R".into(),
-            source: "https://learn.microsoft.com/x".into(),
-            action: "A.".into(),
-            blocks: BTreeMap::from([(Method::MiLink, "why".to_owned())]),
-            per_database: false,
         }
     }
 
@@ -134,9 +154,9 @@ mod tests {
                 f("windows-login-unmapped", "A\\x", Severity::Blocker, None),
                 f("windows-login-unmapped", "A\\y", Severity::Blocker, None),
                 f(
-                    "in-memory-oltp",
-                    "db",
-                    Severity::Warning,
+                    "link-version",
+                    "instance",
+                    Severity::Info,
                     Some(Severity::Info),
                 ),
             ],
@@ -147,28 +167,39 @@ mod tests {
             .iter()
             .find(|r| r.name == "instance: windows-login-unmapped")
             .unwrap();
-        assert_eq!(login.status, ObjectStatus::Refused);
+        assert_eq!(login.status, ObjectStatus::Blocked);
         let notes = login.notes.as_deref().unwrap();
-        assert!(
-            notes.contains("A\\x: d; A\\y: d") && notes.contains("mi-link (why)"),
-            "{notes}"
-        );
+        assert!(notes.contains("A\\x: d; A\\y: d"), "{notes}");
         assert!(notes.contains("business-critical: none"), "{notes}");
-        let bc = finding_rows(
-            "db",
-            &[f("r", "o", Severity::Blocker, Some(Severity::Info))],
-            TargetTier::BusinessCritical,
-        );
-        assert_eq!(bc[0].status, ObjectStatus::Skipped);
-        // A finding that does not concern the tier has no row.
+        let link = rows
+            .iter()
+            .find(|r| r.name == "instance: link-version")
+            .unwrap();
+        assert_eq!(link.status, ObjectStatus::Passed);
         assert!(
-            finding_rows(
-                "db",
-                &[f("r", "o", Severity::Blocker, None)],
-                TargetTier::BusinessCritical
-            )
-            .is_empty()
+            link.notes
+                .as_deref()
+                .unwrap()
+                .contains("Keeps from moving it: mi-link")
         );
+        // A finding that does not concern the tier has no row.
+        let bc_only = [f("windows-login-unmapped", "o", Severity::Blocker, None)];
+        assert!(finding_rows("db", &bc_only, TargetTier::BusinessCritical).is_empty());
         assert_eq!(status(Severity::Warning), ObjectStatus::Warning);
+    }
+
+    #[test]
+    fn every_other_rule_of_the_scope_is_a_passed_row() {
+        let rules = rules_for(Scope::Database).unwrap();
+        let found = [f("filestream", "db", Severity::Blocker, None)];
+        let rows = passed_rows("db", &rules, &found, TargetTier::GeneralPurpose);
+        assert_eq!(rows.len(), rules.len() - 1);
+        assert!(rows.iter().all(|r| r.status == ObjectStatus::Passed));
+        assert!(!rows.iter().any(|r| r.name == "db: filestream"));
+        // The per-database instance rules are each database's checks too.
+        assert!(rows.iter().any(|r| r.name == "db: link-version"));
+        // On a tier the finding does not concern, its rule passed.
+        let bc = passed_rows("db", &rules, &found, TargetTier::BusinessCritical);
+        assert!(bc.iter().any(|r| r.name == "db: filestream"));
     }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Db, Source, Target, row, run};
+use common::{Db, Source, Target, none_found, row, run};
 use ferry_sdk::ObjectStatus;
 use serde_json::json;
 
@@ -21,6 +21,9 @@ fn check(item: &str, rule: &str, status: ObjectStatus, mutate: impl Fn(&mut Sour
         "{name} on the clean source: {:?}",
         row(&h.rows, &name)
     );
+    // The check is listed as passed.
+    let passed = none_found(&h.rows, &name).unwrap_or_else(|| panic!("no passed row {name}"));
+    assert_eq!(passed.status, ObjectStatus::Passed);
     let mut s = Source::default();
     mutate(&mut s);
     let (out, h) = run(s, item, only_sales);
@@ -77,30 +80,30 @@ rule!(
     source_newer_than_policy,
     INSTANCE,
     "source-newer-than-policy",
-    Refused,
+    Blocked,
     |s| s.version = "17.0.1000.7".into()
 );
 rule!(
     version_unsupported,
     INSTANCE,
     "version-unsupported",
-    Refused,
+    Blocked,
     |s| s.version = "9.00.5000.00".into()
 );
-rule!(link_version, INSTANCE, "link-version", Skipped, |s| s
+rule!(link_version, INSTANCE, "link-version", Passed, |s| s
     .version =
     "13.0.6300.2".into());
-rule!(link_edition, INSTANCE, "link-edition", Skipped, |s| s
+rule!(link_edition, INSTANCE, "link-edition", Passed, |s| s
     .edition =
     "Express Edition (64-bit)".into());
 rule!(
     link_hadr_disabled,
     INSTANCE,
     "link-hadr-disabled",
-    Skipped,
+    Passed,
     |s| s.hadr_enabled = false
 );
-rule!(database_count, INSTANCE, "database-count", Refused, |s| {
+rule!(database_count, INSTANCE, "database-count", Blocked, |s| {
     for n in 0..100 {
         s.databases.push(Db::new(&format!("Extra{n}"), 100 + n, 1));
     }
@@ -109,7 +112,7 @@ rule!(
     instance_file_count,
     INSTANCE,
     "instance-file-count",
-    Refused,
+    Blocked,
     |s| {
         sales(s).files.extend((0..280).map(|_| (0, 128)));
     }
@@ -118,7 +121,7 @@ rule!(
     instance_storage,
     INSTANCE,
     "instance-storage",
-    Refused,
+    Blocked,
     |s| {
         s.databases.push(Db::new("Archive", 7, 17 * 1024));
     }
@@ -134,7 +137,7 @@ rule!(
     linked_server_provider,
     INSTANCE,
     "linked-server-provider",
-    Refused,
+    Blocked,
     |s| {
         s.linked_servers.push((
             "ORA".into(),
@@ -148,7 +151,7 @@ rule!(
     windows_login_unmapped,
     INSTANCE,
     "windows-login-unmapped",
-    Refused,
+    Blocked,
     |s| {
         s.principals.push(("CONTOSO\\bob".into(), "U".into()));
     }
@@ -157,7 +160,7 @@ rule!(
     agent_subsystem_unsupported,
     INSTANCE,
     "agent-subsystem-unsupported",
-    Refused,
+    Blocked,
     |s| {
         s.job_steps
             .push(("Merge agent".into(), "run".into(), "Merge".into()));
@@ -194,7 +197,7 @@ rule!(
     trace_flags_unread,
     INSTANCE,
     "trace-flags-unread",
-    Skipped,
+    Passed,
     |s| {
         s.dbcc_denied = true;
         s.registry_readable = false;
@@ -203,19 +206,19 @@ rule!(
 rule!(sql_mail, INSTANCE, "sql-mail", Warning, |s| s
     .configurations
     .push(("SQL Mail XPs".into(), 1)));
-rule!(database_mail, INSTANCE, "database-mail", Skipped, |s| s
+rule!(database_mail, INSTANCE, "database-mail", Passed, |s| s
     .mail_profiles
     .push("Ops".into()));
 
 // Database rules.
-rule!(filestream, "Sales", "filestream", Refused, |s| {
+rule!(filestream, "Sales", "filestream", Blocked, |s| {
     sales(s).filegroups.push("FD".into());
     sales(s).files.push((2, 0));
 });
-rule!(filetable, "Sales", "filetable", Refused, |s| sales(s)
+rule!(filetable, "Sales", "filetable", Blocked, |s| sales(s)
     .filetables
     .push("Docs".into()));
-rule!(in_memory_oltp, "Sales", "in-memory-oltp", Refused, |s| {
+rule!(in_memory_oltp, "Sales", "in-memory-oltp", Blocked, |s| {
     sales(s).filegroups.push("FX".into());
     sales(s).files.push((2, 0));
     sales(s).memory_optimized_tables.push("Hot".into());
@@ -224,23 +227,23 @@ rule!(
     multiple_log_files,
     "Sales",
     "multiple-log-files",
-    Refused,
+    Blocked,
     |s| sales(s).files.push((1, 128))
 );
-rule!(database_size, "Sales", "database-size", Refused, |s| {
+rule!(database_size, "Sales", "database-size", Blocked, |s| {
     sales(s).files[0].1 = 17 * 1024 * 131_072
 });
-rule!(file_count, "Sales", "file-count", Refused, |s| sales(s)
+rule!(file_count, "Sales", "file-count", Blocked, |s| sales(s)
     .files
     .extend((0..280).map(|_| (0, 128))));
 rule!(
     partially_contained,
     "Sales",
     "partially-contained",
-    Refused,
+    Blocked,
     |s| sales(s).containment = 1
 );
-rule!(recovery_model, "Sales", "recovery-model", Skipped, |s| {
+rule!(recovery_model, "Sales", "recovery-model", Passed, |s| {
     sales(s).recovery = "SIMPLE".into()
 });
 rule!(
@@ -254,7 +257,7 @@ rule!(
     collation_database,
     "Sales",
     "collation-database",
-    Skipped,
+    Passed,
     |s| sales(s).collation = "Latin1_General_CS_AS".into()
 );
 rule!(tde_certificate, "Sales", "tde-certificate", Warning, |s| {
@@ -320,7 +323,7 @@ rule!(
     deprecated_features,
     "Sales",
     "deprecated-features",
-    Skipped,
+    Passed,
     |s| module(s, "EXEC sp_dboption 'Sales', 'read only', 'true'")
 );
 
@@ -345,7 +348,7 @@ fn check_with_target(rule: &str, status: ObjectStatus, mutate: impl Fn(&mut Targ
 
 #[test]
 fn target_capacity() {
-    check_with_target("target-capacity", ObjectStatus::Refused, |t| {
+    check_with_target("target-capacity", ObjectStatus::Blocked, |t| {
         // 11 GiB of files, 8 GiB free.
         t.used_mb = t.reserved_mb - 8 * 1024;
     });
@@ -353,7 +356,7 @@ fn target_capacity() {
 
 #[test]
 fn target_name_taken() {
-    check_with_target("target-name-taken", ObjectStatus::Refused, |t| {
+    check_with_target("target-name-taken", ObjectStatus::Blocked, |t| {
         t.databases.push("sales".into())
     });
 }
@@ -437,4 +440,12 @@ fn blockers_fail_the_database_only_when_asked() {
 fn a_database_the_source_lacks_is_named() {
     let (out, _) = run(Source::default(), "Nope", json!({}));
     assert!(out.unwrap_err().describe().contains("[Nope]"));
+}
+
+#[test]
+fn report_passed_false_keeps_only_what_was_found() {
+    let (out, h) = run(Source::default(), "Sales", json!({"report_passed": false}));
+    out.unwrap();
+    assert_eq!(h.rows.len(), 1, "only the method row: {:?}", h.rows);
+    assert_eq!(h.rows[0].name, "Sales: method");
 }

@@ -107,23 +107,17 @@ struct RuleFile {
     rules: Vec<Rule>,
 }
 
-/// A rule that found something, with everything the report says about it.
+/// A rule that found something: the rule's id (its title, reason, source, action and the
+/// methods it blocks are the rule's, in `rules.toml`), the object, what about it, and its
+/// severity on each tier it concerns. Kept small: the host journals state and output within
+/// 1 MiB, and an instance can have thousands of objects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule: String,
-    pub object_kind: String,
     pub object: String,
-    pub title: String,
     pub detail: String,
     /// Its severity on each tier it concerns.
     pub severity: BTreeMap<TargetTier, Severity>,
-    pub reason: String,
-    pub source: String,
-    pub action: String,
-    pub blocks: BTreeMap<Method, String>,
-    /// See [`Rule::per_database`].
-    #[serde(default)]
-    pub per_database: bool,
 }
 
 impl Finding {
@@ -131,6 +125,29 @@ impl Finding {
     pub fn on(&self, tier: TargetTier) -> Option<Severity> {
         self.severity.get(&tier).copied()
     }
+
+    /// The rule it came from.
+    pub fn rule(&self) -> Option<&'static Rule> {
+        rule_by_id(&self.rule)
+    }
+}
+
+/// Hits of one rule on one subject past this are summed up in one more: a report row lists
+/// the objects, and the journal keeps state within 1 MiB.
+pub const MAX_HITS: usize = 50;
+
+/// The rule `id`, if the rule file has it.
+pub fn rule_by_id(id: &str) -> Option<&'static Rule> {
+    rules().ok()?.iter().find(|r| r.id == id)
+}
+
+/// The rules of `findings`, by id, for an output that names them once.
+pub fn used(findings: &[&Finding]) -> BTreeMap<String, Rule> {
+    findings
+        .iter()
+        .filter_map(|f| f.rule())
+        .map(|r| (r.id.clone(), r.clone()))
+        .collect()
 }
 
 /// The predicate of rule `id`.
@@ -182,6 +199,15 @@ pub fn rules() -> Result<&'static [Rule]> {
     }
 }
 
+/// The rules a subject of `scope` is checked by: the instance's, or a database's own and the
+/// instance's per-database ones (its version and edition).
+pub fn rules_for(scope: Scope) -> Result<Vec<&'static Rule>> {
+    Ok(rules()?
+        .iter()
+        .filter(|r| r.scope == scope || (scope == Scope::Database && r.per_database))
+        .collect())
+}
+
 /// The findings of every rule of `scope` over `subject`.
 pub fn evaluate(scope: Scope, subject: &Subject) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
@@ -189,23 +215,27 @@ pub fn evaluate(scope: Scope, subject: &Subject) -> Result<Vec<Finding>> {
         let Some(p) = predicate(&rule.id) else {
             continue;
         };
-        for hit in p(subject) {
+        let mut hits = p(subject);
+        if hits.len() > MAX_HITS {
+            let more = hits.len() - (MAX_HITS - 1);
+            hits.truncate(MAX_HITS - 1);
+            let tiers = hits.first().and_then(|h| h.tiers.clone());
+            hits.push(Hit {
+                object: format!("{more} more"),
+                detail: "not listed here, found the same way".into(),
+                tiers,
+            });
+        }
+        for hit in hits {
             let tiers = hit
                 .tiers
                 .clone()
                 .unwrap_or_else(|| TargetTier::ALL.to_vec());
             out.push(Finding {
                 rule: rule.id.clone(),
-                object_kind: rule.object.clone(),
                 object: hit.object,
-                title: rule.title.clone(),
                 detail: hit.detail,
                 severity: tiers.iter().map(|&t| (t, rule.severity.on(t))).collect(),
-                reason: rule.reason.clone(),
-                source: rule.source.clone(),
-                action: rule.action.clone(),
-                blocks: rule.blocks.clone(),
-                per_database: rule.per_database,
             });
         }
     }

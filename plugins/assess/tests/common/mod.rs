@@ -64,7 +64,26 @@ pub fn run(source: Source, item: &str, extra: Value) -> (Result<Value, Error>, F
     (out, h)
 }
 
-/// The row named `name`, if any.
+/// The row named `name` that found something, if any (a `passed` row of a rule that found
+/// nothing says "none found").
 pub fn row<'a>(rows: &'a [ObjectRow], name: &str) -> Option<&'a ObjectRow> {
-    rows.iter().find(|r| r.name == name)
+    rows.iter().find(|r| {
+        r.name == name
+            && !r
+                .notes
+                .as_deref()
+                .unwrap_or_default()
+                .contains(": none found.")
+    })
+}
+
+/// The `passed` row of a rule that found nothing, if any.
+pub fn none_found<'a>(rows: &'a [ObjectRow], name: &str) -> Option<&'a ObjectRow> {
+    rows.iter().find(|r| {
+        r.name == name
+            && r.notes
+                .as_deref()
+                .unwrap_or_default()
+                .contains(": none found.")
+    })
 }
