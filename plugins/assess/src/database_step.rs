@@ -12,7 +12,7 @@ use crate::facts::{InstanceFacts, database};
 use crate::methods::{Choice, choose};
 use crate::readiness::{Readiness, per_tier};
 use crate::report::{finding_rows, method_row, passed_rows};
-use crate::rules::{Finding, Scope, Subject, evaluate, rules_for};
+use crate::rules::{Finding, Rule, Scope, Subject, evaluate, rules_for};
 
 /// What one database's assessment found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +27,46 @@ pub struct DatabaseAssessment {
     pub modules_scanned: u64,
     pub modules_unreadable: Vec<String>,
     pub modules_truncated: bool,
+}
+
+/// A database step's output: the assessment, and the rules it names (title, reason, source,
+/// action, methods blocked) once each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseOutput {
+    #[serde(flatten)]
+    pub assessment: DatabaseAssessment,
+    pub rules: BTreeMap<String, Rule>,
+}
+
+/// What the instance step keeps of a database's assessment (its state and output stay within
+/// the host's 1 MiB however many databases there are): readiness per tier, how many objects
+/// each rule found, the method; the objects themselves are in the report rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseSummary {
+    pub database: String,
+    pub readiness: BTreeMap<TargetTier, Readiness>,
+    /// Rule id → objects found.
+    pub found: BTreeMap<String, usize>,
+    pub choice: Choice,
+    pub modules_scanned: u64,
+    pub modules_truncated: bool,
+}
+
+impl DatabaseAssessment {
+    pub fn summary(&self) -> DatabaseSummary {
+        let mut found = BTreeMap::new();
+        for f in &self.findings {
+            *found.entry(f.rule.clone()).or_insert(0) += 1;
+        }
+        DatabaseSummary {
+            database: self.database.clone(),
+            readiness: self.readiness.clone(),
+            found,
+            choice: self.choice.clone(),
+            modules_scanned: self.modules_scanned,
+            modules_truncated: self.modules_truncated,
+        }
+    }
 }
 
 /// Assesses `db` on the source behind `conn`; None when the source has no such database.
@@ -70,7 +110,8 @@ pub fn assess(
         findings,
         choice,
         modules_scanned: facts.modules.modules,
-        modules_unreadable: facts.modules.unreadable.clone(),
+        // The first few names say enough; the count is in the log.
+        modules_unreadable: facts.modules.unreadable.iter().take(20).cloned().collect(),
         modules_truncated: facts.modules.truncated,
     }))
 }

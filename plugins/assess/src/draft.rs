@@ -89,7 +89,7 @@ pub fn drafts(instance: &str, choices: &[Choice]) -> Vec<Draft> {
             method.key()
         ));
         text.push_str("#\n");
-        for c in &mine {
+        for c in mine.iter().filter(|c| !c.rationale.is_empty()) {
             text.push_str(&comment(&c.rationale));
         }
         if !stuck.is_empty() {

@@ -10,12 +10,12 @@ use ferry_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, TargetTier};
-use crate::database_step::{DatabaseAssessment, assess};
+use crate::database_step::{DatabaseSummary, assess};
 use crate::draft::{Draft, drafts};
 use crate::facts::{InstanceFacts, instance};
 use crate::readiness::{Readiness, per_tier};
 use crate::report::{finding_rows, passed_rows};
-use crate::rules::{Finding, Scope, Subject, evaluate, rules_for};
+use crate::rules::{Finding, Rule, Scope, Subject, evaluate, rule_by_id, rules_for};
 use crate::sizing::{Measured, Suggestion, measure, sample, suggest};
 use crate::state::{Progress, State};
 
@@ -27,7 +27,11 @@ pub struct InstanceOutput {
     pub readiness: BTreeMap<TargetTier, Readiness>,
     pub findings: Vec<Finding>,
     pub sizing: Sizing,
-    pub databases: Vec<DatabaseAssessment>,
+    pub databases: Vec<DatabaseSummary>,
+    /// The rules the findings name, once each.
+    pub rules: BTreeMap<String, Rule>,
+    /// What was left out to stay within the host's 1 MiB output, if anything.
+    pub cut: Option<String>,
     pub missing_databases: Vec<String>,
     pub drafts: Vec<Draft>,
 }
@@ -71,6 +75,12 @@ pub fn start(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
             cx.report(row);
         }
     }
+    // The later calls need the sizes, the server's figures and the target, not the lists the
+    // instance rules read (thousands of logins or job steps would crowd the 1 MiB state).
+    facts.windows_logins.clear();
+    facts.job_steps.clear();
+    facts.linked_servers.clear();
+    facts.mail_profiles.clear();
     let (databases, missing) = selected(&facts, &cfg.databases);
     let first = sample::take(cx, conn)?;
     let p = Progress {
@@ -140,7 +150,7 @@ pub fn databases(cx: &mut Context<'_, Config>, mut p: Progress) -> Result<Outcom
     match assess(cx, conn, &p.facts, &p.findings, &db)? {
         Some(a) => {
             crate::database_step::report(cx, &a)?;
-            p.assessed.push(a);
+            p.assessed.push(a.summary());
         }
         // Dropped since the instance was read: said in the output, not assessed.
         None => {
@@ -174,6 +184,18 @@ fn finish(cx: &mut Context<'_, Config>, p: Progress) -> Outcome<State> {
         ));
     }
     let choices: Vec<_> = p.assessed.iter().map(|a| a.choice.clone()).collect();
+    let mut ids: Vec<&str> = p.findings.iter().map(|f| f.rule.as_str()).collect();
+    ids.extend(
+        p.assessed
+            .iter()
+            .flat_map(|a| a.found.keys().map(String::as_str)),
+    );
+    let rules = ids
+        .into_iter()
+        .filter_map(rule_by_id)
+        .map(|r| (r.id.clone(), r.clone()))
+        .collect();
+    let name = instance_name(&p.facts.server_name, &cfg.source);
     let output = InstanceOutput {
         instance: InstanceSummary {
             server_name: p.facts.server_name.clone(),
@@ -188,11 +210,76 @@ fn finish(cx: &mut Context<'_, Config>, p: Progress) -> Outcome<State> {
             measured,
             suggestions,
         },
-        drafts: drafts(&instance_name(&p.facts.server_name, &cfg.source), &choices),
+        drafts: drafts(&name, &choices),
         databases: p.assessed,
+        rules,
+        cut: None,
         missing_databases: p.missing,
     };
+    let output = fit(output, cfg.tier, &name, &choices, OUTPUT_LIMIT);
+    if let Some(cut) = &output.cut {
+        cx.warn(&format!(
+            "the output leaves out {cut}; the report rows have it all"
+        ));
+    }
     Outcome::Done(serde_json::to_value(output).unwrap_or_default())
+}
+
+/// The host keeps a step's output up to 1 MiB; a little room is left for the JSON around it.
+const OUTPUT_LIMIT: usize = 1_000_000;
+
+fn size(o: &InstanceOutput) -> usize {
+    serde_json::to_string(o).map_or(usize::MAX, |s| s.len())
+}
+
+/// `o` cut, in steps, until it is at most `limit` bytes of JSON: first the databases ready on
+/// `tier`, then the drafts' per-database comments, then every database and finding (the
+/// readiness per tier, the sizing and the drafts stay).
+pub fn fit(
+    mut o: InstanceOutput,
+    tier: TargetTier,
+    name: &str,
+    choices: &[crate::methods::Choice],
+    limit: usize,
+) -> InstanceOutput {
+    if size(&o) <= limit {
+        return o;
+    }
+    let before = o.databases.len();
+    o.databases
+        .retain(|d| d.readiness.get(&tier).is_some_and(|r| !r.ready));
+    o.cut = Some(format!(
+        "the {} databases ready on {}",
+        before - o.databases.len(),
+        tier.key()
+    ));
+    if size(&o) <= limit {
+        return o;
+    }
+    let bare: Vec<_> = choices
+        .iter()
+        .map(|c| crate::methods::Choice {
+            rationale: String::new(),
+            methods: Default::default(),
+            ..c.clone()
+        })
+        .collect();
+    o.drafts = drafts(name, &bare);
+    o.cut = Some(format!(
+        "{}, and the drafts' reasons per database",
+        o.cut.unwrap_or_default()
+    ));
+    if size(&o) <= limit {
+        return o;
+    }
+    o.databases.clear();
+    o.findings.clear();
+    o.cut = Some(
+        "every database's and the instance's findings (the readiness per tier, the \
+                  sizing and the drafts stay)"
+            .into(),
+    );
+    o
 }
 
 /// The instance as the drafts name it: its server name, else its label.

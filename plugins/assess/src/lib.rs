@@ -80,7 +80,12 @@ fn database(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
             blockers.join(", ")
         )));
     }
-    Ok(Outcome::Done(serde_json::to_value(a).unwrap_or_default()))
+    let rules = rules::used(&a.findings.iter().collect::<Vec<_>>());
+    let out = database_step::DatabaseOutput {
+        assessment: a,
+        rules,
+    };
+    Ok(Outcome::Done(serde_json::to_value(out).unwrap_or_default()))
 }
 
 impl Plugin for Assess {

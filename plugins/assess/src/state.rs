@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::database_step::DatabaseAssessment;
+use crate::database_step::DatabaseSummary;
 use crate::facts::InstanceFacts;
 use crate::rules::Finding;
 use crate::sizing::Sample;
@@ -27,7 +27,7 @@ pub struct Progress {
     pub samples: Vec<Sample>,
     /// The databases to assess, in order, and those assessed so far.
     pub databases: Vec<String>,
-    pub assessed: Vec<DatabaseAssessment>,
+    pub assessed: Vec<DatabaseSummary>,
     /// Names in `databases` of the config that the source does not have.
     pub missing: Vec<String>,
 }
