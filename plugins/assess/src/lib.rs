@@ -15,13 +15,24 @@
 //! # Modules
 //!
 //! ```text
-//! lib ── instance_step ── sizing (sample)      database_step ── methods
-//!   │          ├── draft                             ├── facts (instance, database, modules)
-//!   │          ├── database_step                     └── rules (instance_rules, database_rules,
-//!   │          └── report                                       subject; data: rules.toml)
-//!   └── database_step, report, state (State, Progress)
+//! lib ── instance_step ── sizing (sample)      database_step ── methods, readiness
+//!   │          ├── draft                             ├── facts (instance, database, modules,
+//!   │          ├── database_step                     │          target)
+//!   │          └── report                            └── rules (instance_rules, database_rules,
+//!   └── database_step, report, state (State,                    subject; data: rules.toml)
+//!       Progress)
 //! data: config
 //! ```
+//!
+//! # Output
+//!
+//! The instance step's output: `instance` (server, version, edition, collation), `readiness`
+//! per tier (ready, blocking and warning rule ids), `findings` (rule, object, detail,
+//! severity per tier), `sizing` (what the window measured, and per tier the vCores, storage
+//! and the reasoning), `databases` (per database: readiness, objects found per rule, the
+//! method picked, why, and why not each other), `drafts` (one migration.toml per method),
+//! `rules` (each rule named, once), `missing_databases` and `cut` (what was left out to stay
+//! within the host's 1 MiB). A database step's: its readiness, findings, method and `rules`.
 
 pub mod config;
 pub mod database_step;
