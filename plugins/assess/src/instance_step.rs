@@ -9,6 +9,7 @@ use std::time::Duration;
 use ferry_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::charts;
 use crate::config::{Config, TargetTier};
 use crate::database_step::{DatabaseSummary, assess};
 use crate::draft::{Draft, drafts};
@@ -216,6 +217,9 @@ fn finish(cx: &mut Context<'_, Config>, p: Progress) -> Outcome<State> {
         cut: None,
         missing_databases: p.missing,
     };
+    cx.chart(charts::readiness(&output.readiness, &output.databases));
+    cx.chart(charts::vcores(&output.sizing.suggestions));
+    cx.chart(charts::methods(&output.databases));
     let output = fit(output, cfg.tier, &name, &choices, OUTPUT_LIMIT);
     if let Some(cut) = &output.cut {
         cx.warn(&format!(

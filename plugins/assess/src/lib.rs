@@ -34,6 +34,7 @@
 //! `rules` (each rule named, once), `missing_databases` and `cut` (what was left out to stay
 //! within the host's 1 MiB). A database step's: its readiness, findings, method and `rules`.
 
+pub mod charts;
 pub mod config;
 pub mod database_step;
 pub mod draft;

@@ -213,3 +213,28 @@ fn every_query_passes_the_read_grant_classifier_but_dbcc() {
         );
     }
 }
+
+#[test]
+fn the_report_charts_readiness_vcores_and_methods() {
+    let (out, h) = run(source(), "(instance)", json!({}));
+    out.unwrap();
+    assert_eq!(h.charts.len(), 3);
+    let ready = &h.charts[0];
+    assert_eq!(
+        ready.labels,
+        [
+            "general-purpose",
+            "business-critical",
+            "next-gen-general-purpose"
+        ]
+    );
+    // Docs (FILESTREAM) is blocked on every tier.
+    assert_eq!(ready.series[0].values, [1.0, 1.0, 1.0]);
+    let methods = &h.charts[2];
+    assert_eq!(
+        methods.labels,
+        ["mi-link", "lrs", "dms", "native", "none yet"]
+    );
+    assert_eq!(methods.series[0].values, [1.0, 1.0, 0.0, 1.0, 1.0]);
+    assert!(h.charts[1].series[0].values.iter().all(|v| *v >= 4.0));
+}
