@@ -49,6 +49,16 @@ pub fn split(name: &str) -> Option<(&str, &str)> {
 }
 
 impl EntraMap {
+    /// Why the mapping cannot be used as written (an entry with an empty side), for a step's
+    /// `validate`.
+    pub fn problem(&self) -> Option<&'static str> {
+        self.domains
+            .iter()
+            .chain(&self.principals)
+            .any(|(k, v)| k.trim().is_empty() || v.trim().is_empty())
+            .then_some("an Entra mapping entry has an empty side")
+    }
+
     /// The Entra name for a Windows principal, or None when nothing maps it.
     pub fn map(&self, windows: &str, kind: WindowsKind) -> Option<Mapped> {
         if let Some((k, v)) = self
@@ -120,5 +130,9 @@ mod tests {
         assert!(m.map("FABRIKAM\\eve", WindowsKind::User).is_none());
         assert!(m.map("nodomain", WindowsKind::User).is_none());
         assert!(m.missing("FABRIKAM\\eve").contains("FABRIKAM = "));
+        assert_eq!(m.problem(), None);
+        let mut empty = map();
+        empty.domains.insert("EMPTY".into(), " ".into());
+        assert!(empty.problem().unwrap().contains("empty side"));
     }
 }

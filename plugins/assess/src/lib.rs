@@ -117,17 +117,8 @@ impl Plugin for Assess {
     }
 
     fn validate(config: &Config) -> Result<Vec<Warning>> {
-        if config
-            .entra
-            .domains
-            .iter()
-            .chain(&config.entra.principals)
-            .any(|(k, v)| k.trim().is_empty() || v.trim().is_empty())
-        {
-            return Err(Error::invalid_config(
-                Some("entra"),
-                "an Entra mapping entry has an empty side",
-            ));
+        if let Some(why) = config.entra.problem() {
+            return Err(Error::invalid_config(Some("entra"), why));
         }
         rules::rules()?;
         Ok(Vec::new())

@@ -57,3 +57,10 @@ fn the_example_is_a_migration_the_plugin_accepts_and_runs() {
     let (out, _) = run(source(), "Sales", configs[1].clone());
     assert_eq!(out.unwrap()["choice"]["pick"], "lrs");
 }
+
+#[test]
+fn an_entra_mapping_with_an_empty_side_is_refused_at_validate() {
+    let c: Config = ferry_sdk::parse_config(r#"{"entra": {"domains": {"CONTOSO": " "}}}"#).unwrap();
+    let e = Assess::validate(&c).unwrap_err().describe();
+    assert!(e.contains("empty side"), "{e}");
+}
