@@ -99,3 +99,22 @@ fn a_database_whose_catalog_refuses_the_login_is_assessed_from_the_instance_s_vi
     assert_eq!(hr["choice"]["size_gb"], 201);
     assert_eq!(hr["choice"]["pick"], "mi-link");
 }
+
+#[test]
+fn text_ntext_and_image_columns_are_deprecated_features() {
+    let mut s = Source::default();
+    s.db_mut("Sales")
+        .deprecated_columns
+        .push(("Notes".into(), "Body".into(), "ntext".into()));
+    let (out, h) = run(s, "Sales", json!({}));
+    out.unwrap();
+    let notes = row(&h.rows, "Sales: deprecated-features")
+        .unwrap()
+        .notes
+        .clone()
+        .unwrap();
+    assert!(
+        notes.contains("Sales.dbo.Notes.Body: ntext column (deprecated: use nvarchar(max))"),
+        "{notes}"
+    );
+}

@@ -152,6 +152,25 @@ fn online<C>(
         address: text(r.get(1)),
     })
     .collect();
+    // "sys.columns" and "sys.types": text, ntext and image columns, deprecated ("Deprecated
+    // Database Engine features": use varchar(max), nvarchar(max), varbinary(max)).
+    f.deprecated_columns = rows(
+        cx,
+        conn,
+        &format!(
+            "SELECT s.name, t.name, c.name, ty.name FROM {q}.sys.columns c \
+             JOIN {q}.sys.tables t ON t.object_id = c.object_id \
+             JOIN {q}.sys.schemas s ON s.schema_id = t.schema_id \
+             JOIN {q}.sys.types ty ON ty.user_type_id = c.user_type_id \
+             WHERE ty.name IN (N'text', N'ntext', N'image') AND t.is_ms_shipped = 0"
+        ),
+    )?
+    .iter()
+    .map(|r| {
+        let column = format!("{}.{}.{}", text(r.first()), text(r.get(1)), text(r.get(2)));
+        (column, text(r.get(3)).to_ascii_lowercase())
+    })
+    .collect();
     f.modules = modules(cx, conn, db, &q)?;
     Ok(f)
 }

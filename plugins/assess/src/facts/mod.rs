@@ -170,6 +170,8 @@ pub struct DatabaseFacts {
     /// Routes other than `AutoCreatedLocal`.
     pub routes: Vec<Route>,
     pub modules: ModuleScan,
+    /// Table columns of a deprecated type: (schema.table.column, text|ntext|image).
+    pub deprecated_columns: Vec<(String, String)>,
     /// Why the database's own catalog was not read (not ONLINE, or refused); then only what
     /// `sys.databases` and `sys.master_files` say is known.
     pub not_read: Option<String>,

@@ -54,7 +54,7 @@ const SQL_MAIL: [&str; 7] = [
 /// Deprecated or discontinued words, with what to say ("Deprecated Database Engine features in
 /// SQL Server 2022" and "Discontinued Database Engine functionality in SQL Server",
 /// learn.microsoft.com). Only names that cannot be anything else are matched by word.
-const DEPRECATED_WORDS: [(&str, &str); 27] = [
+const DEPRECATED_WORDS: [(&str, &str); 26] = [
     (
         "sp_dboption",
         "sp_dboption (discontinued: use ALTER DATABASE)",
@@ -110,7 +110,6 @@ const DEPRECATED_WORDS: [(&str, &str); 27] = [
         "fastfirstrow",
         "FASTFIRSTROW hint (discontinued: use OPTION (FAST n))",
     ),
-    ("compute", "COMPUTE / COMPUTE BY (discontinued: use ROLLUP)"),
     (
         "writetext",
         "WRITETEXT (deprecated: use varchar(max) and UPDATE … .WRITE)",
@@ -235,6 +234,21 @@ fn scan_one(db: &str, name: &str, tokens: &[Spanned], out: &mut ModuleScan) {
                     "*= / =* outer join (discontinued: use LEFT/RIGHT OUTER JOIN)",
                 );
             }
+        }
+        // COMPUTE SUM(x) [BY …] (discontinued in 2012): the word before an aggregate, so a
+        // column named compute is not one.
+        const AGGREGATES: [&str; 9] = [
+            "SUM", "AVG", "COUNT", "MAX", "MIN", "STDEV", "STDEVP", "VAR", "VARP",
+        ];
+        if t.is("COMPUTE")
+            && tok(i + 1).is_some_and(|n| AGGREGATES.iter().any(|a| n.is(a)))
+            && tok(i + 2).is_some_and(|n| n.is_punct("("))
+        {
+            push_pair(
+                &mut out.deprecated,
+                name,
+                "COMPUTE / COMPUTE BY (discontinued: use ROLLUP)",
+            );
         }
         // RAISERROR 50001 'text' (the form without parentheses, discontinued in 2012).
         if t.is("RAISERROR") && matches!(tok(i + 1), Some(Token::Number(_) | Token::Var(_))) {
@@ -376,6 +390,8 @@ mod tests {
         assert!(what("CREATE PROCEDURE p @t ntext AS SELECT 1")[0].contains("ntext"));
         assert!(what("SELECT text FROM t").is_empty());
         assert!(what("SELECT name FROM sysobjects")[0].contains("sys.objects"));
+        assert!(what("SELECT a FROM t COMPUTE SUM(a)")[0].contains("COMPUTE"));
+        assert!(what("SELECT compute FROM t").is_empty());
         assert!(one("SELECT 'unclosed").unreadable == ["dbo.p"]);
     }
 }

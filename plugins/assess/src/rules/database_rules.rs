@@ -302,7 +302,25 @@ fn sql_mail_used(s: &Subject) -> Vec<Hit> {
 }
 
 fn deprecated_features(s: &Subject) -> Vec<Hit> {
-    parts(s, |d| d.modules.deprecated.clone())
+    parts(s, |d| {
+        let columns = d.deprecated_columns.iter().map(|(c, ty)| {
+            let instead = match ty.as_str() {
+                "ntext" => "nvarchar(max)",
+                "image" => "varbinary(max)",
+                _ => "varchar(max)",
+            };
+            (
+                c.clone(),
+                format!("{ty} column (deprecated: use {instead})"),
+            )
+        });
+        d.modules
+            .deprecated
+            .iter()
+            .cloned()
+            .chain(columns)
+            .collect()
+    })
 }
 
 #[cfg(test)]

@@ -314,6 +314,14 @@ impl Source {
                 .collect();
             return ok(&["name", "address"], rows);
         }
+        if sql.contains("sys.columns") {
+            let rows = d
+                .deprecated_columns
+                .iter()
+                .map(|(tb, c, ty)| vec![t("dbo"), t(tb), t(c), t(ty)])
+                .collect();
+            return ok(&["schema", "table", "column", "type"], rows);
+        }
         if sql.contains("sys.sql_modules") {
             let rows = d
                 .modules

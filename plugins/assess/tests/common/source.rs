@@ -26,6 +26,8 @@ pub struct Db {
     pub modules: Vec<(String, String, String)>,
     /// The module text answer is cut to the query's limits.
     pub modules_truncated: bool,
+    /// (schema.table, column, type) of text/ntext/image columns.
+    pub deprecated_columns: Vec<(String, String, String)>,
     /// `state_desc` (ONLINE, OFFLINE, …).
     pub state: String,
     /// Its catalog refuses the login (error 916).
@@ -55,6 +57,7 @@ impl Db {
                 "CREATE PROCEDURE dbo.GetOrders AS SELECT * FROM dbo.Orders".into(),
             )],
             modules_truncated: false,
+            deprecated_columns: vec![],
             state: "ONLINE".into(),
             refuses: false,
         }
