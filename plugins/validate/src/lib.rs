@@ -1,0 +1,3 @@
+//! `validate`
+pub mod config;
+pub mod data;
