@@ -227,7 +227,10 @@ mod tests {
         assert!(c.validate().is_ok());
         let c = parse(serde_json::json!({"compatibility_level": 155})).unwrap();
         let e = c.validate().unwrap_err().describe();
-        assert!(e.contains("compatibility_level") && e.contains("155"), "{e}");
+        assert!(
+            e.contains("compatibility_level") && e.contains("155"),
+            "{e}"
+        );
         assert!(parse(serde_json::json!({"compatibility_level": "lower"})).is_err());
     }
 

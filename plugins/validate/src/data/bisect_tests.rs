@@ -165,23 +165,38 @@ fn a_change_at_every_position_is_found_alone() {
             let mut changed = source.clone();
             changed.put(int(k * 10), "changed");
             let b = diff(&source, &changed, leaf);
-            assert_eq!(b.diffs, vec![RowDiff::Changed(int(k * 10))], "leaf {leaf} row {k}");
+            assert_eq!(
+                b.diffs,
+                vec![RowDiff::Changed(int(k * 10))],
+                "leaf {leaf} row {k}"
+            );
             assert_eq!(b.matched_rows, 49);
 
             let mut deleted = source.clone();
             deleted.delete(&int(k * 10));
             let b = diff(&source, &deleted, leaf);
-            assert_eq!(b.diffs, vec![RowDiff::Missing(int(k * 10))], "leaf {leaf} row {k}");
+            assert_eq!(
+                b.diffs,
+                vec![RowDiff::Missing(int(k * 10))],
+                "leaf {leaf} row {k}"
+            );
 
             // Inserted between rows, before the first and after the last.
             let mut inserted = source.clone();
             inserted.put(int(k * 10 - 5), "new");
             let b = diff(&source, &inserted, leaf);
-            assert_eq!(b.diffs, vec![RowDiff::Extra(int(k * 10 - 5))], "leaf {leaf} row {k}");
+            assert_eq!(
+                b.diffs,
+                vec![RowDiff::Extra(int(k * 10 - 5))],
+                "leaf {leaf} row {k}"
+            );
         }
         let mut after = source.clone();
         after.put(int(10_000), "new");
-        assert_eq!(diff(&source, &after, leaf).diffs, vec![RowDiff::Extra(int(10_000))]);
+        assert_eq!(
+            diff(&source, &after, leaf).diffs,
+            vec![RowDiff::Extra(int(10_000))]
+        );
     }
 }
 
@@ -271,7 +286,11 @@ fn listing_stops_at_the_limit() {
         b
     };
     assert!(b.stopped_at_limit);
-    assert!(b.diffs.len() >= 10 && b.diffs.len() < 14, "{}", b.diffs.len());
+    assert!(
+        b.diffs.len() >= 10 && b.diffs.len() < 14,
+        "{}",
+        b.diffs.len()
+    );
 }
 
 #[test]

@@ -1,0 +1,497 @@
+//! One table's comparison: exact counts, then (sampled or full) its key ranges bisected, or a
+//! whole-table checksum when it has no usable key. Its progress is journaled in [`Stage`].
+
+use ferry_sdk::SqlValue;
+use ferry_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::bisect::{Bisection, Cost, Range, RowDiff, Side};
+use super::encode::{Column, checksum_ignores, encoding, how};
+use super::key::show;
+use super::remote::Remote;
+use super::statements::{self, TableRef};
+use crate::config::{Config, Depth};
+use crate::report::{Finding, Tally, Verdict, emit};
+use crate::sql::{CATALOG, INVALID_OBJECT, Rows, Server, read};
+
+/// What the comparison of a table's contents needs, read once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub key: Vec<String>,
+    /// The index the key comes from.
+    pub key_index: String,
+    pub columns: Vec<Column>,
+    pub source_rows: u64,
+    pub ranges: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "at", rename_all = "kebab-case")]
+pub enum Stage {
+    #[default]
+    Pending,
+    Bisecting {
+        plan: Plan,
+        bisection: Bisection,
+    },
+    Done,
+}
+
+/// A table and where its comparison is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableJob {
+    pub table: TableRef,
+    pub stage: Stage,
+    /// Round trips and rows read so far, the bisection's included once it ends.
+    pub cost: Cost,
+}
+
+/// The step's databases and limits, for one call.
+pub struct Scope<'a> {
+    pub db: &'a str,
+    pub target_db: &'a str,
+}
+
+fn one(cost: &mut Cost, budget: &mut u64, rows: usize) {
+    cost.round_trips += 1;
+    cost.rows_read += rows as u64;
+    *budget = budget.saturating_sub(1);
+}
+
+/// COUNT_BIG(*) on one side; None when the table is not there.
+fn count(cx: &mut Context<'_, Config>, server: Server, table: &str) -> Result<Option<u64>> {
+    match read(
+        cx,
+        server,
+        &format!("the row count of {table}"),
+        &statements::count(table),
+        &[],
+        CATALOG,
+    ) {
+        Ok(rows) => Ok(Some(
+            rows.iter()
+                .next()
+                .map_or(0, |r| r.int("row_count").max(0) as u64),
+        )),
+        Err(Error::Failed(f)) if f.code == Some(INVALID_OBJECT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn columns(rows: &Rows) -> Vec<Column> {
+    rows.iter()
+        .map(|r| Column {
+            name: r.text("name"),
+            type_name: r.text("type_name"),
+            assembly: r.flag("is_assembly_type"),
+        })
+        .collect()
+}
+
+/// The primary key, else the first unique index whose key columns are all non-nullable.
+pub fn choose_key(rows: &Rows) -> Option<(String, Vec<String>)> {
+    let mut order: Vec<i64> = Vec::new();
+    for r in rows.iter() {
+        if !order.contains(&r.int("index_id")) {
+            order.push(r.int("index_id"));
+        }
+    }
+    order.into_iter().find_map(|id| {
+        let cols: Vec<_> = rows.iter().filter(|r| r.int("index_id") == id).collect();
+        let usable = cols.iter().all(|r| !r.flag("is_nullable"));
+        (usable && !cols.is_empty()).then(|| {
+            (
+                cols[0].text("index_name"),
+                cols.iter().map(|r| r.text("column_name")).collect(),
+            )
+        })
+    })
+}
+
+/// Evenly spread slices of `r` rows among a table's `n`: `(first offset, end offset)`.
+pub fn sample_slices(n: u64, r: u64, k: u64) -> Vec<(u64, u64)> {
+    let r = r.max(1);
+    let slices = n.div_ceil(r);
+    let k = k.min(slices);
+    (0..k)
+        .map(|j| {
+            let i = j * slices / k;
+            (i * r, ((i + 1) * r).min(n))
+        })
+        .collect()
+}
+
+/// Notes on columns that are compared specially or not at all.
+fn coverage(cols: &[Column], keyed: bool) -> String {
+    let notes: Vec<String> = cols
+        .iter()
+        .filter_map(|c| {
+            if keyed {
+                how(encoding(c)).map(|h| format!("{} ({}) {h}", c.name, c.type_name))
+            } else {
+                checksum_ignores(c).then(|| {
+                    format!(
+                        "{} ({}) not covered by BINARY_CHECKSUM",
+                        c.name, c.type_name
+                    )
+                })
+            }
+        })
+        .collect();
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" Columns: {}.", notes.join("; "))
+    }
+}
+
+/// Counts, schema and key; the next stage.
+fn start(
+    cx: &mut Context<'_, Config>,
+    s: &Scope<'_>,
+    job: &mut TableJob,
+    budget: &mut u64,
+    tally: &mut Tally,
+) -> Result<Stage> {
+    let name = job.table.display();
+    let (src, tgt) = (job.table.qualified(s.db), job.table.qualified(s.target_db));
+    let source_rows = count(cx, Server::Source, &src)?.unwrap_or(0);
+    one(&mut job.cost, budget, 1);
+    let target_rows = count(cx, Server::Target, &tgt)?;
+    one(&mut job.cost, budget, 1);
+    let Some(target_rows) = target_rows else {
+        let f = Finding::new(
+            "table-count",
+            &name,
+            Verdict::Differs,
+            "table-missing-on-target",
+            format!("{source_rows} rows on the source; the target has no such table."),
+        );
+        emit(cx, tally, f);
+        return Ok(Stage::Done);
+    };
+    let f = if source_rows == target_rows {
+        Finding::new(
+            "table-count",
+            &name,
+            Verdict::Same,
+            "same-count",
+            format!("{source_rows} rows on both (COUNT_BIG(*))."),
+        )
+    } else {
+        Finding::new(
+            "table-count",
+            &name,
+            Verdict::Differs,
+            "different-count",
+            format!(
+                "{source_rows} rows on the source, {target_rows} on the target (COUNT_BIG(*))."
+            ),
+        )
+    };
+    emit(cx, tally, f);
+    if cx.config().depth == Depth::Counts {
+        return Ok(Stage::Done);
+    }
+    let table_param =
+        |db: &str| ferry_sdk::Param::value("table", SqlValue::Text(job.table.qualified(db)));
+    let sc = read(
+        cx,
+        Server::Source,
+        "sys.columns",
+        &statements::columns(s.db),
+        &[table_param(s.db)],
+        CATALOG,
+    )?;
+    let tc = read(
+        cx,
+        Server::Target,
+        "sys.columns",
+        &statements::columns(s.target_db),
+        &[table_param(s.target_db)],
+        CATALOG,
+    )?;
+    one(&mut job.cost, budget, sc.len());
+    one(&mut job.cost, budget, tc.len());
+    let (scols, tcols) = (columns(&sc), columns(&tc));
+    if scols != tcols {
+        let show = |c: &[Column]| {
+            c.iter()
+                .map(|c| format!("{} {}", c.name, c.type_name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let f = Finding::new(
+            "table-schema",
+            &name,
+            Verdict::Differs,
+            "different-columns",
+            format!(
+                "Source columns: {}; target columns: {}. Contents not compared.",
+                show(&scols),
+                show(&tcols)
+            ),
+        );
+        emit(cx, tally, f);
+        return Ok(Stage::Done);
+    }
+    let keys = read(
+        cx,
+        Server::Source,
+        "sys.indexes",
+        &statements::keys(s.db),
+        &[table_param(s.db)],
+        CATALOG,
+    )?;
+    one(&mut job.cost, budget, keys.len());
+    let Some((key_index, key)) = choose_key(&keys) else {
+        return keyless(cx, s, job, &scols, budget, tally);
+    };
+    let ranges = match cx.config().depth {
+        Depth::Sampled if source_rows > 0 => {
+            let cfg = cx.config().clone();
+            let slices = sample_slices(
+                source_rows,
+                u64::from(cfg.range_rows),
+                u64::from(cfg.sample_ranges),
+            );
+            let mut remote = Remote {
+                cx,
+                source_table: src.clone(),
+                target_table: tgt.clone(),
+                key: &key,
+                columns: &scols,
+                leaf_limit: 1,
+            };
+            let mut boundary = |offset: u64,
+                                cost: &mut Cost,
+                                budget: &mut u64|
+             -> Result<Option<super::key::Key>> {
+                use super::bisect::RangeSource;
+                one(cost, budget, 1);
+                remote.key_at(Side::Source, &Range::default(), offset)
+            };
+            let mut out = Vec::new();
+            for (a, b) in slices {
+                let lo = if a == 0 {
+                    None
+                } else {
+                    boundary(a - 1, &mut job.cost, budget)?
+                };
+                let hi = if b >= source_rows {
+                    None
+                } else {
+                    boundary(b - 1, &mut job.cost, budget)?
+                };
+                out.push(Range { lo, hi });
+            }
+            out
+        }
+        _ => vec![Range::default()],
+    };
+    let plan = Plan {
+        key,
+        key_index,
+        columns: scols,
+        source_rows,
+        ranges: ranges.len(),
+    };
+    Ok(Stage::Bisecting {
+        plan,
+        bisection: Bisection::new(ranges),
+    })
+}
+
+/// No usable key: count and CHECKSUM_AGG(BINARY_CHECKSUM(*)) on both sides.
+fn keyless(
+    cx: &mut Context<'_, Config>,
+    s: &Scope<'_>,
+    job: &mut TableJob,
+    cols: &[Column],
+    budget: &mut u64,
+    tally: &mut Tally,
+) -> Result<Stage> {
+    let name = job.table.display();
+    let mut sums = Vec::new();
+    for (server, db) in [(Server::Source, s.db), (Server::Target, s.target_db)] {
+        let t = job.table.qualified(db);
+        let rows = read(
+            cx,
+            server,
+            &format!("the checksum of {t}"),
+            &statements::whole_checksum(&t),
+            &[],
+            CATALOG,
+        )?;
+        one(&mut job.cost, budget, 1);
+        sums.push(
+            rows.iter()
+                .next()
+                .map(|r| (r.int("row_count"), r.text("checksum"))),
+        );
+    }
+    let how = format!(
+        "No primary key or unique index on non-nullable columns: compared as a whole by \
+         COUNT_BIG(*) and CHECKSUM_AGG(BINARY_CHECKSUM(*)), which can miss a change (a 32-bit \
+         checksum) and cannot say which rows differ.{}",
+        coverage(cols, false)
+    );
+    let f = if sums[0] == sums[1] {
+        Finding::new(
+            "table-data",
+            &name,
+            Verdict::Same,
+            "compared-by-checksum",
+            how,
+        )
+    } else {
+        Finding::new(
+            "table-data",
+            &name,
+            Verdict::Differs,
+            "checksum-differs",
+            format!("The whole-table checksums differ. {how} Add a primary key to find the rows."),
+        )
+    };
+    emit(cx, tally, f);
+    Ok(Stage::Done)
+}
+
+fn finish(
+    cx: &mut Context<'_, Config>,
+    job: &mut TableJob,
+    plan: &Plan,
+    b: &Bisection,
+    tally: &mut Tally,
+) {
+    let name = job.table.display();
+    job.cost.add(b.cost);
+    for d in &b.diffs {
+        let (code, what) = match d {
+            RowDiff::Changed(_) => ("row-changed", "Different contents on the target."),
+            RowDiff::Missing(_) => ("row-missing-on-target", "On the source only."),
+            RowDiff::Extra(_) => ("row-only-on-target", "On the target only."),
+        };
+        let f = Finding::new(
+            "table-row",
+            format!("{name} {}", show(d.key())),
+            Verdict::Differs,
+            code,
+            format!(
+                "{what} Key ({}) from {}.",
+                plan.key.join(", "),
+                plan.key_index
+            ),
+        );
+        emit(cx, tally, f);
+    }
+    let scope = if cx.config().depth == Depth::Full {
+        "every row".to_owned()
+    } else {
+        format!(
+            "{} sampled range(s) of up to {} rows",
+            plan.ranges,
+            cx.config().range_rows
+        )
+    };
+    let cost = format!(
+        "{} round trips, {} rows read for {} source rows",
+        job.cost.round_trips, job.cost.rows_read, plan.source_rows
+    );
+    let covered = coverage(&plan.columns, true);
+    let f = if b.diffs.is_empty() {
+        Finding::new(
+            "table-data",
+            &name,
+            Verdict::Same,
+            "same-contents",
+            format!(
+                "{scope}: {} rows the same, by SHA2_256 row hashes over key ranges on {} ({cost}).{covered}",
+                b.matched_rows, plan.key_index
+            ),
+        )
+    } else {
+        let more = if b.stopped_at_limit {
+            " Listing stopped at `max_listed_rows`; more rows may differ."
+        } else {
+            ""
+        };
+        Finding::new(
+            "table-data",
+            &name,
+            Verdict::Differs,
+            "different-contents",
+            format!(
+                "{scope}: {} row(s) differ, each listed as a table-row ({cost}).{more}{covered}",
+                b.diffs.len()
+            ),
+        )
+    };
+    emit(cx, tally, f);
+}
+
+/// Advances `job` within `budget` round trips.
+pub fn advance(
+    cx: &mut Context<'_, Config>,
+    s: &Scope<'_>,
+    job: &mut TableJob,
+    budget: &mut u64,
+    tally: &mut Tally,
+) -> Result<()> {
+    if job.stage == Stage::Pending {
+        job.stage = start(cx, s, job, budget, tally)?;
+    }
+    let Stage::Bisecting {
+        plan,
+        mut bisection,
+    } = std::mem::take(&mut job.stage)
+    else {
+        job.stage = Stage::Done;
+        return Ok(());
+    };
+    let cfg = cx.config().clone();
+    let before = bisection.cost.round_trips;
+    let done = {
+        let mut remote = Remote {
+            cx,
+            source_table: job.table.qualified(s.db),
+            target_table: job.table.qualified(s.target_db),
+            key: &plan.key,
+            columns: &plan.columns,
+            leaf_limit: cfg.range_rows.saturating_mul(2),
+        };
+        bisection.run(
+            &mut remote,
+            u64::from(cfg.range_rows),
+            cfg.max_listed_rows as usize,
+            (*budget).max(1),
+        )?
+    };
+    *budget = budget.saturating_sub(bisection.cost.round_trips - before);
+    if done {
+        finish(cx, job, &plan, &bisection, tally);
+        job.stage = Stage::Done;
+    } else {
+        job.stage = Stage::Bisecting { plan, bisection };
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_spread_over_the_table() {
+        assert_eq!(sample_slices(1000, 100, 2), vec![(0, 100), (500, 600)]);
+        assert_eq!(
+            sample_slices(250, 100, 8),
+            vec![(0, 100), (100, 200), (200, 250)]
+        );
+        assert_eq!(sample_slices(0, 100, 8), vec![]);
+        assert_eq!(
+            sample_slices(1000, 100, 3),
+            vec![(0, 100), (300, 400), (600, 700)]
+        );
+    }
+}
