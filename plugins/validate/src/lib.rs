@@ -87,6 +87,59 @@ fn next(mut state: State, phase: Phase) -> Result<Outcome<State>> {
     Ok(Outcome::Next(state))
 }
 
+/// `ferry plan`: the target is compared only once the steps before this one have run, so a
+/// plan says what the step will compare and change, reads nothing and fails nothing.
+fn plan(cx: &mut Context<'_, Config>) -> Result<Outcome<State>> {
+    let cfg = cx.config().clone();
+    let item = cx.item().to_owned();
+    let what = if item == INSTANCE_ITEM {
+        "logins, server roles and members, Agent jobs and operators, linked servers,          credentials and audits"
+            .to_owned()
+    } else {
+        let mut parts = Vec::new();
+        for (on, part) in [
+            (cfg.properties, "properties"),
+            (cfg.objects, "objects"),
+            (cfg.security, "security"),
+            (cfg.data, "data"),
+        ] {
+            if on {
+                parts.push(part);
+            }
+        }
+        let data = if cfg.data {
+            format!(" (data: {:?})", cfg.depth).to_lowercase()
+        } else {
+            String::new()
+        };
+        let changes = [
+            integrity::checkdb_statement(&cfg.target_db(&item), cfg.checkdb),
+            (cfg.compatibility_level
+                != config::CompatibilityLevel::Mode(config::CompatibilityMode::Keep))
+            .then(|| format!("compatibility level {:?}", cfg.compatibility_level)),
+            (cfg.update_statistics != config::UpdateStatistics::Off)
+                .then(|| format!("statistics update {:?}", cfg.update_statistics)),
+        ];
+        let changes: Vec<String> = changes.into_iter().flatten().collect();
+        let changes = if changes.is_empty() {
+            String::new()
+        } else {
+            format!("; on the target: {}", changes.join("; "))
+        };
+        format!("{}{data}{changes}", parts.join(", "))
+    };
+    cx.report(ObjectRow {
+        object_type: "validation".into(),
+        name: item,
+        status: report::status(report::Verdict::NotCompared),
+        reason_code: Some("planned".into()),
+        notes: Some(format!(
+            "Compared when the step runs, after the steps before it: {what}."
+        )),
+    });
+    Ok(Outcome::done())
+}
+
 fn finish(cx: &mut Context<'_, Config>, state: &State) -> Result<Outcome<State>> {
     let costs = data::costs(&state.tables);
     cx.info(&format!("data comparison cost: {costs}"));
@@ -133,6 +186,7 @@ impl Plugin for Validate {
     fn step(cx: &mut Context<'_, Config>, mut state: State) -> Result<Outcome<State>> {
         let cfg = cx.config().clone();
         match state.phase {
+            Phase::Start if cx.planning() => plan(cx),
             Phase::Start if cx.item() == INSTANCE_ITEM => next(state, Phase::Instance),
             Phase::Start => next(state, Phase::Properties),
             Phase::Properties => {

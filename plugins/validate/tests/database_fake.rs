@@ -329,3 +329,22 @@ fn a_kept_compatibility_level_that_changed_is_a_difference_with_its_fix() {
     );
     assert!(host.executed.is_empty());
 }
+
+#[test]
+fn a_plan_says_what_will_be_compared_and_reads_nothing() {
+    let (s, t) = (shared(database()), shared(database()));
+    let mut host = host(&s, &t);
+    host.planning = true;
+    let cfg = json!({"depth": "full", "checkdb": "full", "update_statistics": "sampled"});
+    host.run_item::<Validate>(cfg, DB)
+        .unwrap_or_else(|e| panic!("{}", e.describe()));
+    assert!(s.borrow().seen.is_empty() && t.borrow().seen.is_empty());
+    assert!(host.executed.is_empty());
+    let row = &rows_of(&host.rows, "validation")[0];
+    let notes = row.notes.as_deref().unwrap();
+    assert!(
+        notes.contains("properties, objects, security, data (data: full)"),
+        "{notes}"
+    );
+    assert!(notes.contains("DBCC CHECKDB ([Sales])"), "{notes}");
+}
