@@ -50,7 +50,7 @@ use ferry_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use config::Config;
-use data::table::TableJob;
+use data::job::TableJob;
 use report::Tally;
 
 /// The work item of an instance step (host `INSTANCE_ITEM`).

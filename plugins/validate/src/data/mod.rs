@@ -3,18 +3,20 @@
 
 pub mod bisect;
 pub mod encode;
+pub mod job;
 pub mod key;
 mod remote;
 pub mod statements;
 pub mod table;
+mod verdict;
 
 use ferry_sdk::prelude::*;
 
 use crate::config::Config;
 use crate::report::{Finding, Tally, Verdict, emit};
 use crate::sql::{CATALOG, Server, read};
+use job::{Scope, Stage, TableJob};
 use statements::TableRef;
-use table::{Scope, Stage, TableJob};
 
 /// The source's user tables, less those `exclude_tables` leaves out (each a row).
 pub fn list(cx: &mut Context<'_, Config>, tally: &mut Tally) -> Result<Vec<TableJob>> {

@@ -3,60 +3,16 @@
 
 use ferry_sdk::SqlValue;
 use ferry_sdk::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use super::bisect::{Bisection, Cost, Range, RowDiff, Side};
-use super::encode::{Column, checksum_ignores, encoding, how};
-use super::key::show;
+use super::bisect::{Bisection, Cost, Range, Side};
+use super::encode::Column;
+use super::job::{Plan, Scope, Stage, TableJob, one};
 use super::remote::Remote;
-use super::statements::{self, TableRef};
+use super::statements;
+use super::verdict::{finish, keyless};
 use crate::config::{Config, Depth};
 use crate::report::{Finding, Tally, Verdict, emit};
 use crate::sql::{CATALOG, INVALID_OBJECT, Rows, Server, read};
-
-/// What the comparison of a table's contents needs, read once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Plan {
-    pub key: Vec<String>,
-    /// The index the key comes from.
-    pub key_index: String,
-    pub columns: Vec<Column>,
-    pub source_rows: u64,
-    pub ranges: usize,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "at", rename_all = "kebab-case")]
-pub enum Stage {
-    #[default]
-    Pending,
-    Bisecting {
-        plan: Plan,
-        bisection: Bisection,
-    },
-    Done,
-}
-
-/// A table and where its comparison is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TableJob {
-    pub table: TableRef,
-    pub stage: Stage,
-    /// Round trips and rows read so far, the bisection's included once it ends.
-    pub cost: Cost,
-}
-
-/// The step's databases and limits, for one call.
-pub struct Scope<'a> {
-    pub db: &'a str,
-    pub target_db: &'a str,
-}
-
-fn one(cost: &mut Cost, budget: &mut u64, rows: usize) {
-    cost.round_trips += 1;
-    cost.rows_read += rows as u64;
-    *budget = budget.saturating_sub(1);
-}
 
 /// COUNT_BIG(*) on one side; None when the table is not there.
 fn count(cx: &mut Context<'_, Config>, server: Server, table: &str) -> Result<Option<u64>> {
@@ -119,30 +75,6 @@ pub fn sample_slices(n: u64, r: u64, k: u64) -> Vec<(u64, u64)> {
             (i * r, ((i + 1) * r).min(n))
         })
         .collect()
-}
-
-/// Notes on columns that are compared specially or not at all.
-fn coverage(cols: &[Column], keyed: bool) -> String {
-    let notes: Vec<String> = cols
-        .iter()
-        .filter_map(|c| {
-            if keyed {
-                how(encoding(c)).map(|h| format!("{} ({}) {h}", c.name, c.type_name))
-            } else {
-                checksum_ignores(c).then(|| {
-                    format!(
-                        "{} ({}) not covered by BINARY_CHECKSUM",
-                        c.name, c.type_name
-                    )
-                })
-            }
-        })
-        .collect();
-    if notes.is_empty() {
-        String::new()
-    } else {
-        format!(" Columns: {}.", notes.join("; "))
-    }
 }
 
 /// Counts, schema and key; the next stage.
@@ -300,134 +232,6 @@ fn start(
         plan,
         bisection: Bisection::new(ranges),
     })
-}
-
-/// No usable key: count and CHECKSUM_AGG(BINARY_CHECKSUM(*)) on both sides.
-fn keyless(
-    cx: &mut Context<'_, Config>,
-    s: &Scope<'_>,
-    job: &mut TableJob,
-    cols: &[Column],
-    budget: &mut u64,
-    tally: &mut Tally,
-) -> Result<Stage> {
-    let name = job.table.display();
-    let mut sums = Vec::new();
-    for (server, db) in [(Server::Source, s.db), (Server::Target, s.target_db)] {
-        let t = job.table.qualified(db);
-        let rows = read(
-            cx,
-            server,
-            &format!("the checksum of {t}"),
-            &statements::whole_checksum(&t),
-            &[],
-            CATALOG,
-        )?;
-        one(&mut job.cost, budget, 1);
-        sums.push(
-            rows.iter()
-                .next()
-                .map(|r| (r.int("row_count"), r.text("checksum"))),
-        );
-    }
-    let how = format!(
-        "No primary key or unique index on non-nullable columns: compared as a whole by \
-         COUNT_BIG(*) and CHECKSUM_AGG(BINARY_CHECKSUM(*)), which can miss a change (a 32-bit \
-         checksum) and cannot say which rows differ.{}",
-        coverage(cols, false)
-    );
-    let f = if sums[0] == sums[1] {
-        Finding::new(
-            "table-data",
-            &name,
-            Verdict::Same,
-            "compared-by-checksum",
-            how,
-        )
-    } else {
-        Finding::new(
-            "table-data",
-            &name,
-            Verdict::Differs,
-            "checksum-differs",
-            format!("The whole-table checksums differ. {how} Add a primary key to find the rows."),
-        )
-    };
-    emit(cx, tally, f);
-    Ok(Stage::Done)
-}
-
-fn finish(
-    cx: &mut Context<'_, Config>,
-    job: &mut TableJob,
-    plan: &Plan,
-    b: &Bisection,
-    tally: &mut Tally,
-) {
-    let name = job.table.display();
-    job.cost.add(b.cost);
-    for d in &b.diffs {
-        let (code, what) = match d {
-            RowDiff::Changed(_) => ("row-changed", "Different contents on the target."),
-            RowDiff::Missing(_) => ("row-missing-on-target", "On the source only."),
-            RowDiff::Extra(_) => ("row-only-on-target", "On the target only."),
-        };
-        let f = Finding::new(
-            "table-row",
-            format!("{name} {}", show(d.key())),
-            Verdict::Differs,
-            code,
-            format!(
-                "{what} Key ({}) from {}.",
-                plan.key.join(", "),
-                plan.key_index
-            ),
-        );
-        emit(cx, tally, f);
-    }
-    let scope = if cx.config().depth == Depth::Full {
-        "every row".to_owned()
-    } else {
-        format!(
-            "{} sampled range(s) of up to {} rows",
-            plan.ranges,
-            cx.config().range_rows
-        )
-    };
-    let cost = format!(
-        "{} round trips, {} rows read for {} source rows",
-        job.cost.round_trips, job.cost.rows_read, plan.source_rows
-    );
-    let covered = coverage(&plan.columns, true);
-    let f = if b.diffs.is_empty() {
-        Finding::new(
-            "table-data",
-            &name,
-            Verdict::Same,
-            "same-contents",
-            format!(
-                "{scope}: {} rows the same, by SHA2_256 row hashes over key ranges on {} ({cost}).{covered}",
-                b.matched_rows, plan.key_index
-            ),
-        )
-    } else {
-        let more = if b.stopped_at_limit {
-            " Listing stopped at `max_listed_rows`; more rows may differ."
-        } else {
-            ""
-        };
-        Finding::new(
-            "table-data",
-            &name,
-            Verdict::Differs,
-            "different-contents",
-            format!(
-                "{scope}: {} row(s) differ, each listed as a table-row ({cost}).{more}{covered}",
-                b.diffs.len()
-            ),
-        )
-    };
-    emit(cx, tally, f);
 }
 
 /// Advances `job` within `budget` round trips.
