@@ -13,7 +13,8 @@ pub type Named = BTreeMap<String, String>;
 pub type Explain<'a> = &'a dyn Fn(&str, &str, &str) -> Option<String>;
 
 /// Compares `source` with `target`. `kind` is the rows' object type; `plural` names the
-/// things in the passing row; `fix` gives the statement that repairs a changed one, if any.
+/// things in the passing row; `explain` says which changed values Managed Instance makes on
+/// purpose.
 pub fn named(
     kind: &str,
     plural: &str,

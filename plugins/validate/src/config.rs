@@ -101,6 +101,9 @@ pub struct Config {
     /// Tables left out of the data comparison (`schema.table`, `*` and `?` wildcards,
     /// case-insensitive).
     pub exclude_tables: Vec<String>,
+    /// Logins left out of the instance comparison (`*` and `?` wildcards, case-insensitive):
+    /// the Managed Instance's admin login, made with the instance, is only on the target.
+    pub exclude_logins: Vec<String>,
     /// Queries a step call makes in the data comparison before it hands back (the state
     /// journals where it is, so a big table spreads over several calls).
     #[schemars(range(min = 1, max = 100000))]
@@ -128,6 +131,7 @@ impl Default for Config {
             range_rows: 256,
             max_listed_rows: 100,
             exclude_tables: Vec::new(),
+            exclude_logins: Vec::new(),
             queries_per_call: 200,
             checkdb: Checkdb::Off,
             compatibility_level: CompatibilityLevel::Mode(CompatibilityMode::Keep),
@@ -172,11 +176,16 @@ impl Config {
                 ),
             ));
         }
-        if let Some(p) = self.exclude_tables.iter().find(|p| p.trim().is_empty()) {
-            return Err(Error::invalid_config(
-                Some("exclude_tables"),
-                format!("an empty pattern ({p:?}) matches nothing; remove it"),
-            ));
+        for (key, list) in [
+            ("exclude_tables", &self.exclude_tables),
+            ("exclude_logins", &self.exclude_logins),
+        ] {
+            if let Some(p) = list.iter().find(|p| p.trim().is_empty()) {
+                return Err(Error::invalid_config(
+                    Some(key),
+                    format!("an empty pattern ({p:?}) matches nothing; remove it"),
+                ));
+            }
         }
         let mut warnings = Vec::new();
         if !self.data && self.depth != Depth::Counts {
@@ -195,11 +204,22 @@ impl Config {
 
     /// Whether the table `schema.table` is left out of the data comparison.
     pub fn excluded(&self, schema: &str, table: &str) -> bool {
-        let name = format!("{schema}.{table}").to_lowercase();
-        self.exclude_tables
-            .iter()
-            .any(|p| wildmatch::WildMatch::new(&p.to_lowercase()).matches(&name))
+        matches_any(&self.exclude_tables, &format!("{schema}.{table}"))
     }
+
+    /// Whether the login `name` is left out of the instance comparison.
+    pub fn login_excluded(&self, name: &str) -> bool {
+        matches_any(&self.exclude_logins, name)
+    }
+}
+
+/// Whether a pattern matches `name`, case-insensitively as SQL Server's default collations
+/// compare names.
+fn matches_any(patterns: &[String], name: &str) -> bool {
+    let name = name.to_lowercase();
+    patterns
+        .iter()
+        .any(|p| wildmatch::WildMatch::new(&p.to_lowercase()).matches(&name))
 }
 
 #[cfg(test)]

@@ -155,12 +155,31 @@ fn side(
     sql: &str,
     entry: &dyn Fn(&crate::sql::Rows) -> Named,
 ) -> Result<Option<Named>> {
+    let cfg = cx.config().clone();
+    let logins = sql.contains("WHERE type IN ('S'");
     Ok(read_if_present(cx, server, view, sql, &[])?.map(|rows| {
         entry(&rows)
             .into_iter()
-            .filter(|(name, _)| !builtin(name))
+            .filter(|(name, _)| {
+                let excluded = logins && cfg.login_excluded(name);
+                !builtin(name) && !excluded
+            })
             .collect()
     }))
+}
+
+/// A Windows login missing on the target: Managed Instance has none, so say where it went.
+fn windows_note(f: &mut Finding) {
+    if f.object_type == "login"
+        && f.reason_code == "missing-on-target"
+        && f.notes.contains("WINDOWS_")
+    {
+        f.notes.push_str(
+            " Managed Instance has no Windows logins: if instance-objects mapped it to a \
+             Microsoft Entra login, that one is listed as only on the target; add both to \
+             `exclude_logins` once checked.",
+        );
+    }
 }
 
 fn compare(
@@ -174,7 +193,11 @@ fn compare(
     let s = side(cx, Server::Source, view, sql, entry)?;
     let t = side(cx, Server::Target, view, sql, entry)?;
     Ok(match (s, t) {
-        (Some(s), Some(t)) => named(kind, plural, &s, &t, &|_, _, _| None),
+        (Some(s), Some(t)) => {
+            let mut found = named(kind, plural, &s, &t, &|_, _, _| None);
+            found.iter_mut().for_each(windows_note);
+            found
+        }
         (s, _) => vec![Finding::new(
             kind,
             format!("({plural})"),

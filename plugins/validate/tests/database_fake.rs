@@ -348,3 +348,46 @@ fn a_plan_says_what_will_be_compared_and_reads_nothing() {
     );
     assert!(notes.contains("DBCC CHECKDB ([Sales])"), "{notes}");
 }
+
+#[test]
+fn a_windows_user_remapped_to_entra_is_explained() {
+    let mut source = database();
+    source
+        .catalogs
+        .get_mut("sys.database_principals WHERE")
+        .unwrap()
+        .1
+        .push(vec![
+            t("CONTOSO\\bob"),
+            t("U"),
+            t("WINDOWS_USER"),
+            t("WINDOWS"),
+            SqlValue::Binary(vec![5]),
+        ]);
+    let mut target = database();
+    target
+        .catalogs
+        .get_mut("sys.database_principals WHERE")
+        .unwrap()
+        .1
+        .push(vec![
+            t("CONTOSO\\bob"),
+            t("E"),
+            t("EXTERNAL_USER"),
+            t("EXTERNAL"),
+            SqlValue::Binary(vec![6]),
+        ]);
+    let (host, out) = run(&shared(source), &shared(target), json!({"data": false}));
+    out.unwrap_or_else(|e| panic!("{}", e.describe()));
+    let row = rows_of(&host.rows, "principal")
+        .into_iter()
+        .find(|r| r.name == "CONTOSO\\bob")
+        .unwrap();
+    assert_eq!(row.status, ObjectStatus::Warning);
+    assert!(
+        row.notes
+            .as_deref()
+            .unwrap()
+            .contains("remapped to Microsoft Entra")
+    );
+}

@@ -128,3 +128,37 @@ fn a_family_a_server_lacks_is_reported_not_compared() {
             .starts_with("The target has no msdb.dbo.sysoperators")
     );
 }
+
+#[test]
+fn excluded_logins_are_left_out_and_windows_ones_say_where_they_went() {
+    let mut source = instance();
+    source
+        .rows_mut("WHERE type IN ('S'")
+        .push(vec![t("CONTOSO\\bob"), t("WINDOWS_LOGIN"), i(0)]);
+    let mut target = instance();
+    target
+        .rows_mut("WHERE type IN ('S'")
+        .push(vec![t("miadmin"), t("SQL_LOGIN"), i(0)]);
+    let (s, tg) = (shared(source), shared(target));
+    let mut host = host(&s, &tg);
+    let cfg = json!({"exclude_logins": ["MIADMIN"]});
+    assert!(host.run_item::<Validate>(cfg, INSTANCE_ITEM).is_err());
+    let failed = failed(&host.rows);
+    assert_eq!(
+        failed,
+        [(
+            "login".into(),
+            "CONTOSO\\bob".into(),
+            "missing-on-target".into()
+        )]
+    );
+    let row = rows_of(&host.rows, "login")
+        .into_iter()
+        .find(|r| r.status == ObjectStatus::Failed)
+        .unwrap();
+    assert!(row.notes.as_deref().unwrap().contains("no Windows logins"));
+    let mut host = common::host(&s, &tg);
+    let cfg = json!({"exclude_logins": ["miadmin", "contoso\\*"]});
+    host.run_item::<Validate>(cfg, INSTANCE_ITEM)
+        .unwrap_or_else(|e| panic!("{}", e.describe()));
+}
