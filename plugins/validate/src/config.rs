@@ -91,7 +91,10 @@ pub struct Config {
     #[schemars(range(min = 1, max = 10000))]
     pub sample_ranges: u32,
     /// Rows in a leaf range: a differing range is bisected until it holds at most this many
-    /// rows, whose (key, row hash) pairs are then read and compared.
+    /// rows, whose (key, row hash) pairs are then read and compared. Each differing row costs
+    /// about two leaves' rows plus three per halving, so small leaves move fewest rows: at 64,
+    /// a table with 0.01 % of its rows changed moves over 150 times fewer rows than comparing
+    /// every row (256 would be under 40 times); smaller still adds round trips.
     #[schemars(range(min = 1, max = 4096))]
     pub range_rows: u32,
     /// Differing rows listed (by key) per table; the count is always exact up to the point
@@ -128,7 +131,7 @@ impl Default for Config {
             data: true,
             depth: Depth::Sampled,
             sample_ranges: 8,
-            range_rows: 256,
+            range_rows: 64,
             max_listed_rows: 100,
             exclude_tables: Vec::new(),
             exclude_logins: Vec::new(),
