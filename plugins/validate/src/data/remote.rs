@@ -49,6 +49,24 @@ impl Remote<'_, '_> {
     }
 }
 
+/// The key of the row at `offset` in key order within `range` of `table` on `server`.
+pub fn key_at(
+    cx: &mut Context<'_, Config>,
+    server: Server,
+    table: &str,
+    key: &[String],
+    range: &Range,
+    offset: u64,
+) -> Result<Option<Key>> {
+    let (sql, params) = statements::key_at(table, key, range, offset);
+    let rows = read(cx, server, &format!("a key of {table}"), &sql, &params, ONE)?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let values = rows.values(0);
+    Ok(Some(key_of(&values[..key.len().min(values.len())])))
+}
+
 impl RangeSource for Remote<'_, '_> {
     fn range_hash(&mut self, side: Side, range: &Range) -> Result<RangeHash> {
         let (sql, params) = statements::range_hash(self.table(side), self.key, self.columns, range);

@@ -1,13 +1,16 @@
 //! One table's comparison: exact counts, then (sampled or full) its key ranges bisected, or a
 //! whole-table checksum when it has no usable key. Its progress is journaled in [`Stage`].
 
+use std::collections::BTreeMap;
+
 use ferry_sdk::SqlValue;
 use ferry_sdk::prelude::*;
 
-use super::bisect::{Bisection, Cost, Range, Side};
+use super::bisect::{Bisection, Range};
 use super::encode::Column;
 use super::job::{Plan, Scope, Stage, TableJob, one};
-use super::remote::Remote;
+use super::key::Key;
+use super::remote::{Remote, key_at};
 use super::statements;
 use super::verdict::{finish, keyless};
 use crate::config::{Config, Depth};
@@ -187,34 +190,21 @@ fn start(
                 u64::from(cfg.range_rows),
                 u64::from(cfg.sample_ranges),
             );
-            let mut remote = Remote {
-                cx,
-                source_table: src.clone(),
-                target_table: tgt.clone(),
-                key: &key,
-                columns: &scols,
-                leaf_limit: 1,
-            };
-            let mut boundary = |offset: u64,
-                                cost: &mut Cost,
-                                budget: &mut u64|
-             -> Result<Option<super::key::Key>> {
-                use super::bisect::RangeSource;
-                one(cost, budget, 1);
-                remote.key_at(Side::Source, &Range::default(), offset)
-            };
+            // Adjacent slices share a boundary: each offset is read once.
+            let mut keys: BTreeMap<u64, Option<Key>> = BTreeMap::new();
+            for &(a, b) in &slices {
+                keys.extend((a > 0).then(|| (a - 1, None)));
+                keys.extend((b < source_rows).then(|| (b - 1, None)));
+            }
+            for (offset, k) in keys.iter_mut() {
+                one(&mut job.cost, budget, 1);
+                *k = key_at(cx, Server::Source, &src, &key, &Range::default(), *offset)?;
+            }
+            let at = |o: u64| keys.get(&o).cloned().flatten();
             let mut out = Vec::new();
             for (a, b) in slices {
-                let lo = if a == 0 {
-                    None
-                } else {
-                    boundary(a - 1, &mut job.cost, budget)?
-                };
-                let hi = if b >= source_rows {
-                    None
-                } else {
-                    boundary(b - 1, &mut job.cost, budget)?
-                };
+                let lo = if a == 0 { None } else { at(a - 1) };
+                let hi = if b >= source_rows { None } else { at(b - 1) };
                 out.push(Range { lo, hi });
             }
             out
