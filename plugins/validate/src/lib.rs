@@ -16,6 +16,26 @@
 //! The source is only read. The target is read, and written only by CHECKDB, a compatibility
 //! level change and a statistics update, each off unless configured.
 //!
+//! A step after the method's, in the same wave (a failed validation fails that database's row
+//! with the differences as the reason), and one for the instance after the last wave:
+//!
+//! ```toml
+//! [[steps]]
+//! name = "validate"
+//! plugin = "validate"
+//! config = { depth = "full", checkdb = "physical_only", update_statistics = "sampled" }
+//! [steps.grants]
+//! sql = ["source:read", "target"]    # target:read is enough with the defaults
+//!
+//! [[steps]]
+//! name = "validate-instance"
+//! plugin = "validate"
+//! scope = "instance"
+//! config = { exclude_logins = ["miadmin"] }
+//! [steps.grants]
+//! sql = ["source:read", "target:read"]
+//! ```
+//!
 //! # Resuming
 //!
 //! | Work (in state) | Killed during it, the journal holds | How the repeat converges |

@@ -34,7 +34,10 @@ impl TableRef {
 
 /// `(k0 > @lo0 OR (k0 = @lo0 AND k1 > @lo1))`: the key order's "after" (or, with `<` and a
 /// last `<=`, "up to"), built from the last column out. Key columns are never NULL (a primary
-/// key, or a unique index on non-nullable columns), so plain comparisons order them.
+/// key, or a unique index on non-nullable columns), so plain comparisons order them. Each
+/// server orders text keys by its own collation: with different collations (a property row
+/// says so) a row can fall in different ranges on the two sides and show as missing on one
+/// and only on the target in another, never as equal when it is not.
 fn compare(key: &[String], prefix: &str, strict: &str, last: &str) -> String {
     let n = key.len();
     let mut expr = String::new();
