@@ -36,6 +36,10 @@ pub struct TableJob {
     pub stage: Stage,
     /// Round trips and rows read so far, the bisection's included once it ends.
     pub cost: Cost,
+    /// Wall time spent on the table in step calls, in milliseconds (waits between calls not
+    /// counted): the benchmark's time.
+    #[serde(default)]
+    pub elapsed_ms: u64,
 }
 
 /// The step's databases and limits, for one call.

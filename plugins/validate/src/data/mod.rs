@@ -50,6 +50,7 @@ pub fn list(cx: &mut Context<'_, Config>, tally: &mut Tally) -> Result<Vec<Table
             table,
             stage: Stage::Pending,
             cost: bisect::Cost::default(),
+            elapsed_ms: 0,
         });
     }
     Ok(jobs)
@@ -96,19 +97,26 @@ pub fn work(
 /// Every table's cost, for the output (the benchmark reads it).
 pub fn costs(jobs: &[TableJob]) -> serde_json::Value {
     let mut total = bisect::Cost::default();
+    let mut elapsed_ms = 0;
     let per: serde_json::Map<String, serde_json::Value> = jobs
         .iter()
         .map(|j| {
             total.add(j.cost);
+            elapsed_ms += j.elapsed_ms;
             (
                 j.table.display(),
-                serde_json::json!({"round_trips": j.cost.round_trips, "rows_read": j.cost.rows_read}),
+                serde_json::json!({
+                    "round_trips": j.cost.round_trips,
+                    "rows_read": j.cost.rows_read,
+                    "elapsed_ms": j.elapsed_ms,
+                }),
             )
         })
         .collect();
     serde_json::json!({
         "round_trips": total.round_trips,
         "rows_read": total.rows_read,
+        "elapsed_ms": elapsed_ms,
         "tables": per,
     })
 }

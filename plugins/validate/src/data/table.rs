@@ -232,6 +232,19 @@ pub fn advance(
     budget: &mut u64,
     tally: &mut Tally,
 ) -> Result<()> {
+    let started = ferry_sdk::now_ms();
+    let result = advance_within(cx, s, job, budget, tally);
+    job.elapsed_ms += ferry_sdk::now_ms().saturating_sub(started);
+    result
+}
+
+fn advance_within(
+    cx: &mut Context<'_, Config>,
+    s: &Scope<'_>,
+    job: &mut TableJob,
+    budget: &mut u64,
+    tally: &mut Tally,
+) -> Result<()> {
     if job.stage == Stage::Pending {
         job.stage = start(cx, s, job, budget, tally)?;
     }
