@@ -80,6 +80,23 @@ pub fn sample_slices(n: u64, r: u64, k: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// A catalog read about the table (`@table` is its three-part name in `db`), counted in its
+/// cost.
+fn about(
+    cx: &mut Context<'_, Config>,
+    server: Server,
+    db: &str,
+    job: &mut TableJob,
+    what: &str,
+    sql: String,
+    budget: &mut u64,
+) -> Result<Rows> {
+    let table = ferry_sdk::Param::value("table", SqlValue::Text(job.table.qualified(db)));
+    let rows = read(cx, server, what, &sql, &[table], CATALOG)?;
+    one(&mut job.cost, budget, rows.len());
+    Ok(rows)
+}
+
 /// Counts, schema and key; the next stage.
 fn start(
     cx: &mut Context<'_, Config>,
@@ -128,26 +145,24 @@ fn start(
     if cx.config().depth == Depth::Counts {
         return Ok(Stage::Done);
     }
-    let table_param =
-        |db: &str| ferry_sdk::Param::value("table", SqlValue::Text(job.table.qualified(db)));
-    let sc = read(
+    let sc = about(
         cx,
         Server::Source,
+        s.db,
+        job,
         "sys.columns",
-        &statements::columns(s.db),
-        &[table_param(s.db)],
-        CATALOG,
+        statements::columns(s.db),
+        budget,
     )?;
-    let tc = read(
+    let tc = about(
         cx,
         Server::Target,
+        s.target_db,
+        job,
         "sys.columns",
-        &statements::columns(s.target_db),
-        &[table_param(s.target_db)],
-        CATALOG,
+        statements::columns(s.target_db),
+        budget,
     )?;
-    one(&mut job.cost, budget, sc.len());
-    one(&mut job.cost, budget, tc.len());
     let (scols, tcols) = (columns(&sc), columns(&tc));
     if scols != tcols {
         let show = |c: &[Column]| {
@@ -170,15 +185,15 @@ fn start(
         emit(cx, tally, f);
         return Ok(Stage::Done);
     }
-    let keys = read(
+    let keys = about(
         cx,
         Server::Source,
+        s.db,
+        job,
         "sys.indexes",
-        &statements::keys(s.db),
-        &[table_param(s.db)],
-        CATALOG,
+        statements::keys(s.db),
+        budget,
     )?;
-    one(&mut job.cost, budget, keys.len());
     let Some((key_index, key)) = choose_key(&keys) else {
         return keyless(cx, s, job, &scols, budget, tally);
     };
