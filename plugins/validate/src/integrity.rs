@@ -1,14 +1,51 @@
 //! On the target, after the comparisons (methods.md §6): DBCC CHECKDB, the compatibility level
-//! kept or raised, statistics updated. Each is one report row. Only these write to the target
-//! (CHECKDB needs it for its internal snapshot and is refused under a `read` grant).
+//! ([`crate::compat`]), statistics updated. Each is one report row. Only these write to the
+//! target (CHECKDB needs it for its internal snapshot and is refused under a `read` grant).
+//!
+//! CHECKDB and the statistics update can run for hours on a big database, far past a step
+//! call's time limit: each is a host operation the step waits for. An operation a restarted
+//! ferry no longer knows is started again (both are safe to repeat).
 
+use ferry_sdk::OperationState;
 use ferry_sdk::prelude::*;
 use ferry_sdk::tsql_text::quote_name;
+use serde::{Deserialize, Serialize};
 
-use crate::config::{Checkdb, CompatibilityLevel, CompatibilityMode, Config, UpdateStatistics};
+use crate::config::{Checkdb, Config, UpdateStatistics};
 use crate::data::statements;
 use crate::report::{Finding, Tally, Verdict, emit};
-use crate::sql::{CATALOG, Server, change, read, text_param};
+use crate::sql::{CATALOG, Server, read};
+
+/// Where the target's checks are (journaled).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "at", rename_all = "kebab-case")]
+pub enum Work {
+    #[default]
+    Checkdb,
+    CheckingDb {
+        op: String,
+    },
+    Compatibility,
+    Statistics,
+    UpdatingStatistics {
+        op: String,
+        /// What the update covers, for its row.
+        what: String,
+    },
+    Done,
+}
+
+/// What the step does next.
+pub enum Next {
+    /// Go on at once.
+    Go(Work),
+    /// Wait for operation `op`.
+    Wait {
+        work: Work,
+        op: String,
+        reason: String,
+    },
+}
 
 /// "DBCC CHECKDB (Transact-SQL)", learn.microsoft.com: NO_INFOMSGS leaves only errors,
 /// ALL_ERRORMSGS lists every one; PHYSICAL_ONLY limits the check to page and allocation
@@ -25,214 +62,185 @@ pub fn checkdb_statement(db: &str, mode: Checkdb) -> Option<String> {
     ))
 }
 
-fn checkdb(cx: &mut Context<'_, Config>, tally: &mut Tally, db: &str) -> Result<()> {
-    let mode = cx.config().checkdb;
-    let Some(sql) = checkdb_statement(db, mode) else {
-        return Ok(());
-    };
+/// How an operation stands.
+enum Ended {
+    Running,
+    Succeeded,
+    Failed(String),
+    /// Not known to this host (ferry restarted): start it again.
+    Unknown,
+}
+
+fn ended(cx: &mut Context<'_, Config>, op: &str) -> Ended {
+    match cx.operation(op) {
+        Ok(st) => match st.state {
+            OperationState::Running => Ended::Running,
+            OperationState::Succeeded => Ended::Succeeded,
+            OperationState::Failed(f) => Ended::Failed(match f.code {
+                Some(c) => format!("error {c}: {}", f.message),
+                None => f.message,
+            }),
+            OperationState::Cancelled => Ended::Failed("the operation was cancelled".into()),
+        },
+        Err(_) => Ended::Unknown,
+    }
+}
+
+fn start(cx: &mut Context<'_, Config>, sql: &str, description: &str) -> Result<String> {
+    let label = cx.config().target.clone();
+    let conn = cx.sql(&label)?;
+    cx.start_statement(conn, sql, &[], description)
+        .map_err(|e| {
+            crate::sql::within(e, &format!("starting {description} on `{label}` (target)"))
+        })
+}
+
+fn checkdb_row(mode: Checkdb, db: &str, failure: Option<String>) -> Finding {
     let what = format!("{mode:?}").to_lowercase();
-    let f = match change(cx, "DBCC CHECKDB", &sql, None) {
-        Ok(()) => Finding::new(
+    match failure {
+        None => Finding::new(
             "integrity",
             db,
             Verdict::Same,
             "checkdb-clean",
             format!("DBCC CHECKDB ({what}) found no errors."),
         ),
-        Err(Error::Failed(e)) => Finding::new(
+        Some(e) => Finding::new(
             "integrity",
             db,
             Verdict::Differs,
             "checkdb-errors",
             format!(
-                "DBCC CHECKDB ({what}) reported: {}. Managed Instance allows no repair \
+                "DBCC CHECKDB ({what}) reported: {e}. Managed Instance allows no repair \
                  options: open a support case, or migrate the database again from a clean \
-                 backup.",
-                e.message
+                 backup."
             ),
         ),
-        Err(e) => return Err(e),
-    };
-    emit(cx, tally, f);
-    Ok(())
+    }
 }
 
-fn level(cx: &mut Context<'_, Config>, server: Server, db: &str) -> Result<Option<i64>> {
-    let rows = read(
-        cx,
-        server,
-        "sys.databases",
-        "SELECT compatibility_level FROM sys.databases WHERE name = @db",
-        &[text_param("db", db)],
-        CATALOG,
-    )?;
-    Ok(rows.iter().next().map(|r| r.int("compatibility_level")))
-}
-
-/// The highest level the target is known to support: the highest of its system databases'.
-/// "ALTER DATABASE compatibility level" (learn.microsoft.com): on an upgrade "the tempdb, model,
-/// msdb and Resource databases are set to the default compatibility level" of the engine, and
-/// the engine's default is its highest on the versions Managed Instance runs. Any level a
-/// database there has is one the engine takes.
-fn highest(cx: &mut Context<'_, Config>) -> Result<i64> {
-    let rows = read(
-        cx,
-        Server::Target,
-        "sys.databases",
-        "SELECT MAX(compatibility_level) AS highest FROM sys.databases \
-         WHERE name IN (N'master', N'tempdb', N'model', N'msdb')",
-        &[],
-        CATALOG,
-    )?;
-    Ok(rows.iter().next().map_or(0, |r| r.int("highest")))
-}
-
-fn compatibility(
+/// The statistics update's statement and what it covers; None when there is nothing to do.
+fn statistics_statement(
     cx: &mut Context<'_, Config>,
-    tally: &mut Tally,
-    db: &str,
     tdb: &str,
-) -> Result<()> {
-    let (Some(s), Some(t)) = (
-        level(cx, Server::Source, db)?,
-        level(cx, Server::Target, tdb)?,
-    ) else {
-        return Ok(()); // the properties phase reported the missing database
-    };
-    let wanted = match cx.config().compatibility_level {
-        CompatibilityLevel::Mode(CompatibilityMode::Keep) => {
-            let f = if s == t {
-                Finding::new(
-                    "compatibility-level",
-                    tdb,
-                    Verdict::Same,
-                    "kept",
-                    format!("{t}, as on the source."),
-                )
-            } else {
-                Finding::new(
-                    "compatibility-level",
-                    tdb,
-                    Verdict::Differs,
-                    "not-kept",
+) -> Result<Option<(String, String)>> {
+    Ok(match cx.config().update_statistics {
+        UpdateStatistics::Off => None,
+        // sp_updatestats runs in the database it is called through ("sp_updatestats").
+        UpdateStatistics::Sampled => Some((
+            format!("EXEC {}.sys.sp_updatestats", quote_name(tdb)),
+            "sp_updatestats".into(),
+        )),
+        UpdateStatistics::Fullscan => {
+            let sql = statements::tables(tdb);
+            let tables = read(cx, Server::Target, "sys.tables", &sql, &[], CATALOG)?;
+            let lines: Vec<String> = tables
+                .iter()
+                .map(|r| {
+                    let t = statements::TableRef {
+                        schema: r.text("schema_name"),
+                        name: r.text("table_name"),
+                    };
+                    format!("UPDATE STATISTICS {} WITH FULLSCAN;", t.qualified(tdb))
+                })
+                .collect();
+            (!lines.is_empty()).then(|| {
+                (
+                    lines.join("\n"),
                     format!(
-                        "Source {s}, target {t}. Keep the source's level until a baseline is \
-                         taken: ALTER DATABASE {} SET COMPATIBILITY_LEVEL = {s};",
-                        quote_name(tdb)
+                        "UPDATE STATISTICS … WITH FULLSCAN on {} table(s)",
+                        lines.len()
                     ),
                 )
-            };
-            emit(cx, tally, f);
-            return Ok(());
+            })
         }
-        CompatibilityLevel::Mode(CompatibilityMode::Raise) => highest(cx)?.max(t),
-        CompatibilityLevel::Level(n) => i64::from(n),
-    };
-    if wanted == t {
-        let f = Finding::new(
-            "compatibility-level",
-            tdb,
-            Verdict::Same,
-            "at-level",
-            format!("Already {t} (source {s})."),
-        );
-        emit(cx, tally, f);
-        return Ok(());
-    }
-    let sql = format!(
-        "ALTER DATABASE {} SET COMPATIBILITY_LEVEL = {wanted}",
-        quote_name(tdb)
-    );
-    let f = match change(cx, "setting the compatibility level", &sql, None) {
-        Ok(()) => Finding::new(
-            "compatibility-level",
-            tdb,
-            Verdict::Changed,
-            "set",
-            format!(
-                "Set from {t} to {wanted} (source {s}); compare query performance with a baseline."
-            ),
-        ),
-        Err(Error::Failed(e)) => Finding::new(
-            "compatibility-level",
-            tdb,
-            Verdict::Differs,
-            "not-set",
-            format!("Setting {wanted} failed: {}", e.message),
-        ),
-        Err(e) => return Err(e),
-    };
-    emit(cx, tally, f);
-    Ok(())
+    })
 }
 
-fn statistics(cx: &mut Context<'_, Config>, tally: &mut Tally, tdb: &str) -> Result<()> {
-    let mode = cx.config().update_statistics;
-    let result = match mode {
-        UpdateStatistics::Off => return Ok(()),
-        // sp_updatestats runs in the database it is called through ("sp_updatestats").
-        UpdateStatistics::Sampled => {
-            let sql = format!("EXEC {}.sys.sp_updatestats", quote_name(tdb));
-            change(cx, "sp_updatestats", &sql, None).map(|()| "sp_updatestats".to_owned())
-        }
-        UpdateStatistics::Fullscan => {
-            let tables = read(
-                cx,
-                Server::Target,
-                "sys.tables",
-                &statements::tables(tdb),
-                &[],
-                CATALOG,
-            )?;
-            let mut n = 0;
-            let mut result = Ok(());
-            for r in tables.iter() {
-                let t = statements::TableRef {
-                    schema: r.text("schema_name"),
-                    name: r.text("table_name"),
-                };
-                let sql = format!("UPDATE STATISTICS {} WITH FULLSCAN", t.qualified(tdb));
-                result = change(
-                    cx,
-                    &format!("UPDATE STATISTICS on {}", t.display()),
-                    &sql,
-                    None,
-                );
-                if result.is_err() {
-                    break;
-                }
-                n += 1;
-            }
-            result.map(|()| format!("UPDATE STATISTICS … WITH FULLSCAN on {n} table(s)"))
-        }
-    };
-    let f = match result {
-        Ok(done) => Finding::new(
-            "statistics",
-            tdb,
-            Verdict::Changed,
-            "updated",
-            format!("{done} done."),
-        ),
-        Err(Error::Failed(e)) => Finding::new(
-            "statistics",
-            tdb,
-            Verdict::Differs,
-            "not-updated",
-            e.message,
-        ),
-        Err(e) => return Err(e),
-    };
-    emit(cx, tally, f);
-    Ok(())
-}
-
-pub fn run(cx: &mut Context<'_, Config>, tally: &mut Tally) -> Result<()> {
+/// One move of the target's checks.
+pub fn step(cx: &mut Context<'_, Config>, tally: &mut Tally, work: Work) -> Result<Next> {
     let db = cx.item().to_owned();
     let tdb = cx.config().target_db(&db);
-    checkdb(cx, tally, &tdb)?;
-    compatibility(cx, tally, &db, &tdb)?;
-    statistics(cx, tally, &tdb)
+    let mode = cx.config().checkdb;
+    Ok(match work {
+        Work::Checkdb => match checkdb_statement(&tdb, mode) {
+            None => Next::Go(Work::Compatibility),
+            Some(sql) => {
+                let op = start(cx, &sql, &format!("DBCC CHECKDB ([{tdb}])"))?;
+                Next::Wait {
+                    work: Work::CheckingDb { op: op.clone() },
+                    op,
+                    reason: "DBCC CHECKDB on the target".into(),
+                }
+            }
+        },
+        Work::CheckingDb { op } => match ended(cx, &op) {
+            Ended::Running => Next::Wait {
+                work: Work::CheckingDb { op: op.clone() },
+                op,
+                reason: "DBCC CHECKDB on the target".into(),
+            },
+            Ended::Unknown => Next::Go(Work::Checkdb),
+            Ended::Succeeded => {
+                emit(cx, tally, checkdb_row(mode, &tdb, None));
+                Next::Go(Work::Compatibility)
+            }
+            Ended::Failed(e) => {
+                emit(cx, tally, checkdb_row(mode, &tdb, Some(e)));
+                Next::Go(Work::Compatibility)
+            }
+        },
+        Work::Compatibility => {
+            crate::compat::compatibility(cx, tally, &db, &tdb)?;
+            Next::Go(Work::Statistics)
+        }
+        Work::Statistics => match statistics_statement(cx, &tdb)? {
+            None => Next::Go(Work::Done),
+            Some((sql, what)) => {
+                let op = start(cx, &sql, &what)?;
+                Next::Wait {
+                    work: Work::UpdatingStatistics {
+                        op: op.clone(),
+                        what,
+                    },
+                    op,
+                    reason: "updating statistics on the target".into(),
+                }
+            }
+        },
+        Work::UpdatingStatistics { op, what } => {
+            let f = match ended(cx, &op) {
+                Ended::Running => {
+                    return Ok(Next::Wait {
+                        work: Work::UpdatingStatistics {
+                            op: op.clone(),
+                            what,
+                        },
+                        op,
+                        reason: "updating statistics on the target".into(),
+                    });
+                }
+                Ended::Unknown => return Ok(Next::Go(Work::Statistics)),
+                Ended::Succeeded => Finding::new(
+                    "statistics",
+                    &tdb,
+                    Verdict::Changed,
+                    "updated",
+                    format!("{what} done."),
+                ),
+                Ended::Failed(e) => Finding::new(
+                    "statistics",
+                    &tdb,
+                    Verdict::Differs,
+                    "not-updated",
+                    format!("{what} failed: {e}"),
+                ),
+            };
+            emit(cx, tally, f);
+            Next::Go(Work::Done)
+        }
+        Work::Done => Next::Go(Work::Done),
+    })
 }
 
 #[cfg(test)]

@@ -44,18 +44,20 @@
 //! | the table list (`Tables`) | `Tables` | read again |
 //! | a table's counts, key and ranges (`Data`, table `pending`) | the table `pending` | read again |
 //! | a bisection (`Data`, table `bisecting`) | the stack of ranges at the last call's end | the same ranges compared again: a call runs at most `queries_per_call` queries |
-//! | CHECKDB, compatibility level, statistics (`Integrity`) | `Integrity` | CHECKDB and a statistics update run again (harmless); the level is read before it is set, so a level already set is reported, not set twice |
+//! | DBCC CHECKDB, a statistics update (host operations, `Integrity`) | the operation's id | followed to its end; an id a restarted ferry does not know: started again (both are safe to repeat) |
+//! | the compatibility level (`Integrity`) | `Integrity` at `compatibility` | the level is read before it is set, so a level already set is reported, not set twice |
 //!
 //! # Modules
 //!
 //! ```text
-//! lib ── properties ── objects ── security ── instance ── integrity
+//! lib ── properties ── objects ── security ── instance ── integrity ── compat
 //!  │        (each: sql, compare, report)
 //!  └── data ── table ── remote ── statements ── encode
 //!                 └── bisect (pure) ── key
 //! ```
 
 pub mod compare;
+pub mod compat;
 pub mod config;
 pub mod data;
 pub mod instance;
@@ -100,6 +102,9 @@ pub struct State {
     pub phase: Phase,
     pub tally: Tally,
     pub tables: Vec<TableJob>,
+    /// Where the target's checks are.
+    #[serde(default)]
+    pub integrity: integrity::Work,
 }
 
 fn next(mut state: State, phase: Phase) -> Result<Outcome<State>> {
@@ -254,8 +259,18 @@ impl Plugin for Validate {
             }
             Phase::Integrity => {
                 cx.phase("integrity", Some(0.9), Some("checks on the target"));
-                integrity::run(cx, &mut state.tally)?;
-                next(state, Phase::Finish)
+                let work = std::mem::take(&mut state.integrity);
+                match integrity::step(cx, &mut state.tally, work)? {
+                    integrity::Next::Go(integrity::Work::Done) => next(state, Phase::Finish),
+                    integrity::Next::Go(work) => {
+                        state.integrity = work;
+                        Ok(Outcome::Next(state))
+                    }
+                    integrity::Next::Wait { work, op, reason } => {
+                        state.integrity = work;
+                        Ok(Outcome::wait_operation(op, state, reason))
+                    }
+                }
             }
             Phase::Instance => {
                 cx.phase("instance", Some(0.0), Some("comparing instance objects"));

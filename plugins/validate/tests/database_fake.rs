@@ -276,7 +276,16 @@ fn the_source_is_only_read_even_when_the_target_is_changed() {
         [
             "DBCC CHECKDB ([Sales]) WITH NO_INFOMSGS, ALL_ERRORMSGS, PHYSICAL_ONLY",
             "ALTER DATABASE [Sales] SET COMPATIBILITY_LEVEL = 160",
-            "UPDATE STATISTICS [Sales].[dbo].[Orders] WITH FULLSCAN",
+            "UPDATE STATISTICS [Sales].[dbo].[Orders] WITH FULLSCAN;",
+        ]
+    );
+    // CHECKDB and the statistics update are host operations the step waits for.
+    let waited: Vec<&str> = host.waits.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(
+        waited,
+        [
+            "DBCC CHECKDB on the target",
+            "updating statistics on the target"
         ]
     );
     let compat = &rows_of(&host.rows, "compatibility-level")[0];
@@ -390,4 +399,28 @@ fn a_windows_user_remapped_to_entra_is_explained() {
             .unwrap()
             .contains("remapped to Microsoft Entra")
     );
+}
+
+#[test]
+fn a_checkdb_a_restarted_ferry_does_not_know_is_started_again() {
+    let (s, t) = (shared(database()), shared(database()));
+    let mut host = host(&s, &t);
+    let state = json!({
+        "phase": "integrity",
+        "tally": {"passed": 0, "differences": 0, "expected": 0, "not_compared": 0, "named": []},
+        "tables": [],
+        "integrity": {"at": "checking-db", "op": "sql-from-before-the-restart"},
+    })
+    .to_string();
+    let cfg = json!({"checkdb": "full"});
+    let ctx = host.context(&cfg, DB, 2);
+    let out = ferry_sdk::run_step::<Validate>(&mut host, ctx, Some(&state)).unwrap();
+    let ferry_sdk::bindings::ferry::plugin::types::Outcome::Next(next) = out else {
+        panic!("{out:?}");
+    };
+    assert!(next.contains("\"at\":\"checkdb\""), "{next}");
+    assert!(host.executed.is_empty());
+    let ctx = host.context(&cfg, DB, 1);
+    ferry_sdk::run_step::<Validate>(&mut host, ctx, Some(&next)).unwrap();
+    assert_eq!(host.executed.len(), 1, "{:?}", host.executed);
 }
