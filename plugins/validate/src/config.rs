@@ -111,6 +111,14 @@ pub struct Config {
     /// journals where it is, so a big table spreads over several calls).
     #[schemars(range(min = 1, max = 100000))]
     pub queries_per_call: u32,
+    /// Seconds a step call spends on the data comparison before it hands back (keep it well
+    /// under the step's `limits.timeout_seconds`, 60 by default): the next call carries on.
+    #[schemars(range(min = 1, max = 3000))]
+    pub seconds_per_call: u32,
+    /// With `depth = "full"`: a table is first cut into ranges of this many rows (boundary keys
+    /// read on the source), so no single hash query reads more of a big table.
+    #[schemars(range(min = 1000, max = 100000000))]
+    pub top_range_rows: u64,
     /// DBCC CHECKDB on the target.
     pub checkdb: Checkdb,
     /// The target's compatibility level: kept (checked), raised, or set to a level.
@@ -136,6 +144,8 @@ impl Default for Config {
             exclude_tables: Vec::new(),
             exclude_logins: Vec::new(),
             queries_per_call: 200,
+            seconds_per_call: 20,
+            top_range_rows: 1_000_000,
             checkdb: Checkdb::Off,
             compatibility_level: CompatibilityLevel::Mode(CompatibilityMode::Keep),
             update_statistics: UpdateStatistics::Off,
@@ -160,6 +170,7 @@ impl Config {
             ("range_rows", self.range_rows, 4096),
             ("max_listed_rows", self.max_listed_rows, 100_000),
             ("queries_per_call", self.queries_per_call, 100_000),
+            ("seconds_per_call", self.seconds_per_call, 3000),
         ] {
             if v == 0 || v > max {
                 return Err(Error::invalid_config(
@@ -167,6 +178,12 @@ impl Config {
                     format!("{v} is outside 1..={max}"),
                 ));
             }
+        }
+        if !(1000..=100_000_000).contains(&self.top_range_rows) {
+            return Err(Error::invalid_config(
+                Some("top_range_rows"),
+                format!("{} is outside 1000..=100000000", self.top_range_rows),
+            ));
         }
         if let CompatibilityLevel::Level(n) = self.compatibility_level
             && !LEVELS.contains(&n)

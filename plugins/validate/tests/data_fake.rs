@@ -339,3 +339,34 @@ fn identical_data_passes_and_rows_are_never_moved_whole() {
     );
     let _ = SqlValue::Null;
 }
+
+#[test]
+fn a_big_table_is_cut_into_top_ranges_first() {
+    let s = shared(database().table(DB, "dbo", "Orders", Table::ints(4_500)));
+    let t = shared(s.borrow().clone());
+    t.borrow_mut()
+        .table_mut(ORDERS)
+        .put(vec![i(44_990)], "changed"); // the last row
+    t.borrow_mut().table_mut(ORDERS).delete(&[i(9_990)]); // the last row of the first range
+    let mut host = host(&s, &t);
+    let cfg = data_only(json!({"depth": "full", "top_range_rows": 1000}));
+    assert!(host.run_item::<Validate>(cfg, DB).is_err());
+    assert_eq!(
+        row_names(&host),
+        [
+            (
+                "dbo.Orders 9990".to_owned(),
+                "row-missing-on-target".to_owned()
+            ),
+            ("dbo.Orders 44990".to_owned(), "row-changed".to_owned()),
+        ]
+    );
+    // Four boundary keys (after rows 1000, 2000, 3000, 4000), each read once with OFFSET.
+    let offsets = s
+        .borrow()
+        .seen
+        .iter()
+        .filter(|q| q.contains("WHERE 1 = 1 ORDER BY [id] OFFSET @offset"))
+        .count();
+    assert_eq!(offsets, 4);
+}

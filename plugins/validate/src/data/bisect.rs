@@ -143,19 +143,20 @@ impl Bisection {
         self.stack.is_empty() || self.stopped_at_limit
     }
 
-    /// Compares ranges until the stack is empty, `max_listed` differences are found, or
-    /// `budget` round trips were spent (a pending range is finished first, so a call may go up
-    /// to three over). Returns whether the bisection is finished.
+    /// Compares ranges until the stack is empty, `max_listed` differences are found,
+    /// `budget` round trips were spent or `stop` says time is up (a pending range is finished
+    /// first, so a call may go up to three over). Returns whether the bisection is finished.
     pub fn run(
         &mut self,
         src: &mut dyn RangeSource,
         leaf_rows: u64,
         max_listed: usize,
         budget: u64,
+        stop: &mut dyn FnMut() -> bool,
     ) -> Result<bool> {
         let leaf_rows = leaf_rows.max(1);
         let start = self.cost.round_trips;
-        while self.cost.round_trips - start < budget && !self.finished() {
+        while self.cost.round_trips - start < budget && !self.finished() && !stop() {
             if self.diffs.len() >= max_listed {
                 self.stopped_at_limit = true;
                 break;

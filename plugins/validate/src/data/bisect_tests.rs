@@ -124,7 +124,10 @@ fn diff(source: &Mem, target: &Mem, leaf: u64) -> Bisection {
         target: target.clone(),
     };
     let mut b = Bisection::new(vec![Range::default()]);
-    assert!(b.run(&mut pair, leaf, usize::MAX, u64::MAX).unwrap());
+    assert!(
+        b.run(&mut pair, leaf, usize::MAX, u64::MAX, &mut || false)
+            .unwrap()
+    );
     b
 }
 
@@ -271,7 +274,7 @@ fn a_bisection_cut_into_budgets_finds_the_same_rows() {
     let mut b = Bisection::new(vec![Range::default()]);
     let mut calls = 0;
     // Journaled and read back between calls, as the state is.
-    while !b.run(&mut pair, 4, usize::MAX, 3).unwrap() {
+    while !b.run(&mut pair, 4, usize::MAX, 3, &mut || false).unwrap() {
         b = serde_json::from_str(&serde_json::to_string(&b).unwrap()).unwrap();
         calls += 1;
     }
@@ -289,7 +292,7 @@ fn listing_stops_at_the_limit() {
             target: Mem::default(),
         };
         let mut b = Bisection::new(vec![Range::default()]);
-        assert!(b.run(&mut pair, 4, 10, u64::MAX).unwrap());
+        assert!(b.run(&mut pair, 4, 10, u64::MAX, &mut || false).unwrap());
         b
     };
     assert!(b.stopped_at_limit);
@@ -318,7 +321,10 @@ fn sampled_ranges_compare_only_themselves() {
         },
     ];
     let mut b = Bisection::new(ranges);
-    assert!(b.run(&mut pair, 4, usize::MAX, u64::MAX).unwrap());
+    assert!(
+        b.run(&mut pair, 4, usize::MAX, u64::MAX, &mut || false)
+            .unwrap()
+    );
     assert_eq!(b.diffs, vec![RowDiff::Changed(int(50))]);
     // Ten rows in the first range, nine in the second, one of them changed.
     assert_eq!(b.matched_rows, 18);
@@ -441,7 +447,10 @@ fn a_hundredth_of_a_percent_changed_moves_over_fifty_times_fewer_rows() {
     }
     let mut pair = BigPair(Prefixed::new(source), Prefixed::new(target));
     let mut b = Bisection::new(vec![Range::default()]);
-    assert!(b.run(&mut pair, 64, usize::MAX, u64::MAX).unwrap());
+    assert!(
+        b.run(&mut pair, 64, usize::MAX, u64::MAX, &mut || false)
+            .unwrap()
+    );
     let found: Vec<Key> = b.diffs.iter().map(|d| d.key().clone()).collect();
     assert_eq!(found, changed.iter().map(|k| int(*k)).collect::<Vec<_>>());
     // Comparing every row would move 2 × N rows.
@@ -453,4 +462,31 @@ fn a_hundredth_of_a_percent_changed_moves_over_fifty_times_fewer_rows() {
         b.cost,
         every_row / b.cost.rows_read
     );
+}
+
+#[test]
+fn a_call_stops_when_its_time_is_up_and_the_next_carries_on() {
+    let source = Mem::ints(300);
+    let mut target = source.clone();
+    target.put(int(1230), "changed");
+    let whole = diff(&source, &target, 4);
+    let mut pair = Pair { source, target };
+    let mut b = Bisection::new(vec![Range::default()]);
+    // Time is up after two ranges in each call.
+    let mut calls = 0;
+    loop {
+        let mut checks = 0;
+        let mut stop = || {
+            checks += 1;
+            checks > 2
+        };
+        calls += 1;
+        if b.run(&mut pair, 4, usize::MAX, u64::MAX, &mut stop)
+            .unwrap()
+        {
+            break;
+        }
+    }
+    assert!(calls > 3, "{calls}");
+    assert_eq!(b.diffs, whole.diffs);
 }

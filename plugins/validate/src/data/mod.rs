@@ -69,12 +69,13 @@ pub fn work(
         target_db: &target_db,
     };
     let mut budget = u64::from(cx.config().queries_per_call);
+    let deadline = ferry_sdk::now_ms() + u64::from(cx.config().seconds_per_call) * 1000;
     let total = jobs.len().max(1) as f32;
     for i in 0..jobs.len() {
         if jobs[i].stage == Stage::Done {
             continue;
         }
-        if budget == 0 {
+        if budget == 0 || ferry_sdk::now_ms() >= deadline {
             return Ok(false);
         }
         let done = jobs.iter().filter(|j| j.stage == Stage::Done).count();
@@ -86,7 +87,7 @@ pub fn work(
             current: Some(jobs[i].table.display()),
             message: Some(format!("{done} of {} tables compared", jobs.len())),
         });
-        table::advance(cx, &scope, &mut jobs[i], &mut budget, tally)?;
+        table::advance(cx, &scope, &mut jobs[i], &mut budget, deadline, tally)?;
         if jobs[i].stage != Stage::Done {
             return Ok(false);
         }

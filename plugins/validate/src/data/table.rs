@@ -197,14 +197,21 @@ fn start(
     let Some((key_index, key)) = choose_key(&keys) else {
         return keyless(cx, s, job, &scols, budget, tally);
     };
-    let ranges = match cx.config().depth {
-        Depth::Sampled if source_rows > 0 => {
-            let cfg = cx.config().clone();
-            let slices = sample_slices(
-                source_rows,
-                u64::from(cfg.range_rows),
-                u64::from(cfg.sample_ranges),
-            );
+    let cfg = cx.config().clone();
+    // Sampled: `sample_ranges` slices of a leaf's size. Full: every slice of `top_range_rows`
+    // (one range for a table smaller than that).
+    let slices = match cfg.depth {
+        Depth::Sampled => sample_slices(
+            source_rows,
+            u64::from(cfg.range_rows),
+            u64::from(cfg.sample_ranges),
+        ),
+        _ => sample_slices(source_rows, cfg.top_range_rows, u64::MAX),
+    };
+    let ranges = match slices.len() {
+        // An empty source: the whole key space, so rows only on the target are listed.
+        0 => vec![Range::default()],
+        _ => {
             // Adjacent slices share a boundary: each offset is read once.
             let mut keys: BTreeMap<u64, Option<Key>> = BTreeMap::new();
             for &(a, b) in &slices {
@@ -224,7 +231,6 @@ fn start(
             }
             out
         }
-        _ => vec![Range::default()],
     };
     let plan = Plan {
         key,
@@ -245,10 +251,11 @@ pub fn advance(
     s: &Scope<'_>,
     job: &mut TableJob,
     budget: &mut u64,
+    deadline: u64,
     tally: &mut Tally,
 ) -> Result<()> {
     let started = ferry_sdk::now_ms();
-    let result = advance_within(cx, s, job, budget, tally);
+    let result = advance_within(cx, s, job, budget, deadline, tally);
     job.elapsed_ms += ferry_sdk::now_ms().saturating_sub(started);
     result
 }
@@ -258,6 +265,7 @@ fn advance_within(
     s: &Scope<'_>,
     job: &mut TableJob,
     budget: &mut u64,
+    deadline: u64,
     tally: &mut Tally,
 ) -> Result<()> {
     if job.stage == Stage::Pending {
@@ -287,6 +295,7 @@ fn advance_within(
             u64::from(cfg.range_rows),
             cfg.max_listed_rows as usize,
             (*budget).max(1),
+            &mut || ferry_sdk::now_ms() >= deadline,
         )?
     };
     *budget = budget.saturating_sub(bisection.cost.round_trips - before);
