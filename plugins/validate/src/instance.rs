@@ -14,8 +14,10 @@ use crate::report::{Finding, Tally, Verdict, emit_all};
 use crate::sql::{Row, Server, read_if_present};
 
 /// Built-in principals of one server that never move: `##…##` certificate logins, and the
-/// Windows service accounts, which Managed Instance has no counterpart for.
+/// Windows service accounts, which Managed Instance has no counterpart for. A role membership
+/// (`member in role`) is judged by its member.
 fn builtin(name: &str) -> bool {
+    let name = member(name);
     (name.starts_with("##") && name.ends_with("##"))
         || name.to_ascii_uppercase().starts_with("NT SERVICE\\")
         || name.to_ascii_uppercase().starts_with("NT AUTHORITY\\")
@@ -113,6 +115,11 @@ const FAMILIES: [Family; 7] = [
     },
 ];
 
+/// The principal a row names: the member of a `member in role` membership, else the name.
+fn member(name: &str) -> &str {
+    name.split_once(" in ").map_or(name, |(m, _)| m)
+}
+
 fn enabled(on: bool) -> String {
     if on { "enabled" } else { "disabled" }.into()
 }
@@ -156,12 +163,13 @@ fn side(
     entry: &dyn Fn(&crate::sql::Rows) -> Named,
 ) -> Result<Option<Named>> {
     let cfg = cx.config().clone();
-    let logins = sql.contains("WHERE type IN ('S'");
+    // Excluded logins are left out as logins and as role members.
+    let logins = sql.contains("WHERE type IN ('S'") || sql.contains("server_role_members");
     Ok(read_if_present(cx, server, view, sql, &[])?.map(|rows| {
         entry(&rows)
             .into_iter()
             .filter(|(name, _)| {
-                let excluded = logins && cfg.login_excluded(name);
+                let excluded = logins && cfg.login_excluded(member(name));
                 !builtin(name) && !excluded
             })
             .collect()
@@ -241,5 +249,8 @@ mod tests {
         assert!(builtin("nt authority\\system"));
         assert!(!builtin("app_login"));
         assert!(!builtin("CONTOSO\\bob"));
+        assert!(builtin("##MS_AgentSigningCertificate## in sysadmin"));
+        assert!(!builtin("app in sysadmin"));
+        assert_eq!(member("app in db in role"), "app");
     }
 }
