@@ -74,8 +74,9 @@ pub fn sample_slices(n: u64, r: u64, k: u64) -> Vec<(u64, u64)> {
     let k = k.min(slices);
     (0..k)
         .map(|j| {
-            let i = j * slices / k;
-            (i * r, ((i + 1) * r).min(n))
+            // In u128: j × slices can pass u64 on a table of trillions of rows.
+            let i = (u128::from(j) * u128::from(slices) / u128::from(k)) as u64;
+            (i * r, i.saturating_add(1).saturating_mul(r).min(n))
         })
         .collect()
 }
@@ -320,6 +321,11 @@ mod tests {
             vec![(0, 100), (100, 200), (200, 250)]
         );
         assert_eq!(sample_slices(0, 100, 8), vec![]);
+        // No overflow on a table of 2^62 rows.
+        let huge = 1u64 << 62;
+        let three = sample_slices(huge, 1000, 3);
+        assert_eq!(three.len(), 3);
+        assert_eq!(three[2].1 - three[2].0, 1000);
         assert_eq!(
             sample_slices(1000, 100, 3),
             vec![(0, 100), (300, 400), (600, 700)]
