@@ -1,6 +1,5 @@
 //! Findings and their report rows. Every check is a row, passing or not; every status comes
-//! from [`status`], the one place a verdict becomes an `ObjectStatus` (so the statuses the
-//! host will add later, `passed` and `blocked`, change one match).
+//! from [`status`], the one place a verdict becomes an `ObjectStatus`.
 
 use ferry_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -23,7 +22,8 @@ pub enum Verdict {
 /// The report status of a verdict.
 pub fn status(v: Verdict) -> ObjectStatus {
     match v {
-        Verdict::Same => ObjectStatus::Unchanged,
+        // A check that found nothing wrong: the step moves nothing, so not `unchanged`.
+        Verdict::Same => ObjectStatus::Passed,
         Verdict::Changed => ObjectStatus::Migrated,
         Verdict::Differs => ObjectStatus::Failed,
         Verdict::Expected => ObjectStatus::Warning,
@@ -157,6 +157,7 @@ mod tests {
         );
         assert!(m.contains("and 5 more"), "{m}");
         assert_eq!(status(Verdict::Differs), ObjectStatus::Failed);
-        assert_eq!(status(Verdict::Same), ObjectStatus::Unchanged);
+        assert_eq!(status(Verdict::Same), ObjectStatus::Passed);
+        assert_eq!(status(Verdict::Changed), ObjectStatus::Migrated);
     }
 }
