@@ -383,14 +383,27 @@ impl Host for FakeHost {
             None => Self::unsupported("SQL handler"),
         }
     }
+    /// Runs the statement at once, as `execute` does (it is recorded in `executed`); how it
+    /// ended is the operation's state, which `operation_status` then reports.
     fn sql_start(
         &mut self,
-        _conn: u32,
-        _statement: &str,
-        _params: &[Param],
+        conn: u32,
+        statement: &str,
+        params: &[Param],
         _description: &str,
     ) -> Result<String> {
-        Self::unsupported("operation backend")
+        let options = StatementOptions {
+            idempotent: false,
+            timeout_ms: None,
+        };
+        let answer = match self.sql_execute(conn, statement, params, options) {
+            Ok(_) => Ok(()),
+            Err(Error::Failed(f) | Error::Transient(f)) => Err(f),
+            Err(e) => return Err(e),
+        };
+        let id = format!("sql-{}", self.arm_operations.len() + 1);
+        self.arm_operations.insert(id.clone(), answer);
+        Ok(id)
     }
 
     fn storage_open(&mut self, label: &str) -> Result<u32> {

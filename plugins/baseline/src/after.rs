@@ -129,9 +129,11 @@ fn finish(
     let item = cx.item().to_owned();
     let stage = format!("at level {}", kept.after_level);
     report::rows(cx, &item, &kept, &stage, "query");
+    report::charts(cx, &kept, &stage);
     if let Some(r) = &raised {
         let stage = format!("raised to {}", r.after_level);
         report::rows(cx, &item, r, &stage, "query-raised");
+        report::charts(cx, r, &stage);
     }
     cx.phase("done", Some(1.0), Some("compared with the baseline"));
     let regressed: Vec<String> = kept

@@ -3,6 +3,7 @@
 //! bars, waits before/after).
 
 use ferry_sdk::prelude::*;
+use ferry_sdk::{Chart, ChartSeries};
 use serde_json::{Value, json};
 
 use crate::compare::{Comparison, QueryComparison, Side, Verdict};
@@ -16,7 +17,7 @@ pub fn status(verdict: Verdict, regression: RegressionStatus) -> ObjectStatus {
             RegressionStatus::Warning => ObjectStatus::Warning,
             RegressionStatus::Failed => ObjectStatus::Failed,
         },
-        Verdict::Improved | Verdict::Unchanged => ObjectStatus::Unchanged,
+        Verdict::Improved | Verdict::Unchanged => ObjectStatus::Passed,
         // A heavy query without a baseline is worth a look; one that no longer runs is not.
         Verdict::NewAfter => ObjectStatus::Warning,
         Verdict::TooFewExecutions | Verdict::NotSeenAfter => ObjectStatus::Skipped,
@@ -112,7 +113,7 @@ pub fn rows(cx: &mut Context<'_, Config>, db: &str, c: &Comparison, stage: &str,
             status: if w.grew {
                 ObjectStatus::Warning
             } else {
-                ObjectStatus::Unchanged
+                ObjectStatus::Passed
             },
             reason_code: Some(if w.grew { "wait-grew" } else { "wait-steady" }.into()),
             notes: Some(format!(
@@ -135,7 +136,7 @@ pub fn rows(cx: &mut Context<'_, Config>, db: &str, c: &Comparison, stage: &str,
         } else if grew > 0 {
             ObjectStatus::Warning
         } else {
-            ObjectStatus::Unchanged
+            ObjectStatus::Passed
         },
         reason_code: Some(
             if regressed > 0 {
@@ -182,13 +183,81 @@ pub fn baseline_row(cx: &mut Context<'_, Config>, db: &str, cap: &Capture, kept:
         object_type: "baseline".into(),
         name: db.into(),
         status: if plain {
-            ObjectStatus::Unchanged
+            ObjectStatus::Passed
         } else {
             ObjectStatus::Warning
         },
         reason_code: Some("captured".into()),
         notes: Some(notes),
     });
+}
+
+/// Queries per chart: a chart is read by a person, and the host takes at most 200 labels.
+const CHART_QUERIES: usize = 30;
+
+/// The comparison as charts in the report (grouped bars before/after): per-query average CPU
+/// and duration for the queries with the most CPU before, and waits per minute by category.
+pub fn charts(cx: &mut Context<'_, Config>, c: &Comparison, stage: &str) {
+    let mut both: Vec<&QueryComparison> = c
+        .queries
+        .iter()
+        .filter(|q| q.before.is_some() && q.after.is_some())
+        .collect();
+    let cpu_before = |q: &QueryComparison| q.before.as_ref().map_or(0.0, |s| s.avg_cpu_us);
+    both.sort_by(|a, b| cpu_before(b).total_cmp(&cpu_before(a)));
+    both.truncate(CHART_QUERIES);
+    let labels: Vec<String> = both.iter().map(|q| q.query_hash.clone()).collect();
+    let ms = |f: fn(&Side) -> f64, after: bool| -> Vec<f64> {
+        both.iter()
+            .map(|q| {
+                let side = if after { &q.after } else { &q.before };
+                side.as_ref().map_or(0.0, f) / 1000.0
+            })
+            .collect()
+    };
+    let pair = |before: Vec<f64>, after: Vec<f64>| {
+        vec![
+            ChartSeries {
+                name: "before".into(),
+                values: before,
+            },
+            ChartSeries {
+                name: format!("after ({stage})"),
+                values: after,
+            },
+        ]
+    };
+    if !labels.is_empty() {
+        cx.chart(Chart {
+            title: "Average CPU per query".into(),
+            unit: "ms".into(),
+            labels: labels.clone(),
+            series: pair(ms(|s| s.avg_cpu_us, false), ms(|s| s.avg_cpu_us, true)),
+        });
+        cx.chart(Chart {
+            title: "Average duration per query".into(),
+            unit: "ms".into(),
+            labels,
+            series: pair(
+                ms(|s| s.avg_duration_us, false),
+                ms(|s| s.avg_duration_us, true),
+            ),
+        });
+    }
+    if !c.waits.is_empty() {
+        cx.chart(Chart {
+            title: match &c.waits_source {
+                Some(from) => format!("Waits by category ({from})"),
+                None => "Waits by category".into(),
+            },
+            unit: "ms per minute".into(),
+            labels: c.waits.iter().map(|w| w.category.clone()).collect(),
+            series: pair(
+                c.waits.iter().map(|w| w.before_ms_per_minute).collect(),
+                c.waits.iter().map(|w| w.after_ms_per_minute).collect(),
+            ),
+        });
+    }
 }
 
 /// The comparison as series: one entry per query compared on both sides and per wait

@@ -110,6 +110,23 @@ fn a_regression_is_found_with_both_plans_hashes() {
     assert_eq!(s["before_avg_cpu_us"][0], 120.0);
     assert_eq!(s["after_avg_cpu_us"][0], 480.0);
     assert_eq!(s["verdicts"][0], "regressed");
+    // The report's charts: CPU and duration per query (the heaviest before first), in ms.
+    let cpu = h
+        .charts
+        .iter()
+        .find(|c| c.title == "Average CPU per query")
+        .expect("a CPU chart");
+    assert_eq!(cpu.unit, "ms");
+    assert_eq!(cpu.labels.len(), 3);
+    let at = cpu.labels.iter().position(|l| *l == hash_of(1)).unwrap();
+    assert_eq!(cpu.series[0].name, "before");
+    assert_eq!(cpu.series[0].values[at], 0.12);
+    assert_eq!(cpu.series[1].values[at], 0.48);
+    assert!(
+        h.charts
+            .iter()
+            .any(|c| c.title == "Average duration per query")
+    );
 }
 
 #[test]
@@ -138,11 +155,11 @@ fn figures_within_the_ratio_are_no_regression() {
     );
     assert_eq!(query(&out, 1)["plan_changed"], false);
     assert_eq!(out["regressions"], 0);
-    assert_eq!(rows_of(&h, "performance")[0].1, ObjectStatus::Unchanged);
+    assert_eq!(rows_of(&h, "performance")[0].1, ObjectStatus::Passed);
     assert!(
         rows_of(&h, "wait")
             .iter()
-            .all(|r| r.1 == ObjectStatus::Unchanged)
+            .all(|r| r.1 == ObjectStatus::Passed)
     );
     // A faster MI is an improvement, reported as unchanged.
     let w = world(source(), target((1, 40.0, 100.0), 3000.0));
@@ -152,10 +169,7 @@ fn figures_within_the_ratio_are_no_regression() {
         .into_iter()
         .find(|r| r.0.contains(&hash_of(1)))
         .unwrap();
-    assert_eq!(
-        (row.1, row.2.as_str()),
-        (ObjectStatus::Unchanged, "improved")
-    );
+    assert_eq!((row.1, row.2.as_str()), (ObjectStatus::Passed, "improved"));
 }
 
 #[test]
@@ -173,7 +187,7 @@ fn waits_that_grew_are_reported() {
     );
     assert!(io.3.contains("100 → 1000 ms per minute"), "{}", io.3);
     let lock = waits.iter().find(|r| r.0 == "Sales: Lock").unwrap();
-    assert_eq!(lock.1, ObjectStatus::Unchanged);
+    assert_eq!(lock.1, ObjectStatus::Passed);
     assert_eq!(rows_of(&h, "performance")[0].1, ObjectStatus::Warning);
     assert_eq!(out["series"]["waits"]["categories"][0], "Buffer IO");
     assert_eq!(out["series"]["waits"]["after_ms_per_minute"][0], 1000.0);
