@@ -564,3 +564,41 @@ async fn the_assessment_seed_leaves_one_of_each_fact() {
     .await;
     assert_eq!(strs(&level), vec![vec!["2"]]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_assemblies_routes_and_the_broker_but_not_trace_flags() {
+    let r = start(sql2019(), TlsMode::Required).await;
+    let mut c = connect(&r).await;
+    exec(
+        &mut c,
+        "CREATE DATABASE Kept; USE Kept; CREATE ASSEMBLY Tools FROM 0x4D5A WITH PERMISSION_SET = UNSAFE; \
+         CREATE ROUTE Away WITH ADDRESS = 'TCP://10.0.0.5:4022'; USE master; \
+         ALTER DATABASE Kept SET DISABLE_BROKER; DBCC TRACEON (1117, -1)",
+    )
+    .await;
+    drop(c);
+    r.server.stop().await;
+    r.server.restart().await.unwrap();
+    let mut c = connect(&r).await;
+    let a = rows(
+        &mut c,
+        "SELECT name, permission_set_desc FROM Kept.sys.assemblies WHERE is_user_defined = 1",
+    )
+    .await;
+    assert_eq!(strs(&a), vec![vec!["Tools", "UNSAFE_ACCESS"]]);
+    let route = rows(
+        &mut c,
+        "SELECT address FROM Kept.sys.routes WHERE name = 'Away'",
+    )
+    .await;
+    assert_eq!(strs(&route), vec![vec!["TCP://10.0.0.5:4022"]]);
+    let b = rows(
+        &mut c,
+        "SELECT is_broker_enabled FROM sys.databases WHERE name = 'Kept'",
+    )
+    .await;
+    assert_eq!(strs(&b), vec![vec!["0"]]);
+    // Flags set by DBCC TRACEON last until the instance stops (startup flags come from -T).
+    let flags = rows(&mut c, "DBCC TRACESTATUS (-1)").await;
+    assert!(flags.is_empty(), "{flags:?}");
+}
