@@ -1,6 +1,6 @@
 //! A source instance with one of each fact a readiness assessment (issue 17) flags at the
 //! instance and database level: a FILESTREAM filegroup, a memory-optimized filegroup, a second
-//! log file, a large data file, a partially contained database, CLR assemblies (SAFE and
+//! log file, a large data file, a FileTable, a partially contained database, CLR assemblies (SAFE and
 //! UNSAFE), a Service Broker route to another server, global trace flags, `xp_cmdshell`, OLE
 //! Automation and cross-database ownership chaining on, and linked servers through non-SQL
 //! providers (ODBC and ACE). Windows logins, Agent subsystems, TDE and the rest come from
@@ -15,6 +15,8 @@ pub const CONTAINED_DATABASE: &str = "FactsContained";
 pub const CLR_DATABASE: &str = "FactsClr";
 pub const BROKER_DATABASE: &str = "FactsBroker";
 
+/// The FileTable in [`FILESTREAM_DATABASE`].
+pub const FILETABLE: &str = "Contracts";
 /// The assemblies in [`CLR_DATABASE`], with their PERMISSION_SET.
 pub const ASSEMBLIES: [(&str, &str); 2] = [("RegexTools", "SAFE"), ("FileWatcher", "UNSAFE")];
 /// The route in [`BROKER_DATABASE`] and where it points.
@@ -52,7 +54,8 @@ pub fn batches() -> Vec<String> {
     }
     b.push(format!(
         "ALTER DATABASE [{FILESTREAM_DATABASE}] ADD FILEGROUP Documents CONTAINS FILESTREAM; \
-         ALTER DATABASE [{FILESTREAM_DATABASE}] ADD FILE (NAME = Documents1, FILENAME = '/var/opt/mssql/data/{FILESTREAM_DATABASE}_docs') TO FILEGROUP Documents"
+         ALTER DATABASE [{FILESTREAM_DATABASE}] ADD FILE (NAME = Documents1, FILENAME = '/var/opt/mssql/data/{FILESTREAM_DATABASE}_docs') TO FILEGROUP Documents; \
+         USE [{FILESTREAM_DATABASE}]; CREATE TABLE [{FILETABLE}] AS FILETABLE WITH (FILETABLE_DIRECTORY = '{FILETABLE}'); USE master"
     ));
     b.push(format!(
         "ALTER DATABASE [{IN_MEMORY_DATABASE}] ADD FILEGROUP InMemory CONTAINS MEMORY_OPTIMIZED_DATA; \

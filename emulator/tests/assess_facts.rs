@@ -505,6 +505,15 @@ async fn the_assessment_seed_leaves_one_of_each_fact() {
     )
     .await;
     assert_eq!(strs(&fd), vec![vec!["1"]]);
+    let ft = rows(
+        &mut c,
+        &format!(
+            "SELECT directory_name FROM [{}].sys.filetables",
+            seed::FILESTREAM_DATABASE
+        ),
+    )
+    .await;
+    assert_eq!(strs(&ft), vec![vec![seed::FILETABLE]]);
     let fx = rows(
         &mut c,
         &format!(
@@ -601,4 +610,62 @@ async fn a_restart_keeps_assemblies_routes_and_the_broker_but_not_trace_flags() 
     // Flags set by DBCC TRACEON last until the instance stops (startup flags come from -T).
     let flags = rows(&mut c, "DBCC TRACESTATUS (-1)").await;
     assert!(flags.is_empty(), "{flags:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filetables_need_a_filestream_filegroup_and_show_in_sys_filetables() {
+    let r = start(sql2019(), TlsMode::Required).await;
+    let mut c = connect(&r).await;
+    exec(&mut c, "CREATE DATABASE Ft; USE Ft").await;
+    assert_eq!(
+        error_code(&mut c, "CREATE TABLE Docs AS FILETABLE").await,
+        1969
+    );
+    exec(
+        &mut c,
+        "ALTER DATABASE Ft ADD FILEGROUP Blobs CONTAINS FILESTREAM; \
+         ALTER DATABASE Ft ADD FILE (NAME = Blobs1, FILENAME = '/var/opt/mssql/data/ft_blobs') TO FILEGROUP Blobs; \
+         CREATE TABLE Docs AS FILETABLE WITH (FILETABLE_DIRECTORY = 'Documents', FILETABLE_COLLATE_FILENAME = database_default); \
+         CREATE TABLE dbo.Scans AS FILETABLE; \
+         CREATE TABLE Plain (Id int)",
+    )
+    .await;
+    let ft = rows(
+        &mut c,
+        "SELECT t.name, f.is_enabled, f.directory_name, f.filename_collation_name FROM sys.filetables f JOIN sys.tables t ON t.object_id = f.object_id ORDER BY t.name",
+    )
+    .await;
+    assert_eq!(
+        strs(&ft),
+        vec![
+            vec!["Docs", "1", "Documents", "SQL_Latin1_General_CP1_CI_AS"],
+            vec!["Scans", "1", "Scans", "SQL_Latin1_General_CP1_CI_AS"],
+        ]
+    );
+    let cols = rows(
+        &mut c,
+        "SELECT COUNT(*) FROM Ft.dbo.Docs WHERE is_directory = 1",
+    )
+    .await;
+    assert_eq!(strs(&cols), vec![vec!["0"]]);
+    assert_eq!(
+        error_code(&mut c, "CREATE TABLE Docs AS FILETABLE").await,
+        2714
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
+            "CREATE TABLE Odd AS FILETABLE WITH (FILETABLE_SIZE = 1)"
+        )
+        .await,
+        102
+    );
+    // On Managed Instance there is no FILESTREAM filegroup to hold one.
+    let r = start(mi(), TlsMode::Required).await;
+    let mut c = connect(&r).await;
+    exec(&mut c, "CREATE DATABASE Ft").await;
+    assert_eq!(
+        error_code(&mut c, "CREATE TABLE Ft.dbo.Docs AS FILETABLE").await,
+        1969
+    );
 }

@@ -111,9 +111,11 @@ impl Instance {
             l = name.replace('\'', "''")
         );
         self.conn.execute_batch(&files).map_err(sqlite_error)?;
-        // CLR assemblies and Service Broker routes (assemblies.rs, routes.rs).
+        // CLR assemblies, Service Broker routes, FileTables (assemblies.rs, routes.rs,
+        // filetables.rs).
         let facts = super::assemblies::schema(name, self.compatibility_level)
-            + &super::routes::schema(name);
+            + &super::routes::schema(name)
+            + &super::filetables::schema(name);
         self.conn.execute_batch(&facts).map_err(sqlite_error)?;
         self.ensure_database_principals(name)?;
         if !system {

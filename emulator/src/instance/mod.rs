@@ -24,6 +24,7 @@ mod division;
 mod effective_permissions;
 mod entra;
 mod event_sessions;
+mod filetables;
 mod link_replica;
 mod linked_servers;
 mod login_access;

@@ -34,6 +34,8 @@ pub enum FactsStatement {
         global: bool,
         quiet: bool,
     },
+    /// CREATE TABLE … AS FILETABLE.
+    CreateFileTable(super::facts_filetable::FileTableSpec),
     /// DBCC TRACESTATUS [(flags [, -1])] [WITH NO_INFOMSGS].
     TraceStatus {
         flags: Vec<i64>,
@@ -67,6 +69,9 @@ pub fn parse(st: &[Token]) -> Option<Result<FactsStatement, ServerMessage>> {
             _ => return None,
         };
         return Some(name_at(st, 2).map(|db| FactsStatement::SetBroker(db, on)));
+    }
+    if let Some(f) = super::facts_filetable::parse(st) {
+        return Some(f.map(FactsStatement::CreateFileTable));
     }
     if at(0, "DBCC") && (at(1, "TRACEON") || at(1, "TRACEOFF") || at(1, "TRACESTATUS")) {
         return Some(dbcc_trace(st));
@@ -253,6 +258,13 @@ pub fn apply(
         FactsStatement::CreateRoute(r) => inst.create_route(database, r)?,
         FactsStatement::DropRoute(n) => inst.drop_route(database, n)?,
         FactsStatement::SetBroker(db, on) => inst.set_broker(db, *on)?,
+        FactsStatement::CreateFileTable(t) => inst.create_filetable(
+            t.database.as_deref().unwrap_or(database),
+            &t.schema,
+            &t.name,
+            t.directory.as_deref(),
+            t.collation.as_deref(),
+        )?,
         FactsStatement::Trace {
             on,
             flags,

@@ -20,6 +20,7 @@ mod event_session_options;
 mod event_sessions;
 mod expr;
 mod facts_ddl;
+mod facts_filetable;
 mod facts_route;
 mod file_change;
 mod file_size;
