@@ -259,3 +259,25 @@ async fn a_restart_keeps_assemblies_routes_and_the_broker_but_not_trace_flags() 
     let flags = rows(&mut c, "DBCC TRACESTATUS (-1)").await;
     assert!(flags.is_empty(), "{flags:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_sysadmin_turns_trace_flags_on_and_anyone_reads_them() {
+    let r = start(sql2019(), TlsMode::Required).await;
+    let mut c = connect(&r).await;
+    exec(
+        &mut c,
+        "CREATE LOGIN [reader] WITH PASSWORD = N'Reader#Pa55word', CHECK_POLICY = OFF; DBCC TRACEON (1117, -1)",
+    )
+    .await;
+    let mut low = connect_with(
+        &r,
+        tiberius::AuthMethod::sql_server("reader", "Reader#Pa55word"),
+        tiberius::EncryptionLevel::Required,
+    )
+    .await
+    .unwrap();
+    assert_eq!(error_code(&mut low, "DBCC TRACEON (3604)").await, 2571);
+    assert_eq!(error_code(&mut low, "DBCC TRACEOFF (1117, -1)").await, 2571);
+    let s = rows(&mut low, "DBCC TRACESTATUS (-1)").await;
+    assert_eq!(strs(&s), vec![vec!["1117", "1", "1", "0"]]);
+}

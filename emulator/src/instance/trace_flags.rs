@@ -87,3 +87,15 @@ impl Instance {
         );
     }
 }
+
+impl Instance {
+    /// Whether `login` is in the sysadmin fixed server role (DBCC TRACEON and TRACEOFF:
+    /// "Requires membership in the sysadmin fixed server role").
+    pub fn is_sysadmin(&self, login: &str) -> bool {
+        /// sysadmin's principal_id ("sys.server_principals": the fixed server roles).
+        const SYSADMIN: i64 = 3;
+        self.principal(login)
+            .and_then(|(id, ..)| self.server_roles_of(id))
+            .is_some_and(|roles| roles.contains(&SYSADMIN))
+    }
+}

@@ -271,6 +271,18 @@ pub fn apply(
             global,
             quiet,
         } => {
+            if !inst.is_sysadmin(s.user) {
+                // SQL Server error 2571 (severity 14).
+                return Err(ServerMessage::error(
+                    2571,
+                    14,
+                    format!(
+                        "User '{}' does not have permission to run DBCC {}.",
+                        s.user,
+                        if *on { "TRACEON" } else { "TRACEOFF" }
+                    ),
+                ));
+            }
             if mi && (!global || flags.iter().any(|f| !MI_TRACE_FLAGS.contains(f))) {
                 // "-1 … This argument is required in Azure SQL Managed Instance", and only the
                 // listed global flags are supported. The page gives no error number; the
