@@ -558,6 +558,9 @@ impl Run<'_> {
                 done(&mut self.out);
             }
             Plan::AddFile(db, change) => {
+                if mi {
+                    inst.refuse_on_managed_instance(db, change).map_err(one)?;
+                }
                 inst.add_file(db, change).map_err(one)?;
                 done(&mut self.out);
             }
@@ -567,6 +570,11 @@ impl Run<'_> {
                     super::server_ddl::apply(ddl, &self.text, &view, inst).map_err(one)?;
                 self.out.extend(messages.into_iter().map(Outcome::Info));
                 done(&mut self.out);
+            }
+            Plan::Facts(f) => {
+                let view = self.view();
+                let out = super::facts_ddl::apply(f, &view, &self.database, inst).map_err(one)?;
+                self.out.extend(out);
             }
             Plan::Hadr(h) => {
                 crate::hadr::statements::apply(h, self.view().personality, inst).map_err(one)?;

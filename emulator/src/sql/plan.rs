@@ -84,6 +84,8 @@ pub enum Plan<'t> {
     Reconfigure(bool),
     /// Endpoints and availability groups (hadr::ddl).
     Hadr(crate::hadr::ddl::HadrStatement),
+    /// Assemblies, routes, the broker's state and trace flags (facts_ddl).
+    Facts(super::facts_ddl::FactsStatement),
 }
 
 /// A transaction's name after BEGIN/COMMIT/ROLLBACK/SAVE [TRAN[SACTION]].
@@ -111,6 +113,9 @@ pub fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     }
     if let Some(h) = crate::hadr::ddl::parse(st) {
         return h.map(Plan::Hadr);
+    }
+    if let Some(f) = super::facts_ddl::parse(st) {
+        return f.map(Plan::Facts);
     }
     if first.is("BACKUP") {
         return backup::parse_backup(st).map(Plan::Backup);

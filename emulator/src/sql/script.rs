@@ -247,10 +247,14 @@ fn statement_end(t: &[Token], start: usize) -> usize {
                     "ROLLBACK" => prev == "WITH",
                     // ALTER RESOURCE GOVERNOR RECONFIGURE ("ALTER RESOURCE GOVERNOR").
                     "RECONFIGURE" => prev == "GOVERNOR",
-                    // DROP TRIGGER IF EXISTS … ("DROP TRIGGER (Transact-SQL)").
+                    // DROP TRIGGER IF EXISTS … ("DROP TRIGGER (Transact-SQL)"), DROP ASSEMBLY
+                    // IF EXISTS … ("DROP ASSEMBLY").
                     "IF" => {
                         first == "DROP"
-                            && word(t.get(start + 1)).as_deref() == Some("TRIGGER")
+                            && matches!(
+                                word(t.get(start + 1)).as_deref(),
+                                Some("TRIGGER" | "ASSEMBLY")
+                            )
                             && word(t.get(i + 1)).as_deref() == Some("EXISTS")
                     }
                     // GRANT … WITH GRANT OPTION; ALTER AVAILABILITY GROUP [ag] GRANT|DENY
