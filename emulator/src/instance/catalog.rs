@@ -110,7 +110,8 @@ impl Instance {
                 name nvarchar(128), database_id int, create_date datetime2, compatibility_level tinyint,
                 collation_name nvarchar(128), user_access_desc nvarchar(60), state tinyint, state_desc nvarchar(60),
                 recovery_model tinyint, recovery_model_desc nvarchar(60), is_read_only bit, is_encrypted bit,
-                containment tinyint, containment_desc nvarchar(60), is_accelerated_database_recovery_on bit
+                containment tinyint, containment_desc nvarchar(60), is_accelerated_database_recovery_on bit,
+                is_broker_enabled bit
             );"#,
         )?;
         self.conn.execute_batch(DATABASES_SCHEMA)?;

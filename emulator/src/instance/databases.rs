@@ -99,6 +99,12 @@ impl Instance {
             l = name.replace('\'', "''")
         );
         self.conn.execute_batch(&files).map_err(sqlite_error)?;
+        // CLR assemblies, Service Broker routes, FileTables (assemblies.rs, routes.rs,
+        // filetables.rs).
+        let facts = super::assemblies::schema(name, self.compatibility_level)
+            + &super::routes::schema(name)
+            + &super::filetables::schema(name);
+        self.conn.execute_batch(&facts).map_err(sqlite_error)?;
         self.ensure_database_principals(name)?;
         // Schema objects and their catalog views (schema_objects).
         self.ensure_object_catalog(name, system)?;
@@ -191,6 +197,7 @@ impl Instance {
                 name,
                 filename,
                 filegroup,
+                size_pages,
             } => {
                 // A file of a FILESTREAM or memory-optimized filegroup is a container:
                 // sys.database_files type 2 (FILESTREAM) for both ("sys.database_files").
@@ -212,8 +219,8 @@ impl Instance {
                     (0, "ROWS", space)
                 };
                 self.conn.execute(
-                    &format!(r#"INSERT INTO {q}."sys.database_files" SELECT (SELECT MAX(file_id) + 1 FROM {q}."sys.database_files"), ?1, ?2, ?3, ?4, ?5, 'ONLINE', 1024, -1, 8192"#),
-                    rusqlite::params![ty, desc, space, name, filename],
+                    &format!(r#"INSERT INTO {q}."sys.database_files" SELECT (SELECT MAX(file_id) + 1 FROM {q}."sys.database_files"), ?1, ?2, ?3, ?4, ?5, 'ONLINE', ?6, -1, 8192"#),
+                    rusqlite::params![ty, desc, space, name, filename, size_pages.unwrap_or(1024)],
                 )
             }
         };

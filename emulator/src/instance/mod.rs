@@ -4,6 +4,7 @@
 //! T-SQL column types kept as SQLite declared types so results come back typed exactly.
 //! Server-level catalog views (`sys.databases`, …) live in the connection's `main` schema.
 
+mod assemblies;
 mod audit_specs;
 mod audits;
 mod backup_devices;
@@ -23,11 +24,13 @@ mod division;
 mod effective_permissions;
 mod entra;
 mod event_sessions;
+mod filetables;
 mod link_replica;
 mod linked_servers;
 mod login_access;
 mod login_changes;
 pub(crate) mod master_key;
+mod mi_files;
 mod mi_restore;
 mod msdb_agent;
 mod msdb_mail;
@@ -41,6 +44,7 @@ mod query;
 mod resource_governor;
 mod resource_views;
 mod restores;
+mod routes;
 mod schema_objects;
 mod security;
 mod server_objects;
@@ -51,11 +55,13 @@ mod sessions;
 mod state;
 mod system_objects;
 mod tde;
+mod trace_flags;
 mod transactions;
 mod undo;
 mod windows_groups;
 mod workload_groups;
 
+pub use assemblies::PermissionSet;
 pub use audit_specs::SpecChange;
 pub use audits::{AuditChange, AuditTarget, ServerAudit};
 pub(crate) use backup_devices::{blob_error, os_error};
@@ -74,6 +80,7 @@ pub use principals::{LoginKind, LoginOptions, Password};
 pub(crate) use query::sqlite_error;
 pub use resource_governor::PoolOptions;
 pub use resource_views::COMPUTED_VIEWS;
+pub use routes::RouteSpec;
 pub use schema_objects::object_property_types;
 pub use security::password_hash;
 pub(crate) use security::{guid_text, unique_bytes};

@@ -565,6 +565,9 @@ impl Run<'_> {
                 done(&mut self.out);
             }
             Plan::AddFile(db, change) => {
+                if mi {
+                    inst.refuse_on_managed_instance(db, change).map_err(one)?;
+                }
                 inst.add_file(db, change).map_err(one)?;
                 done(&mut self.out);
             }
@@ -579,6 +582,11 @@ impl Run<'_> {
                 let view = self.view();
                 super::objects_ddl::apply(ddl, &self.text, &view, inst)?;
                 done(&mut self.out);
+            }
+            Plan::Facts(f) => {
+                let view = self.view();
+                let out = super::facts_ddl::apply(f, &view, &self.database, inst).map_err(one)?;
+                self.out.extend(out);
             }
             Plan::Hadr(h) => {
                 crate::hadr::statements::apply(h, self.view().personality, inst).map_err(one)?;

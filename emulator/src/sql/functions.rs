@@ -45,11 +45,10 @@ pub fn call(name: &str, args: &[Typed], env: &Env<'_>) -> Result<Typed, ServerMe
     Ok(match lower.as_str() {
         "serverproperty" => {
             arity(name, args, 1, 1)?;
-            (
-                SqlType::SqlVariant,
-                s.personality
-                    .server_property(&text_of(arg(0)?).unwrap_or_default()),
-            )
+            let property = text_of(arg(0)?).unwrap_or_default();
+            let v = super::server_facts::property(&property, env)
+                .unwrap_or_else(|| s.personality.server_property(&property));
+            (SqlType::SqlVariant, v)
         }
         // DB_NAME([id]): the current database's name, or the name of database `id`.
         "db_name" => {

@@ -86,6 +86,8 @@ pub enum Plan<'t> {
     Hadr(crate::hadr::ddl::HadrStatement),
     /// Modules, indexes, constraints and schemas in a database (objects_ddl).
     Objects(crate::statement::ObjectDdl),
+    /// Assemblies, routes, the broker's state and trace flags (facts_ddl).
+    Facts(super::facts_ddl::FactsStatement),
 }
 
 /// A transaction's name after BEGIN/COMMIT/ROLLBACK/SAVE [TRAN[SACTION]].
@@ -116,6 +118,9 @@ pub fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     }
     if let Some(o) = super::objects_ddl::parse(st) {
         return o.map(Plan::Objects);
+    }
+    if let Some(f) = super::facts_ddl::parse(st) {
+        return f.map(Plan::Facts);
     }
     if first.is("BACKUP") {
         return backup::parse_backup(st).map(Plan::Backup);

@@ -252,7 +252,7 @@ fn statement_end(t: &[Token], start: usize) -> usize {
                     // ALTER RESOURCE GOVERNOR RECONFIGURE ("ALTER RESOURCE GOVERNOR").
                     "RECONFIGURE" => prev == "GOVERNOR",
                     // DROP TRIGGER IF EXISTS … ("DROP TRIGGER (Transact-SQL)").
-                    // … and DROP VIEW | PROCEDURE | FUNCTION | INDEX | SCHEMA | TABLE IF EXISTS,
+                    // … and DROP ASSEMBLY | VIEW | PROCEDURE | FUNCTION | INDEX | SCHEMA | TABLE IF EXISTS,
                     // ALTER TABLE … DROP CONSTRAINT IF EXISTS.
                     "IF" => {
                         word(t.get(i + 1)).as_deref() == Some("EXISTS")

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod catalog;
+pub mod catalog_rows;
 pub mod dms_rig;
 pub mod link_rig;
 pub mod lrs_rig;
