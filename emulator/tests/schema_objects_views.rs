@@ -148,3 +148,32 @@ async fn memory_optimized_tables_show_in_sys_tables() {
     // The nonclustered primary key leaves the table a heap.
     assert_eq!(int(&mut c, "SELECT COUNT(*) FROM sys.indexes WHERE object_id = OBJECT_ID('dbo.Hot') AND type_desc IN ('HEAP', 'NONCLUSTERED')").await, Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filetables_are_tables_with_is_filetable() {
+    let r = start(sql2019(), TlsMode::Required).await;
+    let mut c = connect(&r).await;
+    exec(&mut c, "CREATE DATABASE Ft").await;
+    exec(
+        &mut c,
+        "ALTER DATABASE Ft ADD FILEGROUP Blobs CONTAINS FILESTREAM",
+    )
+    .await;
+    exec(&mut c, "ALTER DATABASE Ft ADD FILE (NAME = Blobs1, FILENAME = '/var/opt/mssql/data/ft_blobs') TO FILEGROUP Blobs").await;
+    exec(&mut c, "USE Ft").await;
+    exec(&mut c, "CREATE TABLE Docs AS FILETABLE").await;
+    exec(&mut c, "CREATE TABLE Plain (Id int)").await;
+    let t = rows(&mut c, "SELECT t.name, t.is_filetable, f.directory_name FROM sys.tables t LEFT JOIN sys.filetables f ON f.object_id = t.object_id ORDER BY t.name").await;
+    assert_eq!(
+        (
+            t[0].get::<&str, _>(0),
+            t[0].get::<bool, _>(1),
+            t[0].get::<&str, _>(2)
+        ),
+        (Some("Docs"), Some(true), Some("Docs"))
+    );
+    assert_eq!(
+        (t[1].get::<&str, _>(0), t[1].get::<bool, _>(1)),
+        (Some("Plain"), Some(false))
+    );
+}

@@ -75,7 +75,8 @@ impl Instance {
             lit(&collation)
         );
         self.conn.execute_batch(&sql).map_err(sqlite_error)?;
-        Ok(())
+        // sys.tables and sys.objects list it (schema_objects).
+        self.record_new_tables(&db)
     }
 }
 

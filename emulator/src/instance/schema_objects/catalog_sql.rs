@@ -172,6 +172,10 @@ pub(super) fn views(d: &str, db: &str) -> String {
             "types",
             r#"SELECT name, system_type_id, user_type_id, schema_id, principal_id, max_length, precision, scale, collation_name, is_nullable, is_user_defined, is_assembly_type, default_object_id, rule_object_id, is_table_type FROM "ferry.types""#.into(),
         ),
+        // sys.filetables (instance/filetables.rs) with the ids sys.tables gives.
+        format!(
+            r#"DROP VIEW IF EXISTS {d}."sys.filetables"; CREATE VIEW {d}."sys.filetables" AS SELECT o.object_id AS object_id, 1 AS is_enabled, f.directory_name AS directory_name, f.collation AS filename_collation_name FROM "ferry.filetables" AS f JOIN "ferry.objects" AS o ON o.type = 'U' AND o.sqlite_name = f.table_name;"#
+        ),
         // "INFORMATION_SCHEMA.TABLES" and "INFORMATION_SCHEMA.COLUMNS" (a subset of their
         // columns): tables and views; columns of tables.
         format!(

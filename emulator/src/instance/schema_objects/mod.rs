@@ -95,6 +95,11 @@ impl Instance {
         self.catalog_write(db, rows)
     }
 
+    /// Records tables made outside CREATE TABLE's path (a FileTable) in the catalog.
+    pub(crate) fn record_new_tables(&self, db: &str) -> Result<(), ServerMessage> {
+        self.adopt_unrecorded_tables(db, false)
+    }
+
     /// The next object id of a database.
     pub(super) fn next_object_id(&self, db: &str) -> Result<i64, ServerMessage> {
         let sql = format!(

@@ -238,6 +238,13 @@ impl Instance {
                     .execute_batch(&r.replace("{db}", &d))
                     .map_err(sqlite_error)?;
             }
+            // A FileTable (instance/filetables.rs) is one in sys.tables.is_filetable.
+            self.conn
+                .execute(
+                    &format!(r#"UPDATE {d}."ferry.tables" SET is_filetable = 1 WHERE object_id = (SELECT object_id FROM {d}."ferry.objects" WHERE sqlite_name = ?1) AND EXISTS (SELECT 1 FROM {d}."ferry.filetables" WHERE table_name = ?1)"#),
+                    [&name],
+                )
+                .map_err(sqlite_error)?;
             if system {
                 self.conn
                     .execute(
