@@ -38,7 +38,13 @@ mod principal_basics;
 mod principal_setup;
 mod principals;
 mod query;
+mod query_store;
+mod query_store_record;
+mod query_workload;
+mod read_views;
+mod resource_dmvs;
 mod resource_governor;
+mod resource_model;
 mod resource_views;
 mod restores;
 mod security;
@@ -52,6 +58,7 @@ mod system_objects;
 mod tde;
 mod transactions;
 mod undo;
+mod wait_types;
 mod windows_groups;
 mod workload_groups;
 
@@ -71,7 +78,13 @@ pub use operations::{OperationProgress, OperationStart};
 pub use permissions::{Action, PermissionChange, Securable, is_server_permission};
 pub use principals::{LoginKind, LoginOptions, Password};
 pub(crate) use query::sqlite_error;
+pub use query_store::{
+    CaptureMode, QUERY_STORE_VIEWS, StoreChange, StoreOptions, StoreState, query_store_available,
+};
+pub use query_workload::{QueryWorkload, WorkloadQuery, WorkloadReport};
+pub use resource_dmvs::RESOURCE_DMVS;
 pub use resource_governor::PoolOptions;
+pub use resource_model::{ResourceChange, Resources};
 pub use resource_views::COMPUTED_VIEWS;
 pub use security::password_hash;
 pub(crate) use security::{guid_text, unique_bytes};
