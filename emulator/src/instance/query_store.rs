@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS {q}."sys.database_query_store_options" (
     size_based_cleanup_mode_desc nvarchar(60), wait_stats_capture_mode smallint, wait_stats_capture_mode_desc nvarchar(60)
 );
 CREATE TABLE IF NOT EXISTS {q}."sys.query_store_query_text" (
-    query_text_id bigint PRIMARY KEY, query_sql_text nvarchar(max), statement_sql_handle varbinary(64),
+    query_text_id bigint PRIMARY KEY, query_sql_text nvarchar(-1), statement_sql_handle varbinary(64),
     is_part_of_encrypted_module bit, has_restricted_text bit
 );
 CREATE TABLE IF NOT EXISTS {q}."sys.query_store_query" (
@@ -52,12 +52,12 @@ CREATE TABLE IF NOT EXISTS {q}."sys.query_store_query" (
 );
 CREATE TABLE IF NOT EXISTS {q}."sys.query_store_plan" (
     plan_id bigint PRIMARY KEY, query_id bigint, plan_group_id bigint, engine_version nvarchar(32),
-    compatibility_level smallint, query_plan_hash binary(8), query_plan nvarchar(max), is_trivial_plan bit,
+    compatibility_level smallint, query_plan_hash binary(8), query_plan nvarchar(-1), is_trivial_plan bit,
     is_parallel_plan bit, is_forced_plan bit, count_compiles bigint, initial_compile_start_time datetime2,
     last_compile_start_time datetime2, last_execution_time datetime2
 );
 CREATE TABLE IF NOT EXISTS {q}."sys.query_store_runtime_stats_interval" (
-    runtime_stats_interval_id bigint PRIMARY KEY, start_time datetime2, end_time datetime2, comment nvarchar(max)
+    runtime_stats_interval_id bigint PRIMARY KEY, start_time datetime2, end_time datetime2, comment nvarchar(-1)
 );
 CREATE TABLE IF NOT EXISTS {q}."sys.query_store_runtime_stats" (
     runtime_stats_id bigint PRIMARY KEY, plan_id bigint, runtime_stats_interval_id bigint, execution_type tinyint,

@@ -54,6 +54,8 @@ pub struct Recorded<'a> {
     pub query_hash: [u8; 8],
     pub plan_hash: [u8; 8],
     pub executions: i64,
+    /// All the workload's executions of the query (AUTO capture judges the whole workload).
+    pub workload_executions: i64,
     pub each: Figures,
     /// Milliseconds each execution waited, by wait category (id, description).
     pub waits: &'a [((i64, &'static str), i64)],
@@ -122,7 +124,8 @@ impl Instance {
             (Some(_), _) | (None, CaptureMode::All) => true,
             (None, CaptureMode::None) => false,
             (None, CaptureMode::Auto | CaptureMode::Custom) => {
-                r.executions >= 30 || r.executions.saturating_mul(r.each.cpu_us) >= 100_000
+                r.workload_executions >= 30
+                    || r.workload_executions.saturating_mul(r.each.cpu_us) >= 100_000
             }
         };
         if !captures {

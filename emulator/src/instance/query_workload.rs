@@ -285,6 +285,7 @@ impl Instance {
                     query_hash: qh,
                     plan_hash: ph,
                     executions: n,
+                    workload_executions: query.executions,
                     each,
                     waits: &waits,
                     interval: (at, at + len),

@@ -42,7 +42,7 @@ CREATE TEMP TABLE IF NOT EXISTS "sys.dm_exec_query_stats" (
     max_rows bigint
 );
 CREATE TEMP TABLE IF NOT EXISTS "ferry.sql_text" (
-    handle BLOB PRIMARY KEY, dbid smallint, text nvarchar(max)
+    handle BLOB PRIMARY KEY, dbid smallint, text nvarchar(-1)
 );
 "#;
 
