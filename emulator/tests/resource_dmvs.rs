@@ -277,3 +277,28 @@ async fn file_stats_take_their_arguments_as_sql_server_does() {
         174
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_text_reads_the_text_a_query_stats_handle_names() {
+    let r = start(sql(Release::Sql2019), TlsMode::Required).await;
+    let base = control_api(&r).await;
+    let mut c = connect(&r).await;
+    exec(&mut c, "CREATE DATABASE Sales").await;
+    let (status, _) = post(&base, "/query-workload", workload(3)).await;
+    assert_eq!(status, 200);
+    let row = one_row(&mut c, "SELECT TOP 5 qs.execution_count, st.text, st.dbid FROM sys.dm_exec_query_stats qs CROSS APPLY sys.dm_exec_sql_text(qs.sql_handle) AS st ORDER BY qs.total_worker_time DESC").await;
+    assert_eq!(int(&row, 0), 3);
+    assert_eq!(
+        row.get::<&str, _>(1),
+        Some("UPDATE dbo.Orders SET Total = Total + 1 WHERE Id = @id")
+    );
+    assert_eq!(row.get::<i16, _>(2), Some(5));
+    let row = one_row(&mut c, "SELECT COUNT(*) FROM sys.dm_exec_query_stats qs OUTER APPLY sys.dm_exec_sql_text(qs.plan_handle) st WHERE st.text IS NULL").await;
+    assert_eq!(row.get::<i32, _>(0), Some(1));
+    let row = one_row(&mut c, "SELECT COUNT(*) FROM sys.dm_exec_sql_text(0x0200)").await;
+    assert_eq!(row.get::<i32, _>(0), Some(0));
+    assert_eq!(
+        error_code(&mut c, "SELECT * FROM sys.dm_exec_sql_text").await,
+        216
+    );
+}

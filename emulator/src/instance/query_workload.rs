@@ -396,18 +396,29 @@ impl Instance {
             .flat_map(|u| u.to_le_bytes())
             .collect();
         let digest = Sha256::digest(&utf16);
-        let mut sql_handle = vec![0x02, 0, 0, 0];
-        sql_handle.extend_from_slice(&digest[..20]);
-        sql_handle.extend_from_slice(&[0u8; 20]);
         let mut plan_handle = vec![0x06, 0, (db.id & 0xFF) as u8, 0];
         plan_handle.extend_from_slice(&Sha256::digest([&digest[..], &ph[..]].concat())[..20]);
         plan_handle.extend_from_slice(&[0u8; 20]);
-        self.conn
-            .execute(
-                r#"INSERT OR IGNORE INTO temp."ferry.sql_text" VALUES (?1, ?2, ?3)"#,
-                rusqlite::params![sql_handle, db.id, query.text],
-            )
-            .map_err(sqlite_error)?;
+        // The batch's text, once per database ("sys.dm_exec_sql_text": dbid, and NULL objectid
+        // and number for an ad hoc batch).
+        let found = self.conn.query_row(
+            r#"SELECT rowid FROM temp."sys.dm_exec_sql_text" WHERE dbid = ?1 AND text = ?2"#,
+            rusqlite::params![db.id, query.text],
+            |r| r.get::<_, i64>(0),
+        );
+        let row = match found {
+            Ok(row) => row,
+            Err(_) => {
+                self.conn
+                    .execute(
+                        r#"INSERT INTO temp."sys.dm_exec_sql_text" VALUES (?1, NULL, NULL, 0, ?2)"#,
+                        rusqlite::params![db.id, query.text],
+                    )
+                    .map_err(sqlite_error)?;
+                self.conn.last_insert_rowid()
+            }
+        };
+        let sql_handle = super::resource_model::sql_handle(row, &digest);
         let n = query.executions;
         let exists: bool = self
             .conn

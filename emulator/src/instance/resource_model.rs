@@ -41,8 +41,8 @@ CREATE TEMP TABLE IF NOT EXISTS "sys.dm_exec_query_stats" (
     query_hash binary(8), query_plan_hash binary(8), total_rows bigint, last_rows bigint, min_rows bigint,
     max_rows bigint
 );
-CREATE TEMP TABLE IF NOT EXISTS "ferry.sql_text" (
-    handle BLOB PRIMARY KEY, dbid smallint, text nvarchar(-1)
+CREATE TEMP TABLE IF NOT EXISTS "sys.dm_exec_sql_text" (
+    dbid smallint, objectid int, number smallint, encrypted bit, text nvarchar(-1)
 );
 "#;
 
@@ -91,6 +91,39 @@ pub struct ResourceChange {
     pub committed_memory_mb: Option<i64>,
 }
 
+/// A batch's `sql_handle` (SQL Server's shape: 0x02 and three zero bytes, then the emulator's
+/// key of the text: its row in `sys.dm_exec_sql_text`, 8 bytes big-endian, and 12 bytes of the
+/// text's hash, padded with zeros to 44 bytes).
+pub fn sql_handle(row: i64, digest: &[u8]) -> Vec<u8> {
+    let mut h = vec![0x02, 0, 0, 0];
+    h.extend_from_slice(&row.to_be_bytes());
+    h.extend_from_slice(&digest[..12.min(digest.len())]);
+    h.resize(44, 0);
+    h
+}
+
+/// `ferry_sql_text_row(handle)`: the row of `sys.dm_exec_sql_text` a handle names, NULL for
+/// anything that is not one of the emulator's handles (`sys.dm_exec_sql_text` then returns no
+/// row, as SQL Server does for a handle no longer cached).
+fn register_sql_handle(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "ferry_sql_text_row",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Blob(b) if b.len() == 44 && b[0] == 0x02 => {
+                    let mut row = [0u8; 8];
+                    row.copy_from_slice(&b[4..12]);
+                    Some(i64::from_be_bytes(row))
+                }
+                _ => None,
+            })
+        },
+    )
+}
+
 /// Microseconds since 1970 now (UTC, the clock `SYSUTCDATETIME()` reads in the emulator).
 pub fn now_us() -> i64 {
     std::time::SystemTime::now()
@@ -103,6 +136,7 @@ impl Instance {
     /// Makes the model's tables and starts its counters (the instance starts now).
     pub(super) fn create_resource_model(&mut self) -> Result<(), ServerMessage> {
         self.conn.execute_batch(SCHEMA).map_err(sqlite_error)?;
+        register_sql_handle(&self.conn).map_err(sqlite_error)?;
         self.conn
             .execute(
                 r#"INSERT OR IGNORE INTO temp."ferry.counters" VALUES ('start_us', ?1)"#,

@@ -1,13 +1,20 @@
 //! Dynamic management functions in a FROM clause: `sys.dm_io_virtual_file_stats(database_id,
 //! file_id)` ("sys.dm_io_virtual_file_stats (Transact-SQL)": NULL for either argument means
 //! every database or every file) becomes a derived table over the DMV's rows, so SQLite can
-//! run it. Without its arguments SQL Server refuses the name (error 216, "Parameters were not
-//! supplied for the function").
+//! run it. `sys.dm_exec_sql_text(handle)` reads the text a handle names (the row the emulator's
+//! handle carries, `ferry_sql_text_row`), and `CROSS APPLY` / `OUTER APPLY` of it, the way
+//! "sys.dm_exec_sql_text" is used with `sys.dm_exec_query_stats`, become an inner or left join
+//! on that row. Without its arguments SQL Server refuses the name (error 216, "Parameters were
+//! not supplied for the function").
 
 use crate::protocol::tokens::ServerMessage;
 use crate::syntax::{Token, closing_paren};
 
-const FUNCTIONS: &[(&str, [&str; 2])] = &[("dm_io_virtual_file_stats", ["database_id", "file_id"])];
+const FUNCTIONS: &[(&str, &[&str])] = &[
+    ("dm_io_virtual_file_stats", &["database_id", "file_id"]),
+    // One argument, the handle: matched on the row it names.
+    ("dm_exec_sql_text", &["rowid"]),
+];
 
 /// Keywords after a table that are not its alias.
 const NOT_ALIAS: &[&str] = &[
@@ -64,6 +71,50 @@ pub fn rewrite(tokens: &[Token]) -> Result<Vec<Token>, ServerMessage> {
         }
         let p = |s: &str| Token::Punct(s.into());
         let w = |s: &str| Token::Word(s.into());
+        // The alias after the call, if any: (tokens it takes, name).
+        let after = close + 1;
+        let alias = match (tokens.get(after), tokens.get(after + 1)) {
+            (Some(a), Some(Token::Word(n) | Token::Quoted(n))) if a.is("AS") => {
+                Some((2, n.clone()))
+            }
+            (Some(Token::Quoted(n)), _) => Some((1, n.clone())),
+            (Some(Token::Word(n)), _) if !NOT_ALIAS.iter().any(|k| n.eq_ignore_ascii_case(k)) => {
+                Some((1, n.clone()))
+            }
+            _ => None,
+        };
+        let (alias_len, alias) = alias.unwrap_or((0, (*name).to_owned()));
+        let apply = out.len() >= 2
+            && out[out.len() - 1].is("APPLY")
+            && (out[out.len() - 2].is("CROSS") || out[out.len() - 2].is("OUTER"));
+        if *name == "dm_exec_sql_text" && apply {
+            let outer = out[out.len() - 2].is("OUTER");
+            out.truncate(out.len() - 2);
+            if outer {
+                out.push(w("LEFT"));
+            }
+            out.extend([
+                w("JOIN"),
+                w("sys"),
+                p("."),
+                w(name),
+                w("AS"),
+                Token::Quoted(alias.clone()),
+            ]);
+            out.extend([
+                w("ON"),
+                Token::Quoted(alias),
+                p("."),
+                w("rowid"),
+                p("="),
+                w("ferry_sql_text_row"),
+                p("("),
+            ]);
+            out.extend(args[0].iter().cloned());
+            out.push(p(")"));
+            i = after + alias_len;
+            continue;
+        }
         out.extend([
             p("("),
             w("SELECT"),
@@ -74,9 +125,15 @@ pub fn rewrite(tokens: &[Token]) -> Result<Vec<Token>, ServerMessage> {
             w(name),
             w("WHERE"),
         ]);
-        for (k, (arg, column)) in args.iter().zip(columns).enumerate() {
+        for (k, (arg, column)) in args.iter().zip(columns.iter()).enumerate() {
             if k > 0 {
                 out.push(w("AND"));
+            }
+            if *column == "rowid" {
+                out.extend([w("rowid"), p("="), w("ferry_sql_text_row"), p("(")]);
+                out.extend(arg.iter().cloned());
+                out.push(p(")"));
+                continue;
             }
             out.extend([p("("), p("(")]);
             out.extend(arg.iter().cloned());
@@ -93,14 +150,8 @@ pub fn rewrite(tokens: &[Token]) -> Result<Vec<Token>, ServerMessage> {
             out.extend([p(")"), p(")")]);
         }
         out.push(p(")"));
-        i = close + 1;
-        let aliased = match tokens.get(i) {
-            Some(t) if t.is("AS") => true,
-            Some(Token::Quoted(_)) => true,
-            Some(Token::Word(x)) => !NOT_ALIAS.iter().any(|k| x.eq_ignore_ascii_case(k)),
-            _ => false,
-        };
-        if !aliased {
+        i = after;
+        if alias_len == 0 {
             out.extend([w("AS"), w(name)]);
         }
     }
@@ -128,6 +179,19 @@ mod tests {
         )
         .unwrap();
         assert!(text(&rewrite(&t).unwrap()).ends_with(") AS vfs"));
+    }
+
+    #[test]
+    fn an_apply_of_sql_text_becomes_a_join_on_the_handle_row() {
+        let t = crate::syntax::tokenize("SELECT st.text FROM sys.dm_exec_query_stats qs CROSS APPLY sys.dm_exec_sql_text(qs.sql_handle) st").unwrap();
+        let r = text(&rewrite(&t).unwrap());
+        assert!(r.ends_with("qs JOIN sys . dm_exec_sql_text AS st ON st . rowid = ferry_sql_text_row ( qs . sql_handle )"), "{r}");
+        let t =
+            crate::syntax::tokenize("SELECT * FROM x OUTER APPLY sys.dm_exec_sql_text(h)").unwrap();
+        assert!(
+            text(&rewrite(&t).unwrap())
+                .contains("LEFT JOIN sys . dm_exec_sql_text AS dm_exec_sql_text")
+        );
     }
 
     #[test]
