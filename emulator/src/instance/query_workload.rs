@@ -15,15 +15,13 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::Instance;
-use super::query::sqlite_error;
+use super::query_hash::{hex, plan_hash, query_hash};
 use super::query_store::query_store_available;
 use super::query_store_record::{Figures, Recorded, time_text};
 use super::resource_model::now_us;
 use crate::personality::Personality;
-use crate::syntax::Token;
 
 /// `POST /query-workload`'s body.
 #[derive(Debug, Clone, Deserialize)]
@@ -74,74 +72,6 @@ pub struct WorkloadReport {
     pub query_store: bool,
     /// The Query Store intervals its executions fell in: (start, executions).
     pub intervals: Vec<(String, i64)>,
-}
-
-fn hex(b: &[u8]) -> String {
-    format!(
-        "0x{}",
-        b.iter().map(|x| format!("{x:02X}")).collect::<String>()
-    )
-}
-
-fn hash8(parts: &[&[u8]]) -> [u8; 8] {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p);
-        h.update([0u8]);
-    }
-    let d = h.finalize();
-    let mut out = [0u8; 8];
-    out.copy_from_slice(&d[..8]);
-    out
-}
-
-/// The text with literals replaced and words upper-cased, one space between tokens, without a
-/// closing `;`. Errors name what could not be read.
-pub fn normalized(text: &str) -> Result<String, String> {
-    let tokens = crate::syntax::tokenize(text).map_err(|(_, m)| m)?;
-    let mut out: Vec<String> = tokens
-        .iter()
-        .map(|t| match t {
-            Token::Word(w) | Token::Quoted(w) => w.to_uppercase(),
-            Token::Str { .. } | Token::Number(_) => "?".into(),
-            Token::Var(v) => format!("@{}", v.to_lowercase()),
-            other => other.display(),
-        })
-        .collect();
-    while out.last().is_some_and(|t| t == ";") {
-        out.pop();
-    }
-    if out.is_empty() {
-        return Err("the text is empty".into());
-    }
-    Ok(out.join(" "))
-}
-
-/// The query's hash: 8 bytes of SHA-256 over its normalized text.
-pub fn query_hash(text: &str) -> Result<[u8; 8], String> {
-    Ok(hash8(&[b"ferry query_hash", normalized(text)?.as_bytes()]))
-}
-
-/// The plan's hash: the one given as `0x` and 16 hex digits, or 8 bytes of SHA-256 over the
-/// query's hash and the plan's label.
-pub fn plan_hash(query: &[u8; 8], plan: Option<&str>) -> Result<[u8; 8], String> {
-    let label = plan.unwrap_or("A");
-    if let Some(digits) = label
-        .strip_prefix("0x")
-        .or_else(|| label.strip_prefix("0X"))
-    {
-        if digits.len() != 16 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(format!(
-                "plan {label} is not 0x and 16 hex digits (an 8-byte query_plan_hash)"
-            ));
-        }
-        let mut out = [0u8; 8];
-        for (i, b) in out.iter_mut().enumerate() {
-            *b = u8::from_str_radix(&digits[i * 2..i * 2 + 2], 16).unwrap_or(0);
-        }
-        return Ok(out);
-    }
-    Ok(hash8(&[b"ferry query_plan_hash", query, label.as_bytes()]))
 }
 
 /// `executions` spread over the intervals of `len` µs that `[start, end]` touches, in
@@ -379,141 +309,11 @@ impl Instance {
         }
         self.add_query_stats(db, query, (qh, ph), (start, end))
     }
-
-    /// `sys.dm_exec_query_stats`: one row per plan, totals since it was cached. The handles
-    /// have SQL Server's shape (0x02… for a batch's text, 0x06… for an ad hoc plan), not its
-    /// bytes.
-    fn add_query_stats(
-        &mut self,
-        db: &super::DatabaseInfo,
-        query: &WorkloadQuery,
-        (qh, ph): ([u8; 8], [u8; 8]),
-        (start, end): (i64, i64),
-    ) -> Result<(), crate::protocol::tokens::ServerMessage> {
-        let utf16: Vec<u8> = query
-            .text
-            .encode_utf16()
-            .flat_map(|u| u.to_le_bytes())
-            .collect();
-        let digest = Sha256::digest(&utf16);
-        let mut plan_handle = vec![0x06, 0, (db.id & 0xFF) as u8, 0];
-        plan_handle.extend_from_slice(&Sha256::digest([&digest[..], &ph[..]].concat())[..20]);
-        plan_handle.extend_from_slice(&[0u8; 20]);
-        // The batch's text, once per database ("sys.dm_exec_sql_text": dbid, and NULL objectid
-        // and number for an ad hoc batch).
-        let found = self.conn.query_row(
-            r#"SELECT rowid FROM temp."sys.dm_exec_sql_text" WHERE dbid = ?1 AND text = ?2"#,
-            rusqlite::params![db.id, query.text],
-            |r| r.get::<_, i64>(0),
-        );
-        let row = match found {
-            Ok(row) => row,
-            Err(_) => {
-                self.conn
-                    .execute(
-                        r#"INSERT INTO temp."sys.dm_exec_sql_text" VALUES (?1, NULL, NULL, 0, ?2)"#,
-                        rusqlite::params![db.id, query.text],
-                    )
-                    .map_err(sqlite_error)?;
-                self.conn.last_insert_rowid()
-            }
-        };
-        let sql_handle = super::resource_model::sql_handle(row, &digest);
-        let n = query.executions;
-        let exists: bool = self
-            .conn
-            .query_row(
-                r#"SELECT COUNT(*) FROM temp."sys.dm_exec_query_stats" WHERE plan_handle = ?1"#,
-                [&plan_handle],
-                |r| r.get::<_, i64>(0),
-            )
-            .map_err(sqlite_error)?
-            > 0;
-        let metrics = [
-            ("worker_time", query.cpu_us),
-            ("physical_reads", query.physical_reads),
-            ("logical_writes", query.logical_writes),
-            ("logical_reads", query.logical_reads),
-            ("elapsed_time", query.duration_us),
-            ("rows", query.rowcount),
-        ];
-        if !exists {
-            let zeros = vec!["0"; metrics.len() * 4].join(", ");
-            let sql = format!(
-                r#"INSERT INTO temp."sys.dm_exec_query_stats" (sql_handle, statement_start_offset, statement_end_offset, plan_generation_num, plan_handle, creation_time, last_execution_time, execution_count, query_hash, query_plan_hash, {cols}) VALUES (?1, 0, -1, 1, ?2, ?3, ?3, 0, ?4, ?5, {zeros})"#,
-                cols = metrics
-                    .iter()
-                    .flat_map(|(m, _)| ["total", "last", "min", "max"].map(|k| format!("{k}_{m}")))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-            self.conn
-                .execute(
-                    &sql,
-                    rusqlite::params![
-                        sql_handle,
-                        plan_handle,
-                        time_text(start),
-                        qh.to_vec(),
-                        ph.to_vec()
-                    ],
-                )
-                .map_err(sqlite_error)?;
-        }
-        for (m, v) in metrics {
-            let (min, max) = if exists {
-                (format!("MIN(min_{m}, ?2)"), format!("MAX(max_{m}, ?2)"))
-            } else {
-                ("?2".into(), "?2".into())
-            };
-            self.conn
-                .execute(
-                    &format!(r#"UPDATE temp."sys.dm_exec_query_stats" SET total_{m} = total_{m} + ?1, last_{m} = ?2, min_{m} = {min}, max_{m} = {max} WHERE plan_handle = ?3"#),
-                    rusqlite::params![n.saturating_mul(v), v, plan_handle],
-                )
-                .map_err(sqlite_error)?;
-        }
-        self.conn
-            .execute(
-                r#"UPDATE temp."sys.dm_exec_query_stats" SET execution_count = execution_count + ?1, last_execution_time = MAX(last_execution_time, ?2) WHERE plan_handle = ?3"#,
-                rusqlite::params![n, time_text(end), plan_handle],
-            )
-            .map_err(sqlite_error)?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_hash_ignores_literals_case_spacing_and_brackets() {
-        let a = query_hash("SELECT Name FROM dbo.T WHERE Id = 5").unwrap();
-        let b = query_hash("select   name from [dbo].[t] where id = 42;").unwrap();
-        let c = query_hash("SELECT Name FROM dbo.T WHERE Id > 5").unwrap();
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        assert!(query_hash("   ").is_err());
-    }
-
-    #[test]
-    fn plans_differ_by_label_and_take_an_explicit_hash() {
-        let q = query_hash("SELECT 1").unwrap();
-        assert_ne!(
-            plan_hash(&q, None).unwrap(),
-            plan_hash(&q, Some("B")).unwrap()
-        );
-        assert_eq!(
-            plan_hash(&q, None).unwrap(),
-            plan_hash(&q, Some("A")).unwrap()
-        );
-        assert_eq!(
-            plan_hash(&q, Some("0x0102030405060708")).unwrap(),
-            [1, 2, 3, 4, 5, 6, 7, 8]
-        );
-        assert!(plan_hash(&q, Some("0x12")).is_err());
-    }
 
     #[test]
     fn executions_spread_over_the_intervals_they_touch() {
