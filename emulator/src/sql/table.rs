@@ -158,10 +158,10 @@ pub(super) fn table_statement(
     let tokens = &super::select_alias::rewrite(tokens);
     let in_memory = memory_optimized(tokens);
     let tokens = in_memory.as_deref().unwrap_or(tokens);
-    refresh_session_views(tokens, s, inst)?;
-    refresh_resource_views(tokens, s, inst)?;
     let tokens = &super::dmv_calls::rewrite(tokens)?;
     inst.prepare_read_views(tokens, s.personality)?;
+    refresh_session_views(tokens, s, inst)?;
+    refresh_resource_views(tokens, s, inst)?;
     crate::hadr::fabric::refresh(tokens, s.personality, inst)?;
     let rw = rewrite::rewrite(tokens, s.database, inst)?;
     let mut params = Vec::with_capacity(rw.params.len());
