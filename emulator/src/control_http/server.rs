@@ -12,6 +12,7 @@
 //! | `POST /restore-time` | `{"seconds": 120}` or `{"seconds": null}` | sets how long a background restore takes (virtual) |
 //! | `POST /stop` | | stops the server (clients find nothing listening) |
 //! | `POST /restart` | | starts it again (stopping it first if it runs) on the same port and data |
+//! | `GET`/`POST /resources`, `POST /query-workload` | | the resource model and workload generator ([`super::resources`]) |
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -43,6 +44,7 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/restore-time", post(restore_time))
         .route("/stop", post(stop))
         .route("/restart", post(restart))
+        .merge(super::resources::routes())
         .with_state(server)
 }
 

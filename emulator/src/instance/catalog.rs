@@ -93,6 +93,9 @@ impl Instance {
         inst.conn.execute_batch(undo::SCHEMA)?;
         inst.conn.execute_batch(sessions::SCHEMA)?;
         inst.conn.execute_batch(super::resource_views::SCHEMA)?;
+        // The resource DMVs' counters start with the instance.
+        inst.create_resource_model()
+            .map_err(|e| anyhow::anyhow!(e.text))?;
         super::server_objects::create_tables(&inst.conn)?;
         crate::hadr::schema::create_tables(&inst.conn)?;
         inst.recover_transactions().map_err(|e| {

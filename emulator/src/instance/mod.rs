@@ -41,7 +41,16 @@ mod principal_basics;
 mod principal_setup;
 mod principals;
 mod query;
+mod query_hash;
+mod query_stats;
+mod query_store;
+mod query_store_record;
+mod query_store_schema;
+mod query_workload;
+mod read_views;
+mod resource_dmvs;
 mod resource_governor;
+mod resource_model;
 mod resource_views;
 mod restores;
 mod routes;
@@ -58,6 +67,7 @@ mod tde;
 mod trace_flags;
 mod transactions;
 mod undo;
+mod wait_types;
 mod windows_groups;
 mod workload_groups;
 
@@ -78,7 +88,13 @@ pub use operations::{OperationProgress, OperationStart};
 pub use permissions::{Action, PermissionChange, Securable, is_server_permission};
 pub use principals::{LoginKind, LoginOptions, Password};
 pub(crate) use query::sqlite_error;
+pub use query_store::{
+    CaptureMode, QUERY_STORE_VIEWS, StoreChange, StoreOptions, StoreState, query_store_available,
+};
+pub use query_workload::{QueryWorkload, WorkloadQuery, WorkloadReport};
+pub use resource_dmvs::RESOURCE_DMVS;
 pub use resource_governor::PoolOptions;
+pub use resource_model::{ResourceChange, Resources};
 pub use resource_views::COMPUTED_VIEWS;
 pub use routes::RouteSpec;
 pub use schema_objects::object_property_types;

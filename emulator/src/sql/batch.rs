@@ -374,7 +374,8 @@ impl Run<'_> {
             | Plan::AddFile(..)
             | Plan::SetEncryption(..)
             | Plan::SetAcceleratedRecovery(..)
-            | Plan::SetContainment(..) => Some(226),
+            | Plan::SetContainment(..)
+            | Plan::QueryStore(..) => Some(226),
             Plan::DropDatabase(_) => Some(574),
             Plan::Backup(_) | Plan::Restore(_) => Some(3021),
             _ => None,
@@ -524,6 +525,8 @@ impl Run<'_> {
             }
             Plan::CreateDatabase(name) => {
                 inst.create_database(name).map_err(one)?;
+                inst.new_database_query_store(name, self.base.personality)
+                    .map_err(one)?;
                 done(&mut self.out);
             }
             Plan::DropDatabase(name) => {
@@ -562,6 +565,10 @@ impl Run<'_> {
             }
             Plan::SetContainment(db, partial) => {
                 inst.set_containment(db, *partial).map_err(one)?;
+                done(&mut self.out);
+            }
+            Plan::QueryStore(db, change) => {
+                super::query_store_ddl::apply(db, change, &self.view(), inst).map_err(one)?;
                 done(&mut self.out);
             }
             Plan::AddFile(db, change) => {

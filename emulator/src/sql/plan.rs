@@ -71,6 +71,8 @@ pub enum Plan<'t> {
     SetAcceleratedRecovery(String, bool, Option<String>),
     /// ALTER DATABASE … SET CONTAINMENT = PARTIAL (true) | NONE.
     SetContainment(String, bool),
+    /// ALTER DATABASE … SET QUERY_STORE … (sql/query_store_ddl.rs).
+    QueryStore(String, crate::instance::StoreChange),
     Restore(RestoreSpec),
     BeginTran(Option<String>),
     Commit,
@@ -408,6 +410,9 @@ fn plan_alter_database(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
             _ => return Err(near(&st[6..])),
         };
         return Ok(Plan::SetContainment(name, partial));
+    }
+    if word_at(3, "SET") && word_at(4, "QUERY_STORE") {
+        return super::query_store_ddl::parse(&st[5..]).map(|c| Plan::QueryStore(name, c));
     }
     if word_at(3, "ADD") {
         return parse_add(&st[4..]).map(|c| Plan::AddFile(name, c));

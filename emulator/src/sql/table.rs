@@ -170,6 +170,8 @@ pub(super) fn table_statement(
     let tokens = &super::objects_ddl::rewrite_object_functions(tokens, s.database);
     let in_memory = memory_optimized(tokens);
     let tokens = in_memory.as_deref().unwrap_or(tokens);
+    let tokens = &super::dmv_calls::rewrite(tokens)?;
+    inst.prepare_read_views(tokens, s.personality)?;
     refresh_session_views(tokens, s, inst)?;
     refresh_resource_views(tokens, s, inst)?;
     super::objects_ddl::refresh_stats(tokens, s.database, inst)?;
