@@ -16,6 +16,9 @@ const BUNDLED: &[(&str, &str)] = &[
     ("instance-objects", "instance-objects"),
     ("mi-link", "mi-link"),
     ("dms", "dms"),
+    ("validate", "validate"),
+    ("baseline", "baseline"),
+    ("assess", "assess"),
 ];
 /// Plugins only tests load, by path.
 const FIXTURES: &[&str] = &["hostile", "sql-probe"];

@@ -23,6 +23,7 @@ pub mod lrs;
 pub mod personality;
 pub mod protocol;
 pub mod seed;
+pub mod seed_assess;
 pub mod server;
 pub mod sql;
 pub mod statement;

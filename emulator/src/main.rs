@@ -492,6 +492,18 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
     tokio::spawn(async move {
         let _ = axum::serve(control, app).await;
     });
+    // Ctrl-C or SIGTERM (what `kill` and service managers send) stops the servers and, by
+    // dropping it, the Azurite child, which would otherwise outlive the emulator. Listened for
+    // before the lines below say it is serving: a signal sent as soon as a script reads them
+    // must find the handler in place, not kill the process with the default action.
+    #[cfg(unix)]
+    let (mut interrupt, mut term) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        )
+    };
     let ca = s.ca_file.display();
     println!(
         "ferry-emulator is serving (Ctrl-C stops it). The sa password is in ${}.",
@@ -534,13 +546,10 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
     println!(
         "  control API: http://{control_addr}/source/… and /target/… (statements, sql, faults, clock, restore-time, entra-directory, stop, restart), /arm/… (throttle, fail, garble, stop, restart), /blob/… (faults); with --dms /dms/… (ir/register, ir/nodes/{{node}}/offline|online, shares, storage-accounts); with --hadr /target/link/… (faults, lag, seeding-rate), /source/workload and /network/… (block, break-dns, heal, probe)"
     );
-    // Ctrl-C or SIGTERM (what `kill` and service managers send) stops the servers and, by
-    // dropping it, the Azurite child, which would otherwise outlive the emulator.
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
-            r = tokio::signal::ctrl_c() => r?,
+            _ = interrupt.recv() => {}
             _ = term.recv() => {}
         }
     }

@@ -237,6 +237,10 @@ impl Personality {
             ("ishadrenabled", Personality::ManagedInstance { .. }) => int(1),
             ("servername" | "machinename", p) => text(p.server_name()),
             ("collation", _) => text("SQL_Latin1_General_CP1_CI_AS"),
+            // "IsFullTextInstalled: 1 = Full-text and semantic indexing components are
+            // installed" (SERVERPROPERTY, base type int). Full-Text Search is a setup choice on
+            // SQL Server; the emulated servers are set up with it, and Managed Instance has it.
+            ("isfulltextinstalled", _) => int(1),
             _ => Value::Null,
         }
     }

@@ -9,7 +9,8 @@ mod summary;
 pub(crate) mod wire;
 
 pub use plugin_event::{
-    EventSink, LogLevel, NoEvents, ObjectRow, ObjectStatus, PluginEvent, Progress,
+    Chart, ChartSeries, EventSink, LogLevel, NoEvents, ObjectRow, ObjectStatus, PluginEvent,
+    Progress,
 };
 pub use run_event::{Envelope, RunEvent};
 pub use summary::{RunSummary, WaitRecord};

@@ -6,8 +6,9 @@ use crate::errors::Result;
 use crate::handles::{Container, Param, SealedRowSet, Secret, SqlConnection};
 use crate::host::Host;
 use crate::wit::{
-    ArmReference, ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
-    ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions, UploadOptions,
+    ArmReference, ArmRequest, ArmResponse, Chart, Level, ListPage, ObjectInfo, ObjectRow,
+    OperationStatus, ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions,
+    UploadOptions,
 };
 
 /// What a step call knows and can do: its config, its work item, and the capabilities the host
@@ -98,6 +99,11 @@ impl<'h, C> Context<'h, C> {
     /// Adds a report row.
     pub fn report(&mut self, row: ObjectRow) {
         self.host.report(&row)
+    }
+    /// Adds a chart to the report (grouped bars in the HTML form, a table in the Markdown one):
+    /// each series needs one finite value per label, or the host leaves the chart out.
+    pub fn chart(&mut self, chart: Chart) {
+        self.host.chart(&chart)
     }
 
     /// Opens a secret by label (needs a `secrets` grant).

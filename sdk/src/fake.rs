@@ -14,8 +14,8 @@ use crate::handles::{Cell, Param, ParamValue, SealedRowSet, Secret};
 use crate::host::Host;
 use crate::plugin::Plugin;
 use crate::wit::{
-    ArmReference, ArmRequest, ArmResponse, CapabilityKind, Level, ListPage, ObjectInfo, ObjectRow,
-    OperationStatus, ProgressUpdate, QueryLimits, QueryResult, SasPermission, SqlValue,
+    ArmReference, ArmRequest, ArmResponse, CapabilityKind, Chart, Level, ListPage, ObjectInfo,
+    ObjectRow, OperationStatus, ProgressUpdate, QueryLimits, QueryResult, SasPermission, SqlValue,
     StatementOptions, StepContext, UploadOptions,
 };
 
@@ -32,6 +32,8 @@ pub struct FakeHost {
     pub progress: Vec<ProgressUpdate>,
     /// Report rows, in order.
     pub rows: Vec<ObjectRow>,
+    /// Report charts, in order.
+    pub charts: Vec<Chart>,
     /// Waits the plugin asked for, as (reason, what) — the fake does not really wait.
     pub waits: Vec<(String, String)>,
     /// Labels whose secrets were revealed.
@@ -58,9 +60,31 @@ pub struct FakeHost {
     on_query: Option<QueryHandler>,
     containers: BTreeMap<String, String>,
     open_containers: Vec<String>,
+    /// Objects in the granted containers, by (label, name): what `stat`, `read` and `write`
+    /// see. A test seeds them (`object`) and reads back what a plugin wrote.
+    pub objects: BTreeMap<(String, String), Vec<u8>>,
     on_azure: Option<ArmHandler>,
     /// Operations begun through `azure_begin`: the handler's answer, by id.
     arm_operations: BTreeMap<String, std::result::Result<(), crate::wit::Failure>>,
+}
+
+/// A query's answer with one result set: `columns` by name (typed `nvarchar`: plugins read
+/// cells by position and whatever their type) and `rows`.
+pub fn result_set(columns: &[&str], rows: Vec<Vec<SqlValue>>) -> QueryResult {
+    QueryResult {
+        sets: vec![crate::wit::RowSet {
+            columns: columns
+                .iter()
+                .map(|c| crate::wit::Column {
+                    name: (*c).to_owned(),
+                    sql_type: "nvarchar".into(),
+                })
+                .collect(),
+            rows,
+            truncated: false,
+        }],
+        messages: vec![],
+    }
 }
 
 impl FakeHost {
@@ -76,11 +100,29 @@ impl FakeHost {
         self
     }
 
-    /// Grants a storage label whose container has this URL; only `storage_url` answers (the
-    /// other storage calls stay unsupported).
+    /// Grants a storage label whose container has this URL. `url`, `stat`, `read`, `write` and
+    /// `delete` answer (from [`FakeHost::objects`]); listing, SAS and uploads stay unsupported.
     pub fn container(mut self, label: &str, url: &str) -> Self {
         self.containers.insert(label.to_owned(), url.to_owned());
         self
+    }
+
+    /// Puts an object into granted container `label` (granting it, with a placeholder URL,
+    /// if `container` was not called).
+    pub fn object(mut self, label: &str, name: &str, data: &[u8]) -> Self {
+        self.containers
+            .entry(label.to_owned())
+            .or_insert_with(|| format!("https://fake.blob.core.windows.net/{label}"));
+        self.objects
+            .insert((label.to_owned(), name.to_owned()), data.to_vec());
+        self
+    }
+
+    fn object_key(&self, c: u32, name: &str) -> Result<(String, String)> {
+        match self.open_containers.get(c as usize) {
+            Some(label) => Ok((label.clone(), name.to_owned())),
+            None => Self::unsupported("storage"),
+        }
     }
 
     /// Offers a scratch directory (a real directory on the test machine).
@@ -194,6 +236,9 @@ impl Host for FakeHost {
     }
     fn report(&mut self, row: &ObjectRow) {
         self.rows.push(row.clone())
+    }
+    fn chart(&mut self, chart: &Chart) {
+        self.charts.push(chart.clone())
     }
 
     fn secret_open(&mut self, label: &str) -> Result<u32> {
@@ -338,14 +383,27 @@ impl Host for FakeHost {
             None => Self::unsupported("SQL handler"),
         }
     }
+    /// Runs the statement at once, as `execute` does (it is recorded in `executed`); how it
+    /// ended is the operation's state, which `operation_status` then reports.
     fn sql_start(
         &mut self,
-        _conn: u32,
-        _statement: &str,
-        _params: &[Param],
+        conn: u32,
+        statement: &str,
+        params: &[Param],
         _description: &str,
     ) -> Result<String> {
-        Self::unsupported("operation backend")
+        let options = StatementOptions {
+            idempotent: false,
+            timeout_ms: None,
+        };
+        let answer = match self.sql_execute(conn, statement, params, options) {
+            Ok(_) => Ok(()),
+            Err(Error::Failed(f) | Error::Transient(f)) => Err(f),
+            Err(e) => return Err(e),
+        };
+        let id = format!("sql-{}", self.arm_operations.len() + 1);
+        self.arm_operations.insert(id.clone(), answer);
+        Ok(id)
     }
 
     fn storage_open(&mut self, label: &str) -> Result<u32> {
@@ -364,23 +422,37 @@ impl Host for FakeHost {
     ) -> Result<ListPage> {
         Self::unsupported("storage")
     }
-    fn storage_stat(&mut self, _c: u32, _name: &str) -> Result<Option<ObjectInfo>> {
-        Self::unsupported("storage")
+    fn storage_stat(&mut self, c: u32, name: &str) -> Result<Option<ObjectInfo>> {
+        let key = self.object_key(c, name)?;
+        Ok(self.objects.get(&key).map(|data| ObjectInfo {
+            name: name.to_owned(),
+            size: data.len() as u64,
+            last_modified: None,
+            content_md5: None,
+        }))
     }
-    fn storage_read(
-        &mut self,
-        _c: u32,
-        _name: &str,
-        _offset: u64,
-        _length: u32,
-    ) -> Result<Vec<u8>> {
-        Self::unsupported("storage")
+    fn storage_read(&mut self, c: u32, name: &str, offset: u64, length: u32) -> Result<Vec<u8>> {
+        let key = self.object_key(c, name)?;
+        let Some(data) = self.objects.get(&key) else {
+            return Err(Error::failed(format!(
+                "`{name}` does not exist in `{}`",
+                key.0
+            )));
+        };
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(data.len());
+        let end = start.saturating_add(length as usize).min(data.len());
+        Ok(data[start..end].to_vec())
     }
-    fn storage_write(&mut self, _c: u32, _name: &str, _data: &[u8]) -> Result<()> {
-        Self::unsupported("storage")
+    fn storage_write(&mut self, c: u32, name: &str, data: &[u8]) -> Result<()> {
+        let key = self.object_key(c, name)?;
+        self.objects.insert(key, data.to_vec());
+        Ok(())
     }
-    fn storage_delete(&mut self, _c: u32, _name: &str) -> Result<bool> {
-        Self::unsupported("storage")
+    fn storage_delete(&mut self, c: u32, name: &str) -> Result<bool> {
+        let key = self.object_key(c, name)?;
+        Ok(self.objects.remove(&key).is_some())
     }
     fn storage_url(&mut self, c: u32, name: &str) -> Result<String> {
         let Some(url) = self

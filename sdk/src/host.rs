@@ -7,8 +7,9 @@
 use crate::errors::Result;
 use crate::handles::{Param, SealedRowSet};
 use crate::wit::{
-    ArmReference, ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
-    ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions, UploadOptions,
+    ArmReference, ArmRequest, ArmResponse, Chart, Level, ListPage, ObjectInfo, ObjectRow,
+    OperationStatus, ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions,
+    UploadOptions,
 };
 
 /// Every capability call a plugin can make. Implemented by the wasm host adapter and by
@@ -19,6 +20,7 @@ pub trait Host {
     fn log_enabled(&mut self, level: Level) -> bool;
     fn progress(&mut self, update: &ProgressUpdate);
     fn report(&mut self, row: &ObjectRow);
+    fn chart(&mut self, chart: &Chart);
 
     fn secret_open(&mut self, label: &str) -> Result<u32>;
     fn secret_label(&mut self, secret: u32) -> String;

@@ -14,8 +14,9 @@ use crate::handles::{Cell, Param, ParamValue, SealedRowSet, Secret};
 use crate::host::Host;
 use crate::plugin::Plugin;
 use crate::wit::{
-    ArmReference, ArmRequest, ArmResponse, Level, ListPage, ObjectInfo, ObjectRow, OperationStatus,
-    ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions, UploadOptions,
+    ArmReference, ArmRequest, ArmResponse, Chart, Level, ListPage, ObjectInfo, ObjectRow,
+    OperationStatus, ProgressUpdate, QueryLimits, QueryResult, SasPermission, StatementOptions,
+    UploadOptions,
 };
 
 /// Exports plugin `P` through the generated `Guest` trait. Used by [`crate::register!`].
@@ -113,6 +114,9 @@ impl Host for WasmHost {
     }
     fn progress(&mut self, update: &ProgressUpdate) {
         progress::update(update)
+    }
+    fn chart(&mut self, chart: &Chart) {
+        report::add_chart(chart)
     }
     fn report(&mut self, row: &ObjectRow) {
         report::add_row(row)

@@ -6,7 +6,7 @@ pub use crate::bindings::ferry::plugin::azure::{ArmReference, ArmRequest, ArmRes
 pub use crate::bindings::ferry::plugin::log::Level;
 pub use crate::bindings::ferry::plugin::operations::{OperationState, OperationStatus};
 pub use crate::bindings::ferry::plugin::progress::ProgressUpdate;
-pub use crate::bindings::ferry::plugin::report::{ObjectRow, ObjectStatus};
+pub use crate::bindings::ferry::plugin::report::{Chart, ChartSeries, ObjectRow, ObjectStatus};
 pub use crate::bindings::ferry::plugin::storage::{
     BlockChecksum, ListPage, ObjectInfo, SasPermission, UploadOptions,
 };

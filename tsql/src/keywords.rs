@@ -24,7 +24,6 @@ pub const RESERVED_OTHER: &[&str] = &[
     "CURRENT",
     "CURSOR",
     "DATABASE",
-    "DBCC",
     "DEALLOCATE",
     "DELETE",
     "DENY",
@@ -119,6 +118,8 @@ pub const READ_KEYWORDS: &[&str] = &[
     "CURRENT_TIME",
     "CURRENT_TIMESTAMP",
     "CURRENT_USER",
+    // Only before the DBCC commands that report (read_only.rs `dbcc`).
+    "DBCC",
     "DECLARE",
     "DEFAULT",
     "DESC",

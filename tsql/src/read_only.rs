@@ -138,6 +138,33 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// The DBCC commands that only report: trace flag status ("DBCC TRACESTATUS"), log space
+    /// ("DBCC SQLPERF" with LOGSPACE only: its other form clears wait and latch statistics),
+    /// the session's options, the oldest open transaction, a session's last statement, and a
+    /// statistics object. Every other DBCC may change, repair or tie up the server.
+    fn dbcc(&self, i: usize, next: Option<&str>) -> Result<(), Refusal> {
+        let reads = match next {
+            Some(
+                "TRACESTATUS" | "USEROPTIONS" | "OPENTRAN" | "INPUTBUFFER" | "SHOW_STATISTICS",
+            ) => true,
+            Some("SQLPERF") => {
+                self.is_punct(i + 2, "(")
+                    && self.upper(i + 3).as_deref() == Some("LOGSPACE")
+                    && self.is_punct(i + 4, ")")
+            }
+            _ => false,
+        };
+        if reads {
+            Ok(())
+        } else {
+            self.refuse(
+                i,
+                self.kind(i),
+                Some("only DBCC TRACESTATUS, SQLPERF(LOGSPACE), USEROPTIONS, OPENTRAN, INPUTBUFFER and SHOW_STATISTICS read"),
+            )
+        }
+    }
+
     /// A batch that starts with a name runs the procedure of that name.
     fn implicit_exec(&self) -> Result<(), Refusal> {
         let first = self.t.iter().position(|s| !s.token.is_punct(";"));
@@ -185,6 +212,7 @@ impl Batch<'_> {
                 ),
             },
             "SET" => self.set(i),
+            "DBCC" => self.dbcc(i, next),
             "FETCH" => match self.upper(i.wrapping_sub(1)).as_deref() {
                 Some("ROW" | "ROWS") => Ok(()),
                 _ => self.refuse(i, "FETCH (a cursor)".into(), None),
@@ -399,6 +427,13 @@ mod tests {
         ("RAISERROR ('x', 10, 1) WITH LOG", false),
         ("KILL 53", false),
         ("DBCC CHECKDB", false),
+        ("DBCC TRACESTATUS(-1) WITH NO_INFOMSGS", true),
+        ("DBCC TRACESTATUS", true),
+        ("DBCC SQLPERF(LOGSPACE)", true),
+        ("DBCC SQLPERF('sys.dm_os_wait_stats', CLEAR)", false),
+        ("DBCC TRACEON(1117, -1)", false),
+        ("DBCC FREEPROCCACHE", false),
+        ("DBCC SHOW_STATISTICS ('dbo.T', PK_T)", true),
         ("SHUTDOWN WITH NOWAIT", false),
         ("GRANT CONTROL SERVER TO x", false),
         ("TRUNCATE TABLE t", false),

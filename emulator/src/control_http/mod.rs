@@ -11,6 +11,7 @@ mod entra;
 mod link;
 mod network;
 mod reply;
+mod resources;
 mod server;
 mod tables;
 

@@ -14,6 +14,7 @@
 //! | `POST /restart` | | starts it again (stopping it first if it runs) on the same port and data |
 //! | `POST /tables/{db}/{schema}/{table}/tamper` | `{"update": {"set": "Qty = Qty + 1", "where": "Id IN (7, 9)"}}`, `{"delete_where": "Id = 3"}` or `{"insert": "VALUES (…)"}` | changes rows on this server only, past the change log (no backup, restore or link replica carries it); answers `{"rows": n}` (tables.rs) |
 //! | `POST /tables/{db}/{schema}/{table}/corrupt` | `{"corrupt": true}` | DBCC CHECKDB reports the table's page unreadable (8939, 8928, 8989) until `false` (tables.rs) |
+//! | `GET`/`POST /resources`, `POST /query-workload` | | the resource model and workload generator ([`super::resources`]) |
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -45,6 +46,7 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/restore-time", post(restore_time))
         .route("/stop", post(stop))
         .route("/restart", post(restart))
+        .merge(super::resources::routes())
         .with_state(server)
 }
 

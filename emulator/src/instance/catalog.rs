@@ -93,6 +93,9 @@ impl Instance {
         inst.conn.execute_batch(undo::SCHEMA)?;
         inst.conn.execute_batch(sessions::SCHEMA)?;
         inst.conn.execute_batch(super::resource_views::SCHEMA)?;
+        // The resource DMVs' counters start with the instance.
+        inst.create_resource_model()
+            .map_err(|e| anyhow::anyhow!(e.text))?;
         super::server_objects::create_tables(&inst.conn)?;
         crate::hadr::schema::create_tables(&inst.conn)?;
         inst.recover_transactions().map_err(|e| {
@@ -110,7 +113,8 @@ impl Instance {
                 name nvarchar(128), database_id int, create_date datetime2, compatibility_level tinyint,
                 collation_name nvarchar(128), user_access_desc nvarchar(60), state tinyint, state_desc nvarchar(60),
                 recovery_model tinyint, recovery_model_desc nvarchar(60), is_read_only bit, is_encrypted bit,
-                containment tinyint, containment_desc nvarchar(60), is_accelerated_database_recovery_on bit
+                containment tinyint, containment_desc nvarchar(60), is_accelerated_database_recovery_on bit,
+                is_broker_enabled bit
             );"#,
         )?;
         self.conn.execute_batch(DATABASES_SCHEMA)?;

@@ -114,6 +114,14 @@ pub(crate) const OPTIONS: &[ConfigOption] = &[
     (16399, "polybase enabled", 0, 0, 1, "Configure SQL Server to connect to external data sources through PolyBase", true, false, 150),
 ];
 
+/// Options a later release removed: `SQL Mail XPs` went with SQL Mail, which SQL Server 2012
+/// removed ("Discontinued Database Engine functionality in SQL Server 2012": SQL Mail; use
+/// Database Mail). Listed by the 2008 and 2008 R2 personalities only (compatibility level 100).
+#[rustfmt::skip]
+pub(crate) const REMOVED_IN_2012: &[ConfigOption] = &[
+    (16385, "SQL Mail XPs", 0, 0, 1, "Enable or disable SQL Mail XPs", true, true, 100),
+];
+
 /// Options only a Managed Instance has ("ALTER DATABASE SET RECOVERY" on MI: the error can be
 /// suppressed by this option, message 41941).
 #[rustfmt::skip]
@@ -136,3 +144,16 @@ pub(crate) const MI_UNSUPPORTED: &[&str] = &[
     "scan for startup procs",
     "xp_cmdshell",
 ];
+
+impl super::Instance {
+    /// An option's (value, value_in_use) in `sys.configurations`, if the server has it.
+    pub fn configuration(&self, name: &str) -> Option<(i64, i64)> {
+        self.conn
+            .query_row(
+                r#"SELECT CAST(value AS int), CAST(value_in_use AS int) FROM main."sys.configurations" WHERE name = ?1 COLLATE NOCASE"#,
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok()
+    }
+}

@@ -52,7 +52,12 @@ impl Instance {
         self.conn.query_row(&sql, [name], |r| r.get(0)).ok()
     }
 
-    fn set_setting(&self, db: &str, name: &str, value: Option<&str>) -> Result<(), ServerMessage> {
+    pub(super) fn set_setting(
+        &self,
+        db: &str,
+        name: &str,
+        value: Option<&str>,
+    ) -> Result<(), ServerMessage> {
         let sql = format!(
             r#"INSERT OR REPLACE INTO {}."ferry.settings" VALUES (?1, ?2)"#,
             q(db)

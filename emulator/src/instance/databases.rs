@@ -84,18 +84,6 @@ impl Instance {
             );
             self.conn.execute_batch(&pragma).map_err(sqlite_error)?;
         }
-        // sys.tables, per database, over SQLite's own catalog. The view names `sqlite_master`
-        // unqualified (SQLite resolves it in the view's own schema) and is re-created on every
-        // attach: a restore under another name brings the source's file, and a view naming the
-        // source's schema would break every query of the new database.
-        // sys.objects likewise, for the objects the emulator keeps: user tables ("sys.objects
-        // (Transact-SQL)": type U, USER_TABLE; the emulator keeps no creation dates).
-        let view = format!(
-            r#"DROP VIEW IF EXISTS "{q}"."sys.tables"; CREATE VIEW "{q}"."sys.tables" AS SELECT substr(name, instr(name, '.') + 1) AS name, rowid AS object_id, 1 AS schema_id, 'USER_TABLE' AS type_desc FROM sqlite_master WHERE type = 'table' AND name LIKE '%.%' AND name NOT LIKE 'sys.%' AND name NOT LIKE 'ferry.%';
-               DROP VIEW IF EXISTS "{q}"."sys.objects"; CREATE VIEW "{q}"."sys.objects" AS SELECT substr(name, instr(name, '.') + 1) AS name, rowid AS object_id, NULL AS principal_id, 1 AS schema_id, 0 AS parent_object_id, 'U' AS type, 'USER_TABLE' AS type_desc, NULL AS create_date, NULL AS modify_date, 0 AS is_ms_shipped, 0 AS is_published, 0 AS is_schema_published FROM sqlite_master WHERE type = 'table' AND name LIKE '%.%' AND name NOT LIKE 'sys.%' AND name NOT LIKE 'ferry.%'"#,
-            q = name.replace('"', "\"\"")
-        );
-        self.conn.execute_batch(&view).map_err(sqlite_error)?;
         // sys.database_files and sys.filegroups, per database: one data and one log file, as
         // CREATE DATABASE without file options gives; ALTER DATABASE … ADD adds rows. Kept in
         // the database's own file, so a restore brings the source's file layout with it.
@@ -111,7 +99,15 @@ impl Instance {
             l = name.replace('\'', "''")
         );
         self.conn.execute_batch(&files).map_err(sqlite_error)?;
+        // CLR assemblies, Service Broker routes, FileTables (assemblies.rs, routes.rs,
+        // filetables.rs).
+        let facts = super::assemblies::schema(name, self.compatibility_level)
+            + &super::routes::schema(name)
+            + &super::filetables::schema(name);
+        self.conn.execute_batch(&facts).map_err(sqlite_error)?;
         self.ensure_database_principals(name)?;
+        // Schema objects and their catalog views (schema_objects).
+        self.ensure_object_catalog(name, system)?;
         if !system {
             let log = format!(
                 r#"CREATE TABLE IF NOT EXISTS "{q}"."{}" (lsn INTEGER PRIMARY KEY AUTOINCREMENT, sql TEXT NOT NULL)"#,
@@ -201,6 +197,7 @@ impl Instance {
                 name,
                 filename,
                 filegroup,
+                size_pages,
             } => {
                 // A file of a FILESTREAM or memory-optimized filegroup is a container:
                 // sys.database_files type 2 (FILESTREAM) for both ("sys.database_files").
@@ -222,8 +219,8 @@ impl Instance {
                     (0, "ROWS", space)
                 };
                 self.conn.execute(
-                    &format!(r#"INSERT INTO {q}."sys.database_files" SELECT (SELECT MAX(file_id) + 1 FROM {q}."sys.database_files"), ?1, ?2, ?3, ?4, ?5, 'ONLINE', 1024, -1, 8192"#),
-                    rusqlite::params![ty, desc, space, name, filename],
+                    &format!(r#"INSERT INTO {q}."sys.database_files" SELECT (SELECT MAX(file_id) + 1 FROM {q}."sys.database_files"), ?1, ?2, ?3, ?4, ?5, 'ONLINE', ?6, -1, 8192"#),
+                    rusqlite::params![ty, desc, space, name, filename, size_pages.unwrap_or(1024)],
                 )
             }
         };

@@ -104,7 +104,13 @@ impl Instance {
         );
         tables
             .into_iter()
-            .map(|(object_id, name)| {
+            .map(|(rowid, name)| {
+                // The id sys.objects and OBJECT_ID show for it.
+                let quoted = name
+                    .split_once('.')
+                    .map(|(s, t)| format!("[{s}].[{t}]"))
+                    .unwrap_or_else(|| name.clone());
+                let object_id = self.object_id(db, &quoted, None).unwrap_or(rowid);
                 let rows = self
                     .conn
                     .query_row(

@@ -334,6 +334,7 @@ impl Instance {
                         name: "XTP".into(),
                         filename: "XTP".into(),
                         filegroup: Some("XTP".into()),
+                        size_pages: None,
                     },
                 )?;
             }

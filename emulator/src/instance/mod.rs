@@ -4,6 +4,7 @@
 //! T-SQL column types kept as SQLite declared types so results come back typed exactly.
 //! Server-level catalog views (`sys.databases`, …) live in the connection's `main` schema.
 
+mod assemblies;
 mod audit_specs;
 mod audits;
 mod backup_devices;
@@ -23,6 +24,7 @@ mod division;
 mod effective_permissions;
 mod entra;
 mod event_sessions;
+mod filetables;
 pub(crate) mod hashing;
 mod integrity;
 mod link_replica;
@@ -30,6 +32,7 @@ mod linked_servers;
 mod login_access;
 mod login_changes;
 pub(crate) mod master_key;
+mod mi_files;
 mod mi_restore;
 mod msdb_agent;
 mod msdb_mail;
@@ -40,9 +43,20 @@ mod principal_basics;
 mod principal_setup;
 mod principals;
 mod query;
+mod query_hash;
+mod query_stats;
+mod query_store;
+mod query_store_record;
+mod query_store_schema;
+mod query_workload;
+mod read_views;
+mod resource_dmvs;
 mod resource_governor;
+mod resource_model;
 mod resource_views;
 mod restores;
+mod routes;
+mod schema_objects;
 mod security;
 mod server_objects;
 mod server_roles;
@@ -53,11 +67,14 @@ mod state;
 mod statistics;
 mod system_objects;
 mod tde;
+mod trace_flags;
 mod transactions;
 mod undo;
+mod wait_types;
 mod windows_groups;
 mod workload_groups;
 
+pub use assemblies::PermissionSet;
 pub use audit_specs::SpecChange;
 pub use audits::{AuditChange, AuditTarget, ServerAudit};
 pub(crate) use backup_devices::{blob_error, os_error};
@@ -75,8 +92,16 @@ pub use operations::{OperationProgress, OperationStart};
 pub use permissions::{Action, PermissionChange, Securable, is_server_permission};
 pub use principals::{LoginKind, LoginOptions, Password};
 pub(crate) use query::sqlite_error;
+pub use query_store::{
+    CaptureMode, QUERY_STORE_VIEWS, StoreChange, StoreOptions, StoreState, query_store_available,
+};
+pub use query_workload::{QueryWorkload, WorkloadQuery, WorkloadReport};
+pub use resource_dmvs::RESOURCE_DMVS;
 pub use resource_governor::PoolOptions;
+pub use resource_model::{ResourceChange, Resources};
 pub use resource_views::COMPUTED_VIEWS;
+pub use routes::RouteSpec;
+pub use schema_objects::object_property_types;
 pub use security::password_hash;
 pub(crate) use security::{guid_text, unique_bytes};
 pub use server_objects::SERVER_OBJECT_VIEWS;

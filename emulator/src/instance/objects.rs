@@ -1,17 +1,12 @@
-//! Objects in databases by name: `OBJECT_ID` ("OBJECT_ID (Transact-SQL)"). The emulator's
-//! objects are user tables; their ids are the ids `sys.tables` and `sys.objects` show.
+//! Objects in databases by name: `OBJECT_ID` ("OBJECT_ID (Transact-SQL)"). The ids are the
+//! ids `sys.objects` shows (schema_objects).
 
 use super::Instance;
-use super::query::q;
 
 impl Instance {
-    /// The id of `[db.][schema.]name` seen from database `current_db`, if it is a user table
-    /// (and `kind`, when given, is `U`). Names of temporary tables (`#t`) and of objects the
-    /// emulator does not keep (views, procedures, system objects) have none.
+    /// The id of `[db.][schema.]name` seen from database `current_db` (and of type `kind`,
+    /// when given). Names of temporary tables (`#t`) and of system objects have none.
     pub fn object_id(&self, current_db: &str, name: &str, kind: Option<&str>) -> Option<i64> {
-        if kind.is_some_and(|k| !k.trim().eq_ignore_ascii_case("U")) {
-            return None;
-        }
         let tokens = crate::syntax::tokenize(name).ok()?;
         let mut parts: Vec<Option<String>> = vec![None];
         for t in &tokens {
@@ -37,12 +32,6 @@ impl Instance {
             .flatten()
             .unwrap_or_else(|| current_db.to_owned());
         let info = self.database(&db)?;
-        let sql = format!(
-            r#"SELECT rowid FROM {}.sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE"#,
-            q(&info.name)
-        );
-        self.conn
-            .query_row(&sql, [format!("{schema}.{object}")], |r| r.get(0))
-            .ok()
+        self.object_id_in(&info.name, &schema, &object, kind)
     }
 }

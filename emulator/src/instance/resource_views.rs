@@ -97,6 +97,12 @@ impl Instance {
                     ],
                 )
                 .map_err(sqlite_error)?;
+            self.conn
+                .execute(
+                    r#"UPDATE "sys.databases" SET is_broker_enabled = ?2 WHERE name = ?1"#,
+                    rusqlite::params![name, self.broker_enabled(&name)],
+                )
+                .map_err(sqlite_error)?;
         }
         Ok(())
     }

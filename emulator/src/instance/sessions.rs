@@ -51,6 +51,7 @@ impl Instance {
 
     pub(super) fn forget_session(&mut self, spid: u16) {
         self.sessions.remove(&spid);
+        self.forget_trace_flags(spid);
     }
 
     /// The logged-in sessions, by session id.

@@ -2,7 +2,7 @@
 //! Mail's msdb tables, `sys.configurations` and `sys.messages`. Created when an instance is
 //! opened (idempotently: a reopened instance keeps what it had) and seeded the first time.
 
-use super::config_options::{MI_ONLY, MI_UNSUPPORTED, OPTIONS};
+use super::config_options::{MI_ONLY, MI_UNSUPPORTED, OPTIONS, REMOVED_IN_2012};
 use super::{Instance, msdb_agent, msdb_mail};
 use crate::personality::Personality;
 
@@ -33,8 +33,13 @@ impl Instance {
             let mi = p.is_managed_instance();
             let level = p.compatibility_level();
             let extra: &[_] = if mi { MI_ONLY } else { &[] };
+            let removed: &[_] = if !mi && level <= 100 {
+                REMOVED_IN_2012
+            } else {
+                &[]
+            };
             for (id, name, default, min, max, desc, dynamic, advanced, since) in
-                OPTIONS.iter().chain(extra)
+                OPTIONS.iter().chain(extra).chain(removed)
             {
                 if *since > level || (mi && MI_UNSUPPORTED.contains(name)) {
                     continue;

@@ -108,7 +108,7 @@ fn check_variables(step: &Step<'_>, declared: &mut Vec<String>) -> Result<(), Se
             }
         }
         // A trigger's body is its own module, compiled on its own: its variables are its own.
-        Step::Do(_, Plan::ServerObject(_)) => {}
+        Step::Do(_, Plan::ServerObject(_) | Plan::Objects(_)) => {}
         Step::Do(t, plan) => check(t, declared, matches!(plan, Plan::Exec(_)))?,
         Step::If {
             condition,
@@ -205,6 +205,13 @@ impl Run<'_> {
         if module_not_first {
             self.out
                 .push(Outcome::Error(super::server_ddl::not_first_in_batch()));
+            return Flow::Next;
+        }
+        if let Some(Step::Do(_, Plan::Objects(d))) = steps.iter().skip(1).find(
+            |s| matches!(s, Step::Do(_, Plan::Objects(d)) if super::objects_ddl::starts_batch(d)),
+        ) {
+            self.out
+                .push(Outcome::Error(super::objects_ddl::not_first_in_batch(d)));
             return Flow::Next;
         }
         sql.clone_into(&mut self.text);
@@ -367,7 +374,8 @@ impl Run<'_> {
             | Plan::AddFile(..)
             | Plan::SetEncryption(..)
             | Plan::SetAcceleratedRecovery(..)
-            | Plan::SetContainment(..) => Some(226),
+            | Plan::SetContainment(..)
+            | Plan::QueryStore(..) => Some(226),
             Plan::DropDatabase(_) => Some(574),
             Plan::Backup(_) | Plan::Restore(_) => Some(3021),
             _ => None,
@@ -517,6 +525,8 @@ impl Run<'_> {
             }
             Plan::CreateDatabase(name) => {
                 inst.create_database(name).map_err(one)?;
+                inst.new_database_query_store(name, self.base.personality)
+                    .map_err(one)?;
                 done(&mut self.out);
             }
             Plan::DropDatabase(name) => {
@@ -557,7 +567,14 @@ impl Run<'_> {
                 inst.set_containment(db, *partial).map_err(one)?;
                 done(&mut self.out);
             }
+            Plan::QueryStore(db, change) => {
+                super::query_store_ddl::apply(db, change, &self.view(), inst).map_err(one)?;
+                done(&mut self.out);
+            }
             Plan::AddFile(db, change) => {
+                if mi {
+                    inst.refuse_on_managed_instance(db, change).map_err(one)?;
+                }
                 inst.add_file(db, change).map_err(one)?;
                 done(&mut self.out);
             }
@@ -581,6 +598,16 @@ impl Run<'_> {
                     _ => Outcome::Error(m),
                 }));
                 done(&mut self.out);
+            }
+            Plan::Objects(ddl) => {
+                let view = self.view();
+                super::objects_ddl::apply(ddl, &self.text, &view, inst)?;
+                done(&mut self.out);
+            }
+            Plan::Facts(f) => {
+                let view = self.view();
+                let out = super::facts_ddl::apply(f, &view, &self.database, inst).map_err(one)?;
+                self.out.extend(out);
             }
             Plan::Hadr(h) => {
                 crate::hadr::statements::apply(h, self.view().personality, inst).map_err(one)?;

@@ -38,7 +38,7 @@ pub(super) fn parse_add(st: &[Token]) -> Result<FileChange, ServerMessage> {
         .iter()
         .position(|t| t.is_punct(")"))
         .ok_or_else(|| syntax_error("FILE"))?;
-    let (mut name, mut filename) = (None, None);
+    let (mut name, mut filename, mut size_pages) = (None, None, None);
     let inner = &rest[2..close];
     for (i, t) in inner.iter().enumerate() {
         if inner.get(i + 1).is_some_and(|x| x.is_punct("=")) {
@@ -46,6 +46,8 @@ pub(super) fn parse_add(st: &[Token]) -> Result<FileChange, ServerMessage> {
                 name = word(inner.get(i + 2));
             } else if t.is("FILENAME") {
                 filename = word(inner.get(i + 2));
+            } else if t.is("SIZE") {
+                size_pages = Some(super::file_size::pages(&inner[i + 2..])?);
             }
         }
     }
@@ -62,5 +64,6 @@ pub(super) fn parse_add(st: &[Token]) -> Result<FileChange, ServerMessage> {
         name: name.ok_or_else(|| syntax_error("FILE"))?,
         filename: filename.ok_or_else(|| syntax_error("FILE"))?,
         filegroup,
+        size_pages,
     })
 }

@@ -45,11 +45,10 @@ pub fn call(name: &str, args: &[Typed], env: &Env<'_>) -> Result<Typed, ServerMe
     Ok(match lower.as_str() {
         "serverproperty" => {
             arity(name, args, 1, 1)?;
-            (
-                SqlType::SqlVariant,
-                s.personality
-                    .server_property(&text_of(arg(0)?).unwrap_or_default()),
-            )
+            let property = text_of(arg(0)?).unwrap_or_default();
+            let v = super::server_facts::property(&property, env)
+                .unwrap_or_else(|| s.personality.server_property(&property));
+            (SqlType::SqlVariant, v)
         }
         // DB_NAME([id]): the current database's name, or the name of database `id`.
         "db_name" => {
@@ -87,6 +86,51 @@ pub fn call(name: &str, args: &[Typed], env: &Env<'_>) -> Result<Typed, ServerMe
             let kind = text_of(arg(1)?);
             let id = object.and_then(|o| env.inst.object_id(s.database, &o, kind.as_deref()));
             (SqlType::Int, id.map_or(Value::Null, Value::Int))
+        }
+        // OBJECT_NAME(id [, database_id]), OBJECT_SCHEMA_NAME(id [, database_id]),
+        // OBJECTPROPERTY(id, property): NULL for what is not found (objects_ddl/functions.rs
+        // does the same inside queries).
+        "object_name" | "object_schema_name" | "objectproperty" => {
+            let property = lower == "objectproperty";
+            if property {
+                arity(name, args, 2, 2)?;
+            } else {
+                arity(name, args, 1, 2)?;
+            }
+            let id = arg(0)?.1;
+            let db = match (property, args.get(1)) {
+                (false, Some(_)) => match arg(1)?.1 {
+                    Value::Null => None,
+                    v => {
+                        let n = types::int(&v);
+                        env.inst
+                            .databases()
+                            .find(|d| d.id == n)
+                            .map(|d| d.name.clone())
+                    }
+                },
+                _ => Some(s.database.to_owned()),
+            };
+            let found = |f: &dyn Fn(&str, i64) -> Option<String>| match (&id, &db) {
+                (Value::Null, _) | (_, None) => None,
+                (v, Some(d)) => f(d, types::int(v)),
+            };
+            match lower.as_str() {
+                "object_name" => nvarchar(found(&|d, i| env.inst.object_name(d, i)), 128),
+                "object_schema_name" => {
+                    nvarchar(found(&|d, i| env.inst.object_schema_name(d, i)), 128)
+                }
+                _ => {
+                    let p = text_of(arg(1)?).unwrap_or_default();
+                    let v =
+                        found(&|d, i| env.inst.object_property(d, i, &p).map(|n| n.to_string()));
+                    (
+                        SqlType::Int,
+                        v.and_then(|n| n.parse().ok())
+                            .map_or(Value::Null, Value::Int),
+                    )
+                }
+            }
         }
         // XACT_STATE(): 1 in a committable transaction, 0 outside one.
         "xact_state" => {

@@ -71,6 +71,8 @@ pub enum Plan<'t> {
     SetAcceleratedRecovery(String, bool, Option<String>),
     /// ALTER DATABASE … SET CONTAINMENT = PARTIAL (true) | NONE.
     SetContainment(String, bool),
+    /// ALTER DATABASE … SET QUERY_STORE … (sql/query_store_ddl.rs).
+    QueryStore(String, crate::instance::StoreChange),
     Restore(RestoreSpec),
     BeginTran(Option<String>),
     Commit,
@@ -88,6 +90,10 @@ pub enum Plan<'t> {
     CheckDb(super::maintenance::CheckDb),
     /// Endpoints and availability groups (hadr::ddl).
     Hadr(crate::hadr::ddl::HadrStatement),
+    /// Modules, indexes, constraints and schemas in a database (objects_ddl).
+    Objects(crate::statement::ObjectDdl),
+    /// Assemblies, routes, the broker's state and trace flags (facts_ddl).
+    Facts(super::facts_ddl::FactsStatement),
 }
 
 /// A transaction's name after BEGIN/COMMIT/ROLLBACK/SAVE [TRAN[SACTION]].
@@ -121,6 +127,12 @@ pub fn plan(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
     }
     if let Some(c) = super::maintenance::parse(st) {
         return c.map(Plan::CheckDb);
+    }
+    if let Some(o) = super::objects_ddl::parse(st) {
+        return o.map(Plan::Objects);
+    }
+    if let Some(f) = super::facts_ddl::parse(st) {
+        return f.map(Plan::Facts);
     }
     if first.is("BACKUP") {
         return backup::parse_backup(st).map(Plan::Backup);
@@ -408,6 +420,9 @@ fn plan_alter_database(st: &[Token]) -> Result<Plan<'_>, ServerMessage> {
             _ => return Err(near(&st[6..])),
         };
         return Ok(Plan::SetContainment(name, partial));
+    }
+    if word_at(3, "SET") && word_at(4, "QUERY_STORE") {
+        return super::query_store_ddl::parse(&st[5..]).map(|c| Plan::QueryStore(name, c));
     }
     if word_at(3, "ADD") {
         return parse_add(&st[4..]).map(|c| Plan::AddFile(name, c));

@@ -510,6 +510,7 @@ fn resolve(
     if schema.eq_ignore_ascii_case("sys") {
         for (views, at) in [
             (SESSION_VIEWS, "temp"),
+            (crate::instance::RESOURCE_DMVS, "temp"),
             (SERVER_VIEWS, "main"),
             (crate::instance::SERVER_OBJECT_VIEWS, "main"),
             (crate::hadr::schema::CATALOG_VIEWS, "main"),

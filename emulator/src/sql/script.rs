@@ -215,6 +215,10 @@ fn statement_end(t: &[Token], start: usize) -> usize {
     {
         return t.len();
     }
+    // So do CREATE OR ALTER and ALTER of a module.
+    if super::objects_ddl::is_module_statement(&t[start..]) {
+        return t.len();
+    }
     let mut nesting = Nesting::default();
     // Words the statement so far still takes as its own, once each.
     let mut own_select = matches!(first.as_str(), "INSERT" | "WITH");
@@ -248,10 +252,12 @@ fn statement_end(t: &[Token], start: usize) -> usize {
                     // ALTER RESOURCE GOVERNOR RECONFIGURE ("ALTER RESOURCE GOVERNOR").
                     "RECONFIGURE" => prev == "GOVERNOR",
                     // DROP TRIGGER IF EXISTS … ("DROP TRIGGER (Transact-SQL)").
+                    // … and DROP ASSEMBLY | VIEW | PROCEDURE | FUNCTION | INDEX | SCHEMA | TABLE IF EXISTS,
+                    // ALTER TABLE … DROP CONSTRAINT IF EXISTS.
                     "IF" => {
-                        first == "DROP"
-                            && word(t.get(start + 1)).as_deref() == Some("TRIGGER")
-                            && word(t.get(i + 1)).as_deref() == Some("EXISTS")
+                        word(t.get(i + 1)).as_deref() == Some("EXISTS")
+                            && ((first == "DROP" && i == start + 2)
+                                || (first == "ALTER" && prev == "CONSTRAINT"))
                     }
                     // GRANT … WITH GRANT OPTION; ALTER AVAILABILITY GROUP [ag] GRANT|DENY
                     // CREATE ANY DATABASE ("ALTER AVAILABILITY GROUP").

@@ -18,6 +18,9 @@ const INLINED: &[&str] = &[
     "DB_NAME",
     "DB_ID",
     "OBJECT_ID",
+    "OBJECT_NAME",
+    "OBJECT_SCHEMA_NAME",
+    "OBJECTPROPERTY",
     "SUSER_SNAME",
     "SUSER_NAME",
     "USER_NAME",
@@ -154,12 +157,24 @@ pub(super) fn table_statement(
     s: &SessionView<'_>,
     inst: &mut Instance,
 ) -> Result<Outcome, ServerMessage> {
-    let tokens = &inline_server_functions(tokens, &Env { s, inst });
+    // CREATE TABLE: its definition for the catalog, and the statement SQLite can take.
+    let (table_def, tokens) = match super::objects_ddl::read_table(tokens) {
+        Some(r) => {
+            let (def, cleaned) = r?;
+            (Some(def), cleaned)
+        }
+        None => (None, tokens.to_vec()),
+    };
+    let tokens = &inline_server_functions(&tokens, &Env { s, inst });
     let tokens = &super::select_alias::rewrite(tokens);
+    let tokens = &super::objects_ddl::rewrite_object_functions(tokens, s.database);
     let in_memory = memory_optimized(tokens);
     let tokens = in_memory.as_deref().unwrap_or(tokens);
+    let tokens = &super::dmv_calls::rewrite(tokens)?;
+    inst.prepare_read_views(tokens, s.personality)?;
     refresh_session_views(tokens, s, inst)?;
     refresh_resource_views(tokens, s, inst)?;
+    super::objects_ddl::refresh_stats(tokens, s.database, inst)?;
     crate::hadr::fabric::refresh(tokens, s.personality, inst)?;
     let rw = rewrite::rewrite(tokens, s.database, inst)?;
     let mut params = Vec::with_capacity(rw.params.len());
@@ -194,6 +209,14 @@ pub(super) fn table_statement(
     {
         inst.before_write(db, table)?;
     }
+    // The catalog rows of the table made or dropped, checked before SQLite changes anything.
+    let catalog = match (&rw.target_table, &table_def) {
+        (Some((db, table)), Some(def)) if creating => {
+            Some(inst.plan_new_table(db, table, def, &types::now_text())?)
+        }
+        (Some((db, table)), _) if dropping => Some(inst.plan_drop_table(db, table, table)?),
+        _ => None,
+    };
     let dropped_aside = match (&rw.target_table, dropping) {
         (Some((db, table)), true) => inst.drop_table_in_transaction(db, table)?,
         _ => false,
@@ -203,6 +226,9 @@ pub(super) fn table_statement(
     } else {
         inst.execute(&rw.sql, &params)?
     };
+    if let (Some(rows), Some((db, _))) = (&catalog, &rw.target_table) {
+        inst.record_catalog(db, rows)?;
+    }
     if creating && let Some((db, table)) = &rw.target_table {
         inst.created_table(db, table)?;
         if in_memory.is_some() {

@@ -32,5 +32,7 @@ pub enum FileChange {
         name: String,
         filename: String,
         filegroup: Option<String>,
+        /// SIZE, in 8 KB pages ("sys.database_files": size "in 8-KB pages"); None: 8 MB.
+        size_pages: Option<i64>,
     },
 }

@@ -3,6 +3,8 @@
 
 mod backup;
 mod file_change;
+mod objects;
 
 pub use backup::{BackupSpec, Device, RestoreKind, RestoreSpec};
 pub use file_change::{FileChange, FilegroupKind};
+pub use objects::*;

@@ -1,6 +1,8 @@
 //! Helpers: start an emulated server on a free port and connect tiberius to it with TLS.
 #![allow(dead_code)]
 
+pub mod catalog;
+pub mod catalog_rows;
 pub mod dms_rig;
 pub mod link_rig;
 pub mod lrs_rig;

@@ -87,6 +87,8 @@ pub enum ObjectStatus {
     Failed,
     Refused,
     Conflict,
+    Passed,
+    Blocked,
 }
 
 impl ObjectStatus {
@@ -99,6 +101,8 @@ impl ObjectStatus {
             ObjectStatus::Failed => "failed",
             ObjectStatus::Refused => "refused",
             ObjectStatus::Conflict => "conflict",
+            ObjectStatus::Passed => "passed",
+            ObjectStatus::Blocked => "blocked",
         }
     }
 }
@@ -113,6 +117,8 @@ impl From<PluginObjectStatus> for ObjectStatus {
             PluginObjectStatus::Failed => ObjectStatus::Failed,
             PluginObjectStatus::Refused => ObjectStatus::Refused,
             PluginObjectStatus::Conflict => ObjectStatus::Conflict,
+            PluginObjectStatus::Passed => ObjectStatus::Passed,
+            PluginObjectStatus::Blocked => ObjectStatus::Blocked,
         }
     }
 }
@@ -129,6 +135,22 @@ pub struct ObjectRow {
     pub notes: Option<String>,
 }
 
+/// A chart for the report: grouped bars, one group per label, one bar per series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chart {
+    pub title: String,
+    pub unit: String,
+    pub labels: Vec<String>,
+    pub series: Vec<ChartSeries>,
+}
+
+/// One series of a [`Chart`]: one value per label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartSeries {
+    pub name: String,
+    pub values: Vec<f64>,
+}
+
 /// Something a plugin emitted during a call: the part of [`RunEvent`] a plugin can cause.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
@@ -139,6 +161,7 @@ pub enum PluginEvent {
     },
     Progress(Progress),
     Row(ObjectRow),
+    Chart(Chart),
     /// A plugin read a secret's value (the value is not recorded).
     SecretRevealed {
         label: String,

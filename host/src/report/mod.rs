@@ -2,12 +2,13 @@
 //! object row, built from the journal and written as JSON, Markdown and a self-contained HTML
 //! page a DBA can mail around.
 
+mod chart;
 mod model;
 mod render;
 
 use std::path::{Path, PathBuf};
 
-pub use model::{DatabaseReport, ObjectReport, RunReport, StepReport};
+pub use model::{ChartReport, DatabaseReport, ObjectReport, RunReport, StepReport};
 
 /// Writes `report.json`, `report.md` and `report.html` into `dir` (each through a temporary
 /// file and a rename, so a reader never sees half a report); returns the HTML report's path.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::events::{ObjectRow, PluginEvent, RunEvent};
+use crate::events::{Chart, ObjectRow, PluginEvent, RunEvent};
 use crate::journal::{ItemStatus, Journal};
 
 /// A whole run.
@@ -21,6 +21,8 @@ pub struct RunReport {
     pub databases: Vec<DatabaseReport>,
     /// Every object row the plugins reported, in order.
     pub objects: Vec<ObjectReport>,
+    /// Every chart the plugins drew, in order.
+    pub charts: Vec<ChartReport>,
 }
 
 /// One database across its steps.
@@ -60,6 +62,15 @@ pub struct ObjectReport {
     pub step: String,
     #[serde(flatten)]
     pub row: ObjectRow,
+}
+
+/// A `report.add-chart` chart, with the database and step it belongs to.
+#[derive(Debug, Serialize)]
+pub struct ChartReport {
+    pub database: String,
+    pub step: String,
+    #[serde(flatten)]
+    pub chart: Chart,
 }
 
 fn status_name(s: ItemStatus) -> &'static str {
@@ -155,6 +166,17 @@ impl RunReport {
                 _ => None,
             })
             .collect();
+        let charts = events
+            .iter()
+            .filter_map(|e| match &e.event {
+                RunEvent::Plugin(PluginEvent::Chart(chart)) => Some(ChartReport {
+                    database: e.item.clone().unwrap_or_default(),
+                    step: e.step.clone().unwrap_or_default(),
+                    chart: chart.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
         let count = |o: &str| databases.iter().filter(|d| d.outcome == o).count();
         Ok(RunReport {
             migration: migration.name.clone(),
@@ -166,6 +188,7 @@ impl RunReport {
             other: databases.len() - count("done") - count("failed"),
             databases,
             objects,
+            charts,
         })
     }
 }

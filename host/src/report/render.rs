@@ -87,13 +87,20 @@ pub fn markdown(r: &RunReport) -> String {
             );
         }
     }
+    if !r.charts.is_empty() {
+        let _ = writeln!(s, "\n## Charts\n");
+        for c in &r.charts {
+            let _ = writeln!(s, "{}", super::chart::table(c));
+        }
+    }
     s
 }
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 8px;\
 text-align:left;vertical-align:top}th{background:#f3f3f3}.done,.migrated{color:#176b2c}\
-.failed{color:#b3261e;font-weight:600}.skipped,.pending,.warning{color:#8a6d00}";
+.failed,.blocked{color:#b3261e;font-weight:600}.skipped,.pending,.warning{color:#8a6d00}\
+.passed{color:#176b2c}figure{margin:1em 0}";
 
 pub fn html(r: &RunReport) -> String {
     let mut s = String::new();
@@ -151,6 +158,12 @@ pub fn html(r: &RunReport) -> String {
             );
         }
         s.push_str("</table>");
+    }
+    if !r.charts.is_empty() {
+        s.push_str("<h2>Charts</h2>");
+        for c in &r.charts {
+            s.push_str(&super::chart::svg(c));
+        }
     }
     s.push_str("</body></html>\n");
     s

@@ -75,6 +75,7 @@ pub struct Budget {
     pub log_bytes: usize,
     pub log_dropped: bool,
     pub rows: usize,
+    pub charts: usize,
     pub progress_updates: usize,
 }
 

@@ -49,19 +49,9 @@ impl FamilyConfig {
     }
 }
 
-/// Windows accounts → Microsoft Entra principals. Managed Instance has no Windows
-/// authentication: each `DOMAIN\name` login becomes `CREATE LOGIN [...] FROM EXTERNAL
-/// PROVIDER`, and each database user of it is remapped to that login.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct EntraMap {
-    /// NetBIOS domain → UPN suffix: `CONTOSO = "contoso.com"` maps the Windows user
-    /// `CONTOSO\bob` to `bob@contoso.com` and the group `CONTOSO\DBAs` to the Entra group
-    /// `DBAs`. Domains compare case-insensitively.
-    pub domains: BTreeMap<String, String>,
-    /// Explicit mappings, which win over `domains`: `"CONTOSO\\svc_app" = "svc-app@contoso.com"`.
-    pub principals: BTreeMap<String, String>,
-}
+/// The Windows → Microsoft Entra mapping, shared with `assess` (which says before anything runs
+/// which Windows logins it leaves unmapped).
+pub use ferry_sdk::entra::EntraMap;
 
 /// The `instance-objects` step's `[steps.config]`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -327,13 +327,8 @@ impl Plugin for InstanceObjects {
     }
 
     fn validate(config: &Config) -> Result<Vec<Warning>> {
-        for (k, v) in config.entra.domains.iter().chain(&config.entra.principals) {
-            if k.trim().is_empty() || v.trim().is_empty() {
-                return Err(Error::invalid_config(
-                    Some("entra"),
-                    "an Entra mapping entry has an empty side",
-                ));
-            }
+        if let Some(why) = config.entra.problem() {
+            return Err(Error::invalid_config(Some("entra"), why));
         }
         Ok(Vec::new())
     }

@@ -5,6 +5,7 @@
 mod capacity;
 mod layout;
 mod refusal;
+mod resources;
 mod restore_errors;
 mod tde;
 mod tier;
@@ -12,6 +13,9 @@ mod tier;
 pub use capacity::{Instance, capacity_stop};
 pub use layout::{DbFile, FileKind, FileLayout, FilegroupKind, layout_note, layout_stop};
 pub use refusal::Refusal;
+pub use resources::{
+    MEMORY_GB_PER_VCORE, STORAGE_STEP_GB, TierLimits, VCORE_CHOICES, gp_file_iops,
+};
 pub use restore_errors::meaning;
 pub use tde::tde_stop;
 pub use tier::Tier;

@@ -1,0 +1,297 @@
+//! Wait statistics by category. Query Store (SQL Server 2017 and later, Managed Instance)
+//! already sums each database's query waits by category (sys.query_store_wait_stats);
+//! sys.dm_os_wait_stats counts every wait type of the whole instance since it started, so its
+//! window is the difference of two reads, grouped into the same categories by the mapping
+//! table of the sys.query_store_wait_stats page ("Wait categories mapping table",
+//! learn.microsoft.com/sql/relational-databases/system-catalog-views/
+//! sys-query-store-wait-stats-transact-sql). Idle waits are left out: they measure
+//! background tasks sleeping, not work waiting.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One category's wait time over the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitFigure {
+    /// `wait_category_desc` as Query Store spells it ("Buffer IO", "Lock", …).
+    pub category: String,
+    pub wait_ms: f64,
+}
+
+/// A capture's waits: either source may be missing (no Query Store wait capture; no second
+/// read of the DMV when the capture did not wait).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Waits {
+    /// sys.query_store_wait_stats over the window: this database's queries only.
+    pub query_store: Option<Vec<WaitFigure>>,
+    /// sys.dm_os_wait_stats, the difference over the window: the whole instance.
+    pub instance: Option<Vec<WaitFigure>>,
+    /// The instance's counters went down between the reads (a restart or
+    /// `DBCC SQLPERF('sys.dm_os_wait_stats', CLEAR)`): the second read alone was used for them.
+    pub instance_reset: bool,
+}
+
+/// A read of sys.dm_os_wait_stats: `wait_time_ms` by `wait_type` (idle types left out).
+pub type Snapshot = BTreeMap<String, i64>;
+
+/// The category of a wait type, by the documented mapping (`%` there is a prefix here).
+pub fn category(wait_type: &str) -> &'static str {
+    let w = wait_type.to_ascii_uppercase();
+    let w = w.as_str();
+    let any = |names: &[&str]| names.contains(&w);
+    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| w.starts_with(p));
+    // Exceptions first: the table files these under another category than their prefix.
+    if w == "BROKER_RECEIVE_WAITFOR" {
+        return "User Wait";
+    }
+    if w == "HADR_THROTTLE_LOG_RATE_GOVERNOR" {
+        return "Log Rate Governor";
+    }
+    if any(&[
+        "LAZYWRITER_SLEEP",
+        "SQLTRACE_BUFFER_FLUSH",
+        "SQLTRACE_INCREMENTAL_FLUSH_SLEEP",
+        "SQLTRACE_WAIT_ENTRIES",
+        "FT_IFTS_SCHEDULER_IDLE_WAIT",
+        "XE_DISPATCHER_WAIT",
+        "REQUEST_FOR_DEADLOCK_SEARCH",
+        "LOGMGR_QUEUE",
+        "ONDEMAND_TASK_QUEUE",
+        "CHECKPOINT_QUEUE",
+        "XE_TIMER_EVENT",
+    ]) || starts(&["SLEEP_"])
+    {
+        return "Idle";
+    }
+    let table: &[(&str, &[&str], &[&str])] = &[
+        ("CPU", &["SOS_SCHEDULER_YIELD"], &[]),
+        ("Worker Thread", &["THREADPOOL"], &[]),
+        ("Lock", &[], &["LCK_M_"]),
+        ("Latch", &[], &["LATCH_"]),
+        ("Buffer Latch", &[], &["PAGELATCH_"]),
+        ("Buffer IO", &[], &["PAGEIOLATCH_"]),
+        ("Compilation", &["RESOURCE_SEMAPHORE_QUERY_COMPILE"], &[]),
+        ("SQL CLR", &[], &["CLR", "SQLCLR"]),
+        ("Mirroring", &[], &["DBMIRROR"]),
+        (
+            "Transaction",
+            &["TRANSACTION_MUTEX"],
+            &["XACT", "DTC", "TRAN_MARKLATCH_", "MSQL_XACT_"],
+        ),
+        ("Preemptive", &[], &["PREEMPTIVE_"]),
+        ("Service Broker", &[], &["BROKER_"]),
+        (
+            "Tran Log IO",
+            &[
+                "LOGMGR",
+                "LOGBUFFER",
+                "LOGMGR_RESERVE_APPEND",
+                "LOGMGR_FLUSH",
+                "LOGMGR_PMM_LOG",
+                "CHKPT",
+                "WRITELOG",
+            ],
+            &[],
+        ),
+        (
+            "Network IO",
+            &[
+                "ASYNC_NETWORK_IO",
+                "NET_WAITFOR_PACKET",
+                "PROXY_NETWORK_IO",
+                "EXTERNAL_SCRIPT_NETWORK_IOF",
+            ],
+            &[],
+        ),
+        (
+            "Parallelism",
+            &["CXPACKET", "EXCHANGE"],
+            &["HT", "BMP", "BP"],
+        ),
+        (
+            "Memory",
+            &[
+                "RESOURCE_SEMAPHORE",
+                "CMEMTHREAD",
+                "CMEMPARTITIONED",
+                "EE_PMOLOCK",
+                "MEMORY_ALLOCATION_EXT",
+                "RESERVED_MEMORY_ALLOCATION_EXT",
+                "MEMORY_GRANT_UPDATE",
+            ],
+            &[],
+        ),
+        ("User Wait", &["WAITFOR", "WAIT_FOR_RESULTS"], &[]),
+        (
+            "Tracing",
+            &[
+                "TRACEWRITE",
+                "SQLTRACE_LOCK",
+                "SQLTRACE_FILE_BUFFER",
+                "SQLTRACE_FILE_WRITE_IO_COMPLETION",
+                "SQLTRACE_FILE_READ_IO_COMPLETION",
+                "SQLTRACE_PENDING_BUFFER_WRITERS",
+                "SQLTRACE_SHUTDOWN",
+                "QUERY_TRACEOUT",
+                "TRACE_EVTNOTIF",
+            ],
+            &[],
+        ),
+        (
+            "Full Text Search",
+            &[
+                "FT_RESTART_CRAWL",
+                "FULLTEXT GATHERER",
+                "MSSEARCH",
+                "FT_METADATA_MUTEX",
+                "FT_IFTSHC_MUTEX",
+                "FT_IFTSISM_MUTEX",
+                "FT_IFTS_RWLOCK",
+                "FT_COMPROWSET_RWLOCK",
+                "FT_MASTER_MERGE",
+                "FT_PROPERTYLIST_CACHE",
+                "FT_MASTER_MERGE_COORDINATOR",
+                "PWAIT_RESOURCE_SEMAPHORE_FT_PARALLEL_QUERY_SYNC",
+            ],
+            &[],
+        ),
+        (
+            "Other Disk IO",
+            &[
+                "ASYNC_IO_COMPLETION",
+                "IO_COMPLETION",
+                "BACKUPIO",
+                "WRITE_COMPLETION",
+                "IO_QUEUE_LIMIT",
+                "IO_RETRY",
+            ],
+            &[],
+        ),
+        (
+            "Replication",
+            &[
+                "REPLICA_WRITES",
+                "FCB_REPLICA_WRITE",
+                "FCB_REPLICA_READ",
+                "PWAIT_HADRSIM",
+            ],
+            &["SE_REPL_", "REPL_", "HADR_", "PWAIT_HADR_"],
+        ),
+        (
+            "Log Rate Governor",
+            &[
+                "LOG_RATE_GOVERNOR",
+                "POOL_LOG_RATE_GOVERNOR",
+                "INSTANCE_LOG_RATE_GOVERNOR",
+            ],
+            &[],
+        ),
+    ];
+    // Exact names before prefixes: RESOURCE_SEMAPHORE_QUERY_COMPILE is Compilation, not the
+    // Memory category's RESOURCE_SEMAPHORE.
+    for (cat, names, _) in table {
+        if any(names) {
+            return cat;
+        }
+    }
+    for (cat, _, prefixes) in table {
+        if starts(prefixes) {
+            return cat;
+        }
+    }
+    "Unknown"
+}
+
+/// The window's waits by category from two reads; `reset` when a counter went down.
+pub fn delta(start: &Snapshot, end: &Snapshot) -> (Vec<WaitFigure>, bool) {
+    let mut reset = false;
+    let mut by: BTreeMap<&'static str, f64> = BTreeMap::new();
+    for (wait_type, &ms) in end {
+        let before = start.get(wait_type).copied().unwrap_or(0);
+        let d = if ms < before {
+            reset = true;
+            ms
+        } else {
+            ms - before
+        };
+        if d > 0 {
+            *by.entry(category(wait_type)).or_default() += d as f64;
+        }
+    }
+    (figures(by), reset)
+}
+
+/// Figures by category, the largest first.
+pub fn figures(by: BTreeMap<&str, f64>) -> Vec<WaitFigure> {
+    let mut out: Vec<WaitFigure> = by
+        .into_iter()
+        .filter(|(c, _)| *c != "Idle")
+        .map(|(c, ms)| WaitFigure {
+            category: c.to_owned(),
+            wait_ms: ms,
+        })
+        .collect();
+    out.sort_by(|a, b| b.wait_ms.total_cmp(&a.wait_ms));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_types_fall_in_the_documented_categories() {
+        for (w, c) in [
+            ("PAGEIOLATCH_SH", "Buffer IO"),
+            ("PAGELATCH_EX", "Buffer Latch"),
+            ("LCK_M_X", "Lock"),
+            ("SOS_SCHEDULER_YIELD", "CPU"),
+            ("RESOURCE_SEMAPHORE_QUERY_COMPILE", "Compilation"),
+            ("RESOURCE_SEMAPHORE", "Memory"),
+            ("BROKER_RECEIVE_WAITFOR", "User Wait"),
+            ("BROKER_TASK_STOP", "Service Broker"),
+            ("HADR_THROTTLE_LOG_RATE_GOVERNOR", "Log Rate Governor"),
+            ("HADR_SYNC_COMMIT", "Replication"),
+            ("WRITELOG", "Tran Log IO"),
+            ("CXPACKET", "Parallelism"),
+            ("ASYNC_NETWORK_IO", "Network IO"),
+            ("SLEEP_TASK", "Idle"),
+            ("LAZYWRITER_SLEEP", "Idle"),
+            ("writelog", "Tran Log IO"),
+            ("SOMETHING_NEW", "Unknown"),
+        ] {
+            assert_eq!(category(w), c, "{w}");
+        }
+    }
+
+    #[test]
+    fn the_window_is_the_difference_of_two_reads_without_idle_waits() {
+        let start: Snapshot = [("PAGEIOLATCH_SH".into(), 100), ("SLEEP_TASK".into(), 5)].into();
+        let end: Snapshot = [
+            ("PAGEIOLATCH_SH".into(), 400),
+            ("PAGEIOLATCH_EX".into(), 50),
+            ("LCK_M_S".into(), 20),
+            ("SLEEP_TASK".into(), 90_000),
+        ]
+        .into();
+        let (w, reset) = delta(&start, &end);
+        assert!(!reset);
+        assert_eq!(
+            w,
+            vec![
+                WaitFigure {
+                    category: "Buffer IO".into(),
+                    wait_ms: 350.0
+                },
+                WaitFigure {
+                    category: "Lock".into(),
+                    wait_ms: 20.0
+                },
+            ]
+        );
+        let (w, reset) = delta(&end, &start);
+        assert!(reset, "a counter that went down was reset");
+        assert_eq!(w[0].wait_ms, 100.0, "the second read alone counts");
+    }
+}
