@@ -25,9 +25,21 @@ impl StepData {
         label: &str,
         request: &ArmRequest,
     ) -> Result<(std::sync::Arc<crate::azure::ArmClient>, String), PluginError> {
-        self.check(Kind::Azure, label, access_for(&request.method))?;
+        let access = access_for(&request.method);
+        self.arm_target(label, access, &request.path, &request.api_version)
+    }
+
+    /// `label`'s client and the checked URL of `path`, after the grant check for `access`.
+    fn arm_target(
+        &self,
+        label: &str,
+        access: Access,
+        path: &str,
+        api_version: &str,
+    ) -> Result<(std::sync::Arc<crate::azure::ArmClient>, String), PluginError> {
+        self.check(Kind::Azure, label, access)?;
         let client = self.scope.azure.get(label)?;
-        let url = client.url(&request.path, &request.api_version)?;
+        let url = client.url(path, api_version)?;
         Ok((client, url))
     }
 
@@ -201,10 +213,7 @@ impl StepData {
         &self,
         r: &ArmReference,
     ) -> Result<(std::sync::Arc<crate::azure::ArmClient>, String), PluginError> {
-        self.check(Kind::Azure, &r.label, Access::Read)?;
-        let client = self.scope.azure.get(&r.label)?;
-        let url = client.url(&r.path, &r.api_version)?;
-        Ok((client, url))
+        self.arm_target(&r.label, Access::Read, &r.path, &r.api_version)
     }
 }
 
