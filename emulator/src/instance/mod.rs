@@ -19,6 +19,7 @@ mod convert_fn;
 mod database_names;
 mod database_options;
 mod databases;
+mod date_fn;
 mod db_users;
 mod division;
 mod effective_permissions;

@@ -7,6 +7,7 @@ mod handle;
 mod handshake;
 mod operations;
 mod options;
+mod query_workload;
 mod requests;
 mod session;
 mod shared;

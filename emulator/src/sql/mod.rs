@@ -13,6 +13,7 @@ mod call;
 mod certificate;
 pub(crate) mod convert;
 mod convert_calls;
+mod date_calls;
 mod ddl_events;
 mod divisor;
 mod dmv_calls;

@@ -162,7 +162,8 @@ pub fn rewrite(
     let hashed =
         super::hash_calls::rewrite_calls(tokens, &|| statement_columns(tokens, current_db, inst))?;
     let converted = super::convert_calls::rewrite_converts(&hashed)?;
-    let tokens: &[Token] = &converted;
+    let dated = super::date_calls::rewrite_dateadds(&converted)?;
+    let tokens: &[Token] = &dated;
     let mut out: Vec<String> = Vec::new();
     let mut params: Vec<String> = Vec::new();
     let mut param_slots: Vec<(usize, usize)> = Vec::new();

@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::model::{Capture, FORMAT, Origin, summarize, top};
 use crate::reads;
+use crate::reads::Since;
 use crate::server::{self, Facts};
 use crate::snapshot::{self, Cached, SNAPSHOT_ROWS};
 use crate::sql::rows;
-use crate::waits::{Snapshot, Waits, delta};
+use crate::waits::{Snapshot, WaitFigure, Waits, delta};
 
 /// A window under way: what was decided and read at its start. Journaled while it runs.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -30,6 +31,14 @@ pub struct Window {
     pub os_waits: Option<Snapshot>,
     /// sys.dm_exec_query_stats at the start (when captured from the plan cache).
     pub cache: Option<Vec<Cached>>,
+    /// The server's time at the start of a waited Query Store window, and Query Store's
+    /// totals and waits then, of the intervals ending after it (see [`reads`]).
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub store: Option<Vec<Cached>>,
+    #[serde(default)]
+    pub store_waits_start: Option<Vec<WaitFigure>>,
     pub notes: Vec<String>,
 }
 
@@ -123,6 +132,27 @@ pub fn begin(
         }
         w.cache = Some(kept);
     }
+    if origin == Origin::QueryStore && w.waits_window {
+        let (start, _) = server_now(cx, label, db)?;
+        let (rows, _) = reads::query_store(cx, label, db, Since::Start(&start))?;
+        let (kept, cut) = snapshot::keep(rows);
+        if cut {
+            w.notes.push(format!(
+                "Query Store held more than {SNAPSHOT_ROWS} plans at the window's start: the \
+                 smallest count with their interval's executions from before it"
+            ));
+        }
+        w.store = Some(kept);
+        if w.store_waits {
+            w.store_waits_start = Some(reads::query_store_waits(
+                cx,
+                label,
+                db,
+                Since::Start(&start),
+            )?);
+        }
+        w.started_at = Some(start);
+    }
     if w.waits_window {
         w.os_waits = Some(reads::os_waits(cx, label)?);
     }
@@ -142,14 +172,7 @@ pub fn finish(
     // The window ran at the level read at its start (the one this plugin set, when it set
     // one). A call made again after a kill that followed a raise reads the raised level
     // here, but the window it captures ran before: the start's level stays the capture's.
-    let now_sql = format!(
-        "SELECT SYSUTCDATETIME() AS now, d.compatibility_level \
-         FROM sys.databases AS d WHERE d.name = {}",
-        ferry_sdk::tsql_text::quote_text(&db)
-    );
-    let (now, _) = rows(cx, &label, &now_sql)?;
-    let captured_at = now.first().map(|r| text(r.first())).unwrap_or_default();
-    let end_level = now.first().map(|r| ferry_sdk::sql_value::int(r.get(1)));
+    let (captured_at, end_level) = server_now(cx, &label, &db)?;
     if let Some(level) = end_level.filter(|l| *l != w.facts.compatibility_level) {
         w.notes.push(format!(
             "the compatibility level was {} at the window's start and is {level} at its end",
@@ -158,7 +181,21 @@ pub fn finish(
     }
     let origin = w.origin.unwrap_or(Origin::ExecQueryStats);
     let (rows, truncated) = match origin {
-        Origin::QueryStore => reads::query_store(cx, &label, &db, cfg.window_minutes)?,
+        Origin::QueryStore => match (&w.started_at, w.store.take()) {
+            (Some(t), Some(start)) => {
+                let (end, truncated) = reads::query_store(cx, &label, &db, Since::Start(t))?;
+                (snapshot::delta(&start, &end), truncated)
+            }
+            _ => {
+                w.notes.push(
+                    "read from Query Store's history: its rows hold whole intervals, so the \
+                     totals per minute may count executions from up to an interval before the \
+                     window (averages per execution do not depend on that)"
+                        .into(),
+                );
+                reads::query_store(cx, &label, &db, Since::Last(cfg.window_secs()))?
+            }
+        },
         Origin::ExecQueryStats => {
             let (end, truncated) = reads::plan_cache(cx, &label, &db)?;
             let start = w.cache.take().unwrap_or_default();
@@ -167,12 +204,13 @@ pub fn finish(
     };
     let mut waits = Waits::default();
     if w.store_waits {
-        waits.query_store = Some(reads::query_store_waits(
-            cx,
-            &label,
-            &db,
-            cfg.window_minutes,
-        )?);
+        waits.query_store = Some(match (&w.started_at, &w.store_waits_start) {
+            (Some(t), Some(start)) => {
+                let end = reads::query_store_waits(cx, &label, &db, Since::Start(t))?;
+                crate::waits::less(&end, start)
+            }
+            _ => reads::query_store_waits(cx, &label, &db, Since::Last(cfg.window_secs()))?,
+        });
     }
     if let Some(start) = &w.os_waits {
         let end = reads::os_waits(cx, &label)?;
@@ -196,7 +234,7 @@ pub fn finish(
         engine_edition: w.facts.engine_edition,
         compatibility_level: w.facts.compatibility_level,
         origin,
-        window_minutes: cfg.window_minutes,
+        window_seconds: cfg.window_secs(),
         captured_at,
         queries,
         totals,
@@ -204,4 +242,22 @@ pub fn finish(
         truncated,
         notes: w.notes,
     })
+}
+
+/// The server's time (`SYSUTCDATETIME()`, as it sent it) and `db`'s compatibility level.
+fn server_now(
+    cx: &mut Context<'_, Config>,
+    label: &str,
+    db: &str,
+) -> Result<(String, Option<i64>)> {
+    let sql = format!(
+        "SELECT SYSUTCDATETIME() AS now, d.compatibility_level \
+         FROM sys.databases AS d WHERE d.name = {}",
+        ferry_sdk::tsql_text::quote_text(db)
+    );
+    let (now, _) = rows(cx, label, &sql)?;
+    Ok((
+        now.first().map(|r| text(r.first())).unwrap_or_default(),
+        now.first().map(|r| ferry_sdk::sql_value::int(r.get(1))),
+    ))
 }

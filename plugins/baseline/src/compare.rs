@@ -192,9 +192,14 @@ fn one_side(q: &Query, verdict: Verdict, after: bool) -> QueryComparison {
     }
 }
 
+/// A window's minutes (at least a second's worth, so nothing divides by zero).
+fn minutes(seconds: u64) -> f64 {
+    seconds.max(1) as f64 / 60.0
+}
+
 /// Totals per minute of window, so a history capture of another length still compares.
-fn per_minute(t: &Totals, minutes: u32) -> [f64; 4] {
-    let m = f64::from(minutes.max(1));
+fn per_minute(t: &Totals, seconds: u64) -> [f64; 4] {
+    let m = minutes(seconds);
     [
         t.cpu_us / m,
         t.duration_us / m,
@@ -204,8 +209,8 @@ fn per_minute(t: &Totals, minutes: u32) -> [f64; 4] {
 }
 
 fn ratios(before: &Capture, after: &Capture) -> Ratios {
-    let b = per_minute(&before.totals, before.window_minutes);
-    let a = per_minute(&after.totals, after.window_minutes);
+    let b = per_minute(&before.totals, before.window_seconds);
+    let a = per_minute(&after.totals, after.window_seconds);
     let per_exec = |x: &Totals, v: f64| crate::model::per(v, x.executions);
     let (bt, at) = (&before.totals, &after.totals);
     Ratios {
@@ -224,9 +229,9 @@ fn ratios(before: &Capture, after: &Capture) -> Ratios {
 
 fn compare_waits(
     before: &[WaitFigure],
-    bm: u32,
+    bm: u64,
     after: &[WaitFigure],
-    am: u32,
+    am: u64,
     j: Judge,
 ) -> Vec<WaitComparison> {
     let mut cats: Vec<&str> = before.iter().map(|w| w.category.as_str()).collect();
@@ -240,7 +245,7 @@ fn compare_waits(
             .find(|w| w.category == c)
             .map_or(0.0, |w| w.wait_ms)
     };
-    let (bm, am) = (f64::from(bm.max(1)), f64::from(am.max(1)));
+    let (bm, am) = (minutes(bm), minutes(am));
     let mut out: Vec<WaitComparison> = cats
         .into_iter()
         .map(|c| {
@@ -292,7 +297,7 @@ pub fn compare(before: &Capture, after: &Capture, j: Judge) -> Comparison {
         ratios: ratios(before, after),
         waits_source: waits_source.map(str::to_owned),
         waits: waits.map_or_else(Vec::new, |(b, a)| {
-            compare_waits(b, before.window_minutes, a, after.window_minutes, j)
+            compare_waits(b, before.window_seconds, a, after.window_seconds, j)
         }),
     }
 }

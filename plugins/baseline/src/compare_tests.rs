@@ -36,7 +36,7 @@ fn capture(minutes: u32, queries: Vec<Query>, waits: Option<Vec<WaitFigure>>) ->
         engine_edition: 3,
         compatibility_level: 130,
         origin: Origin::QueryStore,
-        window_minutes: minutes,
+        window_seconds: u64::from(minutes) * 60,
         captured_at: String::new(),
         queries,
         totals,

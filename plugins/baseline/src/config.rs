@@ -56,6 +56,11 @@ pub struct Config {
     /// Minutes of workload each capture covers.
     #[schemars(range(min = 1, max = 10080))]
     pub window_minutes: u32,
+    /// Seconds of workload each capture covers, in place of `window_minutes`: for rehearsals
+    /// against the emulator and tests, where a minute's window is too long. A real
+    /// workload needs minutes (Query Store aggregates per interval of at least a minute).
+    #[schemars(range(min = 1, max = 3600))]
+    pub window_seconds: Option<u32>,
     /// Wait `window_minutes` before capturing, so the capture covers the workload that runs
     /// meanwhile. `false`: capture at once what Query Store already holds for the last
     /// `window_minutes` (history). Waiting is forced where there is no history to read: when
@@ -104,6 +109,7 @@ impl Default for Config {
             baseline_from: None,
             baseline_path: "baseline/{db}.before.json".into(),
             window_minutes: 60,
+            window_seconds: None,
             wait: true,
             top: 25,
             regression_ratio: 1.5,
@@ -141,6 +147,16 @@ impl Config {
         }
         if !(1..=10080).contains(&self.window_minutes) {
             return Err(bad("window_minutes", "must be from 1 to 10080 (a week)"));
+        }
+        if let Some(s) = self.window_seconds
+            && !(1..=3600).contains(&s)
+        {
+            return Err(bad(
+                "window_seconds",
+                format!(
+                    "must be from 1 to 3600 (an hour; longer windows are window_minutes), not {s}"
+                ),
+            ));
         }
         if !(1..=100).contains(&self.top) {
             return Err(bad(
@@ -206,6 +222,12 @@ impl Config {
         }
     }
 
+    /// The window's length: `window_seconds` when set, else `window_minutes`.
+    pub fn window_secs(&self) -> u64 {
+        self.window_seconds
+            .map_or(u64::from(self.window_minutes) * 60, u64::from)
+    }
+
     pub fn object_name(&self, item: &str) -> String {
         self.baseline_path.replace("{db}", item)
     }
@@ -255,6 +277,11 @@ mod tests {
                 "regression_ratio",
             ),
             (serde_json::json!({"window_minutes": 0}), "window_minutes"),
+            (serde_json::json!({"window_seconds": 0}), "window_seconds"),
+            (
+                serde_json::json!({"window_seconds": 3601}),
+                "window_seconds",
+            ),
             (serde_json::json!({"top": 0}), "top"),
             (serde_json::json!({"top": 101}), "top"),
             (serde_json::json!({"min_executions": 0}), "min_executions"),

@@ -4,7 +4,7 @@
 //!
 //! A migration has two steps of this plugin: `phase = "before"` on the source before cutover
 //! and `phase = "after"` on the MI once the database is there. Each turns Query Store on when
-//! asked (`enable_query_store`), waits a window (`window_minutes`) while the workload runs,
+//! asked (`enable_query_store`), waits a window (`window_minutes`, or `window_seconds`) while the workload runs,
 //! and captures the top queries by total CPU, duration and logical reads (by `query_hash`,
 //! with each plan's `query_plan_hash`) and the waits: Query Store's runtime and wait
 //! statistics ("Monitor performance by using the Query Store"; the sys.query_store_* views),
@@ -30,7 +30,7 @@
 //! # Output (what the report reads)
 //!
 //! - `before`: `{"plugin": "baseline", "phase": "before", "database", "kept_in", "origin",
-//!   "compatibility_level", "product_version", "window_minutes", "captured_at", "totals",
+//!   "compatibility_level", "product_version", "window_seconds", "captured_at", "totals",
 //!   "waits", "truncated", "notes", "queries": [{"query_hash", "text", "executions",
 //!   "avg_cpu_us", "avg_duration_us", "avg_logical_reads", "plan_hash", "plans"}]}`; the whole
 //!   [`model::Capture`] is the object written to `baseline_from`.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::waits::Waits;
 
 /// The baseline object's format marker: a later ferry reading an older baseline knows it.
-pub const FORMAT: &str = "ferry-baseline/1";
+pub const FORMAT: &str = "ferry-baseline/2";
 
 /// Where the query figures came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +99,8 @@ pub struct Capture {
     /// `sys.databases.compatibility_level` while the window ran.
     pub compatibility_level: i64,
     pub origin: Origin,
-    pub window_minutes: u32,
+    /// The window's length in seconds.
+    pub window_seconds: u64,
     /// The server's `SYSUTCDATETIME()` at the capture, as it sent it.
     pub captured_at: String,
     pub queries: Vec<Query>,

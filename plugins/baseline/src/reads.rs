@@ -19,14 +19,19 @@
 //!   sys.dm_exec_sql_text's `dbid`, which is NULL for all but static SQL in a procedure.
 //! - sys.dm_os_wait_stats: `wait_time_ms` per `wait_type` since the instance started.
 //!
-//! The intervals read are those that end after the window began, and in them the rows of
-//! plans last executed after it began (`last_execution_time`, as the page's first example
-//! filters). Query Store lives in the database, so a restored database brings the source's
-//! intervals to the Managed Instance, the last of them ending up to an interval after the
-//! backup: without the second filter an `after` window opened soon after cutover would count
-//! the source's last executions as the MI's. Intervals (`interval_length_minutes`, 60 by
-//! default) are not cut to the window, so a row may still hold executions from just before
-//! it; averages per execution, which the comparison judges, do not depend on that.
+//! A window that is waited ([`Since::Start`]) is the difference of two reads of the intervals
+//! that end after it began (the server's time at its start): per (query, plan), the totals at
+//! its end less those at its start, as for the plan cache. Intervals
+//! (`interval_length_minutes`, 60 by default) are not cut at the window, so a row holds the
+//! executions of its whole interval; and Query Store lives in the database, so a restored
+//! database brings the source's intervals to the Managed Instance, the last of them ending up
+//! to an interval after the backup — the first read takes both out.
+//!
+//! A history capture ([`Since::Last`], nothing waited) reads the intervals that end after the
+//! window began, and in them the rows of plans last executed after it began
+//! (`last_execution_time`, as the page's first example filters). A row may then still hold
+//! executions from before the window; averages per execution do not depend on that, totals
+//! per minute do, and the capture says so.
 
 use ferry_sdk::prelude::*;
 use ferry_sdk::sql_value::text;
@@ -37,17 +42,57 @@ use crate::model::PlanRow;
 use crate::sql::{count, hash, num, rows};
 use crate::waits::{Snapshot, WaitFigure, category, figures};
 
+/// Which runtime rows a Query Store read takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Since<'a> {
+    /// The last seconds before the read (a history capture).
+    Last(u64),
+    /// Every row of the intervals that end after this server time (`SYSUTCDATETIME()` at the
+    /// window's start, as the server wrote it): the caller subtracts the start's read.
+    Start(&'a str),
+}
+
+impl Since<'_> {
+    /// The condition on the interval `rsi`, and the one on the runtime row `rs`.
+    fn filters(self) -> (String, String) {
+        match self {
+            Since::Last(s) => (
+                format!("rsi.end_time > DATEADD(SECOND, -{s}, GETUTCDATE())"),
+                format!("rs.last_execution_time > DATEADD(SECOND, -{s}, GETUTCDATE())"),
+            ),
+            Since::Start(t) => (
+                format!("rsi.end_time > {}", time_literal(t)),
+                "1 = 1".into(),
+            ),
+        }
+    }
+}
+
+/// A server time as a literal the views' datetimeoffset columns compare with: the ISO 8601
+/// text a driver gives (`2024-05-01T10:00:00.1234567`, maybe with an offset) written with a
+/// space, `YYYY-MM-DD hh:mm:ss[.nnnnnnn]`, which "datetimeoffset (Transact-SQL)" lists among
+/// the string literal formats it converts whatever the session's DATEFORMAT and language.
+fn time_literal(t: &str) -> String {
+    let t = t.trim();
+    let t = match t.split_at_checked(10) {
+        Some((date, rest)) if rest.starts_with('T') => format!("{date} {}", &rest[1..]),
+        _ => t.to_owned(),
+    };
+    quote_text(&t)
+}
+
 /// Characters of each text read (the excerpt kept is shorter; this bounds the bytes).
 const TEXT_READ: usize = 200;
 
-/// The (query, plan) figures of the last `minutes` in the database's Query Store.
+/// The (query, plan) figures `since` in the database's Query Store.
 pub fn query_store(
     cx: &mut Context<'_, Config>,
     label: &str,
     db: &str,
-    minutes: u32,
+    since: Since<'_>,
 ) -> Result<(Vec<PlanRow>, bool)> {
     let d = quote_name(db);
+    let (intervals, runs) = since.filters();
     let sql = format!(
         "SELECT q.query_hash, p.query_plan_hash, \
          SUM(rs.count_executions) AS count_executions, \
@@ -61,8 +106,7 @@ pub fn query_store(
          JOIN {d}.sys.query_store_plan AS p ON p.plan_id = rs.plan_id \
          JOIN {d}.sys.query_store_query AS q ON q.query_id = p.query_id \
          JOIN {d}.sys.query_store_query_text AS qt ON qt.query_text_id = q.query_text_id \
-         WHERE rsi.end_time > DATEADD(MINUTE, -{minutes}, GETUTCDATE()) \
-           AND rs.last_execution_time > DATEADD(MINUTE, -{minutes}, GETUTCDATE()) \
+         WHERE {intervals} AND {runs} \
          GROUP BY q.query_hash, p.query_plan_hash \
          ORDER BY total_cpu_time DESC"
     );
@@ -70,25 +114,26 @@ pub fn query_store(
     Ok((found.iter().map(|r| plan_row(r)).collect(), truncated))
 }
 
-/// The database's query waits of the last `minutes` by category, from Query Store.
+/// The database's query waits `since`, by category, from Query Store.
 pub fn query_store_waits(
     cx: &mut Context<'_, Config>,
     label: &str,
     db: &str,
-    minutes: u32,
+    since: Since<'_>,
 ) -> Result<Vec<WaitFigure>> {
     let d = quote_name(db);
+    let (intervals, runs) = since.filters();
     let sql = format!(
         "SELECT ws.wait_category_desc, SUM(ws.total_query_wait_time_ms) AS total_query_wait_time_ms \
          FROM {d}.sys.query_store_wait_stats AS ws \
          JOIN {d}.sys.query_store_runtime_stats_interval AS rsi \
            ON rsi.runtime_stats_interval_id = ws.runtime_stats_interval_id \
-         WHERE rsi.end_time > DATEADD(MINUTE, -{minutes}, GETUTCDATE()) \
+         WHERE {intervals} \
            AND EXISTS (SELECT 1 FROM {d}.sys.query_store_runtime_stats AS rs \
              WHERE rs.plan_id = ws.plan_id \
                AND rs.runtime_stats_interval_id = ws.runtime_stats_interval_id \
                AND rs.execution_type = ws.execution_type \
-               AND rs.last_execution_time > DATEADD(MINUTE, -{minutes}, GETUTCDATE())) \
+               AND {runs}) \
          GROUP BY ws.wait_category_desc"
     );
     let (found, _) = rows(cx, label, &sql)?;
@@ -159,5 +204,23 @@ fn plan_row(r: &[ferry_sdk::SqlValue]) -> PlanRow {
         duration_us: num(r.get(4)).max(0.0),
         logical_reads: num(r.get(5)).max(0.0),
         text: text(r.get(6)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drivers_time_becomes_a_literal_any_dateformat_reads() {
+        assert_eq!(
+            time_literal("2024-05-01T10:00:00.1234567"),
+            "N'2024-05-01 10:00:00.1234567'"
+        );
+        assert_eq!(
+            time_literal(" 2024-05-01 10:00:00.1234567 "),
+            "N'2024-05-01 10:00:00.1234567'"
+        );
+        assert_eq!(time_literal("it's"), "N'it''s'");
     }
 }

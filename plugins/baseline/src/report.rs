@@ -46,6 +46,15 @@ pub fn us(v: f64) -> String {
     }
 }
 
+/// A window's length for a person: `45 s`, `60 min`.
+pub fn window_text(seconds: u64) -> String {
+    if seconds % 60 == 0 {
+        format!("{} min", seconds / 60)
+    } else {
+        format!("{seconds} s")
+    }
+}
+
 fn times(r: Option<f64>) -> String {
     r.map_or_else(String::new, |r| format!(" (×{r:.2})"))
 }
@@ -165,11 +174,11 @@ pub fn rows(cx: &mut Context<'_, Config>, db: &str, c: &Comparison, stage: &str,
 /// The before step's row: what the baseline holds and where it went.
 pub fn baseline_row(cx: &mut Context<'_, Config>, db: &str, cap: &Capture, kept: &str) {
     let mut notes = format!(
-        "{} queries kept of {} seen ({} executions) over {} min from {:?}, level {}",
+        "{} queries kept of {} seen ({} executions) over {} from {:?}, level {}",
         cap.queries.len(),
         cap.totals.queries,
         cap.totals.executions,
-        cap.window_minutes,
+        window_text(cap.window_seconds),
         cap.origin,
         cap.compatibility_level
     );

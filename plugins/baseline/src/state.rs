@@ -31,7 +31,7 @@ pub enum State {
     },
 }
 
-/// Opens a window: waits `window_minutes` when it waits, else goes on at once.
+/// Opens a window: waits its length when it waits, else goes on at once.
 pub fn open(
     cx: &mut Context<'_, Config>,
     w: Window,
@@ -40,18 +40,16 @@ pub fn open(
     if !w.waits_window {
         return Outcome::Next(then(w, 0));
     }
-    let minutes = cx.config().window_minutes;
-    let until = now_ms().saturating_add(u64::from(minutes) * 60_000);
+    let seconds = cx.config().window_secs();
+    let until = now_ms().saturating_add(seconds * 1000);
     let why = format!(
-        "capturing [{}]'s workload on `{}` for {minutes} min",
-        w.db, w.label
+        "capturing [{}]'s workload on `{}` for {}",
+        w.db,
+        w.label,
+        crate::report::window_text(seconds)
     );
     cx.phase("window", Some(0.0), Some(&why));
-    Outcome::wait_for(
-        Duration::from_secs(u64::from(minutes) * 60),
-        then(w, until),
-        why,
-    )
+    Outcome::wait_for(Duration::from_secs(seconds), then(w, until), why)
 }
 
 #[cfg(test)]

@@ -223,6 +223,28 @@ pub fn delta(start: &Snapshot, end: &Snapshot) -> (Vec<WaitFigure>, bool) {
 }
 
 /// Figures by category, the largest first.
+/// Query Store's waits at a window's end less those at its start, per category (a category
+/// that went down — the store was cleared — counts its end).
+pub fn less(end: &[WaitFigure], start: &[WaitFigure]) -> Vec<WaitFigure> {
+    let by = end
+        .iter()
+        .map(|e| {
+            let s = start
+                .iter()
+                .find(|s| s.category == e.category)
+                .map_or(0.0, |s| s.wait_ms);
+            let d = if e.wait_ms >= s {
+                e.wait_ms - s
+            } else {
+                e.wait_ms
+            };
+            (e.category.as_str(), d)
+        })
+        .filter(|(_, d)| *d > 0.0)
+        .collect();
+    figures(by)
+}
+
 pub fn figures(by: BTreeMap<&str, f64>) -> Vec<WaitFigure> {
     let mut out: Vec<WaitFigure> = by
         .into_iter()

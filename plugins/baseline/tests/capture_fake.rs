@@ -81,7 +81,7 @@ fn the_baseline_holds_the_top_queries_with_plans_and_waits_as_the_views_give_the
     assert_eq!(out["queries"][0]["plan_hash"], plan_of(1));
     assert_eq!(b["origin"], "query_store");
     assert_eq!(b["compatibility_level"], 130);
-    assert_eq!(b["window_minutes"], 30);
+    assert_eq!(b["window_seconds"], 1800);
     let q1 = &b["queries"][0];
     assert_eq!(q1["query_hash"], hash_of(1));
     assert_eq!(q1["executions"], 500);
@@ -119,13 +119,21 @@ fn the_baseline_holds_the_top_queries_with_plans_and_waits_as_the_views_give_the
         "SUM(rs.avg_duration * rs.count_executions)",
         "SUM(rs.avg_logical_io_reads * rs.count_executions)",
         "[Sales].sys.query_store_plan",
-        "rsi.end_time > DATEADD(MINUTE, -30, GETUTCDATE())",
-        // A restored database's Query Store holds the source's last interval.
-        "rs.last_execution_time > DATEADD(MINUTE, -30, GETUTCDATE())",
+        // The window waited: the intervals it touches, read at its start (the server's
+        // time, as the driver sent it) and at its end.
+        "rsi.end_time > N'2026-11-30 01:00:00'",
         "GROUP BY q.query_hash, p.query_plan_hash",
     ] {
         assert!(qs.contains(part), "{part} in {qs}");
     }
+    assert_eq!(
+        log.iter()
+            .filter(|s| s.contains("sys.query_store_runtime_stats AS rs")
+                && !s.contains("sys.query_store_wait_stats"))
+            .count(),
+        2,
+        "a read at the window's start and one at its end"
+    );
     let waits = log
         .iter()
         .find(|s| s.contains("sys.query_store_wait_stats"))
@@ -311,5 +319,65 @@ fn every_read_passes_the_read_grant_classifier() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn a_waited_window_is_its_end_less_its_start_so_earlier_executions_do_not_count() {
+    let mut s = source();
+    // The interval the window falls in already held 100 executions of query 1 (and, on a
+    // restored database, they may be the source's) and 1000 ms of Buffer IO.
+    s.store_start = vec![q(1, 1, "SELECT o.Id", 100, 120.0, 300.0, 40.0)];
+    s.queries.insert(
+        130,
+        vec![
+            q(1, 1, "SELECT o.Id", 600, 120.0, 300.0, 40.0),
+            q(5, 5, "SELECT 5", 50, 10.0, 20.0, 1.0),
+        ],
+    );
+    s.store_waits_start = vec![("Buffer IO", 1000.0)];
+    s.store_waits = vec![("Buffer IO", 1600.0), ("Lock", 30.0)];
+    let w = world(s, mi());
+    let mut h = host(&w);
+    h.run_item::<Baseline>(before_config(), "Sales").unwrap();
+    let b = stored(&h, "Sales");
+    assert_eq!(b["queries"][0]["executions"], 500, "{b}");
+    assert_eq!(b["queries"][0]["cpu_us"], 500.0 * 120.0);
+    assert_eq!(
+        b["queries"][1]["executions"], 50,
+        "new in the window: whole"
+    );
+    assert_eq!(
+        b["waits"]["query_store"],
+        json!([{"category": "Buffer IO", "wait_ms": 600.0}, {"category": "Lock", "wait_ms": 30.0}])
+    );
+}
+
+#[test]
+fn a_history_capture_reads_the_last_window_and_says_what_its_totals_hold() {
+    let w = world(source(), mi());
+    let mut h = host(&w);
+    let mut cfg = before_config();
+    cfg["wait"] = json!(false);
+    h.run_item::<Baseline>(cfg, "Sales").unwrap();
+    assert!(h.waits.is_empty(), "history: nothing waited");
+    let b = stored(&h, "Sales");
+    assert_eq!(b["queries"][0]["executions"], 500);
+    assert!(
+        b["notes"].to_string().contains("whole intervals"),
+        "{}",
+        b["notes"]
+    );
+    let log = sent(&w, "source");
+    let qs = log
+        .iter()
+        .find(|s| s.contains("sys.query_store_runtime_stats AS rs"))
+        .unwrap();
+    for part in [
+        "rsi.end_time > DATEADD(SECOND, -1800, GETUTCDATE())",
+        // A restored database's Query Store holds the source's last interval.
+        "rs.last_execution_time > DATEADD(SECOND, -1800, GETUTCDATE())",
+    ] {
+        assert!(qs.contains(part), "{part} in {qs}");
     }
 }

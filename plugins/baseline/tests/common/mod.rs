@@ -59,10 +59,20 @@ pub struct Server {
     /// `actual_state_desc` of sys.database_query_store_options.
     pub store: &'static str,
     pub wait_capture: &'static str,
-    /// Query Store's figures of the window, by the compatibility level it ran at.
+    /// Query Store's figures of the window, by the compatibility level it ran at: what a
+    /// history read answers, and a waited window's read at its end.
     pub queries: BTreeMap<i64, Vec<Q>>,
-    /// sys.query_store_wait_stats by category (ms over the window).
+    /// What a waited window's first read answers (executions of the intervals it touches
+    /// from before it began); the read at its end answers `queries`, which then holds them
+    /// too.
+    pub store_start: Vec<Q>,
+    /// sys.query_store_wait_stats by category (ms over the window; at its end).
     pub store_waits: Vec<(&'static str, f64)>,
+    /// sys.query_store_wait_stats at a waited window's start.
+    pub store_waits_start: Vec<(&'static str, f64)>,
+    /// Reads of Query Store since a window's start made so far (even: a start, odd: an end).
+    pub store_reads: usize,
+    pub store_wait_reads: usize,
     /// Successive reads of sys.dm_os_wait_stats (the last repeats).
     pub os_waits: Vec<Vec<(&'static str, i64)>>,
     /// Successive reads of the plan cache, cumulative (the last repeats).
@@ -84,7 +94,11 @@ pub fn sql2019() -> Server {
         store: "READ_WRITE",
         wait_capture: "ON",
         queries: BTreeMap::new(),
+        store_start: vec![],
         store_waits: vec![],
+        store_waits_start: vec![],
+        store_reads: 0,
+        store_wait_reads: 0,
         os_waits: vec![],
         cache: vec![],
         os_reads: 0,
@@ -191,19 +205,32 @@ fn answer(s: &mut Server, sql: &str) -> ferry_sdk::Result<QueryResult> {
             ]],
         ));
     }
+    // A read since a window's start names the server time it began at.
+    let since_start = sql.contains("rsi.end_time > N'");
     if sql.contains("sys.query_store_wait_stats") {
-        let rows = s
-            .store_waits
-            .iter()
-            .map(|(c, ms)| vec![t(c), SqlValue::Float(*ms)])
-            .collect();
+        let at_start = since_start && s.store_wait_reads % 2 == 0;
+        s.store_wait_reads += usize::from(since_start);
+        let rows = if at_start {
+            &s.store_waits_start
+        } else {
+            &s.store_waits
+        }
+        .iter()
+        .map(|(c, ms)| vec![t(c), SqlValue::Float(*ms)])
+        .collect();
         return Ok(set(
             &["wait_category_desc", "total_query_wait_time_ms"],
             rows,
         ));
     }
     if sql.contains("sys.query_store_runtime_stats") {
-        let qs = s.queries.get(&s.level).cloned().unwrap_or_default();
+        let at_start = since_start && s.store_reads % 2 == 0;
+        s.store_reads += usize::from(since_start);
+        let qs = if at_start {
+            s.store_start.clone()
+        } else {
+            s.queries.get(&s.level).cloned().unwrap_or_default()
+        };
         return Ok(set(&["query_hash"], plan_rows(&qs)));
     }
     if sql.contains("sys.dm_exec_query_stats") {
