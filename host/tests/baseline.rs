@@ -1,60 +1,182 @@
 //! The bundled `baseline` plugin through the real `ferry` binary: `baseline-before` on an
 //! emulated SQL Server 2019, a native restore to an emulated Managed Instance, and
 //! `baseline-after` there, with the emulator's workload generator running the same queries on
-//! each side while ferry waits each window — one of them with another plan on the MI.
+//! each side while ferry waits each window — in the first test one of them with another plan
+//! on the MI.
 
 mod common;
 
 use common::baseline_rig::*;
-use common::native_rig::item;
+use common::native_rig::{Rig, item};
 use serde_json::Value;
 
 const ORDERS: &str = "SELECT o.Id, o.Total FROM dbo.Orders AS o WHERE o.CustomerId = 42";
 const CUSTOMERS: &str = "SELECT c.Name FROM dbo.Customers AS c WHERE c.Id = 7";
 const PRODUCTS: &str = "SELECT COUNT(*) FROM dbo.Products";
 
+/// The two queries that run alike on both sides.
 fn steady() -> Vec<Value> {
     vec![
-        query(CUSTOMERS, 200, 300, 20, "A"),
-        query(PRODUCTS, 100, 200, 50, "A"),
+        query(CUSTOMERS, 200, 300, 20, 2, "A"),
+        query(PRODUCTS, 100, 200, 50, 2, "A"),
     ]
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// The scalar of `sql` on `server`, as text.
+fn scalar(server: &ferry_emulator::Server, sql: &str) -> String {
+    format!("{:?}", Rig::scalar(server, sql))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_regression_injected_on_the_mi_is_reported_with_both_plans() {
-    let rig = setup(8, "raise_compatibility = true").await;
+    let rig = setup("raise_compatibility = true").await;
+    // The plan of ORDERS on each side, as the workload generator hashed it.
+    let mut plans: Vec<String> = Vec::new();
     let (status, events, all) = tokio::task::block_in_place(|| {
         apply_driving(&rig, |step, nth| {
-            let mut w = steady();
-            match (step, nth) {
-                ("baseline-before", _) => {
-                    w.push(query(ORDERS, 200, 500, 40, "A"));
-                    run_workload(&rig.src, w);
-                }
-                ("baseline-after", 0) => {
-                    w.push(query(ORDERS, 200, 2000, 400, "B"));
-                    run_workload(&rig.mi, w);
-                }
-                _ => {
-                    w.push(query(ORDERS, 200, 500, 40, "C"));
-                    run_workload(&rig.mi, w);
-                }
-            }
+            let (server, orders) = match (step, nth) {
+                ("baseline-before", _) => (&rig.src, query(ORDERS, 200, 500, 40, 2, "A")),
+                // The MI picks another plan: 4× the CPU, 10× the reads, 15× the I/O waits.
+                ("baseline-after", 0) => (&rig.mi, query(ORDERS, 200, 2000, 400, 30, "B")),
+                // At the raised level a third plan, as fast as the source's.
+                _ => (&rig.mi, query(ORDERS, 200, 500, 40, 2, "C")),
+            };
+            let mut w = vec![orders];
+            w.extend(steady());
+            plans.push(run_workload(server, w)[0].clone());
         })
     });
-    eprintln!("{all}");
     assert!(status.success(), "{all}");
-    let done = item(&events, "item-done", DB).unwrap();
-    eprintln!("{done}");
-    for sql in [
-        "SELECT rs.plan_id, rs.count_executions, rs.last_execution_time, rs.runtime_stats_interval_id FROM [SalesDb].sys.query_store_runtime_stats AS rs",
-        "SELECT runtime_stats_interval_id, start_time, end_time FROM [SalesDb].sys.query_store_runtime_stats_interval",
-        "SELECT GETUTCDATE(), DATEADD(SECOND, -6, GETUTCDATE()), SYSUTCDATETIME() FROM sys.databases WHERE database_id = 1",
-        "SELECT q.query_hash, p.query_plan_hash FROM [SalesDb].sys.query_store_plan AS p JOIN [SalesDb].sys.query_store_query AS q ON q.query_id = p.query_id",
-    ] {
-        eprintln!(
-            "DEBUG {sql}: {:?}",
-            tokio::task::block_in_place(|| rig.src.run_sql(sql))
-        );
+    assert_eq!(plans.len(), 3, "three windows: {all}");
+    let (plan_a, plan_b, plan_c) = (&plans[0], &plans[1], &plans[2]);
+    assert!(plan_a != plan_b && plan_b != plan_c, "{plans:?}");
+
+    // The source's Query Store was off (SQL Server 2019's default) and was turned on.
+    let before = item(&events, "item-done", DB).unwrap();
+    assert_eq!(before["step"], "baseline-before", "{before}");
+    assert_eq!(before["output"]["origin"], "query_store");
+    assert_eq!(before["output"]["totals"]["executions"], 500, "{before}");
+    assert!(
+        scalar(
+            &rig.src,
+            "SELECT actual_state_desc FROM [SalesDb].sys.database_query_store_options"
+        )
+        .contains("READ_WRITE")
+    );
+
+    // At the source's level: ORDERS regressed, listed with both plans and its ratio.
+    let orders = row(&events, "query", "dbo.Orders");
+    assert_eq!(orders["reason_code"], "regressed", "{orders}");
+    assert_eq!(orders["status"], "warning", "{orders}");
+    let notes = text(&orders["notes"]);
+    assert!(notes.starts_with("at level 150:"), "{notes}");
+    assert!(
+        notes.contains(&format!("plan {plan_a} → {plan_b} (plan changed)")),
+        "{notes}"
+    );
+    assert!(notes.contains("avg CPU 500 µs → 2.0 ms (×4.00)"), "{notes}");
+    assert!(
+        notes.contains("executions 200 → 200"),
+        "only the window's: {notes}"
+    );
+    for unchanged in ["dbo.Customers", "dbo.Products"] {
+        let r = row(&events, "query", unchanged);
+        assert_eq!(r["reason_code"], "unchanged", "{r}");
+        assert_eq!(r["status"], "passed", "{r}");
     }
+    let regressed: Vec<&Value> = rows(&events, "query")
+        .into_iter()
+        .filter(|r| r["reason_code"] == "regressed")
+        .collect();
+    assert_eq!(regressed.len(), 1, "{regressed:?}");
+    // The waits: ORDERS' I/O waits grew, the lock waits did not.
+    let io = row(&events, "wait", "Buffer IO");
+    assert_eq!(io["reason_code"], "wait-grew", "{io}");
+    assert_eq!(row(&events, "wait", "Lock")["reason_code"], "wait-steady");
+    let perf = row(&events, "performance", DB);
+    assert_eq!(perf["reason_code"], "regressed", "{perf}");
+    assert!(
+        text(&perf["notes"]).contains("1 of 3 queries regressed"),
+        "{perf}"
+    );
+
+    // Raised to the MI's highest level: the third plan is as fast as the source's.
+    let raised = row(&events, "query-raised", "dbo.Orders");
+    assert_eq!(raised["reason_code"], "unchanged", "{raised}");
+    assert!(
+        text(&raised["notes"]).contains(&format!("plan {plan_a} → {plan_c}")),
+        "{raised}"
+    );
+    assert_eq!(
+        scalar(
+            &rig.mi,
+            "SELECT compatibility_level FROM sys.databases WHERE name = N'SalesDb'"
+        ),
+        "Some(Int(160))"
+    );
+    let after = events
+        .iter()
+        .find(|e| e["event"] == "item-done" && e["step"] == "baseline-after")
+        .unwrap();
+    assert_eq!(after["output"]["regressions"], 1, "{after}");
+
+    // The report: the rows as a Markdown table, the comparison as charts in the HTML.
+    let (md, html) = report(&rig);
+    assert!(
+        md.lines()
+            .any(|l| l.starts_with('|') && l.contains("regressed") && l.contains(plan_b)),
+        "{md}"
+    );
+    assert!(html.contains("<svg"), "{html}");
+    for chart in ["Average CPU per query", "Waits by category"] {
+        assert!(html.contains(chart), "{chart}");
+    }
+    no_secret(&all);
+    no_secret(&md);
+    no_secret(&html);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_workload_on_both_sides_reports_no_regression() {
+    let rig = setup("").await;
+    let (status, events, all) = tokio::task::block_in_place(|| {
+        apply_driving(&rig, |step, _| {
+            let server = if step == "baseline-before" {
+                &rig.src
+            } else {
+                &rig.mi
+            };
+            let mut w = vec![query(ORDERS, 200, 500, 40, 2, "A")];
+            w.extend(steady());
+            run_workload(server, w);
+        })
+    });
+    assert!(status.success(), "{all}");
+    let queries = rows(&events, "query");
+    assert_eq!(queries.len(), 3, "{queries:?}");
+    for q in queries {
+        assert_eq!(q["reason_code"], "unchanged", "{q}");
+        assert_eq!(q["status"], "passed", "{q}");
+    }
+    for w in rows(&events, "wait") {
+        assert_eq!(w["reason_code"], "wait-steady", "{w}");
+    }
+    let perf = row(&events, "performance", DB);
+    assert_eq!(perf["reason_code"], "compared", "{perf}");
+    assert_eq!(perf["status"], "passed", "{perf}");
+    assert!(
+        rows(&events, "query-raised").is_empty(),
+        "not raised unless asked"
+    );
+    let (md, _) = report(&rig);
+    assert!(!md.contains("| regressed |"), "{md}");
+    assert!(
+        md.contains("0 of 3 queries regressed past the ratio"),
+        "{md}"
+    );
+    assert!(md.contains("per minute CPU ×1.00"), "{md}");
 }

@@ -21,9 +21,14 @@ pub const DB: &str = "SalesDb";
 /// How long before a window's end the test runs its workload.
 pub const LEAD: std::time::Duration = std::time::Duration::from_millis(2500);
 
+/// The windows' length: long enough that a workload run [`LEAD`] before the end falls in the
+/// window however late the host makes the capture's last call.
+pub const WINDOW_SECONDS: u32 = 8;
+
 /// The rig, its migration replaced by the baseline flow; `after` goes into the
 /// `baseline-after` step's `[steps.config]` (e.g. `raise_compatibility = true`).
-pub async fn setup(window_seconds: u32, after: &str) -> Rig {
+pub async fn setup(after: &str) -> Rig {
+    let window_seconds = WINDOW_SECONDS;
     let rig = Rig::with_source(&[DB], "", "2019").await;
     rig.az.create_container("baselines").await.unwrap();
     let migration = format!(
@@ -51,22 +56,64 @@ pub async fn setup(window_seconds: u32, after: &str) -> Rig {
     rig
 }
 
-/// One query of a workload, its figures per execution.
-pub fn query(text: &str, executions: i64, cpu_us: i64, reads: i64, plan: &str) -> Value {
+/// One query of a workload, its figures per execution: `cpu_us` of CPU (twice that of
+/// duration), `reads` logical reads, `io_ms` of PAGEIOLATCH_SH and 1 ms of LCK_M_S.
+pub fn query(
+    text: &str,
+    executions: i64,
+    cpu_us: i64,
+    reads: i64,
+    io_ms: i64,
+    plan: &str,
+) -> Value {
     json!({
         "text": text, "executions": executions, "cpu_us": cpu_us, "duration_us": cpu_us * 2,
-        "logical_reads": reads, "plan": plan, "waits": {"PAGEIOLATCH_SH": 2, "LCK_M_S": 1},
+        "logical_reads": reads, "plan": plan, "waits": {"PAGEIOLATCH_SH": io_ms, "LCK_M_S": 1},
     })
 }
 
-/// Records `queries` on `server` as run over the last few seconds (inside the window ferry
-/// is waiting).
-pub fn run_workload(server: &Server, queries: Vec<Value>) {
+/// Records `queries` on `server` as run over the last second (inside the window ferry is
+/// waiting); each query's `query_plan_hash` as the emulator answers it.
+pub fn run_workload(server: &Server, queries: Vec<Value>) -> Vec<String> {
     let w: QueryWorkload = serde_json::from_value(json!({
         "db": DB, "interval_minutes": 0.02, "queries": queries,
     }))
     .unwrap();
-    server.run_query_workload(&w).unwrap();
+    server
+        .run_query_workload(&w)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.query_plan_hash)
+        .collect()
+}
+
+/// The report rows the `baseline-after` step wrote of `kind` (`query`, `wait`, …), by name.
+pub fn rows<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| {
+            e["event"] == "row" && e["step"] == "baseline-after" && e["object_type"] == kind
+        })
+        .collect()
+}
+
+/// The one row of `kind` whose name holds `words`.
+pub fn row<'a>(events: &'a [Value], kind: &str, words: &str) -> &'a Value {
+    let found: Vec<&Value> = rows(events, kind)
+        .into_iter()
+        .filter(|r| r["name"].as_str().unwrap_or_default().contains(words))
+        .collect();
+    assert_eq!(found.len(), 1, "one {kind} row for {words}: {found:?}");
+    found[0]
+}
+
+/// The report ferry wrote, as (Markdown, HTML).
+pub fn report(rig: &Rig) -> (String, String) {
+    let dir = rig.site.path(".ferry/migration");
+    (
+        std::fs::read_to_string(dir.join("report.md")).unwrap(),
+        std::fs::read_to_string(dir.join("report.html")).unwrap(),
+    )
 }
 
 /// `ferry apply --json migration.toml`, calling `on_window(step, nth)` late in each window a
