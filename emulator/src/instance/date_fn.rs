@@ -8,9 +8,11 @@
 //! - "DATEADD (Transact-SQL)": the result has the date argument's type; a month that lacks the
 //!   day gives the month's last day; a fractional number is truncated; a result outside the
 //!   type's range is error 517 "Adding a value to a '<type>' column caused an overflow.".
-//!   SQLite has lost the argument's T-SQL type: a value written with three fractional digits
-//!   is taken as datetime (what GETUTCDATE gives and the datetime columns hold), any other
-//!   as datetime2(7) — a guess the docs cannot settle, stated here.
+//!   A string literal is taken as datetime ("If date is a string literal … DATEADD returns a
+//!   datetime value"). SQLite has lost the argument's T-SQL type: a value written with three
+//!   fractional digits (what GETUTCDATE gives and the datetime columns hold) or none (a
+//!   literal) is taken as datetime, one with seven as datetime2(7) — a guess the docs cannot
+//!   settle, stated here. The result goes to the client as text, not typed datetime.
 
 use rusqlite::Connection;
 use rusqlite::functions::{Context, FunctionFlags};
@@ -142,10 +144,10 @@ fn dateadd(ctx: &Context<'_>) -> rusqlite::Result<Value> {
     let Some((days, ticks)) = parse_datetime(&d) else {
         return Ok(Value::Null);
     };
-    let is_datetime = d
-        .trim()
-        .rsplit_once('.')
-        .is_some_and(|(_, f)| f.len() == 3 && f.bytes().all(|b| b.is_ascii_digit()));
+    let is_datetime = match d.trim().rsplit_once('.') {
+        Some((_, f)) => f.len() == 3 && f.bytes().all(|b| b.is_ascii_digit()),
+        None => true,
+    };
     let ty = if is_datetime { "datetime" } else { "datetime2" };
     let too_far = || rusqlite::Error::UserFunctionError(Box::new(Overflow(ty)));
     // The number is an int ("number: An expression that can resolve to an int").
@@ -209,6 +211,11 @@ mod tests {
         assert_eq!(
             run("SELECT ferry_dateadd('day', 1.9, '2024-02-29 10:00:00.1234567')").unwrap(),
             "2024-03-01 10:00:00.1234567"
+        );
+        // A literal without fractions is a datetime.
+        assert_eq!(
+            run("SELECT ferry_dateadd('minute', -30, '2024-01-01 12:00:00')").unwrap(),
+            "2024-01-01 11:30:00.000"
         );
     }
 

@@ -48,7 +48,7 @@ pub fn us(v: f64) -> String {
 
 /// A window's length for a person: `45 s`, `60 min`.
 pub fn window_text(seconds: u64) -> String {
-    if seconds % 60 == 0 {
+    if seconds.is_multiple_of(60) {
         format!("{} min", seconds / 60)
     } else {
         format!("{seconds} s")

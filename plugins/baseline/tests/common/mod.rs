@@ -208,7 +208,7 @@ fn answer(s: &mut Server, sql: &str) -> ferry_sdk::Result<QueryResult> {
     // A read since a window's start names the server time it began at.
     let since_start = sql.contains("rsi.end_time > N'");
     if sql.contains("sys.query_store_wait_stats") {
-        let at_start = since_start && s.store_wait_reads % 2 == 0;
+        let at_start = since_start && s.store_wait_reads.is_multiple_of(2);
         s.store_wait_reads += usize::from(since_start);
         let rows = if at_start {
             &s.store_waits_start
@@ -224,7 +224,7 @@ fn answer(s: &mut Server, sql: &str) -> ferry_sdk::Result<QueryResult> {
         ));
     }
     if sql.contains("sys.query_store_runtime_stats") {
-        let at_start = since_start && s.store_reads % 2 == 0;
+        let at_start = since_start && s.store_reads.is_multiple_of(2);
         s.store_reads += usize::from(since_start);
         let qs = if at_start {
             s.store_start.clone()
