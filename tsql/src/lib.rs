@@ -4,6 +4,9 @@
 //! or a bracketed name ends; a name that [`quote_name`] produced could then be read as code by
 //! another. Now there is one reading, and property tests hold the pieces to each other.
 //!
+//! It also holds Query Store's wait-category table ([`wait_category`]), which the emulator
+//! and the `baseline` plugin must read alike.
+//!
 //! Hand-written because no T-SQL lexer exists as a Rust library; the rules follow Microsoft's
 //! "Database identifiers", "Constants (Transact-SQL)", "Slash Star (Block Comment)" and
 //! "SQL Server Utilities Statements - GO" pages.
@@ -13,7 +16,9 @@ mod keywords;
 mod lexer;
 mod quote;
 pub mod read_only;
+mod wait_categories;
 
 pub use batch::{Batch, batches};
 pub use lexer::{LexError, Spanned, Token, tokenize, tokenize_spanned};
 pub use quote::{quote_name, quote_text};
+pub use wait_categories::wait_category;
