@@ -1,6 +1,6 @@
-//! The bundled `baseline` plugin through the real `ferry` binary: `baseline-before` on an
-//! emulated SQL Server 2019, a native restore to an emulated Managed Instance, and
-//! `baseline-after` there, with the emulator's workload generator running the same queries on
+//! The bundled `baseline` plugin through the real `ferry` binary, running
+//! `examples/baseline/migration.toml` (windows of seconds): `baseline-before` on an emulated
+//! SQL Server 2019, a native restore to an emulated Managed Instance, and `baseline-after` there, with the emulator's workload generator running the same queries on
 //! each side while ferry waits each window — in the first test one of them with another plan
 //! on the MI.
 
@@ -33,7 +33,7 @@ fn scalar(server: &ferry_emulator::Server, sql: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_regression_injected_on_the_mi_is_reported_with_both_plans() {
-    let rig = setup("raise_compatibility = true").await;
+    let rig = setup(true).await;
     // The plan of ORDERS on each side, as the workload generator hashed it.
     let mut plans: Vec<String> = Vec::new();
     let (status, events, all) = tokio::task::block_in_place(|| {
@@ -142,7 +142,7 @@ async fn a_plan_regression_injected_on_the_mi_is_reported_with_both_plans() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_workload_on_both_sides_reports_no_regression() {
-    let rig = setup("").await;
+    let rig = setup(false).await;
     let (status, events, all) = tokio::task::block_in_place(|| {
         apply_driving(&rig, |step, _| {
             let server = if step == "baseline-before" {

@@ -1,6 +1,6 @@
 //! The rig of the `baseline` tests: the native-restore rig (a source SQL Server 2019, a
-//! Managed Instance, Azurite) with a migration of three steps — `baseline-before` on the
-//! source, `restore`, `baseline-after` on the MI — the baselines kept in an Azurite container,
+//! Managed Instance, Azurite) running `examples/baseline`'s three steps — `baseline-before` on
+//! the source, `restore`, `baseline-after` on the MI — the baselines kept in an Azurite container,
 //! and a way to run `ferry` that drives the emulator's workload generator while ferry waits
 //! each window.
 
@@ -21,30 +21,29 @@ pub const DB: &str = "SalesDb";
 /// How long before a window's end the test runs its workload.
 pub const LEAD: std::time::Duration = std::time::Duration::from_millis(2500);
 
-/// The windows' length: long enough that a workload run [`LEAD`] before the end falls in the
-/// window however late the host makes the capture's last call.
+/// The windows' length: the workload, run [`LEAD`] before a window's end, falls between the
+/// window's first read and its last however the machine's load delays either.
 pub const WINDOW_SECONDS: u32 = 8;
 
-/// The rig, its migration replaced by the baseline flow; `after` goes into the
-/// `baseline-after` step's `[steps.config]` (e.g. `raise_compatibility = true`).
-pub async fn setup(after: &str) -> Rig {
-    let window_seconds = WINDOW_SECONDS;
+/// The rig, its migration `examples/baseline/migration.toml` as shipped but for the windows
+/// (`window_seconds` in place of an hour) and, unless `raise`, the raised level's comparison;
+/// its baselines kept in an Azurite container.
+pub async fn setup(raise: bool) -> Rig {
     let rig = Rig::with_source(&[DB], "", "2019").await;
     rig.az.create_container("baselines").await.unwrap();
-    let migration = format!(
-        "databases = [\"{DB}\"]\n[migration]\nname = \"baseline\"\n\
-         [plugins.baseline]\nbundled = \"baseline\"\n[plugins.native]\nbundled = \"native-restore\"\n\
-         [[steps]]\nname = \"baseline-before\"\nplugin = \"baseline\"\n[steps.config]\n\
-         phase = \"before\"\nbaseline_from = \"baselines\"\nwindow_seconds = {window_seconds}\n\
-         enable_query_store = true\n\
-         [steps.grants]\nsql = [\"source\", \"target:read\"]\nstorage = [\"baselines\"]\n\
-         [[steps]]\nname = \"restore\"\nplugin = \"native\"\n[steps.config]\n\
-         [steps.grants]\nsql = [\"source\", \"target\"]\nstorage = [\"backups\"]\n\
-         [[steps]]\nname = \"baseline-after\"\nplugin = \"baseline\"\n[steps.config]\n\
-         phase = \"after\"\nbaseline_from = \"baselines\"\nwindow_seconds = {window_seconds}\n\
-         regression_ratio = 1.5\nmin_executions = 10\n{after}\n\
-         [steps.grants]\nsql = [\"source:read\", \"target\"]\nstorage = [\"baselines:read\"]\n"
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/baseline");
+    let shipped = std::fs::read_to_string(example.join("migration.toml")).unwrap();
+    let mut migration = shipped.replace(
+        "window_minutes = 60",
+        &format!("window_seconds = {WINDOW_SECONDS}"),
     );
+    assert_ne!(
+        migration, shipped,
+        "the example's windows are set by window_minutes"
+    );
+    if !raise {
+        migration = migration.replace("raise_compatibility = true", "raise_compatibility = false");
+    }
     std::fs::write(rig.site.migration(), migration).unwrap();
     let env = rig.site.path("environment.toml");
     let mut text = std::fs::read_to_string(&env).unwrap();
