@@ -60,6 +60,16 @@ async fn a_plan_regression_injected_on_the_mi_is_reported_with_both_plans() {
     assert_eq!(before["step"], "baseline-before", "{before}");
     assert_eq!(before["output"]["origin"], "query_store");
     assert_eq!(before["output"]["totals"]["executions"], 500, "{before}");
+    let kept = events
+        .iter()
+        .find(|e| e["event"] == "row" && e["object_type"] == "baseline")
+        .unwrap();
+    assert!(
+        text(&kept["notes"]).starts_with(&format!(
+            "3 queries kept of 3 seen (500 executions) over {WINDOW_SECONDS} s from Query Store, level 150"
+        )),
+        "{kept}"
+    );
     assert!(
         scalar(
             &rig.src,

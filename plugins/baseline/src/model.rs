@@ -23,6 +23,16 @@ pub enum Origin {
     ExecQueryStats,
 }
 
+impl Origin {
+    /// The source as a report names it.
+    pub fn text(self) -> &'static str {
+        match self {
+            Origin::QueryStore => "Query Store",
+            Origin::ExecQueryStats => "sys.dm_exec_query_stats",
+        }
+    }
+}
+
 /// One plan's share of a query's figures in the window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {

@@ -174,12 +174,12 @@ pub fn rows(cx: &mut Context<'_, Config>, db: &str, c: &Comparison, stage: &str,
 /// The before step's row: what the baseline holds and where it went.
 pub fn baseline_row(cx: &mut Context<'_, Config>, db: &str, cap: &Capture, kept: &str) {
     let mut notes = format!(
-        "{} queries kept of {} seen ({} executions) over {} from {:?}, level {}",
+        "{} queries kept of {} seen ({} executions) over {} from {}, level {}",
         cap.queries.len(),
         cap.totals.queries,
         cap.totals.executions,
         window_text(cap.window_seconds),
-        cap.origin,
+        cap.origin.text(),
         cap.compatibility_level
     );
     notes.push_str(&format!("; kept in {kept}"));
