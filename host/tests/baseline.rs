@@ -190,3 +190,73 @@ async fn the_same_workload_on_both_sides_reports_no_regression() {
     );
     assert!(md.contains("per minute CPU ×1.00"), "{md}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sql_server_2014_source_is_captured_from_the_plan_cache() {
+    let rig = setup_with("2014", false).await;
+    // SQL Server 2014 cannot back up to a URL with a SAS: the DBA's backup on a share is
+    // restored instead (native-restore's share mode).
+    rig.backup_to_share(DB, true);
+    let shipped = std::fs::read_to_string(rig.site.migration()).unwrap();
+    let from_share = shipped
+        .replace(
+            "backups = \"backups\"\n",
+            "backups = \"backups\"\nmode = \"share\"\nshare = \"share\"\n",
+        )
+        .replace(
+            "storage = [\"backups\"]",
+            "storage = [\"backups\", \"share:read\"]",
+        );
+    assert_ne!(from_share, shipped);
+    std::fs::write(rig.site.migration(), from_share).unwrap();
+    let mut plans: Vec<String> = Vec::new();
+    let (status, events, all) = tokio::task::block_in_place(|| {
+        apply_driving(&rig, |step, _| {
+            let (server, orders) = if step == "baseline-before" {
+                (&rig.src, query(ORDERS, 200, 500, 40, 2, "A"))
+            } else {
+                (&rig.mi, query(ORDERS, 200, 2000, 400, 30, "B"))
+            };
+            let mut w = vec![orders];
+            w.extend(steady());
+            plans.push(run_workload(server, w)[0].clone());
+        })
+    });
+    assert!(status.success(), "{all}");
+    let before = events
+        .iter()
+        .find(|e| e["event"] == "item-done" && e["step"] == "baseline-before")
+        .unwrap();
+    // No Query Store before SQL Server 2016: the window is two reads of the plan cache.
+    assert_eq!(before["output"]["origin"], "exec_query_stats", "{before}");
+    assert_eq!(before["output"]["totals"]["executions"], 500, "{before}");
+    assert!(
+        all.contains("Query Store exists from SQL Server 2016"),
+        "the fallback is said"
+    );
+    let orders = row(&events, "query", "dbo.Orders");
+    assert_eq!(orders["reason_code"], "regressed", "{orders}");
+    assert!(
+        text(&orders["notes"]).contains(&format!("plan {} → {}", plans[0], plans[1])),
+        "{orders}"
+    );
+    for unchanged in ["dbo.Customers", "dbo.Products"] {
+        assert_eq!(row(&events, "query", unchanged)["reason_code"], "unchanged");
+    }
+    let after = events
+        .iter()
+        .find(|e| e["event"] == "item-done" && e["step"] == "baseline-after")
+        .unwrap();
+    // The database brought no Query Store from 2014 and the step may not turn it on: the MI's
+    // plan cache, with a warning that says how.
+    assert_eq!(
+        after["output"]["after"]["origin"], "exec_query_stats",
+        "{after}"
+    );
+    assert!(
+        after["output"]["after"]["notes"]
+            .to_string()
+            .contains("set `enable_query_store = true`"),
+        "{after}"
+    );
+}

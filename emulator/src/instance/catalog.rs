@@ -58,6 +58,7 @@ impl Instance {
         super::division::register(&conn)?;
         super::convert_fn::register(&conn)?;
         super::date_fn::register(&conn)?;
+        super::datalength_fn::register(&conn)?;
         super::certificates::register(&conn)?;
         let names = super::database_names::Names::default();
         super::database_names::register(&conn, &names)?;

@@ -87,6 +87,7 @@ impl Instance {
                     ],
                 )
                 .map_err(sqlite_error)?;
+            self.add_plan_attributes(db.id, &plan_handle, &sql_handle)?;
         }
         for (m, v) in metrics {
             let (min, max) = if exists {

@@ -19,6 +19,7 @@ pub const RESOURCE_DMVS: &[&str] = &[
     "dm_os_schedulers",
     "dm_exec_query_stats",
     "dm_exec_sql_text",
+    "dm_exec_plan_attributes",
 ];
 
 /// `sys.dm_os_sys_info` by version. 2008 and 2008 R2 name memory in bytes and buffer-pool

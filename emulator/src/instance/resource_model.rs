@@ -138,6 +138,10 @@ impl Instance {
         self.conn.execute_batch(SCHEMA).map_err(sqlite_error)?;
         register_sql_handle(&self.conn).map_err(sqlite_error)?;
         self.conn
+            .execute_batch(super::plan_attributes::SCHEMA)
+            .map_err(sqlite_error)?;
+        super::plan_attributes::register(&self.conn).map_err(sqlite_error)?;
+        self.conn
             .execute(
                 r#"INSERT OR IGNORE INTO temp."ferry.counters" VALUES ('start_us', ?1)"#,
                 [now_us()],

@@ -4,7 +4,8 @@
 //! run it. `sys.dm_exec_sql_text(handle)` reads the text a handle names (the row the emulator's
 //! handle carries, `ferry_sql_text_row`), and `CROSS APPLY` / `OUTER APPLY` of it, the way
 //! "sys.dm_exec_sql_text" is used with `sys.dm_exec_query_stats`, become an inner or left join
-//! on that row. Without its arguments SQL Server refuses the name (error 216, "Parameters were
+//! on that row; `sys.dm_exec_plan_attributes(plan_handle)` likewise joins the rows of the plan
+//! (instance/plan_attributes.rs). Without its arguments SQL Server refuses the name (error 216, "Parameters were
 //! not supplied for the function").
 
 use crate::protocol::tokens::ServerMessage;
@@ -14,7 +15,41 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
     ("dm_io_virtual_file_stats", &["database_id", "file_id"]),
     // One argument, the handle: matched on the row it names.
     ("dm_exec_sql_text", &["rowid"]),
+    // One argument, the plan handle: matched on its rows (instance/plan_attributes.rs).
+    ("dm_exec_plan_attributes", &["plan_key"]),
 ];
+
+/// How a handle argument finds its rows: the rowid expression's tail after the alias, and the
+/// function that reads the handle.
+fn handle_match(column: &str) -> Option<(&'static [&'static str], &'static str)> {
+    match column {
+        "rowid" => Some((&["rowid"], "ferry_sql_text_row")),
+        "plan_key" => Some((&["rowid", "/", "64"], "ferry_plan_key")),
+        _ => None,
+    }
+}
+
+/// `rowid[ / 64] = ferry_…(` as tokens, the rowid qualified by `alias` when given.
+fn handle_condition(column: &str, alias: Option<&str>) -> Option<Vec<Token>> {
+    let (lhs, function) = handle_match(column)?;
+    let mut out = Vec::new();
+    if let Some(a) = alias {
+        out.extend([Token::Quoted(a.to_owned()), Token::Punct(".".into())]);
+    }
+    for t in lhs {
+        out.push(match *t {
+            "/" => Token::Punct("/".into()),
+            "64" => Token::Number("64".into()),
+            w => Token::Word(w.into()),
+        });
+    }
+    out.extend([
+        Token::Punct("=".into()),
+        Token::Word(function.into()),
+        Token::Punct("(".into()),
+    ]);
+    Some(out)
+}
 
 /// Keywords after a table that are not its alias.
 const NOT_ALIAS: &[&str] = &[
@@ -87,7 +122,7 @@ pub fn rewrite(tokens: &[Token]) -> Result<Vec<Token>, ServerMessage> {
         let apply = out.len() >= 2
             && out[out.len() - 1].is("APPLY")
             && (out[out.len() - 2].is("CROSS") || out[out.len() - 2].is("OUTER"));
-        if *name == "dm_exec_sql_text" && apply {
+        if let (true, Some(cond)) = (apply, handle_condition(columns[0], Some(&alias))) {
             let outer = out[out.len() - 2].is("OUTER");
             out.truncate(out.len() - 2);
             if outer {
@@ -101,15 +136,8 @@ pub fn rewrite(tokens: &[Token]) -> Result<Vec<Token>, ServerMessage> {
                 w("AS"),
                 Token::Quoted(alias.clone()),
             ]);
-            out.extend([
-                w("ON"),
-                Token::Quoted(alias),
-                p("."),
-                w("rowid"),
-                p("="),
-                w("ferry_sql_text_row"),
-                p("("),
-            ]);
+            out.push(w("ON"));
+            out.extend(cond);
             out.extend(args[0].iter().cloned());
             out.push(p(")"));
             i = after + alias_len;
@@ -129,8 +157,8 @@ pub fn rewrite(tokens: &[Token]) -> Result<Vec<Token>, ServerMessage> {
             if k > 0 {
                 out.push(w("AND"));
             }
-            if *column == "rowid" {
-                out.extend([w("rowid"), p("="), w("ferry_sql_text_row"), p("(")]);
+            if let Some(cond) = handle_condition(column, None) {
+                out.extend(cond);
                 out.extend(arg.iter().cloned());
                 out.push(p(")"));
                 continue;
@@ -192,6 +220,9 @@ mod tests {
             text(&rewrite(&t).unwrap())
                 .contains("LEFT JOIN sys . dm_exec_sql_text AS dm_exec_sql_text")
         );
+        let t = crate::syntax::tokenize("SELECT pa.value FROM sys.dm_exec_query_stats AS qs CROSS APPLY sys.dm_exec_plan_attributes(qs.plan_handle) AS pa WHERE pa.attribute = N'dbid'").unwrap();
+        let r = text(&rewrite(&t).unwrap());
+        assert!(r.contains("qs JOIN sys . dm_exec_plan_attributes AS pa ON pa . rowid / 64 = ferry_plan_key ( qs . plan_handle ) WHERE"), "{r}");
     }
 
     #[test]

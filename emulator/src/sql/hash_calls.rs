@@ -7,6 +7,7 @@
 //! tables' columns (instance/checksum.rs). A type is read from the column's declaration, a
 //! literal, CAST/CONVERT, or the string functions that keep their argument's type; an input
 //! whose type cannot be told is refused with a sentence rather than hashed wrongly.
+//! DATALENGTH gets its input's type the same way (`ferry_datalength(x, 'nvarchar')`).
 //! COUNT_BIG becomes SQLite's count, and CONCAT / CONCAT_WS get SQL Server's argument counts.
 
 use std::borrow::Cow;
@@ -248,6 +249,7 @@ const NAMES: &[&str] = &[
     "COUNT_BIG",
     "CONCAT",
     "CONCAT_WS",
+    "DATALENGTH",
 ];
 
 fn hit(t: &[Token], i: usize) -> bool {
@@ -294,6 +296,25 @@ pub fn rewrite_hashes<'t>(
                     }
                     out.extend(inner(a)?.iter().cloned());
                 }
+                out.push(punct(")"));
+            }
+            "DATALENGTH" => {
+                // Its length depends on the type as HASHBYTES' bytes do
+                // (instance/datalength_fn.rs).
+                let &[(s, e)] = args.as_slice() else {
+                    // SQL Server error 174 (class 15).
+                    return Err(ServerMessage::error(
+                        174,
+                        15,
+                        "The datalength function requires 1 argument(s).",
+                    ));
+                };
+                let kind = kind_of(&tokens[s..e], cols)?;
+                out.push(Token::Word("ferry_datalength".into()));
+                out.push(punct("("));
+                out.extend(inner((s, e))?.iter().cloned());
+                out.push(punct(","));
+                out.push(str_token(kind.name()));
                 out.push(punct(")"));
             }
             "HASHBYTES" => {

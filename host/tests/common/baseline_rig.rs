@@ -29,7 +29,12 @@ pub const WINDOW_SECONDS: u32 = 8;
 /// (`window_seconds` in place of an hour) and, unless `raise`, the raised level's comparison;
 /// its baselines kept in an Azurite container.
 pub async fn setup(raise: bool) -> Rig {
-    let rig = Rig::with_source(&[DB], "", "2019").await;
+    setup_with("2019", raise).await
+}
+
+/// [`setup`] with a source of SQL Server `release`.
+pub async fn setup_with(release: &str, raise: bool) -> Rig {
+    let rig = Rig::with_source(&[DB], "", release).await;
     rig.az.create_container("baselines").await.unwrap();
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/baseline");
     let shipped = std::fs::read_to_string(example.join("migration.toml")).unwrap();
