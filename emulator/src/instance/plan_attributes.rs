@@ -70,11 +70,12 @@ impl Instance {
         // An internal hash of the batch text: four bytes of the text's digest in its handle.
         let mut hash = [0u8; 4];
         hash.copy_from_slice(&sql_handle[12..16]);
-        // SET options of a TDS client with the defaults SQL Server gives it (ANSI_WARNINGS,
-        // ANSI_PADDING, ANSI_NULLS, QUOTED_IDENTIFIER, CONCAT_NULL_YIELDS_NULL, ARITHABORT
-        // off …): the page's bit values summed; the docs give no one value to copy.
+        // The SET options a TDS client connects with by default, as the page's bits: ANSI_PADDING
+        // 1, Parallel Plan 2, CONCAT_NULL_YIELDS_NULL 8, ANSI_WARNINGS 16, ANSI_NULLS 32,
+        // QUOTED_IDENTIFIER 64, ANSI_NULL_DFLT_ON 128 (ARITHABORT, 4096, is off for such
+        // clients). The docs give no value to copy; this is their sum.
         let rows: [(&str, Value, bool); 9] = [
-            ("set_options", Value::Integer(4347), true),
+            ("set_options", Value::Integer(251), true),
             (
                 "objectid",
                 Value::Integer(i64::from(i32::from_be_bytes(hash))),
