@@ -5,44 +5,9 @@
 mod common;
 
 use common::*;
-use ferry_emulator::{Edition, Personality, Release, TlsMode};
+use ferry_emulator::{Release, TlsMode};
 
-fn sql(release: Release) -> Personality {
-    Personality::SqlServer {
-        release,
-        edition: Edition::Enterprise,
-        hadr: false,
-        name: "SRC".into(),
-    }
-}
-
-/// The control API of `r`'s server on a free port.
-async fn control_api(r: &Running) -> String {
-    let app = ferry_emulator::control_http::router(r.server.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
-}
-
-async fn post(base: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
-}
-
-/// An integer column, whichever width the server sent: the emulator types an aggregate by its
-/// values (SUM over bigint comes back int when it fits), where SQL Server types it bigint.
+/// An integer column as i64, whether the view declares it int or bigint.
 fn int(row: &tiberius::Row, i: usize) -> Option<i64> {
     row.try_get::<i64, _>(i)
         .ok()
@@ -73,7 +38,7 @@ fn workload(text: &str, executions: i64, cpu_us: i64, plan: &str) -> serde_json:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alter_database_turns_the_store_on_off_and_clears_it() {
-    let r = start(sql(Release::Sql2019), TlsMode::Required).await;
+    let r = start(sql_enterprise(Release::Sql2019), TlsMode::Required).await;
     let mut c = connect(&r).await;
     exec(&mut c, "CREATE DATABASE Sales").await;
     // 2019 creates databases with the store off, at the version's defaults.
@@ -149,7 +114,7 @@ async fn alter_database_turns_the_store_on_off_and_clears_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_managed_instance_and_2022_turn_it_on_for_new_databases() {
-    for p in [mi(), sql(Release::Sql2022)] {
+    for p in [mi(), sql_enterprise(Release::Sql2022)] {
         let r = start(p, TlsMode::Required).await;
         let mut c = connect(&r).await;
         exec(&mut c, "CREATE DATABASE Sales").await;
@@ -159,7 +124,7 @@ async fn the_managed_instance_and_2022_turn_it_on_for_new_databases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servers_before_2016_have_no_query_store_and_2016_no_wait_view() {
-    let r = start(sql(Release::Sql2014), TlsMode::Required).await;
+    let r = start(sql_enterprise(Release::Sql2014), TlsMode::Required).await;
     let mut c = connect(&r).await;
     exec(&mut c, "CREATE DATABASE Sales").await;
     assert_eq!(
@@ -179,7 +144,7 @@ async fn servers_before_2016_have_no_query_store_and_2016_no_wait_view() {
         208
     );
 
-    let r = start(sql(Release::Sql2016), TlsMode::Required).await;
+    let r = start(sql_enterprise(Release::Sql2016), TlsMode::Required).await;
     let mut c = connect(&r).await;
     exec(
         &mut c,
@@ -210,12 +175,12 @@ async fn servers_before_2016_have_no_query_store_and_2016_no_wait_view() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_workload_generator_records_queries_plans_runtime_and_waits() {
-    let r = start(sql(Release::Sql2019), TlsMode::Required).await;
-    let base = control_api(&r).await;
+    let r = start(sql_enterprise(Release::Sql2019), TlsMode::Required).await;
+    let base = control_api(&r).await.0;
     let mut c = connect(&r).await;
     exec(&mut c, "CREATE DATABASE Sales; ALTER DATABASE Sales SET QUERY_STORE = ON (OPERATION_MODE = READ_WRITE, QUERY_CAPTURE_MODE = ALL)").await;
     let text = "SELECT Total FROM dbo.Orders WHERE Id = @p";
-    let (status, body) = post(&base, "/query-workload", workload(text, 500, 120, "A")).await;
+    let (status, body) = post_value(&base, "/query-workload", workload(text, 500, 120, "A")).await;
     assert_eq!(status, 200, "{body}");
     let hash = body["queries"][0]["query_hash"]
         .as_str()
@@ -266,7 +231,7 @@ async fn the_workload_generator_records_queries_plans_runtime_and_waits() {
 
     // The same query written otherwise is another query of Query Store's (its text differs),
     // with the same query_hash.
-    let (status, _) = post(
+    let (status, _) = post_value(
         &base,
         "/query-workload",
         workload(
@@ -301,7 +266,7 @@ async fn the_workload_generator_records_queries_plans_runtime_and_waits() {
     assert_eq!(row.get::<i32, _>(0), Some(1));
 
     // The same text again adds to its query and plan.
-    let (status, _) = post(&base, "/query-workload", workload(text, 500, 120, "A")).await;
+    let (status, _) = post_value(&base, "/query-workload", workload(text, 500, 120, "A")).await;
     assert_eq!(status, 200);
     let row = one_row(&mut c, "USE Sales; SELECT COUNT(*), SUM(rs.count_executions) FROM sys.query_store_plan p JOIN sys.query_store_runtime_stats rs ON rs.plan_id = p.plan_id WHERE p.query_id = 1").await;
     assert_eq!(int(&row, 1), Some(1000));
@@ -321,9 +286,9 @@ async fn the_workload_generator_records_queries_plans_runtime_and_waits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_regression_injected_on_the_target_shows_against_the_source() {
-    let src = start(sql(Release::Sql2019), TlsMode::Required).await;
+    let src = start(sql_enterprise(Release::Sql2019), TlsMode::Required).await;
     let dst = start(mi(), TlsMode::Required).await;
-    let (sb, db) = (control_api(&src).await, control_api(&dst).await);
+    let (sb, db) = (control_api(&src).await.0, control_api(&dst).await.0);
     let mut s = connect(&src).await;
     let mut d = connect(&dst).await;
     exec(
@@ -333,8 +298,8 @@ async fn a_plan_regression_injected_on_the_target_shows_against_the_source() {
     .await;
     exec(&mut d, "CREATE DATABASE Sales").await;
     let text = "SELECT c.Name, SUM(o.Total) FROM dbo.Orders o JOIN dbo.Customers c ON c.Id = o.CustomerId GROUP BY c.Name";
-    let (_, before) = post(&sb, "/query-workload", workload(text, 200, 900, "A")).await;
-    let (_, after) = post(&db, "/query-workload", workload(text, 200, 5400, "B")).await;
+    let (_, before) = post_value(&sb, "/query-workload", workload(text, 200, 900, "A")).await;
+    let (_, after) = post_value(&db, "/query-workload", workload(text, 200, 5400, "B")).await;
     assert_eq!(
         before["queries"][0]["query_hash"],
         after["queries"][0]["query_hash"]
@@ -355,12 +320,12 @@ async fn a_plan_regression_injected_on_the_target_shows_against_the_source() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capture_modes_and_an_off_store_decide_what_is_captured() {
-    let r = start(sql(Release::Sql2019), TlsMode::Required).await;
-    let base = control_api(&r).await;
+    let r = start(sql_enterprise(Release::Sql2019), TlsMode::Required).await;
+    let base = control_api(&r).await.0;
     let mut c = connect(&r).await;
     exec(&mut c, "CREATE DATABASE Sales").await;
     // OFF: nothing in the store; the plan cache still counts it.
-    let (status, body) = post(
+    let (status, body) = post_value(
         &base,
         "/query-workload",
         workload("SELECT 1 FROM dbo.T", 50, 10, "A"),
@@ -378,14 +343,14 @@ async fn capture_modes_and_an_off_store_decide_what_is_captured() {
 
     // AUTO (2019's default): a query run 10 times for 10 µs each is not worth capturing.
     exec(&mut c, "ALTER DATABASE Sales SET QUERY_STORE = ON").await;
-    let (_, body) = post(
+    let (_, body) = post_value(
         &base,
         "/query-workload",
         workload("SELECT 2 FROM dbo.T", 10, 10, "A"),
     )
     .await;
     assert_eq!(body["queries"][0]["query_store"], false);
-    let (_, body) = post(
+    let (_, body) = post_value(
         &base,
         "/query-workload",
         workload("SELECT 3 FROM dbo.T WHERE x = 1", 40, 10, "A"),
@@ -398,14 +363,14 @@ async fn capture_modes_and_an_off_store_decide_what_is_captured() {
         "ALTER DATABASE Sales SET QUERY_STORE (QUERY_CAPTURE_MODE = NONE)",
     )
     .await;
-    let (_, body) = post(
+    let (_, body) = post_value(
         &base,
         "/query-workload",
         workload("SELECT 4 FROM dbo.T WHERE y = 1", 400, 10, "A"),
     )
     .await;
     assert_eq!(body["queries"][0]["query_store"], false);
-    let (_, body) = post(
+    let (_, body) = post_value(
         &base,
         "/query-workload",
         workload("SELECT 3 FROM dbo.T WHERE x = 1", 40, 10, "A"),
@@ -423,12 +388,12 @@ async fn capture_modes_and_an_off_store_decide_what_is_captured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_carries_the_store_to_a_restore() {
     let share = tempfile::tempdir().unwrap();
-    let r = start(sql(Release::Sql2019), TlsMode::Required).await;
+    let r = start(sql_enterprise(Release::Sql2019), TlsMode::Required).await;
     r.server.allow_backup_directory(share.path()).unwrap();
-    let base = control_api(&r).await;
+    let base = control_api(&r).await.0;
     let mut c = connect(&r).await;
     exec(&mut c, "CREATE DATABASE Sales; ALTER DATABASE Sales SET QUERY_STORE = ON (QUERY_CAPTURE_MODE = ALL)").await;
-    let (status, _) = post(
+    let (status, _) = post_value(
         &base,
         "/query-workload",
         workload("SELECT 1 FROM dbo.T", 5, 10, "A"),
@@ -453,13 +418,13 @@ async fn a_backup_carries_the_store_to_a_restore() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_workload_is_refused_saying_why_and_records_nothing() {
-    let r = start(sql(Release::Sql2019), TlsMode::Required).await;
-    let base = control_api(&r).await;
+    let r = start(sql_enterprise(Release::Sql2019), TlsMode::Required).await;
+    let base = control_api(&r).await.0;
     let mut c = connect(&r).await;
     exec(&mut c, "CREATE DATABASE Sales; ALTER DATABASE Sales SET QUERY_STORE = ON (QUERY_CAPTURE_MODE = ALL)").await;
     let mut w = workload("SELECT 1 FROM dbo.T", 5, 10, "A");
     w["queries"][0]["waits"] = serde_json::json!({"MADE_UP_WAIT": 3});
-    let (status, body) = post(&base, "/query-workload", w).await;
+    let (status, body) = post_value(&base, "/query-workload", w).await;
     assert_eq!(status, 400);
     assert!(
         body["error"]["message"]
@@ -470,7 +435,7 @@ async fn a_bad_workload_is_refused_saying_why_and_records_nothing() {
     );
     let mut w = workload("SELECT 1 FROM dbo.T", 5, 10, "A");
     w["queries"][0]["cpu_us"] = serde_json::json!(1_000_000);
-    let (status, body) = post(&base, "/query-workload", w).await;
+    let (status, body) = post_value(&base, "/query-workload", w).await;
     assert_eq!(status, 400);
     assert!(
         body["error"]["message"]
@@ -481,13 +446,13 @@ async fn a_bad_workload_is_refused_saying_why_and_records_nothing() {
     );
     let mut w = workload("SELECT 1 FROM dbo.T", 5, 10, "A");
     w["db"] = serde_json::json!("Nope");
-    let (status, body) = post(&base, "/query-workload", w).await;
+    let (status, body) = post_value(&base, "/query-workload", w).await;
     assert_eq!(status, 400);
     assert!(
         body["error"]["message"].as_str().unwrap().contains("Nope"),
         "{body}"
     );
-    let (status, _) = post(
+    let (status, _) = post_value(
         &base,
         "/query-workload",
         serde_json::json!({"db": "Sales", "queries": [], "bogus": 1}),

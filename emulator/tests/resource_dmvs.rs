@@ -4,42 +4,9 @@
 mod common;
 
 use common::*;
-use ferry_emulator::{Edition, Personality, Release, TlsMode};
+use ferry_emulator::{Release, TlsMode};
 
-fn sql(release: Release) -> Personality {
-    Personality::SqlServer {
-        release,
-        edition: Edition::Enterprise,
-        hadr: false,
-        name: "SRC".into(),
-    }
-}
-
-async fn control_api(r: &Running) -> String {
-    let app = ferry_emulator::control_http::router(r.server.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
-}
-
-async fn post(base: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
-}
-
-/// An integer column, whichever width the server sent (aggregates come back typed by value).
+/// An integer column as i64, whether the DMV declares it int or bigint.
 fn int(row: &tiberius::Row, i: usize) -> i64 {
     row.try_get::<i64, _>(i)
         .ok()
@@ -62,15 +29,15 @@ fn workload(executions: i64) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sys_info_and_schedulers_follow_the_machine_the_test_sets() {
-    let r = start(sql(Release::Sql2019), TlsMode::Required).await;
-    let base = control_api(&r).await;
+    let r = start(sql_enterprise(Release::Sql2019), TlsMode::Required).await;
+    let base = control_api(&r).await.0;
     let mut c = connect(&r).await;
     let q = "SELECT cpu_count, hyperthread_ratio, physical_memory_kb, committed_target_kb, scheduler_count, socket_count, max_workers_count FROM sys.dm_os_sys_info";
     let row = one_row(&mut c, q).await;
     assert_eq!(row.get::<i32, _>(0), Some(8));
     assert_eq!(row.get::<i64, _>(2), Some(32 * 1024 * 1024));
 
-    let (status, body) = post(
+    let (status, body) = post_value(
         &base,
         "/resources",
         serde_json::json!({"cpu_count": 16, "hyperthread_ratio": 8, "memory_mb": 65536}),
@@ -95,7 +62,7 @@ async fn sys_info_and_schedulers_follow_the_machine_the_test_sets() {
     assert_eq!(row.get::<i32, _>(0), Some(16));
 
     // A machine that cannot be is refused, saying why, and nothing changes.
-    let (status, body) = post(&base, "/resources", serde_json::json!({"cpu_count": 0})).await;
+    let (status, body) = post_value(&base, "/resources", serde_json::json!({"cpu_count": 0})).await;
     assert_eq!(status, 400);
     assert!(
         body["error"]["message"]
@@ -104,14 +71,14 @@ async fn sys_info_and_schedulers_follow_the_machine_the_test_sets() {
             .contains("cpu_count"),
         "{body}"
     );
-    let (status, _) = post(
+    let (status, _) = post_value(
         &base,
         "/resources",
         serde_json::json!({"memory_mb": 1024, "target_memory_mb": 2048}),
     )
     .await;
     assert_eq!(status, 400);
-    let (status, _) = post(&base, "/resources", serde_json::json!({"cores": 4})).await;
+    let (status, _) = post_value(&base, "/resources", serde_json::json!({"cores": 4})).await;
     assert_eq!(status, 400);
     let row = one_row(&mut c, q).await;
     assert_eq!(row.get::<i32, _>(0), Some(16));
@@ -125,7 +92,7 @@ async fn sys_info_and_schedulers_follow_the_machine_the_test_sets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sys_info_has_each_versions_columns() {
-    let r = start(sql(Release::Sql2008R2), TlsMode::Required).await;
+    let r = start(sql_enterprise(Release::Sql2008R2), TlsMode::Required).await;
     let mut c = connect(&r).await;
     let row = one_row(
         &mut c,
@@ -138,7 +105,7 @@ async fn sys_info_has_each_versions_columns() {
         207
     );
 
-    let r = start(sql(Release::Sql2014), TlsMode::Required).await;
+    let r = start(sql_enterprise(Release::Sql2014), TlsMode::Required).await;
     let mut c = connect(&r).await;
     let row = one_row(&mut c, "SELECT physical_memory_kb FROM sys.dm_os_sys_info").await;
     assert_eq!(row.get::<i64, _>(0), Some(32 * 1024 * 1024));
@@ -165,8 +132,8 @@ async fn sys_info_has_each_versions_columns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_workload_moves_cpu_waits_file_io_and_counters_which_only_grow() {
-    let r = start(sql(Release::Sql2019), TlsMode::Required).await;
-    let base = control_api(&r).await;
+    let r = start(sql_enterprise(Release::Sql2019), TlsMode::Required).await;
+    let base = control_api(&r).await.0;
     let mut c = connect(&r).await;
     exec(
         &mut c,
@@ -192,7 +159,7 @@ async fn the_workload_moves_cpu_waits_file_io_and_counters_which_only_grow() {
         "a logged change writes both files"
     );
 
-    let (status, body) = post(&base, "/query-workload", workload(1000)).await;
+    let (status, body) = post_value(&base, "/query-workload", workload(1000)).await;
     assert_eq!(status, 200, "{body}");
     // 1000 executions × 2 ms of CPU.
     assert_eq!(int(&one_row(&mut c, cpu).await, 0), 2000);
@@ -243,7 +210,7 @@ async fn the_workload_moves_cpu_waits_file_io_and_counters_which_only_grow() {
     assert_eq!(int(&rows[1], 4), log_w0 + 1002);
 
     // More work: every counter grows, none falls.
-    post(&base, "/query-workload", workload(10)).await;
+    post_value(&base, "/query-workload", workload(10)).await;
     assert_eq!(int(&one_row(&mut c, cpu).await, 0), 2020);
     let row = one_row(&mut c, waits).await;
     assert_eq!(int(&row, 0), 1010);
@@ -269,7 +236,7 @@ async fn the_workload_moves_cpu_waits_file_io_and_counters_which_only_grow() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_stats_take_their_arguments_as_sql_server_does() {
-    let r = start(sql(Release::Sql2019), TlsMode::Required).await;
+    let r = start(sql_enterprise(Release::Sql2019), TlsMode::Required).await;
     let mut c = connect(&r).await;
     exec(&mut c, "CREATE DATABASE Sales").await;
     let row = one_row(
@@ -293,11 +260,11 @@ async fn file_stats_take_their_arguments_as_sql_server_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_text_reads_the_text_a_query_stats_handle_names() {
-    let r = start(sql(Release::Sql2019), TlsMode::Required).await;
-    let base = control_api(&r).await;
+    let r = start(sql_enterprise(Release::Sql2019), TlsMode::Required).await;
+    let base = control_api(&r).await.0;
     let mut c = connect(&r).await;
     exec(&mut c, "CREATE DATABASE Sales").await;
-    let (status, _) = post(&base, "/query-workload", workload(3)).await;
+    let (status, _) = post_value(&base, "/query-workload", workload(3)).await;
     assert_eq!(status, 200);
     let row = one_row(&mut c, "SELECT TOP 5 qs.execution_count, st.text, st.dbid FROM sys.dm_exec_query_stats qs CROSS APPLY sys.dm_exec_sql_text(qs.sql_handle) AS st ORDER BY qs.total_worker_time DESC").await;
     assert_eq!(int(&row, 0), 3);

@@ -337,3 +337,50 @@ async fn upload_from_share_copies_a_folder_and_a_rerun_skips_what_is_there() {
         "{result}"
     );
 }
+
+/// `ferry plan` checks a storage change's grant before recording it: a plan must not list a
+/// write or delete its apply would be denied, and planning changes nothing on disk.
+#[test]
+fn a_plan_lists_only_the_storage_changes_the_grants_allow() {
+    let share = tempfile::tempdir().unwrap();
+    std::fs::write(share.path().join("keep.txt"), "kept").unwrap();
+    let wasm = fixture("sql_probe");
+    let files = [
+        r#"{ label = "backups", op = "write", name = "granted.txt", data = "x" }"#,
+        r#"{ label = "readonly", op = "write", name = "refused.txt", data = "x" }"#,
+        r#"{ label = "readonly", op = "delete", name = "keep.txt" }"#,
+    ];
+    let migration = format!(
+        "databases = [\"one\"]\n[migration]\nname = \"plan-grants\"\n[plugins.probe]\npath = \"{}\"\nsha256 = \"{}\"\n[[steps]]\nname = \"probe\"\nplugin = \"probe\"\n[steps.config]\nfiles = [{}]\n[steps.grants]\nstorage = [\"backups\", \"readonly:read\"]\nsql = [\"src\"]\n",
+        wasm.display(),
+        sha256_file(&wasm),
+        files.join(", ")
+    );
+    let env = format!(
+        "[sql.src]\nserver = \"localhost\"\nuser = \"sa\"\npassword = \"env:UNUSED_PASSWORD\"\n[storage.backups]\nkind = \"share\"\npath = \"{0}\"\n[storage.readonly]\nkind = \"share\"\npath = \"{0}\"\n",
+        share.path().display()
+    );
+    let site = Site::new(&migration, &env);
+    let out = site.run(
+        &["plan", "migration.toml"],
+        &[("UNUSED_PASSWORD", "not-used")],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("granted.txt"),
+        "the granted write is planned:\n{stdout}"
+    );
+    assert!(
+        !stdout.contains("refused.txt") && !stdout.contains("keep.txt"),
+        "a change through a read grant is not planned:\n{stdout}"
+    );
+    assert!(
+        !share.path().join("granted.txt").exists(),
+        "planning wrote nothing"
+    );
+    assert!(
+        share.path().join("keep.txt").exists(),
+        "planning deleted nothing"
+    );
+}

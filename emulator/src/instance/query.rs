@@ -92,6 +92,19 @@ impl Instance {
         sql: &str,
         params: &[Value],
     ) -> Result<(Vec<Column>, Vec<Vec<Value>>), ServerMessage> {
+        self.query_typed(sql, params, &[])
+    }
+
+    /// [`Instance::query`] with the T-SQL types the statement gives some of its expression
+    /// columns (`static_types[i]`, from sql/result_types.rs). An int column whose value does
+    /// not fit fails as SQL Server fails it: error 8115, "Arithmetic overflow error converting
+    /// expression to data type int." (severity 16).
+    pub fn query_typed(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        static_types: &[Option<SqlType>],
+    ) -> Result<(Vec<Column>, Vec<Vec<Value>>), ServerMessage> {
         let mut stmt = self.conn.prepare(sql).map_err(sqlite_error)?;
         let declared: Vec<(String, Option<SqlType>)> = stmt
             .columns()
@@ -123,12 +136,24 @@ impl Instance {
                     .all(|c| c.is_alphanumeric() || c == '_' || c == ' ' || c == '#' || c == '$')
                     && !name.contains("  ");
                 let unnamed = !plain || name.contains(" ( ");
-                Column::new(
-                    if unnamed { "" } else { name },
-                    ty.unwrap_or_else(|| infer_type(raw.iter().map(|r| &r[i]))),
-                )
+                let ty = ty
+                    .or(static_types.get(i).copied().flatten())
+                    .unwrap_or_else(|| infer_type(raw.iter().map(|r| &r[i])));
+                Column::new(if unnamed { "" } else { name }, ty)
             })
             .collect();
+        // Only the statically typed expressions: a declared column holds what was stored in it.
+        for (i, c) in columns.iter().enumerate() {
+            let typed_here =
+                declared[i].1.is_none() && static_types.get(i).is_some_and(Option::is_some);
+            if typed_here && let Some(name) = overflowing(c.ty, raw.iter().map(|r| &r[i])) {
+                return Err(ServerMessage::error(
+                    8115,
+                    16,
+                    format!("Arithmetic overflow error converting expression to data type {name}."),
+                ));
+            }
+        }
         let rows = raw
             .into_iter()
             .map(|r| {
@@ -140,6 +165,22 @@ impl Instance {
             .collect();
         Ok((columns, rows))
     }
+}
+
+/// The type's name when one of the integers does not fit in it.
+fn overflowing<'a>(
+    ty: SqlType,
+    mut values: impl Iterator<Item = &'a rusqlite::types::Value>,
+) -> Option<&'static str> {
+    let (name, lo, hi) = match ty {
+        SqlType::TinyInt => ("tinyint", 0, 255),
+        SqlType::SmallInt => ("smallint", i16::MIN as i64, i16::MAX as i64),
+        SqlType::Int => ("int", i32::MIN as i64, i32::MAX as i64),
+        _ => return None,
+    };
+    values
+        .any(|v| matches!(v, rusqlite::types::Value::Integer(i) if *i < lo || *i > hi))
+        .then_some(name)
 }
 
 /// A declared type as the emulator stored it (`(max)` is kept as `(-1)`, which SQLite's type

@@ -79,9 +79,18 @@ fn arguments(t: &[Token], open: usize) -> Option<(usize, Vec<(usize, usize)>)> {
 
 /// The declared type of column `name` (the last part of `a.b`), if one is visible.
 fn column<'c>(expr: &[Token], cols: &'c [Column]) -> Option<&'c str> {
-    let name = match expr {
-        [Token::Word(w) | Token::Quoted(w)] => w,
-        [.., d, Token::Word(w) | Token::Quoted(w)] if d.is_punct(".") => w,
+    // Only a name (`c`, `t.c`, `s.t.c`): `a.x * b.y` ends in a column but is not one.
+    let is_name = |t: &Token| matches!(t, Token::Word(_) | Token::Quoted(_));
+    let dotted_name = expr.len() % 2 == 1
+        && expr.iter().enumerate().all(|(i, t)| {
+            if i % 2 == 0 {
+                is_name(t)
+            } else {
+                t.is_punct(".")
+            }
+        });
+    let name = match expr.last() {
+        Some(Token::Word(w) | Token::Quoted(w)) if dotted_name => w,
         _ => return None,
     };
     cols.iter()
@@ -90,7 +99,7 @@ fn column<'c>(expr: &[Token], cols: &'c [Column]) -> Option<&'c str> {
 }
 
 /// The T-SQL type of an expression, as far as the functions here need it.
-fn kind_of(expr: &[Token], cols: &[Column]) -> Result<Kind, ServerMessage> {
+pub(super) fn kind_of(expr: &[Token], cols: &[Column]) -> Result<Kind, ServerMessage> {
     let mut e = expr;
     while e.len() >= 2
         && e[0].is_punct("(")
@@ -169,8 +178,24 @@ fn kind_of(expr: &[Token], cols: &[Column]) -> Result<Kind, ServerMessage> {
             Kind::Int(4)
         }
         "count_big" => Kind::Int(8),
+        // "SUM (Transact-SQL)", Return types: int for tinyint/smallint/int, bigint for bigint;
+        // AVG the same ("AVG (Transact-SQL)"); MIN and MAX return their argument's type.
+        "sum" | "avg" => match kind_of(aggregated(arg(0).unwrap_or(&[])), cols)? {
+            Kind::Int(8) => Kind::Int(8),
+            Kind::Int(_) | Kind::Bit => Kind::Int(4),
+            other => other,
+        },
+        "min" | "max" => kind_of(aggregated(arg(0).unwrap_or(&[])), cols)?,
         _ => return Err(unknown_type(expr)),
     })
+}
+
+/// An aggregate's argument without its `DISTINCT` / `ALL`.
+fn aggregated(arg: &[Token]) -> &[Token] {
+    match arg {
+        [first, rest @ ..] if first.is("DISTINCT") || first.is("ALL") => rest,
+        _ => arg,
+    }
 }
 
 fn display(t: &[Token]) -> String {

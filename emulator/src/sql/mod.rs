@@ -46,6 +46,7 @@ mod procedures;
 mod query_store_ddl;
 mod raise;
 mod resource_governor;
+mod result_types;
 pub mod rewrite;
 mod scalar;
 mod script;

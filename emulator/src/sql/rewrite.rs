@@ -49,6 +49,8 @@ pub struct Rewritten {
     pub target: Option<String>,
     /// That table: (database, SQLite table name).
     pub target_table: Option<(String, String)>,
+    /// The T-SQL types of the result's aggregate columns (sql/result_types.rs).
+    pub column_types: Vec<Option<crate::protocol::types::SqlType>>,
 }
 
 impl Rewritten {
@@ -158,6 +160,8 @@ pub fn rewrite(
     current_db: &str,
     inst: &Instance,
 ) -> Result<Rewritten, ServerMessage> {
+    let column_types =
+        super::result_types::select_types(tokens, &|| statement_columns(tokens, current_db, inst));
     // HASHBYTES and the checksums learn their inputs' T-SQL types first (sql/hash_calls.rs).
     let hashed =
         super::hash_calls::rewrite_calls(tokens, &|| statement_columns(tokens, current_db, inst))?;
@@ -479,6 +483,7 @@ pub fn rewrite(
         param_slots,
         target,
         target_table,
+        column_types,
     })
 }
 

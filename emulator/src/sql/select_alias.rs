@@ -92,7 +92,7 @@ fn is_keyword(t: &Token) -> bool {
 
 /// Where the item starting at `tokens[start]` ends: a comma or an ending keyword at depth 0,
 /// a `)` closing a parenthesis the list is inside, or the end.
-fn item_end(tokens: &[Token], start: usize) -> usize {
+pub(super) fn item_end(tokens: &[Token], start: usize) -> usize {
     let mut depth = 0i32;
     for (k, t) in tokens.iter().enumerate().skip(start) {
         if t.is_punct("(") {

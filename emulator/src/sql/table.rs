@@ -185,7 +185,7 @@ pub(super) fn table_statement(
         }
     }
     if returns_rows {
-        let (columns, rows) = inst.query(&rw.sql, &params)?;
+        let (columns, rows) = inst.query_typed(&rw.sql, &params, &rw.column_types)?;
         return Ok(Outcome::Rows { columns, rows });
     }
     if let Some(db) = rw.target.as_deref() {

@@ -28,6 +28,16 @@ pub fn sql2019() -> Personality {
     }
 }
 
+/// An Enterprise SQL Server of `release` without HADR (the Query Store and resource DMV tests).
+pub fn sql_enterprise(release: Release) -> Personality {
+    Personality::SqlServer {
+        release,
+        edition: Edition::Enterprise,
+        hadr: false,
+        name: "SRC".into(),
+    }
+}
+
 pub fn mi() -> Personality {
     Personality::ManagedInstance {
         name: "mi-target.public.abc123.database.windows.net".into(),
@@ -198,4 +208,22 @@ pub async fn control_api(r: &Running) -> (String, reqwest::Client) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (base, reqwest::Client::new())
+}
+
+/// POSTs `body` to the control API at `base`: (status, the reply as JSON, or null).
+pub async fn post_value(
+    base: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let (status, text) = post_json(
+        &reqwest::Client::new(),
+        &format!("{base}{path}"),
+        &body.to_string(),
+    )
+    .await;
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
 }

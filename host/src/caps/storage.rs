@@ -48,6 +48,9 @@ impl StepData {
         text: String,
     ) -> Result<Decision, HostError> {
         let label = self.container_label(c)?;
+        // The grant first, as for SQL and ARM: a plan must not record a change the apply
+        // would be denied.
+        self.check(Kind::Storage, &label, Access::Write)?;
         Ok(self.plan_gate(kind, &label, &text, 16 << 10)?)
     }
 

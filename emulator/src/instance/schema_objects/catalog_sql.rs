@@ -94,6 +94,13 @@ pub(super) fn views(d: &str, db: &str) -> String {
     };
     let objects_of =
         |types: &str| format!(r#"SELECT {oc} FROM "ferry.objects" o WHERE o.type IN ({types})"#);
+    // sys.key_constraints, sys.foreign_keys, sys.check_constraints and sys.default_constraints:
+    // sys.objects' columns, then the kind's own from "ferry.constraints".
+    let constraints_of = |types: &str, own: &str| {
+        format!(
+            r#"SELECT {oc}, {own} FROM "ferry.objects" o JOIN "ferry.constraints" c ON c.object_id = o.object_id WHERE o.type IN ({types})"#
+        )
+    };
     [
         view("objects", format!(r#"SELECT {oc} FROM "ferry.objects" o WHERE {LIVE}"#)),
         view(
@@ -126,14 +133,16 @@ pub(super) fn views(d: &str, db: &str) -> String {
         ),
         view(
             "key_constraints",
-            format!(
-                r#"SELECT {oc}, c.unique_index_id, c.is_system_named, c.is_enforced FROM "ferry.objects" o JOIN "ferry.constraints" c ON c.object_id = o.object_id WHERE o.type IN ('PK', 'UQ')"#
+            constraints_of(
+                "'PK', 'UQ'",
+                "c.unique_index_id, c.is_system_named, c.is_enforced",
             ),
         ),
         view(
             "foreign_keys",
-            format!(
-                r#"SELECT {oc}, c.referenced_object_id, c.key_index_id, c.is_disabled, c.is_not_for_replication, c.is_not_trusted, c.delete_referential_action, c.delete_referential_action_desc, c.update_referential_action, c.update_referential_action_desc, c.is_system_named FROM "ferry.objects" o JOIN "ferry.constraints" c ON c.object_id = o.object_id WHERE o.type = 'F'"#
+            constraints_of(
+                "'F'",
+                "c.referenced_object_id, c.key_index_id, c.is_disabled, c.is_not_for_replication, c.is_not_trusted, c.delete_referential_action, c.delete_referential_action_desc, c.update_referential_action, c.update_referential_action_desc, c.is_system_named",
             ),
         ),
         view(
@@ -142,14 +151,16 @@ pub(super) fn views(d: &str, db: &str) -> String {
         ),
         view(
             "check_constraints",
-            format!(
-                r#"SELECT {oc}, c.is_disabled, c.is_not_for_replication, c.is_not_trusted, c.parent_column_id, c.definition, c.uses_database_collation, c.is_system_named FROM "ferry.objects" o JOIN "ferry.constraints" c ON c.object_id = o.object_id WHERE o.type = 'C'"#
+            constraints_of(
+                "'C'",
+                "c.is_disabled, c.is_not_for_replication, c.is_not_trusted, c.parent_column_id, c.definition, c.uses_database_collation, c.is_system_named",
             ),
         ),
         view(
             "default_constraints",
-            format!(
-                r#"SELECT {oc}, c.parent_column_id, c.definition, c.is_system_named FROM "ferry.objects" o JOIN "ferry.constraints" c ON c.object_id = o.object_id WHERE o.type = 'D'"#
+            constraints_of(
+                "'D'",
+                "c.parent_column_id, c.definition, c.is_system_named",
             ),
         ),
         view(
