@@ -63,7 +63,12 @@ impl StepData {
             .scope
             .scripts
             .as_ref()
-            .ok_or_else(|| failed("this run writes no script files"))?;
+            .ok_or_else(|| {
+                failed(
+                    "this step may not write script files: add `scripts = true` to its \
+                     [steps.grants] to let it write reviewable .sql files into the state directory",
+                )
+            })?;
         std::fs::create_dir_all(dir)
             .map_err(|e| failed(format!("creating {}: {e}", dir.display())))?;
         Ok(dir.join(format!("{name}.sql")))
