@@ -200,6 +200,10 @@ fn a_plugin_built_for_a_newer_wit_is_refused_with_a_sentence() {
         .expect("the SDK wrote its WIT version");
     let mut newer = bytes.clone();
     newer[at + section.len() - 5..at + section.len()].copy_from_slice(b"0.2.0");
+    // What counts is the version in the names of the ferry interfaces it imports and exports
+    // (`ferry:plugin/tsql@0.1.0`), which every language's toolchain writes.
+    let names = replace_all(&mut newer, b"@0.1.0", b"@0.2.0");
+    assert!(names > 0, "the component names ferry:plugin interfaces");
     let s = site(&hello("", ""), HELLO_ENV);
     std::fs::write(s.path("newer.wasm"), &newer).unwrap();
     let sha = sha256_file(&s.path("newer.wasm"));
@@ -218,6 +222,45 @@ fn a_plugin_built_for_a_newer_wit_is_refused_with_a_sentence() {
     );
     let out = s.run(&["plugins", "describe", "newer.wasm"], &[]);
     assert_clean_error(&out, 3, &["newer than the 0.1.0"]);
+}
+
+/// `bytes` with every `from` replaced by `to` (same length); how many there were.
+fn replace_all(bytes: &mut [u8], from: &[u8], to: &[u8]) -> usize {
+    assert_eq!(from.len(), to.len(), "a patch keeps every offset");
+    let mut n = 0;
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            n += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn a_component_without_the_rust_sdks_section_loads_by_its_interface_names() {
+    // Python (componentize-py) and JavaScript (jco) components carry no `ferry:wit-version`
+    // section; the version in their import names is enough.
+    let mut bytes = std::fs::read(fixture("hostile")).unwrap();
+    assert_eq!(
+        replace_all(&mut bytes, b"ferry:wit-version", b"other:wit-version"),
+        1
+    );
+    let s = site(&hello("", ""), HELLO_ENV);
+    std::fs::write(s.path("plain.wasm"), &bytes).unwrap();
+    let out = s.run(&["plugins", "describe", "plain.wasm"], &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("hostile"), "{stdout}");
+    // And one naming no ferry interface at all is not a ferry plugin, said so.
+    assert!(replace_all(&mut bytes, b"ferry:plugin/", b"other:plugin/") > 0);
+    std::fs::write(s.path("plain.wasm"), &bytes).unwrap();
+    let out = s.run(&["plugins", "describe", "plain.wasm"], &[]);
+    assert_clean_error(&out, 2, &["names no `ferry:plugin` interface"]);
 }
 
 #[test]

@@ -229,8 +229,19 @@ async fn a_seeded_instance_moves_to_the_mi_with_every_refusal_explained() {
     let hash = hash_hex(&rig.src, "app_05");
 
     // Plan first: every statement, the hash as ***, nothing changed on the MI.
-    let (out, all) = rig.ferry(&["plan", "migration.toml"]).await;
+    // `--state-dir` puts the plan's script files where that apply would keep its own.
+    let (out, all) = rig
+        .ferry(&["plan", "--state-dir", "plan-state", "migration.toml"])
+        .await;
     assert!(out.status.success(), "{all}");
+    let planned_scripts = all_files(&rig.site.path("plan-state/scripts/plan"));
+    assert!(
+        planned_scripts
+            .iter()
+            .any(|(p, _)| p.extension().is_some_and(|e| e == "sql")),
+        "the plan's scripts are under --state-dir: {planned_scripts:?}"
+    );
+    assert!(!rig.site.path(".ferry/migration/scripts/plan").exists());
     let plan = std::fs::read_to_string(rig.site.path("migration.plan.txt")).unwrap();
     assert!(
         plan.contains("CREATE LOGIN [app_05] WITH PASSWORD = @hash HASHED, SID = 0x")

@@ -59,16 +59,12 @@ impl StepData {
                 name.escape_debug()
             )));
         }
-        let dir = self
-            .scope
-            .scripts
-            .as_ref()
-            .ok_or_else(|| {
-                failed(
-                    "this step may not write script files: add `scripts = true` to its \
+        let dir = self.scope.scripts.as_ref().ok_or_else(|| {
+            failed(
+                "this step may not write script files: add `scripts = true` to its \
                      [steps.grants] to let it write reviewable .sql files into the state directory",
-                )
-            })?;
+            )
+        })?;
         std::fs::create_dir_all(dir)
             .map_err(|e| failed(format!("creating {}: {e}", dir.display())))?;
         Ok(dir.join(format!("{name}.sql")))

@@ -158,6 +158,11 @@ pub(crate) struct PlanArgs {
     /// form goes beside it as .txt].
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    /// The state directory `apply` will use: the plan's reviewable script files go in its
+    /// scripts/plan/ [default: .ferry/<name> beside the migration]. Planning never writes the
+    /// journal there (it keeps a throwaway one), so a plan cannot look like a run.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) state_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -41,7 +41,10 @@ pub(super) async fn plan(g: &Global, args: &PlanArgs) -> Exit {
     let gate = PlanGate::Record(recorded.clone());
     let opts = ApplyOptions {
         state_dir: scratch.clone(),
-        scripts_dir: crate::pipeline::run::default_state_dir(&args.files.migration)
+        scripts_dir: args
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| crate::pipeline::run::default_state_dir(&args.files.migration))
             .join("scripts")
             .join("plan"),
         fresh: true,

@@ -36,7 +36,7 @@ pub enum LoadError {
     )]
     CoreModule { origin: String },
     #[error(
-        "{origin}: has no `ferry:wit-version` section, so it was not built with ferry-sdk; build it with `ferry_sdk::register!`"
+        "{origin}: names no `ferry:plugin` interface among its imports and exports (and has no `ferry:wit-version` section), so it is not a ferry plugin; build it against the WIT package in ferry's wit/ directory, or with ferry-sdk's `register!`"
     )]
     NoVersion { origin: String },
     #[error(
@@ -148,25 +148,50 @@ pub fn check_wit_version(origin: &str, bytes: &[u8]) -> Result<String, LoadError
             }
         });
     }
-    let mut found = None;
+    // The interfaces a component imports and exports carry the package's version in their
+    // names (`ferry:plugin/tsql@0.1.0`): that is what it was built against, in any language.
+    // The Rust SDK also writes a `ferry:wit-version` section; it is only read when the names
+    // carry no version (a component that imports and exports no ferry interface).
+    let mut section = None;
+    let mut named: Vec<String> = Vec::new();
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(|e| LoadError::Other {
             origin: origin.into(),
             reason: format!("malformed component: {e}"),
         })?;
-        if let wasmparser::Payload::CustomSection(s) = payload
-            && s.name() == WIT_VERSION_SECTION
-        {
-            found = Some(s.data().to_vec());
-            break;
+        let malformed = |e: wasmparser::BinaryReaderError| LoadError::Other {
+            origin: origin.into(),
+            reason: format!("malformed component: {e}"),
+        };
+        match payload {
+            wasmparser::Payload::CustomSection(s) if s.name() == WIT_VERSION_SECTION => {
+                section = Some(s.data().to_vec());
+            }
+            wasmparser::Payload::ComponentImportSection(r) => {
+                for import in r {
+                    named.extend(package_version(import.map_err(malformed)?.name.name));
+                }
+            }
+            wasmparser::Payload::ComponentExportSection(r) => {
+                for export in r {
+                    named.extend(package_version(export.map_err(malformed)?.name.name));
+                }
+            }
+            _ => {}
         }
     }
-    let raw = found.ok_or_else(|| LoadError::NoVersion {
-        origin: origin.into(),
-    })?;
-    let text = String::from_utf8_lossy(&raw)
-        .trim_end_matches('\0')
-        .to_owned();
+    named.sort_by_key(|v| parse_version(v));
+    let text = match (named.last(), section) {
+        (Some(v), _) => v.clone(),
+        (None, Some(raw)) => String::from_utf8_lossy(&raw)
+            .trim_end_matches('\0')
+            .to_owned(),
+        (None, None) => {
+            return Err(LoadError::NoVersion {
+                origin: origin.into(),
+            });
+        }
+    };
     let parsed = parse_version(&text).ok_or_else(|| LoadError::Other {
         origin: origin.into(),
         reason: format!(
@@ -196,6 +221,14 @@ pub fn check_wit_version(origin: &str, bytes: &[u8]) -> Result<String, LoadError
     Ok(text)
 }
 
+/// The version in an import or export name of the `ferry:plugin` package
+/// (`ferry:plugin/tsql@0.1.0` → `0.1.0`); other packages' names (WASI's) give none.
+fn package_version(name: &str) -> Option<String> {
+    let rest = name.strip_prefix("ferry:plugin/")?;
+    let (_, version) = rest.split_once('@')?;
+    Some(version.to_owned())
+}
+
 fn parse_version(s: &str) -> Option<(u32, u32, u32)> {
     let mut it = s.split('.').map(|p| p.parse::<u32>().ok());
     let v = (it.next()??, it.next()??, it.next()??);
@@ -205,6 +238,20 @@ fn parse_version(s: &str) -> Option<(u32, u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_package_version_comes_from_ferry_interface_names_only() {
+        assert_eq!(
+            package_version("ferry:plugin/tsql@0.1.0").as_deref(),
+            Some("0.1.0")
+        );
+        assert_eq!(
+            package_version("ferry:plugin/plugin@0.2.1").as_deref(),
+            Some("0.2.1")
+        );
+        assert_eq!(package_version("wasi:io/streams@0.2.6"), None);
+        assert_eq!(package_version("ferry:plugin/tsql"), None);
+    }
 
     #[test]
     fn versions() {
