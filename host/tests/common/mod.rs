@@ -1,6 +1,7 @@
 //! Helpers for tests that run the `ferry` binary as a user does.
 #![allow(dead_code)]
 
+pub mod assess_rig;
 pub mod dms_rig;
 pub mod link_rig;
 pub mod lrs_rig;
