@@ -130,7 +130,12 @@ fn legacy_run() -> &'static Run {
                 "CREATE DATABASE [{LEGACY_DB}]; ALTER DATABASE [{LEGACY_DB}] SET COMPATIBILITY_LEVEL = 90"
             ),
         ];
-        seed.extend((0..SHARDS).map(|i| format!("CREATE DATABASE [Shard{i:03}]")));
+        seed.push(
+            (0..SHARDS)
+                .map(|i| format!("CREATE DATABASE [Shard{i:03}]"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
         // No Managed Instance yet: the one to be created is assumed Latin1_General_CI_AS.
         let collation = [(
             "target_collation = \"SQL_Latin1_General_CP1_CI_AS\"",

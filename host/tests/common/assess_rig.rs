@@ -91,6 +91,7 @@ pub fn run(
         let backups = data.path().join("backups");
         std::fs::create_dir(&backups).unwrap();
         src.allow_backup_directory(&backups).unwrap();
+        let seeding = std::time::Instant::now();
         tokio::task::block_in_place(|| {
             for batch in &seed {
                 let batch = batch.replace("{backups}", &backups.display().to_string());
@@ -102,6 +103,7 @@ pub fn run(
                 mi.run_sql(&format!("CREATE DATABASE [{db}]")).unwrap();
             }
         });
+        eprintln!("assess rig: {release} seeded in {:?}", seeding.elapsed());
         let site = site(&src, &mi, on_target.is_some(), databases, edits);
         let mut cmd = site.ferry(&["apply", "--json", "migration.toml"]);
         cmd.env("TEST_SA", SA).env("TEST_MI_SA", MI_SA);
@@ -109,6 +111,10 @@ pub fn run(
             .await
             .unwrap();
         let (stdout, stderr) = text(&out);
+        eprintln!(
+            "assess rig: ferry apply on {release} took {:?}",
+            seeding.elapsed()
+        );
         let events = stdout
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
