@@ -250,6 +250,13 @@ fn the_example_runs_to_the_end_with_every_item_done() {
         "{sizing}"
     );
     assert!(sizing["cpu_count"].as_u64().unwrap() > 0, "{sizing}");
+    // Memory from the Memory Manager counter, files from sys.master_files (18 TB and more).
+    assert!(sizing["memory_gb"].as_f64().unwrap() > 0.0, "{sizing}");
+    assert!(sizing["size_gb"].as_f64().unwrap() > 18_000.0, "{sizing}");
+    let tiers = main_run().instance_output()["sizing"]["suggestions"].clone();
+    for t in tiers.as_array().unwrap() {
+        assert!(!t["reasoning"].as_array().unwrap().is_empty(), "{t}");
+    }
 }
 
 #[test]
@@ -901,6 +908,8 @@ fn a_database_not_online_is_a_warning_and_gets_no_method() {
     );
     let choice = &database_output(r, RESTORING_DB)["choice"];
     assert_eq!(choice["pick"], Value::Null, "{choice}");
+    let why = choice["rationale"].as_str().unwrap();
+    assert!(why.contains("while it is RESTORING"), "{why}");
 }
 
 // ---- nothing against a clean database; a method per database ----
