@@ -146,12 +146,14 @@ fn legacy_run() -> &'static Run {
 }
 
 /// A SQL Server 2025 source, judged for a Managed Instance on the SQL Server 2022 update policy
-/// (the example's `update_policy`; no Managed Instance to read).
+/// (the example's `update_policy`; no Managed Instance to read), with the database step set to
+/// fail a database that has a blocker (`fail_on_blockers = true`), as in front of a method.
 fn newer_run() -> &'static Run {
     static RUN: OnceLock<Run> = OnceLock::new();
     RUN.get_or_init(|| {
         let seed = vec![format!("CREATE DATABASE [{CLEAN_DB}]")];
-        run("2025", seed, None, &[CLEAN_DB], &[])
+        let fail = [("fail_on_blockers = false", "fail_on_blockers = true")];
+        run("2025", seed, None, &[CLEAN_DB], &fail)
     })
 }
 
@@ -558,8 +560,7 @@ fn more_databases_than_the_instance_holds_blocks_all_but_next_gen() {
 #[test]
 fn a_source_newer_than_the_update_policy_is_a_blocker_for_every_method() {
     let r = newer_run();
-    assert!(r.success, "{}", r.all);
-    rows_of(
+    let n = rows_of(
         r,
         "instance",
         "source-newer-than-policy",
@@ -567,8 +568,27 @@ fn a_source_newer_than_the_update_policy_is_a_blocker_for_every_method() {
         ALL_BLOCK,
         &["the source is SQL Server 2025 (17.0.1000)", "error 3169"],
     );
-    let choice = &database_output(r, CLEAN_DB)["choice"];
-    assert_eq!(choice["pick"], Value::Null, "{choice}");
+    assert!(n.contains("SQL Server 2022"), "{n}");
+    let out = r.instance_output();
+    let db = out["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["database"] == CLEAN_DB)
+        .unwrap();
+    assert_eq!(db["choice"]["pick"], Value::Null, "{db}");
+    // With fail_on_blockers the database step fails the database, naming the blocker.
+    assert!(!r.success, "{}", r.all);
+    let failed = r
+        .events
+        .iter()
+        .find(|e| e["event"] == "item-failed" && e["item"] == CLEAN_DB)
+        .unwrap_or_else(|| panic!("{}", r.all));
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("cannot go to General Purpose as it is: source-newer-than-policy"),
+        "{error}"
+    );
     // The 2019 and 2008 R2 sources are within the policy.
     for run in [main_run(), legacy_run()] {
         assert!(
