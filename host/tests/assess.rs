@@ -157,6 +157,15 @@ fn newer_run() -> &'static Run {
     })
 }
 
+/// A SQL Server 2019 Express source: an edition without availability groups.
+fn express_run() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let seed = vec![format!("CREATE DATABASE [{CLEAN_DB}]")];
+        run("2019-express", seed, None, &[CLEAN_DB], &[])
+    })
+}
+
 /// The instance step's finding of `rule` on `object`, from its output.
 fn finding<'a>(out: &'a Value, rule: &str, object: &str) -> &'a Value {
     out["findings"]
@@ -599,13 +608,39 @@ fn a_source_newer_than_the_update_policy_is_a_blocker_for_every_method() {
     }
 }
 
-/// What the emulator cannot be: a SQL Server 2005 (version-unsupported), an Express or Web
-/// edition (link-edition), a server whose DBCC TRACESTATUS and sys.dm_server_registry both
-/// fail (trace-flags-unread). Their rules still run on every instance and find nothing.
+#[test]
+fn an_express_source_cannot_have_the_link() {
+    let r = express_run();
+    assert!(r.success, "{}", r.all);
+    rows_of(
+        r,
+        "instance",
+        "link-edition",
+        "passed",
+        ALL_INFO,
+        &["the source is Express Edition (64-bit)"],
+    );
+    let choice = &database_output(r, CLEAN_DB)["choice"];
+    let why = choice["methods"]["mi-link"].to_string();
+    assert!(why.contains("link-edition"), "{why}");
+    assert_eq!(choice["pick"], "lrs", "{choice}");
+    // Enterprise sources have availability groups.
+    for run in [main_run(), legacy_run()] {
+        assert!(
+            run.rows("link-edition")
+                .iter()
+                .all(|r| r["notes"].as_str().unwrap().contains("none found"))
+        );
+    }
+}
+
+/// What the emulator cannot be: a SQL Server 2005 (version-unsupported), a server whose
+/// DBCC TRACESTATUS and sys.dm_server_registry both fail (trace-flags-unread). Their rules
+/// still run on every instance and find nothing.
 #[test]
 fn rules_whose_facts_the_emulator_cannot_be_run_and_find_nothing() {
     for run in [main_run(), legacy_run()] {
-        for rule in ["version-unsupported", "link-edition", "trace-flags-unread"] {
+        for rule in ["version-unsupported", "trace-flags-unread"] {
             let rows = run.rows(rule);
             assert!(!rows.is_empty(), "{rule}");
             assert!(

@@ -62,7 +62,8 @@ pub fn collect_rows(v: &Value, out: &mut Vec<Value>) {
     }
 }
 
-/// A source of SQL Server `release`, seeded by `seed` (batches run as `sa`; `{backups}` in
+/// A source of SQL Server `release` (with `-express`: its Express edition, else Enterprise),
+/// seeded by `seed` (batches run as `sa`; `{backups}` in
 /// them is a directory the source may back up to), a Managed
 /// Instance holding databases `on_target` (None: no target label at all, the config's
 /// assumptions stand), and the example migration over `databases` with each `(from, to)` of
@@ -83,7 +84,10 @@ pub fn run(
     rt.block_on(async {
         let data = tempfile::tempdir().unwrap();
         let certs = Arc::new(ServerTls::generate(&[]).unwrap());
-        let src = source_server(release, &data.path().join("src"), SA, certs.clone()).await;
+        let src = match release.strip_suffix("-express") {
+            Some(r) => express_server(r, &data.path().join("src"), certs.clone()).await,
+            None => source_server(release, &data.path().join("src"), SA, certs.clone()).await,
+        };
         let mi = emulated_mi("assess-mi", &data.path().join("mi"), MI_SA, certs).await;
         src.set_windows_groups(&ferry_emulator::seed::windows_groups())
             .unwrap();
@@ -136,6 +140,20 @@ pub fn run(
         drop((src, mi, data));
         run
     })
+}
+
+/// A SQL Server `release` of the Express edition.
+async fn express_server(release: &str, dir: &std::path::Path, certs: Arc<ServerTls>) -> Server {
+    let personality = ferry_emulator::Personality::SqlServer {
+        release: ferry_emulator::Release::parse(release).unwrap(),
+        edition: ferry_emulator::Edition::Express,
+        hadr: false,
+        name: "SRC".into(),
+    };
+    let options = ferry_emulator::ServerOptions::local(personality, dir, SA);
+    Server::start("127.0.0.1:0".parse().unwrap(), options, certs)
+        .await
+        .unwrap()
 }
 
 /// The example's migration.toml, pointed at `databases`, with a two-sample window of a
