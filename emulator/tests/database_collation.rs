@@ -3,19 +3,14 @@
 
 mod common;
 
+use common::catalog::error_text;
 use common::catalog_rows::{rows, strs};
 use common::*;
 use ferry_emulator::TlsMode;
 
+/// The error number and message a batch fails with.
 async fn refused(c: &mut C, sql: &str) -> (u32, String) {
-    let err = match c.simple_query(sql).await {
-        Err(e) => e,
-        Ok(s) => s.into_results().await.map(|_| ()).expect_err(sql),
-    };
-    match err {
-        tiberius::error::Error::Server(e) => (e.code(), e.message().to_owned()),
-        other => panic!("{sql}: {other:?}"),
-    }
+    (error_code(c, sql).await, error_text(c, sql).await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -103,7 +103,7 @@ fn a_clean_database_has_no_blocker_and_no_warning() {
             assert_eq!(out["readiness"][tier]["warnings"], json!([]), "{db}: {out}");
         }
         let mut rows = Vec::new();
-        common::assess_rig::collect_rows(&r.report_json, &mut rows);
+        common::collect_rows(&r.report_json, &mut rows);
         let own: Vec<&Value> = rows
             .iter()
             .filter(|x| {

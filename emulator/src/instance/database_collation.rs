@@ -4,6 +4,7 @@
 //! columns keep theirs).
 
 use super::Instance;
+use super::database_options::no_database;
 use super::query::sqlite_error;
 use crate::protocol::tokens::ServerMessage;
 
@@ -71,13 +72,7 @@ impl Instance {
             ));
         }
         let Some(name) = self.database(db).map(|d| d.name.clone()) else {
-            return Err(ServerMessage::error(
-                5011,
-                14,
-                format!(
-                    "User does not have permission to alter database '{db}', the database does not exist, or the database is not in a state that allows access checks."
-                ),
-            ));
+            return Err(no_database(db));
         };
         self.conn
             .execute(

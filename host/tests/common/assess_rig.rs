@@ -46,22 +46,6 @@ impl Run {
     }
 }
 
-/// Every object row anywhere in the report (they sit under their work item).
-pub fn collect_rows(v: &Value, out: &mut Vec<Value>) {
-    match v {
-        Value::Object(m) => {
-            if m.contains_key("object_type") && m.contains_key("status") {
-                out.push(v.clone());
-            }
-            for x in m.values() {
-                collect_rows(x, out);
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| collect_rows(x, out)),
-        _ => {}
-    }
-}
-
 /// A source of SQL Server `release` (with `-express`: its Express edition, else Enterprise),
 /// seeded by `seed` (batches run as `sa`; `{backups}` in
 /// them is a directory the source may back up to), a Managed

@@ -314,3 +314,20 @@ pub fn times_done(site: &Site, item: &str) -> i64 {
     )
     .unwrap()
 }
+
+/// Every object row anywhere in a report.json (they sit under their work item).
+pub fn collect_rows(v: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            if m.contains_key("object_type") && m.contains_key("status") {
+                out.push(v.clone());
+            }
+            for x in m.values() {
+                collect_rows(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_rows(x, out)),
+        _ => {}
+    }
+}
