@@ -6,16 +6,7 @@ mod common;
 
 use common::catalog_rows::{rows, strs};
 use common::*;
-use ferry_emulator::{Edition, Personality, Release, TlsMode};
-
-fn sql(release: Release) -> Personality {
-    Personality::SqlServer {
-        release,
-        edition: Edition::Enterprise,
-        hadr: false,
-        name: "SRC".into(),
-    }
-}
+use ferry_emulator::{Release, TlsMode};
 
 async fn level_after(c: &mut C, level: i64) -> Result<String, u32> {
     let set = format!("ALTER DATABASE Old SET COMPATIBILITY_LEVEL = {level}");
@@ -43,7 +34,7 @@ async fn each_version_takes_its_own_range_of_levels() {
         (Release::Sql2012, vec![90, 110], vec![80, 120]),
         (Release::Sql2019, vec![100, 150], vec![90, 160]),
     ] {
-        let r = start(sql(release), TlsMode::Required).await;
+        let r = start(sql_server(release), TlsMode::Required).await;
         let mut c = connect(&r).await;
         exec(&mut c, "CREATE DATABASE Old").await;
         for level in ok {

@@ -28,6 +28,16 @@ pub fn sql2019() -> Personality {
     }
 }
 
+/// A SQL Server `release`, Enterprise edition, without Always On.
+pub fn sql_server(release: Release) -> Personality {
+    Personality::SqlServer {
+        release,
+        edition: Edition::Enterprise,
+        hadr: false,
+        name: "SRC".into(),
+    }
+}
+
 pub fn mi() -> Personality {
     Personality::ManagedInstance {
         name: "mi-target.public.abc123.database.windows.net".into(),
