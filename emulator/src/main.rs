@@ -52,7 +52,7 @@ struct Serve {
     /// 2017-acp (with the Azure Connect pack), 2022-cu13 and 2025.
     #[arg(long, default_value = "2019")]
     source_version: String,
-    /// Edition of the source: enterprise, developer or standard.
+    /// Edition of the source: enterprise, developer, standard or express.
     #[arg(long, default_value = "enterprise")]
     source_edition: String,
     /// Whether the source has Always On (HADR) enabled. Also runs the Managed Instance link:
@@ -332,7 +332,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         )
     })?;
     let edition = Edition::parse(&s.source_edition).ok_or_else(|| {
-        anyhow::anyhow!("--source-edition must be enterprise, developer or standard")
+        anyhow::anyhow!("--source-edition must be enterprise, developer, standard or express")
     })?;
     let password = std::env::var(&s.password_env).map_err(|_| {
         anyhow::anyhow!(

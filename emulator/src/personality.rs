@@ -92,12 +92,15 @@ pub enum Personality {
 }
 
 /// SQL Server editions with their SERVERPROPERTY('EngineEdition') values (3 = Enterprise and
-/// Developer, 2 = Standard).
+/// Developer, 2 = Standard, 4 = Express). Express is modeled by what it says about itself
+/// (SERVERPROPERTY) only: its limits ("Editions and supported features": 10 GB per database,
+/// no SQL Server Agent, no availability groups) are not enforced by the emulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edition {
     Enterprise,
     Developer,
     Standard,
+    Express,
 }
 
 impl Edition {
@@ -106,6 +109,7 @@ impl Edition {
             "enterprise" => Edition::Enterprise,
             "developer" => Edition::Developer,
             "standard" => Edition::Standard,
+            "express" => Edition::Express,
             _ => return None,
         })
     }
@@ -115,6 +119,7 @@ impl Edition {
             Edition::Enterprise => "Enterprise Edition (64-bit)",
             Edition::Developer => "Developer Edition (64-bit)",
             Edition::Standard => "Standard Edition (64-bit)",
+            Edition::Express => "Express Edition (64-bit)",
         }
     }
 }
@@ -230,6 +235,15 @@ impl Personality {
                     ..
                 },
             ) => int(2),
+            // "EngineEdition … 4 = Express (This is returned for Express, Express with
+            // Advanced Services, and Windows Embedded SQL)" (SERVERPROPERTY).
+            (
+                "engineedition",
+                Personality::SqlServer {
+                    edition: Edition::Express,
+                    ..
+                },
+            ) => int(4),
             ("engineedition", Personality::SqlServer { .. }) => int(3),
             // methods.md: MI reports EngineEdition 8.
             ("engineedition", Personality::ManagedInstance { .. }) => int(8),

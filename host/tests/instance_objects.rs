@@ -129,22 +129,6 @@ impl Rig {
     }
 }
 
-/// Every object row anywhere in the report (they sit under their work item).
-fn collect_rows(v: &Value, out: &mut Vec<Value>) {
-    match v {
-        Value::Object(m) => {
-            if m.contains_key("object_type") && m.contains_key("status") {
-                out.push(v.clone());
-            }
-            for x in m.values() {
-                collect_rows(x, out);
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| collect_rows(x, out)),
-        _ => {}
-    }
-}
-
 fn row<'a>(rows: &'a [Value], kind: &str, name: &str) -> &'a Value {
     rows.iter()
         .find(|r| r["object_type"] == kind && r["name"] == name)

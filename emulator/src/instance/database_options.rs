@@ -8,7 +8,7 @@ use super::{Instance, Recovery};
 use crate::protocol::tokens::ServerMessage;
 
 /// SQL Server error 5011 (severity 14), for ALTER DATABASE of a database there is not.
-fn no_database(name: &str) -> ServerMessage {
+pub(super) fn no_database(name: &str) -> ServerMessage {
     ServerMessage::error(
         5011,
         14,

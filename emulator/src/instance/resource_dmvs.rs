@@ -282,7 +282,10 @@ impl Instance {
     /// sizes. Object names start `SQLServer:` (a default instance; the docs do not say what
     /// MI shows, and it is kept the same). Types: 65792 (PERF_COUNTER_LARGE_RAWCOUNT),
     /// 272696576 (PERF_COUNTER_BULK_COUNT, cumulative), 537003264/1073939712 (a ratio and its
-    /// base).
+    /// base). The names are nchar(128), blank-padded; `=` and IN ignore the padding as SQL Server
+    /// does ("How SQL Server compares strings with trailing spaces": ANSI SQL-92 pads the
+    /// shorter string before comparing), hence SQLite's RTRIM collation on them (it stays
+    /// case-sensitive: stricter than a _CI_ collation).
     fn refresh_counters(&mut self, p: &Personality) -> Result<(), ServerMessage> {
         self.absorb_change_logs()?;
         let r = self.resources(p)?;
@@ -290,8 +293,8 @@ impl Instance {
             .execute_batch(
                 r#"DROP TABLE IF EXISTS temp."sys.dm_os_performance_counters";
                    CREATE TEMP TABLE "sys.dm_os_performance_counters" (
-                       object_name nchar(128), counter_name nchar(128), instance_name nchar(128),
-                       cntr_value bigint, cntr_type int);"#,
+                       object_name nchar(128) COLLATE RTRIM, counter_name nchar(128) COLLATE RTRIM,
+                       instance_name nchar(128) COLLATE RTRIM, cntr_value bigint, cntr_type int);"#,
             )
             .map_err(sqlite_error)?;
         let logical = self.counter("logical_reads");

@@ -27,6 +27,10 @@ pub enum FactsStatement {
     DropRoute(String),
     /// ALTER DATABASE name SET ENABLE_BROKER (true) | DISABLE_BROKER (false).
     SetBroker(String, bool),
+    /// ALTER DATABASE name COLLATE collation_name (the database's default collation).
+    SetCollation(String, String),
+    /// CREATE DATABASE name COLLATE collation_name.
+    CreateCollated(String, String),
     /// DBCC TRACEON (true) / TRACEOFF (false) (flags [, -1]) [WITH NO_INFOMSGS].
     Trace {
         on: bool,
@@ -69,6 +73,18 @@ pub fn parse(st: &[Token]) -> Option<Result<FactsStatement, ServerMessage>> {
             _ => return None,
         };
         return Some(name_at(st, 2).map(|db| FactsStatement::SetBroker(db, on)));
+    }
+    if at(0, "CREATE") && at(1, "DATABASE") && at(3, "COLLATE") && st.len() == 5 {
+        return Some(match (name_at(st, 2), name_at(st, 4)) {
+            (Ok(db), Ok(c)) => Ok(FactsStatement::CreateCollated(db, c)),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        });
+    }
+    if at(0, "ALTER") && at(1, "DATABASE") && at(3, "COLLATE") {
+        return Some(match (name_at(st, 2), name_at(st, 4)) {
+            (Ok(db), Ok(c)) if st.len() == 5 => Ok(FactsStatement::SetCollation(db, c)),
+            _ => Err(near(&st[st.len().min(4)..])),
+        });
     }
     if let Some(f) = super::facts_filetable::parse(st) {
         return Some(f.map(FactsStatement::CreateFileTable));
@@ -258,6 +274,34 @@ pub fn apply(
         FactsStatement::CreateRoute(r) => inst.create_route(database, r)?,
         FactsStatement::DropRoute(n) => inst.drop_route(database, n)?,
         FactsStatement::SetBroker(db, on) => inst.set_broker(db, *on)?,
+        FactsStatement::SetCollation(db, c) | FactsStatement::CreateCollated(db, c) => {
+            let create = matches!(f, FactsStatement::CreateCollated(..));
+            // CREATE DATABASE and ALTER DATABASE are refused in an explicit transaction
+            // ("BEGIN TRANSACTION"; error 226), as batch.rs does for their other forms.
+            if inst.transaction_count(s.spid) > 0 {
+                let verb = if create { "CREATE" } else { "ALTER" };
+                return Err(ServerMessage::error(
+                    226,
+                    16,
+                    format!(
+                        "{verb} DATABASE statement not allowed within multi-statement transaction."
+                    ),
+                ));
+            }
+            // An unknown collation fails CREATE DATABASE before the database exists.
+            if !crate::instance::known_collation(c) {
+                return Err(ServerMessage::error(
+                    448,
+                    16,
+                    format!("Invalid collation '{c}'."),
+                ));
+            }
+            if create {
+                inst.create_database(db)?;
+                inst.new_database_query_store(db, s.personality)?;
+            }
+            inst.set_database_collation(db, c)?
+        }
         FactsStatement::CreateFileTable(t) => inst.create_filetable(
             t.database.as_deref().unwrap_or(database),
             &t.schema,

@@ -11,6 +11,7 @@ pub mod backup;
 mod batch;
 mod call;
 mod certificate;
+mod compat_levels;
 pub(crate) mod convert;
 mod convert_calls;
 mod date_calls;

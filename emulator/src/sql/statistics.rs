@@ -83,10 +83,11 @@ pub fn apply(
                 )
             })?;
             let name = info.name.clone();
-            // The levels the version supports: 100 up to its own (160 on MI and SQL Server
-            // 2022, 150 on 2019, …); SQL Server error 15048 lists them.
+            // The levels the version supports: from its lowest (compat_levels.rs) up to its
+            // own (160 on MI and SQL Server 2022, 150 on 2019, …); error 15048 lists them.
             let top = i64::from(s.personality.compatibility_level());
-            let valid: Vec<i64> = (10..=top / 10).map(|x| x * 10).collect();
+            let bottom = super::compat_levels::lowest(s.personality);
+            let valid: Vec<i64> = (bottom / 10..=top / 10).map(|x| x * 10).collect();
             if !valid.contains(level) {
                 let (last, rest) = valid.split_last().unwrap_or((&100, &[]));
                 let listed: Vec<String> = rest.iter().map(i64::to_string).collect();

@@ -1,6 +1,7 @@
 //! Helpers for tests that run the `ferry` binary as a user does.
 #![allow(dead_code)]
 
+pub mod assess_rig;
 pub mod baseline_rig;
 pub mod dms_rig;
 pub mod link_rig;
@@ -313,4 +314,21 @@ pub fn times_done(site: &Site, item: &str) -> i64 {
         |r| r.get(0),
     )
     .unwrap()
+}
+
+/// Every object row anywhere in a report.json (they sit under their work item).
+pub fn collect_rows(v: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            if m.contains_key("object_type") && m.contains_key("status") {
+                out.push(v.clone());
+            }
+            for x in m.values() {
+                collect_rows(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_rows(x, out)),
+        _ => {}
+    }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, TargetTier};
 use crate::facts::{InstanceFacts, database};
-use crate::methods::{Choice, choose};
+use crate::methods::{Choice, choose, not_online};
 use crate::readiness::{Readiness, per_tier};
 use crate::report::{finding_rows, method_row, passed_rows};
 use crate::rules::{Finding, Rule, Scope, Subject, evaluate, rules_for};
@@ -97,7 +97,10 @@ pub fn assess(
             .cloned(),
     );
     let considered: Vec<&Finding> = findings.iter().collect();
-    let choice = choose(db, facts.size_bytes, &considered, cfg.tier, &cfg);
+    let mut choice = choose(db, facts.size_bytes, &considered, cfg.tier, &cfg);
+    if !facts.state.is_empty() && !facts.state.eq_ignore_ascii_case("ONLINE") {
+        choice = not_online(choice, &facts.state);
+    }
     if facts.modules.truncated {
         cx.warn(&format!(
             "[{db}]'s module text was cut to the query's limit: the module rules covered only \

@@ -32,6 +32,22 @@ pub struct Choice {
     pub rationale: String,
 }
 
+/// `c` for a database in `state` other than ONLINE: no method moves it as it is. BACKUP
+/// DATABASE (native, LRS, DMS) cannot open it (SQL Server errors 927 "It is in the middle of a
+/// restore", 942 "because it is offline"), nor can the link join it to an availability group.
+pub fn not_online(mut c: Choice, state: &str) -> Choice {
+    let why = format!("the database is {state}: a backup or the link needs it ONLINE");
+    for v in c.methods.values_mut() {
+        v.push(why.clone());
+    }
+    c.pick = None;
+    c.rationale = format!(
+        "no method can move {} while it is {state}: bring it ONLINE and assess again",
+        c.database
+    );
+    c
+}
+
 /// The preference order for a database of `large` size under `downtime`.
 pub fn preference(downtime: Downtime, large: bool) -> [Method; 4] {
     use Method::*;
@@ -205,5 +221,25 @@ mod tests {
             ["blocked on General Purpose: filetable"]
         );
         assert!(none.rationale.contains("no method"));
+    }
+
+    #[test]
+    fn a_database_not_online_gets_no_method() {
+        let cfg = Config::default();
+        let c = not_online(
+            choose("Copy", GB, &[], TargetTier::GeneralPurpose, &cfg),
+            "RESTORING",
+        );
+        assert_eq!(c.pick, None);
+        assert!(
+            c.methods
+                .values()
+                .all(|v| v.iter().any(|w| w.contains("the database is RESTORING")))
+        );
+        assert!(
+            c.rationale.contains("while it is RESTORING"),
+            "{}",
+            c.rationale
+        );
     }
 }
