@@ -578,3 +578,43 @@ fn a_plugin_path_says_where_it_resolved_and_may_not_leave_the_directory() {
         ],
     );
 }
+
+#[test]
+fn version_and_completions_come_from_the_binary() {
+    let out = std::process::Command::new(FERRY)
+        .arg("--version")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains(env!("CARGO_PKG_VERSION")) && stdout.contains("ferry:plugin@0.1.0"),
+        "--version names the build and the WIT it hosts: {stdout}"
+    );
+    for (shell, marker) in [
+        ("bash", "_ferry()"),
+        ("zsh", "#compdef ferry"),
+        ("fish", "complete -c ferry"),
+    ] {
+        let out = std::process::Command::new(FERRY)
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{shell}: {stderr}");
+        assert!(stdout.contains(marker), "{shell}: {stdout}");
+        for sub in ["apply", "plan", "cutover", "status"] {
+            assert!(stdout.contains(sub), "{shell} completes `{sub}`");
+        }
+    }
+    let out = std::process::Command::new(FERRY)
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+    assert!(text(&out).1.contains("bash"), "it lists the shells");
+}

@@ -15,6 +15,13 @@ Exit codes:
   4    internal error: the journal or the state directory could not be used
   130  interrupted (Ctrl-C); run `ferry apply` again to resume";
 
+/// `ferry --version`: the build, and the WIT package plugins are built against (a plugin made
+/// for a newer one is refused). Kept equal to `HOST_WIT_VERSION` by a unit test.
+pub(crate) const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\nhosts plugins built for WIT ferry:plugin@0.1.0 (any 0.1.z)"
+);
+
 /// ferry moves SQL Server databases to Azure SQL Managed Instance through sandboxed plugins.
 ///
 /// A migration is two files: migration.toml (what to do: plugins, steps, databases, grants; no
@@ -24,7 +31,13 @@ Exit codes:
 /// `ferry cutover` tells a migration that keeps a target in sync to finish, and `ferry status`
 /// shows where every database is. Each apply writes a report (Markdown, HTML, JSON).
 #[derive(Parser, Debug)]
-#[command(name = "ferry", version, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
+#[command(
+    name = "ferry",
+    version,
+    long_version = LONG_VERSION,
+    after_long_help = EXIT_CODES,
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,
@@ -68,6 +81,13 @@ pub(crate) enum Command {
     Apply(ApplyArgs),
     /// Show the runs of a migration and where each work item is.
     Status(StatusArgs),
+    /// Print a shell completion script: `ferry completions bash > ~/.local/share/bash-completion/completions/ferry`
+    /// (zsh: into a directory on $fpath as `_ferry`; fish: ~/.config/fish/completions/ferry.fish).
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Write a reviewable plan: every change each step would make, per database.
     ///
     /// Runs each step against the real servers, but only reads: every statement that would
@@ -204,4 +224,18 @@ pub enum Exit {
     Refused = 3,
     Internal = 4,
     Interrupted = 130,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ferry_version_names_the_wit_version_this_host_speaks() {
+        let (major, minor, patch) = crate::runtime::plugin::HOST_WIT_VERSION;
+        let expected = format!("ferry:plugin@{major}.{minor}.{patch} (any {major}.{minor}.z)");
+        assert!(
+            super::LONG_VERSION.contains(&expected),
+            "{}",
+            super::LONG_VERSION
+        );
+    }
 }

@@ -82,6 +82,15 @@ async fn run(cli: Cli) -> Exit {
         Command::Finish(args) => cutover::send(&g, &args, cutover::Signal::Finish),
         Command::Cancel(args) => cutover::send(&g, &args, cutover::Signal::Cancel),
         Command::Status(args) => commands::status(&g, &args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            // Into a buffer first: clap_complete panics on a failed write, and `ferry
+            // completions bash | head` closes the pipe early.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "ferry", &mut script);
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &script);
+            Exit::Ok
+        }
     }
 }
 
