@@ -162,6 +162,8 @@ pub fn rewrite(
     let hashed =
         super::hash_calls::rewrite_calls(tokens, &|| statement_columns(tokens, current_db, inst))?;
     let converted = super::convert_calls::rewrite_converts(&hashed)?;
+    let converted = super::offset_fetch::rewrite(&converted)?;
+    let converted = super::cast_binary::rewrite(&converted);
     let tokens: &[Token] = &converted;
     let mut out: Vec<String> = Vec::new();
     let mut params: Vec<String> = Vec::new();
