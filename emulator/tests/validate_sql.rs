@@ -150,3 +150,77 @@ async fn a_row_hash_over_case_and_utf16_hex_is_sql_servers() {
         Some(&sha2::Sha256::digest(b"n|")[..])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_reads_the_comparison_makes() {
+    let (_r, mut c) = seeded().await;
+    // "TYPE_NAME": the system types by their ids.
+    let rows = c
+        .simple_query(
+            "SELECT TYPE_NAME(c.system_type_id) AS t FROM V.sys.columns AS c \
+             WHERE c.object_id = OBJECT_ID('V.dbo.T') ORDER BY c.column_id",
+        )
+        .await
+        .unwrap()
+        .into_first_result()
+        .await
+        .unwrap();
+    let types: Vec<&str> = rows.iter().filter_map(|r| r.get::<&str, _>("t")).collect();
+    assert_eq!(types, ["int", "nvarchar", "varbinary"]);
+    // "sys.databases": a new database's snapshot and page-verify settings.
+    let row = one_row(
+        &mut c,
+        "SELECT is_read_committed_snapshot_on, snapshot_isolation_state_desc, page_verify_option_desc \
+         FROM sys.databases WHERE name = 'V'",
+    )
+    .await;
+    assert_eq!(row.get::<bool, _>(0), Some(false));
+    assert_eq!(row.get::<&str, _>(1), Some("OFF"));
+    assert_eq!(row.get::<&str, _>(2), Some("CHECKSUM"));
+    // "sys.database_role_members": dbo in db_owner; no permission rows modelled.
+    let row = one_row(
+        &mut c,
+        "SELECT r.name AS role_name, m.name AS member_name FROM V.sys.database_role_members AS rm \
+         JOIN V.sys.database_principals AS r ON r.principal_id = rm.role_principal_id \
+         JOIN V.sys.database_principals AS m ON m.principal_id = rm.member_principal_id",
+    )
+    .await;
+    assert_eq!(row.get::<&str, _>("role_name"), Some("db_owner"));
+    assert_eq!(row.get::<&str, _>("member_name"), Some("dbo"));
+    let row = one_row(
+        &mut c,
+        "SELECT COUNT(*) AS n FROM V.sys.database_permissions",
+    )
+    .await;
+    assert_eq!(row.get::<i32, _>("n"), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_keeps_the_databases_compatibility_level() {
+    let share = tempfile::tempdir().unwrap();
+    let r = start(sql2019(), TlsMode::Required).await;
+    r.server.allow_backup_directory(share.path()).unwrap();
+    let mut c = connect(&r).await;
+    exec(
+        &mut c,
+        "CREATE DATABASE Old; ALTER DATABASE Old SET COMPATIBILITY_LEVEL = 120",
+    )
+    .await;
+    let bak = share.path().join("old.bak");
+    exec(
+        &mut c,
+        &format!("BACKUP DATABASE Old TO DISK = '{}'", bak.display()),
+    )
+    .await;
+    exec(
+        &mut c,
+        &format!("RESTORE DATABASE Again FROM DISK = '{}'", bak.display()),
+    )
+    .await;
+    let row = one_row(
+        &mut c,
+        "SELECT compatibility_level FROM sys.databases WHERE name = 'Again'",
+    )
+    .await;
+    assert_eq!(row.get::<u8, _>(0), Some(120));
+}
