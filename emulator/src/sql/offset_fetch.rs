@@ -71,10 +71,10 @@ fn level_start(t: &[Token], at: usize) -> usize {
 /// Whether some token `i` in `from..to` at the level of `from` satisfies `is(i)`.
 fn any_at_level(t: &[Token], from: usize, to: usize, is: impl Fn(usize) -> bool) -> bool {
     let mut depth = 0i32;
-    for i in from..to {
-        if t[i].is_punct("(") {
+    for (i, x) in t.iter().enumerate().take(to).skip(from) {
+        if x.is_punct("(") {
             depth += 1;
-        } else if t[i].is_punct(")") {
+        } else if x.is_punct(")") {
             depth -= 1;
         } else if depth == 0 && is(i) {
             return true;
