@@ -59,6 +59,8 @@ async fn connect(addr: std::net::SocketAddr, ca: &std::path::Path) -> Client {
     config.authentication(tiberius::AuthMethod::sql_server("sa", PASSWORD));
     config.encryption(tiberius::EncryptionLevel::Required);
     config.trust_cert_ca(ca.to_str().unwrap());
+    // A hash over a million-row range can take longer than tiberius' default 30 s.
+    config.command_timeout(None);
     let tcp = TcpStream::connect(addr).await.unwrap();
     tcp.set_nodelay(true).unwrap();
     tiberius::Client::connect(config, tcp.compat_write())
