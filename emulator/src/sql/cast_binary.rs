@@ -20,8 +20,20 @@ fn int_size(t: &[Token]) -> Option<i64> {
     }
 }
 
-/// `tokens` with every CAST to an integer type wrapped as the module says.
+/// `tokens` with every CAST to an integer type wrapped as the module says. Table definitions
+/// keep their expressions as written (SQLite stores them in its schema, as rewrite.rs keeps
+/// their divisors).
 pub fn rewrite(tokens: &[Token]) -> Vec<Token> {
+    if tokens
+        .first()
+        .is_some_and(|t| t.is("CREATE") || t.is("ALTER"))
+    {
+        return tokens.to_vec();
+    }
+    wrap(tokens)
+}
+
+fn wrap(tokens: &[Token]) -> Vec<Token> {
     let mut out = Vec::with_capacity(tokens.len());
     let mut i = 0;
     while i < tokens.len() {
@@ -49,7 +61,7 @@ pub fn rewrite(tokens: &[Token]) -> Vec<Token> {
         let Some((a, size)) = sized else {
             // Not an integer target: the expression may still hold one.
             out.extend(tokens[i..i + 2].iter().cloned());
-            out.extend(rewrite(inner));
+            out.extend(wrap(inner));
             out.push(tokens[close].clone());
             i = close + 1;
             continue;
@@ -57,7 +69,7 @@ pub fn rewrite(tokens: &[Token]) -> Vec<Token> {
         out.extend(tokens[i..i + 2].iter().cloned());
         out.push(Token::Word("ferry_binary_int".into()));
         out.push(Token::Punct("(".into()));
-        out.extend(rewrite(&inner[..a]));
+        out.extend(wrap(&inner[..a]));
         out.push(Token::Punct(",".into()));
         out.push(Token::Number(size.to_string()));
         out.push(Token::Punct(")".into()));
@@ -90,6 +102,10 @@ mod tests {
         assert_eq!(
             text("SELECT CAST(x AS nvarchar(10)), CAST(CAST(y AS smallint) AS varchar(5))"),
             "SELECT CAST ( x AS nvarchar ( 10 ) ) , CAST ( CAST ( ferry_binary_int ( y , 2 ) AS smallint ) AS varchar ( 5 ) )"
+        );
+        assert_eq!(
+            text("CREATE TABLE t (a int, b AS CAST(a AS bigint))"),
+            "CREATE TABLE t ( a int , b AS CAST ( a AS bigint ) )"
         );
     }
 }
