@@ -90,6 +90,15 @@ async fn offset_fetch_pages_in_key_order_and_refuses_what_sql_server_refuses() {
     assert_eq!(
         error_code(
             &mut c,
+            "SELECT Id FROM V.dbo.T ORDER BY Id FETCH NEXT 1 ROWS ONLY"
+        )
+        .await,
+        102,
+        "FETCH needs OFFSET"
+    );
+    assert_eq!(
+        error_code(
+            &mut c,
             "SELECT TOP 2 Id FROM V.dbo.T ORDER BY Id OFFSET 1 ROWS"
         )
         .await,

@@ -4,10 +4,10 @@
 //! (instance/offset_fetch.rs) that fails as SQL Server does on a negative offset or a fetch
 //! count under one.
 //!
-//! What the page states and the rewrite enforces: OFFSET belongs to the ORDER BY clause (so
-//! OFFSET without an ORDER BY in its query is a syntax error, 102, near OFFSET); FETCH needs
-//! OFFSET before it (FETCH alone: 102 near FETCH); TOP cannot be combined with OFFSET and
-//! FETCH in the same query expression (error 10741). The counts are "an integer constant,
+//! What the page states and the emulator enforces: OFFSET belongs to the ORDER BY clause and
+//! FETCH needs OFFSET before it (otherwise the words reach SQLite as written, which fails
+//! with a syntax error, 102); TOP cannot be combined with OFFSET and FETCH in the same query
+//! expression (error 10741). The counts are "an integer constant,
 //! parameter or expression" and are evaluated once; the page does not say how a NULL count
 //! behaves, so the stricter choice is taken: NULL fails like a count out of range.
 
@@ -110,22 +110,14 @@ pub fn rewrite(tokens: &[Token]) -> Result<Vec<Token>, ServerMessage> {
     let mut i = 0;
     while i < tokens.len() {
         let t = &tokens[i];
-        if t.is("FETCH")
-            && tokens
-                .get(i + 1)
-                .is_some_and(|x| x.is("NEXT") || x.is("FIRST"))
-        {
-            // A FETCH that an OFFSET did not consume below.
-            return Err(syntax_error("FETCH"));
-        }
-        if !t.is("OFFSET") {
+        let start = level_start(tokens, i);
+        // Not the clause — a FETCH without OFFSET, or OFFSET with no ORDER BY before it (or a
+        // column of that name) — goes to SQLite as written, which refuses the misplaced
+        // keyword with a syntax error (102, instance/query.rs).
+        if !t.is("OFFSET") || !has_order_by(tokens, start, i) {
             out.push(t.clone());
             i += 1;
             continue;
-        }
-        let start = level_start(tokens, i);
-        if !has_order_by(tokens, start, i) {
-            return Err(syntax_error("OFFSET"));
         }
         if has_top(tokens, start, i) {
             return Err(top_with_offset());
@@ -205,11 +197,13 @@ mod tests {
 
     #[test]
     fn misuse_fails_as_sql_server_does() {
-        assert_eq!(text("SELECT a FROM t OFFSET 1 ROWS"), Err(102));
-        assert_eq!(
-            text("SELECT a FROM t ORDER BY a FETCH NEXT 1 ROWS ONLY"),
-            Err(102)
-        );
+        // Left for SQLite to refuse as a syntax error.
+        for sql in [
+            "SELECT a FROM t OFFSET 1 ROWS",
+            "SELECT a FROM t ORDER BY a FETCH NEXT 1 ROWS ONLY",
+        ] {
+            assert_eq!(text(sql).unwrap(), sql);
+        }
         assert_eq!(
             text("SELECT TOP 3 a FROM t ORDER BY a OFFSET 1 ROWS"),
             Err(10741)
