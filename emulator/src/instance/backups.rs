@@ -351,7 +351,7 @@ impl Instance {
             tde_thumbprint: self.tde_thumbprint(&db).map(|t| super::tde::hex(&t)),
             server_name: personality.server_name().to_owned(),
             recovery_model: info.recovery.desc().to_owned(),
-            compatibility_level: self.compatibility_level,
+            compatibility_level: self.database_compatibility_level(&db),
             software_version: personality.product_version(),
             backup_start: now.to_owned(),
             backup_finish: now.to_owned(),

@@ -56,6 +56,9 @@ impl Instance {
         conn.execute_batch("PRAGMA synchronous = OFF")?;
         register_functions(&conn)?;
         super::division::register(&conn)?;
+        super::offset_fetch::register(&conn)?;
+        super::cast_binary::register(&conn)?;
+        super::schema_objects::register_type_name(&conn)?;
         super::convert_fn::register(&conn)?;
         super::date_fn::register(&conn)?;
         super::datalength_fn::register(&conn)?;
@@ -116,7 +119,15 @@ impl Instance {
                 collation_name nvarchar(128), user_access_desc nvarchar(60), state tinyint, state_desc nvarchar(60),
                 recovery_model tinyint, recovery_model_desc nvarchar(60), is_read_only bit, is_encrypted bit,
                 containment tinyint, containment_desc nvarchar(60), is_accelerated_database_recovery_on bit,
-                is_broker_enabled bit
+                is_broker_enabled bit,
+                -- "sys.databases (Transact-SQL)", learn.microsoft.com; a new database's
+                -- defaults ("ALTER DATABASE SET options": READ_COMMITTED_SNAPSHOT and
+                -- ALLOW_SNAPSHOT_ISOLATION OFF, PAGE_VERIFY CHECKSUM).
+                is_read_committed_snapshot_on bit DEFAULT 0,
+                snapshot_isolation_state tinyint DEFAULT 0,
+                snapshot_isolation_state_desc nvarchar(60) DEFAULT 'OFF',
+                page_verify_option tinyint DEFAULT 2,
+                page_verify_option_desc nvarchar(60) DEFAULT 'CHECKSUM'
             );"#,
         )?;
         self.conn.execute_batch(DATABASES_SCHEMA)?;

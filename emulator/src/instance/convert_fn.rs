@@ -45,7 +45,22 @@ fn convert(v: ValueRef<'_>, kind: &str, style: i64) -> rusqlite::Result<Value> {
         ("text", ValueRef::Text(t)) => Value::Text(text_of(t)),
         ("text", ValueRef::Integer(n)) => Value::Text(n.to_string()),
         ("text", ValueRef::Real(x)) => Value::Text(x.to_string()),
-        ("binary", ValueRef::Blob(b)) => Value::Blob(b.to_vec()),
+        ("binary" | "binary_nvarchar", ValueRef::Blob(b)) => Value::Blob(b.to_vec()),
+        // nvarchar's bytes are UTF-16LE (sql/convert_calls.rs `unicode`).
+        ("binary_nvarchar", ValueRef::Text(t)) => Value::Blob(
+            text_of(t)
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect(),
+        ),
+        ("binary_nvarchar", ValueRef::Integer(_) | ValueRef::Real(_)) => {
+            return convert(v, "text", 0).map(|t| match t {
+                Value::Text(t) => {
+                    Value::Blob(t.encode_utf16().flat_map(u16::to_le_bytes).collect())
+                }
+                other => other,
+            });
+        }
         ("binary", ValueRef::Text(t)) => {
             let t = text_of(t);
             let digits = match style {

@@ -106,6 +106,7 @@ impl Instance {
             + &super::filetables::schema(name);
         self.conn.execute_batch(&facts).map_err(sqlite_error)?;
         self.ensure_database_principals(name)?;
+        self.ensure_database_roles(name)?;
         // Schema objects and their catalog views (schema_objects).
         self.ensure_object_catalog(name, system)?;
         if !system {

@@ -22,6 +22,9 @@ pub(crate) fn sqlite_error(e: rusqlite::Error) -> ServerMessage {
     if let Some(m) = super::date_fn::function_error(&text) {
         return m;
     }
+    if let Some(m) = super::offset_fetch::error(&text) {
+        return m;
+    }
     if text == super::division::DIVIDE_BY_ZERO {
         // SQL Server error 8134, severity 16.
         return ServerMessage::error(8134, 16, text);

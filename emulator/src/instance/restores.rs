@@ -340,6 +340,7 @@ impl Instance {
             _ => Recovery::Full,
         };
         self.set_recovery(target, recovery)?;
+        self.keep_compatibility_level(target, h.compatibility_level)?;
         self.set_state(target, spec.norecovery)
     }
 

@@ -48,6 +48,30 @@ fn refused(what: &str) -> ServerMessage {
     )
 }
 
+/// Whether `expr` is visibly nvarchar (an `N'…'` literal, or a CONVERT or CAST to nvarchar or
+/// nchar): its bytes as varbinary are UTF-16LE ("CAST and CONVERT (Transact-SQL)": converting
+/// character data to binary keeps its bytes, and nvarchar's are UTF-16). A column's type is
+/// not visible here: nvarchar columns keep the emulator's UTF-8 bytes.
+fn unicode(expr: &[Token]) -> bool {
+    let names = |t: &[Token]| t.first().is_some_and(|w| w.is("NVARCHAR") || w.is("NCHAR"));
+    match expr {
+        [Token::Str { unicode, .. }] => *unicode,
+        [c, open, rest @ .., close]
+            if c.is("CONVERT") && open.is_punct("(") && close.is_punct(")") =>
+        {
+            names(rest)
+        }
+        [c, open, rest @ .., close]
+            if c.is("CAST") && open.is_punct("(") && close.is_punct(")") =>
+        {
+            rest.iter()
+                .rposition(|t| t.is("AS"))
+                .is_some_and(|a| names(&rest[a + 1..]))
+        }
+        _ => false,
+    }
+}
+
 /// `tokens` with every CONVERT call rewritten (borrowed when there is none).
 pub fn rewrite_converts(tokens: &[Token]) -> Result<Cow<'_, [Token]>, ServerMessage> {
     let at =
@@ -74,6 +98,10 @@ pub fn rewrite_converts(tokens: &[Token]) -> Result<Cow<'_, [Token]>, ServerMess
             return Err(refused(&crate::sql::convert::type_name(ty)));
         };
         let expr_end = commas.get(1).copied().unwrap_or(end);
+        let kind = match kind {
+            "binary" if unicode(&tokens[type_end + 1..expr_end]) => "binary_nvarchar",
+            k => k,
+        };
         out.push(Token::Word("ferry_convert".into()));
         out.push(Token::Punct("(".into()));
         // A CONVERT inside the expression is rewritten too.
@@ -123,6 +151,10 @@ mod tests {
         assert_eq!(
             text("SELECT CONVERT(int, x) + CONVERT(varbinary(8), CONVERT(varchar(10), y, 2))"),
             "SELECT ferry_convert ( x , int , 0 ) + ferry_convert ( ferry_convert ( y , text , 2 ) , binary , 0 )"
+        );
+        assert_eq!(
+            text("SELECT CONVERT(varbinary(max), CONVERT(nvarchar(max), s))"),
+            "SELECT ferry_convert ( ferry_convert ( s , text , 0 ) , binary_nvarchar , 0 )"
         );
     }
 

@@ -125,6 +125,13 @@ pub(super) fn kind_of(expr: &[Token], cols: &[Column]) -> Result<Kind, ServerMes
         [w] if w.is("NULL") => return Ok(Kind::Auto),
         _ => {}
     }
+    if let Some(results) = super::case_kind::results(e) {
+        let kinds = results
+            .iter()
+            .map(|r| kind_of(r, cols))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(combine(&kinds, false));
+    }
     // A top-level `+`: string concatenation when a side is a string, else arithmetic.
     if let Some(sides) = top_level_split(e, "+") {
         let kinds = sides

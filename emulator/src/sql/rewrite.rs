@@ -167,7 +167,9 @@ pub fn rewrite(
         super::hash_calls::rewrite_calls(tokens, &|| statement_columns(tokens, current_db, inst))?;
     let converted = super::convert_calls::rewrite_converts(&hashed)?;
     let dated = super::date_calls::rewrite_dateadds(&converted)?;
-    let tokens: &[Token] = &dated;
+    let converted = super::offset_fetch::rewrite(&dated)?;
+    let converted = super::cast_binary::rewrite(&converted);
+    let tokens: &[Token] = &converted;
     let mut out: Vec<String> = Vec::new();
     let mut params: Vec<String> = Vec::new();
     let mut param_slots: Vec<(usize, usize)> = Vec::new();

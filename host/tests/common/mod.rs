@@ -7,6 +7,7 @@ pub mod dms_rig;
 pub mod link_rig;
 pub mod lrs_rig;
 pub mod native_rig;
+pub mod validate_rig;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -96,7 +96,11 @@ fn start(cx: &mut Context<'_, Config>, sql: &str, description: &str) -> Result<S
 }
 
 fn checkdb_row(mode: Checkdb, db: &str, failure: Option<String>) -> Finding {
-    let what = format!("{mode:?}").to_lowercase();
+    let what = match mode {
+        Checkdb::Off => "off",
+        Checkdb::PhysicalOnly => "physical_only",
+        Checkdb::Full => "full",
+    };
     match failure {
         None => Finding::new(
             "integrity",
@@ -111,9 +115,10 @@ fn checkdb_row(mode: Checkdb, db: &str, failure: Option<String>) -> Finding {
             Verdict::Differs,
             "checkdb-errors",
             format!(
-                "DBCC CHECKDB ({what}) reported: {e}. Managed Instance allows no repair \
+                "DBCC CHECKDB ({what}) reported: {}. Managed Instance allows no repair \
                  options: open a support case, or migrate the database again from a clean \
-                 backup."
+                 backup.",
+                e.trim_end_matches('.')
             ),
         ),
     }

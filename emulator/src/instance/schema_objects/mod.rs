@@ -15,7 +15,9 @@ mod schemas;
 mod shared;
 mod stats;
 mod tables;
+mod type_name_fn;
 mod types;
+pub(crate) use type_name_fn::register_type_name;
 
 use super::Instance;
 use super::change_log::DB_MARKER;
