@@ -63,6 +63,10 @@ pub struct FakeHost {
     /// Objects in the granted containers, by (label, name): what `stat`, `read` and `write`
     /// see. A test seeds them (`object`) and reads back what a plugin wrote.
     pub objects: BTreeMap<(String, String), Vec<u8>>,
+    /// Per-label query handlers (`on_sql`), tried before `on_query`.
+    sql_fixtures: BTreeMap<String, QueryHandler>,
+    /// The attempt number of `run_item`'s first call (`attempt`); 1 unless a test sets it.
+    first_attempt: Option<u32>,
     on_azure: Option<ArmHandler>,
     /// Operations begun through `azure_begin`: the handler's answer, by id.
     arm_operations: BTreeMap<String, std::result::Result<(), crate::wit::Failure>>,
@@ -140,6 +144,33 @@ impl FakeHost {
         self
     }
 
+    /// Answers queries on connections to `label` with `handler(statement, params)`: one
+    /// fixture per server, so a test of a plugin that reads a source and a target says what
+    /// each answers. A label with neither a fixture nor `on_query` is refused as the real
+    /// host refuses an ungranted label (`Denied`).
+    pub fn on_sql(
+        mut self,
+        label: &str,
+        handler: impl FnMut(&str, &[Param]) -> Result<QueryResult> + 'static,
+    ) -> Self {
+        let mut handler = handler;
+        self.sql_fixtures.insert(
+            label.to_owned(),
+            Box::new(move |_label: &str, statement: &str, params: &[Param]| {
+                handler(statement, params)
+            }),
+        );
+        self
+    }
+
+    /// Makes `run_item`'s first call attempt `n` (later calls are first attempts of their
+    /// state): how a test checks a step is idempotent when a crash made the host call it
+    /// again with the same state.
+    pub fn attempt(mut self, n: u32) -> Self {
+        self.first_attempt = Some(n.max(1));
+        self
+    }
+
     /// Answers every ARM request with `handler(label, request)`. A long-running operation
     /// (`azure_begin`) is sent to the same handler at once: its answer is how the operation
     /// ends (an error becomes a Failed operation), which `operation_status` then reports.
@@ -193,8 +224,13 @@ impl FakeHost {
         item: &str,
     ) -> Result<serde_json::Value> {
         let mut state: Option<String> = None;
-        for _ in 0..1000 {
-            let ctx = self.context(&config, item, 1);
+        for call in 0..1000 {
+            let attempt = if call == 0 {
+                self.first_attempt.unwrap_or(1)
+            } else {
+                1
+            };
+            let ctx = self.context(&config, item, attempt);
             match crate::runner::run_step::<P>(self, ctx, state.as_deref())? {
                 WitOutcome::Next(s) => state = Some(s),
                 WitOutcome::Wait(w) => {
@@ -296,8 +332,17 @@ impl Host for FakeHost {
     }
 
     fn sql_open(&mut self, label: &str) -> Result<u32> {
-        if self.on_query.is_none() {
-            return Self::unsupported("SQL handler");
+        if !self.sql_fixtures.contains_key(label) {
+            if self.on_query.is_none() && !self.sql_fixtures.is_empty() {
+                return Err(Error::denied(
+                    CapabilityKind::Sql,
+                    label,
+                    "not granted in this FakeHost (no on_sql fixture for it)",
+                ));
+            }
+            if self.on_query.is_none() {
+                return Self::unsupported("SQL handler");
+            }
         }
         self.sql_labels.push(label.to_owned());
         Ok((self.sql_labels.len() - 1) as u32)
@@ -314,6 +359,9 @@ impl Host for FakeHost {
             .get(conn as usize)
             .cloned()
             .unwrap_or_default();
+        if let Some(h) = self.sql_fixtures.get_mut(&label) {
+            return h(&label, statement, params);
+        }
         match self.on_query.as_mut() {
             Some(h) => h(&label, statement, params),
             None => Self::unsupported("SQL handler"),
@@ -377,6 +425,10 @@ impl Host for FakeHost {
             .cloned()
             .unwrap_or_default();
         self.executed.push((label.clone(), statement.to_owned()));
+        if let Some(h) = self.sql_fixtures.get_mut(&label) {
+            return h(&label, statement, params)
+                .map(|r| r.sets.first().map_or(0, |s| s.rows.len() as u64));
+        }
         match self.on_query.as_mut() {
             Some(h) => h(&label, statement, params)
                 .map(|r| r.sets.first().map_or(0, |s| s.rows.len() as u64)),
@@ -408,7 +460,12 @@ impl Host for FakeHost {
 
     fn storage_open(&mut self, label: &str) -> Result<u32> {
         if !self.containers.contains_key(label) {
-            return Self::unsupported("storage");
+            // As the real host answers a label the step was not granted.
+            return Err(Error::denied(
+                CapabilityKind::Storage,
+                label,
+                "not granted in this FakeHost (no container for it)",
+            ));
         }
         self.open_containers.push(label.to_owned());
         Ok((self.open_containers.len() - 1) as u32)
