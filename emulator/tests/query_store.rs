@@ -318,6 +318,16 @@ async fn a_plan_regression_injected_on_the_target_shows_against_the_source() {
     assert_eq!(b.get::<f64, _>(2), Some(5400.0));
 }
 
+/// Whether Query Store captured a workload of `executions` runs of `text` at 10 µs each.
+async fn captured(base: &str, text: &str, executions: i64) -> bool {
+    let (status, body) =
+        post_value(base, "/query-workload", workload(text, executions, 10, "A")).await;
+    assert_eq!(status, 200, "{body}");
+    body["queries"][0]["query_store"]
+        .as_bool()
+        .unwrap_or_else(|| panic!("no query_store flag in {body}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capture_modes_and_an_off_store_decide_what_is_captured() {
     let r = start(sql_enterprise(Release::Sql2019), TlsMode::Required).await;
@@ -325,14 +335,7 @@ async fn capture_modes_and_an_off_store_decide_what_is_captured() {
     let mut c = connect(&r).await;
     exec(&mut c, "CREATE DATABASE Sales").await;
     // OFF: nothing in the store; the plan cache still counts it.
-    let (status, body) = post_value(
-        &base,
-        "/query-workload",
-        workload("SELECT 1 FROM dbo.T", 50, 10, "A"),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(body["queries"][0]["query_store"], false);
+    assert!(!captured(&base, "SELECT 1 FROM dbo.T", 50).await);
     let row = one_row(
         &mut c,
         "SELECT SUM(execution_count), SUM(total_worker_time) FROM sys.dm_exec_query_stats",
@@ -343,40 +346,16 @@ async fn capture_modes_and_an_off_store_decide_what_is_captured() {
 
     // AUTO (2019's default): a query run 10 times for 10 µs each is not worth capturing.
     exec(&mut c, "ALTER DATABASE Sales SET QUERY_STORE = ON").await;
-    let (_, body) = post_value(
-        &base,
-        "/query-workload",
-        workload("SELECT 2 FROM dbo.T", 10, 10, "A"),
-    )
-    .await;
-    assert_eq!(body["queries"][0]["query_store"], false);
-    let (_, body) = post_value(
-        &base,
-        "/query-workload",
-        workload("SELECT 3 FROM dbo.T WHERE x = 1", 40, 10, "A"),
-    )
-    .await;
-    assert_eq!(body["queries"][0]["query_store"], true);
+    assert!(!captured(&base, "SELECT 2 FROM dbo.T", 10).await);
+    assert!(captured(&base, "SELECT 3 FROM dbo.T WHERE x = 1", 40).await);
     // NONE captures nothing new but keeps counting what it holds.
     exec(
         &mut c,
         "ALTER DATABASE Sales SET QUERY_STORE (QUERY_CAPTURE_MODE = NONE)",
     )
     .await;
-    let (_, body) = post_value(
-        &base,
-        "/query-workload",
-        workload("SELECT 4 FROM dbo.T WHERE y = 1", 400, 10, "A"),
-    )
-    .await;
-    assert_eq!(body["queries"][0]["query_store"], false);
-    let (_, body) = post_value(
-        &base,
-        "/query-workload",
-        workload("SELECT 3 FROM dbo.T WHERE x = 1", 40, 10, "A"),
-    )
-    .await;
-    assert_eq!(body["queries"][0]["query_store"], true);
+    assert!(!captured(&base, "SELECT 4 FROM dbo.T WHERE y = 1", 400).await);
+    assert!(captured(&base, "SELECT 3 FROM dbo.T WHERE x = 1", 40).await);
     let row = one_row(
         &mut c,
         "USE Sales; SELECT SUM(count_executions) FROM sys.query_store_runtime_stats",
