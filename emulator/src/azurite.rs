@@ -32,7 +32,8 @@ const GRACEFUL_STOP: Duration = Duration::from_secs(15);
 impl Azurite {
     /// The Azurite blob service to run: `explicit` (`serve --azurite-bin`), else the path in
     /// `FERRY_AZURITE`, else [`CHECKOUT_BINARY`] under the current directory or one of its
-    /// ancestors (where `npm ci --prefix tools/azurite` installs it in a checkout). Found at
+    /// ancestors (where `npm ci --prefix tools/azurite` installs it in a checkout), else
+    /// `azurite-blob` on PATH (`npm install -g azurite`). Found at
     /// run time, not fixed when the emulator is built, so an installed `ferry-emulator` finds
     /// the Azurite of the checkout it is run from.
     pub fn binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
@@ -59,10 +60,20 @@ impl Azurite {
         {
             return Ok(found);
         }
+        // Last, `npm install -g azurite`'s: outside a checkout (a plugin author's project)
+        // that is how Azurite is usually installed.
+        if let Some(found) = std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("azurite-blob"))
+                .find(|candidate| candidate.is_file())
+        }) {
+            return Ok(found);
+        }
         anyhow::bail!(
-            "Azurite is not installed: no {CHECKOUT_BINARY} in {} or any directory above it, and \
-             {AZURITE_ENV} is not set. Run `npm ci --prefix tools/azurite` in the ferry checkout \
-             (scripts/test does), or set {AZURITE_ENV} (or pass --azurite-bin) to an `azurite-blob` executable",
+            "Azurite is not installed: no {CHECKOUT_BINARY} in {} or any directory above it, no \
+             `azurite-blob` on PATH, and {AZURITE_ENV} is not set. Run `npm ci --prefix \
+             tools/azurite` in the ferry checkout (scripts/test does) or `npm install -g \
+             azurite`, or set {AZURITE_ENV} (or pass --azurite-bin) to an `azurite-blob` executable",
             cwd.display()
         )
     }

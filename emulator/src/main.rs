@@ -85,12 +85,18 @@ struct Serve {
     /// examples/full-instance/entra-map.toml maps them to. For `examples/full-instance`.
     #[arg(long)]
     instance_objects: bool,
+    /// A file of T-SQL to run on the source when the data directory is new, after the sample
+    /// databases: your own rehearsal data (a `ferry plugin new` project's tickets.sql). Repeat
+    /// for more files; they run in order, each as one batch.
+    #[arg(long, value_name = "FILE")]
+    source_sql: Vec<PathBuf>,
     /// Also start Azurite (installed by `npm ci --prefix tools/azurite`) with a `backups`
     /// container, and print its URL and SAS tokens (Azurite's public development key).
     #[arg(long)]
     azurite: bool,
     /// The Azurite blob executable to run with --azurite (else $FERRY_AZURITE, else
-    /// tools/azurite/node_modules/.bin/azurite-blob in the current directory or one above it).
+    /// tools/azurite/node_modules/.bin/azurite-blob in the current directory or one above it, else
+    /// `azurite-blob` on PATH).
     #[arg(long, value_name = "PATH")]
     azurite_bin: Option<PathBuf>,
     /// Azurite's blob port (10000 is Azurite's usual one; 0 picks a free port).
@@ -393,6 +399,22 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         })?;
         if s.instance_objects {
             seed_instance(&src, &dst)?;
+        }
+    }
+    if fresh {
+        for file in &s.source_sql {
+            let sql = std::fs::read_to_string(file).map_err(|e| {
+                anyhow::anyhow!("--source-sql {}: cannot read it: {e}", file.display())
+            })?;
+            src.run_sql(&sql).map_err(|e| {
+                anyhow::anyhow!(
+                    "--source-sql {}: the source refused it: error {}: {} (what came before the failing statement ran; \
+                     fix the file and serve again with a new --data-dir)",
+                    file.display(),
+                    e.number,
+                    e.text
+                )
+            })?;
         }
     }
     let _azurite = if s.azurite {

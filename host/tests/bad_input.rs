@@ -123,6 +123,11 @@ fn a_wrong_sha256_shows_both_hashes() {
         HELLO_ENV,
     );
     assert_clean_error(&check(&s), 2, &[&actual, &pinned, "update `sha256`"]);
+    // The file that holds the wrong pin is named, whatever it is called.
+    std::fs::rename(s.migration(), s.path("prod.toml")).unwrap();
+    let out = s.run(&["check", "prod.toml"], &[]);
+    assert_clean_error(&out, 2, &["prod.toml:", &pinned]);
+    assert!(!text(&out).1.contains("migration.toml"), "{}", text(&out).1);
     let s = site(
         &hello("", &format!("path = \"{}\"", wasm.display())),
         HELLO_ENV,

@@ -67,6 +67,9 @@ pub struct FakeHost {
     sql_fixtures: BTreeMap<String, QueryHandler>,
     /// The attempt number of `run_item`'s first call (`attempt`); 1 unless a test sets it.
     first_attempt: Option<u32>,
+    /// The fake wall clock in ms since the epoch (`clock`), which `now_ms` reads while
+    /// `run_item` runs; None: the real clock.
+    pub clock_ms: Option<u64>,
     on_azure: Option<ArmHandler>,
     /// Operations begun through `azure_begin`: the handler's answer, by id.
     arm_operations: BTreeMap<String, std::result::Result<(), crate::wit::Failure>>,
@@ -171,6 +174,21 @@ impl FakeHost {
         self
     }
 
+    /// Runs the plugin on a fake wall clock that starts at `start_ms` (ms since the epoch):
+    /// `ferry_sdk::now_ms()` reads it during `run_item`, and each wait the plugin asks for
+    /// moves it on as the host's wait would (a duration by that much, a deadline to it). A
+    /// test can also move it itself between items (`advance`). How a test sees a deadline
+    /// (`give_up_hours`) pass without waiting for it.
+    pub fn clock(mut self, start_ms: u64) -> Self {
+        self.clock_ms = Some(start_ms);
+        self
+    }
+
+    /// Moves the fake clock on by `ms` (it starts at 0 if `clock` was not called).
+    pub fn advance(&mut self, ms: u64) {
+        self.clock_ms = Some(self.clock_ms.unwrap_or(0).saturating_add(ms));
+    }
+
     /// Answers every ARM request with `handler(label, request)`. A long-running operation
     /// (`azure_begin`) is sent to the same handler at once: its answer is how the operation
     /// ends (an error becomes a Failed operation), which `operation_status` then reports.
@@ -231,12 +249,22 @@ impl FakeHost {
                 1
             };
             let ctx = self.context(&config, item, attempt);
-            match crate::runner::run_step::<P>(self, ctx, state.as_deref())? {
+            let outcome = {
+                let _clock = crate::phases::FakeClock::set(self.clock_ms);
+                crate::runner::run_step::<P>(self, ctx, state.as_deref())?
+            };
+            match outcome {
                 WitOutcome::Next(s) => state = Some(s),
                 WitOutcome::Wait(w) => {
                     let what = match w.until {
-                        WitWaitFor::DurationMs(ms) => format!("{ms} ms"),
-                        WitWaitFor::UntilUnixMs(t) => format!("until {t}"),
+                        WitWaitFor::DurationMs(ms) => {
+                            self.clock_ms = self.clock_ms.map(|c| c.saturating_add(ms));
+                            format!("{ms} ms")
+                        }
+                        WitWaitFor::UntilUnixMs(t) => {
+                            self.clock_ms = self.clock_ms.map(|c| c.max(t));
+                            format!("until {t}")
+                        }
                         WitWaitFor::Operation(id) => format!("operation {id}"),
                     };
                     self.waits.push((w.reason, what));
@@ -617,7 +645,13 @@ impl Host for FakeHost {
 
     fn operation_status(&mut self, id: &str) -> Result<OperationStatus> {
         let Some(answer) = self.arm_operations.get(id) else {
-            return Self::unsupported("operation backend");
+            // As the host answers an id it does not know (host/src/operations.rs `unknown`):
+            // a plugin must handle it, since a restarted ferry forgets its operations.
+            return Err(Error::failed(format!(
+                "no host operation `{}` is known for this work item (was ferry restarted since \
+                 it began?)",
+                id.escape_default()
+            )));
         };
         Ok(OperationStatus {
             id: id.to_owned(),

@@ -62,11 +62,36 @@ impl Phases {
     }
 }
 
-/// The wall clock in milliseconds since the Unix epoch (0 if the clock is before 1970).
+/// The wall clock in milliseconds since the Unix epoch (0 if the clock is before 1970). Under
+/// `FakeHost::clock`, the fake clock.
 pub fn now_ms() -> u64 {
+    if let Some(fake) = FAKE_NOW.with(std::cell::Cell::get) {
+        return fake;
+    }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+thread_local! {
+    /// The fake clock of the FakeHost call running on this thread, if it has one. A plugin
+    /// runs one call at a time on one thread, in wasm and under FakeHost alike.
+    static FAKE_NOW: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Sets the fake clock for one FakeHost call; the previous value comes back when dropped.
+pub(crate) struct FakeClock(Option<u64>);
+
+impl FakeClock {
+    pub(crate) fn set(now: Option<u64>) -> FakeClock {
+        FakeClock(FAKE_NOW.with(|c| c.replace(now)))
+    }
+}
+
+impl Drop for FakeClock {
+    fn drop(&mut self) {
+        FAKE_NOW.with(|c| c.set(self.0));
+    }
 }
 
 #[cfg(test)]

@@ -99,3 +99,79 @@ fn a_test_can_make_the_first_call_a_retry() {
     assert_eq!(out.first().map(String::as_str), Some("attempt 3"));
     assert_eq!(out.last().map(String::as_str), Some("attempt 1"));
 }
+
+/// Waits an hour at a time until a deadline two and a half hours after its first call.
+struct Deadline;
+
+impl Plugin for Deadline {
+    const NAME: &'static str = "deadline";
+    const VERSION: &'static str = "0.0.1";
+    const SUMMARY: &'static str = "Waits for a deadline (tests only)";
+    type Config = serde_json::Value;
+    type State = Option<(u64, u32)>;
+
+    fn step(
+        _cx: &mut Context<'_, serde_json::Value>,
+        state: Option<(u64, u32)>,
+    ) -> Result<Outcome<Option<(u64, u32)>>> {
+        let now = ferry_sdk::now_ms();
+        let (start, looks) = state.unwrap_or((now, 0));
+        if now - start >= 150 * 60_000 {
+            return Ok(Outcome::Done(
+                serde_json::json!({"start": start, "now": now, "looks": looks + 1}),
+            ));
+        }
+        Ok(Outcome::wait_for(
+            std::time::Duration::from_secs(3600),
+            Some((start, looks + 1)),
+            "not yet",
+        ))
+    }
+}
+
+#[test]
+fn a_fake_clock_moves_on_with_each_wait() {
+    let mut host = FakeHost::new().clock(1_000_000);
+    let out = host
+        .run_item::<Deadline>(serde_json::json!({}), "Sales")
+        .unwrap();
+    // Waits of an hour at 0 h, 1 h and 2 h; the fourth look, at 3 h, is past 2.5 h.
+    assert_eq!(out["start"], 1_000_000);
+    assert_eq!(out["now"], 1_000_000 + 3 * 3_600_000);
+    assert_eq!(out["looks"], 4);
+    assert_eq!(host.waits.len(), 3);
+    assert_eq!(host.clock_ms, Some(1_000_000 + 3 * 3_600_000));
+    host.advance(5);
+    assert_eq!(host.clock_ms, Some(1_000_000 + 3 * 3_600_000 + 5));
+    // Outside run_item, and without a fake clock, now_ms is the real clock.
+    assert!(ferry_sdk::now_ms() > 1_600_000_000_000);
+}
+
+/// Asks for the status of an operation it never began.
+struct Stranger;
+
+impl Plugin for Stranger {
+    const NAME: &'static str = "stranger";
+    const VERSION: &'static str = "0.0.1";
+    const SUMMARY: &'static str = "Asks about an unknown operation (tests only)";
+    type Config = serde_json::Value;
+    type State = ();
+
+    fn step(cx: &mut Context<'_, serde_json::Value>, _: ()) -> Result<Outcome<()>> {
+        cx.operation("op-from-before-a-restart")?;
+        Ok(Outcome::Done(serde_json::json!({})))
+    }
+}
+
+#[test]
+fn an_unknown_operation_fails_as_the_host_fails_it() {
+    let err = FakeHost::new()
+        .run_item::<Stranger>(serde_json::json!({}), "Sales")
+        .unwrap_err();
+    assert!(matches!(err, Error::Failed(_)), "{err:?}");
+    assert!(
+        err.describe()
+            .contains("no host operation `op-from-before-a-restart`"),
+        "{err:?}"
+    );
+}

@@ -63,8 +63,8 @@ pub(crate) struct Global {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
-    /// List or describe plugins (bundled ones, or a component file).
-    #[command(subcommand)]
+    /// List or describe plugins (bundled ones, or a component file), or start a new one.
+    #[command(subcommand, visible_alias = "plugin")]
     Plugins(PluginsCommand),
     /// Check a migration without running anything: files, plugins, grants, labels, secrets, configs.
     Check(MigrationArgs),
@@ -141,6 +141,54 @@ pub(crate) enum PluginsCommand {
         /// Bundled plugin name or path to a .wasm component.
         plugin: String,
     },
+    /// Start a plugin of your own: a project that builds, passes its tests and runs in a
+    /// migration against `ferry-emulator serve` as generated.
+    ///
+    /// The project is a copy of the change-ticket gate from the plugin author's guide
+    /// (docs/plugins.md): a typed config and state, a parameterised query on a read-only SQL
+    /// label, report rows, a wait and its re-check, plan mode, FakeHost tests, and a
+    /// migration.toml + environment.toml that gate a native restore on the emulator, with the
+    /// plugin loaded as a development build (`dev = true`, `ferry apply --dev`). Nothing is
+    /// written if the directory exists and is not empty.
+    New(PluginNewArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct PluginNewArgs {
+    /// The plugin's name: lowercase words joined by hyphens (`change-gate`); the crate, the
+    /// type and the component file are named after it.
+    pub(crate) name: String,
+    /// The language of the project.
+    #[arg(long, value_enum, default_value = "rust")]
+    pub(crate) lang: PluginLang,
+    /// Where to write it [default: ./NAME].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    /// Rust: the ferry checkout's sdk/ directory the project depends on (ferry-sdk is not on
+    /// crates.io yet) [default: the checkout this ferry was built from].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) sdk: Option<PathBuf>,
+}
+
+/// The languages `ferry plugin new` writes.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PluginLang {
+    /// A Rust crate on ferry-sdk.
+    Rust,
+    /// Python, built with componentize-py.
+    Python,
+    /// JavaScript, built with jco (componentize-js).
+    Js,
+}
+
+impl PluginLang {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            PluginLang::Rust => "rust",
+            PluginLang::Python => "python",
+            PluginLang::Js => "js",
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -151,6 +199,12 @@ pub(crate) struct MigrationArgs {
     /// The environment file [default: environment.toml beside the migration].
     #[arg(short, long, value_name = "FILE")]
     pub(crate) environment: Option<PathBuf>,
+    /// Development mode: load plugins marked `dev = true` (by path, without a sha256 pin). A
+    /// plugin rebuilt since the last `apply --dev` has its unfinished work items started again
+    /// from the beginning of their step; finished ones stay finished. Without --dev such a
+    /// plugin is refused, so a migration run for real only runs pinned builds.
+    #[arg(long)]
+    pub(crate) dev: bool,
 }
 
 #[derive(Args, Debug, Clone)]

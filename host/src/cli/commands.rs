@@ -178,11 +178,17 @@ pub(super) async fn plugins_describe(g: &Global, plugin: &str) -> Exit {
 }
 
 pub(super) async fn check(g: &Global, args: &MigrationArgs) -> Exit {
-    let loaded =
-        match pipeline::load(&args.migration, args.environment.as_deref(), cache_dir(g)).await {
-            Ok(l) => l,
-            Err(e) => return input_error(g, &e),
-        };
+    let loaded = match pipeline::load(
+        &args.migration,
+        args.environment.as_deref(),
+        cache_dir(g),
+        args.dev,
+    )
+    .await
+    {
+        Ok(l) => l,
+        Err(e) => return input_error(g, &e),
+    };
     let report = pipeline::check(&loaded).await;
     if g.json {
         let list = |v: &[InputError]| {
@@ -226,12 +232,20 @@ pub(super) async fn check(g: &Global, args: &MigrationArgs) -> Exit {
 
 /// A reviewed plan's migration, loaded, with the gate that lets only its changes run; refused
 /// if any input changed since the plan was made.
-async fn load_plan(g: &Global, path: &Path) -> Result<(pipeline::Loaded, PlanGate), Exit> {
+async fn load_plan(
+    g: &Global,
+    path: &Path,
+    dev: bool,
+) -> Result<(pipeline::Loaded, PlanGate), Exit> {
     let plan = PlanFile::read(path).map_err(|e| error(g, Exit::InvalidInput, &e))?;
-    let loaded = load_checked(g, &plan.migration_file, Some(&plan.environment_file)).await?;
-    let changed = crate::pipeline::fingerprint::changes(
-        &plan.inputs,
-        &crate::pipeline::fingerprint::fingerprint(&loaded),
+    let loaded = load_checked(g, &plan.migration_file, Some(&plan.environment_file), dev).await?;
+    let now = crate::pipeline::fingerprint::fingerprint(&loaded);
+    let mut changed = crate::pipeline::fingerprint::changes(&plan.inputs, &now);
+    // A plan is for exactly the bytes it was made with, a development build's too.
+    changed.extend(
+        crate::pipeline::fingerprint::rebuilt_dev_plugins(&plan.inputs, &now)
+            .into_iter()
+            .map(|key| format!("plugin `{key}` was rebuilt")),
     );
     if !changed.is_empty() {
         return Err(error(
@@ -265,12 +279,19 @@ pub(super) async fn apply(g: &Global, args: &ApplyArgs) -> Exit {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let (loaded, gate) = if is_plan {
-        match load_plan(g, &args.files.migration).await {
+        match load_plan(g, &args.files.migration, args.files.dev).await {
             Ok(lg) => lg,
             Err(code) => return code,
         }
     } else {
-        match load_checked(g, &args.files.migration, args.files.environment.as_deref()).await {
+        match load_checked(
+            g,
+            &args.files.migration,
+            args.files.environment.as_deref(),
+            args.files.dev,
+        )
+        .await
+        {
             Ok(l) => (l, PlanGate::Off),
             Err(code) => return code,
         }

@@ -59,8 +59,9 @@ pub(super) async fn load_checked(
     g: &Global,
     migration: &Path,
     environment: Option<&Path>,
+    dev: bool,
 ) -> Result<pipeline::Loaded, Exit> {
-    let loaded = match pipeline::load(migration, environment, cache_dir(g)).await {
+    let loaded = match pipeline::load(migration, environment, cache_dir(g), dev).await {
         Ok(l) => l,
         Err(e) => return Err(input_error(g, &e)),
     };

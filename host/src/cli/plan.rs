@@ -25,11 +25,17 @@ pub fn default_plan_path(migration: &Path) -> PathBuf {
 }
 
 pub(super) async fn plan(g: &Global, args: &PlanArgs) -> Exit {
-    let loaded =
-        match load_checked(g, &args.files.migration, args.files.environment.as_deref()).await {
-            Ok(l) => l,
-            Err(code) => return code,
-        };
+    let loaded = match load_checked(
+        g,
+        &args.files.migration,
+        args.files.environment.as_deref(),
+        args.files.dev,
+    )
+    .await
+    {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
     let inputs = fingerprint(&loaded);
     // The planning run gets a journal of its own, thrown away after: it must not look like a
     // run of the migration to a later `apply`.

@@ -70,6 +70,10 @@ fn line_for(e: &Envelope) -> Option<String> {
             e.run,
             migration = terminal(migration),
         ),
+        RunEvent::PluginRebuilt { plugin, items } => format!(
+            "plugin `{}` was rebuilt (dev): {items} unfinished work item(s) of its steps start again",
+            terminal(plugin)
+        ),
         RunEvent::ItemDone { .. } => format!("done     {}", who(e)),
         RunEvent::ItemFailed { error } => format!("FAILED   {}: {}", who(e), terminal(error)),
         RunEvent::ItemSkipped { reason } => {

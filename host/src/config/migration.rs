@@ -41,6 +41,10 @@ pub enum PluginSource {
     /// A component file, pinned by its sha256 (hex). The path is absolute: a relative `path`
     /// is resolved against the migration's directory, which it may not leave.
     File { path: PathBuf, sha256: String },
+    /// A development build (`dev = true`): a component file loaded by path without a pin, only
+    /// when the command is given `--dev`. A rebuild between two `ferry apply --dev` restarts
+    /// the plugin's unfinished work items instead of refusing the resume.
+    Dev { path: PathBuf },
 }
 
 /// One step: a plugin run once per database (or once for the instance), with its config and
@@ -166,6 +170,8 @@ struct PluginEntry {
     bundled: Option<String>,
     path: Option<PathBuf>,
     sha256: Option<String>,
+    #[serde(default)]
+    dev: bool,
 }
 
 #[derive(Deserialize)]
@@ -486,9 +492,9 @@ fn plugin_source(base: &Path, name: &str, entry: PluginEntry) -> Result<PluginSo
     if let Some(p) = name_problem(name) {
         return Err(format!("plugin name {} {p}", quoted(name)));
     }
-    match (entry.bundled, entry.path, entry.sha256) {
-        (Some(b), None, None) => Ok(PluginSource::Bundled(b)),
-        (None, Some(p), Some(sha)) => {
+    match (entry.bundled, entry.path, entry.sha256, entry.dev) {
+        (Some(b), None, None, false) => Ok(PluginSource::Bundled(b)),
+        (None, Some(p), Some(sha), false) => {
             let sha = sha.to_ascii_lowercase();
             if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
                 return Err(format!(
@@ -498,9 +504,20 @@ fn plugin_source(base: &Path, name: &str, entry: PluginEntry) -> Result<PluginSo
             let path = plugin_path(base, &p).map_err(|m| format!("plugin `{name}`: {m}"))?;
             Ok(PluginSource::File { path, sha256: sha })
         }
-        (None, Some(_), None) => Err(format!(
+        (None, Some(p), None, true) => {
+            let path = plugin_path(base, &p).map_err(|m| format!("plugin `{name}`: {m}"))?;
+            Ok(PluginSource::Dev { path })
+        }
+        (None, Some(_), Some(_), true) => Err(format!(
+            "plugin `{name}`: `dev = true` loads a build without a pin, so it takes no `sha256`; \
+             keep one of them (the pin, to run exactly that file)"
+        )),
+        (_, _, _, true) => Err(format!(
+            "plugin `{name}`: `dev = true` is for a plugin you are building: give its `path`"
+        )),
+        (None, Some(_), None, false) => Err(format!(
             "plugin `{name}`: a plugin loaded from a path needs `sha256 = \"…\"` to pin exactly \
-             which file runs"
+             which file runs (or, while you develop it, `dev = true` and `ferry apply --dev`)"
         )),
         _ => Err(format!(
             "plugin `{name}`: give either `bundled = \"NAME\"` or `path` with `sha256`"

@@ -205,6 +205,61 @@ fn a_relative_plugin_path_stays_in_the_migration_directory() {
     assert!(e.contains("give its absolute path"), "{e}");
 }
 
+/// The plugin `p` of a migration whose plugin entry is `entry`.
+fn plugin_entry(dir: &Path, entry: &str) -> Result<PluginSource, String> {
+    let text = migration(&databases(1), STEP).replace("bundled = \"hello-steps\"", entry);
+    load_in(dir, &text)
+        .map(|m| m.plugins["p"].clone())
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_dev_plugin_is_a_path_without_a_pin_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::path::absolute(dir.path()).unwrap();
+    assert_eq!(
+        plugin_entry(&base, "path = \"gate.wasm\"\ndev = true"),
+        Ok(PluginSource::Dev {
+            path: base.join("gate.wasm")
+        })
+    );
+    let cases = [
+        (
+            format!(
+                "path = \"g.wasm\"\ndev = true\nsha256 = \"{}\"",
+                "0".repeat(64)
+            ),
+            "takes no `sha256`",
+        ),
+        (
+            "bundled = \"hello-steps\"\ndev = true".to_owned(),
+            "give its `path`",
+        ),
+        ("dev = true".to_owned(), "give its `path`"),
+        (
+            "path = \"g.wasm\"".to_owned(),
+            "or, while you develop it, `dev = true`",
+        ),
+        (
+            "path = \"../g.wasm\"\ndev = true".to_owned(),
+            "leaves the migration's directory",
+        ),
+    ];
+    for (entry, expected) in cases {
+        let e = plugin_entry(&base, &entry).unwrap_err();
+        assert!(e.contains(expected), "{entry}: {e}");
+    }
+    // `dev = false` is the default: a pinned plugin still loads as a pinned one.
+    let pinned = format!(
+        "path = \"g.wasm\"\ndev = false\nsha256 = \"{}\"",
+        "0".repeat(64)
+    );
+    assert!(matches!(
+        plugin_entry(&base, &pinned),
+        Ok(PluginSource::File { .. })
+    ));
+}
+
 fn environment(text: &str, dir: &Path) -> Result<Environment, InputError> {
     let path = dir.join("environment.toml");
     std::fs::write(&path, text).unwrap();

@@ -21,6 +21,12 @@ pub enum RunEvent {
         items: usize,
         done: usize,
     },
+    /// `ferry apply --dev`: a `dev = true` plugin was rebuilt since the last apply, so its
+    /// unfinished work items (`items` of them) start again from the beginning of their step.
+    PluginRebuilt {
+        plugin: String,
+        items: usize,
+    },
     RunFinished {
         done: usize,
         failed: usize,

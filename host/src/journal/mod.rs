@@ -210,6 +210,17 @@ pub trait Journal: Send {
     /// so its last state is no place to resume from; the calls table keeps the history), and
     /// the run back to running. Returns how many.
     fn reopen_failed(&mut self, run: &str) -> anyhow::Result<usize>;
+    /// `ferry apply --dev` after a development plugin was rebuilt: the unfinished items of
+    /// `steps` (every status but done) and the items skipped behind them in their lanes go back
+    /// to the start of their step, since a state the old build left may mean nothing to the new
+    /// one; done items stay done. The run takes `fingerprint` (the new build's), and is running
+    /// again if anything was reopened. Returns how many items were reopened.
+    fn reopen_steps(
+        &mut self,
+        run: &str,
+        steps: &[String],
+        fingerprint: &std::collections::BTreeMap<String, String>,
+    ) -> anyhow::Result<usize>;
     fn item(&self, item_id: i64) -> anyhow::Result<ItemRecord>;
     /// Marks a call as under way with the given attempt number.
     fn begin_call(&mut self, item_id: i64, attempt: u32) -> anyhow::Result<()>;

@@ -289,6 +289,47 @@ impl Journal for SqliteJournal {
         Ok(n)
     }
 
+    fn reopen_steps(
+        &mut self,
+        run: &str,
+        steps: &[String],
+        fingerprint: &BTreeMap<String, String>,
+    ) -> anyhow::Result<usize> {
+        let tx = self.conn.transaction()?;
+        let now = now_ms();
+        let mut reopened = 0;
+        for step in steps {
+            // The lanes first, while their items still say where the step stopped.
+            tx.execute(
+                "UPDATE items SET status = 'pending', state = NULL, attempt = 1, in_call = 0,
+                     wait = NULL, error = NULL, updated_at = ?3
+                 WHERE run_id = ?1 AND status = 'skipped' AND EXISTS (
+                     SELECT 1 FROM items AS d WHERE d.run_id = ?1 AND d.step = ?2
+                       AND d.status != 'done' AND d.wave = items.wave AND d.item = items.item
+                       AND d.step_index < items.step_index)",
+                params![run, step, now],
+            )?;
+            reopened += tx.execute(
+                "UPDATE items SET status = 'pending', state = NULL, attempt = 1, in_call = 0,
+                     wait = NULL, error = NULL, updated_at = ?3
+                 WHERE run_id = ?1 AND step = ?2 AND status != 'done'",
+                params![run, step, now],
+            )?;
+        }
+        tx.execute(
+            "UPDATE runs SET fingerprint = ?2 WHERE id = ?1",
+            params![run, serde_json::to_string(fingerprint)?],
+        )?;
+        if reopened > 0 {
+            tx.execute(
+                "UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?1",
+                [run],
+            )?;
+        }
+        tx.commit()?;
+        Ok(reopened)
+    }
+
     fn item(&self, item_id: i64) -> anyhow::Result<ItemRecord> {
         Ok(self.conn.query_row(
             &format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1"),
@@ -509,6 +550,86 @@ mod tests {
             j.items("r1").unwrap()[0].progress.as_deref(),
             Some("restoring: restored a.trn")
         );
+    }
+
+    #[test]
+    fn a_rebuilt_dev_plugin_reopens_its_unfinished_items_and_the_skips_behind_them() {
+        let (_d, mut j) = journal();
+        let mut items = Vec::new();
+        for db in ["A", "B", "C"] {
+            for (i, step) in ["gate", "restore"].iter().enumerate() {
+                items.push(NewItem {
+                    step: (*step).into(),
+                    step_index: i as u32,
+                    item: db.into(),
+                    wave: 0,
+                });
+            }
+        }
+        j.create_run("r1", "m.toml", &BTreeMap::new(), &mut items.into_iter())
+            .unwrap();
+        let id = |j: &SqliteJournal, db: &str, step: &str| {
+            j.items("r1")
+                .unwrap()
+                .into_iter()
+                .find(|i| i.item == db && i.step == step)
+                .unwrap()
+        };
+        // A: both done. B: gate failed, restore skipped. C: gate done, restore failed.
+        for (db, step) in [("A", "gate"), ("A", "restore"), ("C", "gate")] {
+            let it = id(&j, db, step).id;
+            j.begin_call(it, 1).unwrap();
+            j.end_call(
+                it,
+                &CallEnd::Done {
+                    output: "{}".into(),
+                },
+            )
+            .unwrap();
+        }
+        for (db, step) in [("B", "gate"), ("C", "restore")] {
+            let it = id(&j, db, step).id;
+            j.begin_call(it, 1).unwrap();
+            j.end_call(it, &CallEnd::Failed { error: "no".into() })
+                .unwrap();
+        }
+        j.skip(id(&j, "B", "restore").id, "gate did not finish")
+            .unwrap();
+        j.set_run_status("r1", RunStatus::Failed).unwrap();
+
+        let fp = BTreeMap::from([("dev build of plugin `g`".to_owned(), "2".to_owned())]);
+        assert_eq!(j.reopen_steps("r1", &["gate".into()], &fp).unwrap(), 1);
+        let status = |j: &SqliteJournal, db: &str, step: &str| id(j, db, step).status;
+        assert_eq!(status(&j, "A", "gate"), ItemStatus::Done);
+        assert_eq!(status(&j, "A", "restore"), ItemStatus::Done);
+        assert_eq!(status(&j, "B", "gate"), ItemStatus::Pending);
+        assert_eq!(id(&j, "B", "gate").state, None);
+        assert_eq!(
+            status(&j, "B", "restore"),
+            ItemStatus::Pending,
+            "skipped behind it"
+        );
+        assert_eq!(status(&j, "C", "gate"), ItemStatus::Done);
+        assert_eq!(
+            status(&j, "C", "restore"),
+            ItemStatus::Failed,
+            "not the plugin's step"
+        );
+        let run = j.latest_run().unwrap().unwrap();
+        assert_eq!(
+            (run.status, run.fingerprint),
+            (RunStatus::Running, fp.clone())
+        );
+
+        // Nothing unfinished: the new fingerprint is kept and the run's status left alone.
+        j.set_run_status("r1", RunStatus::Finished).unwrap();
+        let fp3 = BTreeMap::from([("dev build of plugin `g`".to_owned(), "3".to_owned())]);
+        assert_eq!(
+            j.reopen_steps("r1", &["restore-x".into()], &fp3).unwrap(),
+            0
+        );
+        let run = j.latest_run().unwrap().unwrap();
+        assert_eq!((run.status, run.fingerprint), (RunStatus::Finished, fp3));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use crate::bindings::describe_plugin_error;
 use crate::capability::{Kind, grant_check};
 use crate::config::InputError;
-use crate::pipeline::Loaded;
+use crate::pipeline::{Loaded, need_labels};
 use crate::runtime::StepFailure;
 
 /// Problems (the run would fail) and warnings (worth a look).
@@ -49,23 +49,23 @@ pub async fn check(l: &Loaded) -> CheckReport {
         };
 
         // A plugin declares its needs under default label names; the step's config may point
-        // a need elsewhere (`source = "sql01"`). This check is ahead-of-time help only: every
-        // host call is still checked against the grants by the label it names.
+        // a need elsewhere (`source = "sql01"`), through the key its schema declares for the
+        // need (need_labels). This check is ahead-of-time help only: every host call is still
+        // checked against the grants by the label it names.
         let configured = config_labels(&step.config);
-        for need in &plugin.info.needs {
-            let kind = Kind::from(need.kind);
-            let access = need.access.into();
-            let label = step
-                .config
-                .get(&need.label)
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or(&need.label);
+        let schema = serde_json::from_str(&plugin.info.config_schema).unwrap_or_default();
+        let resolved = need_labels::resolve(&plugin.info.needs, &schema, &step.config);
+        for (need, r) in plugin.info.needs.iter().zip(&resolved) {
+            let (kind, access, label) = (r.kind, r.access, r.label.as_str());
             let granted =
                 |label: &str| grant_check(&step.grants, &step.name, kind, label, access).is_ok();
-            // A config key that is not the need's name (`azure = "mi-prod"` for the need
-            // `mi`) is matched by a configured label granted for the same kind and access.
-            let remapped =
-                label == need.label && !granted(label) && configured.iter().any(|c| granted(c));
+            // Without a declared key, a config key that is not the need's name (`azure =
+            // "mi-prod"` for the need `mi`) is matched by a configured label granted for the
+            // same kind and access.
+            let remapped = !r.declared
+                && r.key.is_none()
+                && !granted(label)
+                && configured.iter().any(|c| granted(c));
             if !granted(label) && !remapped {
                 let fix = if kind == Kind::Scratch {
                     "set `scratch = true` under [steps.grants]".to_owned()
@@ -80,10 +80,9 @@ pub async fn check(l: &Loaded) -> CheckReport {
                         kind.grant_key()
                     )
                 };
-                let configured_as = if label == need.label {
-                    String::new()
-                } else {
-                    format!(" (its `{}` in the step's config)", need.label)
+                let configured_as = match &r.key {
+                    Some(key) => format!(" (its `{key}` in the step's config)"),
+                    None => String::new(),
                 };
                 report.problems.push(at(format!(
                     "plugin `{}` needs {} `{label}`{configured_as} with {} access ({}); {fix}",
@@ -94,6 +93,7 @@ pub async fn check(l: &Loaded) -> CheckReport {
                 )));
             }
         }
+        wider_than_needed(&mut report, l, step, &plugin.info.name, &resolved);
 
         for kind in [Kind::Sql, Kind::Storage, Kind::Azure, Kind::Secret] {
             let labels = l.env.labels(kind);
@@ -123,7 +123,10 @@ pub async fn check(l: &Loaded) -> CheckReport {
                     .info
                     .needs
                     .iter()
-                    .any(|n| Kind::from(n.kind) == kind && n.label == g.label);
+                    .any(|n| Kind::from(n.kind) == kind && n.label == g.label)
+                    || resolved
+                        .iter()
+                        .any(|r| r.kind == kind && r.label == g.label);
                 if !declared && !configured.contains(&g.label) {
                     report.warnings.push(InputError::new(mfile, Some(g.line), format!(
                         "step `{}` grants {} label `{}`, which plugin `{}` does not declare it needs",
@@ -171,6 +174,47 @@ pub async fn check(l: &Loaded) -> CheckReport {
         .problems
         .dedup_by(|a, b| a.to_string() == b.to_string());
     report
+}
+
+/// A warning for each grant that allows more than the plugin asks for on its label: a plugin
+/// that needs only to read `tickets` should be granted `tickets:read`, so that it cannot
+/// change anything there whatever it does (the grant, not the plugin's word, is what holds).
+fn wider_than_needed(
+    report: &mut CheckReport,
+    l: &Loaded,
+    step: &crate::config::Step,
+    plugin: &str,
+    resolved: &[need_labels::ResolvedNeed],
+) {
+    for kind in [Kind::Sql, Kind::Storage, Kind::Azure, Kind::Secret] {
+        for g in step.grants.of(kind) {
+            let needed = resolved
+                .iter()
+                .filter(|r| r.kind == kind && r.label == g.label)
+                .map(|r| r.access)
+                .max();
+            let Some(needed) = needed else { continue };
+            if g.access > needed {
+                let narrower = match (kind, needed) {
+                    (Kind::Secret, _) => format!("\"{}\"", g.label),
+                    (_, crate::capability::Access::Read) => format!("\"{}:read\"", g.label),
+                    _ => continue,
+                };
+                report.warnings.push(InputError::new(
+                    &l.migration.path,
+                    Some(g.line),
+                    format!(
+                        "step `{}` grants {} `{}` with {} access, but plugin `{plugin}` needs only \
+                         {needed} access there; grant {narrower} so it cannot do more",
+                        step.name,
+                        kind.grant_key(),
+                        g.label,
+                        g.access
+                    ),
+                ));
+            }
+        }
+    }
 }
 
 /// Checks a step's config against its plugin's schema; false when the schema refuses it (a

@@ -8,6 +8,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::capability::Kind;
+use crate::config::PluginSource;
 use crate::pipeline::Loaded;
 
 fn short_hash(value: &serde_json::Value) -> String {
@@ -55,7 +56,21 @@ pub fn fingerprint(l: &Loaded) -> BTreeMap<String, String> {
         fp.insert(format!("step `{}`", s.name), short_hash(&value));
     }
     for (key, p) in &l.plugins {
-        fp.insert(format!("plugin `{key}`"), p.sha256[..24].to_owned());
+        match m.plugins.get(key) {
+            // A development build is expected to change between runs: its place in the
+            // migration is the part a resume compares, its bytes a part of their own that
+            // [`rebuilt_dev_plugins`] reads.
+            Some(PluginSource::Dev { path }) => {
+                fp.insert(
+                    format!("plugin `{key}`"),
+                    format!("dev:{}", short_hash(&json!(path))),
+                );
+                fp.insert(format!("{DEV_BUILD}`{key}`"), p.sha256[..24].to_owned());
+            }
+            _ => {
+                fp.insert(format!("plugin `{key}`"), p.sha256[..24].to_owned());
+            }
+        }
     }
     // Labels as the steps use them; serialization skips every secret field.
     for s in &m.steps {
@@ -81,18 +96,42 @@ pub fn fingerprint(l: &Loaded) -> BTreeMap<String, String> {
     fp
 }
 
-/// What differs between a journaled fingerprint and the current one, one phrase per part.
+/// The fingerprint part that holds a `dev = true` plugin's build, followed by the plugin's key
+/// in backticks.
+const DEV_BUILD: &str = "dev build of plugin ";
+
+/// The `dev = true` plugins whose build differs from the journaled one (by key).
+pub fn rebuilt_dev_plugins(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Vec<String> {
+    new.iter()
+        .filter(|(k, v)| k.starts_with(DEV_BUILD) && old.get(*k) != Some(*v))
+        .map(|(k, _)| k[DEV_BUILD.len()..].trim_matches('`').to_owned())
+        .collect()
+}
+
+/// What differs between a journaled fingerprint and the current one, one phrase per part. A
+/// development build's bytes are not compared here (see [`rebuilt_dev_plugins`]).
 pub fn changes(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Vec<String> {
     let mut out = Vec::new();
-    for (k, v) in new {
-        match old.get(k) {
+    let old: BTreeMap<_, _> = old
+        .iter()
+        .filter(|(k, _)| !k.starts_with(DEV_BUILD))
+        .collect();
+    let new: BTreeMap<_, _> = new
+        .iter()
+        .filter(|(k, _)| !k.starts_with(DEV_BUILD))
+        .collect();
+    for (k, v) in &new {
+        match old.get(*k) {
             None => out.push(format!("{k} was added")),
             Some(o) if o != v => out.push(format!("{k} changed")),
             _ => {}
         }
     }
     for k in old.keys() {
-        if !new.contains_key(k) {
+        if !new.contains_key(*k) {
             out.push(format!("{k} was removed"));
         }
     }
@@ -127,5 +166,29 @@ mod tests {
             ]
         );
         assert!(changes(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn a_dev_build_is_not_a_change_that_refuses_a_resume_but_is_reported_as_rebuilt() {
+        let old: BTreeMap<String, String> = [
+            ("plugin `g`", "dev:aaa"),
+            ("dev build of plugin `g`", "111"),
+            ("plugin `n`", "222"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let mut new = old.clone();
+        assert!(rebuilt_dev_plugins(&old, &new).is_empty());
+        new.insert("dev build of plugin `g`".into(), "999".into());
+        assert!(changes(&old, &new).is_empty());
+        assert_eq!(rebuilt_dev_plugins(&old, &new), vec!["g".to_owned()]);
+        // Its place in the migration still counts, as does a pinned plugin's build.
+        new.insert("plugin `g`".into(), "dev:bbb".into());
+        new.insert("plugin `n`".into(), "333".into());
+        assert_eq!(
+            changes(&old, &new),
+            vec!["plugin `g` changed", "plugin `n` changed"]
+        );
     }
 }

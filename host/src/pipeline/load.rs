@@ -29,11 +29,14 @@ pub fn environment_path(migration: &Path, given: Option<&Path>) -> PathBuf {
     }
 }
 
-/// Reads both files and loads every plugin. The first problem found is returned.
+/// Reads both files and loads every plugin. The first problem found is returned. A `dev = true`
+/// plugin loads only with `dev` (`--dev`): a migration someone runs for real never runs an
+/// unpinned build by accident.
 pub async fn load(
     migration_path: &Path,
     env_path: Option<&Path>,
     cache_dir: Option<PathBuf>,
+    dev: bool,
 ) -> Result<Loaded, InputError> {
     let migration = Migration::load(migration_path)?;
     let env_file = environment_path(migration_path, env_path);
@@ -62,6 +65,13 @@ pub async fn load(
     let mut plugins = BTreeMap::new();
     for (key, source) in &migration.plugins {
         let line = plugin_line(&migration, key);
+        if let (PluginSource::Dev { path }, false) = (source, dev) {
+            return Err(InputError::new(
+                &migration.path,
+                line,
+                dev_refusal(key, path),
+            ));
+        }
         let plugin = load_plugin(&runtime, source).await.map_err(|e| {
             let message = format!("plugin `{key}`: {e}");
             if e.is_refusal() {
@@ -109,5 +119,31 @@ pub async fn load_plugin(
             })?;
             runtime.load(&origin, &bytes, Some(sha256)).await
         }
+        PluginSource::Dev { path } => {
+            let origin = path.display().to_string();
+            let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
+                origin: origin.clone(),
+                reason: format!("{e} (build the plugin first)"),
+            })?;
+            runtime.load(&origin, &bytes, None).await
+        }
     }
+}
+
+/// Why a `dev = true` plugin was not loaded, with the pin that would load it for real.
+fn dev_refusal(key: &str, path: &Path) -> String {
+    let pin = std::fs::read(path)
+        .map(|bytes| {
+            use sha2::Digest as _;
+            format!(
+                ", or pin this build in its place: sha256 = \"{}\"",
+                hex::encode(sha2::Sha256::digest(&bytes))
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "plugin `{key}` is a development build (`dev = true`, loaded from {} without a sha256 \
+         pin); run with --dev to use it while you develop it{pin}",
+        path.display()
+    )
 }

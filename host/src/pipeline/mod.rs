@@ -6,6 +6,7 @@ mod context;
 mod error;
 pub mod fingerprint;
 pub mod load;
+pub mod need_labels;
 pub mod observer;
 pub mod run;
 mod run_item;

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use super::Loaded;
 use super::context::{ApplyOptions, RunContext};
 use super::error::ApplyError;
-use super::fingerprint::{changes, fingerprint};
+use super::fingerprint::{changes, fingerprint, rebuilt_dev_plugins};
 use super::observer::Observer;
 use super::run_item::run_item;
 use super::run_log::RunLog;
@@ -50,6 +50,33 @@ use crate::journal::SharedJournal;
 /// size.
 const LANE_PAGE: usize = 256;
 
+/// `--dev`: the unfinished items of the steps that use a rebuilt development plugin start
+/// again from the beginning of their step; returns (plugin, items restarted) for the events.
+fn restart_rebuilt(
+    loaded: &Loaded,
+    journal: &SharedJournal,
+    run: &str,
+    rebuilt: Vec<String>,
+    fp: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<(String, usize)>, ApplyError> {
+    let mut out = Vec::new();
+    for plugin in rebuilt {
+        let steps: Vec<String> = loaded
+            .migration
+            .steps
+            .iter()
+            .filter(|s| s.plugin == plugin)
+            .map(|s| s.name.clone())
+            .collect();
+        let items = journal
+            .lock()
+            .reopen_steps(run, &steps, fp)
+            .map_err(ApplyError::Journal)?;
+        out.push((plugin, items));
+    }
+    Ok(out)
+}
+
 /// Runs (or resumes) the migration.
 pub async fn apply(
     loaded: Arc<Loaded>,
@@ -65,6 +92,7 @@ pub async fn apply(
     let fp = fingerprint(&loaded);
     let latest = journal.lock().latest_run().map_err(ApplyError::Journal)?;
 
+    let mut restarted = Vec::new();
     let (run_id, resumed) = match latest {
         Some(run) if !opts.fresh => {
             let diff = changes(&run.fingerprint, &fp);
@@ -74,6 +102,15 @@ pub async fn apply(
                     changes: diff,
                 });
             }
+            let rebuilt = rebuilt_dev_plugins(&run.fingerprint, &fp);
+            if !rebuilt.is_empty() {
+                restarted = restart_rebuilt(&loaded, &journal, &run.id, rebuilt, &fp)?;
+            }
+            let run = journal
+                .lock()
+                .latest_run()
+                .map_err(ApplyError::Journal)?
+                .unwrap_or(run);
             if opts.retry_failed {
                 journal
                     .lock()
@@ -114,6 +151,9 @@ pub async fn apply(
         items: counts.total,
         done: counts.done,
     });
+    for (plugin, items) in restarted {
+        log.run_event(RunEvent::PluginRebuilt { plugin, items });
+    }
 
     let redactor = Redactor::default();
     // Register every secret the granted labels use before any plugin runs, so a value that

@@ -83,6 +83,27 @@ fn status_name(s: ItemStatus) -> &'static str {
     }
 }
 
+/// How long `item` waited in `step`: from each wait the step asked for to the call after it.
+fn waited_ms(events: &[crate::journal::EventRecord], item: &str, step: &str) -> u64 {
+    let mut since = None;
+    let mut total = 0;
+    for e in events
+        .iter()
+        .filter(|e| e.item.as_deref() == Some(item) && e.step.as_deref() == Some(step))
+    {
+        match &e.event {
+            RunEvent::ItemWaiting(_) => since = since.or(Some(e.at_ms)),
+            RunEvent::ItemStarted { .. } => {
+                if let Some(t) = since.take() {
+                    total += (e.at_ms - t).max(0) as u64;
+                }
+            }
+            _ => {}
+        }
+    }
+    total
+}
+
 impl RunReport {
     /// Builds the report of `run` from the journal.
     pub fn build(
@@ -125,12 +146,24 @@ impl RunReport {
                     .iter()
                     .find_map(|i| i.output.as_ref()?.get(key).cloned())
             };
-            let phases = output("phases")
+            let timed: Vec<(String, u64)> = output("phases")
                 .and_then(|v| v.as_array().cloned())
                 .unwrap_or_default()
                 .iter()
                 .filter_map(|p| Some((p["phase"].as_str()?.to_owned(), p["ms"].as_u64()?)))
                 .collect();
+            // A step that times no phases of its own (a gate, a check) still shows the time its
+            // database spent waiting in it; a step that does already counts its waits.
+            let mut phases: Vec<(String, u64)> = steps
+                .iter()
+                .filter(|i| i.output.as_ref().is_none_or(|o| o.get("phases").is_none()))
+                .map(|i| {
+                    let ms = waited_ms(&events, &name, &i.step);
+                    (format!("{} (waiting)", i.step), ms)
+                })
+                .filter(|(_, ms)| *ms > 0)
+                .collect();
+            phases.extend(timed);
             databases.push(DatabaseReport {
                 name: name.clone(),
                 wave: wave_name(wave),
@@ -190,5 +223,52 @@ impl RunReport {
             objects,
             charts,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::WaitRecord;
+    use crate::journal::EventRecord;
+
+    fn event(at_ms: i64, item: &str, step: &str, event: RunEvent) -> EventRecord {
+        EventRecord {
+            seq: at_ms,
+            at_ms,
+            step: Some(step.into()),
+            item: Some(item.into()),
+            kind: String::new(),
+            event,
+        }
+    }
+
+    #[test]
+    fn a_wait_lasts_from_the_wait_to_the_call_after_it() {
+        let wait = || {
+            RunEvent::ItemWaiting(WaitRecord {
+                until_unix_ms: None,
+                operation: None,
+                reason: "ticket pending".into(),
+            })
+        };
+        let started = || RunEvent::ItemStarted {
+            attempt: 1,
+            call: 1,
+        };
+        let events = [
+            event(1_000, "Sales", "gate", started()),
+            event(1_100, "Sales", "gate", wait()),
+            event(1_200, "HR", "gate", started()),
+            event(4_100, "Sales", "gate", started()),
+            event(4_200, "Sales", "gate", wait()),
+            event(4_300, "Sales", "restore", started()),
+            event(5_200, "Sales", "gate", started()),
+            // Still waiting at the end of the journal: not counted (no call after it yet).
+            event(6_000, "Sales", "gate", wait()),
+        ];
+        assert_eq!(waited_ms(&events, "Sales", "gate"), 3_000 + 1_000);
+        assert_eq!(waited_ms(&events, "Sales", "restore"), 0);
+        assert_eq!(waited_ms(&events, "HR", "gate"), 0);
     }
 }

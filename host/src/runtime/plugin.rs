@@ -56,7 +56,7 @@ pub enum LoadError {
         host: String,
     },
     #[error(
-        "{origin}: sha256 is {actual}, but migration.toml pins {expected}; if the new file is trusted, update `sha256`"
+        "{origin}: sha256 is {actual}, but its `sha256` pins {expected}; if the new file is trusted, update that `sha256`"
     )]
     WrongHash {
         origin: String,

@@ -4,6 +4,7 @@
 pub mod assess_rig;
 pub mod baseline_rig;
 pub mod dms_rig;
+pub mod gate_rig;
 pub mod link_rig;
 pub mod lrs_rig;
 pub mod native_rig;

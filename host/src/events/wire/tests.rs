@@ -43,6 +43,13 @@ fn enveloped() -> Vec<(Envelope, &'static str)> {
             r#"{"event":"run-started","run":"run-1","done":1,"items":4,"migration":"estate","resumed":true}"#,
         ),
         (
+            of_run(RunEvent::PluginRebuilt {
+                plugin: "gate".into(),
+                items: 2,
+            }),
+            r#"{"event":"plugin-rebuilt","run":"run-1","items":2,"plugin":"gate"}"#,
+        ),
+        (
             of_run(RunEvent::RunFinished {
                 done: 3,
                 failed: 1,

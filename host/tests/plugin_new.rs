@@ -1,0 +1,201 @@
+//! `ferry plugin new` as a plugin author meets it: the generated Rust project builds, passes its
+//! own tests, and gates a native restore on the emulator through the real `ferry` binary, as a
+//! development build (`dev = true`, `--dev`) that is rebuilt once along the way; then it is
+//! pinned for a real run.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::gate_rig::{DATABASES, GateRig, cargo, plugin_new, project_target};
+use common::*;
+
+fn ok(out: &std::process::Output, what: &str) -> String {
+    let (stdout, stderr) = text(out);
+    assert!(out.status.success(), "{what} failed:\n{stdout}\n{stderr}");
+    format!("{stdout}\n{stderr}")
+}
+
+/// The component `cargo build --release --target wasm32-wasip2` made, where migration.toml
+/// looks for it (the tests build in a shared target directory; an author's is `target/`).
+fn build_component(project: &std::path::Path) -> String {
+    let out = cargo(
+        project,
+        &[
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            "wasm32-wasip2",
+        ],
+    );
+    ok(&out, "cargo build --target wasm32-wasip2");
+    let built = project_target().join("wasm32-wasip2/release/approvals.wasm");
+    let wanted = project.join("target/wasm32-wasip2/release/approvals.wasm");
+    std::fs::create_dir_all(wanted.parent().unwrap()).unwrap();
+    std::fs::copy(&built, &wanted).unwrap();
+    sha256_file(&wanted)
+}
+
+#[test]
+fn refuses_bad_names_and_a_directory_in_use_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["Approvals", "2fa", "a--b", "std"] {
+        let out = plugin_new(dir.path(), &[bad]);
+        assert_clean_error(&out, 2, &[&format!("plugin name `{bad}`")]);
+    }
+    std::fs::create_dir(dir.path().join("taken")).unwrap();
+    std::fs::write(dir.path().join("taken/notes.txt"), "mine").unwrap();
+    let out = plugin_new(dir.path(), &["approvals", "--dir", "taken"]);
+    assert_clean_error(&out, 2, &["taken already exists and is not empty"]);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("taken")).unwrap().count(),
+        1,
+        "nothing written beside the user's file"
+    );
+    let out = plugin_new(dir.path(), &["approvals", "--sdk", "/nonexistent"]);
+    assert_clean_error(&out, 2, &["no ferry-sdk crate at /nonexistent", "--sdk"]);
+    assert!(!dir.path().join("approvals").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generated_plugin_builds_tests_and_gates_a_restore_as_a_dev_build() {
+    let home = tempfile::tempdir().unwrap();
+    let out = plugin_new(home.path(), &["approvals"]);
+    let said = ok(&out, "ferry plugin new");
+    assert!(said.contains("cargo test"), "{said}");
+    let project = home.path().join("approvals");
+    let lib = std::fs::read_to_string(project.join("src/lib.rs")).unwrap();
+    assert!(lib.contains("pub struct Approvals;") && lib.contains("\"approvals\""));
+    assert!(!lib.contains("TicketGate") && !lib.contains("ticket-gate"));
+
+    // Its own tests, natively against FakeHost, as generated.
+    let tested = ok(&cargo(&project, &["test", "--locked"]), "cargo test");
+    assert!(tested.contains("test result: ok. 5 passed"), "{tested}");
+    let first_build = build_component(&project);
+
+    let rig = GateRig::start(&project).await;
+    // Without --dev the unpinned build is refused, with the pin to paste.
+    let out = rig.ferry(&["check"]).finish();
+    assert_clean_error(
+        &out,
+        2,
+        &[
+            "plugin `approvals` is a development build",
+            "--dev",
+            &format!("sha256 = \"{first_build}\""),
+        ],
+    );
+    ok(
+        &rig.ferry(&["check", "--dev"]).finish(),
+        "ferry check --dev",
+    );
+
+    // SalesDb's ticket is rejected: its gate fails and its restore is skipped; the others run.
+    rig.on_source(
+        "UPDATE Tickets.dbo.change_tickets SET status = N'rejected' WHERE ticket_id = N'CHG-2'",
+    );
+    let out = rig.ferry(&["apply", "--dev"]).finish();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("change ticket CHG-2 for `SalesDb` was rejected"),
+        "{stdout}"
+    );
+    let s = rig.statuses();
+    let at = |db: &str, step: &str| s[&(db.to_owned(), step.to_owned())].clone();
+    assert_eq!(at("SalesDb", "ticket"), "failed");
+    assert_eq!(at("SalesDb", "restore"), "skipped");
+    for db in ["HRDb", "InventoryDb"] {
+        assert_eq!(at(db, "restore"), "done");
+        assert!(rig.restored(db), "{db} on the MI");
+    }
+    assert!(!rig.restored("SalesDb"));
+    let restores_before = rig
+        .mi
+        .statements()
+        .iter()
+        .filter(|s| s.text.contains("RESTORE"))
+        .count();
+
+    // The author changes the rule (a rejected ticket can be reopened, so it is waited on like
+    // a pending one) and rebuilds: the next `apply --dev` restarts SalesDb's items only.
+    let lib = lib.replace("\"rejected\" => {", "\"rejected-final\" => {");
+    std::fs::write(project.join("src/lib.rs"), &lib).unwrap();
+    let second_build = build_component(&project);
+    assert_ne!(first_build, second_build);
+    let mut apply = rig.ferry(&["apply", "--dev"]);
+    apply
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = apply.spawn().unwrap();
+    // SalesDb waits at its gate until the ticket is approved through the control API.
+    let deadline = Instant::now() + RUN_LIMIT;
+    while rig
+        .statuses()
+        .get(&("SalesDb".to_owned(), "ticket".to_owned()))
+        != Some(&"waiting".to_owned())
+    {
+        assert!(Instant::now() < deadline, "SalesDb's gate never waited");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    rig.post_sql("approve.json");
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let said = ok(&out, "ferry apply --dev after the rebuild");
+    assert!(
+        said.contains("plugin `approvals` was rebuilt (dev): 1 unfinished work item(s)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("waiting for change ticket CHG-2 (rejected)"),
+        "{said}"
+    );
+    for db in DATABASES {
+        assert!(rig.restored(db), "{db} on the MI");
+    }
+    let s = rig.statuses();
+    assert!(s.values().all(|v| v == "done"), "{s:?}");
+    // HRDb and InventoryDb were not restored again: one more restore, SalesDb's.
+    let restored_dbs: Vec<String> = rig
+        .mi
+        .statements()
+        .iter()
+        .filter(|s| s.text.contains("RESTORE"))
+        .map(|s| s.text.clone())
+        .collect();
+    assert!(restored_dbs.len() > restores_before);
+    assert!(
+        restored_dbs[restores_before..]
+            .iter()
+            .all(|t| !t.contains("HRDb") && !t.contains("InventoryDb")),
+        "{restored_dbs:?}"
+    );
+
+    // The report shows SalesDb's time at the gate as a phase of its own.
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join(".ferry/migration/report.json")).unwrap(),
+    )
+    .unwrap();
+    let sales = report["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "SalesDb")
+        .unwrap();
+    let waited = sales["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p[0] == "ticket (waiting)")
+        .unwrap_or_else(|| panic!("a waiting phase: {sales}"));
+    assert!(waited[1].as_u64().unwrap() > 0, "{sales}");
+
+    // Pinned for a real run: the line `check` printed replaces `dev = true`.
+    let migration = std::fs::read_to_string(project.join("migration.toml")).unwrap();
+    let pinned = migration.replace("dev = true", &format!("sha256 = \"{second_build}\""));
+    std::fs::write(project.join("migration.toml"), pinned).unwrap();
+    ok(&rig.ferry(&["check"]).finish(), "ferry check with the pin");
+}
