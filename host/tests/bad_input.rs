@@ -122,7 +122,7 @@ fn a_wrong_sha256_shows_both_hashes() {
         ),
         HELLO_ENV,
     );
-    assert_clean_error(&check(&s), 2, &[&actual, &pinned, "update `sha256`"]);
+    assert_clean_error(&check(&s), 2, &[&actual, &pinned, "update that `sha256`"]);
     // The file that holds the wrong pin is named, whatever it is called.
     std::fs::rename(s.migration(), s.path("prod.toml")).unwrap();
     let out = s.run(&["check", "prod.toml"], &[]);

@@ -99,8 +99,8 @@ async fn a_generated_plugin_builds_tests_and_gates_a_restore_as_a_dev_build() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("change ticket CHG-2 for `SalesDb` was rejected"),
-        "{stdout}"
+        stderr.contains("change ticket CHG-2 for `SalesDb` was rejected"),
+        "{stdout}\n{stderr}"
     );
     let s = rig.statuses();
     let at = |db: &str, step: &str| s[&(db.to_owned(), step.to_owned())].clone();

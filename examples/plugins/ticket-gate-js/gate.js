@@ -47,11 +47,13 @@ const CONFIG_SCHEMA = {
   type: 'object',
   properties: {
     tickets: {
-      description:
-        'SQL label of the change-ticket database (named after the need, so `ferry check` follows it).',
+      description: 'SQL label of the change-ticket database.',
       type: 'string',
       minLength: 1,
       default: 'tickets',
+      // Tells `ferry check` this key holds the label of the `tickets` need, so it checks the
+      // step's grant for whatever label the step names.
+      'x-ferry-need': 'tickets',
     },
     poll_seconds: {
       description: 'Seconds between two looks at a ticket that is not approved yet.',
