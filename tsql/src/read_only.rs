@@ -27,6 +27,7 @@ use crate::lexer::{Spanned, Token, tokenize_spanned};
 /// `SELECT … INTO`) and the text where it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
+    /// What was refused, as a reader would name it: `DROP DATABASE`, `EXEC sp_configure`.
     pub kind: String,
     /// Why this kind counts as a change, when that is not plain from its name.
     pub why: Option<&'static str>,
