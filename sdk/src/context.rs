@@ -156,7 +156,8 @@ impl<'h, C> Context<'h, C> {
     }
     /// Runs a query. Under a `read` grant the text must only read: the host refuses anything
     /// else (a write, an EXEC of a procedure that is not a reporting system procedure, a
-    /// statement hidden after a comment) with [`Error::Denied`] before sending it.
+    /// statement hidden after a comment) with [`Error::Denied`](crate::Error::Denied) before
+    /// sending it.
     pub fn query(
         &mut self,
         conn: SqlConnection,

@@ -31,14 +31,19 @@ pub struct EntraMap {
 /// A Windows principal's kind, as `sys.server_principals.type` has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowsKind {
+    /// `U`, a Windows user: it maps to a UPN, `name@suffix`.
     User,
+    /// `G`, a Windows group: it maps to the Entra group's display name, `name`.
     Group,
 }
 
 /// How a name was mapped, for the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapped {
+    /// The Entra principal's name, as `CREATE LOGIN [...] FROM EXTERNAL PROVIDER` takes it.
     pub entra: String,
+    /// The mapping entry that gave it (`entra.principals."CONTOSO\\svc_app"`,
+    /// `entra.domains.CONTOSO`), so an operator can find and fix it.
     pub rule: String,
 }
 

@@ -30,6 +30,8 @@
 //! Plugin logic is unit-tested natively with [`fake::FakeHost`]; the same code runs on the real
 //! host when built with `cargo build --target wasm32-wasip2`.
 
+#![deny(missing_docs)]
+
 extern crate self as ferry_sdk;
 
 pub mod arm_errors;

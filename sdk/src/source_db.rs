@@ -23,15 +23,21 @@ const LIMITS: QueryLimits = QueryLimits {
 /// A source database as the checks see it.
 #[derive(Debug, Clone, Default)]
 pub struct SourceDatabase {
+    /// `sys.databases.state_desc`: `ONLINE`, `RESTORING`, `OFFLINE`…
     pub state: String,
+    /// `sys.databases.recovery_model_desc`: `FULL`, `BULK_LOGGED` or `SIMPLE`.
     pub recovery: String,
+    /// `sys.databases.collation_name`.
     pub collation: String,
     /// `SERVERPROPERTY('ProductVersion')`, None if the server's answer was not a version.
     pub version: Option<SqlVersion>,
+    /// `SERVERPROPERTY('Edition')`: `Enterprise Edition (64-bit)`…
     pub edition: String,
+    /// `sys.databases.is_encrypted`: TDE is on.
     pub encrypted: bool,
     /// The certificate protecting the database encryption key: (name, thumbprint hex).
     pub tde_certificate: Option<(String, String)>,
+    /// Its files and filegroups, for the Managed Instance checks in [`crate::mi_limits`].
     pub layout: FileLayout,
 }
 

@@ -5,11 +5,14 @@
 //! `ProductMajorVersion` is not: it is NULL before the late-2015 updates of SQL Server 2012 and
 //! absent on 2008 and 2008 R2 ("SERVERPROPERTY", sql-docs), so a gate on it would read 0 there.
 
-/// A SQL Server version.
+/// A SQL Server version. Versions order by major, minor, then build; the revision is left out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SqlVersion {
+    /// The release: 10 is SQL Server 2008 (and 2008 R2), 16 is 2022.
     pub major: u32,
+    /// What tells SQL Server 2008 R2 (10.50) from 2008 (10.0).
     pub minor: u32,
+    /// The build: each cumulative update or GDR of a release raises it.
     pub build: u32,
 }
 
@@ -50,8 +53,12 @@ impl SqlVersion {
 /// sql-docs): the SQL Server release its database format is aligned with, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdatePolicy {
+    /// Aligned with SQL Server 2022: restores backups up to SQL Server 2022 (major 16). The
+    /// default.
     SqlServer2022,
+    /// Aligned with SQL Server 2025: restores backups up to SQL Server 2025 (major 17).
     SqlServer2025,
+    /// The newest engine, aligned with no release: no source is too new for it.
     AlwaysUpToDate,
 }
 
@@ -89,6 +96,7 @@ impl UpdatePolicy {
         }
     }
 
+    /// The policy as a sentence names it: `the SQL Server 2022 update policy`.
     pub fn describe(self) -> &'static str {
         match self {
             UpdatePolicy::SqlServer2022 => "the SQL Server 2022 update policy",

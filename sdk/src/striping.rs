@@ -74,10 +74,16 @@ pub fn edition_compresses(edition: &str) -> bool {
 /// What is backed up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backup {
-    /// A full database backup; `copy_only` leaves the database's differential base alone.
-    Full { copy_only: bool },
-    /// A log backup; `norecovery` leaves the database RESTORING (a tail-log backup).
-    Log { norecovery: bool },
+    /// A full database backup.
+    Full {
+        /// COPY_ONLY: leaves the database's differential base alone.
+        copy_only: bool,
+    },
+    /// A log backup.
+    Log {
+        /// NORECOVERY: leaves the database RESTORING (a tail-log backup).
+        norecovery: bool,
+    },
 }
 
 /// Where a backup goes.

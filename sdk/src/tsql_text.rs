@@ -15,6 +15,7 @@ pub fn credential_statement(url: &str) -> String {
     )
 }
 
+/// Drops the credential [`credential_statement`] made for `url`.
 pub fn drop_credential_statement(url: &str) -> String {
     format!("DROP CREDENTIAL {}", quote_name(url))
 }

@@ -9,7 +9,9 @@ use crate::lexer::{LexError, Token, tokenize_spanned};
 /// One batch of a script: its text and where it starts in the whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch<'a> {
+    /// The batch's text, without its `GO` line.
     pub text: &'a str,
+    /// Byte offset of `text` in the whole script, so positions inside a batch map back to it.
     pub offset: usize,
 }
 

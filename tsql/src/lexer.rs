@@ -12,7 +12,12 @@ pub enum Token {
     /// A `[bracketed]` or `"quoted"` identifier, its doubled closers undone: never a keyword.
     Quoted(String),
     /// A string literal, its doubled quotes undone; `unicode` for `N'…'`.
-    Str { text: String, unicode: bool },
+    Str {
+        /// The literal's value, without its quotes.
+        text: String,
+        /// Whether it was written `N'…'` (nvarchar) rather than `'…'` (varchar).
+        unicode: bool,
+    },
     /// A number as written: `42`, `1.5`, `2e10`, `0x1F`.
     Number(String),
     /// `@name`: a variable or parameter.
@@ -30,6 +35,7 @@ impl Token {
         matches!(self, Token::Word(w) if w.eq_ignore_ascii_case(kw))
     }
 
+    /// Whether this is the punctuation or operator `p`, exactly as written.
     pub fn is_punct(&self, p: &str) -> bool {
         matches!(self, Token::Punct(x) if x == p)
     }
@@ -49,7 +55,9 @@ impl Token {
 /// A token and the byte range of the text it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spanned {
+    /// The token.
     pub token: Token,
+    /// Where the token stands in the text given to [`tokenize_spanned`] (byte offsets).
     pub span: Range<usize>,
 }
 

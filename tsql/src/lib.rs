@@ -11,6 +11,8 @@
 //! "Database identifiers", "Constants (Transact-SQL)", "Slash Star (Block Comment)" and
 //! "SQL Server Utilities Statements - GO" pages.
 
+#![deny(missing_docs)]
+
 mod batch;
 mod keywords;
 mod lexer;

@@ -4,10 +4,10 @@
 //! An allow-list over a closed vocabulary, not a hunt for dangerous words. SQL Server's reserved
 //! keywords can only be names when delimited, so every bare one is grammar; a read may use only
 //! the reserved words of queries, variables, session options, control of flow and PRINT
-//! ([`READ_KEYWORDS`]), some of them only in a checked context. On top of that:
+//! (`READ_KEYWORDS` in `keywords.rs`), some of them only in a checked context. On top of that:
 //!
 //! - a procedure name at the start of a batch runs it (an implicit EXEC), so it must be on
-//!   [`READ_PROCEDURES`], as must any EXEC'd procedure; EXEC of text or of a variable never is;
+//!   `READ_PROCEDURES`, as must any EXEC'd procedure; EXEC of text or of a variable never is;
 //! - unreserved words that begin a change (SEND, RECEIVE, ENABLE/DISABLE TRIGGER…) are refused
 //!   bare, wherever they stand;
 //! - `GO` lines start new batches, as sqlcmd reads them.
@@ -27,6 +27,7 @@ use crate::lexer::{Spanned, Token, tokenize_spanned};
 /// `SELECT … INTO`) and the text where it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
+    /// What was refused, as a reader would name it: `DROP DATABASE`, `EXEC sp_configure`.
     pub kind: String,
     /// Why this kind counts as a change, when that is not plain from its name.
     pub why: Option<&'static str>,

@@ -15,6 +15,7 @@ const LOG_FILE_LIMIT: u64 = 2 * TB;
 /// What ferry could read about the target instance; None where it could not.
 #[derive(Debug, Clone, Default)]
 pub struct Instance {
+    /// The service tier (ARM's `sku.tier` or `sys.server_resource_stats.sku`).
     pub tier: Option<Tier>,
     /// Reserved storage, MiB (`reserved_storage_mb`, or ARM's `storageSizeInGB` × 1024).
     pub reserved_mb: Option<u64>,
@@ -29,6 +30,8 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// The service tier, [`Tier::Unknown`] when it could not be read: the checks then apply
+    /// General Purpose's limits, the tighter ones.
     pub fn tier(&self) -> Tier {
         self.tier.unwrap_or(Tier::Unknown)
     }

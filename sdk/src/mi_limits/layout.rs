@@ -20,6 +20,7 @@ pub enum FileKind {
 }
 
 impl FileKind {
+    /// From `sys.database_files.type`.
     pub fn from_type(t: i64) -> FileKind {
         match t {
             0 => FileKind::Rows,
@@ -29,6 +30,7 @@ impl FileKind {
         }
     }
 
+    /// Whether it is a log file, which has its own size limit and of which MI restores one.
     pub fn is_log(self) -> bool {
         self == FileKind::Log
     }
@@ -37,7 +39,10 @@ impl FileKind {
 /// One file of the database, with its allocated size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DbFile {
+    /// What the file holds.
     pub kind: FileKind,
+    /// Allocated size, bytes (`sys.database_files.size` is in 8 KiB pages): what the restore
+    /// recreates, however much of it is used.
     pub size_bytes: u64,
 }
 
@@ -50,10 +55,12 @@ pub enum FilegroupKind {
     Filestream,
     /// FX: memory-optimized (In-Memory OLTP) data.
     MemoryOptimized,
+    /// Any type the checks do not know; it refuses nothing.
     Other,
 }
 
 impl FilegroupKind {
+    /// From `sys.filegroups.type` (`FG`, `FD`, `FX`), in any case and padding.
     pub fn from_type(t: &str) -> FilegroupKind {
         match t.trim().to_ascii_uppercase().as_str() {
             "FG" => FilegroupKind::Rows,
@@ -67,7 +74,10 @@ impl FilegroupKind {
 /// What the checks need to know about a database's storage.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FileLayout {
+    /// Every file of the database (`sys.database_files`).
     pub files: Vec<DbFile>,
+    /// The type of each of its filegroups (`sys.filegroups`): a type-2 file is a FILESTREAM
+    /// or a memory-optimized container only by its filegroup.
     pub filegroups: Vec<FilegroupKind>,
     /// With ADR on: whether its persistent version store is outside PRIMARY (None when ADR
     /// is off, or the version has none, or the server does not say).

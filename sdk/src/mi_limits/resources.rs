@@ -22,7 +22,9 @@ pub const STORAGE_STEP_GB: u64 = 32;
 /// What one size of one tier offers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TierLimits {
+    /// The vCore count these limits are for.
     pub vcores: u32,
+    /// Memory of the instance, GB ([`MEMORY_GB_PER_VCORE`] × `vcores`).
     pub memory_gb: f64,
     /// The largest reserved storage, GB (1 TB = 1,024 GB as the portal counts it).
     pub max_storage_gb: u64,

@@ -6,9 +6,12 @@ const TB: u64 = 1 << 40;
 /// The instance's service tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
+    /// General Purpose: 100 databases, 280 files per instance, data files up to 8 TB.
     GeneralPurpose,
     /// Next-gen General Purpose (ARM `isGeneralPurposeV2`): 500 databases, 4,096 files each.
     NextGenGeneralPurpose,
+    /// Business Critical: 100 databases, 32,767 files per database, and the only tier that
+    /// restores memory-optimized data.
     BusinessCritical,
     /// Not readable here: every check takes General Purpose's tighter limit.
     Unknown,
@@ -26,6 +29,8 @@ impl Tier {
         }
     }
 
+    /// The tier's name as a refusal's sentence gives it (`General Purpose`); for
+    /// [`Tier::Unknown`], a phrase saying General Purpose's limits were applied.
     pub fn describe(self) -> &'static str {
         match self {
             Tier::GeneralPurpose => "General Purpose",
