@@ -199,3 +199,30 @@ async fn a_generated_plugin_builds_tests_and_gates_a_restore_as_a_dev_build() {
     std::fs::write(project.join("migration.toml"), pinned).unwrap();
     ok(&rig.ferry(&["check"]).finish(), "ferry check with the pin");
 }
+
+#[test]
+fn plugin_docs_builds_the_sdk_reference() {
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-docs");
+    let out = std::process::Command::new(FERRY)
+        .args(["plugin", "docs", "--target-dir"])
+        .arg(&target)
+        .finish();
+    let said = ok(&out, "ferry plugin docs");
+    let index = target.join("doc/ferry_sdk/index.html");
+    assert!(said.contains(&index.display().to_string()), "{said}");
+    let context = std::fs::read_to_string(target.join("doc/ferry_sdk/struct.Context.html"))
+        .expect("the Context page");
+    // Each method of the guide's table has its documented entry.
+    for method in [
+        "method.query",
+        "method.execute",
+        "method.start_statement",
+        "method.report",
+    ] {
+        assert!(context.contains(method), "{method}");
+    }
+    let out = std::process::Command::new(FERRY)
+        .args(["plugin", "docs", "--sdk", "/nonexistent"])
+        .finish();
+    assert_clean_error(&out, 2, &["no ferry-sdk crate at /nonexistent"]);
+}

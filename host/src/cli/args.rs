@@ -151,6 +151,26 @@ pub(crate) enum PluginsCommand {
     /// plugin loaded as a development build (`dev = true`, `ferry apply --dev`). Nothing is
     /// written if the directory exists and is not empty.
     New(PluginNewArgs),
+    /// Build the SDK's API documentation (`cargo doc` of ferry-sdk) and print where it is.
+    ///
+    /// Every public item of ferry-sdk is documented; this builds those pages from the SDK a
+    /// new plugin depends on (the checkout this ferry was built from, or --sdk) into the
+    /// compile cache directory, without touching the checkout. The guide, docs/plugins.md,
+    /// has a recipe for each `Context` method. Needs cargo (rustup).
+    Docs(PluginDocsArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct PluginDocsArgs {
+    /// The ferry checkout's sdk/ directory [default: the checkout this ferry was built from].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) sdk: Option<PathBuf>,
+    /// Where cargo builds them [default: sdk-docs in ferry's cache directory].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) target_dir: Option<PathBuf>,
+    /// Open them in a browser when built (cargo doc --open).
+    #[arg(long)]
+    pub(crate) open: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -37,6 +37,7 @@ mod commands;
 mod common;
 mod cutover;
 mod plan;
+mod plugin_docs;
 mod plugin_new;
 mod view;
 
@@ -73,6 +74,7 @@ async fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Plugins(PluginsCommand::List) => commands::plugins_list(&g).await,
         Command::Plugins(PluginsCommand::New(args)) => plugin_new::plugin_new(&g, &args),
+        Command::Plugins(PluginsCommand::Docs(args)) => plugin_docs::plugin_docs(&g, &args),
         Command::Plugins(PluginsCommand::Describe { plugin }) => {
             commands::plugins_describe(&g, &plugin).await
         }

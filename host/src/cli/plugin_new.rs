@@ -152,7 +152,7 @@ fn rename(text: &str, name: &str) -> String {
 }
 
 /// The SDK directory the project depends on: `--sdk`, else the checkout ferry was built from.
-fn sdk_dir(given: Option<&Path>) -> Result<PathBuf, String> {
+pub(super) fn sdk_dir(given: Option<&Path>) -> Result<PathBuf, String> {
     let (dir, from) = match given {
         Some(d) => (d.to_owned(), "--sdk"),
         None => (
