@@ -1,7 +1,8 @@
 //! `ferry plugin new` as a plugin author meets it: the generated Rust project builds, passes its
 //! own tests, and gates a native restore on the emulator through the real `ferry` binary, as a
 //! development build (`dev = true`, `--dev`) that is rebuilt once along the way; then it is
-//! pinned for a real run.
+//! pinned for a real run. The JavaScript project, built by its own build.sh, gates the same
+//! restore.
 
 mod common;
 
@@ -225,4 +226,42 @@ fn plugin_docs_builds_the_sdk_reference() {
         .args(["plugin", "docs", "--sdk", "/nonexistent"])
         .finish();
     assert_clean_error(&out, 2, &["no ferry-sdk crate at /nonexistent"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generated_javascript_plugin_builds_and_gates_a_restore() {
+    let home = tempfile::tempdir().unwrap();
+    ok(
+        &plugin_new(home.path(), &["approvals", "--lang", "js"]),
+        "ferry plugin new --lang js",
+    );
+    let project = home.path().join("approvals");
+    // Its own check: build.sh type-checks gate.js against the project's copy of the WIT.
+    let built = std::process::Command::new(project.join("build.sh")).finish();
+    ok(
+        &built,
+        "build.sh (needs Node.js 20+ with npm and the npm registry)",
+    );
+    let wasm = project.join("approvals.wasm");
+    let out = std::process::Command::new(FERRY)
+        .args(["plugins", "describe"])
+        .arg(&wasm)
+        .env(
+            "FERRY_CACHE_DIR",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
+        )
+        .finish();
+    let described = ok(&out, "ferry plugins describe");
+    assert!(described.contains("approvals 0.1.0"), "{described}");
+    assert!(
+        described.contains("tickets") && described.contains("read"),
+        "{described}"
+    );
+
+    let rig = GateRig::start(&project).await;
+    let said = rig.gated_restore().await;
+    assert!(
+        said.contains("waiting for change ticket CHG-2 (pending)"),
+        "{said}"
+    );
 }

@@ -22,6 +22,49 @@ const RUST: Files = example!("ticket-gate-rust":
     "migration.toml", "environment.toml", "tickets.sql", "approve.json",
 );
 
+const JS: Files = example!("ticket-gate-js":
+    "gate.js", "package.json", "package-lock.json", "tsconfig.json", "build.sh", ".gitignore",
+    "README.md",
+);
+
+/// What a project in any language runs against the emulator with, from the Rust example.
+const EMULATOR: Files = example!("ticket-gate-rust":
+    "environment.toml", "tickets.sql", "approve.json",
+);
+
+/// The WIT package, the contract a plugin in another language is built against: written into
+/// its project, so the project builds without a ferry checkout.
+const WIT: Files = &[
+    ("wit/azure.wit", include_str!("../../../wit/azure.wit")),
+    ("wit/log.wit", include_str!("../../../wit/log.wit")),
+    (
+        "wit/operations.wit",
+        include_str!("../../../wit/operations.wit"),
+    ),
+    (
+        "wit/planning.wit",
+        include_str!("../../../wit/planning.wit"),
+    ),
+    ("wit/plugin.wit", include_str!("../../../wit/plugin.wit")),
+    (
+        "wit/progress.wit",
+        include_str!("../../../wit/progress.wit"),
+    ),
+    ("wit/report.wit", include_str!("../../../wit/report.wit")),
+    ("wit/scripts.wit", include_str!("../../../wit/scripts.wit")),
+    ("wit/secrets.wit", include_str!("../../../wit/secrets.wit")),
+    ("wit/signals.wit", include_str!("../../../wit/signals.wit")),
+    ("wit/storage.wit", include_str!("../../../wit/storage.wit")),
+    ("wit/tsql.wit", include_str!("../../../wit/tsql.wit")),
+    ("wit/types.wit", include_str!("../../../wit/types.wit")),
+];
+
+/// Where an example finds the WIT package, relative to it; in a project it is `wit`.
+const EXAMPLE_WIT: &str = "../../../wit";
+
+/// The Rust example's component, as its migration.toml loads it.
+const RUST_WASM: &str = "target/wasm32-wasip2/release/ticket_gate.wasm";
+
 /// Where the Rust template's `ferry-sdk` dependency points in the example, relative to it.
 const EXAMPLE_SDK: &str = r#"ferry-sdk = { path = "../../../sdk" }"#;
 
@@ -65,15 +108,6 @@ fn write_project(args: &PluginNewArgs) -> Result<(PathBuf, Vec<String>), (Exit, 
     if let Some(problem) = name_problem(name) {
         return Err(invalid(format!("plugin name `{name}` {problem}")));
     }
-    let files = match args.lang {
-        PluginLang::Rust => RUST,
-        PluginLang::Python | PluginLang::Js => {
-            return Err(invalid(format!(
-                "`--lang {}` is not supported yet: only `--lang rust` has a template so far",
-                args.lang.as_str()
-            )));
-        }
-    };
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(name));
     if std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some()) {
         return Err(invalid(format!(
@@ -82,18 +116,10 @@ fn write_project(args: &PluginNewArgs) -> Result<(PathBuf, Vec<String>), (Exit, 
             dir.display()
         )));
     }
-    let sdk = match args.lang {
-        PluginLang::Rust => Some(sdk_dir(args.sdk.as_deref()).map_err(invalid)?),
-        _ => None,
-    };
+    let files = project_files(args)?;
     let mut written = Vec::new();
     for (path, text) in files {
-        let mut text = rename(text, name);
-        if let (Some(sdk), "Cargo.toml") = (&sdk, *path) {
-            let dependency = format!("ferry-sdk = {{ path = {} }}", toml_string(sdk));
-            text = text.replace(EXAMPLE_SDK, &dependency);
-        }
-        let target = dir.join(path);
+        let target = dir.join(&path);
         let io = |e: std::io::Error| {
             (
                 Exit::Internal,
@@ -107,10 +133,104 @@ fn write_project(args: &PluginNewArgs) -> Result<(PathBuf, Vec<String>), (Exit, 
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
-        std::fs::write(&target, text).map_err(io)?;
-        written.push((*path).to_owned());
+        std::fs::write(&target, rename(&text, name)).map_err(io)?;
+        if path.ends_with(".sh") {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
+                .map_err(io)?;
+        }
+        written.push(path);
     }
     Ok((dir, written))
+}
+
+/// The project's files for its language, before the name is put in: the example's own, with
+/// what points into the ferry checkout pointed at the SDK (Rust) or at the project's copy of
+/// the WIT package (other languages).
+fn project_files(args: &PluginNewArgs) -> Result<Vec<(String, String)>, (Exit, String)> {
+    let invalid = |m: String| (Exit::InvalidInput, m);
+    let owned = |files: Files| {
+        files
+            .iter()
+            .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    let (mut files, wasm, build) = match args.lang {
+        PluginLang::Rust => {
+            let sdk = sdk_dir(args.sdk.as_deref()).map_err(invalid)?;
+            let dependency = format!("ferry-sdk = {{ path = {} }}", toml_string(&sdk));
+            let mut files = owned(RUST);
+            for (path, text) in &mut files {
+                if path == "Cargo.toml" {
+                    *text = text.replace(EXAMPLE_SDK, &dependency);
+                }
+            }
+            return Ok(files);
+        }
+        PluginLang::Js => (owned(JS), "ticket_gate.wasm", "./build.sh"),
+        PluginLang::Python => {
+            return Err(invalid(
+                "`--lang python` is not supported yet: `--lang rust` and `--lang js` have \
+                 templates so far"
+                    .into(),
+            ));
+        }
+    };
+    for (path, text) in &mut files {
+        *text = text.replace(EXAMPLE_WIT, "wit");
+        if path == "README.md" {
+            *text = checkout_links(text) + &run_section(wasm, build);
+        }
+    }
+    files.extend(owned(WIT));
+    files.extend(owned(EMULATOR));
+    let migration = RUST
+        .iter()
+        .find(|(p, _)| *p == "migration.toml")
+        .map_or("", |f| f.1);
+    files.push(("migration.toml".into(), migration.replace(RUST_WASM, wasm)));
+    Ok(files)
+}
+
+/// Markdown links into the ferry checkout (`[guide](../../../docs/plugins.md#x)`), which do not
+/// resolve in a project elsewhere, as text that names the file in the checkout.
+fn checkout_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("](../../../") {
+        let Some(open) = rest[..at].rfind('[') else {
+            break;
+        };
+        let Some(close) = rest[at..].find(')') else {
+            break;
+        };
+        let target = &rest[at + "](../../../".len()..at + close];
+        let file = target.split('#').next().unwrap_or(target);
+        out.push_str(&rest[..open]);
+        out.push_str(&format!(
+            "{} (`{file}` in the ferry checkout)",
+            &rest[open + 1..at]
+        ));
+        rest = &rest[at + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The Rust project's "run it against the emulator" and "development loop" sections, for a
+/// project that builds with `build` into `wasm`.
+fn run_section(wasm: &str, build: &str) -> String {
+    let readme = RUST
+        .iter()
+        .find(|(p, _)| *p == "README.md")
+        .map_or("", |f| f.1);
+    let from = readme
+        .find("## Run it against the emulator")
+        .unwrap_or(readme.len());
+    let section = readme[from..]
+        .replace("cargo build --release --target wasm32-wasip2", build)
+        .replace(RUST_WASM, wasm);
+    format!("\n# In this project\n\n{section}")
 }
 
 /// Why `name` cannot name a plugin, or None. Plugins, crates and TOML keys all take it, so it
@@ -185,9 +305,17 @@ fn print_next_steps(dir: &Path, args: &PluginNewArgs) {
         args.lang.as_str()
     );
     outln!("  cd {}", dir.display());
-    outln!("  cargo test                                     # its FakeHost tests");
-    outln!("  cargo build --release --target wasm32-wasip2   # the component");
-    outln!("  ferry plugins describe target/wasm32-wasip2/release/{crate_name}.wasm");
+    match args.lang {
+        PluginLang::Rust => {
+            outln!("  cargo test                                     # its FakeHost tests");
+            outln!("  cargo build --release --target wasm32-wasip2   # the component");
+            outln!("  ferry plugins describe target/wasm32-wasip2/release/{crate_name}.wasm");
+        }
+        _ => {
+            outln!("  ./build.sh                                     # the component");
+            outln!("  ferry plugins describe {crate_name}.wasm");
+        }
+    }
     outln!("then run it against `ferry-emulator serve`: see README.md there.");
 }
 

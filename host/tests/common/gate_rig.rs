@@ -146,3 +146,45 @@ impl GateRig {
         )
     }
 }
+
+impl GateRig {
+    /// The project's README path from a clean start: `ferry apply --dev` restores HRDb and
+    /// InventoryDb and waits at SalesDb's gate (its ticket pending), `approve.json` goes to the
+    /// control API, and the waiting apply restores SalesDb. Returns the apply's output.
+    pub async fn gated_restore(&self) -> String {
+        let out = self.ferry(&["check", "--dev"]).finish();
+        let (stdout, stderr) = text(&out);
+        assert!(
+            out.status.success(),
+            "ferry check --dev:\n{stdout}\n{stderr}"
+        );
+        let mut apply = self.ferry(&["apply", "--dev"]);
+        apply
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = apply.spawn().unwrap();
+        let deadline = std::time::Instant::now() + RUN_LIMIT;
+        let waiting = ("SalesDb".to_owned(), "ticket".to_owned());
+        while self.statuses().get(&waiting).map(String::as_str) != Some("waiting") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "SalesDb's gate never waited"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        self.post_sql("approve.json");
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(
+            out.status.success(),
+            "ferry apply --dev:\n{stdout}\n{stderr}"
+        );
+        for db in DATABASES {
+            assert!(self.restored(db), "{db} on the MI");
+        }
+        format!("{stdout}\n{stderr}")
+    }
+}
