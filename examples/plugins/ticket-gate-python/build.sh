@@ -37,7 +37,9 @@ if ! cmp -s requirements.txt .venv/requirements.txt 2>/dev/null; then
         die "cannot install componentize-py as pinned in requirements.txt: pip needs PyPI, and a wheel for this platform whose hash is listed there"
     cp requirements.txt .venv/requirements.txt
 fi
-tool=(.venv/bin/componentize-py --quiet -d "$wit" -w "$world")
+# VIRTUAL_ENV is how componentize-py finds site-packages: this one's, so that packages pinned
+# in requirements.txt are bundled, and not those of whatever environment the caller activated.
+tool=(env VIRTUAL_ENV="$PWD/.venv" .venv/bin/componentize-py --quiet -d "$wit" -w "$world")
 
 # Regenerated every time (a fraction of a second): they follow the WIT as it is now.
 rm -rf bindings
