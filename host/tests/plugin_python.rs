@@ -32,7 +32,7 @@ fn component() -> &'static Path {
         let (stdout, stderr) = text(&out);
         assert!(
             out.status.success(),
-            "examples/plugins/ticket-gate-python/build.sh failed. It needs Python 3.10 or later \
+            "examples/plugins/ticket-gate-python/build.sh failed. It needs Python 3.11 or later \
              with `venv` (Debian: apt-get install python3 python3-venv) and PyPI, from which it \
              installs componentize-py as pinned in requirements.txt.\n{stdout}\n{stderr}"
         );
@@ -47,6 +47,32 @@ fn component() -> &'static Path {
         );
         dir.join("ticket_gate.wasm")
     })
+}
+
+/// The example's own tests (test_app.py: app.py on CPython against fakes of the host's imports),
+/// kept passing here because they are what a plugin author copies and runs first.
+#[test]
+fn the_plugins_own_python_tests_pass() {
+    let dir = component().parent().unwrap();
+    let out = Command::new(dir.join(".venv/bin/python"))
+        .args(["-m", "unittest", "-v"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .finish();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    // unittest reports on stderr: "Ran 8 tests in 0.002s" then "OK".
+    let ran = stderr
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Ran ")?
+                .split(' ')
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
+        .unwrap_or(0);
+    assert!(ran >= 8 && stderr.trim_end().ends_with("OK"), "{stderr}");
 }
 
 #[test]
