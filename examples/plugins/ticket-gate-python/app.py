@@ -26,11 +26,13 @@ CONFIG_SCHEMA = {
     "type": "object",
     "properties": {
         "tickets": {
-            "description": "SQL label of the change-ticket database (named after the need, "
-            "so `ferry check` follows it).",
+            "description": "SQL label of the change-ticket database.",
             "type": "string",
             "minLength": 1,
             "default": "tickets",
+            # This key holds the label of the `tickets` need, whatever it is called: `ferry
+            # check` checks the step's grant for the label the key names.
+            "x-ferry-need": "tickets",
         },
         "poll_seconds": {
             "description": "Seconds between two looks at a ticket that is not approved yet.",
