@@ -1,8 +1,8 @@
 //! `ferry plugin new` as a plugin author meets it: the generated Rust project builds, passes its
 //! own tests, and gates a native restore on the emulator through the real `ferry` binary, as a
 //! development build (`dev = true`, `--dev`) that is rebuilt once along the way; then it is
-//! pinned for a real run. The JavaScript project, built by its own build.sh, gates the same
-//! restore.
+//! pinned for a real run. The JavaScript and Python projects, built by their own build.sh
+//! (and the Python one's own tests run), gate the same restore.
 
 mod common;
 
@@ -257,6 +257,45 @@ async fn a_generated_javascript_plugin_builds_and_gates_a_restore() {
         described.contains("tickets") && described.contains("read"),
         "{described}"
     );
+
+    let rig = GateRig::start(&project).await;
+    let said = rig.gated_restore().await;
+    assert!(
+        said.contains("waiting for change ticket CHG-2 (pending)"),
+        "{said}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generated_python_plugin_builds_tests_and_gates_a_restore() {
+    let home = tempfile::tempdir().unwrap();
+    ok(
+        &plugin_new(home.path(), &["approvals", "--lang", "python"]),
+        "ferry plugin new --lang python",
+    );
+    let project = home.path().join("approvals");
+    let built = std::process::Command::new(project.join("build.sh")).finish();
+    ok(&built, "build.sh (needs Python 3.11+ with venv and PyPI)");
+    // Its own tests, on CPython with the host's imports faked.
+    let tested = std::process::Command::new(project.join(".venv/bin/python"))
+        .current_dir(&project)
+        .args(["-m", "unittest"])
+        .finish();
+    let said = ok(&tested, "python -m unittest");
+    assert!(
+        said.contains("OK") && said.contains("Ran 8 tests"),
+        "{said}"
+    );
+    let out = std::process::Command::new(FERRY)
+        .args(["plugins", "describe"])
+        .arg(project.join("approvals.wasm"))
+        .env(
+            "FERRY_CACHE_DIR",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
+        )
+        .finish();
+    let described = ok(&out, "ferry plugins describe");
+    assert!(described.contains("approvals 0.1.0"), "{described}");
 
     let rig = GateRig::start(&project).await;
     let said = rig.gated_restore().await;

@@ -27,6 +27,10 @@ const JS: Files = example!("ticket-gate-js":
     "README.md",
 );
 
+const PYTHON: Files = example!("ticket-gate-python":
+    "app.py", "test_app.py", "requirements.txt", "build.sh", ".gitignore", "README.md",
+);
+
 /// What a project in any language runs against the emulator with, from the Rust example.
 const EMULATOR: Files = example!("ticket-gate-rust":
     "environment.toml", "tickets.sql", "approve.json",
@@ -168,13 +172,7 @@ fn project_files(args: &PluginNewArgs) -> Result<Vec<(String, String)>, (Exit, S
             return Ok(files);
         }
         PluginLang::Js => (owned(JS), "ticket_gate.wasm", "./build.sh"),
-        PluginLang::Python => {
-            return Err(invalid(
-                "`--lang python` is not supported yet: `--lang rust` and `--lang js` have \
-                 templates so far"
-                    .into(),
-            ));
-        }
+        PluginLang::Python => (owned(PYTHON), "ticket_gate.wasm", "./build.sh"),
     };
     for (path, text) in &mut files {
         *text = text.replace(EXAMPLE_WIT, "wit");
@@ -311,8 +309,15 @@ fn print_next_steps(dir: &Path, args: &PluginNewArgs) {
             outln!("  cargo build --release --target wasm32-wasip2   # the component");
             outln!("  ferry plugins describe target/wasm32-wasip2/release/{crate_name}.wasm");
         }
-        _ => {
+        PluginLang::Python => {
             outln!("  ./build.sh                                     # the component");
+            outln!("  .venv/bin/python -m unittest                   # its tests");
+            outln!("  ferry plugins describe {crate_name}.wasm");
+        }
+        PluginLang::Js => {
+            outln!(
+                "  ./build.sh                                     # type-checked, the component"
+            );
             outln!("  ferry plugins describe {crate_name}.wasm");
         }
     }
