@@ -194,9 +194,23 @@ async fn a_generated_plugin_builds_tests_and_gates_a_restore_as_a_dev_build() {
         .unwrap_or_else(|| panic!("a waiting phase: {sales}"));
     assert!(waited[1].as_u64().unwrap() > 0, "{sales}");
 
+    // A plan made with --dev is for exactly that build: a rebuild refuses it.
+    let planned = rig.ferry(&["plan", "--dev"]).finish();
+    assert!(project.join("migration.plan.json").is_file(), "{planned:?}");
+    std::fs::write(
+        project.join("src/lib.rs"),
+        lib.replace("\"rejected-final\" => {", "\"rejected-for-good\" => {"),
+    )
+    .unwrap();
+    let third_build = build_component(&project);
+    let out = rig
+        .ferry(&["apply", "--dev", "migration.plan.json"])
+        .finish();
+    assert_clean_error(&out, 3, &["plugin `approvals` was rebuilt", "ferry plan"]);
+
     // Pinned for a real run: the line `check` printed replaces `dev = true`.
     let migration = std::fs::read_to_string(project.join("migration.toml")).unwrap();
-    let pinned = migration.replace("dev = true", &format!("sha256 = \"{second_build}\""));
+    let pinned = migration.replace("dev = true", &format!("sha256 = \"{third_build}\""));
     std::fs::write(project.join("migration.toml"), pinned).unwrap();
     ok(&rig.ferry(&["check"]).finish(), "ferry check with the pin");
 }
