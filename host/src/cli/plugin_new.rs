@@ -177,7 +177,13 @@ fn project_files(args: &PluginNewArgs) -> Result<Vec<(String, String)>, (Exit, S
     for (path, text) in &mut files {
         *text = text.replace(EXAMPLE_WIT, "wit");
         if path == "README.md" {
-            *text = checkout_links(text) + &run_section(wasm, build);
+            // An example's README that does not already say how to run it on the emulator
+            // gets the Rust project's instructions.
+            let runs_on_emulator = text.contains("--source-sql");
+            *text = checkout_links(text);
+            if !runs_on_emulator {
+                text.push_str(&run_section(wasm, build));
+            }
         }
     }
     files.extend(owned(WIT));
@@ -376,5 +382,32 @@ mod tests {
             file("tests/gate.rs"),
             "docs/plugins.md 5.3 vs tests/gate.rs"
         );
+    }
+
+    #[test]
+    fn every_generated_readme_says_how_to_run_on_the_emulator_once() {
+        for lang in [PluginLang::Rust, PluginLang::Js, PluginLang::Python] {
+            let args = PluginNewArgs {
+                name: "gate".into(),
+                lang,
+                dir: None,
+                sdk: None,
+            };
+            let files = project_files(&args).unwrap();
+            let readme = &files.iter().find(|(p, _)| p == "README.md").unwrap().1;
+            assert_eq!(
+                readme.matches("--source-sql tickets.sql").count(),
+                1,
+                "{}: {readme}",
+                lang.as_str()
+            );
+            assert!(
+                !readme.contains("](../../../"),
+                "{}: a link into the checkout",
+                lang.as_str()
+            );
+            let migration = &files.iter().find(|(p, _)| p == "migration.toml").unwrap().1;
+            assert!(migration.contains("dev = true"), "{}", lang.as_str());
+        }
     }
 }
