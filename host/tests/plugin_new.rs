@@ -91,6 +91,23 @@ async fn a_generated_plugin_builds_tests_and_gates_a_restore_as_a_dev_build() {
         &rig.ferry(&["check", "--dev"]).finish(),
         "ferry check --dev",
     );
+    // A grant wider than the plugin's need is worth a warning (it still checks).
+    let migration = std::fs::read_to_string(project.join("migration.toml")).unwrap();
+    let wide = migration.replace(r#"sql = ["tickets:read"]"#, r#"sql = ["tickets"]"#);
+    assert_ne!(migration, wide);
+    std::fs::write(project.join("migration.toml"), &wide).unwrap();
+    let said = ok(
+        &rig.ferry(&["check", "--dev"]).finish(),
+        "ferry check --dev (wide)",
+    );
+    assert!(
+        said.contains(
+            "grants sql `tickets` with write access, but plugin `approvals` needs only read \
+             access there; grant \"tickets:read\""
+        ),
+        "{said}"
+    );
+    std::fs::write(project.join("migration.toml"), &migration).unwrap();
 
     // SalesDb's ticket is rejected: its gate fails and its restore is skipped; the others run.
     rig.on_source(
