@@ -273,6 +273,16 @@ async fn a_generated_javascript_plugin_builds_and_gates_a_restore() {
         &built,
         "build.sh (needs Node.js 20+ with npm and the npm registry)",
     );
+    // Its own tests: gate.js on Node.js with the host's imports faked.
+    let tested = std::process::Command::new("npm")
+        .current_dir(&project)
+        .args(["test", "--silent"])
+        .finish();
+    let said = ok(&tested, "npm test");
+    assert!(
+        said.contains("# pass 8") && said.contains("# fail 0"),
+        "{said}"
+    );
     let wasm = project.join("approvals.wasm");
     let out = std::process::Command::new(FERRY)
         .args(["plugins", "describe"])

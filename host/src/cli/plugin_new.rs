@@ -24,7 +24,9 @@ const RUST: Files = example!("ticket-gate-rust":
 
 const JS: Files = example!("ticket-gate-js":
     "gate.js", "package.json", "package-lock.json", "tsconfig.json", "build.sh", ".gitignore",
-    "README.md",
+    "README.md", "test/gate.test.js", "test/loader.mjs", "test/fake-host.js",
+    "test/fakes/tsql.js", "test/fakes/report.js", "test/fakes/progress.js",
+    "test/fakes/planning.js", "test/fakes/log.js",
 );
 
 const PYTHON: Files = example!("ticket-gate-python":
