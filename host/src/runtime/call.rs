@@ -203,7 +203,12 @@ fn classify_trap(e: wasmtime::Error, data: &StepData, fuel: Option<u64>) -> Step
     // A Rust guest's panic message is on its stderr ("panicked at src/lib.rs:1:2:\nmessage").
     let stderr = String::from_utf8_lossy(&data.stderr.contents()).into_owned();
     if let Some(pos) = stderr.find("panicked at") {
-        let msg = stderr[pos..].lines().take(2).collect::<Vec<_>>().join(" ");
+        let mut msg = stderr[pos..].lines().take(2).collect::<Vec<_>>().join(" ");
+        // componentize-py turns an uncaught exception into this panic; the exception itself
+        // is the traceback's last line, which is what the operator can act on.
+        if let Some(exception) = python_exception(&stderr[..pos]) {
+            msg = format!("{msg} (Python: {exception})");
+        }
         return StepFailure::Panic {
             message: cut(&data.scope.redactor.redact(&msg), MAX_MESSAGE_BYTES),
         };
@@ -212,6 +217,16 @@ fn classify_trap(e: wasmtime::Error, data: &StepData, fuel: Option<u64>) -> Step
     StepFailure::Trap {
         message: cut(&data.scope.redactor.redact(&text), MAX_MESSAGE_BYTES),
     }
+}
+
+/// The exception line of the last Python traceback in `stderr` (`KeyError: 'x'`): the first
+/// unindented line after "Traceback (most recent call last):", as CPython prints it.
+fn python_exception(stderr: &str) -> Option<&str> {
+    let from = stderr.rfind("Traceback (most recent call last):")?;
+    stderr[from..]
+        .lines()
+        .skip(1)
+        .find(|l| !l.is_empty() && !l.starts_with(char::is_whitespace))
 }
 
 fn forward_stdio(data: &StepData) {
@@ -378,4 +393,19 @@ fn check_outcome(r: &crate::redact::Redactor, outcome: Outcome) -> Result<Outcom
         }
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod python_tests {
+    use super::python_exception;
+
+    #[test]
+    fn a_python_traceback_gives_its_exception_line() {
+        let stderr = "Traceback (most recent call last):\n  File \"/app.py\", line 10, in step\n    x = config[\"nope\"]\n        ~~~~~~^^^^^^^^\nKeyError: 'nope'\nthread '<unnamed>' panicked at src/lib.rs:1:2:\n";
+        assert_eq!(python_exception(stderr), Some("KeyError: 'nope'"));
+        // The last traceback counts (an exception while handling another prints two).
+        let two = "Traceback (most recent call last):\n  File \"a\"\nValueError: first\n\nDuring handling of the above exception, another exception occurred:\n\nTraceback (most recent call last):\n  File \"b\"\nRuntimeError: second\n";
+        assert_eq!(python_exception(two), Some("RuntimeError: second"));
+        assert_eq!(python_exception("panicked at src/lib.rs:1:2:\nboom"), None);
+    }
 }
