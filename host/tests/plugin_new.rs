@@ -344,4 +344,22 @@ async fn a_generated_python_plugin_builds_tests_and_gates_a_restore() {
         said.contains("waiting for change ticket CHG-2 (pending)"),
         "{said}"
     );
+
+    // A bug: an uncaught exception names itself in the item's error, not only in the log.
+    let app = std::fs::read_to_string(project.join("app.py")).unwrap();
+    let broken = app.replacen(
+        "        cfg = parse_config(context.config)\n",
+        "        cfg = parse_config(context.config)\n        cfg = {}[\"nope\"]\n",
+        1,
+    );
+    assert_ne!(app, broken, "app.py's step starts as the test expects");
+    std::fs::write(project.join("app.py"), broken).unwrap();
+    let built = std::process::Command::new(project.join("build.sh")).finish();
+    ok(&built, "build.sh of the broken app.py");
+    let out = rig.ferry(&["plan", "--dev"]).finish();
+    let (stdout, stderr) = text(&out);
+    assert!(
+        format!("{stdout}{stderr}").contains("(Python: KeyError: 'nope')"),
+        "{stdout}\n{stderr}"
+    );
 }
