@@ -146,8 +146,9 @@ pub(crate) enum PluginsCommand {
     ///
     /// The project is a copy of the change-ticket gate from the plugin author's guide
     /// (docs/plugins.md): a typed config and state, a parameterised query on a read-only SQL
-    /// label, report rows, a wait and its re-check, plan mode, FakeHost tests, and a
-    /// migration.toml + environment.toml that gate a native restore on the emulator, with the
+    /// label, report rows, a wait and its re-check, plan mode, its own tests (FakeHost in Rust,
+    /// the host's imports faked in JavaScript and Python), and a migration.toml +
+    /// environment.toml that gate a native restore on the emulator, with the
     /// plugin loaded as a development build (`dev = true`, `ferry apply --dev`). Nothing is
     /// written if the directory exists and is not empty.
     New(PluginNewArgs),
