@@ -10,12 +10,13 @@
 //! system objects) are not listed; the stricter choice, since a comparison of two emulated
 //! databases must not pass on rows neither side was asked to hold.
 
+use super::db_users::FIXED_DATABASE_ROLES;
 use super::query::q;
 use super::{Instance, sqlite_error};
 use crate::protocol::tokens::ServerMessage;
 
-/// `db_owner`'s principal id (the fixed roles are 16384–16393, db_users.rs) and dbo's.
-const DB_OWNER: i64 = 16384;
+/// `db_owner`'s principal id (the first fixed role, db_users.rs) and dbo's.
+const DB_OWNER: i64 = FIXED_DATABASE_ROLES[0].1;
 const DBO: i64 = 1;
 
 impl Instance {

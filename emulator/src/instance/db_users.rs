@@ -77,6 +77,21 @@ fn user_type(login_type: &str) -> (&'static str, &'static str, i64, &'static str
     }
 }
 
+/// The fixed database roles and their principal ids, as sys.database_principals lists them in
+/// every database ("Database-level roles"; 16388 is not used). Each also owns the schema of its
+/// name, with the same id (schema_objects/schemas.rs).
+pub(crate) const FIXED_DATABASE_ROLES: &[(&str, i64)] = &[
+    ("db_owner", 16384),
+    ("db_accessadmin", 16385),
+    ("db_securityadmin", 16386),
+    ("db_ddladmin", 16387),
+    ("db_backupoperator", 16389),
+    ("db_datareader", 16390),
+    ("db_datawriter", 16391),
+    ("db_denydatareader", 16392),
+    ("db_denydatawriter", 16393),
+];
+
 impl Instance {
     /// The table and the principals every database has: public (0), dbo (1, sa's SID),
     /// guest (2), INFORMATION_SCHEMA (3), sys (4) and the fixed database roles (16384–16393,
@@ -159,17 +174,7 @@ impl Instance {
                 "NONE",
             ),
         ];
-        for (role, id) in [
-            ("db_owner", 16384),
-            ("db_accessadmin", 16385),
-            ("db_securityadmin", 16386),
-            ("db_ddladmin", 16387),
-            ("db_backupoperator", 16389),
-            ("db_datareader", 16390),
-            ("db_datawriter", 16391),
-            ("db_denydatareader", 16392),
-            ("db_denydatawriter", 16393),
-        ] {
+        for &(role, id) in FIXED_DATABASE_ROLES {
             rows.push((
                 role.into(),
                 id,

@@ -4,26 +4,18 @@
 use super::shared::{already_exists, lit};
 use super::types::{DEFAULT_COLLATION, SYSTEM_TYPES};
 use crate::instance::Instance;
+use crate::instance::db_users::FIXED_DATABASE_ROLES;
 use crate::instance::query::{q, sqlite_error};
 use crate::protocol::tokens::ServerMessage;
 
-/// The schemas every database has, with the principals that own them: dbo, guest,
-/// INFORMATION_SCHEMA, sys and one per fixed database role ("Database-level roles"), their ids
-/// being those of the principals (see db_users.rs).
+/// The schemas every database has besides one per fixed database role
+/// ([`FIXED_DATABASE_ROLES`]), with the principals that own them; a fixed schema's id is its
+/// owner's principal id (see db_users.rs).
 const FIXED_SCHEMAS: &[(&str, i64)] = &[
     ("dbo", 1),
     ("guest", 2),
     ("INFORMATION_SCHEMA", 3),
     ("sys", 4),
-    ("db_owner", 16384),
-    ("db_accessadmin", 16385),
-    ("db_securityadmin", 16386),
-    ("db_ddladmin", 16387),
-    ("db_backupoperator", 16389),
-    ("db_datareader", 16390),
-    ("db_datawriter", 16391),
-    ("db_denydatareader", 16392),
-    ("db_denydatawriter", 16393),
 ];
 
 /// The first id of a user schema. Guess (docs silent): SQL Server gives the first user schema
@@ -34,7 +26,7 @@ impl Instance {
     pub(super) fn seed_schemas_and_types(&self, db: &str) -> Result<(), ServerMessage> {
         let d = q(db);
         let mut sql = String::new();
-        for (name, id) in FIXED_SCHEMAS {
+        for (name, id) in FIXED_SCHEMAS.iter().chain(FIXED_DATABASE_ROLES) {
             sql.push_str(&format!(
                 r#"INSERT OR IGNORE INTO {d}."ferry.schemas" VALUES ({}, {id}, {id});"#,
                 lit(name)
