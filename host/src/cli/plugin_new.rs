@@ -190,10 +190,7 @@ fn project_files(args: &PluginNewArgs) -> Result<Vec<(String, String)>, (Exit, S
     }
     files.extend(owned(WIT));
     files.extend(owned(EMULATOR));
-    let migration = RUST
-        .iter()
-        .find(|(p, _)| *p == "migration.toml")
-        .map_or("", |f| f.1);
+    let migration = template_file(RUST, "migration.toml");
     files.push(("migration.toml".into(), migration.replace(RUST_WASM, wasm)));
     Ok(files)
 }
@@ -223,13 +220,16 @@ fn checkout_links(text: &str) -> String {
     out
 }
 
+/// A template's file by its path ("" for one it does not have; the tables are constants and
+/// the unit tests read every file this module asks for).
+fn template_file(files: Files, path: &str) -> &'static str {
+    files.iter().find(|(p, _)| *p == path).map_or("", |f| f.1)
+}
+
 /// The Rust project's "run it against the emulator" and "development loop" sections, for a
 /// project that builds with `build` into `wasm`.
 fn run_section(wasm: &str, build: &str) -> String {
-    let readme = RUST
-        .iter()
-        .find(|(p, _)| *p == "README.md")
-        .map_or("", |f| f.1);
+    let readme = template_file(RUST, "README.md");
     let from = readme
         .find("## Run it against the emulator")
         .unwrap_or(readme.len());
@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn the_rust_template_points_its_sdk_dependency_where_it_is_replaced() {
-        let cargo = RUST.iter().find(|(p, _)| *p == "Cargo.toml").unwrap().1;
+        let cargo = template_file(RUST, "Cargo.toml");
         assert!(cargo.contains(EXAMPLE_SDK), "{cargo}");
     }
 
@@ -373,7 +373,7 @@ mod tests {
             .skip(1)
             .map(|b| &b[..b.find("```").unwrap()])
             .collect();
-        let file = |p: &str| RUST.iter().find(|(path, _)| *path == p).unwrap().1;
+        let file = |p: &str| template_file(RUST, p);
         assert_eq!(
             blocks[0],
             file("src/lib.rs"),

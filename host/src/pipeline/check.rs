@@ -53,8 +53,12 @@ pub async fn check(l: &Loaded) -> CheckReport {
         // need (need_labels). This check is ahead-of-time help only: every host call is still
         // checked against the grants by the label it names.
         let configured = config_labels(&step.config);
-        let schema = serde_json::from_str(&plugin.info.config_schema).unwrap_or_default();
-        let resolved = need_labels::resolve(&plugin.info.needs, &schema, &step.config);
+        let schema: Result<serde_json::Value, _> = serde_json::from_str(&plugin.info.config_schema);
+        let resolved = need_labels::resolve(
+            &plugin.info.needs,
+            schema.as_ref().unwrap_or(&serde_json::Value::Null),
+            &step.config,
+        );
         for (need, r) in plugin.info.needs.iter().zip(&resolved) {
             let (kind, access, label) = (r.kind, r.access, r.label.as_str());
             let granted =
@@ -146,7 +150,7 @@ pub async fn check(l: &Loaded) -> CheckReport {
 
         // A config the schema refuses is not handed to the plugin's `validate`: its serde
         // would refuse the same key again, and each mistake is reported once.
-        if !check_schema(&mut report, l, step, plugin) {
+        if !check_schema(&mut report, l, step, plugin, schema.as_ref()) {
             continue;
         }
         match l
@@ -224,6 +228,7 @@ fn check_schema(
     l: &Loaded,
     step: &crate::config::Step,
     plugin: &crate::runtime::plugin::LoadedPlugin,
+    schema: Result<&serde_json::Value, &serde_json::Error>,
 ) -> bool {
     let at = |msg: String| {
         InputError::new(
@@ -232,14 +237,14 @@ fn check_schema(
             format!("step `{}`: {msg}", step.name),
         )
     };
-    let schema: serde_json::Value = match serde_json::from_str(&plugin.info.config_schema) {
+    let schema = match schema {
         Ok(s) => s,
         Err(e) => {
             report.problems.push(at(format!("plugin `{}` publishes a config schema that is not JSON ({e}); report this to its author", plugin.info.name)));
             return true;
         }
     };
-    let validator = match jsonschema::validator_for(&schema) {
+    let validator = match jsonschema::validator_for(schema) {
         Ok(v) => v,
         Err(e) => {
             report.problems.push(at(format!(

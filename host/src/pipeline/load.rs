@@ -111,33 +111,36 @@ pub async fn load_plugin(
             })?;
             runtime.load(&format!("bundled:{name}"), bytes, None).await
         }
-        PluginSource::File { path, sha256 } => {
-            let origin = path.display().to_string();
-            let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
-                origin: origin.clone(),
-                reason: e.to_string(),
-            })?;
-            runtime.load(&origin, &bytes, Some(sha256)).await
-        }
+        PluginSource::File { path, sha256 } => load_file(runtime, path, Some(sha256), "").await,
         PluginSource::Dev { path } => {
-            let origin = path.display().to_string();
-            let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
-                origin: origin.clone(),
-                reason: format!("{e} (build the plugin first)"),
-            })?;
-            runtime.load(&origin, &bytes, None).await
+            load_file(runtime, path, None, " (build the plugin first)").await
         }
     }
+}
+
+/// A component file, checked against `pinned` when given; `hint` follows an unreadable file's
+/// error.
+async fn load_file(
+    runtime: &Runtime,
+    path: &Path,
+    pinned: Option<&str>,
+    hint: &str,
+) -> Result<Arc<LoadedPlugin>, LoadError> {
+    let origin = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
+        origin: origin.clone(),
+        reason: format!("{e}{hint}"),
+    })?;
+    runtime.load(&origin, &bytes, pinned).await
 }
 
 /// Why a `dev = true` plugin was not loaded, with the pin that would load it for real.
 fn dev_refusal(key: &str, path: &Path) -> String {
     let pin = std::fs::read(path)
         .map(|bytes| {
-            use sha2::Digest as _;
             format!(
                 ", or pin this build in its place: sha256 = \"{}\"",
-                hex::encode(sha2::Sha256::digest(&bytes))
+                crate::runtime::plugin::sha256_hex(&bytes)
             )
         })
         .unwrap_or_default();

@@ -103,14 +103,17 @@ pub async fn apply(
                 });
             }
             let rebuilt = rebuilt_dev_plugins(&run.fingerprint, &fp);
-            if !rebuilt.is_empty() {
+            let run = if rebuilt.is_empty() {
+                run
+            } else {
                 restarted = restart_rebuilt(&loaded, &journal, &run.id, rebuilt, &fp)?;
-            }
-            let run = journal
-                .lock()
-                .latest_run()
-                .map_err(ApplyError::Journal)?
-                .unwrap_or(run);
+                // Reopened items put a finished run back to running.
+                journal
+                    .lock()
+                    .latest_run()
+                    .map_err(ApplyError::Journal)?
+                    .unwrap_or(run)
+            };
             if opts.retry_failed {
                 journal
                     .lock()

@@ -1,7 +1,7 @@
 //! What a run report holds, built from the journal: per database (method, size, time per phase,
 //! outcome and reason) and per object row.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -83,19 +83,22 @@ fn status_name(s: ItemStatus) -> &'static str {
     }
 }
 
-/// How long `item` waited in `step`: from each wait the step asked for to the call after it.
-fn waited_ms(events: &[crate::journal::EventRecord], item: &str, step: &str) -> u64 {
-    let mut since = None;
-    let mut total = 0;
-    for e in events
-        .iter()
-        .filter(|e| e.item.as_deref() == Some(item) && e.step.as_deref() == Some(step))
-    {
+/// How long each (item, step) waited: from each wait the step asked for to the call after
+/// it. One pass over the run's events, however many databases it has.
+fn waited_ms(events: &[crate::journal::EventRecord]) -> HashMap<(&str, &str), u64> {
+    let mut since: HashMap<(&str, &str), i64> = HashMap::new();
+    let mut total: HashMap<(&str, &str), u64> = HashMap::new();
+    for e in events {
+        let (Some(item), Some(step)) = (e.item.as_deref(), e.step.as_deref()) else {
+            continue;
+        };
         match &e.event {
-            RunEvent::ItemWaiting(_) => since = since.or(Some(e.at_ms)),
+            RunEvent::ItemWaiting(_) => {
+                since.entry((item, step)).or_insert(e.at_ms);
+            }
             RunEvent::ItemStarted { .. } => {
-                if let Some(t) = since.take() {
-                    total += (e.at_ms - t).max(0) as u64;
+                if let Some(t) = since.remove(&(item, step)) {
+                    *total.entry((item, step)).or_default() += (e.at_ms - t).max(0) as u64;
                 }
             }
             _ => {}
@@ -118,6 +121,7 @@ impl RunReport {
         for i in &items {
             by_db.entry((i.wave, i.item.clone())).or_default().push(i);
         }
+        let waited = waited_ms(&events);
         let mut databases = Vec::new();
         for ((wave, name), mut steps) in by_db {
             steps.sort_by_key(|i| i.step_index);
@@ -158,7 +162,10 @@ impl RunReport {
                 .iter()
                 .filter(|i| i.output.as_ref().is_none_or(|o| o.get("phases").is_none()))
                 .map(|i| {
-                    let ms = waited_ms(&events, &name, &i.step);
+                    let ms = waited
+                        .get(&(name.as_str(), i.step.as_str()))
+                        .copied()
+                        .unwrap_or(0);
                     (format!("{} (waiting)", i.step), ms)
                 })
                 .filter(|(_, ms)| *ms > 0)
@@ -267,8 +274,9 @@ mod tests {
             // Still waiting at the end of the journal: not counted (no call after it yet).
             event(6_000, "Sales", "gate", wait()),
         ];
-        assert_eq!(waited_ms(&events, "Sales", "gate"), 3_000 + 1_000);
-        assert_eq!(waited_ms(&events, "Sales", "restore"), 0);
-        assert_eq!(waited_ms(&events, "HR", "gate"), 0);
+        let waited = waited_ms(&events);
+        assert_eq!(waited.get(&("Sales", "gate")), Some(&(3_000 + 1_000)));
+        assert_eq!(waited.get(&("Sales", "restore")), None);
+        assert_eq!(waited.get(&("HR", "gate")), None);
     }
 }
