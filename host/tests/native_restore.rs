@@ -395,10 +395,7 @@ async fn on_a_terminal_each_database_in_flight_has_a_live_line_with_an_eta() {
             &format!("stty cols 160 rows 40; {FERRY} apply migration.toml"),
             "/dev/null",
         ])
-        .env(
-            "FERRY_CACHE_DIR",
-            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
-        )
+        .env("FERRY_CACHE_DIR", shared_cache())
         .env("TEST_SA", SA)
         .env("TEST_BLOB_KEY", azurite::ACCOUNT_KEY)
         .env("TEST_BAD_SAS", BAD_SAS);

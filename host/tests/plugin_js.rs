@@ -11,6 +11,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::gate_rig::assert_describes_the_gate;
 use common::native_rig::*;
 use common::*;
 use serde_json::Value;
@@ -98,47 +99,7 @@ fn describe_shows_the_gate_and_the_second_load_comes_from_the_cache() {
         "the second run reused it"
     );
 
-    assert!(
-        shown.starts_with(
-            "ticket-gate 0.1.0 — Waits until each database's change ticket is approved"
-        ),
-        "{shown}"
-    );
-    assert!(
-        shown
-            .lines()
-            .any(|l| l.split_whitespace().collect::<Vec<_>>()
-                == [
-                    "sql",
-                    "tickets",
-                    "read",
-                    "reads",
-                    "the",
-                    "change-ticket",
-                    "table"
-                ]),
-        "the need is shown: {shown}"
-    );
-    assert!(shown.contains("WIT version: 0.1.0"), "{shown}");
-    let info: Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(info["name"], "ticket-gate");
-    assert_eq!(
-        info["wit_version"], "0.1.0",
-        "read from the interface names"
-    );
-    assert_eq!(
-        info["needs"],
-        serde_json::json!([{"kind": "sql", "label": "tickets", "access": "read", "why": "reads the change-ticket table"}])
-    );
-    let schema = &info["config_schema"];
-    assert_eq!(schema["additionalProperties"], false, "{schema}");
-    for (key, default) in [
-        ("tickets", Value::from("tickets")),
-        ("poll_seconds", 60.into()),
-        ("give_up_hours", 72.into()),
-    ] {
-        assert_eq!(schema["properties"][key]["default"], default, "{schema}");
-    }
+    assert_describes_the_gate(&shown, &json);
 }
 
 /// A migration whose steps are the JavaScript gate on `change-db`, then the bundled

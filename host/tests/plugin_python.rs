@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::gate_rig::GateRig;
+use common::gate_rig::{GateRig, assert_describes_the_gate};
 use common::*;
 use serde_json::{Value, json};
 
@@ -130,52 +130,9 @@ fn describe_names_the_need_and_the_schema_and_a_second_load_uses_the_cache() {
     // The second load read the compiled file: a miss would have renamed a new one over it.
     assert_eq!(compiled(), after_cold, "the second load used the cache");
 
-    assert!(
-        shown.starts_with(
-            "ticket-gate 0.1.0 — Waits until each database's change ticket is approved"
-        ),
-        "{shown}"
-    );
-    assert!(
-        shown
-            .lines()
-            .any(|l| l.split_whitespace().collect::<Vec<_>>()
-                == [
-                    "sql",
-                    "tickets",
-                    "read",
-                    "reads",
-                    "the",
-                    "change-ticket",
-                    "table"
-                ]),
-        "{shown}"
-    );
-    let info: Value = serde_json::from_str(&json_shown).unwrap();
-    assert_eq!(info["name"], "ticket-gate");
-    assert_eq!(info["wit_version"], "0.1.0");
-    assert_eq!(
-        info["needs"],
-        json!([{"kind": "sql", "label": "tickets", "access": "read", "why": "reads the change-ticket table"}])
-    );
-    let schema = &info["config_schema"];
-    assert_eq!(schema["additionalProperties"], false, "{schema}");
-    let defaults: Vec<(&str, &Value)> = schema["properties"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.as_str(), &v["default"]))
-        .collect();
-    assert_eq!(
-        defaults,
-        [
-            ("give_up_hours", &json!(72)),
-            ("poll_seconds", &json!(60)),
-            ("tickets", &json!("tickets"))
-        ],
-        "the Rust gate's keys and defaults"
-    );
+    assert_describes_the_gate(&shown, &json_shown);
 }
+
 /// The example's run files (migration.toml, environment.toml, tickets.sql, approve.json) and
 /// its component, copied into a project directory of their own, as an author has them.
 fn project() -> tempfile::TempDir {

@@ -114,10 +114,7 @@ async fn a_sealed_password_hash_moves_into_ddl_and_a_script_and_nowhere_else() {
             std::process::Command::new(FERRY)
                 .current_dir(&site_dir)
                 .args(["apply", "--json", "-v", "migration.toml"])
-                .env(
-                    "FERRY_CACHE_DIR",
-                    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
-                )
+                .env("FERRY_CACHE_DIR", shared_cache())
                 .env("FERRY_LOG", "ferry_host=debug")
                 .env("TEST_SA_PASSWORD", SA_PASSWORD)
                 .env("TEST_APP_PASSWORD", APP_PASSWORD)

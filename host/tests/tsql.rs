@@ -163,10 +163,7 @@ sas = "env:TEST_SAS"
             std::process::Command::new(FERRY)
                 .current_dir(&dir)
                 .args(["apply", "--json", "-v", "migration.toml"])
-                .env(
-                    "FERRY_CACHE_DIR",
-                    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
-                )
+                .env("FERRY_CACHE_DIR", shared_cache())
                 .env("FERRY_LOG", "ferry_host=debug")
                 .env("TEST_SA_PASSWORD", SA_PASSWORD)
                 .env("TEST_TOKEN", TOKEN)
@@ -333,10 +330,7 @@ async fn a_long_restore_runs_as_a_host_operation_with_rising_progress() {
             std::process::Command::new(FERRY)
                 .current_dir(&dir)
                 .args(["apply", "--json", "-v", "migration.toml"])
-                .env(
-                    "FERRY_CACHE_DIR",
-                    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
-                )
+                .env("FERRY_CACHE_DIR", shared_cache())
                 .env("TEST_SA_PASSWORD", SA_PASSWORD)
                 .finish()
         }

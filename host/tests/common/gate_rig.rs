@@ -114,10 +114,7 @@ impl GateRig {
             .args(args)
             .env("FERRY_EMULATOR_SA_PASSWORD", SA)
             .env("FERRY_DEMO_BLOB_KEY", azurite::ACCOUNT_KEY)
-            .env(
-                "FERRY_CACHE_DIR",
-                Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
-            )
+            .env("FERRY_CACHE_DIR", shared_cache())
             .env_remove("FERRY_LOG");
         cmd
     }
@@ -150,8 +147,8 @@ impl GateRig {
 impl GateRig {
     /// The project's README path from a clean start: `ferry apply --dev` restores HRDb and
     /// InventoryDb and waits at SalesDb's gate (its ticket pending), `approve.json` goes to the
-    /// control API, and the waiting apply restores SalesDb. Returns the apply's output.
-    pub async fn gated_restore(&self) -> String {
+    /// control API, and the waiting apply restores SalesDb (its wait reason shown).
+    pub async fn gated_restore(&self) {
         let out = self.ferry(&["check", "--dev"]).finish();
         let (stdout, stderr) = text(&out);
         assert!(
@@ -185,6 +182,65 @@ impl GateRig {
         for db in DATABASES {
             assert!(self.restored(db), "{db} on the MI");
         }
-        format!("{stdout}\n{stderr}")
+        let said = format!("{stdout}\n{stderr}");
+        assert!(
+            said.contains("waiting for change ticket CHG-2 (pending)"),
+            "{said}"
+        );
     }
+}
+
+/// What `ferry plugins describe` must show of any language's ticket gate, as text (`shown`) and
+/// as `--json` (`json`): the Rust gate's name, need, WIT version, and config keys with their
+/// defaults.
+pub fn assert_describes_the_gate(shown: &str, json: &str) {
+    assert!(
+        shown.starts_with(
+            "ticket-gate 0.1.0 — Waits until each database's change ticket is approved"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == [
+                    "sql",
+                    "tickets",
+                    "read",
+                    "reads",
+                    "the",
+                    "change-ticket",
+                    "table"
+                ]),
+        "the need is shown: {shown}"
+    );
+    assert!(shown.contains("WIT version: 0.1.0"), "{shown}");
+    let info: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(info["name"], "ticket-gate");
+    assert_eq!(
+        info["wit_version"], "0.1.0",
+        "read from the interface names"
+    );
+    assert_eq!(
+        info["needs"],
+        serde_json::json!([{"kind": "sql", "label": "tickets", "access": "read", "why": "reads the change-ticket table"}])
+    );
+    let schema = &info["config_schema"];
+    assert_eq!(schema["additionalProperties"], false, "{schema}");
+    let defaults: Vec<(&str, &serde_json::Value)> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), &v["default"]))
+        .collect();
+    assert_eq!(
+        defaults,
+        [
+            ("give_up_hours", &serde_json::json!(72)),
+            ("poll_seconds", &serde_json::json!(60)),
+            ("tickets", &serde_json::json!("tickets"))
+        ],
+        "the Rust gate's keys and defaults"
+    );
 }

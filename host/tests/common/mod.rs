@@ -94,6 +94,12 @@ pub fn fixture_migration(name: &str, plugin: &str, databases: &[&str], rest: &st
     )
 }
 
+/// The compile cache every test's `ferry` shares, so debug-built Cranelift compiles each
+/// plugin once per test run.
+pub fn shared_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache")
+}
+
 /// A temporary directory holding a migration, its environment and its state.
 pub struct Site {
     pub dir: tempfile::TempDir,
@@ -121,10 +127,7 @@ impl Site {
         let mut cmd = Command::new(FERRY);
         cmd.current_dir(self.dir.path())
             .args(args)
-            .env(
-                "FERRY_CACHE_DIR",
-                Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-cache"),
-            )
+            .env("FERRY_CACHE_DIR", shared_cache())
             .env_remove("FERRY_LOG");
         cmd
     }
